@@ -1,0 +1,172 @@
+import type { GamepadState } from './game.js';
+
+/** First byte of every protocol message. Server→client below 16, client→server from 16. */
+export const MessageType = {
+  INIT: 1,
+  ASSETS: 2,
+  FRAME: 3,
+  REDIRECT: 4,
+  ERROR: 5,
+  PONG: 6,
+  JOIN: 16,
+  INPUT: 17,
+  ACK: 18,
+  PING: 19,
+} as const;
+
+/**
+ * WebSocket close codes the server host uses. 1000–1011 are RFC 6455's; 4xxx are Parlor's
+ * (mirroring HTTP status numbers where one fits).
+ */
+export const CloseCode = {
+  /** Normal end (session over, client left). */
+  NORMAL: 1000,
+  /** Server shutting down. */
+  GOING_AWAY: 1001,
+  /** A message larger than the server's limit (RFC 6455 "message too big"). */
+  MESSAGE_TOO_BIG: 1009,
+  /** A message that does not decode, or an unexpected message type. */
+  MALFORMED: 4400,
+  /** Reconnect token unknown or its grace period passed; join afresh. */
+  RECONNECT_REJECTED: 4401,
+  /** Join ticket missing, unknown, used or expired for a reserved room. */
+  TICKET_REJECTED: 4403,
+  /** No such game or session. */
+  NOT_FOUND: 4404,
+  /** No `join` within the join timeout. */
+  JOIN_TIMEOUT: 4408,
+  /** Session full. */
+  SESSION_FULL: 4409,
+  /** The protocol or codec version is not supported. */
+  VERSION_MISMATCH: 4426,
+  /** Input rate limit exceeded. */
+  RATE_LIMITED: 4429,
+  /** The session ended because the game failed repeatedly, or its runtime died. */
+  SESSION_FAILED: 4500,
+  /** The same player connected again elsewhere (the older socket is closed). */
+  REPLACED: 4409 + 2,
+} as const;
+
+/** `init`: the first message a client receives after a successful `join`. */
+export interface InitMessage {
+  type: 'init';
+  protocolVersion: number;
+  /** Squish codec version of the frames that follow. */
+  squishVersion: number;
+  /** The player's id in this session (spectators get an id too; games never see it). */
+  playerId: number;
+  spectator: boolean;
+  /** Screen aspect ratio of the game, width:height. */
+  aspectRatio: { x: number; y: number };
+  /** Ticks per second. */
+  tickRate: number;
+  /** Opaque token to rejoin as the same player within the grace period. */
+  reconnectToken: string;
+  sessionId: string;
+  /** Game name (the route's `:game`). */
+  game: string;
+  /** Display title of the game. */
+  title: string;
+}
+
+/** An asset the client should fetch over HTTP (immutable: the URL changes when the content does). */
+export interface AssetRef {
+  id: string;
+  type: 'image' | 'audio';
+  /** Content hash (hex). */
+  hash: string;
+  /** URL relative to the server's origin. */
+  url: string;
+}
+
+/** `assets`: the assets of the game (sent after `init`, before the first frame). */
+export interface AssetsMessage {
+  type: 'assets';
+  assets: AssetRef[];
+}
+
+/** `frame`: a full or delta frame; `body` is the squish frame (see {@link SceneMirror}). */
+export interface FrameMessage {
+  type: 'frame';
+  full: boolean;
+  seq: number;
+  /** The whole message bytes (type byte included), for {@link SceneMirror.apply}. */
+  bytes: Uint8Array;
+}
+
+/** `redirect`: go to another session or endpoint (URL relative or absolute), with an optional join ticket. */
+export interface RedirectMessage {
+  type: 'redirect';
+  url: string;
+  ticket: string;
+  reason: string;
+}
+
+/** `error`: a reason the server is about to close the socket or end the session. */
+export interface ErrorMessage {
+  type: 'error';
+  /** A {@link CloseCode} value. */
+  code: number;
+  message: string;
+}
+
+/** `pong`: answer to `ping`, echoing the client's time and adding the server's (ms). */
+export interface PongMessage {
+  type: 'pong';
+  clientTime: number;
+  serverTime: number;
+}
+
+/** Every server→client message. */
+export type ServerMessage = InitMessage | AssetsMessage | FrameMessage | RedirectMessage | ErrorMessage | PongMessage;
+
+/** `join`: the first message a client sends on a new socket. */
+export interface JoinMessage {
+  type: 'join';
+  protocolVersion: number;
+  /** Game name (route `:game`). */
+  game: string;
+  /** Session to join; `''` = any open session of the game (or a new one). */
+  sessionId: string;
+  spectate: boolean;
+  /** Token from a previous `init`, to rejoin as the same player; `''` if none. */
+  reconnectToken: string;
+  /** Join ticket for a reserved room; `''` if none. */
+  ticket: string;
+  /** Display name; `''` = let the server choose. */
+  name: string;
+  /** Free-form client description (user agent, screen), for logs. */
+  clientInfo: string;
+}
+
+/** One input event, in plane units where it has coordinates. */
+export type InputEvent =
+  | { kind: 'keydown'; key: string }
+  | { kind: 'keyup'; key: string }
+  | { kind: 'pointerdown'; x: number; y: number }
+  | { kind: 'pointermove'; x: number; y: number }
+  | { kind: 'pointerup'; x: number; y: number }
+  | { kind: 'click'; nodeId: number; x: number; y: number }
+  | ({ kind: 'gamepad' } & GamepadState)
+  | { kind: 'text'; text: string };
+
+/** `input`: one input event. */
+export interface InputMessage {
+  type: 'input';
+  event: InputEvent;
+}
+
+/** `ack`: the last frame the client applied. */
+export interface AckMessage {
+  type: 'ack';
+  seq: number;
+}
+
+/** `ping`: the client's clock in ms, echoed back in `pong`. */
+export interface PingMessage {
+  type: 'ping';
+  clientTime: number;
+}
+
+/** Every client→server message. */
+export type ClientMessage = JoinMessage | InputMessage | AckMessage | PingMessage;
