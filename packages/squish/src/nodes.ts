@@ -66,9 +66,9 @@ export interface NodeOptions {
 
 // ---- dirty bits (internal contract between nodes and the Squisher) ----
 /** @internal field bits shared by every kind */
-export const FIELD_CLICKABLE = 1 << 0;
+export const FIELD_CLICKABLE = 1 << 12;
 /** @internal */
-export const FIELD_SHADOW = 1 << 1;
+export const FIELD_SHADOW = 1 << 13;
 /** @internal set on a node when it or a descendant changed since the last flush */
 export const FLAG_SUBTREE = 1 << 0;
 /** @internal set on a node whose child list changed */
@@ -259,9 +259,9 @@ export interface GroupOptions extends NodeOptions {
   scale?: number;
 }
 
-/** @internal */ export const GROUP_X = 1 << 2;
-/** @internal */ export const GROUP_Y = 1 << 3;
-/** @internal */ export const GROUP_SCALE = 1 << 4;
+/** @internal */ export const GROUP_X = 1 << 0;
+/** @internal */ export const GROUP_Y = 1 << 1;
+/** @internal */ export const GROUP_SCALE = 1 << 2;
 
 /**
  * A container that draws nothing itself: it groups children and applies a transform to them
@@ -314,13 +314,13 @@ export interface ShapeOptions extends NodeOptions {
 }
 
 /** @internal */ export const SHAPE_TYPE = 1 << 2;
-/** @internal */ export const SHAPE_POINTS = 1 << 3;
-/** @internal */ export const SHAPE_X = 1 << 4;
-/** @internal */ export const SHAPE_Y = 1 << 5;
-/** @internal */ export const SHAPE_RADIUS = 1 << 6;
-/** @internal */ export const SHAPE_FILL = 1 << 7;
-/** @internal */ export const SHAPE_STROKE = 1 << 8;
-/** @internal */ export const SHAPE_STROKE_WIDTH = 1 << 9;
+/** @internal */ export const SHAPE_POINTS = 1 << 0;
+/** @internal */ export const SHAPE_X = 1 << 3;
+/** @internal */ export const SHAPE_Y = 1 << 4;
+/** @internal */ export const SHAPE_RADIUS = 1 << 5;
+/** @internal */ export const SHAPE_FILL = 1 << 1;
+/** @internal */ export const SHAPE_STROKE = 1 << 6;
+/** @internal */ export const SHAPE_STROKE_WIDTH = 1 << 7;
 
 /** A polygon, polyline or circle with optional fill and border. */
 export class Shape extends Node {
@@ -438,13 +438,13 @@ export interface TextOptions extends NodeOptions {
   font?: string;
 }
 
-/** @internal */ export const TEXT_TEXT = 1 << 2;
-/** @internal */ export const TEXT_X = 1 << 3;
-/** @internal */ export const TEXT_Y = 1 << 4;
-/** @internal */ export const TEXT_SIZE = 1 << 5;
-/** @internal */ export const TEXT_COLOR = 1 << 6;
-/** @internal */ export const TEXT_ALIGN = 1 << 7;
-/** @internal */ export const TEXT_FONT = 1 << 8;
+/** @internal */ export const TEXT_TEXT = 1 << 0;
+/** @internal */ export const TEXT_X = 1 << 1;
+/** @internal */ export const TEXT_Y = 1 << 2;
+/** @internal */ export const TEXT_SIZE = 1 << 3;
+/** @internal */ export const TEXT_COLOR = 1 << 4;
+/** @internal */ export const TEXT_ALIGN = 1 << 5;
+/** @internal */ export const TEXT_FONT = 1 << 6;
 
 const WHITE: Color = [255, 255, 255, 255];
 
@@ -517,15 +517,15 @@ export interface AssetOptions extends NodeOptions {
   volume?: number;
 }
 
-/** @internal */ export const ASSET_ID = 1 << 2;
-/** @internal */ export const ASSET_X = 1 << 3;
-/** @internal */ export const ASSET_Y = 1 << 4;
-/** @internal */ export const ASSET_WIDTH = 1 << 5;
-/** @internal */ export const ASSET_HEIGHT = 1 << 6;
-/** @internal */ export const ASSET_CROP = 1 << 7;
-/** @internal */ export const ASSET_START = 1 << 8;
-/** @internal */ export const ASSET_LOOP = 1 << 9;
-/** @internal */ export const ASSET_VOLUME = 1 << 10;
+/** @internal */ export const ASSET_ID = 1 << 0;
+/** @internal */ export const ASSET_X = 1 << 1;
+/** @internal */ export const ASSET_Y = 1 << 2;
+/** @internal */ export const ASSET_WIDTH = 1 << 3;
+/** @internal */ export const ASSET_HEIGHT = 1 << 4;
+/** @internal */ export const ASSET_CROP = 1 << 5;
+/** @internal */ export const ASSET_START = 1 << 6;
+/** @internal */ export const ASSET_LOOP = 1 << 7;
+/** @internal */ export const ASSET_VOLUME = 1 << 8;
 
 /**
  * An image or a sound declared in the game's `metadata().assets`. An image is drawn in the

@@ -1,0 +1,23 @@
+/**
+ * @parlor/squish — the shared contract of Parlor: the scene graph, the `Game` base classes,
+ * the squish binary codec (nodes, full and delta frames) and the client/server protocol.
+ * Isomorphic: no Node-only imports.
+ */
+export * from './errors.js';
+export * from './colors.js';
+export {
+  Node, Group, Shape, Text, Asset, ShapeUtils, NodeKind,
+  type NodeKindValue, type PlayerId, type Point, type ShapeType, type TextAlign, type Shadow, type Crop,
+  type ClickHandler, type NodeOptions, type GroupOptions, type ShapeOptions, type TextOptions, type AssetOptions, type AnyNode,
+} from './nodes.js';
+export {
+  Game, ViewableGame, resolveMetadata,
+  type GameClass, type GameMetadata, type ResolvedGameMetadata, type AssetSpec, type PlayerInfo, type GamepadState, type View,
+} from './game.js';
+export { PROTOCOL_VERSION, SQUISH_VERSION, SUPPORTED_SQUISH_VERSIONS } from './version.js';
+export { quantize, FIXED_SCALE } from './bytes.js';
+export { squish, unsquish } from './codec.js';
+export { Squisher, type SquisherOptions, type TickFrames } from './squisher.js';
+export { SceneMirror, type ApplyResult } from './mirror.js';
+export * from './protocol-types.js';
+export { encodeServerMessage, decodeServerMessage, encodeClientMessage, decodeClientMessage } from './protocol.js';

@@ -1,0 +1,412 @@
+import { Writer } from './bytes.js';
+import { includes, KIND_FIELDS, quantizePoints, VIEW_PUBLIC, writeFields, writeNode } from './codec.js';
+import { SceneError } from './errors.js';
+import { OpCode, writeFrameHeader, writeOp } from './frame.js';
+import type { View } from './game.js';
+import {
+  type Asset, FLAG_CHILDREN, FLAG_SUBTREE, FLAG_VISIBILITY, Group, GROUP_SCALE, GROUP_X, GROUP_Y, type Node, NodeKind,
+  type PlayerId, type Shape, SHAPE_POINTS, type Text, TEXT_X, TEXT_Y,
+} from './nodes.js';
+
+/** How a {@link Squisher} finds the scene. */
+export interface SquisherOptions {
+  /** Returns the layer roots, bottom first (usually `() => game.getLayers()`); called once per flush. */
+  layers: () => readonly Node[];
+  /**
+   * A camera for {@link ViewableGame}: `group` is the world root; its x/y/scale are sent to each
+   * player from `view(playerId, spectator)` (top-left corner and zoom), overriding the group's own.
+   */
+  camera?: { group: Group; view(playerId: PlayerId, spectator: boolean): View };
+  /** Called with errors thrown by `camera.view` (the player keeps the last camera). Default: rethrown later by nothing; ignored. */
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * The frames of one flush. `parts` are distinct buffers, each encoded once; every recipient's
+ * single WebSocket message is the concatenation of `parts[i]` for `i` in its `sends[].parts`,
+ * in order (send them as fragments of one message to avoid copying).
+ */
+export interface TickFrames {
+  /** Sequence number of this flush (1, 2, 3…). */
+  seq: number;
+  parts: Uint8Array[];
+  /** One entry per recipient that has something new; recipients with no change are omitted. */
+  sends: Array<{ playerId: PlayerId; parts: number[] }>;
+}
+
+interface Wire {
+  /** Children as of the last flush. */
+  kids: Set<Node> | null;
+  /** Whether some child had `playerIds` at the last flush. */
+  restricted: boolean;
+  /** Own `playerIds` at the last flush. */
+  pv: readonly PlayerId[] | null;
+  /** Points array (shapes) or [x, y] (texts) last sent, for translation detection. */
+  pts: readonly (readonly [number, number])[] | null;
+  tx: number;
+  ty: number;
+}
+
+interface PlayerState {
+  id: PlayerId;
+  spectator: boolean;
+  needsFull: boolean;
+  priv: Writer;
+  camX: number;
+  camY: number;
+  camS: number;
+}
+
+const TEXT_XY = TEXT_X | TEXT_Y;
+
+function wireOf(n: Node): Wire {
+  return n._wire as Wire;
+}
+
+/**
+ * Turns one session's scene into per-player frames, once per tick.
+ *
+ * - **Dirty walk:** only subtrees flagged by property setters are visited; unchanged nodes cost nothing.
+ * - **Encode once:** changes everyone sees are encoded once into a shared buffer; only nodes with
+ *   `playerIds` (and cameras) are encoded per player, so fan-out to N players costs one encode plus
+ *   N small private parts.
+ * - **Privacy:** a node with `playerIds` (or under one) is never written into the bytes of any
+ *   other player or any spectator.
+ * - **Coalescing:** all mutations of a tick become one frame per player; players with nothing new
+ *   get nothing.
+ * - **Deltas:** a player added (or `requestFull`ed) gets a full frame; after that, deltas against
+ *   the previous flush (property changes, pure translations as two numbers, child-list edits).
+ *
+ * A scene tree belongs to one Squisher (its dirty flags are cleared by `flush`).
+ */
+export class Squisher {
+  private readonly root = new Group({}, 0);
+  private readonly players = new Map<PlayerId, PlayerState>();
+  private layersCache: readonly Node[] = [];
+  private seq = 0;
+  private readonly shared = new Writer(16 * 1024);
+  private readonly fullW = new Writer(16 * 1024);
+  private readonly tmp = new Writer(1024);
+  private synced: PlayerState[] = [];
+
+  constructor(private readonly options: SquisherOptions) {
+    this.root._wire = { kids: new Set(), restricted: false, pv: null, pts: null, tx: 0, ty: 0 } satisfies Wire;
+  }
+
+  /** Adds a player or spectator; the next flush sends it a full frame. Re-adding resets it to a full frame. */
+  addPlayer(playerId: PlayerId, opts: { spectator?: boolean } = {}): void {
+    this.players.set(playerId, {
+      id: playerId, spectator: !!opts.spectator, needsFull: true, priv: new Writer(256), camX: NaN, camY: NaN, camS: NaN,
+    });
+  }
+
+  /** Forgets a player or spectator. */
+  removePlayer(playerId: PlayerId): void {
+    this.players.delete(playerId);
+  }
+
+  /** The next flush sends this player a full frame (e.g. after its socket drained). Unknown ids are ignored. */
+  requestFull(playerId: PlayerId): void {
+    const p = this.players.get(playerId);
+    if (p) p.needsFull = true;
+  }
+
+  /** Ids of every player and spectator added. */
+  playerIds(): PlayerId[] {
+    return [...this.players.keys()];
+  }
+
+  /** A node currently in the scene, by id (for routing clicks), or `undefined`. */
+  nodeById(id: number): Node | undefined {
+    if (id === 0) return undefined;
+    return this.root.findById(id);
+  }
+
+  /** Asset ids referenced by `Asset` nodes in the scene now. */
+  referencedAssets(): ReadonlySet<string> {
+    const out = new Set<string>();
+    const walk = (n: Node): void => {
+      if (n.kind === NodeKind.ASSET) out.add((n as Asset).assetId);
+      for (const c of n._children) walk(c);
+    };
+    walk(this.root);
+    return out;
+  }
+
+  /**
+   * Encodes this tick's changes: a delta for every player in sync, a full frame for every
+   * player added or resynced since the last flush.
+   * @throws {SceneError} if a layer root already has another parent
+   * @throws {SquishEncodeError} if the scene holds a non-finite number or nests too deep
+   */
+  flush(): TickFrames {
+    const seq = ++this.seq;
+    this.syncLayers();
+    const synced: PlayerState[] = [];
+    const fulls: PlayerState[] = [];
+    for (const p of this.players.values()) (p.needsFull ? fulls : synced).push(p);
+    this.synced = synced;
+
+    const S = this.shared.reset();
+    writeFrameHeader(S, false, seq);
+    const headerLen = S.pos;
+    for (const p of synced) p.priv.reset();
+    if (this.root._flags & FLAG_SUBTREE) this.visit(this.root, null, 1);
+    const cam = this.options.camera;
+    if (cam) for (const p of synced) this.writeCamera(p, false);
+
+    const parts: Uint8Array[] = [];
+    const sends: TickFrames['sends'] = [];
+    const hasShared = S.pos > headerLen;
+    let sharedIdx = -1;
+    for (const p of synced) {
+      const hasPriv = p.priv.pos > 0;
+      if (!hasShared && !hasPriv) continue;
+      if (sharedIdx < 0) sharedIdx = parts.push(S.finish()) - 1;
+      sends.push({ playerId: p.id, parts: hasPriv ? [sharedIdx, parts.push(p.priv.finish()) - 1] : [sharedIdx] });
+    }
+
+    if (fulls.length) {
+      const F = this.fullW.reset();
+      writeFrameHeader(F, true, seq);
+      const restricted: Node[] = [];
+      writeNode(F, this.root, VIEW_PUBLIC, 1, restricted);
+      const fullIdx = parts.push(F.finish()) - 1;
+      for (const p of fulls) {
+        p.needsFull = false;
+        const w = p.priv.reset();
+        if (!p.spectator) {
+          for (const r of restricted) this.writeChildrenFor(w, r, p.id, isPublic, depthOf(r));
+        }
+        if (cam) this.writeCamera(p, true);
+        sends.push({ playerId: p.id, parts: w.pos > 0 ? [fullIdx, parts.push(w.finish()) - 1] : [fullIdx] });
+      }
+    }
+    this.synced = [];
+    return { seq, parts, sends };
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private syncLayers(): void {
+    const layers = this.options.layers();
+    const cache = this.layersCache;
+    let same = layers.length === cache.length;
+    for (let i = 0; same && i < layers.length; i++) same = layers[i] === cache[i];
+    if (same) return;
+    for (const l of layers) {
+      if (l._parent !== null && l._parent !== this.root) throw new SceneError(`layer root ${l.id} already has a parent (${l._parent.id})`);
+    }
+    for (const old of this.root._children) if (!layers.includes(old)) old._parent = null;
+    this.root._children = [...layers];
+    for (const l of layers) l._parent = this.root;
+    this.root._childrenChanged();
+    this.layersCache = layers.slice();
+  }
+
+  private visit(n: Node, ctx: PlayerState[] | null, depth: number): void {
+    if (n._dirty) this.emitProps(n, ctx);
+    if (n._flags & FLAG_CHILDREN) this.emitChildren(n, ctx, depth);
+    const kids = n._children;
+    for (let i = 0; i < kids.length; i++) {
+      const k = kids[i];
+      if (k._flags & FLAG_SUBTREE) this.visit(k, k._playerIds ? this.narrow(ctx, k._playerIds) : ctx, depth + 1);
+    }
+    n._dirty = 0;
+    n._flags = 0;
+  }
+
+  private narrow(ctx: PlayerState[] | null, ids: readonly PlayerId[]): PlayerState[] {
+    const from = ctx ?? this.synced;
+    const out: PlayerState[] = [];
+    for (const p of from) if (!p.spectator && ids.includes(p.id)) out.push(p);
+    return out;
+  }
+
+  /** Writes bytes to the shared buffer (public context) or to each recipient's private buffer. */
+  private deliver(w: Writer, ctx: PlayerState[] | null): void {
+    if (w.pos === 0) return;
+    const bytes = w.buf.subarray(0, w.pos);
+    if (ctx === null) this.shared.bytes(bytes);
+    else for (const p of ctx) p.priv.bytes(bytes);
+  }
+
+  private emitProps(n: Node, ctx: PlayerState[] | null): void {
+    let mask = n._dirty & KIND_FIELDS[n.kind];
+    const w = this.tmp.reset();
+    const wire = wireOf(n);
+    let qp: number[] | undefined;
+    if (n.kind === NodeKind.SHAPE && mask & SHAPE_POINTS && (n as Shape)._shapeType !== 'circle') {
+      const pts = (n as Shape)._points;
+      qp = quantizePoints(pts);
+      const old = wire.pts;
+      if (old && old.length === pts.length && pts.length > 0) {
+        const oq = quantizePoints(old);
+        const dx = qp[0] - oq[0];
+        const dy = qp[1] - oq[1];
+        let translated = true;
+        for (let i = 2; i < qp.length; i += 2) {
+          if (qp[i] - oq[i] !== dx || qp[i + 1] - oq[i + 1] !== dy) {
+            translated = false;
+            break;
+          }
+        }
+        if (translated) {
+          mask &= ~SHAPE_POINTS;
+          if (dx !== 0 || dy !== 0) {
+            writeOp(w, n.id, OpCode.TRANSLATE);
+            w.fq(dx);
+            w.fq(dy);
+          }
+        }
+      }
+      wire.pts = pts;
+    } else if (n.kind === NodeKind.TEXT && (mask & TEXT_XY) === TEXT_XY) {
+      const t = n as Text;
+      const dx = Math.round(t._x * 100) - Math.round(wire.tx * 100);
+      const dy = Math.round(t._y * 100) - Math.round(wire.ty * 100);
+      if (Number.isFinite(dx) && Number.isFinite(dy)) {
+        mask &= ~TEXT_XY;
+        writeOp(w, n.id, OpCode.TRANSLATE);
+        w.fq(dx);
+        w.fq(dy);
+      }
+    }
+    if (n.kind === NodeKind.TEXT) {
+      wire.tx = (n as Text)._x;
+      wire.ty = (n as Text)._y;
+    }
+    if (mask) {
+      writeOp(w, n.id, OpCode.PROPS);
+      w.uv(mask);
+      writeFields(w, n, mask, qp);
+    }
+    this.deliver(w, ctx);
+  }
+
+  private emitChildren(n: Node, ctx: PlayerState[] | null, depth: number): void {
+    const wire = wireOf(n);
+    const prev = wire.kids;
+    const kids = n._children;
+    let restrictedNow = false;
+    for (let i = 0; i < kids.length; i++) if (kids[i]._playerIds !== null) { restrictedNow = true; break; }
+    const keep = (k: Node): boolean => prev !== null && prev.has(k) && !(k._flags & FLAG_VISIBILITY);
+
+    if (ctx === null && !restrictedNow && !wire.restricted) {
+      // Everyone sees the same list: one shared op.
+      const S = this.shared;
+      writeOp(S, n.id, OpCode.CHILDREN);
+      S.uv(kids.length);
+      const restricted: Node[] = [];
+      for (let i = 0; i < kids.length; i++) {
+        const k = kids[i];
+        if (keep(k)) S.uv(k.id * 2);
+        else {
+          S.uv(1);
+          writeNode(S, k, VIEW_PUBLIC, depth + 1, restricted);
+        }
+      }
+      // Private parts inside newly sent public subtrees.
+      for (const r of restricted) {
+        const d = depthOf(r);
+        for (const p of this.synced) if (!p.spectator) this.writeChildrenFor(p.priv, r, p.id, isPublic, d);
+      }
+    } else {
+      for (const p of ctx ?? this.synced) {
+        const viewer = p.spectator ? VIEW_PUBLIC : p.id;
+        this.writeChildrenFor(p.priv, n, viewer, (k) => keep(k) && (wireOf(k).pv === null || (viewer >= 0 && wireOf(k).pv!.includes(viewer))), depth);
+      }
+    }
+    for (let i = 0; i < kids.length; i++) {
+      const k = kids[i];
+      if (!keep(k)) initWire(k);
+      else {
+        wireOf(k).pv = k._playerIds;
+        k._flags &= ~FLAG_VISIBILITY;
+      }
+    }
+    wire.kids = new Set(kids);
+    wire.restricted = restrictedNow;
+  }
+
+  /** A CHILDREN op for one viewer: kept children by id, the others inline (filtered for the viewer). */
+  private writeChildrenFor(w: Writer, n: Node, viewer: number, isRef: (k: Node) => boolean, depth: number): void {
+    const kids = n._children;
+    let count = 0;
+    for (let i = 0; i < kids.length; i++) if (includes(kids[i], viewer)) count++;
+    writeOp(w, n.id, OpCode.CHILDREN);
+    w.uv(count);
+    for (let i = 0; i < kids.length; i++) {
+      const k = kids[i];
+      if (!includes(k, viewer)) continue;
+      if (isRef(k)) w.uv(k.id * 2);
+      else {
+        w.uv(1);
+        writeNode(w, k, viewer, depth + 1);
+      }
+    }
+  }
+
+  private writeCamera(p: PlayerState, force: boolean): void {
+    const cam = this.options.camera!;
+    if (!cam.group.isVisibleTo(p.spectator ? -1 : p.id) || !this.inTree(cam.group)) return;
+    let view: View;
+    try {
+      view = cam.view(p.id, p.spectator);
+    } catch (err) {
+      this.options.onError?.(err);
+      return;
+    }
+    const zoom = view.zoom ?? 1;
+    const x = Math.round(-view.x * zoom * 100) / 100;
+    const y = Math.round(-view.y * zoom * 100) / 100;
+    if (!Number.isFinite(x) || !Number.isFinite(y) || !(zoom > 0) || !Number.isFinite(zoom)) return;
+    if (!force && x === p.camX && y === p.camY && zoom === p.camS) return;
+    p.camX = x;
+    p.camY = y;
+    p.camS = zoom;
+    const w = p.priv;
+    writeOp(w, cam.group.id, OpCode.PROPS);
+    w.uv(GROUP_X | GROUP_Y | GROUP_SCALE);
+    w.fx(x);
+    w.fx(y);
+    w.f32(zoom);
+  }
+
+  private inTree(n: Node): boolean {
+    let a: Node | null = n;
+    while (a && a !== this.root) a = a._parent;
+    return a === this.root;
+  }
+}
+
+function isPublic(k: Node): boolean {
+  return k._playerIds === null;
+}
+
+function depthOf(n: Node): number {
+  let d = 0;
+  for (let a: Node | null = n; a; a = a._parent) d++;
+  return d;
+}
+
+/** Records a freshly sent subtree as the baseline for future deltas, and clears its dirty state. */
+function initWire(n: Node): void {
+  const kids = n._children;
+  let restricted = false;
+  for (let i = 0; i < kids.length; i++) {
+    const k = kids[i];
+    if (k._playerIds !== null) restricted = true;
+    initWire(k);
+  }
+  let pts: Wire['pts'] = null;
+  let tx = 0, ty = 0;
+  if (n.kind === NodeKind.SHAPE) pts = (n as Shape)._points;
+  else if (n.kind === NodeKind.TEXT) {
+    tx = (n as Text)._x;
+    ty = (n as Text)._y;
+  }
+  n._wire = { kids: kids.length ? new Set(kids) : null, restricted, pv: n._playerIds, pts, tx, ty } satisfies Wire;
+  n._dirty = 0;
+  n._flags = 0;
+}
