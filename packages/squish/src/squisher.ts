@@ -35,12 +35,10 @@ export interface TickFrames {
 }
 
 interface Wire {
-  /** Children as of the last flush. */
-  kids: Set<Node> | null;
+  /** Children as of the last flush, in order, each with the `playerIds` it had then. */
+  kids: Map<Node, readonly PlayerId[] | null> | null;
   /** Whether some child had `playerIds` at the last flush. */
   restricted: boolean;
-  /** Own `playerIds` at the last flush. */
-  pv: readonly PlayerId[] | null;
   /** Points array (shapes) or [x, y] (texts) last sent, for translation detection. */
   pts: readonly (readonly [number, number])[] | null;
   tx: number;
@@ -90,7 +88,7 @@ export class Squisher {
   private synced: PlayerState[] = [];
 
   constructor(private readonly options: SquisherOptions) {
-    this.root._wire = { kids: new Set(), restricted: false, pv: null, pts: null, tx: 0, ty: 0 } satisfies Wire;
+    this.root._wire = { kids: new Map(), restricted: false, pts: null, tx: 0, ty: 0 } satisfies Wire;
   }
 
   /** Adds a player or spectator; the next flush sends it a full frame. Re-adding resets it to a full frame. */
@@ -314,18 +312,18 @@ export class Squisher {
     } else {
       for (const p of ctx ?? this.synced) {
         const viewer = p.spectator ? VIEW_PUBLIC : p.id;
-        this.writeChildrenFor(p.priv, n, viewer, (k) => keep(k) && (wireOf(k).pv === null || (viewer >= 0 && wireOf(k).pv!.includes(viewer))), depth);
+        const sawBefore = (pv: readonly PlayerId[] | null | undefined): boolean => pv === null || (pv !== undefined && viewer >= 0 && pv.includes(viewer));
+        const isRef = (k: Node): boolean => keep(k) && sawBefore(prev!.get(k));
+        if (prev !== null && sameListFor(prev, kids, viewer, isRef, sawBefore)) continue;
+        this.writeChildrenFor(p.priv, n, viewer, isRef, depth);
       }
     }
     for (let i = 0; i < kids.length; i++) {
       const k = kids[i];
       if (!keep(k)) initWire(k);
-      else {
-        wireOf(k).pv = k._playerIds;
-        k._flags &= ~FLAG_VISIBILITY;
-      }
+      else k._flags &= ~FLAG_VISIBILITY;
     }
-    wire.kids = new Set(kids);
+    wire.kids = kidsMap(kids);
     wire.restricted = restrictedNow;
   }
 
@@ -380,6 +378,30 @@ export class Squisher {
   }
 }
 
+/** Whether a viewer's list of children is unchanged since the last flush (nothing to send it). */
+function sameListFor(
+  prev: Map<Node, readonly PlayerId[] | null>, kids: readonly Node[], viewer: number,
+  isRef: (k: Node) => boolean, sawBefore: (pv: readonly PlayerId[] | null) => boolean,
+): boolean {
+  const it = prev.entries();
+  for (let i = 0; i < kids.length; i++) {
+    const k = kids[i];
+    if (!includes(k, viewer)) continue;
+    if (!isRef(k)) return false;
+    let before = it.next();
+    while (!before.done && !sawBefore(before.value[1])) before = it.next();
+    if (before.done || before.value[0] !== k) return false;
+  }
+  for (let before = it.next(); !before.done; before = it.next()) if (sawBefore(before.value[1])) return false;
+  return true;
+}
+
+function kidsMap(kids: readonly Node[]): Map<Node, readonly PlayerId[] | null> {
+  const m = new Map<Node, readonly PlayerId[] | null>();
+  for (let i = 0; i < kids.length; i++) m.set(kids[i], kids[i]._playerIds);
+  return m;
+}
+
 function isPublic(k: Node): boolean {
   return k._playerIds === null;
 }
@@ -406,7 +428,7 @@ function initWire(n: Node): void {
     tx = (n as Text)._x;
     ty = (n as Text)._y;
   }
-  n._wire = { kids: kids.length ? new Set(kids) : null, restricted, pv: n._playerIds, pts, tx, ty } satisfies Wire;
+  n._wire = { kids: kids.length ? kidsMap(kids) : null, restricted, pts, tx, ty } satisfies Wire;
   n._dirty = 0;
   n._flags = 0;
 }
