@@ -47,9 +47,14 @@ export class Writer {
 
   /** Unsigned varint, 0 ≤ v ≤ 2^53 − 1. */
   uv(v: number): void {
-    this.ensure(8);
+    if (this.pos + 8 > this.buf.length) this.ensure(8);
     const b = this.buf;
     let p = this.pos;
+    if (v < 128) {
+      b[p] = v;
+      this.pos = p + 1;
+      return;
+    }
     if (v < 0x80000000) {
       while (v > 127) {
         b[p++] = (v & 127) | 128;
@@ -75,7 +80,17 @@ export class Writer {
   fx(v: number): void {
     const q = Math.round(v * FIXED_SCALE);
     if (!(q <= MAX_FIXED && q >= -MAX_FIXED)) throw new SquishEncodeError(`cannot encode number ${v}: must be finite and |v| ≤ ${MAX_FIXED / FIXED_SCALE}`);
-    this.uv(q >= 0 ? q * 2 : -q * 2 - 1);
+    const z = q >= 0 ? q * 2 : -q * 2 - 1;
+    if (z < 16384 && this.pos + 2 <= this.buf.length) {
+      // 1- or 2-byte fast path: most plane coordinates (|v| < 81.92) land here.
+      if (z < 128) this.buf[this.pos++] = z;
+      else {
+        this.buf[this.pos++] = (z & 127) | 128;
+        this.buf[this.pos++] = z >>> 7;
+      }
+      return;
+    }
+    this.uv(z);
   }
 
   /** An already-quantized fixed-point integer (hundredths). */

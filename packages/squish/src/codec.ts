@@ -175,8 +175,18 @@ export function writePointsQ(w: Writer, f: readonly number[]): void {
 
 function writePoints(w: Writer, pts: readonly Point[]): void {
   if (pts.length === 4) {
-    const x0 = q(pts[0][0]), y0 = q(pts[0][1]), x1 = q(pts[1][0]), y1 = q(pts[1][1]);
-    const x2 = q(pts[2][0]), y2 = q(pts[2][1]), x3 = q(pts[3][0]), y3 = q(pts[3][1]);
+    // Rectangles are most of most scenes: test for one without allocating.
+    const p0 = pts[0], p1 = pts[1], p2 = pts[2], p3 = pts[3];
+    const x0 = q(p0[0]), y0 = q(p0[1]), x1 = q(p1[0]), y1 = q(p1[1]);
+    const x2 = q(p2[0]), y2 = q(p2[1]), x3 = q(p3[0]), y3 = q(p3[1]);
+    if (y0 === y1 && x1 === x2 && y2 === y3 && x3 === x0 && x1 !== x0 && y2 !== y0) {
+      w.uv(2);
+      w.fq(x0);
+      w.fq(y0);
+      w.fq(x1 - x0);
+      w.fq(y2 - y0);
+      return;
+    }
     writePointsQ(w, [x0, y0, x1, y1, x2, y2, x3, y3]);
     return;
   }
