@@ -99,6 +99,8 @@ export abstract class Node {
   /** @internal bit set of changed fields since the last flush */ _dirty = 0;
   /** @internal FLAG_* bits */ _flags = 0;
   /** @internal scratch slot owned by the Squisher that flushes this tree */ _wire: unknown = undefined;
+  /** @internal children that got FLAG_SUBTREE since the last flush (may hold stale entries; check _parent) */
+  _dirtyKids: Node[] | null = null;
   /** @internal */ _playerIds: readonly PlayerId[] | null;
   /** @internal */ _onClick: ClickHandler | null;
   /** @internal */ _shadow: Shadow | null;
@@ -176,6 +178,7 @@ export abstract class Node {
     const i = Math.max(0, Math.min(this._children.length, Math.trunc(index)));
     this._children.splice(i, 0, node);
     node._parent = this;
+    if (node._flags & FLAG_SUBTREE) this._noteDirtyKid(node);
     this._childrenChanged();
     return this;
   }
@@ -237,13 +240,25 @@ export abstract class Node {
     this._markSubtree();
   }
 
-  /** @internal */
+  /**
+   * @internal Flags the path to the root, and records each newly flagged node with its parent,
+   * so a flush visits only the changed children of a container, never all of its siblings.
+   */
   _markSubtree(): void {
-    let n: Node | null = this;
-    while (n && !(n._flags & FLAG_SUBTREE)) {
+    let n: Node = this;
+    while (!(n._flags & FLAG_SUBTREE)) {
       n._flags |= FLAG_SUBTREE;
-      n = n._parent;
+      const p = n._parent;
+      if (p === null) return;
+      p._noteDirtyKid(n);
+      n = p;
     }
+  }
+
+  /** @internal */
+  _noteDirtyKid(child: Node): void {
+    if (this._dirtyKids === null) this._dirtyKids = [child];
+    else this._dirtyKids.push(child);
   }
 }
 

@@ -41,6 +41,8 @@ interface Wire {
   restricted: boolean;
   /** Points array (shapes) or [x, y] (texts) last sent, for translation detection. */
   pts: readonly (readonly [number, number])[] | null;
+  /** `pts` quantized, once computed (hundredths, flat). */
+  qp: number[] | null;
   tx: number;
   ty: number;
 }
@@ -88,7 +90,7 @@ export class Squisher {
   private synced: PlayerState[] = [];
 
   constructor(private readonly options: SquisherOptions) {
-    this.root._wire = { kids: new Map(), restricted: false, pts: null, tx: 0, ty: 0 } satisfies Wire;
+    this.root._wire = { kids: new Map(), restricted: false, pts: null, qp: null, tx: 0, ty: 0 } satisfies Wire;
   }
 
   /** Adds a player or spectator; the next flush sends it a full frame. Re-adding resets it to a full frame. */
@@ -197,7 +199,10 @@ export class Squisher {
     }
     for (const old of this.root._children) if (!layers.includes(old)) old._parent = null;
     this.root._children = [...layers];
-    for (const l of layers) l._parent = this.root;
+    for (const l of layers) {
+      l._parent = this.root;
+      if (l._flags & FLAG_SUBTREE) this.root._noteDirtyKid(l);
+    }
     this.root._childrenChanged();
     this.layersCache = layers.slice();
   }
@@ -205,10 +210,14 @@ export class Squisher {
   private visit(n: Node, ctx: PlayerState[] | null, depth: number): void {
     if (n._dirty) this.emitProps(n, ctx);
     if (n._flags & FLAG_CHILDREN) this.emitChildren(n, ctx, depth);
-    const kids = n._children;
-    for (let i = 0; i < kids.length; i++) {
-      const k = kids[i];
-      if (k._flags & FLAG_SUBTREE) this.visit(k, k._playerIds ? this.narrow(ctx, k._playerIds) : ctx, depth + 1);
+    const dirtyKids = n._dirtyKids;
+    if (dirtyKids !== null) {
+      // Entries may be stale (moved away since) or repeated (flags already cleared): both skipped.
+      for (let i = 0; i < dirtyKids.length; i++) {
+        const k = dirtyKids[i];
+        if (k._parent === n && k._flags & FLAG_SUBTREE) this.visit(k, k._playerIds ? this.narrow(ctx, k._playerIds) : ctx, depth + 1);
+      }
+      n._dirtyKids = null;
     }
     n._dirty = 0;
     n._flags = 0;
@@ -239,7 +248,7 @@ export class Squisher {
       qp = quantizePoints(pts);
       const old = wire.pts;
       if (old && old.length === pts.length && pts.length > 0) {
-        const oq = quantizePoints(old);
+        const oq = wire.qp ?? quantizePoints(old);
         const dx = qp[0] - oq[0];
         const dy = qp[1] - oq[1];
         let translated = true;
@@ -259,6 +268,7 @@ export class Squisher {
         }
       }
       wire.pts = pts;
+      wire.qp = qp;
     } else if (n.kind === NodeKind.TEXT && (mask & TEXT_XY) === TEXT_XY) {
       const t = n as Text;
       const dx = Math.round(t._x * 100) - Math.round(wire.tx * 100);
@@ -428,7 +438,8 @@ function initWire(n: Node): void {
     tx = (n as Text)._x;
     ty = (n as Text)._y;
   }
-  n._wire = { kids: kids.length ? kidsMap(kids) : null, restricted, pts, tx, ty } satisfies Wire;
+  n._wire = { kids: kids.length ? kidsMap(kids) : null, restricted, pts, qp: null, tx, ty } satisfies Wire;
   n._dirty = 0;
   n._flags = 0;
+  n._dirtyKids = null;
 }
