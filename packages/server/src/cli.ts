@@ -1,0 +1,217 @@
+#!/usr/bin/env node
+/**
+ * The `parlor` command line:
+ * - `parlor dev <game-file-or-folder> [--port 8080]`: serve one game, rebuild it on change;
+ * - `parlor serve --games <dir> [--port 8080] [--host 0.0.0.0]`: serve every game in a folder.
+ * `PORT` sets the default port.
+ */
+import { watch, statSync, type FSWatcher } from 'node:fs';
+import { basename, dirname, extname, resolve, sep } from 'node:path';
+import { Command } from 'commander';
+import { GameLoadError, ServerError } from './errors.js';
+import { GAME_NAME_RE, loadGame, loadGamesFromDir, type GameSource, type LoadedGame } from './games/loader.js';
+import { createConsoleLogger, type Logger, type LogLevel } from './logger.js';
+import { createGameServer, type GameServer } from './server.js';
+
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
+const DEBOUNCE_MS = 150;
+
+function defaultPort(): string {
+  return process.env.PORT && /^\d+$/.test(process.env.PORT) ? process.env.PORT : '8080';
+}
+
+function parsePort(v: unknown): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) fail(`invalid port: ${String(v)}`);
+  return n;
+}
+
+function parseLevel(v: unknown): LogLevel {
+  if (!LOG_LEVELS.includes(v as LogLevel)) fail(`invalid log level: ${String(v)} (one of ${LOG_LEVELS.join(', ')})`);
+  return v as LogLevel;
+}
+
+function fail(message: string): never {
+  console.error(`parlor: ${message}`);
+  process.exit(1);
+}
+
+function describeError(err: unknown): string {
+  if (err instanceof ServerError) return `${err.message} [${err.code}]`;
+  return (err as Error)?.stack ?? String(err);
+}
+
+/** Closes the server on SIGINT/SIGTERM (a second signal exits at once). */
+function handleSignals(server: GameServer, logger: Logger, onClose?: () => void): void {
+  let closing = false;
+  const shutdown = (signal: string): void => {
+    if (closing) process.exit(1);
+    closing = true;
+    logger.info(`received ${signal}, shutting down`);
+    onClose?.();
+    server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error(`shutdown failed: ${describeError(err)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+/** Route name for a game path: the folder name, or the file name without extension, made URL-safe. */
+function gameNameOf(path: string, isDir: boolean): string {
+  const raw = isDir ? basename(path) : basename(path, extname(path));
+  const name = raw.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 64);
+  return GAME_NAME_RE.test(name) ? name : 'game';
+}
+
+async function dev(target: string, opts: { port: string; host?: string; logLevel: string }): Promise<void> {
+  try {
+    process.setSourceMapsEnabled?.(true);
+  } catch {
+    // older Node: stack traces point into the bundle
+  }
+  const path = resolve(target);
+  let isDir: boolean;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch {
+    fail(`no such game file or folder: ${path}`);
+  }
+  const logger = createConsoleLogger(parseLevel(opts.logLevel));
+  const name = gameNameOf(path, isDir);
+  const source: GameSource = isDir ? { dir: path } : { file: path };
+  let game: LoadedGame;
+  try {
+    game = await loadGame(name, source);
+  } catch (err) {
+    fail(describeError(err));
+  }
+  const server = await createGameServer({ games: { [name]: game }, port: parsePort(opts.port), host: opts.host, logger });
+  console.log(`\n  Parlor dev: ${game.metadata.name}\n  Play:   ${server.url}/play/${name}\n  Lobby:  ${server.url}/\n  Watching ${isDir ? path : game.inputs.join(', ')} for changes.\n`);
+
+  let watchers: FSWatcher[] = [];
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let building = false;
+  let again = false;
+
+  const rebuild = async (): Promise<void> => {
+    if (building) {
+      again = true;
+      return;
+    }
+    building = true;
+    try {
+      const started = Date.now();
+      game = await server.replaceGame(name, source);
+      logger.info(`rebuilt ${name} in ${Date.now() - started} ms; live sessions redirected to the new build`);
+      if (!isDir) rewatch();
+    } catch (err) {
+      logger.error(err instanceof GameLoadError ? `rebuild failed (still serving the previous build):\n${err.message}` : describeError(err));
+    } finally {
+      building = false;
+      if (again) {
+        again = false;
+        void rebuild();
+      }
+    }
+  };
+  const schedule = (): void => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = null;
+      void rebuild();
+    }, DEBOUNCE_MS);
+  };
+  const rewatch = (): void => {
+    for (const w of watchers) w.close();
+    watchers = [];
+    if (isDir) {
+      watchers.push(
+        watch(path, { recursive: true }, (_event, file) => {
+          const f = String(file ?? '');
+          if (f.split(/[\\/]/).some((seg) => seg === 'node_modules' || seg.startsWith('.'))) return;
+          schedule();
+        }),
+      );
+      return;
+    }
+    // A single file: watch the folders of every source file (and asset) and react to those files only.
+    const files = new Set([...game.inputs, path, ...game.assets.map((a) => a.file)]);
+    const dirs = new Set([...files].map((f) => dirname(f)));
+    for (const d of dirs) {
+      try {
+        watchers.push(
+          watch(d, (_event, file) => {
+            if (file && files.has(resolve(d, String(file)))) schedule();
+          }),
+        );
+      } catch (err) {
+        logger.warn(`cannot watch ${d}${sep}: ${(err as Error).message}`);
+      }
+    }
+  };
+  rewatch();
+  handleSignals(server, logger, () => {
+    if (timer) clearTimeout(timer);
+    for (const w of watchers) w.close();
+  });
+}
+
+async function serve(opts: { games?: string; port: string; host?: string; logLevel: string }): Promise<void> {
+  if (!opts.games) fail('missing --games <dir>');
+  const logger = createConsoleLogger(parseLevel(opts.logLevel));
+  let games: Record<string, LoadedGame>;
+  try {
+    games = await loadGamesFromDir(resolve(opts.games), {
+      onError: (name, err) => logger.error(`game ${name} not served: ${err.message}`),
+    });
+  } catch (err) {
+    fail(describeError(err));
+  }
+  if (Object.keys(games).length === 0) fail(`no games found in ${resolve(opts.games)}`);
+  const server = await createGameServer({ games, port: parsePort(opts.port), host: opts.host, logger });
+  console.log(`\n  Parlor: serving ${Object.keys(games).join(', ')}\n  Open ${server.url}/\n`);
+  handleSignals(server, logger);
+}
+
+const program = new Command();
+program
+  .name('parlor')
+  .version('0.1.0')
+  .description('Parlor: serve server-authoritative multiplayer browser games.');
+
+program
+  .command('dev <game>')
+  .description('serve one game (a .ts/.js file or a folder) and rebuild it when its files change')
+  .option('-p, --port <port>', 'port to listen on (env PORT)', defaultPort())
+  .option('--host <host>', 'interface to listen on (default: all)')
+  .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, 'info')
+  .action((game: string, opts: { port: string; host?: string; logLevel: string }) => {
+    dev(game, opts).catch((err: unknown) => fail(describeError(err)));
+  });
+
+program
+  .command('serve')
+  .description('serve every game in a folder (each subfolder with an index file, and each .ts/.js file)')
+  .requiredOption('-g, --games <dir>', 'folder of games')
+  .option('-p, --port <port>', 'port to listen on (env PORT)', defaultPort())
+  .option('--host <host>', 'interface to listen on (default: all)')
+  .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, 'info')
+  .action((opts: { games: string; port: string; host?: string; logLevel: string }) => {
+    serve(opts).catch((err: unknown) => fail(describeError(err)));
+  });
+
+program.showHelpAfterError();
+program.addHelpText('after', `
+Examples:
+  parlor dev ./my-game            serve ./my-game (folder or file) at http://localhost:8080/play/my-game
+  parlor dev pong.ts --port 3000  serve one file on port 3000
+  parlor serve --games examples   serve every game in ./examples (lobby at /)
+`);
+
+program.parse(process.argv);
+if (process.argv.length <= 2) program.help();

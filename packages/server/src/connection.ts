@@ -1,0 +1,163 @@
+import { CloseCode, SquishDecodeError, decodeClientMessage, encodeServerMessage, type ClientMessage, type JoinMessage } from '@parlor/squish';
+import { WebSocket, type RawData } from 'ws';
+import { kv, type Logger } from './logger.js';
+import type { RejectReason, ServerMetrics } from './metrics.js';
+import { TokenBucket } from './rate-limit.js';
+import type { Member, Session } from './session.js';
+
+/** What a {@link ClientConnection} needs from its server. */
+export interface ConnectionHost {
+  readonly logger: Logger;
+  readonly metrics: ServerMetrics;
+  readonly joinTimeoutMs: number;
+  readonly inputRateLimit: number;
+  readonly inputBurst: number;
+  /** Handles a `join`; returns the session and member, or rejects the connection itself. */
+  join(conn: ClientConnection, msg: JoinMessage): void;
+}
+
+/**
+ * One client WebSocket: join timeout, per-socket input rate limit (token bucket), decoding, and
+ * rejection of bad input with a documented close code and one log line. Never throws into `ws`.
+ *
+ * Close codes: 4400 malformed message, a first message other than `join`, or a second `join`;
+ * 4429 over the rate limit; 4408 no `join` in time; 1009 (by `ws`) a message over `maxPayload`.
+ */
+export class ClientConnection {
+  session: Session | null = null;
+  member: Member | null = null;
+  private closed = false;
+  private readonly bucket: TokenBucket;
+  private joinTimer: ReturnType<typeof setTimeout> | null;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly ip: string,
+    private readonly host: ConnectionHost,
+  ) {
+    this.bucket = new TokenBucket(host.inputRateLimit, host.inputBurst);
+    this.joinTimer = setTimeout(() => {
+      this.joinTimer = null;
+      if (!this.member) this.reject(CloseCode.JOIN_TIMEOUT, 'join_timeout', `no join within ${host.joinTimeoutMs} ms`);
+    }, host.joinTimeoutMs);
+    this.joinTimer.unref?.();
+    ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
+    ws.on('error', (err: Error & { code?: string }) => this.onError(err));
+    ws.on('close', () => this.onClose());
+  }
+
+  /** Marks the connection joined. */
+  joined(session: Session, member: Member): void {
+    this.session = session;
+    this.member = member;
+    if (this.joinTimer) clearTimeout(this.joinTimer);
+    this.joinTimer = null;
+  }
+
+  /**
+   * Closes this socket for a protocol reason: counts it in `parlor_input_rejected_total{reason}`,
+   * logs one line, sends an `error` message and closes with `code`. Later messages are ignored.
+   */
+  reject(code: number, reason: RejectReason, detail: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.host.metrics.inputRejected.inc({ reason });
+    this.host.logger.warn(`client rejected: ${kv({ reason, code, ...this.logFields() })}: ${detail}`);
+    this.clearJoinTimer();
+    if (this.ws.readyState === WebSocket.OPEN) {
+      try {
+        this.ws.send(encodeServerMessage({ type: 'error', code, message: detail }), { binary: true });
+      } catch {
+        // the socket is going away anyway
+      }
+      this.ws.close(code, truncateReason(detail));
+    }
+  }
+
+  /** Fields identifying this client in log lines (never the reconnect token). */
+  logFields(): Record<string, string | number | undefined> {
+    return {
+      ip: this.ip,
+      game: this.session?.game.name,
+      session: this.session?.id,
+      player: this.member?.playerId,
+    };
+  }
+
+  private clearJoinTimer(): void {
+    if (this.joinTimer) clearTimeout(this.joinTimer);
+    this.joinTimer = null;
+  }
+
+  private onMessage(data: RawData, isBinary: boolean): void {
+    if (this.closed) return;
+    if (!this.bucket.take()) {
+      this.reject(CloseCode.RATE_LIMITED, 'rate_limit', `more than ${this.host.inputRateLimit} messages/s (burst ${this.host.inputBurst})`);
+      return;
+    }
+    if (!isBinary) {
+      this.reject(CloseCode.MALFORMED, 'malformed', 'text message (the protocol is binary)');
+      return;
+    }
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+    let msg: ClientMessage;
+    try {
+      msg = decodeClientMessage(bytes);
+    } catch (err) {
+      const detail = err instanceof SquishDecodeError ? err.message : `undecodable message: ${(err as Error)?.message ?? String(err)}`;
+      this.reject(CloseCode.MALFORMED, 'malformed', detail);
+      return;
+    }
+    if (!this.member) {
+      if (msg.type !== 'join') {
+        this.reject(CloseCode.MALFORMED, 'malformed', `first message must be join, got ${msg.type}`);
+        return;
+      }
+      try {
+        this.host.join(this, msg);
+      } catch (err) {
+        this.host.logger.error(`join failed: ${kv(this.logFields())}: ${(err as Error)?.message ?? String(err)}`);
+        this.reject(CloseCode.SESSION_FAILED, 'session_failed', 'the server could not start the session');
+      }
+      return;
+    }
+    const session = this.session!;
+    switch (msg.type) {
+      case 'join':
+        this.reject(CloseCode.MALFORMED, 'malformed', 'join sent twice');
+        return;
+      case 'input':
+        session.input(this.member, msg.event);
+        return;
+      case 'ping':
+        session.pong(this.member, msg.clientTime);
+        return;
+      case 'ack':
+        return;
+    }
+  }
+
+  private onError(err: Error & { code?: string }): void {
+    if (this.closed) return;
+    this.closed = true;
+    // ws has already closed the socket with the right code (1009 for a message over maxPayload).
+    const tooBig = err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
+    const reason: RejectReason = tooBig ? 'too_big' : 'malformed';
+    this.host.metrics.inputRejected.inc({ reason });
+    this.host.logger.warn(`client rejected: ${kv({ reason, code: tooBig ? CloseCode.MESSAGE_TOO_BIG : err.code, ...this.logFields() })}: ${err.message}`);
+    this.clearJoinTimer();
+  }
+
+  private onClose(): void {
+    this.closed = true;
+    this.clearJoinTimer();
+    if (this.session && this.member) this.session.detach(this.member, this.ws);
+  }
+}
+
+function truncateReason(s: string): string {
+  // Close reasons are limited to 123 bytes of UTF-8.
+  let out = s.length > 120 ? s.slice(0, 120) : s;
+  while (Buffer.byteLength(out) > 123) out = out.slice(0, -1);
+  return out;
+}

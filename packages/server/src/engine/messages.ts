@@ -1,0 +1,44 @@
+import type { InputEvent, PlayerId } from '@parlor/squish';
+
+/**
+ * Messages from the host to a session engine. Plain data only (msgpack-serializable), so the
+ * engine can run in-process, in a child process or in a container behind the same channel.
+ */
+export type HostToEngineMessage =
+  /** A player (or spectator) entered the session. Spectators are never shown to the game. */
+  | { type: 'join'; playerId: PlayerId; name: string; spectator: boolean }
+  /** A player (or spectator) left for good (after the reconnect grace period). */
+  | { type: 'leave'; playerId: PlayerId }
+  /** One input event of a player. */
+  | { type: 'input'; playerId: PlayerId; event: InputEvent }
+  /** Send this player a full frame on the next tick (reconnect, backpressure drained). */
+  | { type: 'resync'; playerId: PlayerId }
+  /** Stop the tick loop; the engine answers `stopped`. */
+  | { type: 'stop' };
+
+/** One tick's encoded frames (see the Squisher's `TickFrames`), plus the tick's duration. */
+export interface FramesMessage {
+  type: 'frames';
+  /** Frame sequence number of this tick. */
+  seq: number;
+  /** Distinct encoded buffers of this tick, each encoded once. */
+  parts: Uint8Array[];
+  /** Per recipient: indices into `parts`; the recipient's one WebSocket message is their concatenation. */
+  sends: Array<{ playerId: PlayerId; parts: number[] }>;
+  /** Time spent in `game.tick` plus encoding, in ms. */
+  tickMs: number;
+}
+
+/** The game threw (in a hook, in `tick`, while encoding) or could not be constructed. */
+export interface EngineErrorMessage {
+  type: 'error';
+  message: string;
+  stack: string;
+  /** `true` when the engine gave up and stopped (it sends `stopped` next). */
+  fatal: boolean;
+  /** Where it happened: `'tick'`, `'constructor'`, a hook name such as `'onKeyDown'`, `'flush'`. */
+  where: string;
+}
+
+/** Messages from a session engine to its host. */
+export type EngineToHostMessage = FramesMessage | EngineErrorMessage | { type: 'stopped' };

@@ -1,0 +1,270 @@
+import {
+  Squisher,
+  ViewableGame,
+  resolveMetadata,
+  type Game,
+  type GameClass,
+  type InputEvent,
+  type PlayerId,
+  type SquisherOptions,
+} from '@parlor/squish';
+import type { EngineToHostMessage, HostToEngineMessage } from './messages.js';
+
+/** What a {@link SessionEngine} runs. */
+export interface EngineSpec {
+  /** The game class to instantiate (once, when the engine starts). */
+  gameClass: GameClass;
+  /** Create-time options handed to the game's constructor; default `{}`. */
+  options?: Record<string, unknown>;
+  /**
+   * Consecutive failures (a throwing `tick`, hook or frame encoding; a successful tick resets the
+   * count) after which the engine reports a fatal error and stops. Default 10.
+   */
+  maxConsecutiveErrors?: number;
+}
+
+/** Default of {@link EngineSpec.maxConsecutiveErrors}. */
+export const DEFAULT_MAX_CONSECUTIVE_ERRORS = 10;
+
+/**
+ * The session engine: one game instance, its {@link Squisher} and the tick loop. It talks to its
+ * host only through plain messages ({@link HostToEngineMessage} in via {@link SessionEngine.handle},
+ * {@link EngineToHostMessage} out via the `post` callback), so every runtime (inline, child
+ * process, container) runs it the same way.
+ *
+ * The tick loop runs at `metadata().tickRate` with drift correction (each tick is scheduled
+ * against an absolute timeline; when the game falls behind, missed ticks are skipped, not
+ * bunched). Each tick calls `game.tick(dtMs)` with the real elapsed time, flushes the Squisher
+ * and posts one `frames` message.
+ *
+ * The engine maintains `game.players` (players only: spectators are never shown to the game) and
+ * the keys each player holds (key auto-repeat is dropped), and routes input to the game's hooks.
+ * A throwing game is reported with an `error` message and keeps running; after
+ * `maxConsecutiveErrors` consecutive failures the engine posts a fatal error, stops and posts
+ * `stopped`.
+ */
+export class SessionEngine {
+  private game: Game | null = null;
+  private squisher: Squisher | null = null;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private running = false;
+  private stopped = false;
+  private consecutiveErrors = 0;
+  private readonly maxErrors: number;
+  private readonly spectators = new Set<PlayerId>();
+  private intervalMs = 50;
+  private nextAt = 0;
+  private lastAt = 0;
+  private inTick = false;
+  private tickFailed = false;
+
+  /**
+   * @param spec the game and its options
+   * @param post called with every message for the host (synchronously, from inside the engine)
+   */
+  constructor(
+    private readonly spec: EngineSpec,
+    private readonly post: (msg: EngineToHostMessage) => void,
+  ) {
+    this.maxErrors = Math.max(1, spec.maxConsecutiveErrors ?? DEFAULT_MAX_CONSECUTIVE_ERRORS);
+  }
+
+  /**
+   * Builds the game and starts the tick loop. A game whose constructor, `metadata()` or first
+   * `getLayers()` throws is fatal: the engine posts `error` (fatal) and `stopped`.
+   */
+  start(): void {
+    if (this.running || this.stopped) return;
+    try {
+      const meta = resolveMetadata(this.spec.gameClass.metadata());
+      const game = new this.spec.gameClass(this.spec.options ?? {});
+      const options: SquisherOptions = {
+        layers: () => game.getLayers(),
+        onError: (err: unknown) => this.fail('getView', err),
+      };
+      if (isViewable(game)) {
+        options.camera = {
+          group: game.world,
+          view: (pid: PlayerId, spectator: boolean) => (spectator ? game.getSpectatorView() : game.getView(pid)),
+        };
+      }
+      this.game = game;
+      this.squisher = new Squisher(options);
+      this.intervalMs = 1000 / meta.tickRate;
+    } catch (err) {
+      this.fail('constructor', err, true);
+      return;
+    }
+    this.running = true;
+    this.lastAt = performance.now();
+    this.nextAt = this.lastAt + this.intervalMs;
+    this.schedule();
+  }
+
+  /** Handles one message from the host. Never throws. */
+  handle(msg: HostToEngineMessage): void {
+    if (this.stopped) return;
+    if (msg.type === 'stop') {
+      this.stop();
+      return;
+    }
+    const game = this.game;
+    const squisher = this.squisher;
+    if (!game || !squisher) return;
+    switch (msg.type) {
+      case 'join': {
+        if (msg.spectator) {
+          this.spectators.add(msg.playerId);
+          squisher.addPlayer(msg.playerId, { spectator: true });
+          return;
+        }
+        const info = { id: msg.playerId, name: msg.name };
+        game.players.set(msg.playerId, info);
+        game._keys.set(msg.playerId, new Set());
+        squisher.addPlayer(msg.playerId);
+        this.hook('onPlayerJoin', () => game.onPlayerJoin(info));
+        return;
+      }
+      case 'leave': {
+        squisher.removePlayer(msg.playerId);
+        if (this.spectators.delete(msg.playerId)) return;
+        if (!game.players.has(msg.playerId)) return;
+        game.players.delete(msg.playerId);
+        game._keys.delete(msg.playerId);
+        this.hook('onPlayerLeave', () => game.onPlayerLeave(msg.playerId));
+        return;
+      }
+      case 'resync':
+        squisher.requestFull(msg.playerId);
+        return;
+      case 'input':
+        if (this.spectators.has(msg.playerId) || !game.players.has(msg.playerId)) return;
+        this.input(game, squisher, msg.playerId, msg.event);
+        return;
+    }
+  }
+
+  /** Stops the tick loop (idempotent) and posts `stopped` once. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.post({ type: 'stopped' });
+  }
+
+  private input(game: Game, squisher: Squisher, pid: PlayerId, ev: InputEvent): void {
+    switch (ev.kind) {
+      case 'keydown': {
+        const keys = game._keys.get(pid);
+        if (!keys || keys.has(ev.key)) return; // auto-repeat
+        keys.add(ev.key);
+        this.hook('onKeyDown', () => game.onKeyDown(pid, ev.key));
+        return;
+      }
+      case 'keyup': {
+        const keys = game._keys.get(pid);
+        if (!keys || !keys.delete(ev.key)) return;
+        this.hook('onKeyUp', () => game.onKeyUp(pid, ev.key));
+        return;
+      }
+      case 'pointerdown':
+        this.hook('onPointerDown', () => game.onPointerDown(pid, ev.x, ev.y));
+        return;
+      case 'pointermove':
+        this.hook('onPointerMove', () => game.onPointerMove(pid, ev.x, ev.y));
+        return;
+      case 'pointerup':
+        this.hook('onPointerUp', () => game.onPointerUp(pid, ev.x, ev.y));
+        return;
+      case 'click': {
+        const node = squisher.nodeById(ev.nodeId);
+        const onClick = node?.onClick;
+        if (!node || !onClick || !node.isVisibleTo(pid)) return;
+        this.hook('onClick', () => onClick.call(node, pid, ev.x, ev.y));
+        return;
+      }
+      case 'gamepad':
+        this.hook('onGamepad', () => game.onGamepad(pid, { index: ev.index, buttons: ev.buttons, axes: ev.axes }));
+        return;
+      case 'text':
+        this.hook('onText', () => game.onText(pid, ev.text));
+        return;
+    }
+  }
+
+  private schedule(): void {
+    if (!this.running) return;
+    const delay = Math.max(0, this.nextAt - performance.now());
+    this.timer = setTimeout(() => this.tickOnce(), delay);
+  }
+
+  private tickOnce(): void {
+    this.timer = null;
+    if (!this.running || !this.game || !this.squisher) return;
+    const start = performance.now();
+    const dt = start - this.lastAt;
+    this.lastAt = start;
+    this.inTick = true;
+    this.tickFailed = false;
+    let frames: ReturnType<Squisher['flush']> | null = null;
+    try {
+      this.game.tick(dt);
+    } catch (err) {
+      this.fail('tick', err);
+    }
+    if (this.running) {
+      try {
+        frames = this.squisher.flush();
+      } catch (err) {
+        this.fail('flush', err);
+      }
+    }
+    this.inTick = false;
+    if (!this.running) return;
+    if (!this.tickFailed) this.consecutiveErrors = 0;
+    if (frames) {
+      const tickMs = performance.now() - start;
+      this.post({ type: 'frames', seq: frames.seq, parts: frames.parts, sends: frames.sends, tickMs });
+    }
+    this.advance(start);
+  }
+
+  private advance(now: number): void {
+    this.nextAt += this.intervalMs;
+    // Fell more than one tick behind (blocked event loop, slow game): skip the missed ticks.
+    if (this.nextAt < now) this.nextAt = now + this.intervalMs;
+    this.schedule();
+  }
+
+  private hook(where: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.fail(where, err);
+    }
+  }
+
+  private fail(where: string, err: unknown, forceFatal = false): void {
+    if (this.stopped) return;
+    if (this.inTick) this.tickFailed = true;
+    this.consecutiveErrors++;
+    const fatal = forceFatal || this.consecutiveErrors >= this.maxErrors;
+    const e = err instanceof Error ? err : new Error(String(err));
+    this.post({
+      type: 'error',
+      where,
+      message: fatal && !forceFatal ? `${e.message} (${this.consecutiveErrors} consecutive failures)` : e.message,
+      stack: e.stack ?? '',
+      fatal,
+    });
+    if (fatal) this.stop();
+  }
+}
+
+function isViewable(game: Game): game is ViewableGame {
+  if (game instanceof ViewableGame) return true;
+  const g = game as unknown as Partial<ViewableGame>;
+  return typeof g.getView === 'function' && typeof g.getSpectatorView === 'function' && g.world !== undefined;
+}

@@ -1,0 +1,52 @@
+import { ParlorError } from '@parlor/squish';
+
+/**
+ * Stable error codes of `@parlor/server`. Callers switch on `error.code`, never on messages.
+ */
+export const ServerErrorCode = {
+  /** A game file or folder does not exist, or a folder has no entry file. */
+  GAME_NOT_FOUND: 'GAME_NOT_FOUND',
+  /** esbuild could not bundle the game (syntax error, missing import…). */
+  GAME_BUILD_FAILED: 'GAME_BUILD_FAILED',
+  /** The bundled game threw while its module was evaluated. */
+  GAME_EVAL_FAILED: 'GAME_EVAL_FAILED',
+  /** The module's default export (or `module.exports`) is not a Game class. */
+  GAME_NO_CLASS: 'GAME_NO_CLASS',
+  /** `static metadata()` is missing, throws, or returns values out of range. */
+  GAME_BAD_METADATA: 'GAME_BAD_METADATA',
+  /** An asset listed in `metadata().assets` cannot be read. */
+  GAME_ASSET_MISSING: 'GAME_ASSET_MISSING',
+  /** Invalid server options (bad game name, unknown runtime, duplicate game…). */
+  CONFIG: 'SERVER_CONFIG',
+} as const;
+
+/** One of {@link ServerErrorCode}'s values. */
+export type ServerErrorCodeValue = (typeof ServerErrorCode)[keyof typeof ServerErrorCode];
+
+/** Base class of the errors `@parlor/server` throws (a {@link ParlorError} with a {@link ServerErrorCode}). */
+export class ServerError extends ParlorError {
+  constructor(code: ServerErrorCodeValue, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+/**
+ * Thrown by the game loader ({@link loadGame}, {@link loadGamesFromDir}) when a game cannot be
+ * built, evaluated or validated. `code` is one of the `GAME_*` codes of {@link ServerErrorCode};
+ * `path` is the file or folder that was being loaded.
+ */
+export class GameLoadError extends ServerError {
+  /** The game file or folder. */
+  readonly path: string;
+  constructor(code: ServerErrorCodeValue, path: string, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.path = path;
+  }
+}
+
+/** Thrown by {@link createGameServer} on invalid options. Code `SERVER_CONFIG`. */
+export class ServerConfigError extends ServerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ServerErrorCode.CONFIG, message, options);
+  }
+}

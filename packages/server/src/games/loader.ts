@@ -1,0 +1,327 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { compileFunction } from 'node:vm';
+import * as squish from '@parlor/squish';
+import { resolveMetadata, type GameClass, type ResolvedGameMetadata } from '@parlor/squish';
+import { build, type Message } from 'esbuild';
+import { GameLoadError, ServerConfigError, ServerErrorCode } from '../errors.js';
+import { loadAssets, type LoadedAsset } from './assets.js';
+
+/**
+ * Where a game comes from. Exactly one of `file`, `dir` or `gameClass` is needed:
+ * - `file`: a `.ts`/`.js`/`.mjs`/`.cjs` module whose default export is the game class;
+ * - `dir`: a folder; its entry is `package.json`'s `main`, else `index.ts`, `index.js`, `index.mjs`;
+ * - `gameClass`: a class already in this process (no bundling; asset paths resolve against `dir`,
+ *   default the current directory).
+ * Files and folders are bundled with esbuild (`@parlor/squish` stays external and resolves to the
+ * host's own module, so `instanceof Game` holds and node ids stay unique).
+ */
+export interface GameSource {
+  file?: string;
+  dir?: string;
+  gameClass?: GameClass;
+}
+
+/** A game ready to serve. Produced by {@link loadGame}; immutable (a rebuild makes a new one). */
+export interface LoadedGame {
+  /** Marks a loaded game (so a `LoadedGame` can be passed where a {@link GameSource} is accepted). */
+  readonly loaded: true;
+  /** Route name (`/play/<name>`). */
+  readonly name: string;
+  /** The game class. */
+  readonly gameClass: GameClass;
+  /** Its metadata with defaults applied. */
+  readonly metadata: ResolvedGameMetadata;
+  /** Folder asset paths are relative to. */
+  readonly baseDir: string;
+  /** Entry file, or `null` for a class given in-process. */
+  readonly entry: string | null;
+  /** The CommonJS bundle (for runtimes that evaluate it elsewhere), or `null` for an in-process class. */
+  readonly bundle: { code: string; filename: string } | null;
+  /** Source files the bundle was built from (absolute paths, no `node_modules`), for watching. */
+  readonly inputs: readonly string[];
+  /** The game's asset files with their hashes and URLs. */
+  readonly assets: readonly LoadedAsset[];
+}
+
+/** Route names of games: letters, digits, `.`, `_`, `-`; 1–64 characters, not starting with a symbol. */
+export const GAME_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+const ENTRY_NAMES = ['index.ts', 'index.js', 'index.mjs', 'index.cjs', 'index.tsx', 'index.mts', 'index.cts'];
+const GAME_FILE_EXT = new Set(['.ts', '.js', '.mjs', '.cjs', '.mts', '.cts', '.tsx']);
+
+/**
+ * The entry file of a game folder: `package.json`'s `main` if present and existing, else the first
+ * of `index.ts`, `index.js`, `index.mjs` (and `.cjs`/`.tsx`/`.mts`/`.cts`). `null` if none.
+ */
+export function findGameEntry(dir: string): string | null {
+  const pkgFile = join(dir, 'package.json');
+  if (existsSync(pkgFile)) {
+    try {
+      const pkg = JSON.parse(readFileSyncUtf8(pkgFile)) as { main?: unknown };
+      if (typeof pkg.main === 'string') {
+        const main = resolve(dir, pkg.main);
+        if (isFile(main)) return main;
+      }
+    } catch {
+      // unreadable package.json: fall back to index files
+    }
+  }
+  for (const n of ENTRY_NAMES) {
+    const f = join(dir, n);
+    if (isFile(f)) return f;
+  }
+  return null;
+}
+
+/**
+ * Checks that a module export is a game class (a constructor with `static metadata()` and a
+ * `getLayers` method) and resolves its metadata.
+ * @throws {GameLoadError} `GAME_NO_CLASS` or `GAME_BAD_METADATA`.
+ */
+export function validateGameClass(value: unknown, path: string): { gameClass: GameClass; metadata: ResolvedGameMetadata } {
+  if (typeof value !== 'function' || !value.prototype) {
+    throw new GameLoadError(
+      ServerErrorCode.GAME_NO_CLASS,
+      path,
+      `${path}: the default export must be a class extending Game from '@parlor/squish' (got ${describe(value)})`,
+    );
+  }
+  const cls = value as GameClass;
+  const isGame = cls.prototype instanceof squish.Game || typeof (cls.prototype as { getLayers?: unknown }).getLayers === 'function';
+  if (!isGame) {
+    throw new GameLoadError(
+      ServerErrorCode.GAME_NO_CLASS,
+      path,
+      `${path}: the default export ${cls.name || '(anonymous class)'} does not extend Game from '@parlor/squish'`,
+    );
+  }
+  if (typeof cls.metadata !== 'function') {
+    throw new GameLoadError(ServerErrorCode.GAME_BAD_METADATA, path, `${path}: ${cls.name} has no static metadata()`);
+  }
+  let metadata: ResolvedGameMetadata;
+  try {
+    metadata = resolveMetadata(cls.metadata());
+  } catch (err) {
+    throw new GameLoadError(ServerErrorCode.GAME_BAD_METADATA, path, `${path}: ${cls.name}.metadata(): ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  return { gameClass: cls, metadata };
+}
+
+/**
+ * Loads one game: bundles a file or folder with esbuild (bundle, platform node, CommonJS,
+ * `@parlor/squish` external), evaluates it with a `require` that hands out the host's own
+ * `@parlor/squish` module, validates the default export and reads its assets.
+ *
+ * @param name route name of the game (letters, digits, `.`, `_`, `-`)
+ * @param source a {@link GameSource}, a path to a game file or folder, or an already {@link LoadedGame} (returned renamed if needed)
+ * @throws {ServerConfigError} on an invalid name or an empty source.
+ * @throws {GameLoadError} `GAME_NOT_FOUND`, `GAME_BUILD_FAILED` (message lists file:line of each
+ *   esbuild error), `GAME_EVAL_FAILED`, `GAME_NO_CLASS`, `GAME_BAD_METADATA`, `GAME_ASSET_MISSING`.
+ */
+export async function loadGame(name: string, source: GameSource | LoadedGame | string): Promise<LoadedGame> {
+  if (!GAME_NAME_RE.test(name)) throw new ServerConfigError(`invalid game name "${name}" (use letters, digits, ".", "_", "-")`);
+  if (typeof source === 'string') source = isDirectory(source) ? { dir: source } : { file: source };
+  if ('loaded' in source && source.loaded === true) return source.name === name ? source : { ...source, name };
+  const src = source as GameSource;
+
+  if (src.gameClass) {
+    const baseDir = resolve(src.dir ?? '.');
+    const { gameClass, metadata } = validateGameClass(src.gameClass, src.gameClass.name || name);
+    const assets = await loadAssets(name, baseDir, metadata.assets);
+    return { loaded: true, name, gameClass, metadata, baseDir, entry: null, bundle: null, inputs: [], assets };
+  }
+
+  let entry: string;
+  let baseDir: string;
+  if (src.file) {
+    entry = resolve(src.file);
+    if (!isFile(entry)) throw new GameLoadError(ServerErrorCode.GAME_NOT_FOUND, entry, `game file not found: ${entry}`);
+    baseDir = src.dir ? resolve(src.dir) : dirname(entry);
+  } else if (src.dir) {
+    baseDir = resolve(src.dir);
+    if (!isDirectory(baseDir)) throw new GameLoadError(ServerErrorCode.GAME_NOT_FOUND, baseDir, `game folder not found: ${baseDir}`);
+    const found = findGameEntry(baseDir);
+    if (!found) {
+      throw new GameLoadError(
+        ServerErrorCode.GAME_NOT_FOUND,
+        baseDir,
+        `${baseDir}: no entry file (package.json "main", index.ts, index.js or index.mjs)`,
+      );
+    }
+    entry = found;
+  } else {
+    throw new ServerConfigError(`game "${name}": give a file, a dir or a gameClass`);
+  }
+
+  const { code, inputs } = await bundleGame(entry);
+  const exported = evaluateBundle(code, entry);
+  const { gameClass, metadata } = validateGameClass(exported, entry);
+  const assets = await loadAssets(name, baseDir, metadata.assets);
+  return {
+    loaded: true,
+    name,
+    gameClass,
+    metadata,
+    baseDir,
+    entry,
+    bundle: { code, filename: entry },
+    inputs,
+    assets,
+  };
+}
+
+/**
+ * Bundles a game entry with esbuild into one CommonJS module (`@parlor/squish` external).
+ * @throws {GameLoadError} `GAME_BUILD_FAILED`.
+ */
+export async function bundleGame(entry: string): Promise<{ code: string; inputs: string[] }> {
+  let result;
+  try {
+    result = await build({
+      entryPoints: [entry],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      external: ['@parlor/squish'],
+      write: false,
+      metafile: true,
+      sourcemap: 'inline',
+      sourcesContent: false,
+      logLevel: 'silent',
+      absWorkingDir: dirname(entry),
+    });
+  } catch (err) {
+    const errors = (err as { errors?: Message[] }).errors;
+    const detail = errors?.length ? errors.map(formatEsbuildMessage).join('\n') : (err as Error).message;
+    throw new GameLoadError(ServerErrorCode.GAME_BUILD_FAILED, entry, `cannot build ${entry}:\n${detail}`, { cause: err });
+  }
+  const out = result.outputFiles?.[0];
+  if (!out) throw new GameLoadError(ServerErrorCode.GAME_BUILD_FAILED, entry, `cannot build ${entry}: esbuild produced no output`);
+  const cwd = dirname(entry);
+  const inputs = Object.keys(result.metafile?.inputs ?? {})
+    .filter((p) => !p.includes('node_modules') && !p.includes(':'))
+    .map((p) => resolve(cwd, p));
+  return { code: out.text, inputs };
+}
+
+/**
+ * Evaluates a CommonJS game bundle in this process. `require('@parlor/squish')` returns the host's
+ * own module object; every other id resolves from the entry's folder. Returns the default export
+ * (or `module.exports` when there is none).
+ * @throws {GameLoadError} `GAME_EVAL_FAILED`.
+ */
+export function evaluateBundle(code: string, filename: string): unknown {
+  const nodeRequire = createRequire(filename);
+  const gameRequire = Object.assign(
+    (id: string): unknown => (id === '@parlor/squish' ? squish : nodeRequire(id)),
+    { resolve: nodeRequire.resolve, cache: nodeRequire.cache },
+  );
+  const module = { exports: {} as Record<string, unknown> };
+  try {
+    const fn = compileFunction(code, ['exports', 'require', 'module', '__filename', '__dirname'], { filename });
+    fn.call(module.exports, module.exports, gameRequire, module, filename, dirname(filename));
+  } catch (err) {
+    throw new GameLoadError(ServerErrorCode.GAME_EVAL_FAILED, filename, `${filename} threw while loading: ${(err as Error)?.message ?? String(err)}`, {
+      cause: err,
+    });
+  }
+  const exp = module.exports as unknown;
+  if (exp && (typeof exp === 'object' || typeof exp === 'function') && 'default' in (exp as object)) {
+    return (exp as { default: unknown }).default;
+  }
+  return exp;
+}
+
+/**
+ * Lists the games in a folder without building them: every subfolder with an entry file (see
+ * {@link findGameEntry}) and every `.ts`/`.js`/`.mjs`/`.cjs` file (not `.d.ts`, `.test.*`,
+ * `.spec.*`, `*.config.*`) is a game, named by its folder or file name (without extension).
+ * Hidden entries and `node_modules` are skipped.
+ * @throws {GameLoadError} `GAME_NOT_FOUND` when `dir` is not a folder.
+ */
+export async function findGames(dir: string): Promise<Record<string, GameSource>> {
+  const root = resolve(dir);
+  if (!isDirectory(root)) throw new GameLoadError(ServerErrorCode.GAME_NOT_FOUND, root, `games folder not found: ${root}`);
+  const out: Record<string, GameSource> = {};
+  const entries = (await readdir(root, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+  for (const e of entries) {
+    if (e.name.startsWith('.') || e.name === 'node_modules') continue;
+    const full = join(root, e.name);
+    if (e.isDirectory()) {
+      if (!GAME_NAME_RE.test(e.name)) continue;
+      if (findGameEntry(full)) out[e.name] = { dir: full };
+    } else if (e.isFile()) {
+      const ext = extname(e.name);
+      if (!GAME_FILE_EXT.has(ext) || /\.d\.[cm]?ts$|\.(test|spec|config)\.[cm]?[jt]sx?$/.test(e.name)) continue;
+      const name = basename(e.name, ext);
+      if (!GAME_NAME_RE.test(name) || out[name]) continue;
+      out[name] = { file: full };
+    }
+  }
+  return out;
+}
+
+/** Options of {@link loadGamesFromDir}. */
+export interface LoadGamesOptions {
+  /**
+   * Called for a game that fails to load; the game is skipped. Without it the first failure
+   * rejects the whole call.
+   */
+  onError?: (name: string, error: GameLoadError | ServerConfigError) => void;
+}
+
+/**
+ * Finds ({@link findGames}) and loads ({@link loadGame}) every game in a folder.
+ * @returns the loaded games by name.
+ * @throws {GameLoadError} the first failure, unless `options.onError` is given.
+ */
+export async function loadGamesFromDir(dir: string, options: LoadGamesOptions = {}): Promise<Record<string, LoadedGame>> {
+  const sources = await findGames(dir);
+  const out: Record<string, LoadedGame> = {};
+  for (const [name, source] of Object.entries(sources)) {
+    try {
+      out[name] = await loadGame(name, source);
+    } catch (err) {
+      if (!options.onError || !(err instanceof GameLoadError || err instanceof ServerConfigError)) throw err;
+      options.onError(name, err);
+    }
+  }
+  return out;
+}
+
+function formatEsbuildMessage(m: Message): string {
+  const loc = m.location ? `${m.location.file}:${m.location.line}:${m.location.column + 1}: ` : '';
+  return `  ${loc}${m.text}`;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'object') return Object.keys(v as object).length ? `an object with keys ${Object.keys(v as object).join(', ')}` : 'an empty object';
+  return typeof v;
+}
+
+function isFile(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function readFileSyncUtf8(p: string): string {
+  return readFileSync(p, 'utf8');
+}

@@ -1,0 +1,29 @@
+/**
+ * @parlor/server — the Parlor game server host: HTTP + WebSocket on one port, sessions with
+ * reconnect and spectators, input limits and backpressure, session runtimes, the game loader,
+ * and Prometheus metrics. The `parlor` CLI lives in `cli.ts`.
+ */
+export { createGameServer, WS_PATH, SESSION_ID_RE, type GameServer, type GameServerOptions } from './server.js';
+export {
+  loadGame,
+  loadGamesFromDir,
+  findGames,
+  findGameEntry,
+  bundleGame,
+  evaluateBundle,
+  validateGameClass,
+  GAME_NAME_RE,
+  type GameSource,
+  type LoadedGame,
+  type LoadGamesOptions,
+} from './games/loader.js';
+export { loadAssets, contentTypeOf, ASSETS_PATH, type LoadedAsset } from './games/assets.js';
+export { SessionEngine, DEFAULT_MAX_CONSECUTIVE_ERRORS, type EngineSpec } from './engine/session-engine.js';
+export type { HostToEngineMessage, EngineToHostMessage, FramesMessage, EngineErrorMessage } from './engine/messages.js';
+export type { SessionRuntime, RuntimeSession, SessionSpec } from './runtime/runtime.js';
+export { InlineRuntime } from './runtime/inline.js';
+export { ServerMetrics, type RejectReason, type MetricsSource } from './metrics.js';
+export { createConsoleLogger, type Logger, type LogLevel } from './logger.js';
+export { TokenBucket } from './rate-limit.js';
+export type { GameInfo, SessionInfo } from './http/pages.js';
+export { ServerError, GameLoadError, ServerConfigError, ServerErrorCode, type ServerErrorCodeValue } from './errors.js';

@@ -1,0 +1,92 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Reasons a client's input is rejected (label `reason` of `parlor_input_rejected_total`). */
+export type RejectReason =
+  | 'malformed'
+  | 'rate_limit'
+  | 'too_big'
+  | 'join_timeout'
+  | 'reconnect_rejected'
+  | 'not_found'
+  | 'session_full'
+  | 'version'
+  | 'session_failed';
+
+/** Live counts the gauges read at scrape time. */
+export interface MetricsSource {
+  sessions(): number;
+  players(): number;
+  spectators(): number;
+}
+
+/**
+ * The server's Prometheus metrics, in their own {@link Registry} (never the global one, so
+ * several servers can live in one process):
+ * - `parlor_sessions`, `parlor_players`, `parlor_spectators` (gauges, read at scrape time)
+ * - `parlor_frames_sent_total`, `parlor_bytes_sent_total` (counters: WebSocket frame messages
+ *   and their bytes, to all sockets)
+ * - `parlor_frames_skipped_total` (counter: frames withheld from sockets over the backpressure watermark)
+ * - `parlor_tick_duration_seconds` (histogram: game tick + frame encoding, per tick)
+ * - `parlor_input_rejected_total{reason}` (counter: sockets closed for bad input)
+ */
+export class ServerMetrics {
+  /** The registry holding every Parlor metric of this server. */
+  readonly registry = new Registry();
+  readonly framesSent: Counter;
+  readonly bytesSent: Counter;
+  readonly framesSkipped: Counter;
+  readonly tickDuration: Histogram;
+  readonly inputRejected: Counter<'reason'>;
+
+  constructor(source: MetricsSource) {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'parlor_sessions',
+      help: 'Live game sessions',
+      registers,
+      collect() {
+        this.set(source.sessions());
+      },
+    });
+    new Gauge({
+      name: 'parlor_players',
+      help: 'Players in live sessions (including those within their reconnect grace period)',
+      registers,
+      collect() {
+        this.set(source.players());
+      },
+    });
+    new Gauge({
+      name: 'parlor_spectators',
+      help: 'Spectators in live sessions',
+      registers,
+      collect() {
+        this.set(source.spectators());
+      },
+    });
+    this.framesSent = new Counter({ name: 'parlor_frames_sent_total', help: 'Frame messages sent to clients', registers });
+    this.bytesSent = new Counter({ name: 'parlor_bytes_sent_total', help: 'Bytes of frame messages sent to clients', registers });
+    this.framesSkipped = new Counter({
+      name: 'parlor_frames_skipped_total',
+      help: 'Frames not sent because the socket was over the backpressure watermark',
+      registers,
+    });
+    this.tickDuration = new Histogram({
+      name: 'parlor_tick_duration_seconds',
+      help: 'Time of one game tick including frame encoding',
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
+      registers,
+    });
+    this.inputRejected = new Counter({
+      name: 'parlor_input_rejected_total',
+      help: 'Client sockets closed for bad input, by reason',
+      labelNames: ['reason'],
+      registers,
+    });
+  }
+
+  /** Prometheus text exposition of every metric. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

@@ -1,0 +1,46 @@
+import type { GameClass } from '@parlor/squish';
+import type { EngineToHostMessage, HostToEngineMessage } from '../engine/messages.js';
+
+/** What a runtime needs to start one session's engine. */
+export interface SessionSpec {
+  /** Session id (for the runtime's logs and labels). */
+  sessionId: string;
+  /** Game name (route name). */
+  game: string;
+  /** The game class, for in-process runtimes. */
+  gameClass: GameClass;
+  /**
+   * The bundled game module (CommonJS, `@parlor/squish` external) and the file it came from, for
+   * runtimes that evaluate the game elsewhere (child process, container). Absent for games given
+   * as a class.
+   */
+  bundle?: { code: string; filename: string };
+  /** Create-time options passed to the game's constructor; default `{}`. */
+  options?: Record<string, unknown>;
+  /** See {@link EngineSpec.maxConsecutiveErrors}; default 10. */
+  maxConsecutiveErrors?: number;
+}
+
+/** One running session engine as the host sees it: a message channel. */
+export interface RuntimeSession {
+  /** Sends a message to the engine. Messages arrive in order; after `terminate` they are dropped. */
+  send(msg: HostToEngineMessage): void;
+  /** Sets the handler of the engine's messages (one handler; a later call replaces it). */
+  onMessage(handler: (msg: EngineToHostMessage) => void): void;
+  /** Stops the engine at once (no `stopped` message is guaranteed) and frees its resources. */
+  terminate(): Promise<void>;
+}
+
+/**
+ * Where session engines run. The host only ever talks to an engine through {@link RuntimeSession}'s
+ * message channel, so `inline` (in-process), `process` (child process) and `docker` (container)
+ * runtimes are interchangeable.
+ */
+export interface SessionRuntime {
+  /** Runtime name for logs, e.g. `'inline'`. */
+  readonly name: string;
+  /** Starts an engine for a session. Throws if the runtime cannot start it. */
+  start(spec: SessionSpec): RuntimeSession;
+  /** Frees runtime-wide resources (called by the server's `close()`); optional. */
+  close?(): Promise<void>;
+}

@@ -1,0 +1,514 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { CloseCode, PROTOCOL_VERSION, type JoinMessage } from '@parlor/squish';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { ClientConnection, type ConnectionHost } from './connection.js';
+import { DEFAULT_MAX_CONSECUTIVE_ERRORS } from './engine/session-engine.js';
+import { ServerConfigError } from './errors.js';
+import type { LoadedAsset } from './games/assets.js';
+import { ASSETS_PATH } from './games/assets.js';
+import { loadGame, type GameSource, type LoadedGame } from './games/loader.js';
+import { ClientBundle } from './http/client-bundle.js';
+import { renderErrorPage, renderLobby, renderPlay, type GameInfo, type SessionInfo } from './http/pages.js';
+import { createConsoleLogger, kv, type Logger, type LogLevel } from './logger.js';
+import { ServerMetrics } from './metrics.js';
+import { InlineRuntime } from './runtime/inline.js';
+import type { SessionRuntime } from './runtime/runtime.js';
+import { Session, type SessionHost } from './session.js';
+
+/** Path of the WebSocket endpoint. */
+export const WS_PATH = '/parlor/ws';
+/** Session ids accepted in URLs and `join.sessionId`: 1–64 of `A–Z a–z 0–9 _ -`. */
+export const SESSION_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Options of {@link createGameServer}. Durations in ms, sizes in bytes. */
+export interface GameServerOptions {
+  /** Games by route name (`/play/<name>`): a {@link GameSource}, a path to a game file or folder, or a {@link LoadedGame}. */
+  games: Record<string, GameSource | LoadedGame | string>;
+  /** TCP port; `0` picks a free one (read it from {@link GameServer.port}). Default 8080. */
+  port?: number;
+  /** Interface to listen on, e.g. `'127.0.0.1'` or `'0.0.0.0'`. Default: every interface (Node's default). */
+  host?: string;
+  /** Where session engines run: `'inline'` (in this process) or a {@link SessionRuntime}. Default `'inline'`. */
+  runtime?: 'inline' | SessionRuntime;
+  /** How long a disconnected player keeps its seat and id (reconnect with the token from `init`). Default 30 000. */
+  reconnectGraceMs?: number;
+  /** A socket that sends no `join` within this time is closed with 4408. Default 10 000. */
+  joinTimeoutMs?: number;
+  /** Largest client message accepted; larger ones close the socket with 1009. Default 4096. */
+  maxInputBytes?: number;
+  /** Sustained client messages per second per socket; above it the socket is closed with 4429. Default 120. */
+  inputRateLimit?: number;
+  /** Token-bucket size of the input rate limit (messages). Default `2 × inputRateLimit` (240). */
+  inputBurst?: number;
+  /** `bufferedAmount` above which frames to that socket are skipped (one full frame follows the drain). Default 1 MiB. */
+  backpressureBytes?: number;
+  /** Consecutive game failures (throwing tick/hooks) after which a session ends with 4500. Default 10. */
+  maxConsecutiveErrors?: number;
+  /** Where log lines go. Default: {@link createConsoleLogger} at `logLevel`. */
+  logger?: Logger;
+  /** Level of the default logger. Default `'info'`. */
+  logLevel?: LogLevel;
+  /** Path of the browser client bundle. Default: `@parlor/client`'s `dist/parlor-client.global.js`. */
+  clientBundle?: string;
+}
+
+/** A running game server: HTTP and WebSocket on one port. */
+export interface GameServer {
+  /** Base URL, e.g. `http://localhost:8080` (wildcard hosts shown as `localhost`). */
+  readonly url: string;
+  /** WebSocket URL, e.g. `ws://localhost:8080/parlor/ws`. */
+  readonly wsUrl: string;
+  /** The port listened on. */
+  readonly port: number;
+  /** The underlying HTTP server. */
+  readonly httpServer: HttpServer;
+  /** The server's Prometheus metrics (own registry). */
+  readonly metrics: ServerMetrics;
+  /** The games served, by name. */
+  games(): GameInfo[];
+  /** The live sessions. */
+  sessions(): SessionInfo[];
+  /**
+   * Loads (or reloads) a game under `name`. Live sessions of the previous build get a `redirect`
+   * to `/play/<name>` and are closed (1000), so their clients rejoin the new code.
+   * @throws {GameLoadError} when the new build fails (the old build keeps running).
+   */
+  replaceGame(name: string, source: GameSource | LoadedGame | string): Promise<LoadedGame>;
+  /**
+   * Shuts down: `/readyz` turns 503, new sockets are refused, every client is closed with 1001,
+   * every engine is stopped, and the HTTP server closes. Idempotent.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a game server: loads every game (bundling files and folders with esbuild), then listens
+ * for HTTP and WebSocket on one port.
+ *
+ * Routes: `GET /` lobby; `GET /play/:game` and `GET /play/:game/:sessionId` play page (404 for an
+ * unknown game); WebSocket at `/parlor/ws`; `GET /parlor/client.js` (503 until the client is
+ * built); `GET /parlor/assets/:game/:hash/:file` (immutable); `GET /healthz`; `GET /readyz`
+ * (503 while closing); `GET /metrics` (Prometheus text); `GET /parlor/api/sessions` and
+ * `GET /parlor/api/games` (JSON).
+ *
+ * Sessions are created by the first `join`: `join.sessionId === ''` picks an open session of the
+ * game (players < `maxPlayers`; for spectators the busiest session) or creates one; a well-formed
+ * unknown id creates a session with that id (so `/play/:game/:sessionId` links survive a restart).
+ * A session is disposed when its last player and spectator have left (after the grace period).
+ *
+ * @throws {GameLoadError} when a game fails to load.
+ * @throws {ServerConfigError} on invalid options.
+ * @throws the `listen` error (e.g. `EADDRINUSE`).
+ */
+export async function createGameServer(options: GameServerOptions): Promise<GameServer> {
+  const server = new ParlorServer(options);
+  await server.start();
+  return server;
+}
+
+class ParlorServer implements GameServer, SessionHost, ConnectionHost {
+  readonly httpServer: HttpServer;
+  readonly metrics: ServerMetrics;
+  readonly logger: Logger;
+  readonly runtime: SessionRuntime;
+  readonly reconnectGraceMs: number;
+  readonly joinTimeoutMs: number;
+  readonly maxInputBytes: number;
+  readonly inputRateLimit: number;
+  readonly inputBurst: number;
+  readonly backpressureBytes: number;
+  readonly maxConsecutiveErrors: number;
+  readonly tokens = new Map<string, Session>();
+
+  private readonly gameMap = new Map<string, LoadedGame>();
+  private readonly assetIndex = new Map<string, LoadedAsset>();
+  private readonly sessionMap = new Map<string, Session>();
+  private readonly connections = new Set<ClientConnection>();
+  private readonly wss: WebSocketServer;
+  private readonly clientBundle: ClientBundle;
+  private listening = false;
+  private closing: Promise<void> | null = null;
+  private _port = 0;
+
+  constructor(private readonly options: GameServerOptions) {
+    if (!options || typeof options.games !== 'object' || options.games === null) throw new ServerConfigError('options.games is required');
+    this.logger = options.logger ?? createConsoleLogger(options.logLevel ?? 'info');
+    this.reconnectGraceMs = nonNegative('reconnectGraceMs', options.reconnectGraceMs, 30_000);
+    this.joinTimeoutMs = positive('joinTimeoutMs', options.joinTimeoutMs, 10_000);
+    this.maxInputBytes = positive('maxInputBytes', options.maxInputBytes, 4096);
+    this.inputRateLimit = positive('inputRateLimit', options.inputRateLimit, 120);
+    this.inputBurst = positive('inputBurst', options.inputBurst, this.inputRateLimit * 2);
+    this.backpressureBytes = nonNegative('backpressureBytes', options.backpressureBytes, 1024 * 1024);
+    this.maxConsecutiveErrors = positive('maxConsecutiveErrors', options.maxConsecutiveErrors, DEFAULT_MAX_CONSECUTIVE_ERRORS);
+    const rt = options.runtime ?? 'inline';
+    if (rt === 'inline') this.runtime = new InlineRuntime();
+    else if (typeof rt === 'object' && rt && typeof rt.start === 'function') this.runtime = rt;
+    else throw new ServerConfigError(`unknown runtime ${JSON.stringify(rt)} (use 'inline' or a SessionRuntime)`);
+    this.clientBundle = new ClientBundle(options.clientBundle);
+    this.metrics = new ServerMetrics({
+      sessions: () => this.sessionMap.size,
+      players: () => sum(this.sessionMap.values(), (s) => s.playerCount),
+      spectators: () => sum(this.sessionMap.values(), (s) => s.spectatorCount),
+    });
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: this.maxInputBytes, perMessageDeflate: false, clientTracking: false });
+    this.httpServer = createServer((req, res) => this.onRequest(req, res));
+    this.httpServer.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
+    this.httpServer.on('clientError', (_err, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      else socket.destroy();
+    });
+  }
+
+  async start(): Promise<void> {
+    for (const [name, source] of Object.entries(this.options.games)) {
+      if (this.gameMap.has(name)) throw new ServerConfigError(`duplicate game name "${name}"`);
+      const game = await loadGame(name, source);
+      this.gameMap.set(name, game);
+      this.logger.info(`game loaded: ${kv({ game: name, title: game.metadata.name, entry: game.entry ?? '(class)', assets: game.assets.length })}`);
+    }
+    this.indexAssets();
+    const port = this.options.port ?? 8080;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      this.httpServer.once('error', onError);
+      this.httpServer.listen(port, this.options.host, () => {
+        this.httpServer.off('error', onError);
+        resolve();
+      });
+    });
+    this._port = (this.httpServer.address() as AddressInfo).port;
+    this.listening = true;
+    this.httpServer.on('error', (err) => this.logger.error(`http server error: ${err.message}`));
+    this.logger.info(`listening: ${kv({ url: this.url, games: [...this.gameMap.keys()].join(','), runtime: this.runtime.name })}`);
+  }
+
+  get port(): number {
+    return this._port;
+  }
+
+  get url(): string {
+    const h = this.options.host;
+    const host = !h || h === '0.0.0.0' || h === '::' ? 'localhost' : h.includes(':') ? `[${h}]` : h;
+    return `http://${host}:${this._port}`;
+  }
+
+  get wsUrl(): string {
+    return `${this.url.replace(/^http/, 'ws')}${WS_PATH}`;
+  }
+
+  games(): GameInfo[] {
+    return [...this.gameMap.values()].map((g) => ({
+      name: g.name,
+      title: g.metadata.name,
+      description: g.metadata.description,
+      maxPlayers: g.metadata.maxPlayers,
+      tickRate: g.metadata.tickRate,
+      aspectRatio: g.metadata.aspectRatio,
+    }));
+  }
+
+  sessions(): SessionInfo[] {
+    return [...this.sessionMap.values()].map((s) => s.info());
+  }
+
+  async replaceGame(name: string, source: GameSource | LoadedGame | string): Promise<LoadedGame> {
+    const game = await loadGame(name, source);
+    this.gameMap.set(name, game);
+    this.indexAssets();
+    const old = [...this.sessionMap.values()].filter((s) => s.game.name === name);
+    this.logger.info(`game reloaded: ${kv({ game: name, sessions: old.length })}`);
+    const url = `/play/${encodeURIComponent(name)}`;
+    await Promise.all(
+      old.map((s) =>
+        s.dispose({
+          code: CloseCode.NORMAL,
+          reason: 'game reloaded',
+          message: { type: 'redirect', url, ticket: '', reason: 'game reloaded' },
+        }),
+      ),
+    );
+    return game;
+  }
+
+  close(): Promise<void> {
+    if (!this.closing) this.closing = this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    this.logger.info(`shutting down: ${kv({ sessions: this.sessionMap.size })}`);
+    const going = { code: CloseCode.GOING_AWAY, reason: 'server shutting down' };
+    const disposals = [...this.sessionMap.values()].map((s) => s.dispose(going));
+    for (const c of this.connections) {
+      if (c.ws.readyState === c.ws.OPEN || c.ws.readyState === c.ws.CONNECTING) c.ws.close(going.code, going.reason);
+    }
+    await Promise.all(disposals);
+    // Give clients a moment to complete the closing handshake, then cut what is left.
+    await waitUntil(() => this.connections.size === 0, 1000);
+    for (const c of this.connections) c.ws.terminate();
+    await new Promise<void>((resolve) => {
+      this.httpServer.close(() => resolve());
+      this.httpServer.closeAllConnections();
+    });
+    this.listening = false;
+    await this.runtime.close?.();
+    this.logger.info('server closed');
+  }
+
+  // ---------------------------------------------------------------- SessionHost / ConnectionHost
+
+  onDisposed(session: Session): void {
+    if (this.sessionMap.get(session.id) === session) this.sessionMap.delete(session.id);
+  }
+
+  join(conn: ClientConnection, msg: JoinMessage): void {
+    if (msg.protocolVersion !== PROTOCOL_VERSION) {
+      conn.reject(CloseCode.VERSION_MISMATCH, 'version', `protocol version ${msg.protocolVersion} not supported (server speaks ${PROTOCOL_VERSION})`);
+      return;
+    }
+    const game = this.gameMap.get(msg.game);
+    if (!game) {
+      conn.reject(CloseCode.NOT_FOUND, 'not_found', `no game named ${JSON.stringify(msg.game.slice(0, 64))}`);
+      return;
+    }
+    if (this.closing) {
+      conn.reject(CloseCode.GOING_AWAY, 'not_found', 'server shutting down');
+      return;
+    }
+
+    if (msg.reconnectToken) {
+      const session = this.tokens.get(msg.reconnectToken);
+      const member = session?.memberByToken(msg.reconnectToken);
+      if (!session || !member || session.isDisposed || session.game.name !== msg.game || (msg.sessionId !== '' && msg.sessionId !== session.id)) {
+        conn.reject(CloseCode.RECONNECT_REJECTED, 'reconnect_rejected', 'reconnect token unknown or expired; join afresh');
+        return;
+      }
+      conn.joined(session, member);
+      session.reattach(member, conn.ws);
+      return;
+    }
+
+    let session: Session | undefined;
+    if (msg.sessionId !== '') {
+      if (!SESSION_ID_RE.test(msg.sessionId)) {
+        conn.reject(CloseCode.NOT_FOUND, 'not_found', 'invalid session id');
+        return;
+      }
+      session = this.sessionMap.get(msg.sessionId);
+      if (session && session.game.name !== game.name) {
+        conn.reject(CloseCode.NOT_FOUND, 'not_found', `session ${msg.sessionId} is not a ${game.name} session`);
+        return;
+      }
+      if (session && session.game !== game) {
+        // A session of an older build of this game (dev reload): send the client to the new one.
+        conn.reject(CloseCode.NOT_FOUND, 'not_found', `session ${msg.sessionId} belongs to an older build`);
+        return;
+      }
+      if (session && !msg.spectate && !session.isOpen) {
+        conn.reject(CloseCode.SESSION_FULL, 'session_full', `session ${msg.sessionId} is full (${game.metadata.maxPlayers} players)`);
+        return;
+      }
+      session ??= this.createSession(game, msg.sessionId);
+    } else {
+      const candidates = [...this.sessionMap.values()].filter((s) => s.game === game && !s.isDisposed);
+      session = msg.spectate
+        ? candidates.sort((a, b) => b.playerCount - a.playerCount)[0]
+        : candidates.find((s) => s.isOpen);
+      session ??= this.createSession(game, newSessionId(this.sessionMap));
+    }
+    const member = session.join(conn.ws, cleanName(msg.name), msg.spectate);
+    conn.joined(session, member);
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private createSession(game: LoadedGame, id: string): Session {
+    const session = new Session(id, game, this);
+    this.sessionMap.set(id, session);
+    return session;
+  }
+
+  private indexAssets(): void {
+    this.assetIndex.clear();
+    for (const g of this.gameMap.values()) for (const a of g.assets) this.assetIndex.set(a.url, a);
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const path = safePath(req.url);
+    if (path !== WS_PATH) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    if (this.closing || !this.listening) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+      const conn = new ClientConnection(ws, req.socket.remoteAddress ?? '?', this);
+      this.connections.add(conn);
+      ws.on('close', () => this.connections.delete(conn));
+    });
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    this.route(req, res).catch((err: unknown) => {
+      this.logger.error(`http error: ${kv({ method: req.method, path: safePath(req.url) })}: ${(err as Error)?.message ?? String(err)}`);
+      if (!res.headersSent) send(req, res, 500, 'text/plain; charset=utf-8', 'internal server error\n');
+      else res.destroy();
+    });
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      send(req, res, 405, 'text/plain; charset=utf-8', 'method not allowed\n', { Allow: 'GET, HEAD' });
+      return;
+    }
+    const html = 'text/html; charset=utf-8';
+    const json = 'application/json; charset=utf-8';
+    switch (path) {
+      case '/':
+        send(req, res, 200, html, renderLobby(this.games(), this.sessions()), { 'Cache-Control': 'no-store' });
+        return;
+      case '/healthz':
+        send(req, res, 200, 'text/plain; charset=utf-8', 'ok\n', { 'Cache-Control': 'no-store' });
+        return;
+      case '/readyz': {
+        const ready = this.listening && !this.closing;
+        send(req, res, ready ? 200 : 503, 'text/plain; charset=utf-8', ready ? 'ready\n' : 'not ready\n', { 'Cache-Control': 'no-store' });
+        return;
+      }
+      case '/metrics':
+        send(req, res, 200, this.metrics.registry.contentType, await this.metrics.text(), { 'Cache-Control': 'no-store' });
+        return;
+      case '/parlor/api/sessions':
+        send(req, res, 200, json, JSON.stringify({ sessions: this.sessions() }), { 'Cache-Control': 'no-store' });
+        return;
+      case '/parlor/api/games':
+        send(req, res, 200, json, JSON.stringify({ games: this.games() }), { 'Cache-Control': 'no-store' });
+        return;
+      case '/parlor/client.js': {
+        const data = this.clientBundle.read();
+        if (!data) {
+          send(
+            req,
+            res,
+            503,
+            'text/javascript; charset=utf-8',
+            `/* Parlor client bundle not built (${this.clientBundle.path ?? '@parlor/client not found'}). Run \`npm run build\`. */\n` +
+              `document.body.insertAdjacentHTML('afterbegin','<p style="color:#fff;font:16px sans-serif;padding:16px">The Parlor client is not built: run <code>npm run build</code>.</p>');\n`,
+            { 'Cache-Control': 'no-store' },
+          );
+          return;
+        }
+        send(req, res, 200, 'text/javascript; charset=utf-8', data, { 'Cache-Control': 'no-cache' });
+        return;
+      }
+    }
+    if (path.startsWith(ASSETS_PATH)) {
+      const asset = this.assetIndex.get(path);
+      if (!asset) {
+        send(req, res, 404, 'text/plain; charset=utf-8', 'asset not found\n');
+        return;
+      }
+      send(req, res, 200, asset.contentType, asset.data, {
+        'Cache-Control': 'public, max-age=31536000, immutable',
+        ETag: `"${asset.hash}"`,
+      });
+      return;
+    }
+    if (path.startsWith('/play/')) {
+      const parts = path.slice('/play/'.length).split('/');
+      if (parts.length === 2 && parts[1] === '') parts.pop();
+      const game = parts.length <= 2 ? this.gameMap.get(safeDecode(parts[0])) : undefined;
+      const sessionId = parts.length === 2 ? safeDecode(parts[1]) : '';
+      if (!game) {
+        send(req, res, 404, html, renderErrorPage(404, 'Game not found', `There is no game called "${safeDecode(parts[0] ?? '')}" here.`));
+        return;
+      }
+      if (sessionId !== '' && !SESSION_ID_RE.test(sessionId)) {
+        send(req, res, 404, html, renderErrorPage(404, 'Session not found', 'That session id is not valid.'));
+        return;
+      }
+      const other = sessionId ? this.sessionMap.get(sessionId) : undefined;
+      if (other && other.game.name !== game.name) {
+        send(req, res, 404, html, renderErrorPage(404, 'Session not found', `Session ${sessionId} is not a ${game.metadata.name} session.`));
+        return;
+      }
+      const spectate = ['1', 'true', 'yes'].includes(url.searchParams.get('spectate') ?? '');
+      send(req, res, 200, html, renderPlay({ game: game.name, title: game.metadata.name, sessionId, spectate }), { 'Cache-Control': 'no-store' });
+      return;
+    }
+    send(req, res, 404, html, renderErrorPage(404, 'Not found', `Nothing at ${path}.`));
+  }
+}
+
+function send(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  type: string,
+  body: string | Uint8Array,
+  headers: Record<string, string> = {},
+): void {
+  const buf = typeof body === 'string' ? Buffer.from(body) : body;
+  res.writeHead(status, { 'Content-Type': type, 'Content-Length': String(buf.byteLength), 'X-Content-Type-Options': 'nosniff', ...headers });
+  if (req.method === 'HEAD') res.end();
+  else res.end(buf);
+}
+
+function safePath(url: string | undefined): string {
+  try {
+    return new URL(url ?? '/', 'http://localhost').pathname;
+  } catch {
+    return '/';
+  }
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+function cleanName(name: string): string {
+  // eslint-disable-next-line no-control-regex
+  return name.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 32);
+}
+
+function newSessionId(taken: Map<string, unknown>): string {
+  for (;;) {
+    const id = randomBytes(6).toString('base64url');
+    if (!taken.has(id)) return id;
+  }
+}
+
+function sum<T>(items: Iterable<T>, f: (t: T) => number): number {
+  let n = 0;
+  for (const t of items) n += f(t);
+  return n;
+}
+
+function positive(name: string, v: number | undefined, def: number): number {
+  if (v === undefined) return def;
+  if (!(typeof v === 'number' && v > 0 && Number.isFinite(v))) throw new ServerConfigError(`${name} must be a positive number (got ${String(v)})`);
+  return v;
+}
+
+function nonNegative(name: string, v: number | undefined, def: number): number {
+  if (v === undefined) return def;
+  if (!(typeof v === 'number' && v >= 0 && Number.isFinite(v))) throw new ServerConfigError(`${name} must be a non-negative number (got ${String(v)})`);
+  return v;
+}
+
+async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+}

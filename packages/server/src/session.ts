@@ -1,0 +1,429 @@
+import { randomBytes } from 'node:crypto';
+import {
+  CloseCode,
+  MessageType,
+  PROTOCOL_VERSION,
+  encodeServerMessage,
+  type ErrorMessage,
+  type InputEvent,
+  type PlayerId,
+  type RedirectMessage,
+} from '@parlor/squish';
+import { WebSocket } from 'ws';
+import type { EngineErrorMessage, EngineToHostMessage, FramesMessage } from './engine/messages.js';
+import type { LoadedGame } from './games/loader.js';
+import type { SessionInfo } from './http/pages.js';
+import { kv, type Logger } from './logger.js';
+import type { ServerMetrics } from './metrics.js';
+import type { RuntimeSession, SessionRuntime } from './runtime/runtime.js';
+
+/** Second byte of a frame message: 0 = full frame (squish frame layout). */
+const FRAME_KIND_FULL = 0;
+/** How long `dispose` waits for the engine's `stopped` before terminating it (ms). */
+const STOP_TIMEOUT_MS = 2000;
+/** Game error lines logged per session per second before the rest are summarised. */
+const ERROR_LINES_PER_SECOND = 5;
+
+/** What a {@link Session} needs from the server that owns it. */
+export interface SessionHost {
+  readonly logger: Logger;
+  readonly metrics: ServerMetrics;
+  readonly runtime: SessionRuntime;
+  readonly reconnectGraceMs: number;
+  readonly backpressureBytes: number;
+  readonly maxConsecutiveErrors: number;
+  /** Reconnect token → session, shared by every session of the server. */
+  readonly tokens: Map<string, Session>;
+  /** Called once when the session is gone (empty, failed, reloaded or server closing). */
+  onDisposed(session: Session): void;
+}
+
+/** A player or spectator of a session, connected or within its reconnect grace period. */
+export interface Member {
+  readonly playerId: PlayerId;
+  readonly spectator: boolean;
+  readonly name: string;
+  /** @internal secret: never logged */
+  readonly token: string;
+  socket: WebSocket | null;
+  graceTimer: ReturnType<typeof setTimeout> | null;
+  /** Frames are withheld until a full frame arrives (just joined, reconnected, or skipped frames). */
+  needsFull: boolean;
+  /** A `resync` was sent to the engine since `needsFull` was set. */
+  resyncRequested: boolean;
+}
+
+/** Why a session ends and what its clients are told. */
+export interface DisposeReason {
+  /** WebSocket close code for connected clients. */
+  code: number;
+  /** Close reason text (≤ 123 bytes). */
+  reason: string;
+  /** A message sent to every connected client before closing (`error` or `redirect`). */
+  message?: ErrorMessage | RedirectMessage;
+}
+
+/**
+ * A live session as the host sees it: its members (players and spectators) with their sockets,
+ * reconnect tokens and grace timers, and the runtime channel to its engine. It fans each tick's
+ * frames out to the sockets (zero-copy, as fragments of one WebSocket message), applies
+ * backpressure (frames are skipped while a socket's `bufferedAmount` is above the watermark; when
+ * it drains the engine is asked for one full frame), and disposes itself when nobody is left.
+ */
+export class Session {
+  readonly createdAt = Date.now();
+  private readonly members = new Map<PlayerId, Member>();
+  private nextPlayerId = 1;
+  private readonly engine: RuntimeSession;
+  private disposed = false;
+  private disposing: Promise<void> | null = null;
+  private stoppedResolve: (() => void) | null = null;
+  private engineStopped = false;
+  private errorWindowStart = 0;
+  private errorLinesInWindow = 0;
+  private suppressedErrors = 0;
+
+  /**
+   * Starts the engine through the host's runtime.
+   * @throws whatever the runtime throws when it cannot start an engine.
+   */
+  constructor(
+    readonly id: string,
+    readonly game: LoadedGame,
+    private readonly host: SessionHost,
+  ) {
+    this.engine = host.runtime.start({
+      sessionId: id,
+      game: game.name,
+      gameClass: game.gameClass,
+      bundle: game.bundle ?? undefined,
+      maxConsecutiveErrors: host.maxConsecutiveErrors,
+    });
+    this.engine.onMessage((msg) => this.onEngineMessage(msg));
+    host.logger.info(`session created: ${kv({ game: game.name, session: id, runtime: host.runtime.name })}`);
+  }
+
+  /** Whether the session has ended. */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /** Players (not spectators), including those within their grace period. */
+  get playerCount(): number {
+    let n = 0;
+    for (const m of this.members.values()) if (!m.spectator) n++;
+    return n;
+  }
+
+  /** Players connected now. */
+  get connectedPlayerCount(): number {
+    let n = 0;
+    for (const m of this.members.values()) if (!m.spectator && m.socket) n++;
+    return n;
+  }
+
+  /** Spectators, including those within their grace period. */
+  get spectatorCount(): number {
+    return this.members.size - this.playerCount;
+  }
+
+  /** Whether another player may join (players < `maxPlayers`). */
+  get isOpen(): boolean {
+    return !this.disposed && this.playerCount < this.game.metadata.maxPlayers;
+  }
+
+  /** A summary for the lobby and `/parlor/api/sessions`. */
+  info(): SessionInfo {
+    return {
+      id: this.id,
+      game: this.game.name,
+      title: this.game.metadata.name,
+      players: this.playerCount,
+      connectedPlayers: this.connectedPlayerCount,
+      spectators: this.spectatorCount,
+      maxPlayers: this.game.metadata.maxPlayers,
+      createdAt: this.createdAt,
+    };
+  }
+
+  /** The member holding a reconnect token, if any. */
+  memberByToken(token: string): Member | undefined {
+    for (const m of this.members.values()) if (m.token === token) return m;
+    return undefined;
+  }
+
+  /**
+   * Adds a new player (or spectator) on a socket: assigns a player id and a reconnect token
+   * (128 random bits, base64url), sends `init` and `assets`, and tells the engine.
+   */
+  join(ws: WebSocket, name: string, spectator: boolean): Member {
+    const playerId = this.nextPlayerId++;
+    const member: Member = {
+      playerId,
+      spectator,
+      name: name || (spectator ? `Spectator ${playerId}` : `Player ${playerId}`),
+      token: randomBytes(16).toString('base64url'),
+      socket: null,
+      graceTimer: null,
+      needsFull: true,
+      resyncRequested: true, // the engine's join gives a full frame
+    };
+    this.members.set(playerId, member);
+    this.host.tokens.set(member.token, this);
+    this.attach(member, ws);
+    this.engine.send({ type: 'join', playerId, name: member.name, spectator });
+    this.host.logger.info(
+      `${spectator ? 'spectator' : 'player'} joined: ${kv({ game: this.game.name, session: this.id, player: playerId, players: this.playerCount, spectators: this.spectatorCount })}`,
+    );
+    return member;
+  }
+
+  /**
+   * Re-attaches a member within its grace period to a new socket (a reconnect): an older socket
+   * still open is closed with 4411 (replaced); `init` and `assets` are sent again and the engine
+   * is asked for a full frame.
+   */
+  reattach(member: Member, ws: WebSocket): void {
+    if (member.graceTimer) clearTimeout(member.graceTimer);
+    member.graceTimer = null;
+    const old = member.socket;
+    member.socket = null;
+    if (old && old !== ws && old.readyState === WebSocket.OPEN) {
+      this.sendMessage(old, { type: 'error', code: CloseCode.REPLACED, message: 'replaced by a newer connection' });
+      old.close(CloseCode.REPLACED, 'replaced by a newer connection');
+    }
+    member.needsFull = true;
+    member.resyncRequested = true;
+    this.attach(member, ws);
+    this.engine.send({ type: 'resync', playerId: member.playerId });
+    this.host.logger.info(`${member.spectator ? 'spectator' : 'player'} reconnected: ${kv({ game: this.game.name, session: this.id, player: member.playerId })}`);
+  }
+
+  /**
+   * A member's socket closed: the member stays (same id, seat kept) for the reconnect grace
+   * period, then leaves for good (the game's `onPlayerLeave` runs then).
+   */
+  detach(member: Member, ws: WebSocket): void {
+    if (member.socket !== ws || this.disposed) return;
+    member.socket = null;
+    if (member.graceTimer) clearTimeout(member.graceTimer);
+    member.graceTimer = setTimeout(() => this.remove(member, 'grace period over'), this.host.reconnectGraceMs);
+    member.graceTimer.unref?.();
+    this.host.logger.info(
+      `${member.spectator ? 'spectator' : 'player'} disconnected: ${kv({ game: this.game.name, session: this.id, player: member.playerId, graceMs: this.host.reconnectGraceMs })}`,
+    );
+  }
+
+  /** Routes a member's input event to the engine (spectators' input is dropped). */
+  input(member: Member, event: InputEvent): void {
+    if (member.spectator || this.disposed) return;
+    this.engine.send({ type: 'input', playerId: member.playerId, event });
+  }
+
+  /** Answers a `ping`. */
+  pong(member: Member, clientTime: number): void {
+    if (member.socket) this.sendMessage(member.socket, { type: 'pong', clientTime, serverTime: Date.now() });
+  }
+
+  /**
+   * Ends the session: sends `reason.message` (if any) to connected clients and closes them with
+   * `reason.code`, invalidates every reconnect token, stops the engine (waiting up to 2 s for it)
+   * and terminates it. Idempotent.
+   */
+  dispose(reason: DisposeReason): Promise<void> {
+    if (this.disposing) return this.disposing;
+    this.disposed = true;
+    for (const m of this.members.values()) {
+      if (m.graceTimer) clearTimeout(m.graceTimer);
+      m.graceTimer = null;
+      this.host.tokens.delete(m.token);
+      const ws = m.socket;
+      m.socket = null;
+      if (ws && ws.readyState === WebSocket.OPEN) {
+        if (reason.message) this.sendMessage(ws, reason.message);
+        ws.close(reason.code, reason.reason);
+      }
+    }
+    this.members.clear();
+    this.host.logger.info(`session disposed: ${kv({ game: this.game.name, session: this.id, reason: reason.reason })}`);
+    this.host.onDisposed(this);
+    this.disposing = this.stopEngine();
+    return this.disposing;
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private async stopEngine(): Promise<void> {
+    if (!this.engineStopped) {
+      const stopped = new Promise<void>((resolve) => {
+        this.stoppedResolve = resolve;
+      });
+      this.engine.send({ type: 'stop' });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, STOP_TIMEOUT_MS);
+        timer.unref?.();
+      });
+      await Promise.race([stopped, timeout]);
+      clearTimeout(timer);
+    }
+    await this.engine.terminate();
+  }
+
+  private attach(member: Member, ws: WebSocket): void {
+    member.socket = ws;
+    const meta = this.game.metadata;
+    this.sendMessage(ws, {
+      type: 'init',
+      protocolVersion: PROTOCOL_VERSION,
+      squishVersion: meta.squishVersion,
+      playerId: member.playerId,
+      spectator: member.spectator,
+      aspectRatio: meta.aspectRatio,
+      tickRate: meta.tickRate,
+      reconnectToken: member.token,
+      sessionId: this.id,
+      game: this.game.name,
+      title: meta.name,
+    });
+    this.sendMessage(ws, {
+      type: 'assets',
+      assets: this.game.assets.map((a) => ({ id: a.id, type: a.type, hash: a.hash, url: a.url })),
+    });
+  }
+
+  private remove(member: Member, why: string): void {
+    if (this.members.get(member.playerId) !== member) return;
+    if (member.graceTimer) clearTimeout(member.graceTimer);
+    member.graceTimer = null;
+    this.members.delete(member.playerId);
+    this.host.tokens.delete(member.token);
+    this.engine.send({ type: 'leave', playerId: member.playerId });
+    this.host.logger.info(`${member.spectator ? 'spectator' : 'player'} left: ${kv({ game: this.game.name, session: this.id, player: member.playerId, why })}`);
+    if (this.members.size === 0) void this.dispose({ code: CloseCode.NORMAL, reason: 'session empty' });
+  }
+
+  private sendMessage(ws: WebSocket, msg: Parameters<typeof encodeServerMessage>[0]): void {
+    if (ws.readyState !== WebSocket.OPEN) return;
+    ws.send(encodeServerMessage(msg), { binary: true });
+  }
+
+  private onEngineMessage(msg: EngineToHostMessage): void {
+    switch (msg.type) {
+      case 'frames':
+        if (!this.disposed) this.fanOut(msg);
+        return;
+      case 'error':
+        this.onEngineError(msg);
+        return;
+      case 'stopped':
+        this.engineStopped = true;
+        this.stoppedResolve?.();
+        if (!this.disposed) {
+          void this.dispose({
+            code: CloseCode.SESSION_FAILED,
+            reason: 'session engine stopped',
+            message: { type: 'error', code: CloseCode.SESSION_FAILED, message: 'The game session stopped.' },
+          });
+        }
+        return;
+    }
+  }
+
+  private onEngineError(msg: EngineErrorMessage): void {
+    const log = this.host.logger;
+    const line = `game error: ${kv({ game: this.game.name, session: this.id, where: msg.where, fatal: msg.fatal })}: ${oneLine(msg.message)}`;
+    if (msg.fatal) {
+      log.error(line);
+      if (msg.stack) log.debug(`game error stack: ${kv({ game: this.game.name, session: this.id })}: ${oneLine(msg.stack)}`);
+      void this.dispose({
+        code: CloseCode.SESSION_FAILED,
+        reason: 'game failed',
+        message: { type: 'error', code: CloseCode.SESSION_FAILED, message: `The game failed and the session ended: ${truncate(msg.message, 200)}` },
+      });
+      return;
+    }
+    // Throttle: a game throwing on every tick or pointer move must not flood the log.
+    const now = Date.now();
+    if (now - this.errorWindowStart >= 1000) {
+      if (this.suppressedErrors > 0) {
+        log.error(`game errors suppressed: ${kv({ game: this.game.name, session: this.id, count: this.suppressedErrors })}`);
+      }
+      this.errorWindowStart = now;
+      this.errorLinesInWindow = 0;
+      this.suppressedErrors = 0;
+    }
+    if (this.errorLinesInWindow < ERROR_LINES_PER_SECOND) {
+      this.errorLinesInWindow++;
+      log.error(line);
+      if (msg.stack) log.debug(`game error stack: ${kv({ game: this.game.name, session: this.id })}: ${oneLine(msg.stack)}`);
+    } else {
+      this.suppressedErrors++;
+    }
+  }
+
+  private fanOut(f: FramesMessage): void {
+    const { metrics, backpressureBytes } = this.host;
+    metrics.tickDuration.observe(f.tickMs / 1000);
+
+    // Members whose socket drained below the watermark after skipped frames: ask for a full frame.
+    for (const m of this.members.values()) {
+      if (m.needsFull && !m.resyncRequested && m.socket && m.socket.readyState === WebSocket.OPEN && m.socket.bufferedAmount <= backpressureBytes) {
+        m.resyncRequested = true;
+        this.engine.send({ type: 'resync', playerId: m.playerId });
+      }
+    }
+
+    let frames = 0;
+    let bytes = 0;
+    let skipped = 0;
+    for (const s of f.sends) {
+      const m = this.members.get(s.playerId);
+      const ws = m?.socket;
+      if (!m || !ws || ws.readyState !== WebSocket.OPEN || s.parts.length === 0) continue;
+      if (ws.bufferedAmount > backpressureBytes) {
+        if (!m.needsFull) {
+          this.host.logger.debug(`backpressure: skipping frames ${kv({ game: this.game.name, session: this.id, player: m.playerId, buffered: ws.bufferedAmount })}`);
+        }
+        m.needsFull = true;
+        m.resyncRequested = false;
+        skipped++;
+        continue;
+      }
+      if (m.needsFull) {
+        const head = f.parts[s.parts[0]];
+        const full = head !== undefined && head[0] === MessageType.FRAME && head[1] === FRAME_KIND_FULL;
+        if (!full) {
+          if (!m.resyncRequested) {
+            m.resyncRequested = true;
+            this.engine.send({ type: 'resync', playerId: m.playerId });
+          }
+          continue;
+        }
+        m.needsFull = false;
+        m.resyncRequested = false;
+      }
+      const idx = s.parts;
+      const last = idx.length - 1;
+      for (let i = 0; i <= last; i++) {
+        const p = f.parts[idx[i]];
+        bytes += p.byteLength;
+        ws.send(p, { binary: true, fin: i === last });
+      }
+      frames++;
+    }
+    if (skipped) metrics.framesSkipped.inc(skipped);
+    if (frames) {
+      metrics.framesSent.inc(frames);
+      metrics.bytesSent.inc(bytes);
+    }
+  }
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, ' | ');
+}
+
+function truncate(s: string, n: number): string {
+  return s.length > n ? `${s.slice(0, n - 1)}…` : s;
+}

@@ -1,0 +1,161 @@
+import {
+  PROTOCOL_VERSION,
+  SceneMirror,
+  decodeServerMessage,
+  encodeClientMessage,
+  type ClientMessage,
+  type InitMessage,
+  type JoinMessage,
+  type Node,
+  type ServerMessage,
+  Text,
+} from '@parlor/squish';
+import { WebSocket } from 'ws';
+import { createGameServer, type GameServer, type GameServerOptions, type Logger } from '@parlor/server';
+
+/** Polls `cond` every 5 ms until it holds; fails with `what` after `timeoutMs`. */
+export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** A logger that records every line as `LEVEL line`. */
+export function captureLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const at = (lvl: string) => (line: string) => void lines.push(`${lvl} ${line}`);
+  return { lines, logger: { debug: at('DEBUG'), info: at('INFO'), warn: at('WARN'), error: at('ERROR') } };
+}
+
+/** Starts a server on 127.0.0.1, port 0, with a capturing logger. */
+export async function startServer(options: Omit<GameServerOptions, 'port' | 'host' | 'logger'>): Promise<{ server: GameServer; lines: string[] }> {
+  const { logger, lines } = captureLogger();
+  const server = await createGameServer({ ...options, port: 0, host: '127.0.0.1', logger });
+  return { server, lines };
+}
+
+/** A protocol-level test client over a real `ws` socket. */
+export class TestClient {
+  readonly messages: ServerMessage[] = [];
+  readonly mirror = new SceneMirror();
+  /** Raw bytes of every frame message received. */
+  readonly frameBytes: Uint8Array[] = [];
+  fullFrames = 0;
+  framesApplied = 0;
+  init: InitMessage | null = null;
+  closeInfo: { code: number; reason: string } | null = null;
+  readonly opened: Promise<void>;
+  /** Errors decoding or applying what the server sent (should stay empty). */
+  readonly errors: unknown[] = [];
+  private readonly ws: WebSocket;
+
+  constructor(url: string) {
+    this.ws = new WebSocket(url);
+    this.ws.binaryType = 'nodebuffer';
+    this.opened = new Promise((resolve, reject) => {
+      this.ws.once('open', () => resolve());
+      this.ws.once('error', reject);
+    });
+    this.ws.on('error', () => {});
+    this.ws.on('message', (data: Buffer) => {
+      try {
+        const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+        const msg = decodeServerMessage(bytes);
+        this.messages.push(msg);
+        if (msg.type === 'init') this.init = msg;
+        if (msg.type === 'frame') {
+          this.frameBytes.push(bytes.slice());
+          this.mirror.apply(bytes);
+          this.framesApplied++;
+          if (msg.full) this.fullFrames++;
+        }
+      } catch (err) {
+        this.errors.push(err);
+      }
+    });
+    this.ws.on('close', (code, reason) => {
+      this.closeInfo = { code, reason: reason.toString() };
+    });
+  }
+
+  static async connect(server: GameServer): Promise<TestClient> {
+    const c = new TestClient(server.wsUrl);
+    await c.opened;
+    return c;
+  }
+
+  send(msg: ClientMessage): void {
+    this.ws.send(encodeClientMessage(msg));
+  }
+
+  sendRaw(data: Uint8Array | string): void {
+    this.ws.send(data);
+  }
+
+  join(game: string, more: Partial<JoinMessage> = {}): void {
+    this.send({
+      type: 'join',
+      protocolVersion: PROTOCOL_VERSION,
+      game,
+      sessionId: '',
+      spectate: false,
+      reconnectToken: '',
+      ticket: '',
+      name: '',
+      clientInfo: 'test',
+      ...more,
+    });
+  }
+
+  /** Joins and waits for `init` and the first full frame. */
+  async joinAndSync(game: string, more: Partial<JoinMessage> = {}): Promise<InitMessage> {
+    this.join(game, more);
+    await waitFor(() => this.init !== null && this.fullFrames > 0, `init and a full frame for ${game}`);
+    return this.init!;
+  }
+
+  /** Waits until `n` more frames have been applied than now. */
+  async moreFrames(n: number, timeoutMs = 5000): Promise<void> {
+    const target = this.framesApplied + n;
+    await waitFor(() => this.framesApplied >= target, `${n} more frames (have ${this.framesApplied})`, timeoutMs);
+  }
+
+  async closed(timeoutMs = 5000): Promise<{ code: number; reason: string }> {
+    await waitFor(() => this.closeInfo !== null, 'socket close', timeoutMs);
+    return this.closeInfo!;
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+
+  /** Stops reading from the socket (the server's send buffer fills up). */
+  pause(): void {
+    this.ws.pause();
+  }
+
+  resume(): void {
+    this.ws.resume();
+  }
+
+  /** Texts in the mirrored scene. */
+  texts(): string[] {
+    const out: string[] = [];
+    for (const n of this.mirror.nodes.values()) if (n instanceof Text) out.push(n.text);
+    return out;
+  }
+
+  /** The first mirrored node matching `pred`. */
+  find<T extends Node>(pred: (n: Node) => n is T): T | undefined {
+    for (const n of this.mirror.nodes.values()) if (pred(n)) return n;
+    return undefined;
+  }
+}
+
+/** Fetches a path of the server. */
+export async function get(server: GameServer, path: string): Promise<{ status: number; headers: Headers; text: string }> {
+  const res = await fetch(`${server.url}${path}`);
+  return { status: res.status, headers: res.headers, text: await res.text() };
+}
