@@ -1,0 +1,317 @@
+import type { InitMessage, Node, SceneMirror } from '@parlor/squish';
+import { AssetStore } from './assets.js';
+import { AudioPlayer } from './audio.js';
+import { Connection, type ConnectionError, type ConnectionStatus, type WebSocketConstructor } from './connection.js';
+import { Emitter } from './emitter.js';
+import { hitTest } from './hit-test.js';
+import { InputController } from './input.js';
+import { StatusOverlay } from './overlay.js';
+import { CanvasRenderer } from './renderer.js';
+
+/** Options of {@link start}. */
+export interface StartOptions {
+  /** Game name (the route's `:game`). Required. */
+  game: string;
+  /** Session to join; `''` (default) = any open session of the game, or a new one. */
+  sessionId?: string;
+  /** Join as a spectator (sees only public nodes, sends no input); default false. */
+  spectate?: boolean;
+  /** Display name; default `''` (the server picks "Player N"). */
+  name?: string;
+  /**
+   * WebSocket URL of the server; default `ws(s)://<location.host>/parlor/ws`
+   * (`wss` when the page is served over https).
+   */
+  url?: string;
+  /**
+   * Canvas to draw on; default `<canvas id="parlor">`, or a new full-window canvas appended
+   * to `<body>` if there is none.
+   */
+  canvas?: HTMLCanvasElement;
+  /** Join ticket for a reserved room; default the page URL's `?ticket=` parameter, or none. */
+  ticket?: string;
+  /**
+   * After joining, rewrite the address bar to `/play/<game>/<sessionId>` (keeping the query,
+   * e.g. `?spectate=1`) so a reload rejoins the same session; default true.
+   */
+  updateUrl?: boolean;
+  /** Show the status overlay and spectator badge; default true. */
+  overlay?: boolean;
+  /** WebSocket implementation; default the browser's. */
+  WebSocket?: WebSocketConstructor;
+}
+
+/** Status of a {@link ParlorClient}; same as the connection's. */
+export type ClientStatus = ConnectionStatus;
+
+/** Events of a {@link ParlorClient}. */
+export interface ClientEvents {
+  status: [status: ClientStatus];
+  init: [init: InitMessage];
+  /** A frame was applied (the canvas repaints on the next animation frame). */
+  frame: [info: { full: boolean; seq: number }];
+}
+
+/** sessionStorage key of a session's reconnect token: `parlor:<game>:<sessionId>`. */
+export function tokenStorageKey(game: string, sessionId: string): string {
+  return `parlor:${game}:${sessionId}`;
+}
+
+/** The page path of a session: `/play/<game>/<sessionId>` (both URI-encoded). */
+export function sessionPath(game: string, sessionId: string): string {
+  return `/play/${encodeURIComponent(game)}/${encodeURIComponent(sessionId)}`;
+}
+
+/**
+ * A running Parlor game in the page: a {@link Connection} to the server, a
+ * {@link CanvasRenderer} for the mirrored scene, {@link InputController} input, an
+ * {@link AssetStore}, an {@link AudioPlayer} and a {@link StatusOverlay}. Build one with {@link start}.
+ */
+export class ParlorClient extends Emitter<ClientEvents> {
+  /** Game name. */
+  readonly game: string;
+  /** The canvas drawn on. */
+  readonly canvas: HTMLCanvasElement;
+  /** The WebSocket link (status, reconnects, the mirrored scene). */
+  readonly connection: Connection;
+  /** The canvas renderer (viewport, paint count). */
+  readonly renderer: CanvasRenderer;
+  /** Keyboard, pointer and gamepad input. */
+  readonly input: InputController;
+  /** The game's images and sounds. */
+  readonly assets: AssetStore;
+  /** Sounds of audio nodes. */
+  readonly audio: AudioPlayer;
+  /** The overlay, or `null` when disabled. */
+  readonly overlay: StatusOverlay | null;
+  private readonly updateUrl: boolean;
+
+  constructor(options: StartOptions) {
+    super();
+    if (!options || typeof options.game !== 'string' || options.game === '') {
+      throw new TypeError('Parlor.start: options.game (the game name) is required');
+    }
+    this.game = options.game;
+    this.updateUrl = options.updateUrl ?? true;
+    this.canvas = options.canvas ?? findOrCreateCanvas();
+    const url = options.url ?? defaultSocketUrl();
+    const spectate = options.spectate ?? false;
+    const sessionId = options.sessionId ?? '';
+    const storage = sessionStore();
+    const storedToken = sessionId && !spectate ? (storage?.getItem(tokenStorageKey(this.game, sessionId)) ?? '') : '';
+
+    this.assets = new AssetStore({ baseUrl: httpBaseOf(url), onChange: () => this.renderer.invalidate() });
+    this.audio = new AudioPlayer(this.assets);
+    this.connection = new Connection({
+      url,
+      game: this.game,
+      sessionId,
+      spectate,
+      name: options.name ?? '',
+      reconnectToken: storedToken,
+      ticket: options.ticket ?? ticketFromLocation(),
+      WebSocket: options.WebSocket,
+      onToken: (init) => {
+        if (!init.spectator) storage?.setItem(tokenStorageKey(init.game || this.game, init.sessionId), init.reconnectToken);
+      },
+      onTokenRejected: () => {
+        if (this.connection.sessionId) storage?.removeItem(tokenStorageKey(this.game, this.connection.sessionId));
+      },
+    });
+    this.overlay = options.overlay === false ? null : new StatusOverlay(this.canvas);
+    this.renderer = new CanvasRenderer({
+      canvas: this.canvas,
+      scene: () => this.connection.scene.root,
+      assets: this.assets,
+      onResize: (vp) => this.overlay?.follow(vp),
+    });
+    this.input = new InputController({
+      canvas: this.canvas,
+      send: (event) => {
+        this.connection.sendInput(event);
+      },
+      viewport: () => this.renderer.viewport,
+      hitTest: (x, y) => this.hitTest(x, y),
+      enabled: () => this.connection.status === 'playing' && !this.spectator,
+    });
+
+    this.connection.on('status', (s) => this.onStatus(s));
+    this.connection.on('init', (init) => this.onInit(init));
+    this.connection.on('assets', (m) => {
+      this.assets.setAssets(m.assets);
+      this.renderer.invalidate();
+    });
+    this.connection.on('frame', (info) => {
+      this.renderer.invalidate();
+      if (this.assets.hasAudio() || this.audio.size > 0) this.audio.sync(this.connection.scene.root);
+      this.emit('frame', info);
+    });
+    this.connection.on('redirect', (r) => {
+      if (typeof location === 'undefined') return;
+      const target = new URL(r.url, location.href);
+      if (r.ticket) target.searchParams.set('ticket', r.ticket);
+      // a spectator stays a spectator on the server's play pages
+      if (this.spectator && target.origin === location.origin && target.pathname.startsWith('/play/')) target.searchParams.set('spectate', '1');
+      location.assign(target.href);
+    });
+    this.input.attach();
+    this.onStatus(this.connection.status);
+    this.connection.start();
+  }
+
+  /** Connection status: `'connecting' | 'playing' | 'reconnecting' | 'error' | 'closed'`. */
+  get status(): ClientStatus {
+    return this.connection.status;
+  }
+  /** This client's player id in the session, or `null` before `init`. */
+  get playerId(): number | null {
+    return this.connection.init?.playerId ?? null;
+  }
+  /** Whether the server admitted this client as a spectator. */
+  get spectator(): boolean {
+    return this.connection.init?.spectator ?? false;
+  }
+  /** Session id (the requested one until `init`, then the server's). */
+  get sessionId(): string {
+    return this.connection.sessionId;
+  }
+  /** The mirrored scene. */
+  get scene(): SceneMirror {
+    return this.connection.scene;
+  }
+  /** Frames applied so far. */
+  get framesApplied(): number {
+    return this.connection.framesApplied;
+  }
+  /** Last round-trip time, ms (`NaN` before the first pong). */
+  get rtt(): number {
+    return this.connection.rtt;
+  }
+  /** Why the client stopped (status `'error'`), else `null`. */
+  get error(): ConnectionError | null {
+    return this.connection.error;
+  }
+  /** The reconnect attempt in progress (0 when connected). */
+  get attempt(): number {
+    return this.connection.attempt;
+  }
+
+  /** The clickable node under a plane point, as a click there would find it, or `null`. */
+  hitTest(x: number, y: number): Node | null {
+    return hitTest(this.connection.scene.root, x, y, this.renderer.aspectRatio, {
+      measureText: this.renderer.measureText,
+      assetType: (id) => this.assets.type(id),
+    });
+  }
+
+  /** Leaves the session and stops everything (socket, input, audio, painting, overlay). */
+  close(): void {
+    this.connection.close();
+    this.input.detach();
+    this.audio.destroy();
+    this.renderer.destroy();
+    this.overlay?.destroy();
+  }
+
+  private onInit(init: InitMessage): void {
+    this.renderer.setAspectRatio(init.aspectRatio);
+    this.overlay?.setSpectating(init.spectator);
+    if (this.updateUrl && typeof history !== 'undefined' && typeof location !== 'undefined') {
+      const params = new URLSearchParams(location.search);
+      params.delete('ticket');
+      const q = params.toString();
+      const path = sessionPath(init.game || this.game, init.sessionId) + (q ? `?${q}` : '') + location.hash;
+      if (path !== location.pathname + location.search + location.hash) {
+        try {
+          history.replaceState(history.state, '', path);
+        } catch {
+          // e.g. a sandboxed iframe
+        }
+      }
+    }
+    this.renderer.invalidate();
+    this.emit('init', init);
+  }
+
+  private onStatus(status: ClientStatus): void {
+    const o = this.overlay;
+    if (o) {
+      switch (status) {
+        case 'connecting':
+          o.set({ kind: 'connecting' });
+          break;
+        case 'reconnecting':
+          o.set({ kind: 'reconnecting', attempt: this.connection.attempt });
+          break;
+        case 'playing':
+          o.set({ kind: 'hidden' });
+          break;
+        case 'error': {
+          const e = this.connection.error;
+          o.set({ kind: 'error', reason: e ? describeError(e) : 'unknown' });
+          break;
+        }
+        case 'closed':
+          o.set({ kind: 'hidden' });
+          break;
+      }
+    }
+    if (status !== 'playing') this.input.releaseAll();
+    this.emit('status', status);
+  }
+}
+
+/** "reason (code: meaning)" for the overlay. */
+export function describeError(e: ConnectionError): string {
+  return e.reason && e.reason !== e.meaning ? `${e.reason} (${e.code}: ${e.meaning})` : `${e.meaning} (code ${e.code})`;
+}
+
+/**
+ * Starts a Parlor client in the page and returns it; also sets `window.__parlor` to it (tests
+ * and devtools read `status`, `playerId`, `spectator`, `sessionId`, `scene`, `framesApplied`).
+ * @throws {TypeError} without `options.game`.
+ */
+export function start(options: StartOptions): ParlorClient {
+  const client = new ParlorClient(options);
+  if (typeof window !== 'undefined') (window as unknown as { __parlor?: ParlorClient }).__parlor = client;
+  return client;
+}
+
+function defaultSocketUrl(): string {
+  if (typeof location === 'undefined') throw new TypeError('Parlor.start: options.url is required outside a browser page');
+  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/parlor/ws`;
+}
+
+/** The http(s) origin matching a ws(s) URL, for resolving asset URLs. */
+function httpBaseOf(wsUrl: string): string {
+  try {
+    const u = new URL(wsUrl, typeof location !== 'undefined' ? location.href : undefined);
+    u.protocol = u.protocol === 'wss:' ? 'https:' : u.protocol === 'ws:' ? 'http:' : u.protocol;
+    return `${u.origin}/`;
+  } catch {
+    return typeof location !== 'undefined' ? location.href : 'http://localhost/';
+  }
+}
+
+function ticketFromLocation(): string {
+  if (typeof location === 'undefined') return '';
+  return new URLSearchParams(location.search).get('ticket') ?? '';
+}
+
+function sessionStore(): Storage | null {
+  try {
+    return typeof sessionStorage !== 'undefined' ? sessionStorage : null;
+  } catch {
+    return null; // storage disabled
+  }
+}
+
+function findOrCreateCanvas(): HTMLCanvasElement {
+  const found = document.getElementById('parlor');
+  if (found instanceof HTMLCanvasElement) return found;
+  const canvas = document.createElement('canvas');
+  canvas.id = 'parlor';
+  canvas.style.cssText = 'position:fixed;left:0;top:0;width:100vw;height:100vh;display:block';
+  document.body.appendChild(canvas);
+  return canvas;
+}

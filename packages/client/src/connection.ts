@@ -1,0 +1,490 @@
+import {
+  decodeServerMessage,
+  encodeClientMessage,
+  PROTOCOL_VERSION,
+  SceneMirror,
+  SquishDecodeError,
+  type AssetsMessage,
+  type ClientMessage,
+  type InitMessage,
+  type InputEvent,
+  type RedirectMessage,
+  type ServerMessage,
+} from '@parlor/squish';
+import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { closeAction, closeCodeMeaning } from './close-codes.js';
+import { Emitter } from './emitter.js';
+
+/** Where a {@link Connection} is in its life. */
+export type ConnectionStatus =
+  /** Opening the first socket / waiting for `init`. */
+  | 'connecting'
+  /** Joined: `init` received, frames flowing. */
+  | 'playing'
+  /** Lost the socket; waiting for (or in) a reconnect attempt. */
+  | 'reconnecting'
+  /** Stopped for good after a close code that retrying cannot fix (see `error`). */
+  | 'error'
+  /** Closed by {@link Connection.close} or by navigating away on a redirect. */
+  | 'closed';
+
+/** Why a connection stopped. */
+export interface ConnectionError {
+  /** The WebSocket close code (or the `error` message's code). */
+  code: number;
+  /** What the code means, e.g. "no such game or session". */
+  meaning: string;
+  /** The server's own words (from its `error` message or close reason), or the meaning. */
+  reason: string;
+}
+
+/** Events of a {@link Connection}. */
+export interface ConnectionEvents {
+  status: [status: ConnectionStatus];
+  init: [init: InitMessage];
+  assets: [assets: AssetsMessage];
+  /** A frame was applied to the mirror. */
+  frame: [info: { full: boolean; seq: number }];
+  redirect: [redirect: RedirectMessage];
+  /** Round-trip time measured from a ping/pong, ms. */
+  rtt: [rttMs: number];
+}
+
+/** Minimal WebSocket constructor type (the browser's, or a compatible one). */
+export type WebSocketConstructor = new (url: string | URL, protocols?: string | string[]) => WebSocket;
+
+/** Options of {@link Connection}. */
+export interface ConnectionOptions {
+  /** WebSocket URL of the server, e.g. `ws://host/parlor/ws`. */
+  url: string;
+  /** Game name (the route's `:game`). */
+  game: string;
+  /** Session to join; `''` (default) = any open session of the game, or a new one. */
+  sessionId?: string;
+  /** Join as a spectator; default false. */
+  spectate?: boolean;
+  /** Display name; default `''` (the server picks one). */
+  name?: string;
+  /** Reconnect token from an earlier `init` (e.g. from sessionStorage); default none. */
+  reconnectToken?: string;
+  /** Join ticket for a reserved room; default none. */
+  ticket?: string;
+  /** Free-form client description sent in `join`; default the user agent. */
+  clientInfo?: string;
+  /** The mirror frames are applied to; default a new one. */
+  scene?: SceneMirror;
+  /** Minimum time between two `ack` messages, ms; default 100. */
+  ackIntervalMs?: number;
+  /** Time between pings, ms; default 5000. */
+  pingIntervalMs?: number;
+  /** Silence (no message at all) after which the socket is considered dead and reopened, ms; default 15000. */
+  deadAfterMs?: number;
+  /** Reconnect backoff; default 250 ms doubling to a 5000 ms cap, with jitter. */
+  backoff?: BackoffOptions;
+  /** WebSocket implementation; default the global `WebSocket`. */
+  WebSocket?: WebSocketConstructor;
+  /** Called with each new reconnect token (to persist it); default none. */
+  onToken?: (init: InitMessage) => void;
+  /** Called when the server rejected the stored token (4401), to forget it; default none. */
+  onTokenRejected?: () => void;
+}
+
+/** Close code the client uses when it drops a socket itself (dead link, undecodable frame). */
+export const CLIENT_RESET_CLOSE = 4000;
+
+/**
+ * The client's WebSocket link to a Parlor server host: sends `join`, handles `init`, `assets`,
+ * `frame` (applied to a {@link SceneMirror}), `redirect`, `error` and `pong`; acks frames at
+ * most every `ackIntervalMs`; pings every `pingIntervalMs` (measuring RTT); reconnects with
+ * exponential backoff and jitter (250 ms → 5 s) using the reconnect token.
+ *
+ * Close codes: 4401 (token rejected) → join the session afresh; 1000, 1009, 4400, 4403, 4404,
+ * 4409, 4411, 4426, 4500 → stop with status `'error'`; anything else → reconnect.
+ * A `redirect` with a `ws:`/`wss:` URL (or none) rejoins there with its ticket; any other URL
+ * is emitted as a `redirect` event for the page to navigate to (the connection closes).
+ */
+export class Connection extends Emitter<ConnectionEvents> {
+  /** The mirrored scene. */
+  readonly scene: SceneMirror;
+  /** Current status. */
+  status: ConnectionStatus = 'connecting';
+  /** The last `init`, or `null` before the first. */
+  init: InitMessage | null = null;
+  /** Why the connection stopped, when `status === 'error'`. */
+  error: ConnectionError | null = null;
+  /** Reconnect attempt number (0 while connected). */
+  attempt = 0;
+  /** Frames applied so far. */
+  framesApplied = 0;
+  /** Last measured round-trip time, ms (`NaN` before the first pong). */
+  rtt = NaN;
+  /** Session id: the requested one, then the one from `init`. */
+  sessionId: string;
+
+  private url: string;
+  private readonly game: string;
+  private readonly spectate: boolean;
+  private readonly name: string;
+  private readonly clientInfo: string;
+  private token: string;
+  private ticket: string;
+  private readonly ackInterval: number;
+  private readonly pingInterval: number;
+  private readonly deadAfter: number;
+  private readonly backoff: BackoffOptions;
+  private readonly WS: WebSocketConstructor;
+  private readonly onToken: (init: InitMessage) => void;
+  private readonly onTokenRejected: () => void;
+  private ws: WebSocket | null = null;
+  private lastErrorMessage: { code: number; message: string } | null = null;
+  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  private pingTimer: ReturnType<typeof setInterval> | null = null;
+  private ackTimer: ReturnType<typeof setTimeout> | null = null;
+  private joinTimer: ReturnType<typeof setTimeout> | null = null;
+  private lastAckAt = -Infinity;
+  private ackedSeq = -1;
+  private lastMessageAt = 0;
+  private latestSeq = -1;
+  private joined = false;
+  private started = false;
+
+  constructor(options: ConnectionOptions) {
+    super();
+    this.url = options.url;
+    this.game = options.game;
+    this.sessionId = options.sessionId ?? '';
+    this.spectate = options.spectate ?? false;
+    this.name = options.name ?? '';
+    this.token = options.reconnectToken ?? '';
+    this.ticket = options.ticket ?? '';
+    this.clientInfo = options.clientInfo ?? (typeof navigator !== 'undefined' ? navigator.userAgent.slice(0, 200) : '');
+    this.scene = options.scene ?? new SceneMirror();
+    this.ackInterval = options.ackIntervalMs ?? 100;
+    this.pingInterval = options.pingIntervalMs ?? 5000;
+    this.deadAfter = options.deadAfterMs ?? 15000;
+    this.backoff = options.backoff ?? {};
+    const WS = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (!WS) throw new Error('Parlor: no WebSocket implementation available');
+    this.WS = WS;
+    this.onToken = options.onToken ?? (() => {});
+    this.onTokenRejected = options.onTokenRejected ?? (() => {});
+  }
+
+  /** Whether a socket is open and joined. */
+  get connected(): boolean {
+    return this.status === 'playing';
+  }
+
+  /** Opens the socket and joins. Calling it again does nothing. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.open();
+  }
+
+  /**
+   * Sends one input event. Dropped (returns false) unless joined as a player: spectators and
+   * disconnected clients send no game input.
+   */
+  sendInput(event: InputEvent): boolean {
+    if (this.status !== 'playing' || this.init?.spectator) return false;
+    return this.send({ type: 'input', event });
+  }
+
+  /** Closes the socket for good (status `'closed'`); no reconnect follows. */
+  close(): void {
+    this.setStatus('closed');
+    this.teardown(1000, 'client closed');
+  }
+
+  // ---------------------------------------------------------------- socket lifecycle
+
+  private open(): void {
+    this.clearTimer('reconnect');
+    let ws: WebSocket;
+    try {
+      ws = new this.WS(this.url);
+    } catch (err) {
+      // a malformed URL can never work
+      this.fail(1006, `cannot open ${this.url}: ${(err as Error)?.message ?? String(err)}`);
+      return;
+    }
+    ws.binaryType = 'arraybuffer';
+    this.ws = ws;
+    this.lastErrorMessage = null;
+    ws.onopen = () => {
+      if (this.ws !== ws) return;
+      this.lastMessageAt = now();
+      this.send({
+        type: 'join',
+        protocolVersion: PROTOCOL_VERSION,
+        game: this.game,
+        sessionId: this.sessionId,
+        spectate: this.spectate,
+        reconnectToken: this.token,
+        ticket: this.ticket,
+        name: this.name,
+        clientInfo: this.clientInfo,
+      });
+      // the server answers within its join timeout (10 s) or closes; guard against silence
+      this.joinTimer = setTimeout(() => {
+        if (this.ws === ws && !this.joined) this.reset('no init');
+      }, Math.max(this.deadAfter, 12000));
+    };
+    ws.onmessage = (ev: MessageEvent) => {
+      if (this.ws !== ws) return;
+      this.lastMessageAt = now();
+      const data = ev.data;
+      if (!(data instanceof ArrayBuffer)) return; // the protocol is binary only
+      this.onMessage(new Uint8Array(data));
+    };
+    ws.onclose = (ev: CloseEvent) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      this.onClose(ev.code, ev.reason);
+    };
+    ws.onerror = () => {
+      // a close event always follows
+    };
+  }
+
+  private onMessage(bytes: Uint8Array): void {
+    let msg: ServerMessage;
+    try {
+      msg = decodeServerMessage(bytes);
+    } catch (err) {
+      if (err instanceof SquishDecodeError) {
+        console.warn('[parlor] undecodable server message; reconnecting', err);
+        this.reset('bad message');
+        return;
+      }
+      throw err;
+    }
+    switch (msg.type) {
+      case 'init':
+        this.onInit(msg);
+        break;
+      case 'assets':
+        this.emit('assets', msg);
+        break;
+      case 'frame': {
+        let info: { full: boolean; seq: number };
+        try {
+          info = this.scene.apply(msg.bytes);
+        } catch (err) {
+          console.warn('[parlor] frame could not be applied; reconnecting for a full frame', err);
+          this.reset('bad frame');
+          return;
+        }
+        this.framesApplied++;
+        this.scheduleAck(info.seq);
+        this.emit('frame', info);
+        break;
+      }
+      case 'redirect':
+        this.onRedirect(msg);
+        break;
+      case 'error':
+        this.lastErrorMessage = { code: msg.code, message: msg.message };
+        break;
+      case 'pong': {
+        const rtt = now() - msg.clientTime;
+        if (rtt >= 0 && Number.isFinite(rtt)) {
+          this.rtt = rtt;
+          this.emit('rtt', rtt);
+        }
+        break;
+      }
+    }
+  }
+
+  private onInit(init: InitMessage): void {
+    this.init = init;
+    this.joined = true;
+    this.clearTimer('join');
+    this.attempt = 0;
+    this.error = null;
+    this.sessionId = init.sessionId;
+    this.token = init.reconnectToken;
+    this.ticket = '';
+    this.ackedSeq = -1;
+    this.lastAckAt = -Infinity;
+    try {
+      this.onToken(init);
+    } catch (err) {
+      console.warn('[parlor] could not store the reconnect token', err);
+    }
+    this.startPing();
+    this.setStatus('playing');
+    this.emit('init', init);
+  }
+
+  private onRedirect(r: RedirectMessage): void {
+    const url = r.url.trim();
+    if (url === '' || /^wss?:/i.test(url)) {
+      // rejoin at the given endpoint (or here) with the ticket: a new player in another session
+      if (url) this.url = url;
+      this.ticket = r.ticket;
+      this.token = '';
+      this.sessionId = '';
+      this.attempt = 0;
+      this.teardown(1000, 'redirected');
+      this.setStatus('connecting');
+      this.open();
+      return;
+    }
+    this.emit('redirect', r);
+    this.setStatus('closed');
+    this.teardown(1000, 'redirected');
+  }
+
+  private onClose(code: number, reason: string): void {
+    this.stopTimers();
+    this.joined = false;
+    if (this.status === 'closed' || this.status === 'error') return;
+    // a server that sent `error` and then dropped the link: its code says more than 1006
+    let effective = code;
+    if ((code === 1005 || code === 1006) && this.lastErrorMessage) effective = this.lastErrorMessage.code;
+    const action = closeAction(effective);
+    if (action === 'stop') {
+      this.fail(effective, this.lastErrorMessage?.message || reason || closeCodeMeaning(effective));
+      return;
+    }
+    if (action === 'rejoin') {
+      this.token = '';
+      try {
+        this.onTokenRejected();
+      } catch {
+        // storage failures are not fatal
+      }
+    }
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    this.attempt++;
+    this.setStatus('reconnecting');
+    const delay = backoffDelay(this.attempt, Math.random(), this.backoff);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      if (this.status === 'reconnecting') this.open();
+    }, delay);
+  }
+
+  /** Drops the current socket on purpose and reconnects (dead link, undecodable data). */
+  private reset(why: string): void {
+    const ws = this.ws;
+    if (!ws) return;
+    this.ws = null;
+    this.stopTimers();
+    this.joined = false;
+    try {
+      ws.close(CLIENT_RESET_CLOSE, why);
+    } catch {
+      // already closing
+    }
+    this.scheduleReconnect();
+  }
+
+  private fail(code: number, reason: string): void {
+    this.error = { code, meaning: closeCodeMeaning(code), reason };
+    this.setStatus('error');
+    this.teardown(1000, 'stopped');
+  }
+
+  private teardown(code: number, reason: string): void {
+    this.stopTimers();
+    this.clearTimer('reconnect');
+    this.joined = false;
+    const ws = this.ws;
+    this.ws = null;
+    if (ws && (ws.readyState === 0 || ws.readyState === 1)) {
+      try {
+        ws.close(code, reason);
+      } catch {
+        // ignore
+      }
+    }
+  }
+
+  private setStatus(status: ConnectionStatus): void {
+    if (this.status === status && status !== 'reconnecting') return;
+    this.status = status;
+    this.emit('status', status);
+  }
+
+  // ---------------------------------------------------------------- acks, pings
+
+  private send(msg: ClientMessage): boolean {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== 1) return false;
+    try {
+      ws.send(encodeClientMessage(msg));
+      return true;
+    } catch (err) {
+      console.warn('[parlor] could not send', msg.type, err);
+      return false;
+    }
+  }
+
+  private scheduleAck(seq: number): void {
+    this.latestSeq = seq;
+    if (this.ackTimer) return;
+    const wait = this.lastAckAt + this.ackInterval - now();
+    if (wait <= 0) this.sendAck();
+    else this.ackTimer = setTimeout(() => this.sendAck(), wait);
+  }
+
+  private sendAck(): void {
+    this.ackTimer = null;
+    if (this.latestSeq === this.ackedSeq) return;
+    if (this.send({ type: 'ack', seq: this.latestSeq })) {
+      this.ackedSeq = this.latestSeq;
+      this.lastAckAt = now();
+    }
+  }
+
+  private startPing(): void {
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    const ping = () => {
+      if (now() - this.lastMessageAt > this.deadAfter) {
+        this.reset('no messages');
+        return;
+      }
+      this.send({ type: 'ping', clientTime: now() });
+    };
+    ping();
+    this.pingTimer = setInterval(ping, this.pingInterval);
+  }
+
+  private stopTimers(): void {
+    this.clearTimer('ping');
+    this.clearTimer('ack');
+    this.clearTimer('join');
+  }
+
+  private clearTimer(which: 'ping' | 'ack' | 'join' | 'reconnect'): void {
+    switch (which) {
+      case 'ping':
+        if (this.pingTimer) clearInterval(this.pingTimer);
+        this.pingTimer = null;
+        break;
+      case 'ack':
+        if (this.ackTimer) clearTimeout(this.ackTimer);
+        this.ackTimer = null;
+        break;
+      case 'join':
+        if (this.joinTimer) clearTimeout(this.joinTimer);
+        this.joinTimer = null;
+        break;
+      case 'reconnect':
+        if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+        this.reconnectTimer = null;
+        break;
+    }
+  }
+}
+
+function now(): number {
+  return typeof performance !== 'undefined' ? performance.now() : Date.now();
+}

@@ -1,0 +1,40 @@
+/**
+ * @parlor/client — the browser side of Parlor: connects to a game server, mirrors the scene
+ * from squish frames, draws it on a canvas, and sends input back.
+ *
+ * On a play page: `Parlor.start({ game: 'pong' })` (the IIFE bundle exposes `Parlor`).
+ * Embedders can use the pieces (renderer, input, connection…) on their own.
+ */
+export { start, ParlorClient, tokenStorageKey, sessionPath, describeError, type StartOptions, type ClientStatus, type ClientEvents } from './client.js';
+export {
+  Connection,
+  CLIENT_RESET_CLOSE,
+  type ConnectionOptions,
+  type ConnectionStatus,
+  type ConnectionError,
+  type ConnectionEvents,
+  type WebSocketConstructor,
+} from './connection.js';
+export { CanvasRenderer, cssFont, type RendererOptions } from './renderer.js';
+export { InputController, readGamepad, type InputOptions } from './input.js';
+export { StatusOverlay, type OverlayState } from './overlay.js';
+export { AssetStore, type AssetStoreOptions, type ImageState } from './assets.js';
+export { AudioPlayer } from './audio.js';
+export { hitTest, pointInPolygon, approximateMeasureText, LINE_HEIGHT, type HitTestOptions, type MeasureText } from './hit-test.js';
+export {
+  letterbox,
+  planeToCanvas,
+  canvasToPlane,
+  insidePlane,
+  backingSize,
+  composeTransform,
+  IDENTITY,
+  type AspectRatio,
+  type Viewport,
+  type PlanePoint,
+  type PlaneTransform,
+} from './coords.js';
+export { backoffDelay, type BackoffOptions } from './backoff.js';
+export { closeAction, closeCodeMeaning, type CloseAction } from './close-codes.js';
+export { Emitter, type Listener } from './emitter.js';
+export { SceneMirror } from '@parlor/squish';

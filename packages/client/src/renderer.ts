@@ -1,0 +1,387 @@
+import { colorToCss, NodeKind, type Asset, type Color, type Group, type Node, type Shadow, type Shape, type Text } from '@parlor/squish';
+import type { AssetStore } from './assets.js';
+import {
+  backingSize,
+  composeTransform,
+  IDENTITY,
+  letterbox,
+  type AspectRatio,
+  type PlaneTransform,
+  type Viewport,
+} from './coords.js';
+import { LINE_HEIGHT, type MeasureText } from './hit-test.js';
+
+/** Options of {@link CanvasRenderer}. */
+export interface RendererOptions {
+  /** The canvas to draw on. Its CSS size is the page's business; the renderer sizes the backing store. */
+  canvas: HTMLCanvasElement;
+  /** Returns the scene root to draw (e.g. `() => mirror.root`); `null` draws only the background. */
+  scene: () => Node | null;
+  /** Images for {@link Asset} nodes; without it images draw as placeholders. */
+  assets?: AssetStore;
+  /** The game's aspect ratio (from `init`); default 16:9. */
+  aspectRatio?: AspectRatio;
+  /** Colour of the letterbox bars and of the game area before the game draws; default black. */
+  background?: string;
+  /** Called after the canvas's CSS size, the device pixel ratio or the aspect ratio changed. */
+  onResize?: (viewport: Viewport) => void;
+  /** Smooth scaled images (photos) or keep them pixelated (pixel art); default true. */
+  imageSmoothing?: boolean;
+}
+
+/** Most cropped sprites kept as separate bitmaps (least recently used ones are dropped). */
+const MAX_CROPS = 512;
+
+const PLACEHOLDER_FILL = 'rgba(128,128,128,0.25)';
+const PLACEHOLDER_STROKE = 'rgba(255,255,255,0.35)';
+
+/**
+ * Draws a Parlor scene on a 2D canvas, letterboxed to the game's aspect ratio and centred
+ * (bars in `background`), crisp on high-DPI screens (backing store = CSS size ×
+ * `devicePixelRatio`). It repaints only when {@link CanvasRenderer.invalidate} was called (a
+ * frame arrived, an image loaded) or the canvas/DPR changed, at most once per animation frame.
+ *
+ * Mapping (see `coords.ts`): plane x 0–100 → viewport width, y 0–100 → viewport height; circle
+ * radius, stroke width, text size and shadow blur/offset use the height unit (viewport
+ * height / 100). A group's children are drawn at `(x, y) + scale × p`.
+ */
+export class CanvasRenderer {
+  /** The canvas drawn on. */
+  readonly canvas: HTMLCanvasElement;
+  private readonly ctx: CanvasRenderingContext2D;
+  private readonly scene: () => Node | null;
+  private readonly assets: AssetStore | null;
+  private readonly background: string;
+  private readonly onResize: (viewport: Viewport) => void;
+  private aspect: AspectRatio;
+  private vp: Viewport = { x: 0, y: 0, width: 0, height: 0 };
+  private cssWidth = -1;
+  private cssHeight = -1;
+  private dpr = 0;
+  private dirty = true;
+  private raf = 0;
+  private destroyed = false;
+  private resizeObserver: ResizeObserver | null = null;
+  private dprQuery: MediaQueryList | null = null;
+  private readonly smoothing: boolean;
+  /** Cropped sprites cut out of their sheets, so smoothing never bleeds in neighbouring sprites. */
+  private readonly crops = new Map<string, HTMLCanvasElement>();
+  /** Number of paints so far (for tests and diagnostics). */
+  paints = 0;
+
+  constructor(options: RendererOptions) {
+    this.canvas = options.canvas;
+    const ctx = this.canvas.getContext('2d');
+    if (!ctx) throw new Error('Parlor: the canvas has no 2D context');
+    this.ctx = ctx;
+    this.scene = options.scene;
+    this.assets = options.assets ?? null;
+    this.aspect = options.aspectRatio ?? { x: 16, y: 9 };
+    this.background = options.background ?? '#000';
+    this.onResize = options.onResize ?? (() => {});
+    this.smoothing = options.imageSmoothing ?? true;
+    if (typeof ResizeObserver !== 'undefined') {
+      this.resizeObserver = new ResizeObserver(() => this.invalidate());
+      this.resizeObserver.observe(this.canvas);
+    }
+    if (typeof window !== 'undefined') window.addEventListener('resize', this.invalidate);
+    this.watchDpr();
+    this.invalidate();
+  }
+
+  /** The letterboxed game area in canvas CSS pixels (as of the last paint or resize). */
+  get viewport(): Viewport {
+    this.updateSize();
+    return this.vp;
+  }
+
+  /** The aspect ratio the scene is letterboxed to. */
+  get aspectRatio(): AspectRatio {
+    return this.aspect;
+  }
+
+  /** Sets the game's aspect ratio (from `init`) and repaints. */
+  setAspectRatio(aspect: AspectRatio): void {
+    if (aspect.x === this.aspect.x && aspect.y === this.aspect.y) return;
+    this.aspect = { x: aspect.x, y: aspect.y };
+    this.cssWidth = -1; // force a viewport recomputation
+    this.invalidate();
+  }
+
+  /** Marks the canvas dirty: it repaints on the next animation frame. */
+  readonly invalidate = (): void => {
+    this.dirty = true;
+    if (this.raf || this.destroyed) return;
+    if (typeof requestAnimationFrame === 'function') this.raf = requestAnimationFrame(this.onFrame);
+  };
+
+  /**
+   * Width of one line of text in the unit of `size` (canvas `measureText`), for hit testing.
+   */
+  readonly measureText: MeasureText = (text, font, size) => {
+    const ctx = this.ctx;
+    ctx.save();
+    ctx.font = cssFont(100, font);
+    const w = ctx.measureText(text).width;
+    ctx.restore();
+    return (w * size) / 100;
+  };
+
+  /** Paints now, synchronously (normally called from the animation frame). */
+  paint(): void {
+    this.dirty = false;
+    this.updateSize();
+    const ctx = this.ctx;
+    const { width, height } = this.canvas;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.globalAlpha = 1;
+    resetShadow(ctx);
+    ctx.imageSmoothingEnabled = this.smoothing;
+    ctx.fillStyle = this.background;
+    ctx.fillRect(0, 0, width, height);
+    const root = this.scene();
+    const vp = this.vp;
+    if (root && vp.width > 0 && vp.height > 0) {
+      ctx.setTransform(this.dpr, 0, 0, this.dpr, 0, 0);
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(vp.x, vp.y, vp.width, vp.height);
+      ctx.clip();
+      this.drawNode(root, IDENTITY);
+      ctx.restore();
+    }
+    this.paints++;
+  }
+
+  /** Stops painting and removes listeners. */
+  destroy(): void {
+    this.destroyed = true;
+    if (this.raf && typeof cancelAnimationFrame === 'function') cancelAnimationFrame(this.raf);
+    this.raf = 0;
+    this.resizeObserver?.disconnect();
+    if (typeof window !== 'undefined') window.removeEventListener('resize', this.invalidate);
+    this.dprQuery?.removeEventListener('change', this.onDprChange);
+    this.crops.clear();
+  }
+
+  private readonly onFrame = (): void => {
+    this.raf = 0;
+    if (this.dirty && !this.destroyed) this.paint();
+  };
+
+  private readonly onDprChange = (): void => {
+    this.watchDpr();
+    this.invalidate();
+  };
+
+  /** Listens for the next devicePixelRatio change (zoom, moving to another screen). */
+  private watchDpr(): void {
+    this.dprQuery?.removeEventListener('change', this.onDprChange);
+    this.dprQuery = null;
+    if (typeof window === 'undefined' || typeof window.matchMedia !== 'function') return;
+    this.dprQuery = window.matchMedia(`(resolution: ${window.devicePixelRatio || 1}dppx)`);
+    this.dprQuery.addEventListener('change', this.onDprChange);
+  }
+
+  /** Sizes the backing store to CSS size × DPR and recomputes the viewport when anything changed. */
+  private updateSize(): void {
+    const cssW = this.canvas.clientWidth;
+    const cssH = this.canvas.clientHeight;
+    const dpr = (typeof window !== 'undefined' && window.devicePixelRatio) || 1;
+    if (cssW === this.cssWidth && cssH === this.cssHeight && dpr === this.dpr) return;
+    this.cssWidth = cssW;
+    this.cssHeight = cssH;
+    this.dpr = dpr;
+    const b = backingSize(cssW, cssH, dpr);
+    if (this.canvas.width !== b.width) this.canvas.width = b.width;
+    if (this.canvas.height !== b.height) this.canvas.height = b.height;
+    this.vp = letterbox(cssW, cssH, this.aspect);
+    this.onResize(this.vp);
+  }
+
+  private drawNode(node: Node, t: PlaneTransform): void {
+    switch (node.kind) {
+      case NodeKind.SHAPE:
+        this.withShadow(node.shadow, t, () => this.drawShape(node as Shape, t));
+        break;
+      case NodeKind.TEXT:
+        this.withShadow(node.shadow, t, () => this.drawText(node as Text, t));
+        break;
+      case NodeKind.ASSET:
+        this.withShadow(node.shadow, t, () => this.drawAsset(node as Asset, t));
+        break;
+      default:
+        break;
+    }
+    const children = node.children;
+    if (children.length === 0) return;
+    let ct = t;
+    if (node.kind === NodeKind.GROUP) {
+      const g = node as Group;
+      ct = composeTransform(t, g.x, g.y, g.scale);
+    }
+    for (const c of children) this.drawNode(c, ct);
+  }
+
+  private withShadow(shadow: Shadow | null, t: PlaneTransform, draw: () => void): void {
+    if (!shadow || shadow.color[3] === 0) {
+      draw();
+      return;
+    }
+    const ctx = this.ctx;
+    // shadow sizes are not transformed by the canvas matrix: give them in device pixels
+    const unit = (this.vp.height / 100) * Math.abs(t.scale) * this.dpr;
+    ctx.shadowColor = colorToCss(shadow.color);
+    ctx.shadowBlur = Math.max(0, (shadow.blur ?? 0) * unit);
+    ctx.shadowOffsetX = (shadow.offsetX ?? 0) * unit;
+    ctx.shadowOffsetY = (shadow.offsetY ?? 0) * unit;
+    try {
+      draw();
+    } finally {
+      resetShadow(ctx);
+    }
+  }
+
+  private px(t: PlaneTransform, x: number): number {
+    return this.vp.x + ((t.x + t.scale * x) * this.vp.width) / 100;
+  }
+
+  private py(t: PlaneTransform, y: number): number {
+    return this.vp.y + ((t.y + t.scale * y) * this.vp.height) / 100;
+  }
+
+  /** A length in height units under transform t, in CSS px. */
+  private len(t: PlaneTransform, l: number): number {
+    return (l * Math.abs(t.scale) * this.vp.height) / 100;
+  }
+
+  private drawShape(s: Shape, t: PlaneTransform): void {
+    const ctx = this.ctx;
+    const fill = visible(s.fill) ? s.fill : null;
+    const stroke = visible(s.stroke) && s.strokeWidth > 0 ? s.stroke : null;
+    if (s.shapeType === 'circle') {
+      const r = this.len(t, s.radius);
+      if (!(r > 0)) return;
+      ctx.beginPath();
+      ctx.arc(this.px(t, s.x), this.py(t, s.y), r, 0, Math.PI * 2);
+      if (fill) {
+        ctx.fillStyle = colorToCss(fill);
+        ctx.fill();
+      }
+      if (stroke) this.strokePath(stroke, this.len(t, s.strokeWidth), 'miter', 'butt');
+      return;
+    }
+    const pts = s.points;
+    if (pts.length < 2) return;
+    ctx.beginPath();
+    ctx.moveTo(this.px(t, pts[0][0]), this.py(t, pts[0][1]));
+    for (let i = 1; i < pts.length; i++) ctx.lineTo(this.px(t, pts[i][0]), this.py(t, pts[i][1]));
+    if (s.shapeType === 'line') {
+      if (stroke) this.strokePath(stroke, this.len(t, s.strokeWidth), 'round', 'round');
+      return;
+    }
+    ctx.closePath();
+    if (fill) {
+      ctx.fillStyle = colorToCss(fill);
+      ctx.fill();
+    }
+    if (stroke) this.strokePath(stroke, this.len(t, s.strokeWidth), 'miter', 'butt');
+  }
+
+  private strokePath(color: Color, width: number, join: CanvasLineJoin, cap: CanvasLineCap): void {
+    const ctx = this.ctx;
+    ctx.strokeStyle = colorToCss(color);
+    ctx.lineWidth = width;
+    ctx.lineJoin = join;
+    ctx.lineCap = cap;
+    ctx.stroke();
+  }
+
+  private drawText(tx: Text, t: PlaneTransform): void {
+    const size = this.len(t, tx.size);
+    if (!(size > 0) || tx.text.length === 0 || !visible(tx.color)) return;
+    const ctx = this.ctx;
+    ctx.font = cssFont(size, tx.font);
+    ctx.textAlign = tx.align;
+    ctx.textBaseline = 'top';
+    ctx.fillStyle = colorToCss(tx.color);
+    const x = this.px(t, tx.x);
+    const y = this.py(t, tx.y);
+    const lines = tx.text.split('\n');
+    for (let i = 0; i < lines.length; i++) ctx.fillText(lines[i], x, y + i * size * LINE_HEIGHT);
+  }
+
+  private drawAsset(a: Asset, t: PlaneTransform): void {
+    if (this.assets?.type(a.assetId) === 'audio') return;
+    const ctx = this.ctx;
+    const x = this.px(t, a.x);
+    const y = this.py(t, a.y);
+    const w = (a.width * t.scale * this.vp.width) / 100;
+    const h = (a.height * t.scale * this.vp.height) / 100;
+    if (w === 0 || h === 0) return;
+    const img = this.assets?.image(a.assetId) ?? null;
+    if (!img) {
+      ctx.fillStyle = PLACEHOLDER_FILL;
+      ctx.fillRect(x, y, w, h);
+      ctx.strokeStyle = PLACEHOLDER_STROKE;
+      ctx.lineWidth = 1;
+      ctx.strokeRect(x + 0.5, y + 0.5, w - 1, h - 1);
+      return;
+    }
+    const c = a.crop;
+    if (c) {
+      if (!(c.width > 0) || !(c.height > 0)) return;
+      ctx.drawImage(this.cropped(img, c.x, c.y, c.width, c.height), x, y, w, h);
+    } else {
+      ctx.drawImage(img, x, y, w, h);
+    }
+  }
+
+  /**
+   * The crop rectangle of a sheet as its own bitmap (cached). Drawing a source rectangle of a
+   * sheet directly lets the browser's filtering sample pixels just outside it (bleeding the
+   * neighbouring sprite into the edges); a separate bitmap clamps at its own edges.
+   */
+  private cropped(img: HTMLImageElement, sx: number, sy: number, sw: number, sh: number): CanvasImageSource {
+    const key = `${img.src}|${sx}|${sy}|${sw}|${sh}`;
+    const hit = this.crops.get(key);
+    if (hit) {
+      this.crops.delete(key); // LRU: move to the end
+      this.crops.set(key, hit);
+      return hit;
+    }
+    const doc = this.canvas.ownerDocument;
+    const w = Math.max(1, Math.round(sw));
+    const h = Math.max(1, Math.round(sh));
+    if (w * h > 4096 * 4096) return img; // absurd crops: not worth a copy
+    const cut = doc.createElement('canvas');
+    cut.width = w;
+    cut.height = h;
+    const cctx = cut.getContext('2d');
+    if (!cctx) return img;
+    cctx.imageSmoothingEnabled = false;
+    cctx.drawImage(img, sx, sy, sw, sh, 0, 0, w, h);
+    this.crops.set(key, cut);
+    if (this.crops.size > MAX_CROPS) this.crops.delete(this.crops.keys().next().value as string);
+    return cut;
+  }
+}
+
+function visible(c: Color | null): c is Color {
+  return c !== null && c[3] > 0;
+}
+
+function resetShadow(ctx: CanvasRenderingContext2D): void {
+  ctx.shadowColor = 'rgba(0,0,0,0)';
+  ctx.shadowBlur = 0;
+  ctx.shadowOffsetX = 0;
+  ctx.shadowOffsetY = 0;
+}
+
+const SAFE_FONT = /^[\w\s,'"-]{1,200}$/;
+
+/** A CSS font shorthand for a pixel size and a family list; unsafe or empty families fall back to sans-serif. */
+export function cssFont(sizePx: number, family: string): string {
+  const fam = family && SAFE_FONT.test(family) ? family : 'sans-serif';
+  return `${Math.max(0, sizePx).toFixed(2)}px ${fam}`;
+}
