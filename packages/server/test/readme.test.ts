@@ -1,0 +1,78 @@
+/**
+ * The README is the front door: its TypeScript examples must compile against the real API,
+ * and the tutorial game must actually play. This test reads README.md itself.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import ts from 'typescript';
+import { NodeKind, type Shape, type Text } from '@parlor/squish';
+import { type GameServer } from '@parlor/server';
+import { startServer, TestClient, waitFor } from './helpers.js';
+
+const root = resolve(__dirname, '../../..');
+const readme = readFileSync(join(root, 'README.md'), 'utf8');
+const tutorial = /<!-- tutorial:start -->\s*```ts\n([\s\S]*?)```\s*<!-- tutorial:end -->/.exec(readme)?.[1];
+const tsBlocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+
+describe('README', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'parlor-readme-'));
+  let server: GameServer;
+
+  beforeAll(async () => {
+    expect(tutorial, 'README has a tutorial block between tutorial:start/end markers').toBeTruthy();
+    writeFileSync(join(dir, 'click-the-dot.ts'), tutorial!);
+    ({ server } = await startServer({ games: { 'click-the-dot': join(dir, 'click-the-dot.ts') } }));
+  });
+  afterAll(async () => {
+    await server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('every TypeScript example compiles against the real packages (strict)', () => {
+    expect(tsBlocks.length).toBeGreaterThanOrEqual(2);
+    const files = tsBlocks.map((code, i) => {
+      const f = join(dir, `example-${i}.ts`);
+      writeFileSync(f, `${code}\nexport {};\n`);
+      return f;
+    });
+    const program = ts.createProgram(files, {
+      strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext,
+      moduleResolution: ts.ModuleResolutionKind.Bundler, skipLibCheck: true, types: ['node'],
+      typeRoots: [join(root, 'node_modules/@types')],
+      baseUrl: root,
+      paths: {
+        '@parlor/squish': ['packages/squish/src/index.ts'],
+        '@parlor/server': ['packages/server/src/index.ts'],
+      },
+    });
+    const diags = ts.getPreEmitDiagnostics(program).filter((d) => d.file && files.includes(resolve(d.file.fileName)));
+    const text = diags.map((d) => `${d.file!.fileName}:${ts.getLineAndCharacterOfPosition(d.file!, d.start!).line + 1}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
+    expect(text).toEqual([]);
+  }, 60_000);
+
+  it('the tutorial game plays: two players see the board, a click on the dot scores and moves it', async () => {
+    const a = new TestClient(server.wsUrl);
+    const b = new TestClient(server.wsUrl);
+    await Promise.all([a.opened, b.opened]);
+    a.join('click-the-dot');
+    await waitFor(() => a.init !== null, 'player A init');
+    b.join('click-the-dot', { sessionId: a.init!.sessionId });
+    await waitFor(() => b.init !== null, 'player B init');
+    const board = (c: TestClient) => [...c.mirror.nodes.values()].find((n) => n.kind === NodeKind.TEXT) as Text | undefined;
+    await waitFor(() => /: 0 .*: 0/.test(board(b)?.text ?? ''), 'both players on the board');
+
+    const dot = [...a.mirror.nodes.values()].find((n) => n.kind === NodeKind.SHAPE && (n as Shape).shapeType === 'circle' && n.clickable) as Shape;
+    expect(dot).toBeDefined();
+    const before = [dot.x, dot.y];
+    a.send({ type: 'input', event: { kind: 'click', nodeId: dot.id, x: dot.x, y: dot.y } });
+    await waitFor(() => /: 1/.test(board(b)?.text ?? ''), 'the score reaches the other player');
+    const moved = b.mirror.nodes.get(dot.id) as Shape;
+    expect([moved.x, moved.y]).not.toEqual(before);
+    expect(a.errors).toEqual([]);
+    expect(b.errors).toEqual([]);
+    a.close();
+    b.close();
+  });
+});
