@@ -95,7 +95,7 @@ export function renderLobby(games: readonly GameInfo[], sessions: readonly Sessi
         .join('')
     : '<p class="empty">No games loaded.</p>';
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Parlor</title><style>${STYLE}</style></head>
 <body><header><h1><span>▣</span> Parlor</h1><p>Server-authoritative multiplayer games. Open a game in two tabs to play together.</p></header>
 <main><h2>Games</h2><div class="games">${cards}</div>
@@ -137,7 +137,7 @@ export interface PlayPageOptions {
 export function renderPlay(o: PlayPageOptions): string {
   const start = `{ game: ${scriptJson(o.game)}, sessionId: ${scriptJson(o.sessionId)}, spectate: ${o.spectate ? 'true' : 'false'} }`;
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1,maximum-scale=1,user-scalable=no">
+<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><meta name="viewport" content="width=device-width,initial-scale=1,maximum-scale=1,user-scalable=no">
 <title>${escapeHtml(o.title)}${o.spectate ? ' (spectating)' : ''} · Parlor</title>
 <style>html,body{margin:0;height:100%;overflow:hidden;background:#000}canvas#parlor{display:block;width:100vw;height:100vh;touch-action:none;outline:none}</style>
 </head><body><canvas id="parlor" tabindex="0"></canvas>
@@ -149,7 +149,7 @@ export function renderPlay(o: PlayPageOptions): string {
 /** A small HTML error page (404, 503…) with a link back to the lobby. */
 export function renderErrorPage(status: number, title: string, message: string): string {
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${status} ${escapeHtml(title)} · Parlor</title><style>${STYLE}</style></head>
 <body><header><h1><span>▣</span> ${status} · ${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p></header>
 <main><p><a class="btn play" href="/">Back to the lobby</a></p></main></body></html>`;
