@@ -1,7 +1,9 @@
 import {
   decodeServerMessage,
   encodeClientMessage,
+  CloseCode,
   PROTOCOL_VERSION,
+  SUPPORTED_SQUISH_VERSIONS,
   SceneMirror,
   SquishDecodeError,
   type AssetsMessage,
@@ -299,6 +301,13 @@ export class Connection extends Emitter<ConnectionEvents> {
   }
 
   private onInit(init: InitMessage): void {
+    if (init.protocolVersion !== PROTOCOL_VERSION || !SUPPORTED_SQUISH_VERSIONS.includes(init.squishVersion)) {
+      this.fail(
+        CloseCode.VERSION_MISMATCH,
+        `server speaks protocol ${init.protocolVersion} with squish ${init.squishVersion}; this client supports protocol ${PROTOCOL_VERSION} with squish ${SUPPORTED_SQUISH_VERSIONS.join(', ')}`,
+      );
+      return;
+    }
     this.init = init;
     this.joined = true;
     this.clearTimer('join');

@@ -1,5 +1,5 @@
 import { Group, type Node, type PlayerId } from './nodes.js';
-import { SQUISH_VERSION } from './version.js';
+import { SQUISH_VERSION, SUPPORTED_SQUISH_VERSIONS } from './version.js';
 
 /** An asset a game ships: a file in the game folder, served by the host over HTTP with immutable caching. */
 export interface AssetSpec {
@@ -30,7 +30,10 @@ export interface GameMetadata {
 /** {@link GameMetadata} with every default applied. */
 export type ResolvedGameMetadata = Required<Omit<GameMetadata, 'description'>> & { description: string };
 
-/** Fills the defaults of {@link GameMetadata}. Throws `TypeError` on values out of range. */
+/**
+ * Fills the defaults of {@link GameMetadata}.
+ * @throws {TypeError} on values out of range, or a `squishVersion` this build does not support.
+ */
 export function resolveMetadata(m: GameMetadata): ResolvedGameMetadata {
   if (!m || typeof m.name !== 'string' || m.name.length === 0) throw new TypeError('metadata().name must be a non-empty string');
   const aspectRatio = m.aspectRatio ?? { x: 16, y: 9 };
@@ -39,6 +42,10 @@ export function resolveMetadata(m: GameMetadata): ResolvedGameMetadata {
   if (!(tickRate > 0 && tickRate <= 120)) throw new TypeError('metadata().tickRate must be in (0, 120] Hz');
   const maxPlayers = m.maxPlayers ?? 8;
   if (!Number.isInteger(maxPlayers) || maxPlayers < 1) throw new TypeError('metadata().maxPlayers must be a positive integer');
+  const squishVersion = m.squishVersion ?? SQUISH_VERSION;
+  if (!SUPPORTED_SQUISH_VERSIONS.includes(squishVersion)) {
+    throw new TypeError(`metadata().squishVersion ${squishVersion} is not supported (supported: ${SUPPORTED_SQUISH_VERSIONS.join(', ')})`);
+  }
   return {
     name: m.name,
     description: m.description ?? '',
@@ -46,7 +53,7 @@ export function resolveMetadata(m: GameMetadata): ResolvedGameMetadata {
     tickRate,
     maxPlayers,
     assets: m.assets ?? {},
-    squishVersion: m.squishVersion ?? SQUISH_VERSION,
+    squishVersion,
   };
 }
 

@@ -44,7 +44,7 @@ export const CloseCode = {
   /** The session ended because the game failed repeatedly, or its runtime died. */
   SESSION_FAILED: 4500,
   /** The same player connected again elsewhere (the older socket is closed). */
-  REPLACED: 4409 + 2,
+  REPLACED: 4411,
 } as const;
 
 /** `init`: the first message a client receives after a successful `join`. */

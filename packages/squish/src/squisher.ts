@@ -17,7 +17,7 @@ export interface SquisherOptions {
    * player from `view(playerId, spectator)` (top-left corner and zoom), overriding the group's own.
    */
   camera?: { group: Group; view(playerId: PlayerId, spectator: boolean): View };
-  /** Called with errors thrown by `camera.view` (the player keeps the last camera). Default: rethrown later by nothing; ignored. */
+  /** Called with errors thrown by `camera.view` (that player keeps its last camera). Default: none (the error is dropped). */
   onError?: (error: unknown) => void;
 }
 

@@ -49,3 +49,11 @@ suite('protocol messages', () => {
     expect(() => decodeServerMessage(new Uint8Array([]))).toThrow(SquishDecodeError);
   });
 });
+
+suite('versions', () => {
+  it('a game pinning an unsupported squish version is rejected with a clear error', async () => {
+    const { resolveMetadata, SUPPORTED_SQUISH_VERSIONS } = await import('../src/index.js');
+    expect(resolveMetadata({ name: 'g' }).squishVersion).toBe(SUPPORTED_SQUISH_VERSIONS[SUPPORTED_SQUISH_VERSIONS.length - 1]);
+    expect(() => resolveMetadata({ name: 'g', squishVersion: 999 })).toThrow(/squishVersion 999 is not supported/);
+  });
+});
