@@ -5,9 +5,9 @@ export const FIXED_SCALE = 100;
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const MAX_FIXED = Math.floor(MAX_SAFE / 2 / FIXED_SCALE);
 
-/** Quantizes a number to the wire's 0.01 resolution (what every decoder will see). */
+/** Quantizes a number to the wire's 0.01 resolution: exactly what every decoder will see (−0 becomes 0). */
 export function quantize(v: number): number {
-  return Math.round(v * FIXED_SCALE) / FIXED_SCALE;
+  return Math.round(v * FIXED_SCALE) / FIXED_SCALE + 0;
 }
 
 /**

@@ -266,29 +266,33 @@ export function writeFields(w: Writer, n: Node, mask: number, points?: readonly 
   }
 }
 
+/** Decides whether a child is written for a viewer (default: {@link includes}). */
+export type ChildFilter = (parent: Node, child: Node, viewer: number) => boolean;
+
+const byPlayerIds: ChildFilter = (_parent, child, viewer) => includes(child, viewer);
+
 /**
  * Writes a node and the subtree a viewer may see.
- * @param restricted when given (public encodes), collects nodes that have a child hidden by `playerIds`
- * @param visit called for every node written (the Squisher records what it sent)
+ * @param restricted when given (public encodes), collects nodes that have a child left out for this viewer
+ * @param filter which children to write; default: by `playerIds`
  */
-export function writeNode(w: Writer, n: Node, viewer: number, depth: number, restricted?: Node[], visit?: (n: Node) => void): void {
+export function writeNode(w: Writer, n: Node, viewer: number, depth: number, restricted?: Node[], filter: ChildFilter = byPlayerIds): void {
   if (depth > MAX_DEPTH) throw new SquishEncodeError(`scene is nested deeper than ${MAX_DEPTH} levels`);
   const mask = fullMask(n);
   const kids = n._children;
   let count = 0;
   for (let i = 0; i < kids.length; i++) {
-    if (includes(kids[i], viewer)) count++;
+    if (filter(n, kids[i], viewer)) count++;
     else if (restricted && (restricted.length === 0 || restricted[restricted.length - 1] !== n)) restricted.push(n);
   }
   w.uv(n.id);
   w.uv(mask * 8 + (count > 0 ? 4 : 0) + n.kind);
   writeFields(w, n, mask);
-  visit?.(n);
   if (count > 0) {
     w.uv(count);
     for (let i = 0; i < kids.length; i++) {
       const c = kids[i];
-      if (includes(c, viewer)) writeNode(w, c, viewer, depth + 1, restricted, visit);
+      if (filter(n, c, viewer)) writeNode(w, c, viewer, depth + 1, restricted, filter);
     }
   }
 }

@@ -17,6 +17,7 @@ export {
 export { PROTOCOL_VERSION, SQUISH_VERSION, SUPPORTED_SQUISH_VERSIONS } from './version.js';
 export { quantize, FIXED_SCALE } from './bytes.js';
 export { squish, unsquish } from './codec.js';
+export { nodeBounds, type Bounds } from './bounds.js';
 export { Squisher, type SquisherOptions, type TickFrames } from './squisher.js';
 export { SceneMirror, type ApplyResult } from './mirror.js';
 export * from './protocol-types.js';

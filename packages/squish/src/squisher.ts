@@ -1,5 +1,6 @@
 import { Writer } from './bytes.js';
-import { includes, KIND_FIELDS, quantizePoints, VIEW_PUBLIC, writeFields, writeNode } from './codec.js';
+import { nodeBounds, type Bounds } from './bounds.js';
+import { type ChildFilter, includes, KIND_FIELDS, quantizePoints, VIEW_PUBLIC, writeFields, writeNode } from './codec.js';
 import { SceneError } from './errors.js';
 import { OpCode, writeFrameHeader, writeOp } from './frame.js';
 import type { View } from './game.js';
@@ -14,9 +15,11 @@ export interface SquisherOptions {
   layers: () => readonly Node[];
   /**
    * A camera for {@link ViewableGame}: `group` is the world root; its x/y/scale are sent to each
-   * player from `view(playerId, spectator)` (top-left corner and zoom), overriding the group's own.
+   * player from `view(playerId, spectator)` (top-left corner and zoom), overriding the group's own,
+   * and each player receives only the group's children whose {@link nodeBounds} come within
+   * `margin` screen units (default 10) of its view.
    */
-  camera?: { group: Group; view(playerId: PlayerId, spectator: boolean): View };
+  camera?: { group: Group; view(playerId: PlayerId, spectator: boolean): View; margin?: number };
   /** Called with errors thrown by `camera.view` (that player keeps its last camera). Default: none (the error is dropped). */
   onError?: (error: unknown) => void;
 }
@@ -52,9 +55,15 @@ interface PlayerState {
   spectator: boolean;
   needsFull: boolean;
   priv: Writer;
+  /** Camera transform last sent (NaN before any). */
   camX: number;
   camY: number;
   camS: number;
+  /** Camera view this flush, and the world rectangle it culls to. */
+  view: { x: number; y: number; zoom: number } | null;
+  rect: Bounds;
+  /** Children of the camera group this player has, in order. */
+  world: Set<Node>;
 }
 
 const TEXT_XY = TEXT_X | TEXT_Y;
@@ -97,6 +106,7 @@ export class Squisher {
   addPlayer(playerId: PlayerId, opts: { spectator?: boolean } = {}): void {
     this.players.set(playerId, {
       id: playerId, spectator: !!opts.spectator, needsFull: true, priv: new Writer(256), camX: NaN, camY: NaN, camS: NaN,
+      view: null, rect: [0, 0, 0, 0], world: new Set(),
     });
   }
 
@@ -151,8 +161,14 @@ export class Squisher {
     writeFrameHeader(S, false, seq);
     const headerLen = S.pos;
     for (const p of synced) p.priv.reset();
-    if (this.root._flags & FLAG_SUBTREE) this.visit(this.root, null, 1);
     const cam = this.options.camera;
+    if (cam) {
+      this.bounds.clear();
+      for (const p of this.players.values()) this.updateView(p);
+      // Views move every tick: always walk to the camera group to re-cull its children.
+      cam.group._markSubtree();
+    }
+    if (this.root._flags & FLAG_SUBTREE) this.visit(this.root, null, 1);
     if (cam) for (const p of synced) this.writeCamera(p, false);
 
     const parts: Uint8Array[] = [];
@@ -170,14 +186,12 @@ export class Squisher {
       const F = this.fullW.reset();
       writeFrameHeader(F, true, seq);
       const restricted: Node[] = [];
-      writeNode(F, this.root, VIEW_PUBLIC, 1, restricted);
+      writeNode(F, this.root, VIEW_PUBLIC, 1, restricted, this.filter);
       const fullIdx = parts.push(F.finish()) - 1;
       for (const p of fulls) {
         p.needsFull = false;
         const w = p.priv.reset();
-        if (!p.spectator) {
-          for (const r of restricted) this.writeChildrenFor(w, r, p.id, isPublic, depthOf(r));
-        }
+        for (const r of restricted) this.writeRestricted(p, r, isPublic);
         if (cam) this.writeCamera(p, true);
         sends.push({ playerId: p.id, parts: w.pos > 0 ? [fullIdx, parts.push(w.finish()) - 1] : [fullIdx] });
       }
@@ -207,7 +221,112 @@ export class Squisher {
     this.layersCache = layers.slice();
   }
 
+  /** The player a per-player encode is for (the culling filter reads its view); null for shared encodes. */
+  private cur: PlayerState | null = null;
+  /** World bounds of the camera group's children, computed at most once per flush. */
+  private readonly bounds = new Map<Node, Bounds | null>();
+
+  /** Children written for a viewer: by `playerIds`, and for the camera group by the current player's view. */
+  private readonly filter: ChildFilter = (parent, child, viewer) => {
+    if (!includes(child, viewer)) return false;
+    if (parent !== this.options.camera?.group) return true;
+    const p = this.cur;
+    if (p === null) return false; // shared bytes never carry world nodes: they are culled per player
+    let b = this.bounds.get(child);
+    if (b === undefined) {
+      b = nodeBounds(child);
+      this.bounds.set(child, b);
+    }
+    const r = p.rect;
+    return b === null || (b[0] <= r[2] && b[2] >= r[0] && b[1] <= r[3] && b[3] >= r[1]);
+  };
+
+  private updateView(p: PlayerState): void {
+    const cam = this.options.camera!;
+    let v: View;
+    try {
+      v = cam.view(p.id, p.spectator);
+    } catch (err) {
+      this.options.onError?.(err);
+      return; // keeps its last view
+    }
+    const zoom = v?.zoom ?? 1;
+    if (!v || !Number.isFinite(v.x) || !Number.isFinite(v.y) || !(zoom > 0) || !Number.isFinite(zoom)) {
+      this.options.onError?.(new TypeError(`camera view for player ${p.id} must have finite x, y and a positive zoom`));
+      return;
+    }
+    p.view = { x: v.x, y: v.y, zoom };
+    const m = (cam.margin ?? 10) / zoom;
+    const size = 100 / zoom;
+    p.rect = [v.x - m, v.y - m, v.x + size + m, v.y + size + m];
+  }
+
+  /** A per-player child-list op for a parent left out of (or trimmed in) the shared bytes. */
+  private writeRestricted(p: PlayerState, r: Node, isRef: (k: Node) => boolean): void {
+    const isCamera = r === this.options.camera?.group;
+    if (p.spectator && !isCamera) return; // spectators see exactly the public children
+    this.cur = p;
+    // The shared bytes carry none of the camera group's children, so nothing there can be referenced.
+    this.writeChildrenFor(p.priv, r, p.spectator ? VIEW_PUBLIC : p.id, isCamera ? never : isRef, depthOf(r));
+    if (isCamera) p.world = this.visibleWorld(p);
+    this.cur = null;
+  }
+
+  private visibleWorld(p: PlayerState): Set<Node> {
+    const g = this.options.camera!.group;
+    const viewer = p.spectator ? VIEW_PUBLIC : p.id;
+    const out = new Set<Node>();
+    for (const k of g._children) if (this.filter(g, k, viewer)) out.add(k);
+    return out;
+  }
+
+  /**
+   * The camera group: each recipient gets its own culled child list when it changed, and
+   * changes inside a world child go only to the players who already had that child.
+   */
+  private visitCamera(g: Node, ctx: PlayerState[] | null, depth: number): void {
+    if (g._dirty) this.emitProps(g, ctx);
+    const prev = wireOf(g).kids;
+    const keptBy = new Map<Node, PlayerState[]>();
+    for (const p of ctx ?? this.synced) {
+      this.cur = p;
+      const now = this.visibleWorld(p);
+      const old = p.world;
+      const isRef = (k: Node): boolean => old.has(k) && prev !== null && prev.has(k) && !(k._flags & FLAG_VISIBILITY);
+      let same = !(g._flags & FLAG_CHILDREN) && now.size === old.size;
+      if (same) {
+        const a = now.values(), b = old.values();
+        for (let x = a.next(), y = b.next(); !x.done; x = a.next(), y = b.next()) if (x.value !== y.value || !isRef(x.value)) { same = false; break; }
+      }
+      if (!same) this.writeChildrenFor(p.priv, g, p.spectator ? VIEW_PUBLIC : p.id, isRef, depth);
+      for (const k of now) {
+        if (!isRef(k)) continue;
+        const list = keptBy.get(k);
+        if (list) list.push(p);
+        else keptBy.set(k, [p]);
+      }
+      p.world = now;
+    }
+    this.cur = null;
+    // A new child is sent whole to whoever sees it: record it as sent.
+    for (const k of g._children) if (prev === null || !prev.has(k)) initWire(k);
+    const dirtyKids = g._dirtyKids;
+    if (dirtyKids !== null) {
+      for (const k of dirtyKids) if (k._parent === g && k._flags & FLAG_SUBTREE) this.visit(k, keptBy.get(k) ?? [], depth + 1);
+    }
+    for (const k of g._children) k._flags &= ~FLAG_VISIBILITY;
+    wireOf(g).kids = kidsMap(g._children);
+    wireOf(g).restricted = true;
+    g._dirtyKids = null;
+    g._dirty = 0;
+    g._flags = 0;
+  }
+
   private visit(n: Node, ctx: PlayerState[] | null, depth: number): void {
+    if (n === this.options.camera?.group) {
+      this.visitCamera(n, ctx, depth);
+      return;
+    }
     if (n._dirty) this.emitProps(n, ctx);
     if (n._flags & FLAG_CHILDREN) this.emitChildren(n, ctx, depth);
     const dirtyKids = n._dirtyKids;
@@ -311,22 +430,21 @@ export class Squisher {
         if (keep(k)) S.uv(k.id * 2);
         else {
           S.uv(1);
-          writeNode(S, k, VIEW_PUBLIC, depth + 1, restricted);
+          writeNode(S, k, VIEW_PUBLIC, depth + 1, restricted, this.filter);
         }
       }
-      // Private parts inside newly sent public subtrees.
-      for (const r of restricted) {
-        const d = depthOf(r);
-        for (const p of this.synced) if (!p.spectator) this.writeChildrenFor(p.priv, r, p.id, isPublic, d);
-      }
+      // Private (and camera-culled) parts inside newly sent public subtrees.
+      for (const r of restricted) for (const p of this.synced) this.writeRestricted(p, r, isPublic);
     } else {
       for (const p of ctx ?? this.synced) {
+        this.cur = p;
         const viewer = p.spectator ? VIEW_PUBLIC : p.id;
         const sawBefore = (pv: readonly PlayerId[] | null | undefined): boolean => pv === null || (pv !== undefined && viewer >= 0 && pv.includes(viewer));
         const isRef = (k: Node): boolean => keep(k) && sawBefore(prev!.get(k));
         if (prev !== null && sameListFor(prev, kids, viewer, isRef, sawBefore)) continue;
         this.writeChildrenFor(p.priv, n, viewer, isRef, depth);
       }
+      this.cur = null;
     }
     for (let i = 0; i < kids.length; i++) {
       const k = kids[i];
@@ -340,35 +458,29 @@ export class Squisher {
   /** A CHILDREN op for one viewer: kept children by id, the others inline (filtered for the viewer). */
   private writeChildrenFor(w: Writer, n: Node, viewer: number, isRef: (k: Node) => boolean, depth: number): void {
     const kids = n._children;
+    const filter = this.filter;
     let count = 0;
-    for (let i = 0; i < kids.length; i++) if (includes(kids[i], viewer)) count++;
+    for (let i = 0; i < kids.length; i++) if (filter(n, kids[i], viewer)) count++;
     writeOp(w, n.id, OpCode.CHILDREN);
     w.uv(count);
     for (let i = 0; i < kids.length; i++) {
       const k = kids[i];
-      if (!includes(k, viewer)) continue;
+      if (!filter(n, k, viewer)) continue;
       if (isRef(k)) w.uv(k.id * 2);
       else {
         w.uv(1);
-        writeNode(w, k, viewer, depth + 1);
+        writeNode(w, k, viewer, depth + 1, undefined, this.filter);
       }
     }
   }
 
   private writeCamera(p: PlayerState, force: boolean): void {
     const cam = this.options.camera!;
-    if (!cam.group.isVisibleTo(p.spectator ? -1 : p.id) || !this.inTree(cam.group)) return;
-    let view: View;
-    try {
-      view = cam.view(p.id, p.spectator);
-    } catch (err) {
-      this.options.onError?.(err);
-      return;
-    }
-    const zoom = view.zoom ?? 1;
+    const view = p.view;
+    if (view === null || !cam.group.isVisibleTo(p.spectator ? -1 : p.id) || !this.inTree(cam.group)) return;
+    const zoom = view.zoom;
     const x = Math.round(-view.x * zoom * 100) / 100;
     const y = Math.round(-view.y * zoom * 100) / 100;
-    if (!Number.isFinite(x) || !Number.isFinite(y) || !(zoom > 0) || !Number.isFinite(zoom)) return;
     if (!force && x === p.camX && y === p.camY && zoom === p.camS) return;
     p.camX = x;
     p.camY = y;
@@ -410,6 +522,10 @@ function kidsMap(kids: readonly Node[]): Map<Node, readonly PlayerId[] | null> {
   const m = new Map<Node, readonly PlayerId[] | null>();
   for (let i = 0; i < kids.length; i++) m.set(kids[i], kids[i]._playerIds);
   return m;
+}
+
+function never(): boolean {
+  return false;
 }
 
 function isPublic(k: Node): boolean {

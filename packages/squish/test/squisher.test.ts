@@ -1,6 +1,6 @@
 import { describe as suite, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { Group, type Node, Shape, Squisher, SceneMirror, Text, Asset, ShapeUtils, Colors, ViewableGame, type View } from '../src/index.js';
+import { Group, type Node, Shape, Squisher, SceneMirror, Text, Asset, ShapeUtils, Colors, ViewableGame, type View, nodeBounds } from '../src/index.js';
 import { containsText, describe, messageFor } from './helpers.js';
 
 function rng(seed: number) {
@@ -100,7 +100,7 @@ suite('Squisher → SceneMirror', () => {
           if (msg) for (const [node, s] of secrets) if (!allowed.has(node.id) && node.playerIds && !(viewer !== 'public' && node.isVisibleTo(viewer))) expect(containsText(msg, s)).toBe(false);
         }
       }
-    }), { numRuns: 100 });
+    }), { numRuns: Number(process.env.MODEL_RUNS ?? 100), seed: Number(process.env.MODEL_SEED) || undefined });
   });
 
   it('a private node never reaches another player or a spectator, at the byte level', () => {
@@ -201,5 +201,77 @@ suite('Squisher → SceneMirror', () => {
     expect(messageFor(f, 1)).toBeUndefined();
     mirrors[1].apply(messageFor(f, 2)!);
     expect([cam(1).x, cam(1).y]).toEqual([-10, -20]);
+  });
+});
+
+suite('camera culling (ViewableGame)', () => {
+  it('each player mirrors exactly the world nodes near its own moving camera, through random edits', () => {
+    fc.assert(fc.property(fc.integer(), (seed) => {
+      const r = rng(seed);
+      const pick = <T>(a: readonly T[]): T => a[Math.floor(r() * a.length)];
+      const world = new Group();
+      const hud = new Group();
+      const all: Node[] = [];
+      const groups: Group[] = [world];
+      const make = (): Node => {
+        const k = r();
+        const playerIds = r() < 0.2 ? PLAYERS.filter(() => r() < 0.5) : null;
+        let n: Node;
+        if (k < 0.4) n = new Shape({ points: ShapeUtils.rectangle(r() * 300, r() * 300, r() * 20 + 1, r() * 20 + 1), fill: Colors.RED, playerIds });
+        else if (k < 0.6) n = new Shape({ shapeType: 'circle', x: r() * 300, y: r() * 300, radius: r() * 5, playerIds });
+        else if (k < 0.8) n = new Text({ text: `w${r().toFixed(3)}`, x: r() * 300, y: r() * 300, playerIds });
+        else { n = new Group({ x: r() * 200, y: r() * 200, playerIds }); groups.push(n as Group); }
+        all.push(n);
+        return n;
+      };
+      for (let i = 0; i < 25; i++) pick(groups).addChild(make());
+      hud.addChild(new Text({ text: 'hud' }));
+      const views = new Map<number, View>();
+      const newView = (): View => ({ x: r() * 250 - 20, y: r() * 250 - 20, zoom: 0.5 + r() * 2.5 });
+      const sq = new Squisher({
+        layers: () => [world, hud],
+        camera: { group: world, view: (p, s) => (s ? { x: 0, y: 0, zoom: 0.3 } : views.get(p)!) },
+      });
+      const mirrors = new Map<number, SceneMirror>();
+      const join = (id: number, spectator = false) => { views.set(id, newView()); sq.addPlayer(id, { spectator }); mirrors.set(id, new SceneMirror()); };
+      PLAYERS.forEach((p) => join(p));
+      join(SPECTATOR, true);
+      const rectOf = (v: View) => { const z = v.zoom ?? 1; const m = 10 / z; return [v.x - m, v.y - m, v.x + 100 / z + m, v.y + 100 / z + m]; };
+
+      for (let step = 0; step < 20; step++) {
+        for (let e = 0; e < 1 + Math.floor(r() * 5); e++) {
+          const x = r();
+          const attached = all.filter((n) => n.parent !== null);
+          if (x < 0.25) pick(groups).addChild(make());
+          else if (x < 0.35 && attached.length) pick(attached).remove();
+          else if (x < 0.45 && attached.length) pick(attached).playerIds = r() < 0.5 ? null : [pick(PLAYERS)];
+          else if (attached.length) {
+            const n = pick(attached);
+            if (n instanceof Shape) n.translate(r() * 60 - 30, r() * 60 - 30);
+            else if (n instanceof Text) { n.x += r() * 40 - 20; n.y += r() * 40 - 20; }
+            else if (n instanceof Group) n.x += r() * 40 - 20;
+          }
+        }
+        for (const p of PLAYERS) if (r() < 0.4) views.set(p, newView());
+        if (r() < 0.1) sq.requestFull(pick(PLAYERS));
+        const frames = sq.flush();
+        for (const [id, mirror] of mirrors) {
+          const msg = messageFor(frames, id);
+          if (msg) mirror.apply(msg);
+          const viewer = id === SPECTATOR ? 'public' as const : id;
+          const rect = rectOf(id === SPECTATOR ? { x: 0, y: 0, zoom: 0.3 } : views.get(id)!);
+          const expected = world.children
+            .filter((c) => (c.playerIds === null || (viewer !== 'public' && c.playerIds.includes(viewer))))
+            .filter((c) => { const b = nodeBounds(c); return b === null || (b[0] <= rect[2] && b[2] >= rect[0] && b[1] <= rect[3] && b[3] >= rect[1]); })
+            .map((c) => describe(c, viewer));
+          const mw = mirror.nodes.get(world.id)!;
+          expect(mw.children.map((c) => describe(c))).toEqual(expected);
+          const v = id === SPECTATOR ? { x: 0, y: 0, zoom: 0.3 } : views.get(id)!;
+          expect((mw as Group).scale).toBeCloseTo(v.zoom ?? 1, 5);
+          expect((mw as Group).x).toBeCloseTo(-v.x * (v.zoom ?? 1), 1);
+          expect(mirror.root!.children[1].children.map((c) => describe(c))).toEqual(hud.children.map((c) => describe(c)));
+        }
+      }
+    }), { numRuns: Number(process.env.MODEL_RUNS ?? 60) });
   });
 });
