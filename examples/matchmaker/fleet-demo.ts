@@ -1,0 +1,95 @@
+/**
+ * The fleet demo on one machine: an orchestrator, two game servers with fleet agents, and the
+ * matchmaker. Uses the built packages (run `npm run build` first).
+ *
+ *   node --import tsx examples/matchmaker/fleet-demo.ts
+ *
+ * Ports: the two servers on PORT and PORT+1 (default 8080, 8081: the lobby stays at
+ * http://localhost:8080), the matchmaker on PORT+10 (8090), the orchestrator on ORCHESTRATOR_PORT
+ * (7070). Keys are generated per run (or PARLOR_AGENT_KEY / PARLOR_ADMIN_KEY) and printed once.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startMatchmaker } from './matchmaker.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const base = Number(process.env.PORT ?? 8080);
+const orchPort = Number(process.env.ORCHESTRATOR_PORT ?? 7070);
+const serverPorts = [base, base + 1];
+const matchmakerPort = Number(process.env.MATCHMAKER_PORT ?? base + 10);
+const agentKey = process.env.PARLOR_AGENT_KEY ?? randomBytes(24).toString('base64url');
+const adminKey = process.env.PARLOR_ADMIN_KEY ?? randomBytes(24).toString('base64url');
+const children: ChildProcess[] = [];
+
+function run(name: string, args: string[], env: Record<string, string> = {}): ChildProcess {
+  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const prefix = (d: Buffer) =>
+    d
+      .toString()
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => `[${name}] ${l}\n`)
+      .join('');
+  child.stdout!.on('data', (d: Buffer) => process.stdout.write(prefix(d)));
+  child.stderr!.on('data', (d: Buffer) => process.stderr.write(prefix(d)));
+  child.on('exit', (code) => {
+    if (!stopping) {
+      console.error(`[demo] ${name} exited (${code}); stopping`);
+      stop(1);
+    }
+  });
+  children.push(child);
+  return child;
+}
+
+let stopping = false;
+function stop(code = 0): void {
+  if (stopping) return;
+  stopping = true;
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  setTimeout(() => process.exit(code), 1500).unref();
+}
+process.on('SIGINT', () => stop(0));
+process.on('SIGTERM', () => stop(0));
+
+run('orchestrator', ['packages/orchestrator/dist/cli.js', '--port', String(orchPort), '--log-level', 'warn'], {
+  PARLOR_AGENT_KEYS: agentKey,
+  PARLOR_ADMIN_KEYS: adminKey,
+});
+serverPorts.forEach((port, i) =>
+  run(`server-${i + 1}`, [
+    'packages/server/dist/cli.js', 'serve', '--games', 'examples', '--port', String(port), '--log-level', 'warn',
+    '--fleet-url', `ws://localhost:${orchPort}`, '--name', `server-${i + 1}`, '--label', `zone=${i === 0 ? 'a' : 'b'}`,
+  ], { PARLOR_FLEET_KEY: agentKey }),
+);
+
+const orchestratorUrl = `http://localhost:${orchPort}`;
+const deadline = Date.now() + 30_000;
+for (;;) {
+  try {
+    const res = await fetch(`${orchestratorUrl}/v1/instances`, { headers: { authorization: `Bearer ${adminKey}` } });
+    const body = (await res.json()) as { data?: Array<{ roomTypes: string[] }> };
+    if ((body.data ?? []).filter((i) => i.roomTypes.length > 0).length >= serverPorts.length) break;
+  } catch {
+    // not up yet
+  }
+  if (Date.now() > deadline) {
+    console.error('[demo] the fleet did not come up within 30 s');
+    stop(1);
+    break;
+  }
+  await new Promise((r) => setTimeout(r, 200));
+}
+const mm = await startMatchmaker({ orchestratorUrl, adminKey, port: matchmakerPort });
+console.log(`
+  Parlor fleet demo
+  Lobbies:      ${serverPorts.map((p) => `http://localhost:${p}/`).join('  ')}
+  Matchmaker:   ${mm.url}/   (press "Find a match" in two windows)
+  Orchestrator: ${orchestratorUrl}/v1   (admin key: ${adminKey})
+
+  Create a room yourself and open its joinUrl:
+    curl -s -H "Authorization: Bearer ${adminKey}" -H 'Content-Type: application/json' \\
+         -d '{"type":"pong"}' ${orchestratorUrl}/v1/rooms
+`);

@@ -1,0 +1,567 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { EventEmitter } from 'eventemitter3';
+import WebSocket from 'ws';
+import { FleetAgentError, FleetAgentErrorCode } from './errors.js';
+import type { FleetHost, HostRoom } from './host.js';
+import {
+  FLEET_MAX_FRAME_BYTES,
+  FLEET_PROTOCOL_MAJOR,
+  FLEET_SUBPROTOCOL,
+  FLEET_WS_PATH,
+  FleetCloseCode,
+  agentSubprotocols,
+  decodeFrame,
+  encodeFrame,
+  type AckFrame,
+  type AgentSnapshot,
+  type CmdFrame,
+  type FleetFrame,
+  type InstanceCapacity,
+  type RoomSnapshot,
+} from './protocol.js';
+
+/** Agent status: `connecting` (no session with the orchestrator yet, or reconnecting), `connected`, `draining` (no new fleet rooms; connected or not), `closed` (before `connect()` and after `disconnect()`). */
+export type FleetAgentStatus = 'connecting' | 'connected' | 'draining' | 'closed';
+
+/** A log sink: `level` is `debug | info | warn | error`. */
+export type FleetAgentLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+
+/** Options of {@link FleetAgent}. Durations in ms. */
+export interface FleetAgentOptions {
+  /** Orchestrator URL, `ws://host:port` or `wss://…`; the path defaults to `/v1/agent`. Never put the key here. */
+  url: string;
+  /** Agent key (sent in `Sec-WebSocket-Protocol`, never in the URL). */
+  key: string;
+  /** Public base URL of this server host, e.g. `http://10.0.0.5:8080`; join URLs are built from it. */
+  endpointUrl: string;
+  /** Instance name for humans and logs. Default `<hostname>-<pid>`. */
+  name?: string;
+  /** Labels for placement selectors (`region=eu`, …). Default `{}`. */
+  labels?: Record<string, string>;
+  /** Declared capacity. Defaults: `maxConnections` 1000, `maxRooms` 100. */
+  capacity?: Partial<InstanceCapacity>;
+  /** Whether the host also creates rooms on its own (a player's first join): reported as `local`. Default `true`. */
+  autoCreate?: boolean;
+  /** First reconnect delay; doubles up to `maxBackoffMs`, with ±20% jitter. Default 250. */
+  minBackoffMs?: number;
+  /** Largest reconnect delay. Default 10 000. */
+  maxBackoffMs?: number;
+  /** How often the host's rooms are sampled for local changes. Default 100. */
+  sampleMs?: number;
+  /** Least time between two `dirty` nudges. Default 100 (a local change reaches the orchestrator within ~250 ms). */
+  dirtyMinIntervalMs?: number;
+  /** Log sink. Default: warnings and errors to stderr. */
+  log?: FleetAgentLog;
+}
+
+/** Events of {@link FleetAgent}. */
+export interface FleetAgentEvents {
+  /** The status changed. */
+  status: (status: FleetAgentStatus) => void;
+  /** A session with the orchestrator started (`welcome`); `instanceId` is the orchestrator's id for this process. */
+  connected: (info: { instanceId: string }) => void;
+  /** The socket closed; the agent reconnects unless `disconnect()` was called. */
+  disconnected: (info: { code: number; reason: string }) => void;
+}
+
+const ROOM_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * The fleet agent: embeds in a server host (through {@link FleetHost}), keeps a WebSocket to the
+ * orchestrator, answers its polls with snapshots of the host's rooms (full, or hash-only when
+ * nothing changed), runs its commands (`createRoom`, `destroyRoom`, `drain`, `undrain`) and acks
+ * them by correlation id. Beyond Rivalis fleet v3, a local change (a player joins, a room ends) is
+ * pushed as a rate-limited `dirty` nudge so the orchestrator learns it within ~250 ms.
+ *
+ * Network failures never reach the host: the agent reconnects with exponential backoff, forever
+ * (or until `connectTimeoutMs` for the first `connect()`). `processUid` is random per process and
+ * stable across reconnects, so the orchestrator recognises the instance.
+ */
+export class FleetAgent extends EventEmitter<FleetAgentEvents> {
+  /** Random per agent object, stable across reconnects (base64url, 16 chars). */
+  readonly processUid: string = randomBytes(12).toString('base64url');
+  /** The instance name. */
+  readonly name: string;
+  private readonly url: string;
+  private readonly key: string;
+  private readonly endpointUrl: string;
+  private readonly labels: Record<string, string>;
+  private readonly capacity: InstanceCapacity;
+  private readonly autoCreate: boolean;
+  private readonly minBackoffMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly sampleMs: number;
+  private readonly dirtyMinIntervalMs: number;
+  private readonly log: FleetAgentLog;
+
+  private _status: FleetAgentStatus = 'closed';
+  private draining = false;
+  private stopped = true;
+  private ws: WebSocket | null = null;
+  private welcomed = false;
+  private _instanceId: string | null = null;
+  private attempt = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private sampleTimer: ReturnType<typeof setInterval> | null = null;
+  private readonly fleetRooms = new Set<string>();
+  private readonly firstSeen = new Map<string, number>();
+  private lastSentKey: string | null = null;
+  private lastSampleKey: string | null = null;
+  private nudgePending = false;
+  private lastNudgeAt = 0;
+  private connectWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
+
+  /** @throws {FleetAgentError} `FLEET_AGENT_CONFIG` on invalid options. */
+  constructor(
+    private readonly host: FleetHost,
+    options: FleetAgentOptions,
+  ) {
+    super();
+    if (!host || typeof host.listRooms !== 'function' || typeof host.createRoom !== 'function' || typeof host.destroyRoom !== 'function') {
+      throw new FleetAgentError(FleetAgentErrorCode.CONFIG, 'host must implement listRooms, roomTypes, createRoom and destroyRoom');
+    }
+    let u: URL;
+    try {
+      u = new URL(options.url);
+    } catch {
+      throw new FleetAgentError(FleetAgentErrorCode.CONFIG, `invalid orchestrator url ${JSON.stringify(String(options.url))}`);
+    }
+    if (u.protocol !== 'ws:' && u.protocol !== 'wss:') throw new FleetAgentError(FleetAgentErrorCode.CONFIG, 'orchestrator url must be ws:// or wss://');
+    if (u.username || u.password || u.search) throw new FleetAgentError(FleetAgentErrorCode.CONFIG, 'orchestrator url must not carry credentials or a query (the key travels in a header)');
+    if (u.pathname === '/' || u.pathname === '') u.pathname = FLEET_WS_PATH;
+    this.url = u.toString();
+    if (typeof options.key !== 'string' || options.key.length === 0) throw new FleetAgentError(FleetAgentErrorCode.CONFIG, 'key is required');
+    this.key = options.key;
+    try {
+      const e = new URL(options.endpointUrl);
+      if (e.protocol !== 'http:' && e.protocol !== 'https:') throw new Error('scheme');
+    } catch {
+      throw new FleetAgentError(FleetAgentErrorCode.CONFIG, `endpointUrl must be an http(s) URL (got ${JSON.stringify(String(options.endpointUrl))})`);
+    }
+    this.endpointUrl = options.endpointUrl.replace(/\/+$/, '');
+    this.name = options.name ?? `${hostname()}-${process.pid}`;
+    this.labels = { ...(options.labels ?? {}) };
+    for (const [k, v] of Object.entries(this.labels)) {
+      if (typeof v !== 'string' || !/^[A-Za-z0-9_.\/-]{1,63}$/.test(k) || v.length > 63) {
+        throw new FleetAgentError(FleetAgentErrorCode.CONFIG, `invalid label ${JSON.stringify(k)}=${JSON.stringify(v)}`);
+      }
+    }
+    this.capacity = { maxConnections: options.capacity?.maxConnections ?? 1000, maxRooms: options.capacity?.maxRooms ?? 100 };
+    for (const [k, v] of Object.entries(this.capacity)) {
+      if (!Number.isInteger(v) || v < 1) throw new FleetAgentError(FleetAgentErrorCode.CONFIG, `capacity.${k} must be a positive integer`);
+    }
+    this.autoCreate = options.autoCreate ?? true;
+    this.minBackoffMs = options.minBackoffMs ?? 250;
+    this.maxBackoffMs = options.maxBackoffMs ?? 10_000;
+    this.sampleMs = options.sampleMs ?? 100;
+    this.dirtyMinIntervalMs = options.dirtyMinIntervalMs ?? 100;
+    this.log = options.log ?? ((level, msg) => (level === 'warn' || level === 'error') && console.error(`[fleet-agent] ${level}: ${msg}`));
+  }
+
+  /** Current status (see {@link FleetAgentStatus}). */
+  get status(): FleetAgentStatus {
+    return this._status;
+  }
+
+  /** Whether a session with the orchestrator is up now. */
+  get isConnected(): boolean {
+    return this.welcomed;
+  }
+
+  /** The orchestrator's id for this instance (after the first `welcome`), else `null`. */
+  get instanceId(): string | null {
+    return this._instanceId;
+  }
+
+  /**
+   * Starts connecting (idempotent). Resolves at the first `welcome`. Reconnects with exponential
+   * backoff after every drop, forever.
+   * @param opts.connectTimeoutMs give up (and stop) if no `welcome` arrives within this time; default: never.
+   * @throws {FleetAgentError} `FLEET_AGENT_CONNECT_TIMEOUT` after `connectTimeoutMs`; `FLEET_AGENT_CLOSED` if `disconnect()` is called first.
+   */
+  connect(opts: { connectTimeoutMs?: number } = {}): Promise<void> {
+    if (this.welcomed) return Promise.resolve();
+    const p = new Promise<void>((resolve, reject) => this.connectWaiters.push({ resolve, reject }));
+    if (this.stopped) {
+      this.stopped = false;
+      this.setStatus(this.draining ? 'draining' : 'connecting');
+      this.sampleTimer = setInterval(() => this.sample(), this.sampleMs);
+      this.sampleTimer.unref?.();
+      this.open();
+    }
+    if (opts.connectTimeoutMs !== undefined) {
+      const t = setTimeout(() => {
+        if (this.welcomed) return;
+        const err = new FleetAgentError(FleetAgentErrorCode.CONNECT_TIMEOUT, `no orchestrator session within ${opts.connectTimeoutMs} ms (${this.url})`);
+        this.stop();
+        this.rejectWaiters(err);
+      }, opts.connectTimeoutMs);
+      t.unref?.();
+      p.then(() => clearTimeout(t), () => clearTimeout(t));
+    }
+    return p;
+  }
+
+  /** Stops new fleet placements here: the orchestrator sees the instance as draining. Local joins still work. */
+  drain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    if (this._status !== 'closed') this.setStatus('draining');
+    this.sample(true);
+  }
+
+  /** Ends a drain. */
+  undrain(): void {
+    if (!this.draining) return;
+    this.draining = false;
+    if (this._status !== 'closed') this.setStatus(this.welcomed ? 'connected' : 'connecting');
+    this.sample(true);
+  }
+
+  /**
+   * Resolves when no room has a client (every room's `clientCount` is 0, or there are no rooms).
+   * Checked every `sampleMs`.
+   * @param opts.timeoutMs reject after this long; default 30 000.
+   * @throws {FleetAgentError} `FLEET_AGENT_AWAIT_EMPTY_TIMEOUT`.
+   */
+  awaitEmpty(opts: { timeoutMs?: number } = {}): Promise<void> {
+    const timeoutMs = opts.timeoutMs ?? 30_000;
+    const end = Date.now() + timeoutMs;
+    return new Promise<void>((resolve, reject) => {
+      const check = (): void => {
+        let busy = 0;
+        try {
+          for (const r of this.host.listRooms()) busy += r.clientCount > 0 ? 1 : 0;
+        } catch (err) {
+          this.log('warn', `host.listRooms failed: ${(err as Error).message}`);
+          busy = 1;
+        }
+        if (busy === 0) return resolve();
+        if (Date.now() >= end) {
+          return reject(new FleetAgentError(FleetAgentErrorCode.AWAIT_EMPTY_TIMEOUT, `${busy} room(s) still have clients after ${timeoutMs} ms`));
+        }
+        setTimeout(check, this.sampleMs);
+      };
+      check();
+    });
+  }
+
+  /** Closes the connection for good (no reconnect); status `closed`. Idempotent. Rooms on the host are left alone. */
+  async disconnect(): Promise<void> {
+    const ws = this.ws;
+    this.stop();
+    this.rejectWaiters(new FleetAgentError(FleetAgentErrorCode.CLOSED, 'agent disconnected'));
+    if (ws && (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING)) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          ws.terminate();
+          resolve();
+        }, 1000);
+        ws.once('close', () => {
+          clearTimeout(t);
+          resolve();
+        });
+        if (ws.readyState === WebSocket.OPEN) ws.close(FleetCloseCode.BYE, 'agent disconnect');
+        else ws.terminate();
+      });
+    }
+  }
+
+  /**
+   * On SIGTERM or SIGINT: `drain()` → `awaitEmpty({ timeoutMs })` → `disconnect()` → `host.shutdown()`
+   * → `process.exit(0)` (a second signal exits at once with 1).
+   * @param opts.timeoutMs how long to wait for rooms to empty; default 30 000.
+   * @param opts.exit call `process.exit` at the end; default `true`.
+   * @returns a function that removes the signal handlers.
+   */
+  enableGracefulShutdown(opts: { timeoutMs?: number; exit?: boolean } = {}): () => void {
+    let running = false;
+    const handler = (signal: NodeJS.Signals): void => {
+      if (running) {
+        if (opts.exit ?? true) process.exit(1);
+        return;
+      }
+      running = true;
+      this.log('info', `${signal}: draining`);
+      this.drain();
+      void this.awaitEmpty({ timeoutMs: opts.timeoutMs ?? 30_000 })
+        .catch((err: Error) => this.log('warn', `${err.message}; shutting down anyway`))
+        .then(() => this.disconnect())
+        .then(() => this.host.shutdown?.())
+        .catch((err: Error) => this.log('error', `shutdown failed: ${err.message}`))
+        .finally(() => {
+          if (opts.exit ?? true) process.exit(0);
+        });
+    };
+    process.on('SIGTERM', handler);
+    process.on('SIGINT', handler);
+    return () => {
+      process.off('SIGTERM', handler);
+      process.off('SIGINT', handler);
+    };
+  }
+
+  /** The current snapshot of the host (what a full `state` carries). */
+  snapshot(): AgentSnapshot {
+    let hostRooms: HostRoom[] = [];
+    try {
+      hostRooms = this.host.listRooms();
+    } catch (err) {
+      this.log('warn', `host.listRooms failed: ${(err as Error).message}`);
+    }
+    const now = Date.now();
+    const seen = new Set<string>();
+    const rooms: RoomSnapshot[] = [];
+    for (const r of hostRooms) {
+      if (!r || typeof r.roomId !== 'string' || !ROOM_ID_RE.test(r.roomId) || seen.has(r.roomId)) continue;
+      seen.add(r.roomId);
+      let createdAt = r.createdAt ?? this.firstSeen.get(r.roomId);
+      if (createdAt === undefined) {
+        createdAt = now;
+        this.firstSeen.set(r.roomId, now);
+      }
+      rooms.push({
+        roomId: r.roomId,
+        type: String(r.type),
+        clientCount: Math.max(0, Math.floor(Number(r.clientCount) || 0)),
+        metadata: r.metadata ?? {},
+        provenance: r.provenance ?? (this.fleetRooms.has(r.roomId) ? 'fleet' : 'local'),
+        createdAt,
+      });
+    }
+    for (const id of this.firstSeen.keys()) if (!seen.has(id)) this.firstSeen.delete(id);
+    for (const id of this.fleetRooms) if (!seen.has(id)) this.fleetRooms.delete(id);
+    rooms.sort((a, b) => (a.roomId < b.roomId ? -1 : a.roomId > b.roomId ? 1 : 0));
+    let roomTypes: string[] = [];
+    try {
+      roomTypes = [...this.host.roomTypes()].sort();
+    } catch (err) {
+      this.log('warn', `host.roomTypes failed: ${(err as Error).message}`);
+    }
+    return { draining: this.draining, roomTypes, rooms };
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private setStatus(s: FleetAgentStatus): void {
+    if (this._status === s) return;
+    this._status = s;
+    this.emit('status', s);
+  }
+
+  private rejectWaiters(err: Error): void {
+    const w = this.connectWaiters;
+    this.connectWaiters = [];
+    for (const x of w) x.reject(err);
+  }
+
+  private stop(): void {
+    this.stopped = true;
+    this.welcomed = false;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    if (this.sampleTimer) clearInterval(this.sampleTimer);
+    this.sampleTimer = null;
+    const ws = this.ws;
+    this.ws = null;
+    if (ws && ws.readyState === WebSocket.CONNECTING) ws.terminate();
+    this.setStatus('closed');
+  }
+
+  private open(): void {
+    if (this.stopped) return;
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(this.url, agentSubprotocols(this.key), { maxPayload: FLEET_MAX_FRAME_BYTES, perMessageDeflate: false, handshakeTimeout: 10_000 });
+    } catch (err) {
+      this.log('warn', `cannot open ${this.url}: ${(err as Error).message}`);
+      this.scheduleReconnect();
+      return;
+    }
+    this.ws = ws;
+    ws.binaryType = 'nodebuffer';
+    ws.on('open', () => {
+      if (ws.protocol !== FLEET_SUBPROTOCOL) {
+        ws.terminate();
+        return;
+      }
+      this.send(ws, {
+        t: 'hello',
+        processUid: this.processUid,
+        name: this.name,
+        endpointUrl: this.endpointUrl,
+        labels: this.labels,
+        capacity: this.capacity,
+        autoCreate: this.autoCreate,
+      });
+    });
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (!isBinary) return;
+      this.onFrame(ws, data);
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      this.log('warn', `orchestrator refused the agent: HTTP ${res.statusCode}`);
+      ws.terminate();
+    });
+    ws.on('error', (err) => this.log('debug', `socket error: ${err.message}`));
+    ws.on('close', (code: number, reason: Buffer) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      const was = this.welcomed;
+      this.welcomed = false;
+      if (was) this.emit('disconnected', { code, reason: reason.toString() });
+      if (code === FleetCloseCode.VERSION) this.log('error', `orchestrator refused the protocol version: ${reason.toString()}`);
+      if (this.stopped) return;
+      this.setStatus(this.draining ? 'draining' : 'connecting');
+      this.scheduleReconnect();
+    });
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopped || this.retryTimer) return;
+    const base = Math.min(this.maxBackoffMs, this.minBackoffMs * 2 ** Math.min(this.attempt, 20));
+    this.attempt++;
+    const delay = Math.round(base * (0.8 + Math.random() * 0.4));
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.open();
+    }, delay);
+    this.retryTimer.unref?.();
+  }
+
+  private send(ws: WebSocket, frame: FleetFrame): void {
+    if (ws.readyState === WebSocket.OPEN) ws.send(encodeFrame(frame));
+  }
+
+  private onFrame(ws: WebSocket, data: Buffer): void {
+    const d = decodeFrame(data);
+    if (!d || d.major !== FLEET_PROTOCOL_MAJOR) {
+      this.log('warn', 'bad frame from the orchestrator; reconnecting');
+      ws.close(FleetCloseCode.PROTOCOL, 'bad frame');
+      return;
+    }
+    const f = d.frame;
+    switch (f.t) {
+      case 'welcome': {
+        if (this.welcomed) return;
+        this.welcomed = true;
+        this.attempt = 0;
+        this._instanceId = String(f.instanceId);
+        this.lastSentKey = null;
+        this.nudgePending = false;
+        this.setStatus(this.draining ? 'draining' : 'connected');
+        this.emit('connected', { instanceId: this._instanceId });
+        const w = this.connectWaiters;
+        this.connectWaiters = [];
+        for (const x of w) x.resolve();
+        return;
+      }
+      case 'poll': {
+        if (!this.welcomed) return;
+        const snap = this.snapshot();
+        const key = JSON.stringify(snap);
+        const hash = hashOf(key);
+        this.lastSentKey = key;
+        this.lastSampleKey = key;
+        this.nudgePending = false;
+        this.send(ws, f.hash === hash ? { t: 'state', seq: f.seq, hash } : { t: 'state', seq: f.seq, hash, snapshot: snap });
+        return;
+      }
+      case 'cmd':
+        if (!this.welcomed) return;
+      {
+        // When nothing else was pending, the ack itself tells the orchestrator what changed (it
+        // applies acked creates and destroys at once; the next poll's hash mismatch brings the full
+        // snapshot), so no dirty nudge is needed: 2 frames per command instead of 5.
+        const clean = JSON.stringify(this.snapshot()) === this.lastSentKey;
+        void this.runCommand(f).then((ack) => {
+          if (this.ws !== ws) return;
+          this.send(ws, ack);
+          if (clean && !this.nudgePending) this.lastSentKey = this.lastSampleKey = JSON.stringify(this.snapshot());
+          else this.sample(true);
+        });
+      }
+        return;
+      default:
+        this.log('debug', `ignored frame ${String((f as { t: unknown }).t)}`);
+    }
+  }
+
+  private async runCommand(c: CmdFrame): Promise<AckFrame> {
+    const fail = (code: string, message: string): AckFrame => ({ t: 'ack', id: c.id, ok: false, error: { code, message } });
+    try {
+      switch (c.op) {
+        case 'createRoom': {
+          const type = String(c.type ?? '');
+          const roomId = String(c.roomId ?? '');
+          if (!ROOM_ID_RE.test(roomId)) return fail('VALIDATION', 'invalid roomId');
+          if (this.draining && !c.force) return fail(FleetAgentErrorCode.DRAINING, 'instance is draining');
+          if (!this.host.roomTypes().includes(type)) return fail(FleetAgentErrorCode.UNKNOWN_ROOM_TYPE, `no room type ${JSON.stringify(type)} here`);
+          if (this.host.listRooms().some((r) => r.roomId === roomId)) return fail(FleetAgentErrorCode.ROOM_EXISTS, `room ${roomId} exists`);
+          this.fleetRooms.add(roomId);
+          try {
+            await this.host.createRoom(type, roomId, c.options ?? {});
+          } catch (err) {
+            this.fleetRooms.delete(roomId);
+            throw err;
+          }
+          const room = this.snapshot().rooms.find((r) => r.roomId === roomId);
+          return { t: 'ack', id: c.id, ok: true, room };
+        }
+        case 'destroyRoom':
+          await this.host.destroyRoom(String(c.roomId ?? ''));
+          return { t: 'ack', id: c.id, ok: true };
+        case 'reserveSeats': {
+          if (!this.host.reserveSeats) return fail('UNSUPPORTED', 'this host does not reserve seats');
+          const r = await this.host.reserveSeats(String(c.roomId ?? ''), Number(c.count), Number(c.ttlMs));
+          return { t: 'ack', id: c.id, ok: true, tickets: [...r.tickets], expiresAt: r.expiresAt };
+        }
+        case 'drain':
+          this.drain();
+          return { t: 'ack', id: c.id, ok: true };
+        case 'undrain':
+          this.undrain();
+          return { t: 'ack', id: c.id, ok: true };
+        default:
+          return fail('UNKNOWN_COMMAND', `unknown command ${String(c.op)}`);
+      }
+    } catch (err) {
+      const code = typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : FleetAgentErrorCode.HOST_FAILED;
+      return fail(code, (err as Error)?.message ?? String(err));
+    }
+  }
+
+  /** Samples the host; nudges the orchestrator (rate-limited) when the state differs from the last one sent. */
+  private sample(force = false): void {
+    const ws = this.ws;
+    if (!ws || !this.welcomed) return;
+    if (!force && this.nudgePending) return;
+    const key = JSON.stringify(this.snapshot());
+    if (key === this.lastSampleKey && !force) return;
+    this.lastSampleKey = key;
+    if (key === this.lastSentKey || this.nudgePending) return;
+    const now = Date.now();
+    const wait = this.lastNudgeAt + this.dirtyMinIntervalMs - now;
+    this.nudgePending = true;
+    const fire = (): void => {
+      if (this.ws !== ws || !this.welcomed || !this.nudgePending) return;
+      this.lastNudgeAt = Date.now();
+      this.send(ws, { t: 'dirty' });
+    };
+    if (wait <= 0) fire();
+    else setTimeout(fire, wait).unref?.();
+  }
+}
+
+function hashOf(s: string): string {
+  // FNV-1a 64-bit as two 32-bit halves: fast, stable, plenty for change detection.
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193 ^ s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+  }
+  return (h1 >>> 0).toString(16).padStart(8, '0') + (h2 >>> 0).toString(16).padStart(8, '0');
+}

@@ -1,0 +1,31 @@
+import { ParlorError } from '@parlor/squish';
+
+/** Stable error codes of `@parlor/fleet-agent`. Callers switch on `error.code`. */
+export const FleetAgentErrorCode = {
+  /** Invalid constructor options (bad URL, capacity, labels…). */
+  CONFIG: 'FLEET_AGENT_CONFIG',
+  /** `connect({ connectTimeoutMs })` gave up before a `welcome`. */
+  CONNECT_TIMEOUT: 'FLEET_AGENT_CONNECT_TIMEOUT',
+  /** `awaitEmpty({ timeoutMs })` timed out with rooms still live. */
+  AWAIT_EMPTY_TIMEOUT: 'FLEET_AGENT_AWAIT_EMPTY_TIMEOUT',
+  /** The agent was disconnected (`disconnect()`) while an operation waited. */
+  CLOSED: 'FLEET_AGENT_CLOSED',
+  /** A create for a room type this host does not serve. */
+  UNKNOWN_ROOM_TYPE: 'UNKNOWN_ROOM_TYPE',
+  /** A create for a roomId that already exists on this host. */
+  ROOM_EXISTS: 'ROOM_EXISTS',
+  /** A create while draining. */
+  DRAINING: 'INSTANCE_DRAINING',
+  /** The host threw while creating or destroying a room. */
+  HOST_FAILED: 'HOST_FAILED',
+} as const;
+
+/** One of {@link FleetAgentErrorCode}'s values. */
+export type FleetAgentErrorCodeValue = (typeof FleetAgentErrorCode)[keyof typeof FleetAgentErrorCode];
+
+/** Base class of every error `@parlor/fleet-agent` throws (a {@link ParlorError} with a {@link FleetAgentErrorCode}). */
+export class FleetAgentError extends ParlorError {
+  constructor(code: FleetAgentErrorCodeValue, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}

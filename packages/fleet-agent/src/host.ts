@@ -1,0 +1,44 @@
+import type { RoomProvenance } from './protocol.js';
+
+/** One room as the host reports it. */
+export interface HostRoom {
+  /** Room id (= session id). */
+  roomId: string;
+  /** Room type (= game name). */
+  type: string;
+  /** Players + spectators, connected or within their reconnect grace period. */
+  clientCount: number;
+  /** Free-form JSON-compatible metadata (kept ≤ 4 KiB encoded, or the snapshot is refused). */
+  metadata?: Record<string, unknown>;
+  /** Where it came from; when absent the agent decides (rooms it created are `fleet`). */
+  provenance?: RoomProvenance;
+  /** Creation time, ms since the epoch; default: when the agent first saw it. */
+  createdAt?: number;
+}
+
+/**
+ * What a {@link FleetAgent} needs from the server host it embeds in. `@parlor/server` implements it
+ * with `createFleetHost(server)`: rooms are game sessions, room types are game names.
+ * The agent imports nothing else from the host.
+ */
+export interface FleetHost {
+  /** The live rooms. Called often (every 100 ms for change detection), so keep it cheap. */
+  listRooms(): HostRoom[];
+  /** Room types this host can create (game names). */
+  roomTypes(): string[];
+  /**
+   * Creates a room with this id; `options` reach the game's constructor.
+   * Throws (or rejects) when it cannot; an error with a `code` property keeps that code in the ack.
+   */
+  createRoom(type: string, roomId: string, options: Record<string, unknown>): void | Promise<void>;
+  /** Destroys a room; a room that is already gone is not an error (idempotent). */
+  destroyRoom(roomId: string): void | Promise<void>;
+  /**
+   * Reserves seats in a live room: single-use join tickets valid for `ttlMs`, which the host must
+   * then require of joining players. Optional (without it, `reserveSeats` commands fail with
+   * `UNSUPPORTED`). Throws with code `ROOM_NOT_FOUND` for a room that is not live.
+   */
+  reserveSeats?(roomId: string, count: number, ttlMs: number): { tickets: string[]; expiresAt: number } | Promise<{ tickets: string[]; expiresAt: number }>;
+  /** Called by `enableGracefulShutdown()` last; optional. */
+  shutdown?(): Promise<void>;
+}

@@ -1,0 +1,34 @@
+/**
+ * @parlor/fleet-agent — embeds in a Parlor server host and connects it to the orchestrator: reports
+ * rooms (polled snapshots plus a rate-limited dirty nudge), runs placement commands, drains.
+ * Wire protocol modelled on the Rivalis fleet protocol v3.
+ */
+export { FleetAgent, type FleetAgentOptions, type FleetAgentStatus, type FleetAgentEvents, type FleetAgentLog } from './agent.js';
+export type { FleetHost, HostRoom } from './host.js';
+export { FleetAgentError, FleetAgentErrorCode, type FleetAgentErrorCodeValue } from './errors.js';
+export {
+  FLEET_PROTOCOL_MAJOR,
+  FLEET_PROTOCOL_MINOR,
+  FLEET_SUBPROTOCOL,
+  FLEET_KEY_PREFIX,
+  FLEET_WS_PATH,
+  FLEET_MAX_FRAME_BYTES,
+  FleetCloseCode,
+  encodeFrame,
+  decodeFrame,
+  agentSubprotocols,
+  type RoomProvenance,
+  type RoomSnapshot,
+  type AgentSnapshot,
+  type InstanceCapacity,
+  type FleetFrame,
+  type HelloFrame,
+  type WelcomeFrame,
+  type PollFrame,
+  type StateFrame,
+  type CmdFrame,
+  type AckFrame,
+  type DirtyFrame,
+  type CommandOp,
+  type DecodedFrame,
+} from './protocol.js';

@@ -1,0 +1,177 @@
+/**
+ * The Parlor fleet wire protocol (agent ⇄ orchestrator), modelled on the Rivalis fleet protocol v3.
+ *
+ * Every frame is one msgpackr-encoded object `{ v: [major, minor], t: <type>, ... }`. The
+ * orchestrator drives: `poll` → `state`, `cmd` → `ack` (correlation id). The agent speaks first
+ * only with `hello` (once) and `dirty` (a rate-limited nudge). The agent key travels in
+ * `Sec-WebSocket-Protocol` next to {@link FLEET_SUBPROTOCOL}, which is the only value echoed back.
+ *
+ * It lives here, with the agent; the orchestrator imports it from `@parlor/fleet-agent`, so both sides speak one definition.
+ */
+import { Packr } from 'msgpackr';
+
+/** Protocol major version: a different major is refused at `hello`. */
+export const FLEET_PROTOCOL_MAJOR = 1;
+/** Protocol minor version: additive changes only. */
+export const FLEET_PROTOCOL_MINOR = 0;
+/** The fixed sub-protocol the orchestrator echoes back (never the key). */
+export const FLEET_SUBPROTOCOL = 'parlor-fleet.v1';
+/** Prefix of the sub-protocol entry that carries the agent key (base64url of its UTF-8 bytes). */
+export const FLEET_KEY_PREFIX = 'parlor-key.';
+/** Path of the agent WebSocket on the orchestrator. */
+export const FLEET_WS_PATH = '/v1/agent';
+/** Largest frame accepted in either direction (bytes). */
+export const FLEET_MAX_FRAME_BYTES = 4 * 1024 * 1024;
+
+/** WebSocket close codes of the fleet protocol. */
+export const FleetCloseCode = {
+  /** Protocol version not supported (hello refused). */
+  VERSION: 4400,
+  /** Unsolicited, duplicate, malformed or unknown frame. */
+  PROTOCOL: 4401,
+  /** Evicted after missed polls. */
+  EVICTED: 4402,
+  /** Another connection with the same processUid replaced this one. */
+  REPLACED: 4403,
+  /** Orchestrator shutting down. */
+  SHUTDOWN: 4404,
+  /** Agent closing on purpose (disconnect). */
+  BYE: 4405,
+} as const;
+
+/** Where a room came from: created by an orchestrator command, or locally (a player's first join). */
+export type RoomProvenance = 'fleet' | 'local';
+
+/** One room in an agent snapshot. */
+export interface RoomSnapshot {
+  /** Room id (= server session id): 1–64 of `A–Z a–z 0–9 _ -`. */
+  roomId: string;
+  /** Room type (= game name). */
+  type: string;
+  /** Connected or reconnecting clients (players + spectators). */
+  clientCount: number;
+  /** Free-form metadata (JSON-compatible, ≤ 4 KiB encoded). */
+  metadata: Record<string, unknown>;
+  /** Where the room came from. */
+  provenance: RoomProvenance;
+  /** Creation time, ms since the epoch. */
+  createdAt: number;
+}
+
+/** A full agent snapshot. */
+export interface AgentSnapshot {
+  /** `true` while the instance is draining (no new placements). */
+  draining: boolean;
+  /** Room types (game names) this instance can create. */
+  roomTypes: string[];
+  rooms: RoomSnapshot[];
+}
+
+/** Capacity an instance declares. */
+export interface InstanceCapacity {
+  /** Most concurrent clients (placement load denominator). */
+  maxConnections: number;
+  /** Most rooms; in-flight creates count against it. */
+  maxRooms: number;
+}
+
+/** Agent → orchestrator, first frame. */
+export interface HelloFrame {
+  t: 'hello';
+  processUid: string;
+  name: string;
+  endpointUrl: string;
+  labels: Record<string, string>;
+  capacity: InstanceCapacity;
+  autoCreate: boolean;
+}
+/** Orchestrator → agent, reply to `hello`. */
+export interface WelcomeFrame {
+  t: 'welcome';
+  instanceId: string;
+  pollMs: number;
+}
+/** Orchestrator → agent: send your state (full if `hash` differs from yours or is `null`). */
+export interface PollFrame {
+  t: 'poll';
+  seq: number;
+  hash: string | null;
+}
+/** Agent → orchestrator: reply to `poll`. `snapshot` is absent when the hash matched. */
+export interface StateFrame {
+  t: 'state';
+  seq: number;
+  hash: string;
+  snapshot?: AgentSnapshot;
+}
+/** Commands the orchestrator sends. */
+export type CommandOp = 'createRoom' | 'destroyRoom' | 'drain' | 'undrain' | 'reserveSeats';
+/** Orchestrator → agent: a command. */
+export interface CmdFrame {
+  t: 'cmd';
+  id: number;
+  op: CommandOp;
+  type?: string;
+  roomId?: string;
+  options?: Record<string, unknown>;
+  /** `createRoom` on a draining instance (placement `force`). */
+  force?: boolean;
+  /** `reserveSeats`: how many tickets. */
+  count?: number;
+  /** `reserveSeats`: ticket lifetime (ms). */
+  ttlMs?: number;
+}
+/** Agent → orchestrator: a command's result. */
+export interface AckFrame {
+  t: 'ack';
+  id: number;
+  ok: boolean;
+  error?: { code: string; message: string };
+  room?: RoomSnapshot;
+  /** `reserveSeats`: the single-use join tickets. */
+  tickets?: string[];
+  /** `reserveSeats`: when the tickets expire, ms since the epoch. */
+  expiresAt?: number;
+}
+/** Agent → orchestrator: local state changed, poll me soon. */
+export interface DirtyFrame {
+  t: 'dirty';
+}
+
+/** Any fleet frame (without the version header). */
+export type FleetFrame = HelloFrame | WelcomeFrame | PollFrame | StateFrame | CmdFrame | AckFrame | DirtyFrame;
+
+const packr = new Packr({ useRecords: false, mapsAsObjects: true });
+
+/** Encodes a frame with the `[major, minor]` header. */
+export function encodeFrame(frame: FleetFrame): Buffer {
+  return packr.pack({ v: [FLEET_PROTOCOL_MAJOR, FLEET_PROTOCOL_MINOR], ...frame });
+}
+
+/** A decoded frame and its header. */
+export interface DecodedFrame {
+  major: number;
+  minor: number;
+  frame: FleetFrame;
+}
+
+/** Decodes a frame; returns `null` for anything that is not an object with a valid header and a string `t`. */
+export function decodeFrame(data: Uint8Array): DecodedFrame | null {
+  let obj: unknown;
+  try {
+    obj = packr.unpack(data);
+  } catch {
+    return null;
+  }
+  if (!obj || typeof obj !== 'object' || Array.isArray(obj)) return null;
+  const o = obj as Record<string, unknown>;
+  const v = o.v;
+  if (!Array.isArray(v) || v.length !== 2 || !Number.isInteger(v[0]) || !Number.isInteger(v[1])) return null;
+  if (typeof o.t !== 'string') return null;
+  return { major: v[0] as number, minor: v[1] as number, frame: o as unknown as FleetFrame };
+}
+
+/** The sub-protocol list an agent offers: the sentinel and its key. */
+export function agentSubprotocols(key: string): string[] {
+  return [FLEET_SUBPROTOCOL, FLEET_KEY_PREFIX + Buffer.from(key, 'utf8').toString('base64url')];
+}

@@ -1,0 +1,103 @@
+/**
+ * The `parlor-orchestrator` command line: runs an {@link Orchestrator} until SIGINT/SIGTERM.
+ * Every flag has an environment variable; repeatable key flags take comma-separated env lists.
+ */
+import { Command, Option } from 'commander';
+import { OrchestratorError } from './errors.js';
+import type { LogLevel } from './logger.js';
+import { Orchestrator } from './orchestrator.js';
+
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
+
+function fail(message: string): never {
+  console.error(`parlor-orchestrator: ${message}`);
+  process.exit(1);
+}
+
+function int(name: string, min: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) fail(`invalid ${name}: ${v}`);
+    return n;
+  };
+}
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
+
+const program = new Command();
+program
+  .name('parlor-orchestrator')
+  .version('0.1.0')
+  .description('Parlor fleet orchestrator: agents connect at ws://<host>:<port>/v1/agent, matchmakers use the REST API /v1 on the same port.')
+  .addOption(new Option('--host <host>', 'interface to listen on').env('PARLOR_HOST').default('0.0.0.0'))
+  .addOption(new Option('-p, --port <port>', 'port to listen on').env('PORT').default(7070).argParser(int('port', 0)))
+  .addOption(new Option('--agent-key <key>', 'accepted agent key (repeatable, for rotation)').env('PARLOR_AGENT_KEYS').argParser(collect))
+  .addOption(new Option('--admin-key <key>', 'accepted admin key for /v1 (repeatable, for rotation)').env('PARLOR_ADMIN_KEYS').argParser(collect))
+  .addOption(new Option('--no-api', 'serve only /healthz, /readyz and the agent socket (no REST /v1)'))
+  .addOption(new Option('--cors <origins>', "allowed CORS origins, comma-separated ('*' for any)").env('PARLOR_CORS').argParser(collect))
+  .addOption(new Option('--sse-query-auth', 'accept ?key= on GET /v1/events (browser EventSource)').env('PARLOR_SSE_QUERY_AUTH'))
+  .addOption(new Option('--poll <ms>', 'poll interval (ms); stale after 2 missed polls, evicted after 3').env('PARLOR_POLL_MS').default(1000).argParser(int('poll', 10)))
+  .addOption(new Option('--command-timeout <ms>', 'how long a command waits for its ack (ms)').env('PARLOR_COMMAND_TIMEOUT_MS').default(5000).argParser(int('command timeout', 1)))
+  .addOption(new Option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`).env('PARLOR_LOG_LEVEL').default('info').choices(LOG_LEVELS as string[]))
+  .addOption(new Option('--trust-proxy', 'take client addresses from X-Forwarded-For').env('PARLOR_TRUST_PROXY'))
+  .addHelpText(
+    'after',
+    `
+Keys: with NODE_ENV=production both key lists are required, every key must have at least 16
+characters, and no key may be in both lists. In development, missing keys are generated and printed once.
+
+Examples:
+  parlor-orchestrator --port 7070 --agent-key "$AGENT_KEY" --admin-key "$ADMIN_KEY"
+  PARLOR_ADMIN_KEYS=old,new parlor-orchestrator      # both admin keys accepted during a rotation
+  curl -H "Authorization: Bearer $ADMIN_KEY" -d '{"type":"pong"}' http://localhost:7070/v1/rooms
+`,
+  )
+  .action(async (opts: {
+    host: string;
+    port: number;
+    agentKey?: string[];
+    adminKey?: string[];
+    api: boolean;
+    cors?: string[];
+    sseQueryAuth?: boolean;
+    poll: number;
+    commandTimeout: number;
+    logLevel: LogLevel;
+    trustProxy?: boolean;
+  }) => {
+    let orch: Orchestrator;
+    try {
+      orch = new Orchestrator({
+        host: opts.host,
+        port: opts.port,
+        agentKey: opts.agentKey,
+        adminKey: opts.adminKey,
+        api: opts.api,
+        cors: opts.cors,
+        sseQueryAuth: opts.sseQueryAuth === true,
+        pollMs: opts.poll,
+        commandTimeoutMs: opts.commandTimeout,
+        logLevel: opts.logLevel,
+        trustProxy: opts.trustProxy === true,
+      });
+      await orch.listen();
+    } catch (err) {
+      fail(err instanceof OrchestratorError ? `${err.message} [${err.code}]` : ((err as Error)?.message ?? String(err)));
+    }
+    console.log(`\n  Parlor orchestrator\n  REST:   ${orch.url}/v1\n  Agents: ${orch.agentUrl}\n`);
+    let closing = false;
+    const shutdown = (signal: string): void => {
+      if (closing) process.exit(1);
+      closing = true;
+      orch.logger.info(`received ${signal}, shutting down`);
+      orch.shutdown().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.on('SIGINT', () => shutdown('SIGINT'));
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
+  });
+
+program.showHelpAfterError();
+program.parseAsync(process.argv).catch((err: unknown) => fail((err as Error)?.message ?? String(err)));

@@ -1,0 +1,329 @@
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { CAUSE_STATUS, FleetCause, OrchestratorError, type FleetCauseValue } from './errors.js';
+import { kv } from './logger.js';
+import type { Orchestrator } from './orchestrator.js';
+import type { OrchestratorEvents, RoomQuery } from './types.js';
+
+/** Largest request body accepted (bytes); larger ones get `PAYLOAD_TOO_LARGE` before parsing. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+const SSE_EVENTS: ReadonlyArray<keyof OrchestratorEvents> = [
+  'instance:join',
+  'instance:leave',
+  'instance:stale',
+  'instance:update',
+  'room:create',
+  'room:destroy',
+];
+
+class Rejection extends Error {
+  constructor(
+    readonly reason: FleetCauseValue,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Ctx {
+  req: IncomingMessage;
+  res: ServerResponse;
+  ip: string;
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  keyFp: string | null;
+}
+
+/** @internal The REST `/v1` and SSE handler of an {@link Orchestrator}. */
+export class ApiHandler {
+  private readonly streams = new Set<ServerResponse>();
+  private eventSeq = 0;
+
+  constructor(private readonly orch: Orchestrator) {
+    for (const name of SSE_EVENTS) {
+      orch.on(name, (payload: unknown) => this.broadcast(name, payload));
+    }
+  }
+
+  /** Ends every SSE stream. */
+  closeStreams(): void {
+    for (const s of this.streams) s.end();
+    this.streams.clear();
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://x');
+    } catch {
+      url = new URL('http://x/');
+    }
+    const ctx: Ctx = { req, res, ip: this.orch.ipOf(req), method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, keyFp: null };
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Cache-Control', 'no-store');
+    this.applyCors(req, res);
+    if (ctx.method === 'OPTIONS') {
+      res.writeHead(204).end();
+      return;
+    }
+    const mutating = ctx.method !== 'GET' && ctx.method !== 'HEAD';
+    if (mutating && ctx.path.startsWith('/v1/')) {
+      res.on('finish', () => {
+        this.orch.logger.info(`audit: ${kv({ method: ctx.method, path: ctx.path, status: res.statusCode, key: ctx.keyFp ?? 'none', ip: ctx.ip })}`);
+      });
+    }
+    this.route(ctx).catch((err: unknown) => this.fail(ctx, err));
+  }
+
+  private applyCors(req: IncomingMessage, res: ServerResponse): void {
+    const allowed = this.orch.opts.cors;
+    const origin = req.headers.origin;
+    if (allowed.length === 0 || !origin) return;
+    if (allowed.includes('*') || allowed.includes(origin)) {
+      res.setHeader('Access-Control-Allow-Origin', allowed.includes('*') ? '*' : origin);
+      res.setHeader('Vary', 'Origin');
+      res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type, If-None-Match');
+      res.setHeader('Access-Control-Allow-Methods', 'GET, POST, DELETE, OPTIONS');
+      res.setHeader('Access-Control-Expose-Headers', 'ETag');
+      res.setHeader('Access-Control-Max-Age', '600');
+    }
+  }
+
+  private fail(ctx: Ctx, err: unknown): void {
+    let cause: FleetCauseValue;
+    let message: string;
+    if (err instanceof Rejection) {
+      cause = err.reason;
+      message = err.message;
+    } else if (err instanceof OrchestratorError && err.code in CAUSE_STATUS) {
+      cause = err.code as FleetCauseValue;
+      message = err.message;
+    } else {
+      this.orch.logger.error(`http error: ${kv({ method: ctx.method, path: ctx.path })}: ${(err as Error)?.stack ?? String(err)}`);
+      if (!ctx.res.headersSent) this.json(ctx, 500, { status: 'rejected', cause: 'INTERNAL', message: 'internal error' });
+      else ctx.res.destroy();
+      return;
+    }
+    if (ctx.res.headersSent) {
+      ctx.res.destroy();
+      return;
+    }
+    const extra: Record<string, string> = {};
+    if (cause === FleetCause.UNAUTHORIZED) extra['WWW-Authenticate'] = 'Bearer realm="parlor"';
+    if (cause === FleetCause.AUTH_THROTTLED || cause === FleetCause.INSTANCE_BUSY || cause === FleetCause.SSE_LIMIT) extra['Retry-After'] = '1';
+    if (cause === FleetCause.PAYLOAD_TOO_LARGE) extra.Connection = 'close';
+    // UNAUTHORIZED has one uniform body: no message that could tell why.
+    const body = cause === FleetCause.UNAUTHORIZED ? { status: 'rejected', cause } : { status: 'rejected', cause, message };
+    this.json(ctx, CAUSE_STATUS[cause], body, extra);
+  }
+
+  private json(ctx: Ctx, status: number, body: unknown, headers: Record<string, string> = {}): void {
+    const buf = Buffer.from(JSON.stringify(body));
+    ctx.res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(buf.byteLength), ...headers });
+    if (ctx.method === 'HEAD') ctx.res.end();
+    else ctx.res.end(buf);
+  }
+
+  private ok(ctx: Ctx, data: unknown, status = 200): void {
+    this.json(ctx, status, { status: 'OK', data });
+  }
+
+  /** A GET answer with a weak ETag over its data; `If-None-Match` → 304. */
+  private cached(ctx: Ctx, data: unknown): void {
+    const body = JSON.stringify({ status: 'OK', data });
+    const etag = `W/"${createHash('sha1').update(body).digest('base64url')}"`;
+    const inm = ctx.req.headers['if-none-match'];
+    if (inm && inm.split(',').some((t) => t.trim() === etag || t.trim() === '*')) {
+      ctx.res.writeHead(304, { ETag: etag }).end();
+      return;
+    }
+    const buf = Buffer.from(body);
+    ctx.res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(buf.byteLength), ETag: etag });
+    if (ctx.method === 'HEAD') ctx.res.end();
+    else ctx.res.end(buf);
+  }
+
+  private authenticate(ctx: Ctx, allowQuery: boolean): void {
+    if (this.orch.throttle.blocked(ctx.ip)) throw new Rejection(FleetCause.AUTH_THROTTLED, 'too many failed authentications from this address; retry later');
+    const h = ctx.req.headers.authorization;
+    let key: string | null = null;
+    if (typeof h === 'string' && /^Bearer [^\s]+$/i.test(h.trim())) key = h.trim().slice(7);
+    else if (allowQuery && ctx.query.has('key')) key = ctx.query.get('key');
+    const fp = this.orch.adminKeys.match(key);
+    if (!fp) {
+      this.orch.throttle.fail(ctx.ip);
+      this.orch.logger.warn(`admin auth failed: ${kv({ ip: ctx.ip, method: ctx.method, path: ctx.path })}`);
+      throw new Rejection(FleetCause.UNAUTHORIZED, 'unauthorized');
+    }
+    ctx.keyFp = fp;
+  }
+
+  private async readBody(ctx: Ctx): Promise<unknown> {
+    const len = ctx.req.headers['content-length'];
+    if (len !== undefined && Number(len) > MAX_BODY_BYTES) {
+      ctx.req.resume();
+      throw new Rejection(FleetCause.PAYLOAD_TOO_LARGE, `body over ${MAX_BODY_BYTES} bytes`);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    await new Promise<void>((resolve, reject) => {
+      ctx.req.on('data', (c: Buffer) => {
+        if (tooLarge) return;
+        size += c.byteLength;
+        if (size > MAX_BODY_BYTES) {
+          tooLarge = true;
+          resolve();
+          return;
+        }
+        chunks.push(c);
+      });
+      ctx.req.on('end', () => resolve());
+      ctx.req.on('error', reject);
+    });
+    if (tooLarge) throw new Rejection(FleetCause.PAYLOAD_TOO_LARGE, `body over ${MAX_BODY_BYTES} bytes`);
+    if (size === 0) return undefined;
+    try {
+      return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      throw new Rejection(FleetCause.VALIDATION, 'body is not valid JSON');
+    }
+  }
+
+  private async route(ctx: Ctx): Promise<void> {
+    const { path, method } = ctx;
+    if (path === '/healthz') return this.ok(ctx, { ok: true });
+    if (path === '/readyz') {
+      if (this.orch.ready) return this.ok(ctx, { ready: true });
+      return this.json(ctx, 503, { status: 'rejected', cause: FleetCause.SHUTTING_DOWN, message: 'not ready' });
+    }
+    if (!this.orch.opts.api || !(path === '/v1' || path.startsWith('/v1/'))) throw new Rejection(FleetCause.NOT_FOUND, `nothing at ${path}`);
+    const seg = path.split('/').slice(2).map(safeDecode); // after '', 'v1'
+    const allow = (...methods: string[]): void => {
+      if (!methods.includes(method) && !(method === 'HEAD' && methods.includes('GET'))) {
+        ctx.res.setHeader('Allow', methods.join(', '));
+        throw new Rejection(FleetCause.METHOD_NOT_ALLOWED, `${method} not allowed on ${path}`);
+      }
+    };
+    this.authenticate(ctx, this.orch.opts.sseQueryAuth && seg[0] === 'events' && seg.length === 1);
+    const fleet = this.orch.fleet;
+
+    if (seg[0] === 'stats' && seg.length === 1) {
+      allow('GET');
+      return this.cached(ctx, fleet.stats);
+    }
+    if (seg[0] === 'events' && seg.length === 1) {
+      allow('GET');
+      return this.openStream(ctx);
+    }
+    if (seg[0] === 'instances') {
+      if (seg.length === 1) {
+        allow('GET');
+        return this.cached(ctx, fleet.instances);
+      }
+      const inst = fleet.getInstance(seg[1]);
+      if (seg.length === 2) {
+        allow('GET');
+        if (!inst) throw new Rejection(FleetCause.INSTANCE_NOT_FOUND, `no instance ${seg[1].slice(0, 64)}`);
+        return this.cached(ctx, inst);
+      }
+      if (seg.length === 3 && seg[2] === 'rooms') {
+        allow('GET');
+        if (!inst) throw new Rejection(FleetCause.INSTANCE_NOT_FOUND, `no instance ${seg[1].slice(0, 64)}`);
+        return this.cached(ctx, fleet.findRooms({ instanceId: inst.id }));
+      }
+      if (seg.length === 3 && (seg[2] === 'drain' || seg[2] === 'undrain')) {
+        allow('POST');
+        await this.readBody(ctx);
+        const info = seg[2] === 'drain' ? await this.orch.drainInstance(seg[1]) : await this.orch.undrainInstance(seg[1]);
+        return this.ok(ctx, info);
+      }
+    }
+    if (seg[0] === 'rooms') {
+      if (seg.length === 1) {
+        allow('GET', 'POST');
+        if (method === 'POST') {
+          const body = await this.readBody(ctx);
+          const room = await this.orch.createRoom(body as never);
+          return this.ok(ctx, room, 201);
+        }
+        return this.cached(ctx, fleet.findRooms(parseRoomQuery(ctx.query)));
+      }
+      if (seg.length === 2) {
+        allow('GET', 'DELETE');
+        if (method === 'DELETE') {
+          await this.orch.destroyRoom(seg[1]);
+          return this.ok(ctx, { roomId: seg[1], destroyed: true });
+        }
+        const room = fleet.getRoom(seg[1]);
+        if (!room) throw new Rejection(FleetCause.ROOM_NOT_FOUND, `no room ${seg[1].slice(0, 64)}`);
+        return this.cached(ctx, room);
+      }
+    }
+    if (seg[0] === 'rooms' && seg.length === 3 && seg[2] === 'seats') {
+      allow('POST');
+      const body = (await this.readBody(ctx)) ?? {};
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Rejection(FleetCause.VALIDATION, 'body must be an object');
+      const { count, ttlMs } = body as { count?: number; ttlMs?: number };
+      return this.ok(ctx, await this.orch.reserveSeats(seg[1], { count, ttlMs }), 201);
+    }
+    throw new Rejection(FleetCause.NOT_FOUND, `nothing at ${path}`);
+  }
+
+  private openStream(ctx: Ctx): void {
+    if (this.streams.size >= this.orch.opts.maxSseStreams) throw new Rejection(FleetCause.SSE_LIMIT, `at most ${this.orch.opts.maxSseStreams} event streams`);
+    const res = ctx.res;
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-store',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
+    res.flushHeaders();
+    this.streams.add(res);
+    // A new stream (or a reconnect) starts with the whole read model: consumers resynchronise from it.
+    const fleet = this.orch.fleet;
+    res.write(`retry: 1000\nid: ${++this.eventSeq}\nevent: sync\ndata: ${JSON.stringify({ instances: fleet.instances, rooms: fleet.rooms })}\n\n`);
+    const ping = setInterval(() => res.write(': ping\n\n'), this.orch.opts.sseKeepAliveMs);
+    const done = (): void => {
+      clearInterval(ping);
+      this.streams.delete(res);
+    };
+    res.on('close', done);
+    ctx.req.socket.setTimeout(0);
+  }
+
+  private broadcast(name: string, payload: unknown): void {
+    if (this.streams.size === 0) return;
+    const msg = `id: ${++this.eventSeq}\nevent: ${name}\ndata: ${JSON.stringify(payload)}\n\n`;
+    for (const s of this.streams) s.write(msg);
+  }
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+function parseRoomQuery(q: URLSearchParams): RoomQuery {
+  const out: RoomQuery = {};
+  const type = q.get('type');
+  if (type) out.type = type;
+  const inst = q.get('instanceId');
+  if (inst) out.instanceId = inst;
+  const labels = q.getAll('label');
+  if (labels.length > 0) {
+    out.labels = {};
+    for (const l of labels) {
+      const i = l.indexOf(':');
+      if (i <= 0) throw new Rejection(FleetCause.VALIDATION, 'label must be key:value');
+      out.labels[l.slice(0, i)] = l.slice(i + 1);
+    }
+  }
+  return out;
+}

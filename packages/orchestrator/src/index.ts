@@ -1,0 +1,46 @@
+/**
+ * @parlor/orchestrator — the Parlor fleet control plane: agent connections and the read model,
+ * placement, the REST API `/v1` with its SSE stream, the typed {@link FleetClient}, and the
+ * `parlor-orchestrator` CLI (in `cli.ts`). Semantics follow the Rivalis fleet protocol v3.
+ */
+export { Orchestrator, validateCreate, ROOM_ID_RE, ROOM_TYPE_RE, type OrchestratorOptions } from './orchestrator.js';
+export { FleetClient, FleetClientError, type FleetClientOptions, type FleetEvent, type FleetEventStream } from './client.js';
+export type {
+  InstanceInfo,
+  RoomInfo,
+  FleetStats,
+  Placement,
+  PlacementPolicy,
+  CreateRoomRequest,
+  RoomQuery,
+  SeatReservation,
+  FleetView,
+  OrchestratorEvents,
+} from './types.js';
+export {
+  FleetCause,
+  CAUSE_STATUS,
+  OrchestratorError,
+  OrchestratorConfigError,
+  OrchestratorErrorCode,
+  type FleetCauseValue,
+} from './errors.js';
+export { keyFingerprint, generateKey } from './auth.js';
+export { MAX_BODY_BYTES } from './http.js';
+export { createConsoleLogger, type Logger, type LogLevel } from './logger.js';
+export {
+  FLEET_PROTOCOL_MAJOR,
+  FLEET_PROTOCOL_MINOR,
+  FLEET_SUBPROTOCOL,
+  FLEET_KEY_PREFIX,
+  FLEET_WS_PATH,
+  FleetCloseCode,
+  encodeFrame,
+  decodeFrame,
+  agentSubprotocols,
+  type RoomSnapshot,
+  type AgentSnapshot,
+  type InstanceCapacity,
+  type RoomProvenance,
+  type FleetFrame,
+} from '@parlor/fleet-agent';

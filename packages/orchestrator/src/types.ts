@@ -1,0 +1,131 @@
+import type { InstanceCapacity, RoomProvenance } from '@parlor/fleet-agent';
+
+/** An instance (one server host with its agent) in the read model. */
+export interface InstanceInfo {
+  /** Orchestrator-assigned id (`i-…`), kept for a processUid across reconnects while the orchestrator runs. */
+  id: string;
+  /** The agent's process uid (stable across reconnects of one process). */
+  processUid: string;
+  name: string;
+  /** Public base URL of the server host. */
+  endpointUrl: string;
+  labels: Record<string, string>;
+  capacity: InstanceCapacity;
+  /** `active` or `draining` (no new placements unless `force`). */
+  status: 'active' | 'draining';
+  /** Missed 2 polls: excluded from placement until it answers again. */
+  stale: boolean;
+  /** Room types (game names) it serves. */
+  roomTypes: string[];
+  /** Rooms it reports. */
+  roomCount: number;
+  /** Clients in its rooms. */
+  clientCount: number;
+  /** Commands sent and not yet acked. */
+  inflight: number;
+  /** When its current connection was welcomed, ms since the epoch. */
+  connectedAt: number;
+}
+
+/** A room in the read model. */
+export interface RoomInfo {
+  roomId: string;
+  /** Room type (= game name). */
+  type: string;
+  instanceId: string;
+  processUid: string;
+  /** The instance's public base URL. */
+  endpointUrl: string;
+  /** A URL a browser can open to join: `<endpointUrl>/play/<type>/<roomId>`. */
+  joinUrl: string;
+  clientCount: number;
+  metadata: Record<string, unknown>;
+  provenance: RoomProvenance;
+  /** Creation time, ms since the epoch. */
+  createdAt: number;
+}
+
+/** Result of a seat reservation. */
+export interface SeatReservation {
+  roomId: string;
+  /** Single-use join tickets. */
+  tickets: string[];
+  /** When the tickets expire, ms since the epoch. */
+  expiresAt: number;
+  /** One browser URL per ticket: `<joinUrl>?ticket=<ticket>`. */
+  joinUrls: string[];
+}
+
+/** Fleet-wide totals. */
+export interface FleetStats {
+  instances: number;
+  activeInstances: number;
+  drainingInstances: number;
+  staleInstances: number;
+  rooms: number;
+  clients: number;
+  /** Sum of the capacities of non-stale instances. */
+  capacity: InstanceCapacity;
+  /** Commands in flight across the fleet. */
+  inflight: number;
+}
+
+/** Placement policy of a create. */
+export type PlacementPolicy = 'least-loaded' | 'most-loaded' | 'random';
+
+/** Where a room may go. */
+export interface Placement {
+  /** Default `least-loaded`: the lowest of `max(clients / maxConnections, rooms / maxRooms)`. */
+  policy?: PlacementPolicy;
+  /** Every label must match. */
+  labels?: Record<string, string>;
+  /** Pin to the instance with this processUid (not together with `instanceId`). */
+  processUid?: string;
+  /** Pin to this instance id (not together with `processUid`). */
+  instanceId?: string;
+  /** Allow a draining instance. */
+  force?: boolean;
+}
+
+/** Arguments of `createRoom`. */
+export interface CreateRoomRequest {
+  /** Room type (= game name). */
+  type: string;
+  /** Client-supplied id (safe retries); default: random. 1–64 of `A–Z a–z 0–9 _ -`. */
+  roomId?: string;
+  /** Reaches the game's constructor. JSON-compatible. */
+  options?: Record<string, unknown>;
+  placement?: Placement;
+}
+
+/** Filter of `findRooms`. */
+export interface RoomQuery {
+  type?: string;
+  instanceId?: string;
+  /** Labels of the room's instance; all must match. */
+  labels?: Record<string, string>;
+}
+
+/** The orchestrator's read model. */
+export interface FleetView {
+  readonly stats: FleetStats;
+  readonly instances: InstanceInfo[];
+  readonly rooms: RoomInfo[];
+  /** By instance id or processUid. */
+  getInstance(idOrProcessUid: string): InstanceInfo | undefined;
+  getRoom(roomId: string): RoomInfo | undefined;
+  findRooms(query?: RoomQuery): RoomInfo[];
+}
+
+/** Typed events of the orchestrator (one payload object each; the SSE stream carries the same). */
+export interface OrchestratorEvents {
+  'instance:join': (e: { instance: InstanceInfo }) => void;
+  'instance:leave': (e: { instance: InstanceInfo; reason: string }) => void;
+  'instance:stale': (e: { instance: InstanceInfo }) => void;
+  /** Drain status changed. */
+  'instance:update': (e: { instance: InstanceInfo }) => void;
+  'room:create': (e: { room: RoomInfo }) => void;
+  'room:destroy': (e: { room: RoomInfo }) => void;
+  /** A full snapshot of an instance was applied. */
+  sync: (e: { instanceId: string; rooms: number }) => void;
+}

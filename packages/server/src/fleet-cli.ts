@@ -1,0 +1,51 @@
+import { FleetAgent } from '@parlor/fleet-agent';
+import { createFleetHost } from './fleet-host.js';
+import type { Logger } from './logger.js';
+import type { GameServer } from './server.js';
+
+/** `parlor serve` flags that attach a fleet agent. */
+export interface FleetFlags {
+  /** Orchestrator agent URL, e.g. `ws://localhost:7070` (path `/v1/agent` by default). */
+  fleetUrl?: string;
+  /** Agent key; default env `PARLOR_FLEET_KEY`. */
+  fleetKey?: string;
+  /** Instance name. */
+  name?: string;
+  /** `k=v` labels (repeatable). */
+  label?: string[];
+  /** Public base URL of this server for join URLs; default the server's own URL. */
+  endpointUrl?: string;
+}
+
+/** Collects repeatable `--label k=v` flags. */
+export function collectLabel(v: string, prev: string[] = []): string[] {
+  return [...prev, v];
+}
+
+/**
+ * Creates a {@link FleetAgent} for `server` from CLI flags and starts connecting (in the
+ * background: it reconnects forever and never throws network errors into the server).
+ * @throws {Error} on a missing key or a malformed label (the CLI reports it and exits).
+ */
+export function attachFleet(server: GameServer, flags: FleetFlags, logger: Logger): FleetAgent {
+  const key = flags.fleetKey ?? process.env.PARLOR_FLEET_KEY;
+  if (!key) throw new Error('--fleet-url needs --fleet-key (or PARLOR_FLEET_KEY)');
+  const labels: Record<string, string> = {};
+  for (const l of flags.label ?? []) {
+    const i = l.indexOf('=');
+    if (i <= 0) throw new Error(`invalid --label ${JSON.stringify(l)} (want k=v)`);
+    labels[l.slice(0, i)] = l.slice(i + 1);
+  }
+  const agent = new FleetAgent(createFleetHost(server), {
+    url: flags.fleetUrl as string,
+    key,
+    name: flags.name,
+    labels,
+    endpointUrl: flags.endpointUrl ?? server.url,
+    log: (level, msg) => logger[level](`fleet: ${msg}`),
+  });
+  agent.on('connected', ({ instanceId }) => logger.info(`fleet: connected to ${flags.fleetUrl} as ${instanceId}`));
+  agent.on('disconnected', ({ code }) => logger.warn(`fleet: disconnected (${code}); reconnecting`));
+  agent.connect().catch((err: Error) => logger.error(`fleet: ${err.message}`));
+  return agent;
+}
