@@ -9,6 +9,8 @@ export default defineConfig({
       '@parlor/squish': src('squish'),
       '@parlor/client': src('client'),
       '@parlor/server': src('server'),
+      '@parlor/fleet-agent': src('fleet-agent'),
+      '@parlor/orchestrator': src('orchestrator'),
     },
   },
   test: {

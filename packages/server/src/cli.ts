@@ -3,6 +3,8 @@
  * The `parlor` command line:
  * - `parlor dev <game-file-or-folder> [--port 8080]`: serve one game, rebuild it on change;
  * - `parlor serve --games <dir> [--port 8080] [--host 0.0.0.0]`: serve every game in a folder.
+ *   With `--fleet-url <ws-url> --fleet-key <key> [--name <name>] [--label k=v]… [--endpoint-url <url>]`
+ *   it attaches a fleet agent (`@parlor/fleet-agent`) that reports to an orchestrator;
  * `PORT` sets the default port.
  */
 import { watch, statSync, type FSWatcher } from 'node:fs';
@@ -12,6 +14,23 @@ import { GameLoadError, ServerError } from './errors.js';
 import { GAME_NAME_RE, loadGame, loadGamesFromDir, type GameSource, type LoadedGame } from './games/loader.js';
 import { createConsoleLogger, type Logger, type LogLevel } from './logger.js';
 import { createGameServer, type GameServer } from './server.js';
+import { attachFleet, collectLabel, type FleetFlags } from './fleet-cli.js';
+import type { FleetAgent } from '@parlor/fleet-agent';
+import { RUNTIME_NAMES, createRuntime, loadOptionsFor, type RuntimeChoice } from './runtime/policy.js';
+import type { SessionRuntime } from './runtime/runtime.js';
+import { formatGateReport, validateGame } from './gate/validate.js';
+
+const RUNTIME_CHOICES: readonly string[] = [...RUNTIME_NAMES, 'auto'];
+
+/** Builds the `--runtime` runtime (fail closed: an unavailable or refused runtime exits with its error). */
+function runtimeFromFlag(v: string | undefined, logger: Logger): SessionRuntime {
+  if (v !== undefined && !RUNTIME_CHOICES.includes(v)) fail(`invalid runtime: ${v} (one of ${RUNTIME_CHOICES.join(', ')})`);
+  try {
+    return createRuntime((v ?? (process.env.NODE_ENV === 'production' ? 'auto' : 'inline')) as RuntimeChoice, { logger });
+  } catch (err) {
+    fail(describeError(err));
+  }
+}
 
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
 const DEBOUNCE_MS = 150;
@@ -161,21 +180,33 @@ async function dev(target: string, opts: { port: string; host?: string; logLevel
   });
 }
 
-async function serve(opts: { games?: string; port: string; host?: string; logLevel: string }): Promise<void> {
+async function serve(opts: { games?: string; port: string; host?: string; logLevel: string; runtime?: string } & FleetFlags): Promise<void> {
   if (!opts.games) fail('missing --games <dir>');
   const logger = createConsoleLogger(parseLevel(opts.logLevel));
+  const runtime = runtimeFromFlag(opts.runtime, logger);
   let games: Record<string, LoadedGame>;
   try {
+    await runtime.prepare?.(); // fail closed: e.g. --runtime docker with Docker unreachable exits here
     games = await loadGamesFromDir(resolve(opts.games), {
       onError: (name, err) => logger.error(`game ${name} not served: ${err.message}`),
+      ...loadOptionsFor(runtime),
     });
   } catch (err) {
     fail(describeError(err));
   }
   if (Object.keys(games).length === 0) fail(`no games found in ${resolve(opts.games)}`);
-  const server = await createGameServer({ games, port: parsePort(opts.port), host: opts.host, logger });
+  const server = await createGameServer({ games, port: parsePort(opts.port), host: opts.host, logger, runtime });
   console.log(`\n  Parlor: serving ${Object.keys(games).join(', ')}\n  Open ${server.url}/\n`);
-  handleSignals(server, logger);
+  let agent: FleetAgent | null = null;
+  if (opts.fleetUrl) {
+    try {
+      agent = attachFleet(server, opts, logger);
+    } catch (err) {
+      await server.close();
+      fail((err as Error).message);
+    }
+  }
+  handleSignals(server, logger, agent ? () => void agent?.disconnect() : undefined);
 }
 
 const program = new Command();
@@ -201,8 +232,33 @@ program
   .option('-p, --port <port>', 'port to listen on (env PORT)', defaultPort())
   .option('--host <host>', 'interface to listen on (default: all)')
   .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, 'info')
-  .action((opts: { games: string; port: string; host?: string; logLevel: string }) => {
+  .option('--runtime <runtime>', `where sessions run: ${RUNTIME_CHOICES.join(', ')} (default inline; auto when NODE_ENV=production)`)
+  .option('--fleet-url <ws-url>', 'attach a fleet agent: the orchestrator URL, e.g. ws://localhost:7070')
+  .option('--fleet-key <key>', 'agent key for --fleet-url (env PARLOR_FLEET_KEY)')
+  .option('--name <name>', 'instance name shown by the orchestrator (default <hostname>-<pid>)')
+  .option('--label <k=v>', 'instance label for placement selectors (repeatable)', collectLabel)
+  .option('--endpoint-url <url>', 'public base URL of this server for join URLs (default: its own URL)')
+  .action((opts: { games: string; port: string; host?: string; logLevel: string; runtime?: string } & FleetFlags) => {
     serve(opts).catch((err: unknown) => fail(describeError(err)));
+  });
+
+program
+  .command('validate <game>')
+  .description('publish gate: static scan, load in the sandbox, and a smoke run with synthetic players; exit code 0 = pass, 1 = fail')
+  .option('--json', 'print the report as JSON')
+  .option('--smoke-ms <ms>', 'length of the smoke run in ms (0 skips it)', '2000')
+  .option('--runtime <runtime>', `runtime for loading and the smoke run: ${RUNTIME_CHOICES.join(', ')}`, 'auto')
+  .action((game: string, opts: { json?: boolean; smokeMs: string; runtime: string }) => {
+    if (!RUNTIME_CHOICES.includes(opts.runtime)) fail(`invalid runtime: ${opts.runtime} (one of ${RUNTIME_CHOICES.join(', ')})`);
+    const smokeMs = Number(opts.smokeMs);
+    if (!Number.isFinite(smokeMs) || smokeMs < 0) fail(`invalid --smoke-ms: ${opts.smokeMs}`);
+    validateGame(resolve(game), { smokeMs, runtime: opts.runtime as RuntimeChoice, logger: createConsoleLogger(opts.json ? 'silent' : 'error') }).then(
+      (report) => {
+        console.log(opts.json ? JSON.stringify(report, null, 2) : formatGateReport(report));
+        process.exit(report.ok ? 0 : 1);
+      },
+      (err: unknown) => fail(describeError(err)),
+    );
   });
 
 program.showHelpAfterError();
@@ -211,6 +267,8 @@ Examples:
   parlor dev ./my-game            serve ./my-game (folder or file) at http://localhost:8080/play/my-game
   parlor dev pong.ts --port 3000  serve one file on port 3000
   parlor serve --games examples   serve every game in ./examples (lobby at /)
+  parlor serve --games examples --runtime process   every session in a sandboxed child process
+  parlor validate ./my-game       publish gate report (add --json for machines)
 `);
 
 program.parse(process.argv);

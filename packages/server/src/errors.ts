@@ -16,8 +16,22 @@ export const ServerErrorCode = {
   GAME_BAD_METADATA: 'GAME_BAD_METADATA',
   /** An asset listed in `metadata().assets` cannot be read. */
   GAME_ASSET_MISSING: 'GAME_ASSET_MISSING',
+  /** `openSession` for a game this server does not serve. */
+  UNKNOWN_GAME: 'UNKNOWN_GAME',
+  /** `openSession` with a session id that is already live. */
+  SESSION_EXISTS: 'SESSION_EXISTS',
+  /** `reserveSeats` for a session that is not live. */
+  SESSION_NOT_FOUND: 'SESSION_NOT_FOUND',
+  /** `openSession` while the server is shutting down. */
+  SERVER_CLOSING: 'SERVER_CLOSING',
   /** Invalid server options (bad game name, unknown runtime, duplicate game…). */
   CONFIG: 'SERVER_CONFIG',
+  /** The configured runtime is not available on this machine (Docker unreachable, no permission model…). */
+  RUNTIME_UNAVAILABLE: 'RUNTIME_UNAVAILABLE',
+  /** The runtime is refused by policy (e.g. `inline` when `NODE_ENV=production`). */
+  RUNTIME_REFUSED: 'RUNTIME_REFUSED',
+  /** A runtime could not start a session (e.g. a game given as a class for an out-of-process runtime). */
+  RUNTIME_START_FAILED: 'RUNTIME_START_FAILED',
 } as const;
 
 /** One of {@link ServerErrorCode}'s values. */
@@ -48,5 +62,19 @@ export class GameLoadError extends ServerError {
 export class ServerConfigError extends ServerError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(ServerErrorCode.CONFIG, message, options);
+  }
+}
+
+/**
+ * Thrown when a session runtime cannot be used: `RUNTIME_UNAVAILABLE` (not available here, e.g.
+ * Docker unreachable), `RUNTIME_REFUSED` (refused by policy, e.g. `inline` under
+ * `NODE_ENV=production`) or `RUNTIME_START_FAILED` (a session could not be started).
+ */
+export class RuntimeError extends ServerError {
+  /** The runtime concerned, e.g. `'process'`. */
+  readonly runtime: string;
+  constructor(code: ServerErrorCodeValue, runtime: string, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.runtime = runtime;
   }
 }

@@ -4,6 +4,7 @@
  * and Prometheus metrics. The `parlor` CLI lives in `cli.ts`.
  */
 export { createGameServer, WS_PATH, SESSION_ID_RE, type GameServer, type GameServerOptions } from './server.js';
+export { createFleetHost, type ServerFleetHost, type FleetHostRoom } from './fleet-host.js';
 export {
   loadGame,
   loadGamesFromDir,
@@ -16,14 +17,48 @@ export {
   type GameSource,
   type LoadedGame,
   type LoadGamesOptions,
+  type LoadGameOptions,
 } from './games/loader.js';
 export { loadAssets, contentTypeOf, ASSETS_PATH, type LoadedAsset } from './games/assets.js';
 export { SessionEngine, DEFAULT_MAX_CONSECUTIVE_ERRORS, type EngineSpec } from './engine/session-engine.js';
 export type { HostToEngineMessage, EngineToHostMessage, FramesMessage, EngineErrorMessage } from './engine/messages.js';
 export type { SessionRuntime, RuntimeSession, SessionSpec } from './runtime/runtime.js';
 export { InlineRuntime } from './runtime/inline.js';
+export {
+  ProcessRuntime,
+  processRuntimeAvailable,
+  networkNamespaceAvailable,
+  DEFAULT_PROCESS_HEAP_MB,
+  DEFAULT_TICK_TIMEOUT_MS,
+  type ProcessRuntimeOptions,
+  type ProcessRuntimeSession,
+  processRunnerPath,
+  superviseSandbox,
+  inspectInSandbox,
+  type SandboxChild,
+  type SuperviseConfig,
+} from './runtime/process.js';
+export {
+  DockerRuntime,
+  dockerAvailable,
+  DEFAULT_DOCKER_IMAGE,
+  DOCKER_LABELS,
+  type DockerRuntimeOptions,
+} from './runtime/docker.js';
+export {
+  createRuntime,
+  isProduction,
+  RoutingRuntime,
+  RUNTIME_NAMES,
+  type RuntimeChoice,
+  type RuntimeName,
+  type RuntimePolicyOptions,
+} from './runtime/policy.js';
+export { validateGame, scanSource, formatGateReport, type GateReport, type GateFinding, type SmokeResult, type ValidateOptions } from './gate/validate.js';
+export { ALLOWED_BUILTINS } from './runner/builtins.js';
+export { encodeChannelMessage, ChannelDecoder, ChannelError, DEFAULT_MAX_CHANNEL_MESSAGE_BYTES } from './runtime/channel.js';
 export { ServerMetrics, type RejectReason, type MetricsSource } from './metrics.js';
 export { createConsoleLogger, type Logger, type LogLevel } from './logger.js';
 export { TokenBucket } from './rate-limit.js';
 export type { GameInfo, SessionInfo } from './http/pages.js';
-export { ServerError, GameLoadError, ServerConfigError, ServerErrorCode, type ServerErrorCodeValue } from './errors.js';
+export { ServerError, GameLoadError, ServerConfigError, RuntimeError, ServerErrorCode, type ServerErrorCodeValue } from './errors.js';

@@ -10,7 +10,8 @@ export type RejectReason =
   | 'not_found'
   | 'session_full'
   | 'version'
-  | 'session_failed';
+  | 'session_failed'
+  | 'ticket_rejected';
 
 /** Live counts the gauges read at scrape time. */
 export interface MetricsSource {

@@ -6,7 +6,7 @@ import { CloseCode, PROTOCOL_VERSION, type JoinMessage } from '@parlor/squish';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ClientConnection, type ConnectionHost } from './connection.js';
 import { DEFAULT_MAX_CONSECUTIVE_ERRORS } from './engine/session-engine.js';
-import { ServerConfigError } from './errors.js';
+import { RuntimeError, ServerConfigError, ServerError, ServerErrorCode } from './errors.js';
 import type { LoadedAsset } from './games/assets.js';
 import { ASSETS_PATH } from './games/assets.js';
 import { loadGame, type GameSource, type LoadedGame } from './games/loader.js';
@@ -14,9 +14,12 @@ import { ClientBundle } from './http/client-bundle.js';
 import { renderErrorPage, renderLobby, renderPlay, type GameInfo, type SessionInfo } from './http/pages.js';
 import { createConsoleLogger, kv, type Logger, type LogLevel } from './logger.js';
 import { ServerMetrics } from './metrics.js';
-import { InlineRuntime } from './runtime/inline.js';
+import { RoutingRuntime, createRuntime, isProduction, loadOptionsFor, type RuntimeChoice } from './runtime/policy.js';
+import type { ProcessRuntimeOptions } from './runtime/process.js';
+import type { DockerRuntimeOptions } from './runtime/docker.js';
 import type { SessionRuntime } from './runtime/runtime.js';
 import { Session, type SessionHost } from './session.js';
+import { MAX_SEATS_PER_RESERVATION, MAX_TICKET_TTL_MS, SeatBook } from './seats.js';
 
 /** Path of the WebSocket endpoint. */
 export const WS_PATH = '/parlor/ws';
@@ -31,8 +34,22 @@ export interface GameServerOptions {
   port?: number;
   /** Interface to listen on, e.g. `'127.0.0.1'` or `'0.0.0.0'`. Default: every interface (Node's default). */
   host?: string;
-  /** Where session engines run: `'inline'` (in this process) or a {@link SessionRuntime}. Default `'inline'`. */
-  runtime?: 'inline' | SessionRuntime;
+  /**
+   * Where session engines run: `'inline'` (in this process, trusted games only), `'process'`
+   * (sandboxed child process), `'docker'`, `'auto'` (the strongest available, logged) or a
+   * {@link SessionRuntime}. Fails closed (see {@link createRuntime}): `'docker'` never falls back,
+   * `'inline'` is refused when `NODE_ENV=production`. With a sandboxed runtime, game modules are
+   * evaluated in the sandbox only, never in this process. Default `'inline'`, or `'auto'` when
+   * `NODE_ENV=production`.
+   * @throws {RuntimeError} from {@link createGameServer}: `RUNTIME_REFUSED`, `RUNTIME_UNAVAILABLE`.
+   */
+  runtime?: RuntimeChoice;
+  /** Per-game runtime overrides, by game name (same values as {@link GameServerOptions.runtime}). */
+  gameRuntimes?: Record<string, RuntimeChoice>;
+  /** Options of the `process` runtime when it is chosen by name (`'process'` or `'auto'`). */
+  processRuntime?: ProcessRuntimeOptions;
+  /** Options of the `docker` runtime when it is chosen by name (image, limits, endpoint). */
+  dockerRuntime?: DockerRuntimeOptions;
   /** How long a disconnected player keeps its seat and id (reconnect with the token from `init`). Default 30 000. */
   reconnectGraceMs?: number;
   /** A socket that sends no `join` within this time is closed with 4408. Default 10 000. */
@@ -78,6 +95,26 @@ export interface GameServer {
    */
   replaceGame(name: string, source: GameSource | LoadedGame | string): Promise<LoadedGame>;
   /**
+   * Creates an empty session of `game` with id `sessionId` (as a fleet `createRoom` does); players
+   * join it at `/play/<game>/<sessionId>`. `options` reach the game's constructor. The session is
+   * disposed when its last member leaves, or by {@link GameServer.closeSession}.
+   * @throws {ServerError} `UNKNOWN_GAME`, `SESSION_EXISTS`, `SERVER_CLOSING`; `SERVER_CONFIG` for an invalid id
+   *   (see {@link SESSION_ID_RE}); whatever the runtime throws when it cannot start an engine.
+   */
+  openSession(game: string, sessionId: string, options?: Record<string, unknown>): SessionInfo;
+  /**
+   * Ends a session: its clients are closed with 1000 and its engine stopped. Idempotent.
+   * @returns `false` when no such session was live.
+   */
+  closeSession(sessionId: string, reason?: string): Promise<boolean>;
+  /**
+   * Reserves seats in a live session: returns `count` single-use join tickets valid for `ttlMs`.
+   * From then on a player join to that session needs a valid ticket (`join.ticket`, or `?ticket=`
+   * on the play page); others are refused with 4403. Spectators and reconnects need no ticket.
+   * @throws {ServerError} `SESSION_NOT_FOUND`; `SERVER_CONFIG` for a count outside 1–64 or a TTL outside 1 ms–1 h.
+   */
+  reserveSeats(sessionId: string, count: number, ttlMs: number): { tickets: string[]; expiresAt: number };
+  /**
    * Shuts down: `/readyz` turns 503, new sockets are refused, every client is closed with 1001,
    * every engine is stopped, and the HTTP server closes. Idempotent.
    */
@@ -105,7 +142,12 @@ export interface GameServer {
  */
 export async function createGameServer(options: GameServerOptions): Promise<GameServer> {
   const server = new ParlorServer(options);
-  await server.start();
+  try {
+    await server.start();
+  } catch (err) {
+    await server.runtime.close?.();
+    throw err;
+  }
   return server;
 }
 
@@ -122,6 +164,7 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
   readonly backpressureBytes: number;
   readonly maxConsecutiveErrors: number;
   readonly tokens = new Map<string, Session>();
+  private readonly seats = new SeatBook();
 
   private readonly gameMap = new Map<string, LoadedGame>();
   private readonly assetIndex = new Map<string, LoadedAsset>();
@@ -143,10 +186,11 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
     this.inputBurst = positive('inputBurst', options.inputBurst, this.inputRateLimit * 2);
     this.backpressureBytes = nonNegative('backpressureBytes', options.backpressureBytes, 1024 * 1024);
     this.maxConsecutiveErrors = positive('maxConsecutiveErrors', options.maxConsecutiveErrors, DEFAULT_MAX_CONSECUTIVE_ERRORS);
-    const rt = options.runtime ?? 'inline';
-    if (rt === 'inline') this.runtime = new InlineRuntime();
-    else if (typeof rt === 'object' && rt && typeof rt.start === 'function') this.runtime = rt;
-    else throw new ServerConfigError(`unknown runtime ${JSON.stringify(rt)} (use 'inline' or a SessionRuntime)`);
+    const policy = { logger: this.logger, process: options.processRuntime, docker: options.dockerRuntime };
+    const fallback = createRuntime(options.runtime ?? (isProduction() ? 'auto' : 'inline'), policy);
+    const overrides = new Map<string, SessionRuntime>();
+    for (const [game, choice] of Object.entries(options.gameRuntimes ?? {})) overrides.set(game, choice === options.runtime ? fallback : createRuntime(choice, policy));
+    this.runtime = overrides.size ? new RoutingRuntime(fallback, overrides) : fallback;
     this.clientBundle = new ClientBundle(options.clientBundle);
     this.metrics = new ServerMetrics({
       sessions: () => this.sessionMap.size,
@@ -163,9 +207,12 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
   }
 
   async start(): Promise<void> {
+    // Fail closed: a runtime that cannot run sessions (Docker unreachable…) stops the server here.
+    await this.runtime.prepare?.();
     for (const [name, source] of Object.entries(this.options.games)) {
       if (this.gameMap.has(name)) throw new ServerConfigError(`duplicate game name "${name}"`);
-      const game = await loadGame(name, source);
+      const game = await loadGame(name, source, this.loadOptions(name));
+      this.checkRunnable(game);
       this.gameMap.set(name, game);
       this.logger.info(`game loaded: ${kv({ game: name, title: game.metadata.name, entry: game.entry ?? '(class)', assets: game.assets.length })}`);
     }
@@ -215,7 +262,8 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
   }
 
   async replaceGame(name: string, source: GameSource | LoadedGame | string): Promise<LoadedGame> {
-    const game = await loadGame(name, source);
+    const game = await loadGame(name, source, this.loadOptions(name));
+    this.checkRunnable(game);
     this.gameMap.set(name, game);
     this.indexAssets();
     const old = [...this.sessionMap.values()].filter((s) => s.game.name === name);
@@ -231,6 +279,30 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
       ),
     );
     return game;
+  }
+
+  openSession(gameName: string, sessionId: string, options: Record<string, unknown> = {}): SessionInfo {
+    const game = this.gameMap.get(gameName);
+    if (!game) throw new ServerError(ServerErrorCode.UNKNOWN_GAME, `no game named ${JSON.stringify(String(gameName).slice(0, 64))}`);
+    if (typeof sessionId !== 'string' || !SESSION_ID_RE.test(sessionId)) throw new ServerConfigError('invalid session id');
+    if (this.closing) throw new ServerError(ServerErrorCode.SERVER_CLOSING, 'server shutting down');
+    if (this.sessionMap.has(sessionId)) throw new ServerError(ServerErrorCode.SESSION_EXISTS, `session ${sessionId} exists`);
+    return this.createSession(game, sessionId, options).info();
+  }
+
+  reserveSeats(sessionId: string, count: number, ttlMs: number): { tickets: string[]; expiresAt: number } {
+    const session = this.sessionMap.get(sessionId);
+    if (!session || session.isDisposed) throw new ServerError(ServerErrorCode.SESSION_NOT_FOUND, `no session ${String(sessionId).slice(0, 64)}`);
+    if (!Number.isInteger(count) || count < 1 || count > MAX_SEATS_PER_RESERVATION) throw new ServerConfigError(`count must be 1–${MAX_SEATS_PER_RESERVATION}`);
+    if (!Number.isInteger(ttlMs) || ttlMs < 1 || ttlMs > MAX_TICKET_TTL_MS) throw new ServerConfigError(`ttlMs must be 1–${MAX_TICKET_TTL_MS}`);
+    return this.seats.reserve(sessionId, count, ttlMs);
+  }
+
+  async closeSession(sessionId: string, reason = 'session closed'): Promise<boolean> {
+    const session = this.sessionMap.get(sessionId);
+    if (!session) return false;
+    await session.dispose({ code: CloseCode.NORMAL, reason: reason.slice(0, 100) });
+    return true;
   }
 
   close(): Promise<void> {
@@ -261,7 +333,10 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
   // ---------------------------------------------------------------- SessionHost / ConnectionHost
 
   onDisposed(session: Session): void {
-    if (this.sessionMap.get(session.id) === session) this.sessionMap.delete(session.id);
+    if (this.sessionMap.get(session.id) === session) {
+      this.sessionMap.delete(session.id);
+      this.seats.clear(session.id);
+    }
   }
 
   join(conn: ClientConnection, msg: JoinMessage): void {
@@ -311,9 +386,13 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
         conn.reject(CloseCode.SESSION_FULL, 'session_full', `session ${msg.sessionId} is full (${game.metadata.maxPlayers} players)`);
         return;
       }
+      if (session && !msg.spectate && !this.seats.admit(session.id, msg.ticket)) {
+        conn.reject(CloseCode.TICKET_REJECTED, 'ticket_rejected', `session ${msg.sessionId} is reserved: join ticket missing, unknown, used or expired`);
+        return;
+      }
       session ??= this.createSession(game, msg.sessionId);
     } else {
-      const candidates = [...this.sessionMap.values()].filter((s) => s.game === game && !s.isDisposed);
+      const candidates = [...this.sessionMap.values()].filter((s) => s.game === game && !s.isDisposed && (msg.spectate || !this.seats.isReserved(s.id)));
       session = msg.spectate
         ? candidates.sort((a, b) => b.playerCount - a.playerCount)[0]
         : candidates.find((s) => s.isOpen);
@@ -325,8 +404,28 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
 
   // ---------------------------------------------------------------- internals
 
-  private createSession(game: LoadedGame, id: string): Session {
-    const session = new Session(id, game, this);
+  /**
+   * Fail closed: a sandboxed runtime cannot run a game given as an in-process class (there is no
+   * bundle to send into the sandbox), so such a server refuses to start rather than run it unsandboxed.
+   */
+  private checkRunnable(game: LoadedGame): void {
+    const rt = this.runtime instanceof RoutingRuntime ? this.runtime.runtimeOf(game.name) : this.runtime;
+    if (rt.name !== 'inline' && rt.inspect && !game.bundle) {
+      throw new RuntimeError(
+        ServerErrorCode.RUNTIME_START_FAILED,
+        rt.name,
+        `game ${game.name} is an in-process class; the ${rt.name} runtime needs a game file or folder (or use gameRuntimes: { ${game.name}: 'inline' } for a trusted game)`,
+      );
+    }
+  }
+
+  /** Loader options for a game: evaluated in its runtime's sandbox when it has one. */
+  private loadOptions(name: string) {
+    return loadOptionsFor(this.runtime instanceof RoutingRuntime ? this.runtime.runtimeOf(name) : this.runtime);
+  }
+
+  private createSession(game: LoadedGame, id: string, options?: Record<string, unknown>): Session {
+    const session = new Session(id, game, this, options);
     this.sessionMap.set(id, session);
     return session;
   }

@@ -91,6 +91,8 @@ export class Session {
     readonly id: string,
     readonly game: LoadedGame,
     private readonly host: SessionHost,
+    /** Create-time options handed to the game's constructor (e.g. from a fleet `createRoom`); default `{}`. */
+    readonly options: Record<string, unknown> = {},
   ) {
     this.engine = host.runtime.start({
       sessionId: id,
@@ -98,6 +100,9 @@ export class Session {
       gameClass: game.gameClass,
       bundle: game.bundle ?? undefined,
       maxConsecutiveErrors: host.maxConsecutiveErrors,
+      options,
+      baseDir: game.baseDir,
+      logger: host.logger,
     });
     this.engine.onMessage((msg) => this.onEngineMessage(msg));
     host.logger.info(`session created: ${kv({ game: game.name, session: id, runtime: host.runtime.name })}`);

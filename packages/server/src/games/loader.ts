@@ -44,6 +44,23 @@ export interface LoadedGame {
   readonly inputs: readonly string[];
   /** The game's asset files with their hashes and URLs. */
   readonly assets: readonly LoadedAsset[];
+  /**
+   * Where the game's module was evaluated at load time: `'host'` (this process) or `'sandbox'`
+   * (a runtime's `inspect`, see {@link LoadGameOptions.inspect}). For `'sandbox'`, `gameClass` is a
+   * stand-in carrying the metadata whose constructor throws: the game can only run in a sandbox.
+   * Absent means `'host'`.
+   */
+  readonly evaluatedIn?: 'host' | 'sandbox';
+}
+
+/** Options of {@link loadGame}. */
+export interface LoadGameOptions {
+  /**
+   * Evaluates the bundle somewhere other than this process and returns its metadata (e.g.
+   * `ProcessRuntime.inspect`): untrusted game code then never runs in the host, not even its
+   * module's top level. Without it, the bundle is evaluated in this process.
+   */
+  inspect?: (bundle: { code: string; filename: string }, baseDir: string) => Promise<{ metadata: ResolvedGameMetadata; className: string }>;
 }
 
 /** Route names of games: letters, digits, `.`, `_`, `-`; 1–64 characters, not starting with a symbol. */
@@ -123,7 +140,7 @@ export function validateGameClass(value: unknown, path: string): { gameClass: Ga
  * @throws {GameLoadError} `GAME_NOT_FOUND`, `GAME_BUILD_FAILED` (message lists file:line of each
  *   esbuild error), `GAME_EVAL_FAILED`, `GAME_NO_CLASS`, `GAME_BAD_METADATA`, `GAME_ASSET_MISSING`.
  */
-export async function loadGame(name: string, source: GameSource | LoadedGame | string): Promise<LoadedGame> {
+export async function loadGame(name: string, source: GameSource | LoadedGame | string, options: LoadGameOptions = {}): Promise<LoadedGame> {
   if (!GAME_NAME_RE.test(name)) throw new ServerConfigError(`invalid game name "${name}" (use letters, digits, ".", "_", "-")`);
   if (typeof source === 'string') source = isDirectory(source) ? { dir: source } : { file: source };
   if ('loaded' in source && source.loaded === true) return source.name === name ? source : { ...source, name };
@@ -159,8 +176,25 @@ export async function loadGame(name: string, source: GameSource | LoadedGame | s
   }
 
   const { code, inputs } = await bundleGame(entry);
-  const exported = evaluateBundle(code, entry);
-  const { gameClass, metadata } = validateGameClass(exported, entry);
+  let gameClass: GameClass;
+  let metadata: ResolvedGameMetadata;
+  if (options.inspect) {
+    let inspected: { metadata: ResolvedGameMetadata; className: string };
+    try {
+      inspected = await options.inspect({ code, filename: entry }, baseDir);
+    } catch (err) {
+      throw new GameLoadError(ServerErrorCode.GAME_EVAL_FAILED, entry, `${entry} failed to load in the sandbox: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    }
+    try {
+      // The sandbox is untrusted: resolve (and so validate) its answer again here.
+      metadata = resolveMetadata(inspected.metadata);
+    } catch (err) {
+      throw new GameLoadError(ServerErrorCode.GAME_BAD_METADATA, entry, `${entry}: metadata(): ${(err as Error).message}`, { cause: err });
+    }
+    gameClass = sandboxedGameClass(String(inspected.className || name).slice(0, 64), metadata, entry);
+  } else {
+    ({ gameClass, metadata } = validateGameClass(evaluateBundle(code, entry), entry));
+  }
   const assets = await loadAssets(name, baseDir, metadata.assets);
   return {
     loaded: true,
@@ -172,7 +206,26 @@ export async function loadGame(name: string, source: GameSource | LoadedGame | s
     bundle: { code, filename: entry },
     inputs,
     assets,
+    evaluatedIn: options.inspect ? 'sandbox' : 'host',
   };
+}
+
+/** A stand-in class for a game evaluated in a sandbox: carries its metadata; constructing it throws. */
+function sandboxedGameClass(className: string, metadata: ResolvedGameMetadata, entry: string): GameClass {
+  class SandboxedGame extends squish.Game {
+    static override metadata(): ResolvedGameMetadata {
+      return metadata;
+    }
+    constructor() {
+      super();
+      throw new GameLoadError(ServerErrorCode.GAME_EVAL_FAILED, entry, `${entry} was loaded for a sandboxed runtime and cannot run in this process`);
+    }
+    getLayers(): squish.Node[] {
+      return [];
+    }
+  }
+  Object.defineProperty(SandboxedGame, 'name', { value: className });
+  return SandboxedGame;
 }
 
 /**
@@ -274,6 +327,8 @@ export interface LoadGamesOptions {
    * rejects the whole call.
    */
   onError?: (name: string, error: GameLoadError | ServerConfigError) => void;
+  /** See {@link LoadGameOptions.inspect}. */
+  inspect?: LoadGameOptions['inspect'];
 }
 
 /**
@@ -286,7 +341,7 @@ export async function loadGamesFromDir(dir: string, options: LoadGamesOptions = 
   const out: Record<string, LoadedGame> = {};
   for (const [name, source] of Object.entries(sources)) {
     try {
-      out[name] = await loadGame(name, source);
+      out[name] = await loadGame(name, source, { inspect: options.inspect });
     } catch (err) {
       if (!options.onError || !(err instanceof GameLoadError || err instanceof ServerConfigError)) throw err;
       options.onError(name, err);

@@ -1,4 +1,5 @@
-import type { GameClass } from '@parlor/squish';
+import type { GameClass, ResolvedGameMetadata } from '@parlor/squish';
+import type { Logger } from '../logger.js';
 import type { EngineToHostMessage, HostToEngineMessage } from '../engine/messages.js';
 
 /** What a runtime needs to start one session's engine. */
@@ -19,6 +20,10 @@ export interface SessionSpec {
   options?: Record<string, unknown>;
   /** See {@link EngineSpec.maxConsecutiveErrors}; default 10. */
   maxConsecutiveErrors?: number;
+  /** The game's folder (sandboxed runtimes grant read access to it). Default: the bundle's folder. */
+  baseDir?: string;
+  /** The host's logger, for the runtime's lines about this session (tagged with its id). */
+  logger?: Logger;
 }
 
 /** One running session engine as the host sees it: a message channel. */
@@ -41,6 +46,18 @@ export interface SessionRuntime {
   readonly name: string;
   /** Starts an engine for a session. Throws if the runtime cannot start it. */
   start(spec: SessionSpec): RuntimeSession;
+  /**
+   * Called once by the server before it loads games: checks that the runtime can run sessions
+   * (e.g. Docker reachable, image present) and cleans up what a previous run left (reconcile).
+   * Throws to refuse to start (fail closed). Optional.
+   */
+  prepare?(): Promise<void>;
   /** Frees runtime-wide resources (called by the server's `close()`); optional. */
   close?(): Promise<void>;
+  /**
+   * Sandboxed runtimes: evaluates a game bundle inside the sandbox and returns its resolved
+   * metadata, so the host never evaluates untrusted code itself (the server's loader uses it).
+   * Rejects when the game fails to load.
+   */
+  inspect?(bundle: { code: string; filename: string }, baseDir?: string): Promise<{ metadata: ResolvedGameMetadata; className: string }>;
 }

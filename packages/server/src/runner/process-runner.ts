@@ -1,0 +1,184 @@
+/**
+ * Entry point of a sandboxed session process (see `ProcessRuntime`). Built by tsup into one
+ * self-contained ESM file (`dist/process-runner.mjs`, with `@parlor/squish` and `msgpackr` inlined)
+ * so that Node's permission model only has to grant read access to that file and the game folder.
+ *
+ * The host starts it as `node --experimental-permission --allow-fs-read=<runner>,<game dir>
+ * --disallow-code-generation-from-strings --max-old-space-size=<MB> process-runner.mjs`.
+ * Channel: length-prefixed msgpack on stdin (host → runner) and stdout (runner → host); the game's
+ * `console` and anything else written to stdout go to stderr, which the host logs.
+ *
+ * Before the game's code is evaluated, the runner removes what Node's permission model (v20)
+ * does not cover: `process.binding`, `process.getBuiltinModule`, `process.dlopen`, `process.kill`,
+ * `process.mainModule`, `fetch` and friends, and the game's `require` hands out `@parlor/squish`
+ * only.
+ */
+import { Console } from 'node:console';
+import { dirname } from 'node:path';
+import { compileFunction } from 'node:vm';
+import * as squish from '@parlor/squish';
+import { SessionEngine } from '../engine/session-engine.js';
+import type { HostToEngineMessage } from '../engine/messages.js';
+import { ChannelDecoder, encodeChannelMessage } from '../runtime/channel.js';
+import type { RunnerBootMessage } from './protocol.js';
+import assertModule from 'node:assert';
+import * as bufferModule from 'node:buffer';
+import eventsModule from 'node:events';
+import pathModule from 'node:path';
+import querystringModule from 'node:querystring';
+import * as stringDecoderModule from 'node:string_decoder';
+import urlModule from 'node:url';
+import utilModule from 'node:util';
+
+/** The pure built-ins of `ALLOWED_BUILTINS` (see builtins.ts), captured before hardening. */
+const BUILTINS: Record<string, unknown> = {
+  assert: assertModule,
+  buffer: bufferModule,
+  events: eventsModule,
+  path: pathModule.posix,
+  querystring: querystringModule,
+  string_decoder: stringDecoderModule,
+  url: urlModule,
+  util: utilModule,
+};
+
+const out = process.stdout;
+const input = process.stdin;
+const stderr = process.stderr;
+let engine: SessionEngine | null = null;
+let booted = false;
+let exiting = false;
+
+function post(msg: unknown): void {
+  if (exiting) return;
+  out.write(encodeChannelMessage(msg));
+}
+
+function exitSoon(code: number): void {
+  if (exiting) return;
+  exiting = true;
+  out.write(Buffer.alloc(0), () => process.exit(code));
+}
+
+function harden(): void {
+  const deny = (what: string) =>
+    function denied(): never {
+      throw new Error(`${what} is not available in the Parlor sandbox`);
+    };
+  const p = process as unknown as Record<string, unknown>;
+  for (const name of ['binding', '_linkedBinding', 'dlopen', 'kill', 'getBuiltinModule', 'chdir', 'setuid', 'setgid', 'seteuid', 'setegid', 'setgroups', 'initgroups', '_debugProcess', '_kill']) {
+    if (name in p) {
+      try {
+        Object.defineProperty(p, name, { value: deny(`process.${name}`), writable: false, configurable: false });
+      } catch {
+        // non-configurable in this Node version: leave it, the permission model still applies
+      }
+    }
+  }
+  try {
+    Object.defineProperty(p, 'mainModule', { value: undefined, writable: false, configurable: false });
+  } catch {
+    // ignore
+  }
+  process.env = {};
+  // Anything the game writes to stdout would corrupt the channel: route it to stderr.
+  try {
+    Object.defineProperty(process, 'stdout', { get: () => stderr, configurable: false });
+  } catch {
+    // ignore
+  }
+  const g = globalThis as unknown as Record<string, unknown>;
+  for (const name of ['fetch', 'WebSocket', 'EventSource', 'Request', 'Response', 'FormData', 'navigator']) {
+    try {
+      delete g[name];
+    } catch {
+      // ignore
+    }
+  }
+  g.console = new Console({ stdout: stderr, stderr });
+}
+
+function evaluateGame(code: string, filename: string): unknown {
+  const gameRequire = (id: string): unknown => {
+    if (id === '@parlor/squish') return squish;
+    const bare = id.startsWith('node:') ? id.slice(5) : id;
+    if (Object.prototype.hasOwnProperty.call(BUILTINS, bare)) return BUILTINS[bare];
+    throw new Error(`require(${JSON.stringify(id)}) is not allowed in the Parlor sandbox (only '@parlor/squish')`);
+  };
+  const module = { exports: {} as Record<string, unknown> };
+  const fn = compileFunction(code, ['exports', 'require', 'module', '__filename', '__dirname'], { filename });
+  fn.call(module.exports, module.exports, gameRequire, module, filename, dirname(filename));
+  const exp = module.exports as unknown;
+  if (exp && (typeof exp === 'object' || typeof exp === 'function') && 'default' in (exp as object)) return (exp as { default: unknown }).default;
+  return exp;
+}
+
+function gameClassOf(value: unknown): squish.GameClass {
+  if (typeof value !== 'function' || !value.prototype) throw new Error('the default export must be a class extending Game from @parlor/squish');
+  const cls = value as squish.GameClass;
+  if (!(cls.prototype instanceof squish.Game) && typeof (cls.prototype as { getLayers?: unknown }).getLayers !== 'function') {
+    throw new Error(`the default export ${cls.name || '(anonymous class)'} does not extend Game from @parlor/squish`);
+  }
+  if (typeof cls.metadata !== 'function') throw new Error(`${cls.name} has no static metadata()`);
+  return cls;
+}
+
+function fatal(where: string, err: unknown): void {
+  const e = err instanceof Error ? err : new Error(String(err));
+  post({ type: 'error', where, message: e.message, stack: e.stack ?? '', fatal: true });
+  post({ type: 'stopped' });
+  exitSoon(1);
+}
+
+function boot(msg: RunnerBootMessage): void {
+  harden();
+  setInterval(() => post({ type: 'hb' }), Math.max(10, msg.heartbeatMs));
+  let gameClass: squish.GameClass;
+  try {
+    gameClass = gameClassOf(evaluateGame(msg.code, msg.filename));
+  } catch (err) {
+    fatal('load', err);
+    return;
+  }
+  if (msg.mode === 'inspect') {
+    try {
+      const metadata = squish.resolveMetadata(gameClass.metadata());
+      post({ type: 'inspected', metadata, className: gameClass.name });
+      exitSoon(0);
+    } catch (err) {
+      fatal('metadata', err);
+    }
+    return;
+  }
+  engine = new SessionEngine({ gameClass, options: msg.options, maxConsecutiveErrors: msg.maxConsecutiveErrors }, (m) => {
+    post(m);
+    if (m.type === 'stopped') exitSoon(0);
+  });
+  engine.start();
+}
+
+const decoder = new ChannelDecoder(64 * 1024 * 1024);
+input.on('data', (chunk: Buffer) => {
+  let msgs: unknown[];
+  try {
+    msgs = decoder.push(chunk);
+  } catch (err) {
+    fatal('channel', err);
+    return;
+  }
+  for (const m of msgs) {
+    const msg = m as RunnerBootMessage | HostToEngineMessage;
+    if (!booted) {
+      if (msg.type !== 'boot') continue;
+      booted = true;
+      boot(msg);
+      continue;
+    }
+    engine?.handle(msg as HostToEngineMessage);
+  }
+});
+// The host went away: nothing left to do.
+input.on('end', () => process.exit(0));
+input.on('error', () => process.exit(0));
+process.on('uncaughtException', (err) => fatal('uncaught', err));
+process.on('unhandledRejection', (err) => fatal('unhandledRejection', err));

@@ -1,0 +1,123 @@
+import { RuntimeError, ServerConfigError, ServerErrorCode } from '../errors.js';
+import type { LoadGameOptions } from '../games/loader.js';
+import { createConsoleLogger, kv, type Logger } from '../logger.js';
+import { DockerRuntime, dockerAvailable, type DockerRuntimeOptions } from './docker.js';
+import { InlineRuntime } from './inline.js';
+import { ProcessRuntime, processRuntimeAvailable, type ProcessRuntimeOptions } from './process.js';
+import type { RuntimeSession, SessionRuntime, SessionSpec } from './runtime.js';
+
+/** Runtime names, weakest isolation first. */
+export const RUNTIME_NAMES = ['inline', 'process', 'docker'] as const;
+/** A runtime by name. */
+export type RuntimeName = (typeof RUNTIME_NAMES)[number];
+/** What a server (or a game) may be configured with: a name, `'auto'`, or a runtime instance. */
+export type RuntimeChoice = RuntimeName | 'auto' | SessionRuntime;
+
+/** Options of {@link createRuntime}. */
+export interface RuntimePolicyOptions {
+  /**
+   * Production mode: `inline` is refused (`RUNTIME_REFUSED`) and `auto` never picks it.
+   * Default: `process.env.NODE_ENV === 'production'`.
+   */
+  production?: boolean;
+  /** Options of the `process` runtime when it is created by name. */
+  process?: ProcessRuntimeOptions;
+  /** Options of the `docker` runtime when it is created by name. */
+  docker?: DockerRuntimeOptions;
+  /** Where the choice of `auto` is logged. Default: a console logger. */
+  logger?: Logger;
+}
+
+/** Whether `NODE_ENV=production`. */
+export function isProduction(): boolean {
+  return process.env.NODE_ENV === 'production';
+}
+
+/**
+ * Builds the runtime for a choice, failing closed:
+ * - `'inline'`: in-process (refused in production);
+ * - `'process'`: {@link ProcessRuntime}; throws if this Node has no permission model;
+ * - `'docker'`: {@link DockerRuntime}; never falls back — if Docker is unreachable or the image is
+ *   missing, its `prepare()` (run by the server before loading games) throws `RUNTIME_UNAVAILABLE`;
+ * - `'auto'`: the strongest available (`docker` > `process` > `inline`), logged; in production
+ *   with no sandbox available it throws instead of picking `inline`;
+ * - a {@link SessionRuntime} instance is used as is (one named `'inline'` is refused in production).
+ * @throws {RuntimeError} `RUNTIME_REFUSED` or `RUNTIME_UNAVAILABLE`.
+ * @throws {ServerConfigError} for an unknown name.
+ */
+export function createRuntime(choice: RuntimeChoice, options: RuntimePolicyOptions = {}): SessionRuntime {
+  const production = options.production ?? isProduction();
+  const logger = options.logger ?? createConsoleLogger('info');
+  const processOptions = { logger, ...options.process };
+  if (typeof choice === 'object' && choice !== null && typeof choice.start === 'function') {
+    if (production && choice.name === 'inline') throw refusedInline();
+    return choice;
+  }
+  switch (choice) {
+    case 'inline':
+      if (production) throw refusedInline();
+      return new InlineRuntime();
+    case 'process':
+      return new ProcessRuntime(processOptions);
+    case 'docker':
+      return new DockerRuntime({ logger, ...options.docker });
+    case 'auto': {
+      let picked: SessionRuntime;
+      const docker = dockerAvailable(options.docker?.image, options.docker?.docker?.socketPath);
+      if (docker) picked = new DockerRuntime({ logger, ...options.docker });
+      else if (processRuntimeAvailable(processOptions.nodePath)) picked = new ProcessRuntime(processOptions);
+      else if (!production) picked = new InlineRuntime();
+      else throw new RuntimeError(ServerErrorCode.RUNTIME_UNAVAILABLE, 'auto', 'no sandboxed runtime is available (docker unavailable, node without a permission model) and inline is refused in production');
+      logger.info(`runtime auto-selected: ${kv({ runtime: picked.name, docker: docker ? 'available' : 'unavailable', production })}`);
+      return picked;
+    }
+    default:
+      throw new ServerConfigError(`unknown runtime ${JSON.stringify(choice)} (use inline, process, docker, auto or a SessionRuntime)`);
+  }
+}
+
+function refusedInline(): RuntimeError {
+  return new RuntimeError(
+    ServerErrorCode.RUNTIME_REFUSED,
+    'inline',
+    'the inline runtime runs game code with the host\'s privileges and is refused when NODE_ENV=production (use process, docker or auto)',
+  );
+}
+
+/**
+ * A runtime that routes each session to the runtime of its game (per-game overrides), falling back
+ * to the server's default runtime. Its `name` lists the runtimes, e.g. `'process+inline'`.
+ */
+export class RoutingRuntime implements SessionRuntime {
+  readonly name: string;
+  constructor(
+    private readonly fallback: SessionRuntime,
+    private readonly byGame: ReadonlyMap<string, SessionRuntime>,
+  ) {
+    this.name = [...new Set([fallback.name, ...[...byGame.values()].map((r) => r.name)])].join('+');
+  }
+
+  /** The runtime of a game. */
+  runtimeOf(game: string): SessionRuntime {
+    return this.byGame.get(game) ?? this.fallback;
+  }
+
+  start(spec: SessionSpec): RuntimeSession {
+    return this.runtimeOf(spec.game).start(spec);
+  }
+
+  async prepare(): Promise<void> {
+    const all = new Set([this.fallback, ...this.byGame.values()]);
+    for (const r of all) await r.prepare?.();
+  }
+
+  async close(): Promise<void> {
+    const all = new Set([this.fallback, ...this.byGame.values()]);
+    await Promise.all([...all].map((r) => r.close?.()));
+  }
+}
+
+/** Loader options for a game served by `runtime`: sandboxed runtimes evaluate the game themselves. */
+export function loadOptionsFor(runtime: SessionRuntime): LoadGameOptions {
+  return runtime.inspect ? { inspect: (bundle, baseDir) => runtime.inspect!(bundle, baseDir) } : {};
+}

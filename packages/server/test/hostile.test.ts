@@ -1,0 +1,186 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CloseCode } from '@parlor/squish';
+import { DockerRuntime, ProcessRuntime, processRunnerPath, type GameServer, type SessionRuntime } from '@parlor/server';
+import { TestClient, captureLogger, startServer, waitFor } from './helpers.js';
+
+const fixture = (p: string) => fileURLToPath(new URL(`./fixtures/${p}`, import.meta.url));
+const HOSTILE = ['read-passwd', 'write-file', 'network', 'spawn', 'spin', 'oom', 'workers', 'proto', 'huge-frames'] as const;
+const WRITE_TARGET = '/tmp/parlor-hostile-write.txt';
+const SPAWN_TARGET = '/tmp/parlor-hostile-spawned.txt';
+const NET_PORT = 47391;
+
+const IMAGE = 'parlor-runner:test';
+/** Real dockerd (CI starts one); the docker half is skipped, loudly, where there is none. */
+const dockerUp = spawnSync('docker', ['info'], { timeout: 10_000 }).status === 0;
+if (!dockerUp && process.env.CI === 'true') throw new Error('CI=true but no Docker engine answers `docker info`: the hostile suite must run against the docker runtime in CI');
+if (!dockerUp) console.warn('hostile suite: docker runtime skipped (no Docker engine)');
+
+let server: GameServer;
+let lines: string[];
+let runtime: SessionRuntime;
+let control: TestClient;
+let listener: Server;
+let connections = 0;
+let clients: TestClient[] = [];
+
+beforeAll(async () => {
+  listener = createServer((s) => {
+    connections++;
+    s.destroy();
+  });
+  await new Promise<void>((r) => listener.listen(NET_PORT, '127.0.0.1', () => r()));
+});
+
+afterAll(async () => {
+  await new Promise<void>((r) => listener.close(() => r()));
+});
+
+async function setUp(kind: 'process' | 'docker'): Promise<void> {
+  rmSync(WRITE_TARGET, { force: true });
+  rmSync(SPAWN_TARGET, { force: true });
+  connections = 0;
+  const logger = captureLogger().logger;
+  const limits = { logger, tickTimeoutMs: 500, maxMessageBytes: 4 * 1024 * 1024 };
+  if (kind === 'docker') {
+    const r = spawnSync('bash', [fileURLToPath(new URL('../docker/build-runner-image.sh', import.meta.url)), IMAGE, processRunnerPath()], { encoding: 'utf8', timeout: 120_000 });
+    if (r.status !== 0) throw new Error(`building ${IMAGE} failed: ${r.stderr}`);
+    runtime = new DockerRuntime({ ...limits, image: IMAGE, hostId: `parlor-hostile-${process.pid}` });
+  } else {
+    runtime = new ProcessRuntime(limits);
+  }
+  const games: Record<string, string> = { ticker: fixture('sandbox/ticker.ts') };
+  for (const h of HOSTILE) games[h] = fixture(`hostile/${h}.ts`);
+  const started = await startServer({ games, runtime });
+  server = started.server;
+  lines = started.lines;
+  // A well-behaved session that must keep its frame rate while the attacks run.
+  control = await TestClient.connect(server);
+  clients.push(control);
+  await control.joinAndSync('ticker');
+}
+
+async function tearDown(): Promise<void> {
+  for (const c of clients) c.close();
+  clients = [];
+  await server?.close();
+  await runtime?.close?.();
+}
+
+async function attack(game: string): Promise<TestClient> {
+  const c = await TestClient.connect(server);
+  clients.push(c);
+  await c.joinAndSync(game);
+  return c;
+}
+
+/** The control session still ticks at (close to) its 30 Hz over 500 ms. */
+async function controlKeepsItsFrameRate(): Promise<void> {
+  const before = control.framesApplied;
+  await new Promise((r) => setTimeout(r, 500));
+  expect(control.framesApplied - before).toBeGreaterThanOrEqual(8);
+  expect(control.closeInfo).toBeNull();
+}
+
+/** Waits for `n` attack reports and checks that none of them succeeded. */
+async function reportsBlocked(c: TestClient, n: number): Promise<string[]> {
+  const reports = () => c.texts().filter((t) => /: (blocked|SUCCEEDED)/.test(t));
+  await waitFor(() => reports().length >= n, `${n} attack reports (have ${JSON.stringify(reports())})`);
+  const r = reports();
+  expect(r.filter((t) => t.includes('SUCCEEDED'))).toEqual([]);
+  return r;
+}
+
+async function killedCleanly(c: TestClient, why: RegExp): Promise<void> {
+  const closed = await c.closed(10_000);
+  expect(closed.code).toBe(CloseCode.SESSION_FAILED);
+  const err = c.messages.find((m) => m.type === 'error');
+  const text = err && err.type === 'error' ? err.message : '';
+  expect(text).toMatch(/^The game failed and the session ended/);
+  expect(text).toMatch(why);
+}
+
+describe.each([
+  { kind: 'process' as const, skip: false },
+  { kind: 'docker' as const, skip: !dockerUp },
+])('hostile games in the $kind runtime', ({ kind, skip }) => {
+  if (skip) {
+    it.skip('needs a Docker engine', () => {});
+    return;
+  }
+  beforeAll(() => setUp(kind), 150_000);
+  afterAll(() => tearDown());
+
+  it('cannot read /etc/passwd', async () => {
+    const c = await attack('read-passwd');
+    const r = await reportsBlocked(c, 3);
+    expect(r.join('\n')).not.toMatch(/root:/);
+    await controlKeepsItsFrameRate();
+  });
+
+  it('cannot write a file (at load time or in a tick)', async () => {
+    const c = await attack('write-file');
+    await reportsBlocked(c, 2);
+    expect(existsSync(WRITE_TARGET)).toBe(false);
+    await controlKeepsItsFrameRate();
+  });
+
+  it('cannot open a socket or fetch', async () => {
+    const c = await attack('network');
+    await reportsBlocked(c, 3);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(connections).toBe(0);
+    await controlKeepsItsFrameRate();
+  });
+
+  it('cannot spawn a process or signal the host', async () => {
+    const c = await attack('spawn');
+    await reportsBlocked(c, 3);
+    expect(existsSync(SPAWN_TARGET)).toBe(false);
+    await controlKeepsItsFrameRate();
+  });
+
+  it('cannot start workers', async () => {
+    const c = await attack('workers');
+    await reportsBlocked(c, 1);
+    await controlKeepsItsFrameRate();
+  });
+
+  it('pollutes only its own realm', async () => {
+    const c = await attack('proto');
+    await waitFor(() => c.texts().includes('polluted: yes'), 'the game polluted its own prototypes');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(JSON.stringify({ a: 1 })).toBe('{"a":1}');
+    await controlKeepsItsFrameRate();
+  });
+
+  it('a tick that never returns is killed by the watchdog; players get 4500', async () => {
+    const c = await attack('spin');
+    await killedCleanly(c, /blocked its tick loop/);
+    expect(lines.some((l) => l.includes('killed') && l.includes('game=spin'))).toBe(true);
+    await controlKeepsItsFrameRate();
+  });
+
+  it('allocating until out of memory ends only that session', async () => {
+    const c = await attack('oom');
+    // Either V8 hits the heap cap, or the GC thrashing near it stalls the loop past the watchdog.
+    await killedCleanly(c, /out of memory|exited unexpectedly|blocked its tick loop/);
+    await controlKeepsItsFrameRate();
+  });
+
+  it('an enormous frame kills the session instead of reaching players', async () => {
+    const c = await attack('huge-frames');
+    await killedCleanly(c, /too large/);
+    expect(c.frameBytes.every((b) => b.byteLength < 1024 * 1024)).toBe(true);
+    await controlKeepsItsFrameRate();
+  });
+
+  it('leaves no session process behind', async () => {
+    await waitFor(() => server.sessions().every((s) => ['ticker', 'read-passwd', 'write-file', 'network', 'spawn', 'workers', 'proto'].includes(s.game)), 'failed sessions gone');
+    expect(existsSync(WRITE_TARGET)).toBe(false);
+    expect(existsSync(SPAWN_TARGET)).toBe(false);
+  });
+});
