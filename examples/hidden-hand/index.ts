@@ -1,4 +1,4 @@
-import { Colors, Game, Group, Shape, Text, rgba, type Color, type ClickHandler, type GameMetadata, type Node, type PlayerId, type PlayerInfo, type Point } from '@parlor/squish';
+import { Colors, Game, Group, Shape, Text, rgba, type Color, type ClickHandler, type GameMetadata, type Node, type PlayerId, type PlayerInfo, type Point, seededRandom } from '@parlor/squish';
 
 /**
  * "Highest card" for 2–4 players: a card game built on hidden information.
@@ -78,17 +78,6 @@ interface Seat {
   drawnKey: string;
 }
 
-/** A small deterministic PRNG (mulberry32); returns floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A rectangle with rounded corners (radius `r` in y units, round on a 16:9 screen). */
 function roundedRect(x: number, y: number, w: number, h: number, r: number): Point[] {
@@ -198,7 +187,7 @@ export default class HiddenHand extends Game {
   constructor(options: Record<string, unknown> = {}) {
     super(options);
     const seed = typeof options.seed === 'number' ? options.seed : Math.floor(Math.random() * 2 ** 32);
-    this.rand = mulberry32(seed);
+    this.rand = seededRandom(seed);
     this.revealMs = typeof options.revealMs === 'number' && options.revealMs >= 0 ? options.revealMs : 2600;
 
     this.felt = new Shape({ points: [[0, 0], [100, 0], [100, 100], [0, 100]], fill: Colors.FELT });

@@ -1,4 +1,4 @@
-import { Colors, Game, Group, Shape, ShapeUtils, Text, rgba, type Color, type GameMetadata, type Node, type PlayerId, type PlayerInfo } from '@parlor/squish';
+import { Colors, Game, Group, Shape, ShapeUtils, Text, rgba, type Color, type GameMetadata, type Node, type PlayerId, type PlayerInfo, seededRandom } from '@parlor/squish';
 
 /**
  * Two-player real-time Pong at 60 Hz.
@@ -54,17 +54,6 @@ const FLASH_MS = 90;
 type Side = 0 | 1;
 type Phase = 'waiting' | 'serve' | 'play' | 'won';
 
-/** A small deterministic PRNG (mulberry32); returns floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Paddle {
   /** Top edge, plane y units. */
@@ -151,7 +140,7 @@ export default class Pong extends Game {
   constructor(options: Record<string, unknown> = {}) {
     super(options);
     const seed = typeof options.seed === 'number' ? options.seed : Math.floor(Math.random() * 2 ** 32);
-    this.rand = mulberry32(seed);
+    this.rand = seededRandom(seed);
     this.winScore = typeof options.winScore === 'number' && options.winScore > 0 ? Math.floor(options.winScore) : 7;
     this.serveTo = this.rand() < 0.5 ? 0 : 1;
 

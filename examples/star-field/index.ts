@@ -1,4 +1,4 @@
-import { Colors, Group, Shape, ShapeUtils, Text, ViewableGame, rgba, type Color, type GameMetadata, type Node, type PlayerId, type PlayerInfo, type Point, type View } from '@parlor/squish';
+import { Colors, Group, Shape, ShapeUtils, Text, ViewableGame, rgba, type Color, type GameMetadata, type Node, type PlayerId, type PlayerInfo, type Point, type View, seededRandom } from '@parlor/squish';
 
 /**
  * Star Field: a world ten times the screen, with a camera per player.
@@ -52,17 +52,6 @@ const MAP_SIZE = 14;
 const MAP_X = 98 - MAP_SIZE;
 const MAP_Y = 98 - MAP_SIZE;
 
-/** A small deterministic PRNG (mulberry32); returns floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const clamp = (v: number, lo: number, hi: number): number => (v < lo ? lo : v > hi ? hi : v);
 
@@ -128,7 +117,7 @@ export default class StarField extends ViewableGame {
 
   constructor(options: Record<string, unknown> = {}) {
     super(WORLD_SIZE, WORLD_SIZE, options);
-    this.rand = mulberry32(typeof options.seed === 'number' ? options.seed : 7);
+    this.rand = seededRandom(typeof options.seed === 'number' ? options.seed : 7);
     const nStars = typeof options.stars === 'number' ? Math.max(0, Math.floor(options.stars)) : 600;
     const nOrbs = typeof options.orbs === 'number' ? Math.max(0, Math.floor(options.orbs)) : 36;
     const r = this.rand;

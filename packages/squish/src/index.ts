@@ -22,3 +22,4 @@ export { Squisher, type SquisherOptions, type TickFrames } from './squisher.js';
 export { SceneMirror, type ApplyResult } from './mirror.js';
 export * from './protocol-types.js';
 export { encodeServerMessage, decodeServerMessage, encodeClientMessage, decodeClientMessage } from './protocol.js';
+export { seededRandom } from './random.js';

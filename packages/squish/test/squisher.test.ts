@@ -1,18 +1,9 @@
 import { describe as suite, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { Group, type Node, Shape, Squisher, SceneMirror, Text, Asset, ShapeUtils, Colors, ViewableGame, type View, nodeBounds } from '../src/index.js';
+import { Group, type Node, Shape, Squisher, SceneMirror, Text, Asset, ShapeUtils, Colors, ViewableGame, type View, nodeBounds, seededRandom } from '../src/index.js';
 import { containsText, describe, messageFor } from './helpers.js';
 
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 const PLAYERS = [1, 2, 3];
 const SPECTATOR = 100;
