@@ -6,6 +6,7 @@ import { FleetAgentError, FleetAgentErrorCode } from './errors.js';
 import type { FleetHost, HostRoom } from './host.js';
 import {
   FLEET_MAX_FRAME_BYTES,
+  FLEET_PLACE_MINOR,
   FLEET_PROTOCOL_MAJOR,
   FLEET_SUBPROTOCOL,
   FLEET_WS_PATH,
@@ -18,6 +19,8 @@ import {
   type CmdFrame,
   type FleetFrame,
   type InstanceCapacity,
+  type PlacedFrame,
+  type PlacedRoom,
   type RoomSnapshot,
 } from './protocol.js';
 
@@ -111,6 +114,9 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
   private nudgePending = false;
   private lastNudgeAt = 0;
   private connectWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
+  private orchestratorMinor = 0;
+  private nextPlaceId = 1;
+  private readonly placing = new Map<number, { resolve: (room: PlacedRoom) => void; reject: (err: Error) => void; timer: ReturnType<typeof setTimeout> }>();
 
   /** @throws {FleetAgentError} `FLEET_AGENT_CONFIG` on invalid options. */
   constructor(
@@ -201,6 +207,39 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
       p.then(() => clearTimeout(t), () => clearTimeout(t));
     }
     return p;
+  }
+
+  /**
+   * Asks the orchestrator to place a room of `type` (a game name) by its normal placement: default
+   * policy, no pin, so the room may land on another instance. No admin key is involved: the agent's
+   * own session carries the request (a `place` frame, protocol 1.1), rate-limited by the orchestrator.
+   * @param options create-time options for the game (JSON-compatible, ≤ 32 KiB).
+   * @param opts.timeoutMs give up after this long; default 10 000.
+   * @returns where the room is: `roomId`, `joinUrl` (for a browser), `instanceId`.
+   * @throws {FleetAgentError} `FLEET_AGENT_NOT_CONNECTED` (no session, or it dropped before the answer),
+   *   `FLEET_AGENT_UNSUPPORTED` (orchestrator older than protocol 1.1), `FLEET_AGENT_PLACE_TIMEOUT`,
+   *   `FLEET_AGENT_CLOSED` (`disconnect()` while waiting), `FLEET_AGENT_PLACE_REJECTED` with
+   *   `fleetCause` (`VALIDATION`, `NO_CANDIDATE`, `INSTANCE_BUSY` when over the rate limit, `COMMAND_FAILED`…).
+   */
+  requestRoom(type: string, options?: Record<string, unknown>, opts: { timeoutMs?: number } = {}): Promise<PlacedRoom> {
+    const ws = this.ws;
+    if (!ws || !this.welcomed || ws.readyState !== WebSocket.OPEN) {
+      return Promise.reject(new FleetAgentError(FleetAgentErrorCode.NOT_CONNECTED, 'no session with the orchestrator'));
+    }
+    if (this.orchestratorMinor < FLEET_PLACE_MINOR) {
+      return Promise.reject(new FleetAgentError(FleetAgentErrorCode.UNSUPPORTED, `the orchestrator speaks protocol ${FLEET_PROTOCOL_MAJOR}.${this.orchestratorMinor}, without place (needs ${FLEET_PROTOCOL_MAJOR}.${FLEET_PLACE_MINOR})`));
+    }
+    const timeoutMs = opts.timeoutMs ?? 10_000;
+    const id = this.nextPlaceId++;
+    return new Promise<PlacedRoom>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.placing.delete(id);
+        reject(new FleetAgentError(FleetAgentErrorCode.PLACE_TIMEOUT, `no placement answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      timer.unref?.();
+      this.placing.set(id, { resolve, reject, timer });
+      this.send(ws, options === undefined ? { t: 'place', id, type } : { t: 'place', id, type, options });
+    });
   }
 
   /** Stops new fleet placements here: the orchestrator sees the instance as draining. Local joins still work. */
@@ -356,7 +395,31 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
     for (const x of w) x.reject(err);
   }
 
+  private rejectPlacing(err: Error): void {
+    for (const p of this.placing.values()) {
+      clearTimeout(p.timer);
+      p.reject(err);
+    }
+    this.placing.clear();
+  }
+
+  private onPlaced(f: PlacedFrame): void {
+    const p = typeof f.id === 'number' ? this.placing.get(f.id) : undefined;
+    if (!p) return this.log('debug', `placed answer for unknown or timed-out request ${String(f.id).slice(0, 16)}`);
+    this.placing.delete(f.id);
+    clearTimeout(p.timer);
+    const r = f.room as Partial<PlacedRoom> | undefined;
+    if (f.ok === true && r && typeof r.roomId === 'string' && typeof r.joinUrl === 'string' && typeof r.instanceId === 'string') {
+      p.resolve({ roomId: r.roomId, joinUrl: r.joinUrl, instanceId: r.instanceId });
+      return;
+    }
+    const cause = typeof f.cause === 'string' ? f.cause.slice(0, 64) : 'UNKNOWN';
+    const message = typeof f.message === 'string' ? f.message.slice(0, 500) : 'placement refused';
+    p.reject(new FleetAgentError(FleetAgentErrorCode.PLACE_REJECTED, `placement refused (${cause}): ${message}`, { fleetCause: cause }));
+  }
+
   private stop(): void {
+    this.rejectPlacing(new FleetAgentError(FleetAgentErrorCode.CLOSED, 'agent disconnected'));
     this.stopped = true;
     this.welcomed = false;
     if (this.retryTimer) clearTimeout(this.retryTimer);
@@ -410,6 +473,7 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
       this.ws = null;
       const was = this.welcomed;
       this.welcomed = false;
+      this.rejectPlacing(new FleetAgentError(FleetAgentErrorCode.NOT_CONNECTED, `connection to the orchestrator lost (${code}) before the placement answer`));
       if (was) this.emit('disconnected', { code, reason: reason.toString() });
       if (code === FleetCloseCode.VERSION) this.log('error', `orchestrator refused the protocol version: ${reason.toString()}`);
       if (this.stopped) return;
@@ -448,6 +512,7 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
         this.welcomed = true;
         this.attempt = 0;
         this._instanceId = String(f.instanceId);
+        this.orchestratorMinor = d.minor;
         this.lastSentKey = null;
         this.nudgePending = false;
         this.setStatus(this.draining ? 'draining' : 'connected');
@@ -482,6 +547,9 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
           else this.sample(true);
         });
       }
+        return;
+      case 'placed':
+        this.onPlaced(f);
         return;
       default:
         this.log('debug', `ignored frame ${String((f as { t: unknown }).t)}`);

@@ -18,6 +18,14 @@ export const FleetAgentErrorCode = {
   DRAINING: 'INSTANCE_DRAINING',
   /** The host threw while creating or destroying a room. */
   HOST_FAILED: 'HOST_FAILED',
+  /** `requestRoom` without a session with the orchestrator (or the session dropped before the answer). */
+  NOT_CONNECTED: 'FLEET_AGENT_NOT_CONNECTED',
+  /** `requestRoom` to an orchestrator that speaks a protocol minor without `place` (before 1.1). */
+  UNSUPPORTED: 'FLEET_AGENT_UNSUPPORTED',
+  /** `requestRoom` got no `placed` answer within its `timeoutMs`. */
+  PLACE_TIMEOUT: 'FLEET_AGENT_PLACE_TIMEOUT',
+  /** The orchestrator refused the placement; `fleetCause` says why (`NO_CANDIDATE`, `INSTANCE_BUSY`…). */
+  PLACE_REJECTED: 'FLEET_AGENT_PLACE_REJECTED',
 } as const;
 
 /** One of {@link FleetAgentErrorCode}'s values. */
@@ -25,7 +33,10 @@ export type FleetAgentErrorCodeValue = (typeof FleetAgentErrorCode)[keyof typeof
 
 /** Base class of every error `@parlor/fleet-agent` throws (a {@link ParlorError} with a {@link FleetAgentErrorCode}). */
 export class FleetAgentError extends ParlorError {
-  constructor(code: FleetAgentErrorCodeValue, message: string, options?: { cause?: unknown }) {
+  /** With `FLEET_AGENT_PLACE_REJECTED`: the orchestrator's cause (`VALIDATION`, `NO_CANDIDATE`, `INSTANCE_BUSY`…). */
+  readonly fleetCause?: string;
+  constructor(code: FleetAgentErrorCodeValue, message: string, options?: { cause?: unknown; fleetCause?: string }) {
     super(code, message, options);
+    if (options?.fleetCause !== undefined) this.fleetCause = options.fleetCause;
   }
 }

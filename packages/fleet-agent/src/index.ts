@@ -9,6 +9,7 @@ export { FleetAgentError, FleetAgentErrorCode, type FleetAgentErrorCodeValue } f
 export {
   FLEET_PROTOCOL_MAJOR,
   FLEET_PROTOCOL_MINOR,
+  FLEET_PLACE_MINOR,
   FLEET_SUBPROTOCOL,
   FLEET_KEY_PREFIX,
   FLEET_WS_PATH,
@@ -29,6 +30,9 @@ export {
   type CmdFrame,
   type AckFrame,
   type DirtyFrame,
+  type PlaceFrame,
+  type PlacedFrame,
+  type PlacedRoom,
   type CommandOp,
   type DecodedFrame,
 } from './protocol.js';

@@ -3,7 +3,8 @@
  *
  * Every frame is one msgpackr-encoded object `{ v: [major, minor], t: <type>, ... }`. The
  * orchestrator drives: `poll` → `state`, `cmd` → `ack` (correlation id). The agent speaks first
- * only with `hello` (once) and `dirty` (a rate-limited nudge). The agent key travels in
+ * only with `hello` (once), `dirty` (a rate-limited nudge) and, since 1.1, `place` (a rate-limited
+ * request to place a room, answered by `placed` with the same id). The agent key travels in
  * `Sec-WebSocket-Protocol` next to {@link FLEET_SUBPROTOCOL}, which is the only value echoed back.
  *
  * It lives here, with the agent; the orchestrator imports it from `@parlor/fleet-agent`, so both sides speak one definition.
@@ -12,8 +13,10 @@ import { Packr } from 'msgpackr';
 
 /** Protocol major version: a different major is refused at `hello`. */
 export const FLEET_PROTOCOL_MAJOR = 1;
-/** Protocol minor version: additive changes only. */
-export const FLEET_PROTOCOL_MINOR = 0;
+/** Protocol minor version: additive changes only. 1.1 added `place` / `placed`. */
+export const FLEET_PROTOCOL_MINOR = 1;
+/** The first minor version with `place` / `placed`: an agent sends `place` only to an orchestrator at least this new. */
+export const FLEET_PLACE_MINOR = 1;
 /** The fixed sub-protocol the orchestrator echoes back (never the key). */
 export const FLEET_SUBPROTOCOL = 'parlor-fleet.v1';
 /** Prefix of the sub-protocol entry that carries the agent key (base64url of its UTF-8 bytes). */
@@ -138,8 +141,43 @@ export interface DirtyFrame {
   t: 'dirty';
 }
 
+/**
+ * Agent → orchestrator (since 1.1): place a room of `type` by the orchestrator's normal placement
+ * (default policy, no pin: it may land on another instance). `id` is the agent's correlation id
+ * (a non-negative safe integer, unique among its unanswered `place` frames). Rate-limited per agent;
+ * over the limit the reply is `placed` with cause `INSTANCE_BUSY` (not a kick).
+ */
+export interface PlaceFrame {
+  t: 'place';
+  id: number;
+  /** Room type (game name). */
+  type: string;
+  /** Create-time options for the game (JSON-compatible, ≤ 32 KiB). */
+  options?: Record<string, unknown>;
+}
+/** Where a `place` landed. */
+export interface PlacedRoom {
+  roomId: string;
+  /** A URL a browser can open to join (`<endpointUrl>/play/<type>/<roomId>`). */
+  joinUrl: string;
+  /** The instance that runs the room (may be another one than the asker). */
+  instanceId: string;
+}
+/** Orchestrator → agent (since 1.1): the answer to `place`, same `id`. */
+export interface PlacedFrame {
+  t: 'placed';
+  id: number;
+  ok: boolean;
+  /** When `ok`. */
+  room?: PlacedRoom;
+  /** When not `ok`: a REST cause (`VALIDATION`, `NO_CANDIDATE`, `INSTANCE_BUSY`, `COMMAND_TIMEOUT`…). */
+  cause?: string;
+  /** When not `ok`: a human-readable reason. */
+  message?: string;
+}
+
 /** Any fleet frame (without the version header). */
-export type FleetFrame = HelloFrame | WelcomeFrame | PollFrame | StateFrame | CmdFrame | AckFrame | DirtyFrame;
+export type FleetFrame = HelloFrame | WelcomeFrame | PollFrame | StateFrame | CmdFrame | AckFrame | DirtyFrame | PlaceFrame | PlacedFrame;
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
 

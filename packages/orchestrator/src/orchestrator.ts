@@ -24,6 +24,8 @@ import {
   type FleetFrame,
   type HelloFrame,
   type InstanceCapacity,
+  type PlaceFrame,
+  type PlacedFrame,
   type RoomSnapshot,
   type StateFrame,
 } from '@parlor/fleet-agent';
@@ -84,6 +86,10 @@ export interface OrchestratorOptions {
   authWindowMs?: number;
   /** `dirty` nudges per second an agent may send before it is kicked. Default 50. */
   maxDirtyPerSecond?: number;
+  /** Sustained `place` requests per second per agent; over the limit the answer is `INSTANCE_BUSY` (not a kick). Default 5. */
+  placePerSecond?: number;
+  /** Token-bucket size of the `place` rate limit. Default 10. */
+  placeBurst?: number;
   logger?: Logger;
   /** Level of the default logger. Default `'info'`. */
   logLevel?: LogLevel;
@@ -126,6 +132,11 @@ class Instance {
   connectedAt = 0;
   dirtyWindowStart = 0;
   dirtyCount = 0;
+  /** `place` token bucket. */
+  placeTokens = -1;
+  placeRefillAt = 0;
+  /** Correlation ids of unanswered `place` frames. */
+  placing = new Set<number>();
   closed = false;
   constructor(
     readonly ws: WebSocket,
@@ -235,6 +246,8 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
       authFailureLimit: intOpt('authFailureLimit', options.authFailureLimit, 20, 0),
       authWindowMs: intOpt('authWindowMs', options.authWindowMs, 60_000, 1),
       maxDirtyPerSecond: intOpt('maxDirtyPerSecond', options.maxDirtyPerSecond, 50, 1),
+      placePerSecond: intOpt('placePerSecond', options.placePerSecond, 5, 1),
+      placeBurst: intOpt('placeBurst', options.placeBurst, 10, 1),
     };
     this.throttle = new AuthThrottle(this.opts.authFailureLimit, this.opts.authWindowMs);
     this.fleet = this.createView();
@@ -636,6 +649,8 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
         return this.onAck(inst, f);
       case 'dirty':
         return this.onDirty(inst);
+      case 'place':
+        return this.onPlace(inst, f);
       case 'hello':
         return this.kick(inst, 'duplicate hello');
       default:
@@ -711,6 +726,39 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     if (++inst.dirtyCount > this.opts.maxDirtyPerSecond) return this.kick(inst, 'dirty nudges over the rate limit');
     if (inst.pollOutstanding !== null) inst.pollAgain = true;
     else this.poll(inst);
+  }
+
+  /**
+   * An agent asks for a room (protocol 1.1): normal placement (default policy, no pin) through
+   * {@link createRoom}, answered with `placed`. A frame without a usable id, or with the id of an
+   * unanswered `place`, gets the agent kicked; a bad type or options gets `VALIDATION`; over the
+   * rate limit, `INSTANCE_BUSY`. Every answered request is audit-logged as coming from that agent.
+   */
+  private onPlace(inst: Instance, f: PlaceFrame): void {
+    if (!Number.isSafeInteger(f.id) || f.id < 0) return this.kick(inst, 'place without a valid id');
+    if (inst.placing.has(f.id)) return this.kick(inst, 'duplicate place id');
+    const id = f.id;
+    const type = typeof f.type === 'string' ? f.type.slice(0, 64) : undefined;
+    const answer = (r: Omit<PlacedFrame, 't' | 'id'>): void => {
+      inst.placing.delete(id);
+      this.logger.info(`audit: ${kv({ op: 'place', instance: inst.id, key: inst.keyFp, ip: inst.ip, type, status: r.ok ? 'OK' : r.cause, room: r.room?.roomId, on: r.room?.instanceId })}`);
+      if (!inst.closed) this.send(inst, { t: 'placed', id, ...r });
+    };
+    const now = Date.now();
+    if (inst.placeTokens < 0) inst.placeTokens = this.opts.placeBurst;
+    else inst.placeTokens = Math.min(this.opts.placeBurst, inst.placeTokens + ((now - inst.placeRefillAt) / 1000) * this.opts.placePerSecond);
+    inst.placeRefillAt = now;
+    if (inst.placeTokens < 1) return answer({ ok: false, cause: FleetCause.INSTANCE_BUSY, message: `over ${this.opts.placePerSecond} placements per second for this instance` });
+    inst.placeTokens -= 1;
+    inst.placing.add(id);
+    // The same path as REST POST /v1/rooms, without roomId or placement: the agent cannot pin or force.
+    this.createRoom({ type: f.type, options: f.options } as CreateRoomRequest).then(
+      (room) => answer({ ok: true, room: { roomId: room.roomId, joinUrl: room.joinUrl, instanceId: room.instanceId } }),
+      (err: unknown) => {
+        const code = err instanceof OrchestratorError ? err.code : FleetCause.COMMAND_FAILED;
+        answer({ ok: false, cause: code, message: String((err as Error)?.message ?? err).slice(0, 500) });
+      },
+    );
   }
 
   private onState(inst: Instance, f: StateFrame): void {

@@ -47,5 +47,7 @@ export function attachFleet(server: GameServer, flags: FleetFlags, logger: Logge
   agent.on('connected', ({ instanceId }) => logger.info(`fleet: connected to ${flags.fleetUrl} as ${instanceId}`));
   agent.on('disconnected', ({ code }) => logger.warn(`fleet: disconnected (${code}); reconnecting`));
   agent.connect().catch((err: Error) => logger.error(`fleet: ${err.message}`));
+  // The lobby's "New room (fleet)": placed by the orchestrator over the agent's own session (no admin key here).
+  server.setFleetRooms((game) => agent.requestRoom(game, undefined, { timeoutMs: 10_000 }));
   return agent;
 }

@@ -3,7 +3,7 @@
  * reconnect and spectators, input limits and backpressure, session runtimes, the game loader,
  * and Prometheus metrics. The `parlor` CLI lives in `cli.ts`.
  */
-export { createGameServer, WS_PATH, SESSION_ID_RE, type GameServer, type GameServerOptions } from './server.js';
+export { createGameServer, WS_PATH, SESSION_ID_RE, FLEET_ROOMS_PATH, type GameServer, type GameServerOptions, type FleetRoomsHook } from './server.js';
 export { createFleetHost, type ServerFleetHost, type FleetHostRoom } from './fleet-host.js';
 export {
   loadGame,

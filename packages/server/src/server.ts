@@ -26,6 +26,18 @@ export const WS_PATH = '/parlor/ws';
 /** Session ids accepted in URLs and `join.sessionId`: 1–64 of `A–Z a–z 0–9 _ -`. */
 export const SESSION_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** Path of the lobby's "New room (fleet)" endpoint (`POST`, JSON `{ game }`; 404 without a fleet). */
+export const FLEET_ROOMS_PATH = '/parlor/api/fleet/rooms';
+/** Largest body accepted on {@link FLEET_ROOMS_PATH}. */
+const FLEET_ROOMS_MAX_BODY = 1024;
+
+/**
+ * Places a room of `game` through the fleet and returns where it is (at least a browser `joinUrl`).
+ * `parlor serve --fleet-url …` sets it to the agent's `requestRoom`. Errors with a `code` (and a
+ * `fleetCause`) map to HTTP statuses: not connected 503, timeout 504, `INSTANCE_BUSY` 429, other refusals 502.
+ */
+export type FleetRoomsHook = (game: string) => Promise<{ joinUrl: string; roomId?: string; instanceId?: string }>;
+
 /** Options of {@link createGameServer}. Durations in ms, sizes in bytes. */
 export interface GameServerOptions {
   /** Games by route name (`/play/<name>`): a {@link GameSource}, a path to a game file or folder, or a {@link LoadedGame}. */
@@ -70,6 +82,8 @@ export interface GameServerOptions {
   logLevel?: LogLevel;
   /** Path of the browser client bundle. Default: `@parlor/client`'s `dist/parlor-client.global.js`. */
   clientBundle?: string;
+  /** When set, the lobby shows "New room (fleet)" per game and `POST /parlor/api/fleet/rooms` places rooms through it (see {@link GameServer.setFleetRooms}). */
+  fleetRooms?: FleetRoomsHook;
 }
 
 /** A running game server: HTTP and WebSocket on one port. */
@@ -114,6 +128,8 @@ export interface GameServer {
    * @throws {ServerError} `SESSION_NOT_FOUND`; `SERVER_CONFIG` for a count outside 1–64 or a TTL outside 1 ms–1 h.
    */
   reserveSeats(sessionId: string, count: number, ttlMs: number): { tickets: string[]; expiresAt: number };
+  /** Sets (or with `null` removes) the fleet room hook of {@link GameServerOptions.fleetRooms}; the fleet CLI wiring calls it once the agent exists. */
+  setFleetRooms(hook: FleetRoomsHook | null): void;
   /**
    * Shuts down: `/readyz` turns 503, new sockets are refused, every client is closed with 1001,
    * every engine is stopped, and the HTTP server closes. Idempotent.
@@ -129,7 +145,8 @@ export interface GameServer {
  * unknown game); WebSocket at `/parlor/ws`; `GET /parlor/client.js` (503 until the client is
  * built); `GET /parlor/assets/:game/:hash/:file` (immutable); `GET /healthz`; `GET /readyz`
  * (503 while closing); `GET /metrics` (Prometheus text); `GET /parlor/api/sessions` and
- * `GET /parlor/api/games` (JSON).
+ * `GET /parlor/api/games` (JSON); with a fleet hook ({@link GameServerOptions.fleetRooms}),
+ * `POST /parlor/api/fleet/rooms` `{ game }` → `{ joinUrl, roomId, instanceId }` (404 without one).
  *
  * Sessions are created by the first `join`: `join.sessionId === ''` picks an open session of the
  * game (players < `maxPlayers`; for spectators the busiest session) or creates one; a well-formed
@@ -175,6 +192,7 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
   private listening = false;
   private closing: Promise<void> | null = null;
   private _port = 0;
+  private fleetRooms: FleetRoomsHook | null;
 
   constructor(private readonly options: GameServerOptions) {
     if (!options || typeof options.games !== 'object' || options.games === null) throw new ServerConfigError('options.games is required');
@@ -192,6 +210,8 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
     for (const [game, choice] of Object.entries(options.gameRuntimes ?? {})) overrides.set(game, choice === options.runtime ? fallback : createRuntime(choice, policy));
     this.runtime = overrides.size ? new RoutingRuntime(fallback, overrides) : fallback;
     this.clientBundle = new ClientBundle(options.clientBundle);
+    if (options.fleetRooms !== undefined && typeof options.fleetRooms !== 'function') throw new ServerConfigError('fleetRooms must be a function');
+    this.fleetRooms = options.fleetRooms ?? null;
     this.metrics = new ServerMetrics({
       sessions: () => this.sessionMap.size,
       players: () => sum(this.sessionMap.values(), (s) => s.playerCount),
@@ -296,6 +316,11 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
     if (!Number.isInteger(count) || count < 1 || count > MAX_SEATS_PER_RESERVATION) throw new ServerConfigError(`count must be 1–${MAX_SEATS_PER_RESERVATION}`);
     if (!Number.isInteger(ttlMs) || ttlMs < 1 || ttlMs > MAX_TICKET_TTL_MS) throw new ServerConfigError(`ttlMs must be 1–${MAX_TICKET_TTL_MS}`);
     return this.seats.reserve(sessionId, count, ttlMs);
+  }
+
+  setFleetRooms(hook: FleetRoomsHook | null): void {
+    if (hook !== null && typeof hook !== 'function') throw new ServerConfigError('fleetRooms must be a function or null');
+    this.fleetRooms = hook;
   }
 
   async closeSession(sessionId: string, reason = 'session closed'): Promise<boolean> {
@@ -464,6 +489,7 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
+    if (path === FLEET_ROOMS_PATH) return this.fleetRoom(req, res);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       send(req, res, 405, 'text/plain; charset=utf-8', 'method not allowed\n', { Allow: 'GET, HEAD' });
       return;
@@ -472,7 +498,7 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
     const json = 'application/json; charset=utf-8';
     switch (path) {
       case '/':
-        send(req, res, 200, html, renderLobby(this.games(), this.sessions()), { 'Cache-Control': 'no-store' });
+        send(req, res, 200, html, renderLobby(this.games(), this.sessions(), { fleet: this.fleetRooms !== null }), { 'Cache-Control': 'no-store' });
         return;
       case '/healthz':
         send(req, res, 200, 'text/plain; charset=utf-8', 'ok\n', { 'Cache-Control': 'no-store' });
@@ -544,6 +570,84 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
       return;
     }
     send(req, res, 404, html, renderErrorPage(404, 'Not found', `Nothing at ${path}.`));
+  }
+
+  /**
+   * `POST /parlor/api/fleet/rooms` `{ game }` → `{ joinUrl, roomId?, instanceId? }`: the lobby's
+   * "New room (fleet)". 404 without a fleet hook; same-origin only when an `Origin` header is sent;
+   * JSON bodies of at most 1 KiB; only games served here.
+   */
+  private async fleetRoom(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const json = 'application/json; charset=utf-8';
+    const reply = (status: number, body: unknown, headers: Record<string, string> = {}): void => {
+      if (!res.headersSent) send(req, res, status, json, JSON.stringify(body), { 'Cache-Control': 'no-store', ...headers });
+    };
+    const refuse = (status: number, code: string, message: string, headers: Record<string, string> = {}): void => {
+      // Unread request bodies would otherwise keep the socket busy.
+      if (!req.complete) res.setHeader('Connection', 'close');
+      reply(status, { error: code, message }, headers);
+    };
+    const hook = this.fleetRooms;
+    if (!hook) return refuse(404, 'NOT_FOUND', 'this server has no fleet attached');
+    if (req.method !== 'POST') return refuse(405, 'METHOD_NOT_ALLOWED', 'use POST', { Allow: 'POST' });
+    const origin = req.headers.origin;
+    if (origin !== undefined) {
+      let same = false;
+      try {
+        const o = new URL(origin);
+        same = (o.protocol === 'http:' || o.protocol === 'https:') && o.host === req.headers.host;
+      } catch {
+        same = false;
+      }
+      if (!same) return refuse(403, 'FORBIDDEN', 'cross-origin requests are refused');
+    }
+    if (!/^application\/json\s*(;|$)/i.test(String(req.headers['content-type'] ?? ''))) return refuse(415, 'UNSUPPORTED_MEDIA_TYPE', 'send JSON: { "game": "<name>" }');
+    if (Number(req.headers['content-length'] ?? 0) > FLEET_ROOMS_MAX_BODY) return refuse(413, 'PAYLOAD_TOO_LARGE', `body over ${FLEET_ROOMS_MAX_BODY} bytes`);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    await new Promise<void>((resolve, reject) => {
+      req.on('data', (c: Buffer) => {
+        if (tooLarge) return;
+        size += c.byteLength;
+        if (size > FLEET_ROOMS_MAX_BODY) {
+          tooLarge = true;
+          resolve();
+          return;
+        }
+        chunks.push(c);
+      });
+      req.on('end', () => resolve());
+      req.on('error', reject);
+    });
+    if (tooLarge) return refuse(413, 'PAYLOAD_TOO_LARGE', `body over ${FLEET_ROOMS_MAX_BODY} bytes`);
+    let body: unknown;
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      return refuse(400, 'VALIDATION', 'body is not JSON');
+    }
+    const game = (body as { game?: unknown } | null)?.game;
+    if (typeof game !== 'string' || !this.gameMap.has(game)) return refuse(404, 'UNKNOWN_GAME', `no game named ${JSON.stringify(String(game).slice(0, 64))} here`);
+    let placed: { joinUrl: string; roomId?: string; instanceId?: string };
+    try {
+      placed = await hook(game);
+    } catch (err) {
+      const e = err as { code?: unknown; fleetCause?: unknown; message?: unknown };
+      const code = typeof e?.fleetCause === 'string' ? e.fleetCause : typeof e?.code === 'string' ? e.code : 'FLEET_FAILED';
+      const status = /NOT_CONNECTED|CLOSED|UNSUPPORTED/.test(code) ? 503 : /TIMEOUT/.test(code) ? 504 : code === 'INSTANCE_BUSY' ? 429 : 502;
+      this.logger.warn(`fleet room refused: ${kv({ game, code, status })}`);
+      return reply(status, { error: code, message: String(e?.message ?? err).slice(0, 300) });
+    }
+    let joinUrl: URL | null = null;
+    try {
+      joinUrl = new URL(String(placed?.joinUrl));
+    } catch {
+      joinUrl = null;
+    }
+    if (!joinUrl || (joinUrl.protocol !== 'http:' && joinUrl.protocol !== 'https:')) return reply(502, { error: 'FLEET_FAILED', message: 'the fleet returned no usable join URL' });
+    this.logger.info(`fleet room placed: ${kv({ game, room: placed.roomId, instance: placed.instanceId })}`);
+    reply(200, { joinUrl: joinUrl.toString(), roomId: placed.roomId, instanceId: placed.instanceId });
   }
 }
 

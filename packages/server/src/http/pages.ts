@@ -55,7 +55,11 @@ h2{font-size:18px;text-transform:uppercase;letter-spacing:1px;color:var(--muted)
 a.btn{display:inline-block;padding:6px 14px;border-radius:8px;text-decoration:none;font-weight:600;font-size:14px}
 a.play{background:var(--accent);color:#0f172a}
 a.spec{border:1px solid var(--line);color:var(--text)}
-a.btn:hover{filter:brightness(1.15)}
+a.btn:hover,button.btn:hover{filter:brightness(1.15)}
+button.btn{display:inline-block;padding:6px 14px;border-radius:8px;font:inherit;font-weight:600;font-size:14px;cursor:pointer;margin-left:6px}
+button.fleet{background:transparent;border:1px solid var(--accent);color:var(--accent)}
+button.fleet[disabled]{opacity:.6;cursor:wait}
+.fleet-error{color:var(--accent2);font-size:13px}
 table{width:100%;border-collapse:collapse;background:var(--card);border:1px solid var(--line);border-radius:12px;overflow:hidden}
 th,td{text-align:left;padding:10px 14px;border-bottom:1px solid var(--line)}
 th{font-size:13px;color:var(--muted);font-weight:600}
@@ -81,8 +85,12 @@ function sessionRows(sessions: readonly SessionInfo[]): string {
   return `<table id="sessions"><thead><tr><th>Game</th><th>Session</th><th>Players</th><th>Spectators</th><th></th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
-/** The lobby page (`GET /`): every game with Play / Spectate links and every live session. */
-export function renderLobby(games: readonly GameInfo[], sessions: readonly SessionInfo[]): string {
+/**
+ * The lobby page (`GET /`): every game with Play / Spectate links and every live session. With
+ * `opts.fleet` each game also gets a "New room (fleet)" button that POSTs `{ game }` to
+ * `/parlor/api/fleet/rooms` and opens the returned `joinUrl` (the room may be on another server).
+ */
+export function renderLobby(games: readonly GameInfo[], sessions: readonly SessionInfo[], opts: { fleet?: boolean } = {}): string {
   const cards = games.length
     ? games
         .map((g) => {
@@ -90,7 +98,9 @@ export function renderLobby(games: readonly GameInfo[], sessions: readonly Sessi
           return `<div class="game" data-game="${escapeHtml(g.name)}"><h3>${escapeHtml(g.title)}</h3>` +
             `<p>${escapeHtml(g.description || 'No description.')}</p>` +
             `<div class="meta">up to ${g.maxPlayers} player${g.maxPlayers === 1 ? '' : 's'} · ${g.tickRate} Hz · <code>/play/${escapeHtml(g.name)}</code></div>` +
-            `<div><a class="btn play" href="${href}">Play</a></div></div>`;
+            `<div><a class="btn play" href="${href}">Play</a>` +
+            (opts.fleet ? `<button type="button" class="btn fleet" data-fleet-game="${escapeHtml(g.name)}">New room (fleet)</button>` : '') +
+            `</div></div>`;
         })
         .join('')
     : '<p class="empty">No games loaded.</p>';
@@ -114,6 +124,16 @@ export function renderLobby(games: readonly GameInfo[], sessions: readonly Sessi
     });
     live.innerHTML=h+'</tbody></table>';
   }
+  Array.prototype.forEach.call(document.querySelectorAll('button[data-fleet-game]'),function(b){
+    b.addEventListener('click',function(){
+      var card=b.parentNode,err=card.querySelector('.fleet-error');
+      if(err)err.remove();
+      b.disabled=true;
+      fetch('/parlor/api/fleet/rooms',{method:'POST',headers:{'Content-Type':'application/json'},body:JSON.stringify({game:b.getAttribute('data-fleet-game')})})
+        .then(function(r){return r.json().then(function(j){if(!r.ok||!/^https?:/.test(j.joinUrl||''))throw new Error(j.message||('HTTP '+r.status));location.assign(j.joinUrl);});})
+        .catch(function(e){b.disabled=false;var p=document.createElement('div');p.className='fleet-error';p.textContent='Fleet: '+e.message;card.appendChild(p);});
+    });
+  });
   setInterval(function(){
     fetch('/parlor/api/sessions').then(function(r){return r.json();}).then(function(j){render(j.sessions||[]);}).catch(function(){});
   },3000);
