@@ -37,6 +37,8 @@ ENTRYPOINT ["/usr/local/bin/node", "--experimental-permission", "--allow-fs-read
 CMD ["--max-old-space-size=64", "/opt/parlor/process-runner.mjs"]
 LABEL parlor.runner="1"
 DOCKERFILE
+# The host refuses an image built from another runner (DockerRuntime verifyRunner).
+echo "LABEL parlor.runner.sha256=\"$(sha256sum "$runner" | cut -d' ' -f1)\"" >> "$ctx/Dockerfile"
 # some distros keep libraries under /usr/lib only
 for d in lib lib64; do mkdir -p "$ctx/$d"; done
 docker build -q -t "$tag" "$ctx" >/dev/null

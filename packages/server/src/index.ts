@@ -43,6 +43,7 @@ export {
   dockerAvailable,
   DEFAULT_DOCKER_IMAGE,
   DOCKER_LABELS,
+  RUNNER_SHA256_LABEL,
   type DockerRuntimeOptions,
 } from './runtime/docker.js';
 export {

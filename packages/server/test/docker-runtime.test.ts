@@ -3,7 +3,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CloseCode } from '@parlor/squish';
-import { DockerRuntime, DOCKER_LABELS, createRuntime, processRunnerPath, type GameServer } from '@parlor/server';
+import { DockerRuntime, DOCKER_LABELS, RUNNER_SHA256_LABEL, RuntimeError, createRuntime, processRunnerPath, type GameServer } from '@parlor/server';
 import { TestClient, captureLogger, startServer, waitFor } from './helpers.js';
 
 const fixture = (p: string) => fileURLToPath(new URL(`./fixtures/${p}`, import.meta.url));
@@ -47,6 +47,25 @@ async function client(): Promise<TestClient> {
 }
 
 describe.skipIf(!dockerUp)('docker runtime (real dockerd)', () => {
+  it('refuses, at start, an image built from another runner, saying how to rebuild it', async () => {
+    const stale = 'parlor-runner:stale-test';
+    const build = spawnSync('docker', ['build', '-q', '-t', stale, '-'], { input: `FROM ${IMAGE}\nLABEL ${RUNNER_SHA256_LABEL}="0000000000000000000000000000000000000000000000000000000000000000"\n`, encoding: 'utf8', timeout: 60_000 });
+    expect(build.status, build.stderr).toBe(0);
+    try {
+      const err = await startServer({ games: { ticker: fixture('sandbox/ticker.ts') }, runtime: 'docker', dockerRuntime: { image: stale, hostId: HOST_ID } }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(RuntimeError);
+      expect((err as RuntimeError).code).toBe('RUNTIME_UNAVAILABLE');
+      expect((err as Error).message).toMatch(/built from another runner .*build-runner-image\.sh/);
+      // The image the tests built from this host's runner passes the same check.
+      await expect(new DockerRuntime({ image: IMAGE, hostId: HOST_ID, logger: captureLogger().logger }).check()).resolves.toBeUndefined();
+    } finally {
+      spawnSync('docker', ['rmi', '-f', stale]);
+    }
+  });
+
   it('runs a session in a hardened, labelled container', async () => {
     const started = await startServer({
       games: { ticker: fixture('sandbox/ticker.ts') },

@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
@@ -8,7 +10,7 @@ import Docker from 'dockerode';
 import { RuntimeError, ServerErrorCode } from '../errors.js';
 import { createConsoleLogger, kv, type Logger } from '../logger.js';
 import { DEFAULT_MAX_CHANNEL_MESSAGE_BYTES } from './channel.js';
-import { DEFAULT_PROCESS_HEAP_MB, DEFAULT_TICK_TIMEOUT_MS, inspectInSandbox, superviseSandbox, type ProcessRuntimeSession, type SandboxChild } from './process.js';
+import { DEFAULT_PROCESS_HEAP_MB, DEFAULT_TICK_TIMEOUT_MS, inspectInSandbox, processRunnerPath, superviseSandbox, type ProcessRuntimeSession, type SandboxChild } from './process.js';
 import type { SessionRuntime, SessionSpec } from './runtime.js';
 
 /** Default runner image (built locally by `docker/build-runner-image.sh`). */
@@ -42,7 +44,15 @@ export interface DockerRuntimeOptions {
   hostId?: string;
   /** Where container output and lifecycle lines go. Default: a console logger. */
   logger?: Logger;
+  /**
+   * Refuse an image whose `parlor.runner.sha256` label is not the SHA-256 of this host's runner
+   * (a stale image after an upgrade would otherwise start sessions that never answer). Default true.
+   */
+  verifyRunner?: boolean;
 }
+
+/** Image label holding the SHA-256 (hex) of the runner script the image was built with. */
+export const RUNNER_SHA256_LABEL = 'parlor.runner.sha256';
 
 /** Labels every session container carries. */
 export const DOCKER_LABELS = { session: 'parlor.session', host: 'parlor.host', game: 'parlor.game' } as const;
@@ -65,7 +75,8 @@ export class DockerRuntime implements SessionRuntime {
   readonly docker: Docker;
   readonly image: string;
   readonly hostId: string;
-  private readonly opts: Required<Omit<DockerRuntimeOptions, 'docker' | 'logger' | 'hostId' | 'image'>>;
+  private readonly opts: Required<Omit<DockerRuntimeOptions, 'docker' | 'logger' | 'hostId' | 'image' | 'verifyRunner'>>;
+  private readonly verifyRunner: boolean;
   private readonly logger: Logger;
   private readonly live = new Map<string, ContainerChild>();
 
@@ -74,6 +85,7 @@ export class DockerRuntime implements SessionRuntime {
     this.image = options.image ?? DEFAULT_DOCKER_IMAGE;
     this.hostId = options.hostId ?? hostname();
     this.logger = options.logger ?? createConsoleLogger('info');
+    this.verifyRunner = options.verifyRunner ?? true;
     this.opts = {
       memoryBytes: options.memoryBytes ?? 128 * 1024 * 1024,
       nanoCpus: options.nanoCpus ?? 1e9,
@@ -105,7 +117,8 @@ export class DockerRuntime implements SessionRuntime {
   }
 
   /**
-   * Checks the endpoint and the image.
+   * Checks the endpoint, that the image exists, and that it carries this host's runner (see
+   * {@link DockerRuntimeOptions.verifyRunner}).
    * @throws {RuntimeError} `RUNTIME_UNAVAILABLE`.
    */
   async check(): Promise<void> {
@@ -114,8 +127,10 @@ export class DockerRuntime implements SessionRuntime {
     } catch (err) {
       throw new RuntimeError(ServerErrorCode.RUNTIME_UNAVAILABLE, 'docker', `Docker is unreachable (${(err as Error).message}); refusing to run sessions in a weaker runtime`, { cause: err });
     }
+    let labels: Record<string, string> = {};
     try {
-      await this.docker.getImage(this.image).inspect();
+      const info = await this.docker.getImage(this.image).inspect();
+      labels = info.Config?.Labels ?? {};
     } catch (err) {
       throw new RuntimeError(
         ServerErrorCode.RUNTIME_UNAVAILABLE,
@@ -123,6 +138,18 @@ export class DockerRuntime implements SessionRuntime {
         `runner image ${this.image} not found (build it with packages/server/docker/build-runner-image.sh or docker/Dockerfile)`,
         { cause: err },
       );
+    }
+    if (this.verifyRunner) {
+      const want = createHash('sha256').update(readFileSync(processRunnerPath())).digest('hex');
+      const have = labels[RUNNER_SHA256_LABEL];
+      if (have !== want) {
+        throw new RuntimeError(
+          ServerErrorCode.RUNTIME_UNAVAILABLE,
+          'docker',
+          `runner image ${this.image} was built from ${have ? `another runner (${have.slice(0, 12)})` : 'an unlabelled runner'}, not this host's (${want.slice(0, 12)}): ` +
+            `rebuild it with \`bash packages/server/docker/build-runner-image.sh ${this.image}\` after \`npm run build\``,
+        );
+      }
     }
   }
 
