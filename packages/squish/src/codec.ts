@@ -128,6 +128,14 @@ function byte(v: number): number {
   return v >= 255 ? 255 : Math.round(v);
 }
 
+/**
+ * A plane coordinate as the wire's integer hundredths.
+ * @throws {SquishEncodeError} for NaN, ±Infinity or |v| > 7e11.
+ */
+export function quantizeFixed(v: number): number {
+  return q(v);
+}
+
 function q(v: number): number {
   const r = Math.round(v * FIXED_SCALE);
   if (!(r <= 2 ** 46 && r >= -(2 ** 46))) throw new SquishEncodeError(`cannot encode number ${v}: must be finite and within ±7e11`);

@@ -395,7 +395,10 @@ export class Shape extends Node {
       this.x = this._x + dx;
       this.y = this._y + dy;
     } else {
-      this.points = this._points.map(([px, py]) => [px + dx, py + dy] as const);
+      const src = this._points;
+      const next: Point[] = new Array(src.length);
+      for (let i = 0; i < src.length; i++) next[i] = [src[i][0] + dx, src[i][1] + dy];
+      this.points = next;
     }
     return this;
   }

@@ -1,6 +1,6 @@
 import { Writer } from './bytes.js';
 import { nodeBounds, type Bounds } from './bounds.js';
-import { type ChildFilter, includes, KIND_FIELDS, quantizePoints, VIEW_PUBLIC, writeFields, writeNode } from './codec.js';
+import { type ChildFilter, includes, KIND_FIELDS, quantizeFixed, quantizePoints, VIEW_PUBLIC, writeFields, writeNode } from './codec.js';
 import { SceneError } from './errors.js';
 import { OpCode, writeFrameHeader, writeOp } from './frame.js';
 import type { View } from './game.js';
@@ -359,20 +359,20 @@ export class Squisher {
 
   private emitProps(n: Node, ctx: PlayerState[] | null): void {
     let mask = n._dirty & KIND_FIELDS[n.kind];
-    const w = this.tmp.reset();
+    // Public changes go straight into the shared buffer; private ones are encoded once, then copied per recipient.
+    const w = ctx === null ? this.shared : this.tmp.reset();
     const wire = wireOf(n);
     let qp: number[] | undefined;
     if (n.kind === NodeKind.SHAPE && mask & SHAPE_POINTS && (n as Shape)._shapeType !== 'circle') {
       const pts = (n as Shape)._points;
-      qp = quantizePoints(pts);
-      const old = wire.pts;
-      if (old && old.length === pts.length && pts.length > 0) {
-        const oq = wire.qp ?? quantizePoints(old);
-        const dx = qp[0] - oq[0];
-        const dy = qp[1] - oq[1];
+      const old = wire.qp ?? (wire.pts ? quantizePoints(wire.pts) : null);
+      if (old !== null && old.length === pts.length * 2 && pts.length > 0) {
+        // A pure translation is two numbers on the wire; test for one without allocating.
+        const dx = quantizeFixed(pts[0][0]) - old[0];
+        const dy = quantizeFixed(pts[0][1]) - old[1];
         let translated = true;
-        for (let i = 2; i < qp.length; i += 2) {
-          if (qp[i] - oq[i] !== dx || qp[i + 1] - oq[i + 1] !== dy) {
+        for (let i = 1; i < pts.length; i++) {
+          if (quantizeFixed(pts[i][0]) - old[2 * i] !== dx || quantizeFixed(pts[i][1]) - old[2 * i + 1] !== dy) {
             translated = false;
             break;
           }
@@ -383,9 +383,15 @@ export class Squisher {
             writeOp(w, n.id, OpCode.TRANSLATE);
             w.fq(dx);
             w.fq(dy);
+            for (let i = 0; i < old.length; i += 2) {
+              old[i] += dx;
+              old[i + 1] += dy;
+            }
           }
+          qp = old;
         }
       }
+      qp ??= quantizePoints(pts);
       wire.pts = pts;
       wire.qp = qp;
     } else if (n.kind === NodeKind.TEXT && (mask & TEXT_XY) === TEXT_XY) {
@@ -408,7 +414,7 @@ export class Squisher {
       w.uv(mask);
       writeFields(w, n, mask, qp);
     }
-    this.deliver(w, ctx);
+    if (ctx !== null) this.deliver(w, ctx);
   }
 
   private emitChildren(n: Node, ctx: PlayerState[] | null, depth: number): void {
