@@ -349,12 +349,11 @@ export class Squisher {
     return out;
   }
 
-  /** Writes bytes to the shared buffer (public context) or to each recipient's private buffer. */
-  private deliver(w: Writer, ctx: PlayerState[] | null): void {
+  /** Copies bytes encoded once into each recipient's private buffer. */
+  private deliver(w: Writer, ctx: PlayerState[]): void {
     if (w.pos === 0) return;
     const bytes = w.buf.subarray(0, w.pos);
-    if (ctx === null) this.shared.bytes(bytes);
-    else for (const p of ctx) p.priv.bytes(bytes);
+    for (const p of ctx) p.priv.bytes(bytes);
   }
 
   private emitProps(n: Node, ctx: PlayerState[] | null): void {
