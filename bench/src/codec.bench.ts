@@ -68,7 +68,7 @@ const consume = (v: unknown): void => {
   else sink++;
 };
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
+function concat(parts: readonly ArrayLike<number>[]): Uint8Array {
   let n = 0;
   for (const p of parts) n += p.length;
   const out = new Uint8Array(n);
@@ -225,15 +225,7 @@ function squishjsCase(specs: Spec[]): FullRow {
   const squisher = new Squisher({ game: { getLayers: () => layers } });
   const encode = (): Uint8Array => {
     const nodes: number[][] = squisher.squish(layers);
-    let len = 0;
-    for (const a of nodes) len += a.length;
-    const out = new Uint8Array(len);
-    let o = 0;
-    for (const a of nodes) {
-      out.set(a, o);
-      o += a.length;
-    }
-    return out;
+    return concat(nodes);
   };
   // homegames-web: walk the frame, each node is [3, len0, len1, len2, classCode, ...], unsquish each.
   const decode = (bytes: Uint8Array): unknown[] => {
@@ -413,10 +405,10 @@ function oursScene(p: P, specs: Spec[]): { root: InstanceType<P['Group']>; nodes
   return { root, nodes };
 }
 
-function playerMessage(frames: ReturnType<InstanceType<P['Squisher']>['flush']>, playerId: number): Uint8Array {
-  const send = frames.sends.find((s) => s.playerId === playerId);
-  assert(send, `Squisher sent nothing to player ${playerId}`);
-  return concat(send.parts.map((i) => frames.parts[i]));
+function playerMessage(p: P, frames: ReturnType<InstanceType<P['Squisher']>['flush']>, playerId: number): Uint8Array {
+  const msg = p.messageFor(frames, playerId);
+  assert(msg, `Squisher sent nothing to player ${playerId}`);
+  return msg;
 }
 
 function oursCases(p: P, specs: Spec[], moves: Move[]): { full: FullRow; squisherFull: FullRow; delta: DeltaRow } {
@@ -442,7 +434,7 @@ function oursCases(p: P, specs: Spec[], moves: Move[]): { full: FullRow; squishe
   const PLAYER = 1;
   const squisher = new p.Squisher({ layers: () => [scene.root] });
   squisher.addPlayer(PLAYER);
-  const fullMsg = playerMessage(squisher.flush(), PLAYER);
+  const fullMsg = playerMessage(p, squisher.flush(), PLAYER);
   const mirror = new p.SceneMirror();
   const applied = mirror.apply(fullMsg);
   assert(applied.full, 'first Squisher frame is not full');
@@ -460,7 +452,7 @@ function oursCases(p: P, specs: Spec[], moves: Move[]): { full: FullRow; squishe
     sign = -sign;
   };
   move();
-  const deltaMsg = playerMessage(squisher.flush(), PLAYER);
+  const deltaMsg = playerMessage(p, squisher.flush(), PLAYER);
   const ap = mirror.apply(deltaMsg);
   assert(!ap.full, 'second Squisher frame is not a delta');
   const m0 = moves[0];

@@ -4,7 +4,7 @@
  * player's SceneMirror — rebuilt from the very bytes they would receive — shows.
  */
 import { describe, expect, it } from 'vitest';
-import { Game, Group, SceneMirror, Shape, Squisher, Text, ViewableGame, type Node, type PlayerId } from '@parlor/squish';
+import { Game, Group, SceneMirror, Shape, Squisher, Text, ViewableGame, messageFor, type Node, type PlayerId } from '@parlor/squish';
 import Pong from '../pong/index.js';
 import HiddenHand, { cardLabel } from '../hidden-hand/index.js';
 import StarField from '../star-field/index.js';
@@ -77,13 +77,7 @@ class Session {
   flush(): void {
     const frames = this.squisher.flush();
     for (const send of frames.sends) {
-      const chunks = send.parts.map((i) => frames.parts[i]);
-      const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-      let at = 0;
-      for (const c of chunks) {
-        bytes.set(c, at);
-        at += c.length;
-      }
+      const bytes = messageFor(frames, send.playerId)!;
       this.received.get(send.playerId)?.push(bytes);
       this.mirrors.get(send.playerId)?.apply(bytes);
     }

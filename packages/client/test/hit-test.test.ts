@@ -1,21 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { hitTest, pointInPolygon } from '@parlor/client';
-import { Asset, Colors, Group, SceneMirror, Shape, ShapeUtils, Squisher, Text, type Node } from '@parlor/squish';
+import { Asset, Colors, Group, SceneMirror, Shape, ShapeUtils, Squisher, Text, messageFor, type Node } from '@parlor/squish';
 
 /** Squishes `layers` for one player with a real Squisher and applies the frame to a fresh mirror. */
 function mirrorOf(layers: Node[], playerId = 1): SceneMirror {
   const squisher = new Squisher({ layers: () => layers });
   squisher.addPlayer(playerId);
   const tick = squisher.flush();
-  const send = tick.sends.find((s) => s.playerId === playerId);
-  if (!send) throw new Error('no frame for the player');
-  const chunks = send.parts.map((i) => tick.parts[i]);
-  const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let o = 0;
-  for (const c of chunks) {
-    bytes.set(c, o);
-    o += c.length;
-  }
+  const bytes = messageFor(tick, playerId);
+  if (!bytes) throw new Error('no frame for the player');
   const mirror = new SceneMirror();
   expect(mirror.apply(bytes).full).toBe(true);
   return mirror;

@@ -18,7 +18,7 @@ export { PROTOCOL_VERSION, SQUISH_VERSION, SUPPORTED_SQUISH_VERSIONS } from './v
 export { quantize, FIXED_SCALE } from './bytes.js';
 export { squish, unsquish } from './codec.js';
 export { nodeBounds, type Bounds } from './bounds.js';
-export { Squisher, type SquisherOptions, type TickFrames } from './squisher.js';
+export { Squisher, messageFor, type SquisherOptions, type TickFrames } from './squisher.js';
 export { SceneMirror, type ApplyResult } from './mirror.js';
 export * from './protocol-types.js';
 export { encodeServerMessage, decodeServerMessage, encodeClientMessage, decodeClientMessage } from './protocol.js';

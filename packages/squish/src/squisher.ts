@@ -37,6 +37,26 @@ export interface TickFrames {
   sends: Array<{ playerId: PlayerId; parts: number[] }>;
 }
 
+/**
+ * The one message a recipient of a flush receives: its parts concatenated in order, which is
+ * what a WebSocket peer sees when the host sends them as fragments. For bots, tests and
+ * transports without fragments (the host itself sends the parts without copying).
+ * @returns `undefined` when the flush has nothing for that recipient
+ */
+export function messageFor(frames: TickFrames, playerId: PlayerId): Uint8Array | undefined {
+  const send = frames.sends.find((s) => s.playerId === playerId);
+  if (!send) return undefined;
+  let n = 0;
+  for (const i of send.parts) n += frames.parts[i].length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const i of send.parts) {
+    out.set(frames.parts[i], o);
+    o += frames.parts[i].length;
+  }
+  return out;
+}
+
 interface Wire {
   /** Children as of the last flush, in order, each with the `playerIds` it had then. */
   kids: Map<Node, readonly PlayerId[] | null> | null;

@@ -1,4 +1,4 @@
-import { type Node, type Shape, type Text, type Asset, type Group, NodeKind, quantize, type TickFrames } from '../src/index.js';
+import { type Node, type Shape, type Text, type Asset, type Group, NodeKind, quantize } from '../src/index.js';
 
 const qc = (c: readonly number[] | null) => (c ? c.map((v) => Math.max(0, Math.min(255, Math.round(v)))) : null);
 
@@ -36,19 +36,8 @@ export function describe(n: Node, viewer: number | 'all' | 'public' = 'all'): un
   }
 }
 
-/** The message one recipient receives: the concatenation of its parts. */
-export function messageFor(frames: TickFrames, playerId: number): Uint8Array | undefined {
-  const send = frames.sends.find((s) => s.playerId === playerId);
-  if (!send) return undefined;
-  const parts = send.parts.map((i) => frames.parts[i]);
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+/** The message one recipient receives (re-exported so the tests keep one import). */
+export { messageFor } from '../src/index.js';
 
 /** Whether `needle` (UTF-8) occurs in `bytes`. */
 export function containsText(bytes: Uint8Array, needle: string): boolean {
