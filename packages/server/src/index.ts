@@ -31,13 +31,9 @@ export {
   DEFAULT_PROCESS_HEAP_MB,
   DEFAULT_TICK_TIMEOUT_MS,
   type ProcessRuntimeOptions,
-  type ProcessRuntimeSession,
   processRunnerPath,
-  superviseSandbox,
-  inspectInSandbox,
-  type SandboxChild,
-  type SuperviseConfig,
 } from './runtime/process.js';
+export { superviseSandbox, inspectInSandbox, type ProcessRuntimeSession, type SandboxChild, type SuperviseConfig } from './runtime/sandbox/supervisor.js';
 export {
   DockerRuntime,
   dockerAvailable,

@@ -10,7 +10,8 @@ import Docker from 'dockerode';
 import { RuntimeError, ServerErrorCode } from '../errors.js';
 import { createConsoleLogger, kv, type Logger } from '../logger.js';
 import { DEFAULT_MAX_CHANNEL_MESSAGE_BYTES } from './channel.js';
-import { DEFAULT_PROCESS_HEAP_MB, DEFAULT_TICK_TIMEOUT_MS, inspectInSandbox, processRunnerPath, superviseSandbox, type ProcessRuntimeSession, type SandboxChild } from './process.js';
+import { DEFAULT_PROCESS_HEAP_MB, DEFAULT_TICK_TIMEOUT_MS, processRunnerPath } from './process.js';
+import { inspectInSandbox, superviseSandbox, type ProcessRuntimeSession, type SandboxChild } from './sandbox/supervisor.js';
 import type { SessionRuntime, SessionSpec } from './runtime.js';
 
 /** Default runner image (built locally by `docker/build-runner-image.sh`). */
