@@ -16,6 +16,12 @@ export const ServerErrorCode = {
   GAME_BAD_METADATA: 'GAME_BAD_METADATA',
   /** An asset listed in `metadata().assets` cannot be read. */
   GAME_ASSET_MISSING: 'GAME_ASSET_MISSING',
+  /**
+   * An asset listed in `metadata().assets` is refused: its path is absolute, has `..`, or resolves
+   * (through symlinks) outside the game folder; it is not a regular file; it is over a size cap;
+   * or its extension is not on the MIME allow-list (or does not match its `type`).
+   */
+  GAME_ASSET_REFUSED: 'GAME_ASSET_REFUSED',
   /** `openSession` for a game this server does not serve. */
   UNKNOWN_GAME: 'UNKNOWN_GAME',
   /** `openSession` with a session id that is already live. */
@@ -52,9 +58,15 @@ export class ServerError extends ParlorError {
 export class GameLoadError extends ServerError {
   /** The game file or folder. */
   readonly path: string;
-  constructor(code: ServerErrorCodeValue, path: string, message: string, options?: { cause?: unknown }) {
+  /**
+   * For `GAME_BAD_METADATA` (when known): the offending field inside `metadata()`, e.g.
+   * `'description'` or `'assets.hero.path'`; for `GAME_ASSET_REFUSED`/`GAME_ASSET_MISSING`, `'assets.<id>'`.
+   */
+  readonly field?: string;
+  constructor(code: ServerErrorCodeValue, path: string, message: string, options?: { cause?: unknown; field?: string }) {
     super(code, message, options);
     this.path = path;
+    if (options?.field !== undefined) this.field = options.field;
   }
 }
 

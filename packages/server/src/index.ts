@@ -19,7 +19,17 @@ export {
   type LoadGamesOptions,
   type LoadGameOptions,
 } from './games/loader.js';
-export { loadAssets, contentTypeOf, ASSETS_PATH, type LoadedAsset } from './games/assets.js';
+export {
+  loadAssets,
+  contentTypeOf,
+  ASSETS_PATH,
+  ASSET_TYPES,
+  DEFAULT_MAX_ASSET_BYTES,
+  DEFAULT_MAX_GAME_ASSET_BYTES,
+  type LoadedAsset,
+  type AssetLimits,
+} from './games/assets.js';
+export { validateMetadata } from './games/metadata.js';
 export { SessionEngine, DEFAULT_MAX_CONSECUTIVE_ERRORS, type EngineSpec } from './engine/session-engine.js';
 export type { HostToEngineMessage, EngineToHostMessage, FramesMessage, EngineErrorMessage } from './engine/messages.js';
 export type { SessionRuntime, RuntimeSession, SessionSpec } from './runtime/runtime.js';

@@ -31,28 +31,156 @@ export interface GameMetadata {
 export type ResolvedGameMetadata = Required<Omit<GameMetadata, 'description'>> & { description: string };
 
 /**
- * Fills the defaults of {@link GameMetadata}.
- * @throws {TypeError} on values out of range, or a `squishVersion` this build does not support.
+ * Bounds {@link resolveMetadata} enforces on {@link GameMetadata}. Lengths are in UTF-16 code
+ * units (`string.length`).
+ */
+export const METADATA_LIMITS = {
+  /** `name`: 1–80 characters, no control characters. */
+  nameMaxLength: 80,
+  /** `description`: at most 500 characters, no control characters except tab and newline. */
+  descriptionMaxLength: 500,
+  /** `tickRate`: a finite number in (0, 120] Hz. */
+  tickRateMax: 120,
+  /** `maxPlayers`: an integer in 1–1000. */
+  maxPlayersMax: 1000,
+  /** `aspectRatio.x` and `.y`: finite, in (0, 10 000]; x/y between 1/32 and 32. */
+  aspectComponentMax: 10_000,
+  /** Largest (and 1 / smallest) accepted `aspectRatio.x / aspectRatio.y`. */
+  aspectRatioMax: 32,
+  /** `assets`: at most 256 entries. */
+  assetsMaxCount: 256,
+  /** Asset ids: 1–64 of `A–Z a–z 0–9 _ . : -`. */
+  assetIdPattern: /^[A-Za-z0-9_.:-]{1,64}$/,
+  /** Asset paths: 1–255 characters. */
+  assetPathMaxLength: 255,
+} as const;
+
+/**
+ * Thrown by {@link resolveMetadata} when a game's metadata breaks the schema. A `TypeError`
+ * (so existing `catch (e instanceof TypeError)` keep working) with the offending field's path,
+ * e.g. `'description'`, `'assets.hero.path'`.
+ */
+export class GameMetadataError extends TypeError {
+  /** Path of the offending field inside `metadata()`, e.g. `'aspectRatio.x'`; `''` for the whole object. */
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super(`metadata()${field ? `.${field}` : ''} ${message}`);
+    this.name = 'GameMetadataError';
+    this.field = field;
+  }
+}
+
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS_BUT_TAB_NL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+
+/** A short, side-effect-free description of an untrusted value for error messages (never calls its methods). */
+function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  const t = typeof v;
+  if (t === 'string') return `a string of ${(v as string).length} characters`;
+  if (t === 'number') return `${v as number}`;
+  if (t === 'object') return 'an object';
+  return t;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/** Reads one own data property without running getters (accessors count as absent-with-error). */
+function field(obj: Record<string, unknown>, key: string, path: string): unknown {
+  const d = Object.getOwnPropertyDescriptor(obj, key);
+  if (!d) return undefined;
+  if (!('value' in d)) throw new GameMetadataError(path, 'must be a plain value, not a getter');
+  return d.value;
+}
+
+function finite(v: unknown, path: string, lo: number, hi: number, loInclusive: boolean): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || (loInclusive ? v < lo : v <= lo) || v > hi) {
+    throw new GameMetadataError(path, `must be a finite number in ${loInclusive ? '[' : '('}${lo}, ${hi}] (got ${kindOf(v)})`);
+  }
+  return v;
+}
+
+/**
+ * Validates a game's metadata against the schema (types, ranges, lengths; see
+ * {@link METADATA_LIMITS}) and fills the defaults. The result is a fresh object holding copies
+ * of the accepted values only (unknown keys are dropped; getters are refused, never called), so
+ * it is safe to hand untrusted input (e.g. metadata reported by a sandbox) to it.
+ * @throws {GameMetadataError} (a `TypeError`) naming the offending field, or on a `squishVersion`
+ *   this build does not support.
  */
 export function resolveMetadata(m: GameMetadata): ResolvedGameMetadata {
-  if (!m || typeof m.name !== 'string' || m.name.length === 0) throw new TypeError('metadata().name must be a non-empty string');
-  const aspectRatio = m.aspectRatio ?? { x: 16, y: 9 };
-  if (!(aspectRatio.x > 0) || !(aspectRatio.y > 0)) throw new TypeError('metadata().aspectRatio must have positive x and y');
-  const tickRate = m.tickRate ?? 20;
-  if (!(tickRate > 0 && tickRate <= 120)) throw new TypeError('metadata().tickRate must be in (0, 120] Hz');
-  const maxPlayers = m.maxPlayers ?? 8;
-  if (!Number.isInteger(maxPlayers) || maxPlayers < 1) throw new TypeError('metadata().maxPlayers must be a positive integer');
-  const squishVersion = m.squishVersion ?? SQUISH_VERSION;
-  if (!SUPPORTED_SQUISH_VERSIONS.includes(squishVersion)) {
-    throw new TypeError(`metadata().squishVersion ${squishVersion} is not supported (supported: ${SUPPORTED_SQUISH_VERSIONS.join(', ')})`);
+  const L = METADATA_LIMITS;
+  if (!isPlainObject(m)) throw new GameMetadataError('', `must return a plain object (got ${kindOf(m)})`);
+  const raw = m as unknown as Record<string, unknown>;
+
+  const name = field(raw, 'name', 'name');
+  if (typeof name !== 'string' || name.length === 0 || name.length > L.nameMaxLength) {
+    throw new GameMetadataError('name', `must be a non-empty string of at most ${L.nameMaxLength} characters (got ${kindOf(name)})`);
+  }
+  if (CONTROL_CHARS.test(name)) throw new GameMetadataError('name', 'must not contain control characters');
+
+  const description = field(raw, 'description', 'description') ?? '';
+  if (typeof description !== 'string' || description.length > L.descriptionMaxLength) {
+    throw new GameMetadataError('description', `must be a string of at most ${L.descriptionMaxLength} characters (got ${kindOf(description)})`);
+  }
+  if (CONTROL_CHARS_BUT_TAB_NL.test(description)) throw new GameMetadataError('description', 'must not contain control characters');
+
+  const ar = field(raw, 'aspectRatio', 'aspectRatio') ?? { x: 16, y: 9 };
+  if (!isPlainObject(ar)) throw new GameMetadataError('aspectRatio', `must be { x, y } (got ${kindOf(ar)})`);
+  const x = finite(field(ar, 'x', 'aspectRatio.x'), 'aspectRatio.x', 0, L.aspectComponentMax, false);
+  const y = finite(field(ar, 'y', 'aspectRatio.y'), 'aspectRatio.y', 0, L.aspectComponentMax, false);
+  if (x / y > L.aspectRatioMax || y / x > L.aspectRatioMax) {
+    throw new GameMetadataError('aspectRatio', `x / y must be between 1/${L.aspectRatioMax} and ${L.aspectRatioMax}`);
+  }
+
+  const tickRate = finite(field(raw, 'tickRate', 'tickRate') ?? 20, 'tickRate', 0, L.tickRateMax, false);
+
+  const maxPlayers = field(raw, 'maxPlayers', 'maxPlayers') ?? 8;
+  if (typeof maxPlayers !== 'number' || !Number.isInteger(maxPlayers) || maxPlayers < 1 || maxPlayers > L.maxPlayersMax) {
+    throw new GameMetadataError('maxPlayers', `must be an integer in 1–${L.maxPlayersMax} (got ${kindOf(maxPlayers)})`);
+  }
+
+  const rawAssets = field(raw, 'assets', 'assets') ?? {};
+  if (!isPlainObject(rawAssets)) throw new GameMetadataError('assets', `must be an object of { type, path } by id (got ${kindOf(rawAssets)})`);
+  const ids = Object.keys(rawAssets);
+  if (ids.length > L.assetsMaxCount) throw new GameMetadataError('assets', `has ${ids.length} entries; at most ${L.assetsMaxCount} are allowed`);
+  const assets: Record<string, AssetSpec> = {};
+  for (const id of ids) {
+    if (!L.assetIdPattern.test(id)) throw new GameMetadataError('assets', `ids must be 1–64 of A–Z a–z 0–9 _ . : - (got ${kindOf(id)})`);
+    const at = `assets.${id}`;
+    const spec = field(rawAssets, id, at);
+    if (!isPlainObject(spec)) throw new GameMetadataError(at, `must be { type: 'image' | 'audio', path: string } (got ${kindOf(spec)})`);
+    const type = field(spec, 'type', `${at}.type`);
+    if (type !== 'image' && type !== 'audio') throw new GameMetadataError(`${at}.type`, `must be 'image' or 'audio' (got ${kindOf(type)})`);
+    const path = field(spec, 'path', `${at}.path`);
+    if (typeof path !== 'string' || path.length === 0 || path.length > L.assetPathMaxLength) {
+      throw new GameMetadataError(`${at}.path`, `must be a non-empty string of at most ${L.assetPathMaxLength} characters (got ${kindOf(path)})`);
+    }
+    if (CONTROL_CHARS.test(path)) throw new GameMetadataError(`${at}.path`, 'must not contain control characters');
+    assets[id] = { type, path };
+  }
+
+  const squishVersion = field(raw, 'squishVersion', 'squishVersion') ?? SQUISH_VERSION;
+  if (typeof squishVersion !== 'number' || !SUPPORTED_SQUISH_VERSIONS.includes(squishVersion)) {
+    throw new GameMetadataError(
+      'squishVersion',
+      `${typeof squishVersion === 'number' ? squishVersion : `(${kindOf(squishVersion)})`} is not supported (supported: ${SUPPORTED_SQUISH_VERSIONS.join(', ')})`,
+    );
   }
   return {
-    name: m.name,
-    description: m.description ?? '',
-    aspectRatio,
+    name,
+    description,
+    aspectRatio: { x, y },
     tickRate,
     maxPlayers,
-    assets: m.assets ?? {},
+    assets,
     squishVersion,
   };
 }

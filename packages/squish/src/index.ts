@@ -11,7 +11,7 @@ export {
   type ClickHandler, type NodeOptions, type GroupOptions, type ShapeOptions, type TextOptions, type AssetOptions, type AnyNode,
 } from './nodes.js';
 export {
-  Game, ViewableGame, resolveMetadata,
+  Game, ViewableGame, resolveMetadata, GameMetadataError, METADATA_LIMITS,
   type GameClass, type GameMetadata, type ResolvedGameMetadata, type AssetSpec, type PlayerInfo, type GamepadState, type View,
 } from './game.js';
 export { PROTOCOL_VERSION, SQUISH_VERSION, SUPPORTED_SQUISH_VERSIONS } from './version.js';

@@ -1,13 +1,14 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { compileFunction } from 'node:vm';
 import * as squish from '@parlor/squish';
-import { resolveMetadata, type GameClass, type ResolvedGameMetadata } from '@parlor/squish';
-import { build, type Message } from 'esbuild';
+import { type GameClass, type ResolvedGameMetadata } from '@parlor/squish';
+import { build, type Message, type Plugin } from 'esbuild';
 import { GameLoadError, ServerConfigError, ServerErrorCode } from '../errors.js';
-import { loadAssets, type LoadedAsset } from './assets.js';
+import { loadAssets, type AssetLimits, type LoadedAsset } from './assets.js';
+import { validateMetadata } from './metadata.js';
 
 /**
  * Where a game comes from. Exactly one of `file`, `dir` or `gameClass` is needed:
@@ -61,6 +62,8 @@ export interface LoadGameOptions {
    * module's top level. Without it, the bundle is evaluated in this process.
    */
   inspect?: (bundle: { code: string; filename: string }, baseDir: string) => Promise<{ metadata: ResolvedGameMetadata; className: string }>;
+  /** Size caps of the game's assets (defaults: 8 MiB per asset, 64 MiB per game); see {@link loadAssets}. */
+  assetLimits?: AssetLimits;
 }
 
 /** Route names of games: letters, digits, `.`, `_`, `-`; 1–64 characters, not starting with a symbol. */
@@ -118,15 +121,15 @@ export function validateGameClass(value: unknown, path: string): { gameClass: Ga
   if (typeof cls.metadata !== 'function') {
     throw new GameLoadError(ServerErrorCode.GAME_BAD_METADATA, path, `${path}: ${cls.name} has no static metadata()`);
   }
-  let metadata: ResolvedGameMetadata;
+  let raw: unknown;
   try {
-    metadata = resolveMetadata(cls.metadata());
+    raw = cls.metadata();
   } catch (err) {
-    throw new GameLoadError(ServerErrorCode.GAME_BAD_METADATA, path, `${path}: ${cls.name}.metadata(): ${(err as Error).message}`, {
+    throw new GameLoadError(ServerErrorCode.GAME_BAD_METADATA, path, `${path}: ${cls.name}.metadata() threw: ${(err as Error)?.message ?? 'unknown error'}`, {
       cause: err,
     });
   }
-  return { gameClass: cls, metadata };
+  return { gameClass: cls, metadata: validateMetadata(raw, path) };
 }
 
 /**
@@ -138,7 +141,8 @@ export function validateGameClass(value: unknown, path: string): { gameClass: Ga
  * @param source a {@link GameSource}, a path to a game file or folder, or an already {@link LoadedGame} (returned renamed if needed)
  * @throws {ServerConfigError} on an invalid name or an empty source.
  * @throws {GameLoadError} `GAME_NOT_FOUND`, `GAME_BUILD_FAILED` (message lists file:line of each
- *   esbuild error), `GAME_EVAL_FAILED`, `GAME_NO_CLASS`, `GAME_BAD_METADATA`, `GAME_ASSET_MISSING`.
+ *   esbuild error, including imports refused outside the game folder), `GAME_EVAL_FAILED`, `GAME_NO_CLASS`,
+ *   `GAME_BAD_METADATA` (with `field`), `GAME_ASSET_MISSING`, `GAME_ASSET_REFUSED`.
  */
 export async function loadGame(name: string, source: GameSource | LoadedGame | string, options: LoadGameOptions = {}): Promise<LoadedGame> {
   if (!GAME_NAME_RE.test(name)) throw new ServerConfigError(`invalid game name "${name}" (use letters, digits, ".", "_", "-")`);
@@ -149,7 +153,7 @@ export async function loadGame(name: string, source: GameSource | LoadedGame | s
   if (src.gameClass) {
     const baseDir = resolve(src.dir ?? '.');
     const { gameClass, metadata } = validateGameClass(src.gameClass, src.gameClass.name || name);
-    const assets = await loadAssets(name, baseDir, metadata.assets);
+    const assets = await loadAssets(name, baseDir, metadata.assets, options.assetLimits);
     return { loaded: true, name, gameClass, metadata, baseDir, entry: null, bundle: null, inputs: [], assets };
   }
 
@@ -175,7 +179,7 @@ export async function loadGame(name: string, source: GameSource | LoadedGame | s
     throw new ServerConfigError(`game "${name}": give a file, a dir or a gameClass`);
   }
 
-  const { code, inputs } = await bundleGame(entry);
+  const { code, inputs } = await bundleGame(entry, baseDir);
   let gameClass: GameClass;
   let metadata: ResolvedGameMetadata;
   if (options.inspect) {
@@ -185,17 +189,14 @@ export async function loadGame(name: string, source: GameSource | LoadedGame | s
     } catch (err) {
       throw new GameLoadError(ServerErrorCode.GAME_EVAL_FAILED, entry, `${entry} failed to load in the sandbox: ${(err as Error)?.message ?? String(err)}`, { cause: err });
     }
-    try {
-      // The sandbox is untrusted: resolve (and so validate) its answer again here.
-      metadata = resolveMetadata(inspected.metadata);
-    } catch (err) {
-      throw new GameLoadError(ServerErrorCode.GAME_BAD_METADATA, entry, `${entry}: metadata(): ${(err as Error).message}`, { cause: err });
-    }
-    gameClass = sandboxedGameClass(String(inspected.className || name).slice(0, 64), metadata, entry);
+    // The sandbox is untrusted: validate its answer again here (schema, lengths, plain values).
+    metadata = validateMetadata(inspected?.metadata, entry);
+    const className = typeof inspected?.className === 'string' && /^[A-Za-z_$][\w$]{0,63}$/.test(inspected.className) ? inspected.className : name;
+    gameClass = sandboxedGameClass(className, metadata, entry);
   } else {
     ({ gameClass, metadata } = validateGameClass(evaluateBundle(code, entry), entry));
   }
-  const assets = await loadAssets(name, baseDir, metadata.assets);
+  const assets = await loadAssets(name, baseDir, metadata.assets, options.assetLimits);
   return {
     loaded: true,
     name,
@@ -229,10 +230,66 @@ function sandboxedGameClass(className: string, metadata: ResolvedGameMetadata, e
 }
 
 /**
- * Bundles a game entry with esbuild into one CommonJS module (`@parlor/squish` external).
- * @throws {GameLoadError} `GAME_BUILD_FAILED`.
+ * An esbuild plugin that confines a game's imports to its folder: `@parlor/squish` stays
+ * external, Node built-ins stay external (the runtime decides what a game may `require`), and
+ * every other import must resolve (following symlinks) to a file inside `root`; anything else
+ * (a host `.json`/`.txt`/source file, the host's `node_modules`) fails the build with an error at
+ * the importing file:line.
  */
-export async function bundleGame(entry: string): Promise<{ code: string; inputs: string[] }> {
+function confineToFolder(root: string): Plugin {
+  let realRoot: string;
+  try {
+    realRoot = realpathSync(root);
+  } catch {
+    realRoot = resolve(root);
+  }
+  const inside = (p: string): boolean => p === realRoot || p.startsWith(realRoot + sep);
+  return {
+    name: 'parlor-confine-to-game-folder',
+    setup(b) {
+      b.onResolve({ filter: /.*/ }, async (args) => {
+        if ((args.pluginData as { parlorInner?: boolean } | undefined)?.parlorInner) return undefined;
+        if (args.path === '@parlor/squish') return { path: args.path, external: true };
+        if (args.kind === 'entry-point') return undefined;
+        const r = await b.resolve(args.path, {
+          kind: args.kind,
+          importer: args.importer,
+          resolveDir: args.resolveDir,
+          namespace: args.namespace,
+          pluginData: { parlorInner: true },
+        });
+        if (r.errors.length) return { errors: r.errors, warnings: r.warnings };
+        if (r.external || r.namespace !== 'file' || r.path === '') return r;
+        let real: string;
+        try {
+          real = realpathSync(r.path);
+        } catch {
+          real = r.path;
+        }
+        if (!inside(real)) {
+          return {
+            errors: [
+              {
+                text: `import ${JSON.stringify(args.path.slice(0, 200))} resolves to ${real}, outside the game folder ${realRoot}: a game may import only its own files and '@parlor/squish'`,
+              },
+            ],
+          };
+        }
+        return { ...r, path: real, pluginData: undefined };
+      });
+    },
+  };
+}
+
+/**
+ * Bundles a game entry with esbuild into one CommonJS module (`@parlor/squish` external).
+ * Imports are confined to `root` (default the entry's folder): an import that resolves outside
+ * it, e.g. a host `.json`/`.txt` file or a package from the host's `node_modules`, fails the build.
+ * @param entry the game's entry file
+ * @param root the game folder; default `dirname(entry)`
+ * @throws {GameLoadError} `GAME_BUILD_FAILED` (the message lists file:line of each import refused).
+ */
+export async function bundleGame(entry: string, root: string = dirname(entry)): Promise<{ code: string; inputs: string[] }> {
   let result;
   try {
     result = await build({
@@ -242,6 +299,7 @@ export async function bundleGame(entry: string): Promise<{ code: string; inputs:
       format: 'cjs',
       target: 'node20',
       external: ['@parlor/squish'],
+      plugins: [confineToFolder(root)],
       write: false,
       metafile: true,
       sourcemap: 'inline',
@@ -329,6 +387,8 @@ export interface LoadGamesOptions {
   onError?: (name: string, error: GameLoadError | ServerConfigError) => void;
   /** See {@link LoadGameOptions.inspect}. */
   inspect?: LoadGameOptions['inspect'];
+  /** See {@link LoadGameOptions.assetLimits}. */
+  assetLimits?: AssetLimits;
 }
 
 /**
@@ -341,7 +401,7 @@ export async function loadGamesFromDir(dir: string, options: LoadGamesOptions = 
   const out: Record<string, LoadedGame> = {};
   for (const [name, source] of Object.entries(sources)) {
     try {
-      out[name] = await loadGame(name, source, { inspect: options.inspect });
+      out[name] = await loadGame(name, source, { inspect: options.inspect, assetLimits: options.assetLimits });
     } catch (err) {
       if (!options.onError || !(err instanceof GameLoadError || err instanceof ServerConfigError)) throw err;
       options.onError(name, err);
