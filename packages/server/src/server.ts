@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIPv6, type AddressInfo, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { CloseCode, PROTOCOL_VERSION, type JoinMessage } from '@parlor/squish';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -11,12 +12,27 @@ import type { LoadedAsset } from './games/assets.js';
 import { ASSETS_PATH } from './games/assets.js';
 import { loadGame, type GameSource, type LoadedGame } from './games/loader.js';
 import { ClientBundle } from './http/client-bundle.js';
-import { renderErrorPage, renderLobby, renderPlay, type GameInfo, type SessionInfo } from './http/pages.js';
+import {
+  LOBBY_SCRIPT,
+  LOBBY_SCRIPT_PATH,
+  PAGE_HEADERS,
+  PAGE_STYLE,
+  PLAY_SCRIPT,
+  PLAY_SCRIPT_PATH,
+  STYLE_PATH,
+  assetHeaders,
+  renderErrorPage,
+  renderLobby,
+  renderPlay,
+  type GameInfo,
+  type SessionInfo,
+} from './http/pages.js';
 import { createConsoleLogger, kv, type Logger, type LogLevel } from './logger.js';
-import { ServerMetrics } from './metrics.js';
+import { ServerMetrics, type ConnectionRefusedReason } from './metrics.js';
+import { TokenBucket } from './rate-limit.js';
 import { RoutingRuntime, createRuntime, isProduction, loadOptionsFor, type RuntimeChoice } from './runtime/policy.js';
 import type { ProcessRuntimeOptions } from './runtime/process.js';
-import type { DockerRuntimeOptions } from './runtime/docker.js';
+import { defaultInstanceId, type DockerRuntimeOptions } from './runtime/docker.js';
 import type { SessionRuntime } from './runtime/runtime.js';
 import { Session, type SessionHost } from './session.js';
 import { MAX_SEATS_PER_RESERVATION, MAX_TICKET_TTL_MS, SeatBook } from './seats.js';
@@ -84,6 +100,57 @@ export interface GameServerOptions {
   clientBundle?: string;
   /** When set, the lobby shows "New room (fleet)" per game and `POST /parlor/api/fleet/rooms` places rooms through it (see {@link GameServer.setFleetRooms}). */
   fleetRooms?: FleetRoomsHook;
+
+  // ---------------------------------------------------------------- capacity (see README "Close codes")
+
+  /**
+   * Most open TCP connections (HTTP and WebSocket, every address together). A connection over it
+   * is answered `HTTP 503` (`Retry-After`) and closed at accept, before any WebSocket exists, and
+   * counted in `parlor_connections_refused_total{reason="server_full"}`. Default 10 000, or half
+   * the process's open-file limit (`RLIMIT_NOFILE`, soft) when that is lower, so that a flood of
+   * connections refuses new ones long before the process runs out of file descriptors.
+   */
+  maxConnections?: number;
+  /**
+   * Most open TCP connections from one source address (IPv4 address; IPv6 clients are grouped by
+   * their /64). Over it: `HTTP 429` and closed at accept (`reason="address_full"`). Default 64.
+   */
+  maxConnectionsPerAddress?: number;
+  /**
+   * Most live sessions (rooms). A `join` that would create one more is refused with close code
+   * 4503 (`CloseCode.SERVER_BUSY`); {@link GameServer.openSession} throws `SERVER_BUSY`. Default 200.
+   */
+  maxSessions?: number;
+  /**
+   * Sessions one source address (grouped as for {@link maxConnectionsPerAddress}) may create per
+   * minute by joining (a fresh session id, or no open session to join): a token bucket of this
+   * size refilled over 60 s. Over it the join is refused with 4429 (`CloseCode.RATE_LIMITED`).
+   * {@link GameServer.openSession} is not limited. Default 10.
+   */
+  sessionsPerAddressPerMinute?: number;
+  /** Most spectators per session (spectators need no ticket but count); over it a spectator join gets 4409. Default 100. */
+  maxSpectatorsPerSession?: number;
+  /**
+   * Hard cap of bytes queued for one WebSocket (`bufferedAmount`): a socket over it is closed with
+   * 4413 (`CloseCode.SLOW_CLIENT`) and its buffers freed, instead of buffering for a client that
+   * does not read. Must be larger than {@link backpressureBytes}. Checked every 250 ms. Default 4 MiB.
+   */
+  maxBufferedBytes?: number;
+  /** A socket that stays over {@link backpressureBytes} for this long is closed with 4413 too. Default 10 000. */
+  slowClientTimeoutMs?: number;
+  /**
+   * Most rows the lobby (`GET /`) lists, and the largest `limit` of `GET /parlor/api/sessions?offset=&limit=`
+   * (whose default `limit` it also is). Default 100.
+   */
+  listLimit?: number;
+  /**
+   * This server's instance id: the `docker` runtime labels its containers `parlor.instance=<id>`
+   * and its reconcile pass removes only containers with this label (so several servers can share
+   * one Docker engine). One process at a time may hold an id on a machine. Default
+   * `<hostname>:<port>` for a fixed port (stable across restarts, so a restarted server removes
+   * what it left behind), or a random id per process for port 0.
+   */
+  instanceId?: string;
 }
 
 /** A running game server: HTTP and WebSocket on one port. */
@@ -496,9 +563,31 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
     }
     const html = 'text/html; charset=utf-8';
     const json = 'application/json; charset=utf-8';
+    // Every HTML page carries PAGE_HEADERS (strict CSP, nosniff, Referrer-Policy, framing).
+    const page = (status: number, body: string, headers: Record<string, string> = {}): void => send(req, res, status, html, body, { ...PAGE_HEADERS, ...headers });
+    const staticFile = (type: string, body: string): void =>
+      send(req, res, 200, type, body, { 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff', 'Cross-Origin-Resource-Policy': 'same-origin' });
     switch (path) {
-      case '/':
-        send(req, res, 200, html, renderLobby(this.games(), this.sessions(), { fleet: this.fleetRooms !== null }), { 'Cache-Control': 'no-store' });
+      case '/': {
+        let body: string;
+        try {
+          body = renderLobby(this.games(), this.sessions(), { fleet: this.fleetRooms !== null });
+        } catch (err) {
+          // Never a 500 for every visitor because of one game's data: log, and serve the lobby without rows.
+          this.logger.error(`lobby render failed: ${(err as Error)?.message ?? 'unknown error'}`);
+          body = renderLobby([], [], { fleet: false });
+        }
+        page(200, body, { 'Cache-Control': 'no-store' });
+        return;
+      }
+      case STYLE_PATH:
+        staticFile('text/css; charset=utf-8', PAGE_STYLE);
+        return;
+      case LOBBY_SCRIPT_PATH:
+        staticFile('text/javascript; charset=utf-8', LOBBY_SCRIPT);
+        return;
+      case PLAY_SCRIPT_PATH:
+        staticFile('text/javascript; charset=utf-8', PLAY_SCRIPT);
         return;
       case '/healthz':
         send(req, res, 200, 'text/plain; charset=utf-8', 'ok\n', { 'Cache-Control': 'no-store' });
@@ -544,6 +633,7 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
       send(req, res, 200, asset.contentType, asset.data, {
         'Cache-Control': 'public, max-age=31536000, immutable',
         ETag: `"${asset.hash}"`,
+        ...assetHeaders(asset.contentType, safeDecode(path.slice(path.lastIndexOf('/') + 1))),
       });
       return;
     }
@@ -553,23 +643,23 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
       const game = parts.length <= 2 ? this.gameMap.get(safeDecode(parts[0])) : undefined;
       const sessionId = parts.length === 2 ? safeDecode(parts[1]) : '';
       if (!game) {
-        send(req, res, 404, html, renderErrorPage(404, 'Game not found', `There is no game called "${safeDecode(parts[0] ?? '')}" here.`));
+        page(404, renderErrorPage(404, 'Game not found', `There is no game called "${safeDecode(parts[0] ?? '').slice(0, 64)}" here.`));
         return;
       }
       if (sessionId !== '' && !SESSION_ID_RE.test(sessionId)) {
-        send(req, res, 404, html, renderErrorPage(404, 'Session not found', 'That session id is not valid.'));
+        page(404, renderErrorPage(404, 'Session not found', 'That session id is not valid.'));
         return;
       }
       const other = sessionId ? this.sessionMap.get(sessionId) : undefined;
       if (other && other.game.name !== game.name) {
-        send(req, res, 404, html, renderErrorPage(404, 'Session not found', `Session ${sessionId} is not a ${game.metadata.name} session.`));
+        page(404, renderErrorPage(404, 'Session not found', `Session ${sessionId} is not a ${game.metadata.name} session.`));
         return;
       }
       const spectate = ['1', 'true', 'yes'].includes(url.searchParams.get('spectate') ?? '');
-      send(req, res, 200, html, renderPlay({ game: game.name, title: game.metadata.name, sessionId, spectate }), { 'Cache-Control': 'no-store' });
+      page(200, renderPlay({ game: game.name, title: game.metadata.name, sessionId, spectate }), { 'Cache-Control': 'no-store' });
       return;
     }
-    send(req, res, 404, html, renderErrorPage(404, 'Not found', `Nothing at ${path}.`));
+    page(404, renderErrorPage(404, 'Not found', `Nothing at ${path.slice(0, 200)}.`));
   }
 
   /**

@@ -353,9 +353,10 @@ describe('HTTP routes', () => {
     expect(play.status).toBe(200);
     expect(play.text).toContain('<canvas id="parlor"');
     expect(play.text).toContain('<script src="/parlor/client.js"></script>');
-    expect(play.text).toContain('Parlor.start({ game: "counter", sessionId: "", spectate: false })');
+    expect(play.text).toContain('<script src="/parlor/play.js"></script>');
+    expect(play.text).toContain('data-game="counter" data-session="" data-spectate="0"');
     const spec = await get(server!, '/play/counter/abc123?spectate=1');
-    expect(spec.text).toContain('Parlor.start({ game: "counter", sessionId: "abc123", spectate: true })');
+    expect(spec.text).toContain('data-game="counter" data-session="abc123" data-spectate="1"');
     expect((await get(server!, '/play/nope')).status).toBe(404);
     expect((await get(server!, '/play/counter/bad%20id')).status).toBe(404);
     expect((await get(server!, '/nothing-here')).status).toBe(404);

@@ -32,11 +32,6 @@ export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-/** JSON for inline `<script>`: `<`, `>`, `&` and line separators escaped so it cannot close the tag. */
-export function scriptJson(v: unknown): string {
-  return JSON.stringify(v).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
 const STYLE = `
 :root{color-scheme:dark;--bg:#0f172a;--card:#1e293b;--line:#334155;--text:#e2e8f0;--muted:#94a3b8;--accent:#22d3ee;--accent2:#f97316}
 *{box-sizing:border-box}
@@ -69,77 +64,196 @@ td.actions a{margin-left:6px}
 code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:14px}
 .empty{color:var(--muted);padding:16px;background:var(--card);border:1px dashed var(--line);border-radius:12px}
 footer{color:var(--muted);font-size:13px;text-align:center;padding:24px}
+footer a{color:inherit}
+html.play,body.play{margin:0;height:100%;overflow:hidden;background:#000}
+body.play canvas#parlor{display:block;width:100vw;height:100vh;touch-action:none;outline:none}
 `;
 
+/** Path of the pages' stylesheet (served by the server; pages carry no inline style). */
+export const STYLE_PATH = '/parlor/parlor.css';
+/** Path of the lobby's script (session list refresh, fleet button; pages carry no inline script). */
+export const LOBBY_SCRIPT_PATH = '/parlor/lobby.js';
+/** Path of the play page's bootstrap script: starts the client from the canvas's `data-*` attributes. */
+export const PLAY_SCRIPT_PATH = '/parlor/play.js';
+
+/**
+ * The Content-Security-Policy of every HTML page (lobby, play, error pages): scripts, styles,
+ * images, media and connections from this origin only (`connect-src 'self'` covers the same
+ * origin's `ws:`/`wss:`), no inline script or style, no plugins, no `<base>`, forms to this
+ * origin, framed by this origin only.
+ */
+export const PAGE_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "media-src 'self'",
+  "connect-src 'self'",
+  "font-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'self'",
+].join('; ');
+
+/** Security headers of every HTML page: {@link PAGE_CSP}, `nosniff`, `Referrer-Policy`, framing and opener isolation. */
+export const PAGE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'Content-Security-Policy': PAGE_CSP,
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'same-origin',
+  'X-Frame-Options': 'SAMEORIGIN',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+});
+
+/**
+ * The Content-Security-Policy of game assets (and the pages' static script/style files): opened
+ * directly, an asset is a sandboxed document (opaque origin, no script, no plugins) that can load
+ * nothing, so an SVG with `<script>` cannot touch the origin's storage or cookies.
+ */
+export const ASSET_CSP = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'";
+
+/**
+ * Headers of a game asset: {@link ASSET_CSP}, `nosniff` (the declared MIME type is the only one a
+ * browser will use), and for SVG (the one allowed type that can carry script) also
+ * `Content-Disposition: attachment`, so a browser never renders it as a document on this origin
+ * (`<img>` and `new Image()` ignore the disposition).
+ */
+export function assetHeaders(contentType: string, fileName: string): Record<string, string> {
+  const h: Record<string, string> = {
+    'Content-Security-Policy': ASSET_CSP,
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+    'Cross-Origin-Opener-Policy': 'same-origin',
+  };
+  if (/^image\/svg\+xml\b/i.test(contentType)) {
+    const ascii = fileName.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100) || 'asset.svg';
+    h['Content-Disposition'] = `attachment; filename="${ascii}"`;
+  }
+  return h;
+}
+
+/** A string field of untrusted-shaped data, or `fallback`; capped at `max` characters. */
+function str(v: unknown, max: number, fallback = ''): string {
+  return typeof v === 'string' ? (v.length > max ? `${v.slice(0, max)}…` : v) : fallback;
+}
+
+/** A finite number as text, or `'?'`. */
+function num(v: unknown): string {
+  return typeof v === 'number' && Number.isFinite(v) ? String(v) : '?';
+}
+
+function sessionRow(s: SessionInfo): string {
+  const id = str(s.id, 64);
+  const game = str(s.game, 64);
+  const base = `/play/${encodeURIComponent(game)}/${encodeURIComponent(id)}`;
+  const full = typeof s.players === 'number' && typeof s.maxPlayers === 'number' && s.players >= s.maxPlayers;
+  return `<tr data-session="${escapeHtml(id)}"><td>${escapeHtml(str(s.title, 80, game))}</td><td><code>${escapeHtml(id)}</code></td>` +
+    `<td class="players">${num(s.players)} / ${num(s.maxPlayers)} players</td><td class="spectators">${num(s.spectators)} spectator${s.spectators === 1 ? '' : 's'}</td>` +
+    `<td class="actions">${full ? '' : `<a class="btn play" href="${escapeHtml(base)}">Play</a>`}<a class="btn spec" href="${escapeHtml(base)}?spectate=1">Spectate</a></td></tr>`;
+}
+
 function sessionRows(sessions: readonly SessionInfo[]): string {
-  if (sessions.length === 0) return '<p class="empty" id="no-sessions">No live sessions yet: press Play on a game to start one.</p>';
-  const rows = sessions
-    .map((s) => {
-      const base = `/play/${encodeURIComponent(s.game)}/${encodeURIComponent(s.id)}`;
-      const full = s.players >= s.maxPlayers;
-      return `<tr data-session="${escapeHtml(s.id)}"><td>${escapeHtml(s.title)}</td><td><code>${escapeHtml(s.id)}</code></td>` +
-        `<td class="players">${s.players} / ${s.maxPlayers} players</td><td class="spectators">${s.spectators} spectator${s.spectators === 1 ? '' : 's'}</td>` +
-        `<td class="actions">${full ? '' : `<a class="btn play" href="${base}">Play</a>`}<a class="btn spec" href="${base}?spectate=1">Spectate</a></td></tr>`;
-    })
-    .join('');
-  return `<table id="sessions"><thead><tr><th>Game</th><th>Session</th><th>Players</th><th>Spectators</th><th></th></tr></thead><tbody>${rows}</tbody></table>`;
+  const rows: string[] = [];
+  for (const s of sessions) {
+    try {
+      rows.push(sessionRow(s));
+    } catch {
+      // one bad row never takes the lobby down
+    }
+  }
+  if (rows.length === 0) return '<p class="empty" id="no-sessions">No live sessions yet: press Play on a game to start one.</p>';
+  return `<table id="sessions"><thead><tr><th>Game</th><th>Session</th><th>Players</th><th>Spectators</th><th></th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
+function gameCard(g: GameInfo, fleet: boolean): string {
+  const name = str(g.name, 64);
+  const href = `/play/${encodeURIComponent(name)}`;
+  const players = num(g.maxPlayers);
+  return `<div class="game" data-game="${escapeHtml(name)}"><h3>${escapeHtml(str(g.title, 80, name))}</h3>` +
+    `<p>${escapeHtml(str(g.description, 500) || 'No description.')}</p>` +
+    `<div class="meta">up to ${players} player${g.maxPlayers === 1 ? '' : 's'} · ${num(g.tickRate)} Hz · <code>/play/${escapeHtml(name)}</code></div>` +
+    `<div><a class="btn play" href="${escapeHtml(href)}">Play</a>` +
+    (fleet ? `<button type="button" class="btn fleet" data-fleet-game="${escapeHtml(name)}">New room (fleet)</button>` : '') +
+    `</div></div>`;
 }
 
 /**
  * The lobby page (`GET /`): every game with Play / Spectate links and every live session. With
  * `opts.fleet` each game also gets a "New room (fleet)" button that POSTs `{ game }` to
  * `/parlor/api/fleet/rooms` and opens the returned `joinUrl` (the room may be on another server).
+ * Rendered defensively: a field of the wrong type or length is shown as a placeholder or cut, and
+ * a row that cannot be rendered is left out, so one game's data never fails the page. No inline
+ * script or style (see {@link PAGE_CSP}): behaviour comes from {@link LOBBY_SCRIPT_PATH}.
  */
 export function renderLobby(games: readonly GameInfo[], sessions: readonly SessionInfo[], opts: { fleet?: boolean } = {}): string {
-  const cards = games.length
-    ? games
-        .map((g) => {
-          const href = `/play/${encodeURIComponent(g.name)}`;
-          return `<div class="game" data-game="${escapeHtml(g.name)}"><h3>${escapeHtml(g.title)}</h3>` +
-            `<p>${escapeHtml(g.description || 'No description.')}</p>` +
-            `<div class="meta">up to ${g.maxPlayers} player${g.maxPlayers === 1 ? '' : 's'} · ${g.tickRate} Hz · <code>/play/${escapeHtml(g.name)}</code></div>` +
-            `<div><a class="btn play" href="${href}">Play</a>` +
-            (opts.fleet ? `<button type="button" class="btn fleet" data-fleet-game="${escapeHtml(g.name)}">New room (fleet)</button>` : '') +
-            `</div></div>`;
-        })
-        .join('')
-    : '<p class="empty">No games loaded.</p>';
+  const cards: string[] = [];
+  for (const g of games) {
+    try {
+      cards.push(gameCard(g, opts.fleet === true));
+    } catch {
+      // skip a game whose data cannot be rendered
+    }
+  }
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>Parlor</title><style>${STYLE}</style></head>
+<title>Parlor</title><link rel="stylesheet" href="${STYLE_PATH}"><script src="${LOBBY_SCRIPT_PATH}" defer></script></head>
 <body><header><h1><span>▣</span> Parlor</h1><p>Server-authoritative multiplayer games. Open a game in two tabs to play together.</p></header>
-<main><h2>Games</h2><div class="games">${cards}</div>
+<main><h2>Games</h2><div class="games">${cards.length ? cards.join('') : '<p class="empty">No games loaded.</p>'}</div>
 <h2>Live sessions</h2><div id="live">${sessionRows(sessions)}</div></main>
-<footer>Parlor · <a href="/parlor/api/sessions" style="color:inherit">sessions JSON</a> · <a href="/metrics" style="color:inherit">metrics</a></footer>
-<script>
-(function(){
+<footer>Parlor · <a href="/parlor/api/sessions">sessions JSON</a> · <a href="/metrics">metrics</a></footer>
+</body></html>`;
+}
+
+/** The lobby's script, served at {@link LOBBY_SCRIPT_PATH}: refreshes the session list every 3 s and wires the fleet buttons. */
+export const LOBBY_SCRIPT = `(function(){
+  'use strict';
   function esc(s){return String(s).replace(/[&<>"']/g,function(c){return{'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'}[c];});}
+  function str(v,max,d){return typeof v==='string'?(v.length>max?v.slice(0,max)+'\\u2026':v):(d||'');}
+  function num(v){return typeof v==='number'&&isFinite(v)?String(v):'?';}
   function render(list){
     var live=document.getElementById('live');
-    if(!list.length){live.innerHTML='<p class="empty" id="no-sessions">No live sessions yet: press Play on a game to start one.</p>';return;}
+    if(!live)return;
+    if(!Array.isArray(list)||!list.length){live.innerHTML='<p class="empty" id="no-sessions">No live sessions yet: press Play on a game to start one.</p>';return;}
     var h='<table id="sessions"><thead><tr><th>Game</th><th>Session</th><th>Players</th><th>Spectators</th><th></th></tr></thead><tbody>';
     list.forEach(function(s){
-      var base='/play/'+encodeURIComponent(s.game)+'/'+encodeURIComponent(s.id);
-      h+='<tr data-session="'+esc(s.id)+'"><td>'+esc(s.title)+'</td><td><code>'+esc(s.id)+'</code></td><td class="players">'+s.players+' / '+s.maxPlayers+' players</td><td class="spectators">'+s.spectators+' spectator'+(s.spectators===1?'':'s')+'</td><td class="actions">'+(s.players>=s.maxPlayers?'':'<a class="btn play" href="'+base+'">Play</a>')+'<a class="btn spec" href="'+base+'?spectate=1">Spectate</a></td></tr>';
+      if(!s||typeof s!=='object')return;
+      var id=str(s.id,64),game=str(s.game,64);
+      var base='/play/'+encodeURIComponent(game)+'/'+encodeURIComponent(id);
+      h+='<tr data-session="'+esc(id)+'"><td>'+esc(str(s.title,80,game))+'</td><td><code>'+esc(id)+'</code></td><td class="players">'+num(s.players)+' / '+num(s.maxPlayers)+' players</td><td class="spectators">'+num(s.spectators)+' spectator'+(s.spectators===1?'':'s')+'</td><td class="actions">'+(s.players>=s.maxPlayers?'':'<a class="btn play" href="'+esc(base)+'">Play</a>')+'<a class="btn spec" href="'+esc(base)+'?spectate=1">Spectate</a></td></tr>';
     });
     live.innerHTML=h+'</tbody></table>';
   }
-  Array.prototype.forEach.call(document.querySelectorAll('button[data-fleet-game]'),function(b){
-    b.addEventListener('click',function(){
-      var card=b.parentNode,err=card.querySelector('.fleet-error');
-      if(err)err.remove();
-      b.disabled=true;
-      fetch('/parlor/api/fleet/rooms',{method:'POST',headers:{'Content-Type':'application/json'},body:JSON.stringify({game:b.getAttribute('data-fleet-game')})})
-        .then(function(r){return r.json().then(function(j){if(!r.ok||!/^https?:/.test(j.joinUrl||''))throw new Error(j.message||('HTTP '+r.status));location.assign(j.joinUrl);});})
-        .catch(function(e){b.disabled=false;var p=document.createElement('div');p.className='fleet-error';p.textContent='Fleet: '+e.message;card.appendChild(p);});
+  function start(){
+    Array.prototype.forEach.call(document.querySelectorAll('button[data-fleet-game]'),function(b){
+      b.addEventListener('click',function(){
+        var card=b.parentNode,err=card.querySelector('.fleet-error');
+        if(err)err.remove();
+        b.disabled=true;
+        fetch('/parlor/api/fleet/rooms',{method:'POST',headers:{'Content-Type':'application/json'},body:JSON.stringify({game:b.getAttribute('data-fleet-game')})})
+          .then(function(r){return r.json().then(function(j){var u=null;try{u=new URL(String(j&&j.joinUrl),location.href);}catch(e){u=null;}if(!r.ok||!u||(u.protocol!=='http:'&&u.protocol!=='https:'))throw new Error(str(j&&j.message,300)||('HTTP '+r.status));location.assign(u.href);});})
+          .catch(function(e){b.disabled=false;var p=document.createElement('div');p.className='fleet-error';p.textContent='Fleet: '+str(e&&e.message,300);card.appendChild(p);});
+      });
     });
-  });
-  setInterval(function(){
-    fetch('/parlor/api/sessions').then(function(r){return r.json();}).then(function(j){render(j.sessions||[]);}).catch(function(){});
-  },3000);
+    setInterval(function(){
+      fetch('/parlor/api/sessions').then(function(r){return r.json();}).then(function(j){render(j&&j.sessions||[]);}).catch(function(){});
+    },3000);
+  }
+  if(document.readyState==='loading')document.addEventListener('DOMContentLoaded',start);else start();
 })();
-</script></body></html>`;
-}
+`;
+
+/** The play page's bootstrap, served at {@link PLAY_SCRIPT_PATH}: `Parlor.start(...)` from `<canvas id="parlor">`'s `data-game`, `data-session`, `data-spectate`. */
+export const PLAY_SCRIPT = `(function(){
+  'use strict';
+  var c=document.getElementById('parlor');
+  if(!c||!window.Parlor||typeof window.Parlor.start!=='function')return;
+  var d=c.dataset;
+  window.Parlor.start({game:d.game||'',sessionId:d.session||'',spectate:d.spectate==='1'});
+})();
+`;
+
+/** The pages' stylesheet, served at {@link STYLE_PATH}. */
+export const PAGE_STYLE = STYLE;
 
 /** Options of the play page. */
 export interface PlayPageOptions {
@@ -151,18 +265,19 @@ export interface PlayPageOptions {
 }
 
 /**
- * The play page (`GET /play/:game[/:sessionId]`): a full-window `<canvas id="parlor">`, the client
- * bundle from `/parlor/client.js`, and `Parlor.start({ game, sessionId, spectate })`.
+ * The play page (`GET /play/:game[/:sessionId]`): a full-window `<canvas id="parlor">` carrying
+ * `data-game`, `data-session` and `data-spectate`, the client bundle from `/parlor/client.js`, and
+ * {@link PLAY_SCRIPT_PATH}, which calls `Parlor.start({ game, sessionId, spectate })` from them
+ * (no inline script: see {@link PAGE_CSP}).
  */
 export function renderPlay(o: PlayPageOptions): string {
-  const start = `{ game: ${scriptJson(o.game)}, sessionId: ${scriptJson(o.sessionId)}, spectate: ${o.spectate ? 'true' : 'false'} }`;
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><meta name="viewport" content="width=device-width,initial-scale=1,maximum-scale=1,user-scalable=no">
-<title>${escapeHtml(o.title)}${o.spectate ? ' (spectating)' : ''} · Parlor</title>
-<style>html,body{margin:0;height:100%;overflow:hidden;background:#000}canvas#parlor{display:block;width:100vw;height:100vh;touch-action:none;outline:none}</style>
-</head><body><canvas id="parlor" tabindex="0"></canvas>
+<html lang="en" class="play"><head><meta charset="utf-8"><link rel="icon" href="data:,"><meta name="viewport" content="width=device-width,initial-scale=1,maximum-scale=1,user-scalable=no">
+<title>${escapeHtml(str(o.title, 80, o.game))}${o.spectate ? ' (spectating)' : ''} · Parlor</title>
+<link rel="stylesheet" href="${STYLE_PATH}">
+</head><body class="play"><canvas id="parlor" tabindex="0" data-game="${escapeHtml(o.game)}" data-session="${escapeHtml(o.sessionId)}" data-spectate="${o.spectate ? '1' : '0'}"></canvas>
 <script src="/parlor/client.js"></script>
-<script>Parlor.start(${start})</script>
+<script src="${PLAY_SCRIPT_PATH}"></script>
 </body></html>`;
 }
 
@@ -170,7 +285,7 @@ export function renderPlay(o: PlayPageOptions): string {
 export function renderErrorPage(status: number, title: string, message: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${status} ${escapeHtml(title)} · Parlor</title><style>${STYLE}</style></head>
-<body><header><h1><span>▣</span> ${status} · ${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p></header>
+<title>${status} ${escapeHtml(str(title, 200))} · Parlor</title><link rel="stylesheet" href="${STYLE_PATH}"></head>
+<body><header><h1><span>▣</span> ${status} · ${escapeHtml(str(title, 200))}</h1><p>${escapeHtml(str(message, 1000))}</p></header>
 <main><p><a class="btn play" href="/">Back to the lobby</a></p></main></body></html>`;
 }
