@@ -19,6 +19,7 @@ export { quantize, FIXED_SCALE } from './bytes.js';
 export { squish, unsquish } from './codec.js';
 export { nodeBounds, type Bounds } from './bounds.js';
 export { Squisher, messageFor, type SquisherOptions, type TickFrames } from './squisher.js';
+export { FrameKind } from './frame.js';
 export { SceneMirror, type ApplyResult } from './mirror.js';
 export * from './protocol-types.js';
 export { encodeServerMessage, decodeServerMessage, encodeClientMessage, decodeClientMessage } from './protocol.js';
