@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   CloseCode,
+  FrameKind,
   MessageType,
   PROTOCOL_VERSION,
   encodeServerMessage,
@@ -17,8 +18,6 @@ import { kv, type Logger } from './logger.js';
 import type { ServerMetrics } from './metrics.js';
 import type { RuntimeSession, SessionRuntime } from './runtime/runtime.js';
 
-/** Second byte of a frame message: 0 = full frame (squish frame layout). */
-const FRAME_KIND_FULL = 0;
 /** How long `dispose` waits for the engine's `stopped` before terminating it (ms). */
 const STOP_TIMEOUT_MS = 2000;
 /** Game error lines logged per session per second before the rest are summarised. */
@@ -51,6 +50,8 @@ export interface Member {
   needsFull: boolean;
   /** A `resync` was sent to the engine since `needsFull` was set. */
   resyncRequested: boolean;
+  /** @internal the last fan-out (host-side counter) that listed this member: a second listing is a violation */
+  fanout: number;
 }
 
 /** Why a session ends and what its clients are told. */
@@ -82,6 +83,10 @@ export class Session {
   private errorWindowStart = 0;
   private errorLinesInWindow = 0;
   private suppressedErrors = 0;
+  /** Fan-outs so far (stamps {@link Member.fanout}). */
+  private fanouts = 0;
+  /** End the engine at once, without asking it to stop (it misbehaved). */
+  private killEngine = false;
 
   /**
    * Starts the engine through the host's runtime.
@@ -103,8 +108,17 @@ export class Session {
       options,
       baseDir: game.baseDir,
       logger: host.logger,
+      tickRate: game.metadata.tickRate,
     });
-    this.engine.onMessage((msg) => this.onEngineMessage(msg));
+    this.engine.onMessage((msg) => {
+      // Last resort: whatever throws while handling this room's engine ends this room only.
+      try {
+        this.onEngineMessage(msg);
+      } catch (err) {
+        this.host.logger.error(`session host error: ${kv({ game: this.game.name, session: this.id, error: err instanceof Error ? err.message : 'unknown' })}`);
+        this.fail('the server could not handle the game\u2019s output');
+      }
+    });
     host.logger.info(`session created: ${kv({ game: game.name, session: id, runtime: host.runtime.name })}`);
   }
 
@@ -172,6 +186,7 @@ export class Session {
       graceTimer: null,
       needsFull: true,
       resyncRequested: true, // the engine's join gives a full frame
+      fanout: 0,
     };
     this.members.set(playerId, member);
     this.host.tokens.set(member.token, this);
@@ -258,8 +273,24 @@ export class Session {
 
   // ---------------------------------------------------------------- internals
 
+  /**
+   * Ends the session because its engine misbehaved (a frame that breaks the host's rules, an
+   * exception on the host in this room's path): players get 4500 with `why`, the engine is
+   * terminated without waiting for it. Logged once.
+   */
+  private fail(why: string): void {
+    if (this.disposed) return;
+    this.killEngine = true;
+    this.host.logger.error(`session ended: ${kv({ game: this.game.name, session: this.id, reason: why })}`);
+    void this.dispose({
+      code: CloseCode.SESSION_FAILED,
+      reason: 'game failed',
+      message: { type: 'error', code: CloseCode.SESSION_FAILED, message: `The game failed and the session ended: ${truncate(why, 200)}` },
+    }).catch(() => {});
+  }
+
   private async stopEngine(): Promise<void> {
-    if (!this.engineStopped) {
+    if (!this.engineStopped && !this.killEngine) {
       const stopped = new Promise<void>((resolve) => {
         this.stoppedResolve = resolve;
       });
@@ -337,14 +368,14 @@ export class Session {
 
   private onEngineError(msg: EngineErrorMessage): void {
     const log = this.host.logger;
-    const line = `game error: ${kv({ game: this.game.name, session: this.id, where: msg.where, fatal: msg.fatal })}: ${oneLine(msg.message)}`;
+    const line = `game error: ${kv({ game: this.game.name, session: this.id, where: text(msg.where), fatal: msg.fatal === true })}: ${oneLine(text(msg.message))}`;
     if (msg.fatal) {
       log.error(line);
-      if (msg.stack) log.debug(`game error stack: ${kv({ game: this.game.name, session: this.id })}: ${oneLine(msg.stack)}`);
+      if (msg.stack) log.debug(`game error stack: ${kv({ game: this.game.name, session: this.id })}: ${oneLine(text(msg.stack))}`);
       void this.dispose({
         code: CloseCode.SESSION_FAILED,
         reason: 'game failed',
-        message: { type: 'error', code: CloseCode.SESSION_FAILED, message: `The game failed and the session ended: ${truncate(msg.message, 200)}` },
+        message: { type: 'error', code: CloseCode.SESSION_FAILED, message: `The game failed and the session ended: ${truncate(text(msg.message), 200)}` },
       });
       return;
     }
@@ -361,7 +392,7 @@ export class Session {
     if (this.errorLinesInWindow < ERROR_LINES_PER_SECOND) {
       this.errorLinesInWindow++;
       log.error(line);
-      if (msg.stack) log.debug(`game error stack: ${kv({ game: this.game.name, session: this.id })}: ${oneLine(msg.stack)}`);
+      if (msg.stack) log.debug(`game error stack: ${kv({ game: this.game.name, session: this.id })}: ${oneLine(text(msg.stack))}`);
     } else {
       this.suppressedErrors++;
     }
@@ -369,6 +400,22 @@ export class Session {
 
   private fanOut(f: FramesMessage): void {
     const { metrics, backpressureBytes } = this.host;
+    // Check the whole message against what the host knows before any ws.send: never more
+    // recipients than members ever admitted, no id the host never gave out, nobody listed twice.
+    // (Shapes, caps and frame headers were checked by the sandbox supervisor.)
+    const sends = f.sends;
+    const maxId = this.nextPlayerId - 1;
+    if (sends.length > maxId) return this.fail(`the game sent frames to ${sends.length} recipients (the session has had ${maxId})`);
+    const stamp = ++this.fanouts;
+    for (let j = 0; j < sends.length; j++) {
+      const pid = sends[j].playerId;
+      if (pid > maxId) return this.fail('the game sent a frame to a player that does not exist');
+      const m = this.members.get(pid);
+      if (m) {
+        if (m.fanout === stamp) return this.fail('the game sent one player two frames in one tick');
+        m.fanout = stamp;
+      }
+    }
     metrics.tickDuration.observe(f.tickMs / 1000);
 
     // Members whose socket drained below the watermark after skipped frames: ask for a full frame.
@@ -382,7 +429,7 @@ export class Session {
     let frames = 0;
     let bytes = 0;
     let skipped = 0;
-    for (const s of f.sends) {
+    for (const s of sends) {
       const m = this.members.get(s.playerId);
       const ws = m?.socket;
       if (!m || !ws || ws.readyState !== WebSocket.OPEN || s.parts.length === 0) continue;
@@ -397,7 +444,7 @@ export class Session {
       }
       if (m.needsFull) {
         const head = f.parts[s.parts[0]];
-        const full = head !== undefined && head[0] === MessageType.FRAME && head[1] === FRAME_KIND_FULL;
+        const full = head !== undefined && head[0] === MessageType.FRAME && head[1] === FrameKind.FULL;
         if (!full) {
           if (!m.resyncRequested) {
             m.resyncRequested = true;
@@ -423,6 +470,11 @@ export class Session {
       metrics.bytesSent.inc(bytes);
     }
   }
+}
+
+/** A string field of an engine message ('' when it is not one: never stringify an unknown value). */
+function text(v: unknown): string {
+  return typeof v === 'string' ? v : '';
 }
 
 function oneLine(s: string): string {

@@ -42,3 +42,23 @@ export interface EngineErrorMessage {
 
 /** Messages from a session engine to its host. */
 export type EngineToHostMessage = FramesMessage | EngineErrorMessage | { type: 'stopped' };
+
+/**
+ * Caps on what a sandboxed engine may send the host (see `superviseSandbox`). A message over a
+ * cap is a protocol violation: the room ends (close code 4500) and nothing of it reaches players.
+ * Strings over their cap are truncated (a long error message is not hostile by itself).
+ */
+export const ENGINE_MESSAGE_LIMITS = {
+  /** Parts one recipient's frame may list (a Squisher lists 1 or 2: shared + private). */
+  partsPerSend: 4,
+  /** Recipients of one `frames` message (also never more than the members the host admitted). */
+  sendsPerTick: 4096,
+  /** Distinct parts of one `frames` message. */
+  partsPerTick: 8192,
+  /** Characters of an error's `where`. */
+  whereChars: 64,
+  /** Characters of an error's `message`. */
+  messageChars: 2000,
+  /** Characters of an error's `stack`. */
+  stackChars: 8000,
+} as const;

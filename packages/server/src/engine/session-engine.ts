@@ -8,7 +8,7 @@ import {
   type PlayerId,
   type SquisherOptions,
 } from '@parlor/squish';
-import type { EngineToHostMessage, HostToEngineMessage } from './messages.js';
+import { ENGINE_MESSAGE_LIMITS, type EngineToHostMessage, type HostToEngineMessage } from './messages.js';
 
 /** What a {@link SessionEngine} runs. */
 export interface EngineSpec {
@@ -251,16 +251,43 @@ export class SessionEngine {
     if (this.inTick) this.tickFailed = true;
     this.consecutiveErrors++;
     const fatal = forceFatal || this.consecutiveErrors >= this.maxErrors;
-    const e = err instanceof Error ? err : new Error(String(err));
+    const { message, stack } = describeError(err);
     this.post({
       type: 'error',
       where,
-      message: fatal && !forceFatal ? `${e.message} (${this.consecutiveErrors} consecutive failures)` : e.message,
-      stack: e.stack ?? '',
+      message: fatal && !forceFatal ? `${message} (${this.consecutiveErrors} consecutive failures)` : message,
+      stack,
       fatal,
     });
     if (fatal) this.stop();
   }
+}
+
+/**
+ * The message and stack of anything a game threw, as bounded strings, without trusting it: a
+ * thrown value's `message`/`stack` may be getters that throw, objects without a callable
+ * `toString`, or megabytes long. Never throws.
+ */
+export function describeError(err: unknown): { message: string; stack: string } {
+  const L = ENGINE_MESSAGE_LIMITS;
+  let message = '';
+  let stack = '';
+  try {
+    if (typeof err === 'string') message = err;
+    else if (typeof err === 'object' && err !== null) {
+      const m = (err as { message?: unknown }).message;
+      const st = (err as { stack?: unknown }).stack;
+      message = typeof m === 'string' ? m : m === undefined ? '' : `(a ${typeof m} as error message)`;
+      stack = typeof st === 'string' ? st : '';
+    } else if (typeof err === 'number' || typeof err === 'boolean' || typeof err === 'bigint' || err === undefined || err === null) {
+      message = `${err}`;
+    } else message = `(a thrown ${typeof err})`;
+  } catch {
+    message = '(an error whose message could not be read)';
+  }
+  if (message.length > L.messageChars) message = message.slice(0, L.messageChars - 1) + '\u2026';
+  if (stack.length > L.stackChars) stack = stack.slice(0, L.stackChars);
+  return { message: message || 'unknown error', stack };
 }
 
 function isViewable(game: Game): game is ViewableGame {

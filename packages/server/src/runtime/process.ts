@@ -10,10 +10,10 @@ import { RuntimeError, ServerErrorCode } from '../errors.js';
 import { createConsoleLogger, type Logger } from '../logger.js';
 import { DEFAULT_MAX_CHANNEL_MESSAGE_BYTES } from './channel.js';
 import type { SessionRuntime, SessionSpec } from './runtime.js';
-import { inspectInSandbox, superviseSandbox, type ProcessRuntimeSession, type SandboxChild } from './sandbox/supervisor.js';
+import { inspectInSandbox, pickSandboxLimits, superviseSandbox, type ProcessRuntimeSession, type SandboxChild, type SandboxLimits } from './sandbox/supervisor.js';
 
 /** Options of {@link ProcessRuntime}. Durations in ms, sizes as stated. */
-export interface ProcessRuntimeOptions {
+export interface ProcessRuntimeOptions extends SandboxLimits {
   /** V8 old-space heap cap of each session process (`--max-old-space-size`), in MiB. Default 64. */
   maxOldSpaceSizeMb?: number;
   /**
@@ -88,6 +88,7 @@ export class ProcessRuntime implements SessionRuntime {
   private readonly pool: ChildProcessWithoutNullStreams[] = [];
   private readonly poolSize: number;
   private closed = false;
+  private readonly limits: SandboxLimits;
 
   constructor(options: ProcessRuntimeOptions = {}) {
     this.heapMb = options.maxOldSpaceSizeMb ?? DEFAULT_PROCESS_HEAP_MB;
@@ -108,6 +109,7 @@ export class ProcessRuntime implements SessionRuntime {
     this.networkIsolated = want === 'auto' ? canUnshare : want;
     this.runnerPath = options.runnerPath ?? locateRunner();
     this.poolSize = Math.max(0, Math.floor(options.poolSize ?? 2));
+    this.limits = pickSandboxLimits(options);
   }
 
   /**
@@ -124,6 +126,7 @@ export class ProcessRuntime implements SessionRuntime {
       );
     }
     return superviseSandbox(processChild(this.take()), spec, bundle, {
+      ...this.limits,
       logger: this.logger,
       maxMessageBytes: this.maxMessageBytes,
       startTimeoutMs: this.startTimeoutMs,
@@ -279,6 +282,25 @@ function processChild(child: ChildProcessWithoutNullStreams): SandboxChild {
     },
     kill: () => void child.kill('SIGKILL'),
     once: (event, listener) => child.once(event, listener),
+    cpuTimeMs: () => procCpuTimeMs(child.pid),
   };
 }
 
+
+const CLOCK_TICK_MS = 10; // USER_HZ = 100 on Linux
+/**
+ * CPU time (user + system, ms) of a process and its waited-for children, from the kernel's
+ * `/proc/<pid>/stat` (fields 14–17); `undefined` when it cannot be read (not Linux, process gone).
+ */
+function procCpuTimeMs(pid: number | undefined): number | undefined {
+  if (!pid) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // after "pid (comm) ": state is f[0], so utime..cstime (fields 14..17) are f[11..14]
+    const t = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    return Number.isFinite(t) ? t * CLOCK_TICK_MS : undefined;
+  } catch {
+    return undefined;
+  }
+}

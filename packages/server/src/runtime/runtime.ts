@@ -22,6 +22,11 @@ export interface SessionSpec {
   maxConsecutiveErrors?: number;
   /** The game's folder (sandboxed runtimes grant read access to it). Default: the bundle's folder. */
   baseDir?: string;
+  /**
+   * The game's tick rate (`metadata().tickRate`, Hz), so a sandbox's watchdog knows how often
+   * frames are due. Optional; sandboxed runtimes assume 1 Hz without it.
+   */
+  tickRate?: number;
   /** The host's logger, for the runtime's lines about this session (tagged with its id). */
   logger?: Logger;
 }

@@ -1,6 +1,6 @@
-import type { ResolvedGameMetadata } from '@parlor/squish';
+import { FrameKind, MessageType, type ResolvedGameMetadata } from '@parlor/squish';
 import type { Readable, Writable } from 'node:stream';
-import type { EngineToHostMessage, HostToEngineMessage } from '../../engine/messages.js';
+import { ENGINE_MESSAGE_LIMITS, type EngineToHostMessage, type FramesMessage, type HostToEngineMessage } from '../../engine/messages.js';
 import { DEFAULT_MAX_CONSECUTIVE_ERRORS } from '../../engine/session-engine.js';
 import { RuntimeError, ServerErrorCode } from '../../errors.js';
 import { kv, type Logger } from '../../logger.js';
@@ -12,6 +12,10 @@ import type { RuntimeSession, SessionSpec } from '../runtime.js';
  * The host side of a sandbox (a child process, a container): the supervisor that validates what
  * crosses the channel, runs the watchdog and turns any death of the sandbox into a clean end of
  * that one room. Shared by the `process` and `docker` runtimes.
+ *
+ * Everything that arrives from a sandbox is hostile input: it is type-checked before use (no
+ * `String()`, template literal or property getter on an unchecked value), capped
+ * ({@link ENGINE_MESSAGE_LIMITS}, {@link SandboxLimits}), and anything wrong ends that room only.
  */
 
 /** A session started by a sandboxed runtime: the channel plus the sandbox's pid. */
@@ -22,43 +26,175 @@ export interface ProcessRuntimeSession extends RuntimeSession {
   readonly startLatencyMs: number | null;
 }
 
+/**
+ * Per-room limits of a sandbox that the supervisor enforces on the room's own clock (part of
+ * `ProcessRuntimeOptions` and `DockerRuntimeOptions`). A room over a limit is ended (its sandbox
+ * killed, its players closed with 4500 and a message saying why); other rooms are not affected.
+ */
+export interface SandboxLimits {
+  /**
+   * CPU budget of one room, as a fraction of one core averaged over {@link cpuWindowMs}, measured
+   * from the kernel's count of the sandbox's CPU time (`SandboxChild.cpuTimeMs`), never from the
+   * sandbox's own messages. A room above it for a whole window is ended ("the game used more than
+   * 80% of a core for 5 s"). `0` disables the budget. Default 0.8. Needs `cpuTimeMs` (else unused).
+   */
+  cpuBudget?: number;
+  /** Window of {@link cpuBudget}, in ms. Default 5000. */
+  cpuWindowMs?: number;
+  /**
+   * Bytes per second the host reads from one room's channel. Above it the host stops reading
+   * (the sandbox blocks on its writes) until the next quarter second; a room throttled without
+   * pause for {@link channelFloodMs} is ended. Default 32 MiB.
+   */
+  maxChannelBytesPerSecond?: number;
+  /** Messages per second the host reads from one room's channel (same policy). Default 5000. */
+  maxChannelMessagesPerSecond?: number;
+  /** How long a room may stay over its channel rate before it is ended, in ms. Default 3000. */
+  channelFloodMs?: number;
+}
+
+/** Defaults of {@link SandboxLimits}. */
+export const DEFAULT_SANDBOX_LIMITS: Readonly<Required<SandboxLimits>> = Object.freeze({
+  cpuBudget: 0.8,
+  cpuWindowMs: 5000,
+  maxChannelBytesPerSecond: 32 * 1024 * 1024,
+  maxChannelMessagesPerSecond: 5000,
+  channelFloodMs: 3000,
+});
+
+/** The {@link SandboxLimits} fields of `options` (for runtimes that pass their options through). */
+export function pickSandboxLimits(options: SandboxLimits): SandboxLimits {
+  return {
+    cpuBudget: options.cpuBudget,
+    cpuWindowMs: options.cpuWindowMs,
+    maxChannelBytesPerSecond: options.maxChannelBytesPerSecond,
+    maxChannelMessagesPerSecond: options.maxChannelMessagesPerSecond,
+    channelFloodMs: options.channelFloodMs,
+  };
+}
+
 const STDERR_LINES_PER_SECOND = 20;
 const MAX_STDERR_LINE = 1000;
+/** A sandbox silent (no heartbeat) this long while using at least this share of a core is spinning. */
+const BUSY_SHARE = 0.1;
+/** Throttling window of the channel rate limits (ms). */
+const RATE_WINDOW_MS = 250;
+/** Longest metadata class name accepted from `inspect`. */
+const MAX_CLASS_NAME = 200;
 
 function isNum(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v);
 }
 
-/** Validates a message from an untrusted session process; `null` when malformed. */
-function checkEngineMessage(m: unknown): EngineToHostMessage | 'hb' | null {
-  if (!m || typeof m !== 'object') return null;
-  const msg = m as Record<string, unknown>;
-  switch (msg.type) {
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+}
+
+/** A string field: truncated to `max` characters; `null` (a violation) when it is not a string. */
+function str(v: unknown, max: number, dflt?: string): string | null {
+  if (v === undefined && dflt !== undefined) return dflt;
+  if (typeof v !== 'string') return null;
+  return v.length > max ? v.slice(0, max) : v;
+}
+
+/** A protocol violation: the reason the room ends. */
+export interface ChannelViolation {
+  violation: string;
+}
+
+/**
+ * Reads the varint at `b[at..]` (squish `uv`); -1 when it is malformed or runs past the end.
+ * Header-sized values only (≤ 2^53).
+ */
+function readUv(b: Uint8Array, at: number): number {
+  let v = 0;
+  let mul = 1;
+  for (let i = 0; i < 8; i++) {
+    if (at + i >= b.length) return -1;
+    const byte = b[at + i];
+    v += (byte & 127) * mul;
+    if (byte < 128) return v;
+    mul *= 128;
+  }
+  return -1;
+}
+
+/**
+ * Whether `part` starts a squish frame message of sequence `seq`: message type byte
+ * `MessageType.FRAME`, frame kind `FrameKind.FULL` or `DELTA`, then the varint `seq`. A cheap header
+ * parse: the ops after it are decoded by the clients (whose decoder treats them as hostile); what
+ * matters here is that the host never forwards any other protocol message (e.g. a `redirect`)
+ * built by a game.
+ */
+export function isFrameHead(part: Uint8Array, seq: number): boolean {
+  return part.length >= 3 && part[0] === MessageType.FRAME && (part[1] === FrameKind.FULL || part[1] === FrameKind.DELTA) && readUv(part, 2) === seq;
+}
+
+/**
+ * Validates a `frames` message from an untrusted engine: shapes and types, caps
+ * ({@link ENGINE_MESSAGE_LIMITS}), indices in range, at most `maxMessageBytes` per recipient, and
+ * the head part of every recipient's message a squish frame header ({@link isFrameHead}).
+ */
+function checkFrames(msg: Record<string, unknown>, maxMessageBytes: number): FramesMessage | ChannelViolation {
+  const { seq, parts, sends, tickMs } = msg;
+  const L = ENGINE_MESSAGE_LIMITS;
+  if (!isNum(seq) || !Number.isSafeInteger(seq) || seq < 0 || !isNum(tickMs) || !Array.isArray(parts) || !Array.isArray(sends)) {
+    return { violation: 'malformed frames message' };
+  }
+  if (parts.length > L.partsPerTick) return { violation: `a frames message with ${parts.length} parts (limit ${L.partsPerTick})` };
+  if (sends.length > L.sendsPerTick) return { violation: `a frames message with ${sends.length} recipients (limit ${L.sendsPerTick})` };
+  for (let i = 0; i < parts.length; i++) {
+    const p: unknown = parts[i];
+    if (!(p instanceof Uint8Array) || p.byteLength === 0) return { violation: 'a frame part that is not a non-empty byte array' };
+  }
+  const ps = parts as Uint8Array[];
+  for (let j = 0; j < sends.length; j++) {
+    const s: unknown = sends[j];
+    if (!isPlainObject(s)) return { violation: 'malformed frame recipient' };
+    const pid = s.playerId;
+    const idx = s.parts;
+    if (!isNum(pid) || !Number.isSafeInteger(pid) || pid <= 0 || !Array.isArray(idx)) return { violation: 'malformed frame recipient' };
+    if (idx.length === 0 || idx.length > L.partsPerSend) return { violation: `a frame of ${idx.length} parts for one recipient (limit ${L.partsPerSend})` };
+    let bytes = 0;
+    for (let k = 0; k < idx.length; k++) {
+      const i: unknown = idx[k];
+      if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i >= ps.length) return { violation: 'a frame part index out of range' };
+      bytes += ps[i].byteLength;
+    }
+    if (bytes > maxMessageBytes) return { violation: `the game sent a frame too large (${bytes} bytes for one recipient, limit ${maxMessageBytes})` };
+    if (!isFrameHead(ps[idx[0] as number], seq)) return { violation: 'a frame part that is not a squish frame (the host forwards frames only)' };
+  }
+  return { type: 'frames', seq, tickMs: tickMs < 0 ? 0 : tickMs, parts: ps, sends: sends as FramesMessage['sends'] };
+}
+
+/**
+ * Validates one message from an untrusted session process: the heartbeat `'hb'`, a checked
+ * {@link EngineToHostMessage} (built afresh, string fields truncated to their caps), or a
+ * {@link ChannelViolation} saying what is wrong. Never throws, never calls a getter, `String()`
+ * or `toString` on the input.
+ * @param maxMessageBytes largest message one recipient may get (bytes)
+ */
+export function checkEngineMessage(m: unknown, maxMessageBytes: number): EngineToHostMessage | 'hb' | ChannelViolation {
+  if (!isPlainObject(m)) return { violation: 'a channel message that is not an object' };
+  switch (m.type) {
     case 'hb':
       return 'hb';
     case 'stopped':
       return { type: 'stopped' };
-    case 'error':
-      return {
-        type: 'error',
-        where: String(msg.where ?? '').slice(0, 64),
-        message: String(msg.message ?? '').slice(0, 2000),
-        stack: String(msg.stack ?? '').slice(0, 8000),
-        fatal: msg.fatal === true,
-      };
-    case 'frames': {
-      const { seq, parts, sends, tickMs } = msg;
-      if (!isNum(seq) || !isNum(tickMs) || !Array.isArray(parts) || !Array.isArray(sends)) return null;
-      for (const p of parts) if (!(p instanceof Uint8Array) || p.byteLength === 0) return null;
-      for (const s of sends as unknown[]) {
-        const send = s as { playerId?: unknown; parts?: unknown };
-        if (!send || !isNum(send.playerId) || !Array.isArray(send.parts)) return null;
-        for (const i of send.parts) if (!Number.isInteger(i) || i < 0 || i >= parts.length) return null;
+    case 'error': {
+      const L = ENGINE_MESSAGE_LIMITS;
+      const where = str(m.where, L.whereChars, '');
+      const message = str(m.message, L.messageChars, '');
+      const stack = str(m.stack, L.stackChars, '');
+      if (where === null || message === null || stack === null || (m.fatal !== undefined && typeof m.fatal !== 'boolean')) {
+        return { violation: 'malformed error message (where, message and stack must be strings)' };
       }
-      return { type: 'frames', seq, tickMs, parts: parts as Uint8Array[], sends: sends as Array<{ playerId: number; parts: number[] }> };
+      return { type: 'error', where, message, stack, fatal: m.fatal === true };
     }
+    case 'frames':
+      return checkFrames(m, maxMessageBytes);
     default:
-      return null;
+      return { violation: 'unknown message type' };
   }
 }
 
@@ -73,13 +209,32 @@ export interface SandboxChild {
   kill(): void;
   /** `close`: the sandbox is gone and its output streams are drained. */
   once(event: 'close', listener: (code: number | null, signal: NodeJS.Signals | null) => void): unknown;
+  /**
+   * Total CPU time (user + system, ms) used so far by the whole sandbox (all its processes), read
+   * from the kernel (cgroup `cpuacct`/`cpu.stat`, or `/proc`), never from the sandbox's own
+   * messages; `undefined` when not known (yet). Optional: without it the supervisor's CPU budget
+   * is off and a silent sandbox is judged by silence alone. Must not throw (the supervisor treats
+   * a throw as `undefined`) and must be cheap (called a few times per second per room).
+   */
+  cpuTimeMs?(): number | undefined;
+  /**
+   * Why the sandbox ended, in words for players, when the runtime knows better than the exit code
+   * and the host did not end it (e.g. docker: "the game exceeded its memory limit (128 MiB)" for a
+   * kernel out-of-memory kill). Read when `close` fires; optional.
+   */
+  readonly exitReason?: string;
 }
 
-/** Limits the supervisor enforces (see {@link ProcessRuntimeOptions}). */
-export interface SuperviseConfig {
+/** Limits the supervisor enforces (see {@link ProcessRuntimeOptions} and {@link SandboxLimits}). */
+export interface SuperviseConfig extends SandboxLimits {
   logger: Logger;
   maxMessageBytes: number;
   startTimeoutMs: number;
+  /**
+   * A sandbox that sends no heartbeat for this long (counting only time the host's own event
+   * loop was awake) while using CPU is killed ("blocked its tick loop"); one that sends
+   * heartbeats but no frame for `max(2 × tickTimeoutMs, 3 ticks)` is killed ("stopped ticking").
+   */
   tickTimeoutMs: number;
   /** Heap cap, for the out-of-memory message (MiB). */
   heapMb: number;
@@ -87,9 +242,17 @@ export interface SuperviseConfig {
 
 /**
  * Runs one session in a sandbox over the length-prefixed msgpack channel: sends `boot`, validates
- * every message from the (untrusted) sandbox, logs its stderr tagged with the session id, runs the
- * CPU watchdog (heartbeats) and the frame-size limit, and turns any death of the sandbox into a
- * fatal `error` + `stopped` for the host. Shared by the process and docker runtimes.
+ * every message from the (untrusted) sandbox ({@link checkEngineMessage}), throttles its channel
+ * ({@link SandboxLimits}), logs its stderr tagged with the session id, runs the watchdog on the
+ * room's own clock, and turns any death of the sandbox into a fatal `error` + `stopped` for the
+ * host. Shared by the process and docker runtimes.
+ *
+ * Watchdog: it measures the host's own event-loop lag (its timer firing late) and discounts it,
+ * and decides only after the poll phase has read pending pipe data, so a host stall never kills a
+ * room. A silent sandbox is killed when it used CPU during the silence (spinning), or after
+ * `max(10 s, 10 × tickTimeoutMs)` of silence in any case; a sandbox over its CPU budget for a
+ * whole window is killed. Anything that throws on the host while handling this room's output
+ * ends this room only.
  */
 export function superviseSandbox(
   child: SandboxChild,
@@ -97,87 +260,195 @@ export function superviseSandbox(
   bundle: { code: string; filename: string },
   cfg: SuperviseConfig,
 ): ProcessRuntimeSession {
-    const log = spec.logger ?? cfg.logger;
-    const tag = { game: spec.game, session: spec.sessionId };
-    const started = performance.now();
-    let handler: ((msg: EngineToHostMessage) => void) | null = null;
-    const pending: EngineToHostMessage[] = [];
-    let dead = false; // the child exited or was killed
-    let terminated = false; // terminate() called: deliver nothing more
-    let reported = false; // a fatal error was reported to the host
-    let stoppedSent = false;
-    let lastBeat = 0;
-    let firstAt: number | null = null;
-    let oom = false;
-    let killReason: string | null = null;
-    const decoder = new ChannelDecoder(cfg.maxMessageBytes);
+  const log = spec.logger ?? cfg.logger;
+  const tag = { game: spec.game, session: spec.sessionId };
+  const lim = resolveLimits(cfg);
+  const started = performance.now();
+  let handler: ((msg: EngineToHostMessage) => void) | null = null;
+  const pending: EngineToHostMessage[] = [];
+  let dead = false; // the child exited or was killed
+  let terminated = false; // terminate() called: deliver nothing more
+  let reported = false; // a fatal error was reported to the host
+  let stoppedSent = false;
+  let firstAt: number | null = null;
+  let oom = false;
+  let killReason: string | null = null;
+  const decoder = new ChannelDecoder(cfg.maxMessageBytes);
 
-    const deliver = (msg: EngineToHostMessage): void => {
-      if (terminated) return;
-      if (msg.type === 'stopped') {
-        if (stoppedSent) return;
-        stoppedSent = true;
-      }
-      if (msg.type === 'error' && msg.fatal) reported = true;
-      if (handler) handler(msg);
-      else pending.push(msg);
-    };
-    const fail = (where: string, message: string): void => {
-      if (!reported) deliver({ type: 'error', where, message, stack: '', fatal: true });
-      deliver({ type: 'stopped' });
-    };
-    const kill = (where: string, reason: string): void => {
-      if (dead) return;
-      killReason = reason;
-      log.warn(`session process killed: ${kv({ ...tag, pid: child.pid, reason })}`);
+  // ---- the room's clock: host lag and throttling pauses are "lost" time, not the game's.
+  const period = Math.max(10, Math.min(100, cfg.tickTimeoutMs / 4));
+  const lagSlack = Math.max(20, period / 2);
+  let lost = 0;
+  let lastFire = started;
+  let lastBeat = 0;
+  let lostAtBeat = 0;
+  let lastFrame = 0;
+  let lostAtFrame = 0;
+  const tickRate = isNum(spec.tickRate) && spec.tickRate > 0 ? spec.tickRate : 1;
+  const frameTimeoutMs = Math.max(2 * cfg.tickTimeoutMs, 3000 / tickRate);
+  const unresponsiveMs = Math.max(10_000, 10 * cfg.tickTimeoutMs);
+  // silence episode: CPU mark taken when the silence passed half the tick timeout
+  let markAt = -1;
+  let markLost = 0;
+  let markCpu: number | undefined;
+
+  const cpuNow = (): number | undefined => {
+    if (!child.cpuTimeMs) return undefined;
+    try {
+      const v = child.cpuTimeMs();
+      return isNum(v) ? v : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  // CPU budget: samples (wall ms, cpu ms) over the last window
+  const cpuSampleMs = Math.max(100, lim.cpuWindowMs / 10);
+  const cpuT: number[] = [];
+  const cpuV: number[] = [];
+  let lastCpuSample = -Infinity;
+
+  const deliver = (msg: EngineToHostMessage): void => {
+    if (terminated) return;
+    if (msg.type === 'stopped') {
+      if (stoppedSent) return;
+      stoppedSent = true;
+    }
+    if (msg.type === 'error' && msg.fatal) reported = true;
+    if (handler) handler(msg);
+    else pending.push(msg);
+  };
+  const fail = (where: string, message: string): void => {
+    if (!reported) deliver({ type: 'error', where, message, stack: '', fatal: true });
+    deliver({ type: 'stopped' });
+  };
+  /** Ends this room: kills the sandbox and reports `reason` (once). */
+  const kill = (where: string, reason: string): void => {
+    if (dead || killReason !== null) return;
+    killReason = reason;
+    log.warn(`session process killed: ${kv({ ...tag, pid: child.pid, where, reason })}`);
+    try {
       child.kill();
+    } catch {
+      // already gone
+    }
+    try {
       fail(where, reason);
-    };
+    } catch (err) {
+      log.error(`session host error while ending: ${kv({ ...tag, error: errText(err) })}`);
+    }
+  };
+  /** Last resort: something threw on the host in this room's path. */
+  const internal = (where: string, err: unknown): void => {
+    log.error(`session host error: ${kv({ ...tag, where, error: errText(err) })}`);
+    kill(where, 'the host could not handle the game\u2019s output');
+  };
 
-    child.stdout.on('data', (chunk: Buffer) => {
-      if (dead) return;
-      let msgs: unknown[];
-      try {
-        msgs = decoder.push(chunk);
-      } catch (err) {
-        kill('channel', err instanceof ChannelError && err.reason === 'too_large' ? `the game sent a frame too large (${err.message})` : `protocol violation: ${(err as Error).message}`);
+  // ---- channel rate limits
+  const bytesPerWindow = (lim.maxChannelBytesPerSecond * RATE_WINDOW_MS) / 1000;
+  const msgsPerWindow = (lim.maxChannelMessagesPerSecond * RATE_WINDOW_MS) / 1000;
+  let windowAt = started;
+  let windowBytes = 0;
+  let windowMsgs = 0;
+  let floodSince = -1; // start of the current run of throttled windows
+  let pausedAt = -1;
+  let resumeTimer: ReturnType<typeof setTimeout> | null = null;
+  const rollWindow = (now: number): void => {
+    if (now - windowAt < RATE_WINDOW_MS) return;
+    // The last window stayed within the limits, or the channel was quiet for a whole window:
+    // the flood (if any) is over.
+    if ((windowBytes <= bytesPerWindow && windowMsgs <= msgsPerWindow) || now - windowAt >= 2 * RATE_WINDOW_MS) floodSince = -1;
+    windowAt = now;
+    windowBytes = 0;
+    windowMsgs = 0;
+  };
+  const resume = (): void => {
+    resumeTimer = null;
+    if (pausedAt >= 0) {
+      lost += performance.now() - pausedAt;
+      pausedAt = -1;
+    }
+    if (!dead && killReason === null) child.stdout.resume();
+  };
+  const throttle = (now: number): void => {
+    if (floodSince < 0) floodSince = windowAt;
+    if (now - floodSince >= lim.channelFloodMs) {
+      kill(
+        'channel',
+        `the game flooded its channel (more than ${fmtBytes(lim.maxChannelBytesPerSecond)}/s or ${lim.maxChannelMessagesPerSecond} messages/s for ${fmtSeconds(lim.channelFloodMs)})`,
+      );
+      return;
+    }
+    if (pausedAt >= 0) return;
+    pausedAt = now;
+    child.stdout.pause();
+    resumeTimer = setTimeout(resume, Math.max(1, windowAt + RATE_WINDOW_MS - now));
+  };
+
+  const onData = (chunk: Buffer): void => {
+    if (dead || killReason !== null) return;
+    let now = performance.now();
+    rollWindow(now);
+    windowBytes += chunk.length;
+    let msgs: unknown[];
+    try {
+      msgs = decoder.push(chunk);
+    } catch (err) {
+      if (err instanceof ChannelError && err.reason === 'too_large') kill('channel', `the game sent a frame too large (${err.message})`);
+      else kill('channel', 'protocol violation: the game\u2019s channel does not decode');
+      return;
+    }
+    now = performance.now();
+    if (firstAt === null && msgs.length) {
+      firstAt = now - started;
+      log.debug(`session process ready: ${kv({ ...tag, pid: child.pid, startMs: firstAt.toFixed(1) })}`);
+    }
+    windowMsgs += msgs.length;
+    for (const m of msgs) {
+      if (killReason !== null) return;
+      lastBeat = now;
+      lostAtBeat = lost;
+      markAt = -1;
+      const msg = checkEngineMessage(m, cfg.maxMessageBytes);
+      if (msg === 'hb') continue;
+      if ('violation' in msg) {
+        kill('channel', `protocol violation: ${msg.violation}`);
         return;
       }
-      const now = performance.now();
-      if (firstAt === null && msgs.length) {
-        firstAt = now - started;
-        log.debug(`session process ready: ${kv({ ...tag, pid: child.pid, startMs: firstAt.toFixed(1) })}`);
+      if (msg.type === 'frames') {
+        lastFrame = now;
+        lostAtFrame = lost;
       }
-      for (const m of msgs) {
-        lastBeat = now;
-        const msg = checkEngineMessage(m);
-        if (msg === 'hb') continue;
-        if (!msg) {
-          kill('channel', 'protocol violation: malformed message from the session process');
-          return;
-        }
-        deliver(msg);
-      }
-    });
+      deliver(msg);
+    }
+    if (windowBytes > bytesPerWindow || windowMsgs > msgsPerWindow) throttle(now);
+  };
+  child.stdout.on('data', (chunk: Buffer) => {
+    try {
+      onData(chunk);
+    } catch (err) {
+      internal('channel', err);
+    }
+  });
 
-    let stderrBuf = '';
-    let windowStart = 0;
-    let linesInWindow = 0;
-    let suppressed = 0;
-    const logLine = (line: string): void => {
-      if (/heap out of memory|Reached heap limit/i.test(line)) oom = true;
-      const now = Date.now();
-      if (now - windowStart >= 1000) {
-        if (suppressed) log.warn(`game output suppressed: ${kv({ ...tag, lines: suppressed })}`);
-        windowStart = now;
-        linesInWindow = 0;
-        suppressed = 0;
-      }
-      if (linesInWindow++ < STDERR_LINES_PER_SECOND) log.info(`game output: ${kv(tag)}: ${line.slice(0, MAX_STDERR_LINE)}`);
-      else suppressed++;
-    };
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (s: string) => {
+  let stderrBuf = '';
+  let windowStart = 0;
+  let linesInWindow = 0;
+  let suppressed = 0;
+  const logLine = (line: string): void => {
+    if (/heap out of memory|Reached heap limit/i.test(line)) oom = true;
+    const now = Date.now();
+    if (now - windowStart >= 1000) {
+      if (suppressed) log.warn(`game output suppressed: ${kv({ ...tag, lines: suppressed })}`);
+      windowStart = now;
+      linesInWindow = 0;
+      suppressed = 0;
+    }
+    if (linesInWindow++ < STDERR_LINES_PER_SECOND) log.info(`game output: ${kv(tag)}: ${line.slice(0, MAX_STDERR_LINE)}`);
+    else suppressed++;
+  };
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (s: string) => {
+    try {
       stderrBuf += s;
       let i: number;
       while ((i = stderrBuf.indexOf('\n')) >= 0) {
@@ -189,81 +460,183 @@ export function superviseSandbox(
         logLine(stderrBuf.slice(0, MAX_STDERR_LINE));
         stderrBuf = '';
       }
-    });
-    child.stdin.on('error', () => {});
+    } catch (err) {
+      stderrBuf = '';
+      log.error(`session host error: ${kv({ ...tag, where: 'stderr', error: errText(err) })}`);
+    }
+  });
+  child.stdin.on('error', () => {});
 
-    const watchdog = setInterval(
-      () => {
-        if (dead) return;
-        const now = performance.now();
-        if (lastBeat === 0) {
-          if (now - started > cfg.startTimeoutMs) kill('watchdog', `the game did not start within ${cfg.startTimeoutMs} ms`);
-        } else if (now - lastBeat > cfg.tickTimeoutMs) {
-          kill('watchdog', `the game blocked its tick loop for more than ${cfg.tickTimeoutMs} ms`);
+  const decide = (): void => {
+    if (dead || terminated || stoppedSent || killReason !== null) return;
+    const now = performance.now();
+    // CPU budget (wall clock: the sandbox runs whether or not the host is stalled)
+    if (lim.cpuBudget > 0 && now - lastCpuSample >= cpuSampleMs) {
+      const cpu = cpuNow();
+      if (cpu !== undefined) {
+        lastCpuSample = now;
+        cpuT.push(now);
+        cpuV.push(cpu);
+        // keep the newest sample that is at least a window old, and everything after it
+        while (cpuT.length > 2 && now - cpuT[1] >= lim.cpuWindowMs) {
+          cpuT.shift();
+          cpuV.shift();
         }
-      },
-      Math.max(10, Math.min(100, cfg.tickTimeoutMs / 4)),
-    );
-    watchdog.unref?.();
+        const span = now - cpuT[0];
+        if (span >= lim.cpuWindowMs && (cpu - cpuV[0]) / span > lim.cpuBudget) {
+          kill('cpu', `the game used more than ${Math.round(lim.cpuBudget * 100)}% of a core for ${fmtSeconds(lim.cpuWindowMs)}`);
+          return;
+        }
+      }
+    }
+    if (pausedAt >= 0) {
+      // Throttled: the silence is ours. A sandbox whose output piles up on the host side anyway
+      // (a container's attach stream does not push back) is flooding.
+      if (child.stdout.readableLength > Math.max(4 * cfg.maxMessageBytes, 4 * bytesPerWindow)) {
+        kill('channel', `the game flooded its channel (${fmtBytes(child.stdout.readableLength)} unread)`);
+      }
+      return;
+    }
+    if (firstAt === null) {
+      if (now - started - lost > cfg.startTimeoutMs) kill('watchdog', `the game did not start within ${cfg.startTimeoutMs} ms`);
+      return;
+    }
+    const silent = now - lastBeat - (lost - lostAtBeat);
+    if (silent > cfg.tickTimeoutMs / 2 && markAt < 0) {
+      markAt = now;
+      markLost = lost;
+      markCpu = cpuNow();
+    } else if (silent > cfg.tickTimeoutMs && markAt >= 0) {
+      const cpu = markCpu === undefined ? undefined : cpuNow();
+      const span = now - markAt - (lost - markLost);
+      const busy = cpu === undefined || markCpu === undefined || cpu - markCpu >= BUSY_SHARE * span;
+      if (busy) {
+        kill('watchdog', `the game blocked its tick loop for more than ${cfg.tickTimeoutMs} ms`);
+        return;
+      }
+      if (silent > unresponsiveMs) {
+        kill('watchdog', `the game stopped responding for more than ${fmtSeconds(unresponsiveMs)}`);
+        return;
+      }
+    }
+    if (lastFrame > 0 || now - started - lost > cfg.startTimeoutMs) {
+      const since = lastFrame > 0 ? now - lastFrame - (lost - lostAtFrame) : now - started - lost - cfg.startTimeoutMs;
+      if (since > frameTimeoutMs && silent <= cfg.tickTimeoutMs) {
+        kill('watchdog', `the game stopped ticking (no frame for ${Math.round(frameTimeoutMs)} ms while its process kept running)`);
+      }
+    }
+  };
+  const watchdog = setInterval(() => {
+    try {
+      const now = performance.now();
+      const lag = now - lastFire - period;
+      lastFire = now;
+      if (lag > lagSlack) lost += lag; // the host's event loop was stalled: not the game's time
+      // Decide after the poll phase: what the sandbox wrote during a host stall is read first.
+      setImmediate(() => {
+        try {
+          decide();
+        } catch (err) {
+          internal('watchdog', err);
+        }
+      });
+    } catch (err) {
+      internal('watchdog', err);
+    }
+  }, period);
+  watchdog.unref?.();
 
-    const exited = new Promise<void>((resolveExit) => {
-      child.once('close', (code, signal) => {
-        dead = true;
-        clearInterval(watchdog);
+  const exited = new Promise<void>((resolveExit) => {
+    child.once('close', (code, signal) => {
+      dead = true;
+      clearInterval(watchdog);
+      if (resumeTimer) clearTimeout(resumeTimer);
+      try {
         if (stderrBuf.trim()) logLine(stderrBuf.trim());
         stderrBuf = '';
         if (!terminated && !killReason) {
-          const why = oom
+          const why = typeof child.exitReason === 'string'
+            ? child.exitReason
+            : oom
             ? `the game ran out of memory (heap cap ${cfg.heapMb} MiB)`
-            : `the session process exited unexpectedly (${signal ? `signal ${signal}` : `code ${String(code)}`})`;
+            : `the session process exited unexpectedly (${signal ? `signal ${signal}` : `code ${isNum(code) ? code : 'unknown'}`})`;
           if (!stoppedSent) log.warn(`session process exited: ${kv({ ...tag, pid: child.pid, code, signal, oom })}`);
           fail('process', why);
         }
-        resolveExit();
-      });
+      } catch (err) {
+        log.error(`session host error: ${kv({ ...tag, where: 'close', error: errText(err) })}`);
+      }
+      resolveExit();
     });
+  });
 
-    const boot: RunnerBootMessage = {
-      type: 'boot',
-      mode: 'run',
-      code: bundle.code,
-      filename: bundle.filename,
-      options: spec.options ?? {},
-      maxConsecutiveErrors: spec.maxConsecutiveErrors ?? DEFAULT_MAX_CONSECUTIVE_ERRORS,
-      heartbeatMs: Math.max(10, Math.min(100, cfg.tickTimeoutMs / 4)),
-    };
-    child.stdin.write(encodeChannelMessage(boot));
+  const boot: RunnerBootMessage = {
+    type: 'boot',
+    mode: 'run',
+    code: bundle.code,
+    filename: bundle.filename,
+    options: spec.options ?? {},
+    maxConsecutiveErrors: spec.maxConsecutiveErrors ?? DEFAULT_MAX_CONSECUTIVE_ERRORS,
+    heartbeatMs: period,
+  };
+  child.stdin.write(encodeChannelMessage(boot));
 
-    return {
-      get pid() {
-        return child.pid;
-      },
-      get startLatencyMs() {
-        return firstAt;
-      },
-      send(msg: HostToEngineMessage): void {
-        if (terminated) return;
-        if (dead) {
-          if (msg.type === 'stop') queueMicrotask(() => deliver({ type: 'stopped' }));
-          return;
-        }
-        child.stdin.write(encodeChannelMessage(msg));
-      },
-      onMessage(h): void {
-        handler = h;
-        for (const m of pending.splice(0)) h(m);
-      },
-      async terminate(): Promise<void> {
-        terminated = true;
-        if (!dead) child.kill();
-        await exited;
-      },
-    };
+  return {
+    get pid() {
+      return child.pid;
+    },
+    get startLatencyMs() {
+      return firstAt;
+    },
+    send(msg: HostToEngineMessage): void {
+      if (terminated) return;
+      if (dead || killReason !== null) {
+        if (msg.type === 'stop') queueMicrotask(() => deliver({ type: 'stopped' }));
+        return;
+      }
+      child.stdin.write(encodeChannelMessage(msg));
+    },
+    onMessage(h): void {
+      handler = h;
+      for (const m of pending.splice(0)) h(m);
+    },
+    async terminate(): Promise<void> {
+      terminated = true;
+      if (!dead) child.kill();
+      await exited;
+    },
+  };
+}
+
+function resolveLimits(cfg: SandboxLimits): Required<SandboxLimits> {
+  const d = DEFAULT_SANDBOX_LIMITS;
+  const pos = (v: number | undefined, dflt: number) => (isNum(v) && v > 0 ? v : dflt);
+  return {
+    cpuBudget: isNum(cfg.cpuBudget) && cfg.cpuBudget >= 0 ? cfg.cpuBudget : d.cpuBudget,
+    cpuWindowMs: pos(cfg.cpuWindowMs, d.cpuWindowMs),
+    maxChannelBytesPerSecond: pos(cfg.maxChannelBytesPerSecond, d.maxChannelBytesPerSecond),
+    maxChannelMessagesPerSecond: pos(cfg.maxChannelMessagesPerSecond, d.maxChannelMessagesPerSecond),
+    channelFloodMs: pos(cfg.channelFloodMs, d.channelFloodMs),
+  };
+}
+
+/** A host-side error as text (host errors only; never used on values from a sandbox). */
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : typeof err === 'string' ? err : 'unknown error';
+}
+
+function fmtBytes(n: number): string {
+  return n >= 1024 * 1024 ? `${+(n / (1024 * 1024)).toFixed(1)} MiB` : n >= 1024 ? `${+(n / 1024).toFixed(1)} KiB` : `${n} bytes`;
+}
+
+function fmtSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${+(ms / 1000).toFixed(1)} s`;
 }
 
 /**
  * Evaluates a game bundle in a sandbox (`inspect` mode of the runner) and returns its resolved
- * metadata. Shared by the process and docker runtimes.
+ * metadata. Shared by the process and docker runtimes. What the sandbox answers is type-checked
+ * (the metadata must be an object; the loader validates its fields), never stringified blindly.
  * @throws {RuntimeError} `RUNTIME_START_FAILED` with the game's error or a timeout.
  */
 export function inspectInSandbox(
@@ -271,49 +644,74 @@ export function inspectInSandbox(
   bundle: { code: string; filename: string },
   cfg: { startTimeoutMs: number; maxMessageBytes: number; runtime: string },
 ): Promise<{ metadata: ResolvedGameMetadata; className: string }> {
-    return new Promise((resolvePromise, reject) => {
-      const decoder = new ChannelDecoder(cfg.maxMessageBytes);
-      let stderr = '';
-      let done = false;
-      const finish = (err: Error | null, value?: { metadata: ResolvedGameMetadata; className: string }): void => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
+  return new Promise((resolvePromise, reject) => {
+    const decoder = new ChannelDecoder(cfg.maxMessageBytes);
+    let stderr = '';
+    let done = false;
+    const finish = (err: Error | null, value?: { metadata: ResolvedGameMetadata; className: string }): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      try {
         child.kill();
-        if (err) reject(err);
-        else resolvePromise(value!);
-      };
-      const timer = setTimeout(
-        () => finish(new RuntimeError(ServerErrorCode.RUNTIME_START_FAILED, cfg.runtime, `${bundle.filename}: the game did not load within ${cfg.startTimeoutMs} ms`)),
-        cfg.startTimeoutMs,
-      );
-      child.stdout.on('data', (chunk: Buffer) => {
-        try {
-          for (const m of decoder.push(chunk) as Array<{ type?: string; metadata?: ResolvedGameMetadata; className?: string; message?: string }>) {
-            if (m?.type === 'inspected' && m.metadata) finish(null, { metadata: m.metadata, className: String(m.className ?? '') });
-            else if (m?.type === 'error') finish(new RuntimeError(ServerErrorCode.RUNTIME_START_FAILED, cfg.runtime, `${bundle.filename}: ${String(m.message)}`));
+      } catch {
+        // gone
+      }
+      if (err) reject(err);
+      else resolvePromise(value!);
+    };
+    const failed = (message: string) => finish(new RuntimeError(ServerErrorCode.RUNTIME_START_FAILED, cfg.runtime, `${bundle.filename}: ${message}`));
+    const timer = setTimeout(() => failed(`the game did not load within ${cfg.startTimeoutMs} ms`), cfg.startTimeoutMs);
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (done) return;
+      try {
+        for (const m of decoder.push(chunk)) {
+          if (!isPlainObject(m)) {
+            failed('protocol violation: a channel message that is not an object');
+            return;
           }
-        } catch (err) {
-          finish(new RuntimeError(ServerErrorCode.RUNTIME_START_FAILED, cfg.runtime, `${bundle.filename}: ${(err as Error).message}`));
+          if (m.type === 'hb') continue;
+          if (m.type === 'inspected') {
+            if (!isPlainObject(m.metadata)) {
+              failed('protocol violation: metadata that is not an object');
+              return;
+            }
+            const className = str(m.className, MAX_CLASS_NAME, '') ?? '';
+            finish(null, { metadata: m.metadata as unknown as ResolvedGameMetadata, className });
+            return;
+          }
+          if (m.type === 'error') {
+            const message = str(m.message, ENGINE_MESSAGE_LIMITS.messageChars, '');
+            failed(message === null ? 'the game failed to load (its error message is not a string)' : message);
+            return;
+          }
         }
-      });
-      child.stderr.setEncoding('utf8');
-      child.stderr.on('data', (s: string) => {
-        if (stderr.length < 8192) stderr += s;
-      });
-      child.once('close', (code, signal) => {
-        const tail = stderr.split('\n').filter((l) => l.trim() && !/ExperimentalWarning|--trace-warnings/.test(l)).slice(-3).join(' | ');
-        finish(new RuntimeError(ServerErrorCode.RUNTIME_START_FAILED, cfg.runtime, `${bundle.filename}: the game process exited while loading (${signal ?? `code ${String(code)}`})${tail ? `: ${tail}` : ''}`));
-      });
-      const boot: RunnerBootMessage = {
-        type: 'boot',
-        mode: 'inspect',
-        code: bundle.code,
-        filename: bundle.filename,
-        options: {},
-        maxConsecutiveErrors: 1,
-        heartbeatMs: 1000,
-      };
-      child.stdin.write(encodeChannelMessage(boot));
+      } catch (err) {
+        failed(err instanceof ChannelError && err.reason === 'too_large' ? err.message : 'protocol violation: the game\u2019s channel does not decode');
+      }
     });
-  }
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (s: string) => {
+      if (stderr.length < 8192) stderr += s;
+    });
+    child.once('close', (code, signal) => {
+      const tail = stderr
+        .split('\n')
+        .filter((l) => l.trim() && !/ExperimentalWarning|--trace-warnings/.test(l))
+        .slice(-3)
+        .join(' | ')
+        .slice(0, 1000);
+      failed(`the game process exited while loading (${signal ?? `code ${isNum(code) ? code : 'unknown'}`})${tail ? `: ${tail}` : ''}`);
+    });
+    const boot: RunnerBootMessage = {
+      type: 'boot',
+      mode: 'inspect',
+      code: bundle.code,
+      filename: bundle.filename,
+      options: {},
+      maxConsecutiveErrors: 1,
+      heartbeatMs: 1000,
+    };
+    child.stdin.write(encodeChannelMessage(boot));
+  });
+}
