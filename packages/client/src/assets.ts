@@ -20,7 +20,8 @@ interface CachedImage {
 }
 
 /**
- * The game's assets, from the `assets` message. Images load with `new Image()` from their URL
+ * The game's assets, from the `assets` message. Only http(s) URLs on the base URL's origin are
+ * loaded; others are ignored with a console warning. Images load with `new Image()` from their URL
  * (the server sends immutable cache headers, so a reload hits the browser cache); sounds are
  * preloaded with `new Audio()`. Both are cached by content hash for the page's lifetime, so a
  * reconnect or a second `assets` message with the same hashes loads nothing again.
@@ -47,6 +48,10 @@ export class AssetStore {
     this.refs = new Map();
     for (const ref of refs) {
       const url = this.resolve(ref.url);
+      if (url === null) {
+        console.warn(`[parlor] asset ${JSON.stringify(String(ref.id).slice(0, 64))} refused: its URL is not on the game server's origin`);
+        continue;
+      }
       this.refs.set(ref.id, { ...ref, url });
       if (ref.type === 'image') this.loadImage(ref.hash, url);
       else this.loadSound(ref.hash, url);
@@ -91,11 +96,15 @@ export class AssetStore {
     return this.sounds.get(ref.hash) ?? null;
   }
 
-  private resolve(url: string): string {
+  /** The absolute URL, or `null` unless it is http(s) on the base URL's origin (assets come from the game server only). */
+  private resolve(url: string): string | null {
     try {
-      return new URL(url, this.baseUrl).href;
+      const base = new URL(this.baseUrl);
+      const u = new URL(url, base);
+      if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.origin !== base.origin) return null;
+      return u.href;
     } catch {
-      return url;
+      return null;
     }
   }
 

@@ -1,7 +1,7 @@
 import type { InitMessage, Node, SceneMirror } from '@parlor/squish';
 import { AssetStore } from './assets.js';
 import { AudioPlayer } from './audio.js';
-import { Connection, type ConnectionError, type ConnectionStatus, type WebSocketConstructor } from './connection.js';
+import { Connection, RedirectRefusedError, checkRedirect, type ConnectionError, type ConnectionStatus, type WebSocketConstructor } from './connection.js';
 import { Emitter } from './emitter.js';
 import { hitTest } from './hit-test.js';
 import { InputController } from './input.js';
@@ -39,6 +39,11 @@ export interface StartOptions {
   overlay?: boolean;
   /** WebSocket implementation; default the browser's. */
   WebSocket?: WebSocketConstructor;
+  /**
+   * Origins besides the page's (and the socket's) that a server `redirect` may send this page or
+   * socket to, e.g. `['https://eu.example.com']`; default none. See `checkRedirect`.
+   */
+  allowedOrigins?: readonly string[];
 }
 
 /** Status of a {@link ParlorClient}; same as the connection's. */
@@ -50,6 +55,8 @@ export interface ClientEvents {
   init: [init: InitMessage];
   /** A frame was applied (the canvas repaints on the next animation frame). */
   frame: [info: { full: boolean; seq: number }];
+  /** A server `redirect` was refused (bad scheme or origin) and ignored; the page stays. */
+  refused: [error: RedirectRefusedError];
 }
 
 /** sessionStorage key of a session's reconnect token: `parlor:<game>:<sessionId>`. */
@@ -85,6 +92,7 @@ export class ParlorClient extends Emitter<ClientEvents> {
   /** The overlay, or `null` when disabled. */
   readonly overlay: StatusOverlay | null;
   private readonly updateUrl: boolean;
+  private readonly allowedOrigins: readonly string[];
 
   constructor(options: StartOptions) {
     super();
@@ -93,6 +101,7 @@ export class ParlorClient extends Emitter<ClientEvents> {
     }
     this.game = options.game;
     this.updateUrl = options.updateUrl ?? true;
+    this.allowedOrigins = [...(options.allowedOrigins ?? [])];
     this.canvas = options.canvas ?? findOrCreateCanvas();
     const url = options.url ?? defaultSocketUrl();
     const spectate = options.spectate ?? false;
@@ -111,6 +120,7 @@ export class ParlorClient extends Emitter<ClientEvents> {
       reconnectToken: storedToken,
       ticket: options.ticket ?? ticketFromLocation(),
       WebSocket: options.WebSocket,
+      allowedOrigins: this.allowedOrigins,
       onToken: (init) => {
         if (!init.spectator) storage?.setItem(tokenStorageKey(init.game || this.game, init.sessionId), init.reconnectToken);
       },
@@ -146,9 +156,18 @@ export class ParlorClient extends Emitter<ClientEvents> {
       if (this.assets.hasAudio() || this.audio.size > 0) this.audio.sync(this.connection.scene.root);
       this.emit('frame', info);
     });
+    this.connection.on('refused', (e) => this.emit('refused', e));
     this.connection.on('redirect', (r) => {
       if (typeof location === 'undefined') return;
-      const target = new URL(r.url, location.href);
+      // Checked by the connection already; checked again right where the page navigates.
+      const checked = checkRedirect(r.url, { socketUrl: url, pageUrl: location.href, allowedOrigins: this.allowedOrigins });
+      if (checked instanceof RedirectRefusedError || checked.kind !== 'page') {
+        const e = checked instanceof RedirectRefusedError ? checked : new RedirectRefusedError(r.url.slice(0, 200), 'not a page URL');
+        console.warn(`[parlor] ${e.message}`);
+        this.emit('refused', e);
+        return;
+      }
+      const target = new URL(checked.url);
       if (r.ticket) target.searchParams.set('ticket', r.ticket);
       // a spectator stays a spectator on the server's play pages
       if (this.spectator && target.origin === location.origin && target.pathname.startsWith('/play/')) target.searchParams.set('spectate', '1');

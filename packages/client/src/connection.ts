@@ -47,9 +47,96 @@ export interface ConnectionEvents {
   assets: [assets: AssetsMessage];
   /** A frame was applied to the mirror. */
   frame: [info: { full: boolean; seq: number }];
+  /**
+   * A `redirect` to an http(s) URL of an allowed origin (see {@link checkRedirect}) for the page
+   * to navigate to (the connection closes). Refused redirects are never emitted here.
+   */
   redirect: [redirect: RedirectMessage];
   /** Round-trip time measured from a ping/pong, ms. */
   rtt: [rttMs: number];
+  /**
+   * The server asked for something the client refuses to do (a `redirect` to a scheme other than
+   * http(s)/ws(s), or to an origin not allowed). The message was ignored; the connection goes on.
+   */
+  refused: [error: RedirectRefusedError];
+}
+
+/**
+ * A `redirect` the client refused (emitted as the connection's `refused` event; also logged with
+ * `console.warn`). `code` is always `'REDIRECT_REFUSED'`.
+ */
+export class RedirectRefusedError extends Error {
+  /** Stable code. */
+  readonly code = 'REDIRECT_REFUSED' as const;
+  /** The refused URL (at most 200 characters). */
+  readonly url: string;
+  constructor(url: string, reason: string) {
+    super(`redirect refused: ${reason}`);
+    this.name = 'RedirectRefusedError';
+    this.url = url;
+  }
+}
+
+/** Where a checked redirect goes. */
+export type RedirectTarget =
+  /** Rejoin over a WebSocket at `url` (the current endpoint when the redirect URL was empty). */
+  | { kind: 'socket'; url: string }
+  /** Navigate the page to `url` (absolute http(s)). */
+  | { kind: 'page'; url: string };
+
+/** Inputs of {@link checkRedirect}. */
+export interface RedirectPolicy {
+  /** The current WebSocket URL (what an empty redirect URL means, and a same origin). */
+  socketUrl: string;
+  /** The page's URL relative URLs resolve against; default `location.href` when there is one, else `socketUrl`. */
+  pageUrl?: string;
+  /** Further allowed origins, e.g. `['https://eu.example.com']`; ws(s) origins count as their http(s) twin. */
+  allowedOrigins?: readonly string[];
+}
+
+/** The http(s) origin of a URL (`ws:` → `http:`, `wss:` → `https:`), or `null` for any other scheme. */
+function webOrigin(u: URL): string | null {
+  const p = u.protocol === 'ws:' ? 'http:' : u.protocol === 'wss:' ? 'https:' : u.protocol;
+  if (p !== 'http:' && p !== 'https:') return null;
+  return `${p}//${u.host}`;
+}
+
+/**
+ * Decides whether a server's `redirect` URL may be followed: only `http:`, `https:`, `ws:` and
+ * `wss:` URLs (never `javascript:`, `data:`, `blob:`, `file:`…) whose origin is the page's, the
+ * socket's, or one of `allowedOrigins` (a `ws(s)` URL counts as its `http(s)` twin). An empty URL
+ * means "rejoin at the current socket URL".
+ * @returns the target, or a {@link RedirectRefusedError} saying why it was refused (never throws).
+ */
+export function checkRedirect(url: unknown, policy: RedirectPolicy): RedirectTarget | RedirectRefusedError {
+  if (typeof url !== 'string') return new RedirectRefusedError('', 'the URL is not a string');
+  const shown = url.slice(0, 200);
+  const raw = url.trim();
+  if (raw === '') return { kind: 'socket', url: policy.socketUrl };
+  if (raw.length > 2048) return new RedirectRefusedError(shown, 'the URL is longer than 2048 characters');
+  const loc = (globalThis as { location?: { href?: string } }).location;
+  const base = policy.pageUrl ?? (typeof loc?.href === 'string' ? loc.href : policy.socketUrl);
+  let target: URL;
+  try {
+    target = new URL(raw, base);
+  } catch {
+    return new RedirectRefusedError(shown, 'the URL does not parse');
+  }
+  const origin = webOrigin(target);
+  if (!origin) return new RedirectRefusedError(shown, `the scheme ${JSON.stringify(target.protocol.slice(0, 20))} is not http(s) or ws(s)`);
+  const allowed = new Set<string>();
+  for (const o of [base, policy.socketUrl, ...(policy.allowedOrigins ?? [])]) {
+    try {
+      const w = webOrigin(new URL(o));
+      if (w) allowed.add(w);
+    } catch {
+      // an unparsable allowed origin allows nothing
+    }
+  }
+  if (!allowed.has(origin)) return new RedirectRefusedError(shown, `the origin ${origin.slice(0, 100)} is not allowed`);
+  if (target.username || target.password) return new RedirectRefusedError(shown, 'the URL carries credentials');
+  const socket = target.protocol === 'ws:' || target.protocol === 'wss:';
+  return { kind: socket ? 'socket' : 'page', url: target.href };
 }
 
 /** Minimal WebSocket constructor type (the browser's, or a compatible one). */
@@ -89,6 +176,11 @@ export interface ConnectionOptions {
   onToken?: (init: InitMessage) => void;
   /** Called when the server rejected the stored token (4401), to forget it; default none. */
   onTokenRejected?: () => void;
+  /**
+   * Origins (besides the page's and the socket's own) a server `redirect` may send this client to,
+   * e.g. `['https://eu.example.com']`; default none. Any other redirect is refused (see {@link checkRedirect}).
+   */
+  allowedOrigins?: readonly string[];
 }
 
 /** Close code the client uses when it drops a socket itself (dead link, undecodable frame). */
@@ -102,8 +194,11 @@ export const CLIENT_RESET_CLOSE = 4000;
  *
  * Close codes: 4401 (token rejected) → join the session afresh; 1000, 1009, 4400, 4403, 4404,
  * 4409, 4411, 4426, 4500 → stop with status `'error'`; anything else → reconnect.
- * A `redirect` with a `ws:`/`wss:` URL (or none) rejoins there with its ticket; any other URL
- * is emitted as a `redirect` event for the page to navigate to (the connection closes).
+ * A `redirect` with a `ws:`/`wss:` URL (or none) rejoins there with its ticket; an `http(s):` URL
+ * is emitted as a `redirect` event for the page to navigate to (the connection closes). Only
+ * URLs of the page's or socket's origin or of `allowedOrigins` are followed (see
+ * {@link checkRedirect}); others (and every other scheme, e.g. `javascript:`) are ignored with a
+ * console warning and a `refused` event.
  */
 export class Connection extends Emitter<ConnectionEvents> {
   /** The mirrored scene. */
@@ -137,6 +232,7 @@ export class Connection extends Emitter<ConnectionEvents> {
   private readonly WS: WebSocketConstructor;
   private readonly onToken: (init: InitMessage) => void;
   private readonly onTokenRejected: () => void;
+  private readonly allowedOrigins: readonly string[];
   private ws: WebSocket | null = null;
   private lastErrorMessage: { code: number; message: string } | null = null;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
@@ -170,6 +266,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.WS = WS;
     this.onToken = options.onToken ?? (() => {});
     this.onTokenRejected = options.onTokenRejected ?? (() => {});
+    this.allowedOrigins = [...(options.allowedOrigins ?? [])];
   }
 
   /** Whether a socket is open and joined. */
@@ -329,11 +426,16 @@ export class Connection extends Emitter<ConnectionEvents> {
   }
 
   private onRedirect(r: RedirectMessage): void {
-    const url = r.url.trim();
-    if (url === '' || /^wss?:/i.test(url)) {
+    const target = checkRedirect(r.url, { socketUrl: this.url, allowedOrigins: this.allowedOrigins });
+    if (target instanceof RedirectRefusedError) {
+      console.warn(`[parlor] ${target.message}: ${JSON.stringify(target.url)}`);
+      this.emit('refused', target);
+      return;
+    }
+    if (target.kind === 'socket') {
       // rejoin at the given endpoint (or here) with the ticket: a new player in another session
-      if (url) this.url = url;
-      this.ticket = r.ticket;
+      this.url = target.url;
+      this.ticket = typeof r.ticket === 'string' ? r.ticket.slice(0, 256) : '';
       this.token = '';
       this.sessionId = '';
       this.attempt = 0;
@@ -342,7 +444,7 @@ export class Connection extends Emitter<ConnectionEvents> {
       this.open();
       return;
     }
-    this.emit('redirect', r);
+    this.emit('redirect', { ...r, url: target.url });
     this.setStatus('closed');
     this.teardown(1000, 'redirected');
   }

@@ -9,6 +9,10 @@ export { start, ParlorClient, tokenStorageKey, sessionPath, describeError, type 
 export {
   Connection,
   CLIENT_RESET_CLOSE,
+  RedirectRefusedError,
+  checkRedirect,
+  type RedirectTarget,
+  type RedirectPolicy,
   type ConnectionOptions,
   type ConnectionStatus,
   type ConnectionError,

@@ -115,17 +115,17 @@ export function validateGameClass(value: unknown, path: string): { gameClass: Ga
     throw new GameLoadError(
       ServerErrorCode.GAME_NO_CLASS,
       path,
-      `${path}: the default export ${cls.name || '(anonymous class)'} does not extend Game from '@parlor/squish'`,
+      `${path}: the default export ${safeName(cls)} does not extend Game from '@parlor/squish'`,
     );
   }
   if (typeof cls.metadata !== 'function') {
-    throw new GameLoadError(ServerErrorCode.GAME_BAD_METADATA, path, `${path}: ${cls.name} has no static metadata()`);
+    throw new GameLoadError(ServerErrorCode.GAME_BAD_METADATA, path, `${path}: ${safeName(cls)} has no static metadata()`);
   }
   let raw: unknown;
   try {
     raw = cls.metadata();
   } catch (err) {
-    throw new GameLoadError(ServerErrorCode.GAME_BAD_METADATA, path, `${path}: ${cls.name}.metadata() threw: ${(err as Error)?.message ?? 'unknown error'}`, {
+    throw new GameLoadError(ServerErrorCode.GAME_BAD_METADATA, path, `${path}: ${safeName(cls)}.metadata() threw: ${safeMessage(err)}`, {
       cause: err,
     });
   }
@@ -187,7 +187,7 @@ export async function loadGame(name: string, source: GameSource | LoadedGame | s
     try {
       inspected = await options.inspect({ code, filename: entry }, baseDir);
     } catch (err) {
-      throw new GameLoadError(ServerErrorCode.GAME_EVAL_FAILED, entry, `${entry} failed to load in the sandbox: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      throw new GameLoadError(ServerErrorCode.GAME_EVAL_FAILED, entry, `${entry} failed to load in the sandbox: ${safeMessage(err)}`, { cause: err });
     }
     // The sandbox is untrusted: validate its answer again here (schema, lengths, plain values).
     metadata = validateMetadata(inspected?.metadata, entry);
@@ -338,7 +338,7 @@ export function evaluateBundle(code: string, filename: string): unknown {
     const fn = compileFunction(code, ['exports', 'require', 'module', '__filename', '__dirname'], { filename });
     fn.call(module.exports, module.exports, gameRequire, module, filename, dirname(filename));
   } catch (err) {
-    throw new GameLoadError(ServerErrorCode.GAME_EVAL_FAILED, filename, `${filename} threw while loading: ${(err as Error)?.message ?? String(err)}`, {
+    throw new GameLoadError(ServerErrorCode.GAME_EVAL_FAILED, filename, `${filename} threw while loading: ${safeMessage(err)}`, {
       cause: err,
     });
   }
@@ -408,6 +408,32 @@ export async function loadGamesFromDir(dir: string, options: LoadGamesOptions = 
     }
   }
   return out;
+}
+
+/** An error's message if it is a string (never calls `String()` or getters on untrusted values), capped at 500 characters. */
+function safeMessage(err: unknown): string {
+  try {
+    if (err !== null && (typeof err === 'object' || typeof err === 'function')) {
+      const d = Object.getOwnPropertyDescriptor(err, 'message') ?? (err instanceof Error ? { value: Error.prototype.message } : undefined);
+      const m = d && 'value' in d ? d.value : undefined;
+      if (typeof m === 'string') return m.slice(0, 500);
+      return 'a non-Error value was thrown';
+    }
+    if (typeof err === 'string') return err.slice(0, 500);
+    return typeof err;
+  } catch {
+    return 'unknown error';
+  }
+}
+
+/** A class's own `name` if it is a string (never runs a getter). */
+function safeName(cls: unknown): string {
+  try {
+    const d = Object.getOwnPropertyDescriptor(cls, 'name');
+    return d && typeof d.value === 'string' ? d.value.slice(0, 64) : '(class)';
+  } catch {
+    return '(class)';
+  }
 }
 
 function formatEsbuildMessage(m: Message): string {
