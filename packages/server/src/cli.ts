@@ -5,6 +5,8 @@
  * - `parlor serve --games <dir> [--port 8080] [--host 0.0.0.0]`: serve every game in a folder.
  *   With `--fleet-url <ws-url> --fleet-key <key> [--name <name>] [--label k=v]… [--endpoint-url <url>]`
  *   it attaches a fleet agent (`@parlor/fleet-agent`) that reports to an orchestrator;
+ * - `parlor validate <game> [--runtime auto|docker|process] [--smoke-ms 5000] [--json]`: the publish gate
+ *   (a filter, not the security boundary);
  * `PORT` sets the default port.
  */
 import { watch, statSync, type FSWatcher } from 'node:fs';
@@ -18,7 +20,9 @@ import { attachFleet, collectLabel, type FleetFlags } from './fleet-cli.js';
 import type { FleetAgent } from '@parlor/fleet-agent';
 import { RUNTIME_NAMES, createRuntime, loadOptionsFor, type RuntimeChoice } from './runtime/policy.js';
 import type { SessionRuntime } from './runtime/runtime.js';
-import { formatGateReport, validateGame } from './gate/validate.js';
+import { DEFAULT_SMOKE_MS, GATE_DISCLAIMER, formatGateReport, validateGame, type GateRuntimeChoice } from './gate/validate.js';
+
+const GATE_RUNTIMES: readonly string[] = ['auto', 'docker', 'process'];
 
 const RUNTIME_CHOICES: readonly string[] = [...RUNTIME_NAMES, 'auto'];
 
@@ -244,17 +248,28 @@ program
 
 program
   .command('validate <game>')
-  .description('publish gate: static scan, load in the sandbox, and a smoke run with synthetic players; exit code 0 = pass, 1 = fail')
+  .description(
+    'publish gate: static scan, load in the sandbox, metadata and asset checks, and a smoke run with synthetic players; exit code 0 = pass, 1 = fail. ' +
+      'The gate is a filter, not the security boundary: the runtime the game is served in is.',
+  )
   .option('--json', 'print the report as JSON')
-  .option('--smoke-ms <ms>', 'length of the smoke run in ms (0 skips it)', '2000')
-  .option('--runtime <runtime>', `runtime for loading and the smoke run: ${RUNTIME_CHOICES.join(', ')}`, 'auto')
-  .action((game: string, opts: { json?: boolean; smokeMs: string; runtime: string }) => {
-    if (!RUNTIME_CHOICES.includes(opts.runtime)) fail(`invalid runtime: ${opts.runtime} (one of ${RUNTIME_CHOICES.join(', ')})`);
-    const smokeMs = Number(opts.smokeMs);
-    if (!Number.isFinite(smokeMs) || smokeMs < 0) fail(`invalid --smoke-ms: ${opts.smokeMs}`);
-    validateGame(resolve(game), { smokeMs, runtime: opts.runtime as RuntimeChoice, logger: createConsoleLogger(opts.json ? 'silent' : 'error') }).then(
+  .option('--smoke-ms <ms>', 'length of the smoke run in ms (0 skips it)', String(DEFAULT_SMOKE_MS))
+  .option('--runtime <runtime>', `runtime for loading and the smoke run: ${GATE_RUNTIMES.join(', ')} (auto: docker when an engine answers, else process; never weaker than your servers)`, 'auto')
+  .option('--image <image>', 'runner image of the docker runtime (default parlor-runner:local)')
+  .option('--unsafe-unisolated', 'development only: run in the process runtime even where the kernel cannot isolate it (loudly reported)')
+  .action((game: string, opts: { json?: boolean; smokeMs: string; runtime: string; image?: string; unsafeUnisolated?: boolean }) => {
+    if (!GATE_RUNTIMES.includes(opts.runtime)) fail(`invalid runtime for the gate: ${opts.runtime} (one of ${GATE_RUNTIMES.join(', ')}; the gate never runs a game inline)`);
+    const smokeMs = /^\d+$/.test(opts.smokeMs) ? Number(opts.smokeMs) : NaN;
+    if (!Number.isSafeInteger(smokeMs) || smokeMs > 600_000) fail(`invalid --smoke-ms: ${opts.smokeMs} (an integer number of ms, at most 600000)`);
+    validateGame(resolve(game), {
+      smokeMs,
+      runtime: opts.runtime as GateRuntimeChoice,
+      docker: opts.image ? { image: opts.image } : undefined,
+      allowUnisolated: opts.unsafeUnisolated === true,
+      logger: createConsoleLogger(opts.json ? 'silent' : 'error'),
+    }).then(
       (report) => {
-        console.log(opts.json ? JSON.stringify(report, null, 2) : formatGateReport(report));
+        console.log(opts.json ? JSON.stringify({ ...report, note: GATE_DISCLAIMER }, null, 2) : formatGateReport(report));
         process.exit(report.ok ? 0 : 1);
       },
       (err: unknown) => fail(describeError(err)),

@@ -61,7 +61,19 @@ export {
   type RuntimeName,
   type RuntimePolicyOptions,
 } from './runtime/policy.js';
-export { validateGame, scanSource, formatGateReport, type GateReport, type GateFinding, type SmokeResult, type ValidateOptions } from './gate/validate.js';
+export {
+  validateGame,
+  scanSource,
+  formatGateReport,
+  DEFAULT_SMOKE_MS,
+  GATE_DISCLAIMER,
+  type GateReport,
+  type GateFinding,
+  type SmokeResult,
+  type ValidateOptions,
+  type GateRuntimeChoice,
+  type GateRuntimeInfo,
+} from './gate/validate.js';
 export { ALLOWED_BUILTINS } from './runner/builtins.js';
 export { encodeChannelMessage, ChannelDecoder, ChannelError, DEFAULT_MAX_CHANNEL_MESSAGE_BYTES } from './runtime/channel.js';
 export { ServerMetrics, type RejectReason, type MetricsSource } from './metrics.js';

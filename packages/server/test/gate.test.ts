@@ -1,13 +1,48 @@
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
-import { scanSource, validateGame, type GateReport } from '@parlor/server';
+import { afterAll, describe, expect, it } from 'vitest';
+import { GATE_DISCLAIMER, formatGateReport, processRunnerPath, scanSource, validateGame, type GateReport, type ValidateOptions } from '@parlor/server';
 import { captureLogger } from './helpers.js';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const hostile = (g: string) => fileURLToPath(new URL(`./fixtures/hostile/${g}.ts`, import.meta.url));
+const gateFixture = (g: string) => fileURLToPath(new URL(`./fixtures/gate/${g}`, import.meta.url));
 const quiet = () => captureLogger().logger;
 const rules = (r: GateReport) => [...new Set(r.findings.map((f) => f.rule))].sort();
+
+/** Real dockerd (CI starts one); the docker half is skipped, loudly, where there is none. */
+const dockerUp = spawnSync('docker', ['info'], { timeout: 10_000 }).status === 0;
+if (!dockerUp && process.env.CI === 'true') throw new Error('CI=true but no Docker engine answers `docker info`: the gate must be tested against the docker runtime in CI');
+if (!dockerUp) console.warn('gate tests: docker runtime skipped (no Docker engine)');
+const IMAGE = 'parlor-runner:gate-test'; // its own tag: other test files rebuild theirs concurrently
+let imageBuilt = false;
+/** Builds the runner image from this host's runner (as test/hostile.test.ts does), once. */
+function buildImage(): void {
+  if (imageBuilt) return;
+  const r = spawnSync('bash', [fileURLToPath(new URL('../docker/build-runner-image.sh', import.meta.url)), IMAGE, processRunnerPath()], { encoding: 'utf8', timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`building ${IMAGE} failed: ${r.stderr}`);
+  imageBuilt = true;
+}
+const RUNTIMES = [
+  { kind: 'process' as const, skip: false, options: (): ValidateOptions => ({ runtime: 'process' }) },
+  { kind: 'docker' as const, skip: !dockerUp, options: (): ValidateOptions => (buildImage(), { runtime: 'docker', docker: { image: IMAGE } }) },
+];
+
+/** Every finding is bounded and located. */
+function wellFormed(r: GateReport): void {
+  for (const f of r.findings) {
+    expect(typeof f.message).toBe('string');
+    expect(f.message.length).toBeLessThanOrEqual(600);
+    expect(f.line).toBeGreaterThan(0);
+    expect(f.column).toBeGreaterThan(0);
+  }
+  const text = formatGateReport(r);
+  expect(text).toContain(GATE_DISCLAIMER);
+  expect(text.length).toBeLessThan(100_000);
+}
 
 describe('publish gate: static scan', () => {
   it('reports banned constructs with file:line:column in the original TypeScript', () => {
@@ -92,9 +127,179 @@ describe('publish gate: smoke run', () => {
     expect(bad.status).toBe(1);
     expect(bad.stdout).toMatch(/proto\.ts:7:6: error \[prototype-pollution\]/);
     expect(bad.stdout).toMatch(/^FAIL /m);
+    expect(bad.stdout).toContain(GATE_DISCLAIMER);
     const good = cli(`${repo}examples/pong`, '--json', '--smoke-ms', '500', '--runtime', 'process');
     expect(good.status, good.stderr).toBe(0);
-    const report = JSON.parse(good.stdout) as GateReport;
-    expect(report).toMatchObject({ ok: true, findings: [], metadata: { name: 'Pong' } });
+    const report = JSON.parse(good.stdout) as GateReport & { note: string };
+    expect(report).toMatchObject({ ok: true, findings: [], metadata: { name: 'Pong' }, runtime: { name: 'process' }, smoke: { runtime: 'process' }, note: GATE_DISCLAIMER });
+    const human = cli(`${repo}examples/pong`, '--smoke-ms', '300', '--runtime', 'process');
+    expect(human.status, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(/^runtime: process \(requested\)$/m);
+    expect(human.stdout).toMatch(/^PASS /m);
+    expect(human.stdout).toMatch(/^note: The gate is a filter, not the security boundary/m);
+    expect(cli(`${repo}examples/pong`, '--runtime', 'inline').status).toBe(1);
+    expect(cli(`${repo}examples/pong`, '--smoke-ms', 'soon').status).toBe(1);
   });
+});
+
+describe.each(RUNTIMES)('publish gate in the $kind runtime', ({ kind, skip, options }) => {
+  if (skip) {
+    it.skip('needs a Docker engine', () => {});
+    return;
+  }
+
+  it('FAILS a game that attacks 2.5 s after its first player joined (default smoke run: 5 s)', async () => {
+    const r = await validateGame(gateFixture('delayed.ts'), { ...options(), logger: quiet() });
+    expect(r.runtime?.name).toBe(kind);
+    expect(r.smoke?.runtime).toBe(kind);
+    expect(r.ok, JSON.stringify(r.findings)).toBe(false);
+    expect(rules(r).some((x) => x === 'smoke-error' || x === 'smoke-crash'), JSON.stringify(r.findings)).toBe(true);
+    expect(r.smoke!.durationMs).toBeGreaterThan(2500);
+    wellFormed(r);
+  }, 90_000);
+
+  it('hostile output (object and 4 MB messages, thrown non-Errors, floods) fails the game, never the validator', async () => {
+    const started = Date.now();
+    const r = await validateGame(gateFixture('hostile-output.ts'), { ...options(), smokeMs: 1500, logger: quiet() });
+    expect(r.ok).toBe(false);
+    expect(rules(r).every((x) => x.startsWith('smoke-')), JSON.stringify(r.findings)).toBe(true);
+    expect(r.findings.length).toBeGreaterThanOrEqual(1);
+    wellFormed(r);
+    expect(Date.now() - started).toBeLessThan(1500 + 30_000);
+  }, 60_000);
+
+  it('a game that hangs while loading cannot hang the validator', async () => {
+    const r = await validateGame(gateFixture('hangs-at-load.ts'), { ...options(), startTimeoutMs: 2000, logger: quiet() });
+    expect(r.ok).toBe(false);
+    expect(rules(r)).toEqual(['load']);
+    expect(r.smoke).toBeNull();
+    wellFormed(r);
+  }, 60_000);
+
+  it('still passes the pong example', async () => {
+    const r = await validateGame(`${repo}examples/pong`, { ...options(), smokeMs: 1000, logger: quiet() });
+    expect(r.findings).toEqual([]);
+    expect(r.ok).toBe(true);
+    expect(r.runtime?.name).toBe(kind);
+    expect(r.smoke).toMatchObject({ runtime: kind, errors: 0 });
+    expect(r.smoke!.framesToPlayers).toBeGreaterThan(0);
+  }, 60_000);
+});
+
+describe('publish gate: metadata, assets and imports', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'parlor-gate-'));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('FAILS hostile metadata: a description that is not a string, a 4 MB name', async () => {
+    const [desc, name] = await Promise.all(
+      ['bad-description.ts', 'huge-name.ts'].map((g) => validateGame(gateFixture(g), { runtime: 'process', smokeMs: 0, logger: quiet() })),
+    );
+    for (const r of [desc, name]) {
+      expect(r.ok).toBe(false);
+      expect(rules(r)).toEqual(['metadata']);
+      expect(r.metadata).toBeNull();
+      wellFormed(r);
+    }
+    expect(desc.findings[0].message).toMatch(/description/);
+    expect(name.findings[0].message).toMatch(/name/);
+  }, 60_000);
+
+  it('FAILS hostile asset paths, one finding per bad asset', async () => {
+    const dir = join(tmp, 'assets-game');
+    mkdirSync(dir);
+    writeFileSync(join(tmp, 'outside.png'), 'png');
+    writeFileSync(join(dir, 'ok.png'), 'png');
+    writeFileSync(join(dir, 'page.html'), '<p>hi</p>');
+    writeFileSync(join(dir, 'evil.svg'), '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.cookie)</script></svg>');
+    writeFileSync(join(dir, 'big.png'), '');
+    truncateSync(join(dir, 'big.png'), 9 * 1024 * 1024); // sparse: over the 8 MiB cap
+    symlinkSync('/etc/hostname', join(dir, 'link.png'));
+    symlinkSync('/dev/zero', join(dir, 'zero.png'));
+    mkdirSync(join(dir, 'folder.png'));
+    const spawned = spawnSync('mkfifo', [join(dir, 'pipe.png')]);
+    expect(spawned.status).toBe(0);
+    const assets: Record<string, { type: string; path: string }> = {
+      ok: { type: 'image', path: 'ok.png' },
+      absolute: { type: 'image', path: '/etc/passwd' },
+      dotdot: { type: 'image', path: '../outside.png' },
+      link: { type: 'image', path: 'link.png' },
+      zero: { type: 'image', path: 'zero.png' },
+      folder: { type: 'image', path: 'folder.png' },
+      pipe: { type: 'image', path: 'pipe.png' },
+      big: { type: 'image', path: 'big.png' },
+      html: { type: 'image', path: 'page.html' },
+      svg: { type: 'image', path: 'evil.svg' },
+      missing: { type: 'audio', path: 'nothing.mp3' },
+    };
+    writeFileSync(
+      join(dir, 'index.ts'),
+      [
+        "import { Game, Group, type GameMetadata, type Node } from '@parlor/squish';",
+        'export default class Assets extends Game {',
+        `  static override metadata(): GameMetadata { return { name: 'Assets', assets: ${JSON.stringify(assets)} } as GameMetadata; }`,
+        '  getLayers(): Node[] { return [new Group({ children: [] })]; }',
+        '}',
+      ].join('\n'),
+    );
+    const started = Date.now();
+    const r = await validateGame(dir, { runtime: 'process', smokeMs: 0, logger: quiet() });
+    expect(Date.now() - started).toBeLessThan(30_000); // no read of /dev/zero or a FIFO
+    expect(r.ok).toBe(false);
+    expect(rules(r)).toEqual(['asset']);
+    const bad = Object.keys(assets).filter((id) => id !== 'ok');
+    expect(r.findings).toHaveLength(bad.length);
+    for (const id of bad) expect(r.findings.some((f) => f.message.includes(`"${id}"`)), id).toBe(true);
+    for (const f of r.findings) expect(f.file).toBe(join(dir, 'index.ts'));
+    wellFormed(r);
+  }, 60_000);
+
+  it('FAILS imports of host files and host packages (outside the game folder)', async () => {
+    const r = await validateGame(gateFixture('host-import'), { runtime: 'process', smokeMs: 0, logger: quiet() });
+    expect(r.ok).toBe(false);
+    expect(rules(r)).toEqual(['outside-import']);
+    expect(r.findings.map((f) => f.line).sort()).toEqual([3, 4]);
+    expect(r.runtime).toBeNull(); // refused before any of its code runs
+    wellFormed(r);
+  }, 60_000);
+
+  it('its synthetic players cannot be told from people by name, join timing or input rate', async () => {
+    const r = await validateGame(gateFixture('name-sniffer.ts'), { runtime: 'process', smokeMs: 2500, players: 4, logger: quiet() });
+    expect(r.findings).toEqual([]);
+    expect(r.ok).toBe(true);
+    expect(r.smoke!.players).toBe(4);
+    expect(r.smoke!.inputsSent).toBeGreaterThan(20);
+  }, 60_000);
+});
+
+describe('publish gate: runtime choice', () => {
+  const pong = `${repo}examples/pong`;
+
+  it('never runs a game inline', async () => {
+    const r = await validateGame(pong, { runtime: 'inline' as never, logger: quiet() });
+    expect(r.ok).toBe(false);
+    expect(rules(r)).toEqual(['runtime']);
+    expect(r.smoke).toBeNull();
+  });
+
+  it('auto uses process where no Docker engine answers; docker there FAILS instead of falling back', async () => {
+    const docker = { docker: { socketPath: join(tmpdir(), `no-docker-${process.pid}.sock`) } };
+    const auto = await validateGame(pong, { runtime: 'auto', docker, smokeMs: 300, logger: quiet() });
+    expect(auto.ok, JSON.stringify(auto.findings)).toBe(true);
+    expect(auto.runtime).toMatchObject({ name: 'process', unsafe: false });
+    expect(auto.runtime!.reason).toMatch(/^auto: no Docker engine answers/);
+    const forced = await validateGame(pong, { runtime: 'docker', docker, logger: quiet() });
+    expect(forced.ok).toBe(false);
+    expect(rules(forced)).toEqual(['runtime']);
+    expect(forced.findings[0].message).toMatch(/no Docker engine answers/);
+  }, 60_000);
+
+  it.skipIf(!dockerUp)('auto with a reachable Docker engine but no runner image FAILS with the command that builds it', async () => {
+    const image = `parlor-runner:gate-missing-${process.pid}`;
+    const r = await validateGame(pong, { runtime: 'auto', docker: { image }, logger: quiet() });
+    expect(r.ok).toBe(false);
+    expect(rules(r)).toEqual(['runtime']);
+    expect(r.findings[0].message).toContain(`build-runner-image.sh ${image}`);
+    expect(r.runtime).toBeNull();
+    expect(r.smoke).toBeNull();
+  }, 60_000);
 });

@@ -1,17 +1,26 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { extname, join, relative, resolve } from 'node:path';
-import { resolveMetadata, type GameClass, type InputEvent, type ResolvedGameMetadata } from '@parlor/squish';
+import { basename, extname, join, relative, resolve } from 'node:path';
+import { Game, type GameClass, type Node, type ResolvedGameMetadata } from '@parlor/squish';
 import { parse, type Node as AcornNode } from 'acorn';
 import { fullAncestor } from 'acorn-walk';
 import { transformSync, type Loader } from 'esbuild';
 import type { EngineToHostMessage } from '../engine/messages.js';
-import { bundleGame, evaluateBundle, findGameEntry, validateGameClass } from '../games/loader.js';
+import { GameLoadError } from '../errors.js';
+import { DEFAULT_MAX_ASSET_BYTES, DEFAULT_MAX_GAME_ASSET_BYTES, loadAssets, type AssetLimits } from '../games/assets.js';
+import { GAME_NAME_RE, bundleGame, findGameEntry } from '../games/loader.js';
+import { validateMetadata } from '../games/metadata.js';
 import { createConsoleLogger, type Logger } from '../logger.js';
 import { ALLOWED_BUILTINS } from '../runner/builtins.js';
-import { createRuntime, type RuntimeChoice } from '../runtime/policy.js';
-import type { SessionRuntime } from '../runtime/runtime.js';
+import type { DockerRuntimeOptions } from '../runtime/docker.js';
+import type { ProcessRuntimeOptions } from '../runtime/process.js';
+import type { RuntimeSession, SessionRuntime } from '../runtime/runtime.js';
+import { SmokePlayer, joinSchedule, plausibleName, plausibleSessionId } from './bots.js';
+import { describeUntrusted, errorText, ownData, stringOr, truncate } from './describe.js';
+import { selectGateRuntime, type GateRuntimeChoice, type GateRuntimeInfo } from './runtime.js';
 import { SourceMapLookup } from './sourcemap.js';
+
+export type { GateRuntimeChoice, GateRuntimeInfo } from './runtime.js';
 
 /** One problem found by {@link validateGame}. Lines are 1-based, columns 1-based. */
 export interface GateFinding {
@@ -19,10 +28,15 @@ export interface GateFinding {
   severity: 'error' | 'warning';
   /**
    * Stable rule id: `builtin-import`, `dynamic-import`, `dynamic-require`, `eval`,
-   * `function-constructor`, `process-internals`, `network`, `syntax`, `size`, `build`, `no-entry`,
-   * `no-game-class`, `metadata`, `smoke-error`, `smoke-crash`, `smoke-no-frames`, `smoke-tick-budget`.
+   * `function-constructor`, `process-internals`, `prototype-pollution`, `network`, `syntax`, `size`,
+   * `build`, `outside-import` (an import resolving outside the game folder), `no-entry`,
+   * `no-game-class`, `load` (the game failed to load in the sandbox), `metadata` (schema, types,
+   * lengths), `asset` (path absolute/`..`/outside the folder, not a regular file, too large, MIME
+   * not allowed, missing), `runtime` (no runtime strong enough; see {@link ValidateOptions.runtime}),
+   * `smoke-error`, `smoke-crash`, `smoke-no-frames`, `smoke-tick-budget`, `timeout`.
    */
   rule: string;
+  /** What is wrong, for people (bounded: text from the game is truncated). */
   message: string;
   /** Absolute path of the file. */
   file: string;
@@ -32,7 +46,7 @@ export interface GateFinding {
 
 /** Result of the smoke run. Durations in ms. */
 export interface SmokeResult {
-  /** Runtime the smoke run used, e.g. `'process'`. */
+  /** Runtime the smoke run used: `'docker'` or `'process'`. */
   runtime: string;
   durationMs: number;
   players: number;
@@ -61,18 +75,38 @@ export interface GateReport {
   /** Files scanned (absolute paths). */
   files: string[];
   findings: GateFinding[];
-  /** The game's resolved metadata when it loaded. */
+  /** The game's metadata, validated (see `validateMetadata`), when it loaded. */
   metadata: ResolvedGameMetadata | null;
-  /** The smoke run, when it ran (it is skipped after static errors). */
+  /** The runtime the game was loaded and run in, and why; `null` when the gate stopped before (static errors, no runtime). */
+  runtime: GateRuntimeInfo | null;
+  /** The smoke run, when it ran (it is skipped after static, load or metadata errors). */
   smoke: SmokeResult | null;
 }
 
 /** Options of {@link validateGame}. Sizes in bytes, durations in ms. */
 export interface ValidateOptions {
-  /** Runtime for loading and the smoke run: a choice as in `createGameServer`. Default `'auto'` (the strongest available). */
-  runtime?: RuntimeChoice;
-  /** Length of the smoke run; `0` skips it. Default 2000. */
+  /**
+   * Runtime for loading and the smoke run. Default `'auto'`: `docker` when a Docker engine answers
+   * (its runner image must exist: a missing image FAILS the gate with the command that builds it,
+   * it never falls back), else `process`. `'process'` and `'docker'` use that runtime or FAIL. The
+   * gate never runs a game in its own process (`inline` is refused). Pick at least the runtime of
+   * the servers the game will be published to: the gate must not be weaker than they are.
+   */
+  runtime?: GateRuntimeChoice;
+  /** Options of the `docker` runtime (e.g. `image`, default `parlor-runner:local`). */
+  docker?: DockerRuntimeOptions;
+  /** Options of the `process` runtime (limits; the pool is off by default here). */
+  process?: ProcessRuntimeOptions;
+  /**
+   * Development only: when the `process` runtime cannot isolate the game on this kernel
+   * (`RUNTIME_UNAVAILABLE`), run it anyway without kernel isolation instead of failing the gate.
+   * Logged loudly and marked `unsafe` in {@link GateReport.runtime}. Default `false`.
+   */
+  allowUnisolated?: boolean;
+  /** Length of the smoke run; `0` skips it. Default {@link DEFAULT_SMOKE_MS} (5000). */
   smokeMs?: number;
+  /** Time the game gets to load (module, `metadata()`) and to start ticking. Default 10 000. */
+  startTimeoutMs?: number;
   /** Synthetic players in the smoke run (capped by `maxPlayers`). Default 2. */
   players?: number;
   /** Largest source file. Default 1 MiB. */
@@ -83,11 +117,24 @@ export interface ValidateOptions {
   maxBundleBytes?: number;
   /** Most source files. Default 500. */
   maxFiles?: number;
+  /** Size caps of the game's assets; defaults as the server's (8 MiB per asset, 64 MiB per game). */
+  assetLimits?: AssetLimits;
   /** Built-ins the game may import. Default {@link ALLOWED_BUILTINS}. */
   allowedBuiltins?: readonly string[];
   /** Where the runtime logs the game's output. Default: a console logger at `warn`. */
   logger?: Logger;
 }
+
+/** Default of {@link ValidateOptions.smokeMs}, ms. */
+export const DEFAULT_SMOKE_MS = 5000;
+/** The report's statement of what the gate is (also printed by {@link formatGateReport}). */
+export const GATE_DISCLAIMER =
+  'The gate is a filter, not the security boundary: it catches what it can see in a short run, and a game that passes can still be hostile ' +
+  '(e.g. wait longer than the smoke run). The runtime the game is served in is the boundary.';
+
+/** Most findings kept per rule (the rest are counted in one last finding). */
+const MAX_FINDINGS_PER_RULE = 50;
+const MAX_MESSAGE_CHARS = 500;
 
 const SOURCE_EXT = new Set(['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs']);
 const BUILTINS = new Set(builtinModules.map((m) => m.replace(/^node:/, '')));
@@ -101,25 +148,45 @@ const NETWORK_GLOBALS = new Set(['fetch', 'WebSocket', 'XMLHttpRequest', 'EventS
 /**
  * The publish gate: decides whether a game folder may be published.
  *
+ * **The gate is a filter, not the security boundary.** It rejects what it can see — banned
+ * constructs in the source, bad metadata and assets, a game that crashes, floods or stalls while
+ * synthetic players use it — but a game that passes can still be hostile (it can wait longer than
+ * the smoke run, or behave only for real players). The runtime a server runs the game in
+ * (`docker`, or the hardened `process`) is what contains it; the report says so
+ * ({@link GATE_DISCLAIMER}).
+ *
  * 1. **Static scan** of every JS/TS file of the folder (not `node_modules`) and every file the
  *    bundle pulls in: each is transformed with esbuild (TS → JS, source map kept) and parsed with
  *    acorn. Rejected: imports/requires of Node built-ins outside the allow-list (`fs`, `net`,
  *    `http`, `child_process`, `worker_threads`, `vm`, `inspector`, …), `eval`, `Function`/`new
  *    Function`, `x.constructor(…)`, non-literal `import()`/`require()`, `process.binding` and other
- *    process internals, `fetch`/`WebSocket`; file, total and bundle size limits.
- * 2. **Load**: bundle, then evaluate in the runtime's sandbox; the default export must extend
- *    `Game` with a valid `metadata()`.
- * 3. **Smoke run** of `smokeMs` in the strongest runtime available with synthetic players sending
- *    random input: no uncaught errors, frames produced, p99 tick time within the tick interval.
+ *    process internals, `fetch`/`WebSocket`; file, total and bundle size limits; any import that
+ *    resolves outside the game folder (a host `.json`/`.txt`, the host's `node_modules`), as the
+ *    server's bundler refuses it.
+ * 2. **Runtime**: the strongest available and never weaker than asked (see
+ *    {@link ValidateOptions.runtime}); no runtime strong enough is a FAIL (`runtime` finding).
+ * 3. **Load** in that runtime's sandbox (the host never evaluates the game); the metadata it
+ *    reports is validated like the server does (`validateMetadata`: types and lengths of every
+ *    field), every asset is checked like the server loads it (`loadAssets`: relative path inside
+ *    the folder after symlinks, regular file, size caps, MIME allow-list matching its type) — one
+ *    finding per bad asset.
+ * 4. **Smoke run** of `smokeMs` (default 5 s) with synthetic players that look like people
+ *    (ordinary names, spread-out joins, human-rate input): no uncaught errors, frames produced,
+ *    p99 tick time within the tick interval, no crash of the sandbox.
  *
- * Every finding carries file:line:column. Never throws for a bad game; the report says why.
- * @throws {RuntimeError} only when the requested runtime is unavailable or refused.
+ * Whatever the game outputs (errors whose `message` is not a string, huge strings, floods), the
+ * validator neither crashes nor hangs: text from the game is never converted with `String()`,
+ * is truncated, and the whole run is bounded by about `startTimeoutMs + smokeMs` plus a few
+ * seconds of clean-up.
+ *
+ * Every finding carries file:line:column. Never throws for a bad game or a missing runtime; the
+ * report says why.
  */
 export async function validateGame(dir: string, options: ValidateOptions = {}): Promise<GateReport> {
   const root = resolve(dir);
   const logger = options.logger ?? createConsoleLogger('warn');
   const findings: GateFinding[] = [];
-  const report: GateReport = { ok: false, dir: root, entry: null, files: [], findings, metadata: null, smoke: null };
+  const report: GateReport = { ok: false, dir: root, entry: null, files: [], findings, metadata: null, runtime: null, smoke: null };
   const limits = {
     file: options.maxFileBytes ?? 1024 * 1024,
     total: options.maxTotalBytes ?? 5 * 1024 * 1024,
@@ -127,6 +194,8 @@ export async function validateGame(dir: string, options: ValidateOptions = {}): 
     files: options.maxFiles ?? 500,
   };
   const allowed = new Set((options.allowedBuiltins ?? ALLOWED_BUILTINS).map((m) => m.replace(/^node:/, '')));
+  const smokeMs = Math.max(0, options.smokeMs ?? DEFAULT_SMOKE_MS);
+  const startTimeoutMs = Math.max(1000, options.startTimeoutMs ?? 10_000);
 
   let isDir = false;
   try {
@@ -154,32 +223,36 @@ export async function validateGame(dir: string, options: ValidateOptions = {}): 
     scanned.add(file);
     let text: string;
     try {
-      const size = statSync(file).size;
-      total += size;
-      if (size > limits.file) {
-        findings.push({ severity: 'error', rule: 'size', message: `file is ${size} bytes (limit ${limits.file})`, file, line: 1, column: 1 });
+      const st = statSync(file);
+      if (!st.isFile()) {
+        findings.push({ severity: 'error', rule: 'syntax', message: 'not a regular file', file, line: 1, column: 1 });
+        return;
+      }
+      total += st.size;
+      if (st.size > limits.file) {
+        findings.push({ severity: 'error', rule: 'size', message: `file is ${st.size} bytes (limit ${limits.file})`, file, line: 1, column: 1 });
         return;
       }
       text = readFileSync(file, 'utf8');
     } catch (err) {
-      findings.push({ severity: 'error', rule: 'syntax', message: `cannot read: ${(err as Error).message}`, file, line: 1, column: 1 });
+      findings.push({ severity: 'error', rule: 'syntax', message: `cannot read: ${errorText(err)}`, file, line: 1, column: 1 });
       return;
     }
     findings.push(...scanSource(text, file, allowed));
   };
   for (const f of files.slice(0, limits.files)) scanFile(f);
 
-  // 2. Bundle: every input that ends up in the game is scanned too (dependencies included).
+  // 2. Bundle, confined to the game folder like the server's: every input is scanned too.
   let bundle: { code: string; filename: string } | null = null;
   try {
-    const built = await bundleGame(entry);
+    const built = await bundleGame(entry, baseDir);
     bundle = { code: built.code, filename: entry };
     for (const f of built.inputs) if (SOURCE_EXT.has(extname(f))) scanFile(f);
     if (built.code.length > limits.bundle) {
       findings.push({ severity: 'error', rule: 'size', message: `bundle is ${built.code.length} bytes (limit ${limits.bundle})`, file: entry, line: 1, column: 1 });
     }
   } catch (err) {
-    for (const f of parseBuildErrors((err as Error).message, entry)) findings.push(f);
+    for (const f of parseBuildErrors(errorText(err, 20_000), entry)) findings.push(f);
   }
   if (total > limits.total) {
     findings.push({ severity: 'error', rule: 'size', message: `sources total ${total} bytes (limit ${limits.total})`, file: root, line: 1, column: 1 });
@@ -187,47 +260,190 @@ export async function validateGame(dir: string, options: ValidateOptions = {}): 
   report.files = [...scanned];
   if (!bundle || findings.some((f) => f.severity === 'error')) return finish(report);
 
-  // 3. Load in the sandbox and check the class and its metadata.
-  const runtime = createRuntime(options.runtime ?? 'auto', { logger, production: false });
-  const where = defaultExportLocation(entry);
-  let hostClass: GameClass | undefined;
-  try {
-    let metadata: ResolvedGameMetadata;
-    if (runtime.inspect) {
-      const inspected = await runtime.inspect(bundle, baseDir);
-      metadata = resolveMetadata(inspected.metadata);
-    } else {
-      const checked = validateGameClass(evaluateBundle(bundle.code, entry), entry);
-      metadata = checked.metadata;
-      hostClass = checked.gameClass;
-    }
-    report.metadata = metadata;
-  } catch (err) {
-    const msg = (err as Error).message.replace(`${entry}: `, '');
-    const rule = /extend Game|default export|no static metadata/.test(msg) ? 'no-game-class' : 'metadata';
-    findings.push({ severity: 'error', rule, message: msg, file: entry, line: where.line, column: where.column });
-    await runtime.close?.();
+  // 3. The runtime: the strongest available, never weaker than asked, never inline.
+  const selected = await selectGateRuntime({
+    runtime: options.runtime ?? 'auto',
+    docker: options.docker,
+    process: options.process,
+    allowUnisolated: options.allowUnisolated === true,
+    startTimeoutMs,
+    logger,
+  });
+  if (!selected.ok) {
+    findings.push({ severity: 'error', rule: 'runtime', message: selected.problem, file: root, line: 1, column: 1 });
     return finish(report);
   }
+  const runtime = selected.runtime;
+  report.runtime = selected.info;
+  const where = defaultExportLocation(entry);
+  const gameName = gameNameOf(root, isDir);
+  try {
+    // 4. Load in the sandbox; validate the metadata and assets like the server does.
+    const metadata = await loadInSandbox(runtime, bundle, baseDir, entry, where, startTimeoutMs, findings);
+    if (!metadata) return finish(report);
+    report.metadata = metadata;
+    await examineAssets(gameName, baseDir, metadata, options.assetLimits ?? {}, [...scanned], entry, findings);
 
-  // 4. Smoke run.
-  const smokeMs = options.smokeMs ?? 2000;
-  if (smokeMs > 0) {
-    try {
-      report.smoke = await smokeRun(runtime, hostClass, bundle, baseDir, report.metadata, smokeMs, options.players ?? 2, entry, where, findings, logger);
-    } finally {
-      await runtime.close?.();
+    // 5. Smoke run.
+    if (smokeMs > 0) {
+      report.smoke = await smokeRun(runtime, { bundle, baseDir, metadata, durationMs: smokeMs, startTimeoutMs, wantPlayers: options.players ?? 2, entry, where, gameName, findings, logger });
     }
-  } else {
-    await runtime.close?.();
+  } catch (err) {
+    // The gate's own failure (never the game's doing, but never a crash either).
+    findings.push({ severity: 'error', rule: 'load', message: `the gate could not finish: ${errorText(err)}`, file: entry, ...where });
+  } finally {
+    await settle(runtime.close?.(), 10_000);
   }
   return finish(report);
 }
 
 function finish(report: GateReport): GateReport {
-  report.findings.sort((a, b) => (a.file === b.file ? a.line - b.line || a.column - b.column : a.file.localeCompare(b.file)));
+  // Bound the report: at most MAX_FINDINGS_PER_RULE findings per rule, every message truncated.
+  const perRule = new Map<string, number>();
+  const kept: GateFinding[] = [];
+  for (const f of report.findings) {
+    const n = (perRule.get(f.rule) ?? 0) + 1;
+    perRule.set(f.rule, n);
+    if (n <= MAX_FINDINGS_PER_RULE) kept.push({ ...f, message: truncate(f.message, MAX_MESSAGE_CHARS) });
+  }
+  for (const [rule, n] of perRule) {
+    if (n > MAX_FINDINGS_PER_RULE) {
+      const severity = report.findings.some((f) => f.rule === rule && f.severity === 'error') ? 'error' : 'warning';
+      kept.push({ severity, rule, message: `${n - MAX_FINDINGS_PER_RULE} more [${rule}] findings not shown`, file: report.dir, line: 1, column: 1 });
+    }
+  }
+  kept.sort((a, b) => (a.file === b.file ? a.line - b.line || a.column - b.column : a.file.localeCompare(b.file)));
+  report.findings.splice(0, report.findings.length, ...kept);
   report.ok = !report.findings.some((f) => f.severity === 'error');
   return report;
+}
+
+/** Waits for `p` at most `ms` (clean-up that must not hang the gate). */
+async function settle(p: Promise<unknown> | undefined, ms: number): Promise<void> {
+  if (!p) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([p.catch(() => {}), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
+
+/** Route name the server would give the game (folder or file name), as in `parlor dev`. */
+function gameNameOf(path: string, isDir: boolean): string {
+  const raw = isDir ? basename(path) : basename(path, extname(path));
+  const name = raw.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 64);
+  return GAME_NAME_RE.test(name) ? name : 'game';
+}
+
+/** Evaluates the game in the sandbox and validates its metadata; `null` (with findings) when it does not load. */
+async function loadInSandbox(
+  runtime: SessionRuntime,
+  bundle: { code: string; filename: string },
+  baseDir: string,
+  entry: string,
+  where: { line: number; column: number },
+  startTimeoutMs: number,
+  findings: GateFinding[],
+): Promise<ResolvedGameMetadata | null> {
+  if (!runtime.inspect) {
+    findings.push({ severity: 'error', rule: 'runtime', message: `runtime ${runtime.name} cannot load a game in a sandbox`, file: entry, ...where });
+    return null;
+  }
+  let inspected: unknown;
+  try {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    inspected = await Promise.race([
+      runtime.inspect(bundle, baseDir).finally(() => clearTimeout(timer)),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the game did not load within ${startTimeoutMs} ms`)), startTimeoutMs + 5000);
+      }),
+    ]);
+  } catch (err) {
+    const msg = errorText(err, 2000).replace(`${entry}: `, '');
+    const rule = /extend Game|default export|no static metadata|not a game class/i.test(msg) ? 'no-game-class' : /metadata\(\)/.test(msg) ? 'metadata' : 'load';
+    findings.push({ severity: 'error', rule, message: msg, file: entry, ...(rule === 'metadata' ? metadataLocation(entry, where) : where) });
+    return null;
+  }
+  try {
+    // The sandbox's answer is untrusted: validated like the server's loader does.
+    return validateMetadata(ownData(inspected, 'metadata'), entry);
+  } catch (err) {
+    const field = err instanceof GameLoadError && typeof err.field === 'string' ? err.field : '';
+    findings.push({ severity: 'error', rule: 'metadata', message: errorText(err, 2000).replace(`${entry}: `, ''), file: entry, ...metadataLocation(entry, where, field) });
+    return null;
+  }
+}
+
+/**
+ * Checks every asset of the metadata the way the server loads it (`loadAssets`), one at a time so
+ * that every bad asset gets its own finding, then the per-game total.
+ */
+async function examineAssets(
+  gameName: string,
+  baseDir: string,
+  metadata: ResolvedGameMetadata,
+  limits: AssetLimits,
+  sources: string[],
+  entry: string,
+  findings: GateFinding[],
+): Promise<void> {
+  const maxGame = limits.maxGameBytes ?? DEFAULT_MAX_GAME_ASSET_BYTES;
+  const maxAsset = limits.maxAssetBytes ?? DEFAULT_MAX_ASSET_BYTES;
+  let total = 0;
+  for (const [id, spec] of Object.entries(metadata.assets)) {
+    const at = locateText(sources, spec.path) ?? { file: entry, line: 1, column: 1 };
+    try {
+      const [asset] = await loadAssets(gameName, baseDir, { [id]: spec }, { maxAssetBytes: maxAsset, maxGameBytes: maxGame });
+      total += asset?.data.byteLength ?? 0;
+      if (asset && asset.contentType === 'image/svg+xml' && /<script|\son[a-z]+\s*=|javascript:|<foreignObject/i.test(Buffer.from(asset.data).toString('utf8'))) {
+        findings.push({ severity: 'error', rule: 'asset', message: `asset "${id}" (${spec.path}): an SVG with script, event handlers or javascript: URLs is not allowed`, ...at });
+      }
+    } catch (err) {
+      findings.push({ severity: 'error', rule: 'asset', message: errorText(err, 1000), ...at });
+    }
+  }
+  if (total > maxGame) {
+    findings.push({ severity: 'error', rule: 'asset', message: `the game's assets total ${total} bytes; the limit per game is ${maxGame}`, file: entry, line: 1, column: 1 });
+  }
+}
+
+/** Where `needle` first appears as a string literal in the game's sources; `null` if nowhere. */
+function locateText(files: string[], needle: string): { file: string; line: number; column: number } | null {
+  if (!needle) return null;
+  for (const file of files) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const q of ["'", '"', '`']) {
+      const i = text.indexOf(q + needle + q);
+      if (i >= 0) {
+        const before = text.slice(0, i);
+        const line = before.split('\n').length;
+        return { file, line, column: i - before.lastIndexOf('\n') };
+      }
+    }
+  }
+  return null;
+}
+
+/** Location of `metadata(` (or of `field`'s key inside it) in the entry; `fallback` if not found. */
+function metadataLocation(entry: string, fallback: { line: number; column: number }, field = ''): { line: number; column: number } {
+  try {
+    const text = readFileSync(entry, 'utf8');
+    const m = text.indexOf('metadata(');
+    if (m < 0) return fallback;
+    let i = m;
+    const key = field.split('.')[0];
+    if (key) {
+      const k = new RegExp(`\\b${key.replace(/[^A-Za-z0-9_$]/g, '')}\\s*:`).exec(text.slice(m));
+      if (k) i = m + k.index;
+    }
+    const before = text.slice(0, i);
+    return { line: before.split('\n').length, column: i - before.lastIndexOf('\n') };
+  } catch {
+    return fallback;
+  }
 }
 
 /**
@@ -454,10 +670,15 @@ function parseBuildErrors(message: string, entry: string): GateFinding[] {
   const out: GateFinding[] = [];
   for (const line of message.split('\n')) {
     const m = /^\s*(.+?):(\d+):(\d+): (.*)$/.exec(line);
-    if (m) out.push({ severity: 'error', rule: 'build', message: m[4], file: resolve(entry, '..', m[1]), line: Number(m[2]), column: Number(m[3]) });
+    if (m) out.push({ severity: 'error', rule: ruleOfBuildError(m[4]), message: m[4], file: resolve(entry, '..', m[1]), line: Number(m[2]), column: Number(m[3]) });
   }
-  if (out.length === 0) out.push({ severity: 'error', rule: 'build', message: message.split('\n')[0], file: entry, line: 1, column: 1 });
+  if (out.length === 0) out.push({ severity: 'error', rule: ruleOfBuildError(message), message: message.split('\n')[0], file: entry, line: 1, column: 1 });
   return out;
+}
+
+/** `outside-import` for an import the bundler refused because it resolves outside the game folder, else `build`. */
+function ruleOfBuildError(text: string): string {
+  return /outside the game folder/.test(text) ? 'outside-import' : 'build';
 }
 
 /** Location of `export default` in the entry (for class/metadata findings); 1:1 if not found. */
@@ -476,92 +697,166 @@ function defaultExportLocation(entry: string): { line: number; column: number } 
   return { line: 1, column: 1 };
 }
 
-const SMOKE_KEYS = ['ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight', 'w', 'a', 's', 'd', ' ', 'Enter', '+', '-'];
 
-async function smokeRun(
-  runtime: SessionRuntime,
-  gameClass: GameClass | undefined,
-  bundle: { code: string; filename: string },
-  baseDir: string,
-  metadata: ResolvedGameMetadata,
-  durationMs: number,
-  wantPlayers: number,
-  entry: string,
-  where: { line: number; column: number },
-  findings: GateFinding[],
-  logger: Logger,
-): Promise<SmokeResult> {
-  const players = Math.max(1, Math.min(wantPlayers, metadata.maxPlayers));
+/** What the smoke run needs. */
+interface SmokeSpec {
+  bundle: { code: string; filename: string };
+  baseDir: string;
+  metadata: ResolvedGameMetadata;
+  durationMs: number;
+  startTimeoutMs: number;
+  wantPlayers: number;
+  entry: string;
+  where: { line: number; column: number };
+  gameName: string;
+  findings: GateFinding[];
+  logger: Logger;
+}
+
+/** Most tick samples kept (a flood of frames cannot grow the gate's memory without bound). */
+const MAX_TICK_SAMPLES = 100_000;
+/** Most distinct game errors reported as findings. */
+const MAX_SMOKE_ERRORS = 20;
+
+/** The stand-in class a sandboxed runtime's spec carries (the game only ever runs in the sandbox). */
+function standInClass(metadata: ResolvedGameMetadata): GameClass {
+  class SandboxedGame extends Game {
+    static override metadata(): ResolvedGameMetadata {
+      return metadata;
+    }
+    constructor() {
+      super();
+      throw new Error('the gate runs games in a sandbox only');
+    }
+    getLayers(): Node[] {
+      return [];
+    }
+  }
+  return SandboxedGame;
+}
+
+async function smokeRun(runtime: SessionRuntime, s: SmokeSpec): Promise<SmokeResult> {
+  const { metadata, durationMs, entry, where, findings } = s;
+  const players = Math.max(1, Math.min(s.wantPlayers, metadata.maxPlayers));
   const tickMs: number[] = [];
   const tickAt: number[] = [];
+  let ticks = 0;
   let framesToPlayers = 0;
   let errors = 0;
   let inputs = 0;
   let fatal = false;
   let stopped = false;
+  let firstFrameAt = -1;
   const seen = new Set<string>();
+  const bundleRe = new RegExp(`${escapeRe(s.bundle.filename)}:(\\d+):(\\d+)`);
   const locate = (stack: string): { file: string; line: number; column: number } => {
     // Stack frames of the bundle point at the entry's file name; use them when present.
-    const m = new RegExp(`${escapeRe(bundle.filename)}:(\\d+):(\\d+)`).exec(stack);
+    const m = bundleRe.exec(stack);
     return m ? { file: entry, line: Number(m[1]), column: Number(m[2]) } : { file: entry, ...where };
   };
   const started = performance.now();
-  const session = runtime.start({ sessionId: 'gate-smoke', game: 'gate', gameClass: gameClass as GameClass, bundle, baseDir, logger, maxConsecutiveErrors: 50 });
-  session.onMessage((msg: EngineToHostMessage) => {
-    switch (msg.type) {
-      case 'frames':
-        tickMs.push(msg.tickMs);
-        tickAt.push(performance.now() - started);
-        framesToPlayers += msg.sends.length;
-        return;
-      case 'error': {
-        errors++;
-        if (msg.fatal) fatal = true;
-        const key = `${msg.where}:${msg.message}`;
-        if (seen.has(key)) return;
-        seen.add(key);
-        const rule = msg.where === 'watchdog' || msg.where === 'process' || msg.where === 'channel' ? 'smoke-crash' : 'smoke-error';
-        findings.push({ severity: 'error', rule, message: `${msg.where}: ${msg.message}`, ...locate(msg.stack) });
-        return;
+  const elapsed = (): number => performance.now() - started;
+  let session: RuntimeSession;
+  try {
+    session = runtime.start({
+      sessionId: plausibleSessionId(),
+      game: s.gameName,
+      gameClass: standInClass(metadata),
+      bundle: s.bundle,
+      baseDir: s.baseDir,
+      logger: s.logger,
+      maxConsecutiveErrors: 50,
+    });
+  } catch (err) {
+    findings.push({ severity: 'error', rule: 'smoke-crash', message: `the runtime could not start the game: ${errorText(err)}`, file: entry, ...where });
+    return { runtime: runtime.name, durationMs: 0, players, inputsSent: 0, ticks: 0, framesToPlayers: 0, p99TickMs: 0, maxTickMs: 0, tickBudgetMs: Number((1000 / metadata.tickRate).toFixed(3)), errors: 1 };
+  }
+  const onMessage = (msg: EngineToHostMessage): void => {
+    const type = ownData(msg, 'type');
+    if (type === 'frames') {
+      ticks++;
+      if (firstFrameAt < 0) firstFrameAt = elapsed();
+      const t = ownData(msg, 'tickMs');
+      const sends = ownData(msg, 'sends');
+      if (tickMs.length < MAX_TICK_SAMPLES && typeof t === 'number' && Number.isFinite(t)) {
+        tickMs.push(t);
+        tickAt.push(elapsed());
       }
-      case 'stopped':
-        stopped = true;
-        return;
+      if (Array.isArray(sends)) framesToPlayers += sends.length;
+    } else if (type === 'error') {
+      errors++;
+      if (ownData(msg, 'fatal') === true) fatal = true;
+      const whereText = stringOr(ownData(msg, 'where'), 'unknown', 64);
+      const raw = ownData(msg, 'message');
+      const message = typeof raw === 'string' ? truncate(raw, 1000) : `an error whose message is ${describeUntrusted(raw)}`;
+      const stack = stringOr(ownData(msg, 'stack'), '', 8000);
+      const key = `${whereText}:${message}`;
+      if (seen.has(key) || seen.size >= MAX_SMOKE_ERRORS) return;
+      seen.add(key);
+      const rule = whereText === 'watchdog' || whereText === 'process' || whereText === 'channel' ? 'smoke-crash' : 'smoke-error';
+      findings.push({ severity: 'error', rule, message: `${whereText}: ${message}`, ...locate(stack) });
+    } else if (type === 'stopped') {
+      stopped = true;
+    }
+  };
+  session.onMessage((msg) => {
+    try {
+      onMessage(msg);
+    } catch {
+      // nothing the game sends may break the gate
     }
   });
-  for (let p = 1; p <= players; p++) session.send({ type: 'join', playerId: p, name: `Bot ${p}`, spectator: false });
-  session.send({ type: 'join', playerId: players + 1, name: 'Watcher', spectator: true });
-  const rnd = (n: number) => Math.floor(Math.random() * n);
-  const held = new Map<number, Set<string>>();
-  while (performance.now() - started < durationMs && !stopped) {
-    await new Promise((r) => setTimeout(r, 20));
-    for (let p = 1; p <= players; p++) {
-      const keys = held.get(p) ?? new Set<string>();
-      held.set(p, keys);
-      const x = Math.random() * 100;
-      const y = Math.random() * 100;
-      const choice = rnd(7);
-      let event: InputEvent;
-      if (choice === 0) {
-        const key = SMOKE_KEYS[rnd(SMOKE_KEYS.length)];
-        event = keys.has(key) ? { kind: 'keyup', key } : { kind: 'keydown', key };
-        if (keys.has(key)) keys.delete(key);
-        else keys.add(key);
-      } else if (choice === 1) event = { kind: 'pointermove', x, y };
-      else if (choice === 2) event = { kind: 'pointerdown', x, y };
-      else if (choice === 3) event = { kind: 'pointerup', x, y };
-      else if (choice === 4) event = { kind: 'click', nodeId: 1 + rnd(200), x, y };
-      else if (choice === 5) event = { kind: 'text', text: 'hello' };
-      else event = { kind: 'gamepad', index: 0, buttons: [Math.random() < 0.5 ? 1 : 0], axes: [Math.random() * 2 - 1, Math.random() * 2 - 1] };
-      session.send({ type: 'input', playerId: p, event });
-      inputs++;
+
+  // Players arrive like people: the first at once (the server starts a session on its first
+  // join), the others spread over the first part of the run; one watcher now and then.
+  const joinAt = joinSchedule(players, Math.min(1500, durationMs / 3));
+  const names = new Set<string>();
+  const bots: Array<{ id: number; at: number; name: string; player: SmokePlayer | null }> = joinAt.map((at, i) => {
+    const name = plausibleName(i + 1, names);
+    names.add(name);
+    return { id: i + 1, at, name, player: null };
+  });
+  const watcher = Math.random() < 0.5 ? { id: players + 1, at: Math.min(durationMs / 2, 400 + Math.random() * 1500), joined: false } : null;
+  const send = (msg: Parameters<RuntimeSession['send']>[0]): void => {
+    try {
+      session.send(msg);
+    } catch {
+      // a dead session: its end is reported through onMessage
     }
+  };
+
+  while (elapsed() < durationMs && !stopped) {
+    const now = elapsed();
+    for (const b of bots) {
+      if (!b.player && now >= b.at) {
+        b.player = new SmokePlayer(now);
+        send({ type: 'join', playerId: b.id, name: b.name, spectator: false });
+      }
+      if (b.player) {
+        for (const event of b.player.step(now)) {
+          send({ type: 'input', playerId: b.id, event });
+          inputs++;
+        }
+      }
+    }
+    if (watcher && !watcher.joined && now >= watcher.at) {
+      watcher.joined = true;
+      send({ type: 'join', playerId: watcher.id, name: plausibleName(watcher.id, names), spectator: true });
+    }
+    await new Promise((r) => setTimeout(r, 8 + Math.random() * 8));
   }
-  session.send({ type: 'leave', playerId: 1 });
-  await new Promise((r) => setTimeout(r, 50));
-  await session.terminate();
-  // The first 500 ms are warm-up (JIT, first full frames): judge the budget on the rest when there is enough.
-  const warm = tickMs.filter((_, i) => tickAt[i] >= 500);
+  // The last player to arrive leaves first, as people do at the end of a game.
+  const leaver = bots[bots.length - 1];
+  if (leaver.player && !stopped) {
+    for (const event of leaver.player.release()) send({ type: 'input', playerId: leaver.id, event });
+    send({ type: 'leave', playerId: leaver.id });
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await settle(session.terminate(), 10_000);
+
+  // The first 500 ms after the first frame are warm-up (JIT, first full frames): judge the budget on the rest when there is enough.
+  const warmFrom = (firstFrameAt < 0 ? 0 : firstFrameAt) + 500;
+  const warm = tickMs.filter((_, i) => tickAt[i] >= warmFrom);
   const sorted = [...(warm.length >= 10 ? warm : tickMs)].sort((a, b) => a - b);
   const p99 = sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] : 0;
   const budget = 1000 / metadata.tickRate;
@@ -573,10 +868,10 @@ async function smokeRun(
   }
   return {
     runtime: runtime.name,
-    durationMs: Math.round(performance.now() - started),
+    durationMs: Math.round(elapsed()),
     players,
     inputsSent: inputs,
-    ticks: tickMs.length,
+    ticks,
     framesToPlayers,
     p99TickMs: Number(p99.toFixed(3)),
     maxTickMs: Number((sorted[sorted.length - 1] ?? 0).toFixed(3)),
@@ -589,15 +884,20 @@ function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** Formats a {@link GateReport} for people: one `file:line:col: severity [rule] message` per finding, then a verdict. */
+/**
+ * Formats a {@link GateReport} for people: one `file:line:col: severity [rule] message` per
+ * finding, the game and runtime lines, the smoke run, the verdict, and {@link GATE_DISCLAIMER}
+ * (the gate is a filter; the runtime is the boundary).
+ */
 export function formatGateReport(report: GateReport, cwd = process.cwd()): string {
   const rel = (f: string) => {
     const r = relative(cwd, f);
     return r && !r.startsWith('..') ? r : f;
   };
   const out: string[] = [];
-  for (const f of report.findings) out.push(`${rel(f.file)}:${f.line}:${f.column}: ${f.severity} [${f.rule}] ${f.message}`);
-  if (report.metadata) out.push(`game: ${report.metadata.name} (tick rate ${report.metadata.tickRate} Hz, ${report.metadata.maxPlayers} players max)`);
+  for (const f of report.findings) out.push(`${rel(f.file)}:${f.line}:${f.column}: ${f.severity} [${f.rule}] ${truncate(f.message, MAX_MESSAGE_CHARS)}`);
+  if (report.metadata) out.push(`game: ${truncate(report.metadata.name, 80)} (tick rate ${report.metadata.tickRate} Hz, ${report.metadata.maxPlayers} players max)`);
+  if (report.runtime) out.push(`runtime: ${report.runtime.name} (${report.runtime.reason})${report.runtime.unsafe ? ' — UNSAFE: no kernel isolation' : ''}`);
   if (report.smoke) {
     const s = report.smoke;
     out.push(
@@ -606,5 +906,6 @@ export function formatGateReport(report: GateReport, cwd = process.cwd()): strin
   }
   const errors = report.findings.filter((f) => f.severity === 'error').length;
   out.push(report.ok ? `PASS ${rel(report.dir)}: ${report.files.length} files checked` : `FAIL ${rel(report.dir)}: ${errors} error${errors === 1 ? '' : 's'}`);
+  out.push(`note: ${GATE_DISCLAIMER}`);
   return out.join('\n');
 }
