@@ -18,7 +18,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { PROTOCOL_VERSION, SQUISH_VERSION, decodeClientMessage, encodeServerMessage, type ServerMessage } from '@parlor/squish';
+import { PROTOCOL_VERSION, SQUISH_VERSION, decodeClientMessage, encodeServerMessage, type FrameMessage, type ServerMessage } from '@parlor/squish';
+
+type Sendable = Exclude<ServerMessage, FrameMessage>;
 import { createGameServer, loadGame, type GameServer, type LoadedGame } from '@parlor/server';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -122,10 +124,10 @@ class HostileServer {
   listen(): Promise<void> {
     return new Promise((r) => this.http.listen(0, '127.0.0.1', () => r()));
   }
-  send(ws: WebSocket, msg: ServerMessage): void {
+  send(ws: WebSocket, msg: Sendable): void {
     ws.send(encodeServerMessage(msg));
   }
-  broadcast(msg: ServerMessage): void {
+  broadcast(msg: Sendable): void {
     for (const ws of this.sockets) this.send(ws, msg);
   }
   private async proxy(req: IncomingMessage, res: ServerResponse): Promise<void> {
