@@ -370,7 +370,10 @@ export function superviseSandbox(
     if (!dead && killReason === null) child.stdout.resume();
   };
   const throttle = (now: number): void => {
-    if (floodSince < 0) floodSince = windowAt;
+    if (floodSince < 0) {
+      floodSince = windowAt;
+      log.debug(`session channel throttled: ${kv({ ...tag, bytes: windowBytes, messages: windowMsgs, windowMs: RATE_WINDOW_MS })}`);
+    }
     if (now - floodSince >= lim.channelFloodMs) {
       kill(
         'channel',
