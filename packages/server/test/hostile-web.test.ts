@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DEFAULT_MAX_ASSET_BYTES,
   GameLoadError,
+  ProcessRuntime,
   ServerErrorCode,
   loadGame,
   loadGamesFromDir,
@@ -250,6 +251,21 @@ describe('hostile metadata is refused at load with GAME_BAD_METADATA naming the 
     }
     expect(thrown).toMatchObject({ code: 'GAME_BAD_METADATA', field: 'description', path: 'game.ts' });
     expect(validateMetadata({ name: 'n' }).name).toBe('n');
+  });
+
+  it('in the process runtime, metadata refused inside the sandbox is GAME_BAD_METADATA too', async () => {
+    const runtime = new ProcessRuntime({ logger: { debug() {}, info() {}, warn() {}, error() {} } });
+    try {
+      const inspect = (bundle: { code: string; filename: string }, baseDir: string) => runtime.inspect(bundle, baseDir);
+      for (const [name, field] of [['desc-object', 'description'], ['title-4mb', 'name'], ['version-object', 'squishVersion']] as const) {
+        await expect(loadGame(name, join(base, name), { inspect }), name).rejects.toMatchObject({ code: ServerErrorCode.GAME_BAD_METADATA, field });
+      }
+      const ok = await loadGame('fine', join(base, 'fine'), { inspect });
+      expect(ok.evaluatedIn).toBe('sandbox');
+      expect(ok.metadata.name).toBe('Fine game');
+    } finally {
+      await runtime.close?.();
+    }
   });
 
   it('a folder with hostile games: each is refused, the server serves the rest, the lobby stays 200', async () => {

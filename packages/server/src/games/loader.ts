@@ -187,7 +187,14 @@ export async function loadGame(name: string, source: GameSource | LoadedGame | s
     try {
       inspected = await options.inspect({ code, filename: entry }, baseDir);
     } catch (err) {
-      throw new GameLoadError(ServerErrorCode.GAME_EVAL_FAILED, entry, `${entry} failed to load in the sandbox: ${safeMessage(err)}`, { cause: err });
+      const message = safeMessage(err);
+      // The runner validates metadata with the same schema (squish's resolveMetadata) before it
+      // answers; its refusal ("<file>: metadata().<field> …") is a metadata error, not a crash.
+      const schema = /(?:^|: )metadata\(\)(?:\.([A-Za-z0-9_.:-]{1,200}))? \S/.exec(message);
+      if (schema) {
+        throw new GameLoadError(ServerErrorCode.GAME_BAD_METADATA, entry, `${entry}: ${message.slice(schema.index).replace(/^: /, '')}`, { cause: err, field: schema[1] ?? '' });
+      }
+      throw new GameLoadError(ServerErrorCode.GAME_EVAL_FAILED, entry, `${entry} failed to load in the sandbox: ${message}`, { cause: err });
     }
     // The sandbox is untrusted: validate its answer again here (schema, lengths, plain values).
     metadata = validateMetadata(inspected?.metadata, entry);
