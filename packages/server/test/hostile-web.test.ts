@@ -165,6 +165,28 @@ describe('hostile web: pages, assets, metadata, bundler', () => {
     await coTenantAlive();
   });
 
+  it('a live server refuses hostile rebuilds (metadata, asset path, host import) and keeps serving', async () => {
+    const base = join(root, 'reload');
+    const attempts: Array<[string, string]> = [
+      [writeGame(base, 'desc', `{ name: 'D', description: {} }`), ServerErrorCode.GAME_BAD_METADATA],
+      [writeGame(base, 'zero', `{ name: 'Z', assets: { a: { type: 'image', path: 'zero.png' } } }`), ServerErrorCode.GAME_ASSET_REFUSED],
+      [writeGame(base, 'env', `{ name: 'E', assets: { a: { type: 'image', path: '/proc/self/environ' } } }`), ServerErrorCode.GAME_ASSET_REFUSED],
+      [writeGame(base, 'secret', `{ name: 'x' + JSON.stringify(s) }`, `import s from '../secret.json';`), ServerErrorCode.GAME_BUILD_FAILED],
+    ];
+    symlinkSync('/dev/zero', join(base, 'zero', 'zero.png'));
+    writeFileSync(join(base, 'secret.json'), JSON.stringify({ secret: SECRET }));
+    for (const [dir, code] of attempts) {
+      await expect(server.replaceGame('good', dir), dir).rejects.toMatchObject({ code });
+      await coTenantAlive();
+    }
+    // the old build of "good" is still served, and the lobby shows nothing of the attempts
+    const lobby = await get(server, '/');
+    expect(lobby.status).toBe(200);
+    expect(lobby.text).toContain('Good &lt;b&gt;game&lt;/b&gt;');
+    expect(lobby.text).not.toContain(SECRET);
+    expect((await get(server, good.assets[0]!.url)).status).toBe(200);
+  });
+
   it('the lobby renders defensively: a game with broken data never makes GET / a 500', async () => {
     // A LoadedGame built by hand bypasses the loader's checks; the lobby must still render.
     const forged = {
