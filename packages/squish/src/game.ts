@@ -5,23 +5,27 @@ import { SQUISH_VERSION, SUPPORTED_SQUISH_VERSIONS } from './version.js';
 export interface AssetSpec {
   /** `'image'` (PNG, JPEG, WebP, SVG…) or `'audio'` (MP3, OGG, WAV…). */
   type: 'image' | 'audio';
-  /** Path of the file relative to the game's folder. */
+  /**
+   * Path of the file relative to the game's folder (1–255 characters). The server refuses
+   * absolute paths, `..`, symlinks leading out of the folder, non-regular files, files over its
+   * size caps and extensions off its MIME allow-list.
+   */
   path: string;
 }
 
 /** What a game declares about itself in `static metadata()`. */
 export interface GameMetadata {
-  /** Display name, shown in the lobby. */
+  /** Display name, shown in the lobby: 1–80 characters, no control characters. */
   name: string;
-  /** One line for the lobby. */
+  /** One line for the lobby: at most 500 characters; default `''`. */
   description?: string;
-  /** Width:height of the 0–100 plane on screen; default `{ x: 16, y: 9 }`. */
+  /** Width:height of the 0–100 plane on screen (each in (0, 10 000], ratio within 1/32–32); default `{ x: 16, y: 9 }`. */
   aspectRatio?: { x: number; y: number };
-  /** Ticks per second (Hz); default 20, at most 120. */
+  /** Ticks per second (Hz); default 20, in (0, 120]. */
   tickRate?: number;
-  /** Players per session (spectators not counted); default 8. */
+  /** Players per session (spectators not counted): an integer in 1–1000; default 8. */
   maxPlayers?: number;
-  /** Assets by id, referenced from {@link Asset} nodes. Default none. */
+  /** Assets by id (ids: 1–64 of `A–Z a–z 0–9 _ . : -`; at most 256), referenced from {@link Asset} nodes. Default none. */
   assets?: Record<string, AssetSpec>;
   /** The squish codec version the game is written against; default the current {@link SQUISH_VERSION}. */
   squishVersion?: number;
