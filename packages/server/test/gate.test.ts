@@ -260,6 +260,14 @@ describe('publish gate: metadata, assets and imports', () => {
     expect(r.findings.map((f) => f.line).sort()).toEqual([3, 4]);
     expect(r.runtime).toBeNull(); // refused before any of its code runs
     wellFormed(r);
+    // A package.json "main" that leads out of the folder.
+    const dir = join(tmp, 'main-escape');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ main: '../../../../../../../../..' + join(repo, 'examples/pong/index.ts') }));
+    const escaped = await validateGame(dir, { runtime: 'process', smokeMs: 0, logger: quiet() });
+    expect(escaped.ok).toBe(false);
+    expect(rules(escaped)).toEqual(['outside-import']);
+    expect(escaped.files).toEqual([]);
   }, 60_000);
 
   it('its synthetic players cannot be told from people by name, join timing or input rate', async () => {
@@ -283,7 +291,7 @@ describe('publish gate: runtime choice', () => {
 
   it('auto uses process where no Docker engine answers; docker there FAILS instead of falling back', async () => {
     const docker = { docker: { socketPath: join(tmpdir(), `no-docker-${process.pid}.sock`) } };
-    const auto = await validateGame(pong, { runtime: 'auto', docker, smokeMs: 300, logger: quiet() });
+    const auto = await validateGame(pong, { runtime: 'auto', docker, smokeMs: 0, logger: quiet() });
     expect(auto.ok, JSON.stringify(auto.findings)).toBe(true);
     expect(auto.runtime).toMatchObject({ name: 'process', unsafe: false });
     expect(auto.runtime!.reason).toMatch(/^auto: no Docker engine answers/);

@@ -91,26 +91,40 @@ export async function selectGateRuntime(opts: GateRuntimeOptions): Promise<GateR
   };
 }
 
-function processRuntime(opts: GateRuntimeOptions, why: string): GateRuntimeSelection {
-  const base: ProcessRuntimeOptions = { logger: opts.logger, startTimeoutMs: opts.startTimeoutMs, poolSize: 0, ...opts.process };
+async function processRuntime(opts: GateRuntimeOptions, why: string): Promise<GateRuntimeSelection> {
+  // The server's defaults (pool included): the game should not be able to tell the gate from a server.
+  const base: ProcessRuntimeOptions = { logger: opts.logger, startTimeoutMs: opts.startTimeoutMs, ...opts.process };
+  let first: string;
   try {
-    return { ok: true, runtime: new ProcessRuntime(base), info: { name: 'process', reason: why, unsafe: false } };
+    return { ok: true, runtime: await readyProcessRuntime(base), info: { name: 'process', reason: why, unsafe: false } };
   } catch (err) {
-    const first = errorText(err, 1000);
-    if (!opts.allowUnisolated) {
-      return {
-        ok: false,
-        problem: `runtime process: ${first}. The gate does not run games where the kernel cannot isolate them (pass allowUnisolated / --unsafe-unisolated to run anyway, for development only)`,
-      };
-    }
-    try {
-      const runtime = new ProcessRuntime({ ...base, ...UNISOLATED_PROCESS_OPTIONS });
-      opts.logger.warn(`gate: UNSAFE: running the game in the process runtime without kernel isolation (${first})`);
-      return { ok: true, runtime, info: { name: 'process', reason: `${why}; UNSAFE: without kernel isolation (${first})`, unsafe: true } };
-    } catch (err2) {
-      return { ok: false, problem: `runtime process: ${errorText(err2, 1000)}` };
-    }
+    first = errorText(err, 1000);
   }
+  if (!opts.allowUnisolated) {
+    return {
+      ok: false,
+      problem: `runtime process: ${first}. The gate does not run games where the kernel cannot isolate them (allowUnisolated / --unsafe-unisolated runs them anyway, for development only)`,
+    };
+  }
+  try {
+    const runtime = await readyProcessRuntime({ ...base, ...UNISOLATED_PROCESS_OPTIONS });
+    opts.logger.warn(`gate: UNSAFE: running the game in the process runtime without kernel isolation (${first})`);
+    return { ok: true, runtime, info: { name: 'process', reason: `${why}; UNSAFE: without kernel isolation (${first})`, unsafe: true } };
+  } catch (err) {
+    return { ok: false, problem: `runtime process: ${errorText(err, 1000)}` };
+  }
+}
+
+/** A process runtime that passed its own checks (constructor and `prepare()`), closed again if they fail. */
+async function readyProcessRuntime(options: ProcessRuntimeOptions): Promise<SessionRuntime> {
+  const runtime: SessionRuntime = new ProcessRuntime(options);
+  try {
+    await runtime.prepare?.();
+  } catch (err) {
+    await runtime.close?.().catch(() => {});
+    throw err;
+  }
+  return runtime;
 }
 
 /**
