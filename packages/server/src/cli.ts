@@ -15,7 +15,8 @@ import { Command } from 'commander';
 import { GameLoadError, ServerError } from './errors.js';
 import { GAME_NAME_RE, loadGame, loadGamesFromDir, type GameSource, type LoadedGame } from './games/loader.js';
 import { createConsoleLogger, type Logger, type LogLevel } from './logger.js';
-import { createGameServer, type GameServer } from './server.js';
+import { createGameServer, type GameServer, type GameServerOptions } from './server.js';
+import { defaultInstanceId } from './runtime/docker.js';
 import { attachFleet, collectLabel, type FleetFlags } from './fleet-cli.js';
 import type { FleetAgent } from '@parlor/fleet-agent';
 import { RUNTIME_NAMES, createRuntime, loadOptionsFor, type RuntimeChoice } from './runtime/policy.js';
@@ -26,11 +27,14 @@ const GATE_RUNTIMES: readonly string[] = ['auto', 'docker', 'process'];
 
 const RUNTIME_CHOICES: readonly string[] = [...RUNTIME_NAMES, 'auto'];
 
-/** Builds the `--runtime` runtime (fail closed: an unavailable or refused runtime exits with its error). */
-function runtimeFromFlag(v: string | undefined, logger: Logger): SessionRuntime {
+/**
+ * Builds the `--runtime` runtime (fail closed: an unavailable or refused runtime exits with its error).
+ * `instanceId` labels a docker runtime's containers (see `GameServerOptions.instanceId`).
+ */
+function runtimeFromFlag(v: string | undefined, logger: Logger, instanceId?: string): SessionRuntime {
   if (v !== undefined && !RUNTIME_CHOICES.includes(v)) fail(`invalid runtime: ${v} (one of ${RUNTIME_CHOICES.join(', ')})`);
   try {
-    return createRuntime((v ?? (process.env.NODE_ENV === 'production' ? 'auto' : 'inline')) as RuntimeChoice, { logger });
+    return createRuntime((v ?? (process.env.NODE_ENV === 'production' ? 'auto' : 'inline')) as RuntimeChoice, { logger, docker: instanceId ? { instanceId } : undefined });
   } catch (err) {
     fail(describeError(err));
   }
@@ -184,10 +188,44 @@ async function dev(target: string, opts: { port: string; host?: string; logLevel
   });
 }
 
-async function serve(opts: { games?: string; port: string; host?: string; logLevel: string; runtime?: string } & FleetFlags): Promise<void> {
+/** Flags of `parlor serve` for the server's capacity limits (see `GameServerOptions`). */
+interface CapacityFlags {
+  maxConnections?: string;
+  maxConnectionsPerAddress?: string;
+  maxSessions?: string;
+  sessionsPerAddressPerMinute?: string;
+  maxSpectators?: string;
+  maxBufferedBytes?: string;
+  instanceId?: string;
+}
+
+function parseCount(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d{1,12}$/.test(v) || Number(v) < 1) fail(`invalid ${flag}: ${v} (a positive integer)`);
+  return Number(v);
+}
+
+/** The capacity options of `createGameServer` from the `serve` flags (unset flags keep the defaults). */
+function capacityOptions(opts: CapacityFlags, port: number): Partial<GameServerOptions> & { instanceId: string } {
+  const out: Partial<GameServerOptions> = {
+    maxConnections: parseCount('--max-connections', opts.maxConnections),
+    maxConnectionsPerAddress: parseCount('--max-connections-per-address', opts.maxConnectionsPerAddress),
+    maxSessions: parseCount('--max-sessions', opts.maxSessions),
+    sessionsPerAddressPerMinute: parseCount('--sessions-per-address-per-minute', opts.sessionsPerAddressPerMinute),
+    maxSpectatorsPerSession: opts.maxSpectators === '0' ? 0 : parseCount('--max-spectators', opts.maxSpectators),
+    maxBufferedBytes: parseCount('--max-buffered-bytes', opts.maxBufferedBytes),
+  };
+  for (const k of Object.keys(out) as Array<keyof typeof out>) if (out[k] === undefined) delete out[k];
+  if (opts.instanceId !== undefined && !/^[\x21-\x7e]{1,128}$/.test(opts.instanceId)) fail(`invalid --instance-id: 1–128 printable characters without spaces`);
+  return { ...out, instanceId: opts.instanceId ?? defaultInstanceId(port) };
+}
+
+async function serve(opts: { games?: string; port: string; host?: string; logLevel: string; runtime?: string } & FleetFlags & CapacityFlags): Promise<void> {
   if (!opts.games) fail('missing --games <dir>');
   const logger = createConsoleLogger(parseLevel(opts.logLevel));
-  const runtime = runtimeFromFlag(opts.runtime, logger);
+  const port = parsePort(opts.port);
+  const capacity = capacityOptions(opts, port);
+  const runtime = runtimeFromFlag(opts.runtime, logger, capacity.instanceId);
   let games: Record<string, LoadedGame>;
   try {
     await runtime.prepare?.(); // fail closed: e.g. --runtime docker with Docker unreachable exits here
@@ -199,7 +237,7 @@ async function serve(opts: { games?: string; port: string; host?: string; logLev
     fail(describeError(err));
   }
   if (Object.keys(games).length === 0) fail(`no games found in ${resolve(opts.games)}`);
-  const server = await createGameServer({ games, port: parsePort(opts.port), host: opts.host, logger, runtime });
+  const server = await createGameServer({ ...capacity, games, port, host: opts.host, logger, runtime });
   console.log(`\n  Parlor: serving ${Object.keys(games).join(', ')}\n  Open ${server.url}/\n`);
   let agent: FleetAgent | null = null;
   if (opts.fleetUrl) {
@@ -242,7 +280,14 @@ program
   .option('--name <name>', 'instance name shown by the orchestrator (default <hostname>-<pid>)')
   .option('--label <k=v>', 'instance label for placement selectors (repeatable)', collectLabel)
   .option('--endpoint-url <url>', 'public base URL of this server for join URLs (default: its own URL)')
-  .action((opts: { games: string; port: string; host?: string; logLevel: string; runtime?: string } & FleetFlags) => {
+  .option('--max-connections <n>', 'most open TCP connections; over it HTTP 503 at accept (default 10000, or half the open-file limit)')
+  .option('--max-connections-per-address <n>', 'most open TCP connections per source address (IPv6: per /64); over it HTTP 429 (default 64)')
+  .option('--max-sessions <n>', 'most live sessions (rooms); a join that would create one more gets close code 4503 (default 200)')
+  .option('--sessions-per-address-per-minute <n>', 'sessions one source address may create per minute by joining; over it 4429 (default 10)')
+  .option('--max-spectators <n>', 'most spectators per session; over it 4409 (default 100)')
+  .option('--max-buffered-bytes <n>', 'bytes queued for one socket before a client that does not read is dropped with 4413 (default 4194304)')
+  .option('--instance-id <id>', 'this server\'s instance id: labels its docker containers; reconcile touches only its own (default <hostname>:<port>)')
+  .action((opts: { games: string; port: string; host?: string; logLevel: string; runtime?: string } & FleetFlags & CapacityFlags) => {
     serve(opts).catch((err: unknown) => fail(describeError(err)));
   });
 

@@ -1,4 +1,5 @@
 import { CloseCode, SquishDecodeError, decodeClientMessage, encodeServerMessage, type ClientMessage, type JoinMessage } from '@parlor/squish';
+import type { Socket } from 'node:net';
 import { WebSocket, type RawData } from 'ws';
 import { kv, type Logger } from './logger.js';
 import type { RejectReason, ServerMetrics } from './metrics.js';
@@ -21,11 +22,16 @@ export interface ConnectionHost {
  * rejection of bad input with a documented close code and one log line. Never throws into `ws`.
  *
  * Close codes: 4400 malformed message, a first message other than `join`, or a second `join`;
- * 4429 over the rate limit; 4408 no `join` in time; 1009 (by `ws`) a message over `maxPayload`.
+ * 4429 over the rate limit; 4408 no `join` in time; 1009 (by `ws`) a message over `maxPayload`;
+ * 4413 dropped for not reading (see {@link ClientConnection.drop}).
  */
 export class ClientConnection {
   session: Session | null = null;
   member: Member | null = null;
+  /** `performance.now()` since when the socket has been over the backpressure watermark, or `null` (kept by the server's sweep). */
+  slowSince: number | null = null;
+  /** `performance.now()` since when the socket has been over the hard buffer cap, or `null` (kept by the server's sweep). */
+  overCapSince: number | null = null;
   private closed = false;
   private readonly bucket: TokenBucket;
   private joinTimer: ReturnType<typeof setTimeout> | null;
@@ -34,6 +40,8 @@ export class ClientConnection {
     readonly ws: WebSocket,
     readonly ip: string,
     private readonly host: ConnectionHost,
+    /** The TCP socket under `ws`, reset by {@link drop} to free its kernel buffers too. */
+    private readonly socket?: Socket,
   ) {
     this.bucket = new TokenBucket(host.inputRateLimit, host.inputBurst);
     this.joinTimer = setTimeout(() => {
@@ -72,6 +80,39 @@ export class ClientConnection {
       }
       this.ws.close(code, truncateReason(detail));
     }
+  }
+
+  /**
+   * Drops a client that does not read (its send buffer is over a cap): counts it in
+   * `parlor_input_rejected_total{reason}`, logs one line, closes with `code` without queueing
+   * anything more than the close frame, and if the close handshake has not completed 1 s later
+   * resets the TCP connection, which frees the bytes queued in this process and in the kernel.
+   * Idempotent.
+   */
+  drop(code: number, reason: RejectReason, detail: string): void {
+    if (this.closed) {
+      if (this.ws.readyState !== WebSocket.CLOSED) this.reset();
+      return;
+    }
+    this.closed = true;
+    this.host.metrics.inputRejected.inc({ reason });
+    this.host.logger.warn(`client dropped: ${kv({ reason, code, buffered: this.ws.bufferedAmount, ...this.logFields() })}: ${detail}`);
+    this.clearJoinTimer();
+    if (this.ws.readyState === WebSocket.OPEN) {
+      this.ws.close(code, truncateReason(detail));
+      const timer = setTimeout(() => this.reset(), 1000);
+      timer.unref?.();
+    } else {
+      this.reset();
+    }
+  }
+
+  /** Resets the TCP connection (RST: queued bytes are discarded, not delivered), else terminates `ws`. */
+  private reset(): void {
+    if (this.ws.readyState === WebSocket.CLOSED) return;
+    const s = this.socket;
+    if (s && !s.destroyed && typeof s.resetAndDestroy === 'function') s.resetAndDestroy();
+    else this.ws.terminate();
   }
 
   /** Fields identifying this client in log lines (never the reconnect token). */

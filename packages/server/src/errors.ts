@@ -30,6 +30,8 @@ export const ServerErrorCode = {
   SESSION_NOT_FOUND: 'SESSION_NOT_FOUND',
   /** `openSession` while the server is shutting down. */
   SERVER_CLOSING: 'SERVER_CLOSING',
+  /** `openSession` while the server already runs `maxSessions` sessions (its room cap). */
+  SERVER_BUSY: 'SERVER_BUSY',
   /** Invalid server options (bad game name, unknown runtime, duplicate game…). */
   CONFIG: 'SERVER_CONFIG',
   /** The configured runtime is not available on this machine (Docker unreachable, no permission model…). */

@@ -11,13 +11,32 @@ export type RejectReason =
   | 'session_full'
   | 'version'
   | 'session_failed'
-  | 'ticket_rejected';
+  | 'ticket_rejected'
+  /** A join that would create a room while the server runs `maxSessions` (4503). */
+  | 'server_busy'
+  /** A join that would create a room over `sessionsPerAddressPerMinute` for its address (4429). */
+  | 'room_rate'
+  /** A spectator join over `maxSpectatorsPerSession` (4409). */
+  | 'spectators_full'
+  /** A socket that did not read: over `maxBufferedBytes`, or over the watermark for `slowClientTimeoutMs` (4413). */
+  | 'slow_client';
+
+/**
+ * Why a TCP connection was refused at accept (label `reason` of `parlor_connections_refused_total`):
+ * `server_full` over `maxConnections` (HTTP 503), `address_full` over `maxConnectionsPerAddress`
+ * (HTTP 429), `accept_failed` the kernel refused the accept (e.g. `EMFILE`: out of file descriptors).
+ */
+export type ConnectionRefusedReason = 'server_full' | 'address_full' | 'accept_failed';
 
 /** Live counts the gauges read at scrape time. */
 export interface MetricsSource {
   sessions(): number;
   players(): number;
   spectators(): number;
+  /** Open TCP connections (HTTP and WebSocket). Optional. */
+  connections?(): number;
+  /** Bytes queued in user space for every WebSocket (sum of `bufferedAmount`). Optional. */
+  bufferedBytes?(): number;
 }
 
 /**
@@ -28,7 +47,10 @@ export interface MetricsSource {
  *   and their bytes, to all sockets)
  * - `parlor_frames_skipped_total` (counter: frames withheld from sockets over the backpressure watermark)
  * - `parlor_tick_duration_seconds` (histogram: game tick + frame encoding, per tick)
- * - `parlor_input_rejected_total{reason}` (counter: sockets closed for bad input)
+ * - `parlor_input_rejected_total{reason}` (counter: sockets closed for bad input or over a capacity limit, see {@link RejectReason})
+ * - `parlor_connections` (gauge: open TCP connections), `parlor_buffered_bytes` (gauge: bytes queued
+ *   for all WebSockets), read at scrape time when the source provides them
+ * - `parlor_connections_refused_total{reason}` (counter: TCP connections refused at accept, see {@link ConnectionRefusedReason})
  */
 export class ServerMetrics {
   /** The registry holding every Parlor metric of this server. */
@@ -38,6 +60,7 @@ export class ServerMetrics {
   readonly framesSkipped: Counter;
   readonly tickDuration: Histogram;
   readonly inputRejected: Counter<'reason'>;
+  readonly connectionsRefused: Counter<'reason'>;
 
   constructor(source: MetricsSource) {
     const registers = [this.registry];
@@ -65,6 +88,28 @@ export class ServerMetrics {
         this.set(source.spectators());
       },
     });
+    if (source.connections) {
+      const read = source.connections.bind(source);
+      new Gauge({
+        name: 'parlor_connections',
+        help: 'Open TCP connections (HTTP and WebSocket)',
+        registers,
+        collect() {
+          this.set(read());
+        },
+      });
+    }
+    if (source.bufferedBytes) {
+      const read = source.bufferedBytes.bind(source);
+      new Gauge({
+        name: 'parlor_buffered_bytes',
+        help: 'Bytes queued in user space for all WebSockets (sum of bufferedAmount)',
+        registers,
+        collect() {
+          this.set(read());
+        },
+      });
+    }
     this.framesSent = new Counter({ name: 'parlor_frames_sent_total', help: 'Frame messages sent to clients', registers });
     this.bytesSent = new Counter({ name: 'parlor_bytes_sent_total', help: 'Bytes of frame messages sent to clients', registers });
     this.framesSkipped = new Counter({
@@ -80,7 +125,13 @@ export class ServerMetrics {
     });
     this.inputRejected = new Counter({
       name: 'parlor_input_rejected_total',
-      help: 'Client sockets closed for bad input, by reason',
+      help: 'Client sockets closed for bad input or over a capacity limit, by reason',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.connectionsRefused = new Counter({
+      name: 'parlor_connections_refused_total',
+      help: 'TCP connections refused at accept, by reason (server_full, address_full, accept_failed)',
       labelNames: ['reason'],
       registers,
     });

@@ -132,8 +132,10 @@ export interface GameServerOptions {
   maxSpectatorsPerSession?: number;
   /**
    * Hard cap of bytes queued for one WebSocket (`bufferedAmount`): a socket over it is closed with
-   * 4413 (`CloseCode.SLOW_CLIENT`) and its buffers freed, instead of buffering for a client that
-   * does not read. Must be larger than {@link backpressureBytes}. Checked every 250 ms. Default 4 MiB.
+   * 4413 (`CloseCode.SLOW_CLIENT`) and its buffers freed (the TCP connection is reset), instead of
+   * buffering for a client that does not read. Checked every 250 ms; a socket over it at two checks
+   * in a row is dropped (a reading client drains one large frame in between). Must be larger than
+   * {@link backpressureBytes}. Default 4 MiB.
    */
   maxBufferedBytes?: number;
   /** A socket that stays over {@link backpressureBytes} for this long is closed with 4413 too. Default 10 000. */
@@ -247,6 +249,15 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
   readonly inputBurst: number;
   readonly backpressureBytes: number;
   readonly maxConsecutiveErrors: number;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerAddress: number;
+  readonly maxSessions: number;
+  readonly sessionsPerAddressPerMinute: number;
+  readonly maxSpectatorsPerSession: number;
+  readonly maxBufferedBytes: number;
+  readonly slowClientTimeoutMs: number;
+  readonly listLimit: number;
+  readonly instanceId: string;
   readonly tokens = new Map<string, Session>();
   private readonly seats = new SeatBook();
 
@@ -260,6 +271,16 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
   private closing: Promise<void> | null = null;
   private _port = 0;
   private fleetRooms: FleetRoomsHook | null;
+  /** Open TCP connections, in total and by address key. */
+  private tcpOpen = 0;
+  private readonly tcpByAddress = new Map<string, number>();
+  /** Sockets refused at accept (their requests are ignored). */
+  private readonly refused = new WeakSet<Socket>();
+  /** Session creations by address key (token buckets; idle ones are pruned). */
+  private readonly roomBuckets = new Map<string, { bucket: TokenBucket; last: number }>();
+  private sweepTimer: ReturnType<typeof setInterval> | null = null;
+  private lastErrorLog = 0;
+  private suppressedErrors = 0;
 
   constructor(private readonly options: GameServerOptions) {
     if (!options || typeof options.games !== 'object' || options.games === null) throw new ServerConfigError('options.games is required');
@@ -271,7 +292,24 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
     this.inputBurst = positive('inputBurst', options.inputBurst, this.inputRateLimit * 2);
     this.backpressureBytes = nonNegative('backpressureBytes', options.backpressureBytes, 1024 * 1024);
     this.maxConsecutiveErrors = positive('maxConsecutiveErrors', options.maxConsecutiveErrors, DEFAULT_MAX_CONSECUTIVE_ERRORS);
-    const policy = { logger: this.logger, process: options.processRuntime, docker: options.dockerRuntime };
+    this.maxConnections = positiveInt('maxConnections', options.maxConnections, defaultMaxConnections());
+    this.maxConnectionsPerAddress = positiveInt('maxConnectionsPerAddress', options.maxConnectionsPerAddress, 64);
+    this.maxSessions = positiveInt('maxSessions', options.maxSessions, 200);
+    this.sessionsPerAddressPerMinute = positiveInt('sessionsPerAddressPerMinute', options.sessionsPerAddressPerMinute, 10);
+    this.maxSpectatorsPerSession = nonNegativeInt('maxSpectatorsPerSession', options.maxSpectatorsPerSession, 100);
+    this.maxBufferedBytes = positive('maxBufferedBytes', options.maxBufferedBytes, 4 * 1024 * 1024);
+    if (this.maxBufferedBytes <= this.backpressureBytes) {
+      throw new ServerConfigError(`maxBufferedBytes (${this.maxBufferedBytes}) must be larger than backpressureBytes (${this.backpressureBytes})`);
+    }
+    this.slowClientTimeoutMs = positive('slowClientTimeoutMs', options.slowClientTimeoutMs, 10_000);
+    this.listLimit = positiveInt('listLimit', options.listLimit, 100);
+    if (options.instanceId !== undefined && !(typeof options.instanceId === 'string' && /^[\x21-\x7e]{1,128}$/.test(options.instanceId))) {
+      throw new ServerConfigError('instanceId must be 1–128 printable ASCII characters without spaces');
+    }
+    this.instanceId = options.instanceId ?? defaultInstanceId(options.port ?? 8080);
+    const dockerOptions: DockerRuntimeOptions = { ...options.dockerRuntime };
+    if (dockerOptions.instanceId === undefined && dockerOptions.hostId === undefined) dockerOptions.instanceId = this.instanceId;
+    const policy = { logger: this.logger, process: options.processRuntime, docker: dockerOptions };
     const fallback = createRuntime(options.runtime ?? (isProduction() ? 'auto' : 'inline'), policy);
     const overrides = new Map<string, SessionRuntime>();
     for (const [game, choice] of Object.entries(options.gameRuntimes ?? {})) overrides.set(game, choice === options.runtime ? fallback : createRuntime(choice, policy));
@@ -283,9 +321,15 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
       sessions: () => this.sessionMap.size,
       players: () => sum(this.sessionMap.values(), (s) => s.playerCount),
       spectators: () => sum(this.sessionMap.values(), (s) => s.spectatorCount),
+      connections: () => this.tcpOpen,
+      bufferedBytes: () => sum(this.connections, (c) => c.ws.bufferedAmount),
     });
     this.wss = new WebSocketServer({ noServer: true, maxPayload: this.maxInputBytes, perMessageDeflate: false, clientTracking: false });
-    this.httpServer = createServer((req, res) => this.onRequest(req, res));
+    // A connection that sends no request headers within joinTimeoutMs gets 408 and is closed (an
+    // upgraded one that sends no `join` gets 4408), so idle sockets cannot pile up.
+    const headersTimeout = Math.min(60_000, Math.max(1000, this.joinTimeoutMs));
+    this.httpServer = createServer({ headersTimeout, requestTimeout: Math.max(300_000, headersTimeout + 1), connectionsCheckingInterval: 1000 }, (req, res) => this.onRequest(req, res));
+    this.httpServer.on('connection', (socket: Socket) => this.onConnection(socket));
     this.httpServer.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
     this.httpServer.on('clientError', (_err, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
@@ -315,7 +359,11 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
     });
     this._port = (this.httpServer.address() as AddressInfo).port;
     this.listening = true;
-    this.httpServer.on('error', (err) => this.logger.error(`http server error: ${err.message}`));
+    // After listen, errors come from accept (EMFILE/ENFILE when out of file descriptors…): the
+    // connection is lost, nothing else; never thrown, logged at most once a second.
+    this.httpServer.on('error', (err: Error & { code?: string }) => this.onServerError(err));
+    this.sweepTimer = setInterval(() => this.sweep(), 250);
+    this.sweepTimer.unref?.();
     this.logger.info(`listening: ${kv({ url: this.url, games: [...this.gameMap.keys()].join(','), runtime: this.runtime.name })}`);
   }
 
@@ -374,6 +422,7 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
     if (typeof sessionId !== 'string' || !SESSION_ID_RE.test(sessionId)) throw new ServerConfigError('invalid session id');
     if (this.closing) throw new ServerError(ServerErrorCode.SERVER_CLOSING, 'server shutting down');
     if (this.sessionMap.has(sessionId)) throw new ServerError(ServerErrorCode.SESSION_EXISTS, `session ${sessionId} exists`);
+    if (this.sessionMap.size >= this.maxSessions) throw new ServerError(ServerErrorCode.SERVER_BUSY, `this server already runs ${this.maxSessions} sessions (maxSessions)`);
     return this.createSession(game, sessionId, options).info();
   }
 
@@ -404,6 +453,8 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
 
   private async doClose(): Promise<void> {
     this.logger.info(`shutting down: ${kv({ sessions: this.sessionMap.size })}`);
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
     const going = { code: CloseCode.GOING_AWAY, reason: 'server shutting down' };
     const disposals = [...this.sessionMap.values()].map((s) => s.dispose(going));
     for (const c of this.connections) {
@@ -478,16 +529,29 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
         conn.reject(CloseCode.SESSION_FULL, 'session_full', `session ${msg.sessionId} is full (${game.metadata.maxPlayers} players)`);
         return;
       }
+      if (session && msg.spectate && session.spectatorCount >= this.maxSpectatorsPerSession) {
+        conn.reject(CloseCode.SESSION_FULL, 'spectators_full', `session ${msg.sessionId} has ${this.maxSpectatorsPerSession} spectators (maxSpectatorsPerSession)`);
+        return;
+      }
       if (session && !msg.spectate && !this.seats.admit(session.id, msg.ticket)) {
         conn.reject(CloseCode.TICKET_REJECTED, 'ticket_rejected', `session ${msg.sessionId} is reserved: join ticket missing, unknown, used or expired`);
         return;
       }
+      if (!session && !this.admitNewSession(conn)) return;
       session ??= this.createSession(game, msg.sessionId);
     } else {
       const candidates = [...this.sessionMap.values()].filter((s) => s.game === game && !s.isDisposed && (msg.spectate || !this.seats.isReserved(s.id)));
-      session = msg.spectate
-        ? candidates.sort((a, b) => b.playerCount - a.playerCount)[0]
-        : candidates.find((s) => s.isOpen);
+      if (msg.spectate) {
+        const open = candidates.filter((s) => s.spectatorCount < this.maxSpectatorsPerSession);
+        if (candidates.length > 0 && open.length === 0) {
+          conn.reject(CloseCode.SESSION_FULL, 'spectators_full', `every ${game.name} session has ${this.maxSpectatorsPerSession} spectators (maxSpectatorsPerSession)`);
+          return;
+        }
+        session = open.sort((a, b) => b.playerCount - a.playerCount)[0];
+      } else {
+        session = candidates.find((s) => s.isOpen);
+      }
+      if (!session && !this.admitNewSession(conn)) return;
       session ??= this.createSession(game, newSessionId(this.sessionMap));
     }
     const member = session.join(conn.ws, cleanName(msg.name), msg.spectate);
@@ -516,6 +580,140 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
     return loadOptionsFor(this.runtime instanceof RoutingRuntime ? this.runtime.runtimeOf(name) : this.runtime);
   }
 
+  /**
+   * Whether `conn` may create a session now: under {@link GameServerOptions.maxSessions} (else 4503)
+   * and under its address's {@link GameServerOptions.sessionsPerAddressPerMinute} (else 4429).
+   * Rejects the connection itself when not.
+   */
+  private admitNewSession(conn: ClientConnection): boolean {
+    if (this.sessionMap.size >= this.maxSessions) {
+      conn.reject(CloseCode.SERVER_BUSY, 'server_busy', `this server already runs ${this.maxSessions} sessions; try again later`);
+      return false;
+    }
+    const key = addressKey(conn.ip);
+    const now = performance.now();
+    let entry = this.roomBuckets.get(key);
+    if (!entry) {
+      entry = { bucket: new TokenBucket(this.sessionsPerAddressPerMinute / 60, this.sessionsPerAddressPerMinute), last: now };
+      this.roomBuckets.set(key, entry);
+    }
+    entry.last = now;
+    if (!entry.bucket.take()) {
+      conn.reject(CloseCode.RATE_LIMITED, 'room_rate', `more than ${this.sessionsPerAddressPerMinute} sessions created per minute from this address; try again later`);
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * Every TCP connection (HTTP or WebSocket) is counted here, at accept; over
+   * {@link GameServerOptions.maxConnections} it gets 503, over
+   * {@link GameServerOptions.maxConnectionsPerAddress} 429, and is closed before any request is read.
+   */
+  private onConnection(socket: Socket): void {
+    socket.on('error', () => socket.destroy());
+    const ip = socket.remoteAddress;
+    if (ip === undefined) {
+      socket.destroy();
+      return;
+    }
+    const key = addressKey(ip);
+    const mine = this.tcpByAddress.get(key) ?? 0;
+    if (this.tcpOpen >= this.maxConnections) return this.refuse(socket, 'server_full', 503, 'Service Unavailable', 'the server is at its connection limit; try again later', ip);
+    if (mine >= this.maxConnectionsPerAddress) return this.refuse(socket, 'address_full', 429, 'Too Many Requests', 'too many connections from your address', ip);
+    this.tcpOpen++;
+    this.tcpByAddress.set(key, mine + 1);
+    socket.once('close', () => {
+      this.tcpOpen--;
+      const n = (this.tcpByAddress.get(key) ?? 1) - 1;
+      if (n <= 0) this.tcpByAddress.delete(key);
+      else this.tcpByAddress.set(key, n);
+    });
+  }
+
+  private refuse(socket: Socket, reason: ConnectionRefusedReason, status: number, statusText: string, body: string, ip: string): void {
+    this.refused.add(socket);
+    this.metrics.connectionsRefused.inc({ reason });
+    this.throttledLog(`connection refused: ${kv({ reason, ip, open: this.tcpOpen, max: this.maxConnections, maxPerAddress: this.maxConnectionsPerAddress })}`);
+    const text = `${body}\n`;
+    socket.end(`HTTP/1.1 ${status} ${statusText}\r\nConnection: close\r\nRetry-After: 5\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
+    // Never wait for a peer that does not read.
+    const timer = setTimeout(() => socket.destroy(), 1000);
+    timer.unref?.();
+    socket.once('close', () => clearTimeout(timer));
+  }
+
+  private onServerError(err: Error & { code?: string }): void {
+    const code = typeof err?.code === 'string' ? err.code : 'unknown';
+    if (code === 'EMFILE' || code === 'ENFILE' || (err as { syscall?: unknown })?.syscall === 'accept') this.metrics.connectionsRefused.inc({ reason: 'accept_failed' });
+    this.throttledLog(`http server error: ${kv({ code, open: this.tcpOpen })}: ${typeof err?.message === 'string' ? err.message : 'unknown error'}`);
+  }
+
+  /** Logs a warning at most once a second (floods of refusals must not flood the log), with the count of lines skipped. */
+  private throttledLog(line: string): void {
+    const now = Date.now();
+    if (now - this.lastErrorLog < 1000) {
+      this.suppressedErrors++;
+      return;
+    }
+    const skipped = this.suppressedErrors;
+    this.lastErrorLog = now;
+    this.suppressedErrors = 0;
+    this.logger.warn(skipped ? `${line} (${skipped} similar lines suppressed)` : line);
+  }
+
+  /**
+   * Every 250 ms: closes sockets that do not read (over {@link GameServerOptions.maxBufferedBytes} at
+   * two sweeps in a row, or over the backpressure watermark for
+   * {@link GameServerOptions.slowClientTimeoutMs}) with 4413,
+   * and forgets idle per-address session buckets.
+   */
+  private sweep(): void {
+    const now = performance.now();
+    for (const c of this.connections) {
+      const buffered = c.ws.bufferedAmount;
+      // Over the hard cap at two sweeps in a row (a reader drains one big frame in between).
+      if (buffered > this.maxBufferedBytes) {
+        c.overCapSince ??= now;
+        if (now - c.overCapSince >= 200) c.drop(CloseCode.SLOW_CLIENT, 'slow_client', `more than ${this.maxBufferedBytes} bytes queued for this client (it does not read)`);
+      } else {
+        c.overCapSince = null;
+      }
+      if (buffered > this.backpressureBytes) {
+        c.slowSince ??= now;
+        if (now - c.slowSince >= this.slowClientTimeoutMs) c.drop(CloseCode.SLOW_CLIENT, 'slow_client', `over ${this.backpressureBytes} bytes queued for ${this.slowClientTimeoutMs} ms (the client does not read)`);
+      } else {
+        c.slowSince = null;
+      }
+    }
+    // A bucket untouched for a minute is full again: forget it (bounds the map under address churn).
+    for (const [key, e] of this.roomBuckets) if (now - e.last > 60_000) this.roomBuckets.delete(key);
+  }
+
+  /** The lobby's rows: at most {@link GameServerOptions.listLimit}, oldest first. */
+  private lobbySessions(): SessionInfo[] {
+    const out: SessionInfo[] = [];
+    for (const s of this.sessionMap.values()) {
+      if (out.length >= this.listLimit) break;
+      out.push(s.info());
+    }
+    return out;
+  }
+
+  /** `GET /parlor/api/sessions?offset=&limit=`: one page (limit ≤ {@link GameServerOptions.listLimit}) and the total; `null` for invalid parameters. */
+  private sessionsPage(params: URLSearchParams): { sessions: SessionInfo[]; total: number; offset: number; limit: number } | null {
+    const int = (name: string, def: number): number | null => {
+      const v = params.get(name);
+      if (v === null || v === '') return def;
+      return /^\d{1,9}$/.test(v) ? Number(v) : null;
+    };
+    const offset = int('offset', 0);
+    const limit = int('limit', this.listLimit);
+    if (offset === null || limit === null || limit < 1 || limit > this.listLimit) return null;
+    const all = [...this.sessionMap.values()];
+    return { sessions: all.slice(offset, offset + limit).map((s) => s.info()), total: all.length, offset, limit };
+  }
+
   private createSession(game: LoadedGame, id: string, options?: Record<string, unknown>): Session {
     const session = new Session(id, game, this, options);
     this.sessionMap.set(id, session);
@@ -529,6 +727,10 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
+    if (this.refused.has(req.socket)) {
+      socket.destroy();
+      return;
+    }
     const path = safePath(req.url);
     if (path !== WS_PATH) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -539,13 +741,17 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-      const conn = new ClientConnection(ws, req.socket.remoteAddress ?? '?', this);
+      const conn = new ClientConnection(ws, req.socket.remoteAddress ?? '?', this, req.socket);
       this.connections.add(conn);
       ws.on('close', () => this.connections.delete(conn));
     });
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    if (this.refused.has(req.socket)) {
+      req.socket.destroy();
+      return;
+    }
     this.route(req, res).catch((err: unknown) => {
       this.logger.error(`http error: ${kv({ method: req.method, path: safePath(req.url) })}: ${(err as Error)?.message ?? String(err)}`);
       if (!res.headersSent) send(req, res, 500, 'text/plain; charset=utf-8', 'internal server error\n');
@@ -571,7 +777,7 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
       case '/': {
         let body: string;
         try {
-          body = renderLobby(this.games(), this.sessions(), { fleet: this.fleetRooms !== null });
+          body = renderLobby(this.games(), this.lobbySessions(), { fleet: this.fleetRooms !== null });
         } catch (err) {
           // Never a 500 for every visitor because of one game's data: log, and serve the lobby without rows.
           this.logger.error(`lobby render failed: ${(err as Error)?.message ?? 'unknown error'}`);
@@ -600,9 +806,13 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
       case '/metrics':
         send(req, res, 200, this.metrics.registry.contentType, await this.metrics.text(), { 'Cache-Control': 'no-store' });
         return;
-      case '/parlor/api/sessions':
-        send(req, res, 200, json, JSON.stringify({ sessions: this.sessions() }), { 'Cache-Control': 'no-store' });
+      case '/parlor/api/sessions': {
+        // Paginated: ?offset=&limit= (limit 1–listLimit, default listLimit); `total` counts every session.
+        const rows = this.sessionsPage(url.searchParams);
+        if (!rows) send(req, res, 400, json, JSON.stringify({ error: 'VALIDATION', message: `offset must be an integer ≥ 0 and limit 1–${this.listLimit}` }), { 'Cache-Control': 'no-store' });
+        else send(req, res, 200, json, JSON.stringify(rows), { 'Cache-Control': 'no-store' });
         return;
+      }
       case '/parlor/api/games':
         send(req, res, 200, json, JSON.stringify({ games: this.games() }), { 'Cache-Control': 'no-store' });
         return;
@@ -787,6 +997,50 @@ function sum<T>(items: Iterable<T>, f: (t: T) => number): number {
   let n = 0;
   for (const t of items) n += f(t);
   return n;
+}
+
+function positiveInt(name: string, v: number | undefined, def: number): number {
+  if (v === undefined) return def;
+  if (!(typeof v === 'number' && Number.isInteger(v) && v > 0)) throw new ServerConfigError(`${name} must be a positive integer (got ${String(v)})`);
+  return v;
+}
+
+function nonNegativeInt(name: string, v: number | undefined, def: number): number {
+  if (v === undefined) return def;
+  if (!(typeof v === 'number' && Number.isInteger(v) && v >= 0)) throw new ServerConfigError(`${name} must be a non-negative integer (got ${String(v)})`);
+  return v;
+}
+
+/**
+ * Default of {@link GameServerOptions.maxConnections}: 10 000, or half the soft open-file limit
+ * (`Max open files` of /proc/self/limits) when that is lower; 10 000 where it cannot be read.
+ */
+function defaultMaxConnections(): number {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    if (m && m[1] !== 'unlimited') return Math.max(16, Math.min(10_000, Math.floor(Number(m[1]) / 2)));
+  } catch {
+    // not Linux
+  }
+  return 10_000;
+}
+
+/**
+ * The key a source address is counted under: an IPv4 address (IPv4-mapped IPv6 unwrapped), or
+ * the /64 prefix of an IPv6 address (one subscriber usually holds a whole /64).
+ */
+function addressKey(ip: string): string {
+  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (v4) return v4[1];
+  if (!isIPv6(ip)) return ip;
+  const [head, tail = ''] = ip.split('%')[0].split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = ip.includes('::') ? [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t] : h;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => (parseInt(g, 16) || 0).toString(16))
+    .join(':')}::/64`;
 }
 
 function positive(name: string, v: number | undefined, def: number): number {

@@ -10,7 +10,7 @@ import {
   type ServerMessage,
   Text,
 } from '@parlor/squish';
-import { WebSocket } from 'ws';
+import { WebSocket, type ClientOptions } from 'ws';
 import { createGameServer, type GameServer, type GameServerOptions, type Logger } from '@parlor/server';
 
 /** Polls `cond` every 5 ms until it holds; fails with `what` after `timeoutMs`. */
@@ -51,8 +51,9 @@ export class TestClient {
   readonly errors: unknown[] = [];
   private readonly ws: WebSocket;
 
-  constructor(url: string) {
-    this.ws = new WebSocket(url);
+  /** `options` reach `ws` (e.g. `localAddress: '127.0.0.2'` to connect from another loopback address). */
+  constructor(url: string, options?: ClientOptions) {
+    this.ws = new WebSocket(url, options);
     this.ws.binaryType = 'nodebuffer';
     this.opened = new Promise((resolve, reject) => {
       this.ws.once('open', () => resolve());
@@ -80,8 +81,8 @@ export class TestClient {
     });
   }
 
-  static async connect(server: GameServer): Promise<TestClient> {
-    const c = new TestClient(server.wsUrl);
+  static async connect(server: GameServer, options?: ClientOptions): Promise<TestClient> {
+    const c = new TestClient(server.wsUrl, options);
     await c.opened;
     return c;
   }

@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
+import { createServer, type Server as NetServer } from 'node:net';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -11,14 +12,22 @@ import { RuntimeError, ServerErrorCode } from '../errors.js';
 import { createConsoleLogger, kv, type Logger } from '../logger.js';
 import { DEFAULT_MAX_CHANNEL_MESSAGE_BYTES } from './channel.js';
 import { DEFAULT_PROCESS_HEAP_MB, DEFAULT_TICK_TIMEOUT_MS, processRunnerPath } from './process.js';
-import { inspectInSandbox, superviseSandbox, type ProcessRuntimeSession, type SandboxChild } from './sandbox/supervisor.js';
+import { inspectInSandbox, pickSandboxLimits, superviseSandbox, type ProcessRuntimeSession, type SandboxChild, type SandboxLimits } from './sandbox/supervisor.js';
 import type { SessionRuntime, SessionSpec } from './runtime.js';
 
 /** Default runner image (built locally by `docker/build-runner-image.sh`). */
 export const DEFAULT_DOCKER_IMAGE = 'parlor-runner:local';
 
+/**
+ * The instance id a game server uses by default (see `GameServerOptions.instanceId`):
+ * `<hostname>:<port>` for a fixed port (stable across restarts), else `<hostname>:<pid>-<random>`.
+ */
+export function defaultInstanceId(port?: number): string {
+  return port !== undefined && Number.isInteger(port) && port > 0 ? `${hostname()}:${port}` : `${hostname()}:${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
 /** Options of {@link DockerRuntime}. Sizes in bytes, durations in ms. */
-export interface DockerRuntimeOptions {
+export interface DockerRuntimeOptions extends SandboxLimits {
   /** Runner image (see `docker/Dockerfile` and `docker/build-runner-image.sh`). Default `parlor-runner:local`. */
   image?: string;
   /** Docker endpoint (dockerode options: `socketPath`, or `host`/`port`/`protocol`). Default: `/var/run/docker.sock` or `DOCKER_HOST`. */
@@ -41,7 +50,17 @@ export interface DockerRuntimeOptions {
   startTimeoutMs?: number;
   /** Largest message from a container. Default 8 MiB. */
   maxMessageBytes?: number;
-  /** Value of the `parlor.host` label: identifies this host's containers across restarts. Default: the hostname. */
+  /**
+   * This runtime's instance id, the value of the `parlor.instance` label of its containers:
+   * {@link DockerRuntime.reconcile} removes only containers carrying it, so several servers can
+   * share one Docker engine without touching each other's rooms. Give a stable id (the game server
+   * passes `GameServerOptions.instanceId`, default `<hostname>:<port>`) for a restarted server to
+   * remove what its previous run left behind. One runtime on a machine may reconcile under an id
+   * at a time (held from the first reconcile until {@link DockerRuntime.close}); a second one gets
+   * `RUNTIME_UNAVAILABLE`. Default: a random id per runtime (`<hostname>:<pid>-<random>`).
+   */
+  instanceId?: string;
+  /** @deprecated Former name of {@link instanceId} (used when `instanceId` is not given). */
   hostId?: string;
   /** Where container output and lifecycle lines go. Default: a console logger. */
   logger?: Logger;
@@ -55,14 +74,21 @@ export interface DockerRuntimeOptions {
 /** Image label holding the SHA-256 (hex) of the runner script the image was built with. */
 export const RUNNER_SHA256_LABEL = 'parlor.runner.sha256';
 
-/** Labels every session container carries. */
-export const DOCKER_LABELS = { session: 'parlor.session', host: 'parlor.host', game: 'parlor.game' } as const;
+/**
+ * Labels every session container carries: `parlor.session` (session id), `parlor.instance` (the
+ * runtime's instance id, the only label reconcile selects on), `parlor.host` (the machine's
+ * hostname, informational) and `parlor.game` (game name).
+ */
+export const DOCKER_LABELS = { session: 'parlor.session', instance: 'parlor.instance', host: 'parlor.host', game: 'parlor.game' } as const;
 
 /**
  * The `docker` runtime: one container per session (dockerode), hardened: `NetworkMode: 'none'`,
  * read-only root file system, the game folder bind-mounted read-only at `/game`, `CapDrop: ALL`,
  * `no-new-privileges`, pids/memory/CPU limits, a size-capped `noexec` tmpfs at `/tmp`, a non-root
- * user, `AutoRemove`; labels `parlor.session`, `parlor.host`, `parlor.game`. Inside, the same
+ * user; labels {@link DOCKER_LABELS}. A container is removed by the runtime once it exited and was
+ * inspected (a kernel out-of-memory kill reaches players as "the game exceeded its memory limit");
+ * the room's CPU time is read from the container's cgroup (`cpuacct`, or `cpu.stat` on cgroup v2).
+ * Inside, the same
  * runner as the `process` runtime runs under Node's permission model; the channel is the
  * container's attached stdin/stdout (length-prefixed msgpack), its stderr goes to the host log.
  *
@@ -75,18 +101,26 @@ export class DockerRuntime implements SessionRuntime {
   /** The dockerode client. */
   readonly docker: Docker;
   readonly image: string;
-  readonly hostId: string;
-  private readonly opts: Required<Omit<DockerRuntimeOptions, 'docker' | 'logger' | 'hostId' | 'image' | 'verifyRunner'>>;
+  /** The instance id (see {@link DockerRuntimeOptions.instanceId}). */
+  readonly instanceId: string;
+  private readonly opts: Required<Omit<DockerRuntimeOptions, 'docker' | 'logger' | 'hostId' | 'instanceId' | 'image' | 'verifyRunner' | keyof SandboxLimits>>;
+  private readonly limits: SandboxLimits;
   private readonly verifyRunner: boolean;
   private readonly logger: Logger;
   private readonly live = new Map<string, ContainerChild>();
+  private instanceLock: NetServer | null = null;
 
   constructor(options: DockerRuntimeOptions = {}) {
     this.docker = new Docker(options.docker);
     this.image = options.image ?? DEFAULT_DOCKER_IMAGE;
-    this.hostId = options.hostId ?? hostname();
+    const id = options.instanceId ?? options.hostId;
+    if (id !== undefined && !(typeof id === 'string' && id.length > 0 && id.length <= 128)) {
+      throw new RuntimeError(ServerErrorCode.RUNTIME_UNAVAILABLE, 'docker', 'instanceId must be a string of 1–128 characters');
+    }
+    this.instanceId = id ?? defaultInstanceId();
     this.logger = options.logger ?? createConsoleLogger('info');
     this.verifyRunner = options.verifyRunner ?? true;
+    this.limits = pickSandboxLimits(options);
     this.opts = {
       memoryBytes: options.memoryBytes ?? 128 * 1024 * 1024,
       nanoCpus: options.nanoCpus ?? 1e9,
@@ -154,12 +188,20 @@ export class DockerRuntime implements SessionRuntime {
     }
   }
 
+  /** @deprecated The instance id ({@link instanceId}); kept for callers of the former `hostId`. */
+  get hostId(): string {
+    return this.instanceId;
+  }
+
   /**
-   * Removes the containers labelled with this host's `parlor.host` that this runtime does not know
-   * (left over by a previous run of the host). Returns the ids removed.
+   * Removes the containers labelled with this runtime's `parlor.instance` id that it does not
+   * know (left over by a previous run under the same id); never touches another instance's.
+   * Returns the ids removed.
+   * @throws {RuntimeError} `RUNTIME_UNAVAILABLE` when another runtime on this machine holds the same instance id.
    */
   async reconcile(): Promise<string[]> {
-    const list = await this.docker.listContainers({ all: true, filters: { label: [`${DOCKER_LABELS.host}=${this.hostId}`] } });
+    await this.holdInstanceId();
+    const list = await this.docker.listContainers({ all: true, filters: { label: [`${DOCKER_LABELS.instance}=${this.instanceId}`] } });
     const known = new Set([...this.live.values()].map((c) => c.containerId).filter(Boolean));
     const removed: string[] = [];
     for (const c of list) {
@@ -167,12 +209,40 @@ export class DockerRuntime implements SessionRuntime {
       try {
         await this.docker.getContainer(c.Id).remove({ force: true });
         removed.push(c.Id);
-        this.logger.info(`removed stale session container: ${kv({ container: c.Id.slice(0, 12), session: c.Labels?.[DOCKER_LABELS.session], game: c.Labels?.[DOCKER_LABELS.game] })}`);
+        this.logger.info(`removed stale session container: ${kv({ container: c.Id.slice(0, 12), instance: this.instanceId, session: c.Labels?.[DOCKER_LABELS.session], game: c.Labels?.[DOCKER_LABELS.game] })}`);
       } catch {
         // already gone (AutoRemove)
       }
     }
     return removed;
+  }
+
+  /**
+   * Makes the instance id exclusive on this machine (network namespace) for this runtime's life:
+   * binds an abstract unix socket named after it (released by the kernel when the process dies).
+   * So a second server started with the same id (e.g. on a port already taken) refuses instead of
+   * removing the first one's containers. No-op off Linux.
+   */
+  private async holdInstanceId(): Promise<void> {
+    if (this.instanceLock || process.platform !== 'linux') return;
+    const name = `\0parlor-docker-instance-${createHash('sha256').update(this.instanceId).digest('hex').slice(0, 40)}`;
+    const lock = createServer();
+    await new Promise<void>((resolveLock, reject) => {
+      lock.once('error', (err: Error & { code?: string }) => {
+        reject(
+          err.code === 'EADDRINUSE'
+            ? new RuntimeError(
+                ServerErrorCode.RUNTIME_UNAVAILABLE,
+                'docker',
+                `docker instance id ${JSON.stringify(this.instanceId)} is held by another Parlor server on this machine: give each server its own instance id (--instance-id)`,
+              )
+            : err,
+        );
+      });
+      lock.listen(name, () => resolveLock());
+    });
+    lock.unref();
+    this.instanceLock = lock;
   }
 
   /** Starts a session container. The container is created asynchronously; failures end the session with a fatal error. */
@@ -183,6 +253,7 @@ export class DockerRuntime implements SessionRuntime {
     }
     const child = this.container(spec.sessionId, spec.game, spec.baseDir ?? resolve(bundle.filename, '..'), spec.logger ?? this.logger);
     return superviseSandbox(child, spec, bundle, {
+      ...this.limits,
       logger: this.logger,
       maxMessageBytes: this.opts.maxMessageBytes,
       startTimeoutMs: this.opts.startTimeoutMs,
@@ -211,7 +282,7 @@ export class DockerRuntime implements SessionRuntime {
       StdinOnce: true,
       Tty: false,
       NetworkDisabled: true,
-      Labels: { [DOCKER_LABELS.session]: sessionId, [DOCKER_LABELS.host]: this.hostId, [DOCKER_LABELS.game]: game },
+      Labels: { [DOCKER_LABELS.session]: sessionId, [DOCKER_LABELS.instance]: this.instanceId, [DOCKER_LABELS.host]: hostname(), [DOCKER_LABELS.game]: game },
       HostConfig: {
         NetworkMode: 'none',
         ReadonlyRootfs: true,
@@ -223,48 +294,90 @@ export class DockerRuntime implements SessionRuntime {
         MemorySwap: this.opts.memoryBytes,
         NanoCpus: this.opts.nanoCpus,
         Tmpfs: { '/tmp': `rw,noexec,nosuid,nodev,size=${this.opts.tmpfsBytes}` },
-        AutoRemove: true,
+        // Removed by the runtime after the exit was inspected (OOMKilled), not by the engine.
+        AutoRemove: false,
         IpcMode: 'none',
       },
     };
   }
 
-  /** Kills every session container of this runtime. */
+  /** Kills (and removes) every session container of this runtime and releases its instance id. */
   async close(): Promise<void> {
     const all = [...this.live.values()];
     for (const c of all) c.kill();
     await Promise.all(all.map((c) => c.closed));
+    const lock = this.instanceLock;
+    this.instanceLock = null;
+    if (lock) await new Promise<void>((r) => lock.close(() => r()));
   }
 
   private container(sessionId: string, game: string, gameDir: string, log: Logger): ContainerChild {
     const key = `${sessionId}#${Math.random().toString(36).slice(2)}`;
-    const child = new ContainerChild(this.docker, this.containerOptions(sessionId, game, gameDir), log);
+    const child = new ContainerChild(this.docker, this.containerOptions(sessionId, game, gameDir), log, this.opts.memoryBytes);
     this.live.set(key, child);
     void child.closed.then(() => this.live.delete(key));
     return child;
   }
 }
 
-/** A session container seen as a {@link SandboxChild}: created, attached and started asynchronously. */
+/**
+ * A session container seen as a {@link SandboxChild}: created, attached and started
+ * asynchronously; removed after its exit was inspected. `exitReason` says why it ended when the
+ * host did not end it (a kernel out-of-memory kill); `cpuTimeMs()` reads its cgroup.
+ */
 class ContainerChild extends EventEmitter implements SandboxChild {
   readonly stdin = new PassThrough();
   readonly stdout = new PassThrough();
   readonly stderr = new PassThrough();
   readonly pid = undefined;
   containerId = '';
+  /** Player-facing reason the container ended, when known and not caused by the host (set before `close`). */
+  exitReason: string | undefined = undefined;
+  /** Whether the kernel killed the container for exceeding its memory limit (`State.OOMKilled`). */
+  oomKilled = false;
   readonly closed: Promise<void>;
   private container: Docker.Container | null = null;
   private killed = false;
   private finished = false;
+  private started = false;
+  private hostPid = 0;
+  /** The cgroup file with the container's CPU time: `undefined` = not looked up yet, `null` = none found. */
+  private cpuFile: { path: string; kind: 'v1' | 'v2' } | null | undefined = undefined;
 
   constructor(
     private readonly docker: Docker,
     private readonly options: Docker.ContainerCreateOptions,
     private readonly log: Logger,
+    private readonly memoryBytes: number,
   ) {
     super();
     this.closed = new Promise((r) => this.once('close', () => r()));
     void this.run();
+  }
+
+  /**
+   * CPU time (user + system, ms) the whole container has used, from its cgroup: cgroup v1
+   * `cpuacct.usage` (ns), cgroup v2 `cpu.stat` `usage_usec`. The cgroup is found from the
+   * container's init pid (`/proc/<pid>/cgroup`), else at Docker's usual paths
+   * (`/sys/fs/cgroup/cpuacct/docker/<id>`, `…/system.slice/docker-<id>.scope`). `undefined` before
+   * the container runs, after it ended, or where no cgroup file can be read. Never throws.
+   */
+  cpuTimeMs(): number | undefined {
+    if (!this.started || this.finished || !this.containerId) return undefined;
+    if (this.cpuFile === undefined) this.cpuFile = findCpuFile(this.containerId, this.hostPid);
+    const f = this.cpuFile;
+    if (!f) return undefined;
+    try {
+      const text = readFileSync(f.path, 'utf8');
+      if (f.kind === 'v1') {
+        const ns = Number(text.trim());
+        return Number.isFinite(ns) ? ns / 1e6 : undefined;
+      }
+      const m = /^usage_usec (\d+)$/m.exec(text);
+      return m ? Number(m[1]) / 1000 : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   private async run(): Promise<void> {
@@ -282,11 +395,33 @@ class ContainerChild extends EventEmitter implements SandboxChild {
       this.stdin.pipe(stream);
       const waiting = c.wait({ condition: 'next-exit' });
       await c.start();
+      this.started = true;
+      c.inspect().then(
+        (info) => {
+          this.hostPid = typeof info?.State?.Pid === 'number' ? info.State.Pid : 0;
+        },
+        () => {},
+      );
       const res = (await waiting) as { StatusCode?: number };
-      this.finish(res?.StatusCode ?? null, this.killed ? 'SIGKILL' : null);
+      const code = typeof res?.StatusCode === 'number' ? res.StatusCode : null;
+      if (!this.killed) {
+        try {
+          const info = await c.inspect();
+          this.oomKilled = info?.State?.OOMKilled === true;
+        } catch {
+          // removed meanwhile: no verdict
+        }
+        if (this.oomKilled) {
+          this.exitReason = `the game exceeded its memory limit (${Math.round(this.memoryBytes / (1024 * 1024))} MiB)`;
+          this.log.warn(`session container killed by the kernel for memory: ${kv({ container: c.id.slice(0, 12), memoryBytes: this.memoryBytes })}`);
+        }
+      }
+      await c.remove({ force: true }).catch(() => {});
+      this.finish(code, this.killed || this.oomKilled ? 'SIGKILL' : null);
     } catch (err) {
       if (!this.killed) this.log.error(`session container failed: ${(err as Error).message}`);
       this.stderr.write(`container error: ${(err as Error).message}\n`);
+      if (this.container) await this.container.remove({ force: true }).catch(() => {});
       this.finish(null, this.killed ? 'SIGKILL' : null);
     }
   }
@@ -307,6 +442,42 @@ class ContainerChild extends EventEmitter implements SandboxChild {
       this.emit('close', code, signal);
     }, 20);
   }
+}
+
+/** Where the CPU time of container `id` (init pid `pid`, 0 if unknown) can be read, or `null`. */
+function findCpuFile(id: string, pid: number): { path: string; kind: 'v1' | 'v2' } | null {
+  const candidates: Array<{ path: string; kind: 'v1' | 'v2' }> = [];
+  if (pid > 0) {
+    try {
+      for (const line of readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n')) {
+        const [, controllers, path] = line.split(':');
+        if (path === undefined) continue;
+        if (controllers.split(',').includes('cpuacct')) {
+          candidates.push({ path: `/sys/fs/cgroup/cpuacct${path}/cpuacct.usage`, kind: 'v1' });
+          candidates.push({ path: `/sys/fs/cgroup/cpu,cpuacct${path}/cpuacct.usage`, kind: 'v1' });
+        } else if (controllers === '') {
+          candidates.push({ path: `/sys/fs/cgroup${path}/cpu.stat`, kind: 'v2' });
+        }
+      }
+    } catch {
+      // the process is gone or /proc is not ours
+    }
+  }
+  for (const root of ['/sys/fs/cgroup/cpuacct', '/sys/fs/cgroup/cpu,cpuacct']) {
+    candidates.push({ path: `${root}/docker/${id}/cpuacct.usage`, kind: 'v1' });
+    candidates.push({ path: `${root}/system.slice/docker-${id}.scope/cpuacct.usage`, kind: 'v1' });
+  }
+  candidates.push({ path: `/sys/fs/cgroup/system.slice/docker-${id}.scope/cpu.stat`, kind: 'v2' });
+  candidates.push({ path: `/sys/fs/cgroup/docker/${id}/cpu.stat`, kind: 'v2' });
+  for (const c of candidates) {
+    try {
+      const text = readFileSync(c.path, 'utf8');
+      if (c.kind === 'v1' ? /^\d+\s*$/.test(text) : /^usage_usec \d+$/m.test(text)) return c;
+    } catch {
+      // try the next
+    }
+  }
+  return null;
 }
 
 /** Whether a Docker engine answers at the default endpoint and has `image` (sync probe, for `auto`). */
