@@ -35,12 +35,29 @@ export const CloseCode = {
   NOT_FOUND: 4404,
   /** No `join` within the join timeout. */
   JOIN_TIMEOUT: 4408,
-  /** Session full. */
+  /**
+   * Session full: all player seats taken, or (for a spectator) the session's spectator cap
+   * (`maxSpectatorsPerSession`) reached. Client: stop (retrying the same session cannot help).
+   */
   SESSION_FULL: 4409,
   /** The protocol or codec version is not supported. */
   VERSION_MISMATCH: 4426,
-  /** Input rate limit exceeded. */
+  /**
+   * Rate limit exceeded: the socket's input rate, or rooms created from the client's address
+   * (`sessionsPerAddressPerMinute`). Client: reconnect with backoff.
+   */
   RATE_LIMITED: 4429,
+  /**
+   * The client did not read what the server sent: more than `maxBufferedBytes` queued for its
+   * socket, or over the backpressure watermark for `slowClientTimeoutMs`. The server dropped it
+   * rather than buffer for it. Client: reconnect with backoff (with its reconnect token).
+   */
+  SLOW_CLIENT: 4413,
+  /**
+   * The server is at capacity: it already runs `maxSessions` rooms, so a join that would create
+   * one is refused. Client: reconnect with backoff (another room, or this one later).
+   */
+  SERVER_BUSY: 4503,
   /** The session ended because the game failed repeatedly, or its runtime died. */
   SESSION_FAILED: 4500,
   /** The same player connected again elsewhere (the older socket is closed). */
