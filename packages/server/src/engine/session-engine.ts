@@ -21,6 +21,12 @@ export interface EngineSpec {
    * count) after which the engine reports a fatal error and stops. Default 10.
    */
   maxConsecutiveErrors?: number;
+  /**
+   * Backpressure from the channel to the host: while it returns `true` (e.g. the runner's unsent
+   * output is over a few MiB because the host throttles this room), ticks run but their frames
+   * are not flushed; the Squisher keeps the changes and the next flush carries them. Optional.
+   */
+  backlogged?: () => boolean;
 }
 
 /** Default of {@link EngineSpec.maxConsecutiveErrors}. */
@@ -214,7 +220,7 @@ export class SessionEngine {
     } catch (err) {
       this.fail('tick', err);
     }
-    if (this.running) {
+    if (this.running && !this.spec.backlogged?.()) {
       try {
         frames = this.squisher.flush();
       } catch (err) {

@@ -150,7 +150,9 @@ function boot(msg: RunnerBootMessage): void {
     }
     return;
   }
-  engine = new SessionEngine({ gameClass, options: msg.options, maxConsecutiveErrors: msg.maxConsecutiveErrors }, (m) => {
+  // Backpressure: while the host throttles this room, stop producing frames instead of queueing them.
+  const backlogged = () => out.writableLength > 8 * 1024 * 1024;
+  engine = new SessionEngine({ gameClass, options: msg.options, maxConsecutiveErrors: msg.maxConsecutiveErrors, backlogged }, (m) => {
     post(m);
     if (m.type === 'stopped') exitSoon(0);
   });
