@@ -24,7 +24,9 @@ const MEANINGS: Record<number, string> = {
   [CloseCode.SESSION_FULL]: 'session full',
   [CloseCode.REPLACED]: 'connected again elsewhere',
   [CloseCode.VERSION_MISMATCH]: 'client and server versions do not match',
-  [CloseCode.RATE_LIMITED]: 'too much input (rate limited)',
+  [CloseCode.RATE_LIMITED]: 'rate limited (too much input, or too many new rooms)',
+  [CloseCode.SLOW_CLIENT]: 'the connection could not keep up',
+  [CloseCode.SERVER_BUSY]: 'the server is full; try again later',
   [CloseCode.SESSION_FAILED]: 'the game failed',
 };
 
@@ -48,7 +50,7 @@ const STOP = new Set<number>([
 /**
  * The client's reaction to a close code: 4401 (token rejected) → `'rejoin'`; 1000, 1009, 4400,
  * 4403, 4404, 4409, 4411, 4426, 4500 → `'stop'` (retrying cannot help); anything else (1001,
- * 1006 network loss, 4408, 4429, …) → `'reconnect'` with backoff.
+ * 1006 network loss, 4408, 4413 not reading fast enough, 4429, 4503 server full, …) → `'reconnect'` with backoff.
  */
 export function closeAction(code: number): CloseAction {
   if (code === CloseCode.RECONNECT_REJECTED) return 'rejoin';
