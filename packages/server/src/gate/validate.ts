@@ -33,7 +33,8 @@ export interface GateFinding {
    * `no-game-class`, `load` (the game failed to load in the sandbox), `metadata` (schema, types,
    * lengths), `asset` (path absolute/`..`/outside the folder, not a regular file, too large, MIME
    * not allowed, missing), `runtime` (no runtime strong enough; see {@link ValidateOptions.runtime}),
-   * `smoke-error`, `smoke-crash`, `smoke-no-frames`, `smoke-tick-budget`, `timeout`.
+   * `smoke-error`, `smoke-crash`, `smoke-no-frames`, `smoke-tick-budget`, `smoke-tick-rate` (far fewer
+   * or far more ticks than `tickRate` × time: a stalled or tampered tick loop).
    */
   rule: string;
   /** What is wrong, for people (bounded: text from the game is truncated). */
@@ -176,7 +177,8 @@ const NETWORK_GLOBALS = new Set(['fetch', 'WebSocket', 'XMLHttpRequest', 'EventS
  *    finding per bad asset.
  * 4. **Smoke run** of `smokeMs` (default 5 s) with synthetic players that look like people
  *    (ordinary names, spread-out joins, human-rate input): no uncaught errors, frames produced,
- *    p99 tick time within the tick interval, no crash of the sandbox.
+ *    p99 tick time within the tick interval, a tick rate close to `tickRate` (at least 30 %, at
+ *    most twice), no crash of the sandbox.
  *
  * Whatever the game outputs (errors whose `message` is not a string, huge strings, floods), the
  * validator neither crashes nor hangs: text from the game is never converted with `String()`,
@@ -735,6 +737,10 @@ interface SmokeSpec {
 
 /** Most tick samples kept (a flood of frames cannot grow the gate's memory without bound). */
 const MAX_TICK_SAMPLES = 100_000;
+/** A smoke run with fewer ticks than this fraction of `tickRate × time` FAILS (`smoke-tick-rate`): the loop stalls. Generous, for busy machines. */
+const MIN_TICK_RATE_FRACTION = 0.3;
+/** … and one with more than this factor (plus 10) FAILS too: the engine's timers were tampered with. */
+const MAX_TICK_RATE_FACTOR = 2;
 /** Most distinct game errors reported as findings. */
 const MAX_SMOKE_ERRORS = 20;
 
@@ -865,6 +871,8 @@ async function smokeRun(runtime: SessionRuntime, s: SmokeSpec): Promise<SmokeRes
     }
     await new Promise((r) => setTimeout(r, 8 + Math.random() * 8));
   }
+  const endAt = elapsed();
+  const ticksAtEnd = ticks;
   // The last player to arrive leaves first, as people do at the end of a game.
   const leaver = bots[bots.length - 1];
   if (leaver.player && !stopped) {
@@ -879,12 +887,32 @@ async function smokeRun(runtime: SessionRuntime, s: SmokeSpec): Promise<SmokeRes
   // samples, not at all (one slow tick on a busy machine is not a verdict).
   const warmFrom = (firstFrameAt < 0 ? 0 : firstFrameAt) + 500;
   const warm = tickMs.filter((_, i) => tickAt[i] >= warmFrom);
-  const judged = warm.length >= 10 ? warm : tickMs.slice(5);
-  const sorted = [...(judged.length >= 10 ? judged : [])].sort((a, b) => a - b);
+  const judged = warm.length >= 10 ? warm : tickMs.length > 15 ? tickMs.slice(5) : tickMs.slice(1);
+  const sorted = [...judged].sort((a, b) => a - b);
   const p99 = sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] : 0;
   const budget = 1000 / metadata.tickRate;
   if (!fatal && framesToPlayers === 0) {
     findings.push({ severity: 'error', rule: 'smoke-no-frames', message: `no frames reached the ${players} synthetic player(s) in ${durationMs} ms`, file: entry, ...where });
+  }
+  // The tick rate itself: a game whose loop stalls (timers swallowed, CPU burnt between ticks) or
+  // runs faster than its rate (timers replaced to flood the channel) is visible here.
+  const expectedTicks = firstFrameAt < 0 ? 0 : Math.floor(((endAt - firstFrameAt) * metadata.tickRate) / 1000);
+  if (!fatal && expectedTicks >= 10 && ticksAtEnd < expectedTicks * MIN_TICK_RATE_FRACTION) {
+    findings.push({
+      severity: 'error',
+      rule: 'smoke-tick-rate',
+      message: `the game ticked ${ticksAtEnd} times in ${Math.round(endAt - firstFrameAt)} ms at ${metadata.tickRate} Hz (expected about ${expectedTicks}): its tick loop stalls`,
+      file: entry,
+      ...where,
+    });
+  } else if (expectedTicks >= 10 && ticksAtEnd > expectedTicks * MAX_TICK_RATE_FACTOR + 10) {
+    findings.push({
+      severity: 'error',
+      rule: 'smoke-tick-rate',
+      message: `the game ticked ${ticksAtEnd} times in ${Math.round(endAt - firstFrameAt)} ms at ${metadata.tickRate} Hz (expected about ${expectedTicks}): it runs faster than its tick rate`,
+      file: entry,
+      ...where,
+    });
   }
   if (p99 > budget) {
     findings.push({ severity: 'error', rule: 'smoke-tick-budget', message: `p99 tick time ${p99.toFixed(2)} ms exceeds the tick interval ${budget.toFixed(2)} ms`, file: entry, ...where });
