@@ -73,6 +73,18 @@ describe('publish gate: static scan', () => {
     expect(found.filter((f) => f.startsWith('9:1 ') || f.startsWith('1:'))).toEqual([]);
   });
 
+  it('flags the ways to a socket class through stdio and Node internals (issue 7 §1)', () => {
+    const src = [
+      'const S = process.stderr.constructor;', // 1
+      'const h = (process.stdout as unknown as { _handle: unknown })._handle;', // 2
+      'const r = process.report;', // 3
+      'const b = internalBinding;', // 4
+      'export default [S, h, r, b];', // 5
+    ].join('\n');
+    const found = scanSource(src, '/games/escape/index.ts').map((f) => `${f.line}:${f.column} ${f.rule}`);
+    expect(found).toEqual(['1:11 process-internals', '2:12 process-internals', '3:11 process-internals', '4:11 process-internals']);
+  });
+
   it('rejects hostile games statically where it can', async () => {
     for (const [game, expected] of [
       ['read-passwd', ['dynamic-require', 'eval', 'process-internals']],

@@ -143,9 +143,11 @@ const MAX_MESSAGE_CHARS = 500;
 
 const SOURCE_EXT = new Set(['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs']);
 const BUILTINS = new Set(builtinModules.map((m) => m.replace(/^node:/, '')));
-const PROCESS_INTERNALS = new Set(['binding', '_linkedBinding', 'dlopen', 'getBuiltinModule', 'kill', 'mainModule', 'reallyExit', '_kill', 'setuid', 'setgid', 'chdir']);
+const PROCESS_INTERNALS = new Set(['binding', '_linkedBinding', 'dlopen', 'getBuiltinModule', 'kill', 'mainModule', 'reallyExit', '_kill', 'setuid', 'setgid', 'chdir', 'report', 'openStdin']);
 /** Process internals flagged on any object (the name alone is specific enough). */
-const ALWAYS_INTERNAL = new Set(['_linkedBinding', 'dlopen', 'getBuiltinModule', 'mainModule', 'reallyExit', '_kill']);
+const ALWAYS_INTERNAL = new Set(['_linkedBinding', 'dlopen', 'getBuiltinModule', 'mainModule', 'reallyExit', '_kill', '_getActiveHandles', '_getActiveRequests']);
+/** Streams whose class is a socket (`net.Socket`, `Pipe`/`TCP` handles). */
+const STDIO = new Set(['stdin', 'stdout', 'stderr']);
 /** Globals whose prototypes (or own methods) a game must not replace. */
 const PROTECTED_GLOBALS = new Set(['Object', 'Array', 'Function', 'String', 'Number', 'Boolean', 'Promise', 'Map', 'Set', 'WeakMap', 'RegExp', 'Error', 'Symbol', 'JSON', 'Math', 'Reflect', 'Date', 'Uint8Array', 'ArrayBuffer']);
 const NETWORK_GLOBALS = new Set(['fetch', 'WebSocket', 'XMLHttpRequest', 'EventSource']);
@@ -541,6 +543,8 @@ export function scanSource(text: string, file: string, allowedBuiltins: Readonly
           add(n, 'dynamic-require', 'require used as a value (aliased or passed around) is not allowed');
         } else if (n.name === 'eval' && !(parent.type === 'CallExpression' && parent.callee === n)) {
           add(n, 'eval', 'eval is not allowed (even indirectly)');
+        } else if (n.name === 'internalBinding' || n.name === 'primordials') {
+          add(n, 'process-internals', `${n.name} (Node internals) is not allowed`);
         } else if (n.name === 'Function' && !((parent.type === 'CallExpression' || parent.type === 'NewExpression') && parent.callee === n) && parent.type !== 'BinaryExpression') {
           add(n, 'function-constructor', 'the Function constructor is not allowed (code from strings)');
         }
@@ -606,6 +610,11 @@ export function scanSource(text: string, file: string, allowedBuiltins: Readonly
         }
         if (n.object?.type === 'Identifier' && n.object.name === 'require' && (prop === 'main' || prop === 'cache')) {
           add(n, 'process-internals', `require.${prop} is not allowed`);
+        }
+        // Issue 7 §1: a socket class reached through stdio (`process.stderr.constructor`, `._handle`).
+        if (prop === '_handle') add(n, 'process-internals', '_handle (the OS handle behind a stream or socket) is not allowed');
+        else if (prop === 'constructor' && n.object?.type === 'MemberExpression' && STDIO.has(propName(n.object) ?? '')) {
+          add(n, 'process-internals', `${propName(n.object)}.constructor (a socket class) is not allowed`);
         }
         return;
       }
