@@ -113,7 +113,9 @@ export interface GameServerOptions {
   maxConnections?: number;
   /**
    * Most open TCP connections from one source address (IPv4 address; IPv6 clients are grouped by
-   * their /64). Over it: `HTTP 429` and closed at accept (`reason="address_full"`). Default 64.
+   * their /64). Over it: `HTTP 429` and closed at accept (`reason="address_full"`). The address is
+   * the TCP peer's: behind a reverse proxy every client shares the proxy's, so raise this (and
+   * {@link sessionsPerAddressPerMinute}) there and limit per client at the proxy. Default 64.
    */
   maxConnectionsPerAddress?: number;
   /**
