@@ -215,14 +215,23 @@ export interface GameServer {
  * Routes: `GET /` lobby; `GET /play/:game` and `GET /play/:game/:sessionId` play page (404 for an
  * unknown game); WebSocket at `/parlor/ws`; `GET /parlor/client.js` (503 until the client is
  * built); `GET /parlor/assets/:game/:hash/:file` (immutable); `GET /healthz`; `GET /readyz`
- * (503 while closing); `GET /metrics` (Prometheus text); `GET /parlor/api/sessions` and
- * `GET /parlor/api/games` (JSON); with a fleet hook ({@link GameServerOptions.fleetRooms}),
+ * (503 while closing); `GET /metrics` (Prometheus text); `GET /parlor/api/sessions?offset=&limit=`
+ * (JSON `{ sessions, total, offset, limit }`, at most {@link GameServerOptions.listLimit} rows a
+ * page, 400 for other values) and `GET /parlor/api/games` (JSON); with a fleet hook ({@link GameServerOptions.fleetRooms}),
  * `POST /parlor/api/fleet/rooms` `{ game }` → `{ joinUrl, roomId, instanceId }` (404 without one).
  *
  * Sessions are created by the first `join`: `join.sessionId === ''` picks an open session of the
  * game (players < `maxPlayers`; for spectators the busiest session) or creates one; a well-formed
  * unknown id creates a session with that id (so `/play/:game/:sessionId` links survive a restart).
  * A session is disposed when its last player and spectator have left (after the grace period).
+ *
+ * Capacity (see the options for defaults): TCP connections over {@link GameServerOptions.maxConnections}
+ * or {@link GameServerOptions.maxConnectionsPerAddress} are answered 503 / 429 and closed at
+ * accept; a join that would create a session is refused with 4503 at
+ * {@link GameServerOptions.maxSessions} and with 4429 over
+ * {@link GameServerOptions.sessionsPerAddressPerMinute}; a spectator over
+ * {@link GameServerOptions.maxSpectatorsPerSession} gets 4409; a socket that does not read is
+ * dropped with 4413 ({@link GameServerOptions.maxBufferedBytes}, {@link GameServerOptions.slowClientTimeoutMs}).
  *
  * @throws {GameLoadError} when a game fails to load.
  * @throws {ServerConfigError} on invalid options.
