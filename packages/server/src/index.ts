@@ -76,7 +76,7 @@ export {
 } from './gate/validate.js';
 export { ALLOWED_BUILTINS } from './runner/builtins.js';
 export { encodeChannelMessage, ChannelDecoder, ChannelError, DEFAULT_MAX_CHANNEL_MESSAGE_BYTES } from './runtime/channel.js';
-export { ServerMetrics, type RejectReason, type MetricsSource } from './metrics.js';
+export { ServerMetrics, type RejectReason, type MetricsSource, type ConnectionRefusedReason } from './metrics.js';
 export { createConsoleLogger, type Logger, type LogLevel } from './logger.js';
 export { TokenBucket } from './rate-limit.js';
 export type { GameInfo, SessionInfo } from './http/pages.js';
