@@ -242,7 +242,11 @@ async function serve(opts: { games?: string; port: string; host?: string; logLev
   let agent: FleetAgent | null = null;
   if (opts.fleetUrl) {
     try {
-      agent = attachFleet(server, opts, logger);
+      // Never declare more to the orchestrator than this server admits (agent defaults: 1000 connections, 100 rooms).
+      agent = attachFleet(server, opts, logger, {
+        maxConnections: capacity.maxConnections === undefined ? undefined : Math.min(1000, capacity.maxConnections),
+        maxRooms: capacity.maxSessions === undefined ? undefined : Math.min(100, capacity.maxSessions),
+      });
     } catch (err) {
       await server.close();
       fail((err as Error).message);

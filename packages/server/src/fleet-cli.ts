@@ -17,6 +17,16 @@ export interface FleetFlags {
   endpointUrl?: string;
 }
 
+/**
+ * Capacity the agent declares to the orchestrator (see `InstanceCapacity` of `@parlor/fleet-agent`;
+ * its defaults when absent). `parlor serve` passes its `--max-sessions` / `--max-connections` here
+ * (capped at the agent's defaults) so the orchestrator never places more than the server admits.
+ */
+export interface FleetCapacity {
+  maxConnections?: number;
+  maxRooms?: number;
+}
+
 /** Collects repeatable `--label k=v` flags. */
 export function collectLabel(v: string, prev: string[] = []): string[] {
   return [...prev, v];
@@ -27,7 +37,7 @@ export function collectLabel(v: string, prev: string[] = []): string[] {
  * background: it reconnects forever and never throws network errors into the server).
  * @throws {Error} on a missing key or a malformed label (the CLI reports it and exits).
  */
-export function attachFleet(server: GameServer, flags: FleetFlags, logger: Logger): FleetAgent {
+export function attachFleet(server: GameServer, flags: FleetFlags, logger: Logger, capacity?: FleetCapacity): FleetAgent {
   const key = flags.fleetKey ?? process.env.PARLOR_FLEET_KEY;
   if (!key) throw new Error('--fleet-url needs --fleet-key (or PARLOR_FLEET_KEY)');
   const labels: Record<string, string> = {};
@@ -42,6 +52,7 @@ export function attachFleet(server: GameServer, flags: FleetFlags, logger: Logge
     name: flags.name,
     labels,
     endpointUrl: flags.endpointUrl ?? server.url,
+    capacity,
     log: (level, msg) => logger[level](`fleet: ${msg}`),
   });
   agent.on('connected', ({ instanceId }) => logger.info(`fleet: connected to ${flags.fleetUrl} as ${instanceId}`));
