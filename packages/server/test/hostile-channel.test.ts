@@ -1,8 +1,17 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CloseCode } from '@parlor/squish';
-import { DockerRuntime, ProcessRuntime, processRunnerPath, type GameServer, type SessionRuntime } from '@parlor/server';
+import { CloseCode, FrameKind, MessageType, encodeServerMessage } from '@parlor/squish';
+import {
+  DockerRuntime,
+  ENGINE_MESSAGE_LIMITS,
+  ProcessRuntime,
+  checkEngineMessage,
+  isFrameHead,
+  processRunnerPath,
+  type GameServer,
+  type SessionRuntime,
+} from '@parlor/server';
 import { TestClient, captureLogger, startServer, waitFor } from './helpers.js';
 
 /**
@@ -12,7 +21,7 @@ import { TestClient, captureLogger, startServer, waitFor } from './helpers.js';
  */
 
 const fixture = (p: string) => fileURLToPath(new URL(`./fixtures/${p}`, import.meta.url));
-const CHANNEL = ['error-object', 'redirect', 'fanout', 'big-string', 'heartbeats-only', 'burner', 'flood'] as const;
+const CHANNEL = ['error-object', 'redirect', 'fanout', 'twice', 'big-string', 'heartbeats-only', 'burner', 'flood'] as const;
 
 const IMAGE = 'parlor-runner:test';
 const dockerUp = spawnSync('docker', ['info'], { timeout: 10_000 }).status === 0;
@@ -80,6 +89,32 @@ async function endedWith(c: TestClient, why: RegExp, timeoutMs = 10_000): Promis
   return text;
 }
 
+describe('checkEngineMessage (what crosses from a sandbox)', () => {
+  const frame = (seq: number) => encodeServerMessage({ type: 'error', code: 4500, message: String(seq) });
+  it('refuses non-string error fields without stringifying them, and truncates long ones', () => {
+    const poisoned = { toString: 1, valueOf: 1 };
+    expect(checkEngineMessage({ type: 'error', where: 'tick', message: poisoned, stack: '', fatal: true }, 1 << 20)).toHaveProperty('violation');
+    expect(checkEngineMessage({ type: 'error', where: poisoned, message: 'm', stack: '' }, 1 << 20)).toHaveProperty('violation');
+    const long = checkEngineMessage({ type: 'error', where: 'w'.repeat(1000), message: 'm'.repeat(4_000_000), stack: 's'.repeat(4_000_000), fatal: false }, 1 << 20);
+    expect(long).toMatchObject({ type: 'error', fatal: false });
+    const e = long as { where: string; message: string; stack: string };
+    expect([e.where.length, e.message.length, e.stack.length]).toEqual([ENGINE_MESSAGE_LIMITS.whereChars, ENGINE_MESSAGE_LIMITS.messageChars, ENGINE_MESSAGE_LIMITS.stackChars]);
+  });
+  it('forwards frames only: a part that is another protocol message, or a frame of another seq, is a violation', () => {
+    const head = new Uint8Array([MessageType.FRAME, FrameKind.DELTA, 7, 0]);
+    const ok = { type: 'frames', seq: 7, tickMs: 1, parts: [head], sends: [{ playerId: 1, parts: [0] }] };
+    expect(checkEngineMessage(ok, 1 << 20)).toMatchObject({ type: 'frames', seq: 7 });
+    expect(isFrameHead(head, 7)).toBe(true);
+    expect(isFrameHead(head, 8)).toBe(false);
+    expect(isFrameHead(frame(7), 7)).toBe(false);
+    expect(checkEngineMessage({ ...ok, parts: [frame(7)] }, 1 << 20)).toHaveProperty('violation');
+    expect(checkEngineMessage({ ...ok, sends: [{ playerId: 1, parts: [0, 0, 0, 0, 0] }] }, 1 << 20)).toHaveProperty('violation');
+    expect(checkEngineMessage({ ...ok, sends: [{ playerId: 1, parts: [1] }] }, 1 << 20)).toHaveProperty('violation');
+    expect(checkEngineMessage({ ...ok, sends: [{ playerId: 1, parts: [0, 0] }] }, 7)).toHaveProperty('violation');
+    expect(checkEngineMessage({ ...ok, sends: [{ playerId: '1', parts: [0] }] }, 1 << 20)).toHaveProperty('violation');
+  });
+});
+
 describe.each([
   { kind: 'process' as const, skip: false },
   { kind: 'docker' as const, skip: !dockerUp },
@@ -128,6 +163,28 @@ describe.each([
     await endedWith(c, /200000 parts for one recipient \(limit 4\)/);
     // at most the frames sent before the patch (≤ 5 ticks), never 200 000
     expect(c.framesApplied - framesBefore).toBeLessThan(10);
+    await controlKeepsItsFrameRate();
+  });
+
+  it('one player listed twice in a tick ends the room before any ws.send', async () => {
+    const c = await attack('twice');
+    const second = await TestClient.connect(server);
+    clients.push(second);
+    second.join('twice', { sessionId: c.init!.sessionId });
+    await endedWith(c, /two frames in one tick/);
+    await endedWith(second, /two frames in one tick/);
+    await controlKeepsItsFrameRate();
+  });
+
+  it('loading a game whose error message is an object fails cleanly (inspect path)', async () => {
+    const code = 'const e = new Error("x"); Object.defineProperty(e, "message", { value: { toString: 1, valueOf: 1 } }); throw e;';
+    const err: unknown = await runtime.inspect!({ code, filename: fixture('hostile/channel-poisoned-load.js') }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    // The runner or the host turns it into text; either way a typed error, and the host lives on.
+    expect(err).toMatchObject({ code: 'RUNTIME_START_FAILED' });
+    expect((err as Error).message).toMatch(/channel-poisoned-load\.js: ./);
     await controlKeepsItsFrameRate();
   });
 
