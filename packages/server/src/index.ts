@@ -32,6 +32,7 @@ export {
 export { validateMetadata } from './games/metadata.js';
 export { SessionEngine, DEFAULT_MAX_CONSECUTIVE_ERRORS, type EngineSpec } from './engine/session-engine.js';
 export type { HostToEngineMessage, EngineToHostMessage, FramesMessage, EngineErrorMessage } from './engine/messages.js';
+export { ENGINE_MESSAGE_LIMITS } from './engine/messages.js';
 export type { SessionRuntime, RuntimeSession, SessionSpec } from './runtime/runtime.js';
 export { InlineRuntime } from './runtime/inline.js';
 export {
@@ -43,7 +44,19 @@ export {
   type ProcessRuntimeOptions,
   processRunnerPath,
 } from './runtime/process.js';
-export { superviseSandbox, inspectInSandbox, type ProcessRuntimeSession, type SandboxChild, type SuperviseConfig } from './runtime/sandbox/supervisor.js';
+export {
+  superviseSandbox,
+  inspectInSandbox,
+  checkEngineMessage,
+  isFrameHead,
+  pickSandboxLimits,
+  DEFAULT_SANDBOX_LIMITS,
+  type ProcessRuntimeSession,
+  type SandboxChild,
+  type SandboxLimits,
+  type SuperviseConfig,
+  type ChannelViolation,
+} from './runtime/sandbox/supervisor.js';
 export {
   DockerRuntime,
   dockerAvailable,
