@@ -341,6 +341,7 @@ class ContainerChild extends EventEmitter implements SandboxChild {
   private finished = false;
   private started = false;
   private hostPid = 0;
+  private pidLookedUp = false;
   /** The cgroup file with the container's CPU time: `undefined` = not looked up yet, `null` = none found. */
   private cpuFile: { path: string; kind: 'v1' | 'v2' } | null | undefined = undefined;
 
@@ -364,7 +365,11 @@ class ContainerChild extends EventEmitter implements SandboxChild {
    */
   cpuTimeMs(): number | undefined {
     if (!this.started || this.finished || !this.containerId) return undefined;
-    if (this.cpuFile === undefined) this.cpuFile = findCpuFile(this.containerId, this.hostPid);
+    if (this.cpuFile === undefined) {
+      const found = findCpuFile(this.containerId, this.hostPid);
+      // Not found before the init pid is known: look again once it is (its /proc/<pid>/cgroup is the surest way).
+      if (found || this.pidLookedUp) this.cpuFile = found;
+    }
     const f = this.cpuFile;
     if (!f) return undefined;
     try {
@@ -399,8 +404,11 @@ class ContainerChild extends EventEmitter implements SandboxChild {
       c.inspect().then(
         (info) => {
           this.hostPid = typeof info?.State?.Pid === 'number' ? info.State.Pid : 0;
+          this.pidLookedUp = true;
         },
-        () => {},
+        () => {
+          this.pidLookedUp = true;
+        },
       );
       const res = (await waiting) as { StatusCode?: number };
       const code = typeof res?.StatusCode === 'number' ? res.StatusCode : null;
