@@ -180,6 +180,23 @@ describe.each(RUNTIMES)('publish gate in the $kind runtime', ({ kind, skip, opti
     expect(Date.now() - started).toBeLessThan(1500 + 30_000);
   }, 60_000);
 
+  it('FAILS the channel attacks a smoke run can see: forged heartbeats from a frozen loop, CPU burnt between ticks, a flood, 200 000 parts, a redirect smuggled as a frame part', async () => {
+    const expected: Array<[string, RegExp]> = [
+      ['channel-heartbeats-only', /smoke-tick-rate/],
+      ['channel-burner', /smoke-tick-rate|smoke-tick-budget|smoke-crash/],
+      ['channel-flood', /smoke-tick-rate|smoke-flood|smoke-crash/],
+      ['channel-fanout', /smoke-crash/],
+      ['channel-redirect', /smoke-crash/],
+    ];
+    const reports = await Promise.all(expected.map(([g]) => validateGame(hostile(g), { ...options(), smokeMs: 2000, logger: quiet() })));
+    reports.forEach((r, i) => {
+      const [game, rule] = expected[i];
+      expect(r.ok, game).toBe(false);
+      expect(rules(r).join(' '), `${game}: ${JSON.stringify(r.findings)}`).toMatch(rule);
+      wellFormed(r);
+    });
+  }, 90_000);
+
   it('a game that hangs while loading cannot hang the validator', async () => {
     const r = await validateGame(gateFixture('hangs-at-load.ts'), { ...options(), startTimeoutMs: 2000, logger: quiet() });
     expect(r.ok).toBe(false);

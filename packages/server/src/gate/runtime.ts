@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,7 +56,13 @@ export async function selectGateRuntime(opts: GateRuntimeOptions): Promise<GateR
   }
   if (choice === 'process') return processRuntime(opts, 'requested');
 
-  const docker = new DockerRuntime({ logger: opts.logger, startTimeoutMs: Math.max(opts.startTimeoutMs, 15_000), ...opts.docker, hostId: opts.docker?.hostId ?? `parlor-gate-${process.pid}` });
+  // Its own instance id: the reconcile of prepare() then touches no server's containers.
+  const docker = new DockerRuntime({
+    logger: opts.logger,
+    startTimeoutMs: Math.max(opts.startTimeoutMs, 15_000),
+    ...opts.docker,
+    instanceId: opts.docker?.instanceId ?? opts.docker?.hostId ?? `parlor-gate-${process.pid}-${randomBytes(4).toString('hex')}`,
+  });
   const image = docker.image;
   const reachable = await withTimeout(docker.docker.ping().then(() => true), DOCKER_PROBE_MS, false).catch(() => false);
   if (!reachable) {
@@ -82,7 +89,9 @@ export async function selectGateRuntime(opts: GateRuntimeOptions): Promise<GateR
     const prepared = await withTimeout(docker.prepare().then(() => true), DOCKER_PROBE_MS * 2, false);
     if (!prepared) return { ok: false, problem: `runtime ${choice}: the Docker engine did not answer within ${DOCKER_PROBE_MS * 2} ms` };
   } catch (err) {
-    return { ok: false, problem: `runtime ${choice}: ${errorText(err, 1000)}` };
+    const why = errorText(err, 1000);
+    // e.g. an image built from another runner: say how to build the right one from here.
+    return { ok: false, problem: `runtime ${choice}: ${why}${/runner|image/.test(why) ? ` — build it for this host with: ${buildImageCommand(image)}` : ''}` };
   }
   return {
     ok: true,

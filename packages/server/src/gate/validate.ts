@@ -34,7 +34,7 @@ export interface GateFinding {
    * lengths), `asset` (path absolute/`..`/outside the folder, not a regular file, too large, MIME
    * not allowed, missing), `runtime` (no runtime strong enough; see {@link ValidateOptions.runtime}),
    * `smoke-error`, `smoke-crash`, `smoke-no-frames`, `smoke-tick-budget`, `smoke-tick-rate` (far fewer
-   * or far more ticks than `tickRate` × time: a stalled or tampered tick loop).
+   * or far more ticks than `tickRate` × time: a stalled or tampered tick loop), `smoke-flood` (over 4 MiB/s of frames).
    */
   rule: string;
   /** What is wrong, for people (bounded: text from the game is truncated). */
@@ -49,6 +49,9 @@ export interface GateFinding {
 export interface SmokeResult {
   /** Runtime the smoke run used: `'docker'` or `'process'`. */
   runtime: string;
+  /** From starting the session to the game's first frame (sandbox start, module, constructor); `null` if none came. */
+  startMs: number | null;
+  /** Length of the run, from the first frame (or from the start when no frame came). */
   durationMs: number;
   players: number;
   inputsSent: number;
@@ -56,6 +59,8 @@ export interface SmokeResult {
   ticks: number;
   /** Frames addressed to players (sum over ticks of recipients). */
   framesToPlayers: number;
+  /** Bytes of frame parts the game sent over the run. */
+  frameBytes: number;
   /**
    * 99th percentile of the engine's tick time (game `tick` + encoding) after a 500 ms warm-up (in
    * a shorter run: after the first 5 ticks); `0` when fewer than 10 ticks could be judged.
@@ -180,7 +185,7 @@ const NETWORK_GLOBALS = new Set(['fetch', 'WebSocket', 'XMLHttpRequest', 'EventS
  * 4. **Smoke run** of `smokeMs` (default 5 s) with synthetic players that look like people
  *    (ordinary names, spread-out joins, human-rate input): no uncaught errors, frames produced,
  *    p99 tick time within the tick interval, a tick rate close to `tickRate` (at least 30 %, at
- *    most twice), no crash of the sandbox.
+ *    most 150 %), at most 4 MiB/s of frames, no crash of the sandbox.
  *
  * Whatever the game outputs (errors whose `message` is not a string, huge strings, floods), the
  * validator neither crashes nor hangs: text from the game is never converted with `String()`,
@@ -749,7 +754,9 @@ const MAX_TICK_SAMPLES = 100_000;
 /** A smoke run with fewer ticks than this fraction of `tickRate × time` FAILS (`smoke-tick-rate`): the loop stalls. Generous, for busy machines. */
 const MIN_TICK_RATE_FRACTION = 0.3;
 /** … and one with more than this factor (plus 10) FAILS too: the engine's timers were tampered with. */
-const MAX_TICK_RATE_FACTOR = 2;
+const MAX_TICK_RATE_FACTOR = 1.5;
+/** Frame bytes per second (averaged over the run) above which a game FAILS as a flood (`smoke-flood`). */
+const MAX_FRAME_BYTES_PER_SECOND = 4 * 1024 * 1024;
 /** Most distinct game errors reported as findings. */
 const MAX_SMOKE_ERRORS = 20;
 
@@ -777,6 +784,7 @@ async function smokeRun(runtime: SessionRuntime, s: SmokeSpec): Promise<SmokeRes
   const tickAt: number[] = [];
   let ticks = 0;
   let framesToPlayers = 0;
+  let frameBytes = 0;
   let errors = 0;
   let inputs = 0;
   let fatal = false;
@@ -804,7 +812,7 @@ async function smokeRun(runtime: SessionRuntime, s: SmokeSpec): Promise<SmokeRes
     });
   } catch (err) {
     findings.push({ severity: 'error', rule: 'smoke-crash', message: `the runtime could not start the game: ${errorText(err)}`, file: entry, ...where });
-    return { runtime: runtime.name, durationMs: 0, players, inputsSent: 0, ticks: 0, framesToPlayers: 0, p99TickMs: 0, maxTickMs: 0, tickBudgetMs: Number((1000 / metadata.tickRate).toFixed(3)), errors: 1 };
+    return { runtime: runtime.name, startMs: null, durationMs: 0, players, inputsSent: 0, ticks: 0, framesToPlayers: 0, frameBytes: 0, p99TickMs: 0, maxTickMs: 0, tickBudgetMs: Number((1000 / metadata.tickRate).toFixed(3)), errors: 1 };
   }
   const onMessage = (msg: EngineToHostMessage): void => {
     const type = ownData(msg, 'type');
@@ -818,6 +826,8 @@ async function smokeRun(runtime: SessionRuntime, s: SmokeSpec): Promise<SmokeRes
         tickAt.push(elapsed());
       }
       if (Array.isArray(sends)) framesToPlayers += sends.length;
+      const parts = ownData(msg, 'parts');
+      if (Array.isArray(parts)) for (const p of parts) if (p instanceof Uint8Array) frameBytes += p.byteLength;
     } else if (type === 'error') {
       errors++;
       if (ownData(msg, 'fatal') === true) fatal = true;
@@ -844,12 +854,15 @@ async function smokeRun(runtime: SessionRuntime, s: SmokeSpec): Promise<SmokeRes
 
   // Players arrive like people: the first at once (the server starts a session on its first
   // join), the others spread over the first part of the run; one watcher now and then.
+  // Players arrive like people: the first at once (the server starts a session on its first
+  // join), the others spread out after the game is up; a watcher now and then. Nobody acts
+  // before the first frame (there is nothing to see), as a real client does.
   const joinAt = joinSchedule(players, Math.min(1500, durationMs / 3));
   const names = new Set<string>();
-  const bots: Array<{ id: number; at: number; name: string; player: SmokePlayer | null }> = joinAt.map((at, i) => {
+  const bots: Array<{ id: number; at: number; name: string; joined: boolean; player: SmokePlayer | null }> = joinAt.map((at, i) => {
     const name = plausibleName(i + 1, names);
     names.add(name);
-    return { id: i + 1, at, name, player: null };
+    return { id: i + 1, at, name, joined: false, player: null };
   });
   const watcher = Math.random() < 0.5 ? { id: players + 1, at: Math.min(durationMs / 2, 400 + Math.random() * 1500), joined: false } : null;
   const send = (msg: Parameters<RuntimeSession['send']>[0]): void => {
@@ -860,21 +873,28 @@ async function smokeRun(runtime: SessionRuntime, s: SmokeSpec): Promise<SmokeRes
     }
   };
 
-  while (elapsed() < durationMs && !stopped) {
+  // The run lasts durationMs from the game's first frame, so a slow start (a container booting
+  // on a busy machine) does not shorten it; a game that never sends a frame is given up on after
+  // the start timeout.
+  const over = (now: number): boolean => (firstFrameAt >= 0 ? now - firstFrameAt >= durationMs : now >= s.startTimeoutMs + 2000);
+  while (!stopped && !over(elapsed())) {
     const now = elapsed();
+    const live = firstFrameAt >= 0;
     for (const b of bots) {
-      if (!b.player && now >= b.at) {
-        b.player = new SmokePlayer(now);
+      const due = b.id === 1 ? 0 : live ? firstFrameAt + b.at : Infinity;
+      if (!b.joined && now >= due) {
+        b.joined = true;
         send({ type: 'join', playerId: b.id, name: b.name, spectator: false });
       }
-      if (b.player) {
+      if (b.joined && live) {
+        b.player ??= new SmokePlayer(now);
         for (const event of b.player.step(now)) {
           send({ type: 'input', playerId: b.id, event });
           inputs++;
         }
       }
     }
-    if (watcher && !watcher.joined && now >= watcher.at) {
+    if (watcher && !watcher.joined && live && now >= firstFrameAt + watcher.at) {
       watcher.joined = true;
       send({ type: 'join', playerId: watcher.id, name: plausibleName(watcher.id, names), spectator: true });
     }
@@ -901,7 +921,7 @@ async function smokeRun(runtime: SessionRuntime, s: SmokeSpec): Promise<SmokeRes
   const p99 = sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] : 0;
   const budget = 1000 / metadata.tickRate;
   if (!fatal && framesToPlayers === 0) {
-    findings.push({ severity: 'error', rule: 'smoke-no-frames', message: `no frames reached the ${players} synthetic player(s) in ${durationMs} ms`, file: entry, ...where });
+    findings.push({ severity: 'error', rule: 'smoke-no-frames', message: `no frames reached the ${players} synthetic player(s) in ${Math.round(endAt)} ms`, file: entry, ...where });
   }
   // The tick rate itself: a game whose loop stalls (timers swallowed, CPU burnt between ticks) or
   // runs faster than its rate (timers replaced to flood the channel) is visible here.
@@ -923,16 +943,28 @@ async function smokeRun(runtime: SessionRuntime, s: SmokeSpec): Promise<SmokeRes
       ...where,
     });
   }
+  const bytesPerSecond = endAt > 0 ? (frameBytes * 1000) / endAt : 0;
+  if (bytesPerSecond > MAX_FRAME_BYTES_PER_SECOND) {
+    findings.push({
+      severity: 'error',
+      rule: 'smoke-flood',
+      message: `the game sent ${(bytesPerSecond / 1048576).toFixed(1)} MiB of frames per second to ${players} player(s) (limit ${MAX_FRAME_BYTES_PER_SECOND / 1048576} MiB/s)`,
+      file: entry,
+      ...where,
+    });
+  }
   if (p99 > budget) {
     findings.push({ severity: 'error', rule: 'smoke-tick-budget', message: `p99 tick time ${p99.toFixed(2)} ms exceeds the tick interval ${budget.toFixed(2)} ms`, file: entry, ...where });
   }
   return {
     runtime: runtime.name,
-    durationMs: Math.round(elapsed()),
+    startMs: firstFrameAt < 0 ? null : Math.round(firstFrameAt),
+    durationMs: Math.round(endAt - Math.max(0, firstFrameAt)),
     players,
     inputsSent: inputs,
     ticks,
     framesToPlayers,
+    frameBytes,
     p99TickMs: Number(p99.toFixed(3)),
     maxTickMs: Number(tickMs.reduce((m, t) => Math.max(m, t), 0).toFixed(3)),
     tickBudgetMs: Number(budget.toFixed(3)),
@@ -961,7 +993,7 @@ export function formatGateReport(report: GateReport, cwd = process.cwd()): strin
   if (report.smoke) {
     const s = report.smoke;
     out.push(
-      `smoke run (${s.runtime}, ${s.durationMs} ms, ${s.players} players, ${s.inputsSent} inputs): ${s.ticks} ticks, ${s.framesToPlayers} frames to players, p99 tick ${s.p99TickMs} ms (budget ${s.tickBudgetMs} ms), ${s.errors} game errors`,
+      `smoke run (${s.runtime}, started in ${s.startMs ?? '—'} ms, ran ${s.durationMs} ms, ${s.players} players, ${s.inputsSent} inputs): ${s.ticks} ticks, ${s.framesToPlayers} frames to players, p99 tick ${s.p99TickMs} ms (budget ${s.tickBudgetMs} ms), ${s.errors} game errors`,
     );
   }
   const errors = report.findings.filter((f) => f.severity === 'error').length;
