@@ -38,8 +38,11 @@ export { InlineRuntime } from './runtime/inline.js';
 export {
   ProcessRuntime,
   processRuntimeAvailable,
-  networkNamespaceAvailable,
+  probeProcessSandbox,
   DEFAULT_PROCESS_HEAP_MB,
+  DEFAULT_PROCESS_MEMORY_MB,
+  DEFAULT_PROCESS_PIDS_MAX,
+  type ProcessSandboxStatus,
   DEFAULT_TICK_TIMEOUT_MS,
   type ProcessRuntimeOptions,
   processRunnerPath,

@@ -122,8 +122,9 @@ describe('runtime policy (fail closed)', () => {
 
   it('auto picks the strongest available runtime and logs it', () => {
     const { logger, lines } = captureLogger();
-    // No runner image: docker is not available, so process is the strongest.
-    const rt = createRuntime('auto', { logger, docker: { image: 'parlor-no-such-image:0' } });
+    // No Docker engine answers: process (its OS sandbox works here) is the strongest. (With an
+    // engine but no image, auto refuses: see sandbox-os.test.ts.)
+    const rt = createRuntime('auto', { logger, docker: { docker: { socketPath: '/nonexistent/docker.sock' } } });
     runtimes.push(rt as ProcessRuntime);
     expect(rt.name).toBe('process');
     expect(lines.some((l) => l.includes('runtime auto-selected') && l.includes('runtime=process'))).toBe(true);

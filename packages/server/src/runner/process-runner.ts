@@ -14,6 +14,9 @@
  * only.
  */
 import { Console } from 'node:console';
+import { createReadStream, createWriteStream, fstatSync, writeSync as fsWriteSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { Readable, Writable } from 'node:stream';
 import { dirname } from 'node:path';
 import { compileFunction } from 'node:vm';
 import * as squish from '@parlor/squish';
@@ -42,9 +45,44 @@ const BUILTINS: Record<string, unknown> = {
   util: utilModule,
 };
 
-const out = process.stdout;
-const input = process.stdin;
-const stderr = process.stderr;
+/**
+ * The channel's ends, opened from the inherited fds before any game code exists and held only in
+ * this module's closure: the game never gets a reference to a socket-backed object. `process.stdin`,
+ * `process.stdout` and `process.stderr` (whose real objects are `net.Socket`s with `Pipe`/`TCP`
+ * handles, enough to connect to any unix socket) are replaced below by plain streams and are never
+ * created.
+ */
+const out = channelEnd(1, 'write') as Writable;
+const input = channelEnd(0, 'read') as Readable;
+/** Writes to the host's log (fd 2) synchronously; drops the text if the fd would block. */
+function writeLog(chunk: string | Uint8Array): void {
+  try {
+    if (typeof chunk === 'string') fsWriteSync(2, chunk);
+    else fsWriteSync(2, chunk);
+  } catch {
+    // EAGAIN/EPIPE: the log is best-effort
+  }
+}
+/** The game's `console`, `process.stdout` and `process.stderr`: a plain Writable into the host's log. */
+const stderr = new Writable({
+  write(chunk: Buffer, _enc, cb) {
+    writeLog(chunk);
+    cb();
+  },
+});
+/** The game's `process.stdin`: an empty stream. */
+const gameStdin = new Readable({ read() {} });
+gameStdin.push(null);
+for (const [name, value] of [['stdout', stderr], ['stderr', stderr], ['stdin', gameStdin]] as const) {
+  Object.defineProperty(process, name, { value, writable: false, enumerable: true, configurable: false });
+}
+
+/** A stream on an inherited fd: a `net.Socket` for a pipe/socket (as Node does for stdio), else a file stream. */
+function channelEnd(fd: number, dir: 'read' | 'write'): Readable | Writable {
+  const st = fstatSync(fd);
+  if (st.isFIFO() || st.isSocket()) return new Socket({ fd, readable: dir === 'read', writable: dir === 'write' });
+  return dir === 'read' ? createReadStream('', { fd, autoClose: false }) : createWriteStream('', { fd, autoClose: false });
+}
 let engine: SessionEngine | null = null;
 let booted = false;
 let exiting = false;
@@ -66,7 +104,11 @@ function harden(): void {
       throw new Error(`${what} is not available in the Parlor sandbox`);
     };
   const p = process as unknown as Record<string, unknown>;
-  for (const name of ['binding', '_linkedBinding', 'dlopen', 'kill', 'getBuiltinModule', 'chdir', 'setuid', 'setgid', 'seteuid', 'setegid', 'setgroups', 'initgroups', '_debugProcess', '_kill']) {
+  for (const name of [
+    'binding', '_linkedBinding', 'dlopen', 'kill', 'getBuiltinModule', 'chdir', 'setuid', 'setgid', 'seteuid', 'setegid', 'setgroups', 'initgroups', '_debugProcess', '_kill',
+    // handles (the channel's sockets) and internals must stay out of reach
+    '_getActiveHandles', '_getActiveRequests', 'getActiveResourcesInfo', 'openStdin', 'loadEnvFile', 'abort', '_startProfilerIdleNotifier', '_stopProfilerIdleNotifier',
+  ]) {
     if (name in p) {
       try {
         Object.defineProperty(p, name, { value: deny(`process.${name}`), writable: false, configurable: false });
@@ -75,18 +117,15 @@ function harden(): void {
       }
     }
   }
-  try {
-    Object.defineProperty(p, 'mainModule', { value: undefined, writable: false, configurable: false });
-  } catch {
-    // ignore
+  // process.report.writeReport()/getReport() describe (and write files about) every handle
+  for (const name of ['mainModule', 'report', 'channel']) {
+    try {
+      Object.defineProperty(p, name, { value: undefined, writable: false, configurable: false });
+    } catch {
+      // ignore
+    }
   }
   process.env = {};
-  // Anything the game writes to stdout would corrupt the channel: route it to stderr.
-  try {
-    Object.defineProperty(process, 'stdout', { get: () => stderr, configurable: false });
-  } catch {
-    // ignore
-  }
   const g = globalThis as unknown as Record<string, unknown>;
   for (const name of ['fetch', 'WebSocket', 'EventSource', 'Request', 'Response', 'FormData', 'navigator']) {
     try {

@@ -1,9 +1,11 @@
 import { RuntimeError, ServerConfigError, ServerErrorCode } from '../errors.js';
 import type { LoadGameOptions } from '../games/loader.js';
 import { createConsoleLogger, kv, type Logger } from '../logger.js';
-import { DockerRuntime, dockerAvailable, type DockerRuntimeOptions } from './docker.js';
+import { spawnSync } from 'node:child_process';
+import { buildImageCommand } from '../gate/runtime.js';
+import { DEFAULT_DOCKER_IMAGE, DockerRuntime, type DockerRuntimeOptions } from './docker.js';
 import { InlineRuntime } from './inline.js';
-import { ProcessRuntime, processRuntimeAvailable, type ProcessRuntimeOptions } from './process.js';
+import { ProcessRuntime, type ProcessRuntimeOptions } from './process.js';
 import type { RuntimeSession, SessionRuntime, SessionSpec } from './runtime.js';
 
 /** Runtime names, weakest isolation first. */
@@ -36,11 +38,15 @@ export function isProduction(): boolean {
 /**
  * Builds the runtime for a choice, failing closed:
  * - `'inline'`: in-process (refused in production);
- * - `'process'`: {@link ProcessRuntime}; throws if this Node has no permission model;
+ * - `'process'`: {@link ProcessRuntime}; throws `RUNTIME_UNAVAILABLE` where its OS sandbox cannot be
+ *   set up (unless `process.unsafeWeakSandbox`) or Node has no permission model;
  * - `'docker'`: {@link DockerRuntime}; never falls back — if Docker is unreachable or the image is
  *   missing, its `prepare()` (run by the server before loading games) throws `RUNTIME_UNAVAILABLE`;
- * - `'auto'`: the strongest available (`docker` > `process` > `inline`), logged; in production
- *   with no sandbox available it throws instead of picking `inline`;
+ * - `'auto'`: the strongest available, logged, never a weaker one by accident: `docker` when a
+ *   Docker engine answers and the runner image is there; when an engine answers but the image is
+ *   missing it throws `RUNTIME_UNAVAILABLE` with the command that builds the image (it does not
+ *   fall back); with no engine, `process` when its OS sandbox works here (see {@link ProcessRuntime});
+ *   else `inline` outside production, and in production it throws;
  * - a {@link SessionRuntime} instance is used as is (one named `'inline'` is refused in production).
  * @throws {RuntimeError} `RUNTIME_REFUSED` or `RUNTIME_UNAVAILABLE`.
  * @throws {ServerConfigError} for an unknown name.
@@ -62,13 +68,33 @@ export function createRuntime(choice: RuntimeChoice, options: RuntimePolicyOptio
     case 'docker':
       return new DockerRuntime({ logger, ...options.docker });
     case 'auto': {
+      const image = options.docker?.image ?? DEFAULT_DOCKER_IMAGE;
+      const engine = dockerEngineStatus(image, options.docker?.docker?.socketPath);
       let picked: SessionRuntime;
-      const docker = dockerAvailable(options.docker?.image, options.docker?.docker?.socketPath);
-      if (docker) picked = new DockerRuntime({ logger, ...options.docker });
-      else if (processRuntimeAvailable(processOptions.nodePath)) picked = new ProcessRuntime(processOptions);
-      else if (!production) picked = new InlineRuntime();
-      else throw new RuntimeError(ServerErrorCode.RUNTIME_UNAVAILABLE, 'auto', 'no sandboxed runtime is available (docker unavailable, node without a permission model) and inline is refused in production');
-      logger.info(`runtime auto-selected: ${kv({ runtime: picked.name, docker: docker ? 'available' : 'unavailable', production })}`);
+      let why: string;
+      if (engine === 'ready') {
+        picked = new DockerRuntime({ logger, ...options.docker });
+        why = `Docker engine reachable, image ${image} present`;
+      } else if (engine === 'no-image') {
+        throw new RuntimeError(
+          ServerErrorCode.RUNTIME_UNAVAILABLE,
+          'auto',
+          `a Docker engine is reachable but the runner image ${image} is missing, and auto does not fall back to a weaker runtime. Build it with: ${buildImageCommand(image)}`,
+        );
+      } else {
+        try {
+          picked = new ProcessRuntime(processOptions);
+          why = 'no Docker engine; the process sandbox works here';
+        } catch (err) {
+          const reason = err instanceof Error ? err.message : 'unknown error';
+          if (production) {
+            throw new RuntimeError(ServerErrorCode.RUNTIME_UNAVAILABLE, 'auto', `no sandboxed runtime is available (no Docker engine; process: ${reason}) and inline is refused in production`);
+          }
+          picked = new InlineRuntime();
+          why = `no Docker engine and no process sandbox (${reason})`;
+        }
+      }
+      logger.info(`runtime auto-selected: ${kv({ runtime: picked.name, docker: engine, production, why })}`);
       return picked;
     }
     default:
@@ -120,4 +146,16 @@ export class RoutingRuntime implements SessionRuntime {
 /** Loader options for a game served by `runtime`: sandboxed runtimes evaluate the game themselves. */
 export function loadOptionsFor(runtime: SessionRuntime): LoadGameOptions {
   return runtime.inspect ? { inspect: (bundle, baseDir) => runtime.inspect!(bundle, baseDir) } : {};
+}
+
+/**
+ * Whether a Docker engine answers on `socketPath` (`/_ping`) and has `image`: `'ready'`,
+ * `'no-image'` (engine up, image missing) or `'unreachable'`. Synchronous (a short-lived child
+ * process, at most ~5 s).
+ */
+export function dockerEngineStatus(image = DEFAULT_DOCKER_IMAGE, socketPath = '/var/run/docker.sock'): 'ready' | 'no-image' | 'unreachable' {
+  const get = `(p,cb)=>{const r=require('http').request({socketPath:${JSON.stringify(socketPath)},path:p},(res)=>{res.resume();cb(res.statusCode)});r.on('error',()=>process.exit(3));r.setTimeout(3000,()=>process.exit(3));r.end()}`;
+  const script = `const get=${get};get('/_ping',(s)=>{if(s!==200)process.exit(3);get('/images/'+encodeURIComponent(${JSON.stringify(image)})+'/json',(s2)=>process.exit(s2===200?0:2))})`;
+  const r = spawnSync(process.execPath, ['-e', script], { timeout: 5000, env: {} });
+  return r.status === 0 ? 'ready' : r.status === 2 ? 'no-image' : 'unreachable';
 }

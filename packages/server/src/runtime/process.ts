@@ -1,15 +1,17 @@
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type ChildProcessWithoutNullStreams, type StdioOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ResolvedGameMetadata } from '@parlor/squish';
 import { buildSync } from 'esbuild';
 import { RuntimeError, ServerErrorCode } from '../errors.js';
-import { createConsoleLogger, type Logger } from '../logger.js';
+import { createConsoleLogger, kv, type Logger } from '../logger.js';
 import { DEFAULT_MAX_CHANNEL_MESSAGE_BYTES } from './channel.js';
 import type { SessionRuntime, SessionSpec } from './runtime.js';
+import { RUNNER_FD, SANDBOX_RUNNER_PATH, SANDBOX_UID, bwrapCommand, findExecutable, inCgroupCommand, nodeFiles } from './sandbox/bwrap.js';
+import { CgroupTree, probeCgroups, type RoomCgroup } from './sandbox/cgroup.js';
 import { inspectInSandbox, pickSandboxLimits, superviseSandbox, type ProcessRuntimeSession, type SandboxChild, type SandboxLimits } from './sandbox/supervisor.js';
 
 /** Options of {@link ProcessRuntime}. Durations in ms, sizes as stated. */
@@ -22,6 +24,27 @@ export interface ProcessRuntimeOptions extends SandboxLimits {
    */
   maxSemiSpaceSizeMb?: number;
   /**
+   * Kernel memory limit of each room's sandbox (cgroup `memory.limit_in_bytes`, and
+   * `memory.memsw.limit_in_bytes` so it cannot swap either), in MiB. Covers everything the room's
+   * processes map: the V8 heap, `Buffer`s and other external memory, WebAssembly memories, code
+   * and stacks. A room over it is killed by the kernel and its players read "the game exceeded its
+   * memory limit (<n> MiB)". Must be well above {@link maxOldSpaceSizeMb} (Node itself takes
+   * ~40 MiB). Default 128.
+   */
+  memoryLimitMb?: number;
+  /** Most tasks (processes and threads, cgroup `pids.max`) in one room's sandbox. Node uses ~12. Default 32. */
+  pidsMax?: number;
+  /** CPU quota of one room's sandbox, in cores (cgroup CFS quota over a 100 ms period). Default 1. */
+  cpuCores?: number;
+  /**
+   * DEVELOPMENT ONLY. Where the kernel cannot isolate rooms (no bubblewrap, no unprivileged user
+   * namespaces, not root, no cgroup v1 controllers), start anyway with whatever is available
+   * (Node's permission model at least) instead of throwing `RUNTIME_UNAVAILABLE`; a warning naming
+   * what is not isolated is logged when the runtime is created and at every room start. Never set
+   * it where strangers' games run. CLI: `parlor serve --unsafe-weak-sandbox`. Default `false`.
+   */
+  unsafeWeakSandbox?: boolean;
+  /**
    * CPU watchdog: a session whose event loop is blocked (a `tick` or hook that does not return)
    * for longer than this is killed; its players get an `error` message and close code 4500.
    * Default 1000.
@@ -31,24 +54,19 @@ export interface ProcessRuntimeOptions extends SandboxLimits {
   startTimeoutMs?: number;
   /** Largest message a session process may send (one tick's frames), in bytes; larger kills the session. Default 8 MiB. */
   maxMessageBytes?: number;
-  /**
-   * Run each session process in its own empty network namespace (`unshare -n`, needs root or
-   * CAP_SYS_ADMIN). `'auto'` (default) does so when `unshare -n` works on this machine;
-   * `true` requires it (the runtime throws `RUNTIME_UNAVAILABLE` otherwise). Node 20's permission
-   * model does not cover the network; without a namespace the runner still removes every network
-   * API from the game's reach (see the runner).
-   */
-  isolateNetwork?: boolean | 'auto';
   /** Where the session processes' stdout/stderr and lifecycle lines go. Default: a console logger (`info`). */
   logger?: Logger;
   /** The `node` binary. Default `process.execPath`. */
   nodePath?: string;
+  /** The bubblewrap binary. Default: `bwrap` on `PATH` or in the usual system directories. */
+  bwrapPath?: string;
   /** Path of the built runner (`process-runner.mjs`). Default: next to this module, or built from source once. */
   runnerPath?: string;
   /**
-   * Idle session processes kept ready (Node booted, sandbox flags applied, no game yet), so a new
+   * Idle session processes kept ready (sandbox set up, Node booted, no game yet), so a new
    * session skips Node's start-up (~40–200 ms depending on load). They are started on the first
-   * `start()`/`inspect()` and refilled after each use. `0` disables the pool. Default 2.
+   * `start()`/`inspect()` and refilled after each use (a failed refill is retried after 1 s).
+   * `0` disables the pool. Default 2.
    */
   poolSize?: number;
 }
@@ -57,25 +75,57 @@ export interface ProcessRuntimeOptions extends SandboxLimits {
 export const DEFAULT_PROCESS_HEAP_MB = 64;
 /** Default of {@link ProcessRuntimeOptions.tickTimeoutMs} (ms). */
 export const DEFAULT_TICK_TIMEOUT_MS = 1000;
+/** Default of {@link ProcessRuntimeOptions.memoryLimitMb} (MiB). */
+export const DEFAULT_PROCESS_MEMORY_MB = 128;
+/** Default of {@link ProcessRuntimeOptions.pidsMax}. */
+export const DEFAULT_PROCESS_PIDS_MAX = 32;
+
+const REFILL_RETRY_MS = 1000;
 
 /**
- * The `process` runtime: each session runs in its own Node child process under Node's permission
- * model — read access to the runner and the game's folder only; no file writes, child processes,
- * workers, native addons or code generation from strings (`eval`, `new Function`) — with a heap
- * cap and a CPU watchdog. The channel is length-prefixed msgpack over the child's stdin/stdout;
- * its stderr (and the game's `console`) goes to the host's log, tagged with the session id.
+ * The `process` runtime: each room runs in its own Node process inside an OS sandbox, with Node's
+ * permission model on top (defence in depth).
  *
- * When the child exits unexpectedly (out of memory, crash, `process.exit`) or the watchdog kills
- * it, the runtime reports a fatal `error` and `stopped`, so the session ends with 4500 and the
- * other sessions are unaffected.
+ * What is isolated (Linux, server running as root):
+ * - bubblewrap (`bwrap`), started through `setpriv` as uid/gid 65534 (`nobody`) with no
+ *   capabilities and `no_new_privs`: its own user, pid, network (loopback only: no route out, no
+ *   host ports, no abstract unix sockets of the host), mount, IPC, UTS and cgroup namespaces; an
+ *   empty environment; a new session; killed when the server dies.
+ * - A read-only root filesystem holding only the node binary, the shared libraries `ldd` lists
+ *   for it and a private copy of the runner, plus a fresh `/proc` of its own pid namespace and a
+ *   read-only minimal `/dev`. No `/run`, `/var/run` (no `docker.sock`), `/tmp`, `/etc` or any
+ *   writable path; no socket file can be created.
+ * - One cgroup (v1) per room: memory ({@link ProcessRuntimeOptions.memoryLimitMb}, heap and
+ *   everything else, no swap), tasks ({@link ProcessRuntimeOptions.pidsMax}), CPU quota
+ *   ({@link ProcessRuntimeOptions.cpuCores}); its `cpuacct` clock feeds the supervisor's CPU
+ *   budget. A kernel out-of-memory kill reaches players as "the game exceeded its memory limit".
+ * - Node's permission model: read access to the runner only; no file writes, child processes,
+ *   workers, native addons or code generation from strings (`eval`, `new Function`); heap cap.
+ *   The runner captures its channel before the game runs: the game's `process.stdin/stdout/
+ *   stderr` are plain non-socket streams, and `process.binding`, `_linkedBinding`, `report`,
+ *   `_getActiveHandles`/`_getActiveRequests` and the like are gone.
  *
- * @throws {RuntimeError} from the constructor: `RUNTIME_UNAVAILABLE` when the permission model
- *   or a required network namespace is not available.
+ * What the kernel must provide: `bwrap` (Debian `bubblewrap`), `setpriv` (util-linux),
+ * unprivileged user namespaces, and the cgroup v1 `memory`, `pids`, `cpu` and `cpuacct`
+ * controllers with permission to create cgroups (root). cgroup v2-only hosts are not supported.
+ * Where any of this is missing the constructor throws, unless
+ * {@link ProcessRuntimeOptions.unsafeWeakSandbox} is set.
+ *
+ * The channel is length-prefixed msgpack over the child's stdin/stdout; its stderr (and the
+ * game's `console`) goes to the host's log, tagged with the session id. When the child exits
+ * unexpectedly or the supervisor kills it, the session ends with 4500 and the others are
+ * unaffected.
+ *
+ * @throws {RuntimeError} from the constructor: `RUNTIME_UNAVAILABLE` when Node has no permission
+ *   model, or when the OS sandbox cannot be set up here (the message names what is missing and
+ *   how to get it) and `unsafeWeakSandbox` is not set.
  */
 export class ProcessRuntime implements SessionRuntime {
   readonly name = 'process';
-  /** Whether sessions run in their own network namespace. */
+  /** Whether rooms run in their own network namespace (bubblewrap): `false` only with `unsafeWeakSandbox`. */
   readonly networkIsolated: boolean;
+  /** What is NOT isolated on this machine (empty unless `unsafeWeakSandbox` let the runtime start without it). */
+  readonly weaknesses: readonly string[];
   private readonly heapMb: number;
   private readonly semiSpaceMb: number;
   private readonly tickTimeoutMs: number;
@@ -86,9 +136,16 @@ export class ProcessRuntime implements SessionRuntime {
   private readonly runnerPath: string;
   private readonly live = new Set<ChildProcessWithoutNullStreams>();
   private readonly pool: ChildProcessWithoutNullStreams[] = [];
+  private readonly cgroupOf = new WeakMap<ChildProcess, RoomCgroup>();
   private readonly poolSize: number;
   private closed = false;
+  private refillTimer: NodeJS.Timeout | null = null;
   private readonly limits: SandboxLimits;
+  private readonly sandbox: SandboxProbe | null;
+  private readonly cgroups: CgroupTree | null;
+  private readonly memoryBytes: number;
+  private readonly pidsMax: number;
+  private readonly cpuCores: number;
 
   constructor(options: ProcessRuntimeOptions = {}) {
     this.heapMb = options.maxOldSpaceSizeMb ?? DEFAULT_PROCESS_HEAP_MB;
@@ -98,23 +155,55 @@ export class ProcessRuntime implements SessionRuntime {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_CHANNEL_MESSAGE_BYTES;
     this.logger = options.logger ?? createConsoleLogger('info');
     this.nodePath = options.nodePath ?? process.execPath;
+    this.memoryBytes = Math.max(32, options.memoryLimitMb ?? DEFAULT_PROCESS_MEMORY_MB) * 1024 * 1024;
+    this.pidsMax = Math.max(8, Math.floor(options.pidsMax ?? DEFAULT_PROCESS_PIDS_MAX));
+    this.cpuCores = Math.max(0.05, options.cpuCores ?? 1);
     if (!processRuntimeAvailable(this.nodePath)) {
       throw new RuntimeError(ServerErrorCode.RUNTIME_UNAVAILABLE, 'process', `${this.nodePath} has no permission model (--experimental-permission needs Node >= 20)`);
     }
-    const canUnshare = networkNamespaceAvailable(this.nodePath);
-    const want = options.isolateNetwork ?? 'auto';
-    if (want === true && !canUnshare) {
-      throw new RuntimeError(ServerErrorCode.RUNTIME_UNAVAILABLE, 'process', 'isolateNetwork: true but `unshare -n` does not work here (needs root or CAP_SYS_ADMIN)');
+    const status = sandboxStatus(this.nodePath, options.bwrapPath);
+    const problems = [...status.missing];
+    if (problems.length && !options.unsafeWeakSandbox) {
+      throw new RuntimeError(
+        ServerErrorCode.RUNTIME_UNAVAILABLE,
+        'process',
+        `the process runtime cannot isolate games on this machine: missing ${problems.join('; ')}. ` +
+          'It needs bubblewrap (apt-get install bubblewrap), setpriv (util-linux), unprivileged user namespaces, and the cgroup v1 memory, pids, cpu and cpuacct controllers with the server running as root. ' +
+          'Use the docker runtime instead, or, for development only, unsafeWeakSandbox: true (parlor serve --unsafe-weak-sandbox)',
+      );
     }
-    this.networkIsolated = want === 'auto' ? canUnshare : want;
+    this.sandbox = status.sandbox;
+    let cgroups: CgroupTree | null = null;
+    if (status.cgroups) {
+      try {
+        cgroups = new CgroupTree(status.cgroups, `${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+      } catch (err) {
+        const why = `cgroups (${(err as Error).message})`;
+        if (!options.unsafeWeakSandbox) throw new RuntimeError(ServerErrorCode.RUNTIME_UNAVAILABLE, 'process', `the process runtime cannot create its cgroups: ${why}`);
+        problems.push(why);
+      }
+    }
+    this.cgroups = cgroups;
+    this.weaknesses = problems;
+    this.networkIsolated = this.sandbox !== null;
+    if (problems.length) this.logger.warn(`UNSAFE: the process runtime runs games WITHOUT full OS isolation (unsafeWeakSandbox, development only): ${this.weaknessText()}`);
     this.runnerPath = options.runnerPath ?? locateRunner();
     this.poolSize = Math.max(0, Math.floor(options.poolSize ?? 2));
     this.limits = pickSandboxLimits(options);
   }
 
+  private weaknessText(): string {
+    const not: string[] = [];
+    if (!this.sandbox) not.push('no namespaces: the game shares the host\'s network (TCP out, host ports, unix sockets such as docker.sock), file system view, pids and uid; only Node\'s permission model stands between it and the host');
+    if (!this.cgroups) not.push('no cgroup: memory outside the V8 heap (Buffers, WebAssembly), tasks and CPU are unbounded');
+    return `${not.join('; ')} (missing: ${this.weaknesses.join('; ')})`;
+  }
+
   /**
    * Starts a session process for a game given as a file or folder (`spec.bundle`).
-   * @throws {RuntimeError} `RUNTIME_START_FAILED` for a game given as a class (no bundle).
+   * @throws {RuntimeError} `RUNTIME_START_FAILED` for a game given as a class (no bundle), or when
+   *   no sandbox process can be started right now (e.g. out of file descriptors); other rooms are
+   *   unaffected and the pool is refilled later.
    */
   start(spec: SessionSpec): ProcessRuntimeSession {
     const bundle = spec.bundle;
@@ -125,7 +214,8 @@ export class ProcessRuntime implements SessionRuntime {
         `game ${spec.game} was given as an in-process class; the process runtime needs a game file or folder`,
       );
     }
-    return superviseSandbox(processChild(this.take()), spec, bundle, {
+    if (this.weaknesses.length) (spec.logger ?? this.logger).warn(`UNSAFE: room started without full OS isolation: ${kv({ game: spec.game, session: spec.sessionId })} ${this.weaknessText()}`);
+    return superviseSandbox(this.processChild(this.take()), spec, bundle, {
       ...this.limits,
       logger: this.logger,
       maxMessageBytes: this.maxMessageBytes,
@@ -139,68 +229,159 @@ export class ProcessRuntime implements SessionRuntime {
    * Evaluates a game bundle in a sandboxed process (same restrictions as a session) and returns
    * its resolved metadata, so a host never evaluates untrusted code in its own process.
    * @throws {RuntimeError} `RUNTIME_START_FAILED` with the game's error (it threw while loading,
-   *   has no Game class, bad metadata, timed out after `startTimeoutMs`).
+   *   has no Game class, bad metadata, timed out after `startTimeoutMs`) or when no sandbox
+   *   process can be started right now.
    */
   inspect(bundle: { code: string; filename: string }, baseDir?: string): Promise<{ metadata: ResolvedGameMetadata; className: string }> {
     void baseDir; // the sandbox reads nothing but the runner: the code arrives over the channel
-    return inspectInSandbox(processChild(this.take()), bundle, { startTimeoutMs: this.startTimeoutMs, maxMessageBytes: this.maxMessageBytes, runtime: 'process' });
+    let child: ChildProcessWithoutNullStreams;
+    try {
+      child = this.take();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return inspectInSandbox(this.processChild(child), bundle, { startTimeoutMs: this.startTimeoutMs, maxMessageBytes: this.maxMessageBytes, runtime: 'process' });
   }
 
-  /** Kills every session process still running. */
+  /** Kills every session process still running and removes the runtime's cgroups. */
   async close(): Promise<void> {
     this.closed = true;
+    if (this.refillTimer) clearTimeout(this.refillTimer);
     this.pool.length = 0;
     const waits = [...this.live].map((c) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', () => r()))));
-    for (const c of this.live) c.kill('SIGKILL');
+    for (const c of this.live) this.killChild(c);
     await Promise.all(waits);
+    await this.cgroups?.close();
   }
 
   /**
-   * The command line of a session process (for logs and tests). The only file-system grant is
-   * read access to the runner file itself: the game's code arrives over the channel, so the
-   * sandbox does not even read the game's folder.
+   * The command line of a room's sandbox (for logs and tests), without the cgroup entry (each
+   * spawn runs it through `/bin/sh -c 'echo $$ > …/cgroup.procs …; exec "$@"'` so the sandbox is
+   * born inside its room's cgroup). The node arguments come last; the only file-system grant is
+   * read access to the runner file itself: the game's code arrives over the channel.
    */
   commandLine(): { command: string; args: string[] } {
+    const runner = this.sandbox ? SANDBOX_RUNNER_PATH : this.runnerPath;
     const nodeArgs = [
       '--experimental-permission',
-      `--allow-fs-read=${this.runnerPath}`,
+      `--allow-fs-read=${runner}`,
       '--disallow-code-generation-from-strings',
       `--max-old-space-size=${this.heapMb}`,
       ...(this.semiSpaceMb > 0 ? [`--max-semi-space-size=${this.semiSpaceMb}`] : []),
       '--no-warnings',
-      this.runnerPath,
+      runner,
     ];
-    return this.networkIsolated ? { command: 'unshare', args: ['-n', this.nodePath, ...nodeArgs] } : { command: this.nodePath, args: nodeArgs };
+    if (!this.sandbox) return { command: this.nodePath, args: nodeArgs };
+    return bwrapCommand({ ...this.sandbox, nodePath: this.nodePath, nodeArgs });
   }
 
+  /**
+   * Spawns one sandboxed runner (in its own cgroup).
+   * @throws {RuntimeError} `RUNTIME_START_FAILED` when it cannot be started (e.g. `EMFILE`).
+   */
   private spawnRunner(): ChildProcessWithoutNullStreams {
-    const { command, args } = this.commandLine();
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: {}, cwd: dirname(this.runnerPath), windowsHide: true });
-    child.stdin.on('error', () => {});
-    child.on('error', () => {});
-    this.live.add(child);
-    child.once('exit', () => {
-      this.live.delete(child);
-      const i = this.pool.indexOf(child);
+    let cgroup: RoomCgroup | null = null;
+    let runnerFd: number | undefined;
+    let child: ChildProcess;
+    try {
+      cgroup = this.cgroups?.create({ memoryBytes: this.memoryBytes, pidsMax: this.pidsMax, cpuCores: this.cpuCores }) ?? null;
+      let cmd = this.commandLine();
+      if (cgroup) cmd = inCgroupCommand(cgroup.procsFiles, cmd);
+      const stdio: StdioOptions = ['pipe', 'pipe', 'pipe'];
+      if (this.sandbox) {
+        runnerFd = openSync(this.runnerPath, 'r');
+        stdio[RUNNER_FD] = runnerFd;
+      }
+      child = spawn(cmd.command, cmd.args, { stdio, env: {}, cwd: this.sandbox ? '/' : dirname(this.runnerPath), windowsHide: true });
+      child.on('error', () => {}); // e.g. EMFILE, reported asynchronously: handled below and by 'close'
+    } catch (err) {
+      void cgroup?.remove();
+      throw startFailed(err);
+    } finally {
+      if (runnerFd !== undefined) closeSync(runnerFd);
+    }
+    if (child.pid === undefined || !child.stdin || !child.stdout || !child.stderr) {
+      // spawn failed (EMFILE/ENFILE/EAGAIN…): Node reports it on 'error' and leaves the stdio unset
+      child.stdin?.destroy();
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      void cgroup?.remove();
+      throw startFailed(new Error('spawn failed (out of file descriptors or processes?)'));
+    }
+    const c = child as ChildProcessWithoutNullStreams;
+    c.stdin.on('error', () => {});
+    this.live.add(c);
+    if (cgroup) this.cgroupOf.set(c, cgroup);
+    c.once('exit', () => {
+      this.live.delete(c);
+      const i = this.pool.indexOf(c);
       if (i >= 0) this.pool.splice(i, 1);
+      // the kernel's verdict (OOM kill, CPU time) is read before the cgroup goes
+      void cgroup?.remove();
     });
-    return child;
+    return c;
   }
 
-  /** An idle process from the pool (or a fresh one); schedules a refill. */
+  private killChild(c: ChildProcess): void {
+    c.kill('SIGKILL');
+    this.cgroupOf.get(c)?.killAll();
+  }
+
+  /**
+   * An idle process from the pool (or a fresh one); schedules a refill.
+   * @throws {RuntimeError} `RUNTIME_START_FAILED` when no process can be started.
+   */
   private take(): ChildProcessWithoutNullStreams {
     let child: ChildProcessWithoutNullStreams | undefined;
     while ((child = this.pool.shift())) {
       if (child.exitCode === null && child.signalCode === null && !child.killed) break;
     }
-    child ??= this.spawnRunner();
-    setImmediate(() => this.refill());
-    return child;
+    if (!this.refillTimer) setImmediate(() => this.refill());
+    return child ?? this.spawnRunner();
   }
 
   private refill(): void {
-    while (!this.closed && this.pool.length < this.poolSize) this.pool.push(this.spawnRunner());
+    while (!this.closed && this.pool.length < this.poolSize) {
+      try {
+        this.pool.push(this.spawnRunner());
+      } catch (err) {
+        if (!this.refillTimer) this.logger.warn(`process pool refill failed, retrying in ${REFILL_RETRY_MS} ms: ${(err as Error).message}`);
+        this.refillTimer ??= setTimeout(() => {
+          this.refillTimer = null;
+          this.refill();
+        }, REFILL_RETRY_MS);
+        this.refillTimer.unref?.();
+        return;
+      }
+    }
   }
+
+  private processChild(child: ChildProcessWithoutNullStreams): SandboxChild {
+    const cgroup = this.cgroupOf.get(child);
+    const memoryMb = Math.round(this.memoryBytes / (1024 * 1024));
+    const sandboxed = this.sandbox !== null;
+    return {
+      stdin: child.stdin,
+      stdout: child.stdout,
+      stderr: child.stderr,
+      get pid() {
+        return child.pid;
+      },
+      kill: () => this.killChild(child),
+      once: (event, listener) => child.once(event, listener),
+      // the whole sandbox's CPU clock from its cgroup; without one (unsafe mode) /proc of a bare node
+      cpuTimeMs: () => (cgroup ? cgroup.cpuTimeMs() : sandboxed ? undefined : procCpuTimeMs(child.pid)),
+      get exitReason() {
+        return cgroup?.oomKilled() ? `the game exceeded its memory limit (${memoryMb} MiB)` : undefined;
+      },
+    };
+  }
+}
+
+function startFailed(err: unknown): RuntimeError {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  const msg = err instanceof Error ? err.message : 'unknown error';
+  return new RuntimeError(ServerErrorCode.RUNTIME_START_FAILED, 'process', `could not start a sandbox process${code ? ` (${code})` : ''}: ${msg}`);
 }
 
 let permissionProbe: boolean | null = null;
@@ -216,15 +397,83 @@ export function processRuntimeAvailable(nodePath = process.execPath): boolean {
   return permissionProbe;
 }
 
-let unshareProbe: boolean | null = null;
-/** Whether `unshare -n` can start a process in an empty network namespace here (root/CAP_SYS_ADMIN). Cached. */
-export function networkNamespaceAvailable(nodePath = process.execPath): boolean {
-  if (unshareProbe === null) {
-    if (process.platform !== 'linux') return (unshareProbe = false);
-    const r = spawnSync('unshare', ['-n', nodePath, '-e', '0'], { env: {}, timeout: 10_000 });
-    unshareProbe = r.status === 0;
+/** How bubblewrap is started (see `sandbox/bwrap.ts`). */
+interface SandboxProbe {
+  bwrap: string;
+  setpriv: string | undefined;
+  files: Array<[string, string]>;
+}
+
+/** Result of {@link probeProcessSandbox}. */
+export interface ProcessSandboxStatus {
+  /** What the OS sandbox of the `process` runtime lacks on this machine, in words, with how to get it (empty: fully isolated). */
+  missing: string[];
+}
+
+interface SandboxStatus extends ProcessSandboxStatus {
+  sandbox: SandboxProbe | null;
+  cgroups: Extract<ReturnType<typeof probeCgroups>, { ok: true }>['hierarchies'] | null;
+}
+
+/**
+ * Checks, once per node binary, that the `process` runtime's OS sandbox works here: bubblewrap and
+ * setpriv are installed, a sandbox starts (unprivileged user namespace, uid 65534, loopback-only
+ * network) and runs `node`, and cgroups can be created in the v1 memory, pids, cpu and cpuacct
+ * hierarchies (as root). Cached. `new ProcessRuntime()` throws `RUNTIME_UNAVAILABLE` with these
+ * words when anything is missing (unless `unsafeWeakSandbox`).
+ */
+export function probeProcessSandbox(nodePath = process.execPath, bwrapPath?: string): ProcessSandboxStatus {
+  return { missing: [...sandboxStatus(nodePath, bwrapPath).missing] };
+}
+
+const sandboxProbes = new Map<string, SandboxStatus>();
+function sandboxStatus(nodePath: string, bwrapPath: string | undefined): SandboxStatus {
+  const key = `${nodePath}\0${bwrapPath ?? ''}`;
+  const cached = sandboxProbes.get(key);
+  if (cached) return cached;
+  const missing: string[] = [];
+  let sandbox: SandboxProbe | null = null;
+  if (process.platform !== 'linux') {
+    missing.push('Linux namespaces (this is not Linux)');
+  } else {
+    const bwrap = bwrapPath === undefined ? findExecutable('bwrap') : existsSync(bwrapPath) ? bwrapPath : undefined;
+    const root = process.getuid?.() === 0;
+    const setpriv = root ? findExecutable('setpriv') : undefined;
+    if (!bwrap) missing.push('bubblewrap (`bwrap` not found: apt-get install bubblewrap)');
+    else if (root && !setpriv) missing.push('setpriv (util-linux, to start the sandbox as uid 65534)');
+    else {
+      let files: Array<[string, string]> | null = null;
+      try {
+        files = nodeFiles(nodePath);
+      } catch (err) {
+        missing.push(`the shared libraries of ${nodePath} (${(err as Error).message})`);
+      }
+      if (files) {
+        const probe = `const n=Object.keys(require('os').networkInterfaces());process.exit(process.getuid()===${SANDBOX_UID}&&n.length===1&&n[0]==='lo'?0:3)`;
+        const cmd = bwrapCommand({ bwrap: bwrap!, setpriv, nodePath, files, nodeArgs: ['-e', probe] });
+        let fd: number | undefined;
+        try {
+          fd = openSync('/dev/null', 'r');
+          const r = spawnSync(cmd.command, cmd.args, { stdio: ['ignore', 'pipe', 'pipe', fd], env: {}, cwd: '/', timeout: 15_000, encoding: 'utf8' });
+          if (r.status === 0) sandbox = { bwrap: bwrap!, setpriv, files };
+          else {
+            const err = `${r.stderr ?? ''}`.trim().split('\n').slice(-2).join(' ') || r.error?.message || `exit ${String(r.status ?? r.signal)}`;
+            missing.push(
+              `a working bubblewrap sandbox (${err}; needs unprivileged user namespaces: sysctl kernel.unprivileged_userns_clone=1 and user.max_user_namespaces > 0${root ? '' : '; run the server as root'}, and ${nodePath} with its libraries readable by uid ${SANDBOX_UID})`,
+            );
+          }
+        } finally {
+          if (fd !== undefined) closeSync(fd);
+        }
+      }
+    }
+    if (!root) missing.push('root (to create a cgroup per room and start sandboxes as uid 65534)');
   }
-  return unshareProbe;
+  const cg = process.platform === 'linux' && process.getuid?.() === 0 ? probeCgroups() : null;
+  if (cg && !cg.ok) missing.push(cg.missing);
+  const status: SandboxStatus = { missing, sandbox, cgroups: cg?.ok ? cg.hierarchies : null };
+  sandboxProbes.set(key, status);
+  return status;
 }
 
 /** Path of the process runner script (built from source once when running from source). */
@@ -271,21 +520,6 @@ function locateRunner(): string {
   }
   return (runnerCache = file);
 }
-
-function processChild(child: ChildProcessWithoutNullStreams): SandboxChild {
-  return {
-    stdin: child.stdin,
-    stdout: child.stdout,
-    stderr: child.stderr,
-    get pid() {
-      return child.pid;
-    },
-    kill: () => void child.kill('SIGKILL'),
-    once: (event, listener) => child.once(event, listener),
-    cpuTimeMs: () => procCpuTimeMs(child.pid),
-  };
-}
-
 
 const CLOCK_TICK_MS = 10; // USER_HZ = 100 on Linux
 /**
