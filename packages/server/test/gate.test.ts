@@ -297,6 +297,19 @@ describe('publish gate: metadata, assets and imports', () => {
     expect(escaped.ok).toBe(false);
     expect(rules(escaped)).toEqual(['outside-import']);
     expect(escaped.files).toEqual([]);
+    // A package in the game's own node_modules is bundled, so it is scanned too.
+    const nm = join(tmp, 'own-package');
+    mkdirSync(join(nm, 'node_modules', 'helper'), { recursive: true });
+    writeFileSync(join(nm, 'node_modules', 'helper', 'package.json'), JSON.stringify({ name: 'helper', main: 'index.js' }));
+    writeFileSync(join(nm, 'node_modules', 'helper', 'index.js'), "module.exports = () => require('child_process');\n");
+    writeFileSync(
+      join(nm, 'index.ts'),
+      "import { Game, Group, type GameMetadata, type Node } from '@parlor/squish';\nimport helper from 'helper';\n" +
+        "export default class G extends Game {\n  static override metadata(): GameMetadata { return { name: 'G' }; }\n  getLayers(): Node[] { void helper; return [new Group({ children: [] })]; }\n}\n",
+    );
+    const own = await validateGame(nm, { runtime: 'process', smokeMs: 0, logger: quiet() });
+    expect(own.ok).toBe(false);
+    expect(own.findings.map((f) => `${f.file}:${f.line} ${f.rule}`)).toEqual([`${join(nm, 'node_modules', 'helper', 'index.js')}:1 builtin-import`]);
   }, 60_000);
 
   it('its synthetic players cannot be told from people by name, join timing or input rate', async () => {

@@ -168,7 +168,7 @@ const NETWORK_GLOBALS = new Set(['fetch', 'WebSocket', 'XMLHttpRequest', 'EventS
  * ({@link GATE_DISCLAIMER}).
  *
  * 1. **Static scan** of every JS/TS file of the folder (not `node_modules`) and every file the
- *    bundle pulls in: each is transformed with esbuild (TS → JS, source map kept) and parsed with
+ *    bundle pulls in (the game's own `node_modules` included): each is transformed with esbuild (TS → JS, source map kept) and parsed with
  *    acorn. Rejected: imports/requires of Node built-ins outside the allow-list (`fs`, `net`,
  *    `http`, `child_process`, `worker_threads`, `vm`, `inspector`, …), `eval`, `Function`/`new
  *    Function`, `x.constructor(…)`, non-literal `import()`/`require()`, `process.binding` and other
@@ -265,7 +265,8 @@ export async function validateGame(dir: string, options: ValidateOptions = {}): 
   try {
     const built = await bundleGame(entry, baseDir);
     bundle = { code: built.code, filename: entry };
-    for (const f of built.inputs) if (SOURCE_EXT.has(extname(f))) scanFile(f);
+    // Every file in the bundle, the game's own node_modules included (the loader's `inputs` leave them out).
+    for (const f of new Set([...built.inputs, ...bundledSources(built.code, entry)])) if (SOURCE_EXT.has(extname(f)) && insideFolder(baseDir, f)) scanFile(f);
     if (built.code.length > limits.bundle) {
       findings.push({ severity: 'error', rule: 'size', message: `bundle is ${built.code.length} bytes (limit ${limits.bundle})`, file: entry, line: 1, column: 1 });
     }
@@ -342,6 +343,20 @@ async function settle(p: Promise<unknown> | undefined, ms: number): Promise<void
   let timer: ReturnType<typeof setTimeout> | undefined;
   await Promise.race([p.catch(() => {}), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
   clearTimeout(timer);
+}
+
+/** The files an esbuild bundle was built from, read from its inline source map (absolute paths); `[]` if it has none. */
+function bundledSources(code: string, entry: string): string[] {
+  const key = '//# sourceMappingURL=data:application/json;base64,';
+  const at = code.lastIndexOf(key);
+  if (at < 0) return [];
+  try {
+    const map = JSON.parse(Buffer.from(code.slice(at + key.length).trim(), 'base64').toString('utf8')) as { sources?: unknown };
+    if (!Array.isArray(map.sources)) return [];
+    return map.sources.filter((x): x is string => typeof x === 'string' && !x.includes(':')).map((x) => resolve(entry, '..', x));
+  } catch {
+    return [];
+  }
 }
 
 /** Whether `file` (after symlinks) lies inside `dir` (after symlinks). */
