@@ -305,8 +305,8 @@ program
   .option('--smoke-ms <ms>', 'length of the smoke run in ms (0 skips it)', String(DEFAULT_SMOKE_MS))
   .option('--runtime <runtime>', `runtime for loading and the smoke run: ${GATE_RUNTIMES.join(', ')} (auto: docker when an engine answers, else process; never weaker than your servers)`, 'auto')
   .option('--image <image>', 'runner image of the docker runtime (default parlor-runner:local)')
-  .option('--unsafe-unisolated', 'development only: run in the process runtime even where the kernel cannot isolate it (loudly reported)')
-  .action((game: string, opts: { json?: boolean; smokeMs: string; runtime: string; image?: string; unsafeUnisolated?: boolean }) => {
+  .option('--unsafe-weak-sandbox', 'development only: run in the process runtime even where the kernel cannot isolate it (loudly reported)')
+  .action((game: string, opts: { json?: boolean; smokeMs: string; runtime: string; image?: string; unsafeWeakSandbox?: boolean }) => {
     if (!GATE_RUNTIMES.includes(opts.runtime)) fail(`invalid runtime for the gate: ${opts.runtime} (one of ${GATE_RUNTIMES.join(', ')}; the gate never runs a game inline)`);
     const smokeMs = /^\d+$/.test(opts.smokeMs) ? Number(opts.smokeMs) : NaN;
     if (!Number.isSafeInteger(smokeMs) || smokeMs > 600_000) fail(`invalid --smoke-ms: ${opts.smokeMs} (an integer number of ms, at most 600000)`);
@@ -314,7 +314,7 @@ program
       smokeMs,
       runtime: opts.runtime as GateRuntimeChoice,
       docker: opts.image ? { image: opts.image } : undefined,
-      allowUnisolated: opts.unsafeUnisolated === true,
+      unsafeWeakSandbox: opts.unsafeWeakSandbox === true,
       logger: createConsoleLogger(opts.json ? 'silent' : 'error'),
     }).then(
       (report) => {

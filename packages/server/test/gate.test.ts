@@ -343,6 +343,17 @@ describe('publish gate: runtime choice', () => {
     expect(forced.findings[0].message).toMatch(/no Docker engine answers/);
   }, 60_000);
 
+  it('FAILS where the process runtime cannot isolate the game, unless unsafeWeakSandbox (then says UNSAFE)', async () => {
+    const noBwrap = { bwrapPath: join(tmpdir(), `no-bwrap-${process.pid}`) }; // a kernel sandbox this machine "lacks"
+    const refused = await validateGame(pong, { runtime: 'process', process: noBwrap, smokeMs: 0, logger: quiet() });
+    expect(refused.ok).toBe(false);
+    expect(rules(refused)).toEqual(['runtime']);
+    expect(refused.findings[0].message).toMatch(/cannot isolate.*--unsafe-weak-sandbox/s);
+    const unsafe = await validateGame(pong, { runtime: 'process', process: noBwrap, unsafeWeakSandbox: true, smokeMs: 0, logger: quiet() });
+    expect(unsafe.runtime).toMatchObject({ name: 'process', unsafe: true });
+    expect(formatGateReport(unsafe)).toMatch(/^runtime: process .*UNSAFE/m);
+  }, 60_000);
+
   it.skipIf(!dockerUp)('auto with a reachable Docker engine but no runner image FAILS with the command that builds it', async () => {
     const image = `parlor-runner:gate-missing-${process.pid}`;
     const r = await validateGame(pong, { runtime: 'auto', docker: { image }, logger: quiet() });

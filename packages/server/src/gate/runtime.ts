@@ -17,7 +17,7 @@ export interface GateRuntimeInfo {
   name: 'docker' | 'process';
   /** Why this runtime, e.g. `'auto: Docker engine reachable, image parlor-runner:local present'`. */
   reason: string;
-  /** `true` when the process runtime ran without kernel isolation because {@link GateRuntimeOptions.allowUnisolated} allowed it. */
+  /** `true` when the process runtime ran without kernel isolation because `unsafeWeakSandbox` allowed it. */
   unsafe: boolean;
 }
 
@@ -26,7 +26,7 @@ export interface GateRuntimeOptions {
   runtime: GateRuntimeChoice;
   docker?: DockerRuntimeOptions;
   process?: ProcessRuntimeOptions;
-  allowUnisolated: boolean;
+  unsafeWeakSandbox: boolean;
   startTimeoutMs: number;
   logger: Logger;
 }
@@ -41,7 +41,7 @@ const DOCKER_PROBE_MS = 5000;
  * - `'docker'`: the Docker engine must answer, the runner image must exist and carry this host's
  *   runner; otherwise no runtime (the problem says how to fix it);
  * - `'process'`: the hardened process runtime; where the kernel cannot isolate it
- *   (`RUNTIME_UNAVAILABLE`) there is no runtime unless `allowUnisolated`;
+ *   (`RUNTIME_UNAVAILABLE`) there is no runtime unless `unsafeWeakSandbox`;
  * - `'auto'`: `docker` when a Docker engine answers (a missing image is a problem naming the
  *   command that builds it, never a reason to fall back), else `process` as above.
  * Never throws.
@@ -109,16 +109,18 @@ async function processRuntime(opts: GateRuntimeOptions, why: string): Promise<Ga
   } catch (err) {
     first = errorText(err, 1000);
   }
-  if (!opts.allowUnisolated) {
+  if (!opts.unsafeWeakSandbox) {
     return {
       ok: false,
-      problem: `runtime process: ${first}. The gate does not run games where the kernel cannot isolate them (allowUnisolated / --unsafe-unisolated runs them anyway, for development only)`,
+      problem: `runtime process: ${first}. The gate does not run games where the kernel cannot isolate them (unsafeWeakSandbox / --unsafe-weak-sandbox runs them anyway, for development only)`,
     };
   }
   try {
     const runtime = await readyProcessRuntime({ ...base, ...UNISOLATED_PROCESS_OPTIONS });
-    opts.logger.warn(`gate: UNSAFE: running the game in the process runtime without kernel isolation (${first})`);
-    return { ok: true, runtime, info: { name: 'process', reason: `${why}; UNSAFE: without kernel isolation (${first})`, unsafe: true } };
+    const weak = (runtime as { weaknesses?: unknown }).weaknesses;
+    const missing = Array.isArray(weak) && weak.length ? weak.filter((w): w is string => typeof w === 'string').join('; ') : first;
+    opts.logger.warn(`gate: UNSAFE: running the game in the process runtime without kernel isolation (missing ${missing})`);
+    return { ok: true, runtime, info: { name: 'process', reason: `${why}; UNSAFE: without kernel isolation (missing ${missing})`, unsafe: true } };
   } catch (err) {
     return { ok: false, problem: `runtime process: ${errorText(err, 1000)}` };
   }
@@ -136,11 +138,8 @@ async function readyProcessRuntime(options: ProcessRuntimeOptions): Promise<Sess
   return runtime;
 }
 
-/**
- * The process runtime's explicit development switch for running where the kernel cannot isolate
- * the game (see `ProcessRuntimeOptions`).
- */
-const UNISOLATED_PROCESS_OPTIONS: ProcessRuntimeOptions = {};
+/** The process runtime's explicit development switch for running where the kernel cannot isolate the game. */
+const UNISOLATED_PROCESS_OPTIONS: ProcessRuntimeOptions = { unsafeWeakSandbox: true };
 
 function dockerEndpoint(o: DockerRuntimeOptions | undefined): string {
   const d = o?.docker as { socketPath?: unknown; host?: unknown } | undefined;

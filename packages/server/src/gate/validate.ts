@@ -109,10 +109,10 @@ export interface ValidateOptions {
   process?: ProcessRuntimeOptions;
   /**
    * Development only: when the `process` runtime cannot isolate the game on this kernel
-   * (`RUNTIME_UNAVAILABLE`), run it anyway without kernel isolation instead of failing the gate.
-   * Logged loudly and marked `unsafe` in {@link GateReport.runtime}. Default `false`.
+   * (`RUNTIME_UNAVAILABLE`), run it anyway with the runtime's `unsafeWeakSandbox` instead of
+   * failing the gate. Logged loudly and marked `unsafe` in {@link GateReport.runtime}. Default `false`.
    */
-  allowUnisolated?: boolean;
+  unsafeWeakSandbox?: boolean;
   /** Length of the smoke run; `0` skips it. Default {@link DEFAULT_SMOKE_MS} (5000). */
   smokeMs?: number;
   /** Time the game gets to load (module, `metadata()`) and to start ticking. Default 10 000. */
@@ -284,7 +284,7 @@ export async function validateGame(dir: string, options: ValidateOptions = {}): 
     runtime: options.runtime ?? 'auto',
     docker: options.docker,
     process: options.process,
-    allowUnisolated: options.allowUnisolated === true,
+    unsafeWeakSandbox: options.unsafeWeakSandbox === true,
     startTimeoutMs,
     logger,
   });
