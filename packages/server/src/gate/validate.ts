@@ -432,8 +432,10 @@ async function examineAssets(
   const maxGame = limits.maxGameBytes ?? DEFAULT_MAX_GAME_ASSET_BYTES;
   const maxAsset = limits.maxAssetBytes ?? DEFAULT_MAX_ASSET_BYTES;
   let total = 0;
+  const texts = new Map<string, string>();
+  const fallback = { file: entry, ...metadataLocation(entry, { line: 1, column: 1 }, 'assets') };
   for (const [id, spec] of Object.entries(metadata.assets)) {
-    const at = locateText(sources, spec.path) ?? { file: entry, line: 1, column: 1 };
+    const at = locateText(sources, spec.path, texts) ?? fallback;
     try {
       const [asset] = await loadAssets(gameName, baseDir, { [id]: spec }, { maxAssetBytes: maxAsset, maxGameBytes: maxGame });
       total += asset?.data.byteLength ?? 0;
@@ -450,14 +452,17 @@ async function examineAssets(
 }
 
 /** Where `needle` first appears as a string literal in the game's sources; `null` if nowhere. */
-function locateText(files: string[], needle: string): { file: string; line: number; column: number } | null {
+function locateText(files: string[], needle: string, cache: Map<string, string>): { file: string; line: number; column: number } | null {
   if (!needle) return null;
   for (const file of files) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      continue;
+    let text = cache.get(file);
+    if (text === undefined) {
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch {
+        text = '';
+      }
+      cache.set(file, text);
     }
     for (const q of ["'", '"', '`']) {
       const i = text.indexOf(q + needle + q);
@@ -694,15 +699,25 @@ function propName(m: AnyNode): string | null {
   return null;
 }
 
+/** Most directory entries {@link listSources} visits (a folder of a million files cannot stall the gate). */
+const MAX_WALKED_ENTRIES = 50_000;
+
 function listSources(root: string): string[] {
   const out: string[] = [];
+  let visited = 0;
   const walk = (d: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
+    let entries;
+    try {
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch {
+      return; // unreadable: the bundler reports what it needs from it
+    }
+    for (const e of entries) {
+      if (++visited > MAX_WALKED_ENTRIES || out.length > 10_000) return;
       if (e.name.startsWith('.') || e.name === 'node_modules') continue;
       const p = join(d, e.name);
       if (e.isDirectory()) walk(p);
       else if (e.isFile() && SOURCE_EXT.has(extname(e.name)) && !/\.d\.[cm]?ts$/.test(e.name)) out.push(p);
-      if (out.length > 10_000) return;
     }
   };
   walk(root);
