@@ -180,15 +180,17 @@ describe.each(RUNTIMES)('publish gate in the $kind runtime', ({ kind, skip, opti
     expect(Date.now() - started).toBeLessThan(1500 + 30_000);
   }, 60_000);
 
-  it('FAILS the channel attacks a smoke run can see: forged heartbeats from a frozen loop, CPU burnt between ticks, a flood, 200 000 parts, a redirect smuggled as a frame part', async () => {
+  it('FAILS the channel and resource attacks a smoke run can see: forged heartbeats from a frozen loop, CPU burnt between ticks, a flood, 200 000 parts, a redirect smuggled as a frame part, memory outside the heap', async () => {
     const expected: Array<[string, RegExp]> = [
       ['channel-heartbeats-only', /smoke-tick-rate/],
       ['channel-burner', /smoke-tick-rate|smoke-tick-budget|smoke-crash/],
       ['channel-flood', /smoke-tick-rate|smoke-flood|smoke-crash/],
       ['channel-fanout', /smoke-crash/],
       ['channel-redirect', /smoke-crash/],
+      ['../gate/buffers', /smoke-crash/],
     ];
     const reports = await Promise.all(expected.map(([g]) => validateGame(hostile(g), { ...options(), smokeMs: 2000, logger: quiet() })));
+    expect(reports[5].findings.find((f) => f.rule === 'smoke-crash')?.message).toMatch(/memory limit/);
     reports.forEach((r, i) => {
       const [game, rule] = expected[i];
       expect(r.ok, game).toBe(false);
