@@ -37,6 +37,21 @@ function makeRuntime(kind: Kind): SessionRuntime {
   return new DockerRuntime({ logger: silent, image: IMAGE, hostId: 'parlor-bench', memoryBytes: 256 * 1024 * 1024 });
 }
 
+/**
+ * The processes of a `process` session's sandbox (bubblewrap and node): every pid in the room's
+ * cgroup (`session.pid` is the outer bwrap); just that pid where rooms have no cgroup.
+ */
+function sandboxPids(pid: number): number[] {
+  try {
+    const line = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((l) => /^\d+:([^:]*,)?pids(,[^:]*)?:/.test(l));
+    const dir = line ? `/sys/fs/cgroup/pids${line.slice(line.lastIndexOf(':') + 1)}` : '';
+    if (dir.includes('/parlor/')) return readFileSync(`${dir}/cgroup.procs`, 'utf8').trim().split('\n').map(Number).filter((p) => p > 0);
+  } catch {
+    // gone, or no cgroup v1
+  }
+  return [pid];
+}
+
 /** The host pid of a session's runner: the child's pid, or the container's init process. */
 async function runnerPid(kind: Kind, runtime: SessionRuntime, session: { pid?: number }, sessionId: string): Promise<number | undefined> {
   if (kind === 'process') return session.pid;
@@ -165,8 +180,8 @@ async function memoryPerSession(kind: Kind, pong: LoadedGame): Promise<MemResult
   if (kind !== 'inline') {
     for (let i = 0; i < sessions.length; i++) {
       const pid = await runnerPid(kind, runtime, sessions[i] as { pid?: number }, `m${i}`);
-      if (pid) {
-        const m = procMem(pid);
+      for (const p of pid ? (kind === 'process' ? sandboxPids(pid) : [pid]) : []) {
+        const m = procMem(p);
         rss += m.rss;
         pss += m.pss;
       }
@@ -266,7 +281,7 @@ async function main(): Promise<void> {
     '## Method',
     '',
     `- Start latency: a real server on 127.0.0.1 and a \`ws\` client; each sample joins a new session id (so a session, and for \`process\` a child process, is created) and times \`join\` sent → first frame received. ${START_SAMPLES} samples after one warm-up, 300 ms apart (the \`process\` runtime's warm pool of 2 idle processes refills in between; a burst larger than the pool pays Node's own start-up, see the cold row).`,
-    `- Memory: ${MEM_SESSIONS} pong sessions with 2 players each, started through the runtime directly, after 1.5 s of play (6 s for docker). \`process\` / \`docker\`: VmRSS and Pss (shared pages split among the processes sharing them) of each runner process (for docker: the container's node process, seen from the host), averaged (the idle warm-pool processes are not counted; dockerd/containerd-shim overhead is not included). \`inline\`: growth of the host's JS heap per session (after GC).`,
+    `- Memory: ${MEM_SESSIONS} pong sessions with 2 players each, started through the runtime directly, after 1.5 s of play (6 s for docker). \`process\` / \`docker\`: VmRSS and Pss (shared pages split among the processes sharing them) of each runner process (for \`process\`: the whole sandbox, node and its two bubblewrap processes, i.e. every pid in the room's cgroup; for docker: the container's node process, seen from the host), averaged (the idle warm-pool processes are not counted; dockerd/containerd-shim overhead is not included). \`inline\`: growth of the host's JS heap per session (after GC).`,
     `- Load: ${CONCURRENT} concurrent pong sessions with 2 players each (ball moving, a frame every tick), measured for ${RUN_MS / 1000} s after 2 s of warm-up: ticks per second per session (target 60), p99 of the engine's tick time (game tick + encoding) and p99 of the interval between two frames of one session as the host receives them; host CPU % of one core.`,
     '',
     '## Results',

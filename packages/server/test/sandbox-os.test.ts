@@ -112,8 +112,8 @@ async function insideTheSandbox(script: string): Promise<Record<string, unknown>
     const child = spawn(command, [...args.slice(0, at + 1), '-e', script], { stdio: ['ignore', 'pipe', 'pipe', fd], env: {} });
     let out = '';
     let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
     const code = await new Promise<number | null>((r) => child.once('close', (c) => r(c)));
     expect(err).toBe('');
     expect(code).toBe(0);
@@ -210,7 +210,7 @@ describe('process runtime: kernel resource bounds', () => {
     const rt = new ProcessRuntime({ logger: captureLogger().logger, poolSize: 0, memoryLimitMb: 96, pidsMax: 24, cpuCores: 0.5 });
     try {
       const game = await loadGame('ticker', fixture('sandbox/ticker.ts'));
-      const session = rt.start({ sessionId: 'cg', game: 'ticker', bundle: game.bundle!, options: {}, tickRate: 30 });
+      const session = rt.start({ sessionId: 'cg', game: 'ticker', gameClass: game.gameClass, bundle: game.bundle!, options: {}, tickRate: 30 });
       let frames = 0;
       session.onMessage((m) => void (m.type === 'frames' && frames++));
       await waitFor(() => frames > 2, 'frames from the room');
@@ -259,7 +259,7 @@ describe('process runtime: fail closed', () => {
       expect(weak.weaknesses.join(' ')).toMatch(/bubblewrap/);
       expect(log.some((l) => l.startsWith('WARN') && /UNSAFE.*no namespaces.*docker\.sock/.test(l))).toBe(true);
       const game = await loadGame('ticker', fixture('sandbox/ticker.ts'));
-      const session = weak.start({ sessionId: 'weak', game: 'ticker', bundle: game.bundle!, options: {}, tickRate: 30 });
+      const session = weak.start({ sessionId: 'weak', game: 'ticker', gameClass: game.gameClass, bundle: game.bundle!, options: {}, tickRate: 30 });
       expect(log.filter((l) => l.startsWith('WARN') && /UNSAFE: room started without full OS isolation/.test(l)).length).toBe(1);
       let frames = 0;
       session.onMessage((m) => void (m.type === 'frames' && frames++));
@@ -286,7 +286,7 @@ describe('process runtime: a failed spawn is an error for that start only', () =
   it('out of file descriptors: start() throws RuntimeError (no TypeError), and the pool refills once fds are back', async () => {
     const rt = new ProcessRuntime({ logger: captureLogger().logger, poolSize: 1 });
     const game = await loadGame('ticker', fixture('sandbox/ticker.ts'));
-    const spec = { sessionId: 'fd', game: 'ticker', bundle: game.bundle!, options: {}, tickRate: 30 };
+    const spec = { sessionId: 'fd', game: 'ticker', gameClass: game.gameClass, bundle: game.bundle!, options: {}, tickRate: 30 };
     const limit = (n: string) => expect(spawnSync('prlimit', [`--pid=${process.pid}`, `--nofile=${n}`]).status).toBe(0);
     const original = spawnSync('prlimit', [`--pid=${process.pid}`, '--nofile', '--raw', '--noheadings', '--output=SOFT,HARD'], { encoding: 'utf8' }).stdout.trim().split(/\s+/);
     const hog: number[] = [];

@@ -1,17 +1,21 @@
 /**
- * Entry point of a sandboxed session process (see `ProcessRuntime`). Built by tsup into one
- * self-contained ESM file (`dist/process-runner.mjs`, with `@parlor/squish` and `msgpackr` inlined)
- * so that Node's permission model only has to grant read access to that file and the game folder.
+ * Entry point of a sandboxed session process (see `ProcessRuntime`, and the docker runtime's
+ * image). Built by tsup into one self-contained ESM file (`dist/process-runner.mjs`, with
+ * `@parlor/squish` and `msgpackr` inlined) so that Node's permission model only has to grant read
+ * access to that file; the game's code arrives over the channel.
  *
- * The host starts it as `node --experimental-permission --allow-fs-read=<runner>,<game dir>
- * --disallow-code-generation-from-strings --max-old-space-size=<MB> process-runner.mjs`.
- * Channel: length-prefixed msgpack on stdin (host → runner) and stdout (runner → host); the game's
- * `console` and anything else written to stdout go to stderr, which the host logs.
+ * The host starts it (inside bubblewrap for `process`, in a container for `docker`) as
+ * `node --experimental-permission --allow-fs-read=<runner> --disallow-code-generation-from-strings
+ * --max-old-space-size=<MB> process-runner.mjs`. Channel: length-prefixed msgpack on fd 0
+ * (host → runner) and fd 1 (runner → host); fd 2 is the host's log.
  *
- * Before the game's code is evaluated, the runner removes what Node's permission model (v20)
- * does not cover: `process.binding`, `process.getBuiltinModule`, `process.dlopen`, `process.kill`,
- * `process.mainModule`, `fetch` and friends, and the game's `require` hands out `@parlor/squish`
- * only.
+ * Before any game code exists, the runner opens the channel's streams from the fds and keeps them
+ * in this module's closure, and replaces `process.stdin/stdout/stderr` with plain (non-socket)
+ * streams: the game's `console` and `process.stdout/stderr` write to the log, its `process.stdin`
+ * is empty. Before evaluating the game it also removes what Node's permission model (v20) does not
+ * cover: `process.binding`, `_linkedBinding`, `getBuiltinModule`, `dlopen`, `kill`, `report`,
+ * `_getActiveHandles`/`_getActiveRequests`, `openStdin`, `mainModule`, `fetch` and friends, and
+ * the game's `require` hands out `@parlor/squish` and a few pure built-ins only.
  */
 import { Console } from 'node:console';
 import { createReadStream, createWriteStream, fstatSync, writeSync as fsWriteSync } from 'node:fs';
