@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 /**
  * Kernel-enforced limits for the `process` runtime's sandboxes: one cgroup (v1) per room, under a
@@ -122,7 +122,13 @@ export class CgroupTree {
   ) {
     this.dirs = hierarchies.map((h) => join(h.base, 'parlor', instance));
     for (const h of hierarchies) sweepStale(join(h.base, 'parlor'));
-    for (const d of this.dirs) mkdirSync(d, { recursive: true });
+    for (const d of this.dirs) {
+      try {
+        mkdirSync(d, { recursive: true });
+      } catch {
+        mkdirSync(d, { recursive: true }); // another instance removed an empty `parlor/` meanwhile
+      }
+    }
   }
 
   /** Creates the cgroup of one sandbox with its limits. @throws the `mkdir`/write error. */
@@ -141,10 +147,12 @@ export class CgroupTree {
   async close(): Promise<void> {
     await Promise.all([...this.live].map((r) => r.remove()));
     for (const d of this.dirs) {
-      try {
-        rmdirSync(d);
-      } catch {
-        // still busy or gone: a later instance's sweep removes it
+      for (const dir of [d, dirname(d)]) {
+        try {
+          rmdirSync(dir); // the instance's directory, then `parlor/` when no other instance uses it
+        } catch {
+          // still busy (another instance) or gone: a later instance's sweep removes it
+        }
       }
     }
   }
@@ -183,7 +191,7 @@ export class RoomCgroup {
     private readonly onRemoved: (self: RoomCgroup) => void,
   ) {
     try {
-      for (const p of parts) mkdirSync(p.base);
+      for (const p of parts) mkdirSync(p.base, { recursive: true });
       const mem = this.dir('memory');
       writeFileSync(join(mem, 'memory.limit_in_bytes'), String(limits.memoryBytes));
       if (existsSync(join(mem, 'memory.memsw.limit_in_bytes'))) writeFileSync(join(mem, 'memory.memsw.limit_in_bytes'), String(limits.memoryBytes));
