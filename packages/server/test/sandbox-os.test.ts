@@ -129,9 +129,9 @@ describe('process runtime: the game never gets a socket', () => {
     const before = hostConnections;
     const c = await attack('stdio-escape');
     const reports = () => c.texts().filter((t) => /: (blocked|SUCCEEDED)/.test(t));
-    await waitFor(() => reports().length >= 23, `23 attack reports (have ${JSON.stringify(reports())})`, 10_000);
+    await waitFor(() => reports().length >= 24, `24 attack reports (have ${JSON.stringify(reports())})`, 10_000);
     expect(reports().filter((t) => t.includes('SUCCEEDED'))).toEqual([]);
-    for (const label of ['stderr.constructor->docker', 'stdout._handle->docker', 'binding(pipe_wrap)->docker', 'activeHandles->docker', 'report.writeReport']) {
+    for (const label of ['import(node:net)', 'stderr.constructor->docker', 'stdout._handle->docker', 'binding(pipe_wrap)->docker', 'activeHandles->docker', 'report.writeReport']) {
       expect(reports().some((t) => t.startsWith(`${label}: blocked`))).toBe(true);
     }
     expect(hostConnections).toBe(before);
