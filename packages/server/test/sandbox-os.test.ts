@@ -300,6 +300,8 @@ describe('process runtime: a failed spawn is an error for that start only', () =
           break;
         }
       }
+      // One fd left: enough for the cgroup's files and the runner, not for the child's pipes.
+      closeSync(hog.pop()!);
       let thrown: unknown;
       try {
         const s = rt.start(spec);
@@ -309,6 +311,7 @@ describe('process runtime: a failed spawn is an error for that start only', () =
       }
       expect(thrown).toBeInstanceOf(RuntimeError);
       expect(thrown).toMatchObject({ code: 'RUNTIME_START_FAILED', runtime: 'process' });
+      expect((thrown as Error).message).toMatch(/could not start a sandbox process/);
     } finally {
       for (const fd of hog) closeSync(fd);
       limit(`${original[0]}:${original[1]}`);
