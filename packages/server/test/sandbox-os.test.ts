@@ -175,6 +175,8 @@ describe('process runtime: the kernel layer holds even without Node\'s permissio
       })();
     `);
     expect(r).toMatchObject({ uid: 65534, gid: 65534, nics: ['lo'], dockerSock: false, varRun: false });
+    // no nested user namespaces: bwrap itself refuses to start the sandbox unless that holds
+    expect(runtime.commandLine().args).toEqual(expect.arrayContaining(['--disable-userns', '--assert-userns-disabled']));
     expect((r.env as string[]).filter((k) => k !== 'PWD')).toEqual([]); // bwrap --chdir sets PWD only
     // Only the node binary, its libraries, the runner, a private /proc and a minimal /dev.
     expect((r.root as string[]).filter((d) => !['dev', 'lib', 'lib64', 'parlor', 'proc', 'usr'].includes(d))).toEqual([]);

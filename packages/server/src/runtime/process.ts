@@ -10,7 +10,7 @@ import { RuntimeError, ServerErrorCode } from '../errors.js';
 import { createConsoleLogger, kv, type Logger } from '../logger.js';
 import { DEFAULT_MAX_CHANNEL_MESSAGE_BYTES } from './channel.js';
 import type { SessionRuntime, SessionSpec } from './runtime.js';
-import { RUNNER_FD, SANDBOX_RUNNER_PATH, SANDBOX_UID, bwrapCommand, findExecutable, inCgroupCommand, nodeFiles } from './sandbox/bwrap.js';
+import { RUNNER_FD, SANDBOX_RUNNER_PATH, SANDBOX_UID, bwrapCanDisableUserns, bwrapCommand, findExecutable, inCgroupCommand, nodeFiles } from './sandbox/bwrap.js';
 import { CgroupTree, probeCgroups, type RoomCgroup } from './sandbox/cgroup.js';
 import { inspectInSandbox, pickSandboxLimits, superviseSandbox, type ProcessRuntimeSession, type SandboxChild, type SandboxLimits } from './sandbox/supervisor.js';
 
@@ -89,8 +89,9 @@ const REFILL_RETRY_MS = 1000;
  * What is isolated (Linux, server running as root):
  * - bubblewrap (`bwrap`), started through `setpriv` as uid/gid 65534 (`nobody`) with no
  *   capabilities and `no_new_privs`: its own user, pid, network (loopback only: no route out, no
- *   host ports, no abstract unix sockets of the host), mount, IPC, UTS and cgroup namespaces; an
- *   empty environment; a new session; killed when the server dies.
+ *   host ports, no abstract unix sockets of the host), mount, IPC, UTS and cgroup namespaces, and
+ *   no nested user namespaces (bubblewrap 0.8+); an empty environment; a new session; killed when
+ *   the server dies.
  * - A read-only root filesystem holding only the node binary, the shared libraries `ldd` lists
  *   for it and a private copy of the runner, plus a fresh `/proc` of its own pid namespace and a
  *   read-only minimal `/dev`. No `/run`, `/var/run` (no `docker.sock`), `/tmp`, `/etc` or any
@@ -402,6 +403,7 @@ interface SandboxProbe {
   bwrap: string;
   setpriv: string | undefined;
   files: Array<[string, string]>;
+  disableUserns: boolean;
 }
 
 /** Result of {@link probeProcessSandbox}. */
@@ -450,12 +452,13 @@ function sandboxStatus(nodePath: string, bwrapPath: string | undefined): Sandbox
       }
       if (files) {
         const probe = `const n=Object.keys(require('os').networkInterfaces());process.exit(process.getuid()===${SANDBOX_UID}&&n.length===1&&n[0]==='lo'?0:3)`;
-        const cmd = bwrapCommand({ bwrap: bwrap!, setpriv, nodePath, files, nodeArgs: ['-e', probe] });
+        const disableUserns = bwrapCanDisableUserns(bwrap!);
+        const cmd = bwrapCommand({ bwrap: bwrap!, setpriv, nodePath, files, disableUserns, nodeArgs: ['-e', probe] });
         let fd: number | undefined;
         try {
           fd = openSync('/dev/null', 'r');
           const r = spawnSync(cmd.command, cmd.args, { stdio: ['ignore', 'pipe', 'pipe', fd], env: {}, cwd: '/', timeout: 15_000, encoding: 'utf8' });
-          if (r.status === 0) sandbox = { bwrap: bwrap!, setpriv, files };
+          if (r.status === 0) sandbox = { bwrap: bwrap!, setpriv, files, disableUserns };
           else {
             const err = `${r.stderr ?? ''}`.trim().split('\n').slice(-2).join(' ') || r.error?.message || `exit ${String(r.status ?? r.signal)}`;
             missing.push(

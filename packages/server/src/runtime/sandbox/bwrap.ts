@@ -63,6 +63,14 @@ export interface BwrapConfig {
   files: Array<[string, string]>;
   /** node's own arguments (permission flags, heap caps, the runner's sandbox path). */
   nodeArgs: string[];
+  /** Forbid nested user namespaces in the sandbox (`--disable-userns`, bubblewrap ≥ 0.8). */
+  disableUserns?: boolean;
+}
+
+/** Whether this bubblewrap knows `--disable-userns` (0.8+). */
+export function bwrapCanDisableUserns(bwrap: string): boolean {
+  const r = spawnSync(bwrap, ['--help'], { encoding: 'utf8', timeout: 10_000, env: {} });
+  return `${r.stdout ?? ''}${r.stderr ?? ''}`.includes('--disable-userns');
 }
 
 /**
@@ -73,6 +81,8 @@ export interface BwrapConfig {
 export function bwrapCommand(cfg: BwrapConfig): { command: string; args: string[] } {
   const bw: string[] = [
     '--unshare-all', // user, pid, net (loopback only), ipc, uts, cgroup
+    // no nested user namespaces (less kernel surface); bwrap refuses to start if that did not hold
+    ...(cfg.disableUserns ? ['--unshare-user', '--disable-userns', '--assert-userns-disabled'] : []),
     '--uid', String(SANDBOX_UID),
     '--gid', String(SANDBOX_UID),
     '--die-with-parent',
