@@ -28,8 +28,9 @@ export interface ProcessRuntimeOptions extends SandboxLimits {
    * `memory.memsw.limit_in_bytes` so it cannot swap either), in MiB. Covers everything the room's
    * processes map: the V8 heap, `Buffer`s and other external memory, WebAssembly memories, code
    * and stacks. A room over it is killed by the kernel and its players read "the game exceeded its
-   * memory limit (<n> MiB)". Must be well above {@link maxOldSpaceSizeMb} (Node itself takes
-   * ~40 MiB). Default 128.
+   * memory limit (<n> MiB)". Must be well above {@link maxOldSpaceSizeMb}: the cgroup is charged
+   * with the pages the room itself touches first (measured ~11 MiB for an idle pong room, whose
+   * RSS is ~45 MiB mostly shared with other rooms), plus the heap it grows. Default 128.
    */
   memoryLimitMb?: number;
   /** Most tasks (processes and threads, cgroup `pids.max`) in one room's sandbox. Node uses ~12. Default 32. */
@@ -105,6 +106,11 @@ const REFILL_RETRY_MS = 1000;
  *   The runner captures its channel before the game runs: the game's `process.stdin/stdout/
  *   stderr` are plain non-socket streams, and `process.binding`, `_linkedBinding`, `report`,
  *   `_getActiveHandles`/`_getActiveRequests` and the like are gone.
+ *
+ * Not covered: there is no seccomp filter (a room can make any system call its namespaces allow,
+ * so a kernel bug reachable from an unprivileged user namespace remains the residual risk; the
+ * docker runtime adds Docker's seccomp profile), and disk/network bandwidth are not limited (a room
+ * has neither).
  *
  * What the kernel must provide: `bwrap` (Debian `bubblewrap`), `setpriv` (util-linux),
  * unprivileged user namespaces, and the cgroup v1 `memory`, `pids`, `cpu` and `cpuacct`
