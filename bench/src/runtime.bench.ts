@@ -133,6 +133,7 @@ async function startLatency(kind: Kind | 'process-cold', pong: LoadedGame): Prom
     processRuntime: { poolSize: kind === 'process-cold' ? 0 : 2 },
     dockerRuntime: { image: IMAGE, hostId: 'parlor-bench' },
     reconnectGraceMs: 0,
+    sessionsPerAddressPerMinute: 1_000_000, // every sample joins a new session from 127.0.0.1 (default cap: 10/min)
   });
   const samples: number[] = [];
   try {
