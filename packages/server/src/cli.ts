@@ -31,10 +31,20 @@ const RUNTIME_CHOICES: readonly string[] = [...RUNTIME_NAMES, 'auto'];
  * Builds the `--runtime` runtime (fail closed: an unavailable or refused runtime exits with its error).
  * `instanceId` labels a docker runtime's containers (see `GameServerOptions.instanceId`).
  */
-function runtimeFromFlag(v: string | undefined, logger: Logger, instanceId?: string): SessionRuntime {
+function runtimeFromFlag(v: string | undefined, logger: Logger, instanceId?: string, sandbox: SandboxFlags = {}): SessionRuntime {
   if (v !== undefined && !RUNTIME_CHOICES.includes(v)) fail(`invalid runtime: ${v} (one of ${RUNTIME_CHOICES.join(', ')})`);
+  const limits = sandboxLimits(sandbox);
+  const { memoryLimitMb, unsafeWeakSandbox, ...shared } = limits;
   try {
-    return createRuntime((v ?? (process.env.NODE_ENV === 'production' ? 'auto' : 'inline')) as RuntimeChoice, { logger, docker: instanceId ? { instanceId } : undefined });
+    return createRuntime((v ?? (process.env.NODE_ENV === 'production' ? 'auto' : 'inline')) as RuntimeChoice, {
+      logger,
+      process: limits,
+      docker: {
+        ...shared,
+        ...(instanceId ? { instanceId } : {}),
+        ...(memoryLimitMb !== undefined ? { memoryBytes: memoryLimitMb * 1024 * 1024 } : {}),
+      },
+    });
   } catch (err) {
     fail(describeError(err));
   }
@@ -199,6 +209,30 @@ interface CapacityFlags {
   instanceId?: string;
 }
 
+/** `serve` flags of the sandboxed runtimes (process, docker). */
+interface SandboxFlags {
+  unsafeWeakSandbox?: boolean;
+  memoryMb?: string;
+  cpuBudget?: string;
+}
+
+/** The sandbox options shared by the process and docker runtimes, from the `serve` flags. */
+function sandboxLimits(opts: SandboxFlags): { unsafeWeakSandbox?: boolean; memoryLimitMb?: number; cpuBudget?: number } {
+  const out: { unsafeWeakSandbox?: boolean; memoryLimitMb?: number; cpuBudget?: number } = {};
+  if (opts.unsafeWeakSandbox) out.unsafeWeakSandbox = true;
+  const mb = parseCount('--memory-mb', opts.memoryMb);
+  if (mb !== undefined) {
+    if (mb < 32) fail(`invalid --memory-mb: ${mb} (at least 32)`);
+    out.memoryLimitMb = mb;
+  }
+  if (opts.cpuBudget !== undefined) {
+    const f = Number(opts.cpuBudget);
+    if (!/^\d+(\.\d+)?$/.test(opts.cpuBudget) || !(f >= 0 && f <= 64)) fail(`invalid --cpu-budget: ${opts.cpuBudget} (a fraction of one core, e.g. 0.8; 0 disables it)`);
+    out.cpuBudget = f;
+  }
+  return out;
+}
+
 function parseCount(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   if (!/^\d{1,12}$/.test(v) || Number(v) < 1) fail(`invalid ${flag}: ${v} (a positive integer)`);
@@ -220,12 +254,12 @@ function capacityOptions(opts: CapacityFlags, port: number): Partial<GameServerO
   return { ...out, instanceId: opts.instanceId ?? defaultInstanceId(port) };
 }
 
-async function serve(opts: { games?: string; port: string; host?: string; logLevel: string; runtime?: string } & FleetFlags & CapacityFlags): Promise<void> {
+async function serve(opts: { games?: string; port: string; host?: string; logLevel: string; runtime?: string } & FleetFlags & CapacityFlags & SandboxFlags): Promise<void> {
   if (!opts.games) fail('missing --games <dir>');
   const logger = createConsoleLogger(parseLevel(opts.logLevel));
   const port = parsePort(opts.port);
   const capacity = capacityOptions(opts, port);
-  const runtime = runtimeFromFlag(opts.runtime, logger, capacity.instanceId);
+  const runtime = runtimeFromFlag(opts.runtime, logger, capacity.instanceId, opts);
   let games: Record<string, LoadedGame>;
   try {
     await runtime.prepare?.(); // fail closed: e.g. --runtime docker with Docker unreachable exits here
@@ -291,7 +325,10 @@ program
   .option('--max-spectators <n>', 'most spectators per session; over it 4409 (default 100)')
   .option('--max-buffered-bytes <n>', 'bytes queued for one socket before a client that does not read is dropped with 4413 (default 4194304)')
   .option('--instance-id <id>', 'this server\'s instance id: labels its docker containers; reconcile touches only its own (default <hostname>:<port>)')
-  .action((opts: { games: string; port: string; host?: string; logLevel: string; runtime?: string } & FleetFlags & CapacityFlags) => {
+  .option('--memory-mb <mb>', 'memory limit of each sandboxed room, heap and everything else, enforced by the kernel (default 128)')
+  .option('--cpu-budget <fraction>', 'CPU budget of one sandboxed room as a fraction of one core over 5 s; over it the room ends (default 0.8, 0 disables)')
+  .option('--unsafe-weak-sandbox', 'development only: let --runtime process start where the kernel cannot isolate rooms (bubblewrap, cgroups missing); logged loudly')
+  .action((opts: { games: string; port: string; host?: string; logLevel: string; runtime?: string } & FleetFlags & CapacityFlags & SandboxFlags) => {
     serve(opts).catch((err: unknown) => fail(describeError(err)));
   });
 
