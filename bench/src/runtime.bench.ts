@@ -7,13 +7,25 @@
  * `@parlor/server` and `@parlor/squish` resolve to the built packages: build them first
  * (`npm run build -w @parlor/squish -w @parlor/server`).
  */
+import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { PROTOCOL_VERSION, decodeServerMessage, encodeClientMessage } from '@parlor/squish';
-import {
+import type { EngineToHostMessage, LoadedGame, SessionRuntime } from '@parlor/server';
+import { beforeServerModule } from './before.js';
+import { coTenantUnderAttack, type AttackCase, type AttackRow } from './attacks.js';
+
+/**
+ * The `@parlor/server` under test: this tree's build, or (in the child run that measures the
+ * code before issue 7) another build given by `PARLOR_SERVER_MODULE`.
+ */
+const SERVER_MODULE = process.env.PARLOR_SERVER_MODULE;
+/** Set in the child run: print the figures as JSON instead of writing the results file. */
+const PROBE = process.env.PARLOR_BENCH_PROBE === '1';
+const {
   DOCKER_LABELS,
   DockerRuntime,
   InlineRuntime,
@@ -21,10 +33,7 @@ import {
   createGameServer,
   dockerAvailable,
   loadGame,
-  type EngineToHostMessage,
-  type LoadedGame,
-  type SessionRuntime,
-} from '@parlor/server';
+} = (SERVER_MODULE ? await import(SERVER_MODULE) : await import('@parlor/server')) as typeof import('@parlor/server');
 
 type Kind = 'inline' | 'process' | 'docker';
 /** Runner image for the docker rows (build: packages/server/docker/build-runner-image.sh). */
@@ -34,7 +43,8 @@ const HAVE_DOCKER = dockerAvailable(IMAGE);
 function makeRuntime(kind: Kind): SessionRuntime {
   if (kind === 'inline') return new InlineRuntime();
   if (kind === 'process') return new ProcessRuntime({ logger: silent });
-  return new DockerRuntime({ logger: silent, image: IMAGE, hostId: 'parlor-bench', memoryBytes: 256 * 1024 * 1024 });
+  // instanceId labels this build's containers; hostId is the same label in the build before issue 7
+  return new DockerRuntime({ logger: silent, image: IMAGE, instanceId: 'parlor-bench', hostId: 'parlor-bench', memoryBytes: 256 * 1024 * 1024 });
 }
 
 /**
@@ -56,7 +66,7 @@ function sandboxPids(pid: number): number[] {
 async function runnerPid(kind: Kind, runtime: SessionRuntime, session: { pid?: number }, sessionId: string): Promise<number | undefined> {
   if (kind === 'process') return session.pid;
   if (kind !== 'docker') return undefined;
-  const docker = (runtime as DockerRuntime).docker;
+  const docker = (runtime as InstanceType<typeof DockerRuntime>).docker;
   const [c] = await docker.listContainers({ filters: { label: [`${DOCKER_LABELS.session}=${sessionId}`] } });
   if (!c) return undefined;
   return (await docker.getContainer(c.Id).inspect()).State.Pid;
@@ -131,7 +141,7 @@ async function startLatency(kind: Kind | 'process-cold', pong: LoadedGame): Prom
     logger: silent,
     runtime,
     processRuntime: { poolSize: kind === 'process-cold' ? 0 : 2 },
-    dockerRuntime: { image: IMAGE, hostId: 'parlor-bench' },
+    dockerRuntime: { image: IMAGE, instanceId: 'parlor-bench', hostId: 'parlor-bench' },
     reconnectGraceMs: 0,
     sessionsPerAddressPerMinute: 1_000_000, // every sample joins a new session from 127.0.0.1 (default cap: 10/min)
   });
@@ -246,14 +256,36 @@ async function concurrent(kind: Kind, pong: LoadedGame): Promise<LoadResult> {
   };
 }
 
-async function main(): Promise<void> {
-  const started = Date.now();
-  const load0 = os.loadavg()[0];
-  const pong = await loadGame('pong', path.join(repo, 'examples', 'pong'));
-  const kinds: Kind[] = HAVE_DOCKER ? ['inline', 'process', 'docker'] : ['inline', 'process'];
+/** The attacks of the hostile suite measured next to a co-tenant room (fixtures in packages/server/test/fixtures). */
+const ATTACKS: AttackCase[] = [
+  { label: 'stdio / socket handle escape (docker.sock, host unix socket)', fixture: 'hostile/stdio-escape.ts' },
+  { label: 'read host files', fixture: 'hostile/read-passwd.ts' },
+  { label: 'write files', fixture: 'hostile/write-file.ts' },
+  { label: 'network', fixture: 'hostile/network.ts' },
+  { label: 'spawn / signal', fixture: 'hostile/spawn.ts' },
+  { label: 'tick that never returns', fixture: 'hostile/spin.ts' },
+  { label: '800 ms of CPU per tick, yielding', fixture: 'hostile/channel-burner.ts' },
+  { label: 'heartbeats but no ticks', fixture: 'hostile/channel-heartbeats-only.ts' },
+  { label: 'channel flood', fixture: 'hostile/channel-flood.ts' },
+  { label: 'one part listed 200 000 times', fixture: 'hostile/channel-fanout.ts' },
+  { label: 'redirect forged as a frame', fixture: 'hostile/channel-redirect.ts' },
+  { label: 'Error with an object message', fixture: 'hostile/channel-error-object.ts' },
+  { label: '4 MB strings', fixture: 'hostile/channel-big-string.ts' },
+  { label: 'heap out of memory', fixture: 'hostile/oom.ts' },
+  { label: '3 GB of Buffers (outside the heap)', fixture: 'hostile/buffer-hog.ts' },
+  { label: '2 GB of WebAssembly memory', fixture: 'hostile/wasm-hog.ts' },
+  { label: 'enormous frames', fixture: 'hostile/huge-frames.ts' },
+];
+
+/** What one build measures: start latency and memory per room of its sandboxed runtimes. */
+interface Probe {
+  start: Record<string, StartResult>;
+  mem: Record<string, MemResult>;
+}
+
+async function probe(kinds: Kind[], pong: LoadedGame): Promise<Probe> {
   const start: Record<string, StartResult> = {};
   const mem: Record<string, MemResult> = {};
-  const load: Record<string, LoadResult> = {};
   for (const k of [...kinds, 'process-cold'] as const) {
     console.error(`start latency: ${k}`);
     start[k] = await startLatency(k, pong);
@@ -262,11 +294,62 @@ async function main(): Promise<void> {
     console.error(`memory: ${k}`);
     mem[k] = await memoryPerSession(k, pong);
   }
+  return { start, mem };
+}
+
+/** Runs this same script against the build before issue 7 in a child process; its figures as JSON. */
+function measureBefore(): { rev: string; probe: Probe; docker: boolean } | null {
+  if (process.env.SKIP_BEFORE === '1') return null;
+  console.error(`building the revision before issue 7 (${process.env.BEFORE_REV ?? 'default'}) for the side-by-side rows`);
+  const before = beforeServerModule(repo);
+  const image = 'parlor-runner:before';
+  let docker = false;
+  if (HAVE_DOCKER) {
+    const r = spawnSync('bash', [path.join(before.dir, 'packages/server/docker/build-runner-image.sh'), image, before.runner], { encoding: 'utf8' });
+    docker = r.status === 0;
+    if (!docker) console.error(`before: runner image not built, docker row skipped: ${r.stderr.slice(-300)}`);
+  }
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url)], {
+    cwd: path.join(repo, 'bench'),
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, PARLOR_BENCH_PROBE: '1', PARLOR_SERVER_MODULE: before.module, PARLOR_IMAGE: image, PARLOR_PROBE_DOCKER: docker ? '1' : '0' },
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  if (r.status !== 0) throw new Error(`the before run failed (exit ${r.status})`);
+  return { rev: before.dir.split('-').pop() ?? '?', probe: JSON.parse(r.stdout.trim().split('\n').pop()!) as Probe, docker };
+}
+
+async function main(): Promise<void> {
+  const pong = await loadGame('pong', path.join(repo, 'examples', 'pong'));
+  if (PROBE) {
+    const kinds: Kind[] = process.env.PARLOR_PROBE_DOCKER === '1' && HAVE_DOCKER ? ['process', 'docker'] : ['process'];
+    console.log(JSON.stringify(await probe(kinds, pong)));
+    return;
+  }
+  const started = Date.now();
+  const load0 = os.loadavg()[0];
+  const before = measureBefore();
+  const kinds: Kind[] = HAVE_DOCKER ? ['inline', 'process', 'docker'] : ['inline', 'process'];
+  const { start, mem } = await probe(kinds, pong);
+  const load: Record<string, LoadResult> = {};
   for (const k of kinds) {
     console.error(`${CONCURRENT} concurrent sessions: ${k}`);
     load[k] = await concurrent(k, pong);
   }
+  const fixtures = path.join(repo, 'packages', 'server', 'test', 'fixtures');
+  const attacks: Record<string, { baselineFps: number; rows: AttackRow[] }> = {};
+  for (const k of kinds.filter((x) => x !== 'inline')) {
+    console.error(`co-tenant under attack: ${k}`);
+    attacks[k] = await coTenantUnderAttack(makeRuntime(k), fixtures, ATTACKS);
+  }
   const cpu = os.cpus();
+  const b = before?.probe;
+  const cell = (x: number | undefined) => (x === undefined ? '—' : f1(x));
+  const startRow = (label: string, k: string) =>
+    `| ${label} | ${cell(b?.start[k]?.p50)} | ${f1(start[k].p50)} | ${cell(b?.start[k]?.p90)} | ${f1(start[k].p90)} | ${cell(b?.start[k]?.max)} | ${f1(start[k].max)} |`;
+  const memCell = (x: number | undefined) => (x === undefined ? '—' : mib(x));
+  const attackKinds = Object.keys(attacks);
   const lines = [
     '# Runtime benchmark',
     '',
@@ -278,37 +361,57 @@ async function main(): Promise<void> {
     HAVE_DOCKER
       ? `- docker: dockerd ${'(Debian docker.io)'}, image ${IMAGE} built by packages/server/docker/build-runner-image.sh (FROM scratch + this host's node binary); one container per session`
       : `- docker: not measured — no Docker engine or no ${IMAGE} image on this machine`,
+    before
+      ? `- **before**: the same measurements, in the same run, of the build before issue 7 (revision ${before.rev}: \`process\` = Node's permission model + an empty network namespace, no bubblewrap, no cgroups), built from \`git archive\` by bench/src/before.ts${before.docker ? ', with its own runner image' : ''}`
+      : '- before: not measured (SKIP_BEFORE=1)',
     '',
     '## Method',
     '',
-    `- Start latency: a real server on 127.0.0.1 and a \`ws\` client; each sample joins a new session id (so a session, and for \`process\` a child process, is created) and times \`join\` sent → first frame received. ${START_SAMPLES} samples after one warm-up, 300 ms apart (the \`process\` runtime's warm pool of 2 idle processes refills in between; a burst larger than the pool pays Node's own start-up, see the cold row).`,
-    `- Memory: ${MEM_SESSIONS} pong sessions with 2 players each, started through the runtime directly, after 1.5 s of play (6 s for docker). \`process\` / \`docker\`: VmRSS and Pss (shared pages split among the processes sharing them) of each runner process (for \`process\`: the whole sandbox, node and its two bubblewrap processes, i.e. every pid in the room's cgroup; for docker: the container's node process, seen from the host), averaged (the idle warm-pool processes are not counted; dockerd/containerd-shim overhead is not included). \`inline\`: growth of the host's JS heap per session (after GC).`,
+    `- Start latency: a real server on 127.0.0.1 and a \`ws\` client; each sample joins a new session id (so a session, and for \`process\` a sandbox, is created) and times \`join\` sent → first frame received. ${START_SAMPLES} samples after one warm-up, 300 ms apart (the \`process\` runtime's warm pool of 2 idle sandboxes refills in between; a burst larger than the pool pays the sandbox's own start-up, see the cold row).`,
+    `- Memory: ${MEM_SESSIONS} pong sessions with 2 players each, started through the runtime directly, after 1.5 s of play (6 s for docker). \`process\` / \`docker\`: VmRSS and Pss (shared pages split among the processes sharing them) of each room, averaged: for \`process\` every process of the sandbox (node, and after issue 7 its two bubblewrap processes: every pid in the room's cgroup); for docker the container's node process seen from the host (dockerd/containerd-shim overhead not included; the idle warm-pool processes are not counted). \`inline\`: growth of the host's JS heap per session (after GC).`,
     `- Load: ${CONCURRENT} concurrent pong sessions with 2 players each (ball moving, a frame every tick), measured for ${RUN_MS / 1000} s after 2 s of warm-up: ticks per second per session (target 60), p99 of the engine's tick time (game tick + encoding) and p99 of the interval between two frames of one session as the host receives them; host CPU % of one core.`,
+    '- Co-tenant under attack: one server per runtime with default limits; a well-behaved room (`ticker`, 30 Hz) keeps a player connected while each hostile game of the test suite runs next to it, one at a time, for 3 s: the co-tenant\'s frames/s over those 3 s and in its worst 500 ms, whether `/healthz` still answers and the co-tenant is still connected, and how the attacking room ended (close code and what its players read). The build before issue 7 is not run against these attacks: several of them escape it or take its whole host down (issue 7 lists what it did).',
     '',
     '## Results',
     '',
-    'Start latency (join → first frame):',
+    'Start latency (join → first frame), before issue 7 and now:',
     '',
-    '| runtime | p50 ms | p90 ms | max ms |',
-    '| :-- | --: | --: | --: |',
-    ...([...kinds, 'process-cold'] as const).map(
-      (k) => `| ${k === 'process' ? 'process (warm pool of 2)' : k === 'process-cold' ? 'process (cold: poolSize 0)' : k} | ${f1(start[k].p50)} | ${f1(start[k].p90)} | ${f1(start[k].max)} |`,
-    ),
-    '',
-    `Memory and ${CONCURRENT} concurrent pong sessions:`,
-    '',
-    '| runtime | RSS / session MiB | Pss / session MiB | ticks/s per session | p99 tick ms | p99 frame interval ms | host CPU % |',
+    '| runtime | p50 ms before | p50 ms now | p90 ms before | p90 ms now | max ms before | max ms now |',
     '| :-- | --: | --: | --: | --: | --: | --: |',
-    ...kinds.map(
-      (k) =>
-        `| ${k} | ${mib(mem[k].rss)} | ${mib(mem[k].pss)} | ${f1(load[k].ticksPerSecond)} | ${load[k].p99TickMs.toFixed(2)} | ${f1(load[k].p99IntervalMs)} | ${f1(load[k].hostCpuPct)} |`,
+    ...([...kinds, 'process-cold'] as const).map((k) =>
+      startRow(k === 'process' ? 'process (warm pool of 2)' : k === 'process-cold' ? 'process (cold: poolSize 0)' : k, k),
     ),
     '',
-    '## Targets (issue 4)',
+    'Memory per room, before issue 7 and now:',
+    '',
+    '| runtime | RSS MiB before | RSS MiB now | Pss MiB before | Pss MiB now |',
+    '| :-- | --: | --: | --: | --: |',
+    ...kinds.map((k) => `| ${k} | ${memCell(b?.mem[k]?.rss)} | ${mib(mem[k].rss)} | ${memCell(b?.mem[k]?.pss)} | ${mib(mem[k].pss)} |`),
+    '',
+    `${CONCURRENT} concurrent pong sessions (now):`,
+    '',
+    '| runtime | ticks/s per session | p99 tick ms | p99 frame interval ms | host CPU % |',
+    '| :-- | --: | --: | --: | --: |',
+    ...kinds.map((k) => `| ${k} | ${f1(load[k].ticksPerSecond)} | ${load[k].p99TickMs.toFixed(2)} | ${f1(load[k].p99IntervalMs)} | ${f1(load[k].hostCpuPct)} |`),
+    '',
+    `Co-tenant room (30 Hz) while each attack runs next to it (baseline: ${attackKinds.map((k) => `${k} ${f1(attacks[k].baselineFps)} fps`).join(', ')}):`,
+    '',
+    `| attack | ${attackKinds.map((k) => `${k}: fps mean / worst 500 ms | ${k}: host and co-tenant | ${k}: attacking room ended`).join(' | ')} |`,
+    `| :-- | ${attackKinds.map(() => '--: | :-: | :--').join(' | ')} |`,
+    ...ATTACKS.filter((a) => attackKinds.some((k) => attacks[k].rows.some((r) => r.label === a.label))).map((a) => {
+      const cells = attackKinds.map((k) => {
+        const r = attacks[k].rows.find((x) => x.label === a.label);
+        return r ? `${f1(r.meanFps)} / ${f1(r.minFps)} | ${r.hostAlive ? 'alive' : '**DOWN**'} | ${r.outcome.replace(/\|/g, '/')}` : '— | — | —';
+      });
+      return `| ${a.label} | ${cells.join(' | ')} |`;
+    }),
+    '',
+    '## Targets (issues 4 and 7)',
     '',
     `- \`process\` start < 150 ms: p50 ${f1(start.process.p50)} ms → ${start.process.p50 < 150 ? 'PASS' : 'FAIL'}`,
     ...(HAVE_DOCKER ? [`- \`docker\` start < 1 s: p50 ${f1(start.docker.p50)} ms, p90 ${f1(start.docker.p90)} ms → ${start.docker.p90 < 1000 ? 'PASS' : 'FAIL'}`] : []),
     `- < 40 MiB per \`process\` session: RSS ${mib(mem.process.rss)} MiB, Pss ${mib(mem.process.pss)} MiB → ${mem.process.pss < 40 * 1024 * 1024 ? 'PASS (Pss)' : 'FAIL'}${mem.process.rss < 40 * 1024 * 1024 ? ', PASS (RSS)' : ', RSS over'}`,
+    `- every attack: host alive and co-tenant connected → ${attackKinds.every((k) => attacks[k].rows.every((r) => r.hostAlive)) ? 'PASS' : 'FAIL'}; co-tenant worst 500 ms ≥ 20 fps (of 30) → ${attackKinds.every((k) => attacks[k].rows.every((r) => r.minFps >= 20)) ? 'PASS' : 'FAIL'}`,
     '',
   ];
   const text = lines.join('\n');
