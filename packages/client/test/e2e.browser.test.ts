@@ -3,13 +3,13 @@
  * examples/hidden-hand on 127.0.0.1, and real headless Chromium (playwright-core driving
  * /usr/bin/chromium) loading the real client bundle from /parlor/client.js.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureFreshBundle } from './bundle.js';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { createGameServer, type GameServer } from '@parlor/server';
 
@@ -24,9 +24,7 @@ const LAUNCH_ARGS = [
   '--disable-quic',
 ];
 const here = dirname(fileURLToPath(import.meta.url));
-const clientDir = join(here, '..');
-const repo = join(clientDir, '..', '..');
-const bundlePath = join(clientDir, 'dist', 'parlor-client.global.js');
+const repo = join(here, '..', '..', '..');
 const shotDir = '/tmp/parlor-e2e';
 
 const haveChromium = existsSync(CHROMIUM);
@@ -37,25 +35,6 @@ if (!haveChromium && !inCi) {
 
 // ------------------------------------------------------------------ helpers
 
-function newestMtime(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
-
-/** Rebuilds the page bundle with the package's own tsup config when it is missing or older than its sources. */
-function ensureFreshBundle(): void {
-  const src = Math.max(newestMtime(join(clientDir, 'src')), newestMtime(join(repo, 'packages', 'squish', 'src')));
-  if (existsSync(bundlePath) && statSync(bundlePath).mtimeMs >= src) return;
-  execFileSync(join(repo, 'node_modules', '.bin', 'tsup'), [], {
-    cwd: clientDir,
-    env: { ...process.env, PARLOR_CLIENT_BUNDLE_ONLY: '1' },
-    stdio: 'pipe',
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

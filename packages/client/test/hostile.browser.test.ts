@@ -8,47 +8,27 @@
  *   storage (attachment + sandbox CSP; and the sandbox CSP alone);
  * - the real pages work under their strict CSP (no violations; lobby script and play page run).
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { PROTOCOL_VERSION, SQUISH_VERSION, decodeClientMessage, encodeServerMessage, type FrameMessage, type ServerMessage } from '@parlor/squish';
+import { createGameServer, loadGame, type GameServer, type LoadedGame } from '@parlor/server';
+import { ensureFreshBundle } from './bundle.js';
 
 type Sendable = Exclude<ServerMessage, FrameMessage>;
-import { createGameServer, loadGame, type GameServer, type LoadedGame } from '@parlor/server';
 
 const CHROMIUM = '/usr/bin/chromium';
 const LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
-const here = dirname(fileURLToPath(import.meta.url));
-const clientDir = join(here, '..');
-const repo = join(clientDir, '..', '..');
-const bundlePath = join(clientDir, 'dist', 'parlor-client.global.js');
 
 const haveChromium = existsSync(CHROMIUM);
 const inCi = process.env.CI === 'true';
 if (!haveChromium && !inCi) console.warn(`[hostile browser] SKIPPED: ${CHROMIUM} not found. In CI (CI=true) this test runs and fails instead.`);
 
-function newestMtime(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
-
-/** Rebuilds the page bundle with the package's own tsup config when it is missing or older than its sources. */
-function ensureFreshBundle(): void {
-  const src = Math.max(newestMtime(join(clientDir, 'src')), newestMtime(join(repo, 'packages', 'squish', 'src')));
-  if (existsSync(bundlePath) && statSync(bundlePath).mtimeMs >= src) return;
-  execFileSync(join(repo, 'node_modules', '.bin', 'tsup'), [], { cwd: clientDir, env: { ...process.env, PARLOR_CLIENT_BUNDLE_ONLY: '1' }, stdio: 'pipe' });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,18 +1,16 @@
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CloseCode, FrameKind, MessageType, encodeServerMessage } from '@parlor/squish';
+import { FrameKind, MessageType, encodeServerMessage } from '@parlor/squish';
 import {
   DockerRuntime,
   ENGINE_MESSAGE_LIMITS,
   ProcessRuntime,
   checkEngineMessage,
   isFrameHead,
-  processRunnerPath,
   type GameServer,
   type SessionRuntime,
 } from '@parlor/server';
-import { TestClient, captureLogger, startServer, waitFor } from './helpers.js';
+import { TestClient, captureLogger, waitFor } from './helpers.js';
+import { HostileBed, buildRunnerImage, dockerUp, endedWith, fixture, requireDockerInCi } from './hostile-bed.js';
 
 /**
  * Issue 7 items 2 and 5: what crosses from a sandbox is hostile input, and the watchdog runs on
@@ -20,74 +18,40 @@ import { TestClient, captureLogger, startServer, waitFor } from './helpers.js';
  * is neutralised), the host must survive it, and a co-tenant room must keep its frame rate.
  */
 
-const fixture = (p: string) => fileURLToPath(new URL(`./fixtures/${p}`, import.meta.url));
 const CHANNEL = ['error-object', 'redirect', 'fanout', 'twice', 'big-string', 'heartbeats-only', 'burner', 'flood'] as const;
 
 const IMAGE = 'parlor-runner:test';
-const dockerUp = spawnSync('docker', ['info'], { timeout: 10_000 }).status === 0;
-if (!dockerUp && process.env.CI === 'true') throw new Error('CI=true but no Docker engine answers `docker info`: the hostile channel suite must run against the docker runtime in CI');
-if (!dockerUp) console.warn('hostile channel suite: docker runtime skipped (no Docker engine)');
+requireDockerInCi('the hostile channel suite');
 
+let bed: HostileBed;
 let server: GameServer;
 let lines: string[];
 let runtime: SessionRuntime;
 let control: TestClient;
-let clients: TestClient[] = [];
 
 async function setUp(kind: 'process' | 'docker'): Promise<void> {
   const logger = captureLogger().logger;
   // Short windows so the suite stays fast; the defaults are 0.8 of a core over 5 s, 3 s of flood.
   const limits = { logger, tickTimeoutMs: 1000, cpuBudget: 0.5, cpuWindowMs: 2000, channelFloodMs: 2000 };
   if (kind === 'docker') {
-    const r = spawnSync('bash', [fileURLToPath(new URL('../docker/build-runner-image.sh', import.meta.url)), IMAGE, processRunnerPath()], { encoding: 'utf8', timeout: 120_000 });
-    if (r.status !== 0) throw new Error(`building ${IMAGE} failed: ${r.stderr}`);
-    runtime = new DockerRuntime({ ...limits, image: IMAGE, hostId: `parlor-hostile-channel-${process.pid}` });
+    buildRunnerImage(IMAGE);
+    runtime = new DockerRuntime({ ...limits, image: IMAGE, instanceId: `parlor-hostile-channel-${process.pid}` });
   } else {
     runtime = new ProcessRuntime(limits);
   }
-  const games: Record<string, string> = { ticker: fixture('sandbox/ticker.ts'), spin: fixture('hostile/spin.ts') };
+  const games: Record<string, string> = { spin: fixture('hostile/spin.ts') };
   for (const h of CHANNEL) games[h] = fixture(`hostile/channel-${h}.ts`);
-  const started = await startServer({ games, runtime });
-  server = started.server;
-  lines = started.lines;
-  control = await TestClient.connect(server);
-  clients.push(control);
-  await control.joinAndSync('ticker');
+  bed = await HostileBed.start(games, runtime);
+  ({ server, lines, control } = bed);
 }
 
 async function tearDown(): Promise<void> {
-  for (const c of clients) c.close();
-  clients = [];
-  await server?.close();
+  await bed?.close();
   await runtime?.close?.();
 }
 
-async function attack(game: string): Promise<TestClient> {
-  const c = await TestClient.connect(server);
-  clients.push(c);
-  await c.joinAndSync(game);
-  return c;
-}
-
-/** The control session still ticks at (close to) its 30 Hz over 500 ms. */
-async function controlKeepsItsFrameRate(): Promise<void> {
-  const before = control.framesApplied;
-  await new Promise((r) => setTimeout(r, 500));
-  expect(control.framesApplied - before).toBeGreaterThanOrEqual(8);
-  expect(control.closeInfo).toBeNull();
-}
-
-/** The attacker's room ended with 4500 and a message matching `why`; returns that message. */
-async function endedWith(c: TestClient, why: RegExp, timeoutMs = 10_000): Promise<string> {
-  const closed = await c.closed(timeoutMs);
-  expect(closed.code).toBe(CloseCode.SESSION_FAILED);
-  const err = c.messages.find((m) => m.type === 'error');
-  const text = err && err.type === 'error' ? err.message : '';
-  expect(text).toMatch(/^The game failed and the session ended/);
-  expect(text).toMatch(why);
-  expect(c.errors).toEqual([]);
-  return text;
-}
+const attack = (game: string): Promise<TestClient> => bed.attack(game);
+const controlKeepsItsFrameRate = (): Promise<void> => bed.coTenantKeepsTicking();
 
 describe('checkEngineMessage (what crosses from a sandbox)', () => {
   const frame = (seq: number) => encodeServerMessage({ type: 'error', code: 4500, message: String(seq) });
@@ -169,7 +133,7 @@ describe.each([
   it('one player listed twice in a tick ends the room before any ws.send', async () => {
     const c = await attack('twice');
     const second = await TestClient.connect(server);
-    clients.push(second);
+    bed.clients.push(second);
     second.join('twice', { sessionId: c.init!.sessionId });
     await endedWith(c, /two frames in one tick/);
     await endedWith(second, /two frames in one tick/);

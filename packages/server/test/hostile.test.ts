@@ -1,31 +1,24 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CloseCode } from '@parlor/squish';
-import { DockerRuntime, ProcessRuntime, processRunnerPath, type GameServer, type SessionRuntime } from '@parlor/server';
-import { TestClient, captureLogger, startServer, waitFor } from './helpers.js';
+import { DockerRuntime, ProcessRuntime, type GameServer, type SessionRuntime } from '@parlor/server';
+import { TestClient, captureLogger, waitFor } from './helpers.js';
+import { HostileBed, buildRunnerImage, dockerUp, endedWith, fixture, requireDockerInCi } from './hostile-bed.js';
 
-const fixture = (p: string) => fileURLToPath(new URL(`./fixtures/${p}`, import.meta.url));
 const HOSTILE = ['read-passwd', 'write-file', 'network', 'spawn', 'spin', 'oom', 'workers', 'proto', 'huge-frames'] as const;
 const WRITE_TARGET = '/tmp/parlor-hostile-write.txt';
 const SPAWN_TARGET = '/tmp/parlor-hostile-spawned.txt';
 const NET_PORT = 47391;
 
 const IMAGE = 'parlor-runner:test';
-/** Real dockerd (CI starts one); the docker half is skipped, loudly, where there is none. */
-const dockerUp = spawnSync('docker', ['info'], { timeout: 10_000 }).status === 0;
-if (!dockerUp && process.env.CI === 'true') throw new Error('CI=true but no Docker engine answers `docker info`: the hostile suite must run against the docker runtime in CI');
-if (!dockerUp) console.warn('hostile suite: docker runtime skipped (no Docker engine)');
+requireDockerInCi('the hostile suite');
 
+let bed: HostileBed;
 let server: GameServer;
 let lines: string[];
 let runtime: SessionRuntime;
-let control: TestClient;
 let listener: Server;
 let connections = 0;
-let clients: TestClient[] = [];
 
 beforeAll(async () => {
   listener = createServer((s) => {
@@ -46,44 +39,25 @@ async function setUp(kind: 'process' | 'docker'): Promise<void> {
   const logger = captureLogger().logger;
   const limits = { logger, tickTimeoutMs: 500, maxMessageBytes: 4 * 1024 * 1024 };
   if (kind === 'docker') {
-    const r = spawnSync('bash', [fileURLToPath(new URL('../docker/build-runner-image.sh', import.meta.url)), IMAGE, processRunnerPath()], { encoding: 'utf8', timeout: 120_000 });
-    if (r.status !== 0) throw new Error(`building ${IMAGE} failed: ${r.stderr}`);
-    runtime = new DockerRuntime({ ...limits, image: IMAGE, hostId: `parlor-hostile-${process.pid}` });
+    buildRunnerImage(IMAGE);
+    runtime = new DockerRuntime({ ...limits, image: IMAGE, instanceId: `parlor-hostile-${process.pid}` });
   } else {
     runtime = new ProcessRuntime(limits);
   }
-  const games: Record<string, string> = { ticker: fixture('sandbox/ticker.ts') };
+  const games: Record<string, string> = {};
   for (const h of HOSTILE) games[h] = fixture(`hostile/${h}.ts`);
-  const started = await startServer({ games, runtime });
-  server = started.server;
-  lines = started.lines;
-  // A well-behaved session that must keep its frame rate while the attacks run.
-  control = await TestClient.connect(server);
-  clients.push(control);
-  await control.joinAndSync('ticker');
+  bed = await HostileBed.start(games, runtime);
+  server = bed.server;
+  lines = bed.lines;
 }
 
 async function tearDown(): Promise<void> {
-  for (const c of clients) c.close();
-  clients = [];
-  await server?.close();
+  await bed?.close();
   await runtime?.close?.();
 }
 
-async function attack(game: string): Promise<TestClient> {
-  const c = await TestClient.connect(server);
-  clients.push(c);
-  await c.joinAndSync(game);
-  return c;
-}
-
-/** The control session still ticks at (close to) its 30 Hz over 500 ms. */
-async function controlKeepsItsFrameRate(): Promise<void> {
-  const before = control.framesApplied;
-  await new Promise((r) => setTimeout(r, 500));
-  expect(control.framesApplied - before).toBeGreaterThanOrEqual(8);
-  expect(control.closeInfo).toBeNull();
-}
+const attack = (game: string): Promise<TestClient> => bed.attack(game);
+const controlKeepsItsFrameRate = (): Promise<void> => bed.coTenantKeepsTicking();
 
 /** Waits for `n` attack reports and checks that none of them succeeded. */
 async function reportsBlocked(c: TestClient, n: number): Promise<string[]> {
@@ -94,14 +68,7 @@ async function reportsBlocked(c: TestClient, n: number): Promise<string[]> {
   return r;
 }
 
-async function killedCleanly(c: TestClient, why: RegExp): Promise<void> {
-  const closed = await c.closed(10_000);
-  expect(closed.code).toBe(CloseCode.SESSION_FAILED);
-  const err = c.messages.find((m) => m.type === 'error');
-  const text = err && err.type === 'error' ? err.message : '';
-  expect(text).toMatch(/^The game failed and the session ended/);
-  expect(text).toMatch(why);
-}
+const killedCleanly = async (c: TestClient, why: RegExp): Promise<void> => void (await endedWith(c, why));
 
 describe.each([
   { kind: 'process' as const, skip: false },

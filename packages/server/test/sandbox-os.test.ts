@@ -1,11 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CloseCode } from '@parlor/squish';
 import { ProcessRuntime, RuntimeError, createRuntime, loadGame, type GameServer } from '@parlor/server';
-import { TestClient, captureLogger, startServer, waitFor } from './helpers.js';
+import { TestClient, captureLogger, waitFor } from './helpers.js';
+import { HostileBed, dockerUp, endedWith, fixture, requireDockerInCi } from './hostile-bed.js';
 
 /**
  * Issue 7 items 1, 6 and 7 for the `process` runtime: the OS sandbox (bubblewrap as uid 65534, own
@@ -14,18 +13,15 @@ import { TestClient, captureLogger, startServer, waitFor } from './helpers.js';
  * its frame rate.
  */
 
-const fixture = (p: string) => fileURLToPath(new URL(`./fixtures/${p}`, import.meta.url));
 const HOST_SOCKET = '/tmp/parlor-hostile-host.sock';
 const DOCKER_SOCKET = '/var/run/docker.sock';
 const ABSTRACT_SOCKET = `\0parlor-sandbox-os-${process.pid}`;
-const dockerUp = spawnSync('docker', ['info'], { timeout: 10_000 }).status === 0;
-if (!dockerUp && process.env.CI === 'true') throw new Error('CI=true but no Docker engine answers `docker info`: the docker.sock escape must be tried against a live engine in CI');
+requireDockerInCi('the docker.sock escape of the sandbox-os suite');
 
 let server: GameServer;
 let lines: string[];
 let runtime: ProcessRuntime;
-let control: TestClient;
-let clients: TestClient[] = [];
+let bed: HostileBed;
 const listeners: Server[] = [];
 let hostConnections = 0;
 let tcpPort = 0;
@@ -50,53 +46,27 @@ beforeAll(async () => {
   tcpPort = (tcp.address() as { port: number }).port;
   const logger = captureLogger();
   runtime = new ProcessRuntime({ logger: logger.logger, tickTimeoutMs: 1000 });
-  const started = await startServer({
-    games: {
-      ticker: fixture('sandbox/ticker.ts'),
+  bed = await HostileBed.start(
+    {
       'stdio-escape': fixture('hostile/stdio-escape.ts'),
       'buffer-hog': fixture('hostile/buffer-hog.ts'),
       'wasm-hog': fixture('hostile/wasm-hog.ts'),
     },
     runtime,
-  });
-  server = started.server;
-  lines = started.lines;
-  control = await TestClient.connect(server);
-  clients.push(control);
-  await control.joinAndSync('ticker');
+  );
+  ({ server, lines } = bed);
 }, 60_000);
 
 afterAll(async () => {
-  for (const c of clients) c.close();
-  await server?.close();
+  await bed?.close();
   await runtime?.close();
   for (const l of listeners) await new Promise<void>((r) => l.close(() => r()));
   rmSync(HOST_SOCKET, { force: true });
 });
 
-async function attack(game: string): Promise<TestClient> {
-  const c = await TestClient.connect(server);
-  clients.push(c);
-  await c.joinAndSync(game);
-  return c;
-}
-
-/** The control room still ticks at (close to) its 30 Hz over 500 ms. */
-async function controlKeepsItsFrameRate(): Promise<void> {
-  const before = control.framesApplied;
-  await new Promise((r) => setTimeout(r, 500));
-  expect(control.framesApplied - before).toBeGreaterThanOrEqual(8);
-  expect(control.closeInfo).toBeNull();
-}
-
-async function killedCleanly(c: TestClient, why: RegExp): Promise<string> {
-  const closed = await c.closed(20_000);
-  expect(closed.code).toBe(CloseCode.SESSION_FAILED);
-  const err = c.messages.find((m) => m.type === 'error');
-  const text = err && err.type === 'error' ? err.message : '';
-  expect(text).toMatch(why);
-  return text;
-}
+const attack = (game: string): Promise<TestClient> => bed.attack(game);
+const controlKeepsItsFrameRate = (): Promise<void> => bed.coTenantKeepsTicking();
+const killedCleanly = (c: TestClient, why: RegExp): Promise<string> => endedWith(c, why, 20_000);
 
 /**
  * Runs `script` with plain `node` (no permission model, every built-in available: what a game
