@@ -10,7 +10,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { WebSocket } from 'ws';
-import { PROTOCOL_VERSION, decodeServerMessage, encodeClientMessage } from '@parlor/squish';
+import { PROTOCOL_VERSION, SceneMirror, Text, decodeServerMessage, encodeClientMessage } from '@parlor/squish';
 import { createGameServer, type SessionRuntime } from '@parlor/server';
 
 /** One attack of the hostile suite: a label and its fixture file. */
@@ -19,12 +19,14 @@ export interface AttackCase {
   label: string;
   /** Fixture path relative to packages/server/test/fixtures/. */
   fixture: string;
+  /** The runtime is expected to end this room: watch it until it ends (at most 15 s), not just the window. */
+  ends?: boolean;
 }
 
 /** One measured row. */
 export interface AttackRow {
   label: string;
-  /** Co-tenant frames/s over the whole window. */
+  /** Co-tenant frames/s from the attacker's join until its room ended (or the window closed). */
   meanFps: number;
   /** Co-tenant frames/s in its worst 500 ms slice. */
   minFps: number;
@@ -40,14 +42,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 interface Player {
   ws: WebSocket;
   frames: number[];
-  closed: { code: number; error: string } | null;
+  closed: { code: number; error: string; at: number } | null;
   lastError: string;
+  /** The player's view of the scene: hostile games report each attempt as a Text (`<what>: blocked (…)` or `: SUCCEEDED`). */
+  mirror: SceneMirror;
 }
 
 function join(wsUrl: string, game: string): Promise<Player> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(wsUrl);
-    const p: Player = { ws, frames: [], closed: null, lastError: '' };
+    const p: Player = { ws, frames: [], closed: null, lastError: '', mirror: new SceneMirror() };
     ws.binaryType = 'nodebuffer';
     const timer = setTimeout(() => reject(new Error(`${game}: no first frame within 15 s`)), 15_000);
     ws.on('error', () => {});
@@ -65,6 +69,11 @@ function join(wsUrl: string, game: string): Promise<Player> {
       }
       if (msg.type === 'frame') {
         p.frames.push(performance.now());
+        try {
+          p.mirror.apply(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+        } catch {
+          // the fps count is what matters; a frame the mirror refuses is counted all the same
+        }
         if (p.frames.length === 1) {
           clearTimeout(timer);
           resolve(p);
@@ -72,7 +81,7 @@ function join(wsUrl: string, game: string): Promise<Player> {
       } else if (msg.type === 'error') p.lastError = msg.message;
     });
     ws.on('close', (code) => {
-      p.closed = { code, error: p.lastError };
+      p.closed = { code, error: p.lastError, at: performance.now() };
       clearTimeout(timer);
       resolve(p);
     });
@@ -112,11 +121,24 @@ export async function coTenantUnderAttack(runtime: SessionRuntime, fixtures: str
       } catch (err) {
         outcome = `did not start: ${(err as Error).message.slice(0, 80)}`;
       }
-      const end = start + windowMs;
-      while (performance.now() < end) await sleep(50);
+      // at least the window; an attack the runtime must end is watched until it ends (at most 15 s)
+      const watching = (): boolean => {
+        const elapsed = performance.now() - start;
+        return elapsed < windowMs || (c.ends === true && attacker !== null && attacker.closed === null && elapsed < 15_000);
+      };
+      while (watching()) await sleep(50);
+      const end = performance.now();
       const slices: number[] = [];
       for (let t = start; t + 500 <= end; t += 500) slices.push(fpsBetween(control.frames, t, t + 500));
-      if (attacker?.closed) outcome = `${attacker.closed.code}: ${attacker.closed.error.replace(/\s+/g, ' ').slice(0, 110) || '(no message)'}`;
+      if (attacker?.closed) {
+        const why = attacker.closed.error.replace(/^The game failed and the session ended: /, '').replace(/\s+/g, ' ');
+        outcome = `${attacker.closed.code} after ${((attacker.closed.at - start) / 1000).toFixed(1)} s: ${why.length > 90 ? `${why.slice(0, 90)}…` : why || '(no message)'}`;
+      } else if (attacker) {
+        const texts = [...attacker.mirror.nodes.values()].filter((n): n is Text => n instanceof Text).map((t) => t.text);
+        const blocked = texts.filter((t) => /: blocked/.test(t)).length;
+        const succeeded = texts.filter((t) => /: SUCCEEDED/.test(t)).length;
+        if (blocked + succeeded > 0) outcome = `running: ${blocked} attempts blocked, ${succeeded} succeeded`;
+      }
       attacker?.ws.close();
       let hostAlive = false;
       try {
