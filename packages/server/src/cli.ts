@@ -41,6 +41,7 @@ function runtimeFromFlag(v: string | undefined, logger: Logger, instanceId?: str
       process: limits,
       docker: {
         ...shared,
+        ...(sandbox.image ? { image: sandbox.image } : {}),
         ...(instanceId ? { instanceId } : {}),
         ...(memoryLimitMb !== undefined ? { memoryBytes: memoryLimitMb * 1024 * 1024 } : {}),
       },
@@ -212,6 +213,7 @@ interface CapacityFlags {
 /** `serve` flags of the sandboxed runtimes (process, docker). */
 interface SandboxFlags {
   unsafeWeakSandbox?: boolean;
+  image?: string;
   memoryMb?: string;
   cpuBudget?: string;
 }
@@ -325,6 +327,7 @@ program
   .option('--max-spectators <n>', 'most spectators per session; over it 4409 (default 100)')
   .option('--max-buffered-bytes <n>', 'bytes queued for one socket before a client that does not read is dropped with 4413 (default 4194304)')
   .option('--instance-id <id>', 'this server\'s instance id: labels its docker containers; reconcile touches only its own (default <hostname>:<port>)')
+  .option('--image <image>', 'runner image of the docker runtime (default parlor-runner:local; build it with packages/server/docker/build-runner-image.sh)')
   .option('--memory-mb <mb>', 'memory limit of each sandboxed room, heap and everything else, enforced by the kernel (default 128)')
   .option('--cpu-budget <fraction>', 'CPU budget of one sandboxed room as a fraction of one core over 5 s; over it the room ends (default 0.8, 0 disables)')
   .option('--unsafe-weak-sandbox', 'development only: let --runtime process start where the kernel cannot isolate rooms (bubblewrap, cgroups missing); logged loudly')
