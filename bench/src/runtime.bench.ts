@@ -38,6 +38,16 @@ const {
 type Kind = 'inline' | 'process' | 'docker';
 /** Runner image for the docker rows (build: packages/server/docker/build-runner-image.sh). */
 const IMAGE = process.env.PARLOR_IMAGE ?? 'parlor-runner:local';
+/**
+ * The main run builds the runner image from this tree's build first (a Docker engine refuses an
+ * image built from another runner), when an engine answers; the child run measures what it is given.
+ */
+if (!PROBE && !process.env.PARLOR_IMAGE && spawnSync('docker', ['info'], { timeout: 10_000 }).status === 0) {
+  const runner = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'packages', 'server', 'dist', 'process-runner.mjs');
+  const script = path.join(path.dirname(runner), '..', 'docker', 'build-runner-image.sh');
+  const r = spawnSync('bash', [script, IMAGE, runner], { encoding: 'utf8' });
+  if (r.status !== 0) console.error(`runner image ${IMAGE} not built (docker rows skipped): ${r.stderr.slice(-300)}`);
+}
 const HAVE_DOCKER = dockerAvailable(IMAGE);
 
 function makeRuntime(kind: Kind): SessionRuntime {
