@@ -411,4 +411,18 @@ describe('the bundler resolves nothing outside the game folder except @parlor/sq
     expect((err as GameLoadError).message).toMatch(/index\.ts:2:\d+: import .* outside the game folder/);
     expect((err as GameLoadError).message).not.toContain(SECRET);
   });
+
+  it('a package.json "main" that leads out of the folder is refused before anything is read from there', async () => {
+    const dir = join(base, 'games', 'main-escape');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ main: '../../host-lib.ts' }));
+    const err = await loadGame('main-escape', dir).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(GameLoadError);
+    expect((err as GameLoadError).code).toBe(ServerErrorCode.GAME_BUILD_FAILED);
+    expect((err as GameLoadError).message).toMatch(/the entry .* outside the game folder/);
+    expect((err as GameLoadError).message).not.toContain(SECRET);
+  });
 });

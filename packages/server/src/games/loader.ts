@@ -257,7 +257,17 @@ function confineToFolder(root: string): Plugin {
       b.onResolve({ filter: /.*/ }, async (args) => {
         if ((args.pluginData as { parlorInner?: boolean } | undefined)?.parlorInner) return undefined;
         if (args.path === '@parlor/squish') return { path: args.path, external: true };
-        if (args.kind === 'entry-point') return undefined;
+        if (args.kind === 'entry-point') {
+          // package.json "main" may name any path: the entry itself must be a file of the game too
+          let real: string;
+          try {
+            real = realpathSync(resolve(args.resolveDir || dirname(args.path), args.path));
+          } catch {
+            return undefined; // esbuild reports the missing file
+          }
+          if (inside(real)) return undefined;
+          return { errors: [{ text: `the entry ${JSON.stringify(args.path.slice(0, 200))} resolves to ${real}, outside the game folder ${realRoot}: package.json "main" must name a file of the game` }] };
+        }
         const r = await b.resolve(args.path, {
           kind: args.kind,
           importer: args.importer,
