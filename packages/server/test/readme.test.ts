@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import ts from 'typescript';
-import { NodeKind, type Shape, type Text } from '@parlor/squish';
+import { CloseCode, NodeKind, type Shape, type Text } from '@parlor/squish';
 import { type GameServer } from '@parlor/server';
 import { startServer, TestClient, waitFor } from './helpers.js';
 
@@ -74,5 +74,14 @@ describe('README', () => {
     expect(b.errors).toEqual([]);
     a.close();
     b.close();
+  });
+});
+
+describe('README close codes', () => {
+  it('documents every close code a client can receive (the table under "Close codes")', () => {
+    const table = readme.slice(readme.indexOf('**Close codes**'));
+    const documented = new Set([...table.slice(0, table.indexOf('\n\n#')).matchAll(/^\| (\d{4})(?: \/ (\d{4}))? \|/gm)].flatMap((m) => [m[1], m[2]]).filter(Boolean).map(Number));
+    const missing = Object.entries(CloseCode).filter(([, code]) => !documented.has(code));
+    expect(missing, 'close codes missing from the README table').toEqual([]);
   });
 });
