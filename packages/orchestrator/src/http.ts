@@ -146,17 +146,16 @@ export class ApiHandler {
   }
 
   private authenticate(ctx: Ctx, allowQuery: boolean): void {
-    if (this.orch.throttle.blocked(ctx.ip)) throw new Rejection(FleetCause.AUTH_THROTTLED, 'too many failed authentications from this address; retry later');
     const h = ctx.req.headers.authorization;
     let key: string | null = null;
     if (typeof h === 'string' && /^Bearer [^\s]+$/i.test(h.trim())) key = h.trim().slice(7);
     else if (allowQuery && ctx.query.has('key')) key = ctx.query.get('key');
-    const fp = this.orch.adminKeys.match(key);
-    if (!fp) {
-      this.orch.throttle.fail(ctx.ip);
-      this.orch.logger.warn(`admin auth failed: ${kv({ ip: ctx.ip, method: ctx.method, path: ctx.path })}`);
+    const verdict = this.orch.guard.check('admin', ctx.ip, key, { method: ctx.method, path: ctx.path });
+    if (!verdict.ok) {
+      if (verdict.reason === 'throttled') throw new Rejection(FleetCause.AUTH_THROTTLED, 'too many failed authentications from this address; retry later');
       throw new Rejection(FleetCause.UNAUTHORIZED, 'unauthorized');
     }
+    const fp = verdict.fingerprint;
     ctx.keyFp = fp;
   }
 

@@ -25,7 +25,7 @@ export {
   OrchestratorErrorCode,
   type FleetCauseValue,
 } from './errors.js';
-export { keyFingerprint, generateKey } from './auth.js';
+export { keyFingerprint, generateKey } from './auth/keys.js';
 export { MAX_BODY_BYTES } from './http.js';
 export { createConsoleLogger, type Logger, type LogLevel } from './logger.js';
 export {

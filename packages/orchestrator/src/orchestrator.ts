@@ -4,7 +4,9 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { EventEmitter } from 'eventemitter3';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { AuthThrottle, KeyRing, generateKey, keyFingerprint } from './auth.js';
+import { AuthGuard, clientIp } from './auth/guard.js';
+import { AccessKeys } from './auth/keys.js';
+import { AuthThrottle } from './auth/throttle.js';
 import { FleetCause, OrchestratorConfigError, OrchestratorError } from './errors.js';
 import { ApiHandler } from './http.js';
 import { createConsoleLogger, kv, type Logger, type LogLevel } from './logger.js';
@@ -168,14 +170,11 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     cors: string[];
   };
   /** @internal */
-  adminKeys: KeyRing;
-  /** @internal */
-  readonly throttle: AuthThrottle;
+  readonly guard: AuthGuard;
   /** Keys generated in development (empty otherwise); printed once at construction. */
-  readonly generatedKeys: { agentKey?: string; adminKey?: string } = {};
+  readonly generatedKeys: { readonly agentKey?: string; readonly adminKey?: string };
 
-  private agentKeys: KeyRing;
-  private readonly production: boolean;
+  private readonly keys: AccessKeys;
   private readonly wss: WebSocketServer;
   private readonly api: ApiHandler;
   private readonly instances = new Map<string, Instance>();
@@ -196,28 +195,8 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     super();
     this.logger = options.logger ?? createConsoleLogger(options.logLevel ?? 'info');
     const production = (options.nodeEnv ?? process.env.NODE_ENV) === 'production';
-    this.production = production;
-    const agentList = keyList('agentKey', options.agentKey);
-    const adminList = keyList('adminKey', options.adminKey);
-    if (production) {
-      if (agentList.length === 0 || adminList.length === 0) throw new OrchestratorConfigError('NODE_ENV=production requires agentKey and adminKey (no auto-generated keys)');
-      for (const k of [...agentList, ...adminList]) {
-        if (k.length < 16) throw new OrchestratorConfigError(`NODE_ENV=production refuses keys under 16 characters (${keyFingerprint(k)})`);
-      }
-      const admins = new Set(adminList);
-      const overlap = agentList.find((k) => admins.has(k));
-      if (overlap) throw new OrchestratorConfigError(`NODE_ENV=production refuses a key that is both an agent and an admin key (${keyFingerprint(overlap)})`);
-    }
-    if (agentList.length === 0) {
-      const k = generateKey();
-      agentList.push(k);
-      this.generatedKeys.agentKey = k;
-    }
-    if (adminList.length === 0) {
-      const k = generateKey();
-      adminList.push(k);
-      this.generatedKeys.adminKey = k;
-    }
+    this.keys = new AccessKeys({ agentKey: options.agentKey, adminKey: options.adminKey }, production);
+    this.generatedKeys = this.keys.generated;
     if (this.generatedKeys.agentKey || this.generatedKeys.adminKey) {
       // Printed once, to the console only (never to the logger).
       process.stdout.write(
@@ -227,8 +206,6 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
           `  Pass --agent-key / --admin-key (or PARLOR_AGENT_KEYS / PARLOR_ADMIN_KEYS) to choose your own.\n\n`,
       );
     }
-    this.agentKeys = new KeyRing(agentList);
-    this.adminKeys = new KeyRing(adminList);
     const cors = options.cors === undefined ? [] : Array.isArray(options.cors) ? options.cors : [options.cors];
     this.opts = {
       host: options.host ?? '0.0.0.0',
@@ -249,7 +226,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
       placePerSecond: intOpt('placePerSecond', options.placePerSecond, 5, 1),
       placeBurst: intOpt('placeBurst', options.placeBurst, 10, 1),
     };
-    this.throttle = new AuthThrottle(this.opts.authFailureLimit, this.opts.authWindowMs);
+    this.guard = new AuthGuard(this.keys, new AuthThrottle(this.opts.authFailureLimit, this.opts.authWindowMs), this.logger);
     this.fleet = this.createView();
     this.api = new ApiHandler(this);
     this.wss = new WebSocketServer({
@@ -266,7 +243,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
       else socket.destroy();
     });
     this.logger.info(
-      `keys: ${kv({ agent: agentList.map(keyFingerprint).join(','), admin: adminList.map(keyFingerprint).join(','), production })}`,
+      `keys: ${kv({ agent: this.keys.fingerprints.agent.join(','), admin: this.keys.fingerprints.admin.join(','), production })}`,
     );
   }
 
@@ -277,20 +254,8 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
    * @throws {OrchestratorConfigError} on an empty list or a rule violation (nothing changes then).
    */
   setKeys(keys: { agentKey?: string | string[]; adminKey?: string | string[] }): void {
-    const agent = keys.agentKey !== undefined ? keyList('agentKey', keys.agentKey) : null;
-    const admin = keys.adminKey !== undefined ? keyList('adminKey', keys.adminKey) : null;
-    if ((agent && agent.length === 0) || (admin && admin.length === 0)) throw new OrchestratorConfigError('a key list cannot be empty');
-    if (this.production) {
-      for (const k of [...(agent ?? []), ...(admin ?? [])]) {
-        if (k.length < 16) throw new OrchestratorConfigError(`NODE_ENV=production refuses keys under 16 characters (${keyFingerprint(k)})`);
-      }
-      const agentSet = agent ?? null;
-      const adminSet = admin ?? null;
-      if (agentSet && adminSet && agentSet.some((k) => adminSet.includes(k))) throw new OrchestratorConfigError('NODE_ENV=production refuses a key that is both an agent and an admin key');
-    }
-    if (agent) this.agentKeys = new KeyRing(agent);
-    if (admin) this.adminKeys = new KeyRing(admin);
-    this.logger.info(`keys rotated: ${kv({ agent: agent?.map(keyFingerprint).join(','), admin: admin?.map(keyFingerprint).join(',') })}`);
+    const fps = this.keys.set(keys);
+    this.logger.info(`keys rotated: ${kv({ agent: fps.agent?.join(','), admin: fps.admin?.join(',') })}`);
   }
 
   /** The port listened on (after {@link listen}). */
@@ -559,12 +524,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   // ---------------------------------------------------------------- agent sockets
 
   private clientIp(req: IncomingMessage): string {
-    if (this.opts.trustProxy) {
-      const xff = req.headers['x-forwarded-for'];
-      const first = (Array.isArray(xff) ? xff[0] : xff)?.split(',')[0]?.trim();
-      if (first) return first;
-    }
-    return req.socket.remoteAddress ?? '?';
+    return clientIp(req, this.opts.trustProxy);
   }
 
   /** @internal */
@@ -586,25 +546,21 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     if (path !== FLEET_WS_PATH) return refuse('404 Not Found');
     if (!this.ready) return refuse('503 Service Unavailable');
     const ip = this.clientIp(req);
-    if (this.throttle.blocked(ip)) return refuse('429 Too Many Requests');
     const offered = String(req.headers['sec-websocket-protocol'] ?? '')
       .split(',')
       .map((s) => s.trim());
     const keyToken = offered.find((s) => s.startsWith(FLEET_KEY_PREFIX));
     let key: string | null = null;
-    if (keyToken) {
+    if (keyToken && offered.includes(FLEET_SUBPROTOCOL)) {
       try {
         key = Buffer.from(keyToken.slice(FLEET_KEY_PREFIX.length), 'base64url').toString('utf8');
       } catch {
         key = null;
       }
     }
-    const fp = offered.includes(FLEET_SUBPROTOCOL) ? this.agentKeys.match(key) : null;
-    if (!fp) {
-      this.throttle.fail(ip);
-      this.logger.warn(`agent auth failed: ${kv({ ip })}`);
-      return refuse('401 Unauthorized');
-    }
+    const verdict = this.guard.check('agent', ip, key);
+    if (!verdict.ok) return refuse(verdict.reason === 'throttled' ? '429 Too Many Requests' : '401 Unauthorized');
+    const fp = verdict.fingerprint;
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onAgent(ws, ip, fp));
   }
 
@@ -1003,13 +959,6 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
 }
 
 // ---------------------------------------------------------------- validation helpers
-
-function keyList(name: string, v: string | string[] | undefined): string[] {
-  if (v === undefined) return [];
-  const list = (Array.isArray(v) ? v : [v]).map((k) => (typeof k === 'string' ? k.trim() : k)).filter((k) => k !== '');
-  for (const k of list) if (typeof k !== 'string') throw new OrchestratorConfigError(`${name} must be strings`);
-  return [...new Set(list)];
-}
 
 function intOpt(name: string, v: number | undefined, def: number, min: number): number {
   if (v === undefined) return def;

@@ -1,0 +1,132 @@
+/**
+ * Key rules, written once: which agent and admin keys the orchestrator accepts, how they are
+ * stored (SHA-256 digests only), compared (constant time) and rotated. The constructor of the
+ * orchestrator and `setKeys` both go through {@link AccessKeys}.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { OrchestratorConfigError } from '../errors.js';
+
+/** Shortest key accepted when `NODE_ENV=production`. */
+const MIN_PRODUCTION_KEY_LENGTH = 16;
+
+/** Short, non-reversible id of a key for logs: `fp:` + the first 8 hex chars of its SHA-256. */
+export function keyFingerprint(key: string): string {
+  return `fp:${createHash('sha256').update(key, 'utf8').digest('hex').slice(0, 8)}`;
+}
+
+/** A fresh random key (32 bytes, base64url). */
+export function generateKey(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/**
+ * A list of accepted keys (several at once for rotation). Keys are kept only as SHA-256 digests;
+ * a candidate is compared with every digest in constant time (`crypto.timingSafeEqual`), with no
+ * early exit, so timing tells nothing about which key (or how much of it) matched.
+ */
+export class KeyRing {
+  private readonly digests: Array<{ digest: Buffer; fingerprint: string }>;
+
+  constructor(keys: readonly string[]) {
+    this.digests = keys.map((k) => ({ digest: sha256(k), fingerprint: keyFingerprint(k) }));
+  }
+
+  /** Number of keys. */
+  get size(): number {
+    return this.digests.length;
+  }
+
+  /** The fingerprint of the matching key, or `null`. */
+  match(candidate: string | undefined | null): string | null {
+    const d = sha256(typeof candidate === 'string' ? candidate : '');
+    let found: string | null = null;
+    for (const k of this.digests) {
+      if (timingSafeEqual(d, k.digest) && typeof candidate === 'string' && candidate.length > 0) found = k.fingerprint;
+    }
+    return found;
+  }
+}
+
+function sha256(s: string): Buffer {
+  return createHash('sha256').update(s, 'utf8').digest();
+}
+
+/** A key option (one key or a list) as a trimmed, de-duplicated list; empty entries dropped. */
+function keyList(name: string, v: string | string[] | undefined): string[] {
+  if (v === undefined) return [];
+  const list = (Array.isArray(v) ? v : [v]).map((k) => (typeof k === 'string' ? k.trim() : k)).filter((k) => k !== '');
+  for (const k of list) if (typeof k !== 'string') throw new OrchestratorConfigError(`${name} must be strings`);
+  return [...new Set(list)];
+}
+
+/**
+ * The production key rules, for keys being set (`null`: that list is not being changed): no key
+ * under 16 characters, and no key that is both an agent and an admin key.
+ */
+function assertProductionRules(agent: readonly string[] | null, admin: readonly string[] | null): void {
+  for (const k of [...(agent ?? []), ...(admin ?? [])]) {
+    if (k.length < MIN_PRODUCTION_KEY_LENGTH) throw new OrchestratorConfigError(`NODE_ENV=production refuses keys under ${MIN_PRODUCTION_KEY_LENGTH} characters (${keyFingerprint(k)})`);
+  }
+  if (agent && admin) {
+    const admins = new Set(admin);
+    const overlap = agent.find((k) => admins.has(k));
+    if (overlap) throw new OrchestratorConfigError(`NODE_ENV=production refuses a key that is both an agent and an admin key (${keyFingerprint(overlap)})`);
+  }
+}
+
+/** The accepted agent and admin keys, and the rules for setting them. */
+export class AccessKeys {
+  /** Keys generated in development (empty otherwise). */
+  readonly generated: { agentKey?: string; adminKey?: string } = {};
+  /** Fingerprints of the keys set at construction (for the start-up log line). */
+  readonly fingerprints: { agent: string[]; admin: string[] };
+  private agentRing: KeyRing;
+  private adminRing: KeyRing;
+
+  /**
+   * In production both lists are required and must follow the production rules; in development a
+   * missing list gets one generated key (see {@link generated}).
+   * @throws {OrchestratorConfigError} on a rule violation.
+   */
+  constructor(
+    keys: { agentKey?: string | string[]; adminKey?: string | string[] },
+    private readonly production: boolean,
+  ) {
+    const agent = keyList('agentKey', keys.agentKey);
+    const admin = keyList('adminKey', keys.adminKey);
+    if (production) {
+      if (agent.length === 0 || admin.length === 0) throw new OrchestratorConfigError('NODE_ENV=production requires agentKey and adminKey (no auto-generated keys)');
+      assertProductionRules(agent, admin);
+    }
+    if (agent.length === 0) agent.push((this.generated.agentKey = generateKey()));
+    if (admin.length === 0) admin.push((this.generated.adminKey = generateKey()));
+    this.agentRing = new KeyRing(agent);
+    this.adminRing = new KeyRing(admin);
+    this.fingerprints = { agent: agent.map(keyFingerprint), admin: admin.map(keyFingerprint) };
+  }
+
+  /** The accepted agent keys. */
+  get agent(): KeyRing {
+    return this.agentRing;
+  }
+
+  /** The accepted admin keys. */
+  get admin(): KeyRing {
+    return this.adminRing;
+  }
+
+  /**
+   * Replaces one or both lists (rotation). A list given must not be empty; production rules apply.
+   * @returns the fingerprints of the lists set (for the log).
+   * @throws {OrchestratorConfigError} on a rule violation (nothing changes then).
+   */
+  set(keys: { agentKey?: string | string[]; adminKey?: string | string[] }): { agent?: string[]; admin?: string[] } {
+    const agent = keys.agentKey !== undefined ? keyList('agentKey', keys.agentKey) : null;
+    const admin = keys.adminKey !== undefined ? keyList('adminKey', keys.adminKey) : null;
+    if ((agent && agent.length === 0) || (admin && admin.length === 0)) throw new OrchestratorConfigError('a key list cannot be empty');
+    if (this.production) assertProductionRules(agent, admin);
+    if (agent) this.agentRing = new KeyRing(agent);
+    if (admin) this.adminRing = new KeyRing(admin);
+    return { agent: agent?.map(keyFingerprint), admin: admin?.map(keyFingerprint) };
+  }
+}
