@@ -3,7 +3,8 @@
  * placement, the REST API `/v1` with its SSE stream, the typed {@link FleetClient}, and the
  * `parlor-orchestrator` CLI (in `cli.ts`). Semantics follow the Rivalis fleet protocol v3.
  */
-export { Orchestrator, validateCreate, ROOM_ID_RE, ROOM_TYPE_RE, type OrchestratorOptions } from './orchestrator.js';
+export { Orchestrator, type OrchestratorOptions } from './orchestrator.js';
+export { validateCreate, ROOM_ID_RE, ROOM_TYPE_RE } from './validate.js';
 export { FleetClient, FleetClientError, type FleetClientOptions, type FleetEvent, type FleetEventStream } from './client.js';
 export type {
   InstanceInfo,

@@ -31,6 +31,8 @@ import {
   type RoomSnapshot,
   type StateFrame,
 } from '@parlor/fleet-agent';
+import { isLabels, isPlainObject, jsonSize, labelsMatch, ROOM_ID_RE, ROOM_TYPE_RE, validateCreate } from './validate.js';
+import { place } from './placement/place.js';
 import type {
   CreateRoomRequest,
   FleetStats,
@@ -43,11 +45,6 @@ import type {
   SeatReservation,
 } from './types.js';
 
-/** Room ids: 1–64 of `A–Z a–z 0–9 _ -` (the server's session ids). */
-export const ROOM_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
-/** Room types (game names): 1–64 of `A–Z a–z 0–9 . _ -`, starting alphanumeric. */
-export const ROOM_TYPE_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const LABEL_KEY_RE = /^[A-Za-z0-9_./-]{1,63}$/;
 const MAX_ROOMS_PER_SNAPSHOT = 10_000;
 const MAX_METADATA_BYTES = 4096;
 const MAX_ROOM_TYPES = 256;
@@ -443,52 +440,24 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
 
   // ---------------------------------------------------------------- placement
 
-  /** One pass over the pool, no sorting or copies: O(instances) per create. */
+  /** Placement over the live instances (see {@link place}). */
   private place(type: string, p: Placement): Instance {
-    let pool: Iterable<Instance>;
-    if (p.instanceId !== undefined || p.processUid !== undefined) {
-      const inst = p.instanceId !== undefined ? this.instances.get(p.instanceId) : this.byProcessUid.get(p.processUid as string);
-      if (!inst || !inst.welcomed) throw new OrchestratorError(FleetCause.INSTANCE_NOT_FOUND, `no instance ${p.instanceId ?? p.processUid}`);
-      if (inst.draining && !p.force) throw new OrchestratorError(FleetCause.INSTANCE_DRAINING, `instance ${inst.id} is draining (use placement.force)`);
-      pool = [inst];
-    } else {
-      pool = this.instances.values();
-    }
-    const policy = p.policy ?? 'least-loaded';
-    const sign = policy === 'most-loaded' ? -1 : 1;
-    let busy = 0;
-    let seen = 0;
-    let best: Instance | null = null;
-    let bestLoad = 0;
-    let bestRooms = 0;
-    for (const i of pool) {
-      if (!i.welcomed || i.stale || i.closed || (i.draining && !p.force)) continue;
-      if (!i.roomTypes.includes(type)) continue;
-      if (p.labels && !labelsMatch(i.hello.labels, p.labels)) continue;
-      const rooms = i.rooms.size + i.inflightCreates;
-      const cap = i.hello.capacity;
-      if (rooms >= cap.maxRooms || i.clientCount >= cap.maxConnections) continue;
-      if (i.inflight.size >= this.opts.maxInflightPerInstance) {
-        busy++;
-        continue;
-      }
-      seen++;
-      if (policy === 'random') {
-        if (Math.random() * seen < 1) best = i; // reservoir sampling
-        continue;
-      }
-      const load = Math.max(i.clientCount / cap.maxConnections, rooms / cap.maxRooms);
-      if (best === null || sign * (load - bestLoad) < 0 || (load === bestLoad && (sign * (rooms - bestRooms) < 0 || (rooms === bestRooms && i.id < best.id)))) {
-        best = i;
-        bestLoad = load;
-        bestRooms = rooms;
-      }
-    }
-    if (!best) {
-      if (busy > 0) throw new OrchestratorError(FleetCause.INSTANCE_BUSY, 'every candidate instance has its in-flight command cap reached');
-      throw new OrchestratorError(FleetCause.NO_CANDIDATE, `no instance can take a ${type} room`);
-    }
-    return best;
+    const candidates = [...this.instances.values()]
+      .filter((i) => i.welcomed && !i.closed)
+      .map((i) => ({
+        id: i.id,
+        processUid: i.hello.processUid,
+        labels: i.hello.labels,
+        capacity: i.hello.capacity,
+        roomTypes: i.roomTypes,
+        rooms: i.rooms.size + i.inflightCreates,
+        clients: i.clientCount,
+        inflight: i.inflight.size,
+        draining: i.draining,
+        stale: i.stale,
+        inst: i,
+      }));
+    return place(type, p, candidates, { maxInflightPerInstance: this.opts.maxInflightPerInstance }).inst;
   }
 
   // ---------------------------------------------------------------- commands
@@ -964,55 +933,6 @@ function intOpt(name: string, v: number | undefined, def: number, min: number): 
   if (v === undefined) return def;
   if (!Number.isInteger(v) || v < min) throw new OrchestratorConfigError(`${name} must be an integer ≥ ${min} (got ${String(v)})`);
   return v;
-}
-
-function labelsMatch(have: Record<string, string>, want: Record<string, string>): boolean {
-  for (const [k, v] of Object.entries(want)) if (have[k] !== v) return false;
-  return true;
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
-}
-
-function isLabels(v: unknown): v is Record<string, string> {
-  if (!isPlainObject(v)) return false;
-  const e = Object.entries(v);
-  return e.length <= 64 && e.every(([k, x]) => LABEL_KEY_RE.test(k) && typeof x === 'string' && x.length <= 63);
-}
-
-function jsonSize(v: unknown): number {
-  try {
-    return Buffer.byteLength(JSON.stringify(v) ?? '');
-  } catch {
-    return Infinity;
-  }
-}
-
-/** Validates a create request. @throws {OrchestratorError} `VALIDATION`. */
-export function validateCreate(req: unknown): { type: string; options: Record<string, unknown>; placement?: Placement } {
-  const bad = (m: string): never => {
-    throw new OrchestratorError(FleetCause.VALIDATION, m);
-  };
-  if (!isPlainObject(req)) bad('body must be an object');
-  const r = req as Record<string, unknown>;
-  if (typeof r.type !== 'string' || !ROOM_TYPE_RE.test(r.type)) bad('type must be a room type (game name): 1–64 of A–Z a–z 0–9 . _ -');
-  if (r.roomId !== undefined && (typeof r.roomId !== 'string' || !ROOM_ID_RE.test(r.roomId))) bad('roomId must be 1–64 of A–Z a–z 0–9 _ -');
-  if (r.options !== undefined && !isPlainObject(r.options)) bad('options must be an object');
-  if (r.options !== undefined && jsonSize(r.options) > 32 * 1024) bad('options over 32 KiB');
-  const p = r.placement;
-  if (p !== undefined) {
-    if (!isPlainObject(p)) bad('placement must be an object');
-    const q = p as Record<string, unknown>;
-    for (const k of Object.keys(q)) if (!['policy', 'labels', 'processUid', 'instanceId', 'force'].includes(k)) bad(`unknown placement field ${k}`);
-    if (q.policy !== undefined && !['least-loaded', 'most-loaded', 'random'].includes(q.policy as string)) bad('placement.policy must be least-loaded, most-loaded or random');
-    if (q.labels !== undefined && !isLabels(q.labels)) bad('placement.labels must be an object of strings');
-    if (q.processUid !== undefined && (typeof q.processUid !== 'string' || q.processUid.length === 0 || q.processUid.length > 128)) bad('placement.processUid must be a string');
-    if (q.instanceId !== undefined && (typeof q.instanceId !== 'string' || q.instanceId.length === 0 || q.instanceId.length > 128)) bad('placement.instanceId must be a string');
-    if (q.processUid !== undefined && q.instanceId !== undefined) bad('pin by processUid or by instanceId, not both');
-    if (q.force !== undefined && typeof q.force !== 'boolean') bad('placement.force must be a boolean');
-  }
-  return { type: r.type as string, options: (r.options as Record<string, unknown>) ?? {}, placement: p as Placement | undefined };
 }
 
 function checkHello(f: HelloFrame): string | null {
