@@ -27,7 +27,7 @@ export {
   type FleetCauseValue,
 } from './errors.js';
 export { keyFingerprint, generateKey } from './auth/keys.js';
-export { MAX_BODY_BYTES } from './http.js';
+export { MAX_BODY_BYTES } from './api/handler.js';
 export { createConsoleLogger, type Logger, type LogLevel } from './logger.js';
 export {
   FLEET_PROTOCOL_MAJOR,

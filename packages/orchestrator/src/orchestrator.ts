@@ -8,7 +8,8 @@ import { AuthGuard, clientIp } from './auth/guard.js';
 import { AccessKeys } from './auth/keys.js';
 import { AuthThrottle } from './auth/throttle.js';
 import { FleetCause, OrchestratorConfigError, OrchestratorError } from './errors.js';
-import { ApiHandler } from './http.js';
+import { ApiHandler } from './api/handler.js';
+import { EventFeed } from './registry/events.js';
 import { createConsoleLogger, kv, type Logger, type LogLevel } from './logger.js';
 import {
   FLEET_KEY_PREFIX,
@@ -161,13 +162,11 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   readonly logger: Logger;
   /** The read model. */
   readonly fleet: FleetView;
-  /** @internal */
-  readonly opts: Required<Omit<OrchestratorOptions, 'agentKey' | 'adminKey' | 'logger' | 'logLevel' | 'cors' | 'nodeEnv' | 'host'>> & {
+  private readonly opts: Required<Omit<OrchestratorOptions, 'agentKey' | 'adminKey' | 'logger' | 'logLevel' | 'cors' | 'nodeEnv' | 'host'>> & {
     host: string;
     cors: string[];
   };
-  /** @internal */
-  readonly guard: AuthGuard;
+  private readonly guard: AuthGuard;
   /** Keys generated in development (empty otherwise); printed once at construction. */
   readonly generatedKeys: { readonly agentKey?: string; readonly adminKey?: string };
 
@@ -225,7 +224,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     };
     this.guard = new AuthGuard(this.keys, new AuthThrottle(this.opts.authFailureLimit, this.opts.authWindowMs), this.logger);
     this.fleet = this.createView();
-    this.api = new ApiHandler(this);
+    this.api = new ApiHandler(this, this.opts, { guard: this.guard, feed: new EventFeed(this, this.fleet), logger: this.logger });
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: FLEET_MAX_FRAME_BYTES,
@@ -494,11 +493,6 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
 
   private clientIp(req: IncomingMessage): string {
     return clientIp(req, this.opts.trustProxy);
-  }
-
-  /** @internal */
-  ipOf(req: IncomingMessage): string {
-    return this.clientIp(req);
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {

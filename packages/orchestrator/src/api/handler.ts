@@ -1,21 +1,20 @@
+/**
+ * The HTTP surface: `/healthz`, `/readyz` and the REST API `/v1` (envelope, errors, CORS, ETag,
+ * admin auth, audit log), against the narrow {@link ControlPlane}. `GET /v1/events` is handed to
+ * {@link SseStreams}.
+ */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CAUSE_STATUS, FleetCause, OrchestratorError, type FleetCauseValue } from './errors.js';
-import { kv } from './logger.js';
-import type { Orchestrator } from './orchestrator.js';
-import type { OrchestratorEvents, RoomQuery } from './types.js';
+import { clientIp, type AuthGuard } from '../auth/guard.js';
+import { CAUSE_STATUS, FleetCause, OrchestratorError, type FleetCauseValue } from '../errors.js';
+import { kv, type Logger } from '../logger.js';
+import type { EventFeed } from '../registry/events.js';
+import type { CreateRoomRequest, RoomQuery } from '../types.js';
+import type { ApiOptions, ControlPlane } from './control-plane.js';
+import { SseStreams } from './sse.js';
 
 /** Largest request body accepted (bytes); larger ones get `PAYLOAD_TOO_LARGE` before parsing. */
 export const MAX_BODY_BYTES = 64 * 1024;
-
-const SSE_EVENTS: ReadonlyArray<keyof OrchestratorEvents> = [
-  'instance:join',
-  'instance:leave',
-  'instance:stale',
-  'instance:update',
-  'room:create',
-  'room:destroy',
-];
 
 class Rejection extends Error {
   constructor(
@@ -36,21 +35,21 @@ interface Ctx {
   keyFp: string | null;
 }
 
-/** @internal The REST `/v1` and SSE handler of an {@link Orchestrator}. */
+/** The request handler of the orchestrator's HTTP server. */
 export class ApiHandler {
-  private readonly streams = new Set<ServerResponse>();
-  private eventSeq = 0;
+  private readonly sse: SseStreams;
 
-  constructor(private readonly orch: Orchestrator) {
-    for (const name of SSE_EVENTS) {
-      orch.on(name, (payload: unknown) => this.broadcast(name, payload));
-    }
+  constructor(
+    private readonly control: ControlPlane,
+    private readonly opts: ApiOptions,
+    private readonly deps: { guard: AuthGuard; feed: EventFeed; logger: Logger },
+  ) {
+    this.sse = new SseStreams(deps.feed, opts);
   }
 
   /** Ends every SSE stream. */
   closeStreams(): void {
-    for (const s of this.streams) s.end();
-    this.streams.clear();
+    this.sse.closeAll();
   }
 
   handle(req: IncomingMessage, res: ServerResponse): void {
@@ -60,7 +59,7 @@ export class ApiHandler {
     } catch {
       url = new URL('http://x/');
     }
-    const ctx: Ctx = { req, res, ip: this.orch.ipOf(req), method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, keyFp: null };
+    const ctx: Ctx = { req, res, ip: clientIp(req, this.opts.trustProxy), method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, keyFp: null };
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Cache-Control', 'no-store');
     this.applyCors(req, res);
@@ -71,14 +70,14 @@ export class ApiHandler {
     const mutating = ctx.method !== 'GET' && ctx.method !== 'HEAD';
     if (mutating && ctx.path.startsWith('/v1/')) {
       res.on('finish', () => {
-        this.orch.logger.info(`audit: ${kv({ method: ctx.method, path: ctx.path, status: res.statusCode, key: ctx.keyFp ?? 'none', ip: ctx.ip })}`);
+        this.deps.logger.info(`audit: ${kv({ method: ctx.method, path: ctx.path, status: res.statusCode, key: ctx.keyFp ?? 'none', ip: ctx.ip })}`);
       });
     }
     this.route(ctx).catch((err: unknown) => this.fail(ctx, err));
   }
 
   private applyCors(req: IncomingMessage, res: ServerResponse): void {
-    const allowed = this.orch.opts.cors;
+    const allowed = this.opts.cors;
     const origin = req.headers.origin;
     if (allowed.length === 0 || !origin) return;
     if (allowed.includes('*') || allowed.includes(origin)) {
@@ -101,7 +100,7 @@ export class ApiHandler {
       cause = err.code as FleetCauseValue;
       message = err.message;
     } else {
-      this.orch.logger.error(`http error: ${kv({ method: ctx.method, path: ctx.path })}: ${(err as Error)?.stack ?? String(err)}`);
+      this.deps.logger.error(`http error: ${kv({ method: ctx.method, path: ctx.path })}: ${(err as Error)?.stack ?? String(err)}`);
       if (!ctx.res.headersSent) this.json(ctx, 500, { status: 'rejected', cause: 'INTERNAL', message: 'internal error' });
       else ctx.res.destroy();
       return;
@@ -150,7 +149,7 @@ export class ApiHandler {
     let key: string | null = null;
     if (typeof h === 'string' && /^Bearer [^\s]+$/i.test(h.trim())) key = h.trim().slice(7);
     else if (allowQuery && ctx.query.has('key')) key = ctx.query.get('key');
-    const verdict = this.orch.guard.check('admin', ctx.ip, key, { method: ctx.method, path: ctx.path });
+    const verdict = this.deps.guard.check('admin', ctx.ip, key, { method: ctx.method, path: ctx.path });
     if (!verdict.ok) {
       if (verdict.reason === 'throttled') throw new Rejection(FleetCause.AUTH_THROTTLED, 'too many failed authentications from this address; retry later');
       throw new Rejection(FleetCause.UNAUTHORIZED, 'unauthorized');
@@ -195,10 +194,10 @@ export class ApiHandler {
     const { path, method } = ctx;
     if (path === '/healthz') return this.ok(ctx, { ok: true });
     if (path === '/readyz') {
-      if (this.orch.ready) return this.ok(ctx, { ready: true });
+      if (this.control.ready) return this.ok(ctx, { ready: true });
       return this.json(ctx, 503, { status: 'rejected', cause: FleetCause.SHUTTING_DOWN, message: 'not ready' });
     }
-    if (!this.orch.opts.api || !(path === '/v1' || path.startsWith('/v1/'))) throw new Rejection(FleetCause.NOT_FOUND, `nothing at ${path}`);
+    if (!this.opts.api || !(path === '/v1' || path.startsWith('/v1/'))) throw new Rejection(FleetCause.NOT_FOUND, `nothing at ${path}`);
     const seg = path.split('/').slice(2).map(safeDecode); // after '', 'v1'
     const allow = (...methods: string[]): void => {
       if (!methods.includes(method) && !(method === 'HEAD' && methods.includes('GET'))) {
@@ -206,8 +205,8 @@ export class ApiHandler {
         throw new Rejection(FleetCause.METHOD_NOT_ALLOWED, `${method} not allowed on ${path}`);
       }
     };
-    this.authenticate(ctx, this.orch.opts.sseQueryAuth && seg[0] === 'events' && seg.length === 1);
-    const fleet = this.orch.fleet;
+    this.authenticate(ctx, this.opts.sseQueryAuth && seg[0] === 'events' && seg.length === 1);
+    const fleet = this.control.fleet;
 
     if (seg[0] === 'stats' && seg.length === 1) {
       allow('GET');
@@ -236,7 +235,7 @@ export class ApiHandler {
       if (seg.length === 3 && (seg[2] === 'drain' || seg[2] === 'undrain')) {
         allow('POST');
         await this.readBody(ctx);
-        const info = seg[2] === 'drain' ? await this.orch.drainInstance(seg[1]) : await this.orch.undrainInstance(seg[1]);
+        const info = seg[2] === 'drain' ? await this.control.drainInstance(seg[1]) : await this.control.undrainInstance(seg[1]);
         return this.ok(ctx, info);
       }
     }
@@ -245,7 +244,7 @@ export class ApiHandler {
         allow('GET', 'POST');
         if (method === 'POST') {
           const body = await this.readBody(ctx);
-          const room = await this.orch.createRoom(body as never);
+          const room = await this.control.createRoom(body as CreateRoomRequest);
           return this.ok(ctx, room, 201);
         }
         return this.cached(ctx, fleet.findRooms(parseRoomQuery(ctx.query)));
@@ -253,7 +252,7 @@ export class ApiHandler {
       if (seg.length === 2) {
         allow('GET', 'DELETE');
         if (method === 'DELETE') {
-          await this.orch.destroyRoom(seg[1]);
+          await this.control.destroyRoom(seg[1]);
           return this.ok(ctx, { roomId: seg[1], destroyed: true });
         }
         const room = fleet.getRoom(seg[1]);
@@ -266,38 +265,14 @@ export class ApiHandler {
       const body = (await this.readBody(ctx)) ?? {};
       if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Rejection(FleetCause.VALIDATION, 'body must be an object');
       const { count, ttlMs } = body as { count?: number; ttlMs?: number };
-      return this.ok(ctx, await this.orch.reserveSeats(seg[1], { count, ttlMs }), 201);
+      return this.ok(ctx, await this.control.reserveSeats(seg[1], { count, ttlMs }), 201);
     }
     throw new Rejection(FleetCause.NOT_FOUND, `nothing at ${path}`);
   }
 
   private openStream(ctx: Ctx): void {
-    if (this.streams.size >= this.orch.opts.maxSseStreams) throw new Rejection(FleetCause.SSE_LIMIT, `at most ${this.orch.opts.maxSseStreams} event streams`);
-    const res = ctx.res;
-    res.writeHead(200, {
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-store',
-      Connection: 'keep-alive',
-      'X-Accel-Buffering': 'no',
-    });
-    res.flushHeaders();
-    this.streams.add(res);
-    // A new stream (or a reconnect) starts with the whole read model: consumers resynchronise from it.
-    const fleet = this.orch.fleet;
-    res.write(`retry: 1000\nid: ${++this.eventSeq}\nevent: sync\ndata: ${JSON.stringify({ instances: fleet.instances, rooms: fleet.rooms })}\n\n`);
-    const ping = setInterval(() => res.write(': ping\n\n'), this.orch.opts.sseKeepAliveMs);
-    const done = (): void => {
-      clearInterval(ping);
-      this.streams.delete(res);
-    };
-    res.on('close', done);
-    ctx.req.socket.setTimeout(0);
-  }
-
-  private broadcast(name: string, payload: unknown): void {
-    if (this.streams.size === 0) return;
-    const msg = `id: ${++this.eventSeq}\nevent: ${name}\ndata: ${JSON.stringify(payload)}\n\n`;
-    for (const s of this.streams) s.write(msg);
+    if (this.sse.full) throw new Rejection(FleetCause.SSE_LIMIT, `at most ${this.opts.maxSseStreams} event streams`);
+    this.sse.open(ctx.req, ctx.res);
   }
 }
 
