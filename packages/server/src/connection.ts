@@ -4,7 +4,7 @@ import { WebSocket, type RawData } from 'ws';
 import { kv, type Logger } from './logger.js';
 import type { RejectReason, ServerMetrics } from './metrics.js';
 import { TokenBucket } from './rate-limit.js';
-import type { Member, Session } from './session.js';
+import type { Member, Session } from './rooms/room.js';
 
 /** What a {@link ClientConnection} needs from its server. */
 export interface ConnectionHost {
@@ -13,7 +13,7 @@ export interface ConnectionHost {
   readonly joinTimeoutMs: number;
   readonly inputRateLimit: number;
   readonly inputBurst: number;
-  /** Handles a `join`; returns the session and member, or rejects the connection itself. */
+  /** Handles a `join` (the handshake): marks the connection {@link ClientConnection.joined}, or rejects it. */
   join(conn: ClientConnection, msg: JoinMessage): void;
 }
 
@@ -23,15 +23,12 @@ export interface ConnectionHost {
  *
  * Close codes: 4400 malformed message, a first message other than `join`, or a second `join`;
  * 4429 over the rate limit; 4408 no `join` in time; 1009 (by `ws`) a message over `maxPayload`;
- * 4413 dropped for not reading (see {@link ClientConnection.drop}).
+ * 4413 dropped for not reading (see {@link ClientConnection.drop}; decided by `rooms/fanout.ts`).
+ * The `join` itself is handled by the server (`server.ts`).
  */
 export class ClientConnection {
   session: Session | null = null;
   member: Member | null = null;
-  /** `performance.now()` since when the socket has been over the backpressure watermark, or `null` (kept by the server's sweep). */
-  slowSince: number | null = null;
-  /** `performance.now()` since when the socket has been over the hard buffer cap, or `null` (kept by the server's sweep). */
-  overCapSince: number | null = null;
   private closed = false;
   private readonly bucket: TokenBucket;
   private joinTimer: ReturnType<typeof setTimeout> | null;

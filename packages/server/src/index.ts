@@ -95,5 +95,6 @@ export { encodeChannelMessage, ChannelDecoder, ChannelError, DEFAULT_MAX_CHANNEL
 export { ServerMetrics, type RejectReason, type MetricsSource, type ConnectionRefusedReason } from './metrics.js';
 export { createConsoleLogger, type Logger, type LogLevel } from './logger.js';
 export { TokenBucket } from './rate-limit.js';
-export type { GameInfo, SessionInfo } from './http/pages.js';
+export type { GameInfo } from './http/pages.js';
+export type { SessionInfo } from './rooms/room.js';
 export { ServerError, GameLoadError, ServerConfigError, RuntimeError, ServerErrorCode, type ServerErrorCodeValue } from './errors.js';

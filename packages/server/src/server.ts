@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
-import { isIPv6, type AddressInfo, type Socket } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { CloseCode, PROTOCOL_VERSION, type JoinMessage } from '@parlor/squish';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -25,22 +24,21 @@ import {
   renderLobby,
   renderPlay,
   type GameInfo,
-  type SessionInfo,
 } from './http/pages.js';
 import { createConsoleLogger, kv, type Logger, type LogLevel } from './logger.js';
 import { ServerMetrics, type ConnectionRefusedReason } from './metrics.js';
-import { TokenBucket } from './rate-limit.js';
+import { addressKey } from './rate-limit.js';
+import { SlowClientWatch } from './rooms/fanout.js';
+import { RoomRegistry, SESSION_ID_RE } from './rooms/registry.js';
+import type { Session, SessionInfo } from './rooms/room.js';
 import { RoutingRuntime, createRuntime, isProduction, loadOptionsFor, type RuntimeChoice } from './runtime/policy.js';
 import type { ProcessRuntimeOptions } from './runtime/process.js';
 import { defaultInstanceId, type DockerRuntimeOptions } from './runtime/docker.js';
 import type { SessionRuntime } from './runtime/runtime.js';
-import { Session, type SessionHost } from './session.js';
-import { MAX_SEATS_PER_RESERVATION, MAX_TICKET_TTL_MS, SeatBook } from './seats.js';
 
 /** Path of the WebSocket endpoint. */
 export const WS_PATH = '/parlor/ws';
-/** Session ids accepted in URLs and `join.sessionId`: 1–64 of `A–Z a–z 0–9 _ -`. */
-export const SESSION_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+export { SESSION_ID_RE } from './rooms/registry.js';
 
 /** Path of the lobby's "New room (fleet)" endpoint (`POST`, JSON `{ game }`; 404 without a fleet). */
 export const FLEET_ROOMS_PATH = '/parlor/api/fleet/rooms';
@@ -248,7 +246,7 @@ export async function createGameServer(options: GameServerOptions): Promise<Game
   return server;
 }
 
-class ParlorServer implements GameServer, SessionHost, ConnectionHost {
+class ParlorServer implements GameServer, ConnectionHost {
   readonly httpServer: HttpServer;
   readonly metrics: ServerMetrics;
   readonly logger: Logger;
@@ -269,12 +267,11 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
   readonly slowClientTimeoutMs: number;
   readonly listLimit: number;
   readonly instanceId: string;
-  readonly tokens = new Map<string, Session>();
-  private readonly seats = new SeatBook();
+  private readonly rooms: RoomRegistry;
+  private readonly slowClients: SlowClientWatch;
 
   private readonly gameMap = new Map<string, LoadedGame>();
   private readonly assetIndex = new Map<string, LoadedAsset>();
-  private readonly sessionMap = new Map<string, Session>();
   private readonly connections = new Set<ClientConnection>();
   private readonly wss: WebSocketServer;
   private readonly clientBundle: ClientBundle;
@@ -287,8 +284,6 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
   private readonly tcpByAddress = new Map<string, number>();
   /** Sockets refused at accept (their requests are ignored). */
   private readonly refused = new WeakSet<Socket>();
-  /** Session creations by address key (token buckets; idle ones are pruned). */
-  private readonly roomBuckets = new Map<string, { bucket: TokenBucket; last: number }>();
   private sweepTimer: ReturnType<typeof setInterval> | null = null;
   private lastErrorLog = 0;
   private suppressedErrors = 0;
@@ -329,12 +324,14 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
     if (options.fleetRooms !== undefined && typeof options.fleetRooms !== 'function') throw new ServerConfigError('fleetRooms must be a function');
     this.fleetRooms = options.fleetRooms ?? null;
     this.metrics = new ServerMetrics({
-      sessions: () => this.sessionMap.size,
-      players: () => sum(this.sessionMap.values(), (s) => s.playerCount),
-      spectators: () => sum(this.sessionMap.values(), (s) => s.spectatorCount),
+      sessions: () => this.rooms.size,
+      players: () => sum(this.rooms.all(), (s) => s.playerCount),
+      spectators: () => sum(this.rooms.all(), (s) => s.spectatorCount),
       connections: () => this.tcpOpen,
       bufferedBytes: () => sum(this.connections, (c) => c.ws.bufferedAmount),
     });
+    this.rooms = new RoomRegistry(this, this);
+    this.slowClients = new SlowClientWatch(this);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: this.maxInputBytes, perMessageDeflate: false, clientTracking: false });
     // A connection that sends no request headers within joinTimeoutMs gets 408 and is closed (an
     // upgraded one that sends no `join` gets 4408), so idle sockets cannot pile up.
@@ -404,7 +401,7 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
   }
 
   sessions(): SessionInfo[] {
-    return [...this.sessionMap.values()].map((s) => s.info());
+    return this.rooms.list();
   }
 
   async replaceGame(name: string, source: GameSource | LoadedGame | string): Promise<LoadedGame> {
@@ -412,7 +409,7 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
     this.checkRunnable(game);
     this.gameMap.set(name, game);
     this.indexAssets();
-    const old = [...this.sessionMap.values()].filter((s) => s.game.name === name);
+    const old = this.rooms.all().filter((s) => s.game.name === name);
     this.logger.info(`game reloaded: ${kv({ game: name, sessions: old.length })}`);
     const url = `/play/${encodeURIComponent(name)}`;
     await Promise.all(
@@ -432,17 +429,11 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
     if (!game) throw new ServerError(ServerErrorCode.UNKNOWN_GAME, `no game named ${JSON.stringify(String(gameName).slice(0, 64))}`);
     if (typeof sessionId !== 'string' || !SESSION_ID_RE.test(sessionId)) throw new ServerConfigError('invalid session id');
     if (this.closing) throw new ServerError(ServerErrorCode.SERVER_CLOSING, 'server shutting down');
-    if (this.sessionMap.has(sessionId)) throw new ServerError(ServerErrorCode.SESSION_EXISTS, `session ${sessionId} exists`);
-    if (this.sessionMap.size >= this.maxSessions) throw new ServerError(ServerErrorCode.SERVER_BUSY, `this server already runs ${this.maxSessions} sessions (maxSessions)`);
-    return this.createSession(game, sessionId, options).info();
+    return this.rooms.open(game, sessionId, options).info();
   }
 
   reserveSeats(sessionId: string, count: number, ttlMs: number): { tickets: string[]; expiresAt: number } {
-    const session = this.sessionMap.get(sessionId);
-    if (!session || session.isDisposed) throw new ServerError(ServerErrorCode.SESSION_NOT_FOUND, `no session ${String(sessionId).slice(0, 64)}`);
-    if (!Number.isInteger(count) || count < 1 || count > MAX_SEATS_PER_RESERVATION) throw new ServerConfigError(`count must be 1–${MAX_SEATS_PER_RESERVATION}`);
-    if (!Number.isInteger(ttlMs) || ttlMs < 1 || ttlMs > MAX_TICKET_TTL_MS) throw new ServerConfigError(`ttlMs must be 1–${MAX_TICKET_TTL_MS}`);
-    return this.seats.reserve(sessionId, count, ttlMs);
+    return this.rooms.reserve(sessionId, count, ttlMs);
   }
 
   setFleetRooms(hook: FleetRoomsHook | null): void {
@@ -450,11 +441,8 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
     this.fleetRooms = hook;
   }
 
-  async closeSession(sessionId: string, reason = 'session closed'): Promise<boolean> {
-    const session = this.sessionMap.get(sessionId);
-    if (!session) return false;
-    await session.dispose({ code: CloseCode.NORMAL, reason: reason.slice(0, 100) });
-    return true;
+  closeSession(sessionId: string, reason = 'session closed'): Promise<boolean> {
+    return this.rooms.close(sessionId, { code: CloseCode.NORMAL, reason: reason.slice(0, 100) });
   }
 
   close(): Promise<void> {
@@ -463,15 +451,15 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
   }
 
   private async doClose(): Promise<void> {
-    this.logger.info(`shutting down: ${kv({ sessions: this.sessionMap.size })}`);
+    this.logger.info(`shutting down: ${kv({ sessions: this.rooms.size })}`);
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.sweepTimer = null;
     const going = { code: CloseCode.GOING_AWAY, reason: 'server shutting down' };
-    const disposals = [...this.sessionMap.values()].map((s) => s.dispose(going));
+    const disposals = this.rooms.disposeAll(going);
     for (const c of this.connections) {
       if (c.ws.readyState === c.ws.OPEN || c.ws.readyState === c.ws.CONNECTING) c.ws.close(going.code, going.reason);
     }
-    await Promise.all(disposals);
+    await disposals;
     // Give clients a moment to complete the closing handshake, then cut what is left.
     await waitUntil(() => this.connections.size === 0, 1000);
     for (const c of this.connections) c.ws.terminate();
@@ -484,14 +472,7 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
     this.logger.info('server closed');
   }
 
-  // ---------------------------------------------------------------- SessionHost / ConnectionHost
-
-  onDisposed(session: Session): void {
-    if (this.sessionMap.get(session.id) === session) {
-      this.sessionMap.delete(session.id);
-      this.seats.clear(session.id);
-    }
-  }
+  // ---------------------------------------------------------------- ConnectionHost
 
   join(conn: ClientConnection, msg: JoinMessage): void {
     if (msg.protocolVersion !== PROTOCOL_VERSION) {
@@ -509,14 +490,13 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
     }
 
     if (msg.reconnectToken) {
-      const session = this.tokens.get(msg.reconnectToken);
-      const member = session?.memberByToken(msg.reconnectToken);
-      if (!session || !member || session.isDisposed || session.game.name !== msg.game || (msg.sessionId !== '' && msg.sessionId !== session.id)) {
+      const found = this.rooms.byToken(msg.reconnectToken);
+      if (!found || found.session.game.name !== msg.game || (msg.sessionId !== '' && msg.sessionId !== found.session.id)) {
         conn.reject(CloseCode.RECONNECT_REJECTED, 'reconnect_rejected', 'reconnect token unknown or expired; join afresh');
         return;
       }
-      conn.joined(session, member);
-      session.reattach(member, conn.ws);
+      conn.joined(found.session, found.member);
+      found.session.reattach(found.member, conn.ws);
       return;
     }
 
@@ -526,7 +506,7 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
         conn.reject(CloseCode.NOT_FOUND, 'not_found', 'invalid session id');
         return;
       }
-      session = this.sessionMap.get(msg.sessionId);
+      session = this.rooms.get(msg.sessionId);
       if (session && session.game.name !== game.name) {
         conn.reject(CloseCode.NOT_FOUND, 'not_found', `session ${msg.sessionId} is not a ${game.name} session`);
         return;
@@ -544,14 +524,14 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
         conn.reject(CloseCode.SESSION_FULL, 'spectators_full', `session ${msg.sessionId} has ${this.maxSpectatorsPerSession} spectators (maxSpectatorsPerSession)`);
         return;
       }
-      if (session && !msg.spectate && !this.seats.admit(session.id, msg.ticket)) {
+      if (session && !msg.spectate && !this.rooms.admitTicket(session.id, msg.ticket)) {
         conn.reject(CloseCode.TICKET_REJECTED, 'ticket_rejected', `session ${msg.sessionId} is reserved: join ticket missing, unknown, used or expired`);
         return;
       }
       if (!session && !this.admitNewSession(conn)) return;
-      session ??= this.createSession(game, msg.sessionId);
+      session ??= this.rooms.create(game, msg.sessionId);
     } else {
-      const candidates = [...this.sessionMap.values()].filter((s) => s.game === game && !s.isDisposed && (msg.spectate || !this.seats.isReserved(s.id)));
+      const candidates = this.rooms.all().filter((s) => s.game === game && !s.isDisposed && (msg.spectate || !this.rooms.isReserved(s.id)));
       if (msg.spectate) {
         const open = candidates.filter((s) => s.spectatorCount < this.maxSpectatorsPerSession);
         if (candidates.length > 0 && open.length === 0) {
@@ -563,9 +543,9 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
         session = candidates.find((s) => s.isOpen);
       }
       if (!session && !this.admitNewSession(conn)) return;
-      session ??= this.createSession(game, newSessionId(this.sessionMap));
+      session ??= this.rooms.create(game);
     }
-    const member = session.join(conn.ws, cleanName(msg.name), msg.spectate);
+    const member = this.rooms.enter(session, conn.ws, cleanName(msg.name), msg.spectate);
     conn.joined(session, member);
   }
 
@@ -597,23 +577,16 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
    * Rejects the connection itself when not.
    */
   private admitNewSession(conn: ClientConnection): boolean {
-    if (this.sessionMap.size >= this.maxSessions) {
-      conn.reject(CloseCode.SERVER_BUSY, 'server_busy', `this server already runs ${this.maxSessions} sessions; try again later`);
-      return false;
+    switch (this.rooms.admitCreation(conn.ip)) {
+      case null:
+        return true;
+      case 'server_busy':
+        conn.reject(CloseCode.SERVER_BUSY, 'server_busy', `this server already runs ${this.maxSessions} sessions; try again later`);
+        return false;
+      case 'room_rate':
+        conn.reject(CloseCode.RATE_LIMITED, 'room_rate', `more than ${this.sessionsPerAddressPerMinute} sessions created per minute from this address; try again later`);
+        return false;
     }
-    const key = addressKey(conn.ip);
-    const now = performance.now();
-    let entry = this.roomBuckets.get(key);
-    if (!entry) {
-      entry = { bucket: new TokenBucket(this.sessionsPerAddressPerMinute / 60, this.sessionsPerAddressPerMinute), last: now };
-      this.roomBuckets.set(key, entry);
-    }
-    entry.last = now;
-    if (!entry.bucket.take()) {
-      conn.reject(CloseCode.RATE_LIMITED, 'room_rate', `more than ${this.sessionsPerAddressPerMinute} sessions created per minute from this address; try again later`);
-      return false;
-    }
-    return true;
   }
 
   /**
@@ -674,41 +647,17 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
   }
 
   /**
-   * Every 250 ms: closes sockets that do not read (over {@link GameServerOptions.maxBufferedBytes} at
-   * two sweeps in a row, or over the backpressure watermark for
-   * {@link GameServerOptions.slowClientTimeoutMs}) with 4413,
-   * and forgets idle per-address session buckets.
+   * Every 250 ms: closes sockets that do not read with 4413 (see `rooms/fanout.ts`), and forgets
+   * idle per-address session buckets.
    */
   private sweep(): void {
-    const now = performance.now();
-    for (const c of this.connections) {
-      const buffered = c.ws.bufferedAmount;
-      // Over the hard cap at two sweeps in a row (a reader drains one big frame in between).
-      if (buffered > this.maxBufferedBytes) {
-        c.overCapSince ??= now;
-        if (now - c.overCapSince >= 200) c.drop(CloseCode.SLOW_CLIENT, 'slow_client', `more than ${this.maxBufferedBytes} bytes queued for this client (it does not read)`);
-      } else {
-        c.overCapSince = null;
-      }
-      if (buffered > this.backpressureBytes) {
-        c.slowSince ??= now;
-        if (now - c.slowSince >= this.slowClientTimeoutMs) c.drop(CloseCode.SLOW_CLIENT, 'slow_client', `over ${this.backpressureBytes} bytes queued for ${this.slowClientTimeoutMs} ms (the client does not read)`);
-      } else {
-        c.slowSince = null;
-      }
-    }
-    // A bucket untouched for a minute is full again: forget it (bounds the map under address churn).
-    for (const [key, e] of this.roomBuckets) if (now - e.last > 60_000) this.roomBuckets.delete(key);
+    this.slowClients.sweep(this.connections);
+    this.rooms.prune();
   }
 
   /** The lobby's rows: at most {@link GameServerOptions.listLimit}, oldest first. */
   private lobbySessions(): SessionInfo[] {
-    const out: SessionInfo[] = [];
-    for (const s of this.sessionMap.values()) {
-      if (out.length >= this.listLimit) break;
-      out.push(s.info());
-    }
-    return out;
+    return this.rooms.list(this.listLimit);
   }
 
   /** `GET /parlor/api/sessions?offset=&limit=`: one page (limit ≤ {@link GameServerOptions.listLimit}) and the total; `null` for invalid parameters. */
@@ -721,14 +670,8 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
     const offset = int('offset', 0);
     const limit = int('limit', this.listLimit);
     if (offset === null || limit === null || limit < 1 || limit > this.listLimit) return null;
-    const all = [...this.sessionMap.values()];
-    return { sessions: all.slice(offset, offset + limit).map((s) => s.info()), total: all.length, offset, limit };
-  }
-
-  private createSession(game: LoadedGame, id: string, options?: Record<string, unknown>): Session {
-    const session = new Session(id, game, this, options);
-    this.sessionMap.set(id, session);
-    return session;
+    const { sessions, total } = this.rooms.page(offset, limit);
+    return { sessions, total, offset, limit };
   }
 
   private indexAssets(): void {
@@ -871,7 +814,7 @@ class ParlorServer implements GameServer, SessionHost, ConnectionHost {
         page(404, renderErrorPage(404, 'Session not found', 'That session id is not valid.'));
         return;
       }
-      const other = sessionId ? this.sessionMap.get(sessionId) : undefined;
+      const other = sessionId ? this.rooms.get(sessionId) : undefined;
       if (other && other.game.name !== game.name) {
         page(404, renderErrorPage(404, 'Session not found', `Session ${sessionId} is not a ${game.metadata.name} session.`));
         return;
@@ -997,13 +940,6 @@ function cleanName(name: string): string {
   return name.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 32);
 }
 
-function newSessionId(taken: Map<string, unknown>): string {
-  for (;;) {
-    const id = randomBytes(6).toString('base64url');
-    if (!taken.has(id)) return id;
-  }
-}
-
 function sum<T>(items: Iterable<T>, f: (t: T) => number): number {
   let n = 0;
   for (const t of items) n += f(t);
@@ -1034,24 +970,6 @@ function defaultMaxConnections(): number {
     // not Linux
   }
   return 10_000;
-}
-
-/**
- * The key a source address is counted under: an IPv4 address (IPv4-mapped IPv6 unwrapped), or
- * the /64 prefix of an IPv6 address (one subscriber usually holds a whole /64).
- */
-function addressKey(ip: string): string {
-  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (v4) return v4[1];
-  if (!isIPv6(ip)) return ip;
-  const [head, tail = ''] = ip.split('%')[0].split('::');
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = ip.includes('::') ? [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill('0'), ...t] : h;
-  return `${groups
-    .slice(0, 4)
-    .map((g) => (parseInt(g, 16) || 0).toString(16))
-    .join(':')}::/64`;
 }
 
 function positive(name: string, v: number | undefined, def: number): number {

@@ -1,3 +1,5 @@
+import type { SessionInfo } from '../rooms/room.js';
+
 /** A game as listed in the lobby and `/parlor/api/games`. */
 export interface GameInfo {
   /** Route name. */
@@ -8,23 +10,6 @@ export interface GameInfo {
   maxPlayers: number;
   tickRate: number;
   aspectRatio: { x: number; y: number };
-}
-
-/** A live session as listed in the lobby and `/parlor/api/sessions`. */
-export interface SessionInfo {
-  id: string;
-  /** Game route name. */
-  game: string;
-  /** Game display title. */
-  title: string;
-  /** Players, including those within their reconnect grace period. */
-  players: number;
-  /** Players connected right now. */
-  connectedPlayers: number;
-  spectators: number;
-  maxPlayers: number;
-  /** Creation time, ms since the epoch. */
-  createdAt: number;
 }
 
 /** Escapes text for HTML element content and quoted attributes. */

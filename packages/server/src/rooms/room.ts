@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
   CloseCode,
-  FrameKind,
-  MessageType,
   PROTOCOL_VERSION,
   encodeServerMessage,
   type ErrorMessage,
@@ -11,19 +9,36 @@ import {
   type RedirectMessage,
 } from '@parlor/squish';
 import { WebSocket } from 'ws';
-import type { EngineErrorMessage, EngineToHostMessage, FramesMessage } from './engine/messages.js';
-import type { LoadedGame } from './games/loader.js';
-import type { SessionInfo } from './http/pages.js';
-import { kv, type Logger } from './logger.js';
-import type { ServerMetrics } from './metrics.js';
-import type { RuntimeSession, SessionRuntime } from './runtime/runtime.js';
+import type { EngineErrorMessage, EngineToHostMessage } from '../engine/messages.js';
+import type { LoadedGame } from '../games/loader.js';
+import { kv, type Logger } from '../logger.js';
+import type { ServerMetrics } from '../metrics.js';
+import type { RuntimeSession, SessionRuntime } from '../runtime/runtime.js';
+import { Fanout, freshDelivery, type Recipient } from './fanout.js';
 
 /** How long `dispose` waits for the engine's `stopped` before terminating it (ms). */
 const STOP_TIMEOUT_MS = 2000;
 /** Game error lines logged per session per second before the rest are summarised. */
 const ERROR_LINES_PER_SECOND = 5;
 
-/** What a {@link Session} needs from the server that owns it. */
+/** A live session (room) as listed in the lobby and `/parlor/api/sessions`. */
+export interface SessionInfo {
+  id: string;
+  /** Game route name. */
+  game: string;
+  /** Game display title. */
+  title: string;
+  /** Players, including those within their reconnect grace period. */
+  players: number;
+  /** Players connected right now. */
+  connectedPlayers: number;
+  spectators: number;
+  maxPlayers: number;
+  /** Creation time, ms since the epoch. */
+  createdAt: number;
+}
+
+/** What a {@link Session} needs from the server: settings and shared services, no state of the server's. */
 export interface SessionHost {
   readonly logger: Logger;
   readonly metrics: ServerMetrics;
@@ -31,27 +46,26 @@ export interface SessionHost {
   readonly reconnectGraceMs: number;
   readonly backpressureBytes: number;
   readonly maxConsecutiveErrors: number;
-  /** Reconnect token → session, shared by every session of the server. */
-  readonly tokens: Map<string, Session>;
+}
+
+/**
+ * Who is told when members and the session end (the room registry, which keeps the reconnect
+ * tokens). Notifications only: the session never reads the listener's state.
+ */
+export interface SessionListener {
+  /** A member left for good (grace period over, or the session ended): its reconnect token is void. */
+  memberGone(session: Session, member: Member): void;
   /** Called once when the session is gone (empty, failed, reloaded or server closing). */
-  onDisposed(session: Session): void;
+  disposed(session: Session): void;
 }
 
 /** A player or spectator of a session, connected or within its reconnect grace period. */
-export interface Member {
-  readonly playerId: PlayerId;
+export interface Member extends Recipient {
   readonly spectator: boolean;
   readonly name: string;
   /** @internal secret: never logged */
   readonly token: string;
-  socket: WebSocket | null;
   graceTimer: ReturnType<typeof setTimeout> | null;
-  /** Frames are withheld until a full frame arrives (just joined, reconnected, or skipped frames). */
-  needsFull: boolean;
-  /** A `resync` was sent to the engine since `needsFull` was set. */
-  resyncRequested: boolean;
-  /** @internal the last fan-out (host-side counter) that listed this member: a second listing is a violation */
-  fanout: number;
 }
 
 /** Why a session ends and what its clients are told. */
@@ -65,11 +79,11 @@ export interface DisposeReason {
 }
 
 /**
- * A live session as the host sees it: its members (players and spectators) with their sockets,
- * reconnect tokens and grace timers, and the runtime channel to its engine. It fans each tick's
- * frames out to the sockets (zero-copy, as fragments of one WebSocket message), applies
- * backpressure (frames are skipped while a socket's `bufferedAmount` is above the watermark; when
- * it drains the engine is asked for one full frame), and disposes itself when nobody is left.
+ * A live session (a room) as the host sees it: its members (players and spectators) with their
+ * sockets, reconnect tokens and grace timers, and the runtime channel to its engine. Each tick's
+ * frames go out through its {@link Fanout} (backpressure, full frames: see `fanout.ts`). It
+ * disposes itself when nobody is left. It knows nothing of other sessions: the registry
+ * (`registry.ts`) indexes sessions and tokens and hears from it through a {@link SessionListener}.
  */
 export class Session {
   readonly createdAt = Date.now();
@@ -83,8 +97,7 @@ export class Session {
   private errorWindowStart = 0;
   private errorLinesInWindow = 0;
   private suppressedErrors = 0;
-  /** Fan-outs so far (stamps {@link Member.fanout}). */
-  private fanouts = 0;
+  private readonly fanout: Fanout;
   /** End the engine at once, without asking it to stop (it misbehaved). */
   private killEngine = false;
 
@@ -96,6 +109,7 @@ export class Session {
     readonly id: string,
     readonly game: LoadedGame,
     private readonly host: SessionHost,
+    private readonly listener: SessionListener,
     /** Create-time options handed to the game's constructor (e.g. from a fleet `createRoom`); default `{}`. */
     readonly options: Record<string, unknown> = {},
   ) {
@@ -109,6 +123,13 @@ export class Session {
       baseDir: game.baseDir,
       logger: host.logger,
       tickRate: game.metadata.tickRate,
+    });
+    this.fanout = new Fanout({
+      metrics: host.metrics,
+      logger: host.logger,
+      backpressureBytes: host.backpressureBytes,
+      logFields: { game: game.name, session: id },
+      requestFull: (playerId) => this.engine.send({ type: 'resync', playerId }),
     });
     this.engine.onMessage((msg) => {
       // Last resort: whatever throws while handling this room's engine ends this room only.
@@ -165,7 +186,7 @@ export class Session {
     };
   }
 
-  /** The member holding a reconnect token, if any. */
+  /** The member holding a reconnect token, if any (the registry finds the session by token). */
   memberByToken(token: string): Member | undefined {
     for (const m of this.members.values()) if (m.token === token) return m;
     return undefined;
@@ -184,12 +205,9 @@ export class Session {
       token: randomBytes(16).toString('base64url'),
       socket: null,
       graceTimer: null,
-      needsFull: true,
-      resyncRequested: true, // the engine's join gives a full frame
-      fanout: 0,
+      ...freshDelivery(),
     };
     this.members.set(playerId, member);
-    this.host.tokens.set(member.token, this);
     this.attach(member, ws);
     this.engine.send({ type: 'join', playerId, name: member.name, spectator });
     this.host.logger.info(
@@ -212,10 +230,8 @@ export class Session {
       this.sendMessage(old, { type: 'error', code: CloseCode.REPLACED, message: 'replaced by a newer connection' });
       old.close(CloseCode.REPLACED, 'replaced by a newer connection');
     }
-    member.needsFull = true;
-    member.resyncRequested = true;
     this.attach(member, ws);
-    this.engine.send({ type: 'resync', playerId: member.playerId });
+    this.fanout.reconnected(member);
     this.host.logger.info(`${member.spectator ? 'spectator' : 'player'} reconnected: ${kv({ game: this.game.name, session: this.id, player: member.playerId })}`);
   }
 
@@ -256,7 +272,7 @@ export class Session {
     for (const m of this.members.values()) {
       if (m.graceTimer) clearTimeout(m.graceTimer);
       m.graceTimer = null;
-      this.host.tokens.delete(m.token);
+      this.listener.memberGone(this, m);
       const ws = m.socket;
       m.socket = null;
       if (ws && ws.readyState === WebSocket.OPEN) {
@@ -266,7 +282,7 @@ export class Session {
     }
     this.members.clear();
     this.host.logger.info(`session disposed: ${kv({ game: this.game.name, session: this.id, reason: reason.reason })}`);
-    this.host.onDisposed(this);
+    this.listener.disposed(this);
     this.disposing = this.stopEngine();
     return this.disposing;
   }
@@ -333,7 +349,7 @@ export class Session {
     if (member.graceTimer) clearTimeout(member.graceTimer);
     member.graceTimer = null;
     this.members.delete(member.playerId);
-    this.host.tokens.delete(member.token);
+    this.listener.memberGone(this, member);
     this.engine.send({ type: 'leave', playerId: member.playerId });
     this.host.logger.info(`${member.spectator ? 'spectator' : 'player'} left: ${kv({ game: this.game.name, session: this.id, player: member.playerId, why })}`);
     if (this.members.size === 0) void this.dispose({ code: CloseCode.NORMAL, reason: 'session empty' });
@@ -347,7 +363,10 @@ export class Session {
   private onEngineMessage(msg: EngineToHostMessage): void {
     switch (msg.type) {
       case 'frames':
-        if (!this.disposed) this.fanOut(msg);
+        if (!this.disposed) {
+          const violation = this.fanout.deliver(msg, this.members, this.nextPlayerId - 1);
+          if (violation) this.fail(violation);
+        }
         return;
       case 'error':
         this.onEngineError(msg);
@@ -395,79 +414,6 @@ export class Session {
       if (msg.stack) log.debug(`game error stack: ${kv({ game: this.game.name, session: this.id })}: ${oneLine(text(msg.stack))}`);
     } else {
       this.suppressedErrors++;
-    }
-  }
-
-  private fanOut(f: FramesMessage): void {
-    const { metrics, backpressureBytes } = this.host;
-    // Check the whole message against what the host knows before any ws.send: never more
-    // recipients than members ever admitted, no id the host never gave out, nobody listed twice.
-    // (Shapes, caps and frame headers were checked by the sandbox supervisor.)
-    const sends = f.sends;
-    const maxId = this.nextPlayerId - 1;
-    if (sends.length > maxId) return this.fail(`the game sent frames to ${sends.length} recipients (the session has had ${maxId})`);
-    const stamp = ++this.fanouts;
-    for (let j = 0; j < sends.length; j++) {
-      const pid = sends[j].playerId;
-      if (pid > maxId) return this.fail('the game sent a frame to a player that does not exist');
-      const m = this.members.get(pid);
-      if (m) {
-        if (m.fanout === stamp) return this.fail('the game sent one player two frames in one tick');
-        m.fanout = stamp;
-      }
-    }
-    metrics.tickDuration.observe(f.tickMs / 1000);
-
-    // Members whose socket drained below the watermark after skipped frames: ask for a full frame.
-    for (const m of this.members.values()) {
-      if (m.needsFull && !m.resyncRequested && m.socket && m.socket.readyState === WebSocket.OPEN && m.socket.bufferedAmount <= backpressureBytes) {
-        m.resyncRequested = true;
-        this.engine.send({ type: 'resync', playerId: m.playerId });
-      }
-    }
-
-    let frames = 0;
-    let bytes = 0;
-    let skipped = 0;
-    for (const s of sends) {
-      const m = this.members.get(s.playerId);
-      const ws = m?.socket;
-      if (!m || !ws || ws.readyState !== WebSocket.OPEN || s.parts.length === 0) continue;
-      if (ws.bufferedAmount > backpressureBytes) {
-        if (!m.needsFull) {
-          this.host.logger.debug(`backpressure: skipping frames ${kv({ game: this.game.name, session: this.id, player: m.playerId, buffered: ws.bufferedAmount })}`);
-        }
-        m.needsFull = true;
-        m.resyncRequested = false;
-        skipped++;
-        continue;
-      }
-      if (m.needsFull) {
-        const head = f.parts[s.parts[0]];
-        const full = head !== undefined && head[0] === MessageType.FRAME && head[1] === FrameKind.FULL;
-        if (!full) {
-          if (!m.resyncRequested) {
-            m.resyncRequested = true;
-            this.engine.send({ type: 'resync', playerId: m.playerId });
-          }
-          continue;
-        }
-        m.needsFull = false;
-        m.resyncRequested = false;
-      }
-      const idx = s.parts;
-      const last = idx.length - 1;
-      for (let i = 0; i <= last; i++) {
-        const p = f.parts[idx[i]];
-        bytes += p.byteLength;
-        ws.send(p, { binary: true, fin: i === last });
-      }
-      frames++;
-    }
-    if (skipped) metrics.framesSkipped.inc(skipped);
-    if (frames) {
-      metrics.framesSent.inc(frames);
-      metrics.bytesSent.inc(bytes);
     }
   }
 }

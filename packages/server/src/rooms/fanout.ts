@@ -1,0 +1,189 @@
+/**
+ * Fan-out and backpressure: how a tick's frames reach each socket of a room, when a player gets
+ * a full frame, and when a client that does not read is dropped.
+ *
+ * - {@link Fanout} (one per room) checks the engine's recipient list against the room's members,
+ *   sends each member its frame zero-copy (as fragments of one WebSocket message), skips frames
+ *   while a socket's `bufferedAmount` is over the watermark, and owns "needs a full frame": a
+ *   member that just joined, reconnected or had frames skipped gets nothing until a full frame
+ *   arrives, and the engine is asked (`resync`) for one once its socket has drained.
+ * - {@link SlowClientWatch} (one per server) drops sockets that stay over the caps with 4413.
+ */
+import { CloseCode, FrameKind, MessageType, type PlayerId } from '@parlor/squish';
+import { WebSocket } from 'ws';
+import type { FramesMessage } from '../engine/messages.js';
+import { kv, type Logger } from '../logger.js';
+import type { RejectReason, ServerMetrics } from '../metrics.js';
+
+/** A room member as fan-out sees it: its socket and its delivery state. */
+export interface Recipient {
+  readonly playerId: PlayerId;
+  socket: WebSocket | null;
+  /** Frames are withheld until a full frame arrives (just joined, reconnected, or skipped frames). */
+  needsFull: boolean;
+  /** A `resync` was sent to the engine since `needsFull` was set. */
+  resyncRequested: boolean;
+  /** @internal the last fan-out (host-side counter) that listed this member: a second listing is a violation */
+  fanout: number;
+}
+
+/** What a room's {@link Fanout} needs. */
+export interface FanoutOptions {
+  readonly metrics: ServerMetrics;
+  readonly logger: Logger;
+  /** `bufferedAmount` above which frames to a socket are skipped. */
+  readonly backpressureBytes: number;
+  /** Fields naming the room in log lines. */
+  readonly logFields: Readonly<Record<string, string>>;
+  /** Asks the room's engine for one full frame for a player (`resync`). */
+  requestFull(playerId: PlayerId): void;
+}
+
+/** The delivery state of a member that has not received anything yet. */
+export function freshDelivery(): Pick<Recipient, 'needsFull' | 'resyncRequested' | 'fanout'> {
+  // The engine's `join` sends the new member a full frame: no resync needed.
+  return { needsFull: true, resyncRequested: true, fanout: 0 };
+}
+
+/** One room's fan-out: see the file's opening comment. */
+export class Fanout {
+  /** Fan-outs so far (stamps {@link Recipient.fanout}). */
+  private fanouts = 0;
+
+  constructor(private readonly o: FanoutOptions) {}
+
+  /** A member came back on a new socket: withhold frames until a full one, and ask the engine for it. */
+  reconnected(m: Recipient): void {
+    m.needsFull = true;
+    m.resyncRequested = true;
+    this.o.requestFull(m.playerId);
+  }
+
+  /**
+   * Sends one tick's frames to `members`. Checks the whole message first, before any `ws.send`:
+   * never more recipients than members ever admitted (`maxPlayerId`), no id never given out,
+   * nobody listed twice. (Shapes, caps and frame headers were checked by the sandbox supervisor.)
+   * @returns `null`, or why the frames break the host's rules (then nothing was sent).
+   */
+  deliver(f: FramesMessage, members: ReadonlyMap<PlayerId, Recipient>, maxPlayerId: number): string | null {
+    const { metrics, backpressureBytes } = this.o;
+    const sends = f.sends;
+    const maxId = maxPlayerId;
+    if (sends.length > maxId) return `the game sent frames to ${sends.length} recipients (the session has had ${maxId})`;
+    const stamp = ++this.fanouts;
+    for (let j = 0; j < sends.length; j++) {
+      const pid = sends[j].playerId;
+      if (pid > maxId) return 'the game sent a frame to a player that does not exist';
+      const m = members.get(pid);
+      if (m) {
+        if (m.fanout === stamp) return 'the game sent one player two frames in one tick';
+        m.fanout = stamp;
+      }
+    }
+    metrics.tickDuration.observe(f.tickMs / 1000);
+
+    // Members whose socket drained below the watermark after skipped frames: ask for a full frame.
+    for (const m of members.values()) {
+      if (m.needsFull && !m.resyncRequested && m.socket && m.socket.readyState === WebSocket.OPEN && m.socket.bufferedAmount <= backpressureBytes) {
+        m.resyncRequested = true;
+        this.o.requestFull(m.playerId);
+      }
+    }
+
+    let frames = 0;
+    let bytes = 0;
+    let skipped = 0;
+    for (const s of sends) {
+      const m = members.get(s.playerId);
+      const ws = m?.socket;
+      if (!m || !ws || ws.readyState !== WebSocket.OPEN || s.parts.length === 0) continue;
+      if (ws.bufferedAmount > backpressureBytes) {
+        if (!m.needsFull) {
+          this.o.logger.debug(`backpressure: skipping frames ${kv({ ...this.o.logFields, player: m.playerId, buffered: ws.bufferedAmount })}`);
+        }
+        m.needsFull = true;
+        m.resyncRequested = false;
+        skipped++;
+        continue;
+      }
+      if (m.needsFull) {
+        const head = f.parts[s.parts[0]];
+        const full = head !== undefined && head[0] === MessageType.FRAME && head[1] === FrameKind.FULL;
+        if (!full) {
+          if (!m.resyncRequested) {
+            m.resyncRequested = true;
+            this.o.requestFull(m.playerId);
+          }
+          continue;
+        }
+        m.needsFull = false;
+        m.resyncRequested = false;
+      }
+      const idx = s.parts;
+      const last = idx.length - 1;
+      for (let i = 0; i <= last; i++) {
+        const p = f.parts[idx[i]];
+        bytes += p.byteLength;
+        ws.send(p, { binary: true, fin: i === last });
+      }
+      frames++;
+    }
+    if (skipped) metrics.framesSkipped.inc(skipped);
+    if (frames) {
+      metrics.framesSent.inc(frames);
+      metrics.bytesSent.inc(bytes);
+    }
+    return null;
+  }
+}
+
+/** A client socket as {@link SlowClientWatch} sees it. */
+export interface WatchedClient {
+  readonly ws: { readonly bufferedAmount: number };
+  /** Closes the client for not reading (idempotent). */
+  drop(code: number, reason: RejectReason, detail: string): void;
+}
+
+/** Limits of {@link SlowClientWatch} (bytes, ms). */
+export interface SlowClientLimits {
+  readonly backpressureBytes: number;
+  readonly maxBufferedBytes: number;
+  readonly slowClientTimeoutMs: number;
+}
+
+/**
+ * Drops clients that do not read, with 4413 (`CloseCode.SLOW_CLIENT`): over `maxBufferedBytes`
+ * at two sweeps in a row (a reader drains one big frame in between), or over the backpressure
+ * watermark for `slowClientTimeoutMs`. The server sweeps every 250 ms.
+ */
+export class SlowClientWatch {
+  /** Since when (`performance.now()`) each client has been over the watermark / the hard cap. */
+  private readonly since = new WeakMap<WatchedClient, { slow: number | null; overCap: number | null }>();
+
+  constructor(private readonly limits: SlowClientLimits) {}
+
+  /** Checks every client once. */
+  sweep(clients: Iterable<WatchedClient>, now: number = performance.now()): void {
+    const { backpressureBytes, maxBufferedBytes, slowClientTimeoutMs } = this.limits;
+    for (const c of clients) {
+      const buffered = c.ws.bufferedAmount;
+      let t = this.since.get(c);
+      if (!t) {
+        t = { slow: null, overCap: null };
+        this.since.set(c, t);
+      }
+      if (buffered > maxBufferedBytes) {
+        t.overCap ??= now;
+        if (now - t.overCap >= 200) c.drop(CloseCode.SLOW_CLIENT, 'slow_client', `more than ${maxBufferedBytes} bytes queued for this client (it does not read)`);
+      } else {
+        t.overCap = null;
+      }
+      if (buffered > backpressureBytes) {
+        t.slow ??= now;
+        if (now - t.slow >= slowClientTimeoutMs) c.drop(CloseCode.SLOW_CLIENT, 'slow_client', `over ${backpressureBytes} bytes queued for ${slowClientTimeoutMs} ms (the client does not read)`);
+      } else {
+        t.slow = null;
+      }
+    }
+  }
+}
