@@ -1,149 +1,35 @@
+/**
+ * The composition of the orchestrator: wires the auth guard, the read model, the agent hub, the
+ * command RPC, placement and the HTTP API into one HTTP server, and holds the public
+ * {@link Orchestrator} API (lifecycle and the control calls, which combine placement, commands and
+ * the read model).
+ */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { EventEmitter } from 'eventemitter3';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { AuthGuard, clientIp } from './auth/guard.js';
+import { FLEET_WS_PATH, FleetCloseCode, type AckFrame } from '@parlor/fleet-agent';
+import { AgentConnection } from './agents/connection.js';
+import { CommandRpc, ackError, type LateCommand } from './agents/commands.js';
+import { AgentHub } from './agents/hub.js';
+import { validRoom } from './agents/validate.js';
+import { ApiHandler } from './api/handler.js';
+import { AuthGuard } from './auth/guard.js';
 import { AccessKeys } from './auth/keys.js';
 import { AuthThrottle } from './auth/throttle.js';
-import { FleetCause, OrchestratorConfigError, OrchestratorError } from './errors.js';
-import { ApiHandler } from './api/handler.js';
-import { EventFeed } from './registry/events.js';
-import { createConsoleLogger, kv, type Logger, type LogLevel } from './logger.js';
-import {
-  FLEET_KEY_PREFIX,
-  FLEET_MAX_FRAME_BYTES,
-  FLEET_PROTOCOL_MAJOR,
-  FLEET_SUBPROTOCOL,
-  FLEET_WS_PATH,
-  FleetCloseCode,
-  decodeFrame,
-  encodeFrame,
-  type AckFrame,
-  type AgentSnapshot,
-  type CmdFrame,
-  type CommandOp,
-  type FleetFrame,
-  type HelloFrame,
-  type InstanceCapacity,
-  type PlaceFrame,
-  type PlacedFrame,
-  type RoomSnapshot,
-  type StateFrame,
-} from '@parlor/fleet-agent';
-import { isLabels, isPlainObject, jsonSize, labelsMatch, ROOM_ID_RE, ROOM_TYPE_RE, validateCreate } from './validate.js';
+import { FleetCause, OrchestratorError } from './errors.js';
+import { createConsoleLogger, kv, type Logger } from './logger.js';
+import { resolveOptions, type OrchestratorOptions, type ResolvedOptions } from './options.js';
 import { place } from './placement/place.js';
-import type {
-  CreateRoomRequest,
-  FleetStats,
-  FleetView,
-  InstanceInfo,
-  OrchestratorEvents,
-  Placement,
-  RoomInfo,
-  RoomQuery,
-  SeatReservation,
-} from './types.js';
+import { EventFeed } from './registry/events.js';
+import type { InstanceRecord } from './registry/instance.js';
+import { Registry } from './registry/read-model.js';
+import type { CreateRoomRequest, FleetView, InstanceInfo, OrchestratorEvents, RoomInfo, SeatReservation } from './types.js';
+import { validateCreate } from './validate.js';
 
-const MAX_ROOMS_PER_SNAPSHOT = 10_000;
-const MAX_METADATA_BYTES = 4096;
-const MAX_ROOM_TYPES = 256;
+export type { OrchestratorOptions } from './options.js';
 
-/** Options of {@link Orchestrator}. Durations in ms. */
-export interface OrchestratorOptions {
-  /** Interface to listen on. Default `0.0.0.0`. */
-  host?: string;
-  /** TCP port; `0` picks a free one (see {@link Orchestrator.port}). Default 7070. */
-  port?: number;
-  /** Accepted agent keys (a list for rotation). Required when `NODE_ENV=production`; in development one is generated and printed once. */
-  agentKey?: string | string[];
-  /** Accepted admin keys for `/v1` (`Authorization: Bearer <key>`). Same rules as `agentKey`. */
-  adminKey?: string | string[];
-  /** Serve the REST API `/v1`. Default `true` (`/healthz`, `/readyz` and the agent socket are always served). */
-  api?: boolean;
-  /** Poll interval. Default 1000. Stale after 2 missed polls, evicted after 3. */
-  pollMs?: number;
-  /** A full snapshot is requested every this many polls even when hashes match. Default 10. */
-  fullEvery?: number;
-  /** How long a command waits for its ack. Default 5000. */
-  commandTimeoutMs?: number;
-  /** Commands in flight per instance; more → `INSTANCE_BUSY`. Default 64. */
-  maxInflightPerInstance?: number;
-  /** Allowed CORS origins (`'*'` for any); default none. */
-  cors?: string | string[];
-  /** Accept `?key=` on `GET /v1/events` (for browser `EventSource`, which cannot set headers). Default `false`. */
-  sseQueryAuth?: boolean;
-  /** Take the client address from `X-Forwarded-For` (behind a proxy). Default `false`. */
-  trustProxy?: boolean;
-  /** Concurrent SSE streams; more → `SSE_LIMIT`. Default 100. */
-  maxSseStreams?: number;
-  /** Interval of the SSE `: ping` comment. Default 15 000. */
-  sseKeepAliveMs?: number;
-  /** Failed authentications per address within `authWindowMs` before `AUTH_THROTTLED`. Default 20. */
-  authFailureLimit?: number;
-  /** Window of the failed-auth throttle. Default 60 000. */
-  authWindowMs?: number;
-  /** `dirty` nudges per second an agent may send before it is kicked. Default 50. */
-  maxDirtyPerSecond?: number;
-  /** Sustained `place` requests per second per agent; over the limit the answer is `INSTANCE_BUSY` (not a kick). Default 5. */
-  placePerSecond?: number;
-  /** Token-bucket size of the `place` rate limit. Default 10. */
-  placeBurst?: number;
-  logger?: Logger;
-  /** Level of the default logger. Default `'info'`. */
-  logLevel?: LogLevel;
-  /** Environment for the key rules. Default `process.env.NODE_ENV`. */
-  nodeEnv?: string;
-}
-
-interface Pending {
-  id: number;
-  op: CommandOp;
-  roomId?: string;
-  resolve: (ack: AckFrame) => void;
-  reject: (err: OrchestratorError) => void;
-  timer: ReturnType<typeof setTimeout>;
-}
-
-interface RoomEntry {
-  snap: RoomSnapshot;
-  inst: Instance;
-}
-
-/** One agent connection. */
-class Instance {
-  id = '';
-  hello!: HelloFrame;
-  welcomed = false;
-  draining = false;
-  stale = false;
-  roomTypes: string[] = [];
-  rooms = new Map<string, RoomSnapshot>();
-  clientCount = 0;
-  hash: string | null = null;
-  pollSeq = 0;
-  pollOutstanding: number | null = null;
-  pollAgain = false;
-  missed = 0;
-  polls = 0;
-  inflight = new Map<number, Pending>();
-  inflightCreates = 0;
-  connectedAt = 0;
-  dirtyWindowStart = 0;
-  dirtyCount = 0;
-  /** `place` token bucket. */
-  placeTokens = -1;
-  placeRefillAt = 0;
-  /** Correlation ids of unanswered `place` frames. */
-  placing = new Set<number>();
-  closed = false;
-  constructor(
-    readonly ws: WebSocket,
-    readonly ip: string,
-    readonly keyFp: string,
-  ) {}
-}
+type Instance = InstanceRecord<AgentConnection>;
 
 /**
  * The fleet orchestrator: accepts agent connections (WebSocket at `/v1/agent`), polls them,
@@ -162,26 +48,17 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   readonly logger: Logger;
   /** The read model. */
   readonly fleet: FleetView;
-  private readonly opts: Required<Omit<OrchestratorOptions, 'agentKey' | 'adminKey' | 'logger' | 'logLevel' | 'cors' | 'nodeEnv' | 'host'>> & {
-    host: string;
-    cors: string[];
-  };
-  private readonly guard: AuthGuard;
   /** Keys generated in development (empty otherwise); printed once at construction. */
   readonly generatedKeys: { readonly agentKey?: string; readonly adminKey?: string };
 
+  private readonly opts: ResolvedOptions;
   private readonly keys: AccessKeys;
-  private readonly wss: WebSocketServer;
+  private readonly registry: Registry<AgentConnection>;
+  private readonly commands: CommandRpc;
+  private readonly hub: AgentHub;
   private readonly api: ApiHandler;
-  private readonly instances = new Map<string, Instance>();
-  private readonly byProcessUid = new Map<string, Instance>();
-  private readonly idForUid = new Map<string, string>();
-  private readonly roomIndex = new Map<string, RoomEntry>();
+  /** Room ids being created (or whose create timed out and may still happen), by target instance. */
   private readonly reserved = new Map<string, Instance>();
-  private readonly lateAcks = new Map<string, { op: CommandOp; roomId?: string }>();
-  private nextCmdId = 1;
-  private nextInstance = 1;
-  private pollTimer: ReturnType<typeof setInterval> | null = null;
   private listening = false;
   private shuttingDown: Promise<void> | null = null;
   private _port = 0;
@@ -202,45 +79,29 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
           `  Pass --agent-key / --admin-key (or PARLOR_AGENT_KEYS / PARLOR_ADMIN_KEYS) to choose your own.\n\n`,
       );
     }
-    const cors = options.cors === undefined ? [] : Array.isArray(options.cors) ? options.cors : [options.cors];
-    this.opts = {
-      host: options.host ?? '0.0.0.0',
-      port: intOpt('port', options.port, 7070, 0),
-      api: options.api ?? true,
-      pollMs: intOpt('pollMs', options.pollMs, 1000, 10),
-      fullEvery: intOpt('fullEvery', options.fullEvery, 10, 1),
-      commandTimeoutMs: intOpt('commandTimeoutMs', options.commandTimeoutMs, 5000, 1),
-      maxInflightPerInstance: intOpt('maxInflightPerInstance', options.maxInflightPerInstance, 64, 1),
-      cors,
-      sseQueryAuth: options.sseQueryAuth ?? false,
-      trustProxy: options.trustProxy ?? false,
-      maxSseStreams: intOpt('maxSseStreams', options.maxSseStreams, 100, 0),
-      sseKeepAliveMs: intOpt('sseKeepAliveMs', options.sseKeepAliveMs, 15_000, 10),
-      authFailureLimit: intOpt('authFailureLimit', options.authFailureLimit, 20, 0),
-      authWindowMs: intOpt('authWindowMs', options.authWindowMs, 60_000, 1),
-      maxDirtyPerSecond: intOpt('maxDirtyPerSecond', options.maxDirtyPerSecond, 50, 1),
-      placePerSecond: intOpt('placePerSecond', options.placePerSecond, 5, 1),
-      placeBurst: intOpt('placeBurst', options.placeBurst, 10, 1),
-    };
-    this.guard = new AuthGuard(this.keys, new AuthThrottle(this.opts.authFailureLimit, this.opts.authWindowMs), this.logger);
-    this.fleet = this.createView();
-    this.api = new ApiHandler(this, this.opts, { guard: this.guard, feed: new EventFeed(this, this.fleet), logger: this.logger });
-    this.wss = new WebSocketServer({
-      noServer: true,
-      maxPayload: FLEET_MAX_FRAME_BYTES,
-      perMessageDeflate: false,
-      clientTracking: false,
-      handleProtocols: (protocols) => (protocols.has(FLEET_SUBPROTOCOL) ? FLEET_SUBPROTOCOL : false),
+    const opts = resolveOptions(options);
+    this.opts = opts;
+    const guard = new AuthGuard(this.keys, new AuthThrottle(opts.authFailureLimit, opts.authWindowMs), this.logger);
+    this.registry = new Registry<AgentConnection>(this, this.logger);
+    this.fleet = this.registry.view;
+    this.commands = new CommandRpc(opts.commandTimeoutMs, this.logger);
+    this.hub = new AgentHub(opts, {
+      registry: this.registry,
+      commands: this.commands,
+      guard,
+      logger: this.logger,
+      accepting: () => this.ready,
+      createRoom: (req) => this.createRoom(req),
+      lateAck: (rec, late, ack) => this.onLateAck(rec, late, ack),
     });
+    this.api = new ApiHandler(this, opts, { guard, feed: new EventFeed(this, this.fleet), logger: this.logger });
     this.httpServer = createServer((req, res) => this.api.handle(req, res));
-    this.httpServer.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
+    this.httpServer.on('upgrade', (req, socket, head) => this.hub.handleUpgrade(req, socket, head));
     this.httpServer.on('clientError', (_err, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
       else socket.destroy();
     });
-    this.logger.info(
-      `keys: ${kv({ agent: this.keys.fingerprints.agent.join(','), admin: this.keys.fingerprints.admin.join(','), production })}`,
-    );
+    this.logger.info(`keys: ${kv({ agent: this.keys.fingerprints.agent.join(','), admin: this.keys.fingerprints.admin.join(','), production })}`);
   }
 
   /**
@@ -288,7 +149,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     });
     this._port = (this.httpServer.address() as AddressInfo).port;
     this.listening = true;
-    this.pollTimer = setInterval(() => this.pollAll(), this.opts.pollMs);
+    this.hub.start();
     this.logger.info(`listening: ${kv({ url: this.url, agents: this.agentUrl, api: this.opts.api, pollMs: this.opts.pollMs })}`);
   }
 
@@ -299,9 +160,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   }
 
   private async doShutdown(): Promise<void> {
-    if (this.pollTimer) clearInterval(this.pollTimer);
-    this.pollTimer = null;
-    for (const inst of [...this.instances.values()]) this.drop(inst, 'orchestrator shutting down', FleetCloseCode.SHUTDOWN);
+    this.hub.stop('orchestrator shutting down', FleetCloseCode.SHUTDOWN);
     this.api.closeStreams();
     await new Promise<void>((resolve) => {
       if (!this.listening) return resolve();
@@ -325,22 +184,19 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     this.assertRunning();
     const { type, options, placement = {} } = validateCreate(req);
     const roomId = req.roomId ?? this.newRoomId();
-    if (this.roomIndex.has(roomId) || this.reserved.has(roomId)) throw new OrchestratorError(FleetCause.ROOM_EXISTS, `room ${roomId} exists`);
-    const inst = this.place(type, placement);
+    if (this.registry.room(roomId) || this.reserved.has(roomId)) throw new OrchestratorError(FleetCause.ROOM_EXISTS, `room ${roomId} exists`);
+    const inst = place(type, placement, this.registry.candidates(), { maxInflightPerInstance: this.opts.maxInflightPerInstance }).rec;
     this.reserved.set(roomId, inst);
-    inst.inflightCreates++;
+    inst.pendingCreates++;
     let keepReserved = false;
     try {
-      const ack = await this.command(inst, { op: 'createRoom', type, roomId, options, force: placement.force === true });
+      const ack = await this.commands.send(inst, { op: 'createRoom', type, roomId, options, force: placement.force === true });
       if (!ack.ok) throw ackError(ack);
       const snap = ack.room && validRoom(ack.room) ? ack.room : { roomId, type, clientCount: 0, metadata: {}, provenance: 'fleet' as const, createdAt: Date.now() };
-      if (!inst.closed && !inst.rooms.has(roomId)) {
-        inst.rooms.set(roomId, snap);
-        this.indexRoom(inst, snap);
-      }
-      return this.roomInfo(inst, inst.rooms.get(roomId) ?? snap);
+      if (!inst.link.closed) this.registry.addRoom(inst, snap);
+      return this.registry.roomInfo(inst, inst.rooms.get(roomId) ?? snap);
     } catch (err) {
-      if ((err as OrchestratorError).code === FleetCause.COMMAND_TIMEOUT && !inst.closed) {
+      if ((err as OrchestratorError).code === FleetCause.COMMAND_TIMEOUT && !inst.link.closed) {
         // The create may still happen: keep the roomId reserved until the late ack or a grace
         // period, so a retry cannot place a second room with this id elsewhere.
         keepReserved = true;
@@ -351,7 +207,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
       }
       throw err;
     } finally {
-      inst.inflightCreates--;
+      inst.pendingCreates--;
       if (!keepReserved && this.reserved.get(roomId) === inst) this.reserved.delete(roomId);
     }
   }
@@ -363,17 +219,13 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
    */
   async destroyRoom(roomId: string): Promise<void> {
     this.assertRunning();
-    const entry = typeof roomId === 'string' ? this.roomIndex.get(roomId) : undefined;
+    const entry = this.registry.room(roomId);
     if (!entry) throw new OrchestratorError(FleetCause.ROOM_NOT_FOUND, `no room ${String(roomId).slice(0, 64)}`);
-    const inst = entry.inst;
+    const inst = entry.rec;
     this.assertNotBusy(inst);
-    const ack = await this.command(inst, { op: 'destroyRoom', roomId });
+    const ack = await this.commands.send(inst, { op: 'destroyRoom', roomId });
     if (!ack.ok) throw ackError(ack);
-    const snap = inst.rooms.get(roomId);
-    if (snap) {
-      inst.rooms.delete(roomId);
-      this.unindexRoom(inst, snap);
-    }
+    this.registry.removeRoom(inst, roomId);
   }
 
   /**
@@ -390,18 +242,18 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     const ttlMs = opts.ttlMs ?? 60_000;
     if (!Number.isInteger(count) || count < 1 || count > 64) throw new OrchestratorError(FleetCause.VALIDATION, 'count must be an integer 1–64');
     if (!Number.isInteger(ttlMs) || ttlMs < 1000 || ttlMs > 3_600_000) throw new OrchestratorError(FleetCause.VALIDATION, 'ttlMs must be an integer 1000–3600000');
-    const entry = typeof roomId === 'string' ? this.roomIndex.get(roomId) : undefined;
+    const entry = this.registry.room(roomId);
     if (!entry) throw new OrchestratorError(FleetCause.ROOM_NOT_FOUND, `no room ${String(roomId).slice(0, 64)}`);
-    const inst = entry.inst;
+    const inst = entry.rec;
     this.assertNotBusy(inst);
-    const ack = await this.command(inst, { op: 'reserveSeats', roomId, count, ttlMs });
+    const ack = await this.commands.send(inst, { op: 'reserveSeats', roomId, count, ttlMs });
     if (!ack.ok) {
       if (ack.error?.code === 'ROOM_NOT_FOUND') throw new OrchestratorError(FleetCause.ROOM_NOT_FOUND, `room ${roomId} ended`);
       throw ackError(ack);
     }
     const tickets = Array.isArray(ack.tickets) ? ack.tickets.filter((t): t is string => typeof t === 'string' && t.length <= 256).slice(0, count) : [];
     if (tickets.length !== count) throw new OrchestratorError(FleetCause.COMMAND_FAILED, 'agent returned no valid tickets');
-    const room = this.roomInfo(inst, entry.snap);
+    const room = this.registry.roomInfo(inst, entry.snap);
     return {
       roomId,
       tickets,
@@ -425,569 +277,34 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
 
   private async setDrain(id: string, draining: boolean): Promise<InstanceInfo> {
     this.assertRunning();
-    const inst = this.findInstance(id);
+    const inst = this.registry.find(id);
     if (!inst) throw new OrchestratorError(FleetCause.INSTANCE_NOT_FOUND, `no instance ${String(id).slice(0, 64)}`);
     this.assertNotBusy(inst);
-    const ack = await this.command(inst, { op: draining ? 'drain' : 'undrain' });
+    const ack = await this.commands.send(inst, { op: draining ? 'drain' : 'undrain' });
     if (!ack.ok) throw ackError(ack);
-    if (inst.draining !== draining) {
-      inst.draining = draining;
-      this.emit('instance:update', { instance: this.instanceInfo(inst) });
-    }
-    return this.instanceInfo(inst);
+    this.registry.setDraining(inst, draining);
+    return this.registry.instanceInfo(inst);
   }
 
-  // ---------------------------------------------------------------- placement
-
-  /** Placement over the live instances (see {@link place}). */
-  private place(type: string, p: Placement): Instance {
-    const candidates = [...this.instances.values()]
-      .filter((i) => i.welcomed && !i.closed)
-      .map((i) => ({
-        id: i.id,
-        processUid: i.hello.processUid,
-        labels: i.hello.labels,
-        capacity: i.hello.capacity,
-        roomTypes: i.roomTypes,
-        rooms: i.rooms.size + i.inflightCreates,
-        clients: i.clientCount,
-        inflight: i.inflight.size,
-        draining: i.draining,
-        stale: i.stale,
-        inst: i,
-      }));
-    return place(type, p, candidates, { maxInflightPerInstance: this.opts.maxInflightPerInstance }).inst;
+  /** A create acked after its deadline: release the id, and record the room if it was made. */
+  private onLateAck(inst: Instance, late: LateCommand, f: AckFrame): void {
+    if (late.op !== 'createRoom' || !late.roomId) return;
+    if (this.reserved.get(late.roomId) === inst) this.reserved.delete(late.roomId);
+    if (f.ok === true && f.room && validRoom(f.room) && f.room.roomId === late.roomId) this.registry.addRoom(inst, f.room);
   }
-
-  // ---------------------------------------------------------------- commands
 
   private assertRunning(): void {
     if (this.shuttingDown) throw new OrchestratorError(FleetCause.SHUTTING_DOWN, 'orchestrator shutting down');
   }
 
   private assertNotBusy(inst: Instance): void {
-    if (inst.inflight.size >= this.opts.maxInflightPerInstance) throw new OrchestratorError(FleetCause.INSTANCE_BUSY, `instance ${inst.id} has ${inst.inflight.size} commands in flight`);
-  }
-
-  private command(inst: Instance, cmd: Omit<CmdFrame, 't' | 'id'>): Promise<AckFrame> {
-    if (inst.closed) return Promise.reject(new OrchestratorError(FleetCause.INSTANCE_DISCONNECTED, `instance ${inst.id} disconnected`));
-    const id = this.nextCmdId++;
-    return new Promise<AckFrame>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        inst.inflight.delete(id);
-        this.rememberLate(inst, id, cmd.op, cmd.roomId);
-        this.logger.warn(`command timed out: ${kv({ instance: inst.id, cmd: id, op: cmd.op, room: cmd.roomId, ms: this.opts.commandTimeoutMs })}`);
-        reject(new OrchestratorError(FleetCause.COMMAND_TIMEOUT, `no ack from ${inst.id} within ${this.opts.commandTimeoutMs} ms`));
-      }, this.opts.commandTimeoutMs);
-      inst.inflight.set(id, { id, op: cmd.op, roomId: cmd.roomId, resolve, reject, timer });
-      this.send(inst, { t: 'cmd', id, ...cmd });
-    });
-  }
-
-  private rememberLate(inst: Instance, id: number, op: CommandOp, roomId?: string): void {
-    this.lateAcks.set(`${inst.hello.processUid}:${id}`, { op, roomId });
-    if (this.lateAcks.size > 10_000) this.lateAcks.delete(this.lateAcks.keys().next().value as string);
-  }
-
-  // ---------------------------------------------------------------- agent sockets
-
-  private clientIp(req: IncomingMessage): string {
-    return clientIp(req, this.opts.trustProxy);
-  }
-
-  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => socket.destroy());
-    let path = '/';
-    try {
-      path = new URL(req.url ?? '/', 'http://x').pathname;
-    } catch {
-      // fall through: 404
-    }
-    const refuse = (status: string): void => {
-      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-    };
-    if (path !== FLEET_WS_PATH) return refuse('404 Not Found');
-    if (!this.ready) return refuse('503 Service Unavailable');
-    const ip = this.clientIp(req);
-    const offered = String(req.headers['sec-websocket-protocol'] ?? '')
-      .split(',')
-      .map((s) => s.trim());
-    const keyToken = offered.find((s) => s.startsWith(FLEET_KEY_PREFIX));
-    let key: string | null = null;
-    if (keyToken && offered.includes(FLEET_SUBPROTOCOL)) {
-      try {
-        key = Buffer.from(keyToken.slice(FLEET_KEY_PREFIX.length), 'base64url').toString('utf8');
-      } catch {
-        key = null;
-      }
-    }
-    const verdict = this.guard.check('agent', ip, key);
-    if (!verdict.ok) return refuse(verdict.reason === 'throttled' ? '429 Too Many Requests' : '401 Unauthorized');
-    const fp = verdict.fingerprint;
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.onAgent(ws, ip, fp));
-  }
-
-  private onAgent(ws: WebSocket, ip: string, fp: string): void {
-    const inst = new Instance(ws, ip, fp);
-    ws.binaryType = 'nodebuffer';
-    const helloTimer = setTimeout(() => {
-      if (!inst.welcomed) this.kick(inst, 'no hello within 10 s');
-    }, 10_000);
-    helloTimer.unref?.();
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (inst.closed) return;
-      if (!isBinary) return this.kick(inst, 'text frame');
-      this.onFrame(inst, data);
-    });
-    ws.on('close', () => {
-      clearTimeout(helloTimer);
-      this.drop(inst, 'socket closed');
-    });
-    ws.on('error', () => undefined);
-  }
-
-  private onFrame(inst: Instance, data: Buffer): void {
-    const d = decodeFrame(data);
-    if (!d) return this.kick(inst, 'undecodable frame');
-    const f = d.frame;
-    if (!inst.welcomed) {
-      if (f.t !== 'hello') return this.kick(inst, `unsolicited ${String(f.t).slice(0, 16)} before hello`);
-      if (d.major !== FLEET_PROTOCOL_MAJOR) {
-        this.logger.warn(`agent refused: ${kv({ ip: inst.ip, version: `${d.major}.${d.minor}`, want: FLEET_PROTOCOL_MAJOR })}`);
-        inst.closed = true;
-        inst.ws.close(FleetCloseCode.VERSION, `protocol ${d.major}.${d.minor} not supported (want ${FLEET_PROTOCOL_MAJOR}.x)`);
-        return;
-      }
-      return this.onHello(inst, f);
-    }
-    if (d.major !== FLEET_PROTOCOL_MAJOR) return this.kick(inst, 'version changed mid-session');
-    switch (f.t) {
-      case 'state':
-        return this.onState(inst, f);
-      case 'ack':
-        return this.onAck(inst, f);
-      case 'dirty':
-        return this.onDirty(inst);
-      case 'place':
-        return this.onPlace(inst, f);
-      case 'hello':
-        return this.kick(inst, 'duplicate hello');
-      default:
-        return this.kick(inst, `unknown or unsolicited frame ${String(f.t).slice(0, 16)}`);
-    }
-  }
-
-  private onHello(inst: Instance, f: HelloFrame): void {
-    const bad = checkHello(f);
-    if (bad) return this.kick(inst, `bad hello: ${bad}`);
-    inst.hello = {
-      t: 'hello',
-      processUid: f.processUid,
-      name: f.name,
-      endpointUrl: f.endpointUrl.replace(/\/+$/, ''),
-      labels: { ...f.labels },
-      capacity: { maxConnections: f.capacity.maxConnections, maxRooms: f.capacity.maxRooms },
-      autoCreate: f.autoCreate === true,
-    };
-    const old = this.byProcessUid.get(f.processUid);
-    if (old) this.drop(old, 'replaced by a new connection of the same process', FleetCloseCode.REPLACED);
-    let id = this.idForUid.get(f.processUid);
-    if (!id) {
-      id = `i-${(this.nextInstance++).toString(36)}-${randomBytes(3).toString('hex')}`;
-      this.idForUid.set(f.processUid, id);
-      if (this.idForUid.size > 100_000) this.idForUid.delete(this.idForUid.keys().next().value as string);
-    }
-    inst.id = id;
-    inst.welcomed = true;
-    inst.connectedAt = Date.now();
-    this.instances.set(id, inst);
-    this.byProcessUid.set(f.processUid, inst);
-    this.send(inst, { t: 'welcome', instanceId: id, pollMs: this.opts.pollMs });
-    this.logger.info(`instance joined: ${kv({ instance: id, name: f.name, processUid: f.processUid, endpoint: inst.hello.endpointUrl, ip: inst.ip, key: inst.keyFp })}`);
-    this.emit('instance:join', { instance: this.instanceInfo(inst) });
-    this.poll(inst, true);
-  }
-
-  private poll(inst: Instance, forceFull = false): void {
-    if (inst.closed || inst.pollOutstanding !== null) return;
-    inst.polls++;
-    const full = forceFull || inst.polls % this.opts.fullEvery === 0;
-    inst.pollOutstanding = ++inst.pollSeq;
-    this.send(inst, { t: 'poll', seq: inst.pollSeq, hash: full ? null : inst.hash });
-  }
-
-  private pollAll(): void {
-    for (const inst of [...this.instances.values()]) {
-      if (inst.closed) continue;
-      if (inst.pollOutstanding !== null) {
-        inst.missed++;
-        if (inst.missed >= 3) {
-          this.drop(inst, `evicted after ${inst.missed} missed polls`, FleetCloseCode.EVICTED);
-          continue;
-        }
-        if (inst.missed >= 2 && !inst.stale) {
-          inst.stale = true;
-          this.logger.warn(`instance stale: ${kv({ instance: inst.id, missed: inst.missed })}`);
-          this.emit('instance:stale', { instance: this.instanceInfo(inst) });
-        }
-        continue;
-      }
-      this.poll(inst);
-    }
-  }
-
-  private onDirty(inst: Instance): void {
-    const now = Date.now();
-    if (now - inst.dirtyWindowStart >= 1000) {
-      inst.dirtyWindowStart = now;
-      inst.dirtyCount = 0;
-    }
-    if (++inst.dirtyCount > this.opts.maxDirtyPerSecond) return this.kick(inst, 'dirty nudges over the rate limit');
-    if (inst.pollOutstanding !== null) inst.pollAgain = true;
-    else this.poll(inst);
-  }
-
-  /**
-   * An agent asks for a room (protocol 1.1): normal placement (default policy, no pin) through
-   * {@link createRoom}, answered with `placed`. A frame without a usable id, or with the id of an
-   * unanswered `place`, gets the agent kicked; a bad type or options gets `VALIDATION`; over the
-   * rate limit, `INSTANCE_BUSY`. Every answered request is audit-logged as coming from that agent.
-   */
-  private onPlace(inst: Instance, f: PlaceFrame): void {
-    if (!Number.isSafeInteger(f.id) || f.id < 0) return this.kick(inst, 'place without a valid id');
-    if (inst.placing.has(f.id)) return this.kick(inst, 'duplicate place id');
-    const id = f.id;
-    const type = typeof f.type === 'string' ? f.type.slice(0, 64) : undefined;
-    const answer = (r: Omit<PlacedFrame, 't' | 'id'>): void => {
-      inst.placing.delete(id);
-      this.logger.info(`audit: ${kv({ op: 'place', instance: inst.id, key: inst.keyFp, ip: inst.ip, type, status: r.ok ? 'OK' : r.cause, room: r.room?.roomId, on: r.room?.instanceId })}`);
-      if (!inst.closed) this.send(inst, { t: 'placed', id, ...r });
-    };
-    const now = Date.now();
-    if (inst.placeTokens < 0) inst.placeTokens = this.opts.placeBurst;
-    else inst.placeTokens = Math.min(this.opts.placeBurst, inst.placeTokens + ((now - inst.placeRefillAt) / 1000) * this.opts.placePerSecond);
-    inst.placeRefillAt = now;
-    if (inst.placeTokens < 1) return answer({ ok: false, cause: FleetCause.INSTANCE_BUSY, message: `over ${this.opts.placePerSecond} placements per second for this instance` });
-    inst.placeTokens -= 1;
-    inst.placing.add(id);
-    // The same path as REST POST /v1/rooms, without roomId or placement: the agent cannot pin or force.
-    this.createRoom({ type: f.type, options: f.options } as CreateRoomRequest).then(
-      (room) => answer({ ok: true, room: { roomId: room.roomId, joinUrl: room.joinUrl, instanceId: room.instanceId } }),
-      (err: unknown) => {
-        const code = err instanceof OrchestratorError ? err.code : FleetCause.COMMAND_FAILED;
-        answer({ ok: false, cause: code, message: String((err as Error)?.message ?? err).slice(0, 500) });
-      },
-    );
-  }
-
-  private onState(inst: Instance, f: StateFrame): void {
-    if (inst.pollOutstanding === null || f.seq !== inst.pollOutstanding) return this.kick(inst, 'unsolicited or duplicate state');
-    inst.pollOutstanding = null;
-    inst.missed = 0;
-    if (inst.stale) {
-      inst.stale = false;
-      this.logger.info(`instance recovered: ${kv({ instance: inst.id })}`);
-    }
-    if (f.snapshot !== undefined) {
-      const bad = checkSnapshot(f.snapshot);
-      if (bad || typeof f.hash !== 'string' || f.hash.length > 128) {
-        this.logger.warn(`snapshot refused, keeping the last good state: ${kv({ instance: inst.id, problem: bad ?? 'bad hash' })}`);
-        inst.hash = null;
-      } else {
-        this.applySnapshot(inst, f.snapshot);
-        inst.hash = f.hash;
-      }
-    } else if (f.hash !== inst.hash) {
-      // hash-only reply that does not match what we hold: ask for a full one next time
-      inst.hash = null;
-    }
-    if (inst.pollAgain) {
-      inst.pollAgain = false;
-      this.poll(inst);
-    }
-  }
-
-  private applySnapshot(inst: Instance, s: AgentSnapshot): void {
-    inst.roomTypes = [...s.roomTypes];
-    if (inst.draining !== s.draining) {
-      inst.draining = s.draining;
-      this.emit('instance:update', { instance: this.instanceInfo(inst) });
-    }
-    const next = new Map<string, RoomSnapshot>();
-    for (const r of s.rooms) next.set(r.roomId, r);
-    for (const [id, old] of inst.rooms) {
-      if (!next.has(id)) {
-        inst.rooms.delete(id);
-        this.unindexRoom(inst, old);
-      }
-    }
-    let clients = 0;
-    for (const [id, r] of next) {
-      clients += r.clientCount;
-      const had = inst.rooms.has(id);
-      inst.rooms.set(id, r);
-      if (!had) this.indexRoom(inst, r);
-      else {
-        const e = this.roomIndex.get(id);
-        if (e && e.inst === inst) e.snap = r;
-      }
-    }
-    inst.clientCount = clients;
-    this.emit('sync', { instanceId: inst.id, rooms: inst.rooms.size });
-  }
-
-  private indexRoom(inst: Instance, r: RoomSnapshot): void {
-    const existing = this.roomIndex.get(r.roomId);
-    if (existing && existing.inst !== inst) {
-      this.logger.warn(`room id on two instances, keeping the first: ${kv({ room: r.roomId, first: existing.inst.id, second: inst.id })}`);
-      return;
-    }
-    this.roomIndex.set(r.roomId, { snap: r, inst });
-    if (!existing) this.emit('room:create', { room: this.roomInfo(inst, r) });
-  }
-
-  private unindexRoom(inst: Instance, r: RoomSnapshot): void {
-    const e = this.roomIndex.get(r.roomId);
-    if (!e || e.inst !== inst) return;
-    this.roomIndex.delete(r.roomId);
-    this.emit('room:destroy', { room: this.roomInfo(inst, r) });
-  }
-
-  private onAck(inst: Instance, f: AckFrame): void {
-    const p = typeof f.id === 'number' ? inst.inflight.get(f.id) : undefined;
-    if (!p) {
-      const key = `${inst.hello.processUid}:${String(f.id)}`;
-      const late = this.lateAcks.get(key);
-      if (late) {
-        this.lateAcks.delete(key);
-        this.logger.warn(`late ack ignored: ${kv({ instance: inst.id, cmd: f.id, ok: f.ok })}`);
-        if (late.op === 'createRoom' && late.roomId) {
-          if (this.reserved.get(late.roomId) === inst) this.reserved.delete(late.roomId);
-          if (f.ok === true && f.room && validRoom(f.room) && f.room.roomId === late.roomId && !inst.rooms.has(late.roomId)) {
-            inst.rooms.set(late.roomId, f.room);
-            this.indexRoom(inst, f.room);
-          }
-        }
-        inst.hash = null; // the next snapshot is a full one
-        return;
-      }
-      return this.kick(inst, `ack for unknown or already acked command ${String(f.id).slice(0, 16)}`);
-    }
-    inst.inflight.delete(f.id);
-    clearTimeout(p.timer);
-    p.resolve({ t: 'ack', id: f.id, ok: f.ok === true, error: f.error, room: f.room, tickets: f.tickets, expiresAt: f.expiresAt });
-  }
-
-  private kick(inst: Instance, why: string): void {
-    this.logger.warn(`agent kicked: ${kv({ instance: inst.id || '(before hello)', ip: inst.ip, why })}`);
-    this.drop(inst, `kicked: ${why}`, FleetCloseCode.PROTOCOL);
-  }
-
-  /** Removes an instance at once: its rooms vanish, its in-flight commands are rejected. */
-  private drop(inst: Instance, reason: string, code?: number): void {
-    if (inst.closed && !inst.welcomed) return;
-    const wasWelcomed = inst.welcomed;
-    inst.closed = true;
-    inst.welcomed = false;
-    const ws = inst.ws;
-    if (code !== undefined && (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING)) {
-      ws.close(code, reason.slice(0, 120));
-      setTimeout(() => ws.terminate(), 1000).unref?.();
-    } else if (code !== undefined) ws.terminate();
-    if (!wasWelcomed) return;
-    for (const p of inst.inflight.values()) {
-      clearTimeout(p.timer);
-      p.reject(new OrchestratorError(FleetCause.INSTANCE_DISCONNECTED, `instance ${inst.id} disconnected before acking (${reason})`));
-    }
-    inst.inflight.clear();
-    if (this.instances.get(inst.id) === inst) this.instances.delete(inst.id);
-    if (this.byProcessUid.get(inst.hello.processUid) === inst) this.byProcessUid.delete(inst.hello.processUid);
-    for (const r of inst.rooms.values()) this.unindexRoom(inst, r);
-    const info = this.instanceInfo(inst);
-    inst.rooms.clear();
-    this.logger.info(`instance left: ${kv({ instance: inst.id, reason })}`);
-    this.emit('instance:leave', { instance: info, reason });
-  }
-
-  private send(inst: Instance, f: FleetFrame): void {
-    if (inst.ws.readyState === inst.ws.OPEN) inst.ws.send(encodeFrame(f));
+    if (inst.link.inflightCount >= this.opts.maxInflightPerInstance) throw new OrchestratorError(FleetCause.INSTANCE_BUSY, `instance ${inst.id} has ${inst.link.inflightCount} commands in flight`);
   }
 
   private newRoomId(): string {
     for (;;) {
       const id = randomBytes(9).toString('base64url');
-      if (!this.roomIndex.has(id) && !this.reserved.has(id)) return id;
+      if (!this.registry.room(id) && !this.reserved.has(id)) return id;
     }
   }
-
-  private findInstance(idOrUid: string): Instance | undefined {
-    if (typeof idOrUid !== 'string') return undefined;
-    return this.instances.get(idOrUid) ?? this.byProcessUid.get(idOrUid);
-  }
-
-  // ---------------------------------------------------------------- read model
-
-  private instanceInfo(i: Instance): InstanceInfo {
-    return {
-      id: i.id,
-      processUid: i.hello.processUid,
-      name: i.hello.name,
-      endpointUrl: i.hello.endpointUrl,
-      labels: { ...i.hello.labels },
-      capacity: { ...i.hello.capacity },
-      status: i.draining ? 'draining' : 'active',
-      stale: i.stale,
-      roomTypes: [...i.roomTypes],
-      roomCount: i.rooms.size,
-      clientCount: i.clientCount,
-      inflight: i.inflight.size,
-      connectedAt: i.connectedAt,
-    };
-  }
-
-  private roomInfo(i: Instance, r: RoomSnapshot): RoomInfo {
-    return {
-      roomId: r.roomId,
-      type: r.type,
-      instanceId: i.id,
-      processUid: i.hello.processUid,
-      endpointUrl: i.hello.endpointUrl,
-      joinUrl: `${i.hello.endpointUrl}/play/${encodeURIComponent(r.type)}/${encodeURIComponent(r.roomId)}`,
-      clientCount: r.clientCount,
-      metadata: r.metadata,
-      provenance: r.provenance,
-      createdAt: r.createdAt,
-    };
-  }
-
-  private createView(): FleetView {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const self = this;
-    const live = (): Instance[] => [...self.instances.values()].filter((i) => i.welcomed);
-    return {
-      get stats(): FleetStats {
-        const all = live();
-        const cap: InstanceCapacity = { maxConnections: 0, maxRooms: 0 };
-        let rooms = 0;
-        let clients = 0;
-        let inflight = 0;
-        for (const i of all) {
-          rooms += i.rooms.size;
-          clients += i.clientCount;
-          inflight += i.inflight.size;
-          if (!i.stale) {
-            cap.maxConnections += i.hello.capacity.maxConnections;
-            cap.maxRooms += i.hello.capacity.maxRooms;
-          }
-        }
-        return {
-          instances: all.length,
-          activeInstances: all.filter((i) => !i.draining && !i.stale).length,
-          drainingInstances: all.filter((i) => i.draining).length,
-          staleInstances: all.filter((i) => i.stale).length,
-          rooms,
-          clients,
-          capacity: cap,
-          inflight,
-        };
-      },
-      get instances(): InstanceInfo[] {
-        return live()
-          .map((i) => self.instanceInfo(i))
-          .sort((a, b) => (a.id < b.id ? -1 : 1));
-      },
-      get rooms(): RoomInfo[] {
-        return this.findRooms();
-      },
-      getInstance(id: string): InstanceInfo | undefined {
-        const i = self.findInstance(id);
-        return i && i.welcomed ? self.instanceInfo(i) : undefined;
-      },
-      getRoom(roomId: string): RoomInfo | undefined {
-        const e = self.roomIndex.get(roomId);
-        return e ? self.roomInfo(e.inst, e.snap) : undefined;
-      },
-      findRooms(q: RoomQuery = {}): RoomInfo[] {
-        const out: RoomInfo[] = [];
-        for (const e of self.roomIndex.values()) {
-          if (q.type !== undefined && e.snap.type !== q.type) continue;
-          if (q.instanceId !== undefined && e.inst.id !== q.instanceId && e.inst.hello.processUid !== q.instanceId) continue;
-          if (q.labels && !labelsMatch(e.inst.hello.labels, q.labels)) continue;
-          out.push(self.roomInfo(e.inst, e.snap));
-        }
-        return out.sort((a, b) => (a.roomId < b.roomId ? -1 : 1));
-      },
-    };
-  }
-}
-
-// ---------------------------------------------------------------- validation helpers
-
-function intOpt(name: string, v: number | undefined, def: number, min: number): number {
-  if (v === undefined) return def;
-  if (!Number.isInteger(v) || v < min) throw new OrchestratorConfigError(`${name} must be an integer ≥ ${min} (got ${String(v)})`);
-  return v;
-}
-
-function checkHello(f: HelloFrame): string | null {
-  if (typeof f.processUid !== 'string' || !/^[A-Za-z0-9_-]{8,128}$/.test(f.processUid)) return 'processUid';
-  if (typeof f.name !== 'string' || f.name.length === 0 || f.name.length > 128) return 'name';
-  if (typeof f.endpointUrl !== 'string' || f.endpointUrl.length > 2048) return 'endpointUrl';
-  try {
-    const u = new URL(f.endpointUrl);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') return 'endpointUrl';
-  } catch {
-    return 'endpointUrl';
-  }
-  if (!isLabels(f.labels)) return 'labels';
-  const c = f.capacity as unknown;
-  if (!isPlainObject(c)) return 'capacity';
-  const { maxConnections, maxRooms } = c as Record<string, unknown>;
-  if (!Number.isInteger(maxConnections) || (maxConnections as number) < 1 || (maxConnections as number) > 10_000_000) return 'capacity.maxConnections';
-  if (!Number.isInteger(maxRooms) || (maxRooms as number) < 1 || (maxRooms as number) > 1_000_000) return 'capacity.maxRooms';
-  return null;
-}
-
-function validRoom(r: unknown): r is RoomSnapshot {
-  if (!isPlainObject(r)) return false;
-  const o = r as Record<string, unknown>;
-  return (
-    typeof o.roomId === 'string' &&
-    ROOM_ID_RE.test(o.roomId) &&
-    typeof o.type === 'string' &&
-    ROOM_TYPE_RE.test(o.type) &&
-    Number.isInteger(o.clientCount) &&
-    (o.clientCount as number) >= 0 &&
-    (o.clientCount as number) <= 10_000_000 &&
-    isPlainObject(o.metadata) &&
-    jsonSize(o.metadata) <= MAX_METADATA_BYTES &&
-    (o.provenance === 'fleet' || o.provenance === 'local') &&
-    typeof o.createdAt === 'number' &&
-    Number.isFinite(o.createdAt)
-  );
-}
-
-/** Field-by-field bounds check of a snapshot; returns the first problem or `null`. */
-function checkSnapshot(s: unknown): string | null {
-  if (!isPlainObject(s)) return 'snapshot is not an object';
-  const o = s as Record<string, unknown>;
-  if (typeof o.draining !== 'boolean') return 'draining';
-  if (!Array.isArray(o.roomTypes) || o.roomTypes.length > MAX_ROOM_TYPES || !o.roomTypes.every((t) => typeof t === 'string' && ROOM_TYPE_RE.test(t))) return 'roomTypes';
-  if (!Array.isArray(o.rooms) || o.rooms.length > MAX_ROOMS_PER_SNAPSHOT) return 'rooms';
-  const seen = new Set<string>();
-  for (let i = 0; i < o.rooms.length; i++) {
-    const r = o.rooms[i] as unknown;
-    if (!validRoom(r)) return `rooms[${i}]`;
-    if (seen.has(r.roomId)) return `rooms[${i}].roomId duplicate`;
-    seen.add(r.roomId);
-  }
-  return null;
-}
-
-function ackError(ack: AckFrame): OrchestratorError {
-  const code = typeof ack.error?.code === 'string' ? ack.error.code.slice(0, 64) : 'UNKNOWN';
-  const message = typeof ack.error?.message === 'string' ? ack.error.message.slice(0, 500) : 'command failed';
-  if (code === FleetCause.ROOM_EXISTS) return new OrchestratorError(FleetCause.ROOM_EXISTS, message);
-  if (code === FleetCause.INSTANCE_DRAINING) return new OrchestratorError(FleetCause.INSTANCE_DRAINING, message);
-  return new OrchestratorError(FleetCause.COMMAND_FAILED, `agent: ${message} [${code}]`, { agentCode: code });
 }

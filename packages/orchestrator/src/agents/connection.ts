@@ -1,0 +1,44 @@
+/** One agent's WebSocket and the protocol state of the hub for it. */
+import type { WebSocket } from 'ws';
+import { encodeFrame, type FleetFrame } from '@parlor/fleet-agent';
+import type { InstanceRecord } from '../registry/instance.js';
+import type { CommandChannel, PendingCommand } from './commands.js';
+
+/** One agent connection (before and after its hello). */
+export class AgentConnection implements CommandChannel {
+  /** Its read-model record, from the hello on. */
+  record: InstanceRecord<AgentConnection> | null = null;
+  welcomed = false;
+  closed = false;
+  /** Hash of the last good snapshot (`null`: ask for a full one). */
+  hash: string | null = null;
+  pollSeq = 0;
+  pollOutstanding: number | null = null;
+  pollAgain = false;
+  missed = 0;
+  polls = 0;
+  dirtyWindowStart = 0;
+  dirtyCount = 0;
+  /** `place` token bucket (`-1`: not started). */
+  placeTokens = -1;
+  placeRefillAt = 0;
+  /** Correlation ids of unanswered `place` frames. */
+  readonly placing = new Set<number>();
+  /** Commands in flight (written by the command RPC only). */
+  readonly inflight = new Map<number, PendingCommand>();
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly ip: string,
+    readonly keyFp: string,
+  ) {}
+
+  get inflightCount(): number {
+    return this.inflight.size;
+  }
+
+  /** Sends a frame if the socket is open. */
+  send(f: FleetFrame): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(encodeFrame(f));
+  }
+}

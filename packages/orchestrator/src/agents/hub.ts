@@ -1,0 +1,320 @@
+/**
+ * The agent hub: the agent WebSocket (`/v1/agent`) from upgrade to close. Authenticates the
+ * upgrade, speaks the fleet protocol (hello, polls and snapshots, dirty nudges, `place`, acks),
+ * marks instances stale and evicts them, and removes an instance at once when its socket drops.
+ * What agents report goes into the read model through the {@link Registry}; acks go to the
+ * {@link CommandRpc}; a `place` goes to the control plane.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import {
+  FLEET_KEY_PREFIX,
+  FLEET_MAX_FRAME_BYTES,
+  FLEET_PROTOCOL_MAJOR,
+  FLEET_SUBPROTOCOL,
+  FLEET_WS_PATH,
+  FleetCloseCode,
+  decodeFrame,
+  type AckFrame,
+  type HelloFrame,
+  type PlaceFrame,
+  type PlacedFrame,
+  type StateFrame,
+} from '@parlor/fleet-agent';
+import { clientIp, type AuthGuard } from '../auth/guard.js';
+import { FleetCause, OrchestratorError } from '../errors.js';
+import { kv, type Logger } from '../logger.js';
+import type { InstanceRecord } from '../registry/instance.js';
+import type { Registry } from '../registry/read-model.js';
+import type { CreateRoomRequest, RoomInfo } from '../types.js';
+import type { CommandRpc, LateCommand } from './commands.js';
+import { AgentConnection } from './connection.js';
+import { checkHello, checkSnapshot } from './validate.js';
+
+/** Settings of the hub (from the orchestrator's options). */
+export interface HubOptions {
+  pollMs: number;
+  fullEvery: number;
+  trustProxy: boolean;
+  maxDirtyPerSecond: number;
+  placePerSecond: number;
+  placeBurst: number;
+}
+
+/** What the hub calls out to. */
+export interface HubDeps {
+  registry: Registry<AgentConnection>;
+  commands: CommandRpc;
+  guard: AuthGuard;
+  logger: Logger;
+  /** Whether new agents are accepted (listening, not shutting down). */
+  accepting(): boolean;
+  /** Places and creates a room for an agent's `place` (the control plane's `createRoom`). */
+  createRoom(req: CreateRoomRequest): Promise<RoomInfo>;
+  /** An ack that came after its command's deadline (the control plane reconciles creates). */
+  lateAck(rec: InstanceRecord<AgentConnection>, late: LateCommand, ack: AckFrame): void;
+}
+
+/** Accepts and serves agent connections. */
+export class AgentHub {
+  private readonly wss: WebSocketServer;
+  private pollTimer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(
+    private readonly opts: HubOptions,
+    private readonly deps: HubDeps,
+  ) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: FLEET_MAX_FRAME_BYTES,
+      perMessageDeflate: false,
+      clientTracking: false,
+      handleProtocols: (protocols) => (protocols.has(FLEET_SUBPROTOCOL) ? FLEET_SUBPROTOCOL : false),
+    });
+  }
+
+  /** Starts polling every instance. */
+  start(): void {
+    this.pollTimer = setInterval(() => this.pollAll(), this.opts.pollMs);
+  }
+
+  /** Stops polling and closes every instance's socket with `code`. */
+  stop(reason: string, code: number): void {
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.pollTimer = null;
+    for (const rec of this.deps.registry.all()) this.drop(rec.link, reason, code);
+  }
+
+  /** The HTTP server's `upgrade` event. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    let path = '/';
+    try {
+      path = new URL(req.url ?? '/', 'http://x').pathname;
+    } catch {
+      // fall through: 404
+    }
+    const refuse = (status: string): void => {
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    if (path !== FLEET_WS_PATH) return refuse('404 Not Found');
+    if (!this.deps.accepting()) return refuse('503 Service Unavailable');
+    const ip = clientIp(req, this.opts.trustProxy);
+    const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((s) => s.trim());
+    const keyToken = offered.find((s) => s.startsWith(FLEET_KEY_PREFIX));
+    let key: string | null = null;
+    if (keyToken && offered.includes(FLEET_SUBPROTOCOL)) {
+      try {
+        key = Buffer.from(keyToken.slice(FLEET_KEY_PREFIX.length), 'base64url').toString('utf8');
+      } catch {
+        key = null;
+      }
+    }
+    const verdict = this.deps.guard.check('agent', ip, key);
+    if (!verdict.ok) return refuse(verdict.reason === 'throttled' ? '429 Too Many Requests' : '401 Unauthorized');
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onAgent(ws, ip, verdict.fingerprint));
+  }
+
+  private onAgent(ws: WebSocket, ip: string, fp: string): void {
+    const conn = new AgentConnection(ws, ip, fp);
+    ws.binaryType = 'nodebuffer';
+    const helloTimer = setTimeout(() => {
+      if (!conn.welcomed) this.kick(conn, 'no hello within 10 s');
+    }, 10_000);
+    helloTimer.unref?.();
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (conn.closed) return;
+      if (!isBinary) return this.kick(conn, 'text frame');
+      this.onFrame(conn, data);
+    });
+    ws.on('close', () => {
+      clearTimeout(helloTimer);
+      this.drop(conn, 'socket closed');
+    });
+    ws.on('error', () => undefined);
+  }
+
+  private onFrame(conn: AgentConnection, data: Buffer): void {
+    const d = decodeFrame(data);
+    if (!d) return this.kick(conn, 'undecodable frame');
+    const f = d.frame;
+    const rec = conn.record;
+    if (!conn.welcomed || !rec) {
+      if (f.t !== 'hello') return this.kick(conn, `unsolicited ${String(f.t).slice(0, 16)} before hello`);
+      if (d.major !== FLEET_PROTOCOL_MAJOR) {
+        this.deps.logger.warn(`agent refused: ${kv({ ip: conn.ip, version: `${d.major}.${d.minor}`, want: FLEET_PROTOCOL_MAJOR })}`);
+        conn.closed = true;
+        conn.ws.close(FleetCloseCode.VERSION, `protocol ${d.major}.${d.minor} not supported (want ${FLEET_PROTOCOL_MAJOR}.x)`);
+        return;
+      }
+      return this.onHello(conn, f);
+    }
+    if (d.major !== FLEET_PROTOCOL_MAJOR) return this.kick(conn, 'version changed mid-session');
+    switch (f.t) {
+      case 'state':
+        return this.onState(conn, rec, f);
+      case 'ack':
+        return this.onAck(conn, rec, f);
+      case 'dirty':
+        return this.onDirty(conn);
+      case 'place':
+        return this.onPlace(conn, rec, f);
+      case 'hello':
+        return this.kick(conn, 'duplicate hello');
+      default:
+        return this.kick(conn, `unknown or unsolicited frame ${String(f.t).slice(0, 16)}`);
+    }
+  }
+
+  private onHello(conn: AgentConnection, f: HelloFrame): void {
+    const bad = checkHello(f);
+    if (bad) return this.kick(conn, `bad hello: ${bad}`);
+    const hello: HelloFrame = {
+      t: 'hello',
+      processUid: f.processUid,
+      name: f.name,
+      endpointUrl: f.endpointUrl.replace(/\/+$/, ''),
+      labels: { ...f.labels },
+      capacity: { maxConnections: f.capacity.maxConnections, maxRooms: f.capacity.maxRooms },
+      autoCreate: f.autoCreate === true,
+    };
+    const { registry } = this.deps;
+    const old = registry.byUid(f.processUid);
+    if (old) this.drop(old.link, 'replaced by a new connection of the same process', FleetCloseCode.REPLACED);
+    const rec = registry.admit(hello, conn);
+    conn.record = rec;
+    conn.welcomed = true;
+    conn.send({ t: 'welcome', instanceId: rec.id, pollMs: this.opts.pollMs });
+    this.deps.logger.info(`instance joined: ${kv({ instance: rec.id, name: f.name, processUid: f.processUid, endpoint: hello.endpointUrl, ip: conn.ip, key: conn.keyFp })}`);
+    registry.joined(rec);
+    this.poll(conn, true);
+  }
+
+  private poll(conn: AgentConnection, forceFull = false): void {
+    if (conn.closed || conn.pollOutstanding !== null) return;
+    conn.polls++;
+    const full = forceFull || conn.polls % this.opts.fullEvery === 0;
+    conn.pollOutstanding = ++conn.pollSeq;
+    conn.send({ t: 'poll', seq: conn.pollSeq, hash: full ? null : conn.hash });
+  }
+
+  /** Every poll interval: 2 unanswered polls → stale, 3 → evicted. */
+  private pollAll(): void {
+    for (const rec of this.deps.registry.all()) {
+      const conn = rec.link;
+      if (conn.closed) continue;
+      if (conn.pollOutstanding !== null) {
+        conn.missed++;
+        if (conn.missed >= 3) {
+          this.drop(conn, `evicted after ${conn.missed} missed polls`, FleetCloseCode.EVICTED);
+          continue;
+        }
+        if (conn.missed >= 2) this.deps.registry.markStale(rec, conn.missed);
+        continue;
+      }
+      this.poll(conn);
+    }
+  }
+
+  private onDirty(conn: AgentConnection): void {
+    const now = Date.now();
+    if (now - conn.dirtyWindowStart >= 1000) {
+      conn.dirtyWindowStart = now;
+      conn.dirtyCount = 0;
+    }
+    if (++conn.dirtyCount > this.opts.maxDirtyPerSecond) return this.kick(conn, 'dirty nudges over the rate limit');
+    if (conn.pollOutstanding !== null) conn.pollAgain = true;
+    else this.poll(conn);
+  }
+
+  /**
+   * An agent asks for a room (protocol 1.1): normal placement (default policy, no pin) through the
+   * control plane's `createRoom`, answered with `placed`. A frame without a usable id, or with the
+   * id of an unanswered `place`, gets the agent kicked; a bad type or options gets `VALIDATION`;
+   * over the rate limit, `INSTANCE_BUSY`. Every answered request is audit-logged as coming from
+   * that agent.
+   */
+  private onPlace(conn: AgentConnection, rec: InstanceRecord<AgentConnection>, f: PlaceFrame): void {
+    if (!Number.isSafeInteger(f.id) || f.id < 0) return this.kick(conn, 'place without a valid id');
+    if (conn.placing.has(f.id)) return this.kick(conn, 'duplicate place id');
+    const id = f.id;
+    const type = typeof f.type === 'string' ? f.type.slice(0, 64) : undefined;
+    const answer = (r: Omit<PlacedFrame, 't' | 'id'>): void => {
+      conn.placing.delete(id);
+      this.deps.logger.info(`audit: ${kv({ op: 'place', instance: rec.id, key: conn.keyFp, ip: conn.ip, type, status: r.ok ? 'OK' : r.cause, room: r.room?.roomId, on: r.room?.instanceId })}`);
+      if (!conn.closed) conn.send({ t: 'placed', id, ...r });
+    };
+    const now = Date.now();
+    if (conn.placeTokens < 0) conn.placeTokens = this.opts.placeBurst;
+    else conn.placeTokens = Math.min(this.opts.placeBurst, conn.placeTokens + ((now - conn.placeRefillAt) / 1000) * this.opts.placePerSecond);
+    conn.placeRefillAt = now;
+    if (conn.placeTokens < 1) return answer({ ok: false, cause: FleetCause.INSTANCE_BUSY, message: `over ${this.opts.placePerSecond} placements per second for this instance` });
+    conn.placeTokens -= 1;
+    conn.placing.add(id);
+    // The same path as REST POST /v1/rooms, without roomId or placement: the agent cannot pin or force.
+    this.deps.createRoom({ type: f.type, options: f.options } as CreateRoomRequest).then(
+      (room) => answer({ ok: true, room: { roomId: room.roomId, joinUrl: room.joinUrl, instanceId: room.instanceId } }),
+      (err: unknown) => {
+        const code = err instanceof OrchestratorError ? err.code : FleetCause.COMMAND_FAILED;
+        answer({ ok: false, cause: code, message: String((err as Error)?.message ?? err).slice(0, 500) });
+      },
+    );
+  }
+
+  private onState(conn: AgentConnection, rec: InstanceRecord<AgentConnection>, f: StateFrame): void {
+    if (conn.pollOutstanding === null || f.seq !== conn.pollOutstanding) return this.kick(conn, 'unsolicited or duplicate state');
+    conn.pollOutstanding = null;
+    conn.missed = 0;
+    this.deps.registry.markFresh(rec);
+    if (f.snapshot !== undefined) {
+      const bad = checkSnapshot(f.snapshot);
+      if (bad || typeof f.hash !== 'string' || f.hash.length > 128) {
+        this.deps.logger.warn(`snapshot refused, keeping the last good state: ${kv({ instance: rec.id, problem: bad ?? 'bad hash' })}`);
+        conn.hash = null;
+      } else {
+        this.deps.registry.applySnapshot(rec, f.snapshot);
+        conn.hash = f.hash;
+      }
+    } else if (f.hash !== conn.hash) {
+      // hash-only reply that does not match what we hold: ask for a full one next time
+      conn.hash = null;
+    }
+    if (conn.pollAgain) {
+      conn.pollAgain = false;
+      this.poll(conn);
+    }
+  }
+
+  private onAck(conn: AgentConnection, rec: InstanceRecord<AgentConnection>, f: AckFrame): void {
+    const settled = this.deps.commands.settle(rec, f);
+    if (settled.kind === 'acked') return;
+    if (settled.kind === 'unknown') return this.kick(conn, `ack for unknown or already acked command ${String(f.id).slice(0, 16)}`);
+    this.deps.lateAck(rec, settled, f);
+    conn.hash = null; // the next snapshot is a full one
+  }
+
+  private kick(conn: AgentConnection, why: string): void {
+    this.deps.logger.warn(`agent kicked: ${kv({ instance: conn.record?.id || '(before hello)', ip: conn.ip, why })}`);
+    this.drop(conn, `kicked: ${why}`, FleetCloseCode.PROTOCOL);
+  }
+
+  /** Removes an instance at once: its rooms vanish, its in-flight commands are rejected. */
+  private drop(conn: AgentConnection, reason: string, code?: number): void {
+    if (conn.closed && !conn.welcomed) return;
+    const wasWelcomed = conn.welcomed;
+    conn.closed = true;
+    conn.welcomed = false;
+    const ws = conn.ws;
+    if (code !== undefined && (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING)) {
+      ws.close(code, reason.slice(0, 120));
+      setTimeout(() => ws.terminate(), 1000).unref?.();
+    } else if (code !== undefined) ws.terminate();
+    const rec = conn.record;
+    if (!wasWelcomed || !rec) return;
+    this.deps.commands.rejectAll(rec, reason);
+    this.deps.registry.remove(rec, reason);
+  }
+}

@@ -1,0 +1,86 @@
+/** The orchestrator's options: their documentation, defaults and bounds. */
+import { OrchestratorConfigError } from './errors.js';
+import type { Logger, LogLevel } from './logger.js';
+
+/** Options of {@link Orchestrator}. Durations in ms. */
+export interface OrchestratorOptions {
+  /** Interface to listen on. Default `0.0.0.0`. */
+  host?: string;
+  /** TCP port; `0` picks a free one (see {@link Orchestrator.port}). Default 7070. */
+  port?: number;
+  /** Accepted agent keys (a list for rotation). Required when `NODE_ENV=production`; in development one is generated and printed once. */
+  agentKey?: string | string[];
+  /** Accepted admin keys for `/v1` (`Authorization: Bearer <key>`). Same rules as `agentKey`. */
+  adminKey?: string | string[];
+  /** Serve the REST API `/v1`. Default `true` (`/healthz`, `/readyz` and the agent socket are always served). */
+  api?: boolean;
+  /** Poll interval. Default 1000. Stale after 2 missed polls, evicted after 3. */
+  pollMs?: number;
+  /** A full snapshot is requested every this many polls even when hashes match. Default 10. */
+  fullEvery?: number;
+  /** How long a command waits for its ack. Default 5000. */
+  commandTimeoutMs?: number;
+  /** Commands in flight per instance; more → `INSTANCE_BUSY`. Default 64. */
+  maxInflightPerInstance?: number;
+  /** Allowed CORS origins (`'*'` for any); default none. */
+  cors?: string | string[];
+  /** Accept `?key=` on `GET /v1/events` (for browser `EventSource`, which cannot set headers). Default `false`. */
+  sseQueryAuth?: boolean;
+  /** Take the client address from `X-Forwarded-For` (behind a proxy). Default `false`. */
+  trustProxy?: boolean;
+  /** Concurrent SSE streams; more → `SSE_LIMIT`. Default 100. */
+  maxSseStreams?: number;
+  /** Interval of the SSE `: ping` comment. Default 15 000. */
+  sseKeepAliveMs?: number;
+  /** Failed authentications per address within `authWindowMs` before `AUTH_THROTTLED`. Default 20. */
+  authFailureLimit?: number;
+  /** Window of the failed-auth throttle. Default 60 000. */
+  authWindowMs?: number;
+  /** `dirty` nudges per second an agent may send before it is kicked. Default 50. */
+  maxDirtyPerSecond?: number;
+  /** Sustained `place` requests per second per agent; over the limit the answer is `INSTANCE_BUSY` (not a kick). Default 5. */
+  placePerSecond?: number;
+  /** Token-bucket size of the `place` rate limit. Default 10. */
+  placeBurst?: number;
+  logger?: Logger;
+  /** Level of the default logger. Default `'info'`. */
+  logLevel?: LogLevel;
+  /** Environment for the key rules. Default `process.env.NODE_ENV`. */
+  nodeEnv?: string;
+}
+
+/** Options with their defaults applied (keys, logger and environment are handled apart). */
+export type ResolvedOptions = Required<Omit<OrchestratorOptions, 'agentKey' | 'adminKey' | 'logger' | 'logLevel' | 'cors' | 'nodeEnv' | 'host'>> & {
+  host: string;
+  cors: string[];
+};
+
+/** Applies defaults and checks bounds. @throws {OrchestratorConfigError} on a value out of bounds. */
+export function resolveOptions(options: OrchestratorOptions): ResolvedOptions {
+  const cors = options.cors === undefined ? [] : Array.isArray(options.cors) ? options.cors : [options.cors];
+  return {
+    host: options.host ?? '0.0.0.0',
+    port: intOpt('port', options.port, 7070, 0),
+    api: options.api ?? true,
+    pollMs: intOpt('pollMs', options.pollMs, 1000, 10),
+    fullEvery: intOpt('fullEvery', options.fullEvery, 10, 1),
+    commandTimeoutMs: intOpt('commandTimeoutMs', options.commandTimeoutMs, 5000, 1),
+    maxInflightPerInstance: intOpt('maxInflightPerInstance', options.maxInflightPerInstance, 64, 1),
+    cors,
+    sseQueryAuth: options.sseQueryAuth ?? false,
+    trustProxy: options.trustProxy ?? false,
+    maxSseStreams: intOpt('maxSseStreams', options.maxSseStreams, 100, 0),
+    sseKeepAliveMs: intOpt('sseKeepAliveMs', options.sseKeepAliveMs, 15_000, 10),
+    authFailureLimit: intOpt('authFailureLimit', options.authFailureLimit, 20, 0),
+    authWindowMs: intOpt('authWindowMs', options.authWindowMs, 60_000, 1),
+    maxDirtyPerSecond: intOpt('maxDirtyPerSecond', options.maxDirtyPerSecond, 50, 1),
+    placePerSecond: intOpt('placePerSecond', options.placePerSecond, 5, 1),
+    placeBurst: intOpt('placeBurst', options.placeBurst, 10, 1),
+  };
+}
+
+function intOpt(name: string, v: number | undefined, def: number, min: number): number {
+  if (v === undefined) return def;
+  if (!Number.isInteger(v) || v < min) throw new OrchestratorConfigError(`${name} must be an integer ≥ ${min} (got ${String(v)})`);
+  return v;
+}
