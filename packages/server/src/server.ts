@@ -1,16 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
-import { CloseCode, PROTOCOL_VERSION, type JoinMessage } from '@parlor/squish';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { ClientConnection, type ConnectionHost } from './connection.js';
+import { CloseCode } from '@parlor/squish';
 import { DEFAULT_MAX_CONSECUTIVE_ERRORS } from './engine/session-engine.js';
 import { RuntimeError, ServerConfigError, ServerError, ServerErrorCode } from './errors.js';
 import type { LoadedAsset } from './games/assets.js';
 import { ASSETS_PATH } from './games/assets.js';
 import { loadGame, type GameSource, type LoadedGame } from './games/loader.js';
 import { ClientBundle } from './http/client-bundle.js';
+import { safeDecode, safePath } from './http/url.js';
 import {
   LOBBY_SCRIPT,
   LOBBY_SCRIPT_PATH,
@@ -26,18 +24,19 @@ import {
   type GameInfo,
 } from './http/pages.js';
 import { createConsoleLogger, kv, type Logger, type LogLevel } from './logger.js';
-import { ServerMetrics, type ConnectionRefusedReason } from './metrics.js';
-import { addressKey } from './rate-limit.js';
+import { ServerMetrics } from './metrics.js';
+import { ConnectionAdmission } from './realtime/admission.js';
+import { Handshake } from './realtime/handshake.js';
+import { Upgrades, WS_PATH } from './realtime/upgrade.js';
 import { SlowClientWatch } from './rooms/fanout.js';
 import { RoomRegistry, SESSION_ID_RE } from './rooms/registry.js';
-import type { Session, SessionInfo } from './rooms/room.js';
+import type { SessionInfo } from './rooms/room.js';
 import { RoutingRuntime, createRuntime, isProduction, loadOptionsFor, type RuntimeChoice } from './runtime/policy.js';
 import type { ProcessRuntimeOptions } from './runtime/process.js';
 import { defaultInstanceId, type DockerRuntimeOptions } from './runtime/docker.js';
 import type { SessionRuntime } from './runtime/runtime.js';
 
-/** Path of the WebSocket endpoint. */
-export const WS_PATH = '/parlor/ws';
+export { WS_PATH } from './realtime/upgrade.js';
 export { SESSION_ID_RE } from './rooms/registry.js';
 
 /** Path of the lobby's "New room (fleet)" endpoint (`POST`, JSON `{ game }`; 404 without a fleet). */
@@ -246,7 +245,7 @@ export async function createGameServer(options: GameServerOptions): Promise<Game
   return server;
 }
 
-class ParlorServer implements GameServer, ConnectionHost {
+class ParlorServer implements GameServer {
   readonly httpServer: HttpServer;
   readonly metrics: ServerMetrics;
   readonly logger: Logger;
@@ -272,21 +271,14 @@ class ParlorServer implements GameServer, ConnectionHost {
 
   private readonly gameMap = new Map<string, LoadedGame>();
   private readonly assetIndex = new Map<string, LoadedAsset>();
-  private readonly connections = new Set<ClientConnection>();
-  private readonly wss: WebSocketServer;
+  private readonly admission: ConnectionAdmission;
+  private readonly upgrades: Upgrades;
   private readonly clientBundle: ClientBundle;
   private listening = false;
   private closing: Promise<void> | null = null;
   private _port = 0;
   private fleetRooms: FleetRoomsHook | null;
-  /** Open TCP connections, in total and by address key. */
-  private tcpOpen = 0;
-  private readonly tcpByAddress = new Map<string, number>();
-  /** Sockets refused at accept (their requests are ignored). */
-  private readonly refused = new WeakSet<Socket>();
   private sweepTimer: ReturnType<typeof setInterval> | null = null;
-  private lastErrorLog = 0;
-  private suppressedErrors = 0;
 
   constructor(private readonly options: GameServerOptions) {
     if (!options || typeof options.games !== 'object' || options.games === null) throw new ServerConfigError('options.games is required');
@@ -327,18 +319,30 @@ class ParlorServer implements GameServer, ConnectionHost {
       sessions: () => this.rooms.size,
       players: () => sum(this.rooms.all(), (s) => s.playerCount),
       spectators: () => sum(this.rooms.all(), (s) => s.spectatorCount),
-      connections: () => this.tcpOpen,
-      bufferedBytes: () => sum(this.connections, (c) => c.ws.bufferedAmount),
+      connections: () => this.admission.open,
+      bufferedBytes: () => this.upgrades.bufferedBytes(),
     });
     this.rooms = new RoomRegistry(this, this);
     this.slowClients = new SlowClientWatch(this);
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: this.maxInputBytes, perMessageDeflate: false, clientTracking: false });
+    this.admission = new ConnectionAdmission(this, this.metrics, this.logger);
+    const handshake = new Handshake({
+      logger: this.logger,
+      metrics: this.metrics,
+      joinTimeoutMs: this.joinTimeoutMs,
+      inputRateLimit: this.inputRateLimit,
+      inputBurst: this.inputBurst,
+      maxSpectatorsPerSession: this.maxSpectatorsPerSession,
+      rooms: this.rooms,
+      game: (name) => this.gameMap.get(name),
+      closing: () => this.closing !== null,
+    });
+    this.upgrades = new Upgrades({ maxInputBytes: this.maxInputBytes, admission: this.admission, host: handshake, accepting: () => this.listening && !this.closing });
     // A connection that sends no request headers within joinTimeoutMs gets 408 and is closed (an
     // upgraded one that sends no `join` gets 4408), so idle sockets cannot pile up.
     const headersTimeout = Math.min(60_000, Math.max(1000, this.joinTimeoutMs));
     this.httpServer = createServer({ headersTimeout, requestTimeout: Math.max(300_000, headersTimeout + 1), connectionsCheckingInterval: 1000 }, (req, res) => this.onRequest(req, res));
-    this.httpServer.on('connection', (socket: Socket) => this.onConnection(socket));
-    this.httpServer.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
+    this.httpServer.on('connection', (socket: Socket) => this.admission.onConnection(socket));
+    this.httpServer.on('upgrade', (req, socket, head) => this.upgrades.onUpgrade(req, socket, head));
     this.httpServer.on('clientError', (_err, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
       else socket.destroy();
@@ -369,7 +373,7 @@ class ParlorServer implements GameServer, ConnectionHost {
     this.listening = true;
     // After listen, errors come from accept (EMFILE/ENFILE when out of file descriptors…): the
     // connection is lost, nothing else; never thrown, logged at most once a second.
-    this.httpServer.on('error', (err: Error & { code?: string }) => this.onServerError(err));
+    this.httpServer.on('error', (err: Error & { code?: string }) => this.admission.onServerError(err));
     this.sweepTimer = setInterval(() => this.sweep(), 250);
     this.sweepTimer.unref?.();
     this.logger.info(`listening: ${kv({ url: this.url, games: [...this.gameMap.keys()].join(','), runtime: this.runtime.name })}`);
@@ -456,13 +460,10 @@ class ParlorServer implements GameServer, ConnectionHost {
     this.sweepTimer = null;
     const going = { code: CloseCode.GOING_AWAY, reason: 'server shutting down' };
     const disposals = this.rooms.disposeAll(going);
-    for (const c of this.connections) {
-      if (c.ws.readyState === c.ws.OPEN || c.ws.readyState === c.ws.CONNECTING) c.ws.close(going.code, going.reason);
-    }
+    this.upgrades.closeAll(going.code, going.reason);
     await disposals;
     // Give clients a moment to complete the closing handshake, then cut what is left.
-    await waitUntil(() => this.connections.size === 0, 1000);
-    for (const c of this.connections) c.ws.terminate();
+    await this.upgrades.drain(1000);
     await new Promise<void>((resolve) => {
       this.httpServer.close(() => resolve());
       this.httpServer.closeAllConnections();
@@ -470,83 +471,6 @@ class ParlorServer implements GameServer, ConnectionHost {
     this.listening = false;
     await this.runtime.close?.();
     this.logger.info('server closed');
-  }
-
-  // ---------------------------------------------------------------- ConnectionHost
-
-  join(conn: ClientConnection, msg: JoinMessage): void {
-    if (msg.protocolVersion !== PROTOCOL_VERSION) {
-      conn.reject(CloseCode.VERSION_MISMATCH, 'version', `protocol version ${msg.protocolVersion} not supported (server speaks ${PROTOCOL_VERSION})`);
-      return;
-    }
-    const game = this.gameMap.get(msg.game);
-    if (!game) {
-      conn.reject(CloseCode.NOT_FOUND, 'not_found', `no game named ${JSON.stringify(msg.game.slice(0, 64))}`);
-      return;
-    }
-    if (this.closing) {
-      conn.reject(CloseCode.GOING_AWAY, 'not_found', 'server shutting down');
-      return;
-    }
-
-    if (msg.reconnectToken) {
-      const found = this.rooms.byToken(msg.reconnectToken);
-      if (!found || found.session.game.name !== msg.game || (msg.sessionId !== '' && msg.sessionId !== found.session.id)) {
-        conn.reject(CloseCode.RECONNECT_REJECTED, 'reconnect_rejected', 'reconnect token unknown or expired; join afresh');
-        return;
-      }
-      conn.joined(found.session, found.member);
-      found.session.reattach(found.member, conn.ws);
-      return;
-    }
-
-    let session: Session | undefined;
-    if (msg.sessionId !== '') {
-      if (!SESSION_ID_RE.test(msg.sessionId)) {
-        conn.reject(CloseCode.NOT_FOUND, 'not_found', 'invalid session id');
-        return;
-      }
-      session = this.rooms.get(msg.sessionId);
-      if (session && session.game.name !== game.name) {
-        conn.reject(CloseCode.NOT_FOUND, 'not_found', `session ${msg.sessionId} is not a ${game.name} session`);
-        return;
-      }
-      if (session && session.game !== game) {
-        // A session of an older build of this game (dev reload): send the client to the new one.
-        conn.reject(CloseCode.NOT_FOUND, 'not_found', `session ${msg.sessionId} belongs to an older build`);
-        return;
-      }
-      if (session && !msg.spectate && !session.isOpen) {
-        conn.reject(CloseCode.SESSION_FULL, 'session_full', `session ${msg.sessionId} is full (${game.metadata.maxPlayers} players)`);
-        return;
-      }
-      if (session && msg.spectate && session.spectatorCount >= this.maxSpectatorsPerSession) {
-        conn.reject(CloseCode.SESSION_FULL, 'spectators_full', `session ${msg.sessionId} has ${this.maxSpectatorsPerSession} spectators (maxSpectatorsPerSession)`);
-        return;
-      }
-      if (session && !msg.spectate && !this.rooms.admitTicket(session.id, msg.ticket)) {
-        conn.reject(CloseCode.TICKET_REJECTED, 'ticket_rejected', `session ${msg.sessionId} is reserved: join ticket missing, unknown, used or expired`);
-        return;
-      }
-      if (!session && !this.admitNewSession(conn)) return;
-      session ??= this.rooms.create(game, msg.sessionId);
-    } else {
-      const candidates = this.rooms.all().filter((s) => s.game === game && !s.isDisposed && (msg.spectate || !this.rooms.isReserved(s.id)));
-      if (msg.spectate) {
-        const open = candidates.filter((s) => s.spectatorCount < this.maxSpectatorsPerSession);
-        if (candidates.length > 0 && open.length === 0) {
-          conn.reject(CloseCode.SESSION_FULL, 'spectators_full', `every ${game.name} session has ${this.maxSpectatorsPerSession} spectators (maxSpectatorsPerSession)`);
-          return;
-        }
-        session = open.sort((a, b) => b.playerCount - a.playerCount)[0];
-      } else {
-        session = candidates.find((s) => s.isOpen);
-      }
-      if (!session && !this.admitNewSession(conn)) return;
-      session ??= this.rooms.create(game);
-    }
-    const member = this.rooms.enter(session, conn.ws, cleanName(msg.name), msg.spectate);
-    conn.joined(session, member);
   }
 
   // ---------------------------------------------------------------- internals
@@ -572,86 +496,11 @@ class ParlorServer implements GameServer, ConnectionHost {
   }
 
   /**
-   * Whether `conn` may create a session now: under {@link GameServerOptions.maxSessions} (else 4503)
-   * and under its address's {@link GameServerOptions.sessionsPerAddressPerMinute} (else 4429).
-   * Rejects the connection itself when not.
-   */
-  private admitNewSession(conn: ClientConnection): boolean {
-    switch (this.rooms.admitCreation(conn.ip)) {
-      case null:
-        return true;
-      case 'server_busy':
-        conn.reject(CloseCode.SERVER_BUSY, 'server_busy', `this server already runs ${this.maxSessions} sessions; try again later`);
-        return false;
-      case 'room_rate':
-        conn.reject(CloseCode.RATE_LIMITED, 'room_rate', `more than ${this.sessionsPerAddressPerMinute} sessions created per minute from this address; try again later`);
-        return false;
-    }
-  }
-
-  /**
-   * Every TCP connection (HTTP or WebSocket) is counted here, at accept; over
-   * {@link GameServerOptions.maxConnections} it gets 503, over
-   * {@link GameServerOptions.maxConnectionsPerAddress} 429, and is closed before any request is read.
-   */
-  private onConnection(socket: Socket): void {
-    socket.on('error', () => socket.destroy());
-    const ip = socket.remoteAddress;
-    if (ip === undefined) {
-      socket.destroy();
-      return;
-    }
-    const key = addressKey(ip);
-    const mine = this.tcpByAddress.get(key) ?? 0;
-    if (this.tcpOpen >= this.maxConnections) return this.refuse(socket, 'server_full', 503, 'Service Unavailable', 'the server is at its connection limit; try again later', ip);
-    if (mine >= this.maxConnectionsPerAddress) return this.refuse(socket, 'address_full', 429, 'Too Many Requests', 'too many connections from your address', ip);
-    this.tcpOpen++;
-    this.tcpByAddress.set(key, mine + 1);
-    socket.once('close', () => {
-      this.tcpOpen--;
-      const n = (this.tcpByAddress.get(key) ?? 1) - 1;
-      if (n <= 0) this.tcpByAddress.delete(key);
-      else this.tcpByAddress.set(key, n);
-    });
-  }
-
-  private refuse(socket: Socket, reason: ConnectionRefusedReason, status: number, statusText: string, body: string, ip: string): void {
-    this.refused.add(socket);
-    this.metrics.connectionsRefused.inc({ reason });
-    this.throttledLog(`connection refused: ${kv({ reason, ip, open: this.tcpOpen, max: this.maxConnections, maxPerAddress: this.maxConnectionsPerAddress })}`);
-    const text = `${body}\n`;
-    socket.end(`HTTP/1.1 ${status} ${statusText}\r\nConnection: close\r\nRetry-After: 5\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
-    // Never wait for a peer that does not read.
-    const timer = setTimeout(() => socket.destroy(), 1000);
-    timer.unref?.();
-    socket.once('close', () => clearTimeout(timer));
-  }
-
-  private onServerError(err: Error & { code?: string }): void {
-    const code = typeof err?.code === 'string' ? err.code : 'unknown';
-    if (code === 'EMFILE' || code === 'ENFILE' || (err as { syscall?: unknown })?.syscall === 'accept') this.metrics.connectionsRefused.inc({ reason: 'accept_failed' });
-    this.throttledLog(`http server error: ${kv({ code, open: this.tcpOpen })}: ${typeof err?.message === 'string' ? err.message : 'unknown error'}`);
-  }
-
-  /** Logs a warning at most once a second (floods of refusals must not flood the log), with the count of lines skipped. */
-  private throttledLog(line: string): void {
-    const now = Date.now();
-    if (now - this.lastErrorLog < 1000) {
-      this.suppressedErrors++;
-      return;
-    }
-    const skipped = this.suppressedErrors;
-    this.lastErrorLog = now;
-    this.suppressedErrors = 0;
-    this.logger.warn(skipped ? `${line} (${skipped} similar lines suppressed)` : line);
-  }
-
-  /**
    * Every 250 ms: closes sockets that do not read with 4413 (see `rooms/fanout.ts`), and forgets
    * idle per-address session buckets.
    */
   private sweep(): void {
-    this.slowClients.sweep(this.connections);
+    this.slowClients.sweep(this.upgrades.connections);
     this.rooms.prune();
   }
 
@@ -679,30 +528,8 @@ class ParlorServer implements GameServer, ConnectionHost {
     for (const g of this.gameMap.values()) for (const a of g.assets) this.assetIndex.set(a.url, a);
   }
 
-  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => socket.destroy());
-    if (this.refused.has(req.socket)) {
-      socket.destroy();
-      return;
-    }
-    const path = safePath(req.url);
-    if (path !== WS_PATH) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      return;
-    }
-    if (this.closing || !this.listening) {
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      return;
-    }
-    this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-      const conn = new ClientConnection(ws, req.socket.remoteAddress ?? '?', this, req.socket);
-      this.connections.add(conn);
-      ws.on('close', () => this.connections.delete(conn));
-    });
-  }
-
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
-    if (this.refused.has(req.socket)) {
+    if (this.admission.isRefused(req.socket)) {
       req.socket.destroy();
       return;
     }
@@ -919,27 +746,6 @@ function send(
   else res.end(buf);
 }
 
-function safePath(url: string | undefined): string {
-  try {
-    return new URL(url ?? '/', 'http://localhost').pathname;
-  } catch {
-    return '/';
-  }
-}
-
-function safeDecode(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
-}
-
-function cleanName(name: string): string {
-  // eslint-disable-next-line no-control-regex
-  return name.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 32);
-}
-
 function sum<T>(items: Iterable<T>, f: (t: T) => number): number {
   let n = 0;
   for (const t of items) n += f(t);
@@ -982,9 +788,4 @@ function nonNegative(name: string, v: number | undefined, def: number): number {
   if (v === undefined) return def;
   if (!(typeof v === 'number' && v >= 0 && Number.isFinite(v))) throw new ServerConfigError(`${name} must be a non-negative number (got ${String(v)})`);
   return v;
-}
-
-async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
 }

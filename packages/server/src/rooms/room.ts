@@ -1,3 +1,9 @@
+/**
+ * One room (still called a session here): its members, their reconnect tokens and grace timers,
+ * and the channel to its engine, with the engine's messages (frames, errors, stop) handled in
+ * the room's own lifecycle. About 430 lines because the engine-message handling belongs to the
+ * same owner (the room's state); fan-out and backpressure are in `fanout.ts`.
+ */
 import { randomBytes } from 'node:crypto';
 import {
   CloseCode,

@@ -1,10 +1,10 @@
 import { CloseCode, SquishDecodeError, decodeClientMessage, encodeServerMessage, type ClientMessage, type JoinMessage } from '@parlor/squish';
 import type { Socket } from 'node:net';
 import { WebSocket, type RawData } from 'ws';
-import { kv, type Logger } from './logger.js';
-import type { RejectReason, ServerMetrics } from './metrics.js';
-import { TokenBucket } from './rate-limit.js';
-import type { Member, Session } from './rooms/room.js';
+import { kv, type Logger } from '../logger.js';
+import type { RejectReason, ServerMetrics } from '../metrics.js';
+import { TokenBucket } from '../rate-limit.js';
+import type { Member, Session } from '../rooms/room.js';
 
 /** What a {@link ClientConnection} needs from its server. */
 export interface ConnectionHost {
@@ -24,7 +24,7 @@ export interface ConnectionHost {
  * Close codes: 4400 malformed message, a first message other than `join`, or a second `join`;
  * 4429 over the rate limit; 4408 no `join` in time; 1009 (by `ws`) a message over `maxPayload`;
  * 4413 dropped for not reading (see {@link ClientConnection.drop}; decided by `rooms/fanout.ts`).
- * The `join` itself is handled by the server (`server.ts`).
+ * The `join` itself is handled by the handshake (`handshake.ts`).
  */
 export class ClientConnection {
   session: Session | null = null;

@@ -1,0 +1,154 @@
+/**
+ * The handshake: what happens to a socket's first message, `join`. Protocol version, game, then
+ * either a reconnect (by token: same member, same seat) or a fresh join, where this file decides
+ * WHICH ROOM A PLAYER JOINS (see {@link Handshake.join}), checks tickets of reserved rooms, the
+ * player and spectator caps, the room-creation limits, and cleans the display name. One place
+ * for every way into a room; rooms and tokens themselves are kept by `rooms/registry.ts`.
+ */
+import { CloseCode, PROTOCOL_VERSION, type JoinMessage } from '@parlor/squish';
+import type { LoadedGame } from '../games/loader.js';
+import type { Logger } from '../logger.js';
+import type { ServerMetrics } from '../metrics.js';
+import { SESSION_ID_RE, type RoomRegistry } from '../rooms/registry.js';
+import type { Session } from '../rooms/room.js';
+import type { ClientConnection, ConnectionHost } from './connection.js';
+
+/** What the {@link Handshake} needs: settings, the games served, and the room registry. */
+export interface HandshakeOptions {
+  readonly logger: Logger;
+  readonly metrics: ServerMetrics;
+  readonly joinTimeoutMs: number;
+  readonly inputRateLimit: number;
+  readonly inputBurst: number;
+  readonly maxSpectatorsPerSession: number;
+  readonly rooms: RoomRegistry;
+  /** The current build of a game served here. */
+  game(name: string): LoadedGame | undefined;
+  /** Whether the server is shutting down. */
+  closing(): boolean;
+}
+
+/** Handles `join` for every {@link ClientConnection}: see the file's opening comment. */
+export class Handshake implements ConnectionHost {
+  readonly logger: Logger;
+  readonly metrics: ServerMetrics;
+  readonly joinTimeoutMs: number;
+  readonly inputRateLimit: number;
+  readonly inputBurst: number;
+
+  constructor(private readonly o: HandshakeOptions) {
+    this.logger = o.logger;
+    this.metrics = o.metrics;
+    this.joinTimeoutMs = o.joinTimeoutMs;
+    this.inputRateLimit = o.inputRateLimit;
+    this.inputBurst = o.inputBurst;
+  }
+
+  /**
+   * A `join`: the connection ends up {@link ClientConnection.joined} to a room, or rejected with
+   * a close code. Which room:
+   * - with a reconnect token: the room and member holding it (4411 if none, or another game/room);
+   * - with a `sessionId`: that room, or a new room with that id (so `/play/:game/:id` links
+   *   survive a restart); 4404 if it is another game's or an older build's, 4409 if full;
+   * - with `sessionId === ''`: a player gets the first open room of the game that takes players
+   *   without tickets, a spectator the busiest room with spectator places; else a new room.
+   * Reserved rooms need a ticket (4403); new rooms are refused at `maxSessions` (4503) and over
+   * the per-address creation rate (4429).
+   */
+  join(conn: ClientConnection, msg: JoinMessage): void {
+    const { rooms, maxSpectatorsPerSession } = this.o;
+    if (msg.protocolVersion !== PROTOCOL_VERSION) {
+      conn.reject(CloseCode.VERSION_MISMATCH, 'version', `protocol version ${msg.protocolVersion} not supported (server speaks ${PROTOCOL_VERSION})`);
+      return;
+    }
+    const game = this.o.game(msg.game);
+    if (!game) {
+      conn.reject(CloseCode.NOT_FOUND, 'not_found', `no game named ${JSON.stringify(msg.game.slice(0, 64))}`);
+      return;
+    }
+    if (this.o.closing()) {
+      conn.reject(CloseCode.GOING_AWAY, 'not_found', 'server shutting down');
+      return;
+    }
+
+    if (msg.reconnectToken) {
+      const found = rooms.byToken(msg.reconnectToken);
+      if (!found || found.session.game.name !== msg.game || (msg.sessionId !== '' && msg.sessionId !== found.session.id)) {
+        conn.reject(CloseCode.RECONNECT_REJECTED, 'reconnect_rejected', 'reconnect token unknown or expired; join afresh');
+        return;
+      }
+      conn.joined(found.session, found.member);
+      found.session.reattach(found.member, conn.ws);
+      return;
+    }
+
+    let session: Session | undefined;
+    if (msg.sessionId !== '') {
+      if (!SESSION_ID_RE.test(msg.sessionId)) {
+        conn.reject(CloseCode.NOT_FOUND, 'not_found', 'invalid session id');
+        return;
+      }
+      session = rooms.get(msg.sessionId);
+      if (session && session.game.name !== game.name) {
+        conn.reject(CloseCode.NOT_FOUND, 'not_found', `session ${msg.sessionId} is not a ${game.name} session`);
+        return;
+      }
+      if (session && session.game !== game) {
+        // A session of an older build of this game (dev reload): send the client to the new one.
+        conn.reject(CloseCode.NOT_FOUND, 'not_found', `session ${msg.sessionId} belongs to an older build`);
+        return;
+      }
+      if (session && !msg.spectate && !session.isOpen) {
+        conn.reject(CloseCode.SESSION_FULL, 'session_full', `session ${msg.sessionId} is full (${game.metadata.maxPlayers} players)`);
+        return;
+      }
+      if (session && msg.spectate && session.spectatorCount >= maxSpectatorsPerSession) {
+        conn.reject(CloseCode.SESSION_FULL, 'spectators_full', `session ${msg.sessionId} has ${maxSpectatorsPerSession} spectators (maxSpectatorsPerSession)`);
+        return;
+      }
+      if (session && !msg.spectate && !rooms.admitTicket(session.id, msg.ticket)) {
+        conn.reject(CloseCode.TICKET_REJECTED, 'ticket_rejected', `session ${msg.sessionId} is reserved: join ticket missing, unknown, used or expired`);
+        return;
+      }
+      if (!session && !this.admitCreation(conn)) return;
+      session ??= rooms.create(game, msg.sessionId);
+    } else {
+      const candidates = rooms.all().filter((s) => s.game === game && !s.isDisposed && (msg.spectate || !rooms.isReserved(s.id)));
+      if (msg.spectate) {
+        const open = candidates.filter((s) => s.spectatorCount < maxSpectatorsPerSession);
+        if (candidates.length > 0 && open.length === 0) {
+          conn.reject(CloseCode.SESSION_FULL, 'spectators_full', `every ${game.name} session has ${maxSpectatorsPerSession} spectators (maxSpectatorsPerSession)`);
+          return;
+        }
+        session = open.sort((a, b) => b.playerCount - a.playerCount)[0];
+      } else {
+        session = candidates.find((s) => s.isOpen);
+      }
+      if (!session && !this.admitCreation(conn)) return;
+      session ??= rooms.create(game);
+    }
+    const member = rooms.enter(session, conn.ws, cleanName(msg.name), msg.spectate);
+    conn.joined(session, member);
+  }
+
+  /** Whether `conn` may create a room now; rejects it (4503 / 4429) when not. */
+  private admitCreation(conn: ClientConnection): boolean {
+    const { maxSessions, sessionsPerAddressPerMinute } = this.o.rooms.limits;
+    switch (this.o.rooms.admitCreation(conn.ip)) {
+      case null:
+        return true;
+      case 'server_busy':
+        conn.reject(CloseCode.SERVER_BUSY, 'server_busy', `this server already runs ${maxSessions} sessions; try again later`);
+        return false;
+      case 'room_rate':
+        conn.reject(CloseCode.RATE_LIMITED, 'room_rate', `more than ${sessionsPerAddressPerMinute} sessions created per minute from this address; try again later`);
+        return false;
+    }
+  }
+}
+
+/** A display name as shown to others: no control characters, trimmed, at most 32 characters. */
+function cleanName(name: string): string {
+  // eslint-disable-next-line no-control-regex
+  return name.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 32);
+}
