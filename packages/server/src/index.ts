@@ -3,7 +3,11 @@
  * reconnect and spectators, input limits and backpressure, session runtimes, the game loader,
  * and Prometheus metrics. The `parlor` CLI lives in `cli.ts`.
  */
-export { createGameServer, WS_PATH, SESSION_ID_RE, FLEET_ROOMS_PATH, type GameServer, type GameServerOptions, type FleetRoomsHook } from './server.js';
+export { createGameServer, type GameServer } from './server.js';
+export type { GameServerOptions } from './server-options.js';
+export { WS_PATH } from './realtime/upgrade.js';
+export { SESSION_ID_RE } from './rooms/registry.js';
+export { FLEET_ROOMS_PATH, type FleetRoomsHook } from './http/fleet-rooms.js';
 export { createFleetHost, type ServerFleetHost, type FleetHostRoom } from './fleet-host.js';
 export {
   loadGame,
@@ -95,6 +99,6 @@ export { encodeChannelMessage, ChannelDecoder, ChannelError, DEFAULT_MAX_CHANNEL
 export { ServerMetrics, type RejectReason, type MetricsSource, type ConnectionRefusedReason } from './metrics.js';
 export { createConsoleLogger, type Logger, type LogLevel } from './logger.js';
 export { TokenBucket } from './rate-limit.js';
-export type { GameInfo } from './http/pages.js';
+export type { GameInfo } from './games/catalog.js';
 export type { SessionInfo } from './rooms/room.js';
 export { ServerError, GameLoadError, ServerConfigError, RuntimeError, ServerErrorCode, type ServerErrorCodeValue } from './errors.js';

@@ -1,16 +1,5 @@
+import type { GameInfo } from '../games/catalog.js';
 import type { SessionInfo } from '../rooms/room.js';
-
-/** A game as listed in the lobby and `/parlor/api/games`. */
-export interface GameInfo {
-  /** Route name. */
-  name: string;
-  /** Display title (`metadata().name`). */
-  title: string;
-  description: string;
-  maxPlayers: number;
-  tickRate: number;
-  aspectRatio: { x: number; y: number };
-}
 
 /** Escapes text for HTML element content and quoted attributes. */
 export function escapeHtml(s: string): string {

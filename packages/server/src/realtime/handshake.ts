@@ -47,7 +47,7 @@ export class Handshake implements ConnectionHost {
   /**
    * A `join`: the connection ends up {@link ClientConnection.joined} to a room, or rejected with
    * a close code. Which room:
-   * - with a reconnect token: the room and member holding it (4411 if none, or another game/room);
+   * - with a reconnect token: the room and member holding it (4401 if none, or another game/room);
    * - with a `sessionId`: that room, or a new room with that id (so `/play/:game/:id` links
    *   survive a restart); 4404 if it is another game's or an older build's, 4409 if full;
    * - with `sessionId === ''`: a player gets the first open room of the game that takes players
