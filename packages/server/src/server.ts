@@ -28,7 +28,7 @@ import type { SessionInfo } from './rooms/room.js';
 import { RoutingRuntime, createRuntime, isProduction, loadOptionsFor } from './runtime/policy.js';
 import type { DockerRuntimeOptions } from './runtime/docker.js';
 import type { SessionRuntime } from './runtime/runtime.js';
-import { resolveOptions, type GameServerOptions, type ServerSettings } from './server-options.js';
+import { resolveOptions, type GameServerOptions } from './server-options.js';
 
 export type { GameServerOptions } from './server-options.js';
 
@@ -128,7 +128,6 @@ class ParlorServer implements GameServer {
   readonly metrics: ServerMetrics;
   readonly runtime: SessionRuntime;
   private readonly logger: Logger;
-  private readonly settings: ServerSettings;
   private readonly catalog: GameCatalog;
   private readonly rooms: RoomRegistry;
   private readonly admission: ConnectionAdmission;
@@ -141,7 +140,7 @@ class ParlorServer implements GameServer {
   private sweepTimer: ReturnType<typeof setInterval> | null = null;
 
   constructor(private readonly options: GameServerOptions) {
-    const settings = (this.settings = resolveOptions(options));
+    const settings = resolveOptions(options);
     const logger = (this.logger = options.logger ?? createConsoleLogger(options.logLevel ?? 'info'));
     const dockerOptions: DockerRuntimeOptions = { ...options.dockerRuntime };
     if (dockerOptions.instanceId === undefined && dockerOptions.hostId === undefined) dockerOptions.instanceId = settings.instanceId;
