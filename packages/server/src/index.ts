@@ -51,19 +51,17 @@ export {
   type ProcessRuntimeOptions,
   processRunnerPath,
 } from './runtime/process.js';
+export { inspectInSandbox } from './runtime/sandbox/inspect.js';
 export {
   superviseSandbox,
-  inspectInSandbox,
-  checkEngineMessage,
-  isFrameHead,
   pickSandboxLimits,
   DEFAULT_SANDBOX_LIMITS,
   type ProcessRuntimeSession,
   type SandboxChild,
   type SandboxLimits,
   type SuperviseConfig,
-  type ChannelViolation,
 } from './runtime/sandbox/supervisor.js';
+export { checkEngineMessage, isFrameHead, type ChannelViolation } from './runtime/sandbox/messages.js';
 export {
   DockerRuntime,
   dockerAvailable,

@@ -12,7 +12,8 @@ import { RuntimeError, ServerErrorCode } from '../errors.js';
 import { createConsoleLogger, kv, type Logger } from '../logger.js';
 import { DEFAULT_MAX_CHANNEL_MESSAGE_BYTES } from './channel.js';
 import { DEFAULT_PROCESS_HEAP_MB, DEFAULT_TICK_TIMEOUT_MS, processRunnerPath } from './process.js';
-import { inspectInSandbox, pickSandboxLimits, superviseSandbox, type ProcessRuntimeSession, type SandboxChild, type SandboxLimits } from './sandbox/supervisor.js';
+import { inspectInSandbox } from './sandbox/inspect.js';
+import { pickSandboxLimits, superviseSandbox, type ProcessRuntimeSession, type SandboxChild, type SandboxLimits } from './sandbox/supervisor.js';
 import type { SessionRuntime, SessionSpec } from './runtime.js';
 
 /** Default runner image (built locally by `docker/build-runner-image.sh`). */

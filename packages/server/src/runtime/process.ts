@@ -12,7 +12,8 @@ import { DEFAULT_MAX_CHANNEL_MESSAGE_BYTES } from './channel.js';
 import type { SessionRuntime, SessionSpec } from './runtime.js';
 import { RUNNER_FD, SANDBOX_RUNNER_PATH, SANDBOX_UID, bwrapCanDisableUserns, bwrapCommand, findExecutable, inCgroupCommand, nodeFiles } from './sandbox/bwrap.js';
 import { CgroupTree, probeCgroups, type RoomCgroup } from './sandbox/cgroup.js';
-import { inspectInSandbox, pickSandboxLimits, superviseSandbox, type ProcessRuntimeSession, type SandboxChild, type SandboxLimits } from './sandbox/supervisor.js';
+import { inspectInSandbox } from './sandbox/inspect.js';
+import { pickSandboxLimits, superviseSandbox, type ProcessRuntimeSession, type SandboxChild, type SandboxLimits } from './sandbox/supervisor.js';
 
 /** Options of {@link ProcessRuntime}. Durations in ms, sizes as stated. */
 export interface ProcessRuntimeOptions extends SandboxLimits {

@@ -1,12 +1,11 @@
-import { FrameKind, MessageType, type ResolvedGameMetadata } from '@parlor/squish';
 import type { Readable, Writable } from 'node:stream';
-import { ENGINE_MESSAGE_LIMITS, type EngineToHostMessage, type FramesMessage, type HostToEngineMessage } from '../../engine/messages.js';
+import { ENGINE_MESSAGE_LIMITS, type EngineToHostMessage, type HostToEngineMessage } from '../../engine/messages.js';
 import { DEFAULT_MAX_CONSECUTIVE_ERRORS } from '../../engine/session-engine.js';
-import { RuntimeError, ServerErrorCode } from '../../errors.js';
 import { kv, type Logger } from '../../logger.js';
 import type { RunnerBootMessage } from '../../runner/protocol.js';
 import { ChannelDecoder, ChannelError, encodeChannelMessage } from '../channel.js';
 import type { RuntimeSession, SessionSpec } from '../runtime.js';
+import { checkEngineMessage, isNum } from './messages.js';
 
 /**
  * The host side of a sandbox (a child process, a container): the supervisor that validates what
@@ -14,8 +13,12 @@ import type { RuntimeSession, SessionSpec } from '../runtime.js';
  * that one room. Shared by the `process` and `docker` runtimes.
  *
  * Everything that arrives from a sandbox is hostile input: it is type-checked before use (no
- * `String()`, template literal or property getter on an unchecked value), capped
+ * `String()`, template literal or property getter on an unchecked value; see messages.ts), capped
  * ({@link ENGINE_MESSAGE_LIMITS}, {@link SandboxLimits}), and anything wrong ends that room only.
+ *
+ * Over 400 lines on purpose: `superviseSandbox` is one closure that owns one room's channel state
+ * (decoder, rate windows, the room's clock, the watchdog's marks); split, that state would be
+ * shared across files. The message checks (messages.ts) and `inspect` (inspect.ts) live apart.
  */
 
 /** A session started by a sandboxed runtime: the channel plus the sandbox's pid. */
@@ -80,124 +83,6 @@ const BUSY_SHARE = 0.1;
 /** Throttling window of the channel rate limits (ms). */
 const RATE_WINDOW_MS = 250;
 /** Longest metadata class name accepted from `inspect`. */
-const MAX_CLASS_NAME = 200;
-
-function isNum(v: unknown): v is number {
-  return typeof v === 'number' && Number.isFinite(v);
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
-}
-
-/** A string field: truncated to `max` characters; `null` (a violation) when it is not a string. */
-function str(v: unknown, max: number, dflt?: string): string | null {
-  if (v === undefined && dflt !== undefined) return dflt;
-  if (typeof v !== 'string') return null;
-  return v.length > max ? v.slice(0, max) : v;
-}
-
-/** A protocol violation: the reason the room ends. */
-export interface ChannelViolation {
-  violation: string;
-}
-
-/**
- * Reads the varint at `b[at..]` (squish `uv`); -1 when it is malformed or runs past the end.
- * Header-sized values only (≤ 2^53).
- */
-function readUv(b: Uint8Array, at: number): number {
-  let v = 0;
-  let mul = 1;
-  for (let i = 0; i < 8; i++) {
-    if (at + i >= b.length) return -1;
-    const byte = b[at + i];
-    v += (byte & 127) * mul;
-    if (byte < 128) return v;
-    mul *= 128;
-  }
-  return -1;
-}
-
-/**
- * Whether `part` starts a squish frame message of sequence `seq`: message type byte
- * `MessageType.FRAME`, frame kind `FrameKind.FULL` or `DELTA`, then the varint `seq`. A cheap header
- * parse: the ops after it are decoded by the clients (whose decoder treats them as hostile); what
- * matters here is that the host never forwards any other protocol message (e.g. a `redirect`)
- * built by a game.
- */
-export function isFrameHead(part: Uint8Array, seq: number): boolean {
-  return part.length >= 3 && part[0] === MessageType.FRAME && (part[1] === FrameKind.FULL || part[1] === FrameKind.DELTA) && readUv(part, 2) === seq;
-}
-
-/**
- * Validates a `frames` message from an untrusted engine: shapes and types, caps
- * ({@link ENGINE_MESSAGE_LIMITS}), indices in range, at most `maxMessageBytes` per recipient, and
- * the head part of every recipient's message a squish frame header ({@link isFrameHead}).
- */
-function checkFrames(msg: Record<string, unknown>, maxMessageBytes: number): FramesMessage | ChannelViolation {
-  const { seq, parts, sends, tickMs } = msg;
-  const L = ENGINE_MESSAGE_LIMITS;
-  if (!isNum(seq) || !Number.isSafeInteger(seq) || seq < 0 || !isNum(tickMs) || !Array.isArray(parts) || !Array.isArray(sends)) {
-    return { violation: 'malformed frames message' };
-  }
-  if (parts.length > L.partsPerTick) return { violation: `a frames message with ${parts.length} parts (limit ${L.partsPerTick})` };
-  if (sends.length > L.sendsPerTick) return { violation: `a frames message with ${sends.length} recipients (limit ${L.sendsPerTick})` };
-  for (let i = 0; i < parts.length; i++) {
-    const p: unknown = parts[i];
-    if (!(p instanceof Uint8Array) || p.byteLength === 0) return { violation: 'a frame part that is not a non-empty byte array' };
-  }
-  const ps = parts as Uint8Array[];
-  for (let j = 0; j < sends.length; j++) {
-    const s: unknown = sends[j];
-    if (!isPlainObject(s)) return { violation: 'malformed frame recipient' };
-    const pid = s.playerId;
-    const idx = s.parts;
-    if (!isNum(pid) || !Number.isSafeInteger(pid) || pid <= 0 || !Array.isArray(idx)) return { violation: 'malformed frame recipient' };
-    if (idx.length === 0 || idx.length > L.partsPerSend) return { violation: `a frame of ${idx.length} parts for one recipient (limit ${L.partsPerSend})` };
-    let bytes = 0;
-    for (let k = 0; k < idx.length; k++) {
-      const i: unknown = idx[k];
-      if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i >= ps.length) return { violation: 'a frame part index out of range' };
-      bytes += ps[i].byteLength;
-    }
-    if (bytes > maxMessageBytes) return { violation: `the game sent a frame too large (${bytes} bytes for one recipient, limit ${maxMessageBytes})` };
-    if (!isFrameHead(ps[idx[0] as number], seq)) return { violation: 'a frame part that is not a squish frame (the host forwards frames only)' };
-  }
-  return { type: 'frames', seq, tickMs: tickMs < 0 ? 0 : tickMs, parts: ps, sends: sends as FramesMessage['sends'] };
-}
-
-/**
- * Validates one message from an untrusted session process: the heartbeat `'hb'`, a checked
- * {@link EngineToHostMessage} (built afresh, string fields truncated to their caps), or a
- * {@link ChannelViolation} saying what is wrong. Never throws, never calls a getter, `String()`
- * or `toString` on the input.
- * @param maxMessageBytes largest message one recipient may get (bytes)
- */
-export function checkEngineMessage(m: unknown, maxMessageBytes: number): EngineToHostMessage | 'hb' | ChannelViolation {
-  if (!isPlainObject(m)) return { violation: 'a channel message that is not an object' };
-  switch (m.type) {
-    case 'hb':
-      return 'hb';
-    case 'stopped':
-      return { type: 'stopped' };
-    case 'error': {
-      const L = ENGINE_MESSAGE_LIMITS;
-      const where = str(m.where, L.whereChars, '');
-      const message = str(m.message, L.messageChars, '');
-      const stack = str(m.stack, L.stackChars, '');
-      if (where === null || message === null || stack === null || (m.fatal !== undefined && typeof m.fatal !== 'boolean')) {
-        return { violation: 'malformed error message (where, message and stack must be strings)' };
-      }
-      return { type: 'error', where, message, stack, fatal: m.fatal === true };
-    }
-    case 'frames':
-      return checkFrames(m, maxMessageBytes);
-    default:
-      return { violation: 'unknown message type' };
-  }
-}
-
 /** The streams and controls of a sandbox (a child process, a container) as the supervisor sees them. */
 export interface SandboxChild {
   readonly stdin: Writable;
@@ -634,87 +519,4 @@ function fmtBytes(n: number): string {
 
 function fmtSeconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${+(ms / 1000).toFixed(1)} s`;
-}
-
-/**
- * Evaluates a game bundle in a sandbox (`inspect` mode of the runner) and returns its resolved
- * metadata. Shared by the process and docker runtimes. What the sandbox answers is type-checked
- * (the metadata must be an object; the loader validates its fields), never stringified blindly.
- * @throws {RuntimeError} `RUNTIME_START_FAILED` with the game's error or a timeout.
- */
-export function inspectInSandbox(
-  child: SandboxChild,
-  bundle: { code: string; filename: string },
-  cfg: { startTimeoutMs: number; maxMessageBytes: number; runtime: string },
-): Promise<{ metadata: ResolvedGameMetadata; className: string }> {
-  return new Promise((resolvePromise, reject) => {
-    const decoder = new ChannelDecoder(cfg.maxMessageBytes);
-    let stderr = '';
-    let done = false;
-    const finish = (err: Error | null, value?: { metadata: ResolvedGameMetadata; className: string }): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      try {
-        child.kill();
-      } catch {
-        // gone
-      }
-      if (err) reject(err);
-      else resolvePromise(value!);
-    };
-    const failed = (message: string) => finish(new RuntimeError(ServerErrorCode.RUNTIME_START_FAILED, cfg.runtime, `${bundle.filename}: ${message}`));
-    const timer = setTimeout(() => failed(`the game did not load within ${cfg.startTimeoutMs} ms`), cfg.startTimeoutMs);
-    child.stdout.on('data', (chunk: Buffer) => {
-      if (done) return;
-      try {
-        for (const m of decoder.push(chunk)) {
-          if (!isPlainObject(m)) {
-            failed('protocol violation: a channel message that is not an object');
-            return;
-          }
-          if (m.type === 'hb') continue;
-          if (m.type === 'inspected') {
-            if (!isPlainObject(m.metadata)) {
-              failed('protocol violation: metadata that is not an object');
-              return;
-            }
-            const className = str(m.className, MAX_CLASS_NAME, '') ?? '';
-            finish(null, { metadata: m.metadata as unknown as ResolvedGameMetadata, className });
-            return;
-          }
-          if (m.type === 'error') {
-            const message = str(m.message, ENGINE_MESSAGE_LIMITS.messageChars, '');
-            failed(message === null ? 'the game failed to load (its error message is not a string)' : message);
-            return;
-          }
-        }
-      } catch (err) {
-        failed(err instanceof ChannelError && err.reason === 'too_large' ? err.message : 'protocol violation: the game\u2019s channel does not decode');
-      }
-    });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (s: string) => {
-      if (stderr.length < 8192) stderr += s;
-    });
-    child.once('close', (code, signal) => {
-      const tail = stderr
-        .split('\n')
-        .filter((l) => l.trim() && !/ExperimentalWarning|--trace-warnings/.test(l))
-        .slice(-3)
-        .join(' | ')
-        .slice(0, 1000);
-      failed(`the game process exited while loading (${signal ?? `code ${isNum(code) ? code : 'unknown'}`})${tail ? `: ${tail}` : ''}`);
-    });
-    const boot: RunnerBootMessage = {
-      type: 'boot',
-      mode: 'inspect',
-      code: bundle.code,
-      filename: bundle.filename,
-      options: {},
-      maxConsecutiveErrors: 1,
-      heartbeatMs: 1000,
-    };
-    child.stdin.write(encodeChannelMessage(boot));
-  });
 }
