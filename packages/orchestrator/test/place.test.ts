@@ -120,9 +120,17 @@ describe('place: a game server creates rooms through the orchestrator without an
     expect(agent.isConnected).toBe(true);
     expect(left).toBe(0);
     expect(orch.fleet.getInstance(agent.processUid)).toBeDefined();
-    // the bucket refills: one more goes through after a short wait
-    await new Promise((r) => setTimeout(r, 250));
-    await expect(agent.requestRoom('pong')).resolves.toMatchObject({ instanceId: agent.instanceId });
+    // the bucket refills: asking again until one goes through (each refusal is INSTANCE_BUSY, never a kick)
+    let placed: Awaited<ReturnType<typeof agent.requestRoom>> | undefined;
+    await waitFor(async () => {
+      placed = await agent.requestRoom('pong').catch((e: FleetAgentError) => {
+        if (e.fleetCause !== 'INSTANCE_BUSY') throw e;
+        return undefined;
+      });
+      return placed !== undefined;
+    }, 'the place bucket to refill');
+    expect(placed).toMatchObject({ instanceId: agent.instanceId });
+    expect(agent.isConnected).toBe(true);
   });
 
   it('a place for an unknown game or with bad options gets a clear rejection; timeouts and a missing session are typed errors', async () => {
@@ -146,7 +154,11 @@ describe('place: a game server creates rooms through the orchestrator without an
     // a wedged host: the agent's own timeout fires first; the late `placed` is ignored
     host.wedged = true;
     await expect(agent.requestRoom('pong', undefined, { timeoutMs: 150 })).rejects.toMatchObject({ code: FleetAgentErrorCode.PLACE_TIMEOUT });
-    await new Promise((r) => setTimeout(r, 800));
+    // the orchestrator's own command timeout (600 ms) ends the create and answers the place late
+    await waitFor(() => orch.fleet.stats.inflight === 0, 'the orchestrator to give up on the wedged create', 5000);
+    // a round trip on the same socket after that late answer: the agent ignored it and still places
+    host.wedged = false;
+    await expect(agent.requestRoom('pong')).resolves.toMatchObject({ instanceId: agent.instanceId });
     expect(agent.isConnected).toBe(true);
 
     const idle = new FleetAgent(new MemoryHost(), { url: orch.agentUrl, key: AGENT_KEY, endpointUrl: 'http://127.0.0.1:9', log: () => undefined });
