@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { Orchestrator, type OrchestratorOptions } from '../src/index.js';
-import { ADMIN_KEY, captureLogger, http, startAgent, startOrchestrator, waitFor, sleep, type MemoryHost } from './helpers.js';
+import { ADMIN_KEY, captureLogger, http, startAgent, startOrchestrator, waitFor, type MemoryHost } from './helpers.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -121,7 +121,7 @@ describe('REST /v1 contract', () => {
     const { orch, host } = await setup({ maxInflightPerInstance: 1 });
     host.delayMs = 300;
     const a = http(orch, 'POST', '/v1/rooms', { body: { type: 'pong' } });
-    await sleep(30);
+    await waitFor(() => orch.fleet.stats.inflight === 1, 'the first create in flight');
     rejected(await http(orch, 'POST', '/v1/rooms', { body: { type: 'pong' } }), 429, 'INSTANCE_BUSY');
     expect((await a).status).toBe(201);
   });
@@ -137,10 +137,9 @@ describe('REST /v1 contract', () => {
     rejected(await http(orch, 'POST', '/v1/rooms', { body: { type: 'pong' } }), 504, 'COMMAND_TIMEOUT');
     const pending = http(orch, 'POST', '/v1/rooms', { body: { type: 'pong' } });
     await waitFor(() => orch.fleet.stats.inflight > 0, 'in flight');
-    const t0 = Date.now();
     await agent.disconnect();
+    // INSTANCE_DISCONNECTED, not the COMMAND_TIMEOUT the 300 ms timeout would give: the disconnect ended it
     rejected(await pending, 502, 'INSTANCE_DISCONNECTED');
-    expect(Date.now() - t0).toBeLessThan(250);
   });
 
   it('SSE: sync first, then events, `: ping` keep-alive, SSE_LIMIT 429', async () => {
