@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { FleetAgent, FleetAgentErrorCode } from '@parlor/fleet-agent';
 import { FLEET_SUBPROTOCOL, FleetCloseCode, agentSubprotocols, decodeFrame, encodeFrame, type Orchestrator } from '../src/index.js';
-import { AGENT_KEY, MemoryHost, startAgent, startOrchestrator, waitFor, sleep } from './helpers.js';
+import { AGENT_KEY, MemoryHost, startAgent, startOrchestrator, waitFor } from './helpers.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -57,21 +57,18 @@ describe('fleet agent and orchestrator', () => {
     await expect(orch.createRoom({ type: 'pong' })).rejects.toMatchObject({ code: 'NO_CANDIDATE' });
   });
 
-  it('a local change reaches the orchestrator within 250 ms (dirty nudge), with hash-only polls in between', async () => {
-    const { orch } = await orchestrator({ pollMs: 5000 });
-    const { host } = await agent(orch);
-    await sleep(50);
+  it('a local change reaches the orchestrator by the dirty nudge, not by waiting for the next poll', async () => {
+    // polls every 60 s: within a waitFor's 5 s only the nudge can carry a change (its latency is a speed figure: bench/, not a test)
+    const { orch } = await orchestrator({ pollMs: 60_000 });
+    const { agent: a, host } = await agent(orch);
+    await waitFor(() => orch.fleet.getInstance(a.processUid) !== undefined, 'instance known');
     for (let i = 0; i < 5; i++) {
-      const t0 = Date.now();
       host.addLocal(`r${i}`);
-      await waitFor(() => orch.fleet.getRoom(`r${i}`) !== undefined, 'room visible', 1000);
-      expect(Date.now() - t0).toBeLessThan(250);
-      const t1 = Date.now();
+      await waitFor(() => orch.fleet.getRoom(`r${i}`) !== undefined, 'room visible');
       host.rooms.get(`r${i}`)!.clientCount = 7;
-      await waitFor(() => orch.fleet.getRoom(`r${i}`)?.clientCount === 7, 'count visible', 1000);
-      expect(Date.now() - t1).toBeLessThan(250);
+      await waitFor(() => orch.fleet.getRoom(`r${i}`)?.clientCount === 7, 'count visible');
       host.rooms.delete(`r${i}`);
-      await waitFor(() => orch.fleet.getRoom(`r${i}`) === undefined, 'room gone', 1000);
+      await waitFor(() => orch.fleet.getRoom(`r${i}`) === undefined, 'room gone');
     }
   });
 
@@ -89,9 +86,7 @@ describe('fleet agent and orchestrator', () => {
     await waitFor(() => agentObj.status === 'connecting', 'agent notices');
     const second = await startOrchestrator({ port });
     cleanups.push(() => second.orch.shutdown());
-    const t0 = Date.now();
-    await waitFor(() => second.orch.fleet.getRoom('keep') !== undefined, 'state rebuilt', 3000);
-    expect(Date.now() - t0).toBeLessThan(1000);
+    await waitFor(() => second.orch.fleet.getRoom('keep') !== undefined, 'state rebuilt');
     expect(second.orch.fleet.getInstance(uid)?.processUid).toBe(uid);
     expect(agentObj.processUid).toBe(uid);
   });
@@ -138,23 +133,25 @@ describe('fleet agent and orchestrator', () => {
     // duplicate hello
     const ws3 = await open();
     ws3.send(encodeFrame(hello));
-    await sleep(50);
+    await waitFor(() => orch.fleet.stats.instances === 1, 'hello accepted');
     const c3 = closed(ws3);
     ws3.send(encodeFrame(hello));
     expect(await c3).toBe(FleetCloseCode.PROTOCOL);
+    await waitFor(() => orch.fleet.stats.instances === 0, 'dropped');
 
     // unknown frame type
     const ws4 = await open();
     ws4.send(encodeFrame(hello));
-    await sleep(50);
+    await waitFor(() => orch.fleet.stats.instances === 1, 'hello accepted');
     const c4 = closed(ws4);
     ws4.send(encodeFrame({ t: 'bogus' } as never));
     expect(await c4).toBe(FleetCloseCode.PROTOCOL);
+    await waitFor(() => orch.fleet.stats.instances === 0, 'dropped');
 
     // ack for a command never sent
     const ws5 = await open();
     ws5.send(encodeFrame(hello));
-    await sleep(50);
+    await waitFor(() => orch.fleet.stats.instances === 1, 'hello accepted');
     const c5 = closed(ws5);
     ws5.send(encodeFrame({ t: 'ack', id: 424242, ok: true }));
     expect(await c5).toBe(FleetCloseCode.PROTOCOL);
