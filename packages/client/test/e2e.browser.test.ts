@@ -192,10 +192,23 @@ async function settled(what: string, read: () => Promise<number | null>): Promis
   }, 10_000, 250);
 }
 
-async function holdKey(page: Page, key: string, ms: number): Promise<void> {
+/** Holds `key` down until `moved` holds (the game saw the key), then releases it. */
+async function holdKeyUntil(page: Page, key: string, what: string, moved: () => Promise<boolean>): Promise<void> {
   await page.keyboard.down(key);
-  await sleep(ms);
-  await page.keyboard.up(key);
+  try {
+    await waitFor(what, moved);
+  } finally {
+    await page.keyboard.up(key);
+  }
+}
+
+/** Resolves after the page has run `n` animation frames (the renderer paints only on one). */
+function animationFrames(page: Page, n: number): Promise<void> {
+  return page.evaluate((count) => new Promise<void>((resolve) => {
+    let left = count;
+    const step = () => (--left <= 0 ? resolve() : requestAnimationFrame(step));
+    requestAnimationFrame(step);
+  }), n);
 }
 
 /** A minimal RGBA PNG encoder (for a test sprite sheet). */
@@ -366,7 +379,7 @@ describe.skipIf(!haveChromium && !inCi)('client end-to-end in headless Chromium'
     const r0 = await waitFor('the right paddle on page 2', () => right(p2));
     expect(Math.abs(l0 - 50)).toBeLessThan(3); // starts centred
 
-    await holdKey(p1, 'ArrowDown', 400);
+    await holdKeyUntil(p1, 'ArrowDown', 'page 1\'s left paddle to move down', async () => ((await left(p1)) ?? l0) > l0 + 10);
     const l1 = await settled('page 1\'s left paddle to stop', () => left(p1));
     expect(l1, 'page 1 shows its left paddle lower').toBeGreaterThan(l0 + 10);
     await waitFor('page 2 to show the left paddle lower too', async () => {
@@ -379,7 +392,7 @@ describe.skipIf(!haveChromium && !inCi)('client end-to-end in headless Chromium'
       return y !== null && Math.abs(y - r0) < 2;
     });
 
-    await holdKey(p2, 'ArrowUp', 400);
+    await holdKeyUntil(p2, 'ArrowUp', 'page 2\'s right paddle to move up', async () => ((await right(p2)) ?? r0) < r0 - 10);
     const r1 = await settled('page 2\'s right paddle to stop', () => right(p2));
     expect(r1, 'page 2 shows its right paddle higher').toBeLessThan(r0 - 10);
     await waitFor('page 1 to show the right paddle higher too', async () => {
@@ -422,7 +435,10 @@ describe.skipIf(!haveChromium && !inCi)('client end-to-end in headless Chromium'
     expect(gridDiff(band1.grid, band2.grid)).toBeGreaterThan(4);
 
     // spectator: the band is uniform felt (allow a few anti-aliased pixels of the table's shadow)
-    await sleep(500);
+    // it joined after the deal, so its first (full) frame holds the dealt round: wait until that frame is
+    // applied and painted (two animation frames later), not for a fixed time
+    await waitFor('the spectator to apply its first frame', () => spec.evaluate(() => (window as unknown as { __parlor: any }).__parlor.framesApplied > 0));
+    await animationFrames(spec, 2);
     const bandS = await band(spec, ...BAND, FELT);
     expect(bandS.nonFelt).toBeLessThan(bandS.total * 0.001);
     // the spectator badge is shown, the status box is not
@@ -535,7 +551,7 @@ describe.skipIf(!haveChromium && !inCi)('client end-to-end in headless Chromium'
       return { paints: c.renderer.paints as number, frames: c.framesApplied as number };
     });
     const c0 = await count();
-    await sleep(600);
+    await animationFrames(page, 30); // a paint can only happen on one of them
     expect(await count()).toEqual(c0);
 
     // clicking the circle (hit test in height units) removes the sound and turns it red
