@@ -144,8 +144,9 @@ describe('failure modes', () => {
     await waitFor(() => orch.fleet.getInstance(a.processUid)?.status === 'draining', 'draining seen', 1000);
     await expect(orch.createRoom({ type: 'pong' })).rejects.toMatchObject({ code: 'NO_CANDIDATE' });
     await expect(a.awaitEmpty({ timeoutMs: 100 })).rejects.toMatchObject({ code: 'FLEET_AGENT_AWAIT_EMPTY_TIMEOUT' });
-    const empty = a.awaitEmpty({ timeoutMs: 2000 });
-    setTimeout(() => (host.rooms.get('busy')!.clientCount = 0), 100);
+    // (the timeout above shows awaitEmpty waits while a room is busy; now the last player leaves)
+    const empty = a.awaitEmpty({ timeoutMs: 5000 });
+    host.rooms.get('busy')!.clientCount = 0;
     await empty;
     const left = new Promise((r) => orch.once('instance:leave', r));
     await a.disconnect();
