@@ -78,12 +78,12 @@ describe('failure modes', () => {
     orch.on('instance:stale', () => events.push('stale'));
     orch.on('instance:leave', (e) => events.push(`leave:${e.reason}`));
     raw.answering = false;
-    await waitFor(() => events.includes('stale'), 'stale', 1000);
+    await waitFor(() => events.includes('stale'), 'stale');
     expect(orch.fleet.instances[0].stale).toBe(true);
     await expect(orch.createRoom({ type: 'pong' })).rejects.toMatchObject({ code: 'NO_CANDIDATE' });
-    await waitFor(() => events.some((e) => e.startsWith('leave:evicted')), 'evicted', 1000);
+    await waitFor(() => events.some((e) => e.startsWith('leave:evicted')), 'evicted');
     expect(orch.fleet.stats.instances).toBe(0);
-    await waitFor(() => raw.closeCode === 4402, 'evicted close code', 1000);
+    await waitFor(() => raw.closeCode === 4402, 'evicted close code');
   });
 
   it('an ack arriving after its timeout is ignored (agent not kicked), and its effect appears with the next snapshot', async () => {
@@ -99,12 +99,12 @@ describe('failure modes', () => {
     raw.rooms.push(room);
     raw.send({ t: 'ack', id: cmd.id, ok: true, room: room as never });
     await waitFor(() => lines.some((l) => l.includes('late ack ignored')), 'late ack logged');
-    await waitFor(() => orch.fleet.getRoom('late-room') !== undefined, 'room from snapshot', 1000);
+    await waitFor(() => orch.fleet.getRoom('late-room') !== undefined, 'room from snapshot');
     expect(raw.closeCode).toBeNull();
     expect(orch.fleet.stats.instances).toBe(1);
     // a second ack of the same command is a duplicate: kicked
     raw.send({ t: 'ack', id: cmd.id, ok: true });
-    await waitFor(() => raw.closeCode === 4401, 'kicked for duplicate ack', 1000);
+    await waitFor(() => raw.closeCode === 4401, 'kicked for duplicate ack');
   });
 
   it('concurrent creates of one roomId: exactly one wins, the rest get ROOM_EXISTS', async () => {
@@ -129,7 +129,7 @@ describe('failure modes', () => {
       host.rooms.delete(room.roomId); // the room ends by itself
       const res = await del;
       expect([200, 404]).toContain(res.status);
-      await waitFor(() => orch.fleet.getRoom(room.roomId) === undefined, 'gone', 1000);
+      await waitFor(() => orch.fleet.getRoom(room.roomId) === undefined, 'gone');
     }
     expect(a.status).toBe('connected');
   });
@@ -141,7 +141,7 @@ describe('failure modes', () => {
     await waitFor(() => orch.fleet.getRoom('busy') !== undefined, 'room');
     a.drain();
     expect(a.status).toBe('draining');
-    await waitFor(() => orch.fleet.getInstance(a.processUid)?.status === 'draining', 'draining seen', 1000);
+    await waitFor(() => orch.fleet.getInstance(a.processUid)?.status === 'draining', 'draining seen');
     await expect(orch.createRoom({ type: 'pong' })).rejects.toMatchObject({ code: 'NO_CANDIDATE' });
     await expect(a.awaitEmpty({ timeoutMs: 100 })).rejects.toMatchObject({ code: 'FLEET_AGENT_AWAIT_EMPTY_TIMEOUT' });
     // (the timeout above shows awaitEmpty waits while a room is busy; now the last player leaves)
