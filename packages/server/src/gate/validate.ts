@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { basename, extname, join, relative, resolve, sep } from 'node:path';
+import { basename, extname, join, resolve, sep } from 'node:path';
 import { Game, type GameClass, type Node, type ResolvedGameMetadata } from '@parlor/squish';
 import { parse, type Node as AcornNode } from 'acorn';
 import { fullAncestor } from 'acorn-walk';
@@ -17,81 +17,12 @@ import type { ProcessRuntimeOptions } from '../runtime/process.js';
 import type { RuntimeSession, SessionRuntime } from '../runtime/runtime.js';
 import { SmokePlayer, joinSchedule, plausibleName, plausibleSessionId } from './bots.js';
 import { describeUntrusted, errorText, ownData, stringOr, truncate } from './describe.js';
-import { selectGateRuntime, type GateRuntimeChoice, type GateRuntimeInfo } from './runtime.js';
+import { finishReport as finish, type GateFinding, type GateReport, type SmokeResult } from './report.js';
+import { selectGateRuntime, settle, type GateRuntimeChoice } from './runtime.js';
 import { SourceMapLookup } from './sourcemap.js';
 
 export type { GateRuntimeChoice, GateRuntimeInfo } from './runtime.js';
-
-/** One problem found by {@link validateGame}. Lines are 1-based, columns 1-based. */
-export interface GateFinding {
-  /** `'error'` fails the gate; `'warning'` does not. */
-  severity: 'error' | 'warning';
-  /**
-   * Stable rule id: `builtin-import`, `dynamic-import`, `dynamic-require`, `eval`,
-   * `function-constructor`, `process-internals`, `prototype-pollution`, `network`, `syntax`, `size`,
-   * `build`, `outside-import` (an import resolving outside the game folder), `no-entry`,
-   * `no-game-class`, `load` (the game failed to load in the sandbox), `metadata` (schema, types,
-   * lengths), `asset` (path absolute/`..`/outside the folder, not a regular file, too large, MIME
-   * not allowed, missing), `runtime` (no runtime strong enough; see {@link ValidateOptions.runtime}),
-   * `smoke-error`, `smoke-crash`, `smoke-no-frames`, `smoke-tick-budget`, `smoke-tick-rate` (far fewer
-   * or far more ticks than `tickRate` × time: a stalled or tampered tick loop), `smoke-flood` (over 4 MiB/s of frames).
-   */
-  rule: string;
-  /** What is wrong, for people (bounded: text from the game is truncated). */
-  message: string;
-  /** Absolute path of the file. */
-  file: string;
-  line: number;
-  column: number;
-}
-
-/** Result of the smoke run. Durations in ms. */
-export interface SmokeResult {
-  /** Runtime the smoke run used: `'docker'` or `'process'`. */
-  runtime: string;
-  /** From starting the session to the game's first frame (sandbox start, module, constructor); `null` if none came. */
-  startMs: number | null;
-  /** Length of the run, from the first frame (or from the start when no frame came). */
-  durationMs: number;
-  players: number;
-  inputsSent: number;
-  /** Tick messages (`frames`) received from the engine. */
-  ticks: number;
-  /** Frames addressed to players (sum over ticks of recipients). */
-  framesToPlayers: number;
-  /** Bytes of frame parts the game sent over the run. */
-  frameBytes: number;
-  /**
-   * 99th percentile of the engine's tick time (game `tick` + encoding) after a 500 ms warm-up (in
-   * a shorter run: after the first 5 ticks); `0` when fewer than 10 ticks could be judged.
-   */
-  p99TickMs: number;
-  /** Slowest tick of the whole run, warm-up included. */
-  maxTickMs: number;
-  /** Budget the p99 was checked against: the tick interval (1000 / tickRate). */
-  tickBudgetMs: number;
-  /** Game errors reported during the run. */
-  errors: number;
-}
-
-/** The gate's verdict on a game folder. */
-export interface GateReport {
-  /** `true` when there is no `error` finding. */
-  ok: boolean;
-  /** The game folder (absolute). */
-  dir: string;
-  /** The entry file, or `null` if none was found. */
-  entry: string | null;
-  /** Files scanned (absolute paths). */
-  files: string[];
-  findings: GateFinding[];
-  /** The game's metadata, validated (see `validateMetadata`), when it loaded. */
-  metadata: ResolvedGameMetadata | null;
-  /** The runtime the game was loaded and run in, and why; `null` when the gate stopped before (static errors, no runtime). */
-  runtime: GateRuntimeInfo | null;
-  /** The smoke run, when it ran (it is skipped after static, load or metadata errors). */
-  smoke: SmokeResult | null;
-}
+export { GATE_DISCLAIMER, formatGateReport, type GateFinding, type GateReport, type SmokeResult } from './report.js';
 
 /** Options of {@link validateGame}. Sizes in bytes, durations in ms. */
 export interface ValidateOptions {
@@ -137,14 +68,6 @@ export interface ValidateOptions {
 
 /** Default of {@link ValidateOptions.smokeMs}, ms. */
 export const DEFAULT_SMOKE_MS = 5000;
-/** The report's statement of what the gate is (also printed by {@link formatGateReport}). */
-export const GATE_DISCLAIMER =
-  'The gate is a filter, not the security boundary: it catches what it can see in a short run, and a game that passes can still be hostile ' +
-  '(e.g. wait longer than the smoke run). The runtime the game is served in is the boundary.';
-
-/** Most findings kept per rule (the rest are counted in one last finding). */
-const MAX_FINDINGS_PER_RULE = 50;
-const MAX_MESSAGE_CHARS = 500;
 
 const SOURCE_EXT = new Set(['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs']);
 const BUILTINS = new Set(builtinModules.map((m) => m.replace(/^node:/, '')));
@@ -314,35 +237,6 @@ export async function validateGame(dir: string, options: ValidateOptions = {}): 
     await settle(runtime.close?.(), 10_000);
   }
   return finish(report);
-}
-
-function finish(report: GateReport): GateReport {
-  // Bound the report: at most MAX_FINDINGS_PER_RULE findings per rule, every message truncated.
-  const perRule = new Map<string, number>();
-  const kept: GateFinding[] = [];
-  for (const f of report.findings) {
-    const n = (perRule.get(f.rule) ?? 0) + 1;
-    perRule.set(f.rule, n);
-    if (n <= MAX_FINDINGS_PER_RULE) kept.push({ ...f, message: truncate(f.message, MAX_MESSAGE_CHARS) });
-  }
-  for (const [rule, n] of perRule) {
-    if (n > MAX_FINDINGS_PER_RULE) {
-      const severity = report.findings.some((f) => f.rule === rule && f.severity === 'error') ? 'error' : 'warning';
-      kept.push({ severity, rule, message: `${n - MAX_FINDINGS_PER_RULE} more [${rule}] findings not shown`, file: report.dir, line: 1, column: 1 });
-    }
-  }
-  kept.sort((a, b) => (a.file === b.file ? a.line - b.line || a.column - b.column : a.file.localeCompare(b.file)));
-  report.findings.splice(0, report.findings.length, ...kept);
-  report.ok = !report.findings.some((f) => f.severity === 'error');
-  return report;
-}
-
-/** Waits for `p` at most `ms` (clean-up that must not hang the gate). */
-async function settle(p: Promise<unknown> | undefined, ms: number): Promise<void> {
-  if (!p) return;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([p.catch(() => {}), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
-  clearTimeout(timer);
 }
 
 /** The files an esbuild bundle was built from, read from its inline source map (absolute paths); `[]` if it has none. */
@@ -763,7 +657,6 @@ function defaultExportLocation(entry: string): { line: number; column: number } 
   return { line: 1, column: 1 };
 }
 
-
 /** What the smoke run needs. */
 interface SmokeSpec {
   bundle: { code: string; filename: string };
@@ -1006,28 +899,3 @@ function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/**
- * Formats a {@link GateReport} for people: one `file:line:col: severity [rule] message` per
- * finding, the game and runtime lines, the smoke run, the verdict, and {@link GATE_DISCLAIMER}
- * (the gate is a filter; the runtime is the boundary).
- */
-export function formatGateReport(report: GateReport, cwd = process.cwd()): string {
-  const rel = (f: string) => {
-    const r = relative(cwd, f);
-    return r && !r.startsWith('..') ? r : f;
-  };
-  const out: string[] = [];
-  for (const f of report.findings) out.push(`${rel(f.file)}:${f.line}:${f.column}: ${f.severity} [${f.rule}] ${truncate(f.message, MAX_MESSAGE_CHARS)}`);
-  if (report.metadata) out.push(`game: ${truncate(report.metadata.name, 80)} (tick rate ${report.metadata.tickRate} Hz, ${report.metadata.maxPlayers} players max)`);
-  if (report.runtime) out.push(`runtime: ${report.runtime.name} (${report.runtime.reason})${report.runtime.unsafe ? ' — UNSAFE: no kernel isolation' : ''}`);
-  if (report.smoke) {
-    const s = report.smoke;
-    out.push(
-      `smoke run (${s.runtime}, started in ${s.startMs ?? '—'} ms, ran ${s.durationMs} ms, ${s.players} players, ${s.inputsSent} inputs): ${s.ticks} ticks, ${s.framesToPlayers} frames to players, p99 tick ${s.p99TickMs} ms (budget ${s.tickBudgetMs} ms), ${s.errors} game errors`,
-    );
-  }
-  const errors = report.findings.filter((f) => f.severity === 'error').length;
-  out.push(report.ok ? `PASS ${rel(report.dir)}: ${report.files.length} files checked` : `FAIL ${rel(report.dir)}: ${errors} error${errors === 1 ? '' : 's'}`);
-  out.push(`note: ${GATE_DISCLAIMER}`);
-  return out.join('\n');
-}
