@@ -3,57 +3,26 @@
  * examples/hidden-hand on 127.0.0.1, and real headless Chromium (playwright-core driving
  * /usr/bin/chromium) loading the real client bundle from /parlor/client.js.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureFreshBundle } from './bundle.js';
+import { CHROMIUM, LAUNCH_ARGS, haveChromium, inCi, waitFor } from './browser.js';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { createGameServer, type GameServer } from '@parlor/server';
 
-const CHROMIUM = '/usr/bin/chromium';
-const LAUNCH_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..', '..');
 const shotDir = '/tmp/parlor-e2e';
 
-const haveChromium = existsSync(CHROMIUM);
-const inCi = process.env.CI === 'true';
 if (!haveChromium && !inCi) {
   console.warn(`[e2e] SKIPPED: ${CHROMIUM} not found (install Debian's chromium: apt-get install -y chromium). In CI (CI=true) this test runs and fails instead.`);
 }
 
 // ------------------------------------------------------------------ helpers
-
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `fn` until it returns a truthy value; fails with `what` and the last value after `timeoutMs`. */
-async function waitFor<T>(what: string, fn: () => Promise<T>, timeoutMs = 10_000, intervalMs = 100): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  let lastErr: unknown;
-  while (Date.now() < deadline) {
-    try {
-      last = await fn();
-      if (last) return last as NonNullable<T>;
-    } catch (err) {
-      lastErr = err;
-    }
-    await sleep(intervalMs);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(last)}${lastErr ? `; last error: ${String(lastErr)}` : ''}`);
-}
 
 interface ClientState {
   status: string;

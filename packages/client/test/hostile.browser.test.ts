@@ -8,7 +8,7 @@
  *   storage (attachment + sandbox CSP; and the sandbox CSP alone);
  * - the real pages work under their strict CSP (no violations; lobby script and play page run).
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,33 +19,11 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { PROTOCOL_VERSION, SQUISH_VERSION, decodeClientMessage, encodeServerMessage, type FrameMessage, type ServerMessage } from '@parlor/squish';
 import { createGameServer, loadGame, type GameServer, type LoadedGame } from '@parlor/server';
 import { ensureFreshBundle } from './bundle.js';
+import { CHROMIUM, LAUNCH_ARGS, haveChromium, inCi, waitFor } from './browser.js';
 
 type Sendable = Exclude<ServerMessage, FrameMessage>;
 
-const CHROMIUM = '/usr/bin/chromium';
-const LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
-
-const haveChromium = existsSync(CHROMIUM);
-const inCi = process.env.CI === 'true';
 if (!haveChromium && !inCi) console.warn(`[hostile browser] SKIPPED: ${CHROMIUM} not found. In CI (CI=true) this test runs and fails instead.`);
-
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(what: string, fn: () => Promise<T>, timeoutMs = 10_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    try {
-      last = await fn();
-      if (last) return last as NonNullable<T>;
-    } catch {
-      // page navigating: retry
-    }
-    await sleep(50);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(last)}`);
-}
 
 const GAME = `import { Colors, Game, Group, Text, type Node } from '@parlor/squish';
 export default class G extends Game {
