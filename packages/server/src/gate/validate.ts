@@ -1,14 +1,10 @@
-import { readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
-import { builtinModules } from 'node:module';
-import { basename, extname, join, resolve, sep } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { basename, extname, join, resolve } from 'node:path';
 import { Game, type GameClass, type Node, type ResolvedGameMetadata } from '@parlor/squish';
-import { parse, type Node as AcornNode } from 'acorn';
-import { fullAncestor } from 'acorn-walk';
-import { transformSync, type Loader } from 'esbuild';
 import type { EngineToHostMessage } from '../engine/messages.js';
 import { GameLoadError } from '../errors.js';
 import { DEFAULT_MAX_ASSET_BYTES, DEFAULT_MAX_GAME_ASSET_BYTES, loadAssets, type AssetLimits } from '../games/assets.js';
-import { GAME_NAME_RE, bundleGame, findGameEntry } from '../games/loader.js';
+import { GAME_NAME_RE, findGameEntry } from '../games/loader.js';
 import { validateMetadata } from '../games/metadata.js';
 import { createConsoleLogger, type Logger } from '../logger.js';
 import { ALLOWED_BUILTINS } from '../runner/builtins.js';
@@ -19,10 +15,11 @@ import { SmokePlayer, joinSchedule, plausibleName, plausibleSessionId } from './
 import { describeUntrusted, errorText, ownData, stringOr, truncate } from './describe.js';
 import { finishReport as finish, type GateFinding, type GateReport, type SmokeResult } from './report.js';
 import { selectGateRuntime, settle, type GateRuntimeChoice } from './runtime.js';
-import { SourceMapLookup } from './sourcemap.js';
+import { insideFolder, isFileSafe, scanGameSources } from './sources.js';
 
 export type { GateRuntimeChoice, GateRuntimeInfo } from './runtime.js';
 export { GATE_DISCLAIMER, formatGateReport, type GateFinding, type GateReport, type SmokeResult } from './report.js';
+export { scanSource } from './scan.js';
 
 /** Options of {@link validateGame}. Sizes in bytes, durations in ms. */
 export interface ValidateOptions {
@@ -68,17 +65,6 @@ export interface ValidateOptions {
 
 /** Default of {@link ValidateOptions.smokeMs}, ms. */
 export const DEFAULT_SMOKE_MS = 5000;
-
-const SOURCE_EXT = new Set(['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs']);
-const BUILTINS = new Set(builtinModules.map((m) => m.replace(/^node:/, '')));
-const PROCESS_INTERNALS = new Set(['binding', '_linkedBinding', 'dlopen', 'getBuiltinModule', 'kill', 'mainModule', 'reallyExit', '_kill', 'setuid', 'setgid', 'chdir', 'report', 'openStdin']);
-/** Process internals flagged on any object (the name alone is specific enough). */
-const ALWAYS_INTERNAL = new Set(['_linkedBinding', 'dlopen', 'getBuiltinModule', 'mainModule', 'reallyExit', '_kill', '_getActiveHandles', '_getActiveRequests']);
-/** Streams whose class is a socket (`net.Socket`, `Pipe`/`TCP` handles). */
-const STDIO = new Set(['stdin', 'stdout', 'stderr']);
-/** Globals whose prototypes (or own methods) a game must not replace. */
-const PROTECTED_GLOBALS = new Set(['Object', 'Array', 'Function', 'String', 'Number', 'Boolean', 'Promise', 'Map', 'Set', 'WeakMap', 'RegExp', 'Error', 'Symbol', 'JSON', 'Math', 'Reflect', 'Date', 'Uint8Array', 'ArrayBuffer']);
-const NETWORK_GLOBALS = new Set(['fetch', 'WebSocket', 'XMLHttpRequest', 'EventSource']);
 
 /**
  * The publish gate: decides whether a game folder may be published.
@@ -152,54 +138,11 @@ export async function validateGame(dir: string, options: ValidateOptions = {}): 
     return finish(report);
   }
 
-  // 1. Static scan.
-  const files = isDir ? listSources(root) : [root];
-  if (files.length > limits.files) {
-    findings.push({ severity: 'error', rule: 'size', message: `${files.length} source files (limit ${limits.files})`, file: root, line: 1, column: 1 });
-  }
-  let total = 0;
-  const scanned = new Set<string>();
-  const scanFile = (file: string): void => {
-    if (scanned.has(file)) return;
-    scanned.add(file);
-    let text: string;
-    try {
-      const st = statSync(file);
-      if (!st.isFile()) {
-        findings.push({ severity: 'error', rule: 'syntax', message: 'not a regular file', file, line: 1, column: 1 });
-        return;
-      }
-      total += st.size;
-      if (st.size > limits.file) {
-        findings.push({ severity: 'error', rule: 'size', message: `file is ${st.size} bytes (limit ${limits.file})`, file, line: 1, column: 1 });
-        return;
-      }
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      findings.push({ severity: 'error', rule: 'syntax', message: `cannot read: ${errorText(err)}`, file, line: 1, column: 1 });
-      return;
-    }
-    findings.push(...scanSource(text, file, allowed));
-  };
-  for (const f of files.slice(0, limits.files)) scanFile(f);
-
-  // 2. Bundle, confined to the game folder like the server's: every input is scanned too.
-  let bundle: { code: string; filename: string } | null = null;
-  try {
-    const built = await bundleGame(entry, baseDir);
-    bundle = { code: built.code, filename: entry };
-    // Every file in the bundle, the game's own node_modules included (the loader's `inputs` leave them out).
-    for (const f of new Set([...built.inputs, ...bundledSources(built.code, entry)])) if (SOURCE_EXT.has(extname(f)) && insideFolder(baseDir, f)) scanFile(f);
-    if (built.code.length > limits.bundle) {
-      findings.push({ severity: 'error', rule: 'size', message: `bundle is ${built.code.length} bytes (limit ${limits.bundle})`, file: entry, line: 1, column: 1 });
-    }
-  } catch (err) {
-    for (const f of parseBuildErrors(errorText(err, 20_000), entry)) findings.push(f);
-  }
-  if (total > limits.total) {
-    findings.push({ severity: 'error', rule: 'size', message: `sources total ${total} bytes (limit ${limits.total})`, file: root, line: 1, column: 1 });
-  }
-  report.files = [...scanned];
+  // 1.–2. Static scan and bundle.
+  const scannedSources = await scanGameSources(root, entry, baseDir, isDir, limits, allowed, findings);
+  const bundle = scannedSources.bundle;
+  report.files = scannedSources.files;
+  if (!bundle || findings.some((f) => f.severity === 'error')) return finish(report);
   if (!bundle || findings.some((f) => f.severity === 'error')) return finish(report);
 
   // 3. The runtime: the strongest available, never weaker than asked, never inline.
@@ -224,7 +167,7 @@ export async function validateGame(dir: string, options: ValidateOptions = {}): 
     const metadata = await loadInSandbox(runtime, bundle, baseDir, entry, where, startTimeoutMs, findings);
     if (!metadata) return finish(report);
     report.metadata = metadata;
-    await examineAssets(gameName, baseDir, metadata, options.assetLimits ?? {}, [...scanned], entry, findings);
+    await examineAssets(gameName, baseDir, metadata, options.assetLimits ?? {}, [...report.files], entry, findings);
 
     // 5. Smoke run.
     if (smokeMs > 0) {
@@ -237,31 +180,6 @@ export async function validateGame(dir: string, options: ValidateOptions = {}): 
     await settle(runtime.close?.(), 10_000);
   }
   return finish(report);
-}
-
-/** The files an esbuild bundle was built from, read from its inline source map (absolute paths); `[]` if it has none. */
-function bundledSources(code: string, entry: string): string[] {
-  const key = '//# sourceMappingURL=data:application/json;base64,';
-  const at = code.lastIndexOf(key);
-  if (at < 0) return [];
-  try {
-    const map = JSON.parse(Buffer.from(code.slice(at + key.length).trim(), 'base64').toString('utf8')) as { sources?: unknown };
-    if (!Array.isArray(map.sources)) return [];
-    return map.sources.filter((x): x is string => typeof x === 'string' && !x.includes(':')).map((x) => resolve(entry, '..', x));
-  } catch {
-    return [];
-  }
-}
-
-/** Whether `file` (after symlinks) lies inside `dir` (after symlinks). */
-function insideFolder(dir: string, file: string): boolean {
-  try {
-    const d = realpathSync(dir);
-    const f = realpathSync(file);
-    return f.startsWith(d.endsWith(sep) ? d : d + sep);
-  } catch {
-    return false;
-  }
 }
 
 /** Route name the server would give the game (folder or file name), as in `parlor dev`. */
@@ -387,258 +305,6 @@ function metadataLocation(entry: string, fallback: { line: number; column: numbe
   } catch {
     return fallback;
   }
-}
-
-/**
- * Scans one JS/TS source text (static rules of {@link validateGame}). TypeScript is transformed
- * with esbuild first; positions are mapped back to the original through the source map.
- */
-export function scanSource(text: string, file: string, allowedBuiltins: ReadonlySet<string> = new Set(ALLOWED_BUILTINS)): GateFinding[] {
-  const findings: GateFinding[] = [];
-  const ext = extname(file);
-  let js = text;
-  let map: SourceMapLookup | null = null;
-  if (ext !== '.js' && ext !== '.mjs' && ext !== '.cjs') {
-    const loader: Loader = ext === '.tsx' ? 'tsx' : ext === '.jsx' ? 'jsx' : 'ts';
-    try {
-      const out = transformSync(text, {
-        loader,
-        sourcemap: 'external',
-        sourcefile: file,
-        target: 'esnext',
-        jsx: 'preserve',
-        // Keep every value import, used or not: the scan judges what the author wrote.
-        tsconfigRaw: { compilerOptions: { verbatimModuleSyntax: true } },
-      });
-      js = out.code;
-      map = new SourceMapLookup((JSON.parse(out.map) as { mappings: string }).mappings);
-    } catch (err) {
-      const e = (err as { errors?: Array<{ text: string; location?: { line: number; column: number } }> }).errors?.[0];
-      findings.push({ severity: 'error', rule: 'syntax', message: e?.text ?? (err as Error).message, file, line: e?.location?.line ?? 1, column: (e?.location?.column ?? 0) + 1 });
-      return findings;
-    }
-  }
-  let ast: AcornNode;
-  try {
-    ast = parse(js, {
-      ecmaVersion: 'latest',
-      sourceType: 'module',
-      locations: true,
-      allowHashBang: true,
-      allowReturnOutsideFunction: true,
-      allowImportExportEverywhere: true,
-      allowAwaitOutsideFunction: true,
-    });
-  } catch (err) {
-    const loc = (err as { loc?: { line: number; column: number } }).loc;
-    const pos = loc ? (map?.original(loc.line, loc.column) ?? { line: loc.line, column: loc.column }) : { line: 1, column: 0 };
-    findings.push({ severity: 'error', rule: 'syntax', message: (err as Error).message.replace(/\s*\(\d+:\d+\)$/, ''), file, line: pos.line, column: pos.column + 1 });
-    return findings;
-  }
-  const add = (node: AcornNode, rule: string, message: string): void => {
-    const start = node.loc?.start ?? { line: 1, column: 0 };
-    const pos = map?.original(start.line, start.column) ?? { line: start.line, column: start.column };
-    findings.push({ severity: 'error', rule, message, file, line: pos.line, column: pos.column + 1 });
-  };
-  const checkModule = (node: AcornNode, id: string, how: string): void => {
-    const bare = id.replace(/^node:/, '').split('/')[0];
-    if ((id.startsWith('node:') || BUILTINS.has(bare)) && !allowedBuiltins.has(bare)) {
-      add(node, 'builtin-import', `${how} of the Node built-in '${id}' is not allowed (allowed: ${[...allowedBuiltins].join(', ') || 'none'})`);
-    }
-  };
-  const literal = (n: AnyNode | undefined): string | null => {
-    if (!n) return null;
-    if (n.type === 'Literal' && typeof n.value === 'string') return n.value;
-    if (n.type === 'TemplateLiteral' && n.expressions?.length === 0) return n.quasis?.[0]?.value?.cooked ?? null;
-    return null;
-  };
-  fullAncestor(ast, (raw, _state, ancestors) => {
-    const n = raw as AnyNode;
-    const parent = ancestors[ancestors.length - 2] as AnyNode | undefined;
-    switch (n.type) {
-      case 'Identifier': {
-        if (!parent || !isReference(n, parent)) return;
-        if (n.name === 'require' && !(parent.type === 'CallExpression' && parent.callee === n) && !(parent.type === 'UnaryExpression')) {
-          add(n, 'dynamic-require', 'require used as a value (aliased or passed around) is not allowed');
-        } else if (n.name === 'eval' && !(parent.type === 'CallExpression' && parent.callee === n)) {
-          add(n, 'eval', 'eval is not allowed (even indirectly)');
-        } else if (n.name === 'internalBinding' || n.name === 'primordials') {
-          add(n, 'process-internals', `${n.name} (Node internals) is not allowed`);
-        } else if (n.name === 'Function' && !((parent.type === 'CallExpression' || parent.type === 'NewExpression') && parent.callee === n) && parent.type !== 'BinaryExpression') {
-          add(n, 'function-constructor', 'the Function constructor is not allowed (code from strings)');
-        }
-        return;
-      }
-      case 'AssignmentExpression': {
-        const left = n.left;
-        if (left?.type === 'MemberExpression') {
-          const obj = left.object;
-          const protoOf = obj?.type === 'MemberExpression' && propName(obj) === 'prototype' && obj.object?.type === 'Identifier' ? obj.object.name : null;
-          const globalOwn = obj?.type === 'Identifier' && PROTECTED_GLOBALS.has(obj.name ?? '') ? obj.name : null;
-          if ((protoOf && PROTECTED_GLOBALS.has(protoOf)) || globalOwn) {
-            add(n, 'prototype-pollution', `assigning to ${protoOf ? `${protoOf}.prototype` : globalOwn}.${propName(left) ?? '[…]'} (a built-in) is not allowed`);
-          }
-        }
-        return;
-      }
-      case 'ImportDeclaration':
-      case 'ExportNamedDeclaration':
-      case 'ExportAllDeclaration': {
-        const id = literal(n.source);
-        if (id !== null) checkModule(n, id, 'import');
-        return;
-      }
-      case 'ImportExpression': {
-        const id = literal(n.source);
-        if (id === null) add(n, 'dynamic-import', 'import() with a non-literal module name is not allowed');
-        else checkModule(n, id, 'import()');
-        return;
-      }
-      case 'CallExpression':
-      case 'NewExpression': {
-        const callee = n.callee;
-        if (callee?.type === 'Identifier') {
-          if (callee.name === 'require' && n.type === 'CallExpression') {
-            const id = literal(n.arguments?.[0]);
-            if (id === null) add(n, 'dynamic-require', 'require() with a non-literal module name is not allowed');
-            else checkModule(n, id, 'require()');
-          } else if (callee.name === 'eval') add(n, 'eval', 'eval() is not allowed');
-          else if (callee.name === 'Function') add(n, 'function-constructor', `${n.type === 'NewExpression' ? 'new ' : ''}Function() is not allowed (code from strings)`);
-          else if (NETWORK_GLOBALS.has(callee.name ?? '')) add(n, 'network', `${callee.name} is not available to games (the sandbox has no network)`);
-        } else if (callee?.type === 'MemberExpression') {
-          const prop = propName(callee);
-          if (prop === 'eval') add(n, 'eval', 'eval() is not allowed');
-          else if (prop === 'Function') add(n, 'function-constructor', 'Function() is not allowed (code from strings)');
-          else if (prop === 'constructor') add(n, 'function-constructor', 'calling .constructor(…) is not allowed (a way to reach Function)');
-          else if (prop && NETWORK_GLOBALS.has(prop) && callee.object?.type === 'Identifier' && /^(globalThis|window|self|global)$/.test(callee.object.name ?? '')) {
-            add(n, 'network', `${prop} is not available to games (the sandbox has no network)`);
-          }
-        }
-        return;
-      }
-      case 'MemberExpression': {
-        const prop = propName(n);
-        const onProcess = (n.object?.type === 'Identifier' && n.object.name === 'process') || (n.object?.type === 'MemberExpression' && propName(n.object) === 'process');
-        if (prop && ((onProcess && PROCESS_INTERNALS.has(prop)) || ALWAYS_INTERNAL.has(prop))) {
-          add(n, 'process-internals', `process.${prop} is not allowed`);
-        }
-        if (prop === '__proto__' || (prop === 'prototype' && n.object?.type === 'Identifier' && n.object.name === 'Object' && parent?.type === 'CallExpression')) {
-          // Object.defineProperty(Object.prototype, …) and friends
-          if (prop === '__proto__') add(n, 'prototype-pollution', '__proto__ is not allowed');
-          else add(n, 'prototype-pollution', 'passing Object.prototype to a function (e.g. defineProperty) is not allowed');
-        }
-        if (n.object?.type === 'Identifier' && n.object.name === 'require' && (prop === 'main' || prop === 'cache')) {
-          add(n, 'process-internals', `require.${prop} is not allowed`);
-        }
-        // Issue 7 §1: a socket class reached through stdio (`process.stderr.constructor`, `._handle`).
-        if (prop === '_handle') add(n, 'process-internals', '_handle (the OS handle behind a stream or socket) is not allowed');
-        else if (prop === 'constructor' && n.object?.type === 'MemberExpression' && STDIO.has(propName(n.object) ?? '')) {
-          add(n, 'process-internals', `${propName(n.object)}.constructor (a socket class) is not allowed`);
-        }
-        return;
-      }
-    }
-  });
-  return findings;
-}
-
-/** The acorn node shapes the scan reads (loosely typed). */
-interface AnyNode extends AcornNode {
-  source?: AnyNode;
-  left?: AnyNode;
-  key?: AnyNode;
-  local?: AnyNode;
-  imported?: AnyNode;
-  exported?: AnyNode;
-  label?: AnyNode;
-  callee?: AnyNode;
-  arguments?: AnyNode[];
-  object?: AnyNode;
-  property?: AnyNode;
-  computed?: boolean;
-  name?: string;
-  value?: unknown;
-  expressions?: AnyNode[];
-  quasis?: Array<{ value?: { cooked?: string } }>;
-}
-
-/** Whether an Identifier is a variable reference (not a property name, key, label or import/export name). */
-function isReference(n: AnyNode, parent: AnyNode): boolean {
-  switch (parent.type) {
-    case 'MemberExpression':
-      return parent.object === n || (parent.computed === true && parent.property === n);
-    case 'Property':
-    case 'MethodDefinition':
-    case 'PropertyDefinition':
-      return parent.computed === true ? parent.key === n : parent.key !== n;
-    case 'ImportSpecifier':
-    case 'ImportDefaultSpecifier':
-    case 'ImportNamespaceSpecifier':
-    case 'ExportSpecifier':
-    case 'LabeledStatement':
-    case 'BreakStatement':
-    case 'ContinueStatement':
-    case 'MetaProperty':
-      return false;
-    default:
-      return true;
-  }
-}
-
-function propName(m: AnyNode): string | null {
-  const p = m.property;
-  if (!p) return null;
-  if (!m.computed && p.type === 'Identifier') return p.name ?? null;
-  if (p.type === 'Literal' && typeof p.value === 'string') return p.value;
-  return null;
-}
-
-/** Most directory entries {@link listSources} visits (a folder of a million files cannot stall the gate). */
-const MAX_WALKED_ENTRIES = 50_000;
-
-function listSources(root: string): string[] {
-  const out: string[] = [];
-  let visited = 0;
-  const walk = (d: string): void => {
-    let entries;
-    try {
-      entries = readdirSync(d, { withFileTypes: true });
-    } catch {
-      return; // unreadable: the bundler reports what it needs from it
-    }
-    for (const e of entries) {
-      if (++visited > MAX_WALKED_ENTRIES || out.length > 10_000) return;
-      if (e.name.startsWith('.') || e.name === 'node_modules') continue;
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile() && SOURCE_EXT.has(extname(e.name)) && !/\.d\.[cm]?ts$/.test(e.name)) out.push(p);
-    }
-  };
-  walk(root);
-  return out.sort();
-}
-
-function isFileSafe(p: string): boolean {
-  try {
-    return statSync(p).isFile();
-  } catch {
-    return false;
-  }
-}
-
-function parseBuildErrors(message: string, entry: string): GateFinding[] {
-  const out: GateFinding[] = [];
-  for (const line of message.split('\n')) {
-    const m = /^\s*(.+?):(\d+):(\d+): (.*)$/.exec(line);
-    if (m) out.push({ severity: 'error', rule: ruleOfBuildError(m[4]), message: m[4], file: resolve(entry, '..', m[1]), line: Number(m[2]), column: Number(m[3]) });
-  }
-  if (out.length === 0) out.push({ severity: 'error', rule: ruleOfBuildError(message), message: message.split('\n')[0], file: entry, line: 1, column: 1 });
-  return out;
-}
-
-/** `outside-import` for an import the bundler refused because it resolves outside the game folder, else `build`. */
-function ruleOfBuildError(text: string): string {
-  return /outside the game folder/.test(text) ? 'outside-import' : 'build';
 }
 
 /** Location of `export default` in the entry (for class/metadata findings); 1:1 if not found. */
