@@ -1,17 +1,16 @@
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { Game, type GameClass, type Node, type ResolvedGameMetadata } from '@parlor/squish';
 import type { EngineToHostMessage } from '../engine/messages.js';
-import { GameLoadError } from '../errors.js';
-import { DEFAULT_MAX_ASSET_BYTES, DEFAULT_MAX_GAME_ASSET_BYTES, loadAssets, type AssetLimits } from '../games/assets.js';
+import type { AssetLimits } from '../games/assets.js';
 import { GAME_NAME_RE, findGameEntry } from '../games/loader.js';
-import { validateMetadata } from '../games/metadata.js';
 import { createConsoleLogger, type Logger } from '../logger.js';
 import { ALLOWED_BUILTINS } from '../runner/builtins.js';
 import type { DockerRuntimeOptions } from '../runtime/docker.js';
 import type { ProcessRuntimeOptions } from '../runtime/process.js';
 import type { RuntimeSession, SessionRuntime } from '../runtime/runtime.js';
 import { SmokePlayer, joinSchedule, plausibleName, plausibleSessionId } from './bots.js';
+import { defaultExportLocation, examineAssets, loadInSandbox } from './checks.js';
 import { describeUntrusted, errorText, ownData, stringOr, truncate } from './describe.js';
 import { finishReport as finish, type GateFinding, type GateReport, type SmokeResult } from './report.js';
 import { selectGateRuntime, settle, type GateRuntimeChoice } from './runtime.js';
@@ -187,140 +186,6 @@ function gameNameOf(path: string, isDir: boolean): string {
   const raw = isDir ? basename(path) : basename(path, extname(path));
   const name = raw.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 64);
   return GAME_NAME_RE.test(name) ? name : 'game';
-}
-
-/** Evaluates the game in the sandbox and validates its metadata; `null` (with findings) when it does not load. */
-async function loadInSandbox(
-  runtime: SessionRuntime,
-  bundle: { code: string; filename: string },
-  baseDir: string,
-  entry: string,
-  where: { line: number; column: number },
-  startTimeoutMs: number,
-  findings: GateFinding[],
-): Promise<ResolvedGameMetadata | null> {
-  if (!runtime.inspect) {
-    findings.push({ severity: 'error', rule: 'runtime', message: `runtime ${runtime.name} cannot load a game in a sandbox`, file: entry, ...where });
-    return null;
-  }
-  let inspected: unknown;
-  try {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    inspected = await Promise.race([
-      runtime.inspect(bundle, baseDir).finally(() => clearTimeout(timer)),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`the game did not load within ${startTimeoutMs} ms`)), startTimeoutMs + 5000);
-      }),
-    ]);
-  } catch (err) {
-    const msg = errorText(err, 2000).replace(`${entry}: `, '');
-    const rule = /extend Game|default export|no static metadata|not a game class/i.test(msg) ? 'no-game-class' : /metadata\(\)/.test(msg) ? 'metadata' : 'load';
-    findings.push({ severity: 'error', rule, message: msg, file: entry, ...(rule === 'metadata' ? metadataLocation(entry, where) : where) });
-    return null;
-  }
-  try {
-    // The sandbox's answer is untrusted: validated like the server's loader does.
-    return validateMetadata(ownData(inspected, 'metadata'), entry);
-  } catch (err) {
-    const field = err instanceof GameLoadError && typeof err.field === 'string' ? err.field : '';
-    findings.push({ severity: 'error', rule: 'metadata', message: errorText(err, 2000).replace(`${entry}: `, ''), file: entry, ...metadataLocation(entry, where, field) });
-    return null;
-  }
-}
-
-/**
- * Checks every asset of the metadata the way the server loads it (`loadAssets`), one at a time so
- * that every bad asset gets its own finding, then the per-game total.
- */
-async function examineAssets(
-  gameName: string,
-  baseDir: string,
-  metadata: ResolvedGameMetadata,
-  limits: AssetLimits,
-  sources: string[],
-  entry: string,
-  findings: GateFinding[],
-): Promise<void> {
-  const maxGame = limits.maxGameBytes ?? DEFAULT_MAX_GAME_ASSET_BYTES;
-  const maxAsset = limits.maxAssetBytes ?? DEFAULT_MAX_ASSET_BYTES;
-  let total = 0;
-  const texts = new Map<string, string>();
-  const fallback = { file: entry, ...metadataLocation(entry, { line: 1, column: 1 }, 'assets') };
-  for (const [id, spec] of Object.entries(metadata.assets)) {
-    const at = locateText(sources, spec.path, texts) ?? fallback;
-    try {
-      const [asset] = await loadAssets(gameName, baseDir, { [id]: spec }, { maxAssetBytes: maxAsset, maxGameBytes: maxGame });
-      total += asset?.data.byteLength ?? 0;
-      if (asset && asset.contentType === 'image/svg+xml' && /<script|\son[a-z]+\s*=|javascript:|<foreignObject/i.test(Buffer.from(asset.data).toString('utf8'))) {
-        findings.push({ severity: 'error', rule: 'asset', message: `asset "${id}" (${spec.path}): an SVG with script, event handlers or javascript: URLs is not allowed`, ...at });
-      }
-    } catch (err) {
-      findings.push({ severity: 'error', rule: 'asset', message: errorText(err, 1000), ...at });
-    }
-  }
-  if (total > maxGame) {
-    findings.push({ severity: 'error', rule: 'asset', message: `the game's assets total ${total} bytes; the limit per game is ${maxGame}`, file: entry, line: 1, column: 1 });
-  }
-}
-
-/** Where `needle` first appears as a string literal in the game's sources; `null` if nowhere. */
-function locateText(files: string[], needle: string, cache: Map<string, string>): { file: string; line: number; column: number } | null {
-  if (!needle) return null;
-  for (const file of files) {
-    let text = cache.get(file);
-    if (text === undefined) {
-      try {
-        text = readFileSync(file, 'utf8');
-      } catch {
-        text = '';
-      }
-      cache.set(file, text);
-    }
-    for (const q of ["'", '"', '`']) {
-      const i = text.indexOf(q + needle + q);
-      if (i >= 0) {
-        const before = text.slice(0, i);
-        const line = before.split('\n').length;
-        return { file, line, column: i - before.lastIndexOf('\n') };
-      }
-    }
-  }
-  return null;
-}
-
-/** Location of `metadata(` (or of `field`'s key inside it) in the entry; `fallback` if not found. */
-function metadataLocation(entry: string, fallback: { line: number; column: number }, field = ''): { line: number; column: number } {
-  try {
-    const text = readFileSync(entry, 'utf8');
-    const m = text.indexOf('metadata(');
-    if (m < 0) return fallback;
-    let i = m;
-    const key = field.split('.')[0];
-    if (key) {
-      const k = new RegExp(`\\b${key.replace(/[^A-Za-z0-9_$]/g, '')}\\s*:`).exec(text.slice(m));
-      if (k) i = m + k.index;
-    }
-    const before = text.slice(0, i);
-    return { line: before.split('\n').length, column: i - before.lastIndexOf('\n') };
-  } catch {
-    return fallback;
-  }
-}
-
-/** Location of `export default` in the entry (for class/metadata findings); 1:1 if not found. */
-function defaultExportLocation(entry: string): { line: number; column: number } {
-  try {
-    const lines = readFileSync(entry, 'utf8').split('\n');
-    for (let i = 0; i < lines.length; i++) {
-      const c = lines[i].indexOf('export default');
-      if (c >= 0) return { line: i + 1, column: c + 1 };
-      const m = lines[i].indexOf('module.exports');
-      if (m >= 0) return { line: i + 1, column: m + 1 };
-    }
-  } catch {
-    // fall through
-  }
-  return { line: 1, column: 1 };
 }
 
 /** What the smoke run needs. */
