@@ -2,8 +2,7 @@ import { FIXED_SCALE, Reader } from './bytes.js';
 import { readFields, readNode } from './codec.js';
 import { SquishDecodeError } from './errors.js';
 import { FrameKind, OpCode } from './frame.js';
-import { KIND_LIST } from './fields.js';
-import { Group, type Node, NodeKind, type Point, type Shape } from './nodes.js';
+import { type Asset, Group, type Node, NodeKind, type Shape, type Text } from './nodes.js';
 import { MessageType } from './protocol-types.js';
 
 /** What {@link SceneMirror.apply} did. */
@@ -142,18 +141,28 @@ function shift(v: number, d: number): number {
   return (Math.round(v * FIXED_SCALE) + d) / FIXED_SCALE;
 }
 
-/**
- * Applies a TRANSLATE op: moves the fields the table marks as positions. A shape moves its points,
- * except a circle, which moves its centre (the same rule as `Shape.translate`).
- */
 function translate(n: Node, dx: number, dy: number): void {
-  const o = n as unknown as Record<string, unknown>;
-  const movesPoints = n.kind === NodeKind.SHAPE && (n as Shape)._shapeType !== 'circle';
-  for (const f of KIND_LIST[n.kind]) {
-    if (f.pos === 'points') {
-      if (movesPoints) o[f.slot] = (o[f.slot] as readonly Point[]).map((p) => [shift(p[0], dx), shift(p[1], dy)] as const);
-    } else if (f.pos !== undefined && !movesPoints) {
-      o[f.slot] = shift(o[f.slot] as number, f.pos === 'x' ? dx : dy);
+  switch (n.kind) {
+    case NodeKind.SHAPE: {
+      const s = n as Shape;
+      if (s._shapeType === 'circle') {
+        s._x = shift(s._x, dx);
+        s._y = shift(s._y, dy);
+      } else {
+        s._points = s._points.map((p) => [shift(p[0], dx), shift(p[1], dy)] as const);
+      }
+      break;
     }
+    case NodeKind.TEXT:
+      (n as Text)._x = shift((n as Text)._x, dx);
+      (n as Text)._y = shift((n as Text)._y, dy);
+      break;
+    case NodeKind.ASSET:
+      (n as Asset)._x = shift((n as Asset)._x, dx);
+      (n as Asset)._y = shift((n as Asset)._y, dy);
+      break;
+    default:
+      (n as Group)._x = shift((n as Group)._x, dx);
+      (n as Group)._y = shift((n as Group)._y, dy);
   }
 }

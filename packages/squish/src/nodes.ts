@@ -1,14 +1,5 @@
-/**
- * The scene graph: the `Node` base (tree, visibility, dirty tracking) and the four node kinds.
- * Over 400 lines because it is the public API of every game and each class keeps its TSDoc here;
- * the kinds' fields themselves are declared in fields.ts (see the note above `Group`).
- */
 import { type Color } from './colors.js';
 import { SceneError } from './errors.js';
-import {
-  applyOptions, ASSET_FIELDS, COMMON_FIELDS, type FieldOptions, type FieldValues, finishKind, GROUP_FIELDS, KIND_LIST,
-  kindInit, SHAPE_FIELDS, TEXT_FIELDS,
-} from './fields.js';
 
 /** A player's id within one session: a positive integer assigned by the server host. */
 export type PlayerId = number;
@@ -74,10 +65,10 @@ export interface NodeOptions {
 }
 
 // ---- dirty bits (internal contract between nodes and the Squisher) ----
-/** @internal field bits shared by every kind (declared in fields.ts) */
-export const FIELD_CLICKABLE = 1 << COMMON_FIELDS.onClick.bit;
+/** @internal field bits shared by every kind */
+export const FIELD_CLICKABLE = 1 << 12;
 /** @internal */
-export const FIELD_SHADOW = 1 << COMMON_FIELDS.shadow.bit;
+export const FIELD_SHADOW = 1 << 13;
 /** @internal set on a node when it or a descendant changed since the last flush */
 export const FLAG_SUBTREE = 1 << 0;
 /** @internal set on a node whose child list changed */
@@ -86,7 +77,6 @@ export const FLAG_CHILDREN = 1 << 1;
 export const FLAG_VISIBILITY = 1 << 2;
 
 let nextNodeId = 1;
-
 
 /**
  * Base of every scene node. A node has a stable numeric `id` (unique in its process), at most
@@ -149,7 +139,6 @@ export abstract class Node {
     return this._onClick;
   }
   set onClick(v: ClickHandler | null) {
-    // only clickability travels: a new handler for a clickable node changes nothing on the wire
     if ((v === null) !== (this._onClick === null)) this._touch(FIELD_CLICKABLE);
     this._onClick = v ?? null;
   }
@@ -274,27 +263,20 @@ export abstract class Node {
 }
 
 // ---------------------------------------------------------------- Group
-// Each kind's fields (properties, setters, options, defaults, wire format) are declared once, in
-// fields.ts; the interface merged into each class below gives them their types and TSDoc. Each
-// class also keeps its hand-written storage slots and constructor, a fast path for decoding (which
-// builds every node; a table-driven constructor measured 10–20% slower decodes, as V8 cannot keep
-// a loop over slot names monomorphic). The tests check them against the table (`checkKind`: same
-// defaults, options reach their slots); a field of the table without a slot here still works
-// (`finishKind` finds it, `applyOptions` gives it one), so a new field needs no line here.
-
-const WHITE = TEXT_FIELDS.color.def;
 
 /** Options of a {@link Group}. */
-export interface GroupOptions extends NodeOptions, FieldOptions<typeof GROUP_FIELDS> {}
+export interface GroupOptions extends NodeOptions {
+  /** Translation of the children in plane units; default 0. */
+  x?: number;
+  /** Default 0. */
+  y?: number;
+  /** Scale of the children around the group's origin (after translation); default 1. */
+  scale?: number;
+}
 
-/** @internal */ export const GROUP_X = 1 << GROUP_FIELDS.x.bit;
-/** @internal */ export const GROUP_Y = 1 << GROUP_FIELDS.y.bit;
-/** @internal */ export const GROUP_SCALE = 1 << GROUP_FIELDS.scale.bit;
-
-/** The fields of a {@link Group} (declared in its field table). */
-export interface Group extends FieldValues<typeof GROUP_FIELDS> {}
-
-const GROUP_INIT = kindInit(KIND_LIST[NodeKind.GROUP]);
+/** @internal */ export const GROUP_X = 1 << 0;
+/** @internal */ export const GROUP_Y = 1 << 1;
+/** @internal */ export const GROUP_SCALE = 1 << 2;
 
 /**
  * A container that draws nothing itself: it groups children and applies a transform to them
@@ -308,28 +290,52 @@ export class Group extends Node {
 
   constructor(options: GroupOptions = {}, id?: number) {
     super(options, id);
-    // hand-specialised for speed (decoding builds every node); checked against the table at load
     this._x = options.x ?? 0;
     this._y = options.y ?? 0;
     this._scale = options.scale ?? 1;
-    if (GROUP_INIT.missing !== null) applyOptions(this, GROUP_INIT, options);
   }
+
+  /** Translation x in plane units. */
+  get x(): number { return this._x; }
+  set x(v: number) { if (v !== this._x) { this._x = v; this._touch(GROUP_X); } }
+  /** Translation y in plane units. */
+  get y(): number { return this._y; }
+  set y(v: number) { if (v !== this._y) { this._y = v; this._touch(GROUP_Y); } }
+  /** Scale factor (1 = none). */
+  get scale(): number { return this._scale; }
+  set scale(v: number) { if (v !== this._scale) { this._scale = v; this._touch(GROUP_SCALE); } }
 }
-finishKind(Group.prototype, (o) => new Group(o as GroupOptions, 0), KIND_LIST[NodeKind.GROUP], GROUP_INIT);
 
 // ---------------------------------------------------------------- Shape
 
 /** Options of a {@link Shape}. */
-export interface ShapeOptions extends NodeOptions, FieldOptions<typeof SHAPE_FIELDS> {}
+export interface ShapeOptions extends NodeOptions {
+  /** Default `'polygon'`. */
+  shapeType?: ShapeType;
+  /** Vertices in plane units, for `polygon` (closed automatically) and `line`. Default `[]`. */
+  points?: readonly Point[];
+  /** Circle centre x in plane units (circles only); default 0. */
+  x?: number;
+  /** Circle centre y; default 0. */
+  y?: number;
+  /** Circle radius in plane units (circles only); default 0. */
+  radius?: number;
+  /** Fill colour; `null` = no fill. Default `null`. */
+  fill?: Color | null;
+  /** Border / line colour; `null` = no border. Default `null`. */
+  stroke?: Color | null;
+  /** Border / line width in plane units; default 0.5. */
+  strokeWidth?: number;
+}
 
-/** @internal */ export const SHAPE_POINTS = 1 << SHAPE_FIELDS.points.bit;
-const SHAPE_X = 1 << SHAPE_FIELDS.x.bit;
-const SHAPE_Y = 1 << SHAPE_FIELDS.y.bit;
-
-/** The fields of a {@link Shape} (declared in its field table). */
-export interface Shape extends FieldValues<typeof SHAPE_FIELDS> {}
-
-const SHAPE_INIT = kindInit(KIND_LIST[NodeKind.SHAPE]);
+/** @internal */ export const SHAPE_TYPE = 1 << 2;
+/** @internal */ export const SHAPE_POINTS = 1 << 0;
+/** @internal */ export const SHAPE_X = 1 << 3;
+/** @internal */ export const SHAPE_Y = 1 << 4;
+/** @internal */ export const SHAPE_RADIUS = 1 << 5;
+/** @internal */ export const SHAPE_FILL = 1 << 1;
+/** @internal */ export const SHAPE_STROKE = 1 << 6;
+/** @internal */ export const SHAPE_STROKE_WIDTH = 1 << 7;
 
 /** A polygon, polyline or circle with optional fill and border. */
 export class Shape extends Node {
@@ -345,7 +351,6 @@ export class Shape extends Node {
 
   constructor(options: ShapeOptions = {}, id?: number) {
     super(options, id);
-    // hand-specialised for speed (decoding builds every node); checked against the table at load
     this._shapeType = options.shapeType ?? 'polygon';
     this._points = options.points ?? [];
     this._x = options.x ?? 0;
@@ -354,31 +359,46 @@ export class Shape extends Node {
     this._fill = options.fill ?? null;
     this._stroke = options.stroke ?? null;
     this._strokeWidth = options.strokeWidth ?? 0.5;
-    if (SHAPE_INIT.missing !== null) applyOptions(this, SHAPE_INIT, options);
   }
+
+  /** Geometry kind. */
+  get shapeType(): ShapeType { return this._shapeType; }
+  set shapeType(v: ShapeType) { if (v !== this._shapeType) { this._shapeType = v; this._touch(SHAPE_TYPE); } }
+  /** Vertices (polygon, line). Assign a new array to change them. */
+  get points(): readonly Point[] { return this._points; }
+  set points(v: readonly Point[]) { if (v !== this._points) { this._points = v; this._touch(SHAPE_POINTS); } }
+  /** Circle centre x. */
+  get x(): number { return this._x; }
+  set x(v: number) { if (v !== this._x) { this._x = v; this._touch(SHAPE_X); } }
+  /** Circle centre y. */
+  get y(): number { return this._y; }
+  set y(v: number) { if (v !== this._y) { this._y = v; this._touch(SHAPE_Y); } }
+  /** Circle radius. */
+  get radius(): number { return this._radius; }
+  set radius(v: number) { if (v !== this._radius) { this._radius = v; this._touch(SHAPE_RADIUS); } }
+  /** Fill colour or `null`. */
+  get fill(): Color | null { return this._fill; }
+  set fill(v: Color | null) { if (v !== this._fill) { this._fill = v ?? null; this._touch(SHAPE_FILL); } }
+  /** Border colour or `null`. */
+  get stroke(): Color | null { return this._stroke; }
+  set stroke(v: Color | null) { if (v !== this._stroke) { this._stroke = v ?? null; this._touch(SHAPE_STROKE); } }
+  /** Border width in plane units. */
+  get strokeWidth(): number { return this._strokeWidth; }
+  set strokeWidth(v: number) { if (v !== this._strokeWidth) { this._strokeWidth = v; this._touch(SHAPE_STROKE_WIDTH); } }
 
   /**
    * Moves the shape by (dx, dy) plane units: translates every vertex (polygon, line) or the
    * centre (circle). The codec sends a pure translation of a polygon as two numbers.
    */
   translate(dx: number, dy: number): this {
-    // the slots directly, not the generic setters: moving things is the hot path of most games
     if (this._shapeType === 'circle') {
-      const x = this._x + dx, y = this._y + dy;
-      if (x !== this._x) {
-        this._x = x;
-        this._touch(SHAPE_X);
-      }
-      if (y !== this._y) {
-        this._y = y;
-        this._touch(SHAPE_Y);
-      }
+      this.x = this._x + dx;
+      this.y = this._y + dy;
     } else {
       const src = this._points;
       const next: Point[] = new Array(src.length);
       for (let i = 0; i < src.length; i++) next[i] = [src[i][0] + dx, src[i][1] + dy];
-      this._points = next;
-      this._touch(SHAPE_POINTS);
+      this.points = next;
     }
     return this;
   }
@@ -398,8 +418,6 @@ export class Shape extends Node {
     return this._points.length ? [x0, y0, x1, y1] : [0, 0, 0, 0];
   }
 }
-
-finishKind(Shape.prototype, (o) => new Shape(o as ShapeOptions, 0), KIND_LIST[NodeKind.SHAPE], SHAPE_INIT);
 
 /** Helpers to build common geometry (points arrays) in plane units. */
 export const ShapeUtils = {
@@ -421,15 +439,32 @@ export const ShapeUtils = {
 // ---------------------------------------------------------------- Text
 
 /** Options of a {@link Text}. */
-export interface TextOptions extends NodeOptions, FieldOptions<typeof TEXT_FIELDS> {}
+export interface TextOptions extends NodeOptions {
+  /** UTF-8 text of any length; default `''`. */
+  text?: string;
+  /** Anchor x in plane units; default 0. */
+  x?: number;
+  /** Top of the text in plane units; default 0. */
+  y?: number;
+  /** Font size in plane units (of the screen's height); default 4. */
+  size?: number;
+  /** Default white. */
+  color?: Color;
+  /** Default `'left'`. */
+  align?: TextAlign;
+  /** CSS font family; default `'sans-serif'`. */
+  font?: string;
+}
 
-/** @internal */ export const TEXT_X = 1 << TEXT_FIELDS.x.bit;
-/** @internal */ export const TEXT_Y = 1 << TEXT_FIELDS.y.bit;
+/** @internal */ export const TEXT_TEXT = 1 << 0;
+/** @internal */ export const TEXT_X = 1 << 1;
+/** @internal */ export const TEXT_Y = 1 << 2;
+/** @internal */ export const TEXT_SIZE = 1 << 3;
+/** @internal */ export const TEXT_COLOR = 1 << 4;
+/** @internal */ export const TEXT_ALIGN = 1 << 5;
+/** @internal */ export const TEXT_FONT = 1 << 6;
 
-/** The fields of a {@link Text} (declared in its field table). */
-export interface Text extends FieldValues<typeof TEXT_FIELDS> {}
-
-const TEXT_INIT = kindInit(KIND_LIST[NodeKind.TEXT]);
+const WHITE: Color = [255, 255, 255, 255];
 
 /** A run of text, anchored at (x, y) (top edge), aligned left, centre or right. */
 export class Text extends Node {
@@ -444,7 +479,6 @@ export class Text extends Node {
 
   constructor(options: TextOptions = {}, id?: number) {
     super(options, id);
-    // hand-specialised for speed (decoding builds every node); checked against the table at load
     this._text = options.text ?? '';
     this._x = options.x ?? 0;
     this._y = options.y ?? 0;
@@ -452,23 +486,64 @@ export class Text extends Node {
     this._color = options.color ?? WHITE;
     this._align = options.align ?? 'left';
     this._font = options.font ?? 'sans-serif';
-    if (TEXT_INIT.missing !== null) applyOptions(this, TEXT_INIT, options);
   }
+
+  /** The text. */
+  get text(): string { return this._text; }
+  set text(v: string) { if (v !== this._text) { this._text = String(v); this._touch(TEXT_TEXT); } }
+  /** Anchor x. */
+  get x(): number { return this._x; }
+  set x(v: number) { if (v !== this._x) { this._x = v; this._touch(TEXT_X); } }
+  /** Top y. */
+  get y(): number { return this._y; }
+  set y(v: number) { if (v !== this._y) { this._y = v; this._touch(TEXT_Y); } }
+  /** Font size in plane units. */
+  get size(): number { return this._size; }
+  set size(v: number) { if (v !== this._size) { this._size = v; this._touch(TEXT_SIZE); } }
+  /** Text colour. */
+  get color(): Color { return this._color; }
+  set color(v: Color) { if (v !== this._color) { this._color = v; this._touch(TEXT_COLOR); } }
+  /** Alignment at x. */
+  get align(): TextAlign { return this._align; }
+  set align(v: TextAlign) { if (v !== this._align) { this._align = v; this._touch(TEXT_ALIGN); } }
+  /** CSS font family. */
+  get font(): string { return this._font; }
+  set font(v: string) { if (v !== this._font) { this._font = v; this._touch(TEXT_FONT); } }
 }
-finishKind(Text.prototype, (o) => new Text(o as TextOptions, 0), KIND_LIST[NodeKind.TEXT], TEXT_INIT);
 
 // ---------------------------------------------------------------- Asset
 
 /** Options of an {@link Asset}. */
-export interface AssetOptions extends NodeOptions, FieldOptions<typeof ASSET_FIELDS> {
+export interface AssetOptions extends NodeOptions {
   /** Key of the asset in the game's `metadata().assets`. Required. */
   assetId: string;
+  /** Images: left edge in plane units; default 0. */
+  x?: number;
+  /** Images: top edge; default 0. */
+  y?: number;
+  /** Images: drawn width in plane units; default 10. */
+  width?: number;
+  /** Images: drawn height in plane units; default 10. */
+  height?: number;
+  /** Images: part of the source image to draw (sprite sheets), in source pixels; default the whole image. */
+  crop?: Crop | null;
+  /** Audio: offset into the sound to start at, in ms; default 0. */
+  startTime?: number;
+  /** Audio: loop forever; default false. */
+  loop?: boolean;
+  /** Audio: 0 (silent) to 1 (full); default 1. */
+  volume?: number;
 }
 
-/** The fields of an {@link Asset} (declared in its field table). */
-export interface Asset extends FieldValues<typeof ASSET_FIELDS> {}
-
-const ASSET_INIT = kindInit(KIND_LIST[NodeKind.ASSET]);
+/** @internal */ export const ASSET_ID = 1 << 0;
+/** @internal */ export const ASSET_X = 1 << 1;
+/** @internal */ export const ASSET_Y = 1 << 2;
+/** @internal */ export const ASSET_WIDTH = 1 << 3;
+/** @internal */ export const ASSET_HEIGHT = 1 << 4;
+/** @internal */ export const ASSET_CROP = 1 << 5;
+/** @internal */ export const ASSET_START = 1 << 6;
+/** @internal */ export const ASSET_LOOP = 1 << 7;
+/** @internal */ export const ASSET_VOLUME = 1 << 8;
 
 /**
  * An image or a sound declared in the game's `metadata().assets`. An image is drawn in the
@@ -489,7 +564,6 @@ export class Asset extends Node {
 
   constructor(options: AssetOptions, id?: number) {
     super(options, id);
-    // hand-specialised for speed (decoding builds every node); checked against the table at load
     this._assetId = options.assetId;
     this._x = options.x ?? 0;
     this._y = options.y ?? 0;
@@ -499,10 +573,36 @@ export class Asset extends Node {
     this._startTime = options.startTime ?? 0;
     this._loop = options.loop ?? false;
     this._volume = options.volume ?? 1;
-    if (ASSET_INIT.missing !== null) applyOptions(this, ASSET_INIT, options);
   }
+
+  /** Asset key. */
+  get assetId(): string { return this._assetId; }
+  set assetId(v: string) { if (v !== this._assetId) { this._assetId = v; this._touch(ASSET_ID); } }
+  /** Left edge. */
+  get x(): number { return this._x; }
+  set x(v: number) { if (v !== this._x) { this._x = v; this._touch(ASSET_X); } }
+  /** Top edge. */
+  get y(): number { return this._y; }
+  set y(v: number) { if (v !== this._y) { this._y = v; this._touch(ASSET_Y); } }
+  /** Drawn width. */
+  get width(): number { return this._width; }
+  set width(v: number) { if (v !== this._width) { this._width = v; this._touch(ASSET_WIDTH); } }
+  /** Drawn height. */
+  get height(): number { return this._height; }
+  set height(v: number) { if (v !== this._height) { this._height = v; this._touch(ASSET_HEIGHT); } }
+  /** Source crop or `null`. */
+  get crop(): Crop | null { return this._crop; }
+  set crop(v: Crop | null) { if (v !== this._crop) { this._crop = v ?? null; this._touch(ASSET_CROP); } }
+  /** Audio start offset in ms. */
+  get startTime(): number { return this._startTime; }
+  set startTime(v: number) { if (v !== this._startTime) { this._startTime = v; this._touch(ASSET_START); } }
+  /** Audio loop flag. */
+  get loop(): boolean { return this._loop; }
+  set loop(v: boolean) { if (v !== this._loop) { this._loop = !!v; this._touch(ASSET_LOOP); } }
+  /** Audio volume 0–1. */
+  get volume(): number { return this._volume; }
+  set volume(v: number) { if (v !== this._volume) { this._volume = v; this._touch(ASSET_VOLUME); } }
 }
-finishKind(Asset.prototype, (o) => new Asset({ assetId: '', ...o }, 0), KIND_LIST[NodeKind.ASSET], ASSET_INIT);
 
 /** Any concrete scene node. */
 export type AnyNode = Group | Shape | Text | Asset;
