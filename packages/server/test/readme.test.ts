@@ -3,6 +3,7 @@
  * and the tutorial game must actually play. This test reads README.md itself.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -83,5 +84,26 @@ describe('README close codes', () => {
     const documented = new Set([...table.slice(0, table.indexOf('\n\n#')).matchAll(/^\| (\d{4})(?: \/ (\d{4}))? \|/gm)].flatMap((m) => [m[1], m[2]]).filter(Boolean).map(Number));
     const missing = Object.entries(CloseCode).filter(([, code]) => !documented.has(code));
     expect(missing, 'close codes missing from the README table').toEqual([]);
+  });
+});
+
+describe('README commands: the bins a fresh npm install links', () => {
+  const bins: Array<[string, string]> = [
+    ['packages/server', 'parlor'],
+    ['packages/orchestrator', 'parlor-orchestrator'],
+  ];
+  it.each(bins)('%s: the bin %s points at a committed launcher (npm links bins before anything is built)', (dir, name) => {
+    const pkg = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8')) as { bin: Record<string, string>; files: string[] };
+    const target = pkg.bin[name];
+    expect(target).toBeTruthy();
+    expect(target.replace(/^\.\//, '').startsWith('dist/'), `${name} must not point into build output`).toBe(false);
+    const tracked = spawnSync('git', ['ls-files', '--error-unmatch', join(dir, target)], { cwd: root });
+    expect(tracked.status, `${dir}/${target} is in git`).toBe(0);
+    expect(pkg.files.some((f) => target.replace(/^\.\//, '').startsWith(f))).toBe(true);
+  });
+  it.each(bins)('`npx %s --help` works as the README writes it', (_dir, name) => {
+    const r = spawnSync('npx', ['--no-install', name, '--help'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`Usage: ${name}`);
   });
 });

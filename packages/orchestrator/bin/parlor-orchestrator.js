@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+// The `parlor-orchestrator` command. This launcher is committed so that `npm install` links the bin on a fresh
+// clone, before anything is built; the command itself is the build output (dist/cli.js).
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const cli = new URL('../dist/cli.js', import.meta.url);
+if (!existsSync(fileURLToPath(cli))) {
+  console.error('parlor-orchestrator: @parlor/orchestrator is not built yet (no dist/cli.js). Run `npm run build` (or `npm start`) at the repository root first.');
+  process.exit(1);
+}
+await import(cli.href);
