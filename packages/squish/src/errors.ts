@@ -6,8 +6,6 @@ export const SquishErrorCode = {
   DECODE: 'SQUISH_DECODE',
   /** A value cannot be encoded (non-finite number, nesting too deep, wrong type). */
   ENCODE: 'SQUISH_ENCODE',
-  /** A protocol or codec version that this build does not speak. */
-  VERSION: 'SQUISH_VERSION',
   /** A scene-graph operation that would corrupt the tree (cycle, second parent). */
   SCENE: 'SQUISH_SCENE',
 } as const;
@@ -49,17 +47,6 @@ export class SquishDecodeError extends ParlorError {
 export class SquishEncodeError extends ParlorError {
   constructor(message: string) {
     super(SquishErrorCode.ENCODE, message);
-  }
-}
-
-/** Thrown when a peer speaks a protocol or codec version this build does not support. */
-export class SquishVersionError extends ParlorError {
-  /** The version the peer asked for. */
-  readonly version: number;
-
-  constructor(message: string, version: number) {
-    super(SquishErrorCode.VERSION, message);
-    this.version = version;
   }
 }
 

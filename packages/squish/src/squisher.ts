@@ -5,7 +5,7 @@ import { SceneError } from './errors.js';
 import { OpCode, writeFrameHeader, writeOp } from './frame.js';
 import type { View } from './game.js';
 import {
-  type Asset, FLAG_CHILDREN, FLAG_SUBTREE, FLAG_VISIBILITY, Group, GROUP_SCALE, GROUP_X, GROUP_Y, type Node, NodeKind,
+  FLAG_CHILDREN, FLAG_SUBTREE, FLAG_VISIBILITY, Group, GROUP_SCALE, GROUP_X, GROUP_Y, type Node, NodeKind,
   type PlayerId, type Shape, SHAPE_POINTS, type Text, TEXT_X, TEXT_Y,
 } from './nodes.js';
 
@@ -141,26 +141,10 @@ export class Squisher {
     if (p) p.needsFull = true;
   }
 
-  /** Ids of every player and spectator added. */
-  playerIds(): PlayerId[] {
-    return [...this.players.keys()];
-  }
-
   /** A node currently in the scene, by id (for routing clicks), or `undefined`. */
   nodeById(id: number): Node | undefined {
     if (id === 0) return undefined;
     return this.root.findById(id);
-  }
-
-  /** Asset ids referenced by `Asset` nodes in the scene now. */
-  referencedAssets(): ReadonlySet<string> {
-    const out = new Set<string>();
-    const walk = (n: Node): void => {
-      if (n.kind === NodeKind.ASSET) out.add((n as Asset).assetId);
-      for (const c of n._children) walk(c);
-    };
-    walk(this.root);
-    return out;
   }
 
   /**
