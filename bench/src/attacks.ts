@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { WebSocket } from 'ws';
 import { PROTOCOL_VERSION, SceneMirror, Text, decodeServerMessage, encodeClientMessage } from '@parlor/squish';
-import { createGameServer, type SessionRuntime } from '@parlor/server';
+import { createGameServer, type RoomRuntime } from '@parlor/server';
 
 /** One attack of the hostile suite: a label and its fixture file. */
 export interface AttackCase {
@@ -57,7 +57,7 @@ function join(wsUrl: string, game: string): Promise<Player> {
     ws.on('error', () => {});
     ws.on('open', () =>
       ws.send(
-        encodeClientMessage({ type: 'join', protocolVersion: PROTOCOL_VERSION, game, sessionId: '', spectate: false, reconnectToken: '', ticket: '', name: '', clientInfo: 'bench' }),
+        encodeClientMessage({ type: 'join', protocolVersion: PROTOCOL_VERSION, game, roomId: '', spectate: false, reconnectToken: '', ticket: '', name: '', clientInfo: 'bench' }),
       ),
     );
     ws.on('message', (data: Buffer) => {
@@ -99,12 +99,12 @@ function fpsBetween(frames: number[], from: number, to: number): number {
  * @param fixtures absolute path of packages/server/test/fixtures
  * @param windowMs how long each attack is watched (ms)
  */
-export async function coTenantUnderAttack(runtime: SessionRuntime, fixtures: string, cases: AttackCase[], windowMs = 3000): Promise<{ baselineFps: number; rows: AttackRow[] }> {
+export async function coTenantUnderAttack(runtime: RoomRuntime, fixtures: string, cases: AttackCase[], windowMs = 3000): Promise<{ baselineFps: number; rows: AttackRow[] }> {
   const present = cases.filter((c) => existsSync(path.join(fixtures, c.fixture)));
   const games: Record<string, string> = { ticker: path.join(fixtures, 'sandbox/ticker.ts') };
   present.forEach((c, i) => (games[`attack-${i}`] = path.join(fixtures, c.fixture)));
   // every room here is created from 127.0.0.1: lift the per-address room rate (default 10/min)
-  const server = await createGameServer({ games, runtime, port: 0, host: '127.0.0.1', logger: silent, sessionsPerAddressPerMinute: 1_000_000 });
+  const server = await createGameServer({ games, runtime, port: 0, host: '127.0.0.1', logger: silent, roomsPerAddressPerMinute: 1_000_000 });
   const rows: AttackRow[] = [];
   try {
     const control = await join(server.wsUrl, 'ticker');
@@ -131,7 +131,7 @@ export async function coTenantUnderAttack(runtime: SessionRuntime, fixtures: str
       const slices: number[] = [];
       for (let t = start; t + 500 <= end; t += 500) slices.push(fpsBetween(control.frames, t, t + 500));
       if (attacker?.closed) {
-        const why = attacker.closed.error.replace(/^The game failed and the session ended: /, '').replace(/\s+/g, ' ');
+        const why = attacker.closed.error.replace(/^The game failed and the room ended: /, '').replace(/\s+/g, ' ');
         outcome = `${attacker.closed.code} after ${((attacker.closed.at - start) / 1000).toFixed(1)} s: ${why.length > 90 ? `${why.slice(0, 90)}…` : why || '(no message)'}`;
       } else if (attacker) {
         const texts = [...attacker.mirror.nodes.values()].filter((n): n is Text => n instanceof Text).map((t) => t.text);

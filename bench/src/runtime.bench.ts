@@ -1,6 +1,6 @@
 /**
- * Runtime benchmark: session start latency (join request → first frame, over a real WebSocket),
- * memory per session, and 50 concurrent pong sessions (ticks/s, p99 tick time) for the `inline`
+ * Runtime benchmark: room start latency (join request → first frame, over a real WebSocket),
+ * memory per room, and 50 concurrent pong rooms (ticks/s, p99 tick time) for the `inline`
  * and `process` runtimes. Writes `bench/RUNTIME-RESULTS.md` and prints it.
  *
  * Run: `npm run bench:runtime -w @parlor/bench` (= `node --expose-gc --import tsx src/runtime.bench.ts`).
@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { PROTOCOL_VERSION, decodeServerMessage, encodeClientMessage } from '@parlor/squish';
-import type { EngineToHostMessage, LoadedGame, SessionRuntime } from '@parlor/server';
+import type { EngineToHostMessage, LoadedGame, RoomRuntime } from '@parlor/server';
 import { beforeServerModule } from './before.js';
 import { coTenantUnderAttack, type AttackCase, type AttackRow } from './attacks.js';
 
@@ -50,7 +50,7 @@ if (!PROBE && !process.env.PARLOR_IMAGE && spawnSync('docker', ['info'], { timeo
 }
 const HAVE_DOCKER = dockerAvailable(IMAGE);
 
-function makeRuntime(kind: Kind): SessionRuntime {
+function makeRuntime(kind: Kind): RoomRuntime {
   if (kind === 'inline') return new InlineRuntime();
   if (kind === 'process') return new ProcessRuntime({ logger: silent });
   // instanceId labels this build's containers; hostId is the same label in the build before issue 7
@@ -58,8 +58,8 @@ function makeRuntime(kind: Kind): SessionRuntime {
 }
 
 /**
- * The processes of a `process` session's sandbox (bubblewrap and node): every pid in the room's
- * cgroup (`session.pid` is the outer bwrap); just that pid where rooms have no cgroup.
+ * The processes of a `process` room's sandbox (bubblewrap and node): every pid in the room's
+ * cgroup (`room.pid` is the outer bwrap); just that pid where rooms have no cgroup.
  */
 function sandboxPids(pid: number): number[] {
   try {
@@ -72,12 +72,12 @@ function sandboxPids(pid: number): number[] {
   return [pid];
 }
 
-/** The host pid of a session's runner: the child's pid, or the container's init process. */
-async function runnerPid(kind: Kind, runtime: SessionRuntime, session: { pid?: number }, sessionId: string): Promise<number | undefined> {
-  if (kind === 'process') return session.pid;
+/** The host pid of a room's runner: the child's pid, or the container's init process. */
+async function runnerPid(kind: Kind, runtime: RoomRuntime, room: { pid?: number }, roomId: string): Promise<number | undefined> {
+  if (kind === 'process') return room.pid;
   if (kind !== 'docker') return undefined;
   const docker = (runtime as InstanceType<typeof DockerRuntime>).docker;
-  const [c] = await docker.listContainers({ filters: { label: [`${DOCKER_LABELS.session}=${sessionId}`] } });
+  const [c] = await docker.listContainers({ filters: { label: [`${DOCKER_LABELS.room}=${roomId}`] } });
   if (!c) return undefined;
   return (await docker.getContainer(c.Id).inspect()).State.Pid;
 }
@@ -86,7 +86,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
 const OUT = path.join(repo, 'bench', 'RUNTIME-RESULTS.md');
 const START_SAMPLES = Number(process.env.START_SAMPLES ?? 20);
-const MEM_SESSIONS = Number(process.env.MEM_SESSIONS ?? 20);
+const MEM_ROOMS = Number(process.env.MEM_ROOMS ?? 20);
 const CONCURRENT = Number(process.env.CONCURRENT ?? 50);
 const RUN_MS = Number(process.env.RUN_MS ?? 5000);
 
@@ -115,14 +115,14 @@ function procMem(pid: number): { rss: number; pss: number } {
   return { rss, pss };
 }
 
-/** Joins a new session (unique id) and resolves with ms from sending `join` to the first frame. */
-function joinFirstFrame(wsUrl: string, game: string, sessionId: string): Promise<{ ms: number; ws: WebSocket }> {
+/** Joins a new room (unique id) and resolves with ms from sending `join` to the first frame. */
+function joinFirstFrame(wsUrl: string, game: string, roomId: string): Promise<{ ms: number; ws: WebSocket }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(wsUrl);
     let t0 = 0;
     ws.on('open', () => {
       t0 = performance.now();
-      ws.send(encodeClientMessage({ type: 'join', protocolVersion: PROTOCOL_VERSION, game, sessionId, spectate: false, reconnectToken: '', ticket: '', name: 'bench', clientInfo: 'bench' }));
+      ws.send(encodeClientMessage({ type: 'join', protocolVersion: PROTOCOL_VERSION, game, roomId, spectate: false, reconnectToken: '', ticket: '', name: 'bench', clientInfo: 'bench' }));
     });
     ws.on('message', (d: Buffer) => {
       const m = decodeServerMessage(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
@@ -153,17 +153,17 @@ async function startLatency(kind: Kind | 'process-cold', pong: LoadedGame): Prom
     processRuntime: { poolSize: kind === 'process-cold' ? 0 : 2 },
     dockerRuntime: { image: IMAGE, instanceId: 'parlor-bench', hostId: 'parlor-bench' },
     reconnectGraceMs: 0,
-    sessionsPerAddressPerMinute: 1_000_000, // every sample joins a new session from 127.0.0.1 (default cap: 10/min)
+    roomsPerAddressPerMinute: 1_000_000, // every sample joins a new room from 127.0.0.1 (default cap: 10/min)
   });
   const samples: number[] = [];
   try {
-    // one warm-up session
+    // one warm-up room
     (await joinFirstFrame(server.wsUrl, 'pong', `warm-${runtime}`)).ws.close();
     for (let i = 0; i < START_SAMPLES; i++) {
       const { ms, ws } = await joinFirstFrame(server.wsUrl, 'pong', `s${i}-${runtime}`);
       samples.push(ms);
       ws.close();
-      await sleep(300); // sessions arriving at most ~3/s: the process runtime's warm pool refills in between
+      await sleep(300); // rooms arriving at most ~3/s: the process runtime's warm pool refills in between
     }
   } finally {
     await server.close();
@@ -172,45 +172,45 @@ async function startLatency(kind: Kind | 'process-cold', pong: LoadedGame): Prom
 }
 
 interface MemResult {
-  /** Per session, bytes. */
+  /** Per room, bytes. */
   rss: number;
   pss: number;
   hostDelta: number;
 }
 
-async function memoryPerSession(kind: Kind, pong: LoadedGame): Promise<MemResult> {
+async function memoryPerRoom(kind: Kind, pong: LoadedGame): Promise<MemResult> {
   const runtime = makeRuntime(kind);
   gc();
   await sleep(200);
   gc();
   const hostBefore = process.memoryUsage().heapUsed;
-  const sessions = [];
-  for (let i = 0; i < MEM_SESSIONS; i++) {
-    const s = runtime.start({ sessionId: `m${i}`, game: 'pong', gameClass: pong.gameClass, bundle: pong.bundle ?? undefined, baseDir: pong.baseDir, logger: silent });
+  const rooms = [];
+  for (let i = 0; i < MEM_ROOMS; i++) {
+    const s = runtime.start({ roomId: `m${i}`, game: 'pong', gameClass: pong.gameClass, bundle: pong.bundle ?? undefined, baseDir: pong.baseDir, logger: silent });
     s.onMessage(() => {});
     s.send({ type: 'join', playerId: 1, name: 'a', spectator: false });
     s.send({ type: 'join', playerId: 2, name: 'b', spectator: false });
-    sessions.push(s);
+    rooms.push(s);
   }
-  await sleep(kind === 'docker' ? 6000 : 1500); // let every session start and play
+  await sleep(kind === 'docker' ? 6000 : 1500); // let every room start and play
   gc();
   await sleep(200);
-  const hostDelta = Math.max(0, process.memoryUsage().heapUsed - hostBefore) / MEM_SESSIONS;
+  const hostDelta = Math.max(0, process.memoryUsage().heapUsed - hostBefore) / MEM_ROOMS;
   let rss = 0;
   let pss = 0;
   if (kind !== 'inline') {
-    for (let i = 0; i < sessions.length; i++) {
-      const pid = await runnerPid(kind, runtime, sessions[i] as { pid?: number }, `m${i}`);
+    for (let i = 0; i < rooms.length; i++) {
+      const pid = await runnerPid(kind, runtime, rooms[i] as { pid?: number }, `m${i}`);
       for (const p of pid ? (kind === 'process' ? sandboxPids(pid) : [pid]) : []) {
         const m = procMem(p);
         rss += m.rss;
         pss += m.pss;
       }
     }
-    rss /= MEM_SESSIONS;
-    pss /= MEM_SESSIONS;
+    rss /= MEM_ROOMS;
+    pss /= MEM_ROOMS;
   }
-  for (const s of sessions) await s.terminate();
+  for (const s of rooms) await s.terminate();
   await runtime.close?.();
   return { rss: kind === 'inline' ? hostDelta : rss, pss: kind === 'inline' ? hostDelta : pss, hostDelta };
 }
@@ -229,9 +229,9 @@ async function concurrent(kind: Kind, pong: LoadedGame): Promise<LoadResult> {
   const intervals: number[] = [];
   let ticks = 0;
   let measuring = false;
-  const sessions = [];
+  const rooms = [];
   for (let i = 0; i < CONCURRENT; i++) {
-    const s = runtime.start({ sessionId: `c${i}`, game: 'pong', gameClass: pong.gameClass, bundle: pong.bundle ?? undefined, baseDir: pong.baseDir, logger: silent });
+    const s = runtime.start({ roomId: `c${i}`, game: 'pong', gameClass: pong.gameClass, bundle: pong.bundle ?? undefined, baseDir: pong.baseDir, logger: silent });
     let last = 0;
     s.onMessage((m: EngineToHostMessage) => {
       if (m.type === 'frames') ticking.add(i);
@@ -244,7 +244,7 @@ async function concurrent(kind: Kind, pong: LoadedGame): Promise<LoadResult> {
     });
     s.send({ type: 'join', playerId: 1, name: 'a', spectator: false });
     s.send({ type: 'join', playerId: 2, name: 'b', spectator: false });
-    sessions.push(s);
+    rooms.push(s);
   }
   const t = performance.now();
   while (ticking.size < CONCURRENT && performance.now() - t < 60_000) await sleep(100);
@@ -256,7 +256,7 @@ async function concurrent(kind: Kind, pong: LoadedGame): Promise<LoadResult> {
   measuring = false;
   const elapsed = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
-  for (const s of sessions) await s.terminate();
+  for (const s of rooms) await s.terminate();
   await runtime.close?.();
   return {
     ticksPerSecond: ticks / CONCURRENT / (elapsed / 1000),
@@ -303,11 +303,11 @@ async function probe(kinds: Kind[], pong: LoadedGame): Promise<Probe> {
   }
   for (const k of kinds) {
     console.error(`memory: ${k}`);
-    mem[k] = await memoryPerSession(k, pong);
+    mem[k] = await memoryPerRoom(k, pong);
   }
   const load: Record<string, LoadResult> = {};
   for (const k of kinds) {
-    console.error(`${CONCURRENT} concurrent sessions: ${k}`);
+    console.error(`${CONCURRENT} concurrent rooms: ${k}`);
     load[k] = await concurrent(k, pong);
   }
   return { start, mem, load };
@@ -370,7 +370,7 @@ async function main(): Promise<void> {
     `- Node ${process.version}; @parlor/server from packages/server/dist; game: examples/pong (60 Hz, 2 players)`,
     `- Date: ${new Date().toISOString()}; run time ${Math.round((Date.now() - started) / 1000)} s; load average (1 min) ${load0.toFixed(2)} at start, ${os.loadavg()[0].toFixed(2)} at end`,
     HAVE_DOCKER
-      ? `- docker: dockerd ${'(Debian docker.io)'}, image ${IMAGE} built by packages/server/docker/build-runner-image.sh (FROM scratch + this host's node binary); one container per session`
+      ? `- docker: dockerd ${'(Debian docker.io)'}, image ${IMAGE} built by packages/server/docker/build-runner-image.sh (FROM scratch + this host's node binary); one container per room`
       : `- docker: not measured — no Docker engine or no ${IMAGE} image on this machine`,
     before
       ? `- **before**: the same measurements, in the same run, of the build before issue 7 (revision ${before.rev}: \`process\` = Node's permission model + an empty network namespace, no bubblewrap, no cgroups), built from \`git archive\` by bench/src/before.ts${before.docker ? ', with its own runner image' : ''}`
@@ -378,9 +378,9 @@ async function main(): Promise<void> {
     '',
     '## Method',
     '',
-    `- Start latency: a real server on 127.0.0.1 and a \`ws\` client; each sample joins a new session id (so a session, and for \`process\` a sandbox, is created) and times \`join\` sent → first frame received. ${START_SAMPLES} samples after one warm-up, 300 ms apart (the \`process\` runtime's warm pool of 2 idle sandboxes refills in between; a burst larger than the pool pays the sandbox's own start-up, see the cold row).`,
-    `- Memory: ${MEM_SESSIONS} pong sessions with 2 players each, started through the runtime directly, after 1.5 s of play (6 s for docker). \`process\` / \`docker\`: VmRSS and Pss (shared pages split among the processes sharing them) of each room, averaged: for \`process\` every process of the sandbox (node, and after issue 7 its two bubblewrap processes: every pid in the room's cgroup); for docker the container's node process seen from the host (dockerd/containerd-shim overhead not included; the idle warm-pool processes are not counted). \`inline\`: growth of the host's JS heap per session (after GC).`,
-    `- Load: ${CONCURRENT} concurrent pong sessions with 2 players each (ball moving, a frame every tick), measured for ${RUN_MS / 1000} s after 2 s of warm-up: ticks per second per session (target 60), p99 of the engine's tick time (game tick + encoding) and p99 of the interval between two frames of one session as the host receives them; host CPU % of one core.`,
+    `- Start latency: a real server on 127.0.0.1 and a \`ws\` client; each sample joins a new room id (so a room, and for \`process\` a sandbox, is created) and times \`join\` sent → first frame received. ${START_SAMPLES} samples after one warm-up, 300 ms apart (the \`process\` runtime's warm pool of 2 idle sandboxes refills in between; a burst larger than the pool pays the sandbox's own start-up, see the cold row).`,
+    `- Memory: ${MEM_ROOMS} pong rooms with 2 players each, started through the runtime directly, after 1.5 s of play (6 s for docker). \`process\` / \`docker\`: VmRSS and Pss (shared pages split among the processes sharing them) of each room, averaged: for \`process\` every process of the sandbox (node, and after issue 7 its two bubblewrap processes: every pid in the room's cgroup); for docker the container's node process seen from the host (dockerd/containerd-shim overhead not included; the idle warm-pool processes are not counted). \`inline\`: growth of the host's JS heap per room (after GC).`,
+    `- Load: ${CONCURRENT} concurrent pong rooms with 2 players each (ball moving, a frame every tick), measured for ${RUN_MS / 1000} s after 2 s of warm-up: ticks per second per room (target 60), p99 of the engine's tick time (game tick + encoding) and p99 of the interval between two frames of one room as the host receives them; host CPU % of one core.`,
     '- Co-tenant under attack: one server per runtime with default limits; a well-behaved room (`ticker`, 30 Hz) keeps a player connected while each hostile game of the test suite runs next to it, one at a time, for 3 s, or until the runtime ends it (at most 15 s) for the attacks a runtime must end: the co-tenant\'s frames/s over that time and in its worst 500 ms, whether `/healthz` still answers and the co-tenant is still connected, and how the attack went: the close code and what its players read when its room was ended, or, for attacks the room survives, how many of its attempts (each reported by the game as a text) were blocked. The build before issue 7 is not run against these attacks: several of them escape it or take its whole host down (issue 7 lists what it did).',
     '',
     '## Results',
@@ -399,9 +399,9 @@ async function main(): Promise<void> {
     '| :-- | --: | --: | --: | --: |',
     ...kinds.map((k) => `| ${k} | ${memCell(b?.mem[k]?.rss)} | ${mib(mem[k].rss)} | ${memCell(b?.mem[k]?.pss)} | ${mib(mem[k].pss)} |`),
     '',
-    `${CONCURRENT} concurrent pong sessions, before issue 7 / now:`,
+    `${CONCURRENT} concurrent pong rooms, before issue 7 / now:`,
     '',
-    '| runtime | ticks/s per session | p99 tick ms | p99 frame interval ms | host CPU % |',
+    '| runtime | ticks/s per room | p99 tick ms | p99 frame interval ms | host CPU % |',
     '| :-- | --: | --: | --: | --: |',
     ...kinds.map((k) => {
       const o = b?.load[k];
@@ -425,7 +425,7 @@ async function main(): Promise<void> {
     '',
     `- \`process\` start < 150 ms: p50 ${f1(start.process.p50)} ms → ${start.process.p50 < 150 ? 'PASS' : 'FAIL'}`,
     ...(HAVE_DOCKER ? [`- \`docker\` start < 1 s: p50 ${f1(start.docker.p50)} ms, p90 ${f1(start.docker.p90)} ms → ${start.docker.p90 < 1000 ? 'PASS' : 'FAIL'}`] : []),
-    `- < 40 MiB per \`process\` session: RSS ${mib(mem.process.rss)} MiB, Pss ${mib(mem.process.pss)} MiB → ${mem.process.pss < 40 * 1024 * 1024 ? 'PASS (Pss)' : 'FAIL'}${mem.process.rss < 40 * 1024 * 1024 ? ', PASS (RSS)' : ', RSS over'}`,
+    `- < 40 MiB per \`process\` room: RSS ${mib(mem.process.rss)} MiB, Pss ${mib(mem.process.pss)} MiB → ${mem.process.pss < 40 * 1024 * 1024 ? 'PASS (Pss)' : 'FAIL'}${mem.process.rss < 40 * 1024 * 1024 ? ', PASS (RSS)' : ', RSS over'}`,
     `- every attack: host alive and co-tenant connected → ${attackKinds.every((k) => attacks[k].rows.every((r) => r.hostAlive)) ? 'PASS' : 'FAIL'}; co-tenant worst 500 ms ≥ 20 fps (of 30) → ${attackKinds.every((k) => attacks[k].rows.every((r) => r.minFps >= 20)) ? 'PASS' : 'FAIL'}`,
     '',
   ];

@@ -166,7 +166,7 @@ export default class HiddenHand extends Game {
   phase: Phase = 'waiting';
   /** Cards not in any hand or on the table in the current deal. */
   deck: Card[] = [];
-  /** Rounds resolved since the session started. */
+  /** Rounds resolved since the room started. */
   roundsPlayed = 0;
   private revealLeftMs = 0;
   private readonly revealMs: number;

@@ -12,8 +12,8 @@ import { CanvasRenderer } from './renderer.js';
 export interface StartOptions {
   /** Game name (the route's `:game`). Required. */
   game: string;
-  /** Session to join; `''` (default) = any open session of the game, or a new one. */
-  sessionId?: string;
+  /** Room to join; `''` (default) = any open room of the game, or a new one. */
+  roomId?: string;
   /** Join as a spectator (sees only public nodes, sends no input); default false. */
   spectate?: boolean;
   /** Display name; default `''` (the server picks "Player N"). */
@@ -31,8 +31,8 @@ export interface StartOptions {
   /** Join ticket for a reserved room; default the page URL's `?ticket=` parameter, or none. */
   ticket?: string;
   /**
-   * After joining, rewrite the address bar to `/play/<game>/<sessionId>` (keeping the query,
-   * e.g. `?spectate=1`) so a reload rejoins the same session; default true.
+   * After joining, rewrite the address bar to `/play/<game>/<roomId>` (keeping the query,
+   * e.g. `?spectate=1`) so a reload rejoins the same room; default true.
    */
   updateUrl?: boolean;
   /** Show the status overlay and spectator badge; default true. */
@@ -59,14 +59,14 @@ export interface ClientEvents {
   refused: [error: RedirectRefusedError];
 }
 
-/** sessionStorage key of a session's reconnect token: `parlor:<game>:<sessionId>`. */
-export function tokenStorageKey(game: string, sessionId: string): string {
-  return `parlor:${game}:${sessionId}`;
+/** sessionStorage key of a room's reconnect token: `parlor:<game>:<roomId>`. */
+export function tokenStorageKey(game: string, roomId: string): string {
+  return `parlor:${game}:${roomId}`;
 }
 
-/** The page path of a session: `/play/<game>/<sessionId>` (both URI-encoded). */
-export function sessionPath(game: string, sessionId: string): string {
-  return `/play/${encodeURIComponent(game)}/${encodeURIComponent(sessionId)}`;
+/** The page path of a room: `/play/<game>/<roomId>` (both URI-encoded). */
+export function playPath(game: string, roomId: string): string {
+  return `/play/${encodeURIComponent(game)}/${encodeURIComponent(roomId)}`;
 }
 
 /**
@@ -105,16 +105,16 @@ export class ParlorClient extends Emitter<ClientEvents> {
     this.canvas = options.canvas ?? findOrCreateCanvas();
     const url = options.url ?? defaultSocketUrl();
     const spectate = options.spectate ?? false;
-    const sessionId = options.sessionId ?? '';
+    const roomId = options.roomId ?? '';
     const storage = sessionStore();
-    const storedToken = sessionId && !spectate ? (storage?.getItem(tokenStorageKey(this.game, sessionId)) ?? '') : '';
+    const storedToken = roomId && !spectate ? (storage?.getItem(tokenStorageKey(this.game, roomId)) ?? '') : '';
 
     this.assets = new AssetStore({ baseUrl: httpBaseOf(url), onChange: () => this.renderer.invalidate() });
     this.audio = new AudioPlayer(this.assets);
     this.connection = new Connection({
       url,
       game: this.game,
-      sessionId,
+      roomId,
       spectate,
       name: options.name ?? '',
       reconnectToken: storedToken,
@@ -122,10 +122,10 @@ export class ParlorClient extends Emitter<ClientEvents> {
       WebSocket: options.WebSocket,
       allowedOrigins: this.allowedOrigins,
       onToken: (init) => {
-        if (!init.spectator) storage?.setItem(tokenStorageKey(init.game || this.game, init.sessionId), init.reconnectToken);
+        if (!init.spectator) storage?.setItem(tokenStorageKey(init.game || this.game, init.roomId), init.reconnectToken);
       },
       onTokenRejected: () => {
-        if (this.connection.sessionId) storage?.removeItem(tokenStorageKey(this.game, this.connection.sessionId));
+        if (this.connection.roomId) storage?.removeItem(tokenStorageKey(this.game, this.connection.roomId));
       },
     });
     this.overlay = options.overlay === false ? null : new StatusOverlay(this.canvas);
@@ -182,7 +182,7 @@ export class ParlorClient extends Emitter<ClientEvents> {
   get status(): ClientStatus {
     return this.connection.status;
   }
-  /** This client's player id in the session, or `null` before `init`. */
+  /** This client's player id in the room, or `null` before `init`. */
   get playerId(): number | null {
     return this.connection.init?.playerId ?? null;
   }
@@ -190,9 +190,9 @@ export class ParlorClient extends Emitter<ClientEvents> {
   get spectator(): boolean {
     return this.connection.init?.spectator ?? false;
   }
-  /** Session id (the requested one until `init`, then the server's). */
-  get sessionId(): string {
-    return this.connection.sessionId;
+  /** Room id (the requested one until `init`, then the server's). */
+  get roomId(): string {
+    return this.connection.roomId;
   }
   /** The mirrored scene. */
   get scene(): SceneMirror {
@@ -223,7 +223,7 @@ export class ParlorClient extends Emitter<ClientEvents> {
     });
   }
 
-  /** Leaves the session and stops everything (socket, input, audio, painting, overlay). */
+  /** Leaves the room and stops everything (socket, input, audio, painting, overlay). */
   close(): void {
     this.connection.close();
     this.input.detach();
@@ -239,7 +239,7 @@ export class ParlorClient extends Emitter<ClientEvents> {
       const params = new URLSearchParams(location.search);
       params.delete('ticket');
       const q = params.toString();
-      const path = sessionPath(init.game || this.game, init.sessionId) + (q ? `?${q}` : '') + location.hash;
+      const path = playPath(init.game || this.game, init.roomId) + (q ? `?${q}` : '') + location.hash;
       if (path !== location.pathname + location.search + location.hash) {
         try {
           history.replaceState(history.state, '', path);
@@ -287,7 +287,7 @@ export function describeError(e: ConnectionError): string {
 
 /**
  * Starts a Parlor client in the page and returns it; also sets `window.__parlor` to it (tests
- * and devtools read `status`, `playerId`, `spectator`, `sessionId`, `scene`, `framesApplied`).
+ * and devtools read `status`, `playerId`, `spectator`, `roomId`, `scene`, `framesApplied`).
  * @throws {TypeError} without `options.game`.
  */
 export function start(options: StartOptions): ParlorClient {

@@ -4,13 +4,13 @@ import { CloseCode } from '@parlor/squish';
 export type CloseAction =
   /** Reconnect with backoff, rejoining with the reconnect token. */
   | 'reconnect'
-  /** Forget the reconnect token and join the session afresh. */
+  /** Forget the reconnect token and join the room afresh. */
   | 'rejoin'
   /** Stop and show the error. */
   | 'stop';
 
 const MEANINGS: Record<number, string> = {
-  1000: 'the session ended',
+  1000: 'the room ended',
   1001: 'the server is going away',
   1005: 'connection closed',
   1006: 'connection lost',
@@ -19,15 +19,15 @@ const MEANINGS: Record<number, string> = {
   [CloseCode.MALFORMED]: 'malformed message',
   [CloseCode.RECONNECT_REJECTED]: 'reconnect token rejected',
   [CloseCode.TICKET_REJECTED]: 'join ticket rejected',
-  [CloseCode.NOT_FOUND]: 'no such game or session',
+  [CloseCode.NOT_FOUND]: 'no such game or room',
   [CloseCode.JOIN_TIMEOUT]: 'join timed out',
-  [CloseCode.SESSION_FULL]: 'session full',
+  [CloseCode.ROOM_FULL]: 'room full',
   [CloseCode.REPLACED]: 'connected again elsewhere',
   [CloseCode.VERSION_MISMATCH]: 'client and server versions do not match',
   [CloseCode.RATE_LIMITED]: 'rate limited (too much input, or too many new rooms)',
   [CloseCode.SLOW_CLIENT]: 'the connection could not keep up',
   [CloseCode.SERVER_BUSY]: 'the server is full; try again later',
-  [CloseCode.SESSION_FAILED]: 'the game failed',
+  [CloseCode.ROOM_FAILED]: 'the game failed',
 };
 
 /** A human-readable meaning of a WebSocket close code (Parlor's 4xxx codes and RFC 6455's). */
@@ -41,10 +41,10 @@ const STOP = new Set<number>([
   CloseCode.MALFORMED,
   CloseCode.TICKET_REJECTED,
   CloseCode.NOT_FOUND,
-  CloseCode.SESSION_FULL,
+  CloseCode.ROOM_FULL,
   CloseCode.REPLACED,
   CloseCode.VERSION_MISMATCH,
-  CloseCode.SESSION_FAILED,
+  CloseCode.ROOM_FAILED,
 ]);
 
 /**

@@ -34,7 +34,7 @@ export type ConnectionStatus =
 export interface ConnectionError {
   /** The WebSocket close code (or the `error` message's code). */
   code: number;
-  /** What the code means, e.g. "no such game or session". */
+  /** What the code means, e.g. "no such game or room". */
   meaning: string;
   /** The server's own words (from its `error` message or close reason), or the meaning. */
   reason: string;
@@ -148,8 +148,8 @@ export interface ConnectionOptions {
   url: string;
   /** Game name (the route's `:game`). */
   game: string;
-  /** Session to join; `''` (default) = any open session of the game, or a new one. */
-  sessionId?: string;
+  /** Room to join; `''` (default) = any open room of the game, or a new one. */
+  roomId?: string;
   /** Join as a spectator; default false. */
   spectate?: boolean;
   /** Display name; default `''` (the server picks one). */
@@ -192,7 +192,7 @@ export const CLIENT_RESET_CLOSE = 4000;
  * most every `ackIntervalMs`; pings every `pingIntervalMs` (measuring RTT); reconnects with
  * exponential backoff and jitter (250 ms → 5 s) using the reconnect token.
  *
- * Close codes: 4401 (token rejected) → join the session afresh; 1000, 1009, 4400, 4403, 4404,
+ * Close codes: 4401 (token rejected) → join the room afresh; 1000, 1009, 4400, 4403, 4404,
  * 4409, 4411, 4426, 4500 → stop with status `'error'`; anything else → reconnect.
  * A `redirect` with a `ws:`/`wss:` URL (or none) rejoins there with its ticket; an `http(s):` URL
  * is emitted as a `redirect` event for the page to navigate to (the connection closes). Only
@@ -215,8 +215,8 @@ export class Connection extends Emitter<ConnectionEvents> {
   framesApplied = 0;
   /** Last measured round-trip time, ms (`NaN` before the first pong). */
   rtt = NaN;
-  /** Session id: the requested one, then the one from `init`. */
-  sessionId: string;
+  /** Room id: the requested one, then the one from `init`. */
+  roomId: string;
 
   private url: string;
   private readonly game: string;
@@ -250,7 +250,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     super();
     this.url = options.url;
     this.game = options.game;
-    this.sessionId = options.sessionId ?? '';
+    this.roomId = options.roomId ?? '';
     this.spectate = options.spectate ?? false;
     this.name = options.name ?? '';
     this.token = options.reconnectToken ?? '';
@@ -318,7 +318,7 @@ export class Connection extends Emitter<ConnectionEvents> {
         type: 'join',
         protocolVersion: PROTOCOL_VERSION,
         game: this.game,
-        sessionId: this.sessionId,
+        roomId: this.roomId,
         spectate: this.spectate,
         reconnectToken: this.token,
         ticket: this.ticket,
@@ -410,7 +410,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.clearTimer('join');
     this.attempt = 0;
     this.error = null;
-    this.sessionId = init.sessionId;
+    this.roomId = init.roomId;
     this.token = init.reconnectToken;
     this.ticket = '';
     this.ackedSeq = -1;
@@ -433,11 +433,11 @@ export class Connection extends Emitter<ConnectionEvents> {
       return;
     }
     if (target.kind === 'socket') {
-      // rejoin at the given endpoint (or here) with the ticket: a new player in another session
+      // rejoin at the given endpoint (or here) with the ticket: a new player in another room
       this.url = target.url;
       this.ticket = typeof r.ticket === 'string' ? r.ticket.slice(0, 256) : '';
       this.token = '';
-      this.sessionId = '';
+      this.roomId = '';
       this.attempt = 0;
       this.teardown(1000, 'redirected');
       this.setStatus('connecting');

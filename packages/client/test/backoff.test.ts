@@ -21,11 +21,11 @@ describe('backoffDelay', () => {
 describe('close codes', () => {
   it('rejoins on 4401, stops where retrying cannot help, reconnects otherwise', () => {
     expect(closeAction(CloseCode.RECONNECT_REJECTED)).toBe('rejoin');
-    for (const c of [CloseCode.MALFORMED, CloseCode.NOT_FOUND, CloseCode.VERSION_MISMATCH, CloseCode.SESSION_FAILED, CloseCode.SESSION_FULL, CloseCode.REPLACED]) {
+    for (const c of [CloseCode.MALFORMED, CloseCode.NOT_FOUND, CloseCode.VERSION_MISMATCH, CloseCode.ROOM_FAILED, CloseCode.ROOM_FULL, CloseCode.REPLACED]) {
       expect(closeAction(c)).toBe('stop');
     }
     for (const c of [1001, 1006, CloseCode.JOIN_TIMEOUT, CloseCode.RATE_LIMITED]) expect(closeAction(c)).toBe('reconnect');
-    expect(closeCodeMeaning(4404)).toBe('no such game or session');
+    expect(closeCodeMeaning(4404)).toBe('no such game or room');
     expect(closeCodeMeaning(4999)).toContain('4999');
   });
 });

@@ -28,7 +28,7 @@ interface ClientState {
   status: string;
   playerId: number | null;
   spectator: boolean;
-  sessionId: string;
+  roomId: string;
   framesApplied: number;
   nodes: number;
   path: string;
@@ -42,7 +42,7 @@ function clientState(page: Page): Promise<ClientState | null> {
       status: c.status,
       playerId: c.playerId,
       spectator: c.spectator,
-      sessionId: c.sessionId,
+      roomId: c.roomId,
       framesApplied: c.framesApplied,
       nodes: c.scene.nodes.size,
       path: location.pathname + location.search,
@@ -324,11 +324,11 @@ describe.skipIf(!haveChromium && !inCi)('client end-to-end in headless Chromium'
     const s1 = await waitPlaying(p1, 'pong page 1');
     const p2 = await openPage('/play/pong');
     const s2 = await waitPlaying(p2, 'pong page 2');
-    expect(s2.sessionId).toBe(s1.sessionId);
+    expect(s2.roomId).toBe(s1.roomId);
     expect(s1.playerId).not.toBe(s2.playerId);
     expect(s1.spectator).toBe(false);
-    // the address bar now names the session, so a reload rejoins it
-    expect(s1.path).toBe(`/play/pong/${s1.sessionId}`);
+    // the address bar now names the room, so a reload rejoins it
+    expect(s1.path).toBe(`/play/pong/${s1.roomId}`);
 
     // crisp on high-DPI: backing store = CSS size × devicePixelRatio
     const dims = await p1.evaluate(() => {
@@ -376,7 +376,7 @@ describe.skipIf(!haveChromium && !inCi)('client end-to-end in headless Chromium'
     await p1.reload();
     const again = await waitPlaying(p1, 'pong page 1 after reload');
     expect(again.playerId).toBe(s1.playerId);
-    expect(again.sessionId).toBe(s1.sessionId);
+    expect(again.roomId).toBe(s1.roomId);
   }, 90_000);
 
   it('hidden-hand: players draw different hands; a spectator draws none', async () => {
@@ -384,11 +384,11 @@ describe.skipIf(!haveChromium && !inCi)('client end-to-end in headless Chromium'
     const a = await waitPlaying(h1, 'hidden-hand page 1');
     const h2 = await openPage('/play/hidden-hand');
     const b = await waitPlaying(h2, 'hidden-hand page 2');
-    expect(b.sessionId).toBe(a.sessionId);
-    const spec = await openPage(`/play/hidden-hand/${a.sessionId}?spectate=1`);
+    expect(b.roomId).toBe(a.roomId);
+    const spec = await openPage(`/play/hidden-hand/${a.roomId}?spectate=1`);
     const c = await waitPlaying(spec, 'the spectator page');
     expect(c.spectator).toBe(true);
-    expect(c.path).toBe(`/play/hidden-hand/${a.sessionId}?spectate=1`);
+    expect(c.path).toBe(`/play/hidden-hand/${a.roomId}?spectate=1`);
 
     const BAND: [number, number] = [71, 99];
     // players: cards in the band (wait for the deal)
@@ -457,7 +457,7 @@ describe.skipIf(!haveChromium && !inCi)('client end-to-end in headless Chromium'
       return r.status === 'error' ? r : null;
     });
     expect(err.code).toBe(4404);
-    expect(err.text).toMatch(/^Error: .*no such game or session/);
+    expect(err.text).toMatch(/^Error: .*no such game or room/);
     await bad.screenshot({ path: join(shotDir, 'error.png') });
 
     // a dropped socket: "Reconnecting… (attempt 1)", then the same player again via the token
@@ -476,7 +476,7 @@ describe.skipIf(!haveChromium && !inCi)('client end-to-end in headless Chromium'
       page.evaluate(() => (window as unknown as { __seen: string[] }).__seen.some((t) => t.startsWith('playing|'))));
     const after = await waitPlaying(page, 'the page to reconnect');
     expect(after.playerId).toBe(before.playerId);
-    expect(after.sessionId).toBe(before.sessionId);
+    expect(after.roomId).toBe(before.roomId);
     const log = await page.evaluate(() => (window as unknown as { __seen: string[] }).__seen);
     expect(log[0]).toBe('reconnecting|Reconnecting… (attempt 1)');
     expect(log[log.length - 1]).toMatch(/^playing\|/);

@@ -68,7 +68,7 @@ class HostileServer {
             aspectRatio: { x: 16, y: 9 },
             tickRate: 30,
             reconnectToken: 'tok',
-            sessionId: 'room1',
+            roomId: 'room1',
             game: msg.game,
             title: 'hostile',
           });
@@ -238,18 +238,18 @@ describe.skipIf(!haveChromium && !inCi)('hostile browser: redirects, SVG assets,
   it('the real pages run under their strict CSP without violations', async () => {
     const lobby = await newPage();
     await lobby.page.goto(`${server.url}/`);
-    expect(await lobby.page.locator('#no-sessions').count()).toBe(1);
+    expect(await lobby.page.locator('#no-rooms').count()).toBe(1);
     const play = await newPage();
     const resp = await play.page.goto(`${server.url}/play/svg`);
     expect(resp?.headers()['content-security-policy']).toMatch(/script-src 'self'/);
     const s = await waitFor('the play page to join and draw frames', () =>
       play.page.evaluate(() => {
-        const c = (window as unknown as { __parlor?: { status: string; framesApplied: number; sessionId: string } }).__parlor;
-        return c && c.status === 'playing' && c.framesApplied > 3 ? { sessionId: c.sessionId } : null;
+        const c = (window as unknown as { __parlor?: { status: string; framesApplied: number; roomId: string } }).__parlor;
+        return c && c.status === 'playing' && c.framesApplied > 3 ? { roomId: c.roomId } : null;
       }),
     );
-    // the lobby's script (served from /parlor/lobby.js) refreshes the session list
-    await waitFor('the lobby to list the new session', async () => (await lobby.page.locator(`tr[data-session="${s.sessionId}"]`).count()) === 1, 10_000);
+    // the lobby's script (served from /parlor/lobby.js) refreshes the room list
+    await waitFor('the lobby to list the new room', async () => (await lobby.page.locator(`tr[data-room="${s.roomId}"]`).count()) === 1, 10_000);
     for (const l of [...lobby.console, ...play.console]) expect(l).not.toMatch(/Content Security Policy|Refused to/i);
   }, 60_000);
 });

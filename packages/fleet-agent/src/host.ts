@@ -2,7 +2,7 @@ import type { RoomProvenance } from './protocol.js';
 
 /** One room as the host reports it. */
 export interface HostRoom {
-  /** Room id (= session id). */
+  /** Room id (the game server's room id). */
   roomId: string;
   /** Room type (= game name). */
   type: string;
@@ -18,7 +18,7 @@ export interface HostRoom {
 
 /**
  * What a {@link FleetAgent} needs from the server host it embeds in. `@parlor/server` implements it
- * with `createFleetHost(server)`: rooms are game sessions, room types are game names.
+ * with `createFleetHost(server)`: room types are game names.
  * The agent imports nothing else from the host.
  */
 export interface FleetHost {

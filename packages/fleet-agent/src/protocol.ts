@@ -47,7 +47,7 @@ export type RoomProvenance = 'fleet' | 'local';
 
 /** One room in an agent snapshot. */
 export interface RoomSnapshot {
-  /** Room id (= server session id): 1–64 of `A–Z a–z 0–9 _ -`. */
+  /** Room id (the game server's room id): 1–64 of `A–Z a–z 0–9 _ -`. */
   roomId: string;
   /** Room type (= game name). */
   type: string;

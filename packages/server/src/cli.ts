@@ -20,7 +20,7 @@ import { defaultInstanceId } from './runtime/docker.js';
 import { attachFleet, collectLabel, type FleetFlags } from './fleet-cli.js';
 import type { FleetAgent } from '@parlor/fleet-agent';
 import { RUNTIME_NAMES, createRuntime, loadOptionsFor, type RuntimeChoice } from './runtime/policy.js';
-import type { SessionRuntime } from './runtime/runtime.js';
+import type { RoomRuntime } from './runtime/runtime.js';
 import { DEFAULT_SMOKE_MS, GATE_DISCLAIMER, formatGateReport, validateGame, type GateRuntimeChoice } from './gate/validate.js';
 
 const GATE_RUNTIMES: readonly string[] = ['auto', 'docker', 'process'];
@@ -31,7 +31,7 @@ const RUNTIME_CHOICES: readonly string[] = [...RUNTIME_NAMES, 'auto'];
  * Builds the `--runtime` runtime (fail closed: an unavailable or refused runtime exits with its error).
  * `instanceId` labels a docker runtime's containers (see `GameServerOptions.instanceId`).
  */
-function runtimeFromFlag(v: string | undefined, logger: Logger, instanceId?: string, sandbox: SandboxFlags = {}): SessionRuntime {
+function runtimeFromFlag(v: string | undefined, logger: Logger, instanceId?: string, sandbox: SandboxFlags = {}): RoomRuntime {
   if (v !== undefined && !RUNTIME_CHOICES.includes(v)) fail(`invalid runtime: ${v} (one of ${RUNTIME_CHOICES.join(', ')})`);
   const limits = sandboxLimits(sandbox);
   const { memoryLimitMb, unsafeWeakSandbox, ...shared } = limits;
@@ -145,7 +145,7 @@ async function dev(target: string, opts: { port: string; host?: string; logLevel
     try {
       const started = Date.now();
       game = await server.replaceGame(name, source);
-      logger.info(`rebuilt ${name} in ${Date.now() - started} ms; live sessions redirected to the new build`);
+      logger.info(`rebuilt ${name} in ${Date.now() - started} ms; live rooms redirected to the new build`);
       if (!isDir) rewatch();
     } catch (err) {
       logger.error(err instanceof GameLoadError ? `rebuild failed (still serving the previous build):\n${err.message}` : describeError(err));
@@ -203,8 +203,8 @@ async function dev(target: string, opts: { port: string; host?: string; logLevel
 interface CapacityFlags {
   maxConnections?: string;
   maxConnectionsPerAddress?: string;
-  maxSessions?: string;
-  sessionsPerAddressPerMinute?: string;
+  maxRooms?: string;
+  roomsPerAddressPerMinute?: string;
   maxSpectators?: string;
   maxBufferedBytes?: string;
   instanceId?: string;
@@ -246,9 +246,9 @@ function capacityOptions(opts: CapacityFlags, port: number): Partial<GameServerO
   const out: Partial<GameServerOptions> = {
     maxConnections: parseCount('--max-connections', opts.maxConnections),
     maxConnectionsPerAddress: parseCount('--max-connections-per-address', opts.maxConnectionsPerAddress),
-    maxSessions: parseCount('--max-sessions', opts.maxSessions),
-    sessionsPerAddressPerMinute: parseCount('--sessions-per-address-per-minute', opts.sessionsPerAddressPerMinute),
-    maxSpectatorsPerSession: opts.maxSpectators === '0' ? 0 : parseCount('--max-spectators', opts.maxSpectators),
+    maxRooms: parseCount('--max-rooms', opts.maxRooms),
+    roomsPerAddressPerMinute: parseCount('--rooms-per-address-per-minute', opts.roomsPerAddressPerMinute),
+    maxSpectatorsPerRoom: opts.maxSpectators === '0' ? 0 : parseCount('--max-spectators', opts.maxSpectators),
     maxBufferedBytes: parseCount('--max-buffered-bytes', opts.maxBufferedBytes),
   };
   for (const k of Object.keys(out) as Array<keyof typeof out>) if (out[k] === undefined) delete out[k];
@@ -281,7 +281,7 @@ async function serve(opts: { games?: string; port: string; host?: string; logLev
       // Never declare more to the orchestrator than this server admits (agent defaults: 1000 connections, 100 rooms).
       agent = attachFleet(server, opts, logger, {
         maxConnections: capacity.maxConnections === undefined ? undefined : Math.min(1000, capacity.maxConnections),
-        maxRooms: capacity.maxSessions === undefined ? undefined : Math.min(100, capacity.maxSessions),
+        maxRooms: capacity.maxRooms === undefined ? undefined : Math.min(100, capacity.maxRooms),
       });
     } catch (err) {
       await server.close();
@@ -314,7 +314,7 @@ program
   .option('-p, --port <port>', 'port to listen on (env PORT)', defaultPort())
   .option('--host <host>', 'interface to listen on (default: all)')
   .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, 'info')
-  .option('--runtime <runtime>', `where sessions run: ${RUNTIME_CHOICES.join(', ')} (default inline; auto when NODE_ENV=production)`)
+  .option('--runtime <runtime>', `where rooms run: ${RUNTIME_CHOICES.join(', ')} (default inline; auto when NODE_ENV=production)`)
   .option('--fleet-url <ws-url>', 'attach a fleet agent: the orchestrator URL, e.g. ws://localhost:7070')
   .option('--fleet-key <key>', 'agent key for --fleet-url (env PARLOR_FLEET_KEY)')
   .option('--name <name>', 'instance name shown by the orchestrator (default <hostname>-<pid>)')
@@ -322,9 +322,9 @@ program
   .option('--endpoint-url <url>', 'public base URL of this server for join URLs (default: its own URL)')
   .option('--max-connections <n>', 'most open TCP connections; over it HTTP 503 at accept (default 10000, or half the open-file limit)')
   .option('--max-connections-per-address <n>', 'most open TCP connections per source address (IPv6: per /64); over it HTTP 429 (default 64)')
-  .option('--max-sessions <n>', 'most live sessions (rooms); a join that would create one more gets close code 4503 (default 200)')
-  .option('--sessions-per-address-per-minute <n>', 'sessions one source address may create per minute by joining; over it 4429 (default 10)')
-  .option('--max-spectators <n>', 'most spectators per session; over it 4409 (default 100)')
+  .option('--max-rooms <n>', 'most live rooms; a join that would create one more gets close code 4503 (default 200)')
+  .option('--rooms-per-address-per-minute <n>', 'rooms one source address may create per minute by joining; over it 4429 (default 10)')
+  .option('--max-spectators <n>', 'most spectators per room; over it 4409 (default 100)')
   .option('--max-buffered-bytes <n>', 'bytes queued for one socket before a client that does not read is dropped with 4413 (default 4194304)')
   .option('--instance-id <id>', 'this server\'s instance id: labels its docker containers; reconcile touches only its own (default <hostname>:<port>)')
   .option('--image <image>', 'runner image of the docker runtime (default parlor-runner:local; build it with packages/server/docker/build-runner-image.sh)')
@@ -371,7 +371,7 @@ Examples:
   parlor dev ./my-game            serve ./my-game (folder or file) at http://localhost:8080/play/my-game
   parlor dev pong.ts --port 3000  serve one file on port 3000
   parlor serve --games examples   serve every game in ./examples (lobby at /)
-  parlor serve --games examples --runtime process   every session in a sandboxed child process
+  parlor serve --games examples --runtime process   every room in a sandboxed child process
   parlor validate ./my-game       publish gate report (add --json for machines)
 `);
 

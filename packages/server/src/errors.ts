@@ -22,15 +22,15 @@ export const ServerErrorCode = {
    * or its extension is not on the MIME allow-list (or does not match its `type`).
    */
   GAME_ASSET_REFUSED: 'GAME_ASSET_REFUSED',
-  /** `openSession` for a game this server does not serve. */
+  /** `openRoom` for a game this server does not serve. */
   UNKNOWN_GAME: 'UNKNOWN_GAME',
-  /** `openSession` with a session id that is already live. */
-  SESSION_EXISTS: 'SESSION_EXISTS',
-  /** `reserveSeats` for a session that is not live. */
-  SESSION_NOT_FOUND: 'SESSION_NOT_FOUND',
-  /** `openSession` while the server is shutting down. */
+  /** `openRoom` with a room id that is already live. */
+  ROOM_EXISTS: 'ROOM_EXISTS',
+  /** `reserveSeats` for a room that is not live. */
+  ROOM_NOT_FOUND: 'ROOM_NOT_FOUND',
+  /** `openRoom` while the server is shutting down. */
   SERVER_CLOSING: 'SERVER_CLOSING',
-  /** `openSession` while the server already runs `maxSessions` sessions (its room cap). */
+  /** `openRoom` while the server already runs `maxRooms` rooms (its room cap). */
   SERVER_BUSY: 'SERVER_BUSY',
   /** Invalid server options (bad game name, unknown runtime, duplicate game…). */
   CONFIG: 'SERVER_CONFIG',
@@ -38,7 +38,7 @@ export const ServerErrorCode = {
   RUNTIME_UNAVAILABLE: 'RUNTIME_UNAVAILABLE',
   /** The runtime is refused by policy (e.g. `inline` when `NODE_ENV=production`). */
   RUNTIME_REFUSED: 'RUNTIME_REFUSED',
-  /** A runtime could not start a session (e.g. a game given as a class for an out-of-process runtime). */
+  /** A runtime could not start a room (e.g. a game given as a class for an out-of-process runtime). */
   RUNTIME_START_FAILED: 'RUNTIME_START_FAILED',
 } as const;
 
@@ -80,9 +80,9 @@ export class ServerConfigError extends ServerError {
 }
 
 /**
- * Thrown when a session runtime cannot be used: `RUNTIME_UNAVAILABLE` (not available here, e.g.
+ * Thrown when a room runtime cannot be used: `RUNTIME_UNAVAILABLE` (not available here, e.g.
  * Docker unreachable), `RUNTIME_REFUSED` (refused by policy, e.g. `inline` under
- * `NODE_ENV=production`) or `RUNTIME_START_FAILED` (a session could not be started).
+ * `NODE_ENV=production`) or `RUNTIME_START_FAILED` (a room could not be started).
  */
 export class RuntimeError extends ServerError {
   /** The runtime concerned, e.g. `'process'`. */

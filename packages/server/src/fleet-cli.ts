@@ -19,7 +19,7 @@ export interface FleetFlags {
 
 /**
  * Capacity the agent declares to the orchestrator (see `InstanceCapacity` of `@parlor/fleet-agent`;
- * its defaults when absent). `parlor serve` passes its `--max-sessions` / `--max-connections` here
+ * its defaults when absent). `parlor serve` passes its `--max-rooms` / `--max-connections` here
  * (capped at the agent's defaults) so the orchestrator never places more than the server admits.
  */
 export interface FleetCapacity {
@@ -58,7 +58,7 @@ export function attachFleet(server: GameServer, flags: FleetFlags, logger: Logge
   agent.on('connected', ({ instanceId }) => logger.info(`fleet: connected to ${flags.fleetUrl} as ${instanceId}`));
   agent.on('disconnected', ({ code }) => logger.warn(`fleet: disconnected (${code}); reconnecting`));
   agent.connect().catch((err: Error) => logger.error(`fleet: ${err.message}`));
-  // The lobby's "New room (fleet)": placed by the orchestrator over the agent's own session (no admin key here).
+  // The lobby's "New room (fleet)": placed by the orchestrator over the agent's own room (no admin key here).
   server.setFleetRooms((game) => agent.requestRoom(game, undefined, { timeoutMs: 10_000 }));
   return agent;
 }

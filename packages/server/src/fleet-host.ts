@@ -2,15 +2,15 @@ import type { GameServer } from './server.js';
 
 /** One room as a fleet agent sees it (structurally `HostRoom` of `@parlor/fleet-agent`). */
 export interface FleetHostRoom {
-  /** Room id = session id. */
+  /** Room id. */
   roomId: string;
   /** Room type = game name. */
   type: string;
   /** Players + spectators, connected or within their grace period. */
   clientCount: number;
-  /** `{ title, players, spectators, maxPlayers }` of the session. */
+  /** `{ title, players, spectators, maxPlayers }` of the room. */
   metadata: Record<string, unknown>;
-  /** `fleet` for sessions created through this adapter, else `local` (a player's first join). */
+  /** `fleet` for rooms created through this adapter, else `local` (a player's first join). */
   provenance: 'fleet' | 'local';
   /** Creation time, ms since the epoch. */
   createdAt: number;
@@ -21,23 +21,23 @@ export interface FleetHostRoom {
  * (structurally: this package does not import the agent).
  */
 export interface ServerFleetHost {
-  /** The live sessions as rooms. */
+  /** The live rooms. */
   listRooms(): FleetHostRoom[];
   /** The game names. */
   roomTypes(): string[];
-  /** {@link GameServer.openSession}; throws with code `ROOM_EXISTS` / `UNKNOWN_ROOM_TYPE` in fleet terms. */
+  /** {@link GameServer.openRoom}; throws `ServerError` `ROOM_EXISTS` / `UNKNOWN_GAME` (the agent checks both before calling, so the fleet sees its own `ROOM_EXISTS` / `UNKNOWN_ROOM_TYPE`). */
   createRoom(type: string, roomId: string, options: Record<string, unknown>): void;
   /** {@link GameServer.reserveSeats}: single-use join tickets; throws with code `ROOM_NOT_FOUND` for a room that is not live. */
   reserveSeats(roomId: string, count: number, ttlMs: number): { tickets: string[]; expiresAt: number };
-  /** {@link GameServer.closeSession}; idempotent. */
+  /** {@link GameServer.closeRoom}; idempotent. */
   destroyRoom(roomId: string): Promise<void>;
   /** {@link GameServer.close}. */
   shutdown(): Promise<void>;
 }
 
 /**
- * Adapts a {@link GameServer} to the fleet agent's host interface: sessions are rooms and game
- * names are room types. Rooms created through it report provenance `fleet`.
+ * Adapts a {@link GameServer} to the fleet agent's host interface: the server's game names are the fleet's
+ * room types; room ids are the same in both. Rooms created through it report provenance `fleet`.
  *
  * @example
  * const server = await createGameServer({ games, port: 8080 });
@@ -49,7 +49,7 @@ export function createFleetHost(server: GameServer): ServerFleetHost {
     listRooms() {
       const rooms: FleetHostRoom[] = [];
       const live = new Set<string>();
-      for (const s of server.sessions()) {
+      for (const s of server.rooms()) {
         live.add(s.id);
         rooms.push({
           roomId: s.id,
@@ -67,27 +67,15 @@ export function createFleetHost(server: GameServer): ServerFleetHost {
       return server.games().map((g) => g.name);
     },
     createRoom(type, roomId, options) {
-      try {
-        server.openSession(type, roomId, options);
-      } catch (err) {
-        const code = (err as { code?: string }).code;
-        if (code === 'SESSION_EXISTS') Object.assign(err as object, { code: 'ROOM_EXISTS' });
-        if (code === 'UNKNOWN_GAME') Object.assign(err as object, { code: 'UNKNOWN_ROOM_TYPE' });
-        throw err;
-      }
+      server.openRoom(type, roomId, options);
       fromFleet.add(roomId);
     },
     reserveSeats(roomId, count, ttlMs) {
-      try {
-        return server.reserveSeats(roomId, count, ttlMs);
-      } catch (err) {
-        if ((err as { code?: string }).code === 'SESSION_NOT_FOUND') Object.assign(err as object, { code: 'ROOM_NOT_FOUND' });
-        throw err;
-      }
+      return server.reserveSeats(roomId, count, ttlMs);
     },
     async destroyRoom(roomId) {
       fromFleet.delete(roomId);
-      await server.closeSession(roomId, 'room destroyed by the fleet');
+      await server.closeRoom(roomId, 'room destroyed by the fleet');
     },
     shutdown() {
       return server.close();

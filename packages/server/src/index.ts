@@ -1,12 +1,12 @@
 /**
- * @parlor/server — the Parlor game server host: HTTP + WebSocket on one port, sessions with
- * reconnect and spectators, input limits and backpressure, session runtimes, the game loader,
+ * @parlor/server — the Parlor game server host: HTTP + WebSocket on one port, rooms with
+ * reconnect and spectators, input limits and backpressure, room runtimes, the game loader,
  * and Prometheus metrics. The `parlor` CLI lives in `cli.ts`.
  */
 export { createGameServer, type GameServer } from './server.js';
 export type { GameServerOptions } from './server-options.js';
 export { WS_PATH } from './realtime/upgrade.js';
-export { SESSION_ID_RE } from './rooms/registry.js';
+export { ROOM_ID_RE } from './rooms/registry.js';
 export { FLEET_ROOMS_PATH, type FleetRoomsHook } from './http/fleet-rooms.js';
 export { createFleetHost, type ServerFleetHost, type FleetHostRoom } from './fleet-host.js';
 export {
@@ -34,10 +34,10 @@ export {
   type AssetLimits,
 } from './games/assets.js';
 export { validateMetadata } from './games/metadata.js';
-export { SessionEngine, DEFAULT_MAX_CONSECUTIVE_ERRORS, type EngineSpec } from './engine/session-engine.js';
+export { RoomEngine, DEFAULT_MAX_CONSECUTIVE_ERRORS, type EngineSpec } from './engine/room-engine.js';
 export type { HostToEngineMessage, EngineToHostMessage, FramesMessage, EngineErrorMessage } from './engine/messages.js';
 export { ENGINE_MESSAGE_LIMITS } from './engine/messages.js';
-export type { SessionRuntime, RuntimeSession, SessionSpec } from './runtime/runtime.js';
+export type { RoomRuntime, RoomChannel, RoomSpec } from './runtime/runtime.js';
 export { InlineRuntime } from './runtime/inline.js';
 export {
   ProcessRuntime,
@@ -56,7 +56,7 @@ export {
   superviseSandbox,
   pickSandboxLimits,
   DEFAULT_SANDBOX_LIMITS,
-  type ProcessRuntimeSession,
+  type SandboxRoomChannel,
   type SandboxChild,
   type SandboxLimits,
   type SuperviseConfig,
@@ -98,5 +98,5 @@ export { ServerMetrics, type RejectReason, type MetricsSource, type ConnectionRe
 export { createConsoleLogger, type Logger, type LogLevel } from './logger.js';
 export { TokenBucket } from './rate-limit.js';
 export type { GameInfo } from './games/catalog.js';
-export type { SessionInfo } from './rooms/room.js';
+export type { RoomInfo } from './rooms/room.js';
 export { ServerError, GameLoadError, ServerConfigError, RuntimeError, ServerErrorCode, type ServerErrorCodeValue } from './errors.js';

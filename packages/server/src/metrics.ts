@@ -8,15 +8,15 @@ export type RejectReason =
   | 'join_timeout'
   | 'reconnect_rejected'
   | 'not_found'
-  | 'session_full'
+  | 'room_full'
   | 'version'
-  | 'session_failed'
+  | 'room_failed'
   | 'ticket_rejected'
-  /** A join that would create a room while the server runs `maxSessions` (4503). */
+  /** A join that would create a room while the server runs `maxRooms` (4503). */
   | 'server_busy'
-  /** A join that would create a room over `sessionsPerAddressPerMinute` for its address (4429). */
+  /** A join that would create a room over `roomsPerAddressPerMinute` for its address (4429). */
   | 'room_rate'
-  /** A spectator join over `maxSpectatorsPerSession` (4409). */
+  /** A spectator join over `maxSpectatorsPerRoom` (4409). */
   | 'spectators_full'
   /** A socket that did not read: over `maxBufferedBytes`, or over the watermark for `slowClientTimeoutMs` (4413). */
   | 'slow_client';
@@ -30,7 +30,7 @@ export type ConnectionRefusedReason = 'server_full' | 'address_full' | 'accept_f
 
 /** Live counts the gauges read at scrape time. */
 export interface MetricsSource {
-  sessions(): number;
+  rooms(): number;
   players(): number;
   spectators(): number;
   /** Open TCP connections (HTTP and WebSocket). Optional. */
@@ -42,7 +42,7 @@ export interface MetricsSource {
 /**
  * The server's Prometheus metrics, in their own {@link Registry} (never the global one, so
  * several servers can live in one process):
- * - `parlor_sessions`, `parlor_players`, `parlor_spectators` (gauges, read at scrape time)
+ * - `parlor_rooms`, `parlor_players`, `parlor_spectators` (gauges, read at scrape time)
  * - `parlor_frames_sent_total`, `parlor_bytes_sent_total` (counters: WebSocket frame messages
  *   and their bytes, to all sockets)
  * - `parlor_frames_skipped_total` (counter: frames withheld from sockets over the backpressure watermark)
@@ -65,16 +65,16 @@ export class ServerMetrics {
   constructor(source: MetricsSource) {
     const registers = [this.registry];
     new Gauge({
-      name: 'parlor_sessions',
-      help: 'Live game sessions',
+      name: 'parlor_rooms',
+      help: 'Live game rooms',
       registers,
       collect() {
-        this.set(source.sessions());
+        this.set(source.rooms());
       },
     });
     new Gauge({
       name: 'parlor_players',
-      help: 'Players in live sessions (including those within their reconnect grace period)',
+      help: 'Players in live rooms (including those within their reconnect grace period)',
       registers,
       collect() {
         this.set(source.players());
@@ -82,7 +82,7 @@ export class ServerMetrics {
     });
     new Gauge({
       name: 'parlor_spectators',
-      help: 'Spectators in live sessions',
+      help: 'Spectators in live rooms',
       registers,
       collect() {
         this.set(source.spectators());

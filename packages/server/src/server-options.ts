@@ -4,7 +4,7 @@
  * server are built from.
  */
 import { readFileSync } from 'node:fs';
-import { DEFAULT_MAX_CONSECUTIVE_ERRORS } from './engine/session-engine.js';
+import { DEFAULT_MAX_CONSECUTIVE_ERRORS } from './engine/room-engine.js';
 import { ServerConfigError } from './errors.js';
 import type { GameSource, LoadedGame } from './games/loader.js';
 import type { FleetRoomsHook } from './http/fleet-rooms.js';
@@ -12,7 +12,7 @@ import type { Logger, LogLevel } from './logger.js';
 import type { RuntimeChoice } from './runtime/policy.js';
 import type { ProcessRuntimeOptions } from './runtime/process.js';
 import { defaultInstanceId, type DockerRuntimeOptions } from './runtime/docker.js';
-import type { SessionRuntime } from './runtime/runtime.js';
+import type { RoomRuntime } from './runtime/runtime.js';
 
 /** Options of {@link createGameServer}. Durations in ms, sizes in bytes. */
 export interface GameServerOptions {
@@ -23,9 +23,9 @@ export interface GameServerOptions {
   /** Interface to listen on, e.g. `'127.0.0.1'` or `'0.0.0.0'`. Default: every interface (Node's default). */
   host?: string;
   /**
-   * Where session engines run: `'inline'` (in this process, trusted games only), `'process'`
+   * Where room engines run: `'inline'` (in this process, trusted games only), `'process'`
    * (sandboxed child process), `'docker'`, `'auto'` (the strongest available, logged) or a
-   * {@link SessionRuntime}. Fails closed (see {@link createRuntime}): `'docker'` never falls back,
+   * {@link RoomRuntime}. Fails closed (see {@link createRuntime}): `'docker'` never falls back,
    * `'inline'` is refused when `NODE_ENV=production`. With a sandboxed runtime, game modules are
    * evaluated in the sandbox only, never in this process. Default `'inline'`, or `'auto'` when
    * `NODE_ENV=production`.
@@ -50,7 +50,7 @@ export interface GameServerOptions {
   inputBurst?: number;
   /** `bufferedAmount` above which frames to that socket are skipped (one full frame follows the drain). Default 1 MiB. */
   backpressureBytes?: number;
-  /** Consecutive game failures (throwing tick/hooks) after which a session ends with 4500. Default 10. */
+  /** Consecutive game failures (throwing tick/hooks) after which a room ends with 4500. Default 10. */
   maxConsecutiveErrors?: number;
   /** Where log lines go. Default: {@link createConsoleLogger} at `logLevel`. */
   logger?: Logger;
@@ -75,23 +75,23 @@ export interface GameServerOptions {
    * Most open TCP connections from one source address (IPv4 address; IPv6 clients are grouped by
    * their /64). Over it: `HTTP 429` and closed at accept (`reason="address_full"`). The address is
    * the TCP peer's: behind a reverse proxy every client shares the proxy's, so raise this (and
-   * {@link sessionsPerAddressPerMinute}) there and limit per client at the proxy. Default 64.
+   * {@link roomsPerAddressPerMinute}) there and limit per client at the proxy. Default 64.
    */
   maxConnectionsPerAddress?: number;
   /**
-   * Most live sessions (rooms). A `join` that would create one more is refused with close code
-   * 4503 (`CloseCode.SERVER_BUSY`); {@link GameServer.openSession} throws `SERVER_BUSY`. Default 200.
+   * Most live rooms. A `join` that would create one more is refused with close code
+   * 4503 (`CloseCode.SERVER_BUSY`); {@link GameServer.openRoom} throws `SERVER_BUSY`. Default 200.
    */
-  maxSessions?: number;
+  maxRooms?: number;
   /**
-   * Sessions one source address (grouped as for {@link maxConnectionsPerAddress}) may create per
-   * minute by joining (a fresh session id, or no open session to join): a token bucket of this
+   * Rooms one source address (grouped as for {@link maxConnectionsPerAddress}) may create per
+   * minute by joining (a fresh room id, or no open room to join): a token bucket of this
    * size refilled over 60 s. Over it the join is refused with 4429 (`CloseCode.RATE_LIMITED`).
-   * {@link GameServer.openSession} is not limited. Default 10.
+   * {@link GameServer.openRoom} is not limited. Default 10.
    */
-  sessionsPerAddressPerMinute?: number;
-  /** Most spectators per session (spectators need no ticket but count); over it a spectator join gets 4409. Default 100. */
-  maxSpectatorsPerSession?: number;
+  roomsPerAddressPerMinute?: number;
+  /** Most spectators per room (spectators need no ticket but count); over it a spectator join gets 4409. Default 100. */
+  maxSpectatorsPerRoom?: number;
   /**
    * Hard cap of bytes queued for one WebSocket (`bufferedAmount`): a socket over it is closed with
    * 4413 (`CloseCode.SLOW_CLIENT`) and its buffers freed (the TCP connection is reset), instead of
@@ -103,7 +103,7 @@ export interface GameServerOptions {
   /** A socket that stays over {@link backpressureBytes} for this long is closed with 4413 too. Default 10 000. */
   slowClientTimeoutMs?: number;
   /**
-   * Most rows the lobby (`GET /`) lists, and the largest `limit` of `GET /parlor/api/sessions?offset=&limit=`
+   * Most rows the lobby (`GET /`) lists, and the largest `limit` of `GET /parlor/api/rooms?offset=&limit=`
    * (whose default `limit` it also is). Default 100.
    */
   listLimit?: number;
@@ -128,9 +128,9 @@ export interface ServerSettings {
   readonly maxConsecutiveErrors: number;
   readonly maxConnections: number;
   readonly maxConnectionsPerAddress: number;
-  readonly maxSessions: number;
-  readonly sessionsPerAddressPerMinute: number;
-  readonly maxSpectatorsPerSession: number;
+  readonly maxRooms: number;
+  readonly roomsPerAddressPerMinute: number;
+  readonly maxSpectatorsPerRoom: number;
   readonly maxBufferedBytes: number;
   readonly slowClientTimeoutMs: number;
   readonly listLimit: number;
@@ -152,9 +152,9 @@ export function resolveOptions(options: GameServerOptions): ServerSettings {
   const maxConsecutiveErrors = positive('maxConsecutiveErrors', options.maxConsecutiveErrors, DEFAULT_MAX_CONSECUTIVE_ERRORS);
   const maxConnections = positiveInt('maxConnections', options.maxConnections, defaultMaxConnections());
   const maxConnectionsPerAddress = positiveInt('maxConnectionsPerAddress', options.maxConnectionsPerAddress, 64);
-  const maxSessions = positiveInt('maxSessions', options.maxSessions, 200);
-  const sessionsPerAddressPerMinute = positiveInt('sessionsPerAddressPerMinute', options.sessionsPerAddressPerMinute, 10);
-  const maxSpectatorsPerSession = nonNegativeInt('maxSpectatorsPerSession', options.maxSpectatorsPerSession, 100);
+  const maxRooms = positiveInt('maxRooms', options.maxRooms, 200);
+  const roomsPerAddressPerMinute = positiveInt('roomsPerAddressPerMinute', options.roomsPerAddressPerMinute, 10);
+  const maxSpectatorsPerRoom = nonNegativeInt('maxSpectatorsPerRoom', options.maxSpectatorsPerRoom, 100);
   const maxBufferedBytes = positive('maxBufferedBytes', options.maxBufferedBytes, 4 * 1024 * 1024);
   if (maxBufferedBytes <= backpressureBytes) {
     throw new ServerConfigError(`maxBufferedBytes (${maxBufferedBytes}) must be larger than backpressureBytes (${backpressureBytes})`);
@@ -175,9 +175,9 @@ export function resolveOptions(options: GameServerOptions): ServerSettings {
     maxConsecutiveErrors,
     maxConnections,
     maxConnectionsPerAddress,
-    maxSessions,
-    sessionsPerAddressPerMinute,
-    maxSpectatorsPerSession,
+    maxRooms,
+    roomsPerAddressPerMinute,
+    maxSpectatorsPerRoom,
     maxBufferedBytes,
     slowClientTimeoutMs,
     listLimit,

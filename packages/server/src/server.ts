@@ -23,11 +23,11 @@ import { ConnectionAdmission } from './realtime/admission.js';
 import { Handshake } from './realtime/handshake.js';
 import { Upgrades, WS_PATH } from './realtime/upgrade.js';
 import { SlowClientWatch } from './rooms/fanout.js';
-import { RoomRegistry, SESSION_ID_RE } from './rooms/registry.js';
-import type { SessionInfo } from './rooms/room.js';
+import { RoomRegistry, ROOM_ID_RE } from './rooms/registry.js';
+import type { RoomInfo } from './rooms/room.js';
 import { RoutingRuntime, createRuntime, isProduction, loadOptionsFor } from './runtime/policy.js';
 import type { DockerRuntimeOptions } from './runtime/docker.js';
-import type { SessionRuntime } from './runtime/runtime.js';
+import type { RoomRuntime } from './runtime/runtime.js';
 import { resolveOptions, type GameServerOptions } from './server-options.js';
 
 export type { GameServerOptions } from './server-options.js';
@@ -46,34 +46,34 @@ export interface GameServer {
   readonly metrics: ServerMetrics;
   /** The games served, by name. */
   games(): GameInfo[];
-  /** The live sessions. */
-  sessions(): SessionInfo[];
+  /** The live rooms. */
+  rooms(): RoomInfo[];
   /**
-   * Loads (or reloads) a game under `name`. Live sessions of the previous build get a `redirect`
+   * Loads (or reloads) a game under `name`. Live rooms of the previous build get a `redirect`
    * to `/play/<name>` and are closed (1000), so their clients rejoin the new code.
    * @throws {GameLoadError} when the new build fails (the old build keeps running).
    */
   replaceGame(name: string, source: GameSource | LoadedGame | string): Promise<LoadedGame>;
   /**
-   * Creates an empty session of `game` with id `sessionId` (as a fleet `createRoom` does); players
-   * join it at `/play/<game>/<sessionId>`. `options` reach the game's constructor. The session is
-   * disposed when its last member leaves, or by {@link GameServer.closeSession}.
-   * @throws {ServerError} `UNKNOWN_GAME`, `SESSION_EXISTS`, `SERVER_CLOSING`; `SERVER_CONFIG` for an invalid id
-   *   (see {@link SESSION_ID_RE}); whatever the runtime throws when it cannot start an engine.
+   * Creates an empty room of `game` with id `roomId` (as a fleet `createRoom` does); players
+   * join it at `/play/<game>/<roomId>`. `options` reach the game's constructor. The room is
+   * disposed when its last member leaves, or by {@link GameServer.closeRoom}.
+   * @throws {ServerError} `UNKNOWN_GAME`, `ROOM_EXISTS`, `SERVER_CLOSING`; `SERVER_CONFIG` for an invalid id
+   *   (see {@link ROOM_ID_RE}); whatever the runtime throws when it cannot start an engine.
    */
-  openSession(game: string, sessionId: string, options?: Record<string, unknown>): SessionInfo;
+  openRoom(game: string, roomId: string, options?: Record<string, unknown>): RoomInfo;
   /**
-   * Ends a session: its clients are closed with 1000 and its engine stopped. Idempotent.
-   * @returns `false` when no such session was live.
+   * Ends a room: its clients are closed with 1000 and its engine stopped. Idempotent.
+   * @returns `false` when no such room was live.
    */
-  closeSession(sessionId: string, reason?: string): Promise<boolean>;
+  closeRoom(roomId: string, reason?: string): Promise<boolean>;
   /**
-   * Reserves seats in a live session: returns `count` single-use join tickets valid for `ttlMs`.
-   * From then on a player join to that session needs a valid ticket (`join.ticket`, or `?ticket=`
+   * Reserves seats in a live room: returns `count` single-use join tickets valid for `ttlMs`.
+   * From then on a player join to that room needs a valid ticket (`join.ticket`, or `?ticket=`
    * on the play page); others are refused with 4403. Spectators and reconnects need no ticket.
-   * @throws {ServerError} `SESSION_NOT_FOUND`; `SERVER_CONFIG` for a count outside 1–64 or a TTL outside 1 ms–1 h.
+   * @throws {ServerError} `ROOM_NOT_FOUND`; `SERVER_CONFIG` for a count outside 1–64 or a TTL outside 1 ms–1 h.
    */
-  reserveSeats(sessionId: string, count: number, ttlMs: number): { tickets: string[]; expiresAt: number };
+  reserveSeats(roomId: string, count: number, ttlMs: number): { tickets: string[]; expiresAt: number };
   /** Sets (or with `null` removes) the fleet room hook of {@link GameServerOptions.fleetRooms}; the fleet CLI wiring calls it once the agent exists. */
   setFleetRooms(hook: FleetRoomsHook | null): void;
   /**
@@ -87,25 +87,25 @@ export interface GameServer {
  * Starts a game server: loads every game (bundling files and folders with esbuild), then listens
  * for HTTP and WebSocket on one port.
  *
- * Routes: `GET /` lobby; `GET /play/:game` and `GET /play/:game/:sessionId` play page (404 for an
+ * Routes: `GET /` lobby; `GET /play/:game` and `GET /play/:game/:roomId` play page (404 for an
  * unknown game); WebSocket at `/parlor/ws`; `GET /parlor/client.js` (503 until the client is
  * built); `GET /parlor/assets/:game/:hash/:file` (immutable); `GET /healthz`; `GET /readyz`
- * (503 while closing); `GET /metrics` (Prometheus text); `GET /parlor/api/sessions?offset=&limit=`
- * (JSON `{ sessions, total, offset, limit }`, at most {@link GameServerOptions.listLimit} rows a
+ * (503 while closing); `GET /metrics` (Prometheus text); `GET /parlor/api/rooms?offset=&limit=`
+ * (JSON `{ rooms, total, offset, limit }`, at most {@link GameServerOptions.listLimit} rows a
  * page, 400 for other values) and `GET /parlor/api/games` (JSON); with a fleet hook ({@link GameServerOptions.fleetRooms}),
  * `POST /parlor/api/fleet/rooms` `{ game }` → `{ joinUrl, roomId, instanceId }` (404 without one).
  *
- * Sessions are created by the first `join`: `join.sessionId === ''` picks an open session of the
- * game (players < `maxPlayers`; for spectators the busiest session) or creates one; a well-formed
- * unknown id creates a session with that id (so `/play/:game/:sessionId` links survive a restart).
- * A session is disposed when its last player and spectator have left (after the grace period).
+ * Rooms are created by the first `join`: `join.roomId === ''` picks an open room of the
+ * game (players < `maxPlayers`; for spectators the busiest room) or creates one; a well-formed
+ * unknown id creates a room with that id (so `/play/:game/:roomId` links survive a restart).
+ * A room is disposed when its last player and spectator have left (after the grace period).
  *
  * Capacity (see the options for defaults): TCP connections over {@link GameServerOptions.maxConnections}
  * or {@link GameServerOptions.maxConnectionsPerAddress} are answered 503 / 429 and closed at
- * accept; a join that would create a session is refused with 4503 at
- * {@link GameServerOptions.maxSessions} and with 4429 over
- * {@link GameServerOptions.sessionsPerAddressPerMinute}; a spectator over
- * {@link GameServerOptions.maxSpectatorsPerSession} gets 4409; a socket that does not read is
+ * accept; a join that would create a room is refused with 4503 at
+ * {@link GameServerOptions.maxRooms} and with 4429 over
+ * {@link GameServerOptions.roomsPerAddressPerMinute}; a spectator over
+ * {@link GameServerOptions.maxSpectatorsPerRoom} gets 4409; a socket that does not read is
  * dropped with 4413 ({@link GameServerOptions.maxBufferedBytes}, {@link GameServerOptions.slowClientTimeoutMs}).
  *
  * @throws {GameLoadError} when a game fails to load.
@@ -126,10 +126,10 @@ export async function createGameServer(options: GameServerOptions): Promise<Game
 class ParlorServer implements GameServer {
   readonly httpServer: HttpServer;
   readonly metrics: ServerMetrics;
-  readonly runtime: SessionRuntime;
+  readonly runtime: RoomRuntime;
   private readonly logger: Logger;
   private readonly catalog: GameCatalog;
-  private readonly rooms: RoomRegistry;
+  private readonly registry: RoomRegistry;
   private readonly admission: ConnectionAdmission;
   private readonly upgrades: Upgrades;
   private readonly slowClients: SlowClientWatch;
@@ -146,7 +146,7 @@ class ParlorServer implements GameServer {
     if (dockerOptions.instanceId === undefined && dockerOptions.hostId === undefined) dockerOptions.instanceId = settings.instanceId;
     const policy = { logger, process: options.processRuntime, docker: dockerOptions };
     const fallback = createRuntime(options.runtime ?? (isProduction() ? 'auto' : 'inline'), policy);
-    const overrides = new Map<string, SessionRuntime>();
+    const overrides = new Map<string, RoomRuntime>();
     for (const [game, choice] of Object.entries(options.gameRuntimes ?? {})) overrides.set(game, choice === options.runtime ? fallback : createRuntime(choice, policy));
     this.runtime = overrides.size ? new RoutingRuntime(fallback, overrides) : fallback;
     const clientBundle = new ClientBundle(options.clientBundle);
@@ -155,14 +155,14 @@ class ParlorServer implements GameServer {
 
     this.catalog = new GameCatalog({ options: (name) => loadOptionsFor(this.runtimeOf(name)), check: (game) => this.checkRunnable(game) });
     this.metrics = new ServerMetrics({
-      sessions: () => this.rooms.size,
-      players: () => sum(this.rooms.all(), (s) => s.playerCount),
-      spectators: () => sum(this.rooms.all(), (s) => s.spectatorCount),
+      rooms: () => this.registry.size,
+      players: () => sum(this.registry.all(), (s) => s.playerCount),
+      spectators: () => sum(this.registry.all(), (s) => s.spectatorCount),
       connections: () => this.admission.open,
       bufferedBytes: () => this.upgrades.bufferedBytes(),
     });
     const { metrics } = this;
-    this.rooms = new RoomRegistry(
+    this.registry = new RoomRegistry(
       { logger, metrics, runtime: this.runtime, reconnectGraceMs: settings.reconnectGraceMs, backpressureBytes: settings.backpressureBytes, maxConsecutiveErrors: settings.maxConsecutiveErrors },
       settings,
     );
@@ -171,7 +171,7 @@ class ParlorServer implements GameServer {
       ...settings,
       logger,
       metrics,
-      rooms: this.rooms,
+      rooms: this.registry,
       game: (name) => this.catalog.get(name),
       closing: () => this.closing !== null,
     });
@@ -185,7 +185,7 @@ class ParlorServer implements GameServer {
       games: () => this.catalog.info(),
       game: (name) => this.catalog.get(name),
       asset: (path) => this.catalog.asset(path),
-      rooms: this.rooms,
+      rooms: this.registry,
       ready: () => this.listening && !this.closing,
       fleetRooms: () => this.fleetRooms,
     });
@@ -205,7 +205,7 @@ class ParlorServer implements GameServer {
   }
 
   async start(): Promise<void> {
-    // Fail closed: a runtime that cannot run sessions (Docker unreachable…) stops the server here.
+    // Fail closed: a runtime that cannot run rooms (Docker unreachable…) stops the server here.
     await this.runtime.prepare?.();
     for (const [name, source] of Object.entries(this.options.games)) {
       if (this.catalog.get(name)) throw new ServerConfigError(`duplicate game name "${name}"`);
@@ -228,7 +228,7 @@ class ParlorServer implements GameServer {
     this.httpServer.on('error', (err: Error & { code?: string }) => this.admission.onServerError(err));
     this.sweepTimer = setInterval(() => {
       this.slowClients.sweep(this.upgrades.connections);
-      this.rooms.prune();
+      this.registry.prune();
     }, 250);
     this.sweepTimer.unref?.();
     this.logger.info(`listening: ${kv({ url: this.url, games: this.catalog.names().join(','), runtime: this.runtime.name })}`);
@@ -252,29 +252,29 @@ class ParlorServer implements GameServer {
     return this.catalog.info();
   }
 
-  sessions(): SessionInfo[] {
-    return this.rooms.list();
+  rooms(): RoomInfo[] {
+    return this.registry.list();
   }
 
   async replaceGame(name: string, source: GameSource | LoadedGame | string): Promise<LoadedGame> {
     const game = await this.catalog.load(name, source);
     const old = (s: { game: LoadedGame }): boolean => s.game.name === name;
-    this.logger.info(`game reloaded: ${kv({ game: name, sessions: this.rooms.all().filter(old).length })}`);
+    this.logger.info(`game reloaded: ${kv({ game: name, rooms: this.registry.all().filter(old).length })}`);
     const url = `/play/${encodeURIComponent(name)}`;
-    await this.rooms.disposeAll({ code: CloseCode.NORMAL, reason: 'game reloaded', message: { type: 'redirect', url, ticket: '', reason: 'game reloaded' } }, old);
+    await this.registry.disposeAll({ code: CloseCode.NORMAL, reason: 'game reloaded', message: { type: 'redirect', url, ticket: '', reason: 'game reloaded' } }, old);
     return game;
   }
 
-  openSession(gameName: string, sessionId: string, options: Record<string, unknown> = {}): SessionInfo {
+  openRoom(gameName: string, roomId: string, options: Record<string, unknown> = {}): RoomInfo {
     const game = this.catalog.get(gameName);
     if (!game) throw new ServerError(ServerErrorCode.UNKNOWN_GAME, `no game named ${JSON.stringify(String(gameName).slice(0, 64))}`);
-    if (typeof sessionId !== 'string' || !SESSION_ID_RE.test(sessionId)) throw new ServerConfigError('invalid session id');
+    if (typeof roomId !== 'string' || !ROOM_ID_RE.test(roomId)) throw new ServerConfigError('invalid room id');
     if (this.closing) throw new ServerError(ServerErrorCode.SERVER_CLOSING, 'server shutting down');
-    return this.rooms.open(game, sessionId, options).info();
+    return this.registry.open(game, roomId, options).info();
   }
 
-  reserveSeats(sessionId: string, count: number, ttlMs: number): { tickets: string[]; expiresAt: number } {
-    return this.rooms.reserve(sessionId, count, ttlMs);
+  reserveSeats(roomId: string, count: number, ttlMs: number): { tickets: string[]; expiresAt: number } {
+    return this.registry.reserve(roomId, count, ttlMs);
   }
 
   setFleetRooms(hook: FleetRoomsHook | null): void {
@@ -282,8 +282,8 @@ class ParlorServer implements GameServer {
     this.fleetRooms = hook;
   }
 
-  closeSession(sessionId: string, reason = 'session closed'): Promise<boolean> {
-    return this.rooms.close(sessionId, { code: CloseCode.NORMAL, reason: reason.slice(0, 100) });
+  closeRoom(roomId: string, reason = 'room closed'): Promise<boolean> {
+    return this.registry.close(roomId, { code: CloseCode.NORMAL, reason: reason.slice(0, 100) });
   }
 
   close(): Promise<void> {
@@ -292,11 +292,11 @@ class ParlorServer implements GameServer {
   }
 
   private async doClose(): Promise<void> {
-    this.logger.info(`shutting down: ${kv({ sessions: this.rooms.size })}`);
+    this.logger.info(`shutting down: ${kv({ rooms: this.registry.size })}`);
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.sweepTimer = null;
     const going = { code: CloseCode.GOING_AWAY, reason: 'server shutting down' };
-    const disposals = this.rooms.disposeAll(going);
+    const disposals = this.registry.disposeAll(going);
     this.upgrades.closeAll(going.code, going.reason);
     await disposals;
     // Give clients a moment to complete the closing handshake, then cut what is left.
@@ -310,7 +310,7 @@ class ParlorServer implements GameServer {
     this.logger.info('server closed');
   }
 
-  private runtimeOf(game: string): SessionRuntime {
+  private runtimeOf(game: string): RoomRuntime {
     return this.runtime instanceof RoutingRuntime ? this.runtime.runtimeOf(game) : this.runtime;
   }
 

@@ -36,7 +36,7 @@ describe('backpressure', () => {
     const slow = await TestClient.connect(server);
     const fast = await TestClient.connect(server);
     const init = await slow.joinAndSync('flood');
-    await fast.joinAndSync('flood', { sessionId: init.sessionId });
+    await fast.joinAndSync('flood', { roomId: init.roomId });
     slow.pause();
     await waitFor(async () => (await skipped(server!)) > 0, 'frames skipped for the paused socket', 15_000);
     const fastBefore = fast.framesApplied;

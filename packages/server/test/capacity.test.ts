@@ -1,7 +1,7 @@
 /**
  * Capacity limits, attacked over real sockets on 127.0.0.1 (other loopback addresses stand in
  * for other clients): connection caps refuse at accept (HTTP 429/503, before any WebSocket),
- * session creation is capped per address and per server, spectators per session, a client that
+ * room creation is capped per address and per server, spectators per room, a client that
  * does not read is dropped instead of buffered, lists are bounded, and running out of file
  * descriptors (a real RLIMIT_NOFILE via `prlimit`) refuses connections and never throws. In every
  * attack a player already in a room keeps receiving frames.
@@ -161,7 +161,7 @@ describe('connection caps', () => {
   });
 
   it('refuses invalid limits with SERVER_CONFIG', async () => {
-    for (const bad of [{ maxConnections: 0 }, { maxSessions: 1.5 }, { maxConnectionsPerAddress: -1 }, { maxBufferedBytes: 1024, backpressureBytes: 4096 }, { listLimit: Number.NaN }, { instanceId: 'has space' }]) {
+    for (const bad of [{ maxConnections: 0 }, { maxRooms: 1.5 }, { maxConnectionsPerAddress: -1 }, { maxBufferedBytes: 1024, backpressureBytes: 4096 }, { listLimit: Number.NaN }, { instanceId: 'has space' }]) {
       const err = await start(bad as Partial<GameServerOptions>).then(
         () => null,
         (e: unknown) => e,
@@ -172,15 +172,15 @@ describe('connection caps', () => {
   });
 });
 
-describe('session caps', () => {
-  it('one address creates at most sessionsPerAddressPerMinute sessions (4429); joining existing ones and other addresses are not limited', async () => {
-    const s = await start({ sessionsPerAddressPerMinute: 3 });
-    const p = await player(s); // creates 1 session from 127.0.0.1
-    // The attack: one client joining fresh session ids as fast as it can.
+describe('room caps', () => {
+  it('one address creates at most roomsPerAddressPerMinute rooms (4429); joining existing ones and other addresses are not limited', async () => {
+    const s = await start({ roomsPerAddressPerMinute: 3 });
+    const p = await player(s); // creates 1 room from 127.0.0.1
+    // The attack: one client joining fresh room ids as fast as it can.
     const codes: number[] = [];
     for (let i = 0; i < 20; i++) {
       const c = await client(s, '127.0.0.5');
-      c.join('ticker', { sessionId: `fresh-${i}` });
+      c.join('ticker', { roomId: `fresh-${i}` });
       await waitFor(() => c.init !== null || c.closeInfo !== null, `answer to join ${i}`);
       codes.push(c.closeInfo?.code ?? 0);
     }
@@ -188,63 +188,63 @@ describe('session caps', () => {
     expect(codes.filter((c) => c === CloseCode.RATE_LIMITED)).toHaveLength(17);
     const refused = clients.find((c) => c.closeInfo?.code === CloseCode.RATE_LIMITED)!;
     const err = refused.messages.find((m) => m.type === 'error');
-    expect(err && err.type === 'error' ? err.message : '').toMatch(/sessions created per minute/);
-    expect(s.sessions().length).toBe(4);
-    // Joining an existing session is not a creation; another address has its own budget.
+    expect(err && err.type === 'error' ? err.message : '').toMatch(/rooms created per minute/);
+    expect(s.rooms().length).toBe(4);
+    // Joining an existing room is not a creation; another address has its own budget.
     const joiner = await client(s, '127.0.0.5');
-    await joiner.joinAndSync('ticker', { sessionId: 'fresh-0' });
+    await joiner.joinAndSync('ticker', { roomId: 'fresh-0' });
     const other = await client(s, '127.0.0.6');
-    await other.joinAndSync('ticker', { sessionId: 'elsewhere' });
+    await other.joinAndSync('ticker', { roomId: 'elsewhere' });
     await keepsFrames(p);
     expect(await metric(s, 'parlor_input_rejected_total', '{reason="room_rate"}')).toBe(17);
   });
 
-  it('at maxSessions a join that would create a session gets 4503 and openSession throws SERVER_BUSY', async () => {
-    const s = await start({ maxSessions: 3 });
+  it('at maxRooms a join that would create a room gets 4503 and openRoom throws SERVER_BUSY', async () => {
+    const s = await start({ maxRooms: 3 });
     const p = await player(s);
-    s.openSession('ticker', 'api-1');
-    s.openSession('ticker', 'api-2');
+    s.openRoom('ticker', 'api-1');
+    s.openRoom('ticker', 'api-2');
     let busy: unknown = null;
     try {
-      s.openSession('ticker', 'api-3');
+      s.openRoom('ticker', 'api-3');
     } catch (err) {
       busy = err;
     }
     expect(busy).toBeInstanceOf(ServerError);
     expect((busy as ServerError).code).toBe('SERVER_BUSY');
     const c = await client(s, '127.0.0.2');
-    c.join('ticker', { sessionId: 'one-more' });
+    c.join('ticker', { roomId: 'one-more' });
     expect((await c.closed()).code).toBe(CloseCode.SERVER_BUSY);
     const auto = await client(s, '127.0.0.3');
-    auto.join('big'); // no open big session: would create one
+    auto.join('big'); // no open big room: would create one
     expect((await auto.closed()).code).toBe(CloseCode.SERVER_BUSY);
-    // Existing sessions still take players.
+    // Existing rooms still take players.
     const joiner = await client(s, '127.0.0.2');
-    await joiner.joinAndSync('ticker', { sessionId: 'api-1' });
-    expect(s.sessions()).toHaveLength(3);
+    await joiner.joinAndSync('ticker', { roomId: 'api-1' });
+    expect(s.rooms()).toHaveLength(3);
     await keepsFrames(p);
     // A freed slot can be used again.
-    await s.closeSession('api-2');
+    await s.closeRoom('api-2');
     const later = await client(s, '127.0.0.2');
-    await later.joinAndSync('ticker', { sessionId: 'one-more' });
+    await later.joinAndSync('ticker', { roomId: 'one-more' });
   });
 
-  it('spectators per session are capped (4409); they need no ticket but count; players are not affected', async () => {
-    const s = await start({ maxSpectatorsPerSession: 2 });
+  it('spectators per room are capped (4409); they need no ticket but count; players are not affected', async () => {
+    const s = await start({ maxSpectatorsPerRoom: 2 });
     const p = await player(s);
-    const sid = p.init!.sessionId;
+    const sid = p.init!.roomId;
     s.reserveSeats(sid, 1, 60_000); // players now need a ticket, spectators do not
-    for (let i = 0; i < 2; i++) await (await client(s, `127.0.0.${10 + i}`)).joinAndSync('ticker', { sessionId: sid, spectate: true });
+    for (let i = 0; i < 2; i++) await (await client(s, `127.0.0.${10 + i}`)).joinAndSync('ticker', { roomId: sid, spectate: true });
     const third = await client(s, '127.0.0.12');
-    third.join('ticker', { sessionId: sid, spectate: true });
-    expect((await third.closed()).code).toBe(CloseCode.SESSION_FULL);
+    third.join('ticker', { roomId: sid, spectate: true });
+    expect((await third.closed()).code).toBe(CloseCode.ROOM_FULL);
     const err = third.messages.find((m) => m.type === 'error');
     expect(err && err.type === 'error' ? err.message : '').toMatch(/spectators/);
-    // "Any session" spectating finds none with room either.
+    // "Any room" spectating finds none with room either.
     const any = await client(s, '127.0.0.13');
     any.join('ticker', { spectate: true });
-    expect((await any.closed()).code).toBe(CloseCode.SESSION_FULL);
-    expect(s.sessions().find((x) => x.id === sid)?.spectators).toBe(2);
+    expect((await any.closed()).code).toBe(CloseCode.ROOM_FULL);
+    expect(s.rooms().find((x) => x.id === sid)?.spectators).toBe(2);
     await keepsFrames(p);
     expect(await metric(s, 'parlor_input_rejected_total', '{reason="spectators_full"}')).toBe(2);
   });
@@ -259,7 +259,7 @@ describe('a client that does not read', () => {
     const p = await client(s);
     const init = await p.joinAndSync('big');
     const spectator = await client(s, '127.0.0.2');
-    await spectator.joinAndSync('big', { sessionId: init.sessionId, spectate: true });
+    await spectator.joinAndSync('big', { roomId: init.roomId, spectate: true });
     spectator.pause();
     let most = 0;
     await waitFor(
@@ -274,7 +274,7 @@ describe('a client that does not read', () => {
     expect(most).toBeLessThanOrEqual(opts.backpressureBytes + 3 * 256 * 1024);
     expect(lines.some((l) => l.includes('client dropped') && l.includes('reason=slow_client') && l.includes(`code=${CloseCode.SLOW_CLIENT}`))).toBe(true);
     await waitFor(async () => (await metric(s, 'parlor_buffered_bytes')) < opts.backpressureBytes + 256 * 1024, 'its buffers freed');
-    await waitFor(() => s.sessions()[0]?.spectators === 0, 'the spectator gone after its grace period');
+    await waitFor(() => s.rooms()[0]?.spectators === 0, 'the spectator gone after its grace period');
     await keepsFrames(p);
     // When it reads again it finds its socket closed.
     spectator.resume();
@@ -284,17 +284,17 @@ describe('a client that does not read', () => {
 });
 
 describe('bounded lists', () => {
-  it('the lobby lists at most listLimit sessions and the sessions API pages with ?offset=&limit=', async () => {
+  it('the lobby lists at most listLimit rooms and the rooms API pages with ?offset=&limit=', async () => {
     const s = await start({ listLimit: 3 });
-    for (let i = 0; i < 5; i++) s.openSession('ticker', `room-${i}`);
-    const all = JSON.parse((await get(s, '/parlor/api/sessions')).text) as { sessions: Array<{ id: string }>; total: number; offset: number; limit: number };
+    for (let i = 0; i < 5; i++) s.openRoom('ticker', `room-${i}`);
+    const all = JSON.parse((await get(s, '/parlor/api/rooms')).text) as { rooms: Array<{ id: string }>; total: number; offset: number; limit: number };
     expect(all).toMatchObject({ total: 5, offset: 0, limit: 3 });
-    expect(all.sessions.map((x) => x.id)).toEqual(['room-0', 'room-1', 'room-2']);
-    const next = JSON.parse((await get(s, '/parlor/api/sessions?offset=3&limit=3')).text) as { sessions: Array<{ id: string }> };
-    expect(next.sessions.map((x) => x.id)).toEqual(['room-3', 'room-4']);
-    for (const q of ['limit=4', 'limit=0', 'offset=-1', 'limit=abc']) expect((await get(s, `/parlor/api/sessions?${q}`)).status, q).toBe(400);
+    expect(all.rooms.map((x) => x.id)).toEqual(['room-0', 'room-1', 'room-2']);
+    const next = JSON.parse((await get(s, '/parlor/api/rooms?offset=3&limit=3')).text) as { rooms: Array<{ id: string }> };
+    expect(next.rooms.map((x) => x.id)).toEqual(['room-3', 'room-4']);
+    for (const q of ['limit=4', 'limit=0', 'offset=-1', 'limit=abc']) expect((await get(s, `/parlor/api/rooms?${q}`)).status, q).toBe(400);
     const lobby = (await get(s, '/')).text;
-    expect(lobby.match(/data-session="/g)).toHaveLength(3);
+    expect(lobby.match(/data-room="/g)).toHaveLength(3);
   });
 });
 
@@ -344,7 +344,7 @@ describe('out of file descriptors (a real RLIMIT_NOFILE)', () => {
     await waitFor(() => conns.filter((c) => c.closed && c.data === '').length >= 100, 'connections dropped for lack of descriptors', 15_000);
     await keepsFrames(p);
     // A room starts while no descriptor is free.
-    await waiting.joinAndSync('ticker', { sessionId: 'during-emfile' });
+    await waiting.joinAndSync('ticker', { roomId: 'during-emfile' });
     await keepsFrames(waiting, 5);
     expect(child!.exitCode).toBeNull();
     for (const c of conns) c.socket.destroy();

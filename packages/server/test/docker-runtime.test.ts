@@ -78,7 +78,7 @@ describe.skipIf(!dockerUp)('docker runtime (real dockerd)', () => {
     }
   });
 
-  it('runs a session in a hardened, labelled container', async () => {
+  it('runs a room in a hardened, labelled container', async () => {
     const started = await startServer({
       games: { ticker: fixture('sandbox/ticker.ts') },
       runtime: 'docker',
@@ -90,10 +90,10 @@ describe.skipIf(!dockerUp)('docker runtime (real dockerd)', () => {
     await a.moreFrames(3);
     expect(a.texts().some((t) => /^tick \d+$/.test(t))).toBe(true);
     const rt = new DockerRuntime({ image: IMAGE, instanceId: INSTANCE, logger: captureLogger().logger });
-    const list = await rt.docker.listContainers({ filters: { label: [`${DOCKER_LABELS.session}=${init.sessionId}`] } });
+    const list = await rt.docker.listContainers({ filters: { label: [`${DOCKER_LABELS.room}=${init.roomId}`] } });
     expect(list).toHaveLength(1);
     const info = await rt.docker.getContainer(list[0].Id).inspect();
-    expect(info.Config.Labels).toMatchObject({ [DOCKER_LABELS.session]: init.sessionId, [DOCKER_LABELS.instance]: INSTANCE, [DOCKER_LABELS.game]: 'ticker' });
+    expect(info.Config.Labels).toMatchObject({ [DOCKER_LABELS.room]: init.roomId, [DOCKER_LABELS.instance]: INSTANCE, [DOCKER_LABELS.game]: 'ticker' });
     expect(info.Config.User).toBe('65534:65534');
     expect(info.HostConfig).toMatchObject({ NetworkMode: 'none', ReadonlyRootfs: true, CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges'] });
     expect(info.HostConfig.PidsLimit).toBeGreaterThan(0);
@@ -103,14 +103,14 @@ describe.skipIf(!dockerUp)('docker runtime (real dockerd)', () => {
     expect(info.HostConfig.Binds?.[0]).toMatch(/:\/game:ro$/);
     a.send({ type: 'input', event: { kind: 'keydown', key: 'x' } });
     await waitFor(() => a.texts().includes('keys: x'), 'input through the container');
-    // The game's console reaches the host log, tagged with the session.
-    await waitFor(() => started.lines.some((l) => l.includes('game output') && l.includes(`session=${init.sessionId}`)), 'container output logged');
-    // The runtime removes the container once the session is over (it inspects the exit first).
-    await server.closeSession(init.sessionId);
-    await waitFor(async () => (await containers(DOCKER_LABELS.session, init.sessionId)).length === 0, 'container removed', 10_000);
+    // The game's console reaches the host log, tagged with the room.
+    await waitFor(() => started.lines.some((l) => l.includes('game output') && l.includes(`room=${init.roomId}`)), 'container output logged');
+    // The runtime removes the container once the room is over (it inspects the exit first).
+    await server.closeRoom(init.roomId);
+    await waitFor(async () => (await containers(DOCKER_LABELS.room, init.roomId)).length === 0, 'container removed', 10_000);
   });
 
-  it('stops attacks: no file write, no network; a spinning tick is killed (4500) while another session keeps ticking', async () => {
+  it('stops attacks: no file write, no network; a spinning tick is killed (4500) while another room keeps ticking', async () => {
     rmSync('/tmp/parlor-hostile-write.txt', { force: true });
     const started = await startServer({
       games: { ticker: fixture('sandbox/ticker.ts'), 'write-file': fixture('hostile/write-file.ts'), network: fixture('hostile/network.ts'), spin: fixture('hostile/spin.ts') },
@@ -130,7 +130,7 @@ describe.skipIf(!dockerUp)('docker runtime (real dockerd)', () => {
     const s = await client();
     await s.joinAndSync('spin');
     const closed = await s.closed(10_000);
-    expect(closed.code).toBe(CloseCode.SESSION_FAILED);
+    expect(closed.code).toBe(CloseCode.ROOM_FAILED);
     // the co-tenant keeps ticking after the spin was ended (it waits for frames; it does not time them)
     await control.moreFrames(8);
     expect(control.closeInfo).toBeNull();
@@ -165,7 +165,7 @@ describe.skipIf(!dockerUp)('docker runtime (real dockerd)', () => {
       b = (await startServer({ games: { ticker: fixture('sandbox/ticker.ts') }, runtime: rtB })).server;
       await expect(strayB.inspect()).rejects.toThrow();
       expect((await strayA.inspect()).Config.Labels?.[DOCKER_LABELS.instance]).toBe(INSTANCE_A);
-      expect(await containers(DOCKER_LABELS.session, initA.sessionId)).toHaveLength(1);
+      expect(await containers(DOCKER_LABELS.room, initA.roomId)).toHaveLength(1);
       await pa.moreFrames(10);
       const pb = await TestClient.connect(b);
       clients.push(pb);
@@ -204,13 +204,13 @@ describe.skipIf(!dockerUp)('docker runtime (real dockerd)', () => {
     const victim = await client();
     const init = await victim.joinAndSync('hog');
     const closed = await victim.closed(20_000);
-    expect(closed.code).toBe(CloseCode.SESSION_FAILED);
+    expect(closed.code).toBe(CloseCode.ROOM_FAILED);
     const err = victim.messages.find((m) => m.type === 'error');
     expect(err && err.type === 'error' ? err.message : '').toMatch(/the game exceeded its memory limit \(96 MiB\)/);
     expect(started.lines.some((l) => l.includes('killed by the kernel for memory'))).toBe(true);
     await control.moreFrames(10);
     expect(control.closeInfo).toBeNull();
-    await waitFor(async () => (await containers(DOCKER_LABELS.session, init.sessionId)).length === 0, 'OOM-killed container removed', 10_000);
+    await waitFor(async () => (await containers(DOCKER_LABELS.room, init.roomId)).length === 0, 'OOM-killed container removed', 10_000);
   });
 
   it('the room\'s CPU clock is its container\'s cgroup: a game burning a core is ended by the CPU budget', async () => {
@@ -225,7 +225,7 @@ describe.skipIf(!dockerUp)('docker runtime (real dockerd)', () => {
     const burner = await client();
     await burner.joinAndSync('burner');
     const closed = await burner.closed(20_000);
-    expect(closed.code).toBe(CloseCode.SESSION_FAILED);
+    expect(closed.code).toBe(CloseCode.ROOM_FAILED);
     const err = burner.messages.find((m) => m.type === 'error');
     expect(err && err.type === 'error' ? err.message : '').toMatch(/used more than 50% of a core/);
     await control.moreFrames(10);

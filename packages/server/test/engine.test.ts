@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Game, Group, SceneMirror, Text, type GameMetadata, type Node, type PlayerId } from '@parlor/squish';
-import { InlineRuntime, SessionEngine, type EngineToHostMessage, type FramesMessage } from '@parlor/server';
+import { InlineRuntime, RoomEngine, type EngineToHostMessage, type FramesMessage } from '@parlor/server';
 import { waitFor } from './helpers.js';
 
 class Probe extends Game {
@@ -44,12 +44,12 @@ class Probe extends Game {
 
 function run(options: Record<string, unknown> = {}, maxConsecutiveErrors = 10) {
   const out: EngineToHostMessage[] = [];
-  const engine = new SessionEngine({ gameClass: Probe, options, maxConsecutiveErrors }, (m) => out.push(m));
+  const engine = new RoomEngine({ gameClass: Probe, options, maxConsecutiveErrors }, (m) => out.push(m));
   engine.start();
   return { engine, out, game: Probe.last! };
 }
 
-describe('SessionEngine', () => {
+describe('RoomEngine', () => {
   it('maintains players, hides spectators from the game, drops key auto-repeat and ticks with real dt', async () => {
     const { engine, out, game } = run();
     engine.handle({ type: 'join', playerId: 1, name: 'Ada', spectator: false });
@@ -108,7 +108,7 @@ describe('SessionEngine', () => {
 describe('InlineRuntime', () => {
   it('carries messages both ways asynchronously, in order', async () => {
     const rt = new InlineRuntime();
-    const s = rt.start({ sessionId: 's1', game: 'probe', gameClass: Probe });
+    const s = rt.start({ roomId: 's1', game: 'probe', gameClass: Probe });
     const got: EngineToHostMessage[] = [];
     s.onMessage((m) => got.push(m));
     s.send({ type: 'join', playerId: 1, name: 'a', spectator: false });

@@ -100,7 +100,7 @@ export class TestClient {
       type: 'join',
       protocolVersion: PROTOCOL_VERSION,
       game,
-      sessionId: '',
+      roomId: '',
       spectate: false,
       reconnectToken: '',
       ticket: '',

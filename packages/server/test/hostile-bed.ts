@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { CloseCode } from '@parlor/squish';
-import { processRunnerPath, type GameServer, type SessionRuntime } from '@parlor/server';
+import { processRunnerPath, type GameServer, type RoomRuntime } from '@parlor/server';
 import { TestClient, startServer } from './helpers.js';
 
 /**
@@ -43,7 +43,7 @@ export class HostileBed {
   }
 
   /** Starts a server with `games` plus `ticker` on `runtime`, and joins the co-tenant room. */
-  static async start(games: Record<string, string>, runtime: SessionRuntime): Promise<HostileBed> {
+  static async start(games: Record<string, string>, runtime: RoomRuntime): Promise<HostileBed> {
     const { server, lines } = await startServer({ games: { ticker: fixture('sandbox/ticker.ts'), ...games }, runtime });
     const control = await TestClient.connect(server);
     await control.joinAndSync('ticker');
@@ -77,10 +77,10 @@ export class HostileBed {
 /** The room of `c` ended with 4500 and an error message matching `why`; returns that message. */
 export async function endedWith(c: TestClient, why: RegExp, timeoutMs = 10_000): Promise<string> {
   const closed = await c.closed(timeoutMs);
-  expect(closed.code).toBe(CloseCode.SESSION_FAILED);
+  expect(closed.code).toBe(CloseCode.ROOM_FAILED);
   const err = c.messages.find((m) => m.type === 'error');
   const text = err && err.type === 'error' ? err.message : '';
-  expect(text).toMatch(/^The game failed and the session ended/);
+  expect(text).toMatch(/^The game failed and the room ended/);
   expect(text).toMatch(why);
   expect(c.errors).toEqual([]);
   return text;

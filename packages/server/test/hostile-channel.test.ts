@@ -7,7 +7,7 @@ import {
   checkEngineMessage,
   isFrameHead,
   type GameServer,
-  type SessionRuntime,
+  type RoomRuntime,
 } from '@parlor/server';
 import { TestClient, captureLogger, waitFor } from './helpers.js';
 import { HostileBed, buildRunnerImage, dockerUp, endedWith, fixture, requireDockerInCi } from './hostile-bed.js';
@@ -26,7 +26,7 @@ requireDockerInCi('the hostile channel suite');
 let bed: HostileBed;
 let server: GameServer;
 let lines: string[];
-let runtime: SessionRuntime;
+let runtime: RoomRuntime;
 let control: TestClient;
 
 async function setUp(kind: 'process' | 'docker'): Promise<void> {
@@ -134,7 +134,7 @@ describe.each([
     const c = await attack('twice');
     const second = await TestClient.connect(server);
     bed.clients.push(second);
-    second.join('twice', { sessionId: c.init!.sessionId });
+    second.join('twice', { roomId: c.init!.roomId });
     await endedWith(c, /two frames in one tick/);
     await endedWith(second, /two frames in one tick/);
     await controlKeepsItsFrameRate();
@@ -191,7 +191,7 @@ describe.each([
   });
 
   it('the host survived: no failed room is left and the control room never closed', async () => {
-    await waitFor(() => server.sessions().every((s) => s.game === 'ticker'), 'failed sessions gone', 10_000);
+    await waitFor(() => server.rooms().every((s) => s.game === 'ticker'), 'failed rooms gone', 10_000);
     expect(control.closeInfo).toBeNull();
     expect(control.errors).toEqual([]);
     await control.moreFrames(5);

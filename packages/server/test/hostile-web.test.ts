@@ -119,7 +119,7 @@ describe('hostile web: pages, assets, metadata, bundler', () => {
   it('every page carries a strict CSP with no inline script, nosniff and a Referrer-Policy', async () => {
     const a = await TestClient.connect(server);
     const init = await a.joinAndSync('good');
-    for (const path of ['/', '/play/good', `/play/good/${init.sessionId}`, '/play/good/abc?spectate=1', '/play/nope', '/play/good/bad%20id', `/play/good/${'x'.repeat(70)}`, '/nothing/here', '/play/%3Cscript%3E']) {
+    for (const path of ['/', '/play/good', `/play/good/${init.roomId}`, '/play/good/abc?spectate=1', '/play/nope', '/play/good/bad%20id', `/play/good/${'x'.repeat(70)}`, '/nothing/here', '/play/%3Cscript%3E']) {
       const r = await get(server, path);
       expect([200, 404], path).toContain(r.status);
       expectStrictPage(path, r);

@@ -1,7 +1,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DockerRuntime, ProcessRuntime, type GameServer, type SessionRuntime } from '@parlor/server';
+import { DockerRuntime, ProcessRuntime, type GameServer, type RoomRuntime } from '@parlor/server';
 import { TestClient, captureLogger, waitFor } from './helpers.js';
 import { HostileBed, buildRunnerImage, dockerUp, endedWith, fixture, requireDockerInCi } from './hostile-bed.js';
 
@@ -16,7 +16,7 @@ requireDockerInCi('the hostile suite');
 let bed: HostileBed;
 let server: GameServer;
 let lines: string[];
-let runtime: SessionRuntime;
+let runtime: RoomRuntime;
 let listener: Server;
 let connections = 0;
 
@@ -131,22 +131,22 @@ describe.each([
     await controlKeepsItsFrameRate();
   });
 
-  it('allocating until out of memory ends only that session', async () => {
+  it('allocating until out of memory ends only that room', async () => {
     const c = await attack('oom');
     // Either V8 hits the heap cap, or the GC thrashing near it stalls the loop past the watchdog.
     await killedCleanly(c, /out of memory|exited unexpectedly|blocked its tick loop/);
     await controlKeepsItsFrameRate();
   });
 
-  it('an enormous frame kills the session instead of reaching players', async () => {
+  it('an enormous frame kills the room instead of reaching players', async () => {
     const c = await attack('huge-frames');
     await killedCleanly(c, /too large/);
     expect(c.frameBytes.every((b) => b.byteLength < 1024 * 1024)).toBe(true);
     await controlKeepsItsFrameRate();
   });
 
-  it('leaves no session process behind', async () => {
-    await waitFor(() => server.sessions().every((s) => ['ticker', 'read-passwd', 'write-file', 'network', 'spawn', 'workers', 'proto'].includes(s.game)), 'failed sessions gone');
+  it('leaves no room process behind', async () => {
+    await waitFor(() => server.rooms().every((s) => ['ticker', 'read-passwd', 'write-file', 'network', 'spawn', 'workers', 'proto'].includes(s.game)), 'failed rooms gone');
     expect(existsSync(WRITE_TARGET)).toBe(false);
     expect(existsSync(SPAWN_TARGET)).toBe(false);
   });

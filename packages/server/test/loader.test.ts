@@ -99,7 +99,7 @@ describe('served games from files', () => {
     expect((await get(server, url.replace(/[0-9a-f]{16}/, '0000000000000000'))).status).toBe(404);
   });
 
-  it('replaceGame (dev reload) redirects live sessions to /play/<game> and new joins get the new build', async () => {
+  it('replaceGame (dev reload) redirects live rooms to /play/<game> and new joins get the new build', async () => {
     tmp = mkdtempSync(join(tmpdir(), 'parlor-reload-'));
     cpSync(join(gamesDir, 'solo.ts'), join(tmp, 'solo.ts'));
     const file = join(tmp, 'solo.ts');
@@ -113,7 +113,7 @@ describe('served games from files', () => {
     await server.replaceGame('solo', { file });
     expect((await a.closed()).code).toBe(CloseCode.NORMAL);
     expect(a.messages.find((m) => m.type === 'redirect')).toMatchObject({ type: 'redirect', url: '/play/solo' });
-    await waitFor(() => server!.sessions().length === 0, 'old session disposed');
+    await waitFor(() => server!.rooms().length === 0, 'old room disposed');
     const b = await TestClient.connect(server);
     clients.push(b);
     await b.joinAndSync('solo');

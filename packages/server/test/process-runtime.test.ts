@@ -42,9 +42,9 @@ describe('process runtime', () => {
     a.send({ type: 'input', event: { kind: 'keydown', key: 'ArrowUp' } });
     await waitFor(() => a.texts().includes('keys: ArrowUp'), 'key routed through the child process');
     expect(a.errors).toEqual([]);
-    // The game's console goes to the host log, tagged with the session id.
-    const sessionId = init.sessionId;
-    await waitFor(() => lines.some((l) => l.includes('game output') && l.includes(`session=${sessionId}`) && l.includes('ticker: player 1 joined')), 'game console in the host log');
+    // The game's console goes to the host log, tagged with the room id.
+    const roomId = init.roomId;
+    await waitFor(() => lines.some((l) => l.includes('game output') && l.includes(`room=${roomId}`) && l.includes('ticker: player 1 joined')), 'game console in the host log');
   });
 
   it('grants read access only: no writes, child processes, workers, addons or eval', () => {
@@ -68,23 +68,23 @@ describe('process runtime', () => {
     expect(metadata).toMatchObject({ name: 'Ticker', tickRate: 30, maxPlayers: 4 });
   });
 
-  it('kills a session whose process dies and tells its players (4500)', async () => {
+  it('kills a room whose process dies and tells its players (4500)', async () => {
     const runtime = new ProcessRuntime({ logger: captureLogger().logger });
     runtimes.push(runtime);
     const started = await startServer({ games: { ticker: fixture('sandbox/ticker.ts') }, runtime });
     server = started.server;
     const a = await client();
     await a.joinAndSync('ticker');
-    const session = started.server.sessions()[0];
-    expect(session).toBeDefined();
-    // Kill the session's process (not the idle pool's): it is the one that has sent frames.
+    const room = started.server.rooms()[0];
+    expect(room).toBeDefined();
+    // Kill the room's process (not the idle pool's): it is the one that has sent frames.
     const live = [...(runtime as unknown as { live: Set<{ pid: number }>; pool: Array<{ pid: number }> }).live];
     const pool = (runtime as unknown as { pool: Array<{ pid: number }> }).pool;
     const busy = live.filter((c) => !pool.includes(c));
     expect(busy.length).toBe(1);
     process.kill(busy[0].pid, 'SIGKILL');
     const closed = await a.closed();
-    expect(closed.code).toBe(CloseCode.SESSION_FAILED);
+    expect(closed.code).toBe(CloseCode.ROOM_FAILED);
     expect(a.messages.some((m) => m.type === 'error' && /exited unexpectedly/.test(m.message))).toBe(true);
   });
 });
@@ -148,6 +148,6 @@ describe('runtime policy (fail closed)', () => {
     await b.joinAndSync('trusted');
     await b.moreFrames(2);
     expect(g.__parlorEvaluated ?? []).toEqual([]);
-    expect(started.lines.some((l) => l.includes('session created') && l.includes('game=sandboxed'))).toBe(true);
+    expect(started.lines.some((l) => l.includes('room created') && l.includes('game=sandboxed'))).toBe(true);
   });
 });

@@ -59,7 +59,7 @@ describe('README', () => {
     await Promise.all([a.opened, b.opened]);
     a.join('click-the-dot');
     await waitFor(() => a.init !== null, 'player A init');
-    b.join('click-the-dot', { sessionId: a.init!.sessionId });
+    b.join('click-the-dot', { roomId: a.init!.roomId });
     await waitFor(() => b.init !== null, 'player B init');
     const board = (c: TestClient) => [...c.mirror.nodes.values()].find((n) => n.kind === NodeKind.TEXT) as Text | undefined;
     await waitFor(() => /: 0 .*: 0/.test(board(b)?.text ?? ''), 'both players on the board');

@@ -182,12 +182,12 @@ describe('process runtime: kernel resource bounds', () => {
     const rt = new ProcessRuntime({ logger: captureLogger().logger, poolSize: 0, memoryLimitMb: 96, pidsMax: 24, cpuCores: 0.5 });
     try {
       const game = await loadGame('ticker', fixture('sandbox/ticker.ts'));
-      const session = rt.start({ sessionId: 'cg', game: 'ticker', gameClass: game.gameClass, bundle: game.bundle!, options: {}, tickRate: 30 });
+      const room = rt.start({ roomId: 'cg', game: 'ticker', gameClass: game.gameClass, bundle: game.bundle!, options: {}, tickRate: 30 });
       let frames = 0;
-      session.onMessage((m) => void (m.type === 'frames' && frames++));
+      room.onMessage((m) => void (m.type === 'frames' && frames++));
       await waitFor(() => frames > 2, 'frames from the room');
       const cg = Object.fromEntries(
-        readFileSync(`/proc/${session.pid}/cgroup`, 'utf8')
+        readFileSync(`/proc/${room.pid}/cgroup`, 'utf8')
           .trim()
           .split('\n')
           .map((l) => l.split(':'))
@@ -202,7 +202,7 @@ describe('process runtime: kernel resource bounds', () => {
       // every process of the sandbox (sh → setpriv → bwrap, its init, node) is inside
       expect(file('pids', 'pids.current')).not.toBe('0');
       const dir = `/sys/fs/cgroup/pids${cg.pids}`;
-      await session.terminate();
+      await room.terminate();
       await waitFor(() => !existsSync(dir), 'the room cgroup removed');
     } finally {
       await rt.close();
@@ -231,12 +231,12 @@ describe('process runtime: fail closed', () => {
       expect(weak.weaknesses.join(' ')).toMatch(/bubblewrap/);
       expect(log.some((l) => l.startsWith('WARN') && /UNSAFE.*no namespaces.*docker\.sock/.test(l))).toBe(true);
       const game = await loadGame('ticker', fixture('sandbox/ticker.ts'));
-      const session = weak.start({ sessionId: 'weak', game: 'ticker', gameClass: game.gameClass, bundle: game.bundle!, options: {}, tickRate: 30 });
+      const room = weak.start({ roomId: 'weak', game: 'ticker', gameClass: game.gameClass, bundle: game.bundle!, options: {}, tickRate: 30 });
       expect(log.filter((l) => l.startsWith('WARN') && /UNSAFE: room started without full OS isolation/.test(l)).length).toBe(1);
       let frames = 0;
-      session.onMessage((m) => void (m.type === 'frames' && frames++));
+      room.onMessage((m) => void (m.type === 'frames' && frames++));
       await waitFor(() => frames > 2, 'frames from the weakly sandboxed room');
-      await session.terminate();
+      await room.terminate();
     } finally {
       await weak.close();
     }
@@ -258,7 +258,7 @@ describe('process runtime: a failed spawn is an error for that start only', () =
   it('out of file descriptors: start() throws RuntimeError (no TypeError), and the pool refills once fds are back', async () => {
     const rt = new ProcessRuntime({ logger: captureLogger().logger, poolSize: 1 });
     const game = await loadGame('ticker', fixture('sandbox/ticker.ts'));
-    const spec = { sessionId: 'fd', game: 'ticker', gameClass: game.gameClass, bundle: game.bundle!, options: {}, tickRate: 30 };
+    const spec = { roomId: 'fd', game: 'ticker', gameClass: game.gameClass, bundle: game.bundle!, options: {}, tickRate: 30 };
     const limit = (n: string) => expect(spawnSync('prlimit', [`--pid=${process.pid}`, `--nofile=${n}`]).status).toBe(0);
     const original = spawnSync('prlimit', [`--pid=${process.pid}`, '--nofile', '--raw', '--noheadings', '--output=SOFT,HARD'], { encoding: 'utf8' }).stdout.trim().split(/\s+/);
     const hog: number[] = [];

@@ -49,10 +49,10 @@ describe('join and frames', () => {
     expect(a.texts().some((t) => t.startsWith('tick '))).toBe(true);
     await a.moreFrames(3);
     expect(a.errors).toEqual([]);
-    expect(server!.sessions()).toMatchObject([{ game: 'counter', players: 1, spectators: 0, maxPlayers: 2 }]);
+    expect(server!.rooms()).toMatchObject([{ game: 'counter', players: 1, spectators: 0, maxPlayers: 2 }]);
   });
 
-  it('puts the second player in the same open session and opens a new one when full', async () => {
+  it('puts the second player in the same open room and opens a new one when full', async () => {
     await setup();
     const a = await client();
     const b = await client();
@@ -60,10 +60,10 @@ describe('join and frames', () => {
     const ia = await a.joinAndSync('counter');
     const ib = await b.joinAndSync('counter');
     const ic = await c.joinAndSync('counter');
-    expect(ib.sessionId).toBe(ia.sessionId);
+    expect(ib.roomId).toBe(ia.roomId);
     expect(ib.playerId).toBe(2);
-    expect(ic.sessionId).not.toBe(ia.sessionId);
-    expect(server!.sessions().map((s) => s.players).sort()).toEqual([1, 2]);
+    expect(ic.roomId).not.toBe(ia.roomId);
+    expect(server!.rooms().map((s) => s.players).sort()).toEqual([1, 2]);
   });
 
   it('routes input to the game and the frames show the change', async () => {
@@ -132,13 +132,13 @@ describe('reconnect', () => {
     gameEvents.on('leave', (id) => leaves.push(id));
     a.close();
     await a.closed();
-    await waitFor(() => server!.sessions()[0]?.connectedPlayers === 0, 'server noticed the disconnect');
-    expect(server!.sessions()[0].players).toBe(1);
+    await waitFor(() => server!.rooms()[0]?.connectedPlayers === 0, 'server noticed the disconnect');
+    expect(server!.rooms()[0].players).toBe(1);
 
     const again = await client();
-    const init2 = await again.joinAndSync('counter', { sessionId: init.sessionId, reconnectToken: init.reconnectToken });
+    const init2 = await again.joinAndSync('counter', { roomId: init.roomId, reconnectToken: init.reconnectToken });
     expect(init2.playerId).toBe(init.playerId);
-    expect(init2.sessionId).toBe(init.sessionId);
+    expect(init2.roomId).toBe(init.roomId);
     expect(again.messages.find((m) => m.type === 'frame')).toMatchObject({ full: true });
     expect(again.texts()).toContain(`SECRET-${init.playerId}`);
     await again.moreFrames(2);
@@ -153,10 +153,10 @@ describe('reconnect', () => {
     const left = new Promise<number>((resolve) => gameEvents.once('leave', resolve));
     a.close();
     expect(await left).toBe(init.playerId);
-    await waitFor(() => server!.sessions().length === 0, 'empty session disposed');
+    await waitFor(() => server!.rooms().length === 0, 'empty room disposed');
 
     const again = await client();
-    again.join('counter', { sessionId: init.sessionId, reconnectToken: init.reconnectToken });
+    again.join('counter', { roomId: init.roomId, reconnectToken: init.reconnectToken });
     expect((await again.closed()).code).toBe(CloseCode.RECONNECT_REJECTED);
     expect(lines.join('\n')).not.toContain(init.reconnectToken);
   });
@@ -168,12 +168,12 @@ describe('spectators', () => {
     const a = await client();
     const init = await a.joinAndSync('counter');
     const s = await client();
-    const sinit = await s.joinAndSync('counter', { sessionId: init.sessionId, spectate: true });
+    const sinit = await s.joinAndSync('counter', { roomId: init.roomId, spectate: true });
     expect(sinit.spectator).toBe(true);
-    expect(server!.sessions()[0]).toMatchObject({ players: 1, spectators: 1 });
+    expect(server!.rooms()[0]).toMatchObject({ players: 1, spectators: 1 });
     // A second player joins later: the spectator gets deltas with the new (private) node's parent change.
     const b = await client();
-    const binit = await b.joinAndSync('counter', { sessionId: init.sessionId });
+    const binit = await b.joinAndSync('counter', { roomId: init.roomId });
     await s.moreFrames(5);
     expect(s.texts().some((t) => t.startsWith('tick '))).toBe(true);
     expect(s.texts().filter((t) => t.startsWith('SECRET'))).toEqual([]);
@@ -206,7 +206,7 @@ describe('bad input closes only the offender', () => {
     const good = await client();
     const bad = await client();
     const init = await good.joinAndSync('counter');
-    await bad.joinAndSync('counter', { sessionId: init.sessionId });
+    await bad.joinAndSync('counter', { roomId: init.roomId });
     return { ...started, good, bad, init };
   }
 
@@ -217,7 +217,7 @@ describe('bad input closes only the offender', () => {
     await good.moreFrames(5);
     expect(good.closeInfo).toBeNull();
     expect(lines.filter((l) => l.includes('reason=rate_limit'))).toHaveLength(1);
-    expect(server!.sessions()[0].players).toBe(2); // the offender keeps its seat for the grace period
+    expect(server!.rooms()[0].players).toBe(2); // the offender keeps its seat for the grace period
   });
 
   it('malformed message → 4400, the other player keeps receiving frames', async () => {
@@ -258,19 +258,19 @@ describe('bad input closes only the offender', () => {
     expect((await b.closed()).code).toBe(CloseCode.JOIN_TIMEOUT);
   });
 
-  it('a full session → 4409', async () => {
+  it('a full room → 4409', async () => {
     await setup();
     const a = await client();
     const init = await a.joinAndSync('counter');
-    await (await client()).joinAndSync('counter', { sessionId: init.sessionId });
+    await (await client()).joinAndSync('counter', { roomId: init.roomId });
     const c = await client();
-    c.join('counter', { sessionId: init.sessionId });
-    expect((await c.closed()).code).toBe(CloseCode.SESSION_FULL);
+    c.join('counter', { roomId: init.roomId });
+    expect((await c.closed()).code).toBe(CloseCode.ROOM_FULL);
   });
 });
 
 describe('failing games', () => {
-  it('a game throwing in tick keeps its session alive and the error is logged with game and session', async () => {
+  it('a game throwing in tick keeps its room alive and the error is logged with game and room', async () => {
     FlakyGame.failEvery = 3;
     const { lines } = await setup({ games: { flaky: { gameClass: FlakyGame } } });
     const a = await client();
@@ -280,12 +280,12 @@ describe('failing games', () => {
     expect(a.closeInfo).toBeNull();
     const line = lines.find((l) => l.includes('game error'))!;
     expect(line).toContain('game=flaky');
-    expect(line).toContain(`session=${init.sessionId}`);
+    expect(line).toContain(`room=${init.roomId}`);
     expect(line).toContain('where=tick');
     expect(line).toMatch(/flaky tick \d+/);
   });
 
-  it('N consecutive failures → error message and close 4500; other sessions are unaffected', async () => {
+  it('N consecutive failures → error message and close 4500; other rooms are unaffected', async () => {
     const { lines } = await setup({
       games: { counter: { gameClass: CounterGame }, broken: { gameClass: BrokenGame } },
       maxConsecutiveErrors: 5,
@@ -295,14 +295,14 @@ describe('failing games', () => {
     const victim = await client();
     victim.join('broken');
     const closed = await victim.closed();
-    expect(closed.code).toBe(CloseCode.SESSION_FAILED);
+    expect(closed.code).toBe(CloseCode.ROOM_FAILED);
     const err = victim.messages.find((m) => m.type === 'error');
-    expect(err).toMatchObject({ type: 'error', code: CloseCode.SESSION_FAILED });
+    expect(err).toMatchObject({ type: 'error', code: CloseCode.ROOM_FAILED });
     expect(lines.filter((l) => l.includes('game=broken') && l.includes('fatal=true'))).toHaveLength(1);
-    await waitFor(() => server!.sessions().every((s) => s.game !== 'broken'), 'broken session disposed');
+    await waitFor(() => server!.rooms().every((s) => s.game !== 'broken'), 'broken room disposed');
     await ok.moreFrames(5);
     expect(ok.closeInfo).toBeNull();
-    expect(server!.sessions()).toMatchObject([{ game: 'counter', players: 1 }]);
+    expect(server!.rooms()).toMatchObject([{ game: 'counter', players: 1 }]);
   });
 });
 
@@ -320,7 +320,7 @@ describe('HTTP routes', () => {
     const m = await get(server!, '/metrics');
     expect(m.status).toBe(200);
     expect(m.headers.get('content-type')).toContain('text/plain');
-    expect(m.text).toMatch(/^parlor_sessions 1$/m);
+    expect(m.text).toMatch(/^parlor_rooms 1$/m);
     expect(m.text).toMatch(/^parlor_players 1$/m);
     expect(m.text).toMatch(/^parlor_spectators 0$/m);
     expect(Number(/^parlor_frames_sent_total (\d+)$/m.exec(m.text)?.[1])).toBeGreaterThanOrEqual(4);
@@ -329,22 +329,22 @@ describe('HTTP routes', () => {
     expect(m.text).toMatch(/^parlor_input_rejected_total\{reason="malformed"\} 1$/m);
   });
 
-  it('the lobby lists games and live sessions with player counts', async () => {
+  it('the lobby lists games and live rooms with player counts', async () => {
     await setup();
     const empty = await get(server!, '/');
     expect(empty.status).toBe(200);
     expect(empty.headers.get('content-type')).toContain('text/html');
     expect(empty.text).toContain('A test game that counts ticks');
     expect(empty.text).toContain('href="/play/counter"');
-    expect(empty.text).toContain('No live sessions');
+    expect(empty.text).toContain('No live rooms');
     const a = await client();
     const init = await a.joinAndSync('counter');
     const page = await get(server!, '/');
-    expect(page.text).toContain(`data-session="${init.sessionId}"`);
+    expect(page.text).toContain(`data-room="${init.roomId}"`);
     expect(page.text).toContain('1 / 2 players');
-    expect(page.text).toContain(`href="/play/counter/${init.sessionId}?spectate=1"`);
-    const api = JSON.parse((await get(server!, '/parlor/api/sessions')).text);
-    expect(api.sessions).toMatchObject([{ id: init.sessionId, game: 'counter', players: 1, spectators: 0 }]);
+    expect(page.text).toContain(`href="/play/counter/${init.roomId}?spectate=1"`);
+    const api = JSON.parse((await get(server!, '/parlor/api/rooms')).text);
+    expect(api.rooms).toMatchObject([{ id: init.roomId, game: 'counter', players: 1, spectators: 0 }]);
   });
 
   it('play pages, 404s and the client bundle', async () => {
@@ -354,9 +354,9 @@ describe('HTTP routes', () => {
     expect(play.text).toContain('<canvas id="parlor"');
     expect(play.text).toContain('<script src="/parlor/client.js"></script>');
     expect(play.text).toContain('<script src="/parlor/play.js"></script>');
-    expect(play.text).toContain('data-game="counter" data-session="" data-spectate="0"');
+    expect(play.text).toContain('data-game="counter" data-room="" data-spectate="0"');
     const spec = await get(server!, '/play/counter/abc123?spectate=1');
-    expect(spec.text).toContain('data-game="counter" data-session="abc123" data-spectate="1"');
+    expect(spec.text).toContain('data-game="counter" data-room="abc123" data-spectate="1"');
     expect((await get(server!, '/play/nope')).status).toBe(404);
     expect((await get(server!, '/play/counter/bad%20id')).status).toBe(404);
     expect((await get(server!, '/nothing-here')).status).toBe(404);

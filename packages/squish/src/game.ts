@@ -23,7 +23,7 @@ export interface GameMetadata {
   aspectRatio?: { x: number; y: number };
   /** Ticks per second (Hz); default 20, in (0, 120]. */
   tickRate?: number;
-  /** Players per session (spectators not counted): an integer in 1–1000; default 8. */
+  /** Players per room (spectators not counted): an integer in 1–1000; default 8. */
   maxPlayers?: number;
   /** Assets by id (ids: 1–64 of `A–Z a–z 0–9 _ . : -`; at most 256), referenced from {@link Asset} nodes. Default none. */
   assets?: Record<string, AssetSpec>;
@@ -191,7 +191,7 @@ export function resolveMetadata(m: GameMetadata): ResolvedGameMetadata {
 
 /** A player as the game sees them. */
 export interface PlayerInfo {
-  /** Session-scoped id, used in `playerIds`. */
+  /** Room-scoped id, used in `playerIds`. */
   id: PlayerId;
   /** Display name (from the client, or `Player N`). */
   name: string;
@@ -211,12 +211,12 @@ export interface GamepadState {
  * Everything runs on the server; the engine calls hooks one at a time (never concurrently),
  * then flushes one frame per player at the end of each tick.
  *
- * Options given when a session is created (e.g. by a matchmaker) arrive in the constructor.
+ * Options given when a room is created (e.g. by a matchmaker) arrive in the constructor.
  */
 export abstract class Game {
-  /** Create-time options of this session; default `{}`. */
+  /** Create-time options of this room; default `{}`. */
   readonly options: Readonly<Record<string, unknown>>;
-  /** Players currently in the session (maintained by the engine before each join/leave hook). */
+  /** Players currently in the room (maintained by the engine before each join/leave hook). */
   readonly players: Map<PlayerId, PlayerInfo> = new Map();
   /** @internal keys held per player, maintained by the engine */
   readonly _keys: Map<PlayerId, Set<string>> = new Map();

@@ -19,7 +19,7 @@ export const MessageType = {
  * (mirroring HTTP status numbers where one fits).
  */
 export const CloseCode = {
-  /** Normal end (session over, client left). */
+  /** Normal end (room over, client left). */
   NORMAL: 1000,
   /** Server shutting down. */
   GOING_AWAY: 1001,
@@ -31,20 +31,20 @@ export const CloseCode = {
   RECONNECT_REJECTED: 4401,
   /** Join ticket missing, unknown, used or expired for a reserved room. */
   TICKET_REJECTED: 4403,
-  /** No such game or session. */
+  /** No such game or room. */
   NOT_FOUND: 4404,
   /** No `join` within the join timeout. */
   JOIN_TIMEOUT: 4408,
   /**
-   * Session full: all player seats taken, or (for a spectator) the session's spectator cap
-   * (`maxSpectatorsPerSession`) reached. Client: stop (retrying the same session cannot help).
+   * Room full: all player seats taken, or (for a spectator) the room's spectator cap
+   * (`maxSpectatorsPerRoom`) reached. Client: stop (retrying the same room cannot help).
    */
-  SESSION_FULL: 4409,
+  ROOM_FULL: 4409,
   /** The protocol or codec version is not supported. */
   VERSION_MISMATCH: 4426,
   /**
    * Rate limit exceeded: the socket's input rate, or rooms created from the client's address
-   * (`sessionsPerAddressPerMinute`). Client: reconnect with backoff.
+   * (`roomsPerAddressPerMinute`). Client: reconnect with backoff.
    */
   RATE_LIMITED: 4429,
   /**
@@ -54,12 +54,12 @@ export const CloseCode = {
    */
   SLOW_CLIENT: 4413,
   /**
-   * The server is at capacity: it already runs `maxSessions` rooms, so a join that would create
+   * The server is at capacity: it already runs `maxRooms` rooms, so a join that would create
    * one is refused. Client: reconnect with backoff (another room, or this one later).
    */
   SERVER_BUSY: 4503,
-  /** The session ended because the game failed repeatedly, or its runtime died. */
-  SESSION_FAILED: 4500,
+  /** The room ended because the game failed repeatedly, or its runtime died. */
+  ROOM_FAILED: 4500,
   /** The same player connected again elsewhere (the older socket is closed). */
   REPLACED: 4411,
 } as const;
@@ -70,7 +70,7 @@ export interface InitMessage {
   protocolVersion: number;
   /** Squish codec version of the frames that follow. */
   squishVersion: number;
-  /** The player's id in this session (spectators get an id too; games never see it). */
+  /** The player's id in this room (spectators get an id too; games never see it). */
   playerId: number;
   spectator: boolean;
   /** Screen aspect ratio of the game, width:height. */
@@ -79,7 +79,7 @@ export interface InitMessage {
   tickRate: number;
   /** Opaque token to rejoin as the same player within the grace period. */
   reconnectToken: string;
-  sessionId: string;
+  roomId: string;
   /** Game name (the route's `:game`). */
   game: string;
   /** Display title of the game. */
@@ -111,7 +111,7 @@ export interface FrameMessage {
   bytes: Uint8Array;
 }
 
-/** `redirect`: go to another session or endpoint (URL relative or absolute), with an optional join ticket. */
+/** `redirect`: go to another room or endpoint (URL relative or absolute), with an optional join ticket. */
 export interface RedirectMessage {
   type: 'redirect';
   url: string;
@@ -119,7 +119,7 @@ export interface RedirectMessage {
   reason: string;
 }
 
-/** `error`: a reason the server is about to close the socket or end the session. */
+/** `error`: a reason the server is about to close the socket or end the room. */
 export interface ErrorMessage {
   type: 'error';
   /** A {@link CloseCode} value. */
@@ -143,8 +143,8 @@ export interface JoinMessage {
   protocolVersion: number;
   /** Game name (route `:game`). */
   game: string;
-  /** Session to join; `''` = any open session of the game (or a new one). */
-  sessionId: string;
+  /** Room to join; `''` = any open room of the game (or a new one). */
+  roomId: string;
   spectate: boolean;
   /** Token from a previous `init`, to rejoin as the same player; `''` if none. */
   reconnectToken: string;

@@ -32,7 +32,7 @@ export function encodeServerMessage(msg: Exclude<ServerMessage, FrameMessage>): 
       w.fx(msg.aspectRatio.y);
       w.fx(msg.tickRate);
       w.str(msg.reconnectToken);
-      w.str(msg.sessionId);
+      w.str(msg.roomId);
       w.str(msg.game);
       w.str(msg.title);
       break;
@@ -81,7 +81,7 @@ export function decodeServerMessage(bytes: Uint8Array): ServerMessage {
     case MessageType.INIT:
       msg = {
         type: 'init', protocolVersion: r.uv(), squishVersion: r.uv(), playerId: r.uv(), spectator: readFlag(r),
-        aspectRatio: { x: r.fx(), y: r.fx() }, tickRate: r.fx(), reconnectToken: r.str(), sessionId: r.str(),
+        aspectRatio: { x: r.fx(), y: r.fx() }, tickRate: r.fx(), reconnectToken: r.str(), roomId: r.str(),
         game: r.str(), title: r.str(),
       };
       break;
@@ -131,7 +131,7 @@ export function encodeClientMessage(msg: ClientMessage): Uint8Array {
       w.u8(MessageType.JOIN);
       w.uv(msg.protocolVersion);
       w.str(msg.game);
-      w.str(msg.sessionId);
+      w.str(msg.roomId);
       w.u8(msg.spectate ? 1 : 0);
       w.str(msg.reconnectToken);
       w.str(msg.ticket);
@@ -200,7 +200,7 @@ export function decodeClientMessage(bytes: Uint8Array): ClientMessage {
   switch (type) {
     case MessageType.JOIN:
       msg = {
-        type: 'join', protocolVersion: r.uv(), game: r.str(), sessionId: r.str(), spectate: readFlag(r),
+        type: 'join', protocolVersion: r.uv(), game: r.str(), roomId: r.str(), spectate: readFlag(r),
         reconnectToken: r.str(), ticket: r.str(), name: r.str(), clientInfo: r.str(),
       };
       break;

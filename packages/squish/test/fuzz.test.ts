@@ -56,12 +56,12 @@ suite('decoders on hostile input', () => {
   const frames = sampleFrames();
   const node = squish(new Group().addChild(new Text({ text: 'abc', x: 1 }), new Shape({ points: [[1, 2], [3, 4], [5, 9]], fill: Colors.BLUE })));
   const client = [
-    encodeClientMessage({ type: 'join', protocolVersion: 1, game: 'pong', sessionId: 'abc', spectate: false, reconnectToken: 't', ticket: '', name: 'n', clientInfo: 'x' }),
+    encodeClientMessage({ type: 'join', protocolVersion: 1, game: 'pong', roomId: 'abc', spectate: false, reconnectToken: 't', ticket: '', name: 'n', clientInfo: 'x' }),
     encodeClientMessage({ type: 'input', event: { kind: 'gamepad', index: 0, buttons: [1, 0.5], axes: [-1, 0.25] } }),
     encodeClientMessage({ type: 'input', event: { kind: 'click', nodeId: 77, x: 5.5, y: 6 } }),
   ];
   const server = [
-    encodeServerMessage({ type: 'init', protocolVersion: 1, squishVersion: 1, playerId: 3, spectator: false, aspectRatio: { x: 16, y: 9 }, tickRate: 60, reconnectToken: 'tok', sessionId: 's', game: 'pong', title: 'Pong' }),
+    encodeServerMessage({ type: 'init', protocolVersion: 1, squishVersion: 1, playerId: 3, spectator: false, aspectRatio: { x: 16, y: 9 }, tickRate: 60, reconnectToken: 'tok', roomId: 's', game: 'pong', title: 'Pong' }),
     encodeServerMessage({ type: 'assets', assets: [{ id: 'a', type: 'image', hash: 'ff', url: '/x' }] }),
   ];
 

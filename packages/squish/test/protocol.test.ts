@@ -15,7 +15,7 @@ const input: fc.Arbitrary<InputEvent> = fc.oneof(
   fc.record({ kind: fc.constant('text' as const), text: str }),
 );
 const clientMsg: fc.Arbitrary<ClientMessage> = fc.oneof(
-  fc.record({ type: fc.constant('join' as const), protocolVersion: fc.nat(), game: str, sessionId: str, spectate: fc.boolean(), reconnectToken: str, ticket: str, name: str, clientInfo: str }),
+  fc.record({ type: fc.constant('join' as const), protocolVersion: fc.nat(), game: str, roomId: str, spectate: fc.boolean(), reconnectToken: str, ticket: str, name: str, clientInfo: str }),
   fc.record({ type: fc.constant('input' as const), event: input }),
   fc.record({ type: fc.constant('ack' as const), seq: fc.nat() }),
   fc.record({ type: fc.constant('ping' as const), clientTime: fc.double({ noNaN: true }) }),
@@ -34,7 +34,7 @@ suite('protocol messages', () => {
 
   it('every server message round-trips', () => {
     const msgs: Exclude<ServerMessage, FrameMessage>[] = [
-      { type: 'init', protocolVersion: PROTOCOL_VERSION, squishVersion: 1, playerId: 7, spectator: true, aspectRatio: { x: 16, y: 9 }, tickRate: 60, reconnectToken: 'abc', sessionId: 'S1', game: 'pong', title: 'Pong ✨' },
+      { type: 'init', protocolVersion: PROTOCOL_VERSION, squishVersion: 1, playerId: 7, spectator: true, aspectRatio: { x: 16, y: 9 }, tickRate: 60, reconnectToken: 'abc', roomId: 'S1', game: 'pong', title: 'Pong ✨' },
       { type: 'assets', assets: [{ id: 'cards', type: 'image', hash: '0123abcd', url: '/parlor/assets/x/0123abcd/cards.png' }, { id: 'beep', type: 'audio', hash: 'ff', url: '/b.ogg' }] },
       { type: 'redirect', url: '/play/pong', ticket: 't', reason: 'reloaded' },
       { type: 'error', code: 4500, message: 'game failed 10 times in a row' },

@@ -1,11 +1,11 @@
 import type { InputEvent, PlayerId } from '@parlor/squish';
 
 /**
- * Messages from the host to a session engine. Plain data only (msgpack-serializable), so the
+ * Messages from the host to a room engine. Plain data only (msgpack-serializable), so the
  * engine can run in-process, in a child process or in a container behind the same channel.
  */
 export type HostToEngineMessage =
-  /** A player (or spectator) entered the session. Spectators are never shown to the game. */
+  /** A player (or spectator) entered the room. Spectators are never shown to the game. */
   | { type: 'join'; playerId: PlayerId; name: string; spectator: boolean }
   /** A player (or spectator) left for good (after the reconnect grace period). */
   | { type: 'leave'; playerId: PlayerId }
@@ -40,7 +40,7 @@ export interface EngineErrorMessage {
   where: string;
 }
 
-/** Messages from a session engine to its host. */
+/** Messages from a room engine to its host. */
 export type EngineToHostMessage = FramesMessage | EngineErrorMessage | { type: 'stopped' };
 
 /**

@@ -50,12 +50,12 @@ export function plausibleName(playerId: number, taken: ReadonlySet<string> = new
   return `Player ${playerId}`;
 }
 
-/** A session id shaped like the server's (6 random bytes, base64url). */
-export function plausibleSessionId(): string {
+/** A room id shaped like the server's (6 random bytes, base64url). */
+export function plausibleRoomId(): string {
   return randomBytes(6).toString('base64url');
 }
 
-/** When each of `n` players joins, ms from the start: the first at once (the server starts a session on its first join), the others spread out. */
+/** When each of `n` players joins, ms from the start: the first at once (the server starts a room on its first join), the others spread out. */
 export function joinSchedule(n: number, withinMs: number): number[] {
   const at = [0];
   let t = 0;

@@ -9,7 +9,7 @@ import type { ResolvedGameMetadata } from '@parlor/squish';
 import { GameLoadError } from '../errors.js';
 import { DEFAULT_MAX_ASSET_BYTES, DEFAULT_MAX_GAME_ASSET_BYTES, loadAssets, type AssetLimits } from '../games/assets.js';
 import { validateMetadata } from '../games/metadata.js';
-import type { SessionRuntime } from '../runtime/runtime.js';
+import type { RoomRuntime } from '../runtime/runtime.js';
 import { errorText, ownData } from './describe.js';
 import type { GateFinding } from './report.js';
 
@@ -32,7 +32,7 @@ export function defaultExportLocation(entry: string): { line: number; column: nu
 
 /** Evaluates the game in the sandbox and validates its metadata; `null` (with findings) when it does not load. */
 export async function loadInSandbox(
-  runtime: SessionRuntime,
+  runtime: RoomRuntime,
   bundle: { code: string; filename: string },
   baseDir: string,
   entry: string,

@@ -35,7 +35,7 @@ export interface GateFinding {
 export interface SmokeResult {
   /** Runtime the smoke run used: `'docker'` or `'process'`. */
   runtime: string;
-  /** From starting the session to the game's first frame (sandbox start, module, constructor); `null` if none came. */
+  /** From starting the room to the game's first frame (sandbox start, module, constructor); `null` if none came. */
   startMs: number | null;
   /** Length of the run, from the first frame (or from the start when no frame came). */
   durationMs: number;

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from '../logger.js';
 import { DEFAULT_DOCKER_IMAGE, DockerRuntime, type DockerRuntimeOptions } from '../runtime/docker.js';
 import { ProcessRuntime, processRunnerPath, type ProcessRuntimeOptions } from '../runtime/process.js';
-import type { SessionRuntime } from '../runtime/runtime.js';
+import type { RoomRuntime } from '../runtime/runtime.js';
 import { errorText } from './describe.js';
 
 /** Runtimes the gate runs games in. There is no `inline`: the gate never runs a game in its own process. */
@@ -32,7 +32,7 @@ export interface GateRuntimeOptions {
 }
 
 /** A usable runtime, or why there is none (a gate FAIL). */
-export type GateRuntimeSelection = { ok: true; runtime: SessionRuntime; info: GateRuntimeInfo } | { ok: false; problem: string };
+export type GateRuntimeSelection = { ok: true; runtime: RoomRuntime; info: GateRuntimeInfo } | { ok: false; problem: string };
 
 const DOCKER_PROBE_MS = 5000;
 
@@ -127,8 +127,8 @@ async function processRuntime(opts: GateRuntimeOptions, why: string): Promise<Ga
 }
 
 /** A process runtime that passed its own checks (constructor and `prepare()`), closed again if they fail. */
-async function readyProcessRuntime(options: ProcessRuntimeOptions): Promise<SessionRuntime> {
-  const runtime: SessionRuntime = new ProcessRuntime(options);
+async function readyProcessRuntime(options: ProcessRuntimeOptions): Promise<RoomRuntime> {
+  const runtime: RoomRuntime = new ProcessRuntime(options);
   try {
     await runtime.prepare?.();
   } catch (err) {

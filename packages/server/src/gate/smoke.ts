@@ -7,8 +7,8 @@
 import { Game, type GameClass, type Node, type ResolvedGameMetadata } from '@parlor/squish';
 import type { EngineToHostMessage } from '../engine/messages.js';
 import type { Logger } from '../logger.js';
-import type { RuntimeSession, SessionRuntime } from '../runtime/runtime.js';
-import { SmokePlayer, joinSchedule, plausibleName, plausibleSessionId } from './bots.js';
+import type { RoomChannel, RoomRuntime } from '../runtime/runtime.js';
+import { SmokePlayer, joinSchedule, plausibleName, plausibleRoomId } from './bots.js';
 import { describeUntrusted, errorText, ownData, stringOr, truncate } from './describe.js';
 import type { GateFinding, SmokeResult } from './report.js';
 import { settle } from './runtime.js';
@@ -60,7 +60,7 @@ function standInClass(metadata: ResolvedGameMetadata): GameClass {
  * Runs the game in `runtime` for `s.durationMs` from its first frame with synthetic players and
  * judges the run; findings are appended to `s.findings`. Never throws for anything the game does.
  */
-export async function smokeRun(runtime: SessionRuntime, s: SmokeSpec): Promise<SmokeResult> {
+export async function smokeRun(runtime: RoomRuntime, s: SmokeSpec): Promise<SmokeResult> {
   const { metadata, durationMs, entry, where, findings } = s;
   const players = Math.max(1, Math.min(s.wantPlayers, metadata.maxPlayers));
   const tickMs: number[] = [];
@@ -82,10 +82,10 @@ export async function smokeRun(runtime: SessionRuntime, s: SmokeSpec): Promise<S
   };
   const started = performance.now();
   const elapsed = (): number => performance.now() - started;
-  let session: RuntimeSession;
+  let room: RoomChannel;
   try {
-    session = runtime.start({
-      sessionId: plausibleSessionId(),
+    room = runtime.start({
+      roomId: plausibleRoomId(),
       game: s.gameName,
       gameClass: standInClass(metadata),
       bundle: s.bundle,
@@ -127,7 +127,7 @@ export async function smokeRun(runtime: SessionRuntime, s: SmokeSpec): Promise<S
       stopped = true;
     }
   };
-  session.onMessage((msg) => {
+  room.onMessage((msg) => {
     try {
       onMessage(msg);
     } catch {
@@ -135,7 +135,7 @@ export async function smokeRun(runtime: SessionRuntime, s: SmokeSpec): Promise<S
     }
   });
 
-  // Players arrive like people: the first at once (the server starts a session on its first
+  // Players arrive like people: the first at once (the server starts a room on its first
   // join), the others spread out after the game is up; a watcher now and then. Nobody acts
   // before the first frame (there is nothing to see), as a real client does.
   const joinAt = joinSchedule(players, Math.min(1500, durationMs / 3));
@@ -146,11 +146,11 @@ export async function smokeRun(runtime: SessionRuntime, s: SmokeSpec): Promise<S
     return { id: i + 1, at, name, joined: false, player: null };
   });
   const watcher = Math.random() < 0.5 ? { id: players + 1, at: Math.min(durationMs / 2, 400 + Math.random() * 1500), joined: false } : null;
-  const send = (msg: Parameters<RuntimeSession['send']>[0]): void => {
+  const send = (msg: Parameters<RoomChannel['send']>[0]): void => {
     try {
-      session.send(msg);
+      room.send(msg);
     } catch {
-      // a dead session: its end is reported through onMessage
+      // a dead room: its end is reported through onMessage
     }
   };
 
@@ -190,7 +190,7 @@ export async function smokeRun(runtime: SessionRuntime, s: SmokeSpec): Promise<S
     send({ type: 'leave', playerId: leaver.id });
     await new Promise((r) => setTimeout(r, 100));
   }
-  await settle(session.terminate(), 10_000);
+  await settle(room.terminate(), 10_000);
 
   // The first 500 ms after the first frame are warm-up (JIT, first full frames): judge the budget
   // on the rest; in a run too short for that, on all but the first 5 ticks; with fewer than 10

@@ -1,5 +1,5 @@
 import type { GameInfo } from '../games/catalog.js';
-import type { SessionInfo } from '../rooms/room.js';
+import type { RoomInfo } from '../rooms/room.js';
 
 /** Escapes text for HTML element content and quoted attributes. */
 export function escapeHtml(s: string): string {
@@ -45,7 +45,7 @@ body.play canvas#parlor{display:block;width:100vw;height:100vh;touch-action:none
 
 /** Path of the pages' stylesheet (served by the server; pages carry no inline style). */
 export const STYLE_PATH = '/parlor/parlor.css';
-/** Path of the lobby's script (session list refresh, fleet button; pages carry no inline script). */
+/** Path of the lobby's script (room list refresh, fleet button; pages carry no inline script). */
 export const LOBBY_SCRIPT_PATH = '/parlor/lobby.js';
 /** Path of the play page's bootstrap script: starts the client from the canvas's `data-*` attributes. */
 export const PLAY_SCRIPT_PATH = '/parlor/play.js';
@@ -116,27 +116,27 @@ function num(v: unknown): string {
   return typeof v === 'number' && Number.isFinite(v) ? String(v) : '?';
 }
 
-function sessionRow(s: SessionInfo): string {
+function roomRow(s: RoomInfo): string {
   const id = str(s.id, 64);
   const game = str(s.game, 64);
   const base = `/play/${encodeURIComponent(game)}/${encodeURIComponent(id)}`;
   const full = typeof s.players === 'number' && typeof s.maxPlayers === 'number' && s.players >= s.maxPlayers;
-  return `<tr data-session="${escapeHtml(id)}"><td>${escapeHtml(str(s.title, 80, game))}</td><td><code>${escapeHtml(id)}</code></td>` +
+  return `<tr data-room="${escapeHtml(id)}"><td>${escapeHtml(str(s.title, 80, game))}</td><td><code>${escapeHtml(id)}</code></td>` +
     `<td class="players">${num(s.players)} / ${num(s.maxPlayers)} players</td><td class="spectators">${num(s.spectators)} spectator${s.spectators === 1 ? '' : 's'}</td>` +
     `<td class="actions">${full ? '' : `<a class="btn play" href="${escapeHtml(base)}">Play</a>`}<a class="btn spec" href="${escapeHtml(base)}?spectate=1">Spectate</a></td></tr>`;
 }
 
-function sessionRows(sessions: readonly SessionInfo[]): string {
+function roomRows(rooms: readonly RoomInfo[]): string {
   const rows: string[] = [];
-  for (const s of sessions) {
+  for (const s of rooms) {
     try {
-      rows.push(sessionRow(s));
+      rows.push(roomRow(s));
     } catch {
       // one bad row never takes the lobby down
     }
   }
-  if (rows.length === 0) return '<p class="empty" id="no-sessions">No live sessions yet: press Play on a game to start one.</p>';
-  return `<table id="sessions"><thead><tr><th>Game</th><th>Session</th><th>Players</th><th>Spectators</th><th></th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  if (rows.length === 0) return '<p class="empty" id="no-rooms">No live rooms yet: press Play on a game to start one.</p>';
+  return `<table id="rooms"><thead><tr><th>Game</th><th>Room</th><th>Players</th><th>Spectators</th><th></th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
 function gameCard(g: GameInfo, fleet: boolean): string {
@@ -152,14 +152,14 @@ function gameCard(g: GameInfo, fleet: boolean): string {
 }
 
 /**
- * The lobby page (`GET /`): every game with Play / Spectate links and every live session. With
+ * The lobby page (`GET /`): every game with Play / Spectate links and every live room. With
  * `opts.fleet` each game also gets a "New room (fleet)" button that POSTs `{ game }` to
  * `/parlor/api/fleet/rooms` and opens the returned `joinUrl` (the room may be on another server).
  * Rendered defensively: a field of the wrong type or length is shown as a placeholder or cut, and
  * a row that cannot be rendered is left out, so one game's data never fails the page. No inline
  * script or style (see {@link PAGE_CSP}): behaviour comes from {@link LOBBY_SCRIPT_PATH}.
  */
-export function renderLobby(games: readonly GameInfo[], sessions: readonly SessionInfo[], opts: { fleet?: boolean } = {}): string {
+export function renderLobby(games: readonly GameInfo[], rooms: readonly RoomInfo[], opts: { fleet?: boolean } = {}): string {
   const cards: string[] = [];
   for (const g of games) {
     try {
@@ -173,12 +173,12 @@ export function renderLobby(games: readonly GameInfo[], sessions: readonly Sessi
 <title>Parlor</title><link rel="stylesheet" href="${STYLE_PATH}"><script src="${LOBBY_SCRIPT_PATH}" defer></script></head>
 <body><header><h1><span>▣</span> Parlor</h1><p>Server-authoritative multiplayer games. Open a game in two tabs to play together.</p></header>
 <main><h2>Games</h2><div class="games">${cards.length ? cards.join('') : '<p class="empty">No games loaded.</p>'}</div>
-<h2>Live sessions</h2><div id="live">${sessionRows(sessions)}</div></main>
-<footer>Parlor · <a href="/parlor/api/sessions">sessions JSON</a> · <a href="/metrics">metrics</a></footer>
+<h2>Live rooms</h2><div id="live">${roomRows(rooms)}</div></main>
+<footer>Parlor · <a href="/parlor/api/rooms">rooms JSON</a> · <a href="/metrics">metrics</a></footer>
 </body></html>`;
 }
 
-/** The lobby's script, served at {@link LOBBY_SCRIPT_PATH}: refreshes the session list every 3 s and wires the fleet buttons. */
+/** The lobby's script, served at {@link LOBBY_SCRIPT_PATH}: refreshes the room list every 3 s and wires the fleet buttons. */
 export const LOBBY_SCRIPT = `(function(){
   'use strict';
   function esc(s){return String(s).replace(/[&<>"']/g,function(c){return{'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'}[c];});}
@@ -187,13 +187,13 @@ export const LOBBY_SCRIPT = `(function(){
   function render(list){
     var live=document.getElementById('live');
     if(!live)return;
-    if(!Array.isArray(list)||!list.length){live.innerHTML='<p class="empty" id="no-sessions">No live sessions yet: press Play on a game to start one.</p>';return;}
-    var h='<table id="sessions"><thead><tr><th>Game</th><th>Session</th><th>Players</th><th>Spectators</th><th></th></tr></thead><tbody>';
+    if(!Array.isArray(list)||!list.length){live.innerHTML='<p class="empty" id="no-rooms">No live rooms yet: press Play on a game to start one.</p>';return;}
+    var h='<table id="rooms"><thead><tr><th>Game</th><th>Room</th><th>Players</th><th>Spectators</th><th></th></tr></thead><tbody>';
     list.forEach(function(s){
       if(!s||typeof s!=='object')return;
       var id=str(s.id,64),game=str(s.game,64);
       var base='/play/'+encodeURIComponent(game)+'/'+encodeURIComponent(id);
-      h+='<tr data-session="'+esc(id)+'"><td>'+esc(str(s.title,80,game))+'</td><td><code>'+esc(id)+'</code></td><td class="players">'+num(s.players)+' / '+num(s.maxPlayers)+' players</td><td class="spectators">'+num(s.spectators)+' spectator'+(s.spectators===1?'':'s')+'</td><td class="actions">'+(s.players>=s.maxPlayers?'':'<a class="btn play" href="'+esc(base)+'">Play</a>')+'<a class="btn spec" href="'+esc(base)+'?spectate=1">Spectate</a></td></tr>';
+      h+='<tr data-room="'+esc(id)+'"><td>'+esc(str(s.title,80,game))+'</td><td><code>'+esc(id)+'</code></td><td class="players">'+num(s.players)+' / '+num(s.maxPlayers)+' players</td><td class="spectators">'+num(s.spectators)+' spectator'+(s.spectators===1?'':'s')+'</td><td class="actions">'+(s.players>=s.maxPlayers?'':'<a class="btn play" href="'+esc(base)+'">Play</a>')+'<a class="btn spec" href="'+esc(base)+'?spectate=1">Spectate</a></td></tr>';
     });
     live.innerHTML=h+'</tbody></table>';
   }
@@ -209,20 +209,20 @@ export const LOBBY_SCRIPT = `(function(){
       });
     });
     setInterval(function(){
-      fetch('/parlor/api/sessions').then(function(r){return r.json();}).then(function(j){render(j&&j.sessions||[]);}).catch(function(){});
+      fetch('/parlor/api/rooms').then(function(r){return r.json();}).then(function(j){render(j&&j.rooms||[]);}).catch(function(){});
     },3000);
   }
   if(document.readyState==='loading')document.addEventListener('DOMContentLoaded',start);else start();
 })();
 `;
 
-/** The play page's bootstrap, served at {@link PLAY_SCRIPT_PATH}: `Parlor.start(...)` from `<canvas id="parlor">`'s `data-game`, `data-session`, `data-spectate`. */
+/** The play page's bootstrap, served at {@link PLAY_SCRIPT_PATH}: `Parlor.start(...)` from `<canvas id="parlor">`'s `data-game`, `data-room`, `data-spectate`. */
 export const PLAY_SCRIPT = `(function(){
   'use strict';
   var c=document.getElementById('parlor');
   if(!c||!window.Parlor||typeof window.Parlor.start!=='function')return;
   var d=c.dataset;
-  window.Parlor.start({game:d.game||'',sessionId:d.session||'',spectate:d.spectate==='1'});
+  window.Parlor.start({game:d.game||'',roomId:d.room||'',spectate:d.spectate==='1'});
 })();
 `;
 
@@ -233,15 +233,15 @@ export const PAGE_STYLE = STYLE;
 export interface PlayPageOptions {
   game: string;
   title: string;
-  /** `''` = join any open session. */
-  sessionId: string;
+  /** `''` = join any open room. */
+  roomId: string;
   spectate: boolean;
 }
 
 /**
- * The play page (`GET /play/:game[/:sessionId]`): a full-window `<canvas id="parlor">` carrying
- * `data-game`, `data-session` and `data-spectate`, the client bundle from `/parlor/client.js`, and
- * {@link PLAY_SCRIPT_PATH}, which calls `Parlor.start({ game, sessionId, spectate })` from them
+ * The play page (`GET /play/:game[/:roomId]`): a full-window `<canvas id="parlor">` carrying
+ * `data-game`, `data-room` and `data-spectate`, the client bundle from `/parlor/client.js`, and
+ * {@link PLAY_SCRIPT_PATH}, which calls `Parlor.start({ game, roomId, spectate })` from them
  * (no inline script: see {@link PAGE_CSP}).
  */
 export function renderPlay(o: PlayPageOptions): string {
@@ -249,7 +249,7 @@ export function renderPlay(o: PlayPageOptions): string {
 <html lang="en" class="play"><head><meta charset="utf-8"><link rel="icon" href="data:,"><meta name="viewport" content="width=device-width,initial-scale=1,maximum-scale=1,user-scalable=no">
 <title>${escapeHtml(str(o.title, 80, o.game))}${o.spectate ? ' (spectating)' : ''} · Parlor</title>
 <link rel="stylesheet" href="${STYLE_PATH}">
-</head><body class="play"><canvas id="parlor" tabindex="0" data-game="${escapeHtml(o.game)}" data-session="${escapeHtml(o.sessionId)}" data-spectate="${o.spectate ? '1' : '0'}"></canvas>
+</head><body class="play"><canvas id="parlor" tabindex="0" data-game="${escapeHtml(o.game)}" data-room="${escapeHtml(o.roomId)}" data-spectate="${o.spectate ? '1' : '0'}"></canvas>
 <script src="/parlor/client.js"></script>
 <script src="${PLAY_SCRIPT_PATH}"></script>
 </body></html>`;

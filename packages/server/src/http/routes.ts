@@ -10,8 +10,8 @@ import type { GameInfo } from '../games/catalog.js';
 import type { LoadedGame } from '../games/loader.js';
 import { kv, type Logger } from '../logger.js';
 import type { ServerMetrics } from '../metrics.js';
-import { SESSION_ID_RE } from '../rooms/registry.js';
-import type { SessionInfo } from '../rooms/room.js';
+import { ROOM_ID_RE } from '../rooms/registry.js';
+import type { RoomInfo } from '../rooms/room.js';
 import type { ClientBundle } from './client-bundle.js';
 import { FLEET_ROOMS_PATH, handleFleetRoom, type FleetRoomsHook } from './fleet-rooms.js';
 import {
@@ -35,7 +35,7 @@ export interface HttpView {
   readonly logger: Logger;
   readonly metrics: ServerMetrics;
   readonly clientBundle: ClientBundle;
-  /** Most rows the lobby lists, and the largest (and default) `limit` of `/parlor/api/sessions`. */
+  /** Most rows the lobby lists, and the largest (and default) `limit` of `/parlor/api/rooms`. */
   readonly listLimit: number;
   /** The games served, as the lobby and `/parlor/api/games` show them. */
   games(): GameInfo[];
@@ -45,8 +45,8 @@ export interface HttpView {
   asset(path: string): LoadedAsset | undefined;
   /** The live rooms. */
   readonly rooms: {
-    list(limit: number): SessionInfo[];
-    page(offset: number, limit: number): { sessions: SessionInfo[]; total: number };
+    list(limit: number): RoomInfo[];
+    page(offset: number, limit: number): { rooms: RoomInfo[]; total: number };
     get(id: string): { readonly game: LoadedGame } | undefined;
   };
   /** `/readyz`: listening and not shutting down. */
@@ -113,9 +113,9 @@ async function route(view: HttpView, req: IncomingMessage, res: ServerResponse):
     case '/metrics':
       send(req, res, 200, view.metrics.registry.contentType, await view.metrics.text(), { 'Cache-Control': 'no-store' });
       return;
-    case '/parlor/api/sessions': {
-      // Paginated: ?offset=&limit= (limit 1–listLimit, default listLimit); `total` counts every session.
-      const rows = sessionsPage(view, url.searchParams);
+    case '/parlor/api/rooms': {
+      // Paginated: ?offset=&limit= (limit 1–listLimit, default listLimit); `total` counts every room.
+      const rows = roomsPage(view, url.searchParams);
       if (!rows) send(req, res, 400, json, JSON.stringify({ error: 'VALIDATION', message: `offset must be an integer ≥ 0 and limit 1–${view.listLimit}` }), { 'Cache-Control': 'no-store' });
       else send(req, res, 200, json, JSON.stringify(rows), { 'Cache-Control': 'no-store' });
       return;
@@ -158,29 +158,29 @@ async function route(view: HttpView, req: IncomingMessage, res: ServerResponse):
     const parts = path.slice('/play/'.length).split('/');
     if (parts.length === 2 && parts[1] === '') parts.pop();
     const game = parts.length <= 2 ? view.game(safeDecode(parts[0])) : undefined;
-    const sessionId = parts.length === 2 ? safeDecode(parts[1]) : '';
+    const roomId = parts.length === 2 ? safeDecode(parts[1]) : '';
     if (!game) {
       page(404, renderErrorPage(404, 'Game not found', `There is no game called "${safeDecode(parts[0] ?? '').slice(0, 64)}" here.`));
       return;
     }
-    if (sessionId !== '' && !SESSION_ID_RE.test(sessionId)) {
-      page(404, renderErrorPage(404, 'Session not found', 'That session id is not valid.'));
+    if (roomId !== '' && !ROOM_ID_RE.test(roomId)) {
+      page(404, renderErrorPage(404, 'Room not found', 'That room id is not valid.'));
       return;
     }
-    const other = sessionId ? view.rooms.get(sessionId) : undefined;
+    const other = roomId ? view.rooms.get(roomId) : undefined;
     if (other && other.game.name !== game.name) {
-      page(404, renderErrorPage(404, 'Session not found', `Session ${sessionId} is not a ${game.metadata.name} session.`));
+      page(404, renderErrorPage(404, 'Room not found', `Room ${roomId} is not a ${game.metadata.name} room.`));
       return;
     }
     const spectate = ['1', 'true', 'yes'].includes(url.searchParams.get('spectate') ?? '');
-    page(200, renderPlay({ game: game.name, title: game.metadata.name, sessionId, spectate }), { 'Cache-Control': 'no-store' });
+    page(200, renderPlay({ game: game.name, title: game.metadata.name, roomId, spectate }), { 'Cache-Control': 'no-store' });
     return;
   }
   page(404, renderErrorPage(404, 'Not found', `Nothing at ${path.slice(0, 200)}.`));
 }
 
-/** `GET /parlor/api/sessions?offset=&limit=`: one page (limit ≤ listLimit) and the total; `null` for invalid parameters. */
-function sessionsPage(view: HttpView, params: URLSearchParams): { sessions: SessionInfo[]; total: number; offset: number; limit: number } | null {
+/** `GET /parlor/api/rooms?offset=&limit=`: one page (limit ≤ listLimit) and the total; `null` for invalid parameters. */
+function roomsPage(view: HttpView, params: URLSearchParams): { rooms: RoomInfo[]; total: number; offset: number; limit: number } | null {
   const int = (name: string, def: number): number | null => {
     const v = params.get(name);
     if (v === null || v === '') return def;
@@ -189,6 +189,6 @@ function sessionsPage(view: HttpView, params: URLSearchParams): { sessions: Sess
   const offset = int('offset', 0);
   const limit = int('limit', view.listLimit);
   if (offset === null || limit === null || limit < 1 || limit > view.listLimit) return null;
-  const { sessions, total } = view.rooms.page(offset, limit);
-  return { sessions, total, offset, limit };
+  const { rooms, total } = view.rooms.page(offset, limit);
+  return { rooms, total, offset, limit };
 }

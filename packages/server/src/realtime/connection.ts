@@ -4,7 +4,7 @@ import { WebSocket, type RawData } from 'ws';
 import { kv, type Logger } from '../logger.js';
 import type { RejectReason, ServerMetrics } from '../metrics.js';
 import { TokenBucket } from '../rate-limit.js';
-import type { Member, Session } from '../rooms/room.js';
+import type { Member, Room } from '../rooms/room.js';
 
 /** What a {@link ClientConnection} needs from its server. */
 export interface ConnectionHost {
@@ -27,7 +27,7 @@ export interface ConnectionHost {
  * The `join` itself is handled by the handshake (`handshake.ts`).
  */
 export class ClientConnection {
-  session: Session | null = null;
+  room: Room | null = null;
   member: Member | null = null;
   private closed = false;
   private readonly bucket: TokenBucket;
@@ -52,8 +52,8 @@ export class ClientConnection {
   }
 
   /** Marks the connection joined. */
-  joined(session: Session, member: Member): void {
-    this.session = session;
+  joined(room: Room, member: Member): void {
+    this.room = room;
     this.member = member;
     if (this.joinTimer) clearTimeout(this.joinTimer);
     this.joinTimer = null;
@@ -116,8 +116,8 @@ export class ClientConnection {
   logFields(): Record<string, string | number | undefined> {
     return {
       ip: this.ip,
-      game: this.session?.game.name,
-      session: this.session?.id,
+      game: this.room?.game.name,
+      room: this.room?.id,
       player: this.member?.playerId,
     };
   }
@@ -155,20 +155,20 @@ export class ClientConnection {
         this.host.join(this, msg);
       } catch (err) {
         this.host.logger.error(`join failed: ${kv(this.logFields())}: ${(err as Error)?.message ?? String(err)}`);
-        this.reject(CloseCode.SESSION_FAILED, 'session_failed', 'the server could not start the session');
+        this.reject(CloseCode.ROOM_FAILED, 'room_failed', 'the server could not start the room');
       }
       return;
     }
-    const session = this.session!;
+    const room = this.room!;
     switch (msg.type) {
       case 'join':
         this.reject(CloseCode.MALFORMED, 'malformed', 'join sent twice');
         return;
       case 'input':
-        session.input(this.member, msg.event);
+        room.input(this.member, msg.event);
         return;
       case 'ping':
-        session.pong(this.member, msg.clientTime);
+        room.pong(this.member, msg.clientTime);
         return;
       case 'ack':
         return;
@@ -189,7 +189,7 @@ export class ClientConnection {
   private onClose(): void {
     this.closed = true;
     this.clearJoinTimer();
-    if (this.session && this.member) this.session.detach(this.member, this.ws);
+    if (this.room && this.member) this.room.detach(this.member, this.ws);
   }
 }
 

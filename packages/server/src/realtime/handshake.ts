@@ -9,8 +9,8 @@ import { CloseCode, PROTOCOL_VERSION, type JoinMessage } from '@parlor/squish';
 import type { LoadedGame } from '../games/loader.js';
 import type { Logger } from '../logger.js';
 import type { ServerMetrics } from '../metrics.js';
-import { SESSION_ID_RE, type RoomRegistry } from '../rooms/registry.js';
-import type { Session } from '../rooms/room.js';
+import { ROOM_ID_RE, type RoomRegistry } from '../rooms/registry.js';
+import type { Room } from '../rooms/room.js';
 import type { ClientConnection, ConnectionHost } from './connection.js';
 
 /** What the {@link Handshake} needs: settings, the games served, and the room registry. */
@@ -20,7 +20,7 @@ export interface HandshakeOptions {
   readonly joinTimeoutMs: number;
   readonly inputRateLimit: number;
   readonly inputBurst: number;
-  readonly maxSpectatorsPerSession: number;
+  readonly maxSpectatorsPerRoom: number;
   readonly rooms: RoomRegistry;
   /** The current build of a game served here. */
   game(name: string): LoadedGame | undefined;
@@ -48,15 +48,15 @@ export class Handshake implements ConnectionHost {
    * A `join`: the connection ends up {@link ClientConnection.joined} to a room, or rejected with
    * a close code. Which room:
    * - with a reconnect token: the room and member holding it (4401 if none, or another game/room);
-   * - with a `sessionId`: that room, or a new room with that id (so `/play/:game/:id` links
+   * - with a `roomId`: that room, or a new room with that id (so `/play/:game/:id` links
    *   survive a restart); 4404 if it is another game's or an older build's, 4409 if full;
-   * - with `sessionId === ''`: a player gets the first open room of the game that takes players
+   * - with `roomId === ''`: a player gets the first open room of the game that takes players
    *   without tickets, a spectator the busiest room with spectator places; else a new room.
-   * Reserved rooms need a ticket (4403); new rooms are refused at `maxSessions` (4503) and over
+   * Reserved rooms need a ticket (4403); new rooms are refused at `maxRooms` (4503) and over
    * the per-address creation rate (4429).
    */
   join(conn: ClientConnection, msg: JoinMessage): void {
-    const { rooms, maxSpectatorsPerSession } = this.o;
+    const { rooms, maxSpectatorsPerRoom } = this.o;
     if (msg.protocolVersion !== PROTOCOL_VERSION) {
       conn.reject(CloseCode.VERSION_MISMATCH, 'version', `protocol version ${msg.protocolVersion} not supported (server speaks ${PROTOCOL_VERSION})`);
       return;
@@ -73,75 +73,75 @@ export class Handshake implements ConnectionHost {
 
     if (msg.reconnectToken) {
       const found = rooms.byToken(msg.reconnectToken);
-      if (!found || found.session.game.name !== msg.game || (msg.sessionId !== '' && msg.sessionId !== found.session.id)) {
+      if (!found || found.room.game.name !== msg.game || (msg.roomId !== '' && msg.roomId !== found.room.id)) {
         conn.reject(CloseCode.RECONNECT_REJECTED, 'reconnect_rejected', 'reconnect token unknown or expired; join afresh');
         return;
       }
-      conn.joined(found.session, found.member);
-      found.session.reattach(found.member, conn.ws);
+      conn.joined(found.room, found.member);
+      found.room.reattach(found.member, conn.ws);
       return;
     }
 
-    let session: Session | undefined;
-    if (msg.sessionId !== '') {
-      if (!SESSION_ID_RE.test(msg.sessionId)) {
-        conn.reject(CloseCode.NOT_FOUND, 'not_found', 'invalid session id');
+    let room: Room | undefined;
+    if (msg.roomId !== '') {
+      if (!ROOM_ID_RE.test(msg.roomId)) {
+        conn.reject(CloseCode.NOT_FOUND, 'not_found', 'invalid room id');
         return;
       }
-      session = rooms.get(msg.sessionId);
-      if (session && session.game.name !== game.name) {
-        conn.reject(CloseCode.NOT_FOUND, 'not_found', `session ${msg.sessionId} is not a ${game.name} session`);
+      room = rooms.get(msg.roomId);
+      if (room && room.game.name !== game.name) {
+        conn.reject(CloseCode.NOT_FOUND, 'not_found', `room ${msg.roomId} is not a ${game.name} room`);
         return;
       }
-      if (session && session.game !== game) {
-        // A session of an older build of this game (dev reload): send the client to the new one.
-        conn.reject(CloseCode.NOT_FOUND, 'not_found', `session ${msg.sessionId} belongs to an older build`);
+      if (room && room.game !== game) {
+        // A room of an older build of this game (dev reload): send the client to the new one.
+        conn.reject(CloseCode.NOT_FOUND, 'not_found', `room ${msg.roomId} belongs to an older build`);
         return;
       }
-      if (session && !msg.spectate && !session.isOpen) {
-        conn.reject(CloseCode.SESSION_FULL, 'session_full', `session ${msg.sessionId} is full (${game.metadata.maxPlayers} players)`);
+      if (room && !msg.spectate && !room.isOpen) {
+        conn.reject(CloseCode.ROOM_FULL, 'room_full', `room ${msg.roomId} is full (${game.metadata.maxPlayers} players)`);
         return;
       }
-      if (session && msg.spectate && session.spectatorCount >= maxSpectatorsPerSession) {
-        conn.reject(CloseCode.SESSION_FULL, 'spectators_full', `session ${msg.sessionId} has ${maxSpectatorsPerSession} spectators (maxSpectatorsPerSession)`);
+      if (room && msg.spectate && room.spectatorCount >= maxSpectatorsPerRoom) {
+        conn.reject(CloseCode.ROOM_FULL, 'spectators_full', `room ${msg.roomId} has ${maxSpectatorsPerRoom} spectators (maxSpectatorsPerRoom)`);
         return;
       }
-      if (session && !msg.spectate && !rooms.admitTicket(session.id, msg.ticket)) {
-        conn.reject(CloseCode.TICKET_REJECTED, 'ticket_rejected', `session ${msg.sessionId} is reserved: join ticket missing, unknown, used or expired`);
+      if (room && !msg.spectate && !rooms.admitTicket(room.id, msg.ticket)) {
+        conn.reject(CloseCode.TICKET_REJECTED, 'ticket_rejected', `room ${msg.roomId} is reserved: join ticket missing, unknown, used or expired`);
         return;
       }
-      if (!session && !this.admitCreation(conn)) return;
-      session ??= rooms.create(game, msg.sessionId);
+      if (!room && !this.admitCreation(conn)) return;
+      room ??= rooms.create(game, msg.roomId);
     } else {
       const candidates = rooms.all().filter((s) => s.game === game && !s.isDisposed && (msg.spectate || !rooms.isReserved(s.id)));
       if (msg.spectate) {
-        const open = candidates.filter((s) => s.spectatorCount < maxSpectatorsPerSession);
+        const open = candidates.filter((s) => s.spectatorCount < maxSpectatorsPerRoom);
         if (candidates.length > 0 && open.length === 0) {
-          conn.reject(CloseCode.SESSION_FULL, 'spectators_full', `every ${game.name} session has ${maxSpectatorsPerSession} spectators (maxSpectatorsPerSession)`);
+          conn.reject(CloseCode.ROOM_FULL, 'spectators_full', `every ${game.name} room has ${maxSpectatorsPerRoom} spectators (maxSpectatorsPerRoom)`);
           return;
         }
-        session = open.sort((a, b) => b.playerCount - a.playerCount)[0];
+        room = open.sort((a, b) => b.playerCount - a.playerCount)[0];
       } else {
-        session = candidates.find((s) => s.isOpen);
+        room = candidates.find((s) => s.isOpen);
       }
-      if (!session && !this.admitCreation(conn)) return;
-      session ??= rooms.create(game);
+      if (!room && !this.admitCreation(conn)) return;
+      room ??= rooms.create(game);
     }
-    const member = rooms.enter(session, conn.ws, cleanName(msg.name), msg.spectate);
-    conn.joined(session, member);
+    const member = rooms.enter(room, conn.ws, cleanName(msg.name), msg.spectate);
+    conn.joined(room, member);
   }
 
   /** Whether `conn` may create a room now; rejects it (4503 / 4429) when not. */
   private admitCreation(conn: ClientConnection): boolean {
-    const { maxSessions, sessionsPerAddressPerMinute } = this.o.rooms.limits;
+    const { maxRooms, roomsPerAddressPerMinute } = this.o.rooms.limits;
     switch (this.o.rooms.admitCreation(conn.ip)) {
       case null:
         return true;
       case 'server_busy':
-        conn.reject(CloseCode.SERVER_BUSY, 'server_busy', `this server already runs ${maxSessions} sessions; try again later`);
+        conn.reject(CloseCode.SERVER_BUSY, 'server_busy', `this server already runs ${maxRooms} rooms; try again later`);
         return false;
       case 'room_rate':
-        conn.reject(CloseCode.RATE_LIMITED, 'room_rate', `more than ${sessionsPerAddressPerMinute} sessions created per minute from this address; try again later`);
+        conn.reject(CloseCode.RATE_LIMITED, 'room_rate', `more than ${roomsPerAddressPerMinute} rooms created per minute from this address; try again later`);
         return false;
     }
   }

@@ -69,7 +69,7 @@ export class Fanout {
     const { metrics, backpressureBytes } = this.o;
     const sends = f.sends;
     const maxId = maxPlayerId;
-    if (sends.length > maxId) return `the game sent frames to ${sends.length} recipients (the session has had ${maxId})`;
+    if (sends.length > maxId) return `the game sent frames to ${sends.length} recipients (the room has had ${maxId})`;
     const stamp = ++this.fanouts;
     for (let j = 0; j < sends.length; j++) {
       const pid = sends[j].playerId;

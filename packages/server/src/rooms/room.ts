@@ -1,5 +1,5 @@
 /**
- * One room (still called a session here): its members, their reconnect tokens and grace timers,
+ * One room (still called a room here): its members, their reconnect tokens and grace timers,
  * and the channel to its engine, with the engine's messages (frames, errors, stop) handled in
  * the room's own lifecycle. About 430 lines because the engine-message handling belongs to the
  * same owner (the room's state); fan-out and backpressure are in `fanout.ts`.
@@ -19,16 +19,16 @@ import type { EngineErrorMessage, EngineToHostMessage } from '../engine/messages
 import type { LoadedGame } from '../games/loader.js';
 import { kv, type Logger } from '../logger.js';
 import type { ServerMetrics } from '../metrics.js';
-import type { RuntimeSession, SessionRuntime } from '../runtime/runtime.js';
+import type { RoomChannel, RoomRuntime } from '../runtime/runtime.js';
 import { Fanout, freshDelivery, type Recipient } from './fanout.js';
 
 /** How long `dispose` waits for the engine's `stopped` before terminating it (ms). */
 const STOP_TIMEOUT_MS = 2000;
-/** Game error lines logged per session per second before the rest are summarised. */
+/** Game error lines logged per room per second before the rest are summarised. */
 const ERROR_LINES_PER_SECOND = 5;
 
-/** A live session (room) as listed in the lobby and `/parlor/api/sessions`. */
-export interface SessionInfo {
+/** A live room as listed in the lobby and `/parlor/api/rooms`. */
+export interface RoomInfo {
   id: string;
   /** Game route name. */
   game: string;
@@ -44,28 +44,28 @@ export interface SessionInfo {
   createdAt: number;
 }
 
-/** What a {@link Session} needs from the server: settings and shared services, no state of the server's. */
-export interface SessionHost {
+/** What a {@link Room} needs from the server: settings and shared services, no state of the server's. */
+export interface RoomHost {
   readonly logger: Logger;
   readonly metrics: ServerMetrics;
-  readonly runtime: SessionRuntime;
+  readonly runtime: RoomRuntime;
   readonly reconnectGraceMs: number;
   readonly backpressureBytes: number;
   readonly maxConsecutiveErrors: number;
 }
 
 /**
- * Who is told when members and the session end (the room registry, which keeps the reconnect
- * tokens). Notifications only: the session never reads the listener's state.
+ * Who is told when members and the room end (the room registry, which keeps the reconnect
+ * tokens). Notifications only: the room never reads the listener's state.
  */
-export interface SessionListener {
-  /** A member left for good (grace period over, or the session ended): its reconnect token is void. */
-  memberGone(session: Session, member: Member): void;
-  /** Called once when the session is gone (empty, failed, reloaded or server closing). */
-  disposed(session: Session): void;
+export interface RoomListener {
+  /** A member left for good (grace period over, or the room ended): its reconnect token is void. */
+  memberGone(room: Room, member: Member): void;
+  /** Called once when the room is gone (empty, failed, reloaded or server closing). */
+  disposed(room: Room): void;
 }
 
-/** A player or spectator of a session, connected or within its reconnect grace period. */
+/** A player or spectator of a room, connected or within its reconnect grace period. */
 export interface Member extends Recipient {
   readonly spectator: boolean;
   readonly name: string;
@@ -74,7 +74,7 @@ export interface Member extends Recipient {
   graceTimer: ReturnType<typeof setTimeout> | null;
 }
 
-/** Why a session ends and what its clients are told. */
+/** Why a room ends and what its clients are told. */
 export interface DisposeReason {
   /** WebSocket close code for connected clients. */
   code: number;
@@ -85,17 +85,17 @@ export interface DisposeReason {
 }
 
 /**
- * A live session (a room) as the host sees it: its members (players and spectators) with their
+ * A live room (a room) as the host sees it: its members (players and spectators) with their
  * sockets, reconnect tokens and grace timers, and the runtime channel to its engine. Each tick's
  * frames go out through its {@link Fanout} (backpressure, full frames: see `fanout.ts`). It
- * disposes itself when nobody is left. It knows nothing of other sessions: the registry
- * (`registry.ts`) indexes sessions and tokens and hears from it through a {@link SessionListener}.
+ * disposes itself when nobody is left. It knows nothing of other rooms: the registry
+ * (`registry.ts`) indexes rooms and tokens and hears from it through a {@link RoomListener}.
  */
-export class Session {
+export class Room {
   readonly createdAt = Date.now();
   private readonly members = new Map<PlayerId, Member>();
   private nextPlayerId = 1;
-  private readonly engine: RuntimeSession;
+  private readonly engine: RoomChannel;
   private disposed = false;
   private disposing: Promise<void> | null = null;
   private stoppedResolve: (() => void) | null = null;
@@ -114,13 +114,13 @@ export class Session {
   constructor(
     readonly id: string,
     readonly game: LoadedGame,
-    private readonly host: SessionHost,
-    private readonly listener: SessionListener,
+    private readonly host: RoomHost,
+    private readonly listener: RoomListener,
     /** Create-time options handed to the game's constructor (e.g. from a fleet `createRoom`); default `{}`. */
     readonly options: Record<string, unknown> = {},
   ) {
     this.engine = host.runtime.start({
-      sessionId: id,
+      roomId: id,
       game: game.name,
       gameClass: game.gameClass,
       bundle: game.bundle ?? undefined,
@@ -134,7 +134,7 @@ export class Session {
       metrics: host.metrics,
       logger: host.logger,
       backpressureBytes: host.backpressureBytes,
-      logFields: { game: game.name, session: id },
+      logFields: { game: game.name, room: id },
       requestFull: (playerId) => this.engine.send({ type: 'resync', playerId }),
     });
     this.engine.onMessage((msg) => {
@@ -142,14 +142,14 @@ export class Session {
       try {
         this.onEngineMessage(msg);
       } catch (err) {
-        this.host.logger.error(`session host error: ${kv({ game: this.game.name, session: this.id, error: err instanceof Error ? err.message : 'unknown' })}`);
+        this.host.logger.error(`room host error: ${kv({ game: this.game.name, room: this.id, error: err instanceof Error ? err.message : 'unknown' })}`);
         this.fail('the server could not handle the game\u2019s output');
       }
     });
-    host.logger.info(`session created: ${kv({ game: game.name, session: id, runtime: host.runtime.name })}`);
+    host.logger.info(`room created: ${kv({ game: game.name, room: id, runtime: host.runtime.name })}`);
   }
 
-  /** Whether the session has ended. */
+  /** Whether the room has ended. */
   get isDisposed(): boolean {
     return this.disposed;
   }
@@ -178,8 +178,8 @@ export class Session {
     return !this.disposed && this.playerCount < this.game.metadata.maxPlayers;
   }
 
-  /** A summary for the lobby and `/parlor/api/sessions`. */
-  info(): SessionInfo {
+  /** A summary for the lobby and `/parlor/api/rooms`. */
+  info(): RoomInfo {
     return {
       id: this.id,
       game: this.game.name,
@@ -192,7 +192,7 @@ export class Session {
     };
   }
 
-  /** The member holding a reconnect token, if any (the registry finds the session by token). */
+  /** The member holding a reconnect token, if any (the registry finds the room by token). */
   memberByToken(token: string): Member | undefined {
     for (const m of this.members.values()) if (m.token === token) return m;
     return undefined;
@@ -217,7 +217,7 @@ export class Session {
     this.attach(member, ws);
     this.engine.send({ type: 'join', playerId, name: member.name, spectator });
     this.host.logger.info(
-      `${spectator ? 'spectator' : 'player'} joined: ${kv({ game: this.game.name, session: this.id, player: playerId, players: this.playerCount, spectators: this.spectatorCount })}`,
+      `${spectator ? 'spectator' : 'player'} joined: ${kv({ game: this.game.name, room: this.id, player: playerId, players: this.playerCount, spectators: this.spectatorCount })}`,
     );
     return member;
   }
@@ -238,7 +238,7 @@ export class Session {
     }
     this.attach(member, ws);
     this.fanout.reconnected(member);
-    this.host.logger.info(`${member.spectator ? 'spectator' : 'player'} reconnected: ${kv({ game: this.game.name, session: this.id, player: member.playerId })}`);
+    this.host.logger.info(`${member.spectator ? 'spectator' : 'player'} reconnected: ${kv({ game: this.game.name, room: this.id, player: member.playerId })}`);
   }
 
   /**
@@ -252,7 +252,7 @@ export class Session {
     member.graceTimer = setTimeout(() => this.remove(member, 'grace period over'), this.host.reconnectGraceMs);
     member.graceTimer.unref?.();
     this.host.logger.info(
-      `${member.spectator ? 'spectator' : 'player'} disconnected: ${kv({ game: this.game.name, session: this.id, player: member.playerId, graceMs: this.host.reconnectGraceMs })}`,
+      `${member.spectator ? 'spectator' : 'player'} disconnected: ${kv({ game: this.game.name, room: this.id, player: member.playerId, graceMs: this.host.reconnectGraceMs })}`,
     );
   }
 
@@ -268,7 +268,7 @@ export class Session {
   }
 
   /**
-   * Ends the session: sends `reason.message` (if any) to connected clients and closes them with
+   * Ends the room: sends `reason.message` (if any) to connected clients and closes them with
    * `reason.code`, invalidates every reconnect token, stops the engine (waiting up to 2 s for it)
    * and terminates it. Idempotent.
    */
@@ -287,7 +287,7 @@ export class Session {
       }
     }
     this.members.clear();
-    this.host.logger.info(`session disposed: ${kv({ game: this.game.name, session: this.id, reason: reason.reason })}`);
+    this.host.logger.info(`room disposed: ${kv({ game: this.game.name, room: this.id, reason: reason.reason })}`);
     this.listener.disposed(this);
     this.disposing = this.stopEngine();
     return this.disposing;
@@ -296,18 +296,18 @@ export class Session {
   // ---------------------------------------------------------------- internals
 
   /**
-   * Ends the session because its engine misbehaved (a frame that breaks the host's rules, an
+   * Ends the room because its engine misbehaved (a frame that breaks the host's rules, an
    * exception on the host in this room's path): players get 4500 with `why`, the engine is
    * terminated without waiting for it. Logged once.
    */
   private fail(why: string): void {
     if (this.disposed) return;
     this.killEngine = true;
-    this.host.logger.error(`session ended: ${kv({ game: this.game.name, session: this.id, reason: why })}`);
+    this.host.logger.error(`room ended: ${kv({ game: this.game.name, room: this.id, reason: why })}`);
     void this.dispose({
-      code: CloseCode.SESSION_FAILED,
+      code: CloseCode.ROOM_FAILED,
       reason: 'game failed',
-      message: { type: 'error', code: CloseCode.SESSION_FAILED, message: `The game failed and the session ended: ${truncate(why, 200)}` },
+      message: { type: 'error', code: CloseCode.ROOM_FAILED, message: `The game failed and the room ended: ${truncate(why, 200)}` },
     }).catch(() => {});
   }
 
@@ -340,7 +340,7 @@ export class Session {
       aspectRatio: meta.aspectRatio,
       tickRate: meta.tickRate,
       reconnectToken: member.token,
-      sessionId: this.id,
+      roomId: this.id,
       game: this.game.name,
       title: meta.name,
     });
@@ -357,8 +357,8 @@ export class Session {
     this.members.delete(member.playerId);
     this.listener.memberGone(this, member);
     this.engine.send({ type: 'leave', playerId: member.playerId });
-    this.host.logger.info(`${member.spectator ? 'spectator' : 'player'} left: ${kv({ game: this.game.name, session: this.id, player: member.playerId, why })}`);
-    if (this.members.size === 0) void this.dispose({ code: CloseCode.NORMAL, reason: 'session empty' });
+    this.host.logger.info(`${member.spectator ? 'spectator' : 'player'} left: ${kv({ game: this.game.name, room: this.id, player: member.playerId, why })}`);
+    if (this.members.size === 0) void this.dispose({ code: CloseCode.NORMAL, reason: 'room empty' });
   }
 
   private sendMessage(ws: WebSocket, msg: Parameters<typeof encodeServerMessage>[0]): void {
@@ -382,9 +382,9 @@ export class Session {
         this.stoppedResolve?.();
         if (!this.disposed) {
           void this.dispose({
-            code: CloseCode.SESSION_FAILED,
-            reason: 'session engine stopped',
-            message: { type: 'error', code: CloseCode.SESSION_FAILED, message: 'The game session stopped.' },
+            code: CloseCode.ROOM_FAILED,
+            reason: 'room engine stopped',
+            message: { type: 'error', code: CloseCode.ROOM_FAILED, message: 'The game room stopped.' },
           });
         }
         return;
@@ -393,14 +393,14 @@ export class Session {
 
   private onEngineError(msg: EngineErrorMessage): void {
     const log = this.host.logger;
-    const line = `game error: ${kv({ game: this.game.name, session: this.id, where: text(msg.where), fatal: msg.fatal === true })}: ${oneLine(text(msg.message))}`;
+    const line = `game error: ${kv({ game: this.game.name, room: this.id, where: text(msg.where), fatal: msg.fatal === true })}: ${oneLine(text(msg.message))}`;
     if (msg.fatal) {
       log.error(line);
-      if (msg.stack) log.debug(`game error stack: ${kv({ game: this.game.name, session: this.id })}: ${oneLine(text(msg.stack))}`);
+      if (msg.stack) log.debug(`game error stack: ${kv({ game: this.game.name, room: this.id })}: ${oneLine(text(msg.stack))}`);
       void this.dispose({
-        code: CloseCode.SESSION_FAILED,
+        code: CloseCode.ROOM_FAILED,
         reason: 'game failed',
-        message: { type: 'error', code: CloseCode.SESSION_FAILED, message: `The game failed and the session ended: ${truncate(text(msg.message), 200)}` },
+        message: { type: 'error', code: CloseCode.ROOM_FAILED, message: `The game failed and the room ended: ${truncate(text(msg.message), 200)}` },
       });
       return;
     }
@@ -408,7 +408,7 @@ export class Session {
     const now = Date.now();
     if (now - this.errorWindowStart >= 1000) {
       if (this.suppressedErrors > 0) {
-        log.error(`game errors suppressed: ${kv({ game: this.game.name, session: this.id, count: this.suppressedErrors })}`);
+        log.error(`game errors suppressed: ${kv({ game: this.game.name, room: this.id, count: this.suppressedErrors })}`);
       }
       this.errorWindowStart = now;
       this.errorLinesInWindow = 0;
@@ -417,7 +417,7 @@ export class Session {
     if (this.errorLinesInWindow < ERROR_LINES_PER_SECOND) {
       this.errorLinesInWindow++;
       log.error(line);
-      if (msg.stack) log.debug(`game error stack: ${kv({ game: this.game.name, session: this.id })}: ${oneLine(text(msg.stack))}`);
+      if (msg.stack) log.debug(`game error stack: ${kv({ game: this.game.name, room: this.id })}: ${oneLine(text(msg.stack))}`);
     } else {
       this.suppressedErrors++;
     }

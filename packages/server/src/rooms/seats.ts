@@ -6,7 +6,7 @@ export const MAX_TICKET_TTL_MS = 60 * 60 * 1000;
 export const MAX_SEATS_PER_RESERVATION = 64;
 
 /**
- * Seat reservations of a server's sessions. Once a session has a reservation, a player join
+ * Seat reservations of a server's rooms. Once a room has a reservation, a player join
  * needs a valid ticket: unknown, used or expired tickets are refused. Each ticket is single-use
  * (128 random bits, base64url) and expires after its TTL. Spectators and reconnects need none.
  */
@@ -14,15 +14,15 @@ export class SeatBook {
   private readonly reserved = new Map<string, Map<string, number>>();
 
   /**
-   * Issues `count` tickets for `sessionId`, valid for `ttlMs`.
+   * Issues `count` tickets for `roomId`, valid for `ttlMs`.
    * @returns the tickets and their expiry (ms since the epoch).
    */
-  reserve(sessionId: string, count: number, ttlMs: number): { tickets: string[]; expiresAt: number } {
+  reserve(roomId: string, count: number, ttlMs: number): { tickets: string[]; expiresAt: number } {
     const expiresAt = Date.now() + ttlMs;
-    let book = this.reserved.get(sessionId);
+    let book = this.reserved.get(roomId);
     if (!book) {
       book = new Map();
-      this.reserved.set(sessionId, book);
+      this.reserved.set(roomId, book);
     }
     const tickets: string[] = [];
     for (let i = 0; i < count; i++) {
@@ -33,17 +33,17 @@ export class SeatBook {
     return { tickets, expiresAt };
   }
 
-  /** Whether the session takes players by ticket only. */
-  isReserved(sessionId: string): boolean {
-    return this.reserved.has(sessionId);
+  /** Whether the room takes players by ticket only. */
+  isReserved(roomId: string): boolean {
+    return this.reserved.has(roomId);
   }
 
   /**
-   * Admits a player join: `true` when the session is not reserved, or when `ticket` is valid
+   * Admits a player join: `true` when the room is not reserved, or when `ticket` is valid
    * (it is consumed). Expired tickets are dropped on the way.
    */
-  admit(sessionId: string, ticket: string): boolean {
-    const book = this.reserved.get(sessionId);
+  admit(roomId: string, ticket: string): boolean {
+    const book = this.reserved.get(roomId);
     if (!book) return true;
     const now = Date.now();
     for (const [t, exp] of book) if (exp <= now) book.delete(t);
@@ -53,8 +53,8 @@ export class SeatBook {
     return true;
   }
 
-  /** Forgets a session's reservation (it ended). */
-  clear(sessionId: string): void {
-    this.reserved.delete(sessionId);
+  /** Forgets a room's reservation (it ended). */
+  clear(roomId: string): void {
+    this.reserved.delete(roomId);
   }
 }

@@ -1,5 +1,5 @@
 /**
- * Entry point of a sandboxed session process (see `ProcessRuntime`, and the docker runtime's
+ * Entry point of a sandboxed room process (see `ProcessRuntime`, and the docker runtime's
  * image). Built by tsup into one self-contained ESM file (`dist/process-runner.mjs`, with
  * `@parlor/squish` and `msgpackr` inlined) so that Node's permission model only has to grant read
  * access to that file; the game's code arrives over the channel.
@@ -24,7 +24,7 @@ import { Readable, Writable } from 'node:stream';
 import { dirname } from 'node:path';
 import { compileFunction } from 'node:vm';
 import * as squish from '@parlor/squish';
-import { SessionEngine } from '../engine/session-engine.js';
+import { RoomEngine } from '../engine/room-engine.js';
 import type { HostToEngineMessage } from '../engine/messages.js';
 import { ChannelDecoder, encodeChannelMessage } from '../runtime/channel.js';
 import type { RunnerBootMessage } from './protocol.js';
@@ -87,7 +87,7 @@ function channelEnd(fd: number, dir: 'read' | 'write'): Readable | Writable {
   if (st.isFIFO() || st.isSocket()) return new Socket({ fd, readable: dir === 'read', writable: dir === 'write' });
   return dir === 'read' ? createReadStream('', { fd, autoClose: false }) : createWriteStream('', { fd, autoClose: false });
 }
-let engine: SessionEngine | null = null;
+let engine: RoomEngine | null = null;
 let booted = false;
 let exiting = false;
 
@@ -195,7 +195,7 @@ function boot(msg: RunnerBootMessage): void {
   }
   // Backpressure: while the host throttles this room, stop producing frames instead of queueing them.
   const backlogged = () => out.writableLength > 8 * 1024 * 1024;
-  engine = new SessionEngine({ gameClass, options: msg.options, maxConsecutiveErrors: msg.maxConsecutiveErrors, backlogged }, (m) => {
+  engine = new RoomEngine({ gameClass, options: msg.options, maxConsecutiveErrors: msg.maxConsecutiveErrors, backlogged }, (m) => {
     post(m);
     if (m.type === 'stopped') exitSoon(0);
   });

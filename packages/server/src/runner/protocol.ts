@@ -2,7 +2,7 @@ import type { ResolvedGameMetadata } from '@parlor/squish';
 
 /**
  * The first message a sandboxed runner receives: what to run. `mode: 'inspect'` only evaluates
- * the bundle and answers `inspected` (or `error`); `mode: 'run'` starts a session engine.
+ * the bundle and answers `inspected` (or `error`); `mode: 'run'` starts a room engine.
  */
 export interface RunnerBootMessage {
   type: 'boot';

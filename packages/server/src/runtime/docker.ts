@@ -13,8 +13,8 @@ import { createConsoleLogger, kv, type Logger } from '../logger.js';
 import { DEFAULT_MAX_CHANNEL_MESSAGE_BYTES } from './channel.js';
 import { DEFAULT_PROCESS_HEAP_MB, DEFAULT_TICK_TIMEOUT_MS, processRunnerPath } from './process.js';
 import { inspectInSandbox } from './sandbox/inspect.js';
-import { pickSandboxLimits, superviseSandbox, type ProcessRuntimeSession, type SandboxChild, type SandboxLimits } from './sandbox/supervisor.js';
-import type { SessionRuntime, SessionSpec } from './runtime.js';
+import { pickSandboxLimits, superviseSandbox, type SandboxRoomChannel, type SandboxChild, type SandboxLimits } from './sandbox/supervisor.js';
+import type { RoomRuntime, RoomSpec } from './runtime.js';
 
 /** Default runner image (built locally by `docker/build-runner-image.sh`). */
 export const DEFAULT_DOCKER_IMAGE = 'parlor-runner:local';
@@ -67,7 +67,7 @@ export interface DockerRuntimeOptions extends SandboxLimits {
   logger?: Logger;
   /**
    * Refuse an image whose `parlor.runner.sha256` label is not the SHA-256 of this host's runner
-   * (a stale image after an upgrade would otherwise start sessions that never answer). Default true.
+   * (a stale image after an upgrade would otherwise start rooms that never answer). Default true.
    */
   verifyRunner?: boolean;
 }
@@ -76,14 +76,14 @@ export interface DockerRuntimeOptions extends SandboxLimits {
 export const RUNNER_SHA256_LABEL = 'parlor.runner.sha256';
 
 /**
- * Labels every session container carries: `parlor.session` (session id), `parlor.instance` (the
+ * Labels every room container carries: `parlor.room` (room id), `parlor.instance` (the
  * runtime's instance id, the only label reconcile selects on), `parlor.host` (the machine's
  * hostname, informational) and `parlor.game` (game name).
  */
-export const DOCKER_LABELS = { session: 'parlor.session', instance: 'parlor.instance', host: 'parlor.host', game: 'parlor.game' } as const;
+export const DOCKER_LABELS = { room: 'parlor.room', instance: 'parlor.instance', host: 'parlor.host', game: 'parlor.game' } as const;
 
 /**
- * The `docker` runtime: one container per session (dockerode), hardened: `NetworkMode: 'none'`,
+ * The `docker` runtime: one container per room (dockerode), hardened: `NetworkMode: 'none'`,
  * read-only root file system, the game folder bind-mounted read-only at `/game`, `CapDrop: ALL`,
  * `no-new-privileges`, pids/memory/CPU limits, a size-capped `noexec` tmpfs at `/tmp`, a non-root
  * user; labels {@link DOCKER_LABELS}. A container is removed by the runtime once it exited and was
@@ -93,11 +93,11 @@ export const DOCKER_LABELS = { session: 'parlor.session', instance: 'parlor.inst
  * runner as the `process` runtime runs under Node's permission model; the channel is the
  * container's attached stdin/stdout (length-prefixed msgpack), its stderr goes to the host log.
  *
- * Fail closed: it never falls back. If Docker is unreachable or the image is missing, sessions and
+ * Fail closed: it never falls back. If Docker is unreachable or the image is missing, rooms and
  * game loads fail with a clear error. Create it with {@link DockerRuntime.connect} to check the
  * endpoint and image up front and to run the reconcile pass.
  */
-export class DockerRuntime implements SessionRuntime {
+export class DockerRuntime implements RoomRuntime {
   readonly name = 'docker';
   /** The dockerode client. */
   readonly docker: Docker;
@@ -161,7 +161,7 @@ export class DockerRuntime implements SessionRuntime {
     try {
       await this.docker.ping();
     } catch (err) {
-      throw new RuntimeError(ServerErrorCode.RUNTIME_UNAVAILABLE, 'docker', `Docker is unreachable (${(err as Error).message}); refusing to run sessions in a weaker runtime`, { cause: err });
+      throw new RuntimeError(ServerErrorCode.RUNTIME_UNAVAILABLE, 'docker', `Docker is unreachable (${(err as Error).message}); refusing to run rooms in a weaker runtime`, { cause: err });
     }
     let labels: Record<string, string> = {};
     try {
@@ -210,7 +210,7 @@ export class DockerRuntime implements SessionRuntime {
       try {
         await this.docker.getContainer(c.Id).remove({ force: true });
         removed.push(c.Id);
-        this.logger.info(`removed stale session container: ${kv({ container: c.Id.slice(0, 12), instance: this.instanceId, session: c.Labels?.[DOCKER_LABELS.session], game: c.Labels?.[DOCKER_LABELS.game] })}`);
+        this.logger.info(`removed stale room container: ${kv({ container: c.Id.slice(0, 12), instance: this.instanceId, room: c.Labels?.[DOCKER_LABELS.room], game: c.Labels?.[DOCKER_LABELS.game] })}`);
       } catch {
         // already gone (AutoRemove)
       }
@@ -246,13 +246,13 @@ export class DockerRuntime implements SessionRuntime {
     this.instanceLock = lock;
   }
 
-  /** Starts a session container. The container is created asynchronously; failures end the session with a fatal error. */
-  start(spec: SessionSpec): ProcessRuntimeSession {
+  /** Starts a room container. The container is created asynchronously; failures end the room with a fatal error. */
+  start(spec: RoomSpec): SandboxRoomChannel {
     const bundle = spec.bundle;
     if (!bundle) {
       throw new RuntimeError(ServerErrorCode.RUNTIME_START_FAILED, 'docker', `game ${spec.game} was given as an in-process class; the docker runtime needs a game file or folder`);
     }
-    const child = this.container(spec.sessionId, spec.game, spec.baseDir ?? resolve(bundle.filename, '..'), spec.logger ?? this.logger);
+    const child = this.container(spec.roomId, spec.game, spec.baseDir ?? resolve(bundle.filename, '..'), spec.logger ?? this.logger);
     return superviseSandbox(child, spec, bundle, {
       ...this.limits,
       logger: this.logger,
@@ -263,14 +263,14 @@ export class DockerRuntime implements SessionRuntime {
     });
   }
 
-  /** Evaluates a game bundle in a container and returns its metadata (see `SessionRuntime.inspect`). */
+  /** Evaluates a game bundle in a container and returns its metadata (see `RoomRuntime.inspect`). */
   inspect(bundle: { code: string; filename: string }, baseDir?: string): Promise<{ metadata: ResolvedGameMetadata; className: string }> {
     const child = this.container(`inspect-${process.pid}-${Date.now().toString(36)}`, 'inspect', baseDir ?? resolve(bundle.filename, '..'), this.logger);
     return inspectInSandbox(child, bundle, { startTimeoutMs: this.opts.startTimeoutMs, maxMessageBytes: this.opts.maxMessageBytes, runtime: 'docker' });
   }
 
-  /** The create options of a session container (for tests and audits). */
-  containerOptions(sessionId: string, game: string, gameDir: string): Docker.ContainerCreateOptions {
+  /** The create options of a room container (for tests and audits). */
+  containerOptions(roomId: string, game: string, gameDir: string): Docker.ContainerCreateOptions {
     return {
       Image: this.image,
       Cmd: [`--max-old-space-size=${this.opts.maxOldSpaceSizeMb}`, '/opt/parlor/process-runner.mjs'],
@@ -283,7 +283,7 @@ export class DockerRuntime implements SessionRuntime {
       StdinOnce: true,
       Tty: false,
       NetworkDisabled: true,
-      Labels: { [DOCKER_LABELS.session]: sessionId, [DOCKER_LABELS.instance]: this.instanceId, [DOCKER_LABELS.host]: hostname(), [DOCKER_LABELS.game]: game },
+      Labels: { [DOCKER_LABELS.room]: roomId, [DOCKER_LABELS.instance]: this.instanceId, [DOCKER_LABELS.host]: hostname(), [DOCKER_LABELS.game]: game },
       HostConfig: {
         NetworkMode: 'none',
         ReadonlyRootfs: true,
@@ -302,7 +302,7 @@ export class DockerRuntime implements SessionRuntime {
     };
   }
 
-  /** Kills (and removes) every session container of this runtime and releases its instance id. */
+  /** Kills (and removes) every room container of this runtime and releases its instance id. */
   async close(): Promise<void> {
     const all = [...this.live.values()];
     for (const c of all) c.kill();
@@ -312,9 +312,9 @@ export class DockerRuntime implements SessionRuntime {
     if (lock) await new Promise<void>((r) => lock.close(() => r()));
   }
 
-  private container(sessionId: string, game: string, gameDir: string, log: Logger): ContainerChild {
-    const key = `${sessionId}#${Math.random().toString(36).slice(2)}`;
-    const child = new ContainerChild(this.docker, this.containerOptions(sessionId, game, gameDir), log, this.opts.memoryBytes);
+  private container(roomId: string, game: string, gameDir: string, log: Logger): ContainerChild {
+    const key = `${roomId}#${Math.random().toString(36).slice(2)}`;
+    const child = new ContainerChild(this.docker, this.containerOptions(roomId, game, gameDir), log, this.opts.memoryBytes);
     this.live.set(key, child);
     void child.closed.then(() => this.live.delete(key));
     return child;
@@ -322,7 +322,7 @@ export class DockerRuntime implements SessionRuntime {
 }
 
 /**
- * A session container seen as a {@link SandboxChild}: created, attached and started
+ * A room container seen as a {@link SandboxChild}: created, attached and started
  * asynchronously; removed after its exit was inspected. `exitReason` says why it ended when the
  * host did not end it (a kernel out-of-memory kill); `cpuTimeMs()` reads its cgroup.
  */
@@ -422,13 +422,13 @@ class ContainerChild extends EventEmitter implements SandboxChild {
         }
         if (this.oomKilled) {
           this.exitReason = `the game exceeded its memory limit (${Math.round(this.memoryBytes / (1024 * 1024))} MiB)`;
-          this.log.warn(`session container killed by the kernel for memory: ${kv({ container: c.id.slice(0, 12), memoryBytes: this.memoryBytes })}`);
+          this.log.warn(`room container killed by the kernel for memory: ${kv({ container: c.id.slice(0, 12), memoryBytes: this.memoryBytes })}`);
         }
       }
       await c.remove({ force: true }).catch(() => {});
       this.finish(code, this.killed || this.oomKilled ? 'SIGKILL' : null);
     } catch (err) {
-      if (!this.killed) this.log.error(`session container failed: ${(err as Error).message}`);
+      if (!this.killed) this.log.error(`room container failed: ${(err as Error).message}`);
       this.stderr.write(`container error: ${(err as Error).message}\n`);
       if (this.container) await this.container.remove({ force: true }).catch(() => {});
       this.finish(null, this.killed ? 'SIGKILL' : null);

@@ -1,6 +1,6 @@
-import { SessionEngine } from '../engine/session-engine.js';
+import { RoomEngine } from '../engine/room-engine.js';
 import type { EngineToHostMessage, HostToEngineMessage } from '../engine/messages.js';
-import type { RuntimeSession, SessionRuntime, SessionSpec } from './runtime.js';
+import type { RoomChannel, RoomRuntime, RoomSpec } from './runtime.js';
 
 /**
  * The `inline` runtime: the engine runs in the host's own process and event loop. Messages in
@@ -9,13 +9,13 @@ import type { RuntimeSession, SessionRuntime, SessionSpec } from './runtime.js';
  *
  * Games run with the host's full privileges: use it for development and trusted games only.
  */
-export class InlineRuntime implements SessionRuntime {
+export class InlineRuntime implements RoomRuntime {
   readonly name = 'inline';
 
-  start(spec: SessionSpec): RuntimeSession {
+  start(spec: RoomSpec): RoomChannel {
     let handler: ((msg: EngineToHostMessage) => void) | null = null;
     let terminated = false;
-    const engine = new SessionEngine(
+    const engine = new RoomEngine(
       { gameClass: spec.gameClass, options: spec.options, maxConsecutiveErrors: spec.maxConsecutiveErrors },
       (msg) => {
         queueMicrotask(() => {

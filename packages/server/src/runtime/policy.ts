@@ -6,14 +6,14 @@ import { buildImageCommand } from '../gate/runtime.js';
 import { DEFAULT_DOCKER_IMAGE, DockerRuntime, type DockerRuntimeOptions } from './docker.js';
 import { InlineRuntime } from './inline.js';
 import { ProcessRuntime, type ProcessRuntimeOptions } from './process.js';
-import type { RuntimeSession, SessionRuntime, SessionSpec } from './runtime.js';
+import type { RoomChannel, RoomRuntime, RoomSpec } from './runtime.js';
 
 /** Runtime names, weakest isolation first. */
 export const RUNTIME_NAMES = ['inline', 'process', 'docker'] as const;
 /** A runtime by name. */
 export type RuntimeName = (typeof RUNTIME_NAMES)[number];
 /** What a server (or a game) may be configured with: a name, `'auto'`, or a runtime instance. */
-export type RuntimeChoice = RuntimeName | 'auto' | SessionRuntime;
+export type RuntimeChoice = RuntimeName | 'auto' | RoomRuntime;
 
 /** Options of {@link createRuntime}. */
 export interface RuntimePolicyOptions {
@@ -47,11 +47,11 @@ export function isProduction(): boolean {
  *   missing it throws `RUNTIME_UNAVAILABLE` with the command that builds the image (it does not
  *   fall back); with no engine, `process` when its OS sandbox works here (see {@link ProcessRuntime});
  *   else `inline` outside production, and in production it throws;
- * - a {@link SessionRuntime} instance is used as is (one named `'inline'` is refused in production).
+ * - a {@link RoomRuntime} instance is used as is (one named `'inline'` is refused in production).
  * @throws {RuntimeError} `RUNTIME_REFUSED` or `RUNTIME_UNAVAILABLE`.
  * @throws {ServerConfigError} for an unknown name.
  */
-export function createRuntime(choice: RuntimeChoice, options: RuntimePolicyOptions = {}): SessionRuntime {
+export function createRuntime(choice: RuntimeChoice, options: RuntimePolicyOptions = {}): RoomRuntime {
   const production = options.production ?? isProduction();
   const logger = options.logger ?? createConsoleLogger('info');
   const processOptions = { logger, ...options.process };
@@ -70,7 +70,7 @@ export function createRuntime(choice: RuntimeChoice, options: RuntimePolicyOptio
     case 'auto': {
       const image = options.docker?.image ?? DEFAULT_DOCKER_IMAGE;
       const engine = dockerEngineStatus(image, options.docker?.docker?.socketPath);
-      let picked: SessionRuntime;
+      let picked: RoomRuntime;
       let why: string;
       if (engine === 'ready') {
         picked = new DockerRuntime({ logger, ...options.docker });
@@ -98,7 +98,7 @@ export function createRuntime(choice: RuntimeChoice, options: RuntimePolicyOptio
       return picked;
     }
     default:
-      throw new ServerConfigError(`unknown runtime ${JSON.stringify(choice)} (use inline, process, docker, auto or a SessionRuntime)`);
+      throw new ServerConfigError(`unknown runtime ${JSON.stringify(choice)} (use inline, process, docker, auto or a RoomRuntime)`);
   }
 }
 
@@ -111,24 +111,24 @@ function refusedInline(): RuntimeError {
 }
 
 /**
- * A runtime that routes each session to the runtime of its game (per-game overrides), falling back
+ * A runtime that routes each room to the runtime of its game (per-game overrides), falling back
  * to the server's default runtime. Its `name` lists the runtimes, e.g. `'process+inline'`.
  */
-export class RoutingRuntime implements SessionRuntime {
+export class RoutingRuntime implements RoomRuntime {
   readonly name: string;
   constructor(
-    private readonly fallback: SessionRuntime,
-    private readonly byGame: ReadonlyMap<string, SessionRuntime>,
+    private readonly fallback: RoomRuntime,
+    private readonly byGame: ReadonlyMap<string, RoomRuntime>,
   ) {
     this.name = [...new Set([fallback.name, ...[...byGame.values()].map((r) => r.name)])].join('+');
   }
 
   /** The runtime of a game. */
-  runtimeOf(game: string): SessionRuntime {
+  runtimeOf(game: string): RoomRuntime {
     return this.byGame.get(game) ?? this.fallback;
   }
 
-  start(spec: SessionSpec): RuntimeSession {
+  start(spec: RoomSpec): RoomChannel {
     return this.runtimeOf(spec.game).start(spec);
   }
 
@@ -144,7 +144,7 @@ export class RoutingRuntime implements SessionRuntime {
 }
 
 /** Loader options for a game served by `runtime`: sandboxed runtimes evaluate the game themselves. */
-export function loadOptionsFor(runtime: SessionRuntime): LoadGameOptions {
+export function loadOptionsFor(runtime: RoomRuntime): LoadGameOptions {
   return runtime.inspect ? { inspect: (bundle, baseDir) => runtime.inspect!(bundle, baseDir) } : {};
 }
 

@@ -9,19 +9,19 @@ import { buildSync } from 'esbuild';
 import { RuntimeError, ServerErrorCode } from '../errors.js';
 import { createConsoleLogger, kv, type Logger } from '../logger.js';
 import { DEFAULT_MAX_CHANNEL_MESSAGE_BYTES } from './channel.js';
-import type { SessionRuntime, SessionSpec } from './runtime.js';
+import type { RoomRuntime, RoomSpec } from './runtime.js';
 import { RUNNER_FD, SANDBOX_RUNNER_PATH, SANDBOX_UID, bwrapCanDisableUserns, bwrapCommand, findExecutable, inCgroupCommand, nodeFiles } from './sandbox/bwrap.js';
 import { CgroupTree, probeCgroups, type RoomCgroup } from './sandbox/cgroup.js';
 import { inspectInSandbox } from './sandbox/inspect.js';
-import { pickSandboxLimits, superviseSandbox, type ProcessRuntimeSession, type SandboxChild, type SandboxLimits } from './sandbox/supervisor.js';
+import { pickSandboxLimits, superviseSandbox, type SandboxRoomChannel, type SandboxChild, type SandboxLimits } from './sandbox/supervisor.js';
 
 /** Options of {@link ProcessRuntime}. Durations in ms, sizes as stated. */
 export interface ProcessRuntimeOptions extends SandboxLimits {
-  /** V8 old-space heap cap of each session process (`--max-old-space-size`), in MiB. Default 64. */
+  /** V8 old-space heap cap of each room process (`--max-old-space-size`), in MiB. Default 64. */
   maxOldSpaceSizeMb?: number;
   /**
    * V8 young-generation semi-space size (`--max-semi-space-size`), in MiB: smaller means less
-   * resident memory per session and more frequent (cheap) scavenges. Default `0`: V8's default (measured: no RSS difference for pong, whose RSS is mostly the shared node binary).
+   * resident memory per room and more frequent (cheap) scavenges. Default `0`: V8's default (measured: no RSS difference for pong, whose RSS is mostly the shared node binary).
    */
   maxSemiSpaceSizeMb?: number;
   /**
@@ -47,16 +47,16 @@ export interface ProcessRuntimeOptions extends SandboxLimits {
    */
   unsafeWeakSandbox?: boolean;
   /**
-   * CPU watchdog: a session whose event loop is blocked (a `tick` or hook that does not return)
+   * CPU watchdog: a room whose event loop is blocked (a `tick` or hook that does not return)
    * for longer than this is killed; its players get an `error` message and close code 4500.
    * Default 1000.
    */
   tickTimeoutMs?: number;
   /** Time allowed from spawn to the game being built and ticking (module evaluation, constructor). Default 10 000. */
   startTimeoutMs?: number;
-  /** Largest message a session process may send (one tick's frames), in bytes; larger kills the session. Default 8 MiB. */
+  /** Largest message a room process may send (one tick's frames), in bytes; larger kills the room. Default 8 MiB. */
   maxMessageBytes?: number;
-  /** Where the session processes' stdout/stderr and lifecycle lines go. Default: a console logger (`info`). */
+  /** Where the room processes' stdout/stderr and lifecycle lines go. Default: a console logger (`info`). */
   logger?: Logger;
   /** The `node` binary. Default `process.execPath`. */
   nodePath?: string;
@@ -65,8 +65,8 @@ export interface ProcessRuntimeOptions extends SandboxLimits {
   /** Path of the built runner (`process-runner.mjs`). Default: next to this module, or built from source once. */
   runnerPath?: string;
   /**
-   * Idle session processes kept ready (sandbox set up, Node booted, no game yet), so a new
-   * session skips Node's start-up (~40–200 ms depending on load). They are started on the first
+   * Idle room processes kept ready (sandbox set up, Node booted, no game yet), so a new
+   * room skips Node's start-up (~40–200 ms depending on load). They are started on the first
    * `start()`/`inspect()` and refilled after each use (a failed refill is retried after 1 s).
    * `0` disables the pool. Default 2.
    */
@@ -92,7 +92,7 @@ const REFILL_RETRY_MS = 1000;
  * - bubblewrap (`bwrap`), started through `setpriv` as uid/gid 65534 (`nobody`) with no
  *   capabilities and `no_new_privs`: its own user, pid, network (loopback only: no route out, no
  *   host ports, no abstract unix sockets of the host), mount, IPC, UTS and cgroup namespaces, and
- *   no nested user namespaces (bubblewrap 0.8+); an empty environment; a new session; killed when
+ *   no nested user namespaces (bubblewrap 0.8+); an empty environment; a new session (setsid); killed when
  *   the server dies.
  * - A read-only root filesystem holding only the node binary, the shared libraries `ldd` lists
  *   for it and a private copy of the runner, plus a fresh `/proc` of its own pid namespace and a
@@ -120,15 +120,15 @@ const REFILL_RETRY_MS = 1000;
  * {@link ProcessRuntimeOptions.unsafeWeakSandbox} is set.
  *
  * The channel is length-prefixed msgpack over the child's stdin/stdout; its stderr (and the
- * game's `console`) goes to the host's log, tagged with the session id. When the child exits
- * unexpectedly or the supervisor kills it, the session ends with 4500 and the others are
+ * game's `console`) goes to the host's log, tagged with the room id. When the child exits
+ * unexpectedly or the supervisor kills it, the room ends with 4500 and the others are
  * unaffected.
  *
  * @throws {RuntimeError} from the constructor: `RUNTIME_UNAVAILABLE` when Node has no permission
  *   model, or when the OS sandbox cannot be set up here (the message names what is missing and
  *   how to get it) and `unsafeWeakSandbox` is not set.
  */
-export class ProcessRuntime implements SessionRuntime {
+export class ProcessRuntime implements RoomRuntime {
   readonly name = 'process';
   /** Whether rooms run in their own network namespace (bubblewrap): `false` only with `unsafeWeakSandbox`. */
   readonly networkIsolated: boolean;
@@ -208,12 +208,12 @@ export class ProcessRuntime implements SessionRuntime {
   }
 
   /**
-   * Starts a session process for a game given as a file or folder (`spec.bundle`).
+   * Starts a room process for a game given as a file or folder (`spec.bundle`).
    * @throws {RuntimeError} `RUNTIME_START_FAILED` for a game given as a class (no bundle), or when
    *   no sandbox process can be started right now (e.g. out of file descriptors); other rooms are
    *   unaffected and the pool is refilled later.
    */
-  start(spec: SessionSpec): ProcessRuntimeSession {
+  start(spec: RoomSpec): SandboxRoomChannel {
     const bundle = spec.bundle;
     if (!bundle) {
       throw new RuntimeError(
@@ -222,7 +222,7 @@ export class ProcessRuntime implements SessionRuntime {
         `game ${spec.game} was given as an in-process class; the process runtime needs a game file or folder`,
       );
     }
-    if (this.weaknesses.length) (spec.logger ?? this.logger).warn(`UNSAFE: room started without full OS isolation: ${kv({ game: spec.game, session: spec.sessionId })} ${this.weaknessText()}`);
+    if (this.weaknesses.length) (spec.logger ?? this.logger).warn(`UNSAFE: room started without full OS isolation: ${kv({ game: spec.game, room: spec.roomId })} ${this.weaknessText()}`);
     return superviseSandbox(this.processChild(this.take()), spec, bundle, {
       ...this.limits,
       logger: this.logger,
@@ -234,7 +234,7 @@ export class ProcessRuntime implements SessionRuntime {
   }
 
   /**
-   * Evaluates a game bundle in a sandboxed process (same restrictions as a session) and returns
+   * Evaluates a game bundle in a sandboxed process (same restrictions as a room) and returns
    * its resolved metadata, so a host never evaluates untrusted code in its own process.
    * @throws {RuntimeError} `RUNTIME_START_FAILED` with the game's error (it threw while loading,
    *   has no Game class, bad metadata, timed out after `startTimeoutMs`) or when no sandbox
@@ -251,7 +251,7 @@ export class ProcessRuntime implements SessionRuntime {
     return inspectInSandbox(this.processChild(child), bundle, { startTimeoutMs: this.startTimeoutMs, maxMessageBytes: this.maxMessageBytes, runtime: 'process' });
   }
 
-  /** Kills every session process still running and removes the runtime's cgroups. */
+  /** Kills every room process still running and removes the runtime's cgroups. */
   async close(): Promise<void> {
     this.closed = true;
     if (this.refillTimer) clearTimeout(this.refillTimer);

@@ -2,10 +2,10 @@ import type { GameClass, ResolvedGameMetadata } from '@parlor/squish';
 import type { Logger } from '../logger.js';
 import type { EngineToHostMessage, HostToEngineMessage } from '../engine/messages.js';
 
-/** What a runtime needs to start one session's engine. */
-export interface SessionSpec {
-  /** Session id (for the runtime's logs and labels). */
-  sessionId: string;
+/** What a runtime needs to start one room's engine. */
+export interface RoomSpec {
+  /** Room id (for the runtime's logs and labels). */
+  roomId: string;
   /** Game name (route name). */
   game: string;
   /** The game class, for in-process runtimes. */
@@ -27,12 +27,12 @@ export interface SessionSpec {
    * frames are due. Optional; sandboxed runtimes assume 1 Hz without it.
    */
   tickRate?: number;
-  /** The host's logger, for the runtime's lines about this session (tagged with its id). */
+  /** The host's logger, for the runtime's lines about this room (tagged with its id). */
   logger?: Logger;
 }
 
-/** One running session engine as the host sees it: a message channel. */
-export interface RuntimeSession {
+/** One running room engine as the host sees it: a message channel. */
+export interface RoomChannel {
   /** Sends a message to the engine. Messages arrive in order; after `terminate` they are dropped. */
   send(msg: HostToEngineMessage): void;
   /** Sets the handler of the engine's messages (one handler; a later call replaces it). */
@@ -42,17 +42,17 @@ export interface RuntimeSession {
 }
 
 /**
- * Where session engines run. The host only ever talks to an engine through {@link RuntimeSession}'s
+ * Where room engines run. The host only ever talks to an engine through {@link RoomChannel}'s
  * message channel, so `inline` (in-process), `process` (child process) and `docker` (container)
  * runtimes are interchangeable.
  */
-export interface SessionRuntime {
+export interface RoomRuntime {
   /** Runtime name for logs, e.g. `'inline'`. */
   readonly name: string;
-  /** Starts an engine for a session. Throws if the runtime cannot start it. */
-  start(spec: SessionSpec): RuntimeSession;
+  /** Starts an engine for a room. Throws if the runtime cannot start it. */
+  start(spec: RoomSpec): RoomChannel;
   /**
-   * Called once by the server before it loads games: checks that the runtime can run sessions
+   * Called once by the server before it loads games: checks that the runtime can run rooms
    * (e.g. Docker reachable, image present) and cleans up what a previous run left (reconcile).
    * Throws to refuse to start (fail closed). Optional.
    */

@@ -96,7 +96,7 @@ function checkFrames(msg: Record<string, unknown>, maxMessageBytes: number): Fra
 }
 
 /**
- * Validates one message from an untrusted session process: the heartbeat `'hb'`, a checked
+ * Validates one message from an untrusted room process: the heartbeat `'hb'`, a checked
  * {@link EngineToHostMessage} (built afresh, string fields truncated to their caps), or a
  * {@link ChannelViolation} saying what is wrong. Never throws, never calls a getter, `String()`
  * or `toString` on the input.

@@ -1,10 +1,10 @@
 import type { Readable, Writable } from 'node:stream';
 import { ENGINE_MESSAGE_LIMITS, type EngineToHostMessage, type HostToEngineMessage } from '../../engine/messages.js';
-import { DEFAULT_MAX_CONSECUTIVE_ERRORS } from '../../engine/session-engine.js';
+import { DEFAULT_MAX_CONSECUTIVE_ERRORS } from '../../engine/room-engine.js';
 import { kv, type Logger } from '../../logger.js';
 import type { RunnerBootMessage } from '../../runner/protocol.js';
 import { ChannelDecoder, ChannelError, encodeChannelMessage } from '../channel.js';
-import type { RuntimeSession, SessionSpec } from '../runtime.js';
+import type { RoomChannel, RoomSpec } from '../runtime.js';
 import { checkEngineMessage, isNum } from './messages.js';
 
 /**
@@ -21,11 +21,11 @@ import { checkEngineMessage, isNum } from './messages.js';
  * shared across files. The message checks (messages.ts) and `inspect` (inspect.ts) live apart.
  */
 
-/** A session started by a sandboxed runtime: the channel plus the sandbox's pid. */
-export interface ProcessRuntimeSession extends RuntimeSession {
-  /** OS process id of the session process (`undefined` if the spawn failed). */
+/** A room started by a sandboxed runtime: the channel plus the sandbox's pid. */
+export interface SandboxRoomChannel extends RoomChannel {
+  /** OS process id of the room process (`undefined` if the spawn failed). */
   readonly pid: number | undefined;
-  /** ms from `start()` to the first message of the session process, or `null` before it. */
+  /** ms from `start()` to the first message of the room process, or `null` before it. */
   readonly startLatencyMs: number | null;
 }
 
@@ -126,9 +126,9 @@ export interface SuperviseConfig extends SandboxLimits {
 }
 
 /**
- * Runs one session in a sandbox over the length-prefixed msgpack channel: sends `boot`, validates
+ * Runs one room in a sandbox over the length-prefixed msgpack channel: sends `boot`, validates
  * every message from the (untrusted) sandbox ({@link checkEngineMessage}), throttles its channel
- * ({@link SandboxLimits}), logs its stderr tagged with the session id, runs the watchdog on the
+ * ({@link SandboxLimits}), logs its stderr tagged with the room id, runs the watchdog on the
  * room's own clock, and turns any death of the sandbox into a fatal `error` + `stopped` for the
  * host. Shared by the process and docker runtimes.
  *
@@ -141,12 +141,12 @@ export interface SuperviseConfig extends SandboxLimits {
  */
 export function superviseSandbox(
   child: SandboxChild,
-  spec: SessionSpec,
+  spec: RoomSpec,
   bundle: { code: string; filename: string },
   cfg: SuperviseConfig,
-): ProcessRuntimeSession {
+): SandboxRoomChannel {
   const log = spec.logger ?? cfg.logger;
-  const tag = { game: spec.game, session: spec.sessionId };
+  const tag = { game: spec.game, room: spec.roomId };
   const lim = resolveLimits(cfg);
   const started = performance.now();
   let handler: ((msg: EngineToHostMessage) => void) | null = null;
@@ -210,7 +210,7 @@ export function superviseSandbox(
   const kill = (where: string, reason: string): void => {
     if (dead || killReason !== null) return;
     killReason = reason;
-    log.warn(`session process killed: ${kv({ ...tag, pid: child.pid, where, reason })}`);
+    log.warn(`room process killed: ${kv({ ...tag, pid: child.pid, where, reason })}`);
     try {
       child.kill();
     } catch {
@@ -219,12 +219,12 @@ export function superviseSandbox(
     try {
       fail(where, reason);
     } catch (err) {
-      log.error(`session host error while ending: ${kv({ ...tag, error: errText(err) })}`);
+      log.error(`room host error while ending: ${kv({ ...tag, error: errText(err) })}`);
     }
   };
   /** Last resort: something threw on the host in this room's path. */
   const internal = (where: string, err: unknown): void => {
-    log.error(`session host error: ${kv({ ...tag, where, error: errText(err) })}`);
+    log.error(`room host error: ${kv({ ...tag, where, error: errText(err) })}`);
     kill(where, 'the host could not handle the game\u2019s output');
   };
 
@@ -257,7 +257,7 @@ export function superviseSandbox(
   const throttle = (now: number): void => {
     if (floodSince < 0) {
       floodSince = windowAt;
-      log.debug(`session channel throttled: ${kv({ ...tag, bytes: windowBytes, messages: windowMsgs, windowMs: RATE_WINDOW_MS })}`);
+      log.debug(`room channel throttled: ${kv({ ...tag, bytes: windowBytes, messages: windowMsgs, windowMs: RATE_WINDOW_MS })}`);
     }
     if (now - floodSince >= lim.channelFloodMs) {
       kill(
@@ -288,7 +288,7 @@ export function superviseSandbox(
     now = performance.now();
     if (firstAt === null && msgs.length) {
       firstAt = now - started;
-      log.debug(`session process ready: ${kv({ ...tag, pid: child.pid, startMs: firstAt.toFixed(1) })}`);
+      log.debug(`room process ready: ${kv({ ...tag, pid: child.pid, startMs: firstAt.toFixed(1) })}`);
     }
     windowMsgs += msgs.length;
     for (const m of msgs) {
@@ -350,7 +350,7 @@ export function superviseSandbox(
       }
     } catch (err) {
       stderrBuf = '';
-      log.error(`session host error: ${kv({ ...tag, where: 'stderr', error: errText(err) })}`);
+      log.error(`room host error: ${kv({ ...tag, where: 'stderr', error: errText(err) })}`);
     }
   });
   child.stdin.on('error', () => {});
@@ -447,12 +447,12 @@ export function superviseSandbox(
             ? child.exitReason
             : oom
             ? `the game ran out of memory (heap cap ${cfg.heapMb} MiB)`
-            : `the session process exited unexpectedly (${signal ? `signal ${signal}` : `code ${isNum(code) ? code : 'unknown'}`})`;
-          if (!stoppedSent) log.warn(`session process exited: ${kv({ ...tag, pid: child.pid, code, signal, oom })}`);
+            : `the room process exited unexpectedly (${signal ? `signal ${signal}` : `code ${isNum(code) ? code : 'unknown'}`})`;
+          if (!stoppedSent) log.warn(`room process exited: ${kv({ ...tag, pid: child.pid, code, signal, oom })}`);
           fail('process', why);
         }
       } catch (err) {
-        log.error(`session host error: ${kv({ ...tag, where: 'close', error: errText(err) })}`);
+        log.error(`room host error: ${kv({ ...tag, where: 'close', error: errText(err) })}`);
       }
       resolveExit();
     });

@@ -10,7 +10,7 @@ import {
 } from '@parlor/squish';
 import { ENGINE_MESSAGE_LIMITS, type EngineToHostMessage, type HostToEngineMessage } from './messages.js';
 
-/** What a {@link SessionEngine} runs. */
+/** What a {@link RoomEngine} runs. */
 export interface EngineSpec {
   /** The game class to instantiate (once, when the engine starts). */
   gameClass: GameClass;
@@ -33,8 +33,8 @@ export interface EngineSpec {
 export const DEFAULT_MAX_CONSECUTIVE_ERRORS = 10;
 
 /**
- * The session engine: one game instance, its {@link Squisher} and the tick loop. It talks to its
- * host only through plain messages ({@link HostToEngineMessage} in via {@link SessionEngine.handle},
+ * The room engine: one game instance, its {@link Squisher} and the tick loop. It talks to its
+ * host only through plain messages ({@link HostToEngineMessage} in via {@link RoomEngine.handle},
  * {@link EngineToHostMessage} out via the `post` callback), so every runtime (inline, child
  * process, container) runs it the same way.
  *
@@ -49,7 +49,7 @@ export const DEFAULT_MAX_CONSECUTIVE_ERRORS = 10;
  * `maxConsecutiveErrors` consecutive failures the engine posts a fatal error, stops and posts
  * `stopped`.
  */
-export class SessionEngine {
+export class RoomEngine {
   private game: Game | null = null;
   private squisher: Squisher | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
