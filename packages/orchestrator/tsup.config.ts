@@ -19,5 +19,7 @@ export default defineConfig([
     target: 'node20',
     platform: 'node',
     banner: { js: '#!/usr/bin/env node' },
+    // Loaded only in a terminal, when installed (a development dependency).
+    external: ['pino-pretty'],
   },
 ]);

@@ -4,7 +4,7 @@
  */
 import { Command, Option } from 'commander';
 import { OrchestratorError } from './errors.js';
-import type { LogLevel } from './logger.js';
+import { createLogger, type Logger, type LogLevel } from './logger.js';
 import { Orchestrator } from './orchestrator.js';
 
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
@@ -20,6 +20,20 @@ function int(name: string, min: number) {
     if (!Number.isInteger(n) || n < min) fail(`invalid ${name}: ${v}`);
     return n;
   };
+}
+
+/**
+ * JSON lines, except in a terminal: there pino-pretty (a development dependency, loaded only
+ * then; without it, JSON as well).
+ */
+async function cliLogger(level: LogLevel): Promise<Logger> {
+  if (!process.stdout.isTTY) return createLogger({ level });
+  try {
+    const { default: pretty } = await import('pino-pretty');
+    return createLogger({ level, destination: pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' }) });
+  } catch {
+    return createLogger({ level });
+  }
 }
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
@@ -77,7 +91,7 @@ Examples:
         sseQueryAuth: opts.sseQueryAuth === true,
         pollMs: opts.poll,
         commandTimeoutMs: opts.commandTimeout,
-        logLevel: opts.logLevel,
+        logger: await cliLogger(opts.logLevel),
         trustProxy: opts.trustProxy === true,
       });
       await orch.listen();
@@ -89,7 +103,7 @@ Examples:
     const shutdown = (signal: string): void => {
       if (closing) process.exit(1);
       closing = true;
-      orch.logger.info(`received ${signal}, shutting down`);
+      orch.logger.info({ signal }, 'shutting down');
       orch.shutdown().then(
         () => process.exit(0),
         () => process.exit(1),

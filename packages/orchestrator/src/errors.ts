@@ -1,69 +1,71 @@
 import { ParlorError } from '@parlor/squish';
 
 /**
- * Stable rejection causes of the orchestrator (REST `cause`, `OrchestratorError.code`,
- * `FleetClientError.code`) and their HTTP statuses.
+ * Every rejection cause of the orchestrator, declared once: its HTTP status, the extra headers
+ * of its REST answer and its generic message (the REST body's `message` when the thrower gives
+ * none; `UNAUTHORIZED` always answers with no message at all). The REST API, the OpenAPI
+ * document and {@link OrchestratorError.status} all read this table; nothing maps codes to
+ * statuses anywhere else.
  */
-export const FleetCause = {
-  /** Malformed request (bad JSON, bad field, both pins at once…). 400. */
-  VALIDATION: 'VALIDATION',
-  /** Missing or wrong admin key. Always the same body. 401. */
-  UNAUTHORIZED: 'UNAUTHORIZED',
-  /** No such instance (id or processUid). 404. */
-  INSTANCE_NOT_FOUND: 'INSTANCE_NOT_FOUND',
-  /** No such room. 404. */
-  ROOM_NOT_FOUND: 'ROOM_NOT_FOUND',
-  /** No route here. 404. */
-  NOT_FOUND: 'NOT_FOUND',
-  /** Method not allowed on this route. 405. */
-  METHOD_NOT_ALLOWED: 'METHOD_NOT_ALLOWED',
-  /** No instance can take the room (type, labels, capacity, stale, draining). 409. */
-  NO_CANDIDATE: 'NO_CANDIDATE',
-  /** The roomId exists or is being created. 409. */
-  ROOM_EXISTS: 'ROOM_EXISTS',
-  /** The pinned instance is draining (use `force`). 409. */
-  INSTANCE_DRAINING: 'INSTANCE_DRAINING',
-  /** Request body over 64 KiB (refused before parsing). 413. */
-  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
-  /** Every candidate has its in-flight command cap reached. 429. */
-  INSTANCE_BUSY: 'INSTANCE_BUSY',
-  /** Too many failed authentications from this address. 429. */
-  AUTH_THROTTLED: 'AUTH_THROTTLED',
-  /** Too many concurrent event streams. 429. */
-  SSE_LIMIT: 'SSE_LIMIT',
-  /** The agent refused or failed the command. 502. */
-  COMMAND_FAILED: 'COMMAND_FAILED',
-  /** The agent dropped (or was evicted) before acking. 502. */
-  INSTANCE_DISCONNECTED: 'INSTANCE_DISCONNECTED',
-  /** No ack within `commandTimeoutMs`. 504. */
-  COMMAND_TIMEOUT: 'COMMAND_TIMEOUT',
-  /** The orchestrator is shutting down. 503. */
-  SHUTTING_DOWN: 'SHUTTING_DOWN',
-} as const;
+export const FLEET_CAUSES = {
+  /** Malformed request (bad JSON, a field outside its schema, both pins at once…). */
+  VALIDATION: { status: 400, message: 'malformed request' },
+  /** Missing or wrong admin key. Always the same body (no message), with `WWW-Authenticate`. */
+  UNAUTHORIZED: { status: 401, message: 'unauthorized', headers: { 'WWW-Authenticate': 'Bearer realm="parlor"' } },
+  /** No such instance (id or processUid). */
+  INSTANCE_NOT_FOUND: { status: 404, message: 'no such instance' },
+  /** No such room. */
+  ROOM_NOT_FOUND: { status: 404, message: 'no such room' },
+  /** No route here. */
+  NOT_FOUND: { status: 404, message: 'no route here' },
+  /** Method not allowed on this route (the answer has `Allow`). */
+  METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed' },
+  /** No instance can take the room (type, labels, capacity, stale, draining). */
+  NO_CANDIDATE: { status: 409, message: 'no instance can take the room' },
+  /** The roomId exists or is being created. */
+  ROOM_EXISTS: { status: 409, message: 'room exists' },
+  /** The pinned instance is draining (use `force`). */
+  INSTANCE_DRAINING: { status: 409, message: 'instance is draining' },
+  /** Request body over 64 KiB (refused before parsing; the connection is closed). */
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'body too large', headers: { Connection: 'close' } },
+  /** Every candidate has its in-flight command cap reached. */
+  INSTANCE_BUSY: { status: 429, message: 'instance busy', headers: { 'Retry-After': '1' } },
+  /** Too many failed authentications from this address. */
+  AUTH_THROTTLED: { status: 429, message: 'too many failed authentications from this address; retry later', headers: { 'Retry-After': '1' } },
+  /** Too many concurrent event streams. */
+  SSE_LIMIT: { status: 429, message: 'too many event streams', headers: { 'Retry-After': '1' } },
+  /** An unexpected failure in the orchestrator (logged with its stack; the answer says no more). */
+  INTERNAL: { status: 500, message: 'internal error' },
+  /** The agent refused or failed the command. */
+  COMMAND_FAILED: { status: 502, message: 'command failed' },
+  /** The agent dropped (or was evicted) before acking. */
+  INSTANCE_DISCONNECTED: { status: 502, message: 'instance disconnected' },
+  /** The orchestrator is shutting down (or not listening yet: `/readyz`). */
+  SHUTTING_DOWN: { status: 503, message: 'orchestrator shutting down' },
+  /** No ack within `commandTimeoutMs`. */
+  COMMAND_TIMEOUT: { status: 504, message: 'command timed out' },
+} as const satisfies Record<string, { status: number; message: string; headers?: Record<string, string> }>;
 
 /** One of {@link FleetCause}'s values. */
-export type FleetCauseValue = (typeof FleetCause)[keyof typeof FleetCause];
+export type FleetCauseValue = keyof typeof FLEET_CAUSES;
 
-/** HTTP status of every {@link FleetCause}. */
-export const CAUSE_STATUS: Readonly<Record<FleetCauseValue, number>> = {
-  VALIDATION: 400,
-  UNAUTHORIZED: 401,
-  INSTANCE_NOT_FOUND: 404,
-  ROOM_NOT_FOUND: 404,
-  NOT_FOUND: 404,
-  METHOD_NOT_ALLOWED: 405,
-  NO_CANDIDATE: 409,
-  ROOM_EXISTS: 409,
-  INSTANCE_DRAINING: 409,
-  PAYLOAD_TOO_LARGE: 413,
-  INSTANCE_BUSY: 429,
-  AUTH_THROTTLED: 429,
-  SSE_LIMIT: 429,
-  COMMAND_FAILED: 502,
-  INSTANCE_DISCONNECTED: 502,
-  COMMAND_TIMEOUT: 504,
-  SHUTTING_DOWN: 503,
-};
+/**
+ * Stable rejection causes of the orchestrator (REST `cause`, `OrchestratorError.code`,
+ * `FleetClientError.code`), each its own name; statuses and meanings in {@link FLEET_CAUSES}.
+ */
+export const FleetCause: { readonly [K in FleetCauseValue]: K } = Object.freeze(
+  Object.fromEntries(Object.keys(FLEET_CAUSES).map((k) => [k, k])) as { [K in FleetCauseValue]: K },
+);
+
+/** HTTP status of every {@link FleetCause} (read from {@link FLEET_CAUSES}). */
+export const CAUSE_STATUS: Readonly<Record<FleetCauseValue, number>> = Object.freeze(
+  Object.fromEntries(Object.entries(FLEET_CAUSES).map(([k, v]) => [k, v.status])) as Record<FleetCauseValue, number>,
+);
+
+/** Whether `code` is a {@link FleetCause}. */
+export function isFleetCause(code: unknown): code is FleetCauseValue {
+  return typeof code === 'string' && Object.hasOwn(FLEET_CAUSES, code);
+}
 
 /** Error codes of `@parlor/orchestrator` that are not request causes. */
 export const OrchestratorErrorCode = {
@@ -74,7 +76,8 @@ export const OrchestratorErrorCode = {
 /**
  * Base class of the errors `@parlor/orchestrator` throws. `code` is a {@link FleetCause} (control
  * calls: `createRoom`, `destroyRoom`, `drainInstance`…) or an {@link OrchestratorErrorCode};
- * `status` is the HTTP status the REST API answers with.
+ * `status` is the HTTP status the REST API answers with (from {@link FLEET_CAUSES}; 500 for a
+ * non-cause code).
  */
 export class OrchestratorError extends ParlorError {
   /** HTTP status for this error. */
@@ -83,7 +86,7 @@ export class OrchestratorError extends ParlorError {
   readonly agentCode?: string;
   constructor(code: FleetCauseValue | (typeof OrchestratorErrorCode)[keyof typeof OrchestratorErrorCode], message: string, options?: { cause?: unknown; agentCode?: string }) {
     super(code, message, options);
-    this.status = (CAUSE_STATUS as Record<string, number>)[code] ?? 500;
+    this.status = isFleetCause(code) ? FLEET_CAUSES[code].status : 500;
     this.agentCode = options?.agentCode;
   }
 }

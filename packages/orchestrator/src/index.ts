@@ -4,7 +4,8 @@
  * `parlor-orchestrator` CLI (in `cli.ts`). Semantics follow the Rivalis fleet protocol v3.
  */
 export { Orchestrator, type OrchestratorOptions } from './orchestrator.js';
-export { validateCreate, ROOM_ID_RE, ROOM_TYPE_RE } from './validate.js';
+export { ROOM_ID_RE, ROOM_TYPE_RE } from './validate.js';
+export { validateCreate } from './schemas.js';
 export { FleetClient, FleetClientError, type FleetClientOptions, type FleetEvent, type FleetEventStream } from './client.js';
 export type {
   InstanceInfo,
@@ -20,6 +21,7 @@ export type {
 } from './types.js';
 export {
   FleetCause,
+  FLEET_CAUSES,
   CAUSE_STATUS,
   OrchestratorError,
   OrchestratorConfigError,
@@ -27,8 +29,9 @@ export {
   type FleetCauseValue,
 } from './errors.js';
 export { keyFingerprint, generateKey } from './auth/keys.js';
-export { MAX_BODY_BYTES } from './api/handler.js';
-export { createConsoleLogger, type Logger, type LogLevel } from './logger.js';
+export { MAX_BODY_BYTES } from './api/http.js';
+export { OPENAPI_PATH } from './api/routes.js';
+export { createLogger, LOG_REDACT_PATHS, type Logger, type LogLevel } from './logger.js';
 export {
   FLEET_PROTOCOL_MAJOR,
   FLEET_PROTOCOL_MINOR,

@@ -1,35 +1,39 @@
+/**
+ * The orchestrator's logs: pino, one JSON object per line (pretty only in the CLI, in a
+ * terminal). Every component logs through a child with its fields (`instance`, `room`, `game`);
+ * keys and tickets are redacted wherever they would appear (the code logs key fingerprints,
+ * `keyFp`, never keys: redaction is the second line).
+ */
+import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
+
+/** A pino logger (what `OrchestratorOptions.logger` accepts besides a level). */
+export type Logger = PinoLogger;
+
 /** Log levels, most verbose first; `silent` logs nothing. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
-/** Where the orchestrator's log lines go. Never receives keys (only fingerprints). */
-export interface Logger {
-  debug(msg: string): void;
-  info(msg: string): void;
-  warn(msg: string): void;
-  error(msg: string): void;
+/** The log fields written as `[redacted]` (at the top level and one level down). */
+export const LOG_REDACT_PATHS: readonly string[] = ['key', 'agentKey', 'adminKey', 'fleetKey', 'token', 'ticket', 'tickets', 'authorization', 'headers.authorization', 'req.headers.authorization'].flatMap(
+  (p) => (p.includes('.') ? [p] : [p, `*.${p}`]),
+);
+
+const redact = { paths: [...LOG_REDACT_PATHS], censor: '[redacted]' };
+
+/**
+ * A pino logger for the orchestrator: level `level` (default `'info'`), JSON lines to
+ * `destination` (default stdout), {@link LOG_REDACT_PATHS} redacted, `name: 'orchestrator'`.
+ */
+export function createLogger(options: { level?: LogLevel; destination?: DestinationStream } = {}): Logger {
+  const opts = { name: 'orchestrator', level: options.level ?? 'info', redact };
+  return options.destination ? pino(opts, options.destination) : pino(opts);
 }
 
-const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
-
-/** A logger that writes `<ISO time> <level> <msg>` lines to stdout (debug, info) and stderr (warn, error) at `level` and above. */
-export function createConsoleLogger(level: LogLevel = 'info'): Logger {
-  const min = ORDER[level] ?? 20;
-  const line = (l: Exclude<LogLevel, 'silent'>, msg: string): void => {
-    if (ORDER[l] < min) return;
-    const s = `${new Date().toISOString()} ${l} [orchestrator] ${msg}\n`;
-    if (l === 'warn' || l === 'error') process.stderr.write(s);
-    else process.stdout.write(s);
-  };
-  return { debug: (m) => line('debug', m), info: (m) => line('info', m), warn: (m) => line('warn', m), error: (m) => line('error', m) };
-}
-
-/** `k=v` pairs for log lines (values with spaces are JSON-quoted). */
-export function kv(fields: Record<string, unknown>): string {
-  return Object.entries(fields)
-    .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => {
-      const s = String(v);
-      return `${k}=${/[\s"=]/.test(s) || s === '' ? JSON.stringify(s) : s}`;
-    })
-    .join(' ');
+/**
+ * The logger the orchestrator uses for an option value: a given pino logger gets a child with
+ * the redaction paths; a level (or nothing: `fallbackLevel`, default `'info'`) gets
+ * {@link createLogger}'s logger.
+ */
+export function resolveLogger(option: Logger | LogLevel | undefined, fallbackLevel: LogLevel = 'info'): Logger {
+  if (typeof option === 'object' && option !== null && typeof option.child === 'function') return option.child({}, { redact });
+  return createLogger({ level: typeof option === 'string' ? option : fallbackLevel });
 }

@@ -42,8 +42,13 @@ export interface OrchestratorOptions {
   placePerSecond?: number;
   /** Token-bucket size of the `place` rate limit. Default 10. */
   placeBurst?: number;
-  logger?: Logger;
-  /** Level of the default logger. Default `'info'`. */
+  /**
+   * Where logs go: a pino logger (the orchestrator logs through a child of it, with keys and
+   * tickets redacted), or a level for the default logger (pino, JSON lines on stdout). Default:
+   * the default logger at `logLevel`.
+   */
+  logger?: Logger | LogLevel;
+  /** Level of the default logger when `logger` is not given. Default `'info'`. */
   logLevel?: LogLevel;
   /** Environment for the key rules. Default `process.env.NODE_ENV`. */
   nodeEnv?: string;

@@ -5,27 +5,27 @@
  * the read model).
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server as HttpServer } from 'node:http';
+import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EventEmitter } from 'eventemitter3';
 import { FLEET_WS_PATH, FleetCloseCode, type AckFrame } from '@parlor/fleet-agent';
 import { AgentConnection } from './agents/connection.js';
 import { CommandRpc, ackError, type LateCommand } from './agents/commands.js';
 import { AgentHub } from './agents/hub.js';
-import { validRoom } from './agents/validate.js';
-import { ApiHandler } from './api/handler.js';
+import { validRoom } from './agents/messages.js';
+import { createApi, type Api } from './api/http.js';
 import { AuthGuard } from './auth/guard.js';
 import { AccessKeys } from './auth/keys.js';
 import { AuthThrottle } from './auth/throttle.js';
 import { FleetCause, OrchestratorError } from './errors.js';
-import { createConsoleLogger, kv, type Logger } from './logger.js';
+import { resolveLogger, type Logger } from './logger.js';
 import { resolveOptions, type OrchestratorOptions, type ResolvedOptions } from './options.js';
 import { place } from './placement/place.js';
 import { EventFeed } from './registry/events.js';
 import type { InstanceRecord } from './registry/instance.js';
 import { Registry } from './registry/read-model.js';
 import type { CreateRoomRequest, FleetView, InstanceInfo, OrchestratorEvents, RoomInfo, SeatReservation } from './types.js';
-import { validateCreate } from './validate.js';
+import { validateCreate } from './schemas.js';
 
 export type { OrchestratorOptions } from './options.js';
 
@@ -56,7 +56,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   private readonly registry: Registry<AgentConnection>;
   private readonly commands: CommandRpc;
   private readonly hub: AgentHub;
-  private readonly api: ApiHandler;
+  private readonly api: Api;
   /** Room ids being created (or whose create timed out and may still happen), by target instance. */
   private readonly reserved = new Map<string, Instance>();
   private listening = false;
@@ -66,7 +66,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   /** @throws {OrchestratorConfigError} on invalid options or key rules. */
   constructor(options: OrchestratorOptions = {}) {
     super();
-    this.logger = options.logger ?? createConsoleLogger(options.logLevel ?? 'info');
+    this.logger = resolveLogger(options.logger, options.logLevel);
     const production = (options.nodeEnv ?? process.env.NODE_ENV) === 'production';
     this.keys = new AccessKeys({ agentKey: options.agentKey, adminKey: options.adminKey }, production);
     this.generatedKeys = this.keys.generated;
@@ -81,27 +81,24 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     }
     const opts = resolveOptions(options);
     this.opts = opts;
-    const guard = new AuthGuard(this.keys, new AuthThrottle(opts.authFailureLimit, opts.authWindowMs), this.logger);
-    this.registry = new Registry<AgentConnection>(this, this.logger);
+    const guard = new AuthGuard(this.keys, new AuthThrottle(opts.authFailureLimit, opts.authWindowMs), this.logger.child({ component: 'auth' }));
+    this.registry = new Registry<AgentConnection>(this, this.logger.child({ component: 'registry' }));
     this.fleet = this.registry.view;
-    this.commands = new CommandRpc(opts.commandTimeoutMs, this.logger);
+    this.commands = new CommandRpc(opts.commandTimeoutMs, this.logger.child({ component: 'commands' }));
     this.hub = new AgentHub(opts, {
       registry: this.registry,
       commands: this.commands,
       guard,
-      logger: this.logger,
+      logger: this.logger.child({ component: 'agents' }),
       accepting: () => this.ready,
       createRoom: (req) => this.createRoom(req),
       lateAck: (rec, late, ack) => this.onLateAck(rec, late, ack),
     });
-    this.api = new ApiHandler(this, opts, { guard, feed: new EventFeed(this, this.fleet), logger: this.logger });
-    this.httpServer = createServer((req, res) => this.api.handle(req, res));
+    this.api = createApi(this, opts, { guard, feed: new EventFeed(this, this.fleet), logger: this.logger });
+    // One port: fastify serves HTTP; the agent socket is the server's `upgrade`.
+    this.httpServer = this.api.app.server;
     this.httpServer.on('upgrade', (req, socket, head) => this.hub.handleUpgrade(req, socket, head));
-    this.httpServer.on('clientError', (_err, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-      else socket.destroy();
-    });
-    this.logger.info(`keys: ${kv({ agent: this.keys.fingerprints.agent.join(','), admin: this.keys.fingerprints.admin.join(','), production })}`);
+    this.logger.info({ agentKeys: this.keys.fingerprints.agent, adminKeys: this.keys.fingerprints.admin, production }, 'keys');
   }
 
   /**
@@ -112,7 +109,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
    */
   setKeys(keys: { agentKey?: string | string[]; adminKey?: string | string[] }): void {
     const fps = this.keys.set(keys);
-    this.logger.info(`keys rotated: ${kv({ agent: fps.agent?.join(','), admin: fps.admin?.join(',') })}`);
+    this.logger.info({ agentKeys: fps.agent, adminKeys: fps.admin }, 'keys rotated');
   }
 
   /** The port listened on (after {@link listen}). */
@@ -139,18 +136,11 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
 
   /** Starts listening and polling. @throws the `listen` error (e.g. `EADDRINUSE`). */
   async listen(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => reject(err);
-      this.httpServer.once('error', onError);
-      this.httpServer.listen(this.opts.port, this.opts.host, () => {
-        this.httpServer.off('error', onError);
-        resolve();
-      });
-    });
+    await this.api.app.listen({ port: this.opts.port, host: this.opts.host, listenTextResolver: () => '' });
     this._port = (this.httpServer.address() as AddressInfo).port;
     this.listening = true;
     this.hub.start();
-    this.logger.info(`listening: ${kv({ url: this.url, agents: this.agentUrl, api: this.opts.api, pollMs: this.opts.pollMs })}`);
+    this.logger.info({ url: this.url, agents: this.agentUrl, api: this.opts.api, pollMs: this.opts.pollMs }, 'listening');
   }
 
   /** Closes every agent socket and SSE stream, rejects in-flight commands, closes the server. Idempotent. */
@@ -161,12 +151,8 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
 
   private async doShutdown(): Promise<void> {
     this.hub.stop('orchestrator shutting down', FleetCloseCode.SHUTDOWN);
-    this.api.closeStreams();
-    await new Promise<void>((resolve) => {
-      if (!this.listening) return resolve();
-      this.httpServer.close(() => resolve());
-      this.httpServer.closeAllConnections();
-    });
+    this.api.streams.closeAll();
+    await this.api.app.close();
     this.listening = false;
     this.logger.info('orchestrator stopped');
   }

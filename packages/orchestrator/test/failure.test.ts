@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { FleetAgent } from '@parlor/fleet-agent';
 import { agentSubprotocols, decodeFrame, encodeFrame, type FleetFrame, type Orchestrator, type OrchestratorOptions } from '../src/index.js';
-import { ADMIN_KEY, AGENT_KEY, MemoryHost, http, startAgent, startOrchestrator, waitFor } from './helpers.js';
+import { ADMIN_KEY, AGENT_KEY, MemoryHost, describeContract, http, startAgent, startOrchestrator, waitFor } from './helpers.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -87,7 +87,7 @@ describe('failure modes', () => {
   });
 
   it('an ack arriving after its timeout is ignored (agent not kicked), and its effect appears with the next snapshot', async () => {
-    const { orch, lines } = await orchestrator({ commandTimeoutMs: 200 });
+    const { orch, logs } = await orchestrator({ commandTimeoutMs: 200 });
     const raw = new RawAgent(orch, 'uid-late-0000001');
     await raw.hello();
     await waitFor(() => orch.fleet.instances[0]?.roomTypes.length === 1, 'joined');
@@ -98,7 +98,7 @@ describe('failure modes', () => {
     const room = { roomId: 'late-room', type: 'pong', clientCount: 0, metadata: {}, provenance: 'fleet', createdAt: Date.now() };
     raw.rooms.push(room);
     raw.send({ t: 'ack', id: cmd.id, ok: true, room: room as never });
-    await waitFor(() => lines.some((l) => l.includes('late ack ignored')), 'late ack logged');
+    await waitFor(() => logs.some((l) => l.msg === 'late ack ignored' && l.instance === orch.fleet.instances[0]?.id && l.room === 'late-room' && l.op === 'createRoom'), 'late ack logged');
     await waitFor(() => orch.fleet.getRoom('late-room') !== undefined, 'room from snapshot');
     expect(raw.closeCode).toBeNull();
     expect(orch.fleet.stats.instances).toBe(1);
@@ -188,3 +188,5 @@ describe('failure modes', () => {
     await expect(stale.connect({ connectTimeoutMs: 200 })).rejects.toMatchObject({ code: 'FLEET_AGENT_CONNECT_TIMEOUT' });
   });
 });
+
+describeContract();

@@ -1,6 +1,8 @@
 import { FleetAgent, type FleetAgentOptions, type FleetHost, type HostRoom } from '@parlor/fleet-agent';
 import { request } from 'undici';
-import { Orchestrator, type OrchestratorOptions, type Logger } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { Orchestrator, createLogger, type OrchestratorOptions, type Logger } from '../src/index.js';
+import { checkContract, fetchOpenApi, recorded, recorder } from './contract.js';
 
 export const AGENT_KEY = 'agent-key-0123456789abcdef';
 export const ADMIN_KEY = 'admin-key-0123456789abcdef';
@@ -16,15 +18,25 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, what: stri
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export function captureLogger(): { logger: Logger; lines: string[] } {
-  const lines: string[] = [];
-  const at = (lvl: string) => (line: string) => void lines.push(`${lvl} ${line}`);
-  return { lines, logger: { debug: at('DEBUG'), info: at('INFO'), warn: at('WARN'), error: at('ERROR') } };
+/** One log object as pino wrote it. */
+export type LogRecord = { level: number; msg: string } & Record<string, unknown>;
+
+/** A pino logger (level debug) whose objects are kept in `logs`, and their raw lines in `raw`. */
+export function captureLogger(): { logger: Logger; logs: LogRecord[]; raw: string[] } {
+  const logs: LogRecord[] = [];
+  const raw: string[] = [];
+  const destination = {
+    write(line: string): void {
+      raw.push(line);
+      logs.push(JSON.parse(line) as LogRecord);
+    },
+  };
+  return { logs, raw, logger: createLogger({ level: 'debug', destination }) };
 }
 
 /** Starts an orchestrator on 127.0.0.1:0 with test keys and fast polls. */
-export async function startOrchestrator(opts: OrchestratorOptions = {}): Promise<{ orch: Orchestrator; lines: string[] }> {
-  const { logger, lines } = captureLogger();
+export async function startOrchestrator(opts: OrchestratorOptions = {}): Promise<{ orch: Orchestrator; logs: LogRecord[]; raw: string[] }> {
+  const { logger, logs, raw } = captureLogger();
   const orch = new Orchestrator({
     host: '127.0.0.1',
     port: 0,
@@ -36,7 +48,7 @@ export async function startOrchestrator(opts: OrchestratorOptions = {}): Promise
     ...opts,
   });
   await orch.listen();
-  return { orch, lines };
+  return { orch, logs, raw };
 }
 
 /**
@@ -97,7 +109,7 @@ export async function startAgent(
   return { agent, host };
 }
 
-/** A raw HTTP call; returns status, headers and parsed JSON (or text). */
+/** A raw HTTP call (recorded for the contract check); returns status, headers and parsed JSON (or text). */
 export async function http(
   orch: Orchestrator,
   method: string,
@@ -112,7 +124,7 @@ export async function http(
     body = JSON.stringify(opts.body);
     headers['content-type'] = 'application/json';
   }
-  const res = await request(`${orch.url}${path}`, { method: method as 'GET', headers, body });
+  const res = await request(`${orch.url}${path}`, { method: method as 'GET', headers, body, dispatcher: recorder });
   const text = await res.body.text();
   let parsed: unknown = text;
   try {
@@ -121,4 +133,22 @@ export async function http(
     // text
   }
   return { status: res.statusCode, headers: res.headers, body: parsed };
+}
+
+/**
+ * The last test of a file that calls the REST API: every response it provoked (see
+ * `contract.ts`) is described by `/v1/openapi.json`.
+ */
+export function describeContract(): void {
+  describe('REST contract', () => {
+    it('every response this file provoked matches /v1/openapi.json', async () => {
+      expect(recorded.length).toBeGreaterThan(0);
+      const { orch } = await startOrchestrator();
+      try {
+        expect(checkContract(await fetchOpenApi(orch.url), recorded)).toEqual([]);
+      } finally {
+        await orch.shutdown();
+      }
+    });
+  });
 }

@@ -64,7 +64,7 @@ async function lobby(server: GameServer): Promise<string> {
 
 describe('place: a game server creates rooms through the orchestrator without an admin key', () => {
   it('POST /parlor/api/fleet/rooms on server A returns a joinUrl of a room in the read model; the lobby shows the button only with a fleet', async () => {
-    const { orch, lines } = await startOrchestrator();
+    const { orch, logs } = await startOrchestrator();
     cleanups.push(() => orch.shutdown());
     const a = await fleetServer(orch, 'a');
     const b = await fleetServer(orch, 'b');
@@ -92,7 +92,7 @@ describe('place: a game server creates rooms through the orchestrator without an
       expect((await request(r.body.joinUrl)).statusCode).toBe(200);
     }
     expect(seen.size).toBe(2); // least-loaded: the second room goes to the other server
-    await waitFor(() => lines.some((l) => /audit: op=place instance=i-\S+ key=fp:[0-9a-f]{8} .*type=tiny status=OK/.test(l) && l.includes(`instance=${a.agent.instanceId}`)), 'audit line');
+    await waitFor(() => logs.some((l) => l.msg === 'audit' && l.op === 'place' && l.instance === a.agent.instanceId && /^fp:[0-9a-f]{8}$/.test(String(l.keyFp)) && l.game === 'tiny' && l.status === 'OK'), 'audit line');
 
     // the route's guards
     expect((await post(a.server, { game: 'tiny' }, { origin: 'http://evil.example' })).status).toBe(403);

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Orchestrator } from '../src/index.js';
-import { MemoryHost, http, startAgent, startOrchestrator, waitFor } from './helpers.js';
+import { MemoryHost, describeContract, http, startAgent, startOrchestrator, waitFor } from './helpers.js';
 
 // Placement is a pure function inside the package; it is not exported, so these cases drive it
 // through the public REST API (`POST /v1/rooms` with a `placement`) over a fleet whose load is set
@@ -85,3 +85,5 @@ describe('placement (through POST /v1/rooms)', () => {
     expect(await placeOn(orch, { type: 'pong', placement: { force: true } })).toMatchObject({ status: 201, instanceId: id.only });
   });
 });
+
+describeContract();

@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { Orchestrator, type OrchestratorOptions } from '../src/index.js';
-import { ADMIN_KEY, captureLogger, http, startAgent, startOrchestrator, waitFor, type MemoryHost } from './helpers.js';
+import { recorder } from './contract.js';
+import { ADMIN_KEY, captureLogger, describeContract, http, startAgent, startOrchestrator, waitFor } from './helpers.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -10,11 +11,11 @@ afterEach(async () => {
 });
 
 async function setup(opts: OrchestratorOptions = {}) {
-  const { orch, lines } = await startOrchestrator(opts);
+  const { orch, logs, raw } = await startOrchestrator(opts);
   cleanups.push(() => orch.shutdown());
   const { agent, host } = await startAgent(orch, { name: 'one' });
   cleanups.push(() => agent.disconnect());
-  return { orch, lines, agent, host };
+  return { orch, logs, raw, agent, host };
 }
 
 function rejected(res: { status: number; body: any }, status: number, cause: string): void {
@@ -99,7 +100,7 @@ describe('REST /v1 contract', () => {
   });
 
   it('UNAUTHORIZED 401 is uniform; AUTH_THROTTLED 429 per IP; key rotation lists; fingerprints in logs, never keys; audit lines', async () => {
-    const { orch, lines } = await setup({ adminKey: [ADMIN_KEY, 'second-admin-key-0123456789'], authFailureLimit: 3 });
+    const { orch, logs, raw } = await setup({ adminKey: [ADMIN_KEY, 'second-admin-key-0123456789'], authFailureLimit: 3 });
     const none = await http(orch, 'GET', '/v1/stats', { key: null });
     const wrong = await http(orch, 'GET', '/v1/stats', { key: 'admin-key-0123456789abcdeX' });
     rejected(none, 401, 'UNAUTHORIZED');
@@ -110,11 +111,12 @@ describe('REST /v1 contract', () => {
     await http(orch, 'GET', '/v1/stats', { key: 'x' });
     await http(orch, 'GET', '/v1/stats', { key: 'y' });
     rejected(await http(orch, 'GET', '/v1/stats'), 429, 'AUTH_THROTTLED'); // even the right key, once throttled
-    const log = lines.join('\n');
+    const log = raw.join('');
     expect(log).not.toContain(ADMIN_KEY);
     expect(log).not.toContain('second-admin-key');
-    expect(log).toMatch(/audit: method=POST path=\/v1\/rooms status=201 key=fp:[0-9a-f]{8}/);
-    expect(log).toMatch(/keys: agent=fp:[0-9a-f]{8} admin=fp:[0-9a-f]{8},fp:[0-9a-f]{8}/);
+    expect(logs).toContainEqual(expect.objectContaining({ msg: 'audit', method: 'POST', path: '/v1/rooms', status: 201, keyFp: expect.stringMatching(/^fp:[0-9a-f]{8}$/) }));
+    const fp = /^fp:[0-9a-f]{8}$/;
+    expect(logs).toContainEqual(expect.objectContaining({ msg: 'keys', agentKeys: [expect.stringMatching(fp)], adminKeys: [expect.stringMatching(fp), expect.stringMatching(fp)] }));
   });
 
   it('INSTANCE_BUSY 429 at the in-flight cap', async () => {
@@ -180,7 +182,7 @@ describe('REST /v1 contract', () => {
 
 describe('FleetClient safe-retry createRoom', () => {
   it('retries after a 504; ROOM_EXISTS then GET counts as success; no duplicate elsewhere', async () => {
-    const { orch, lines } = await startOrchestrator({ commandTimeoutMs: 150 });
+    const { orch, logs } = await startOrchestrator({ commandTimeoutMs: 150 });
     cleanups.push(() => orch.shutdown());
     const a = await startAgent(orch, { name: 'slow' });
     cleanups.push(() => a.agent.disconnect());
@@ -189,13 +191,15 @@ describe('FleetClient safe-retry createRoom', () => {
     a.host.delayMs = 400; // slower than the command timeout, but it does finish
     b.host.addLocal('busy-b', 'pong', 500); // least-loaded picks a
     const { FleetClient } = await import('../src/index.js');
-    const client = new FleetClient({ baseUrl: orch.url, adminKey: ADMIN_KEY, retryDelayMs: 100, retries: 8 });
+    const client = new FleetClient({ baseUrl: orch.url, adminKey: ADMIN_KEY, retryDelayMs: 100, retries: 8, dispatcher: recorder });
     cleanups.push(() => client.close());
     await waitFor(() => orch.fleet.getRoom('busy-b') !== undefined, 'b loaded');
     const room = await client.createRoom({ type: 'pong', roomId: 'retry-me' });
     expect(room).toMatchObject({ roomId: 'retry-me', instanceId: a.agent.instanceId });
-    expect(lines.some((l) => l.includes('command timed out'))).toBe(true);
+    expect(logs).toContainEqual(expect.objectContaining({ msg: 'command timed out', instance: a.agent.instanceId, room: 'retry-me', game: 'pong', op: 'createRoom' }));
     expect(b.host.rooms.has('retry-me')).toBe(false);
     expect(a.host.rooms.has('retry-me')).toBe(true);
   });
 });
+
+describeContract();

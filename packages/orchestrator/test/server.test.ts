@@ -200,7 +200,9 @@ describe('real processes: parlor-orchestrator and parlor serve --fleet-url', () 
     const page = await request(room.joinUrl);
     expect(page.statusCode).toBe(200);
     await page.body.text();
-    await waitFor(() => /audit: method=POST path=\/v1\/rooms status=201 key=fp:/.test(orch.out()), 'audit line', 3000);
+    // not a terminal: one JSON object per log line
+    const logs = (): Array<Record<string, unknown>> => orch.out().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    await waitFor(() => logs().some((l) => l.msg === 'audit' && l.method === 'POST' && l.path === '/v1/rooms' && l.status === 201 && /^fp:[0-9a-f]{8}$/.test(String(l.keyFp))), 'audit line', 3000);
     srv.proc.kill('SIGTERM');
     await waitFor(async () => (await client.instances()).length === 0, 'instance gone after SIGTERM', 10_000);
   }, 60_000);

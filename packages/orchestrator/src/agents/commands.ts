@@ -5,7 +5,7 @@
  */
 import type { AckFrame, CmdFrame, CommandOp, FleetFrame } from '@parlor/fleet-agent';
 import { FleetCause, OrchestratorError } from '../errors.js';
-import { kv, type Logger } from '../logger.js';
+import type { Logger } from '../logger.js';
 import type { InstanceLink, InstanceRecord } from '../registry/instance.js';
 
 /** A command sent and not yet acked. */
@@ -55,7 +55,7 @@ export class CommandRpc {
       const timer = setTimeout(() => {
         ch.inflight.delete(id);
         this.rememberLate(rec, id, { op: cmd.op, roomId: cmd.roomId });
-        this.logger.warn(`command timed out: ${kv({ instance: rec.id, cmd: id, op: cmd.op, room: cmd.roomId, ms: this.timeoutMs })}`);
+        this.logger.child({ instance: rec.id, room: cmd.roomId, game: cmd.type }).warn({ cmd: id, op: cmd.op, ms: this.timeoutMs }, 'command timed out');
         reject(new OrchestratorError(FleetCause.COMMAND_TIMEOUT, `no ack from ${rec.id} within ${this.timeoutMs} ms`));
       }, this.timeoutMs);
       ch.inflight.set(id, { id, op: cmd.op, roomId: cmd.roomId, resolve, reject, timer });
@@ -71,7 +71,7 @@ export class CommandRpc {
       const late = this.late.get(key);
       if (!late) return { kind: 'unknown' };
       this.late.delete(key);
-      this.logger.warn(`late ack ignored: ${kv({ instance: rec.id, cmd: f.id, ok: f.ok })}`);
+      this.logger.child({ instance: rec.id, room: late.roomId }).warn({ cmd: f.id, op: late.op, ok: f.ok }, 'late ack ignored');
       return { kind: 'late', ...late };
     }
     rec.link.inflight.delete(f.id);

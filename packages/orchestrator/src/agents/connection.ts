@@ -1,6 +1,7 @@
 /** One agent's WebSocket and the protocol state of the hub for it. */
 import type { WebSocket } from 'ws';
 import { encodeFrame, type FleetFrame } from '@parlor/fleet-agent';
+import type { Logger } from '../logger.js';
 import type { InstanceRecord } from '../registry/instance.js';
 import type { CommandChannel, PendingCommand } from './commands.js';
 
@@ -31,6 +32,8 @@ export class AgentConnection implements CommandChannel {
     readonly ws: WebSocket,
     readonly ip: string,
     readonly keyFp: string,
+    /** Its logger (with `ip`; from the hello on also `instance`). */
+    public log: Logger,
   ) {}
 
   get inflightCount(): number {

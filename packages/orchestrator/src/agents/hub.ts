@@ -17,20 +17,20 @@ import {
   FleetCloseCode,
   decodeFrame,
   type AckFrame,
+  type AgentSnapshot,
   type HelloFrame,
-  type PlaceFrame,
   type PlacedFrame,
-  type StateFrame,
 } from '@parlor/fleet-agent';
 import { clientIp, type AuthGuard } from '../auth/guard.js';
 import { FleetCause, OrchestratorError } from '../errors.js';
-import { kv, type Logger } from '../logger.js';
+import type { Logger } from '../logger.js';
 import type { InstanceRecord } from '../registry/instance.js';
 import type { Registry } from '../registry/read-model.js';
+import { firstError } from '../schemas.js';
 import type { CreateRoomRequest, RoomInfo } from '../types.js';
 import type { CommandRpc, LateCommand } from './commands.js';
 import { AgentConnection } from './connection.js';
-import { checkHello, checkSnapshot } from './validate.js';
+import { AGENT_MESSAGES, checkHello, checkState, type AgentMessage } from './messages.js';
 
 /** Settings of the hub (from the orchestrator's options). */
 export interface HubOptions {
@@ -119,7 +119,7 @@ export class AgentHub {
   }
 
   private onAgent(ws: WebSocket, ip: string, fp: string): void {
-    const conn = new AgentConnection(ws, ip, fp);
+    const conn = new AgentConnection(ws, ip, fp, this.deps.logger.child({ ip }));
     ws.binaryType = 'nodebuffer';
     const helloTimer = setTimeout(() => {
       if (!conn.welcomed) this.kick(conn, 'no hello within 10 s');
@@ -145,7 +145,7 @@ export class AgentHub {
     if (!conn.welcomed || !rec) {
       if (f.t !== 'hello') return this.kick(conn, `unsolicited ${String(f.t).slice(0, 16)} before hello`);
       if (d.major !== FLEET_PROTOCOL_MAJOR) {
-        this.deps.logger.warn(`agent refused: ${kv({ ip: conn.ip, version: `${d.major}.${d.minor}`, want: FLEET_PROTOCOL_MAJOR })}`);
+        conn.log.warn({ version: `${d.major}.${d.minor}`, want: FLEET_PROTOCOL_MAJOR }, 'agent refused');
         conn.closed = true;
         conn.ws.close(FleetCloseCode.VERSION, `protocol ${d.major}.${d.minor} not supported (want ${FLEET_PROTOCOL_MAJOR}.x)`);
         return;
@@ -153,19 +153,21 @@ export class AgentHub {
       return this.onHello(conn, f);
     }
     if (d.major !== FLEET_PROTOCOL_MAJOR) return this.kick(conn, 'version changed mid-session');
-    switch (f.t) {
+    if (f.t === 'hello') return this.kick(conn, 'duplicate hello');
+    const t = f.t as keyof typeof AGENT_MESSAGES;
+    const check = Object.hasOwn(AGENT_MESSAGES, t) ? AGENT_MESSAGES[t] : undefined;
+    if (!check) return this.kick(conn, `unknown or unsolicited frame ${String(f.t).slice(0, 16)}`);
+    const bad = firstError(check, f);
+    if (bad) return this.kick(conn, `bad ${t}: ${bad}`);
+    switch (t) {
       case 'state':
-        return this.onState(conn, rec, f);
+        return this.onState(conn, rec, f as AgentMessage['state']);
       case 'ack':
-        return this.onAck(conn, rec, f);
+        return this.onAck(conn, rec, f as AgentMessage['ack']);
       case 'dirty':
         return this.onDirty(conn);
       case 'place':
-        return this.onPlace(conn, rec, f);
-      case 'hello':
-        return this.kick(conn, 'duplicate hello');
-      default:
-        return this.kick(conn, `unknown or unsolicited frame ${String(f.t).slice(0, 16)}`);
+        return this.onPlace(conn, rec, f as AgentMessage['place']);
     }
   }
 
@@ -186,9 +188,10 @@ export class AgentHub {
     if (old) this.drop(old.link, 'replaced by a new connection of the same process', FleetCloseCode.REPLACED);
     const rec = registry.admit(hello, conn);
     conn.record = rec;
+    conn.log = this.deps.logger.child({ instance: rec.id, ip: conn.ip });
     conn.welcomed = true;
     conn.send({ t: 'welcome', instanceId: rec.id, pollMs: this.opts.pollMs });
-    this.deps.logger.info(`instance joined: ${kv({ instance: rec.id, name: f.name, processUid: f.processUid, endpoint: hello.endpointUrl, ip: conn.ip, key: conn.keyFp })}`);
+    conn.log.info({ name: f.name, processUid: f.processUid, endpoint: hello.endpointUrl, keyFp: conn.keyFp }, 'instance joined');
     registry.joined(rec);
     this.poll(conn, true);
   }
@@ -237,14 +240,13 @@ export class AgentHub {
    * over the rate limit, `INSTANCE_BUSY`. Every answered request is audit-logged as coming from
    * that agent.
    */
-  private onPlace(conn: AgentConnection, rec: InstanceRecord<AgentConnection>, f: PlaceFrame): void {
-    if (!Number.isSafeInteger(f.id) || f.id < 0) return this.kick(conn, 'place without a valid id');
+  private onPlace(conn: AgentConnection, rec: InstanceRecord<AgentConnection>, f: AgentMessage['place']): void {
     if (conn.placing.has(f.id)) return this.kick(conn, 'duplicate place id');
     const id = f.id;
     const type = typeof f.type === 'string' ? f.type.slice(0, 64) : undefined;
     const answer = (r: Omit<PlacedFrame, 't' | 'id'>): void => {
       conn.placing.delete(id);
-      this.deps.logger.info(`audit: ${kv({ op: 'place', instance: rec.id, key: conn.keyFp, ip: conn.ip, type, status: r.ok ? 'OK' : r.cause, room: r.room?.roomId, on: r.room?.instanceId })}`);
+      conn.log.info({ op: 'place', keyFp: conn.keyFp, game: type, status: r.ok ? 'OK' : r.cause, room: r.room?.roomId, on: r.room?.instanceId }, 'audit');
       if (!conn.closed) conn.send({ t: 'placed', id, ...r });
     };
     const now = Date.now();
@@ -264,19 +266,19 @@ export class AgentHub {
     );
   }
 
-  private onState(conn: AgentConnection, rec: InstanceRecord<AgentConnection>, f: StateFrame): void {
+  private onState(conn: AgentConnection, rec: InstanceRecord<AgentConnection>, f: AgentMessage['state']): void {
     if (conn.pollOutstanding === null || f.seq !== conn.pollOutstanding) return this.kick(conn, 'unsolicited or duplicate state');
     conn.pollOutstanding = null;
     conn.missed = 0;
     this.deps.registry.markFresh(rec);
     if (f.snapshot !== undefined) {
-      const bad = checkSnapshot(f.snapshot);
-      if (bad || typeof f.hash !== 'string' || f.hash.length > 128) {
-        this.deps.logger.warn(`snapshot refused, keeping the last good state: ${kv({ instance: rec.id, problem: bad ?? 'bad hash' })}`);
+      const bad = checkState(f);
+      if (bad) {
+        conn.log.warn({ problem: bad }, 'snapshot refused, keeping the last good state');
         conn.hash = null;
       } else {
-        this.deps.registry.applySnapshot(rec, f.snapshot);
-        conn.hash = f.hash;
+        this.deps.registry.applySnapshot(rec, f.snapshot as AgentSnapshot);
+        conn.hash = f.hash as string;
       }
     } else if (f.hash !== conn.hash) {
       // hash-only reply that does not match what we hold: ask for a full one next time
@@ -288,16 +290,17 @@ export class AgentHub {
     }
   }
 
-  private onAck(conn: AgentConnection, rec: InstanceRecord<AgentConnection>, f: AckFrame): void {
-    const settled = this.deps.commands.settle(rec, f);
+  private onAck(conn: AgentConnection, rec: InstanceRecord<AgentConnection>, f: AgentMessage['ack']): void {
+    const ack: AckFrame = { t: 'ack', id: f.id, ok: f.ok, error: f.error, room: f.room as AckFrame['room'], tickets: f.tickets as string[] | undefined, expiresAt: f.expiresAt };
+    const settled = this.deps.commands.settle(rec, ack);
     if (settled.kind === 'acked') return;
     if (settled.kind === 'unknown') return this.kick(conn, `ack for unknown or already acked command ${String(f.id).slice(0, 16)}`);
-    this.deps.lateAck(rec, settled, f);
+    this.deps.lateAck(rec, settled, ack);
     conn.hash = null; // the next snapshot is a full one
   }
 
   private kick(conn: AgentConnection, why: string): void {
-    this.deps.logger.warn(`agent kicked: ${kv({ instance: conn.record?.id || '(before hello)', ip: conn.ip, why })}`);
+    conn.log.warn({ why, beforeHello: !conn.record }, 'agent kicked');
     this.drop(conn, `kicked: ${why}`, FleetCloseCode.PROTOCOL);
   }
 

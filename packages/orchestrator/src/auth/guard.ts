@@ -4,7 +4,7 @@
  * and is logged (fingerprints and addresses only, never keys).
  */
 import type { IncomingMessage } from 'node:http';
-import { kv, type Logger } from '../logger.js';
+import type { Logger } from '../logger.js';
 import type { AccessKeys } from './keys.js';
 import type { AuthThrottle } from './throttle.js';
 
@@ -27,7 +27,7 @@ export class AuthGuard {
     const fp = (role === 'agent' ? this.keys.agent : this.keys.admin).match(key);
     if (!fp) {
       this.throttle.fail(ip);
-      this.logger.warn(`${role} auth failed: ${kv({ ip, ...logFields })}`);
+      this.logger.warn({ role, ip, ...logFields }, 'auth failed');
       return { ok: false, reason: 'unauthorized' };
     }
     return { ok: true, fingerprint: fp };

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { EventEmitter } from 'eventemitter3';
 import type { AgentSnapshot, HelloFrame, InstanceCapacity, RoomSnapshot } from '@parlor/fleet-agent';
-import { kv, type Logger } from '../logger.js';
+import type { Logger } from '../logger.js';
 import type { Candidate } from '../placement/place.js';
 import type { FleetStats, FleetView, InstanceInfo, OrchestratorEvents, RoomInfo, RoomQuery } from '../types.js';
 import { labelsMatch } from '../validate.js';
@@ -83,7 +83,7 @@ export class Registry<L extends InstanceLink> {
     for (const r of rec.rooms.values()) this.unindexRoom(rec, r);
     const info = this.instanceInfo(rec);
     rec.rooms.clear();
-    this.logger.info(`instance left: ${kv({ instance: rec.id, reason })}`);
+    this.logger.info({ instance: rec.id, reason }, 'instance left');
     this.events.emit('instance:leave', { instance: info, reason });
   }
 
@@ -91,7 +91,7 @@ export class Registry<L extends InstanceLink> {
   markStale(rec: InstanceRecord<L>, missed: number): void {
     if (rec.stale) return;
     rec.stale = true;
-    this.logger.warn(`instance stale: ${kv({ instance: rec.id, missed })}`);
+    this.logger.warn({ instance: rec.id, missed }, 'instance stale');
     this.events.emit('instance:stale', { instance: this.instanceInfo(rec) });
   }
 
@@ -99,7 +99,7 @@ export class Registry<L extends InstanceLink> {
   markFresh(rec: InstanceRecord<L>): void {
     if (!rec.stale) return;
     rec.stale = false;
-    this.logger.info(`instance recovered: ${kv({ instance: rec.id })}`);
+    this.logger.info({ instance: rec.id }, 'instance recovered');
   }
 
   /** Drain status (emits `instance:update` on a change). */
@@ -211,7 +211,7 @@ export class Registry<L extends InstanceLink> {
   private indexRoom(rec: InstanceRecord<L>, r: RoomSnapshot): void {
     const existing = this.roomIndex.get(r.roomId);
     if (existing && existing.rec !== rec) {
-      this.logger.warn(`room id on two instances, keeping the first: ${kv({ room: r.roomId, first: existing.rec.id, second: rec.id })}`);
+      this.logger.warn({ room: r.roomId, game: r.type, first: existing.rec.id, second: rec.id }, 'room id on two instances, keeping the first');
       return;
     }
     this.roomIndex.set(r.roomId, { snap: r, rec });

@@ -1,0 +1,139 @@
+/**
+ * The HTTP stack of the orchestrator (fastify): body limit and JSON parsing, TypeBox validation,
+ * the common headers and CORS, admin auth on `/v1`, the audit log, the rejection envelope for
+ * every error, 404 and 405, and the OpenAPI document (`/v1/openapi.json`). The routes themselves
+ * are in `routes.ts`; the agent socket shares the server (`upgrade`) but not this stack.
+ */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import swagger from '@fastify/swagger';
+import type { TSchema } from '@sinclair/typebox';
+import { fastify, LogController, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { clientIp, type AuthGuard } from '../auth/guard.js';
+import { FLEET_CAUSES, FleetCause, OrchestratorError, isFleetCause, type FleetCauseValue } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { EventFeed } from '../registry/events.js';
+import { compile, firstError } from '../schemas.js';
+import type { ApiOptions, ControlPlane } from './control-plane.js';
+import { pathOf, reject } from './reply.js';
+import { registerRoutes, OPENAPI_PATH } from './routes.js';
+import { SseStreams } from './sse.js';
+
+/** Largest request body accepted (bytes); larger ones get `PAYLOAD_TOO_LARGE` before parsing. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Fingerprint of the admin key that authenticated the request. */
+    keyFp: string | null;
+    /** The client address (`X-Forwarded-For` when `trustProxy`). */
+    clientAddr: string;
+  }
+}
+
+/** Errors of fastify itself that reach a client, as causes (the rest are 4xx `VALIDATION` or `INTERNAL`). */
+const FASTIFY_CAUSES: Readonly<Record<string, FleetCauseValue>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: FleetCause.PAYLOAD_TOO_LARGE,
+};
+
+/** The orchestrator's HTTP API: a fastify instance, and the SSE streams it holds open. */
+export interface Api {
+  readonly app: FastifyInstance<Server, IncomingMessage, ServerResponse, Logger>;
+  readonly streams: SseStreams;
+}
+
+/** Builds the HTTP API against the control plane (routes are added when the app gets ready). */
+export function createApi(control: ControlPlane, opts: ApiOptions, deps: { guard: AuthGuard; feed: EventFeed; logger: Logger }): Api {
+  const log = deps.logger.child({ component: 'http' });
+  const app = fastify({
+    loggerInstance: log,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: MAX_BODY_BYTES,
+    forceCloseConnections: true,
+    exposeHeadRoutes: true,
+  });
+  const streams = new SseStreams(deps.feed, opts);
+  app.decorateRequest('keyFp', null);
+  app.decorateRequest('clientAddr', '');
+
+  // Any content type is read as JSON (as before fastify); an empty body is no body.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body: Buffer, done) => {
+    if (body.byteLength === 0) return done(null, undefined);
+    try {
+      done(null, JSON.parse(body.toString('utf8')));
+    } catch {
+      done(new OrchestratorError(FleetCause.VALIDATION, 'body is not valid JSON'), undefined);
+    }
+  });
+  // TypeBox's compiler validates; answers are serialised as they are (the contract test checks them).
+  app.setValidatorCompiler(({ schema, httpPart }) => {
+    const check = compile(schema as TSchema);
+    return (data: unknown) => {
+      const value = httpPart === 'body' && (data === null || data === undefined) ? {} : data;
+      const bad = firstError(check, value);
+      return bad ? { error: new OrchestratorError(FleetCause.VALIDATION, `${httpPart} ${bad}`) } : { value };
+    };
+  });
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+
+  app.addHook('onRequest', async (req, reply) => {
+    req.clientAddr = clientIp(req.raw, opts.trustProxy);
+    const raw = reply.raw;
+    raw.setHeader('X-Content-Type-Options', 'nosniff');
+    raw.setHeader('Cache-Control', 'no-store');
+    applyCors(opts.cors, req.headers.origin, raw);
+    if (req.method === 'OPTIONS' || !opts.api) return;
+    const path = pathOf(req.url);
+    if ((path === '/v1' || path.startsWith('/v1/')) && path !== OPENAPI_PATH) authenticate(req, path, deps.guard, opts.sseQueryAuth && path === '/v1/events');
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const path = pathOf(req.url);
+    if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS' || !path.startsWith('/v1/')) return;
+    log.info({ method: req.method, path, status: reply.statusCode, keyFp: req.keyFp ?? 'none', ip: req.clientAddr }, 'audit');
+  });
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err instanceof OrchestratorError && isFleetCause(err.code)) return reject(reply, err.code, err.message);
+    const cause = FASTIFY_CAUSES[err.code] ?? (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? FleetCause.VALIDATION : undefined);
+    if (cause === FleetCause.PAYLOAD_TOO_LARGE) return reject(reply, cause, `body over ${MAX_BODY_BYTES} bytes`);
+    if (cause) return reject(reply, cause, err.message);
+    log.error({ err, method: req.method, path: pathOf(req.url) }, 'http error');
+    return reject(reply, FleetCause.INTERNAL, FLEET_CAUSES.INTERNAL.message);
+  });
+  app.setNotFoundHandler((req, reply) => reject(reply, FleetCause.NOT_FOUND, `nothing at ${pathOf(req.url)}`));
+
+  void app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Parlor orchestrator', version: '1', description: 'Fleet control plane: read model, placement, rooms, seats, events.' },
+      components: { securitySchemes: { adminKey: { type: 'http', scheme: 'bearer', description: 'An admin key' } } },
+      security: [{ adminKey: [] }],
+    },
+  });
+  void app.register(async (scope) => registerRoutes(scope, control, opts, streams));
+  return { app, streams };
+}
+
+function authenticate(req: FastifyRequest, path: string, guard: AuthGuard, allowQuery: boolean): void {
+  const h = req.headers.authorization;
+  let key: string | null = null;
+  if (typeof h === 'string' && /^Bearer [^\s]+$/i.test(h.trim())) key = h.trim().slice(7);
+  else if (allowQuery) key = new URLSearchParams(req.url.slice(req.url.indexOf('?') + 1)).get('key');
+  const verdict = guard.check('admin', req.clientAddr, key, { method: req.method, path });
+  if (!verdict.ok) {
+    if (verdict.reason === 'throttled') throw new OrchestratorError(FleetCause.AUTH_THROTTLED, FLEET_CAUSES.AUTH_THROTTLED.message);
+    throw new OrchestratorError(FleetCause.UNAUTHORIZED, FLEET_CAUSES.UNAUTHORIZED.message);
+  }
+  req.keyFp = verdict.fingerprint;
+}
+
+function applyCors(allowed: readonly string[], origin: string | undefined, res: ServerResponse): void {
+  if (allowed.length === 0 || !origin) return;
+  if (!allowed.includes('*') && !allowed.includes(origin)) return;
+  res.setHeader('Access-Control-Allow-Origin', allowed.includes('*') ? '*' : origin);
+  res.setHeader('Vary', 'Origin');
+  res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type, If-None-Match');
+  res.setHeader('Access-Control-Allow-Methods', 'GET, POST, DELETE, OPTIONS');
+  res.setHeader('Access-Control-Expose-Headers', 'ETag');
+  res.setHeader('Access-Control-Max-Age', '600');
+}

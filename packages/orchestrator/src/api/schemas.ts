@@ -1,0 +1,63 @@
+/**
+ * The REST contract's envelopes: `{ status: 'OK', data }` answers and `{ status: 'rejected',
+ * cause, message? }` rejections, each route listing exactly the causes it can answer with (so the
+ * published document says which statuses a route gives, and the contract test catches a route
+ * answering with a cause it does not declare). Statuses come from `FLEET_CAUSES`.
+ */
+import { Type, type TSchema } from '@sinclair/typebox';
+import { FLEET_CAUSES, type FleetCauseValue } from '../errors.js';
+
+/** An `OK` envelope around `data`. */
+export function ok(data: TSchema, description: string): TSchema {
+  return Type.Object({ status: Type.Literal('OK'), data }, { additionalProperties: false, description });
+}
+
+/** A rejection with one of `causes` (all of the same status). */
+function rejection(causes: readonly FleetCauseValue[]): TSchema {
+  return Type.Object(
+    {
+      status: Type.Literal('rejected'),
+      cause: causes.length === 1 ? Type.Literal(causes[0]) : Type.Union(causes.map((c) => Type.Literal(c))),
+      message: Type.Optional(Type.String()),
+    },
+    { additionalProperties: false, description: causes.map((c) => `${c}: ${FLEET_CAUSES[c].message}`).join('; ') },
+  );
+}
+
+/** The rejection answers for `causes`, by status. */
+export function rejections(...causes: FleetCauseValue[]): Record<number, TSchema> {
+  const byStatus = new Map<number, FleetCauseValue[]>();
+  for (const c of new Set(causes)) {
+    const s = FLEET_CAUSES[c].status;
+    byStatus.set(s, [...(byStatus.get(s) ?? []), c]);
+  }
+  return Object.fromEntries([...byStatus].map(([s, cs]) => [s, rejection(cs)]));
+}
+
+/** The answer to a conditional GET whose `If-None-Match` matched: no body. */
+export const NOT_MODIFIED = { 304: { type: 'null', description: 'Not modified: If-None-Match matched the ETag (no body)' } } as const;
+
+/** What every `/v1` route can answer besides its own causes. */
+export const V1_CAUSES: readonly FleetCauseValue[] = ['UNAUTHORIZED', 'AUTH_THROTTLED', 'INTERNAL'];
+/** What a route with a body can answer. */
+export const BODY_CAUSES: readonly FleetCauseValue[] = ['VALIDATION', 'PAYLOAD_TOO_LARGE'];
+/** What a command sent to an agent can answer. */
+export const COMMAND_CAUSES: readonly FleetCauseValue[] = ['INSTANCE_BUSY', 'COMMAND_FAILED', 'INSTANCE_DISCONNECTED', 'COMMAND_TIMEOUT', 'SHUTTING_DOWN'];
+
+/** `:id` of the instance routes: an instance id or a processUid. */
+export const InstanceParams = Type.Object({ id: Type.String({ description: 'Instance id or processUid' }) });
+/** `:roomId` of the room routes. */
+export const RoomParams = Type.Object({ roomId: Type.String() });
+
+/** `key:value`, the key not empty. */
+const LabelQuery = Type.String({ pattern: '^[^:]+:', description: 'key:value (the instance label)' });
+
+/** The filter of `GET /v1/rooms` (repeat `label` for several). */
+export const RoomQuerySchema = Type.Object({
+  type: Type.Optional(Type.String()),
+  instanceId: Type.Optional(Type.String({ description: 'Instance id or processUid' })),
+  label: Type.Optional(Type.Union([LabelQuery, Type.Array(LabelQuery)])),
+});
+
+/** The answer of `DELETE /v1/rooms/:roomId`. */
+export const Destroyed = Type.Object({ roomId: Type.String(), destroyed: Type.Literal(true) }, { additionalProperties: false });
