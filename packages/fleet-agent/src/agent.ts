@@ -149,7 +149,7 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
     this.name = options.name ?? `${hostname()}-${process.pid}`;
     this.labels = { ...(options.labels ?? {}) };
     for (const [k, v] of Object.entries(this.labels)) {
-      if (typeof v !== 'string' || !/^[A-Za-z0-9_.\/-]{1,63}$/.test(k) || v.length > 63) {
+      if (typeof v !== 'string' || !/^[A-Za-z0-9_./-]{1,63}$/.test(k) || v.length > 63) {
         throw new FleetAgentError(FleetAgentErrorCode.CONFIG, `invalid label ${JSON.stringify(k)}=${JSON.stringify(v)}`);
       }
     }
