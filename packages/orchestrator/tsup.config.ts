@@ -2,9 +2,10 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig([
   {
-    entry: ['src/index.ts'],
+    // `client` is the `@parlor/orchestrator/client` subpath: FleetClient without the server code.
+    entry: ['src/index.ts', 'src/client.ts'],
     format: ['esm', 'cjs'],
-    dts: true,
+    dts: { compilerOptions: { composite: false, rootDir: '../..' } }, // tsconfig.json is composite (tsc -b); siblings typed from source
     sourcemap: true,
     clean: false,
     target: 'node20',

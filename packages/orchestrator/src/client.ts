@@ -1,4 +1,9 @@
+/**
+ * `FleetClient`, the typed client of the orchestrator's REST API and event stream. It is also the
+ * `@parlor/orchestrator/client` entry, which loads none of the orchestrator's server code.
+ */
 import { randomBytes } from 'node:crypto';
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { Agent, request, type Dispatcher } from 'undici';
 import { ParlorError } from '@parlor/squish';
 import type { CreateRoomRequest, FleetStats, InstanceInfo, OrchestratorEvents, RoomInfo, RoomQuery, SeatReservation } from './types.js';
@@ -178,16 +183,18 @@ export class FleetClient {
             throw envelopeError(res.statusCode, text);
           }
           backoff = 1000;
-          let buf = '';
+          let tooLarge: Error | null = null;
+          const parser = createParser({
+            maxBufferSize: MAX_SSE_EVENT_CHARS,
+            onEvent: (m) => onEvent(toFleetEvent(m)),
+            onError: (err) => {
+              tooLarge = err;
+            },
+          });
+          const text = new TextDecoder();
           for await (const chunk of res.body) {
-            buf += (chunk as Buffer).toString('utf8');
-            let i: number;
-            while ((i = buf.indexOf('\n\n')) >= 0) {
-              const block = buf.slice(0, i);
-              buf = buf.slice(i + 2);
-              const ev = parseSse(block);
-              if (ev) onEvent(ev);
-            }
+            parser.feed(text.decode(chunk as Buffer, { stream: true }));
+            if (tooLarge) throw tooLarge;
           }
         } catch (err) {
           if (closed) return;
@@ -257,24 +264,16 @@ function envelopeError(status: number, text: string, what = ''): FleetClientErro
   return new FleetClientError('BAD_RESPONSE', status, `${what ? `${what}: ` : ''}HTTP ${status}`);
 }
 
-function parseSse(block: string): FleetEvent | null {
-  let name = 'message';
-  let id: string | undefined;
-  const data: string[] = [];
-  for (const line of block.split('\n')) {
-    if (line === '' || line.startsWith(':')) continue;
-    const i = line.indexOf(':');
-    const field = i < 0 ? line : line.slice(0, i);
-    const value = i < 0 ? '' : line.slice(i + 1).replace(/^ /, '');
-    if (field === 'event') name = value;
-    else if (field === 'data') data.push(value);
-    else if (field === 'id') id = value;
-  }
-  if (data.length === 0) return null;
+/** Largest event the stream buffers (characters); a larger one drops the stream, which reconnects. */
+const MAX_SSE_EVENT_CHARS = 128 * 1024 * 1024;
+
+/** One parsed SSE message as a {@link FleetEvent}: JSON data parsed (kept as text when it is not JSON). */
+function toFleetEvent(m: EventSourceMessage): FleetEvent {
+  const name = m.event ?? 'message';
   try {
-    return { name, id, data: JSON.parse(data.join('\n')) };
+    return { name, id: m.id, data: JSON.parse(m.data) };
   } catch {
-    return { name, id, data: data.join('\n') };
+    return { name, id: m.id, data: m.data };
   }
 }
 
