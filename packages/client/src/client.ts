@@ -1,4 +1,4 @@
-import type { InitMessage, Node, SceneMirror } from '@parlor/squish';
+import { PLAY_PATH_PREFIX, playPath, socketUrlFor, type InitMessage, type Node, type SceneMirror } from '@parlor/squish';
 import { AssetStore } from './assets.js';
 import { AudioPlayer } from './audio.js';
 import { Connection, RedirectRefusedError, checkRedirect, type ConnectionError, type ConnectionStatus, type WebSocketConstructor } from './connection.js';
@@ -64,10 +64,8 @@ export function tokenStorageKey(game: string, roomId: string): string {
   return `parlor:${game}:${roomId}`;
 }
 
-/** The page path of a room: `/play/<game>/<roomId>` (both URI-encoded). */
-export function playPath(game: string, roomId: string): string {
-  return `/play/${encodeURIComponent(game)}/${encodeURIComponent(roomId)}`;
-}
+/** The page path of a room, `/play/<game>/<roomId>`: `playPath` of `@parlor/squish`, re-exported for pages that load only the client. */
+export { playPath };
 
 /**
  * A running Parlor game in the page: a {@link Connection} to the server, a
@@ -170,7 +168,7 @@ export class ParlorClient extends Emitter<ClientEvents> {
       const target = new URL(checked.url);
       if (r.ticket) target.searchParams.set('ticket', r.ticket);
       // a spectator stays a spectator on the server's play pages
-      if (this.spectator && target.origin === location.origin && target.pathname.startsWith('/play/')) target.searchParams.set('spectate', '1');
+      if (this.spectator && target.origin === location.origin && target.pathname.startsWith(PLAY_PATH_PREFIX)) target.searchParams.set('spectate', '1');
       location.assign(target.href);
     });
     this.input.attach();
@@ -298,7 +296,7 @@ export function start(options: StartOptions): ParlorClient {
 
 function defaultSocketUrl(): string {
   if (typeof location === 'undefined') throw new TypeError('Parlor.start: options.url is required outside a browser page');
-  return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/parlor/ws`;
+  return socketUrlFor(location.protocol, location.host);
 }
 
 /** The http(s) origin matching a ws(s) URL, for resolving asset URLs. */

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { EventEmitter } from 'eventemitter3';
 import WebSocket from 'ws';
+import { isLabel, isRoomId } from '@parlor/squish';
 import { FleetAgentError, FleetAgentErrorCode } from './errors.js';
 import type { FleetHost, HostRoom } from './host.js';
 import {
@@ -67,8 +68,6 @@ export interface FleetAgentEvents {
   /** The socket closed; the agent reconnects unless `disconnect()` was called. */
   disconnected: (info: { code: number; reason: string }) => void;
 }
-
-const ROOM_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
  * The fleet agent: embeds in a server host (through {@link FleetHost}), keeps a WebSocket to the
@@ -149,7 +148,7 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
     this.name = options.name ?? `${hostname()}-${process.pid}`;
     this.labels = { ...(options.labels ?? {}) };
     for (const [k, v] of Object.entries(this.labels)) {
-      if (typeof v !== 'string' || !/^[A-Za-z0-9_./-]{1,63}$/.test(k) || v.length > 63) {
+      if (!isLabel(k, v)) {
         throw new FleetAgentError(FleetAgentErrorCode.CONFIG, `invalid label ${JSON.stringify(k)}=${JSON.stringify(v)}`);
       }
     }
@@ -353,7 +352,7 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
     const seen = new Set<string>();
     const rooms: RoomSnapshot[] = [];
     for (const r of hostRooms) {
-      if (!r || typeof r.roomId !== 'string' || !ROOM_ID_RE.test(r.roomId) || seen.has(r.roomId)) continue;
+      if (!r || !isRoomId(r.roomId) || seen.has(r.roomId)) continue;
       seen.add(r.roomId);
       let createdAt = r.createdAt ?? this.firstSeen.get(r.roomId);
       if (createdAt === undefined) {
@@ -563,7 +562,7 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
         case 'createRoom': {
           const type = String(c.type ?? '');
           const roomId = String(c.roomId ?? '');
-          if (!ROOM_ID_RE.test(roomId)) return fail('VALIDATION', 'invalid roomId');
+          if (!isRoomId(roomId)) return fail('VALIDATION', 'invalid roomId');
           if (this.draining && !c.force) return fail(FleetAgentErrorCode.DRAINING, 'instance is draining');
           if (!this.host.roomTypes().includes(type)) return fail(FleetAgentErrorCode.UNKNOWN_ROOM_TYPE, `no room type ${JSON.stringify(type)} here`);
           if (this.host.listRooms().some((r) => r.roomId === roomId)) return fail(FleetAgentErrorCode.ROOM_EXISTS, `room ${roomId} exists`);

@@ -12,8 +12,9 @@
 import { watch, statSync, type FSWatcher } from 'node:fs';
 import { basename, dirname, extname, resolve, sep } from 'node:path';
 import { Command } from 'commander';
+import { GAME_NAME_RE, playPath } from '@parlor/squish';
 import { GameLoadError, ServerError } from './errors.js';
-import { GAME_NAME_RE, loadGame, loadGamesFromDir, type GameSource, type LoadedGame } from './games/loader.js';
+import { loadGame, loadGamesFromDir, type GameSource, type LoadedGame } from './games/loader.js';
 import { createConsoleLogger, type Logger, type LogLevel } from './logger.js';
 import { createGameServer, type GameServer, type GameServerOptions } from './server.js';
 import { defaultInstanceId } from './runtime/docker.js';
@@ -129,7 +130,7 @@ async function dev(target: string, opts: { port: string; host?: string; logLevel
     fail(describeError(err));
   }
   const server = await createGameServer({ games: { [name]: game }, port: parsePort(opts.port), host: opts.host, logger });
-  console.log(`\n  Parlor dev: ${game.metadata.name}\n  Play:   ${server.url}/play/${name}\n  Lobby:  ${server.url}/\n  Watching ${isDir ? path : game.inputs.join(', ')} for changes.\n`);
+  console.log(`\n  Parlor dev: ${game.metadata.name}\n  Play:   ${server.url}${playPath(name)}\n  Lobby:  ${server.url}/\n  Watching ${isDir ? path : game.inputs.join(', ')} for changes.\n`);
 
   let watchers: FSWatcher[] = [];
   let timer: ReturnType<typeof setTimeout> | null = null;

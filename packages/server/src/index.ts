@@ -5,8 +5,6 @@
  */
 export { createGameServer, type GameServer } from './server.js';
 export type { GameServerOptions } from './server-options.js';
-export { WS_PATH } from './realtime/upgrade.js';
-export { ROOM_ID_RE } from './rooms/registry.js';
 export { FLEET_ROOMS_PATH, type FleetRoomsHook } from './http/fleet-rooms.js';
 export { createFleetHost, type ServerFleetHost, type FleetHostRoom } from './fleet-host.js';
 export {
@@ -17,7 +15,6 @@ export {
   bundleGame,
   evaluateBundle,
   validateGameClass,
-  GAME_NAME_RE,
   type GameSource,
   type LoadedGame,
   type LoadGamesOptions,
@@ -34,7 +31,7 @@ export {
   type AssetLimits,
 } from './games/assets.js';
 export { validateMetadata } from './games/metadata.js';
-export { RoomEngine, DEFAULT_MAX_CONSECUTIVE_ERRORS, type EngineSpec } from './engine/room-engine.js';
+export { RoomEngine, DEFAULT_MAX_CONSECUTIVE_ERRORS, type EngineSpec, type EngineOptions } from './engine/room-engine.js';
 export type { HostToEngineMessage, EngineToHostMessage, FramesMessage, EngineErrorMessage } from './engine/messages.js';
 export { ENGINE_MESSAGE_LIMITS } from './engine/messages.js';
 export type { RoomRuntime, RoomChannel, RoomSpec } from './runtime/runtime.js';

@@ -10,7 +10,7 @@
  */
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { CloseCode } from '@parlor/squish';
+import { CloseCode, isRoomId, playPath, socketUrlFor } from '@parlor/squish';
 import { RuntimeError, ServerConfigError, ServerError, ServerErrorCode } from './errors.js';
 import { GameCatalog, type GameInfo } from './games/catalog.js';
 import type { GameSource, LoadedGame } from './games/loader.js';
@@ -21,9 +21,9 @@ import { createConsoleLogger, kv, type Logger } from './logger.js';
 import { ServerMetrics } from './metrics.js';
 import { ConnectionAdmission } from './realtime/admission.js';
 import { Handshake } from './realtime/handshake.js';
-import { Upgrades, WS_PATH } from './realtime/upgrade.js';
+import { Upgrades } from './realtime/upgrade.js';
 import { SlowClientWatch } from './rooms/fanout.js';
-import { RoomRegistry, ROOM_ID_RE } from './rooms/registry.js';
+import { RoomRegistry } from './rooms/registry.js';
 import type { RoomInfo } from './rooms/room.js';
 import { RoutingRuntime, createRuntime, isProduction, loadOptionsFor } from './runtime/policy.js';
 import type { DockerRuntimeOptions } from './runtime/docker.js';
@@ -59,7 +59,7 @@ export interface GameServer {
    * join it at `/play/<game>/<roomId>`. `options` reach the game's constructor. The room is
    * disposed when its last member leaves, or by {@link GameServer.closeRoom}.
    * @throws {ServerError} `UNKNOWN_GAME`, `ROOM_EXISTS`, `SERVER_CLOSING`; `SERVER_CONFIG` for an invalid id
-   *   (see {@link ROOM_ID_RE}); whatever the runtime throws when it cannot start an engine.
+   *   (`ROOM_ID_RE` of `@parlor/squish`); whatever the runtime throws when it cannot start an engine.
    */
   openRoom(game: string, roomId: string, options?: Record<string, unknown>): RoomInfo;
   /**
@@ -245,7 +245,7 @@ class ParlorServer implements GameServer {
   }
 
   get wsUrl(): string {
-    return `${this.url.replace(/^http/, 'ws')}${WS_PATH}`;
+    return socketUrlFor('http:', this.url.slice('http://'.length));
   }
 
   games(): GameInfo[] {
@@ -260,7 +260,7 @@ class ParlorServer implements GameServer {
     const game = await this.catalog.load(name, source);
     const old = (s: { game: LoadedGame }): boolean => s.game.name === name;
     this.logger.info(`game reloaded: ${kv({ game: name, rooms: this.registry.all().filter(old).length })}`);
-    const url = `/play/${encodeURIComponent(name)}`;
+    const url = playPath(name);
     await this.registry.disposeAll({ code: CloseCode.NORMAL, reason: 'game reloaded', message: { type: 'redirect', url, ticket: '', reason: 'game reloaded' } }, old);
     return game;
   }
@@ -268,7 +268,7 @@ class ParlorServer implements GameServer {
   openRoom(gameName: string, roomId: string, options: Record<string, unknown> = {}): RoomInfo {
     const game = this.catalog.get(gameName);
     if (!game) throw new ServerError(ServerErrorCode.UNKNOWN_GAME, `no game named ${JSON.stringify(String(gameName).slice(0, 64))}`);
-    if (typeof roomId !== 'string' || !ROOM_ID_RE.test(roomId)) throw new ServerConfigError('invalid room id');
+    if (!isRoomId(roomId)) throw new ServerConfigError('invalid room id');
     if (this.closing) throw new ServerError(ServerErrorCode.SERVER_CLOSING, 'server shutting down');
     return this.registry.open(game, roomId, options).info();
   }

@@ -24,3 +24,7 @@ export { SceneMirror, type ApplyResult } from './mirror.js';
 export * from './protocol-types.js';
 export { encodeServerMessage, decodeServerMessage, encodeClientMessage, decodeClientMessage } from './protocol.js';
 export { seededRandom } from './random.js';
+export {
+  WS_PATH, PLAY_PATH_PREFIX, ROOM_ID_RE, GAME_NAME_RE, LABEL_KEY_RE, LABEL_VALUE_MAX,
+  isRoomId, isGameName, isLabel, playPath, parsePlayPath, socketUrlFor,
+} from './paths.js';

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import { compileFunction } from 'node:vm';
 import * as squish from '@parlor/squish';
-import { type GameClass, type ResolvedGameMetadata } from '@parlor/squish';
+import { GAME_NAME_RE, type GameClass, type ResolvedGameMetadata } from '@parlor/squish';
 import { build, type Message, type Plugin } from 'esbuild';
 import { GameLoadError, ServerConfigError, ServerErrorCode } from '../errors.js';
 import { loadAssets, type AssetLimits, type LoadedAsset } from './assets.js';
@@ -65,9 +65,6 @@ export interface LoadGameOptions {
   /** Size caps of the game's assets (defaults: 8 MiB per asset, 64 MiB per game); see {@link loadAssets}. */
   assetLimits?: AssetLimits;
 }
-
-/** Route names of games: letters, digits, `.`, `_`, `-`; 1–64 characters, not starting with a symbol. */
-export const GAME_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 const ENTRY_NAMES = ['index.ts', 'index.js', 'index.mjs', 'index.cjs', 'index.tsx', 'index.mts', 'index.cts'];
 const GAME_FILE_EXT = new Set(['.ts', '.js', '.mjs', '.cjs', '.mts', '.cts', '.tsx']);

@@ -6,7 +6,8 @@
 import { statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import type { AssetLimits } from '../games/assets.js';
-import { GAME_NAME_RE, findGameEntry } from '../games/loader.js';
+import { GAME_NAME_RE } from '@parlor/squish';
+import { findGameEntry } from '../games/loader.js';
 import { createConsoleLogger, type Logger } from '../logger.js';
 import { ALLOWED_BUILTINS } from '../runner/builtins.js';
 import type { DockerRuntimeOptions } from '../runtime/docker.js';

@@ -1,3 +1,4 @@
+import { PLAY_PATH_PREFIX, playPath } from '@parlor/squish';
 import type { GameInfo } from '../games/catalog.js';
 import type { RoomInfo } from '../rooms/room.js';
 
@@ -119,7 +120,7 @@ function num(v: unknown): string {
 function roomRow(s: RoomInfo): string {
   const id = str(s.id, 64);
   const game = str(s.game, 64);
-  const base = `/play/${encodeURIComponent(game)}/${encodeURIComponent(id)}`;
+  const base = playPath(game, id);
   const full = typeof s.players === 'number' && typeof s.maxPlayers === 'number' && s.players >= s.maxPlayers;
   return `<tr data-room="${escapeHtml(id)}"><td>${escapeHtml(str(s.title, 80, game))}</td><td><code>${escapeHtml(id)}</code></td>` +
     `<td class="players">${num(s.players)} / ${num(s.maxPlayers)} players</td><td class="spectators">${num(s.spectators)} spectator${s.spectators === 1 ? '' : 's'}</td>` +
@@ -141,11 +142,11 @@ function roomRows(rooms: readonly RoomInfo[]): string {
 
 function gameCard(g: GameInfo, fleet: boolean): string {
   const name = str(g.name, 64);
-  const href = `/play/${encodeURIComponent(name)}`;
+  const href = playPath(name);
   const players = num(g.maxPlayers);
   return `<div class="game" data-game="${escapeHtml(name)}"><h3>${escapeHtml(str(g.title, 80, name))}</h3>` +
     `<p>${escapeHtml(str(g.description, 500) || 'No description.')}</p>` +
-    `<div class="meta">up to ${players} player${g.maxPlayers === 1 ? '' : 's'} · ${num(g.tickRate)} Hz · <code>/play/${escapeHtml(name)}</code></div>` +
+    `<div class="meta">up to ${players} player${g.maxPlayers === 1 ? '' : 's'} · ${num(g.tickRate)} Hz · <code>${escapeHtml(playPath(name))}</code></div>` +
     `<div><a class="btn play" href="${escapeHtml(href)}">Play</a>` +
     (fleet ? `<button type="button" class="btn fleet" data-fleet-game="${escapeHtml(name)}">New room (fleet)</button>` : '') +
     `</div></div>`;
@@ -192,7 +193,7 @@ export const LOBBY_SCRIPT = `(function(){
     list.forEach(function(s){
       if(!s||typeof s!=='object')return;
       var id=str(s.id,64),game=str(s.game,64);
-      var base='/play/'+encodeURIComponent(game)+'/'+encodeURIComponent(id);
+      var base='${PLAY_PATH_PREFIX}'+encodeURIComponent(game)+'/'+encodeURIComponent(id);
       h+='<tr data-room="'+esc(id)+'"><td>'+esc(str(s.title,80,game))+'</td><td><code>'+esc(id)+'</code></td><td class="players">'+num(s.players)+' / '+num(s.maxPlayers)+' players</td><td class="spectators">'+num(s.spectators)+' spectator'+(s.spectators===1?'':'s')+'</td><td class="actions">'+(s.players>=s.maxPlayers?'':'<a class="btn play" href="'+esc(base)+'">Play</a>')+'<a class="btn spec" href="'+esc(base)+'?spectate=1">Spectate</a></td></tr>';
     });
     live.innerHTML=h+'</tbody></table>';

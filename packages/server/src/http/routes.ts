@@ -5,12 +5,12 @@
  * nosniff, Referrer-Policy, framing); every response carries `nosniff` (see `send.ts`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isRoomId } from '@parlor/squish';
 import { ASSETS_PATH, type LoadedAsset } from '../games/assets.js';
 import type { GameInfo } from '../games/catalog.js';
 import type { LoadedGame } from '../games/loader.js';
 import { kv, type Logger } from '../logger.js';
 import type { ServerMetrics } from '../metrics.js';
-import { ROOM_ID_RE } from '../rooms/registry.js';
 import type { RoomInfo } from '../rooms/room.js';
 import type { ClientBundle } from './client-bundle.js';
 import { FLEET_ROOMS_PATH, handleFleetRoom, type FleetRoomsHook } from './fleet-rooms.js';
@@ -163,7 +163,7 @@ async function route(view: HttpView, req: IncomingMessage, res: ServerResponse):
       page(404, renderErrorPage(404, 'Game not found', `There is no game called "${safeDecode(parts[0] ?? '').slice(0, 64)}" here.`));
       return;
     }
-    if (roomId !== '' && !ROOM_ID_RE.test(roomId)) {
+    if (roomId !== '' && !isRoomId(roomId)) {
       page(404, renderErrorPage(404, 'Room not found', 'That room id is not valid.'));
       return;
     }

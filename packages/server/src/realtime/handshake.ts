@@ -5,11 +5,11 @@
  * player and spectator caps, the room-creation limits, and cleans the display name. One place
  * for every way into a room; rooms and tokens themselves are kept by `rooms/registry.ts`.
  */
-import { CloseCode, PROTOCOL_VERSION, type JoinMessage } from '@parlor/squish';
+import { CloseCode, PROTOCOL_VERSION, isRoomId, type JoinMessage } from '@parlor/squish';
 import type { LoadedGame } from '../games/loader.js';
 import type { Logger } from '../logger.js';
 import type { ServerMetrics } from '../metrics.js';
-import { ROOM_ID_RE, type RoomRegistry } from '../rooms/registry.js';
+import type { RoomRegistry } from '../rooms/registry.js';
 import type { Room } from '../rooms/room.js';
 import type { ClientConnection, ConnectionHost } from './connection.js';
 
@@ -84,7 +84,7 @@ export class Handshake implements ConnectionHost {
 
     let room: Room | undefined;
     if (msg.roomId !== '') {
-      if (!ROOM_ID_RE.test(msg.roomId)) {
+      if (!isRoomId(msg.roomId)) {
         conn.reject(CloseCode.NOT_FOUND, 'not_found', 'invalid room id');
         return;
       }

@@ -5,13 +5,11 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { WS_PATH } from '@parlor/squish';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { safePath } from '../http/url.js';
 import type { ConnectionAdmission } from './admission.js';
 import { ClientConnection, type ConnectionHost } from './connection.js';
-
-/** Path of the WebSocket endpoint. */
-export const WS_PATH = '/parlor/ws';
 
 /** What {@link Upgrades} needs. */
 export interface UpgradeOptions {

@@ -13,9 +13,6 @@ import { KeyedBuckets, addressKey } from '../rate-limit.js';
 import { Room, type DisposeReason, type Member, type RoomHost, type RoomInfo, type RoomListener } from './room.js';
 import { MAX_SEATS_PER_RESERVATION, MAX_TICKET_TTL_MS, SeatBook } from './seats.js';
 
-/** Room ids accepted in URLs and `join.roomId`: 1–64 of `A–Z a–z 0–9 _ -`. */
-export const ROOM_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
-
 /** Limits of a {@link RoomRegistry}. */
 export interface RoomLimits {
   /** Most live rooms. */
