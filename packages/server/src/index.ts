@@ -31,7 +31,7 @@ export {
   type AssetLimits,
 } from './games/assets.js';
 export { validateMetadata } from './games/metadata.js';
-export { RoomEngine, DEFAULT_MAX_CONSECUTIVE_ERRORS, type EngineSpec, type EngineOptions } from './engine/room-engine.js';
+export { RoomEngine, DEFAULT_MAX_CONSECUTIVE_ERRORS, type EngineSpec } from './engine/room-engine.js';
 export type { HostToEngineMessage, EngineToHostMessage, FramesMessage, EngineErrorMessage } from './engine/messages.js';
 export { ENGINE_MESSAGE_LIMITS } from './engine/messages.js';
 export type { RoomRuntime, RoomChannel, RoomSpec } from './runtime/runtime.js';
