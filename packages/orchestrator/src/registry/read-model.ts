@@ -226,7 +226,6 @@ export class Registry<L extends InstanceLink> {
   }
 
   private createView(): FleetView {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const self = this;
     const live = (): InstanceRecord<L>[] => [...self.instances.values()];
     return {
