@@ -3,6 +3,7 @@ import { AssetStore } from './assets.js';
 import { AudioPlayer } from './audio.js';
 import { Connection, RedirectRefusedError, checkRedirect, type ConnectionError, type ConnectionStatus, type WebSocketConstructor } from './connection.js';
 import { Emitter } from './emitter.js';
+import { ClientError, ClientErrorCode } from './errors.js';
 import { hitTest } from './hit-test.js';
 import { InputController } from './input.js';
 import { StatusOverlay } from './overlay.js';
@@ -95,7 +96,7 @@ export class ParlorClient extends Emitter<ClientEvents> {
   constructor(options: StartOptions) {
     super();
     if (!options || typeof options.game !== 'string' || options.game === '') {
-      throw new TypeError('Parlor.start: options.game (the game name) is required');
+      throw new ClientError(ClientErrorCode.OPTIONS, 'Parlor.start: options.game (the game name) is required');
     }
     this.game = options.game;
     this.updateUrl = options.updateUrl ?? true;
@@ -286,7 +287,8 @@ export function describeError(e: ConnectionError): string {
 /**
  * Starts a Parlor client in the page and returns it; also sets `window.__parlor` to it (tests
  * and devtools read `status`, `playerId`, `spectator`, `roomId`, `scene`, `framesApplied`).
- * @throws {TypeError} without `options.game`.
+ * @throws {ClientError} `CLIENT_OPTIONS` without `options.game` (or without `options.url` outside a browser page);
+ *   `CLIENT_NO_WEBSOCKET`, `CLIENT_NO_CANVAS` when the page lacks them.
  */
 export function start(options: StartOptions): ParlorClient {
   const client = new ParlorClient(options);
@@ -295,7 +297,7 @@ export function start(options: StartOptions): ParlorClient {
 }
 
 function defaultSocketUrl(): string {
-  if (typeof location === 'undefined') throw new TypeError('Parlor.start: options.url is required outside a browser page');
+  if (typeof location === 'undefined') throw new ClientError(ClientErrorCode.OPTIONS, 'Parlor.start: options.url is required outside a browser page');
   return socketUrlFor(location.protocol, location.host);
 }
 

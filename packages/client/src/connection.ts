@@ -6,15 +6,17 @@ import {
   SUPPORTED_SQUISH_VERSIONS,
   SceneMirror,
   SquishDecodeError,
+  backoffDelay,
   type AssetsMessage,
+  type BackoffOptions,
   type ClientMessage,
   type InitMessage,
   type InputEvent,
   type RedirectMessage,
   type ServerMessage,
 } from '@parlor/squish';
-import { backoffDelay, type BackoffOptions } from './backoff.js';
 import { closeAction, closeCodeMeaning } from './close-codes.js';
+import { ClientError, ClientErrorCode } from './errors.js';
 import { Emitter } from './emitter.js';
 
 /** Where a {@link Connection} is in its life. */
@@ -63,16 +65,14 @@ export interface ConnectionEvents {
 
 /**
  * A `redirect` the client refused (emitted as the connection's `refused` event; also logged with
- * `console.warn`). `code` is always `'REDIRECT_REFUSED'`.
+ * `console.warn`). `code` is always `'CLIENT_REDIRECT_REFUSED'` ({@link ClientErrorCode}).
  */
-export class RedirectRefusedError extends Error {
-  /** Stable code. */
-  readonly code = 'REDIRECT_REFUSED' as const;
+export class RedirectRefusedError extends ClientError {
+  static override readonly brand: symbol = Symbol.for('parlor.error.RedirectRefusedError');
   /** The refused URL (at most 200 characters). */
   readonly url: string;
   constructor(url: string, reason: string) {
-    super(`redirect refused: ${reason}`);
-    this.name = 'RedirectRefusedError';
+    super(ClientErrorCode.REDIRECT_REFUSED, `redirect refused: ${reason}`);
     this.url = url;
   }
 }
@@ -168,7 +168,7 @@ export interface ConnectionOptions {
   pingIntervalMs?: number;
   /** Silence (no message at all) after which the socket is considered dead and reopened, ms; default 15000. */
   deadAfterMs?: number;
-  /** Reconnect backoff; default 250 ms doubling to a 5000 ms cap, with jitter. */
+  /** Reconnect backoff (squish's `backoffDelay`, full jitter): delay ceiling 250 ms doubling to a 5000 ms cap by default. */
   backoff?: BackoffOptions;
   /** WebSocket implementation; default the global `WebSocket`. */
   WebSocket?: WebSocketConstructor;
@@ -183,17 +183,18 @@ export interface ConnectionOptions {
   allowedOrigins?: readonly string[];
 }
 
-/** Close code the client uses when it drops a socket itself (dead link, undecodable frame). */
-export const CLIENT_RESET_CLOSE = 4000;
+/** Close code the client uses when it drops a socket itself (dead link, undecodable frame): `CloseCode.CLIENT_RESET` (4000). */
+export const CLIENT_RESET_CLOSE: number = CloseCode.CLIENT_RESET;
 
 /**
  * The client's WebSocket link to a Parlor server host: sends `join`, handles `init`, `assets`,
  * `frame` (applied to a {@link SceneMirror}), `redirect`, `error` and `pong`; acks frames at
  * most every `ackIntervalMs`; pings every `pingIntervalMs` (measuring RTT); reconnects with
- * exponential backoff and jitter (250 ms → 5 s) using the reconnect token.
+ * exponential backoff and full jitter (squish's `backoffDelay`: ceiling 250 ms → 5 s) using the reconnect token.
  *
- * Close codes: 4401 (token rejected) → join the room afresh; 1000, 1009, 4400, 4403, 4404,
- * 4409, 4411, 4426, 4500 → stop with status `'error'`; anything else → reconnect.
+ * Close codes: what to do after each is squish's `CLOSE_CODES` table (see {@link closeAction}):
+ * `'rejoin'` (4401, token rejected) → join the room afresh; `'stop'` (1000, 1009, 4400, 4403, 4404,
+ * 4409, 4411, 4426, 4500) → stop with status `'error'`; anything else → reconnect.
  * A `redirect` with a `ws:`/`wss:` URL (or none) rejoins there with its ticket; an `http(s):` URL
  * is emitted as a `redirect` event for the page to navigate to (the connection closes). Only
  * URLs of the page's or socket's origin or of `allowedOrigins` are followed (see
@@ -262,7 +263,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.deadAfter = options.deadAfterMs ?? 15000;
     this.backoff = options.backoff ?? {};
     const WS = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-    if (!WS) throw new Error('Parlor: no WebSocket implementation available');
+    if (!WS) throw new ClientError(ClientErrorCode.NO_WEBSOCKET, 'Parlor: no WebSocket implementation available');
     this.WS = WS;
     this.onToken = options.onToken ?? (() => {});
     this.onTokenRejected = options.onTokenRejected ?? (() => {});

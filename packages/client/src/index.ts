@@ -38,7 +38,8 @@ export {
   type PlanePoint,
   type PlaneTransform,
 } from './coords.js';
-export { backoffDelay, type BackoffOptions } from './backoff.js';
+export { ClientError, ClientErrorCode, type ClientErrorCodeValue } from './errors.js';
+export type { BackoffOptions } from '@parlor/squish';
 export { closeAction, closeCodeMeaning, type CloseAction } from './close-codes.js';
 export { Emitter, type Listener } from './emitter.js';
 export { SceneMirror } from '@parlor/squish';

@@ -9,6 +9,7 @@ import {
   type PlaneTransform,
   type Viewport,
 } from './coords.js';
+import { ClientError, ClientErrorCode } from './errors.js';
 import { LINE_HEIGHT, type MeasureText } from './hit-test.js';
 
 /** Options of {@link CanvasRenderer}. */
@@ -72,7 +73,7 @@ export class CanvasRenderer {
   constructor(options: RendererOptions) {
     this.canvas = options.canvas;
     const ctx = this.canvas.getContext('2d');
-    if (!ctx) throw new Error('Parlor: the canvas has no 2D context');
+    if (!ctx) throw new ClientError(ClientErrorCode.NO_CANVAS, 'Parlor: the canvas has no 2D context');
     this.ctx = ctx;
     this.scene = options.scene;
     this.assets = options.assets ?? null;

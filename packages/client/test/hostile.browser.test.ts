@@ -183,7 +183,7 @@ describe.skipIf(!haveChromium && !inCi)('hostile browser: redirects, SVG assets,
       const r = await page.evaluate(() => (window as unknown as { __refused: string[] }).__refused);
       return r.length >= evil.length ? r : null;
     });
-    expect(refused.every((r) => r.startsWith('REDIRECT_REFUSED '))).toBe(true);
+    expect(refused.every((r) => r.startsWith('CLIENT_REDIRECT_REFUSED '))).toBe(true);
     expect(console.filter((l) => l.includes('redirect refused')).length).toBeGreaterThanOrEqual(evil.length);
     const state = await page.evaluate(() => ({
       href: location.href,

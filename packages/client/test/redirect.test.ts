@@ -26,7 +26,7 @@ describe('checkRedirect: only http(s)/ws(s) URLs of allowed origins', () => {
   ])('refuses %s', (url) => {
     const r = checkRedirect(url, policy);
     expect(r).toBeInstanceOf(RedirectRefusedError);
-    expect((r as RedirectRefusedError).code).toBe('REDIRECT_REFUSED');
+    expect((r as RedirectRefusedError).code).toBe('CLIENT_REDIRECT_REFUSED');
   });
 
   it('refuses non-strings and follows further origins only when allowed', () => {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { EventEmitter } from 'eventemitter3';
 import WebSocket from 'ws';
-import { isLabel, isRoomId } from '@parlor/squish';
+import { backoffDelay, isLabel, isRoomId } from '@parlor/squish';
 import { FleetAgentError, FleetAgentErrorCode } from './errors.js';
 import type { FleetHost, HostRoom } from './host.js';
 import {
@@ -11,6 +11,7 @@ import {
   FLEET_PROTOCOL_MAJOR,
   FLEET_SUBPROTOCOL,
   FLEET_WS_PATH,
+  FleetAckCode,
   FleetCloseCode,
   agentSubprotocols,
   decodeFrame,
@@ -47,9 +48,12 @@ export interface FleetAgentOptions {
   capacity?: Partial<InstanceCapacity>;
   /** Whether the host also creates rooms on its own (a player's first join): reported as `local`. Default `true`. */
   autoCreate?: boolean;
-  /** First reconnect delay; doubles up to `maxBackoffMs`, with ±20% jitter. Default 250. */
+  /**
+   * Ceiling of the first reconnect delay, ms; doubles per attempt up to `maxBackoffMs`. The delay is
+   * squish's `backoffDelay` (exponential backoff, full jitter: uniform in [0, ceiling]). Default 250.
+   */
   minBackoffMs?: number;
-  /** Largest reconnect delay. Default 10 000. */
+  /** Largest reconnect delay ceiling, ms. Default 10 000. */
   maxBackoffMs?: number;
   /** How often the host's rooms are sampled for local changes. Default 100. */
   sampleMs?: number;
@@ -483,9 +487,8 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
 
   private scheduleReconnect(): void {
     if (this.stopped || this.retryTimer) return;
-    const base = Math.min(this.maxBackoffMs, this.minBackoffMs * 2 ** Math.min(this.attempt, 20));
     this.attempt++;
-    const delay = Math.round(base * (0.8 + Math.random() * 0.4));
+    const delay = Math.round(backoffDelay(this.attempt, Math.random(), { initialMs: this.minBackoffMs, maxMs: this.maxBackoffMs }));
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       this.open();
@@ -562,15 +565,17 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
         case 'createRoom': {
           const type = String(c.type ?? '');
           const roomId = String(c.roomId ?? '');
-          if (!isRoomId(roomId)) return fail('VALIDATION', 'invalid roomId');
-          if (this.draining && !c.force) return fail(FleetAgentErrorCode.DRAINING, 'instance is draining');
-          if (!this.host.roomTypes().includes(type)) return fail(FleetAgentErrorCode.UNKNOWN_ROOM_TYPE, `no room type ${JSON.stringify(type)} here`);
-          if (this.host.listRooms().some((r) => r.roomId === roomId)) return fail(FleetAgentErrorCode.ROOM_EXISTS, `room ${roomId} exists`);
+          if (!isRoomId(roomId)) return fail(FleetAckCode.VALIDATION, 'invalid roomId');
+          if (this.draining && !c.force) return fail(FleetAckCode.INSTANCE_DRAINING, 'instance is draining');
+          if (!this.host.roomTypes().includes(type)) return fail(FleetAckCode.UNKNOWN_ROOM_TYPE, `no room type ${JSON.stringify(type)} here`);
+          if (this.host.listRooms().some((r) => r.roomId === roomId)) return fail(FleetAckCode.ROOM_EXISTS, `room ${roomId} exists`);
           this.fleetRooms.add(roomId);
           try {
             await this.host.createRoom(type, roomId, c.options ?? {});
           } catch (err) {
             this.fleetRooms.delete(roomId);
+            // the room appeared meanwhile (a player's first join): the protocol's ROOM_EXISTS, the host's error in the message
+            if (this.host.listRooms().some((r) => r.roomId === roomId)) return fail(FleetAckCode.ROOM_EXISTS, `room ${roomId} exists (${hostError(err)})`);
             throw err;
           }
           const room = this.snapshot().rooms.find((r) => r.roomId === roomId);
@@ -580,8 +585,18 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
           await this.host.destroyRoom(String(c.roomId ?? ''));
           return { t: 'ack', id: c.id, ok: true };
         case 'reserveSeats': {
-          if (!this.host.reserveSeats) return fail('UNSUPPORTED', 'this host does not reserve seats');
-          const r = await this.host.reserveSeats(String(c.roomId ?? ''), Number(c.count), Number(c.ttlMs));
+          if (!this.host.reserveSeats) return fail(FleetAckCode.UNSUPPORTED, 'this host does not reserve seats');
+          const roomId = String(c.roomId ?? '');
+          const live = (): boolean => this.host.listRooms().some((x) => x.roomId === roomId);
+          if (!live()) return fail(FleetAckCode.ROOM_NOT_FOUND, `no live room ${roomId.slice(0, 64)} here`);
+          let r: { tickets: string[]; expiresAt: number };
+          try {
+            r = await this.host.reserveSeats(roomId, Number(c.count), Number(c.ttlMs));
+          } catch (err) {
+            // the room ended meanwhile: the protocol's ROOM_NOT_FOUND, the host's error in the message
+            if (!live()) return fail(FleetAckCode.ROOM_NOT_FOUND, `room ${roomId} ended (${hostError(err)})`);
+            throw err;
+          }
           return { t: 'ack', id: c.id, ok: true, tickets: [...r.tickets], expiresAt: r.expiresAt };
         }
         case 'drain':
@@ -591,10 +606,10 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
           this.undrain();
           return { t: 'ack', id: c.id, ok: true };
         default:
-          return fail('UNKNOWN_COMMAND', `unknown command ${String(c.op)}`);
+          return fail(FleetAckCode.UNKNOWN_COMMAND, `unknown command ${String(c.op)}`);
       }
     } catch (err) {
-      const code = typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : FleetAgentErrorCode.HOST_FAILED;
+      const code = typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : FleetAckCode.HOST_FAILED;
       return fail(code, (err as Error)?.message ?? String(err));
     }
   }
@@ -631,4 +646,10 @@ function hashOf(s: string): string {
     h2 = Math.imul(h2 ^ c, 0x5bd1e995);
   }
   return (h1 >>> 0).toString(16).padStart(8, '0') + (h2 >>> 0).toString(16).padStart(8, '0');
+}
+
+/** `CODE: message` of a host's error, for an ack message that wraps it. */
+function hostError(err: unknown): string {
+  const code = typeof (err as { code?: unknown })?.code === 'string' ? `${(err as { code: string }).code}: ` : '';
+  return `${code}${(err as Error)?.message ?? String(err)}`.slice(0, 300);
 }

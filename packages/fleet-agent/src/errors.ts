@@ -1,6 +1,9 @@
 import { ParlorError } from '@parlor/squish';
 
-/** Stable error codes of `@parlor/fleet-agent`. Callers switch on `error.code`. */
+/**
+ * Stable error codes of `@parlor/fleet-agent` (all `FLEET_AGENT_*`). Callers switch on `error.code`.
+ * The codes an agent puts in a refused command's ack are wire values of the fleet protocol, in `FleetAckCode`.
+ */
 export const FleetAgentErrorCode = {
   /** Invalid constructor options (bad URL, capacity, labels…). */
   CONFIG: 'FLEET_AGENT_CONFIG',
@@ -10,14 +13,6 @@ export const FleetAgentErrorCode = {
   AWAIT_EMPTY_TIMEOUT: 'FLEET_AGENT_AWAIT_EMPTY_TIMEOUT',
   /** The agent was disconnected (`disconnect()`) while an operation waited. */
   CLOSED: 'FLEET_AGENT_CLOSED',
-  /** A create for a room type this host does not serve. */
-  UNKNOWN_ROOM_TYPE: 'UNKNOWN_ROOM_TYPE',
-  /** A create for a roomId that already exists on this host. */
-  ROOM_EXISTS: 'ROOM_EXISTS',
-  /** A create while draining. */
-  DRAINING: 'INSTANCE_DRAINING',
-  /** The host threw while creating or destroying a room. */
-  HOST_FAILED: 'HOST_FAILED',
   /** `requestRoom` without a session with the orchestrator (or the session dropped before the answer). */
   NOT_CONNECTED: 'FLEET_AGENT_NOT_CONNECTED',
   /** `requestRoom` to an orchestrator that speaks a protocol minor without `place` (before 1.1). */
@@ -33,6 +28,7 @@ export type FleetAgentErrorCodeValue = (typeof FleetAgentErrorCode)[keyof typeof
 
 /** Base class of every error `@parlor/fleet-agent` throws (a {@link ParlorError} with a {@link FleetAgentErrorCode}). */
 export class FleetAgentError extends ParlorError {
+  static override readonly brand: symbol = Symbol.for('parlor.error.FleetAgentError');
   /** With `FLEET_AGENT_PLACE_REJECTED`: the orchestrator's cause (`VALIDATION`, `NO_CANDIDATE`, `INSTANCE_BUSY`…). */
   readonly fleetCause?: string;
   constructor(code: FleetAgentErrorCodeValue, message: string, options?: { cause?: unknown; fleetCause?: string }) {

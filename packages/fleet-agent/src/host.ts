@@ -36,7 +36,8 @@ export interface FleetHost {
   /**
    * Reserves seats in a live room: single-use join tickets valid for `ttlMs`, which the host must
    * then require of joining players. Optional (without it, `reserveSeats` commands fail with
-   * `UNSUPPORTED`). Throws with code `ROOM_NOT_FOUND` for a room that is not live.
+   * `UNSUPPORTED`). Throws when it cannot; the agent itself answers `ROOM_NOT_FOUND` for a room
+   * that is not (or no longer) in `listRooms()`.
    */
   reserveSeats?(roomId: string, count: number, ttlMs: number): { tickets: string[]; expiresAt: number } | Promise<{ tickets: string[]; expiresAt: number }>;
   /** Called by `enableGracefulShutdown()` last; optional. */

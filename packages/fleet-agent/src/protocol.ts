@@ -26,21 +26,80 @@ export const FLEET_WS_PATH = '/v1/agent';
 /** Largest frame accepted in either direction (bytes). */
 export const FLEET_MAX_FRAME_BYTES = 4 * 1024 * 1024;
 
-/** WebSocket close codes of the fleet protocol. */
+/**
+ * WebSocket close codes of the fleet protocol (agent ⇄ orchestrator): 4900–4949, squish's
+ * `CLOSE_CODE_RANGES.fleet`, disjoint from the game protocol's 4400–4599 so a code names one thing.
+ * What the agent does after each is in {@link FLEET_CLOSE_CODES}. Both peers use these names, never numbers.
+ */
 export const FleetCloseCode = {
   /** Protocol version not supported (hello refused). */
-  VERSION: 4400,
+  VERSION: 4900,
   /** Unsolicited, duplicate, malformed or unknown frame. */
-  PROTOCOL: 4401,
+  PROTOCOL: 4901,
   /** Evicted after missed polls. */
-  EVICTED: 4402,
+  EVICTED: 4902,
   /** Another connection with the same processUid replaced this one. */
-  REPLACED: 4403,
+  REPLACED: 4903,
   /** Orchestrator shutting down. */
-  SHUTDOWN: 4404,
+  SHUTDOWN: 4904,
   /** Agent closing on purpose (disconnect). */
-  BYE: 4405,
+  BYE: 4905,
 } as const;
+
+/** One row of {@link FLEET_CLOSE_CODES}. */
+export interface FleetCloseCodeInfo {
+  /** The close code. */
+  readonly code: number;
+  /** Its {@link FleetCloseCode} key. */
+  readonly name: keyof typeof FleetCloseCode;
+  /** Who closes with it. */
+  readonly sentBy: 'orchestrator' | 'agent' | 'both';
+  /**
+   * What the agent does after it: `'backoff'` reconnects with squish's `backoffDelay` (the agent
+   * never gives up on its own; `disconnect()` stops it); `'none'` for its own closes.
+   */
+  readonly retry: 'backoff' | 'none';
+  /** Short meaning. */
+  readonly meaning: string;
+}
+
+/** Every {@link FleetCloseCode} with who sends it and the agent's retry policy (docs/ERRORS.md documents each). */
+export const FLEET_CLOSE_CODES: readonly FleetCloseCodeInfo[] = Object.freeze(([
+  { code: FleetCloseCode.VERSION, name: 'VERSION', sentBy: 'orchestrator', retry: 'backoff', meaning: 'protocol version not supported (logged as an error; an upgrade is needed)' },
+  { code: FleetCloseCode.PROTOCOL, name: 'PROTOCOL', sentBy: 'both', retry: 'backoff', meaning: 'unsolicited, duplicate, malformed or unknown frame' },
+  { code: FleetCloseCode.EVICTED, name: 'EVICTED', sentBy: 'orchestrator', retry: 'backoff', meaning: 'evicted after missed polls' },
+  { code: FleetCloseCode.REPLACED, name: 'REPLACED', sentBy: 'orchestrator', retry: 'backoff', meaning: 'replaced by a newer connection of the same process' },
+  { code: FleetCloseCode.SHUTDOWN, name: 'SHUTDOWN', sentBy: 'orchestrator', retry: 'backoff', meaning: 'orchestrator shutting down' },
+  { code: FleetCloseCode.BYE, name: 'BYE', sentBy: 'agent', retry: 'none', meaning: 'the agent disconnected on purpose' },
+] satisfies FleetCloseCodeInfo[]).map((r): FleetCloseCodeInfo => Object.freeze(r)));
+
+/**
+ * The `error.code` of a refused `ack` when the agent itself refuses a command. Wire values shared
+ * with the orchestrator (which keeps `ROOM_EXISTS`, `ROOM_NOT_FOUND` and `INSTANCE_DRAINING` as its
+ * own REST causes and reports the rest as `COMMAND_FAILED` with `agentCode`). When the host throws, the ack carries
+ * the host error's own `code` unchanged (e.g. a server's `SERVER_ROOM_NOT_FOUND`), else `HOST_FAILED`.
+ */
+export const FleetAckCode = {
+  /** A malformed command (e.g. an invalid roomId). */
+  VALIDATION: 'VALIDATION',
+  /** A create while the instance drains (without `force`). */
+  INSTANCE_DRAINING: 'INSTANCE_DRAINING',
+  /** A create for a room type this host does not serve. */
+  UNKNOWN_ROOM_TYPE: 'UNKNOWN_ROOM_TYPE',
+  /** A create for a roomId that already exists on this host (also when it appeared while the host was creating it). */
+  ROOM_EXISTS: 'ROOM_EXISTS',
+  /** `reserveSeats` for a room that is not live on this host (or that ended while the host was reserving). */
+  ROOM_NOT_FOUND: 'ROOM_NOT_FOUND',
+  /** `reserveSeats` on a host that does not implement it. */
+  UNSUPPORTED: 'UNSUPPORTED',
+  /** An `op` this agent does not know. */
+  UNKNOWN_COMMAND: 'UNKNOWN_COMMAND',
+  /** The host threw an error without a string `code`. */
+  HOST_FAILED: 'HOST_FAILED',
+} as const;
+
+/** One of {@link FleetAckCode}'s values. */
+export type FleetAckCodeValue = (typeof FleetAckCode)[keyof typeof FleetAckCode];
 
 /** Where a room came from: created by an orchestrator command, or locally (a player's first join). */
 export type RoomProvenance = 'fleet' | 'local';

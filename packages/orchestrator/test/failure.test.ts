@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { FleetAgent } from '@parlor/fleet-agent';
+import { FleetAgent, FleetCloseCode } from '@parlor/fleet-agent';
 import { agentSubprotocols, decodeFrame, encodeFrame, type FleetFrame, type Orchestrator, type OrchestratorOptions } from '../src/index.js';
 import { ADMIN_KEY, AGENT_KEY, MemoryHost, describeContract, http, startAgent, startOrchestrator, waitFor } from './helpers.js';
 
@@ -83,7 +83,7 @@ describe('failure modes', () => {
     await expect(orch.createRoom({ type: 'pong' })).rejects.toMatchObject({ code: 'NO_CANDIDATE' });
     await waitFor(() => events.some((e) => e.startsWith('leave:evicted')), 'evicted');
     expect(orch.fleet.stats.instances).toBe(0);
-    await waitFor(() => raw.closeCode === 4402, 'evicted close code');
+    await waitFor(() => raw.closeCode === FleetCloseCode.EVICTED, 'evicted close code');
   });
 
   it('an ack arriving after its timeout is ignored (agent not kicked), and its effect appears with the next snapshot', async () => {
@@ -104,7 +104,7 @@ describe('failure modes', () => {
     expect(orch.fleet.stats.instances).toBe(1);
     // a second ack of the same command is a duplicate: kicked
     raw.send({ t: 'ack', id: cmd.id, ok: true });
-    await waitFor(() => raw.closeCode === 4401, 'kicked for duplicate ack');
+    await waitFor(() => raw.closeCode === FleetCloseCode.PROTOCOL, 'kicked for duplicate ack');
   });
 
   it('concurrent creates of one roomId: exactly one wins, the rest get ROOM_EXISTS', async () => {

@@ -1,33 +1,34 @@
 import { ParlorError } from '@parlor/squish';
 
 /**
- * Stable error codes of `@parlor/server`. Callers switch on `error.code`, never on messages.
+ * Stable error codes of `@parlor/server`, all `SERVER_*` (the key is the code without its prefix,
+ * except `CONFIG` → `SERVER_CONFIG`). Callers switch on `error.code`, never on messages.
  */
 export const ServerErrorCode = {
   /** A game file or folder does not exist, or a folder has no entry file. */
-  GAME_NOT_FOUND: 'GAME_NOT_FOUND',
+  GAME_NOT_FOUND: 'SERVER_GAME_NOT_FOUND',
   /** esbuild could not bundle the game (syntax error, missing import…). */
-  GAME_BUILD_FAILED: 'GAME_BUILD_FAILED',
+  GAME_BUILD_FAILED: 'SERVER_GAME_BUILD_FAILED',
   /** The bundled game threw while its module was evaluated. */
-  GAME_EVAL_FAILED: 'GAME_EVAL_FAILED',
+  GAME_EVAL_FAILED: 'SERVER_GAME_EVAL_FAILED',
   /** The module's default export (or `module.exports`) is not a Game class. */
-  GAME_NO_CLASS: 'GAME_NO_CLASS',
+  GAME_NO_CLASS: 'SERVER_GAME_NO_CLASS',
   /** `static metadata()` is missing, throws, or returns values out of range. */
-  GAME_BAD_METADATA: 'GAME_BAD_METADATA',
+  GAME_BAD_METADATA: 'SERVER_GAME_BAD_METADATA',
   /** An asset listed in `metadata().assets` cannot be read. */
-  GAME_ASSET_MISSING: 'GAME_ASSET_MISSING',
+  GAME_ASSET_MISSING: 'SERVER_GAME_ASSET_MISSING',
   /**
    * An asset listed in `metadata().assets` is refused: its path is absolute, has `..`, or resolves
    * (through symlinks) outside the game folder; it is not a regular file; it is over a size cap;
    * or its extension is not on the MIME allow-list (or does not match its `type`).
    */
-  GAME_ASSET_REFUSED: 'GAME_ASSET_REFUSED',
+  GAME_ASSET_REFUSED: 'SERVER_GAME_ASSET_REFUSED',
   /** `openRoom` for a game this server does not serve. */
-  UNKNOWN_GAME: 'UNKNOWN_GAME',
+  UNKNOWN_GAME: 'SERVER_UNKNOWN_GAME',
   /** `openRoom` with a room id that is already live. */
-  ROOM_EXISTS: 'ROOM_EXISTS',
+  ROOM_EXISTS: 'SERVER_ROOM_EXISTS',
   /** `reserveSeats` for a room that is not live. */
-  ROOM_NOT_FOUND: 'ROOM_NOT_FOUND',
+  ROOM_NOT_FOUND: 'SERVER_ROOM_NOT_FOUND',
   /** `openRoom` while the server is shutting down. */
   SERVER_CLOSING: 'SERVER_CLOSING',
   /** `openRoom` while the server already runs `maxRooms` rooms (its room cap). */
@@ -35,11 +36,11 @@ export const ServerErrorCode = {
   /** Invalid server options (bad game name, unknown runtime, duplicate game…). */
   CONFIG: 'SERVER_CONFIG',
   /** The configured runtime is not available on this machine (Docker unreachable, no permission model…). */
-  RUNTIME_UNAVAILABLE: 'RUNTIME_UNAVAILABLE',
+  RUNTIME_UNAVAILABLE: 'SERVER_RUNTIME_UNAVAILABLE',
   /** The runtime is refused by policy (e.g. `inline` when `NODE_ENV=production`). */
-  RUNTIME_REFUSED: 'RUNTIME_REFUSED',
+  RUNTIME_REFUSED: 'SERVER_RUNTIME_REFUSED',
   /** A runtime could not start a room (e.g. a game given as a class for an out-of-process runtime). */
-  RUNTIME_START_FAILED: 'RUNTIME_START_FAILED',
+  RUNTIME_START_FAILED: 'SERVER_RUNTIME_START_FAILED',
 } as const;
 
 /** One of {@link ServerErrorCode}'s values. */
@@ -47,6 +48,7 @@ export type ServerErrorCodeValue = (typeof ServerErrorCode)[keyof typeof ServerE
 
 /** Base class of the errors `@parlor/server` throws (a {@link ParlorError} with a {@link ServerErrorCode}). */
 export class ServerError extends ParlorError {
+  static override readonly brand: symbol = Symbol.for('parlor.error.ServerError');
   constructor(code: ServerErrorCodeValue, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
   }
@@ -54,15 +56,16 @@ export class ServerError extends ParlorError {
 
 /**
  * Thrown by the game loader ({@link loadGame}, {@link loadGamesFromDir}) when a game cannot be
- * built, evaluated or validated. `code` is one of the `GAME_*` codes of {@link ServerErrorCode};
+ * built, evaluated or validated. `code` is one of the `SERVER_GAME_*` codes of {@link ServerErrorCode};
  * `path` is the file or folder that was being loaded.
  */
 export class GameLoadError extends ServerError {
+  static override readonly brand: symbol = Symbol.for('parlor.error.GameLoadError');
   /** The game file or folder. */
   readonly path: string;
   /**
-   * For `GAME_BAD_METADATA` (when known): the offending field inside `metadata()`, e.g.
-   * `'description'` or `'assets.hero.path'`; for `GAME_ASSET_REFUSED`/`GAME_ASSET_MISSING`, `'assets.<id>'`.
+   * For `SERVER_GAME_BAD_METADATA` (when known): the offending field inside `metadata()`, e.g.
+   * `'description'` or `'assets.hero.path'`; for `SERVER_GAME_ASSET_REFUSED`/`SERVER_GAME_ASSET_MISSING`, `'assets.<id>'`.
    */
   readonly field?: string;
   constructor(code: ServerErrorCodeValue, path: string, message: string, options?: { cause?: unknown; field?: string }) {
@@ -74,17 +77,19 @@ export class GameLoadError extends ServerError {
 
 /** Thrown by {@link createGameServer} on invalid options. Code `SERVER_CONFIG`. */
 export class ServerConfigError extends ServerError {
+  static override readonly brand: symbol = Symbol.for('parlor.error.ServerConfigError');
   constructor(message: string, options?: { cause?: unknown }) {
     super(ServerErrorCode.CONFIG, message, options);
   }
 }
 
 /**
- * Thrown when a room runtime cannot be used: `RUNTIME_UNAVAILABLE` (not available here, e.g.
- * Docker unreachable), `RUNTIME_REFUSED` (refused by policy, e.g. `inline` under
- * `NODE_ENV=production`) or `RUNTIME_START_FAILED` (a room could not be started).
+ * Thrown when a room runtime cannot be used: `SERVER_RUNTIME_UNAVAILABLE` (not available here, e.g.
+ * Docker unreachable), `SERVER_RUNTIME_REFUSED` (refused by policy, e.g. `inline` under
+ * `NODE_ENV=production`) or `SERVER_RUNTIME_START_FAILED` (a room could not be started).
  */
 export class RuntimeError extends ServerError {
+  static override readonly brand: symbol = Symbol.for('parlor.error.RuntimeError');
   /** The runtime concerned, e.g. `'process'`. */
   readonly runtime: string;
   constructor(code: ServerErrorCodeValue, runtime: string, message: string, options?: { cause?: unknown }) {

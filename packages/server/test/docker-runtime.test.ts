@@ -69,7 +69,7 @@ describe.skipIf(!dockerUp)('docker runtime (real dockerd)', () => {
         (e: unknown) => e,
       );
       expect(err).toBeInstanceOf(RuntimeError);
-      expect((err as RuntimeError).code).toBe('RUNTIME_UNAVAILABLE');
+      expect((err as RuntimeError).code).toBe('SERVER_RUNTIME_UNAVAILABLE');
       expect((err as Error).message).toMatch(/built from another runner .*build-runner-image\.sh/);
       // The image the tests built from this host's runner passes the same check.
       await expect(new DockerRuntime({ image: IMAGE, instanceId: INSTANCE, logger: captureLogger().logger }).check()).resolves.toBeUndefined();
@@ -182,7 +182,7 @@ describe.skipIf(!dockerUp)('docker runtime (real dockerd)', () => {
         (e: unknown) => e,
       );
       expect(err).toBeInstanceOf(RuntimeError);
-      expect((err as RuntimeError).code).toBe('RUNTIME_UNAVAILABLE');
+      expect((err as RuntimeError).code).toBe('SERVER_RUNTIME_UNAVAILABLE');
       expect((err as Error).message).toMatch(/held by another Parlor server.*--instance-id/);
     } finally {
       await b?.close();

@@ -147,7 +147,7 @@ describe.each([
       (e: unknown) => e,
     );
     // The runner or the host turns it into text; either way a typed error, and the host lives on.
-    expect(err).toMatchObject({ code: 'RUNTIME_START_FAILED' });
+    expect(err).toMatchObject({ code: 'SERVER_RUNTIME_START_FAILED' });
     expect((err as Error).message).toMatch(/channel-poisoned-load\.js: ./);
     await controlKeepsItsFrameRate();
   });

@@ -271,7 +271,7 @@ describe('hostile metadata is refused at load with GAME_BAD_METADATA naming the 
     } catch (e) {
       thrown = e;
     }
-    expect(thrown).toMatchObject({ code: 'GAME_BAD_METADATA', field: 'description', path: 'game.ts' });
+    expect(thrown).toMatchObject({ code: 'SERVER_GAME_BAD_METADATA', field: 'description', path: 'game.ts' });
     expect(validateMetadata({ name: 'n' }).name).toBe('n');
   });
 

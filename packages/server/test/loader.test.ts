@@ -69,13 +69,13 @@ describe('loadGame', () => {
     const some = await loadGamesFromDir(bad, { onError: (name, err) => failed.push(`${name}:${err.code}`) });
     expect(Object.keys(some)).toEqual([]);
     expect(failed.sort()).toEqual([
-      'bad-tickrate:GAME_BAD_METADATA',
-      'missing-asset:GAME_ASSET_MISSING',
-      'no-default:GAME_NO_CLASS',
-      'no-metadata:GAME_BAD_METADATA',
-      'not-a-class:GAME_NO_CLASS',
-      'syntax-error:GAME_BUILD_FAILED',
-      'throws-on-load:GAME_EVAL_FAILED',
+      'bad-tickrate:SERVER_GAME_BAD_METADATA',
+      'missing-asset:SERVER_GAME_ASSET_MISSING',
+      'no-default:SERVER_GAME_NO_CLASS',
+      'no-metadata:SERVER_GAME_BAD_METADATA',
+      'not-a-class:SERVER_GAME_NO_CLASS',
+      'syntax-error:SERVER_GAME_BUILD_FAILED',
+      'throws-on-load:SERVER_GAME_EVAL_FAILED',
     ]);
     await expect(loadGamesFromDir(bad)).rejects.toBeInstanceOf(GameLoadError);
   });

@@ -96,28 +96,28 @@ describe('runtime policy (fail closed)', () => {
       createRuntime(new InlineRuntime(), { production: true });
       expect.unreachable();
     } catch (err) {
-      expect(err).toMatchObject({ code: 'RUNTIME_REFUSED', runtime: 'inline' });
+      expect(err).toMatchObject({ code: 'SERVER_RUNTIME_REFUSED', runtime: 'inline' });
     }
     const old = process.env.NODE_ENV;
     process.env.NODE_ENV = 'production';
     try {
-      await expect(startServer({ games: { ticker: fixture('sandbox/ticker.ts') }, runtime: 'inline' })).rejects.toMatchObject({ code: 'RUNTIME_REFUSED' });
+      await expect(startServer({ games: { ticker: fixture('sandbox/ticker.ts') }, runtime: 'inline' })).rejects.toMatchObject({ code: 'SERVER_RUNTIME_REFUSED' });
     } finally {
       process.env.NODE_ENV = old;
     }
   });
 
   it('refuses to start when a sandboxed runtime would have to run an in-process class', async () => {
-    await expect(startServer({ games: { counter: { gameClass: CounterGame } }, runtime: 'process' })).rejects.toMatchObject({ code: 'RUNTIME_START_FAILED', runtime: 'process' });
+    await expect(startServer({ games: { counter: { gameClass: CounterGame } }, runtime: 'process' })).rejects.toMatchObject({ code: 'SERVER_RUNTIME_START_FAILED', runtime: 'process' });
   });
 
   it('never falls back from docker: an unreachable engine or a missing image refuses to start', async () => {
     await expect(
       startServer({ games: { ticker: fixture('sandbox/ticker.ts') }, runtime: 'docker', dockerRuntime: { docker: { socketPath: '/nonexistent/docker.sock' } } }),
-    ).rejects.toMatchObject({ code: 'RUNTIME_UNAVAILABLE', runtime: 'docker', message: expect.stringMatching(/Docker is unreachable/) });
+    ).rejects.toMatchObject({ code: 'SERVER_RUNTIME_UNAVAILABLE', runtime: 'docker', message: expect.stringMatching(/Docker is unreachable/) });
     await expect(
       startServer({ games: { ticker: fixture('sandbox/ticker.ts') }, runtime: 'docker', dockerRuntime: { image: 'parlor-no-such-image:0' } }),
-    ).rejects.toMatchObject({ code: 'RUNTIME_UNAVAILABLE', runtime: 'docker' });
+    ).rejects.toMatchObject({ code: 'SERVER_RUNTIME_UNAVAILABLE', runtime: 'docker' });
   });
 
   it('auto picks the strongest available runtime and logs it', () => {

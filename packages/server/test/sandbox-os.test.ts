@@ -217,7 +217,7 @@ describe('process runtime: fail closed', () => {
       expect.unreachable();
     } catch (err) {
       expect(err).toBeInstanceOf(RuntimeError);
-      expect(err).toMatchObject({ code: 'RUNTIME_UNAVAILABLE', runtime: 'process' });
+      expect(err).toMatchObject({ code: 'SERVER_RUNTIME_UNAVAILABLE', runtime: 'process' });
       expect((err as Error).message).toMatch(/bubblewrap.*apt-get install bubblewrap/);
       expect((err as Error).message).toMatch(/unsafeWeakSandbox|--unsafe-weak-sandbox/);
     }
@@ -248,7 +248,7 @@ describe('process runtime: fail closed', () => {
       createRuntime('auto', { logger: captureLogger().logger, docker: { image: 'parlor-no-such-image:0' } });
       expect.unreachable();
     } catch (err) {
-      expect(err).toMatchObject({ code: 'RUNTIME_UNAVAILABLE', runtime: 'auto' });
+      expect(err).toMatchObject({ code: 'SERVER_RUNTIME_UNAVAILABLE', runtime: 'auto' });
       expect((err as Error).message).toMatch(/bash \S*packages\/server\/docker\/build-runner-image\.sh parlor-no-such-image:0/);
     }
   });
@@ -282,7 +282,7 @@ describe('process runtime: a failed spawn is an error for that start only', () =
         thrown = err;
       }
       expect(thrown).toBeInstanceOf(RuntimeError);
-      expect(thrown).toMatchObject({ code: 'RUNTIME_START_FAILED', runtime: 'process' });
+      expect(thrown).toMatchObject({ code: 'SERVER_RUNTIME_START_FAILED', runtime: 'process' });
       expect((thrown as Error).message).toMatch(/could not start a sandbox process/);
     } finally {
       for (const fd of hog) closeSync(fd);

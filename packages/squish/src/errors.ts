@@ -13,18 +13,56 @@ export const SquishErrorCode = {
 /** One of {@link SquishErrorCode}'s values. */
 export type SquishErrorCodeValue = (typeof SquishErrorCode)[keyof typeof SquishErrorCode];
 
+const kParlorError: unique symbol = Symbol.for('parlor.error') as never;
+
 /**
- * Base class of every error Parlor throws. `code` is a stable string; `cause` carries the
- * underlying error where there is one. Other Parlor packages subclass it with their own codes.
+ * Base class of every error Parlor throws: `name` is the class name, `code` a stable string with
+ * one prefix per package (`SQUISH_*`, `SERVER_*`, `CLIENT_*`, `FLEET_AGENT_*`; the orchestrator's
+ * REST causes are bare, see docs/ERRORS.md), `cause` the underlying error where there is one (always
+ * kept: an adapter that turns one error into another wraps it, it never rewrites a `code`).
+ *
+ * `instanceof` works across copies of a package (a CommonJS and an ES module copy loaded side by
+ * side, two versions in one `node_modules`), as undici's errors do: each class carries a brand
+ * `Symbol.for('parlor.error…')` and `instanceof` checks for the brand, not the prototype chain.
+ * A subclass that wants its own cross-copy `instanceof` declares
+ * `static override readonly brand = Symbol.for('parlor.error.<Name>')`; without one it inherits the
+ * ordinary prototype check.
  */
 export class ParlorError extends Error {
+  /** The brand `instanceof` looks for: `Symbol.for('parlor.error')` here; each subclass declares its own. */
+  static readonly brand: symbol = kParlorError;
+
+  /**
+   * `value instanceof C`: true when `value` carries `C.brand` (set on the prototypes of `C` and its
+   * subclasses, in whichever copy of the package created `value`).
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return false;
+    if (!Object.hasOwn(this, 'brand')) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return (value as Record<symbol, unknown>)[(this as typeof ParlorError).brand] === true;
+  }
+
   /** Stable, machine-readable code such as `'SQUISH_DECODE'`. */
   readonly code: string;
 
+  /**
+   * @param code a stable code of the thrower's package (its `*ErrorCode` object).
+   * @param options.cause the underlying error, kept as `error.cause`.
+   */
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
     this.name = new.target.name;
+    brandChain(new.target);
+  }
+}
+
+/** Puts each class's brand on its own prototype (once), from `cls` up to {@link ParlorError}. */
+function brandChain(cls: unknown): void {
+  for (let c = cls as (typeof ParlorError & { prototype: object }) | null; c && c !== (Error as unknown); c = Object.getPrototypeOf(c)) {
+    if (!Object.hasOwn(c, 'brand')) continue;
+    if (Object.hasOwn(c.prototype, c.brand)) break;
+    Object.defineProperty(c.prototype, c.brand, { value: true, enumerable: false, writable: false, configurable: false });
   }
 }
 
@@ -34,26 +72,29 @@ export class ParlorError extends Error {
  * Decoders throw nothing else on bad input.
  */
 export class SquishDecodeError extends ParlorError {
+  static override readonly brand: symbol = Symbol.for('parlor.error.SquishDecodeError');
   /** Byte offset into the input where decoding failed. */
   readonly offset: number;
 
-  constructor(message: string, offset: number) {
-    super(SquishErrorCode.DECODE, `${message} (at byte ${offset})`);
+  constructor(message: string, offset: number, options?: { cause?: unknown }) {
+    super(SquishErrorCode.DECODE, `${message} (at byte ${offset})`, options);
     this.offset = offset;
   }
 }
 
 /** Thrown by encoders when a value cannot be represented (NaN, Infinity, nesting deeper than {@link MAX_DEPTH}). */
 export class SquishEncodeError extends ParlorError {
-  constructor(message: string) {
-    super(SquishErrorCode.ENCODE, message);
+  static override readonly brand: symbol = Symbol.for('parlor.error.SquishEncodeError');
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(SquishErrorCode.ENCODE, message, options);
   }
 }
 
 /** Thrown by scene-graph mutations that would corrupt the tree (a cycle, a node with two parents). */
 export class SceneError extends ParlorError {
-  constructor(message: string) {
-    super(SquishErrorCode.SCENE, message);
+  static override readonly brand: symbol = Symbol.for('parlor.error.SceneError');
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(SquishErrorCode.SCENE, message, options);
   }
 }
 

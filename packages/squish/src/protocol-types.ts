@@ -15,8 +15,22 @@ export const MessageType = {
 } as const;
 
 /**
- * WebSocket close codes the server host uses. 1000–1011 are RFC 6455's; 4xxx are Parlor's
- * (mirroring HTTP status numbers where one fits).
+ * Who owns which WebSocket close codes, so no two of Parlor's protocols ever share a number:
+ * RFC 6455's own codes (1000–1015), the browser client's (4000–4099: closes it makes itself),
+ * the game protocol's ({@link CloseCode}, 4400–4599, mirroring HTTP status numbers where one fits)
+ * and the fleet protocol's (`FleetCloseCode` of `@parlor/fleet-agent`, 4900–4949). Inclusive bounds.
+ */
+export const CLOSE_CODE_RANGES = {
+  rfc6455: { min: 1000, max: 1015 },
+  client: { min: 4000, max: 4099 },
+  game: { min: 4400, max: 4599 },
+  fleet: { min: 4900, max: 4949 },
+} as const;
+
+/**
+ * WebSocket close codes of the game protocol (server host ⇄ browser client). 1000–1011 are
+ * RFC 6455's; 4400–4599 are the game protocol's ({@link CLOSE_CODE_RANGES}); 4000 is the client's own.
+ * What the client does after each one is in {@link CLOSE_CODES}.
  */
 export const CloseCode = {
   /** Normal end (room over, client left). */
@@ -62,7 +76,59 @@ export const CloseCode = {
   ROOM_FAILED: 4500,
   /** The same player connected again elsewhere (the older socket is closed). */
   REPLACED: 4411,
+  /** Sent by the client itself when it drops a socket (dead link, undecodable frame); it then reconnects. */
+  CLIENT_RESET: 4000,
 } as const;
+
+/**
+ * What a client does after its socket closed with a code: `'reconnect'` (with backoff, rejoining
+ * with its reconnect token), `'rejoin'` (forget the token and join the room afresh) or `'stop'`
+ * (show the error: retrying cannot help).
+ */
+export type CloseRetry = 'reconnect' | 'rejoin' | 'stop';
+
+/** One row of {@link CLOSE_CODES}. */
+export interface CloseCodeInfo {
+  /** The close code. */
+  readonly code: number;
+  /** Its name: a {@link CloseCode} key, or RFC 6455's name for the codes Parlor does not send itself. */
+  readonly name: string;
+  /** What the client does after it. */
+  readonly retry: CloseRetry;
+  /** Short human-readable meaning (the client shows it). */
+  readonly meaning: string;
+}
+
+/**
+ * Every close code a game client may see, with the client's retry policy next to it: the one table
+ * `@parlor/client` reads (a code not listed is treated as `'reconnect'`). docs/ERRORS.md documents each.
+ */
+export const CLOSE_CODES: readonly CloseCodeInfo[] = Object.freeze(([
+  { code: CloseCode.NORMAL, name: 'NORMAL', retry: 'stop', meaning: 'the room ended' },
+  { code: CloseCode.GOING_AWAY, name: 'GOING_AWAY', retry: 'reconnect', meaning: 'the server is going away' },
+  { code: 1005, name: 'NO_STATUS', retry: 'reconnect', meaning: 'connection closed' },
+  { code: 1006, name: 'ABNORMAL', retry: 'reconnect', meaning: 'connection lost' },
+  { code: CloseCode.MESSAGE_TOO_BIG, name: 'MESSAGE_TOO_BIG', retry: 'stop', meaning: 'message too big' },
+  { code: 1011, name: 'INTERNAL_ERROR', retry: 'reconnect', meaning: 'server error' },
+  { code: CloseCode.CLIENT_RESET, name: 'CLIENT_RESET', retry: 'reconnect', meaning: 'the client dropped the connection' },
+  { code: CloseCode.MALFORMED, name: 'MALFORMED', retry: 'stop', meaning: 'malformed message' },
+  { code: CloseCode.RECONNECT_REJECTED, name: 'RECONNECT_REJECTED', retry: 'rejoin', meaning: 'reconnect token rejected' },
+  { code: CloseCode.TICKET_REJECTED, name: 'TICKET_REJECTED', retry: 'stop', meaning: 'join ticket rejected' },
+  { code: CloseCode.NOT_FOUND, name: 'NOT_FOUND', retry: 'stop', meaning: 'no such game or room' },
+  { code: CloseCode.JOIN_TIMEOUT, name: 'JOIN_TIMEOUT', retry: 'reconnect', meaning: 'join timed out' },
+  { code: CloseCode.ROOM_FULL, name: 'ROOM_FULL', retry: 'stop', meaning: 'room full' },
+  { code: CloseCode.REPLACED, name: 'REPLACED', retry: 'stop', meaning: 'connected again elsewhere' },
+  { code: CloseCode.SLOW_CLIENT, name: 'SLOW_CLIENT', retry: 'reconnect', meaning: 'the connection could not keep up' },
+  { code: CloseCode.VERSION_MISMATCH, name: 'VERSION_MISMATCH', retry: 'stop', meaning: 'client and server versions do not match' },
+  { code: CloseCode.RATE_LIMITED, name: 'RATE_LIMITED', retry: 'reconnect', meaning: 'rate limited (too much input, or too many new rooms)' },
+  { code: CloseCode.ROOM_FAILED, name: 'ROOM_FAILED', retry: 'stop', meaning: 'the game failed' },
+  { code: CloseCode.SERVER_BUSY, name: 'SERVER_BUSY', retry: 'reconnect', meaning: 'the server is full; try again later' },
+] satisfies CloseCodeInfo[]).map((r): CloseCodeInfo => Object.freeze(r)));
+
+/** The {@link CLOSE_CODES} row of `code`, or `undefined` for a code Parlor does not define. */
+export function closeCodeInfo(code: number): CloseCodeInfo | undefined {
+  return CLOSE_CODES.find((r) => r.code === code);
+}
 
 /** `init`: the first message a client receives after a successful `join`. */
 export interface InitMessage {
