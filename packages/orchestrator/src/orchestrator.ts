@@ -25,11 +25,13 @@ import { EventFeed } from './registry/events.js';
 import type { InstanceRecord } from './registry/instance.js';
 import { Registry } from './registry/read-model.js';
 import type { CreateRoomRequest, FleetView, InstanceInfo, OrchestratorEvents, RoomInfo, SeatReservation } from './types.js';
-import { validateCreate } from './schemas.js';
+import { compile, firstError, SeatsSchema, validateCreate } from './schemas.js';
 
 export type { OrchestratorOptions } from './options.js';
 
 type Instance = InstanceRecord<AgentConnection>;
+
+const seatsCheck = compile(SeatsSchema);
 
 /**
  * The fleet orchestrator: accepts agent connections (WebSocket at `/v1/agent`), polls them,
@@ -136,7 +138,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
 
   /** Starts listening and polling. @throws the `listen` error (e.g. `EADDRINUSE`). */
   async listen(): Promise<void> {
-    await this.api.app.listen({ port: this.opts.port, host: this.opts.host, listenTextResolver: () => '' });
+    await this.api.app.listen({ port: this.opts.port, host: this.opts.host });
     this._port = (this.httpServer.address() as AddressInfo).port;
     this.listening = true;
     this.hub.start();
@@ -224,10 +226,10 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
    */
   async reserveSeats(roomId: string, opts: { count?: number; ttlMs?: number } = {}): Promise<SeatReservation> {
     this.assertRunning();
+    const bad = firstError(seatsCheck, opts);
+    if (bad) throw new OrchestratorError(FleetCause.VALIDATION, bad);
     const count = opts.count ?? 1;
     const ttlMs = opts.ttlMs ?? 60_000;
-    if (!Number.isInteger(count) || count < 1 || count > 64) throw new OrchestratorError(FleetCause.VALIDATION, 'count must be an integer 1–64');
-    if (!Number.isInteger(ttlMs) || ttlMs < 1000 || ttlMs > 3_600_000) throw new OrchestratorError(FleetCause.VALIDATION, 'ttlMs must be an integer 1000–3600000');
     const entry = this.registry.room(roomId);
     if (!entry) throw new OrchestratorError(FleetCause.ROOM_NOT_FOUND, `no room ${String(roomId).slice(0, 64)}`);
     const inst = entry.rec;

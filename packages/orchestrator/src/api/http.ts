@@ -45,10 +45,13 @@ export interface Api {
 export function createApi(control: ControlPlane, opts: ApiOptions, deps: { guard: AuthGuard; feed: EventFeed; logger: Logger }): Api {
   const log = deps.logger.child({ component: 'http' });
   const app = fastify({
-    loggerInstance: log,
+    // fastify's own lines (listening, closing) duplicate ours: only its warnings and errors.
+    loggerInstance: log.child({}, { level: log.levelVal >= 40 ? log.level : 'warn' }),
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: MAX_BODY_BYTES,
     forceCloseConnections: true,
+    // While closing, requests still get the envelope (control calls answer SHUTTING_DOWN), not fastify's own 503.
+    return503OnClosing: false,
     exposeHeadRoutes: true,
   });
   const streams = new SseStreams(deps.feed, opts);
