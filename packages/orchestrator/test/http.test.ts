@@ -40,6 +40,11 @@ describe('the HTTP surface', () => {
     expect(doc.status).toBe(200);
     expect(doc.body.openapi).toBe('3.1.0');
     expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/v1/rooms', '/v1/rooms/{roomId}/seats', '/v1/instances/{id}/drain', '/v1/events']));
+    // a URL that cannot be decoded: the same auth first, then VALIDATION in the envelope
+    expect((await http(orch, 'GET', '/v1/rooms/%E0%A4%A', { key: null })).status).toBe(401);
+    const badUrl = await http(orch, 'GET', '/v1/rooms/%E0%A4%A');
+    expect(badUrl.body).toMatchObject({ status: 'rejected', cause: 'VALIDATION' });
+    expect(badUrl.headers['cache-control']).toBe('no-store');
     const res = await http(orch, 'GET', '/v1/stats');
     expect(res.headers['cache-control']).toBe('no-store');
     expect(res.headers['x-content-type-options']).toBe('nosniff');

@@ -7,7 +7,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import swagger from '@fastify/swagger';
 import type { TSchema } from '@sinclair/typebox';
-import { fastify, LogController, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { fastify, LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { clientIp, type AuthGuard } from '../auth/guard.js';
 import { FLEET_CAUSES, FleetCause, OrchestratorError, isFleetCause, type FleetCauseValue } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -53,6 +53,16 @@ export function createApi(control: ControlPlane, opts: ApiOptions, deps: { guard
     // While closing, requests still get the envelope (control calls answer SHUTTING_DOWN), not fastify's own 503.
     return503OnClosing: false,
     exposeHeadRoutes: true,
+    // A URL fastify cannot route (bad percent-encoding…) skips the hooks: the same headers and auth, then VALIDATION.
+    frameworkErrors: (err, req, reply) => {
+      try {
+        prepare(req, reply);
+      } catch (e) {
+        const r = e as OrchestratorError;
+        return reject(reply, r.code as FleetCauseValue, r.message);
+      }
+      return reject(reply, FleetCause.VALIDATION, err.message);
+    },
   });
   const streams = new SseStreams(deps.feed, opts);
   app.decorateRequest('keyFp', null);
@@ -79,7 +89,8 @@ export function createApi(control: ControlPlane, opts: ApiOptions, deps: { guard
   });
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
-  app.addHook('onRequest', async (req, reply) => {
+  /** Every request: the common headers, CORS, and the admin key on `/v1` (throws `UNAUTHORIZED` or `AUTH_THROTTLED`). */
+  function prepare(req: FastifyRequest, reply: FastifyReply): void {
     req.clientAddr = clientIp(req.raw, opts.trustProxy);
     const raw = reply.raw;
     raw.setHeader('X-Content-Type-Options', 'nosniff');
@@ -88,7 +99,8 @@ export function createApi(control: ControlPlane, opts: ApiOptions, deps: { guard
     if (req.method === 'OPTIONS' || !opts.api) return;
     const path = pathOf(req.url);
     if ((path === '/v1' || path.startsWith('/v1/')) && path !== OPENAPI_PATH) authenticate(req, path, deps.guard, opts.sseQueryAuth && path === '/v1/events');
-  });
+  }
+  app.addHook('onRequest', async (req, reply) => prepare(req, reply));
   app.addHook('onResponse', async (req, reply) => {
     const path = pathOf(req.url);
     if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS' || !path.startsWith('/v1/')) return;
