@@ -11,7 +11,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { WebSocket } from 'ws';
 import { PROTOCOL_VERSION, SceneMirror, Text, decodeServerMessage, encodeClientMessage } from '@parlor/squish';
-import { createGameServer, type RoomRuntime } from '@parlor/server';
+import { createGameServer } from '@parlor/server';
+import type { RoomRuntime } from '@parlor/server/runtimes';
 
 /** One attack of the hostile suite: a label and its fixture file. */
 export interface AttackCase {

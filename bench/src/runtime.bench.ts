@@ -14,7 +14,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { PROTOCOL_VERSION, decodeServerMessage, encodeClientMessage } from '@parlor/squish';
-import type { EngineToHostMessage, LoadedGame, RoomRuntime } from '@parlor/server';
+import type { LoadedGame } from '@parlor/server';
+import type { EngineToHostMessage, RoomRuntime } from '@parlor/server/runtimes';
 import { beforeServerModule } from './before.js';
 import { coTenantUnderAttack, type AttackCase, type AttackRow } from './attacks.js';
 
@@ -33,7 +34,9 @@ const {
   createGameServer,
   dockerAvailable,
   loadGame,
-} = (SERVER_MODULE ? await import(SERVER_MODULE) : await import('@parlor/server')) as typeof import('@parlor/server');
+} = (SERVER_MODULE
+  ? await import(SERVER_MODULE) // the build before issue 7 has the runtimes on its main entry
+  : { ...(await import('@parlor/server')), ...(await import('@parlor/server/runtimes')) }) as typeof import('@parlor/server') & typeof import('@parlor/server/runtimes');
 
 type Kind = 'inline' | 'process' | 'docker';
 /** Runner image for the docker rows (build: packages/server/docker/build-runner-image.sh). */

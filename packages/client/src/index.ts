@@ -10,7 +10,6 @@ export {
   Connection,
   CLIENT_RESET_CLOSE,
   RedirectRefusedError,
-  checkRedirect,
   type RedirectTarget,
   type RedirectPolicy,
   type ConnectionOptions,
@@ -19,12 +18,12 @@ export {
   type ConnectionEvents,
   type WebSocketConstructor,
 } from './connection.js';
-export { CanvasRenderer, cssFont, type RendererOptions } from './renderer.js';
-export { InputController, readGamepad, type InputOptions } from './input.js';
+export { CanvasRenderer, type RendererOptions } from './renderer.js';
+export { InputController, type InputOptions } from './input.js';
 export { StatusOverlay, type OverlayState } from './overlay.js';
 export { AssetStore, type AssetStoreOptions, type ImageState } from './assets.js';
 export { AudioPlayer } from './audio.js';
-export { hitTest, pointInPolygon, approximateMeasureText, LINE_HEIGHT, type HitTestOptions, type MeasureText } from './hit-test.js';
+export { hitTest, approximateMeasureText, LINE_HEIGHT, type HitTestOptions, type MeasureText } from './hit-test.js';
 export {
   letterbox,
   planeToCanvas,
@@ -41,5 +40,4 @@ export {
 export { ClientError, ClientErrorCode, type ClientErrorCodeValue } from './errors.js';
 export type { BackoffOptions } from '@parlor/squish';
 export { closeAction, closeCodeMeaning, type CloseAction } from './close-codes.js';
-export { Emitter, type Listener } from './emitter.js';
 export { SceneMirror } from '@parlor/squish';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RedirectRefusedError, checkRedirect } from '@parlor/client';
+import { RedirectRefusedError } from '@parlor/client';
+import { checkRedirect } from '../src/connection.js';
 
 const policy = { socketUrl: 'wss://game.example/parlor/ws', pageUrl: 'https://game.example/play/pong' };
 

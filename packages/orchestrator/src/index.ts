@@ -4,8 +4,6 @@
  * `parlor-orchestrator` CLI (in `cli.ts`). Semantics follow the Rivalis fleet protocol v3.
  */
 export { Orchestrator, type OrchestratorOptions } from './orchestrator.js';
-export { ROOM_ID_RE, ROOM_TYPE_RE } from './validate.js';
-export { validateCreate } from './schemas.js';
 export { FleetClient, FleetClientError, type FleetClientOptions, type FleetEvent, type FleetEventStream } from './client.js';
 export type {
   InstanceInfo,
@@ -29,22 +27,5 @@ export {
   type FleetCauseValue,
 } from './errors.js';
 export { keyFingerprint, generateKey } from './auth/keys.js';
-export { MAX_BODY_BYTES } from './api/http.js';
 export { OPENAPI_PATH } from './api/routes.js';
 export { createLogger, LOG_REDACT_PATHS, type Logger, type LogLevel } from './logger.js';
-export {
-  FLEET_PROTOCOL_MAJOR,
-  FLEET_PROTOCOL_MINOR,
-  FLEET_SUBPROTOCOL,
-  FLEET_KEY_PREFIX,
-  FLEET_WS_PATH,
-  FleetCloseCode,
-  encodeFrame,
-  decodeFrame,
-  agentSubprotocols,
-  type RoomSnapshot,
-  type AgentSnapshot,
-  type InstanceCapacity,
-  type RoomProvenance,
-  type FleetFrame,
-} from '@parlor/fleet-agent';

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { FleetAgent, FleetCloseCode } from '@parlor/fleet-agent';
-import { agentSubprotocols, decodeFrame, encodeFrame, type FleetFrame, type Orchestrator, type OrchestratorOptions } from '../src/index.js';
+import { FleetAgent, FleetCloseCode, agentSubprotocols, decodeFrame, encodeFrame, type FleetFrame } from '@parlor/fleet-agent';
+import type { Orchestrator, OrchestratorOptions } from '../src/index.js';
 import { ADMIN_KEY, AGENT_KEY, MemoryHost, describeContract, http, startAgent, startOrchestrator, waitFor } from './helpers.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];

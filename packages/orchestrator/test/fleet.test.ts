@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { FleetAgent, FleetAgentErrorCode } from '@parlor/fleet-agent';
-import { FLEET_SUBPROTOCOL, FleetCloseCode, agentSubprotocols, decodeFrame, encodeFrame, type Orchestrator } from '../src/index.js';
+import { FleetAgent, FleetAgentErrorCode, FLEET_SUBPROTOCOL, FleetCloseCode, agentSubprotocols, decodeFrame, encodeFrame } from '@parlor/fleet-agent';
+import type { Orchestrator } from '../src/index.js';
 import { AGENT_KEY, MemoryHost, startAgent, startOrchestrator, waitFor } from './helpers.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createFleetHost, createGameServer, loadGame, type GameServer } from '@parlor/server';
 import { FleetAgent } from '@parlor/fleet-agent';
+// eslint-disable-next-line import-x/no-relative-packages -- the example app under test, not another package's internals
 import { startMatchmaker, type Matchmaker } from '../../../examples/matchmaker/matchmaker.js';
 import type { Orchestrator } from '../src/index.js';
 import { ADMIN_KEY, AGENT_KEY, captureLogger, startOrchestrator, waitFor } from './helpers.js';

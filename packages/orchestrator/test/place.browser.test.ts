@@ -6,9 +6,8 @@ import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
 import { Game, Group, type GameMetadata, type Node } from '@parlor/squish';
-import { createGameServer, type GameServer } from '@parlor/server';
+import { attachFleet, createGameServer, type GameServer } from '@parlor/server';
 import type { FleetAgent } from '@parlor/fleet-agent';
-import { attachFleet } from '../../server/src/fleet-cli.js';
 import type { Orchestrator } from '../src/index.js';
 import { AGENT_KEY, captureLogger, startOrchestrator, waitFor } from './helpers.js';
 

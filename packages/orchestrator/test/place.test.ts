@@ -2,10 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { request } from 'undici';
 import { Game, Group, type GameMetadata, type Node } from '@parlor/squish';
-import { createGameServer, type GameServer } from '@parlor/server';
-import { FleetAgent, FleetAgentErrorCode, type FleetAgentError } from '@parlor/fleet-agent';
-import { attachFleet } from '../../server/src/fleet-cli.js';
-import { FLEET_PROTOCOL_MINOR, FLEET_SUBPROTOCOL, FleetCloseCode, agentSubprotocols, decodeFrame, encodeFrame, type Orchestrator } from '../src/index.js';
+import { attachFleet, createGameServer, type GameServer } from '@parlor/server';
+import { FleetAgent, FleetAgentErrorCode, type FleetAgentError, FLEET_PROTOCOL_MINOR, FLEET_SUBPROTOCOL, FleetCloseCode, agentSubprotocols, decodeFrame, encodeFrame } from '@parlor/fleet-agent';
+import type { Orchestrator } from '../src/index.js';
 import { AGENT_KEY, MemoryHost, captureLogger, startAgent, startOrchestrator, waitFor } from './helpers.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];

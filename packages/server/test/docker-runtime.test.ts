@@ -3,7 +3,8 @@ import { existsSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CloseCode } from '@parlor/squish';
-import { DockerRuntime, DOCKER_LABELS, RUNNER_SHA256_LABEL, RuntimeError, createRuntime, processRunnerPath, type GameServer } from '@parlor/server';
+import { RuntimeError, type GameServer } from '@parlor/server';
+import { DockerRuntime, DOCKER_LABELS, RUNNER_SHA256_LABEL, createRuntime, processRunnerPath } from '../src/runtimes.js';
 import { TestClient, captureLogger, startServer, waitFor } from './helpers.js';
 
 const fixture = (p: string) => fileURLToPath(new URL(`./fixtures/${p}`, import.meta.url));

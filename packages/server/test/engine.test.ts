@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Game, Group, SceneMirror, Text, type GameMetadata, type Node, type PlayerId } from '@parlor/squish';
-import { InlineRuntime, RoomEngine, type EngineToHostMessage, type FramesMessage } from '@parlor/server';
+import { InlineRuntime, RoomEngine, type EngineToHostMessage, type FramesMessage } from '../src/runtimes.js';
 import { waitFor } from './helpers.js';
 
 class Probe extends Game {

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { GATE_DISCLAIMER, formatGateReport, processRunnerPath, scanSource, validateGame, type GateReport, type ValidateOptions } from '@parlor/server';
+import { GATE_DISCLAIMER, formatGateReport, validateGame, type GateReport, type ValidateOptions } from '../src/gate.js';
+import { processRunnerPath } from '../src/runtimes.js';
+import { scanSource } from '../src/gate/scan.js';
 import { captureLogger } from './helpers.js';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));

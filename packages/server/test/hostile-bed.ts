@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { CloseCode } from '@parlor/squish';
-import { processRunnerPath, type GameServer, type RoomRuntime } from '@parlor/server';
+import type { GameServer } from '@parlor/server';
+import { processRunnerPath, type RoomRuntime } from '../src/runtimes.js';
 import { TestClient, startServer } from './helpers.js';
 
 /**

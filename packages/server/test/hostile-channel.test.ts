@@ -1,14 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FrameKind, MessageType, encodeServerMessage } from '@parlor/squish';
-import {
-  DockerRuntime,
-  ENGINE_MESSAGE_LIMITS,
-  ProcessRuntime,
-  checkEngineMessage,
-  isFrameHead,
-  type GameServer,
-  type RoomRuntime,
-} from '@parlor/server';
+import type { GameServer } from '@parlor/server';
+import { DockerRuntime, ENGINE_MESSAGE_LIMITS, ProcessRuntime, type RoomRuntime } from '../src/runtimes.js';
+import { checkEngineMessage, isFrameHead } from '../src/runtime/sandbox/messages.js';
 import { TestClient, captureLogger, waitFor } from './helpers.js';
 import { HostileBed, buildRunnerImage, dockerUp, endedWith, fixture, requireDockerInCi } from './hostile-bed.js';
 

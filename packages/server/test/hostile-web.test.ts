@@ -14,18 +14,10 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  DEFAULT_MAX_ASSET_BYTES,
-  GameLoadError,
-  ProcessRuntime,
-  ServerErrorCode,
-  loadGame,
-  loadGamesFromDir,
-  validateMetadata,
-  type GameServer,
-  type LoadedGame,
-} from '@parlor/server';
-import { TestClient, get, startServer, waitFor } from './helpers.js';
+import { DEFAULT_MAX_ASSET_BYTES, GameLoadError, ServerErrorCode, loadGame, loadGamesFromDir, type GameServer, type LoadedGame } from '@parlor/server';
+import { ProcessRuntime } from '../src/runtimes.js';
+import { validateMetadata } from '../src/games/metadata.js';
+import { TestClient, get, startServer } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'parlor-hostile-web-'));
 const SECRET = 'host-secret-7f3a9c';

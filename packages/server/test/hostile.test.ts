@@ -1,7 +1,8 @@
 import { existsSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DockerRuntime, ProcessRuntime, type GameServer, type RoomRuntime } from '@parlor/server';
+import type { GameServer } from '@parlor/server';
+import { DockerRuntime, ProcessRuntime, type RoomRuntime } from '../src/runtimes.js';
 import { TestClient, captureLogger, waitFor } from './helpers.js';
 import { HostileBed, buildRunnerImage, dockerUp, endedWith, fixture, requireDockerInCi } from './hostile-bed.js';
 

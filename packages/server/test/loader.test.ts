@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CloseCode, Game } from '@parlor/squish';
-import { GameLoadError, ServerErrorCode, findGames, loadGame, loadGamesFromDir, type GameServer } from '@parlor/server';
+import { GameLoadError, ServerErrorCode, loadGame, loadGamesFromDir, type GameServer } from '@parlor/server';
+import { findGames } from '../src/games/loader.js';
 import { TestClient, get, startServer, waitFor } from './helpers.js';
 
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));

@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { CloseCode } from '@parlor/squish';
-import { InlineRuntime, ProcessRuntime, RuntimeError, createRuntime, loadGame, type GameServer } from '@parlor/server';
+import { RuntimeError, loadGame, type GameServer } from '@parlor/server';
+import { InlineRuntime, ProcessRuntime, createRuntime } from '../src/runtimes.js';
 import { CounterGame } from './games.js';
 import { TestClient, captureLogger, startServer, waitFor } from './helpers.js';
 

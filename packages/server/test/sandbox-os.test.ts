@@ -2,7 +2,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProcessRuntime, RuntimeError, createRuntime, loadGame, type GameServer } from '@parlor/server';
+import { RuntimeError, loadGame } from '@parlor/server';
+import { ProcessRuntime, createRuntime } from '../src/runtimes.js';
 import { TestClient, captureLogger, waitFor } from './helpers.js';
 import { HostileBed, dockerUp, endedWith, fixture, requireDockerInCi } from './hostile-bed.js';
 
@@ -18,7 +19,6 @@ const DOCKER_SOCKET = '/var/run/docker.sock';
 const ABSTRACT_SOCKET = `\0parlor-sandbox-os-${process.pid}`;
 requireDockerInCi('the docker.sock escape of the sandbox-os suite');
 
-let server: GameServer;
 let lines: string[];
 let runtime: ProcessRuntime;
 let bed: HostileBed;
@@ -54,7 +54,7 @@ beforeAll(async () => {
     },
     runtime,
   );
-  ({ server, lines } = bed);
+  ({ lines } = bed);
 }, 60_000);
 
 afterAll(async () => {
