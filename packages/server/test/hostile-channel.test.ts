@@ -60,16 +60,20 @@ describe('checkEngineMessage (what crosses from a sandbox)', () => {
   });
   it('forwards frames only: a part that is another protocol message, or a frame of another seq, is a violation', () => {
     const head = new Uint8Array([MessageType.FRAME, FrameKind.DELTA, 7, 0]);
-    const ok = { type: 'frames', seq: 7, tickMs: 1, parts: [head], sends: [{ playerId: 1, parts: [0] }] };
+    const ok = { type: 'frames', seq: 7, tickMs: 1, parts: [head], sends: [{ playerId: 1, parts: [0], full: false }] };
     expect(checkEngineMessage(ok, 1 << 20)).toMatchObject({ type: 'frames', seq: 7 });
     expect(isFrameHead(head, 7)).toBe(true);
     expect(isFrameHead(head, 8)).toBe(false);
     expect(isFrameHead(frame(7), 7)).toBe(false);
     expect(checkEngineMessage({ ...ok, parts: [frame(7)] }, 1 << 20)).toHaveProperty('violation');
-    expect(checkEngineMessage({ ...ok, sends: [{ playerId: 1, parts: [0, 0, 0, 0, 0] }] }, 1 << 20)).toHaveProperty('violation');
-    expect(checkEngineMessage({ ...ok, sends: [{ playerId: 1, parts: [1] }] }, 1 << 20)).toHaveProperty('violation');
-    expect(checkEngineMessage({ ...ok, sends: [{ playerId: 1, parts: [0, 0] }] }, 7)).toHaveProperty('violation');
-    expect(checkEngineMessage({ ...ok, sends: [{ playerId: '1', parts: [0] }] }, 1 << 20)).toHaveProperty('violation');
+    expect(checkEngineMessage({ ...ok, sends: [{ playerId: 1, parts: [0, 0, 0, 0, 0], full: false }] }, 1 << 20)).toHaveProperty('violation');
+    expect(checkEngineMessage({ ...ok, sends: [{ playerId: 1, parts: [1], full: false }] }, 1 << 20)).toHaveProperty('violation');
+    expect(checkEngineMessage({ ...ok, sends: [{ playerId: 1, parts: [0, 0], full: false }] }, 7)).toHaveProperty('violation');
+    expect(checkEngineMessage({ ...ok, sends: [{ playerId: '1', parts: [0], full: false }] }, 1 << 20)).toHaveProperty('violation');
+    // The full/delta mark is the engine's word (the host never parses frames to check it), but it must be a boolean.
+    expect(checkEngineMessage({ ...ok, sends: [{ playerId: 1, parts: [0] }] }, 1 << 20)).toHaveProperty('violation');
+    expect(checkEngineMessage({ ...ok, sends: [{ playerId: 1, parts: [0], full: 1 }] }, 1 << 20)).toHaveProperty('violation');
+    expect(checkEngineMessage({ ...ok, sends: [{ playerId: 1, parts: [0], full: true }] }, 1 << 20)).toMatchObject({ sends: [{ full: true }] });
   });
 });
 

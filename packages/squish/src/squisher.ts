@@ -33,8 +33,13 @@ export interface TickFrames {
   /** Sequence number of this flush (1, 2, 3…). */
   seq: number;
   parts: Uint8Array[];
-  /** One entry per recipient that has something new; recipients with no change are omitted. */
-  sends: Array<{ playerId: PlayerId; parts: number[] }>;
+  /**
+   * One entry per recipient that has something new; recipients with no change are omitted.
+   * `full` marks a full frame (the recipient's whole view, for a player added or
+   * {@link Squisher.requestFull}ed since the last flush); otherwise it is a delta against the
+   * previous flush. The Squisher knows because it produced it: nobody reads the bytes to find out.
+   */
+  sends: Array<{ playerId: PlayerId; parts: number[]; full: boolean }>;
 }
 
 /**
@@ -73,7 +78,8 @@ interface Wire {
 interface PlayerState {
   id: PlayerId;
   spectator: boolean;
-  needsFull: boolean;
+  /** A full frame was asked for (added, or `requestFull`): the next flush sends one and clears this. */
+  fullRequested: boolean;
   priv: Writer;
   /** Camera transform last sent (NaN before any). */
   camX: number;
@@ -93,7 +99,7 @@ function wireOf(n: Node): Wire {
 }
 
 /**
- * Turns one session's scene into per-player frames, once per tick.
+ * Turns one room's scene into per-player frames, once per tick.
  *
  * - **Dirty walk:** only subtrees flagged by property setters are visited; unchanged nodes cost nothing.
  * - **Encode once:** changes everyone sees are encoded once into a shared buffer; only nodes with
@@ -105,6 +111,7 @@ function wireOf(n: Node): Wire {
  *   get nothing.
  * - **Deltas:** a player added (or `requestFull`ed) gets a full frame; after that, deltas against
  *   the previous flush (property changes, pure translations as two numbers, child-list edits).
+ *   Each send is marked `full` or not, so its receiver never parses frame bytes to tell.
  *
  * A scene tree belongs to one Squisher (its dirty flags are cleared by `flush`).
  */
@@ -125,7 +132,7 @@ export class Squisher {
   /** Adds a player or spectator; the next flush sends it a full frame. Re-adding resets it to a full frame. */
   addPlayer(playerId: PlayerId, opts: { spectator?: boolean } = {}): void {
     this.players.set(playerId, {
-      id: playerId, spectator: !!opts.spectator, needsFull: true, priv: new Writer(256), camX: NaN, camY: NaN, camS: NaN,
+      id: playerId, spectator: !!opts.spectator, fullRequested: true, priv: new Writer(256), camX: NaN, camY: NaN, camS: NaN,
       view: null, rect: [0, 0, 0, 0], world: new Set(),
     });
   }
@@ -135,10 +142,15 @@ export class Squisher {
     this.players.delete(playerId);
   }
 
-  /** The next flush sends this player a full frame (e.g. after its socket drained). Unknown ids are ignored. */
+  /**
+   * The next flush sends this player a full frame (marked `full` in {@link TickFrames.sends}),
+   * then deltas again. A one-shot request: whether the player's client is out of sync (frames
+   * skipped, a new socket) is known only to whoever delivers the frames (the server's fan-out),
+   * which asks through this. Unknown ids are ignored.
+   */
   requestFull(playerId: PlayerId): void {
     const p = this.players.get(playerId);
-    if (p) p.needsFull = true;
+    if (p) p.fullRequested = true;
   }
 
   /** A node currently in the scene, by id (for routing clicks), or `undefined`. */
@@ -158,7 +170,7 @@ export class Squisher {
     this.syncLayers();
     const synced: PlayerState[] = [];
     const fulls: PlayerState[] = [];
-    for (const p of this.players.values()) (p.needsFull ? fulls : synced).push(p);
+    for (const p of this.players.values()) (p.fullRequested ? fulls : synced).push(p);
     this.synced = synced;
 
     const S = this.shared.reset();
@@ -183,7 +195,7 @@ export class Squisher {
       const hasPriv = p.priv.pos > 0;
       if (!hasShared && !hasPriv) continue;
       if (sharedIdx < 0) sharedIdx = parts.push(S.finish()) - 1;
-      sends.push({ playerId: p.id, parts: hasPriv ? [sharedIdx, parts.push(p.priv.finish()) - 1] : [sharedIdx] });
+      sends.push({ playerId: p.id, parts: hasPriv ? [sharedIdx, parts.push(p.priv.finish()) - 1] : [sharedIdx], full: false });
     }
 
     if (fulls.length) {
@@ -193,11 +205,11 @@ export class Squisher {
       writeNode(F, this.root, VIEW_PUBLIC, 1, restricted, this.filter);
       const fullIdx = parts.push(F.finish()) - 1;
       for (const p of fulls) {
-        p.needsFull = false;
+        p.fullRequested = false;
         const w = p.priv.reset();
         for (const r of restricted) this.writeRestricted(p, r, isPublic);
         if (cam) this.writeCamera(p, true);
-        sends.push({ playerId: p.id, parts: w.pos > 0 ? [fullIdx, parts.push(w.finish()) - 1] : [fullIdx] });
+        sends.push({ playerId: p.id, parts: w.pos > 0 ? [fullIdx, parts.push(w.finish()) - 1] : [fullIdx], full: true });
       }
     }
     this.synced = [];

@@ -11,7 +11,10 @@ export type HostToEngineMessage =
   | { type: 'leave'; playerId: PlayerId }
   /** One input event of a player. */
   | { type: 'input'; playerId: PlayerId; event: InputEvent }
-  /** Send this player a full frame on the next tick (reconnect, backpressure drained). */
+  /**
+   * Send this player a full frame on the next tick (reconnect, backpressure drained). The host's
+   * fan-out decides when a player needs one (see `rooms/fanout.ts`); this only asks the Squisher.
+   */
   | { type: 'resync'; playerId: PlayerId }
   /** Stop the tick loop; the engine answers `stopped`. */
   | { type: 'stop' };
@@ -23,8 +26,12 @@ export interface FramesMessage {
   seq: number;
   /** Distinct encoded buffers of this tick, each encoded once. */
   parts: Uint8Array[];
-  /** Per recipient: indices into `parts`; the recipient's one WebSocket message is their concatenation. */
-  sends: Array<{ playerId: PlayerId; parts: number[] }>;
+  /**
+   * Per recipient: indices into `parts` (the recipient's one WebSocket message is their
+   * concatenation), and whether it is a full frame (`full`, the Squisher's mark; otherwise a
+   * delta). From a sandboxed engine the mark is untrusted: its type is checked, its truth cannot be.
+   */
+  sends: Array<{ playerId: PlayerId; parts: number[]; full: boolean }>;
   /** Time spent in `game.tick` plus encoding, in ms. */
   tickMs: number;
 }

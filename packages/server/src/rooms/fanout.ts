@@ -8,8 +8,18 @@
  *   member that just joined, reconnected or had frames skipped gets nothing until a full frame
  *   arrives, and the engine is asked (`resync`) for one once its socket has drained.
  * - {@link SlowClientWatch} (one per server) drops sockets that stay over the caps with 4413.
+ *
+ * Why fan-out, and not the Squisher, owns "needs a full frame": only the deliverer knows what
+ * reached a socket. It is the one that skips frames under backpressure, and the frames already
+ * on their way from the engine (a tick or more, across a process or container channel) must be
+ * withheld too, which only the receiving end can do. The Squisher keeps no such state: `resync`
+ * asks it for one full frame on its next flush (a one-shot request, `Squisher.requestFull`).
+ * Which frame is full is the Squisher's mark on each send (`full`); the host never reads frame
+ * bytes to tell. From a sandboxed game the mark is untrusted: a lie can only withhold frames
+ * from, or hand an unusable delta to, this room's own members (whose clients reset and
+ * reconnect on a frame they cannot apply); no other room or the host is affected.
  */
-import { CloseCode, FrameKind, MessageType, type PlayerId } from '@parlor/squish';
+import { CloseCode, type PlayerId } from '@parlor/squish';
 import { WebSocket } from 'ws';
 import type { FramesMessage } from '../engine/messages.js';
 import { kv, type Logger } from '../logger.js';
@@ -107,9 +117,7 @@ export class Fanout {
         continue;
       }
       if (m.needsFull) {
-        const head = f.parts[s.parts[0]];
-        const full = head !== undefined && head[0] === MessageType.FRAME && head[1] === FrameKind.FULL;
-        if (!full) {
+        if (s.full !== true) {
           if (!m.resyncRequested) {
             m.resyncRequested = true;
             this.o.requestFull(m.playerId);

@@ -60,8 +60,9 @@ export function isFrameHead(part: Uint8Array, seq: number): boolean {
 
 /**
  * Validates a `frames` message from an untrusted engine: shapes and types, caps
- * ({@link ENGINE_MESSAGE_LIMITS}), indices in range, at most `maxMessageBytes` per recipient, and
- * the head part of every recipient's message a squish frame header ({@link isFrameHead}).
+ * ({@link ENGINE_MESSAGE_LIMITS}), indices in range, at most `maxMessageBytes` per recipient,
+ * the head part of every recipient's message a squish frame header ({@link isFrameHead}), and a
+ * boolean `full` mark per recipient.
  */
 function checkFrames(msg: Record<string, unknown>, maxMessageBytes: number): FramesMessage | ChannelViolation {
   const { seq, parts, sends, tickMs } = msg;
@@ -91,6 +92,9 @@ function checkFrames(msg: Record<string, unknown>, maxMessageBytes: number): Fra
     }
     if (bytes > maxMessageBytes) return { violation: `the game sent a frame too large (${bytes} bytes for one recipient, limit ${maxMessageBytes})` };
     if (!isFrameHead(ps[idx[0] as number], seq)) return { violation: 'a frame part that is not a squish frame (the host forwards frames only)' };
+    // The full/delta mark decides only whether fan-out forwards this frame to a member waiting
+    // for a full one; a lie can only break this room's own players' pictures. Its type is checked.
+    if (typeof s.full !== 'boolean') return { violation: 'a frame recipient without a boolean full mark' };
   }
   return { type: 'frames', seq, tickMs: tickMs < 0 ? 0 : tickMs, parts: ps, sends: sends as FramesMessage['sends'] };
 }
