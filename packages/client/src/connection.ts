@@ -162,8 +162,6 @@ export interface ConnectionOptions {
   clientInfo?: string;
   /** The mirror frames are applied to; default a new one. */
   scene?: SceneMirror;
-  /** Minimum time between two `ack` messages, ms; default 100. */
-  ackIntervalMs?: number;
   /** Time between pings, ms; default 5000. */
   pingIntervalMs?: number;
   /** Silence (no message at all) after which the socket is considered dead and reopened, ms; default 15000. */
@@ -188,8 +186,8 @@ export const CLIENT_RESET_CLOSE: number = CloseCode.CLIENT_RESET;
 
 /**
  * The client's WebSocket link to a Parlor server host: sends `join`, handles `init`, `assets`,
- * `frame` (applied to a {@link SceneMirror}), `redirect`, `error` and `pong`; acks frames at
- * most every `ackIntervalMs`; pings every `pingIntervalMs` (measuring RTT); reconnects with
+ * `frame` (applied to a {@link SceneMirror}), `redirect`, `error` and `pong`; pings every
+ * `pingIntervalMs` (measuring RTT); reconnects with
  * exponential backoff and full jitter (squish's `backoffDelay`: ceiling 250 ms → 5 s) using the reconnect token.
  *
  * Close codes: what to do after each is squish's `CLOSE_CODES` table (see {@link closeAction}):
@@ -226,7 +224,6 @@ export class Connection extends Emitter<ConnectionEvents> {
   private readonly clientInfo: string;
   private token: string;
   private ticket: string;
-  private readonly ackInterval: number;
   private readonly pingInterval: number;
   private readonly deadAfter: number;
   private readonly backoff: BackoffOptions;
@@ -238,12 +235,8 @@ export class Connection extends Emitter<ConnectionEvents> {
   private lastErrorMessage: { code: number; message: string } | null = null;
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private pingTimer: ReturnType<typeof setInterval> | null = null;
-  private ackTimer: ReturnType<typeof setTimeout> | null = null;
   private joinTimer: ReturnType<typeof setTimeout> | null = null;
-  private lastAckAt = -Infinity;
-  private ackedSeq = -1;
   private lastMessageAt = 0;
-  private latestSeq = -1;
   private joined = false;
   private started = false;
 
@@ -258,7 +251,6 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.ticket = options.ticket ?? '';
     this.clientInfo = options.clientInfo ?? (typeof navigator !== 'undefined' ? navigator.userAgent.slice(0, 200) : '');
     this.scene = options.scene ?? new SceneMirror();
-    this.ackInterval = options.ackIntervalMs ?? 100;
     this.pingInterval = options.pingIntervalMs ?? 5000;
     this.deadAfter = options.deadAfterMs ?? 15000;
     this.backoff = options.backoff ?? {};
@@ -377,7 +369,6 @@ export class Connection extends Emitter<ConnectionEvents> {
           return;
         }
         this.framesApplied++;
-        this.scheduleAck(info.seq);
         this.emit('frame', info);
         break;
       }
@@ -414,8 +405,6 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.roomId = init.roomId;
     this.token = init.reconnectToken;
     this.ticket = '';
-    this.ackedSeq = -1;
-    this.lastAckAt = -Infinity;
     try {
       this.onToken(init);
     } catch (err) {
@@ -525,7 +514,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.emit('status', status);
   }
 
-  // ---------------------------------------------------------------- acks, pings
+  // ---------------------------------------------------------------- sending, pings
 
   private send(msg: ClientMessage): boolean {
     const ws = this.ws;
@@ -536,23 +525,6 @@ export class Connection extends Emitter<ConnectionEvents> {
     } catch (err) {
       console.warn('[parlor] could not send', msg.type, err);
       return false;
-    }
-  }
-
-  private scheduleAck(seq: number): void {
-    this.latestSeq = seq;
-    if (this.ackTimer) return;
-    const wait = this.lastAckAt + this.ackInterval - now();
-    if (wait <= 0) this.sendAck();
-    else this.ackTimer = setTimeout(() => this.sendAck(), wait);
-  }
-
-  private sendAck(): void {
-    this.ackTimer = null;
-    if (this.latestSeq === this.ackedSeq) return;
-    if (this.send({ type: 'ack', seq: this.latestSeq })) {
-      this.ackedSeq = this.latestSeq;
-      this.lastAckAt = now();
     }
   }
 
@@ -571,19 +543,14 @@ export class Connection extends Emitter<ConnectionEvents> {
 
   private stopTimers(): void {
     this.clearTimer('ping');
-    this.clearTimer('ack');
     this.clearTimer('join');
   }
 
-  private clearTimer(which: 'ping' | 'ack' | 'join' | 'reconnect'): void {
+  private clearTimer(which: 'ping' | 'join' | 'reconnect'): void {
     switch (which) {
       case 'ping':
         if (this.pingTimer) clearInterval(this.pingTimer);
         this.pingTimer = null;
-        break;
-      case 'ack':
-        if (this.ackTimer) clearTimeout(this.ackTimer);
-        this.ackTimer = null;
         break;
       case 'join':
         if (this.joinTimer) clearTimeout(this.joinTimer);

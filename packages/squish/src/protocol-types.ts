@@ -1,6 +1,9 @@
 import type { GamepadState } from './game.js';
 
-/** First byte of every protocol message. Server→client below 16, client→server from 16. */
+/**
+ * First byte of every protocol message. Server→client below 16, client→server from 16.
+ * 18 is retired (protocol 1's `ack`, which nothing used): it decodes as an unknown type.
+ */
 export const MessageType = {
   INIT: 1,
   ASSETS: 2,
@@ -10,7 +13,6 @@ export const MessageType = {
   PONG: 6,
   JOIN: 16,
   INPUT: 17,
-  ACK: 18,
   PING: 19,
 } as const;
 
@@ -239,12 +241,6 @@ export interface InputMessage {
   event: InputEvent;
 }
 
-/** `ack`: the last frame the client applied. */
-export interface AckMessage {
-  type: 'ack';
-  seq: number;
-}
-
 /** `ping`: the client's clock in ms, echoed back in `pong`. */
 export interface PingMessage {
   type: 'ping';
@@ -252,4 +248,4 @@ export interface PingMessage {
 }
 
 /** Every client→server message. */
-export type ClientMessage = JoinMessage | InputMessage | AckMessage | PingMessage;
+export type ClientMessage = JoinMessage | InputMessage | PingMessage;

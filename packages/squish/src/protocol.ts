@@ -1,5 +1,5 @@
 /**
- * Binary layouts of every protocol message (protocol version 1). Each message starts with its
+ * Binary layouts of every protocol message (protocol version 2). Each message starts with its
  * {@link MessageType} byte; numbers are varints, coordinates fixed-point hundredths, strings
  * UTF-8 with a varint length, times float64 ms. Decoders treat input as hostile and throw only
  * {@link SquishDecodeError}; trailing bytes are an error.
@@ -142,10 +142,6 @@ export function encodeClientMessage(msg: ClientMessage): Uint8Array {
       w.u8(MessageType.INPUT);
       writeInput(msg.event);
       break;
-    case 'ack':
-      w.u8(MessageType.ACK);
-      w.uv(msg.seq);
-      break;
     case 'ping':
       w.u8(MessageType.PING);
       w.f64(msg.clientTime);
@@ -206,9 +202,6 @@ export function decodeClientMessage(bytes: Uint8Array): ClientMessage {
       break;
     case MessageType.INPUT:
       msg = { type: 'input', event: readInput(r) };
-      break;
-    case MessageType.ACK:
-      msg = { type: 'ack', seq: r.uv() };
       break;
     case MessageType.PING:
       msg = { type: 'ping', clientTime: r.f64() };

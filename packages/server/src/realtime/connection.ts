@@ -170,8 +170,6 @@ export class ClientConnection {
       case 'ping':
         room.pong(this.member, msg.clientTime);
         return;
-      case 'ack':
-        return;
     }
   }
 
