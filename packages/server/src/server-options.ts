@@ -12,7 +12,6 @@ import type { Logger, LogLevel } from './logger.js';
 import type { RuntimeChoice } from './runtime/policy.js';
 import type { ProcessRuntimeOptions } from './runtime/process.js';
 import { defaultInstanceId, type DockerRuntimeOptions } from './runtime/docker.js';
-import type { RoomRuntime } from './runtime/runtime.js';
 
 /** Options of {@link createGameServer}. Durations in ms, sizes in bytes. */
 export interface GameServerOptions {
@@ -25,7 +24,7 @@ export interface GameServerOptions {
   /**
    * Where room engines run: `'inline'` (in this process, trusted games only), `'process'`
    * (sandboxed child process), `'docker'`, `'auto'` (the strongest available, logged) or a
-   * {@link RoomRuntime}. Fails closed (see {@link createRuntime}): `'docker'` never falls back,
+   * `RoomRuntime` (`@parlor/server/runtimes`). Fails closed (see {@link createRuntime}): `'docker'` never falls back,
    * `'inline'` is refused when `NODE_ENV=production`. With a sandboxed runtime, game modules are
    * evaluated in the sandbox only, never in this process. Default `'inline'`, or `'auto'` when
    * `NODE_ENV=production`.

@@ -1,5 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
-import { ENGINE_MESSAGE_LIMITS, type EngineToHostMessage, type HostToEngineMessage } from '../../engine/messages.js';
+import type { EngineToHostMessage, HostToEngineMessage } from '../../engine/messages.js';
 import { DEFAULT_MAX_CONSECUTIVE_ERRORS } from '../../engine/room-engine.js';
 import { kv, type Logger } from '../../logger.js';
 import type { RunnerBootMessage } from '../../runner/protocol.js';
@@ -14,7 +14,7 @@ import { checkEngineMessage, isNum } from './messages.js';
  *
  * Everything that arrives from a sandbox is hostile input: it is type-checked before use (no
  * `String()`, template literal or property getter on an unchecked value; see messages.ts), capped
- * ({@link ENGINE_MESSAGE_LIMITS}, {@link SandboxLimits}), and anything wrong ends that room only.
+ * (`ENGINE_MESSAGE_LIMITS` of engine/messages.ts, {@link SandboxLimits}), and anything wrong ends that room only.
  *
  * Over 400 lines on purpose: `superviseSandbox` is one closure that owns one room's channel state
  * (decoder, rate windows, the room's clock, the watchdog's marks); split, that state would be
