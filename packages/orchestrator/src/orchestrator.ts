@@ -46,7 +46,7 @@ const seatsCheck = compile(SeatsSchema);
 export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   /** The HTTP server (REST, SSE and the agent socket). */
   readonly httpServer: HttpServer;
-  /** The logger in use. */
+  /** The pino logger in use (a redacting child of the one given as `logger`, or the default one). */
   readonly logger: Logger;
   /** The read model. */
   readonly fleet: FleetView;
