@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Game, Group, SceneMirror, Text, type GameMetadata, type Node, type PlayerId } from '@parlor/squish';
+import { Game, Group, SceneMirror, Text, messageFor, type GameMetadata, type Node, type PlayerId } from '@parlor/squish';
+import { ServerConfigError } from '@parlor/server';
 import { InlineRuntime, RoomEngine, type EngineToHostMessage, type FramesMessage } from '../src/runtimes.js';
 import { waitFor } from './helpers.js';
 
@@ -9,7 +10,8 @@ class Probe extends Game {
   }
   static last: Probe | null = null;
   readonly log: string[] = [];
-  readonly root = new Group({ children: [new Text({ text: 'hello' })] });
+  readonly label = new Text({ text: 'hello' });
+  readonly root = new Group({ children: [this.label] });
   dts: number[] = [];
   throwIn: string | null = null;
   constructor(options: Record<string, unknown> = {}) {
@@ -75,7 +77,7 @@ describe('RoomEngine', () => {
     await waitFor(() => out.some((m) => m.type === 'frames' && m.sends.length > 0), 'a frames message with a send');
     const f = out.find((m): m is FramesMessage => m.type === 'frames' && m.sends.length > 0)!;
     const send = f.sends[0];
-    expect(send.playerId).toBe(7);
+    expect(send).toMatchObject({ playerId: 7, full: true });
     const bytes = Buffer.concat(send.parts.map((i) => f.parts[i]));
     const mirror = new SceneMirror();
     expect(mirror.apply(bytes)).toMatchObject({ full: true });
@@ -102,6 +104,86 @@ describe('RoomEngine', () => {
   it('a constructor that throws is fatal at once', () => {
     const { out } = run({ failConstruct: true });
     expect(out).toMatchObject([{ type: 'error', where: 'constructor', fatal: true, message: 'cannot construct' }, { type: 'stopped' }]);
+  });
+});
+
+describe('RoomEngine on a manual clock (the test kit)', () => {
+  const manual = (maxConsecutiveErrors = 10) => {
+    const out: EngineToHostMessage[] = [];
+    const engine = new RoomEngine({ gameClass: Probe, maxConsecutiveErrors }, { clock: 'manual', post: (m) => out.push(m) });
+    return { engine, out };
+  };
+  const texts = (m: SceneMirror) => [...m.nodes.values()].filter((n): n is Text => n instanceof Text).map((n) => n.text);
+
+  it('step() runs exactly one tick with the given dt and returns the frames it posted, marked full or delta', () => {
+    const { engine, out } = manual();
+    engine.start();
+    const game = engine.game!;
+    expect(game).toBeInstanceOf(Probe);
+    engine.handle({ type: 'join', playerId: 7, name: 'Ada', spectator: false });
+    engine.handle({ type: 'input', playerId: 7, event: { kind: 'keydown', key: 'a' } });
+    engine.handle({ type: 'input', playerId: 7, event: { kind: 'keydown', key: 'a' } });
+    // Applied at once, in order, auto-repeat dropped; no tick has run.
+    expect(game.log).toEqual(['join 7 Ada players=7', 'down 7 a held=a']);
+    expect(game.dts).toEqual([]);
+    expect(out).toEqual([]);
+
+    const first = engine.step(5)!;
+    expect(game.dts).toEqual([5]);
+    expect(out).toEqual([first]);
+    expect(first.sends).toMatchObject([{ playerId: 7, full: true }]);
+    const mirror = new SceneMirror();
+    expect(mirror.apply(messageFor(first, 7)!)).toMatchObject({ full: true, seq: first.seq });
+    expect(texts(mirror)).toEqual(['hello']);
+
+    // Default dt: one tick period (tickRate 100 → 10 ms); nothing changed, nobody is sent anything.
+    const idle = engine.step()!;
+    expect(game.dts).toEqual([5, 10]);
+    expect(idle.sends).toEqual([]);
+
+    game.label.text = 'bye';
+    const delta = engine.step(0)!;
+    expect(delta.sends).toMatchObject([{ playerId: 7, full: false }]);
+    expect(mirror.apply(messageFor(delta, 7)!)).toMatchObject({ full: false });
+    expect(texts(mirror)).toEqual(['bye']);
+
+    engine.handle({ type: 'resync', playerId: 7 });
+    const resync = engine.step(0)!;
+    expect(resync.sends).toMatchObject([{ playerId: 7, full: true }]);
+    expect(new SceneMirror().apply(messageFor(resync, 7)!)).toMatchObject({ full: true });
+    expect(out).toHaveLength(4);
+    engine.stop();
+    expect(engine.step(1)).toBeNull();
+    expect(game.dts).toEqual([5, 10, 0, 0]);
+  });
+
+  it('step() starts the engine if needed; game errors are posted; N consecutive failures stop it', () => {
+    const { engine, out } = manual(2);
+    expect(engine.game).toBeNull();
+    engine.step(1);
+    const game = engine.game!;
+    expect(game.dts).toEqual([1]);
+    game.throwIn = 'tick';
+    expect(engine.step(1)).toMatchObject({ type: 'frames', sends: [] }); // a tick that threw still flushes
+    expect(out.filter((m) => m.type === 'error')).toMatchObject([{ where: 'tick', fatal: false }]);
+    expect(engine.step(1)).toBeNull();
+    expect(out.filter((m) => m.type === 'error')).toMatchObject([{ where: 'tick', fatal: false }, { where: 'tick', fatal: true }]);
+    expect(out.at(-1)).toEqual({ type: 'stopped' });
+    expect(engine.step(1)).toBeNull();
+    expect(game.dts).toEqual([1, 1, 1]);
+  });
+
+  it('step() on an engine with the real clock is a usage error', () => {
+    const engine = new RoomEngine({ gameClass: Probe }, () => {});
+    let caught: unknown;
+    try {
+      engine.step();
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(ServerConfigError);
+    expect(caught).toMatchObject({ code: 'SERVER_CONFIG' });
+    expect(engine.game).toBeNull();
   });
 });
 

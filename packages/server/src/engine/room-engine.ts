@@ -8,12 +8,13 @@ import {
   type PlayerId,
   type SquisherOptions,
 } from '@parlor/squish';
-import { ENGINE_MESSAGE_LIMITS, type EngineToHostMessage, type HostToEngineMessage } from './messages.js';
+import { ServerConfigError } from '../errors.js';
+import { ENGINE_MESSAGE_LIMITS, type EngineToHostMessage, type FramesMessage, type HostToEngineMessage } from './messages.js';
 
-/** What a {@link RoomEngine} runs. */
-export interface EngineSpec {
+/** What a {@link RoomEngine} runs: `G` is the game's own class type (so a test reads its state). */
+export interface EngineSpec<G extends Game = Game> {
   /** The game class to instantiate (once, when the engine starts). */
-  gameClass: GameClass;
+  gameClass: (new (options?: Record<string, unknown>) => G) & GameClass;
   /** Create-time options handed to the game's constructor; default `{}`. */
   options?: Record<string, unknown>;
   /**
@@ -32,6 +33,23 @@ export interface EngineSpec {
 /** Default of {@link EngineSpec.maxConsecutiveErrors}. */
 export const DEFAULT_MAX_CONSECUTIVE_ERRORS = 10;
 
+/** How a {@link RoomEngine} keeps time, and where its messages go. */
+export interface EngineOptions {
+  /**
+   * `'real'` (default): the engine ticks by itself on timers at `metadata().tickRate`.
+   * `'manual'`: it never schedules a tick; each {@link RoomEngine.step} runs exactly one. This is
+   * the test kit for game authors (drive a game tick by tick, without timers or sleeps); it is
+   * the same engine code as real time, only the clock differs.
+   */
+  clock?: 'real' | 'manual';
+  /**
+   * Called with every message for the host ({@link EngineToHostMessage}: frames, game errors,
+   * `stopped`), synchronously from inside the engine. Default: none (a test that wants to see
+   * the game's errors passes one).
+   */
+  post?: (msg: EngineToHostMessage) => void;
+}
+
 /**
  * The room engine: one game instance, its {@link Squisher} and the tick loop. It talks to its
  * host only through plain messages ({@link HostToEngineMessage} in via {@link RoomEngine.handle},
@@ -41,7 +59,20 @@ export const DEFAULT_MAX_CONSECUTIVE_ERRORS = 10;
  * The tick loop runs at `metadata().tickRate` with drift correction (each tick is scheduled
  * against an absolute timeline; when the game falls behind, missed ticks are skipped, not
  * bunched). Each tick calls `game.tick(dtMs)` with the real elapsed time, flushes the Squisher
- * and posts one `frames` message.
+ * and posts one `frames` message, each recipient's frame marked full or delta by the Squisher.
+ *
+ * With `clock: 'manual'` nothing runs by itself: {@link RoomEngine.step} runs one tick (same
+ * code: tick, flush, post) with the `dtMs` you give, and returns its frames; `handle` applies a
+ * join, leave or input at once. So a test drives a game deterministically:
+ *
+ * ```ts
+ * const engine = new RoomEngine({ gameClass: Pong, options: { seed: 1 } }, { clock: 'manual' });
+ * engine.start();
+ * engine.handle({ type: 'join', playerId: 1, name: 'Ann', spectator: false });
+ * engine.handle({ type: 'input', playerId: 1, event: { kind: 'keydown', key: 'ArrowDown' } });
+ * const frames = engine.step(1000 / 60); // messageFor(frames, 1) is what player 1's socket gets
+ * engine.game!.paddles[0].y; // the game's own state
+ * ```
  *
  * The engine maintains `game.players` (players only: spectators are never shown to the game) and
  * the keys each player holds (key auto-repeat is dropped), and routes input to the game's hooks.
@@ -49,8 +80,8 @@ export const DEFAULT_MAX_CONSECUTIVE_ERRORS = 10;
  * `maxConsecutiveErrors` consecutive failures the engine posts a fatal error, stops and posts
  * `stopped`.
  */
-export class RoomEngine {
-  private game: Game | null = null;
+export class RoomEngine<G extends Game = Game> {
+  private instance: G | null = null;
   private squisher: Squisher | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private running = false;
@@ -63,21 +94,36 @@ export class RoomEngine {
   private lastAt = 0;
   private inTick = false;
   private tickFailed = false;
+  private readonly manual: boolean;
+  private readonly post: (msg: EngineToHostMessage) => void;
 
   /**
    * @param spec the game and its options
-   * @param post called with every message for the host (synchronously, from inside the engine)
+   * @param options the clock and the `post` callback; a function is taken as `post` with the
+   *   real clock (what the runtimes pass)
    */
   constructor(
-    private readonly spec: EngineSpec,
-    private readonly post: (msg: EngineToHostMessage) => void,
+    private readonly spec: EngineSpec<G>,
+    options: EngineOptions | ((msg: EngineToHostMessage) => void) = {},
   ) {
+    const o: EngineOptions = typeof options === 'function' ? { post: options } : options;
+    this.post = o.post ?? (() => {});
+    this.manual = o.clock === 'manual';
     this.maxErrors = Math.max(1, spec.maxConsecutiveErrors ?? DEFAULT_MAX_CONSECUTIVE_ERRORS);
   }
 
   /**
-   * Builds the game and starts the tick loop. A game whose constructor, `metadata()` or first
-   * `getLayers()` throws is fatal: the engine posts `error` (fatal) and `stopped`.
+   * The game instance, for a test's assertions on its state; `null` before {@link start} or when
+   * its constructor threw.
+   */
+  get game(): G | null {
+    return this.instance;
+  }
+
+  /**
+   * Builds the game and starts the tick loop (with `clock: 'manual'`, no loop: see
+   * {@link step}). A game whose constructor, `metadata()` or first `getLayers()` throws is
+   * fatal: the engine posts `error` (fatal) and `stopped`. Idempotent.
    */
   start(): void {
     if (this.running || this.stopped) return;
@@ -94,7 +140,7 @@ export class RoomEngine {
           view: (pid: PlayerId, spectator: boolean) => (spectator ? game.getSpectatorView() : game.getView(pid)),
         };
       }
-      this.game = game;
+      this.instance = game;
       this.squisher = new Squisher(options);
       this.intervalMs = 1000 / meta.tickRate;
     } catch (err) {
@@ -102,9 +148,28 @@ export class RoomEngine {
       return;
     }
     this.running = true;
+    if (this.manual) return;
     this.lastAt = performance.now();
     this.nextAt = this.lastAt + this.intervalMs;
     this.schedule();
+  }
+
+  /**
+   * Manual clock only: runs exactly one tick now, as the real clock would (`game.tick(dtMs)`,
+   * then the Squisher's flush, then the `frames` message posted), and returns that message.
+   * Starts the engine first if {@link start} was not called.
+   * @param dtMs the tick's elapsed time handed to `game.tick`, ms; default one tick period
+   *   (`1000 / metadata().tickRate`); 0 flushes what `handle` changed without advancing time.
+   * @returns this tick's frames (`messageFor(frames, playerId)` is one recipient's WebSocket
+   *   message), or `null` when nothing was flushed: the engine has stopped (a fatal game error,
+   *   `stop()`), or `spec.backlogged()` held the frames back.
+   * @throws {ServerConfigError} (`SERVER_CONFIG`) when the engine was not made with `clock: 'manual'`
+   */
+  step(dtMs?: number): FramesMessage | null {
+    if (!this.manual) throw new ServerConfigError("RoomEngine.step() needs an engine made with { clock: 'manual' }");
+    this.start();
+    if (!this.running) return null;
+    return this.runTick(dtMs ?? this.intervalMs, performance.now());
   }
 
   /** Handles one message from the host. Never throws. */
@@ -114,7 +179,7 @@ export class RoomEngine {
       this.stop();
       return;
     }
-    const game = this.game;
+    const game = this.instance;
     const squisher = this.squisher;
     if (!game || !squisher) return;
     switch (msg.type) {
@@ -206,35 +271,47 @@ export class RoomEngine {
     this.timer = setTimeout(() => this.tickOnce(), delay);
   }
 
+  /** A tick of the real clock: the real elapsed time since the last one, then the next is scheduled. */
   private tickOnce(): void {
     this.timer = null;
-    if (!this.running || !this.game || !this.squisher) return;
+    if (!this.running) return;
     const start = performance.now();
     const dt = start - this.lastAt;
     this.lastAt = start;
+    this.runTick(dt, start);
+    if (this.running) this.advance(start);
+  }
+
+  /**
+   * One tick, whichever the clock: `game.tick(dt)`, the Squisher's flush (unless backlogged),
+   * the `frames` message posted. Returns that message (`null` if none).
+   */
+  private runTick(dt: number, start: number): FramesMessage | null {
+    const game = this.instance;
+    const squisher = this.squisher;
+    if (!game || !squisher) return null;
     this.inTick = true;
     this.tickFailed = false;
     let frames: ReturnType<Squisher['flush']> | null = null;
     try {
-      this.game.tick(dt);
+      game.tick(dt);
     } catch (err) {
       this.fail('tick', err);
     }
     if (this.running && !this.spec.backlogged?.()) {
       try {
-        frames = this.squisher.flush();
+        frames = squisher.flush();
       } catch (err) {
         this.fail('flush', err);
       }
     }
     this.inTick = false;
-    if (!this.running) return;
+    if (!this.running) return null;
     if (!this.tickFailed) this.consecutiveErrors = 0;
-    if (frames) {
-      const tickMs = performance.now() - start;
-      this.post({ type: 'frames', seq: frames.seq, parts: frames.parts, sends: frames.sends, tickMs });
-    }
-    this.advance(start);
+    if (!frames) return null;
+    const msg: FramesMessage = { type: 'frames', seq: frames.seq, parts: frames.parts, sends: frames.sends, tickMs: performance.now() - start };
+    this.post(msg);
+    return msg;
   }
 
   private advance(now: number): void {
