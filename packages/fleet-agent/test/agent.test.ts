@@ -1,11 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { ParlorError } from '@parlor/squish';
 import { WebSocketServer } from 'ws';
 import type { AddressInfo } from 'node:net';
 import {
   FLEET_KEY_PREFIX,
   FLEET_SUBPROTOCOL,
   FleetAgent,
+  FleetAckCode,
+  FleetAgentError,
   FleetAgentErrorCode,
+  FleetCloseCode,
   agentSubprotocols,
   decodeFrame,
   encodeFrame,
@@ -116,5 +120,68 @@ describe('FleetAgent', () => {
     expect(hellos[0].processUid).toBe(hellos[1].processUid);
     await agent.disconnect();
     expect(agent.status).toBe('closed');
+  });
+
+  it('refuses commands with the fleet protocol’s ack codes; a host error keeps its own code, wrapped when the room state says more', async () => {
+    const orch = await fakeOrchestrator('k');
+    const rooms: HostRoom[] = [{ roomId: 'live', type: 'pong', clientCount: 0 }];
+    const h: FleetHost = {
+      ...host(rooms),
+      // a room that appears while the host creates it (a player's first join) and a host that then refuses
+      createRoom: (type, roomId) => {
+        if (roomId === 'racy') {
+          rooms.push({ roomId, type, clientCount: 1 });
+          throw Object.assign(new Error('room exists'), { code: 'SERVER_ROOM_EXISTS' });
+        }
+        throw Object.assign(new Error('no processes left'), { code: 'SERVER_RUNTIME_START_FAILED' });
+      },
+      reserveSeats: (roomId) => {
+        if (roomId === 'live') rooms.splice(0, 1); // ends while reserving
+        throw Object.assign(new Error('no such room'), { code: 'SERVER_ROOM_NOT_FOUND' });
+      },
+    };
+    const agent = new FleetAgent(h, { url: orch.url, key: 'k', endpointUrl: 'http://127.0.0.1:2', log: () => undefined });
+    cleanups.push(() => agent.disconnect());
+    await agent.connect({ connectTimeoutMs: 2000 });
+    const ws = orch.sockets[0];
+    const ack = (id: number, cmd: Record<string, unknown>) =>
+      new Promise<any>((r) => {
+        ws.on('message', function on(d: Buffer) {
+          const f = decodeFrame(d)!.frame;
+          if (f.t === 'ack' && f.id === id) { ws.off('message', on); r(f); }
+        });
+        ws.send(encodeFrame({ t: 'cmd', id, ...cmd } as never));
+      });
+    expect(await ack(1, { op: 'createRoom', type: 'pong', roomId: 'bad id!' })).toMatchObject({ ok: false, error: { code: FleetAckCode.VALIDATION } });
+    expect(await ack(2, { op: 'createRoom', type: 'pong', roomId: 'live' })).toMatchObject({ ok: false, error: { code: FleetAckCode.ROOM_EXISTS } });
+    const racy = await ack(3, { op: 'createRoom', type: 'pong', roomId: 'racy' });
+    expect(racy).toMatchObject({ ok: false, error: { code: FleetAckCode.ROOM_EXISTS } });
+    expect(racy.error.message).toContain('SERVER_ROOM_EXISTS: room exists');
+    expect(await ack(4, { op: 'createRoom', type: 'pong', roomId: 'other' })).toMatchObject({ ok: false, error: { code: 'SERVER_RUNTIME_START_FAILED', message: 'no processes left' } });
+    expect(await ack(5, { op: 'reserveSeats', roomId: 'gone', count: 1, ttlMs: 1000 })).toMatchObject({ ok: false, error: { code: FleetAckCode.ROOM_NOT_FOUND } });
+    const ended = await ack(6, { op: 'reserveSeats', roomId: 'live', count: 1, ttlMs: 1000 });
+    expect(ended).toMatchObject({ ok: false, error: { code: FleetAckCode.ROOM_NOT_FOUND } });
+    expect(ended.error.message).toContain('SERVER_ROOM_NOT_FOUND');
+    expect(await ack(7, { op: 'explode' })).toMatchObject({ ok: false, error: { code: FleetAckCode.UNKNOWN_COMMAND } });
+    // its own close is the fleet range's BYE, not a game close code
+    const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
+    await agent.disconnect();
+    expect(await closed).toBe(FleetCloseCode.BYE);
+    expect(FleetCloseCode.BYE).toBeGreaterThanOrEqual(4900);
+  });
+
+  it('throws FleetAgentErrors (ParlorErrors, FLEET_AGENT_* codes) whose instanceof survives a second copy of the package', async () => {
+    const other = (await import(/* @vite-ignore */ new URL('../src/errors.ts?second-copy', import.meta.url).href)) as typeof import('../src/errors.js');
+    expect(other.FleetAgentError).not.toBe(FleetAgentError);
+    let thrown: unknown;
+    try {
+      new FleetAgent(host(), { url: 'ws://127.0.0.1:1', key: '', endpointUrl: 'http://127.0.0.1:2' });
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown instanceof other.FleetAgentError).toBe(true);
+    expect(thrown instanceof ParlorError).toBe(true);
+    expect(new other.FleetAgentError(FleetAgentErrorCode.CLOSED, 'x') instanceof FleetAgentError).toBe(true);
+    for (const code of Object.values(FleetAgentErrorCode)) expect(code).toMatch(/^FLEET_AGENT_[A-Z_]+$/);
   });
 });

@@ -109,4 +109,23 @@ describe('docs coverage of error and close codes', () => {
     }
     expect(FLEET_CLOSE_CODES.length).toBe(Object.keys(FleetCloseCode).length);
   });
+
+  it('every exported error class is a ParlorError with its own cross-copy brand, documented in docs/ERRORS.md', async () => {
+    const mods = await load();
+    const { ParlorError } = (await import('@parlor/squish')) as typeof import('@parlor/squish');
+    const classes = mods.flatMap(([pkg, m]) =>
+      Object.entries(m)
+        .filter(([, v]) => typeof v === 'function' && (v as { prototype?: unknown }).prototype instanceof Error)
+        .map(([name, v]) => ({ pkg, name, cls: v as new (...args: never[]) => Error })),
+    );
+    const problems: string[] = [];
+    for (const { pkg, name, cls } of classes) {
+      if (!(cls.prototype instanceof ParlorError) && cls !== ParlorError) problems.push(`${pkg} ${name}: not a ParlorError`);
+      // the orchestrator's classes are still checked by prototype only (no brand declared there yet)
+      else if (pkg !== '@parlor/orchestrator' && !Object.hasOwn(cls, 'brand')) problems.push(`${pkg} ${name}: no static brand of its own`);
+      if (!documented(errorsDoc, name)) problems.push(`${pkg} ${name}: not in docs/ERRORS.md`);
+    }
+    expect(classes.length).toBeGreaterThan(8);
+    expect(problems).toEqual([]);
+  });
 });

@@ -8,6 +8,8 @@ export const SquishErrorCode = {
   ENCODE: 'SQUISH_ENCODE',
   /** A scene-graph operation that would corrupt the tree (cycle, second parent). */
   SCENE: 'SQUISH_SCENE',
+  /** A game's `metadata()` breaks the schema (`GameMetadataError`, thrown by `resolveMetadata`). */
+  METADATA: 'SQUISH_METADATA',
 } as const;
 
 /** One of {@link SquishErrorCode}'s values. */
@@ -33,12 +35,14 @@ export class ParlorError extends Error {
   static readonly brand: symbol = kParlorError;
 
   /**
-   * `value instanceof C`: true when `value` carries `C.brand` (set on the prototypes of `C` and its
-   * subclasses, in whichever copy of the package created `value`).
+   * `value instanceof C`: true when `C.prototype` is on `value`'s prototype chain (the ordinary
+   * check) or `value` carries `C.brand` (set on the prototypes of `C` and its subclasses when their
+   * first instance is made, in whichever copy of the package made `value`).
    */
   static override [Symbol.hasInstance](value: unknown): boolean {
     if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return false;
-    if (!Object.hasOwn(this, 'brand')) return Function.prototype[Symbol.hasInstance].call(this, value);
+    const ordinary = Function.prototype[Symbol.hasInstance].call(this, value) as boolean;
+    if (ordinary || !Object.hasOwn(this, 'brand')) return ordinary;
     return (value as Record<symbol, unknown>)[(this as typeof ParlorError).brand] === true;
   }
 

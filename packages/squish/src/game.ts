@@ -1,3 +1,4 @@
+import { ParlorError, SquishErrorCode } from './errors.js';
 import { Group, type Node, type PlayerId } from './nodes.js';
 import { SQUISH_VERSION, SUPPORTED_SQUISH_VERSIONS } from './version.js';
 
@@ -60,16 +61,15 @@ export const METADATA_LIMITS = {
 } as const;
 
 /**
- * Thrown by {@link resolveMetadata} when a game's metadata breaks the schema. A `TypeError`
- * (so existing `catch (e instanceof TypeError)` keep working) with the offending field's path,
- * e.g. `'description'`, `'assets.hero.path'`.
+ * Thrown by {@link resolveMetadata} when a game's metadata breaks the schema: a {@link ParlorError}
+ * with code `SQUISH_METADATA` and the offending field's path, e.g. `'description'`, `'assets.hero.path'`.
  */
-export class GameMetadataError extends TypeError {
+export class GameMetadataError extends ParlorError {
+  static override readonly brand: symbol = Symbol.for('parlor.error.GameMetadataError');
   /** Path of the offending field inside `metadata()`, e.g. `'aspectRatio.x'`; `''` for the whole object. */
   readonly field: string;
-  constructor(field: string, message: string) {
-    super(`metadata()${field ? `.${field}` : ''} ${message}`);
-    this.name = 'GameMetadataError';
+  constructor(field: string, message: string, options?: { cause?: unknown }) {
+    super(SquishErrorCode.METADATA, `metadata()${field ? `.${field}` : ''} ${message}`, options);
     this.field = field;
   }
 }
@@ -116,7 +116,7 @@ function finite(v: unknown, path: string, lo: number, hi: number, loInclusive: b
  * {@link METADATA_LIMITS}) and fills the defaults. The result is a fresh object holding copies
  * of the accepted values only (unknown keys are dropped; getters are refused, never called), so
  * it is safe to hand untrusted input (e.g. metadata reported by a sandbox) to it.
- * @throws {GameMetadataError} (a `TypeError`) naming the offending field, or on a `squishVersion`
+ * @throws {GameMetadataError} (`SQUISH_METADATA`) naming the offending field, or on a `squishVersion`
  *   this build does not support.
  */
 export function resolveMetadata(m: GameMetadata): ResolvedGameMetadata {

@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ParlorError, SceneError, SquishDecodeError, SquishEncodeError, SquishErrorCode, unsquish } from '@parlor/squish';
 
@@ -44,6 +47,20 @@ describe('ParlorError', () => {
     for (const v of [null, undefined, 0, 'SQUISH_DECODE', {}, new Error('x'), { code: 'SQUISH_DECODE' }]) {
       expect(v instanceof ParlorError).toBe(false);
     }
+  });
+
+  // `npm test` builds first; run alone without a build, only the source copies above are compared
+  const dist = fileURLToPath(new URL('../dist/', import.meta.url));
+  it.skipIf(!existsSync(`${dist}index.cjs`) || !existsSync(`${dist}index.js`))('instanceof holds between the built CommonJS and ES module copies loaded side by side', async () => {
+    type Squish = typeof import('@parlor/squish');
+    const cjs = createRequire(import.meta.url)(`${dist}index.cjs`) as Squish;
+    const esm = (await import(/* @vite-ignore */ pathToFileURL(`${dist}index.js`).href)) as Squish;
+    expect(cjs.ParlorError).not.toBe(esm.ParlorError);
+    const fromCjs = new cjs.SquishDecodeError('bad', 1);
+    const fromEsm = new esm.SceneError('cycle');
+    expect(fromCjs instanceof esm.SquishDecodeError && fromCjs instanceof esm.ParlorError && fromCjs instanceof ParlorError).toBe(true);
+    expect(fromEsm instanceof cjs.SceneError && fromEsm instanceof cjs.ParlorError).toBe(true);
+    expect(fromCjs instanceof esm.SceneError).toBe(false);
   });
 
   it('a subclass without its own brand keeps the ordinary prototype check', async () => {
