@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EventEmitter } from 'eventemitter3';
-import { FLEET_WS_PATH, FleetCloseCode, type AckFrame } from '@parlor/fleet-agent';
+import { FLEET_WS_PATH, FleetAckCode, FleetCloseCode, type AckFrame } from '@parlor/fleet-agent';
 import { AgentConnection } from './agents/connection.js';
 import { CommandRpc, ackError, type LateCommand } from './agents/commands.js';
 import { AgentHub } from './agents/hub.js';
@@ -236,7 +236,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     this.assertNotBusy(inst);
     const ack = await this.commands.send(inst, { op: 'reserveSeats', roomId, count, ttlMs });
     if (!ack.ok) {
-      if (ack.error?.code === 'ROOM_NOT_FOUND') throw new OrchestratorError(FleetCause.ROOM_NOT_FOUND, `room ${roomId} ended`);
+      if (ack.error?.code === FleetAckCode.ROOM_NOT_FOUND) throw new OrchestratorError(FleetCause.ROOM_NOT_FOUND, `room ${roomId} ended`);
       throw ackError(ack);
     }
     const tickets = Array.isArray(ack.tickets) ? ack.tickets.filter((t): t is string => typeof t === 'string' && t.length <= 256).slice(0, count) : [];

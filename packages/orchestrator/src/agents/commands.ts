@@ -3,7 +3,7 @@
  * an ack that arrives after its deadline (remembered, so a late `createRoom` can still be
  * reconciled; anything else unknown is a protocol error).
  */
-import type { AckFrame, CmdFrame, CommandOp, FleetFrame } from '@parlor/fleet-agent';
+import { FleetAckCode, type AckFrame, type CmdFrame, type CommandOp, type FleetFrame } from '@parlor/fleet-agent';
 import { FleetCause, OrchestratorError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { InstanceLink, InstanceRecord } from '../registry/instance.js';
@@ -95,11 +95,14 @@ export class CommandRpc {
   }
 }
 
-/** The error of a refused ack: known agent causes keep their code, the rest are `COMMAND_FAILED`. */
+/**
+ * The error of a refused ack: the agent's `ROOM_EXISTS` and `INSTANCE_DRAINING` ({@link FleetAckCode})
+ * become those causes; any other code is `COMMAND_FAILED` with the code kept as `agentCode`.
+ */
 export function ackError(ack: AckFrame): OrchestratorError {
   const code = typeof ack.error?.code === 'string' ? ack.error.code.slice(0, 64) : 'UNKNOWN';
   const message = typeof ack.error?.message === 'string' ? ack.error.message.slice(0, 500) : 'command failed';
-  if (code === FleetCause.ROOM_EXISTS) return new OrchestratorError(FleetCause.ROOM_EXISTS, message);
-  if (code === FleetCause.INSTANCE_DRAINING) return new OrchestratorError(FleetCause.INSTANCE_DRAINING, message);
+  if (code === FleetAckCode.ROOM_EXISTS) return new OrchestratorError(FleetCause.ROOM_EXISTS, message);
+  if (code === FleetAckCode.INSTANCE_DRAINING) return new OrchestratorError(FleetCause.INSTANCE_DRAINING, message);
   return new OrchestratorError(FleetCause.COMMAND_FAILED, `agent: ${message} [${code}]`, { agentCode: code });
 }
