@@ -1,95 +1,114 @@
 /**
- * Drives the example games through the public @parlor/squish API only, the way the session
- * engine does (players map, held keys, hooks, tick, Squisher flush), and checks what each
- * player's SceneMirror — rebuilt from the very bytes they would receive — shows.
+ * Drives the example games through the server's own room engine on a manual clock
+ * (`RoomEngine` with `{ clock: 'manual' }` from @parlor/server: the same join, input, tick and
+ * flush code that runs a live room), and checks what each player's SceneMirror — rebuilt from
+ * the very bytes their socket would receive — shows.
  */
 import { describe, expect, it } from 'vitest';
-import { Game, Group, SceneMirror, Shape, Squisher, Text, ViewableGame, messageFor, type Node, type PlayerId } from '@parlor/squish';
+import { Group, SceneMirror, Shape, Text, ViewableGame, messageFor, type Game, type GameClass, type InputEvent, type Node, type PlayerId } from '@parlor/squish';
+import { RoomEngine, type FramesMessage, type HostToEngineMessage } from '@parlor/server';
 import Pong from '../pong/index.js';
 import HiddenHand, { cardLabel } from '../hidden-hand/index.js';
 import StarField from '../star-field/index.js';
 
 // ------------------------------------------------------------------ harness
 
-/** One session, as the engine runs it, without a server. */
-class Session {
-  readonly squisher: Squisher;
+/**
+ * One room on the engine's manual clock, with a SceneMirror per recipient fed the messages the
+ * engine produced for it. The engine does everything a room does (players map, held keys and
+ * their auto-repeat, hooks, click routing, tick, Squisher flush); this only records what each
+ * socket would receive, and fails on any error the game reported.
+ */
+class TestRoom<G extends Game> {
+  readonly engine: RoomEngine<G>;
+  readonly game: G;
   readonly mirrors = new Map<PlayerId, SceneMirror>();
   /** Every frame message each recipient was sent (parts concatenated, as on the socket). */
   readonly received = new Map<PlayerId, Uint8Array[]>();
+  private readonly errors: string[] = [];
 
-  constructor(readonly game: Game) {
-    const camera =
-      game instanceof ViewableGame
-        ? { group: game.world, view: (id: PlayerId, spectator: boolean) => (spectator ? game.getSpectatorView() : game.getView(id)) }
-        : undefined;
-    this.squisher = new Squisher({ layers: () => game.getLayers(), camera });
+  constructor(gameClass: GameClass & (new (options?: Record<string, unknown>) => G), options: Record<string, unknown>) {
+    this.engine = new RoomEngine<G>(
+      { gameClass, options },
+      { clock: 'manual', post: (m) => void (m.type === 'error' && this.errors.push(`${m.where}: ${m.message}`)) },
+    );
+    this.engine.start();
+    this.check();
+    this.game = this.engine.game!;
   }
 
   join(id: PlayerId, name: string): this {
-    const info = { id, name };
-    this.game.players.set(id, info);
-    this.game._keys.set(id, new Set());
-    this.game.onPlayerJoin(info);
-    return this.watch(id, false);
+    this.watch(id);
+    return this.send({ type: 'join', playerId: id, name, spectator: false });
   }
 
   spectate(id: PlayerId): this {
-    return this.watch(id, true);
+    this.watch(id);
+    return this.send({ type: 'join', playerId: id, name: `Spectator ${id}`, spectator: true });
   }
 
-  private watch(id: PlayerId, spectator: boolean): this {
-    this.squisher.addPlayer(id, { spectator });
+  private watch(id: PlayerId): void {
     this.mirrors.set(id, new SceneMirror());
     this.received.set(id, []);
-    return this;
   }
 
   leave(id: PlayerId): this {
-    this.squisher.removePlayer(id);
     this.mirrors.delete(id);
-    this.game.players.delete(id);
-    this.game._keys.delete(id);
-    this.game.onPlayerLeave(id);
-    return this;
+    return this.send({ type: 'leave', playerId: id });
+  }
+
+  input(id: PlayerId, event: InputEvent): this {
+    return this.send({ type: 'input', playerId: id, event });
   }
 
   keyDown(id: PlayerId, key: string): this {
-    this.game._keys.get(id)!.add(key);
-    this.game.onKeyDown(id, key);
-    return this;
+    return this.input(id, { kind: 'keydown', key });
   }
 
   keyUp(id: PlayerId, key: string): this {
-    this.game._keys.get(id)!.delete(key);
-    this.game.onKeyUp(id, key);
+    return this.input(id, { kind: 'keyup', key });
+  }
+
+  /** A click on a node as the player's client would send it: only on a clickable node it was shown. */
+  click(id: PlayerId, nodeId: number): this {
+    const node = this.mirror(id).nodes.get(nodeId);
+    if (!node?.clickable) throw new Error(`player ${id} was not shown a clickable node ${nodeId}`);
+    return this.input(id, { kind: 'click', nodeId, x: 50, y: 85 });
+  }
+
+  /** Sends what handlers changed since the last tick: one engine tick of 0 ms. */
+  flush(): this {
+    return this.run(1, 0);
+  }
+
+  /** Runs `n` engine ticks of `dtMs` each, delivering every tick's frames. */
+  run(n: number, dtMs: number): this {
+    for (let i = 0; i < n; i++) {
+      const frames = this.engine.step(dtMs);
+      this.check();
+      if (frames) this.deliver(frames);
+    }
     return this;
   }
 
-  /** A click routed like the engine does: by node id, only to nodes in the tree. */
-  click(id: PlayerId, nodeId: number): void {
-    const node = this.squisher.nodeById(nodeId);
-    if (!node?.onClick) throw new Error(`node ${nodeId} is not clickable`);
-    if (!node.isVisibleTo(id)) throw new Error(`player ${id} cannot see node ${nodeId}`);
-    node.onClick(id, 50, 85);
+  private send(msg: HostToEngineMessage): this {
+    this.engine.handle(msg);
+    this.check();
+    return this;
   }
 
-  flush(): void {
-    const frames = this.squisher.flush();
+  private deliver(frames: FramesMessage): void {
     for (const send of frames.sends) {
       const bytes = messageFor(frames, send.playerId)!;
       this.received.get(send.playerId)?.push(bytes);
-      this.mirrors.get(send.playerId)?.apply(bytes);
+      const mirror = this.mirrors.get(send.playerId);
+      // The engine's full/delta mark is what the bytes are.
+      if (mirror) expect(mirror.apply(bytes).full).toBe(send.full);
     }
   }
 
-  /** Runs `n` ticks of `dtMs` each, flushing after every one. */
-  run(n: number, dtMs: number): this {
-    for (let i = 0; i < n; i++) {
-      this.game.tick(dtMs);
-      this.flush();
-    }
-    return this;
+  private check(): void {
+    if (this.errors.length) throw new Error(`the game failed: ${this.errors.join('; ')}`);
   }
 
   mirror(id: PlayerId): SceneMirror {
@@ -157,8 +176,8 @@ const FRAME_20 = 1000 / 20;
 // ------------------------------------------------------------------ pong
 
 describe('pong', () => {
-  const paddleTop = (s: Session, viewer: PlayerId, shape: Shape): number => s.node<Shape>(viewer, shape.id)!.bounds()[1];
-  const ballAt = (s: Session, viewer: PlayerId, game: Pong): [number, number] => {
+  const paddleTop = (s: TestRoom<Pong>, viewer: PlayerId, shape: Shape): number => s.node<Shape>(viewer, shape.id)!.bounds()[1];
+  const ballAt = (s: TestRoom<Pong>, viewer: PlayerId, game: Pong): [number, number] => {
     const b = s.node<Shape>(viewer, game.ballShape.id)!;
     return [b.x, b.y];
   };
@@ -168,8 +187,8 @@ describe('pong', () => {
   });
 
   it('moves your own paddle while ArrowDown (or s) is held, at paddle speed × time', () => {
-    const game = new Pong({ seed: 1 });
-    const s = new Session(game).join(1, 'Ann').join(2, 'Bob');
+    const s = new TestRoom(Pong, { seed: 1 }).join(1, 'Ann').join(2, 'Bob');
+    const game = s.game;
     s.flush();
     const [left, right] = game.paddles;
     expect(s.node<Shape>(1, left.shape.id)!.bounds()).toEqual([2, 41, 4, 59]);
@@ -193,8 +212,8 @@ describe('pong', () => {
   });
 
   it('keeps the ball still until a second player joins, then serves; it waits again when one leaves', () => {
-    const game = new Pong({ seed: 2 });
-    const s = new Session(game).join(1, 'Ann');
+    const s = new TestRoom(Pong, { seed: 2 }).join(1, 'Ann');
+    const game = s.game;
     s.run(120, FRAME_60);
     expect(ballAt(s, 1, game)).toEqual([50, 50]);
     expect(s.texts(1)).toContain('Waiting for a second player…');
@@ -219,8 +238,8 @@ describe('pong', () => {
   });
 
   it('bounces off paddles, speeds up on every hit, and scores', () => {
-    const game = new Pong({ seed: 3, winScore: 3 });
-    const s = new Session(game).join(1, 'Ann').join(2, 'Bob');
+    const s = new TestRoom(Pong, { seed: 3, winScore: 3 }).join(1, 'Ann').join(2, 'Bob');
+    const game = s.game;
     let maxSpeed = 0;
     let hits = 0;
     let last = game.ball.speed;
@@ -249,29 +268,29 @@ describe('hidden-hand', () => {
   const BAND = 70;
 
   /** Labels of the cards drawn in the bottom band of a player's screen. */
-  const bandLabels = (s: Session, viewer: PlayerId): Set<string> =>
+  const bandLabels = (s: TestRoom<HiddenHand>, viewer: PlayerId): Set<string> =>
     new Set(
       drawn(s.mirror(viewer).root!)
         .filter((d) => d.node instanceof Text && d.y0 >= BAND && LABEL.test((d.node as Text).text))
         .map((d) => (d.node as Text).text),
     );
   /** Labels of the cards drawn on the table (above the band). */
-  const tableLabels = (s: Session, viewer: PlayerId): Set<string> =>
+  const tableLabels = (s: TestRoom<HiddenHand>, viewer: PlayerId): Set<string> =>
     new Set(
       drawn(s.mirror(viewer).root!)
         .filter((d) => d.node instanceof Text && d.y0 < BAND && LABEL.test((d.node as Text).text))
         .map((d) => (d.node as Text).text),
     );
   /** Clickable nodes in the player's band, left to right. */
-  const clickableCards = (s: Session, viewer: PlayerId): Drawn[] =>
+  const clickableCards = (s: TestRoom<HiddenHand>, viewer: PlayerId): Drawn[] =>
     drawn(s.mirror(viewer).root!)
       .filter((d) => d.node.clickable && d.y0 >= BAND)
       .sort((a, b) => a.x0 - b.x0);
   const handOf = (game: HiddenHand, id: PlayerId): string[] => game.seats.find((x) => x.id === id)!.hand.map(cardLabel);
 
   it('shows each player only their own hand; opponents see a count, spectators see bare felt', () => {
-    const game = new HiddenHand({ seed: 11 });
-    const s = new Session(game).join(1, 'Ann').join(2, 'Bob').spectate(99);
+    const s = new TestRoom(HiddenHand, { seed: 11 }).join(1, 'Ann').join(2, 'Bob').spectate(99);
+    const game = s.game;
     s.run(3, FRAME_20);
 
     const ann = handOf(game, 1);
@@ -300,8 +319,8 @@ describe('hidden-hand', () => {
   });
 
   it('plays a clicked card face down, reveals when everyone has played, and scores the highest card', () => {
-    const game = new HiddenHand({ seed: 5, revealMs: 1000 });
-    const s = new Session(game).join(1, 'Ann').join(2, 'Bob').spectate(99);
+    const s = new TestRoom(HiddenHand, { seed: 5, revealMs: 1000 }).join(1, 'Ann').join(2, 'Bob').spectate(99);
+    const game = s.game;
     s.flush();
 
     const annCard = handOf(game, 1)[0];
@@ -337,8 +356,8 @@ describe('hidden-hand', () => {
   });
 
   it('deals a new hand when hands run out, and deals in late joiners at the next round', () => {
-    const game = new HiddenHand({ seed: 9, revealMs: 500 });
-    const s = new Session(game).join(1, 'Ann').join(2, 'Bob');
+    const s = new TestRoom(HiddenHand, { seed: 9, revealMs: 500 }).join(1, 'Ann').join(2, 'Bob');
+    const game = s.game;
     s.flush();
     const playFirst = (id: PlayerId): void => {
       s.click(id, clickableCards(s, id)[0].node.id);
@@ -367,24 +386,24 @@ describe('hidden-hand', () => {
   });
 
   it('lifts the card under your pointer, in your view only', () => {
-    const game = new HiddenHand({ seed: 6 });
-    const s = new Session(game).join(1, 'Ann').join(2, 'Bob');
+    const s = new TestRoom(HiddenHand, { seed: 6 }).join(1, 'Ann').join(2, 'Bob');
+    const game = s.game;
     s.flush();
     const cards = clickableCards(s, 1);
     const second = cards[1];
-    game.onPointerMove(1, (second.x0 + second.x1) / 2, 85);
+    s.input(1, { kind: 'pointermove', x: (second.x0 + second.x1) / 2, y: 85 });
     s.flush();
     const lifted = clickableCards(s, 1).find((d) => d.node.id === second.node.id)!;
     expect(lifted.y0).toBeCloseTo(second.y0 - 2.2, 5);
     expect(clickableCards(s, 1).filter((d) => d.y0 < second.y0)).toHaveLength(1);
-    game.onPointerMove(1, 50, 40);
+    s.input(1, { kind: 'pointermove', x: 50, y: 40 });
     s.flush();
     expect(clickableCards(s, 1).every((d) => d.y0 === second.y0)).toBe(true);
   });
 
   it('a player leaving mid-round hands the round back to the others', () => {
-    const game = new HiddenHand({ seed: 4 });
-    const s = new Session(game).join(1, 'Ann').join(2, 'Bob');
+    const s = new TestRoom(HiddenHand, { seed: 4 }).join(1, 'Ann').join(2, 'Bob');
+    const game = s.game;
     s.flush();
     s.click(1, clickableCards(s, 1)[2].node.id);
     s.flush();
@@ -404,11 +423,11 @@ describe('hidden-hand', () => {
 
 describe('star-field', () => {
   /** Where a world point lands on a player's screen, through their mirrored camera group. */
-  const onScreen = (s: Session, viewer: PlayerId, game: StarField, wx: number, wy: number): [number, number] => {
+  const onScreen = (s: TestRoom<StarField>, viewer: PlayerId, game: StarField, wx: number, wy: number): [number, number] => {
     const cam = s.node<Group>(viewer, game.world.id)!;
     return [cam.x + cam.scale * wx, cam.y + cam.scale * wy];
   };
-  const shipPos = (s: Session, viewer: PlayerId, game: StarField, id: PlayerId): [number, number] => {
+  const shipPos = (s: TestRoom<StarField>, viewer: PlayerId, game: StarField, id: PlayerId): [number, number] => {
     const g = s.node<Group>(viewer, game.ships.get(id)!.group.id)!;
     return [g.x, g.y];
   };
@@ -427,8 +446,8 @@ describe('star-field', () => {
   });
 
   it("centres each player's camera on their own ship, follows it, and zooms with +/-", () => {
-    const game = new StarField({ seed: 1 });
-    const s = new Session(game).join(1, 'Ann').join(2, 'Bob').spectate(99);
+    const s = new TestRoom(StarField, { seed: 1 }).join(1, 'Ann').join(2, 'Bob').spectate(99);
+    const game = s.game;
     s.flush();
     for (const id of [1, 2]) {
       const [x, y] = onScreen(s, id, game, ...shipPos(s, id, game, id));
@@ -448,8 +467,9 @@ describe('star-field', () => {
     // Bob sees Ann's ship where it is.
     expect(shipPos(s, 2, game, 1)).toEqual([ax1, ay1]);
 
-    // Zoom: two '+' presses for Ann only.
-    s.keyDown(1, '+').keyUp(1, '+').keyDown(1, '=').keyUp(1, '=').run(30, FRAME_30);
+    // Zoom: two '+' presses for Ann only. The second '+' keydown is the browser's auto-repeat
+    // of a held key: the engine drops it, so it is not a third step.
+    s.keyDown(1, '+').keyDown(1, '+').keyUp(1, '+').keyDown(1, '=').keyUp(1, '=').run(30, FRAME_30);
     expect(s.node<Group>(1, game.world.id)!.scale).toBeCloseTo(1.5625, 3);
     expect(s.node<Group>(2, game.world.id)!.scale).toBe(1);
     const [cx, cy] = onScreen(s, 1, game, ...shipPos(s, 1, game, 1));
@@ -476,8 +496,8 @@ describe('star-field', () => {
   });
 
   it('clamps the camera at the edge of the world', () => {
-    const game = new StarField({ seed: 2 });
-    const s = new Session(game).join(1, 'Ann');
+    const s = new TestRoom(StarField, { seed: 2 }).join(1, 'Ann');
+    const game = s.game;
     s.keyDown(1, 'a').keyDown(1, 'w').run(30 * 20, FRAME_30);
     expect(shipPos(s, 1, game, 1)).toEqual([0, 0]);
     const cam = s.node<Group>(1, game.world.id)!;
@@ -489,8 +509,8 @@ describe('star-field', () => {
   });
 
   it('removes a ship when its pilot leaves', () => {
-    const game = new StarField({ seed: 1 });
-    const s = new Session(game).join(1, 'Ann').join(2, 'Bob');
+    const s = new TestRoom(StarField, { seed: 1 }).join(1, 'Ann').join(2, 'Bob');
+    const game = s.game;
     s.flush();
     const bobShip = game.ships.get(2)!.group.id;
     expect(s.mirror(1).nodes.has(bobShip)).toBe(true);
