@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { WebSocket } from 'ws';
 import { PROTOCOL_VERSION, SceneMirror, Text, decodeServerMessage, encodeClientMessage } from '@parlor/squish';
-import { createGameServer } from '@parlor/server';
+import { createGameServer, createLogger } from '@parlor/server';
 import type { RoomRuntime } from '@parlor/server/runtimes';
 
 /** One attack of the hostile suite: a label and its fixture file. */
@@ -37,7 +37,7 @@ export interface AttackRow {
   outcome: string;
 }
 
-const silent = { debug() {}, info() {}, warn() {}, error() {} };
+const silent = createLogger({ level: 'silent' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Player {

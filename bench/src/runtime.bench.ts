@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { PROTOCOL_VERSION, decodeServerMessage, encodeClientMessage } from '@parlor/squish';
-import type { LoadedGame } from '@parlor/server';
+import { createLogger, type LoadedGame } from '@parlor/server';
 import type { EngineToHostMessage, RoomRuntime } from '@parlor/server/runtimes';
 import { beforeServerModule } from './before.js';
 import { coTenantUnderAttack, type AttackCase, type AttackRow } from './attacks.js';
@@ -93,7 +93,7 @@ const MEM_ROOMS = Number(process.env.MEM_ROOMS ?? 20);
 const CONCURRENT = Number(process.env.CONCURRENT ?? 50);
 const RUN_MS = Number(process.env.RUN_MS ?? 5000);
 
-const silent = { debug() {}, info() {}, warn() {}, error() {} };
+const silent = createLogger({ level: 'silent' });
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { EventEmitter } from 'eventemitter3';
+import { pino } from 'pino';
 import WebSocket from 'ws';
 import { backoffDelay, isLabel, isRoomId } from '@parlor/squish';
 import { FleetAgentError, FleetAgentErrorCode } from './errors.js';
@@ -29,8 +30,21 @@ import {
 /** Agent status: `connecting` (no session with the orchestrator yet, or reconnecting), `connected`, `draining` (no new fleet rooms; connected or not), `closed` (before `connect()` and after `disconnect()`). */
 export type FleetAgentStatus = 'connecting' | 'connected' | 'draining' | 'closed';
 
-/** A log sink: `level` is `debug | info | warn | error`. */
+/** A plain log sink: `level` is `debug | info | warn | error` (see {@link FleetAgentOptions.log}). */
 export type FleetAgentLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+
+/**
+ * The logger the agent writes to, in pino's shape: `logger.warn({ error }, 'host.listRooms failed')`.
+ * A pino logger (the server's or the orchestrator's, or a child of one) fits as it is; with a
+ * `child` method, the agent logs through `child({ agent: <name> })`.
+ */
+export interface FleetAgentLogger {
+  debug(fields: Record<string, unknown>, msg: string): void;
+  info(fields: Record<string, unknown>, msg: string): void;
+  warn(fields: Record<string, unknown>, msg: string): void;
+  error(fields: Record<string, unknown>, msg: string): void;
+  child?(bindings: Record<string, unknown>): FleetAgentLogger;
+}
 
 /** Options of {@link FleetAgent}. Durations in ms. */
 export interface FleetAgentOptions {
@@ -59,7 +73,12 @@ export interface FleetAgentOptions {
   sampleMs?: number;
   /** Least time between two `dirty` nudges. Default 100 (a local change reaches the orchestrator within ~250 ms). */
   dirtyMinIntervalMs?: number;
-  /** Log sink. Default: warnings and errors to stderr. */
+  /**
+   * Where the agent logs: a pino-shaped logger ({@link FleetAgentLogger}). Default: pino,
+   * warnings and errors as JSON lines on stderr (`name: 'fleet-agent'`), unless `log` is given.
+   */
+  logger?: FleetAgentLogger;
+  /** A plain sink used when `logger` is not given: each event as `(level, 'msg {"field":…}')`. */
   log?: FleetAgentLog;
 }
 
@@ -99,7 +118,7 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
   private readonly maxBackoffMs: number;
   private readonly sampleMs: number;
   private readonly dirtyMinIntervalMs: number;
-  private readonly log: FleetAgentLog;
+  private readonly logger: FleetAgentLogger;
 
   private _status: FleetAgentStatus = 'closed';
   private draining = false;
@@ -165,7 +184,7 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
     this.maxBackoffMs = options.maxBackoffMs ?? 10_000;
     this.sampleMs = options.sampleMs ?? 100;
     this.dirtyMinIntervalMs = options.dirtyMinIntervalMs ?? 100;
-    this.log = options.log ?? ((level, msg) => (level === 'warn' || level === 'error') && console.error(`[fleet-agent] ${level}: ${msg}`));
+    this.logger = agentLogger(options, this.name);
   }
 
   /** Current status (see {@link FleetAgentStatus}). */
@@ -276,7 +295,7 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
         try {
           for (const r of this.host.listRooms()) busy += r.clientCount > 0 ? 1 : 0;
         } catch (err) {
-          this.log('warn', `host.listRooms failed: ${(err as Error).message}`);
+          this.logger.warn({ error: (err as Error).message }, 'host.listRooms failed');
           busy = 1;
         }
         if (busy === 0) return resolve();
@@ -325,13 +344,13 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
         return;
       }
       running = true;
-      this.log('info', `${signal}: draining`);
+      this.logger.info({ signal }, 'draining');
       this.drain();
       void this.awaitEmpty({ timeoutMs: opts.timeoutMs ?? 30_000 })
-        .catch((err: Error) => this.log('warn', `${err.message}; shutting down anyway`))
+        .catch((err: Error) => this.logger.warn({ error: err.message }, 'drain failed; shutting down anyway'))
         .then(() => this.disconnect())
         .then(() => this.host.shutdown?.())
-        .catch((err: Error) => this.log('error', `shutdown failed: ${err.message}`))
+        .catch((err: Error) => this.logger.error({ error: err.message }, 'shutdown failed'))
         .finally(() => {
           if (opts.exit ?? true) process.exit(0);
         });
@@ -350,7 +369,7 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
     try {
       hostRooms = this.host.listRooms();
     } catch (err) {
-      this.log('warn', `host.listRooms failed: ${(err as Error).message}`);
+      this.logger.warn({ error: (err as Error).message }, 'host.listRooms failed');
     }
     const now = Date.now();
     const seen = new Set<string>();
@@ -379,7 +398,7 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
     try {
       roomTypes = [...this.host.roomTypes()].sort();
     } catch (err) {
-      this.log('warn', `host.roomTypes failed: ${(err as Error).message}`);
+      this.logger.warn({ error: (err as Error).message }, 'host.roomTypes failed');
     }
     return { draining: this.draining, roomTypes, rooms };
   }
@@ -408,7 +427,7 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
 
   private onPlaced(f: PlacedFrame): void {
     const p = typeof f.id === 'number' ? this.placing.get(f.id) : undefined;
-    if (!p) return this.log('debug', `placed answer for unknown or timed-out request ${String(f.id).slice(0, 16)}`);
+    if (!p) return this.logger.debug({ id: String(f.id).slice(0, 16) }, 'placed answer for unknown or timed-out request');
     this.placing.delete(f.id);
     clearTimeout(p.timer);
     const r = f.room as Partial<PlacedRoom> | undefined;
@@ -441,7 +460,7 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
     try {
       ws = new WebSocket(this.url, agentSubprotocols(this.key), { maxPayload: FLEET_MAX_FRAME_BYTES, perMessageDeflate: false, handshakeTimeout: 10_000 });
     } catch (err) {
-      this.log('warn', `cannot open ${this.url}: ${(err as Error).message}`);
+      this.logger.warn({ url: this.url, error: (err as Error).message }, 'cannot open the orchestrator socket');
       this.scheduleReconnect();
       return;
     }
@@ -467,10 +486,10 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
       this.onFrame(ws, data);
     });
     ws.on('unexpected-response', (_req, res) => {
-      this.log('warn', `orchestrator refused the agent: HTTP ${res.statusCode}`);
+      this.logger.warn({ status: res.statusCode }, 'orchestrator refused the agent');
       ws.terminate();
     });
-    ws.on('error', (err) => this.log('debug', `socket error: ${err.message}`));
+    ws.on('error', (err) => this.logger.debug({ error: err.message }, 'socket error'));
     ws.on('close', (code: number, reason: Buffer) => {
       if (this.ws !== ws) return;
       this.ws = null;
@@ -478,7 +497,7 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
       this.welcomed = false;
       this.rejectPlacing(new FleetAgentError(FleetAgentErrorCode.NOT_CONNECTED, `connection to the orchestrator lost (${code}) before the placement answer`));
       if (was) this.emit('disconnected', { code, reason: reason.toString() });
-      if (code === FleetCloseCode.VERSION) this.log('error', `orchestrator refused the protocol version: ${reason.toString()}`);
+      if (code === FleetCloseCode.VERSION) this.logger.error({ reason: reason.toString() }, 'orchestrator refused the protocol version');
       if (this.stopped) return;
       this.setStatus(this.draining ? 'draining' : 'connecting');
       this.scheduleReconnect();
@@ -503,7 +522,7 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
   private onFrame(ws: WebSocket, data: Buffer): void {
     const d = decodeFrame(data);
     if (!d || d.major !== FLEET_PROTOCOL_MAJOR) {
-      this.log('warn', 'bad frame from the orchestrator; reconnecting');
+      this.logger.warn({}, 'bad frame from the orchestrator; reconnecting');
       ws.close(FleetCloseCode.PROTOCOL, 'bad frame');
       return;
     }
@@ -554,7 +573,7 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
         this.onPlaced(f);
         return;
       default:
-        this.log('debug', `ignored frame ${String((f as { t: unknown }).t)}`);
+        this.logger.debug({ frame: String((f as { t: unknown }).t) }, 'ignored frame');
     }
   }
 
@@ -652,4 +671,18 @@ function hashOf(s: string): string {
 function hostError(err: unknown): string {
   const code = typeof (err as { code?: unknown })?.code === 'string' ? `${(err as { code: string }).code}: ` : '';
   return `${code}${(err as Error)?.message ?? String(err)}`.slice(0, 300);
+}
+
+/** The agent's logger from its options: `logger` (through a child with the agent's name), else the `log` sink, else pino on stderr. */
+function agentLogger(options: FleetAgentOptions, name: string): FleetAgentLogger {
+  const { logger, log } = options;
+  if (logger) return typeof logger.child === 'function' ? logger.child({ agent: name }) : logger;
+  if (log) {
+    const at =
+      (level: 'debug' | 'info' | 'warn' | 'error') =>
+      (fields: Record<string, unknown>, msg: string): void =>
+        log(level, Object.keys(fields).length ? `${msg} ${JSON.stringify(fields)}` : msg);
+    return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  }
+  return pino({ name: 'fleet-agent', level: 'warn', base: { agent: name } }, process.stderr);
 }

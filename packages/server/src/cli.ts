@@ -9,13 +9,14 @@
  *   (a filter, not the security boundary);
  * `PORT` sets the default port.
  */
-import { watch, statSync, type FSWatcher } from 'node:fs';
-import { basename, dirname, extname, resolve, sep } from 'node:path';
-import { Command } from 'commander';
+import { statSync } from 'node:fs';
+import { basename, extname, resolve, sep } from 'node:path';
+import { watch as watchFiles, type FSWatcher } from 'chokidar';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { GAME_NAME_RE, playPath } from '@parlor/squish';
 import { GameLoadError, ServerError } from './errors.js';
 import { loadGame, loadGamesFromDir, type GameSource, type LoadedGame } from './games/loader.js';
-import { createConsoleLogger, type Logger, type LogLevel } from './logger.js';
+import { LOG_LEVELS, createLogger, errText, type Logger, type LogLevel } from './logger.js';
 import { createGameServer, type GameServer, type GameServerOptions } from './server.js';
 import { defaultInstanceId } from './runtime/docker.js';
 import { attachFleet, collectLabel, type FleetFlags } from './fleet-cli.js';
@@ -33,7 +34,6 @@ const RUNTIME_CHOICES: readonly string[] = [...RUNTIME_NAMES, 'auto'];
  * `instanceId` labels a docker runtime's containers (see `GameServerOptions.instanceId`).
  */
 function runtimeFromFlag(v: string | undefined, logger: Logger, instanceId?: string, sandbox: SandboxFlags = {}): RoomRuntime {
-  if (v !== undefined && !RUNTIME_CHOICES.includes(v)) fail(`invalid runtime: ${v} (one of ${RUNTIME_CHOICES.join(', ')})`);
   const limits = sandboxLimits(sandbox);
   const { memoryLimitMb, unsafeWeakSandbox, ...shared } = limits;
   try {
@@ -52,22 +52,47 @@ function runtimeFromFlag(v: string | undefined, logger: Logger, instanceId?: str
   }
 }
 
-const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
+/** Quiet time after the last file change before `parlor dev` rebuilds (editors write in bursts). */
 const DEBOUNCE_MS = 150;
 
-function defaultPort(): string {
-  return process.env.PORT && /^\d+$/.test(process.env.PORT) ? process.env.PORT : '8080';
+/** A commander argument parser for an integer in `min`–`max` (commander reports the error and exits 1). */
+function int(what: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (v: string): number => {
+    const n = /^\d{1,15}$/.test(v) ? Number(v) : NaN;
+    if (!(n >= min && n <= max)) throw new InvalidArgumentError(`${what}: an integer from ${min}${max === Number.MAX_SAFE_INTEGER ? '' : ` to ${max}`}`);
+    return n;
+  };
 }
 
-function parsePort(v: unknown): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) fail(`invalid port: ${String(v)}`);
-  return n;
+/** `--cpu-budget`: a fraction of one core, 0–64 (0 disables it). */
+function fraction(v: string): number {
+  const f = /^\d+(\.\d+)?$/.test(v) ? Number(v) : NaN;
+  if (!(f >= 0 && f <= 64)) throw new InvalidArgumentError('a fraction of one core, e.g. 0.8 (0 disables it)');
+  return f;
 }
 
-function parseLevel(v: unknown): LogLevel {
-  if (!LOG_LEVELS.includes(v as LogLevel)) fail(`invalid log level: ${String(v)} (one of ${LOG_LEVELS.join(', ')})`);
-  return v as LogLevel;
+/** `--instance-id`: 1–128 printable characters without spaces. */
+function instanceId(v: string): string {
+  if (!/^[\x21-\x7e]{1,128}$/.test(v)) throw new InvalidArgumentError('1–128 printable characters without spaces');
+  return v;
+}
+
+const portOption = (): Option => new Option('-p, --port <port>', 'port to listen on').env('PORT').default(8080).argParser(int('a port', 0, 65535));
+const hostOption = (): Option => new Option('--host <host>', 'interface to listen on (default: all)');
+const levelOption = (): Option => new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info');
+
+/**
+ * The CLI's logger: pino JSON lines on stdout, except in a terminal, where pino-pretty prints
+ * them readably (a development dependency, loaded only then; without it, JSON as well).
+ */
+async function cliLogger(level: LogLevel): Promise<Logger> {
+  if (!process.stdout.isTTY) return createLogger({ level });
+  try {
+    const { default: pretty } = await import('pino-pretty');
+    return createLogger({ level, destination: pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' }) });
+  } catch {
+    return createLogger({ level });
+  }
 }
 
 function fail(message: string): never {
@@ -86,12 +111,12 @@ function handleSignals(server: GameServer, logger: Logger, onClose?: () => void)
   const shutdown = (signal: string): void => {
     if (closing) process.exit(1);
     closing = true;
-    logger.info(`received ${signal}, shutting down`);
+    logger.info({ signal }, 'shutting down');
     onClose?.();
     server.close().then(
       () => process.exit(0),
       (err: unknown) => {
-        logger.error(`shutdown failed: ${describeError(err)}`);
+        logger.error({ error: describeError(err) }, 'shutdown failed');
         process.exit(1);
       },
     );
@@ -107,7 +132,7 @@ function gameNameOf(path: string, isDir: boolean): string {
   return GAME_NAME_RE.test(name) ? name : 'game';
 }
 
-async function dev(target: string, opts: { port: string; host?: string; logLevel: string }): Promise<void> {
+async function dev(target: string, opts: { port: number; host?: string; logLevel: LogLevel }): Promise<void> {
   try {
     process.setSourceMapsEnabled?.(true);
   } catch {
@@ -120,7 +145,7 @@ async function dev(target: string, opts: { port: string; host?: string; logLevel
   } catch {
     fail(`no such game file or folder: ${path}`);
   }
-  const logger = createConsoleLogger(parseLevel(opts.logLevel));
+  const logger = await cliLogger(opts.logLevel);
   const name = gameNameOf(path, isDir);
   const source: GameSource = isDir ? { dir: path } : { file: path };
   let game: LoadedGame;
@@ -129,10 +154,10 @@ async function dev(target: string, opts: { port: string; host?: string; logLevel
   } catch (err) {
     fail(describeError(err));
   }
-  const server = await createGameServer({ games: { [name]: game }, port: parsePort(opts.port), host: opts.host, logger });
+  const server = await createGameServer({ games: { [name]: game }, port: opts.port, host: opts.host, logger });
   console.log(`\n  Parlor dev: ${game.metadata.name}\n  Play:   ${server.url}${playPath(name)}\n  Lobby:  ${server.url}/\n  Watching ${isDir ? path : game.inputs.join(', ')} for changes.\n`);
 
-  let watchers: FSWatcher[] = [];
+  let watcher: FSWatcher | null = null;
   let timer: ReturnType<typeof setTimeout> | null = null;
   let building = false;
   let again = false;
@@ -146,10 +171,11 @@ async function dev(target: string, opts: { port: string; host?: string; logLevel
     try {
       const started = Date.now();
       game = await server.replaceGame(name, source);
-      logger.info(`rebuilt ${name} in ${Date.now() - started} ms; live rooms redirected to the new build`);
+      logger.info({ game: name, ms: Date.now() - started }, 'rebuilt; live rooms redirected to the new build');
       if (!isDir) rewatch();
     } catch (err) {
-      logger.error(err instanceof GameLoadError ? `rebuild failed (still serving the previous build):\n${err.message}` : describeError(err));
+      if (err instanceof GameLoadError) logger.error({ game: name, error: err.message }, 'rebuild failed (still serving the previous build)');
+      else logger.error({ game: name, error: describeError(err) }, 'rebuild failed');
     } finally {
       building = false;
       if (again) {
@@ -165,49 +191,36 @@ async function dev(target: string, opts: { port: string; host?: string; logLevel
       void rebuild();
     }, DEBOUNCE_MS);
   };
+  /**
+   * Watches the game (chokidar): a folder recursively, without `node_modules` and dot-files; a
+   * single file together with every source file and asset of its last build (re-watched after
+   * each rebuild, as its imports may change). Any change schedules one debounced rebuild.
+   */
   const rewatch = (): void => {
-    for (const w of watchers) w.close();
-    watchers = [];
-    if (isDir) {
-      watchers.push(
-        watch(path, { recursive: true }, (_event, file) => {
-          const f = String(file ?? '');
-          if (f.split(/[\\/]/).some((seg) => seg === 'node_modules' || seg.startsWith('.'))) return;
-          schedule();
-        }),
-      );
-      return;
-    }
-    // A single file: watch the folders of every source file (and asset) and react to those files only.
-    const files = new Set([...game.inputs, path, ...game.assets.map((a) => a.file)]);
-    const dirs = new Set([...files].map((f) => dirname(f)));
-    for (const d of dirs) {
-      try {
-        watchers.push(
-          watch(d, (_event, file) => {
-            if (file && files.has(resolve(d, String(file)))) schedule();
-          }),
-        );
-      } catch (err) {
-        logger.warn(`cannot watch ${d}${sep}: ${(err as Error).message}`);
-      }
-    }
+    void watcher?.close();
+    const targets = isDir ? [path] : [...new Set([...game.inputs, path, ...game.assets.map((a) => a.file)])];
+    watcher = watchFiles(targets, {
+      ignoreInitial: true,
+      ignored: isDir ? (p: string) => p.slice(path.length).split(/[\\/]/).some((seg) => seg === 'node_modules' || seg.startsWith('.')) : undefined,
+    });
+    watcher.on('all', () => schedule());
+    watcher.on('error', (err: unknown) => logger.warn({ error: errText(err), watching: isDir ? `${path}${sep}` : path }, 'cannot watch'));
   };
   rewatch();
   handleSignals(server, logger, () => {
     if (timer) clearTimeout(timer);
-    for (const w of watchers) w.close();
+    void watcher?.close();
   });
 }
 
-/** Flags of `parlor serve` for the server's capacity limits (see `GameServerOptions`). */
+/** Flags of `parlor serve` for the server's capacity limits (see `GameServerOptions`), parsed by commander. */
 interface CapacityFlags {
-  maxConnections?: string;
-  maxConnectionsPerAddress?: string;
-  maxRooms?: string;
-  roomsPerAddressPerMinute?: string;
-  maxSpectators?: string;
-  maxBufferedBytes?: string;
+  maxConnections?: number;
+  maxConnectionsPerAddress?: number;
+  maxRooms?: number;
+  roomsPerAddressPerMinute?: number;
+  maxSpectators?: number;
+  maxBufferedBytes?: number;
   instanceId?: string;
 }
 
@@ -215,59 +228,46 @@ interface CapacityFlags {
 interface SandboxFlags {
   unsafeWeakSandbox?: boolean;
   image?: string;
-  memoryMb?: string;
-  cpuBudget?: string;
+  memoryMb?: number;
+  cpuBudget?: number;
 }
 
 /** The sandbox options shared by the process and docker runtimes, from the `serve` flags. */
 function sandboxLimits(opts: SandboxFlags): { unsafeWeakSandbox?: boolean; memoryLimitMb?: number; cpuBudget?: number } {
   const out: { unsafeWeakSandbox?: boolean; memoryLimitMb?: number; cpuBudget?: number } = {};
   if (opts.unsafeWeakSandbox) out.unsafeWeakSandbox = true;
-  const mb = parseCount('--memory-mb', opts.memoryMb);
-  if (mb !== undefined) {
-    if (mb < 32) fail(`invalid --memory-mb: ${mb} (at least 32)`);
-    out.memoryLimitMb = mb;
-  }
-  if (opts.cpuBudget !== undefined) {
-    const f = Number(opts.cpuBudget);
-    if (!/^\d+(\.\d+)?$/.test(opts.cpuBudget) || !(f >= 0 && f <= 64)) fail(`invalid --cpu-budget: ${opts.cpuBudget} (a fraction of one core, e.g. 0.8; 0 disables it)`);
-    out.cpuBudget = f;
-  }
+  if (opts.memoryMb !== undefined) out.memoryLimitMb = opts.memoryMb;
+  if (opts.cpuBudget !== undefined) out.cpuBudget = opts.cpuBudget;
   return out;
-}
-
-function parseCount(flag: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d{1,12}$/.test(v) || Number(v) < 1) fail(`invalid ${flag}: ${v} (a positive integer)`);
-  return Number(v);
 }
 
 /** The capacity options of `createGameServer` from the `serve` flags (unset flags keep the defaults). */
 function capacityOptions(opts: CapacityFlags, port: number): Partial<GameServerOptions> & { instanceId: string } {
   const out: Partial<GameServerOptions> = {
-    maxConnections: parseCount('--max-connections', opts.maxConnections),
-    maxConnectionsPerAddress: parseCount('--max-connections-per-address', opts.maxConnectionsPerAddress),
-    maxRooms: parseCount('--max-rooms', opts.maxRooms),
-    roomsPerAddressPerMinute: parseCount('--rooms-per-address-per-minute', opts.roomsPerAddressPerMinute),
-    maxSpectatorsPerRoom: opts.maxSpectators === '0' ? 0 : parseCount('--max-spectators', opts.maxSpectators),
-    maxBufferedBytes: parseCount('--max-buffered-bytes', opts.maxBufferedBytes),
+    maxConnections: opts.maxConnections,
+    maxConnectionsPerAddress: opts.maxConnectionsPerAddress,
+    maxRooms: opts.maxRooms,
+    roomsPerAddressPerMinute: opts.roomsPerAddressPerMinute,
+    maxSpectatorsPerRoom: opts.maxSpectators,
+    maxBufferedBytes: opts.maxBufferedBytes,
   };
   for (const k of Object.keys(out) as Array<keyof typeof out>) if (out[k] === undefined) delete out[k];
-  if (opts.instanceId !== undefined && !/^[\x21-\x7e]{1,128}$/.test(opts.instanceId)) fail(`invalid --instance-id: 1–128 printable characters without spaces`);
   return { ...out, instanceId: opts.instanceId ?? defaultInstanceId(port) };
 }
 
-async function serve(opts: { games?: string; port: string; host?: string; logLevel: string; runtime?: string } & FleetFlags & CapacityFlags & SandboxFlags): Promise<void> {
-  if (!opts.games) fail('missing --games <dir>');
-  const logger = createConsoleLogger(parseLevel(opts.logLevel));
-  const port = parsePort(opts.port);
+/** What commander hands `serve`. */
+type ServeFlags = { games: string; port: number; host?: string; logLevel: LogLevel; runtime?: string } & FleetFlags & CapacityFlags & SandboxFlags;
+
+async function serve(opts: ServeFlags): Promise<void> {
+  const logger = await cliLogger(opts.logLevel);
+  const port = opts.port;
   const capacity = capacityOptions(opts, port);
   const runtime = runtimeFromFlag(opts.runtime, logger, capacity.instanceId, opts);
   let games: Record<string, LoadedGame>;
   try {
     await runtime.prepare?.(); // fail closed: e.g. --runtime docker with Docker unreachable exits here
     games = await loadGamesFromDir(resolve(opts.games), {
-      onError: (name, err) => logger.error(`game ${name} not served: ${err.message}`),
+      onError: (name, err) => logger.error({ game: name, error: err.message }, 'game not served'),
       ...loadOptionsFor(runtime),
     });
   } catch (err) {
@@ -301,10 +301,10 @@ program
 program
   .command('dev <game>')
   .description('serve one game (a .ts/.js file or a folder) and rebuild it when its files change')
-  .option('-p, --port <port>', 'port to listen on (env PORT)', defaultPort())
-  .option('--host <host>', 'interface to listen on (default: all)')
-  .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, 'info')
-  .action((game: string, opts: { port: string; host?: string; logLevel: string }) => {
+  .addOption(portOption())
+  .addOption(hostOption())
+  .addOption(levelOption())
+  .action((game: string, opts: { port: number; host?: string; logLevel: LogLevel }) => {
     dev(game, opts).catch((err: unknown) => fail(describeError(err)));
   });
 
@@ -312,27 +312,27 @@ program
   .command('serve')
   .description('serve every game in a folder (each subfolder with an index file, and each .ts/.js file)')
   .requiredOption('-g, --games <dir>', 'folder of games')
-  .option('-p, --port <port>', 'port to listen on (env PORT)', defaultPort())
-  .option('--host <host>', 'interface to listen on (default: all)')
-  .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, 'info')
-  .option('--runtime <runtime>', `where rooms run: ${RUNTIME_CHOICES.join(', ')} (default inline; auto when NODE_ENV=production)`)
+  .addOption(portOption())
+  .addOption(hostOption())
+  .addOption(levelOption())
+  .addOption(new Option('--runtime <runtime>', 'where rooms run (default inline; auto when NODE_ENV=production)').choices(RUNTIME_CHOICES))
   .option('--fleet-url <ws-url>', 'attach a fleet agent: the orchestrator URL, e.g. ws://localhost:7070')
   .option('--fleet-key <key>', 'agent key for --fleet-url (env PARLOR_FLEET_KEY)')
   .option('--name <name>', 'instance name shown by the orchestrator (default <hostname>-<pid>)')
   .option('--label <k=v>', 'instance label for placement selectors (repeatable)', collectLabel)
   .option('--endpoint-url <url>', 'public base URL of this server for join URLs (default: its own URL)')
-  .option('--max-connections <n>', 'most open TCP connections; over it HTTP 503 at accept (default 10000, or half the open-file limit)')
-  .option('--max-connections-per-address <n>', 'most open TCP connections per source address (IPv6: per /64); over it HTTP 429 (default 64)')
-  .option('--max-rooms <n>', 'most live rooms; a join that would create one more gets close code 4503 (default 200)')
-  .option('--rooms-per-address-per-minute <n>', 'rooms one source address may create per minute by joining; over it 4429 (default 10)')
-  .option('--max-spectators <n>', 'most spectators per room; over it 4409 (default 100)')
-  .option('--max-buffered-bytes <n>', 'bytes queued for one socket before a client that does not read is dropped with 4413 (default 4194304)')
-  .option('--instance-id <id>', 'this server\'s instance id: labels its docker containers; reconcile touches only its own (default <hostname>:<port>)')
+  .option('--max-connections <n>', 'most open TCP connections; over it HTTP 503 at accept (default 10000, or half the open-file limit)', int('a positive integer', 1))
+  .option('--max-connections-per-address <n>', 'most open TCP connections per source address (IPv6: per /64); over it HTTP 429 (default 64)', int('a positive integer', 1))
+  .option('--max-rooms <n>', 'most live rooms; a join that would create one more gets close code 4503 (default 200)', int('a positive integer', 1))
+  .option('--rooms-per-address-per-minute <n>', 'rooms one source address may create per minute by joining; over it 4429 (default 10)', int('a positive integer', 1))
+  .option('--max-spectators <n>', 'most spectators per room; over it 4409 (default 100)', int('an integer', 0))
+  .option('--max-buffered-bytes <n>', 'bytes queued for one socket before a client that does not read is dropped with 4413 (default 4194304)', int('a positive integer', 1))
+  .option('--instance-id <id>', 'this server\'s instance id: labels its docker containers; reconcile touches only its own (default <hostname>:<port>)', instanceId)
   .option('--image <image>', 'runner image of the docker runtime (default parlor-runner:local; build it with packages/server/docker/build-runner-image.sh)')
-  .option('--memory-mb <mb>', 'memory limit of each sandboxed room, heap and everything else, enforced by the kernel (default 128)')
-  .option('--cpu-budget <fraction>', 'CPU budget of one sandboxed room as a fraction of one core over 5 s; over it the room ends (default 0.8, 0 disables)')
+  .option('--memory-mb <mb>', 'memory limit of each sandboxed room, heap and everything else, enforced by the kernel (default 128)', int('megabytes', 32))
+  .option('--cpu-budget <fraction>', 'CPU budget of one sandboxed room as a fraction of one core over 5 s; over it the room ends (default 0.8, 0 disables)', fraction)
   .option('--unsafe-weak-sandbox', 'development only: let --runtime process start where the kernel cannot isolate rooms (bubblewrap, cgroups missing); logged loudly')
-  .action((opts: { games: string; port: string; host?: string; logLevel: string; runtime?: string } & FleetFlags & CapacityFlags & SandboxFlags) => {
+  .action((opts: ServeFlags) => {
     serve(opts).catch((err: unknown) => fail(describeError(err)));
   });
 
@@ -343,20 +343,22 @@ program
       'The gate is a filter, not the security boundary: the runtime the game is served in is.',
   )
   .option('--json', 'print the report as JSON')
-  .option('--smoke-ms <ms>', 'length of the smoke run in ms (0 skips it)', String(DEFAULT_SMOKE_MS))
-  .option('--runtime <runtime>', `runtime for loading and the smoke run: ${GATE_RUNTIMES.join(', ')} (auto: docker when an engine answers, else process; never weaker than your servers)`, 'auto')
+  .addOption(new Option('--smoke-ms <ms>', 'length of the smoke run in ms (0 skips it)').default(DEFAULT_SMOKE_MS).argParser(int('milliseconds', 0, 600_000)))
+  .addOption(
+    new Option('--runtime <runtime>', 'runtime for loading and the smoke run (auto: docker when an engine answers, else process; never weaker than your servers; never inline)')
+      .choices(GATE_RUNTIMES)
+      .default('auto'),
+  )
   .option('--image <image>', 'runner image of the docker runtime (default parlor-runner:local)')
   .option('--unsafe-weak-sandbox', 'development only: run in the process runtime even where the kernel cannot isolate it (loudly reported)')
-  .action((game: string, opts: { json?: boolean; smokeMs: string; runtime: string; image?: string; unsafeWeakSandbox?: boolean }) => {
-    if (!GATE_RUNTIMES.includes(opts.runtime)) fail(`invalid runtime for the gate: ${opts.runtime} (one of ${GATE_RUNTIMES.join(', ')}; the gate never runs a game inline)`);
-    const smokeMs = /^\d+$/.test(opts.smokeMs) ? Number(opts.smokeMs) : NaN;
-    if (!Number.isSafeInteger(smokeMs) || smokeMs > 600_000) fail(`invalid --smoke-ms: ${opts.smokeMs} (an integer number of ms, at most 600000)`);
+  .action((game: string, opts: { json?: boolean; smokeMs: number; runtime: string; image?: string; unsafeWeakSandbox?: boolean }) => {
     validateGame(resolve(game), {
-      smokeMs,
+      smokeMs: opts.smokeMs,
       runtime: opts.runtime as GateRuntimeChoice,
       docker: opts.image ? { image: opts.image } : undefined,
       unsafeWeakSandbox: opts.unsafeWeakSandbox === true,
-      logger: createConsoleLogger(opts.json ? 'silent' : 'error'),
+      // warnings and errors as JSON lines on stderr, so stdout stays the report
+      logger: createLogger({ level: opts.json ? 'silent' : 'error', destination: process.stderr }),
     }).then(
       (report) => {
         console.log(opts.json ? JSON.stringify({ ...report, note: GATE_DISCLAIMER }, null, 2) : formatGateReport(report));

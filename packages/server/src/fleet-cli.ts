@@ -53,11 +53,11 @@ export function attachFleet(server: GameServer, flags: FleetFlags, logger: Logge
     labels,
     endpointUrl: flags.endpointUrl ?? server.url,
     capacity,
-    log: (level, msg) => logger[level](`fleet: ${msg}`),
+    logger: logger.child({ component: 'fleet' }),
   });
-  agent.on('connected', ({ instanceId }) => logger.info(`fleet: connected to ${flags.fleetUrl} as ${instanceId}`));
-  agent.on('disconnected', ({ code }) => logger.warn(`fleet: disconnected (${code}); reconnecting`));
-  agent.connect().catch((err: Error) => logger.error(`fleet: ${err.message}`));
+  agent.on('connected', ({ instanceId }) => logger.info({ component: 'fleet', fleetUrl: flags.fleetUrl, instance: instanceId }, 'fleet: connected'));
+  agent.on('disconnected', ({ code }) => logger.warn({ component: 'fleet', code }, 'fleet: disconnected; reconnecting'));
+  agent.connect().catch((err: Error) => logger.error({ component: 'fleet', error: err.message }, 'fleet: cannot connect'));
   // The lobby's "New room (fleet)": placed by the orchestrator over the agent's own room (no admin key here).
   server.setFleetRooms((game) => agent.requestRoom(game, undefined, { timeoutMs: 10_000 }));
   return agent;

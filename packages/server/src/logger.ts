@@ -1,47 +1,69 @@
-/** Log levels, least to most severe. */
+/**
+ * The server's logs: pino, one JSON object per line on stdout (pretty only in the `parlor` CLI,
+ * in a terminal). Each event is an object with a short `msg` (`'room created'`, `'client
+ * rejected'`…) and its fields (`game`, `room`, `player`, `reason`, `code`…); parts that log for
+ * one room or game use a child logger carrying those fields. Reconnect tokens, tickets and keys
+ * are never passed to the logger; {@link LOG_REDACT_PATHS} is the second line.
+ */
+import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
+
+/**
+ * The logger the server writes to: a pino logger (`pino()` or a child of one). Every part of
+ * the server calls `logger.<level>(fields, msg)` and `logger.child(fields)`.
+ */
+export type Logger = PinoLogger;
+
+/** Log levels, most verbose first; `silent` logs nothing. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
-/**
- * The logger the server writes to: one line per event. Reconnect tokens and other secrets are
- * never passed to it.
- */
-export interface Logger {
-  debug(line: string): void;
-  info(line: string): void;
-  warn(line: string): void;
-  error(line: string): void;
+/** The levels of {@link LogLevel}, for option parsers. */
+export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
+
+/** The log fields written as `[redacted]`, at the top level and one level down (`*.token`). */
+export const LOG_REDACT_PATHS: readonly string[] = ['token', 'reconnectToken', 'ticket', 'tickets', 'key', 'fleetKey', 'agentKey', 'adminKey', 'authorization', 'cookie'].flatMap((p) => [
+  p,
+  `*.${p}`,
+]);
+
+const redact = { paths: [...LOG_REDACT_PATHS], censor: '[redacted]' };
+
+/** Options of {@link createLogger}. */
+export interface CreateLoggerOptions {
+  /** Minimum level written. Default `'info'`. */
+  level?: LogLevel;
+  /** Where the JSON lines go (anything with `write(line)`, e.g. `pino.destination(2)` or `pino-pretty`). Default: stdout. */
+  destination?: DestinationStream;
+  /** The `name` field of every line. Default `'parlor'`. */
+  name?: string;
 }
 
-const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
-
 /**
- * A logger writing to `console` (`debug`/`info` to stdout, `warn`/`error` to stderr), each line
- * prefixed with an ISO time and the level; lines below `level` are dropped.
- * @param level minimum level; default `'info'`.
+ * A pino logger for the server: JSON lines to `destination` (default stdout), level `level`
+ * (default `'info'`), {@link LOG_REDACT_PATHS} redacted, `name: 'parlor'`.
  */
-export function createConsoleLogger(level: LogLevel = 'info'): Logger {
-  const min = RANK[level] ?? RANK.info;
-  const write = (lvl: Exclude<LogLevel, 'silent'>, line: string): void => {
-    if (RANK[lvl] < min) return;
-    const text = `${new Date().toISOString()} ${lvl.toUpperCase().padEnd(5)} ${line}`;
-    if (lvl === 'warn' || lvl === 'error') console.error(text);
-    else console.log(text);
-  };
-  return {
-    debug: (l) => write('debug', l),
-    info: (l) => write('info', l),
-    warn: (l) => write('warn', l),
-    error: (l) => write('error', l),
-  };
+export function createLogger(options: CreateLoggerOptions = {}): Logger {
+  const opts = { name: options.name ?? 'parlor', level: options.level ?? 'info', redact };
+  return options.destination ? pino(opts, options.destination) : pino(opts);
 }
 
-/** Formats `key=value` pairs for a log line; values with spaces are JSON-quoted. */
-export function kv(fields: Record<string, string | number | boolean | undefined | null>): string {
-  const out: string[] = [];
-  for (const [k, v] of Object.entries(fields)) {
-    if (v === undefined || v === null || v === '') continue;
-    const s = String(v);
-    out.push(`${k}=${/[\s"=]/.test(s) ? JSON.stringify(s) : s}`);
+/**
+ * The logger the server uses for its `logger` / `logLevel` options: a given pino logger gets a
+ * child with the redaction paths; without one, {@link createLogger}'s at `level` (default `'info'`).
+ * @throws {TypeError} when `logger` is given but is not a pino logger (no `child` method).
+ */
+export function resolveLogger(logger: Logger | undefined, level: LogLevel = 'info'): Logger {
+  if (logger === undefined) return createLogger({ level });
+  if (typeof logger !== 'object' || logger === null || typeof logger.child !== 'function') throw new TypeError('logger must be a pino logger');
+  return logger.child({}, { redact });
+}
+
+/** A short text for a thrown value (its `message`, else its string form), capped at `max` characters. */
+export function errText(err: unknown, max = 500): string {
+  let s: string;
+  try {
+    s = err instanceof Error ? err.message : String(err);
+  } catch {
+    s = 'unknown error';
   }
-  return out.join(' ');
+  return s.length > max ? `${s.slice(0, max)}…` : s;
 }

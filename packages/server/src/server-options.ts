@@ -51,9 +51,13 @@ export interface GameServerOptions {
   backpressureBytes?: number;
   /** Consecutive game failures (throwing tick/hooks) after which a room ends with 4500. Default 10. */
   maxConsecutiveErrors?: number;
-  /** Where log lines go. Default: {@link createConsoleLogger} at `logLevel`. */
+  /**
+   * Where logs go: a pino logger (the server logs through a child of it, with tokens, tickets and
+   * keys redacted: `LOG_REDACT_PATHS`). Each event is one object: `msg` plus fields such as `game`,
+   * `room`, `player`, `reason`, `code`. Default: `createLogger`'s (JSON lines on stdout) at `logLevel`.
+   */
   logger?: Logger;
-  /** Level of the default logger. Default `'info'`. */
+  /** Level of the default logger (ignored when `logger` is given). Default `'info'`. */
   logLevel?: LogLevel;
   /** Path of the browser client bundle. Default: `@parlor/client`'s `dist/parlor-client.global.js`. */
   clientBundle?: string;

@@ -17,7 +17,7 @@ import type { GameSource, LoadedGame } from './games/loader.js';
 import { ClientBundle } from './http/client-bundle.js';
 import type { FleetRoomsHook } from './http/fleet-rooms.js';
 import { createRequestHandler } from './http/routes.js';
-import { createConsoleLogger, kv, type Logger } from './logger.js';
+import { resolveLogger, type Logger } from './logger.js';
 import { ServerMetrics } from './metrics.js';
 import { ConnectionAdmission } from './realtime/admission.js';
 import { Handshake } from './realtime/handshake.js';
@@ -141,7 +141,7 @@ class ParlorServer implements GameServer {
 
   constructor(private readonly options: GameServerOptions) {
     const settings = resolveOptions(options);
-    const logger = (this.logger = options.logger ?? createConsoleLogger(options.logLevel ?? 'info'));
+    const logger = (this.logger = resolveLogger(options.logger, options.logLevel ?? 'info'));
     const dockerOptions: DockerRuntimeOptions = { ...options.dockerRuntime };
     if (dockerOptions.instanceId === undefined && dockerOptions.hostId === undefined) dockerOptions.instanceId = settings.instanceId;
     const policy = { logger, process: options.processRuntime, docker: dockerOptions };
@@ -210,7 +210,7 @@ class ParlorServer implements GameServer {
     for (const [name, source] of Object.entries(this.options.games)) {
       if (this.catalog.get(name)) throw new ServerConfigError(`duplicate game name "${name}"`);
       const game = await this.catalog.load(name, source);
-      this.logger.info(`game loaded: ${kv({ game: name, title: game.metadata.name, entry: game.entry ?? '(class)', assets: game.assets.length })}`);
+      this.logger.info({ game: name, title: game.metadata.name, entry: game.entry ?? '(class)', assets: game.assets.length }, 'game loaded');
     }
     const port = this.options.port ?? 8080;
     await new Promise<void>((resolve, reject) => {
@@ -231,7 +231,7 @@ class ParlorServer implements GameServer {
       this.registry.prune();
     }, 250);
     this.sweepTimer.unref?.();
-    this.logger.info(`listening: ${kv({ url: this.url, games: this.catalog.names().join(','), runtime: this.runtime.name })}`);
+    this.logger.info({ url: this.url, games: this.catalog.names(), runtime: this.runtime.name }, 'listening');
   }
 
   get port(): number {
@@ -259,7 +259,7 @@ class ParlorServer implements GameServer {
   async replaceGame(name: string, source: GameSource | LoadedGame | string): Promise<LoadedGame> {
     const game = await this.catalog.load(name, source);
     const old = (s: { game: LoadedGame }): boolean => s.game.name === name;
-    this.logger.info(`game reloaded: ${kv({ game: name, rooms: this.registry.all().filter(old).length })}`);
+    this.logger.info({ game: name, rooms: this.registry.all().filter(old).length }, 'game reloaded');
     const url = playPath(name);
     await this.registry.disposeAll({ code: CloseCode.NORMAL, reason: 'game reloaded', message: { type: 'redirect', url, ticket: '', reason: 'game reloaded' } }, old);
     return game;
@@ -292,7 +292,7 @@ class ParlorServer implements GameServer {
   }
 
   private async doClose(): Promise<void> {
-    this.logger.info(`shutting down: ${kv({ rooms: this.registry.size })}`);
+    this.logger.info({ rooms: this.registry.size }, 'shutting down');
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.sweepTimer = null;
     const going = { code: CloseCode.GOING_AWAY, reason: 'server shutting down' };

@@ -13,13 +13,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { CloseCode } from '@parlor/squish';
 import { ServerError, type GameServer, type GameServerOptions } from '@parlor/server';
-import { TestClient, get, startServer, waitFor } from './helpers.js';
+import { TestClient, get, logged, startServer, waitFor, type LogRecord } from './helpers.js';
 
 const fixture = (p: string) => fileURLToPath(new URL(`./fixtures/${p}`, import.meta.url));
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
 let server: GameServer | null = null;
-let lines: string[] = [];
+let logs: LogRecord[] = [];
 let clients: TestClient[] = [];
 let raw: Socket[] = [];
 let child: ChildProcess | null = null;
@@ -42,7 +42,7 @@ afterEach(async () => {
 async function start(options: Partial<GameServerOptions> = {}): Promise<GameServer> {
   const started = await startServer({ games: { ticker: fixture('sandbox/ticker.ts'), big: fixture('capacity/big-frames.ts') }, ...options });
   server = started.server;
-  lines = started.lines;
+  logs = started.logs;
   return server;
 }
 
@@ -133,7 +133,7 @@ describe('connection caps', () => {
     await other.joinAndSync('ticker');
     await keepsFrames(p);
     expect(await metric(s, 'parlor_connections_refused_total', '{reason="address_full"}')).toBeGreaterThanOrEqual(52);
-    expect(lines.some((l) => l.includes('connection refused') && l.includes('reason=address_full'))).toBe(true);
+    expect(logged(logs, 'connection refused', { reason: 'address_full', level: 'warn' })).toBe(true);
     // Closing the flood frees the address's slots.
     for (const c of conns) c.socket.destroy();
     await waitFor(async () => (await metric(s, 'parlor_connections')) <= 2, 'flood connections gone');
@@ -272,7 +272,7 @@ describe('a client that does not read', () => {
     );
     // Never more than the watermark plus a frame (~200 KB) per socket queued in this process.
     expect(most).toBeLessThanOrEqual(opts.backpressureBytes + 3 * 256 * 1024);
-    expect(lines.some((l) => l.includes('client dropped') && l.includes('reason=slow_client') && l.includes(`code=${CloseCode.SLOW_CLIENT}`))).toBe(true);
+    expect(logged(logs, 'client dropped', { reason: 'slow_client', code: CloseCode.SLOW_CLIENT })).toBe(true);
     await waitFor(async () => (await metric(s, 'parlor_buffered_bytes')) < opts.backpressureBytes + 256 * 1024, 'its buffers freed');
     await waitFor(() => s.rooms()[0]?.spectators === 0, 'the spectator gone after its grace period');
     await keepsFrames(p);

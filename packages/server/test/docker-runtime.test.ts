@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CloseCode } from '@parlor/squish';
 import { RuntimeError, type GameServer } from '@parlor/server';
 import { DockerRuntime, DOCKER_LABELS, RUNNER_SHA256_LABEL, createRuntime, processRunnerPath } from '../src/runtimes.js';
-import { TestClient, captureLogger, startServer, waitFor } from './helpers.js';
+import { TestClient, captureLogger, logged, startServer, waitFor } from './helpers.js';
 
 const fixture = (p: string) => fileURLToPath(new URL(`./fixtures/${p}`, import.meta.url));
 const script = fileURLToPath(new URL('../docker/build-runner-image.sh', import.meta.url));
@@ -105,7 +105,7 @@ describe.skipIf(!dockerUp)('docker runtime (real dockerd)', () => {
     a.send({ type: 'input', event: { kind: 'keydown', key: 'x' } });
     await waitFor(() => a.texts().includes('keys: x'), 'input through the container');
     // The game's console reaches the host log, tagged with the room.
-    await waitFor(() => started.lines.some((l) => l.includes('game output') && l.includes(`room=${init.roomId}`)), 'container output logged');
+    await waitFor(() => logged(started.logs, 'game output', { room: init.roomId }), 'container output logged');
     // The runtime removes the container once the room is over (it inspects the exit first).
     await server.closeRoom(init.roomId);
     await waitFor(async () => (await containers(DOCKER_LABELS.room, init.roomId)).length === 0, 'container removed', 10_000);
@@ -208,7 +208,7 @@ describe.skipIf(!dockerUp)('docker runtime (real dockerd)', () => {
     expect(closed.code).toBe(CloseCode.ROOM_FAILED);
     const err = victim.messages.find((m) => m.type === 'error');
     expect(err && err.type === 'error' ? err.message : '').toMatch(/the game exceeded its memory limit \(96 MiB\)/);
-    expect(started.lines.some((l) => l.includes('killed by the kernel for memory'))).toBe(true);
+    expect(logged(started.logs, 'room container killed by the kernel for memory')).toBe(true);
     await control.moreFrames(10);
     expect(control.closeInfo).toBeNull();
     await waitFor(async () => (await containers(DOCKER_LABELS.room, init.roomId)).length === 0, 'OOM-killed container removed', 10_000);
@@ -234,9 +234,9 @@ describe.skipIf(!dockerUp)('docker runtime (real dockerd)', () => {
   });
 
   it('auto picks docker when the engine and image are there', () => {
-    const { logger, lines } = captureLogger();
+    const { logger, logs } = captureLogger();
     const rt = createRuntime('auto', { logger, docker: { image: IMAGE, instanceId: INSTANCE } });
     expect(rt.name).toBe('docker');
-    expect(lines.some((l) => l.includes('runtime=docker'))).toBe(true);
+    expect(logs.some((l) => l.runtime === 'docker')).toBe(true);
   });
 });

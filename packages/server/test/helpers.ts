@@ -11,7 +11,7 @@ import {
   Text,
 } from '@parlor/squish';
 import { WebSocket, type ClientOptions } from 'ws';
-import { createGameServer, type GameServer, type GameServerOptions, type Logger } from '@parlor/server';
+import { createGameServer, createLogger, type GameServer, type GameServerOptions, type Logger } from '@parlor/server';
 
 /** Polls `cond` every 5 ms until it holds; fails with `what` after `timeoutMs`. */
 export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
@@ -22,18 +22,37 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, what: stri
   }
 }
 
-/** A logger that records every line as `LEVEL line`. */
-export function captureLogger(): { logger: Logger; lines: string[] } {
+/** One log object as the server's pino logger wrote it (`level` as its label: `'warn'`…). */
+export type LogRecord = { level: string; msg: string } & Record<string, unknown>;
+
+/**
+ * A pino logger (level debug) whose objects are kept in `logs` and whose raw JSON lines are kept
+ * in `lines` (for "never appears anywhere in the log" checks).
+ */
+export function captureLogger(): { logger: Logger; logs: LogRecord[]; lines: string[] } {
+  const logs: LogRecord[] = [];
   const lines: string[] = [];
-  const at = (lvl: string) => (line: string) => void lines.push(`${lvl} ${line}`);
-  return { lines, logger: { debug: at('DEBUG'), info: at('INFO'), warn: at('WARN'), error: at('ERROR') } };
+  const labels: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
+  const destination = {
+    write(line: string): void {
+      lines.push(line);
+      const rec = JSON.parse(line) as Record<string, unknown>;
+      logs.push({ ...rec, level: labels[rec.level as number] ?? String(rec.level) } as LogRecord);
+    },
+  };
+  return { logs, lines, logger: createLogger({ level: 'debug', destination }) };
+}
+
+/** Whether some record has message `msg` and every field of `fields` (compared with `===`). */
+export function logged(logs: readonly LogRecord[], msg: string, fields: Record<string, unknown> = {}): boolean {
+  return logs.some((l) => l.msg === msg && Object.entries(fields).every(([k, v]) => l[k] === v));
 }
 
 /** Starts a server on 127.0.0.1, port 0, with a capturing logger. */
-export async function startServer(options: Omit<GameServerOptions, 'port' | 'host' | 'logger'>): Promise<{ server: GameServer; lines: string[] }> {
-  const { logger, lines } = captureLogger();
+export async function startServer(options: Omit<GameServerOptions, 'port' | 'host' | 'logger'>): Promise<{ server: GameServer; logs: LogRecord[]; lines: string[] }> {
+  const { logger, logs, lines } = captureLogger();
   const server = await createGameServer({ ...options, port: 0, host: '127.0.0.1', logger });
-  return { server, lines };
+  return { server, logs, lines };
 }
 
 /** A protocol-level test client over a real `ws` socket. */

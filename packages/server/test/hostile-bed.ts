@@ -4,7 +4,7 @@ import { expect } from 'vitest';
 import { CloseCode } from '@parlor/squish';
 import type { GameServer } from '@parlor/server';
 import { processRunnerPath, type RoomRuntime } from '../src/runtimes.js';
-import { TestClient, startServer } from './helpers.js';
+import { TestClient, startServer, type LogRecord } from './helpers.js';
 
 /**
  * The test bed of the hostile suites (issue 7): a real server whose `ticker` room (a well-behaved
@@ -36,7 +36,8 @@ export class HostileBed {
 
   private constructor(
     readonly server: GameServer,
-    readonly lines: string[],
+    /** The server's log objects. */
+    readonly logs: LogRecord[],
     /** The co-tenant's player. */
     readonly control: TestClient,
   ) {
@@ -45,10 +46,10 @@ export class HostileBed {
 
   /** Starts a server with `games` plus `ticker` on `runtime`, and joins the co-tenant room. */
   static async start(games: Record<string, string>, runtime: RoomRuntime): Promise<HostileBed> {
-    const { server, lines } = await startServer({ games: { ticker: fixture('sandbox/ticker.ts'), ...games }, runtime });
+    const { server, logs } = await startServer({ games: { ticker: fixture('sandbox/ticker.ts'), ...games }, runtime });
     const control = await TestClient.connect(server);
     await control.joinAndSync('ticker');
-    return new HostileBed(server, lines, control);
+    return new HostileBed(server, logs, control);
   }
 
   /** A new player in a room of `game`, synced (init and a full frame). */

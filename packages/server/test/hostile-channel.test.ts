@@ -3,7 +3,7 @@ import { FrameKind, MessageType, encodeServerMessage } from '@parlor/squish';
 import type { GameServer } from '@parlor/server';
 import { DockerRuntime, ENGINE_MESSAGE_LIMITS, ProcessRuntime, type RoomRuntime } from '../src/runtimes.js';
 import { checkEngineMessage, isFrameHead } from '../src/runtime/sandbox/messages.js';
-import { TestClient, captureLogger, waitFor } from './helpers.js';
+import { TestClient, captureLogger, logged, waitFor, type LogRecord } from './helpers.js';
 import { HostileBed, buildRunnerImage, dockerUp, endedWith, fixture, requireDockerInCi } from './hostile-bed.js';
 
 /**
@@ -19,7 +19,7 @@ requireDockerInCi('the hostile channel suite');
 
 let bed: HostileBed;
 let server: GameServer;
-let lines: string[];
+let logs: LogRecord[];
 let runtime: RoomRuntime;
 let control: TestClient;
 
@@ -36,7 +36,7 @@ async function setUp(kind: 'process' | 'docker'): Promise<void> {
   const games: Record<string, string> = { spin: fixture('hostile/spin.ts') };
   for (const h of CHANNEL) games[h] = fixture(`hostile/channel-${h}.ts`);
   bed = await HostileBed.start(games, runtime);
-  ({ server, lines, control } = bed);
+  ({ server, logs, control } = bed);
 }
 
 async function tearDown(): Promise<void> {
@@ -90,7 +90,7 @@ describe.each([
 
   it('a host stall of 1.5 s kills no room', async () => {
     const other = await attack('ticker');
-    const from = lines.length;
+    const from = logs.length;
     // Block the host's own event loop (the server runs in this process).
     const end = performance.now() + 1500;
     while (performance.now() < end) {
@@ -100,7 +100,7 @@ describe.each([
     await other.moreFrames(15);
     expect(control.closeInfo).toBeNull();
     expect(other.closeInfo).toBeNull();
-    expect(lines.slice(from).filter((l) => l.includes('killed'))).toEqual([]);
+    expect(logs.slice(from).filter((l) => l.msg === 'room process killed')).toEqual([]);
     other.close();
   });
 
@@ -115,7 +115,7 @@ describe.each([
     const c = await attack('redirect');
     await endedWith(c, /not a squish frame/);
     expect(c.messages.filter((m) => m.type === 'redirect')).toEqual([]);
-    expect(lines.some((l) => l.includes('killed') && l.includes('game=redirect'))).toBe(true);
+    expect(logs.some((l) => /killed/.test(l.msg) && l.game === 'redirect')).toBe(true);
     await controlKeepsItsFrameRate();
   });
 
@@ -155,8 +155,8 @@ describe.each([
     await waitFor(() => c.texts().includes('survived: yes'), 'the game survived its own 4 MB error');
     const text = await endedWith(c, /uuuu/);
     expect(text.length).toBeLessThan(300);
-    expect(lines.filter((l) => l.includes('game=big-string'))).not.toEqual([]);
-    expect(lines.every((l) => l.length < 10_000)).toBe(true);
+    expect(logs.filter((l) => l.game === 'big-string')).not.toEqual([]);
+    expect(logs.every((l) => JSON.stringify(l).length < 10_000)).toBe(true);
     await controlKeepsItsFrameRate();
   });
 
@@ -180,7 +180,7 @@ describe.each([
 
   it('a channel flood is throttled (the co-tenant keeps its frame rate) and then ended', async () => {
     const c = await attack('flood');
-    await waitFor(() => lines.some((l) => l.includes('channel throttled') && l.includes('game=flood')), 'the host throttles the flooding room');
+    await waitFor(() => logged(logs, 'room channel throttled', { game: 'flood' }), 'the host throttles the flooding room');
     await controlKeepsItsFrameRate();
     // Whichever limit the flood reaches first ends it: the channel rate held for channelFloodMs,
     // the CPU budget (producing the flood costs CPU), or the sandbox's memory (its unsent backlog).

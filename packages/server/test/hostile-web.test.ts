@@ -14,7 +14,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_MAX_ASSET_BYTES, GameLoadError, ServerErrorCode, loadGame, loadGamesFromDir, type GameServer, type LoadedGame } from '@parlor/server';
+import { DEFAULT_MAX_ASSET_BYTES, GameLoadError, ServerErrorCode, createLogger, loadGame, loadGamesFromDir, type GameServer, type LoadedGame } from '@parlor/server';
 import { ProcessRuntime } from '../src/runtimes.js';
 import { validateMetadata } from '../src/games/metadata.js';
 import { TestClient, get, startServer } from './helpers.js';
@@ -268,7 +268,7 @@ describe('hostile metadata is refused at load with GAME_BAD_METADATA naming the 
   });
 
   it('in the process runtime, metadata refused inside the sandbox is GAME_BAD_METADATA too', async () => {
-    const runtime = new ProcessRuntime({ logger: { debug() {}, info() {}, warn() {}, error() {} } });
+    const runtime = new ProcessRuntime({ logger: createLogger({ level: 'silent' }) });
     try {
       const inspect = (bundle: { code: string; filename: string }, baseDir: string) => runtime.inspect(bundle, baseDir);
       for (const [name, field] of [['desc-object', 'description'], ['title-4mb', 'name'], ['version-object', 'squishVersion']] as const) {

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GameServer } from '@parlor/server';
 import { DockerRuntime, ProcessRuntime, type RoomRuntime } from '../src/runtimes.js';
-import { TestClient, captureLogger, waitFor } from './helpers.js';
+import { TestClient, captureLogger, waitFor, type LogRecord } from './helpers.js';
 import { HostileBed, buildRunnerImage, dockerUp, endedWith, fixture, requireDockerInCi } from './hostile-bed.js';
 
 const HOSTILE = ['read-passwd', 'write-file', 'network', 'spawn', 'spin', 'oom', 'workers', 'proto', 'huge-frames'] as const;
@@ -16,7 +16,7 @@ requireDockerInCi('the hostile suite');
 
 let bed: HostileBed;
 let server: GameServer;
-let lines: string[];
+let logs: LogRecord[];
 let runtime: RoomRuntime;
 let listener: Server;
 let connections = 0;
@@ -49,7 +49,7 @@ async function setUp(kind: 'process' | 'docker'): Promise<void> {
   for (const h of HOSTILE) games[h] = fixture(`hostile/${h}.ts`);
   bed = await HostileBed.start(games, runtime);
   server = bed.server;
-  lines = bed.lines;
+  logs = bed.logs;
 }
 
 async function tearDown(): Promise<void> {
@@ -128,7 +128,7 @@ describe.each([
   it('a tick that never returns is killed by the watchdog; players get 4500', async () => {
     const c = await attack('spin');
     await killedCleanly(c, /blocked its tick loop/);
-    expect(lines.some((l) => l.includes('killed') && l.includes('game=spin'))).toBe(true);
+    expect(logs.some((l) => /killed/.test(l.msg) && l.game === 'spin')).toBe(true);
     await controlKeepsItsFrameRate();
   });
 

@@ -4,7 +4,7 @@ import { CloseCode } from '@parlor/squish';
 import { RuntimeError, loadGame, type GameServer } from '@parlor/server';
 import { InlineRuntime, ProcessRuntime, createRuntime } from '../src/runtimes.js';
 import { CounterGame } from './games.js';
-import { TestClient, captureLogger, startServer, waitFor } from './helpers.js';
+import { TestClient, captureLogger, logged, startServer, waitFor } from './helpers.js';
 
 const fixture = (p: string) => fileURLToPath(new URL(`./fixtures/${p}`, import.meta.url));
 
@@ -34,7 +34,7 @@ describe('process runtime', () => {
     runtimes.push(runtime);
     const started = await startServer({ games: { ticker: fixture('sandbox/ticker.ts') }, runtime });
     server = started.server;
-    const lines = started.lines;
+    const logs = started.logs;
     const a = await client();
     const init = await a.joinAndSync('ticker', { name: 'Ada' });
     expect(init).toMatchObject({ game: 'ticker', title: 'Ticker', tickRate: 30 });
@@ -45,7 +45,7 @@ describe('process runtime', () => {
     expect(a.errors).toEqual([]);
     // The game's console goes to the host log, tagged with the room id.
     const roomId = init.roomId;
-    await waitFor(() => lines.some((l) => l.includes('game output') && l.includes(`room=${roomId}`) && l.includes('ticker: player 1 joined')), 'game console in the host log');
+    await waitFor(() => logs.some((l) => l.msg === 'game output' && l.room === roomId && String(l.line).includes('ticker: player 1 joined')), 'game console in the host log');
   });
 
   it('grants read access only: no writes, child processes, workers, addons or eval', () => {
@@ -122,13 +122,13 @@ describe('runtime policy (fail closed)', () => {
   });
 
   it('auto picks the strongest available runtime and logs it', () => {
-    const { logger, lines } = captureLogger();
+    const { logger, logs } = captureLogger();
     // No Docker engine answers: process (its OS sandbox works here) is the strongest. (With an
     // engine but no image, auto refuses: see sandbox-os.test.ts.)
     const rt = createRuntime('auto', { logger, docker: { docker: { socketPath: '/nonexistent/docker.sock' } } });
     runtimes.push(rt as ProcessRuntime);
     expect(rt.name).toBe('process');
-    expect(lines.some((l) => l.includes('runtime auto-selected') && l.includes('runtime=process'))).toBe(true);
+    expect(logged(logs, 'runtime auto-selected', { runtime: 'process' })).toBe(true);
   });
 
   it('routes per-game overrides and evaluates sandboxed games outside the host', async () => {
@@ -149,6 +149,6 @@ describe('runtime policy (fail closed)', () => {
     await b.joinAndSync('trusted');
     await b.moreFrames(2);
     expect(g.__parlorEvaluated ?? []).toEqual([]);
-    expect(started.lines.some((l) => l.includes('room created') && l.includes('game=sandboxed'))).toBe(true);
+    expect(logged(started.logs, 'room created', { game: 'sandboxed' })).toBe(true);
   });
 });

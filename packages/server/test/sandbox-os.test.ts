@@ -4,7 +4,7 @@ import { connect, createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RuntimeError, loadGame } from '@parlor/server';
 import { ProcessRuntime, createRuntime } from '../src/runtimes.js';
-import { TestClient, captureLogger, waitFor } from './helpers.js';
+import { TestClient, captureLogger, waitFor, type LogRecord } from './helpers.js';
 import { HostileBed, dockerUp, endedWith, fixture, requireDockerInCi } from './hostile-bed.js';
 
 /**
@@ -19,7 +19,7 @@ const DOCKER_SOCKET = '/var/run/docker.sock';
 const ABSTRACT_SOCKET = `\0parlor-sandbox-os-${process.pid}`;
 requireDockerInCi('the docker.sock escape of the sandbox-os suite');
 
-let lines: string[];
+let logs: LogRecord[];
 let runtime: ProcessRuntime;
 let bed: HostileBed;
 const listeners: Server[] = [];
@@ -54,7 +54,7 @@ beforeAll(async () => {
     },
     runtime,
   );
-  ({ lines } = bed);
+  ({ logs } = bed);
 }, 60_000);
 
 afterAll(async () => {
@@ -224,15 +224,15 @@ describe('process runtime: fail closed', () => {
   });
 
   it('unsafeWeakSandbox starts anyway and says loudly, at creation and at every room start, what is not isolated', async () => {
-    const { logger, lines: log } = captureLogger();
+    const { logger, logs: log } = captureLogger();
     const weak = new ProcessRuntime({ logger, bwrapPath: '/nonexistent/bwrap', unsafeWeakSandbox: true, poolSize: 0 });
     try {
       expect(weak.networkIsolated).toBe(false);
       expect(weak.weaknesses.join(' ')).toMatch(/bubblewrap/);
-      expect(log.some((l) => l.startsWith('WARN') && /UNSAFE.*no namespaces.*docker\.sock/.test(l))).toBe(true);
+      expect(log.some((l) => l.level === 'warn' && /^UNSAFE/.test(l.msg) && /no namespaces.*docker\.sock/.test(String(l.weaknesses)))).toBe(true);
       const game = await loadGame('ticker', fixture('sandbox/ticker.ts'));
       const room = weak.start({ roomId: 'weak', game: 'ticker', gameClass: game.gameClass, bundle: game.bundle!, options: {}, tickRate: 30 });
-      expect(log.filter((l) => l.startsWith('WARN') && /UNSAFE: room started without full OS isolation/.test(l)).length).toBe(1);
+      expect(log.filter((l) => l.level === 'warn' && l.msg === 'UNSAFE: room started without full OS isolation').length).toBe(1);
       let frames = 0;
       room.onMessage((m) => void (m.type === 'frames' && frames++));
       await waitFor(() => frames > 2, 'frames from the weakly sandboxed room');
@@ -299,6 +299,6 @@ describe('process runtime: a failed spawn is an error for that start only', () =
     } finally {
       await rt.close();
     }
-    expect(lines.some((l) => /TypeError/.test(l))).toBe(false);
+    expect(logs.some((l) => /TypeError/.test(JSON.stringify(l)))).toBe(false);
   });
 });

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CloseCode, Group, MessageType, PROTOCOL_VERSION, Shape, encodeClientMessage, type Node } from '@parlor/squish';
 import type { GameServer } from '@parlor/server';
 import { BrokenGame, CounterGame, FlakyGame, WorldGame, gameEvents } from './games.js';
-import { TestClient, get, startServer, waitFor } from './helpers.js';
+import { TestClient, get, logged, startServer, waitFor } from './helpers.js';
 
 let server: GameServer | null = null;
 let clients: TestClient[] = [];
@@ -147,7 +147,7 @@ describe('reconnect', () => {
   });
 
   it('after the grace period: onPlayerLeave has fired and the token is rejected with 4401', async () => {
-    const { lines } = await setup({ games: { counter: { gameClass: CounterGame } }, reconnectGraceMs: 150 });
+    const { lines, logs } = await setup({ games: { counter: { gameClass: CounterGame } }, reconnectGraceMs: 150 });
     const a = await client();
     const init = await a.joinAndSync('counter');
     const left = new Promise<number>((resolve) => gameEvents.once('leave', resolve));
@@ -159,6 +159,7 @@ describe('reconnect', () => {
     again.join('counter', { roomId: init.roomId, reconnectToken: init.reconnectToken });
     expect((await again.closed()).code).toBe(CloseCode.RECONNECT_REJECTED);
     expect(lines.join('\n')).not.toContain(init.reconnectToken);
+    expect(logged(logs, 'player left', { room: init.roomId })).toBe(true);
   });
 });
 
@@ -211,22 +212,22 @@ describe('bad input closes only the offender', () => {
   }
 
   it('rate limit → 4429, the other player keeps receiving frames', async () => {
-    const { good, bad, lines } = await twoPlayers({ games: { counter: { gameClass: CounterGame } }, inputRateLimit: 20, inputBurst: 40 });
+    const { good, bad, logs } = await twoPlayers({ games: { counter: { gameClass: CounterGame } }, inputRateLimit: 20, inputBurst: 40 });
     for (let i = 0; i < 100; i++) bad.send({ type: 'ping', clientTime: i });
     expect((await bad.closed()).code).toBe(CloseCode.RATE_LIMITED);
     await good.moreFrames(5);
     expect(good.closeInfo).toBeNull();
-    expect(lines.filter((l) => l.includes('reason=rate_limit'))).toHaveLength(1);
+    expect(logs.filter((l) => l.msg === 'client rejected' && l.reason === 'rate_limit')).toHaveLength(1);
     expect(server!.rooms()[0].players).toBe(2); // the offender keeps its seat for the grace period
   });
 
   it('malformed message → 4400, the other player keeps receiving frames', async () => {
-    const { good, bad, lines } = await twoPlayers();
+    const { good, bad, logs } = await twoPlayers();
     bad.sendRaw(new Uint8Array([0xff, 1, 2, 3]));
     expect((await bad.closed()).code).toBe(CloseCode.MALFORMED);
     await good.moreFrames(5);
     expect(good.closeInfo).toBeNull();
-    expect(lines.filter((l) => l.includes('reason=malformed'))).toHaveLength(1);
+    expect(logs.filter((l) => l.msg === 'client rejected' && l.reason === 'malformed')).toHaveLength(1);
   });
 
   it('a truncated input message and a second join are malformed too', async () => {
@@ -241,12 +242,12 @@ describe('bad input closes only the offender', () => {
   });
 
   it('oversized message → 1009, the other player keeps receiving frames', async () => {
-    const { good, bad, lines } = await twoPlayers({ games: { counter: { gameClass: CounterGame } }, maxInputBytes: 1024 });
+    const { good, bad, logs } = await twoPlayers({ games: { counter: { gameClass: CounterGame } }, maxInputBytes: 1024 });
     bad.send({ type: 'input', event: { kind: 'text', text: 'x'.repeat(2000) } });
     expect((await bad.closed()).code).toBe(CloseCode.MESSAGE_TOO_BIG);
     await good.moreFrames(5);
     expect(good.closeInfo).toBeNull();
-    expect(lines.filter((l) => l.includes('reason=too_big'))).toHaveLength(1);
+    expect(logs.filter((l) => l.msg === 'client rejected' && l.reason === 'too_big')).toHaveLength(1);
   });
 
   it('unknown game → 4404; no join in time → 4408', async () => {
@@ -272,21 +273,19 @@ describe('bad input closes only the offender', () => {
 describe('failing games', () => {
   it('a game throwing in tick keeps its room alive and the error is logged with game and room', async () => {
     FlakyGame.failEvery = 3;
-    const { lines } = await setup({ games: { flaky: { gameClass: FlakyGame } } });
+    const { logs } = await setup({ games: { flaky: { gameClass: FlakyGame } } });
     const a = await client();
     const init = await a.joinAndSync('flaky');
-    await waitFor(() => lines.some((l) => l.includes('game error')), 'a logged game error');
+    await waitFor(() => logged(logs, 'game error'), 'a logged game error');
     await a.moreFrames(10);
     expect(a.closeInfo).toBeNull();
-    const line = lines.find((l) => l.includes('game error'))!;
-    expect(line).toContain('game=flaky');
-    expect(line).toContain(`room=${init.roomId}`);
-    expect(line).toContain('where=tick');
-    expect(line).toMatch(/flaky tick \d+/);
+    const entry = logs.find((l) => l.msg === 'game error')!;
+    expect(entry).toMatchObject({ level: 'error', game: 'flaky', room: init.roomId, where: 'tick', fatal: false });
+    expect(entry.error).toMatch(/flaky tick \d+/);
   });
 
   it('N consecutive failures → error message and close 4500; other rooms are unaffected', async () => {
-    const { lines } = await setup({
+    const { logs } = await setup({
       games: { counter: { gameClass: CounterGame }, broken: { gameClass: BrokenGame } },
       maxConsecutiveErrors: 5,
     });
@@ -298,7 +297,7 @@ describe('failing games', () => {
     expect(closed.code).toBe(CloseCode.ROOM_FAILED);
     const err = victim.messages.find((m) => m.type === 'error');
     expect(err).toMatchObject({ type: 'error', code: CloseCode.ROOM_FAILED });
-    expect(lines.filter((l) => l.includes('game=broken') && l.includes('fatal=true'))).toHaveLength(1);
+    expect(logs.filter((l) => l.msg === 'game error' && l.game === 'broken' && l.fatal === true)).toHaveLength(1);
     await waitFor(() => server!.rooms().every((s) => s.game !== 'broken'), 'broken room disposed');
     await ok.moreFrames(5);
     expect(ok.closeInfo).toBeNull();

@@ -119,7 +119,7 @@ async function processRuntime(opts: GateRuntimeOptions, why: string): Promise<Ga
     const runtime = await readyProcessRuntime({ ...base, ...UNISOLATED_PROCESS_OPTIONS });
     const weak = (runtime as { weaknesses?: unknown }).weaknesses;
     const missing = Array.isArray(weak) && weak.length ? weak.filter((w): w is string => typeof w === 'string').join('; ') : first;
-    opts.logger.warn(`gate: UNSAFE: running the game in the process runtime without kernel isolation (missing ${missing})`);
+    opts.logger.warn({ runtime: 'process', unsafe: true, missing }, 'gate: UNSAFE: running the game in the process runtime without kernel isolation');
     return { ok: true, runtime, info: { name: 'process', reason: `${why}; UNSAFE: without kernel isolation (missing ${missing})`, unsafe: true } };
   } catch (err) {
     return { ok: false, problem: `runtime process: ${errorText(err, 1000)}` };

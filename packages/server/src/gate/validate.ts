@@ -8,7 +8,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import type { AssetLimits } from '../games/assets.js';
 import { GAME_NAME_RE } from '@parlor/squish';
 import { findGameEntry } from '../games/loader.js';
-import { createConsoleLogger, type Logger } from '../logger.js';
+import { createLogger, type Logger } from '../logger.js';
 import { ALLOWED_BUILTINS } from '../runner/builtins.js';
 import type { DockerRuntimeOptions } from '../runtime/docker.js';
 import type { ProcessRuntimeOptions } from '../runtime/process.js';
@@ -108,7 +108,7 @@ export const DEFAULT_SMOKE_MS = 5000;
  */
 export async function validateGame(dir: string, options: ValidateOptions = {}): Promise<GateReport> {
   const root = resolve(dir);
-  const logger = options.logger ?? createConsoleLogger('warn');
+  const logger = options.logger ?? createLogger({ level: 'warn' });
   const findings: GateFinding[] = [];
   const report: GateReport = { ok: false, dir: root, entry: null, files: [], findings, metadata: null, runtime: null, smoke: null };
   const limits = {

@@ -3,7 +3,7 @@
  * `{ game }` → `{ joinUrl, roomId?, instanceId? }`, placed through the fleet hook.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { kv, type Logger } from '../logger.js';
+import type { Logger } from '../logger.js';
 import { send } from './send.js';
 
 /** Path of the lobby's "New room (fleet)" endpoint (`POST`, JSON `{ game }`; 404 without a fleet). */
@@ -91,7 +91,7 @@ export async function handleFleetRoom(view: FleetRoomsView, req: IncomingMessage
     const e = err as { code?: unknown; fleetCause?: unknown; message?: unknown };
     const code = typeof e?.fleetCause === 'string' ? e.fleetCause : typeof e?.code === 'string' ? e.code : 'FLEET_FAILED';
     const status = /NOT_CONNECTED|CLOSED|UNSUPPORTED/.test(code) ? 503 : /TIMEOUT/.test(code) ? 504 : code === 'INSTANCE_BUSY' ? 429 : 502;
-    view.logger.warn(`fleet room refused: ${kv({ game, code, status })}`);
+    view.logger.warn({ game, code, status }, 'fleet room refused');
     return reply(status, { error: code, message: String(e?.message ?? err).slice(0, 300) });
   }
   let joinUrl: URL | null = null;
@@ -101,6 +101,6 @@ export async function handleFleetRoom(view: FleetRoomsView, req: IncomingMessage
     joinUrl = null;
   }
   if (!joinUrl || (joinUrl.protocol !== 'http:' && joinUrl.protocol !== 'https:')) return reply(502, { error: 'FLEET_FAILED', message: 'the fleet returned no usable join URL' });
-  view.logger.info(`fleet room placed: ${kv({ game, room: placed.roomId, instance: placed.instanceId })}`);
+  view.logger.info({ game, room: placed.roomId, instance: placed.instanceId }, 'fleet room placed');
   reply(200, { joinUrl: joinUrl.toString(), roomId: placed.roomId, instanceId: placed.instanceId });
 }

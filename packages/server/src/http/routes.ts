@@ -9,7 +9,7 @@ import { isRoomId } from '@parlor/squish';
 import { ASSETS_PATH, type LoadedAsset } from '../games/assets.js';
 import type { GameInfo } from '../games/catalog.js';
 import type { LoadedGame } from '../games/loader.js';
-import { kv, type Logger } from '../logger.js';
+import { errText, type Logger } from '../logger.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { RoomInfo } from '../rooms/room.js';
 import type { ClientBundle } from './client-bundle.js';
@@ -59,7 +59,7 @@ export interface HttpView {
 export function createRequestHandler(view: HttpView): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     route(view, req, res).catch((err: unknown) => {
-      view.logger.error(`http error: ${kv({ method: req.method, path: safePath(req.url) })}: ${(err as Error)?.message ?? String(err)}`);
+      view.logger.error({ method: req.method, path: safePath(req.url), error: errText(err) }, 'http error');
       if (!res.headersSent) send(req, res, 500, 'text/plain; charset=utf-8', 'internal server error\n');
       else res.destroy();
     });
@@ -87,7 +87,7 @@ async function route(view: HttpView, req: IncomingMessage, res: ServerResponse):
         body = renderLobby(view.games(), view.rooms.list(view.listLimit), { fleet: view.fleetRooms() !== null });
       } catch (err) {
         // Never a 500 for every visitor because of one game's data: log, and serve the lobby without rows.
-        view.logger.error(`lobby render failed: ${(err as Error)?.message ?? 'unknown error'}`);
+        view.logger.error({ error: errText(err) }, 'lobby render failed');
         body = renderLobby([], [], { fleet: false });
       }
       page(200, body, { 'Cache-Control': 'no-store' });

@@ -4,7 +4,7 @@
  * before any request is read. Errors of `accept` itself (EMFILE…) are counted and logged here too.
  */
 import type { Socket } from 'node:net';
-import { kv, type Logger } from '../logger.js';
+import type { Logger } from '../logger.js';
 import type { ConnectionRefusedReason, ServerMetrics } from '../metrics.js';
 import { addressKey } from '../rate-limit.js';
 
@@ -73,13 +73,13 @@ export class ConnectionAdmission {
   onServerError(err: Error & { code?: string }): void {
     const code = typeof err?.code === 'string' ? err.code : 'unknown';
     if (code === 'EMFILE' || code === 'ENFILE' || (err as { syscall?: unknown })?.syscall === 'accept') this.metrics.connectionsRefused.inc({ reason: 'accept_failed' });
-    this.throttledLog(`http server error: ${kv({ code, open: this.tcpOpen })}: ${typeof err?.message === 'string' ? err.message : 'unknown error'}`);
+    this.throttledLog('http server error', { code, open: this.tcpOpen, error: typeof err?.message === 'string' ? err.message : 'unknown error' });
   }
 
   private refuse(socket: Socket, reason: ConnectionRefusedReason, status: number, statusText: string, body: string, ip: string): void {
     this.refused.add(socket);
     this.metrics.connectionsRefused.inc({ reason });
-    this.throttledLog(`connection refused: ${kv({ reason, ip, open: this.tcpOpen, max: this.caps.maxConnections, maxPerAddress: this.caps.maxConnectionsPerAddress })}`);
+    this.throttledLog('connection refused', { reason, ip, open: this.tcpOpen, max: this.caps.maxConnections, maxPerAddress: this.caps.maxConnectionsPerAddress });
     const text = `${body}\n`;
     socket.end(`HTTP/1.1 ${status} ${statusText}\r\nConnection: close\r\nRetry-After: 5\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
     // Never wait for a peer that does not read.
@@ -88,8 +88,8 @@ export class ConnectionAdmission {
     socket.once('close', () => clearTimeout(timer));
   }
 
-  /** Logs a warning at most once a second (floods of refusals must not flood the log), with the count of lines skipped. */
-  private throttledLog(line: string): void {
+  /** Logs a warning at most once a second (floods of refusals must not flood the log), with the count of lines skipped (`suppressed`). */
+  private throttledLog(msg: string, fields: Record<string, unknown>): void {
     const now = Date.now();
     if (now - this.lastErrorLog < 1000) {
       this.suppressedErrors++;
@@ -98,6 +98,6 @@ export class ConnectionAdmission {
     const skipped = this.suppressedErrors;
     this.lastErrorLog = now;
     this.suppressedErrors = 0;
-    this.logger.warn(skipped ? `${line} (${skipped} similar lines suppressed)` : line);
+    this.logger.warn(skipped ? { ...fields, suppressed: skipped } : fields, msg);
   }
 }

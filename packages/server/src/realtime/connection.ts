@@ -1,7 +1,7 @@
 import { CloseCode, SquishDecodeError, decodeClientMessage, encodeServerMessage, type ClientMessage, type JoinMessage } from '@parlor/squish';
 import type { Socket } from 'node:net';
 import { WebSocket, type RawData } from 'ws';
-import { kv, type Logger } from '../logger.js';
+import type { Logger } from '../logger.js';
 import type { RejectReason, ServerMetrics } from '../metrics.js';
 import { TokenBucket } from '../rate-limit.js';
 import type { Member, Room } from '../rooms/room.js';
@@ -67,7 +67,7 @@ export class ClientConnection {
     if (this.closed) return;
     this.closed = true;
     this.host.metrics.inputRejected.inc({ reason });
-    this.host.logger.warn(`client rejected: ${kv({ reason, code, ...this.logFields() })}: ${detail}`);
+    this.host.logger.warn({ reason, code, ...this.logFields(), detail }, 'client rejected');
     this.clearJoinTimer();
     if (this.ws.readyState === WebSocket.OPEN) {
       try {
@@ -93,7 +93,7 @@ export class ClientConnection {
     }
     this.closed = true;
     this.host.metrics.inputRejected.inc({ reason });
-    this.host.logger.warn(`client dropped: ${kv({ reason, code, buffered: this.ws.bufferedAmount, ...this.logFields() })}: ${detail}`);
+    this.host.logger.warn({ reason, code, buffered: this.ws.bufferedAmount, ...this.logFields(), detail }, 'client dropped');
     this.clearJoinTimer();
     if (this.ws.readyState === WebSocket.OPEN) {
       this.ws.close(code, truncateReason(detail));
@@ -154,7 +154,7 @@ export class ClientConnection {
       try {
         this.host.join(this, msg);
       } catch (err) {
-        this.host.logger.error(`join failed: ${kv(this.logFields())}: ${(err as Error)?.message ?? String(err)}`);
+        this.host.logger.error({ ...this.logFields(), error: (err as Error)?.message ?? String(err) }, 'join failed');
         this.reject(CloseCode.ROOM_FAILED, 'room_failed', 'the server could not start the room');
       }
       return;
@@ -180,7 +180,7 @@ export class ClientConnection {
     const tooBig = err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
     const reason: RejectReason = tooBig ? 'too_big' : 'malformed';
     this.host.metrics.inputRejected.inc({ reason });
-    this.host.logger.warn(`client rejected: ${kv({ reason, code: tooBig ? CloseCode.MESSAGE_TOO_BIG : err.code, ...this.logFields() })}: ${err.message}`);
+    this.host.logger.warn({ reason, code: tooBig ? CloseCode.MESSAGE_TOO_BIG : err.code, ...this.logFields(), detail: err.message }, 'client rejected');
     this.clearJoinTimer();
   }
 

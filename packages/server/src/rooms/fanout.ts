@@ -22,7 +22,7 @@
 import { CloseCode, type PlayerId } from '@parlor/squish';
 import { WebSocket } from 'ws';
 import type { FramesMessage } from '../engine/messages.js';
-import { kv, type Logger } from '../logger.js';
+import type { Logger } from '../logger.js';
 import type { RejectReason, ServerMetrics } from '../metrics.js';
 
 /** A room member as fan-out sees it: its socket and its delivery state. */
@@ -109,7 +109,7 @@ export class Fanout {
       if (!m || !ws || ws.readyState !== WebSocket.OPEN || s.parts.length === 0) continue;
       if (ws.bufferedAmount > backpressureBytes) {
         if (!m.needsFull) {
-          this.o.logger.debug(`backpressure: skipping frames ${kv({ ...this.o.logFields, player: m.playerId, buffered: ws.bufferedAmount })}`);
+          this.o.logger.debug({ ...this.o.logFields, player: m.playerId, buffered: ws.bufferedAmount }, 'backpressure: skipping frames');
         }
         m.needsFull = true;
         m.resyncRequested = false;

@@ -17,7 +17,7 @@ import {
 import { WebSocket } from 'ws';
 import type { EngineErrorMessage, EngineToHostMessage } from '../engine/messages.js';
 import type { LoadedGame } from '../games/loader.js';
-import { kv, type Logger } from '../logger.js';
+import type { Logger } from '../logger.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { RoomChannel, RoomRuntime } from '../runtime/runtime.js';
 import { Fanout, freshDelivery, type Recipient } from './fanout.js';
@@ -142,11 +142,11 @@ export class Room {
       try {
         this.onEngineMessage(msg);
       } catch (err) {
-        this.host.logger.error(`room host error: ${kv({ game: this.game.name, room: this.id, error: err instanceof Error ? err.message : 'unknown' })}`);
+        this.host.logger.error({ game: this.game.name, room: this.id, error: err instanceof Error ? err.message : 'unknown' }, 'room host error');
         this.fail('the server could not handle the game\u2019s output');
       }
     });
-    host.logger.info(`room created: ${kv({ game: game.name, room: id, runtime: host.runtime.name })}`);
+    host.logger.info({ game: game.name, room: id, runtime: host.runtime.name }, 'room created');
   }
 
   /** Whether the room has ended. */
@@ -217,7 +217,8 @@ export class Room {
     this.attach(member, ws);
     this.engine.send({ type: 'join', playerId, name: member.name, spectator });
     this.host.logger.info(
-      `${spectator ? 'spectator' : 'player'} joined: ${kv({ game: this.game.name, room: this.id, player: playerId, players: this.playerCount, spectators: this.spectatorCount })}`,
+      { game: this.game.name, room: this.id, player: playerId, spectator, players: this.playerCount, spectators: this.spectatorCount },
+      spectator ? 'spectator joined' : 'player joined',
     );
     return member;
   }
@@ -238,7 +239,7 @@ export class Room {
     }
     this.attach(member, ws);
     this.fanout.reconnected(member);
-    this.host.logger.info(`${member.spectator ? 'spectator' : 'player'} reconnected: ${kv({ game: this.game.name, room: this.id, player: member.playerId })}`);
+    this.host.logger.info({ game: this.game.name, room: this.id, player: member.playerId, spectator: member.spectator }, member.spectator ? 'spectator reconnected' : 'player reconnected');
   }
 
   /**
@@ -252,7 +253,8 @@ export class Room {
     member.graceTimer = setTimeout(() => this.remove(member, 'grace period over'), this.host.reconnectGraceMs);
     member.graceTimer.unref?.();
     this.host.logger.info(
-      `${member.spectator ? 'spectator' : 'player'} disconnected: ${kv({ game: this.game.name, room: this.id, player: member.playerId, graceMs: this.host.reconnectGraceMs })}`,
+      { game: this.game.name, room: this.id, player: member.playerId, spectator: member.spectator, graceMs: this.host.reconnectGraceMs },
+      member.spectator ? 'spectator disconnected' : 'player disconnected',
     );
   }
 
@@ -287,7 +289,7 @@ export class Room {
       }
     }
     this.members.clear();
-    this.host.logger.info(`room disposed: ${kv({ game: this.game.name, room: this.id, reason: reason.reason })}`);
+    this.host.logger.info({ game: this.game.name, room: this.id, reason: reason.reason }, 'room disposed');
     this.listener.disposed(this);
     this.disposing = this.stopEngine();
     return this.disposing;
@@ -303,7 +305,7 @@ export class Room {
   private fail(why: string): void {
     if (this.disposed) return;
     this.killEngine = true;
-    this.host.logger.error(`room ended: ${kv({ game: this.game.name, room: this.id, reason: why })}`);
+    this.host.logger.error({ game: this.game.name, room: this.id, reason: why }, 'room ended');
     void this.dispose({
       code: CloseCode.ROOM_FAILED,
       reason: 'game failed',
@@ -357,7 +359,7 @@ export class Room {
     this.members.delete(member.playerId);
     this.listener.memberGone(this, member);
     this.engine.send({ type: 'leave', playerId: member.playerId });
-    this.host.logger.info(`${member.spectator ? 'spectator' : 'player'} left: ${kv({ game: this.game.name, room: this.id, player: member.playerId, why })}`);
+    this.host.logger.info({ game: this.game.name, room: this.id, player: member.playerId, spectator: member.spectator, why }, member.spectator ? 'spectator left' : 'player left');
     if (this.members.size === 0) void this.dispose({ code: CloseCode.NORMAL, reason: 'room empty' });
   }
 
@@ -393,10 +395,10 @@ export class Room {
 
   private onEngineError(msg: EngineErrorMessage): void {
     const log = this.host.logger;
-    const line = `game error: ${kv({ game: this.game.name, room: this.id, where: text(msg.where), fatal: msg.fatal === true })}: ${oneLine(text(msg.message))}`;
+    const fields = { game: this.game.name, room: this.id, where: text(msg.where), fatal: msg.fatal === true, error: oneLine(text(msg.message)) };
     if (msg.fatal) {
-      log.error(line);
-      if (msg.stack) log.debug(`game error stack: ${kv({ game: this.game.name, room: this.id })}: ${oneLine(text(msg.stack))}`);
+      log.error(fields, 'game error');
+      if (msg.stack) log.debug({ game: this.game.name, room: this.id, stack: oneLine(text(msg.stack)) }, 'game error stack');
       void this.dispose({
         code: CloseCode.ROOM_FAILED,
         reason: 'game failed',
@@ -408,7 +410,7 @@ export class Room {
     const now = Date.now();
     if (now - this.errorWindowStart >= 1000) {
       if (this.suppressedErrors > 0) {
-        log.error(`game errors suppressed: ${kv({ game: this.game.name, room: this.id, count: this.suppressedErrors })}`);
+        log.error({ game: this.game.name, room: this.id, count: this.suppressedErrors }, 'game errors suppressed');
       }
       this.errorWindowStart = now;
       this.errorLinesInWindow = 0;
@@ -416,8 +418,8 @@ export class Room {
     }
     if (this.errorLinesInWindow < ERROR_LINES_PER_SECOND) {
       this.errorLinesInWindow++;
-      log.error(line);
-      if (msg.stack) log.debug(`game error stack: ${kv({ game: this.game.name, room: this.id })}: ${oneLine(text(msg.stack))}`);
+      log.error(fields, 'game error');
+      if (msg.stack) log.debug({ game: this.game.name, room: this.id, stack: oneLine(text(msg.stack)) }, 'game error stack');
     } else {
       this.suppressedErrors++;
     }

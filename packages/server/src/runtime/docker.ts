@@ -9,7 +9,7 @@ import { PassThrough } from 'node:stream';
 import type { ResolvedGameMetadata } from '@parlor/squish';
 import Docker from 'dockerode';
 import { RuntimeError, ServerErrorCode } from '../errors.js';
-import { createConsoleLogger, kv, type Logger } from '../logger.js';
+import { createLogger, type Logger } from '../logger.js';
 import { DEFAULT_MAX_CHANNEL_MESSAGE_BYTES } from './channel.js';
 import { DEFAULT_PROCESS_HEAP_MB, DEFAULT_TICK_TIMEOUT_MS, processRunnerPath } from './process.js';
 import { inspectInSandbox } from './sandbox/inspect.js';
@@ -119,7 +119,7 @@ export class DockerRuntime implements RoomRuntime {
       throw new RuntimeError(ServerErrorCode.RUNTIME_UNAVAILABLE, 'docker', 'instanceId must be a string of 1–128 characters');
     }
     this.instanceId = id ?? defaultInstanceId();
-    this.logger = options.logger ?? createConsoleLogger('info');
+    this.logger = options.logger ?? createLogger();
     this.verifyRunner = options.verifyRunner ?? true;
     this.limits = pickSandboxLimits(options);
     this.opts = {
@@ -210,7 +210,7 @@ export class DockerRuntime implements RoomRuntime {
       try {
         await this.docker.getContainer(c.Id).remove({ force: true });
         removed.push(c.Id);
-        this.logger.info(`removed stale room container: ${kv({ container: c.Id.slice(0, 12), instance: this.instanceId, room: c.Labels?.[DOCKER_LABELS.room], game: c.Labels?.[DOCKER_LABELS.game] })}`);
+        this.logger.info({ container: c.Id.slice(0, 12), instance: this.instanceId, room: c.Labels?.[DOCKER_LABELS.room], game: c.Labels?.[DOCKER_LABELS.game] }, 'removed stale room container');
       } catch {
         // already gone (AutoRemove)
       }
@@ -422,13 +422,13 @@ class ContainerChild extends EventEmitter implements SandboxChild {
         }
         if (this.oomKilled) {
           this.exitReason = `the game exceeded its memory limit (${Math.round(this.memoryBytes / (1024 * 1024))} MiB)`;
-          this.log.warn(`room container killed by the kernel for memory: ${kv({ container: c.id.slice(0, 12), memoryBytes: this.memoryBytes })}`);
+          this.log.warn({ container: c.id.slice(0, 12), memoryBytes: this.memoryBytes }, 'room container killed by the kernel for memory');
         }
       }
       await c.remove({ force: true }).catch(() => {});
       this.finish(code, this.killed || this.oomKilled ? 'SIGKILL' : null);
     } catch (err) {
-      if (!this.killed) this.log.error(`room container failed: ${(err as Error).message}`);
+      if (!this.killed) this.log.error({ error: (err as Error).message }, 'room container failed');
       this.stderr.write(`container error: ${(err as Error).message}\n`);
       if (this.container) await this.container.remove({ force: true }).catch(() => {});
       this.finish(null, this.killed ? 'SIGKILL' : null);

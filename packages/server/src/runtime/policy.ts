@@ -1,6 +1,6 @@
 import { RuntimeError, ServerConfigError, ServerErrorCode } from '../errors.js';
 import type { LoadGameOptions } from '../games/loader.js';
-import { createConsoleLogger, kv, type Logger } from '../logger.js';
+import { createLogger, type Logger } from '../logger.js';
 import { spawnSync } from 'node:child_process';
 import { buildImageCommand } from '../gate/runtime.js';
 import { DEFAULT_DOCKER_IMAGE, DockerRuntime, type DockerRuntimeOptions } from './docker.js';
@@ -53,7 +53,7 @@ export function isProduction(): boolean {
  */
 export function createRuntime(choice: RuntimeChoice, options: RuntimePolicyOptions = {}): RoomRuntime {
   const production = options.production ?? isProduction();
-  const logger = options.logger ?? createConsoleLogger('info');
+  const logger = options.logger ?? createLogger();
   const processOptions = { logger, ...options.process };
   if (typeof choice === 'object' && choice !== null && typeof choice.start === 'function') {
     if (production && choice.name === 'inline') throw refusedInline();
@@ -94,7 +94,7 @@ export function createRuntime(choice: RuntimeChoice, options: RuntimePolicyOptio
           why = `no Docker engine and no process sandbox (${reason})`;
         }
       }
-      logger.info(`runtime auto-selected: ${kv({ runtime: picked.name, docker: engine, production, why })}`);
+      logger.info({ runtime: picked.name, docker: engine, production, why }, 'runtime auto-selected');
       return picked;
     }
     default:

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { ResolvedGameMetadata } from '@parlor/squish';
 import { buildSync } from 'esbuild';
 import { RuntimeError, ServerErrorCode } from '../errors.js';
-import { createConsoleLogger, kv, type Logger } from '../logger.js';
+import { createLogger, type Logger } from '../logger.js';
 import { DEFAULT_MAX_CHANNEL_MESSAGE_BYTES } from './channel.js';
 import type { RoomRuntime, RoomSpec } from './runtime.js';
 import { RUNNER_FD, SANDBOX_RUNNER_PATH, SANDBOX_UID, bwrapCanDisableUserns, bwrapCommand, findExecutable, inCgroupCommand, nodeFiles } from './sandbox/bwrap.js';
@@ -161,7 +161,7 @@ export class ProcessRuntime implements RoomRuntime {
     this.tickTimeoutMs = options.tickTimeoutMs ?? DEFAULT_TICK_TIMEOUT_MS;
     this.startTimeoutMs = options.startTimeoutMs ?? 10_000;
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_CHANNEL_MESSAGE_BYTES;
-    this.logger = options.logger ?? createConsoleLogger('info');
+    this.logger = options.logger ?? createLogger();
     this.nodePath = options.nodePath ?? process.execPath;
     this.memoryBytes = Math.max(32, options.memoryLimitMb ?? DEFAULT_PROCESS_MEMORY_MB) * 1024 * 1024;
     this.pidsMax = Math.max(8, Math.floor(options.pidsMax ?? DEFAULT_PROCESS_PIDS_MAX));
@@ -194,7 +194,7 @@ export class ProcessRuntime implements RoomRuntime {
     this.cgroups = cgroups;
     this.weaknesses = problems;
     this.networkIsolated = this.sandbox !== null;
-    if (problems.length) this.logger.warn(`UNSAFE: the process runtime runs games WITHOUT full OS isolation (unsafeWeakSandbox, development only): ${this.weaknessText()}`);
+    if (problems.length) this.logger.warn({ runtime: 'process', unsafe: true, weaknesses: this.weaknessText() }, 'UNSAFE: the process runtime runs games WITHOUT full OS isolation (unsafeWeakSandbox, development only)');
     this.runnerPath = options.runnerPath ?? locateRunner();
     this.poolSize = Math.max(0, Math.floor(options.poolSize ?? 2));
     this.limits = pickSandboxLimits(options);
@@ -222,7 +222,7 @@ export class ProcessRuntime implements RoomRuntime {
         `game ${spec.game} was given as an in-process class; the process runtime needs a game file or folder`,
       );
     }
-    if (this.weaknesses.length) (spec.logger ?? this.logger).warn(`UNSAFE: room started without full OS isolation: ${kv({ game: spec.game, room: spec.roomId })} ${this.weaknessText()}`);
+    if (this.weaknesses.length) (spec.logger ?? this.logger).warn({ game: spec.game, room: spec.roomId, unsafe: true, weaknesses: this.weaknessText() }, 'UNSAFE: room started without full OS isolation');
     return superviseSandbox(this.processChild(this.take()), spec, bundle, {
       ...this.limits,
       logger: this.logger,
@@ -353,7 +353,7 @@ export class ProcessRuntime implements RoomRuntime {
       try {
         this.pool.push(this.spawnRunner());
       } catch (err) {
-        if (!this.refillTimer) this.logger.warn(`process pool refill failed, retrying in ${REFILL_RETRY_MS} ms: ${(err as Error).message}`);
+        if (!this.refillTimer) this.logger.warn({ retryMs: REFILL_RETRY_MS, error: (err as Error).message }, 'process pool refill failed');
         this.refillTimer ??= setTimeout(() => {
           this.refillTimer = null;
           this.refill();

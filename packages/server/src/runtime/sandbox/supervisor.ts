@@ -1,7 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import type { EngineToHostMessage, HostToEngineMessage } from '../../engine/messages.js';
 import { DEFAULT_MAX_CONSECUTIVE_ERRORS } from '../../engine/room-engine.js';
-import { kv, type Logger } from '../../logger.js';
+import type { Logger } from '../../logger.js';
 import type { RunnerBootMessage } from '../../runner/protocol.js';
 import { ChannelDecoder, ChannelError, encodeChannelMessage } from '../channel.js';
 import type { RoomChannel, RoomSpec } from '../runtime.js';
@@ -210,7 +210,7 @@ export function superviseSandbox(
   const kill = (where: string, reason: string): void => {
     if (dead || killReason !== null) return;
     killReason = reason;
-    log.warn(`room process killed: ${kv({ ...tag, pid: child.pid, where, reason })}`);
+    log.warn({ ...tag, pid: child.pid, where, reason }, 'room process killed');
     try {
       child.kill();
     } catch {
@@ -219,12 +219,12 @@ export function superviseSandbox(
     try {
       fail(where, reason);
     } catch (err) {
-      log.error(`room host error while ending: ${kv({ ...tag, error: errText(err) })}`);
+      log.error({ ...tag, error: errText(err) }, 'room host error while ending');
     }
   };
   /** Last resort: something threw on the host in this room's path. */
   const internal = (where: string, err: unknown): void => {
-    log.error(`room host error: ${kv({ ...tag, where, error: errText(err) })}`);
+    log.error({ ...tag, where, error: errText(err) }, 'room host error');
     kill(where, 'the host could not handle the game\u2019s output');
   };
 
@@ -257,7 +257,7 @@ export function superviseSandbox(
   const throttle = (now: number): void => {
     if (floodSince < 0) {
       floodSince = windowAt;
-      log.debug(`room channel throttled: ${kv({ ...tag, bytes: windowBytes, messages: windowMsgs, windowMs: RATE_WINDOW_MS })}`);
+      log.debug({ ...tag, bytes: windowBytes, messages: windowMsgs, windowMs: RATE_WINDOW_MS }, 'room channel throttled');
     }
     if (now - floodSince >= lim.channelFloodMs) {
       kill(
@@ -288,7 +288,7 @@ export function superviseSandbox(
     now = performance.now();
     if (firstAt === null && msgs.length) {
       firstAt = now - started;
-      log.debug(`room process ready: ${kv({ ...tag, pid: child.pid, startMs: firstAt.toFixed(1) })}`);
+      log.debug({ ...tag, pid: child.pid, startMs: Number(firstAt.toFixed(1)) }, 'room process ready');
     }
     windowMsgs += msgs.length;
     for (const m of msgs) {
@@ -326,12 +326,12 @@ export function superviseSandbox(
     if (/heap out of memory|Reached heap limit/i.test(line)) oom = true;
     const now = Date.now();
     if (now - windowStart >= 1000) {
-      if (suppressed) log.warn(`game output suppressed: ${kv({ ...tag, lines: suppressed })}`);
+      if (suppressed) log.warn({ ...tag, lines: suppressed }, 'game output suppressed');
       windowStart = now;
       linesInWindow = 0;
       suppressed = 0;
     }
-    if (linesInWindow++ < STDERR_LINES_PER_SECOND) log.info(`game output: ${kv(tag)}: ${line.slice(0, MAX_STDERR_LINE)}`);
+    if (linesInWindow++ < STDERR_LINES_PER_SECOND) log.info({ ...tag, line: line.slice(0, MAX_STDERR_LINE) }, 'game output');
     else suppressed++;
   };
   child.stderr.setEncoding('utf8');
@@ -350,7 +350,7 @@ export function superviseSandbox(
       }
     } catch (err) {
       stderrBuf = '';
-      log.error(`room host error: ${kv({ ...tag, where: 'stderr', error: errText(err) })}`);
+      log.error({ ...tag, where: 'stderr', error: errText(err) }, 'room host error');
     }
   });
   child.stdin.on('error', () => {});
@@ -448,11 +448,11 @@ export function superviseSandbox(
             : oom
             ? `the game ran out of memory (heap cap ${cfg.heapMb} MiB)`
             : `the room process exited unexpectedly (${signal ? `signal ${signal}` : `code ${isNum(code) ? code : 'unknown'}`})`;
-          if (!stoppedSent) log.warn(`room process exited: ${kv({ ...tag, pid: child.pid, code, signal, oom })}`);
+          if (!stoppedSent) log.warn({ ...tag, pid: child.pid, code, signal, oom }, 'room process exited');
           fail('process', why);
         }
       } catch (err) {
-        log.error(`room host error: ${kv({ ...tag, where: 'close', error: errText(err) })}`);
+        log.error({ ...tag, where: 'close', error: errText(err) }, 'room host error');
       }
       resolveExit();
     });
