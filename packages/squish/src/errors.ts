@@ -27,8 +27,8 @@ const kParlorError: unique symbol = Symbol.for('parlor.error') as never;
  * side, two versions in one `node_modules`), as undici's errors do: each class carries a brand
  * `Symbol.for('parlor.error…')` and `instanceof` checks for the brand, not the prototype chain.
  * A subclass that wants its own cross-copy `instanceof` declares
- * `static override readonly brand = Symbol.for('parlor.error.<Name>')`; without one it inherits the
- * ordinary prototype check.
+ * `static override readonly brand = Symbol.for('parlor.error.<Name>')` (its `name` is then read from
+ * the brand, so it survives minification); without one it keeps the ordinary prototype check.
  */
 export class ParlorError extends Error {
   /** The brand `instanceof` looks for: `Symbol.for('parlor.error')` here; each subclass declares its own. */
@@ -56,9 +56,19 @@ export class ParlorError extends Error {
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
-    this.name = new.target.name;
+    this.name = errorName(new.target);
     brandChain(new.target);
   }
+}
+
+/**
+ * The class's name, read from its own brand's description (`parlor.error.<Name>`) so that it
+ * survives minifiers that rename classes (the client's page bundle); the class name otherwise.
+ */
+function errorName(cls: { name: string }): string {
+  if (!Object.hasOwn(cls, 'brand')) return cls.name;
+  const d = (cls as typeof ParlorError).brand.description ?? '';
+  return d.startsWith('parlor.error.') ? d.slice('parlor.error.'.length) : 'ParlorError';
 }
 
 /** Puts each class's brand on its own prototype (once), from `cls` up to {@link ParlorError}. */
@@ -71,8 +81,8 @@ function brandChain(cls: unknown): void {
 }
 
 /**
- * Thrown by every squish decoder (`unsquish`, `decodeFrame`, `SceneMirror.apply`,
- * `decodeServerMessage`, `decodeClientMessage`) on any byte string that is not valid.
+ * Thrown by every squish decoder (`unsquish`, `SceneMirror.apply`, `decodeServerMessage`,
+ * `decodeClientMessage`) on any byte string that is not valid.
  * Decoders throw nothing else on bad input.
  */
 export class SquishDecodeError extends ParlorError {

@@ -63,6 +63,15 @@ describe('ParlorError', () => {
     expect(fromCjs instanceof esm.SceneError).toBe(false);
   });
 
+  it('name comes from the brand, so a minifier that renames classes cannot change it', () => {
+    const Renamed = { e: class extends SquishEncodeError {} }.e; // a subclass without a brand keeps its class name
+    expect(new SquishEncodeError('x').name).toBe('SquishEncodeError');
+    expect(new Renamed('x').name).toBe('e');
+    const M = { a: class extends ParlorError { static override readonly brand: symbol = Symbol.for('parlor.error.MinifiedError'); } }.a;
+    expect(M.name).toBe('a');
+    expect(new M('X', 'x').name).toBe('MinifiedError');
+  });
+
   it('a subclass without its own brand keeps the ordinary prototype check', async () => {
     class Local extends ParlorError {}
     const other = await secondCopy();
