@@ -1,9 +1,7 @@
 import { describe as suite, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { Group, type Node, Shape, Squisher, SceneMirror, Text, Asset, ShapeUtils, Colors, ViewableGame, type View, nodeBounds, seededRandom } from '../src/index.js';
+import { Group, type Node, Shape, Squisher, SceneMirror, Text, Asset, ShapeUtils, Colors, ViewableGame, type View, nodeBounds } from '../src/index.js';
 import { containsText, describe, messageFor } from './helpers.js';
-
-const rng = seededRandom;
 
 const PLAYERS = [1, 2, 3];
 const SPECTATOR = 100;
@@ -20,78 +18,213 @@ function visibleIds(layers: readonly Node[], viewer: number | 'public'): Set<num
   return out;
 }
 
-suite('Squisher → SceneMirror', () => {
-  it('every player and spectator mirrors exactly its own view of the scene, through random edits', () => {
-    fc.assert(fc.property(fc.integer(), (seed) => {
-      const r = rng(seed);
-      const pick = <T>(a: readonly T[]): T => a[Math.floor(r() * a.length)];
-      const layers: Group[] = [new Group(), new Group()];
-      const all: Node[] = [...layers];
-      const groups: Group[] = [...layers];
-      const secrets = new Map<Node, string>();
-      const randomIds = () => (r() < 0.3 ? PLAYERS.filter(() => r() < 0.5) : null);
-      const make = (): Node => {
-        const k = r();
-        const playerIds = randomIds();
-        let n: Node;
-        if (k < 0.3) n = new Shape({ points: ShapeUtils.rectangle(r() * 100, r() * 100, r() * 10 + 0.5, r() * 10 + 0.5), fill: Colors.RED, playerIds });
-        else if (k < 0.45) n = new Shape({ shapeType: 'circle', x: r() * 100, y: r() * 100, radius: r() * 5, stroke: Colors.BLUE, playerIds });
-        else if (k < 0.75) n = new Text({ text: 'pending', x: r() * 100, y: r() * 100, playerIds });
-        else if (k < 0.85) n = new Asset({ assetId: 'img', x: r() * 100, y: r() * 100, crop: r() < 0.5 ? { x: 0, y: 0, width: 16, height: 16 } : null, playerIds });
-        else { n = new Group({ x: r() * 5, playerIds }); groups.push(n as Group); }
-        if (n instanceof Text) { n.text = `secret-${n.id}-x`; secrets.set(n, n.text); }
-        all.push(n);
-        return n;
-      };
-      for (let i = 0; i < 15; i++) pick(groups).addChild(make());
+// ------------------------------------------------------------------ model-based: edits, joins, flushes
 
-      const sq = new Squisher({ layers: () => layers });
-      const mirrors = new Map<number, SceneMirror>();
-      const join = (id: number, spectator = false) => { sq.addPlayer(id, { spectator }); mirrors.set(id, new SceneMirror()); };
-      PLAYERS.slice(0, 2).forEach((p) => join(p));
-      join(SPECTATOR, true);
+/** The model: who is joined, and who is owed a full frame by the next flush. */
+interface Model {
+  joined: Set<number>;
+  fullDue: Set<number>;
+}
 
-      for (let step = 0; step < 25; step++) {
-        const edits = 1 + Math.floor(r() * 6);
-        for (let e = 0; e < edits; e++) {
-          const x = r();
-          const attached = all.filter((n) => n.parent !== null && !layers.includes(n as Group));
-          if (x < 0.2) pick(groups).addChild(make());
-          else if (x < 0.3 && attached.length) pick(attached).remove();
-          else if (x < 0.4 && attached.length) {
-            const n = pick(attached);
-            const g = pick(groups);
-            let cyc = false;
-            for (let a: Node | null = g; a; a = a.parent) if (a === n) cyc = true;
-            if (!cyc) { n.remove(); g.insertChild(n, Math.floor(r() * (g.children.length + 1))); }
-          } else if (x < 0.5 && attached.length) pick(attached).playerIds = randomIds();
-          else if (attached.length) {
-            const n = pick(attached);
-            if (n instanceof Shape) { if (r() < 0.5) n.translate(r() * 2 - 1, r() * 2 - 1); else n.fill = r() < 0.3 ? null : [r() * 255, 0, 0, 255]; }
-            else if (n instanceof Text) { if (r() < 0.5) { n.x += r() - 0.5; n.y += r(); } else n.size = r() * 10; }
-            else if (n instanceof Asset) n.volume = r();
-            else if (n instanceof Group) n.scale = 0.5 + r();
-            if (r() < 0.1) n.onClick = n.clickable ? null : () => {};
-          }
-        }
-        if (r() < 0.1) { const p = pick(PLAYERS); if (mirrors.has(p)) { sq.removePlayer(p); mirrors.delete(p); } else join(p); }
-        if (r() < 0.1) { const p = pick([...mirrors.keys()]); sq.requestFull(p); }
+/** The real system: a scene, its Squisher, and one SceneMirror per recipient fed its messages. */
+interface Real {
+  layers: Group[];
+  /** Every node made so far (attached or not), in creation order; commands pick by index. */
+  all: Node[];
+  groups: Group[];
+  /** Private texts: `secret-<id>-x`, to look for in other viewers' bytes. */
+  secrets: Map<Node, string>;
+  sq: Squisher;
+  mirrors: Map<number, SceneMirror>;
+}
 
-        const frames = sq.flush();
-        for (const [id, mirror] of mirrors) {
-          const msg = messageFor(frames, id);
-          if (msg) mirror.apply(msg);
-          const viewer = id === SPECTATOR ? 'public' as const : id;
-          // Structure and every property, as this viewer should see them.
-          expect(mirror.root!.children.map((c) => describe(c))).toEqual(layers.map((l) => describe(l, viewer)));
-          // No node it may not see, by id...
-          const allowed = visibleIds(layers, viewer);
-          for (const nid of mirror.nodes.keys()) if (nid !== 0) expect(allowed.has(nid)).toBe(true);
-          // ...and not a byte of another player's private text.
-          if (msg) for (const [node, s] of secrets) if (!allowed.has(node.id) && node.playerIds && !(viewer !== 'public' && node.isVisibleTo(viewer))) expect(containsText(msg, s)).toBe(false);
+type SquisherCommand = fc.Command<Model, Real>;
+const unit = fc.integer({ min: 0, max: 999 }).map((v) => v / 1000);
+/** `playerIds` of a new node: public (null) 7 times in 10, else a subset of the players. */
+const playerIdsArb = fc.oneof({ arbitrary: fc.constant(null), weight: 7 }, { arbitrary: fc.subarray(PLAYERS), weight: 3 });
+const pickOf = <T>(a: readonly T[], i: number): T | undefined => (a.length ? a[i % a.length] : undefined);
+const attachedOf = (r: { all: Node[] }): Node[] => r.all.filter((n) => n.parent !== null);
+
+class AddNode implements SquisherCommand {
+  constructor(readonly parent: number, readonly kind: number, readonly v: number[], readonly playerIds: number[] | null) {}
+  check = () => true;
+  run(_m: Model, r: Real): void {
+    const [a, b, c, d] = this.v;
+    const playerIds = this.playerIds;
+    const parent = pickOf(r.groups, this.parent)!;
+    let n: Node;
+    switch (this.kind) {
+      case 0: n = new Shape({ points: ShapeUtils.rectangle(a * 100, b * 100, c * 10 + 0.5, d * 10 + 0.5), fill: Colors.RED, playerIds }); break;
+      case 1: n = new Shape({ shapeType: 'circle', x: a * 100, y: b * 100, radius: c * 5, stroke: Colors.BLUE, playerIds }); break;
+      case 2: n = new Text({ text: 'pending', x: a * 100, y: b * 100, playerIds }); break;
+      case 3: n = new Asset({ assetId: 'img', x: a * 100, y: b * 100, crop: c < 0.5 ? { x: 0, y: 0, width: 16, height: 16 } : null, playerIds }); break;
+      default: n = new Group({ x: a * 5, playerIds }); r.groups.push(n as Group);
+    }
+    if (n instanceof Text) {
+      n.text = `secret-${n.id}-x`;
+      r.secrets.set(n, n.text);
+    }
+    r.all.push(n);
+    parent.addChild(n);
+  }
+  toString = () => `add(kind ${this.kind} under group #${this.parent}, ${JSON.stringify(this.playerIds)})`;
+}
+
+class RemoveNode implements SquisherCommand {
+  constructor(readonly node: number) {}
+  check = () => true;
+  run(_m: Model, r: Real): void {
+    pickOf(attachedOf(r), this.node)?.remove();
+  }
+  toString = () => `remove(#${this.node})`;
+}
+
+class MoveNode implements SquisherCommand {
+  constructor(readonly node: number, readonly to: number, readonly at: number) {}
+  check = () => true;
+  run(_m: Model, r: Real): void {
+    const n = pickOf(attachedOf(r), this.node);
+    const g = pickOf(r.groups, this.to)!;
+    if (!n) return;
+    for (let a: Node | null = g; a; a = a.parent) if (a === n) return; // would be a cycle
+    n.remove();
+    g.insertChild(n, Math.floor(this.at * (g.children.length + 1)));
+  }
+  toString = () => `move(#${this.node} into group #${this.to} at ${this.at})`;
+}
+
+class SetPlayerIds implements SquisherCommand {
+  constructor(readonly node: number, readonly playerIds: number[] | null) {}
+  check = () => true;
+  run(_m: Model, r: Real): void {
+    const n = pickOf(attachedOf(r), this.node);
+    if (n) n.playerIds = this.playerIds;
+  }
+  toString = () => `playerIds(#${this.node}, ${JSON.stringify(this.playerIds)})`;
+}
+
+class EditNode implements SquisherCommand {
+  constructor(readonly node: number, readonly v: number[], readonly toggleClick: boolean) {}
+  check = () => true;
+  run(_m: Model, r: Real): void {
+    const n = pickOf(attachedOf(r), this.node);
+    if (!n) return;
+    const [a, b, c] = this.v;
+    if (n instanceof Shape) {
+      if (a < 0.5) n.translate(b * 2 - 1, c * 2 - 1);
+      else n.fill = b < 0.3 ? null : [c * 255, 0, 0, 255];
+    } else if (n instanceof Text) {
+      if (a < 0.5) { n.x += b - 0.5; n.y += c; } else n.size = b * 10;
+    } else if (n instanceof Asset) n.volume = b;
+    else if (n instanceof Group) n.scale = 0.5 + b;
+    if (this.toggleClick) n.onClick = n.clickable ? null : () => {};
+  }
+  toString = () => `edit(#${this.node}, ${this.v.join(', ')}${this.toggleClick ? ', toggle click' : ''})`;
+}
+
+class Join implements SquisherCommand {
+  constructor(readonly id: number) {}
+  check = (m: Readonly<Model>) => !m.joined.has(this.id);
+  run(m: Model, r: Real): void {
+    r.sq.addPlayer(this.id);
+    r.mirrors.set(this.id, new SceneMirror());
+    m.joined.add(this.id);
+    m.fullDue.add(this.id);
+  }
+  toString = () => `join(${this.id})`;
+}
+
+class Leave implements SquisherCommand {
+  constructor(readonly id: number) {}
+  check = (m: Readonly<Model>) => m.joined.has(this.id);
+  run(m: Model, r: Real): void {
+    r.sq.removePlayer(this.id);
+    r.mirrors.delete(this.id);
+    m.joined.delete(this.id);
+    m.fullDue.delete(this.id);
+  }
+  toString = () => `leave(${this.id})`;
+}
+
+class RequestFull implements SquisherCommand {
+  constructor(readonly id: number) {}
+  check = (m: Readonly<Model>) => m.joined.has(this.id);
+  run(m: Model, r: Real): void {
+    r.sq.requestFull(this.id);
+    m.fullDue.add(this.id);
+  }
+  toString = () => `requestFull(${this.id})`;
+}
+
+/** Flushes, applies each recipient's message, and checks every mirror against the scene. */
+class Flush implements SquisherCommand {
+  check = () => true;
+  run(m: Model, r: Real): void {
+    const frames = r.sq.flush();
+    // A full frame exactly for those added or resynced since the last flush, and marked so.
+    expect(frames.sends.filter((s) => s.full).map((s) => s.playerId).sort()).toEqual([...m.fullDue].sort());
+    m.fullDue.clear();
+    for (const [id, mirror] of r.mirrors) {
+      const msg = messageFor(frames, id);
+      if (msg) expect(mirror.apply(msg).full).toBe(frames.sends.find((s) => s.playerId === id)!.full);
+      const viewer = id === SPECTATOR ? ('public' as const) : id;
+      // Structure and every property, as this viewer should see them.
+      expect(mirror.root!.children.map((c) => describe(c))).toEqual(r.layers.map((l) => describe(l, viewer)));
+      // No node it may not see, by id...
+      const allowed = visibleIds(r.layers, viewer);
+      for (const nid of mirror.nodes.keys()) if (nid !== 0) expect(allowed.has(nid)).toBe(true);
+      // ...and not a byte of another player's private text.
+      if (msg) {
+        for (const [node, secret] of r.secrets) {
+          if (!allowed.has(node.id) && node.playerIds && !(viewer !== 'public' && node.isVisibleTo(viewer))) expect(containsText(msg, secret)).toBe(false);
         }
       }
-    }), { numRuns: Number(process.env.MODEL_RUNS ?? 100), seed: Number(process.env.MODEL_SEED) || undefined });
+    }
+  }
+  toString = () => 'flush()';
+}
+
+const nodeIndex = fc.nat(63);
+const squisherCommands = fc.commands(
+  [
+    fc.tuple(nodeIndex, fc.integer({ min: 0, max: 4 }), fc.array(unit, { minLength: 4, maxLength: 4 }), playerIdsArb).map(([p, k, v, ids]) => new AddNode(p, k, v, ids)),
+    fc.tuple(nodeIndex, fc.integer({ min: 0, max: 4 }), fc.array(unit, { minLength: 4, maxLength: 4 }), playerIdsArb).map(([p, k, v, ids]) => new AddNode(p, k, v, ids)),
+    nodeIndex.map((i) => new RemoveNode(i)),
+    fc.tuple(nodeIndex, nodeIndex, unit).map(([i, g, at]) => new MoveNode(i, g, at)),
+    fc.tuple(nodeIndex, playerIdsArb).map(([i, ids]) => new SetPlayerIds(i, ids)),
+    fc.tuple(nodeIndex, fc.array(unit, { minLength: 3, maxLength: 3 }), unit.map((v) => v < 0.1)).map(([i, v, t]) => new EditNode(i, v, t)),
+    fc.tuple(nodeIndex, fc.array(unit, { minLength: 3, maxLength: 3 }), fc.constant(false)).map(([i, v, t]) => new EditNode(i, v, t)),
+    fc.constantFrom(...PLAYERS).map((id) => new Join(id)),
+    fc.constantFrom(...PLAYERS).map((id) => new Leave(id)),
+    fc.constantFrom(...PLAYERS).map((id) => new RequestFull(id)),
+    fc.constant(new Flush()),
+    fc.constant(new Flush()),
+  ],
+  { maxCommands: 200, size: 'max' },
+);
+
+suite('Squisher → SceneMirror', () => {
+  it('every player and spectator mirrors exactly its own view of the scene, through random edits (model-based: failures shrink)', () => {
+    fc.assert(
+      fc.property(squisherCommands, (cmds) => {
+        const setup = (): { model: Model; real: Real } => {
+          const layers = [new Group(), new Group()];
+          const sq = new Squisher({ layers: () => layers });
+          const real: Real = { layers, all: [], groups: [...layers], secrets: new Map(), sq, mirrors: new Map() };
+          const model: Model = { joined: new Set(), fullDue: new Set() };
+          for (const id of PLAYERS.slice(0, 2)) new Join(id).run(model, real);
+          sq.addPlayer(SPECTATOR, { spectator: true });
+          real.mirrors.set(SPECTATOR, new SceneMirror());
+          model.fullDue.add(SPECTATOR);
+          return { model, real };
+        };
+        const env = setup();
+        fc.modelRun(() => env, cmds);
+        // Whatever the commands, the run ends with a flush, so every state is checked.
+        new Flush().run(env.model, env.real);
+      }),
+      { numRuns: Number(process.env.MODEL_RUNS ?? 100), seed: Number(process.env.MODEL_SEED) || undefined },
+    );
   });
 
   it('a private node never reaches another player or a spectator, at the byte level', () => {
@@ -195,74 +328,192 @@ suite('Squisher → SceneMirror', () => {
   });
 });
 
-suite('camera culling (ViewableGame)', () => {
-  it('each player mirrors exactly the world nodes near its own moving camera, through random edits', () => {
-    fc.assert(fc.property(fc.integer(), (seed) => {
-      const r = rng(seed);
-      const pick = <T>(a: readonly T[]): T => a[Math.floor(r() * a.length)];
-      const world = new Group();
-      const hud = new Group();
-      const all: Node[] = [];
-      const groups: Group[] = [world];
-      const make = (): Node => {
-        const k = r();
-        const playerIds = r() < 0.2 ? PLAYERS.filter(() => r() < 0.5) : null;
-        let n: Node;
-        if (k < 0.4) n = new Shape({ points: ShapeUtils.rectangle(r() * 300, r() * 300, r() * 20 + 1, r() * 20 + 1), fill: Colors.RED, playerIds });
-        else if (k < 0.6) n = new Shape({ shapeType: 'circle', x: r() * 300, y: r() * 300, radius: r() * 5, playerIds });
-        else if (k < 0.8) n = new Text({ text: `w${r().toFixed(3)}`, x: r() * 300, y: r() * 300, playerIds });
-        else { n = new Group({ x: r() * 200, y: r() * 200, playerIds }); groups.push(n as Group); }
-        all.push(n);
-        return n;
-      };
-      for (let i = 0; i < 25; i++) pick(groups).addChild(make());
-      hud.addChild(new Text({ text: 'hud' }));
-      const views = new Map<number, View>();
-      const newView = (): View => ({ x: r() * 250 - 20, y: r() * 250 - 20, zoom: 0.5 + r() * 2.5 });
-      const sq = new Squisher({
-        layers: () => [world, hud],
-        camera: { group: world, view: (p, s) => (s ? { x: 0, y: 0, zoom: 0.3 } : views.get(p)!) },
-      });
-      const mirrors = new Map<number, SceneMirror>();
-      const join = (id: number, spectator = false) => { views.set(id, newView()); sq.addPlayer(id, { spectator }); mirrors.set(id, new SceneMirror()); };
-      PLAYERS.forEach((p) => join(p));
-      join(SPECTATOR, true);
-      const rectOf = (v: View) => { const z = v.zoom ?? 1; const m = 10 / z; return [v.x - m, v.y - m, v.x + 100 / z + m, v.y + 100 / z + m]; };
+// ------------------------------------------------------------------ model-based: a camera group
 
-      for (let step = 0; step < 20; step++) {
-        for (let e = 0; e < 1 + Math.floor(r() * 5); e++) {
-          const x = r();
-          const attached = all.filter((n) => n.parent !== null);
-          if (x < 0.25) pick(groups).addChild(make());
-          else if (x < 0.35 && attached.length) pick(attached).remove();
-          else if (x < 0.45 && attached.length) pick(attached).playerIds = r() < 0.5 ? null : [pick(PLAYERS)];
-          else if (attached.length) {
-            const n = pick(attached);
-            if (n instanceof Shape) n.translate(r() * 60 - 30, r() * 60 - 30);
-            else if (n instanceof Text) { n.x += r() * 40 - 20; n.y += r() * 40 - 20; }
-            else if (n instanceof Group) n.x += r() * 40 - 20;
-          }
-        }
-        for (const p of PLAYERS) if (r() < 0.4) views.set(p, newView());
-        if (r() < 0.1) sq.requestFull(pick(PLAYERS));
-        const frames = sq.flush();
-        for (const [id, mirror] of mirrors) {
-          const msg = messageFor(frames, id);
-          if (msg) mirror.apply(msg);
-          const viewer = id === SPECTATOR ? 'public' as const : id;
-          const rect = rectOf(id === SPECTATOR ? { x: 0, y: 0, zoom: 0.3 } : views.get(id)!);
-          const expected = world.children
-            .filter((c) => (c.playerIds === null || (viewer !== 'public' && c.playerIds.includes(viewer))))
-            .filter((c) => { const b = nodeBounds(c); return b === null || (b[0] <= rect[2] && b[2] >= rect[0] && b[1] <= rect[3] && b[3] >= rect[1]); })
-            .map((c) => describe(c, viewer));
-          const mw = mirror.nodes.get(world.id)!;
-          expect(mw.children.map((c) => describe(c))).toEqual(expected);
-          const v = id === SPECTATOR ? { x: 0, y: 0, zoom: 0.3 } : views.get(id)!;
-          expect((mw as Group).scale).toBeCloseTo(v.zoom ?? 1, 5);
-          expect((mw as Group).x).toBeCloseTo(-v.x * (v.zoom ?? 1), 1);
-          expect(mirror.root!.children[1].children.map((c) => describe(c))).toEqual(hud.children.map((c) => describe(c)));
-        }
-      }
-    }), { numRuns: Number(process.env.MODEL_RUNS ?? 60) });
+/** The real system of the camera test: a world group culled per player by its moving view. */
+interface WorldReal {
+  world: Group;
+  hud: Group;
+  all: Node[];
+  groups: Group[];
+  views: Map<number, View>;
+  sq: Squisher;
+  mirrors: Map<number, SceneMirror>;
+}
+
+type WorldCommand = fc.Command<Model, WorldReal>;
+/** `playerIds` of a new world node: public 4 times in 5. */
+const worldIdsArb = fc.oneof({ arbitrary: fc.constant(null), weight: 4 }, { arbitrary: fc.subarray(PLAYERS), weight: 1 });
+const SPECTATOR_VIEW: View = { x: 0, y: 0, zoom: 0.3 };
+const viewArb = fc.tuple(unit, unit, unit).map(([x, y, z]): View => ({ x: x * 250 - 20, y: y * 250 - 20, zoom: 0.5 + z * 2.5 }));
+
+class AddWorldNode implements WorldCommand {
+  constructor(readonly parent: number, readonly kind: number, readonly v: number[], readonly playerIds: number[] | null) {}
+  check = () => true;
+  run(_m: Model, r: WorldReal): void {
+    const [a, b, c, d] = this.v;
+    const playerIds = this.playerIds;
+    const parent = pickOf(r.groups, this.parent)!;
+    let n: Node;
+    switch (this.kind) {
+      case 0: n = new Shape({ points: ShapeUtils.rectangle(a * 300, b * 300, c * 20 + 1, d * 20 + 1), fill: Colors.RED, playerIds }); break;
+      case 1: n = new Shape({ shapeType: 'circle', x: a * 300, y: b * 300, radius: c * 5, playerIds }); break;
+      case 2: n = new Text({ text: `w${c.toFixed(3)}`, x: a * 300, y: b * 300, playerIds }); break;
+      default: n = new Group({ x: a * 200, y: b * 200, playerIds }); r.groups.push(n as Group);
+    }
+    r.all.push(n);
+    parent.addChild(n);
+  }
+  toString = () => `add(kind ${this.kind} under group #${this.parent}, ${JSON.stringify(this.playerIds)})`;
+}
+
+class RemoveWorldNode implements WorldCommand {
+  constructor(readonly node: number) {}
+  check = () => true;
+  run(_m: Model, r: WorldReal): void {
+    pickOf(attachedOf(r), this.node)?.remove();
+  }
+  toString = () => `remove(#${this.node})`;
+}
+
+class SetWorldPlayerIds implements WorldCommand {
+  constructor(readonly node: number, readonly playerIds: number[] | null) {}
+  check = () => true;
+  run(_m: Model, r: WorldReal): void {
+    const n = pickOf(attachedOf(r), this.node);
+    if (n) n.playerIds = this.playerIds;
+  }
+  toString = () => `playerIds(#${this.node}, ${JSON.stringify(this.playerIds)})`;
+}
+
+/** Moves a node by up to ±30 (shapes) or ±20 (texts, groups' x) world units: in and out of views. */
+class MoveWorldNode implements WorldCommand {
+  constructor(readonly node: number, readonly dx: number, readonly dy: number) {}
+  check = () => true;
+  run(_m: Model, r: WorldReal): void {
+    const n = pickOf(attachedOf(r), this.node);
+    if (n instanceof Shape) n.translate(this.dx * 60 - 30, this.dy * 60 - 30);
+    else if (n instanceof Text) { n.x += this.dx * 40 - 20; n.y += this.dy * 40 - 20; }
+    else if (n instanceof Group) n.x += this.dx * 40 - 20;
+  }
+  toString = () => `move(#${this.node}, ${this.dx}, ${this.dy})`;
+}
+
+class SetView implements WorldCommand {
+  constructor(readonly id: number, readonly view: View) {}
+  check = () => true;
+  run(_m: Model, r: WorldReal): void {
+    r.views.set(this.id, this.view);
+  }
+  toString = () => `view(${this.id}, ${JSON.stringify(this.view)})`;
+}
+
+class JoinWorld implements WorldCommand {
+  constructor(readonly id: number) {}
+  check = (m: Readonly<Model>) => !m.joined.has(this.id);
+  run(m: Model, r: WorldReal): void {
+    r.sq.addPlayer(this.id);
+    r.mirrors.set(this.id, new SceneMirror());
+    m.joined.add(this.id);
+    m.fullDue.add(this.id);
+  }
+  toString = () => `join(${this.id})`;
+}
+
+class LeaveWorld implements WorldCommand {
+  constructor(readonly id: number) {}
+  check = (m: Readonly<Model>) => m.joined.has(this.id);
+  run(m: Model, r: WorldReal): void {
+    r.sq.removePlayer(this.id);
+    r.mirrors.delete(this.id);
+    m.joined.delete(this.id);
+    m.fullDue.delete(this.id);
+  }
+  toString = () => `leave(${this.id})`;
+}
+
+class RequestFullWorld implements WorldCommand {
+  constructor(readonly id: number) {}
+  check = (m: Readonly<Model>) => m.joined.has(this.id);
+  run(m: Model, r: WorldReal): void {
+    r.sq.requestFull(this.id);
+    m.fullDue.add(this.id);
+  }
+  toString = () => `requestFull(${this.id})`;
+}
+
+const rectOf = (v: View): number[] => {
+  const z = v.zoom ?? 1;
+  const m = 10 / z;
+  return [v.x - m, v.y - m, v.x + 100 / z + m, v.y + 100 / z + m];
+};
+
+/** Flushes, applies each recipient's message, and checks its world children against its own view. */
+class FlushWorld implements WorldCommand {
+  check = () => true;
+  run(m: Model, r: WorldReal): void {
+    const frames = r.sq.flush();
+    expect(frames.sends.filter((s) => s.full).map((s) => s.playerId).sort()).toEqual([...m.fullDue].sort());
+    m.fullDue.clear();
+    for (const [id, mirror] of r.mirrors) {
+      const msg = messageFor(frames, id);
+      if (msg) expect(mirror.apply(msg).full).toBe(frames.sends.find((s) => s.playerId === id)!.full);
+      const viewer = id === SPECTATOR ? ('public' as const) : id;
+      const v = id === SPECTATOR ? SPECTATOR_VIEW : r.views.get(id)!;
+      const rect = rectOf(v);
+      const expected = r.world.children
+        .filter((c) => c.playerIds === null || (viewer !== 'public' && c.playerIds.includes(viewer)))
+        .filter((c) => {
+          const b = nodeBounds(c);
+          return b === null || (b[0] <= rect[2] && b[2] >= rect[0] && b[1] <= rect[3] && b[3] >= rect[1]);
+        })
+        .map((c) => describe(c, viewer));
+      const mw = mirror.nodes.get(r.world.id)!;
+      expect(mw.children.map((c) => describe(c))).toEqual(expected);
+      expect((mw as Group).scale).toBeCloseTo(v.zoom ?? 1, 5);
+      expect((mw as Group).x).toBeCloseTo(-v.x * (v.zoom ?? 1), 1);
+      expect(mirror.root!.children[1].children.map((c) => describe(c))).toEqual(r.hud.children.map((c) => describe(c)));
+    }
+  }
+  toString = () => 'flush()';
+}
+
+const worldCommands = fc.commands(
+  [
+    fc.tuple(nodeIndex, fc.integer({ min: 0, max: 3 }), fc.array(unit, { minLength: 4, maxLength: 4 }), worldIdsArb).map(([p, k, v, ids]) => new AddWorldNode(p, k, v, ids)),
+    fc.tuple(nodeIndex, fc.integer({ min: 0, max: 3 }), fc.array(unit, { minLength: 4, maxLength: 4 }), worldIdsArb).map(([p, k, v, ids]) => new AddWorldNode(p, k, v, ids)),
+    nodeIndex.map((i) => new RemoveWorldNode(i)),
+    fc.tuple(nodeIndex, fc.option(fc.constantFrom(...PLAYERS).map((p) => [p]), { freq: 2 })).map(([i, ids]) => new SetWorldPlayerIds(i, ids)),
+    fc.tuple(nodeIndex, unit, unit).map(([i, dx, dy]) => new MoveWorldNode(i, dx, dy)),
+    fc.tuple(nodeIndex, unit, unit).map(([i, dx, dy]) => new MoveWorldNode(i, dx, dy)),
+    fc.tuple(fc.constantFrom(...PLAYERS), viewArb).map(([id, v]) => new SetView(id, v)),
+    fc.constantFrom(...PLAYERS).map((id) => new JoinWorld(id)),
+    fc.constantFrom(...PLAYERS).map((id) => new LeaveWorld(id)),
+    fc.constantFrom(...PLAYERS).map((id) => new RequestFullWorld(id)),
+    fc.constant(new FlushWorld()),
+    fc.constant(new FlushWorld()),
+  ],
+  { maxCommands: 160, size: 'max' },
+);
+
+suite('camera culling (ViewableGame)', () => {
+  it('each player mirrors exactly the world nodes near its own moving camera, through random edits (model-based: failures shrink)', () => {
+    fc.assert(
+      fc.property(worldCommands, fc.array(viewArb, { minLength: PLAYERS.length, maxLength: PLAYERS.length }), (cmds, firstViews) => {
+        const world = new Group();
+        const hud = new Group().addChild(new Text({ text: 'hud' }));
+        const views = new Map<number, View>(PLAYERS.map((p, i) => [p, firstViews[i]]));
+        const sq = new Squisher({ layers: () => [world, hud], camera: { group: world, view: (p, s) => (s ? SPECTATOR_VIEW : views.get(p)!) } });
+        const real: WorldReal = { world, hud, all: [], groups: [world], views, sq, mirrors: new Map() };
+        const model: Model = { joined: new Set(), fullDue: new Set() };
+        for (const id of PLAYERS) new JoinWorld(id).run(model, real);
+        sq.addPlayer(SPECTATOR, { spectator: true });
+        real.mirrors.set(SPECTATOR, new SceneMirror());
+        model.fullDue.add(SPECTATOR);
+        fc.modelRun(() => ({ model, real }), cmds);
+        new FlushWorld().run(model, real);
+      }),
+      { numRuns: Number(process.env.MODEL_RUNS ?? 60), seed: Number(process.env.MODEL_SEED) || undefined },
+    );
   });
 });
