@@ -9,6 +9,9 @@ import {
   type PlaneTransform,
   type Viewport,
 } from './coords.js';
+import {
+  assetPixels, newAssetPixels, newShapePixels, newTextPixels, shapePixels, textPixels, type PixelMap,
+} from './generated/node-pixels.js';
 import { ClientError, ClientErrorCode } from './errors.js';
 import { LINE_HEIGHT, type MeasureText } from './hit-test.js';
 
@@ -67,6 +70,11 @@ export class CanvasRenderer {
   private readonly smoothing: boolean;
   /** Cropped sprites cut out of their sheets, so smoothing never bleeds in neighbouring sprites. */
   private readonly crops = new Map<string, HTMLCanvasElement>();
+  /** Plane → CSS px of the group being drawn, and one reusable pixel view per drawn kind (generated from the field table). */
+  private readonly map: PixelMap = { ox: 0, oy: 0, kx: 0, ky: 0, kl: 0 };
+  private readonly shapePx = newShapePixels();
+  private readonly textPx = newTextPixels();
+  private readonly assetPx = newAssetPixels();
   /** Number of paints so far (for tests and diagnostics). */
   paints = 0;
 
@@ -231,7 +239,7 @@ export class CanvasRenderer {
     }
     const ctx = this.ctx;
     // shadow sizes are not transformed by the canvas matrix: give them in device pixels
-    const unit = (this.vp.height / 100) * Math.abs(t.scale) * this.dpr;
+    const unit = this.pixels(t).kl * this.dpr;
     ctx.shadowColor = colorToCss(shadow.color);
     ctx.shadowBlur = Math.max(0, (shadow.blur ?? 0) * unit);
     ctx.shadowOffsetX = (shadow.offsetX ?? 0) * unit;
@@ -243,42 +251,42 @@ export class CanvasRenderer {
     }
   }
 
-  private px(t: PlaneTransform, x: number): number {
-    return this.vp.x + ((t.x + t.scale * x) * this.vp.width) / 100;
-  }
-
-  private py(t: PlaneTransform, y: number): number {
-    return this.vp.y + ((t.y + t.scale * y) * this.vp.height) / 100;
-  }
-
-  /** A length in height units under transform t, in CSS px. */
-  private len(t: PlaneTransform, l: number): number {
-    return (l * Math.abs(t.scale) * this.vp.height) / 100;
+  /** The plane → CSS px map of group transform t in the current viewport. */
+  private pixels(t: PlaneTransform): PixelMap {
+    const vp = this.vp;
+    const m = this.map;
+    m.ox = vp.x + (t.x * vp.width) / 100;
+    m.oy = vp.y + (t.y * vp.height) / 100;
+    m.kx = (t.scale * vp.width) / 100;
+    m.ky = (t.scale * vp.height) / 100;
+    m.kl = (Math.abs(t.scale) * vp.height) / 100;
+    return m;
   }
 
   private drawShape(s: Shape, t: PlaneTransform): void {
     const ctx = this.ctx;
-    const fill = visible(s.fill) ? s.fill : null;
-    const stroke = visible(s.stroke) && s.strokeWidth > 0 ? s.stroke : null;
-    if (s.shapeType === 'circle') {
-      const r = this.len(t, s.radius);
-      if (!(r > 0)) return;
+    const p = shapePixels(s, this.pixels(t), this.shapePx);
+    const fill = visible(p.fill) ? p.fill : null;
+    const stroke = visible(p.stroke) && p.strokeWidth > 0 ? p.stroke : null;
+    if (p.shapeType === 'circle') {
+      if (!(p.radius > 0)) return;
       ctx.beginPath();
-      ctx.arc(this.px(t, s.x), this.py(t, s.y), r, 0, Math.PI * 2);
+      ctx.arc(p.x, p.y, p.radius, 0, Math.PI * 2);
       if (fill) {
         ctx.fillStyle = colorToCss(fill);
         ctx.fill();
       }
-      if (stroke) this.strokePath(stroke, this.len(t, s.strokeWidth), 'miter', 'butt');
+      if (stroke) this.strokePath(stroke, p.strokeWidth, 'miter', 'butt');
       return;
     }
-    const pts = s.points;
-    if (pts.length < 2) return;
+    const n = p.pointsCount;
+    if (n < 2) return;
+    const xy = p.points;
     ctx.beginPath();
-    ctx.moveTo(this.px(t, pts[0][0]), this.py(t, pts[0][1]));
-    for (let i = 1; i < pts.length; i++) ctx.lineTo(this.px(t, pts[i][0]), this.py(t, pts[i][1]));
-    if (s.shapeType === 'line') {
-      if (stroke) this.strokePath(stroke, this.len(t, s.strokeWidth), 'round', 'round');
+    ctx.moveTo(xy[0], xy[1]);
+    for (let i = 1; i < n; i++) ctx.lineTo(xy[2 * i], xy[2 * i + 1]);
+    if (p.shapeType === 'line') {
+      if (stroke) this.strokePath(stroke, p.strokeWidth, 'round', 'round');
       return;
     }
     ctx.closePath();
@@ -286,7 +294,7 @@ export class CanvasRenderer {
       ctx.fillStyle = colorToCss(fill);
       ctx.fill();
     }
-    if (stroke) this.strokePath(stroke, this.len(t, s.strokeWidth), 'miter', 'butt');
+    if (stroke) this.strokePath(stroke, p.strokeWidth, 'miter', 'butt');
   }
 
   private strokePath(color: Color, width: number, join: CanvasLineJoin, cap: CanvasLineCap): void {
@@ -299,28 +307,25 @@ export class CanvasRenderer {
   }
 
   private drawText(tx: Text, t: PlaneTransform): void {
-    const size = this.len(t, tx.size);
-    if (!(size > 0) || tx.text.length === 0 || !visible(tx.color)) return;
+    const p = textPixels(tx, this.pixels(t), this.textPx);
+    const size = p.size;
+    if (!(size > 0) || p.text.length === 0 || !visible(p.color)) return;
     const ctx = this.ctx;
-    ctx.font = cssFont(size, tx.font);
-    ctx.textAlign = tx.align;
+    ctx.font = cssFont(size, p.font);
+    ctx.textAlign = p.align;
     ctx.textBaseline = 'top';
-    ctx.fillStyle = colorToCss(tx.color);
-    const x = this.px(t, tx.x);
-    const y = this.py(t, tx.y);
-    const lines = tx.text.split('\n');
-    for (let i = 0; i < lines.length; i++) ctx.fillText(lines[i], x, y + i * size * LINE_HEIGHT);
+    ctx.fillStyle = colorToCss(p.color);
+    const lines = p.text.split('\n');
+    for (let i = 0; i < lines.length; i++) ctx.fillText(lines[i], p.x, p.y + i * size * LINE_HEIGHT);
   }
 
   private drawAsset(a: Asset, t: PlaneTransform): void {
     if (this.assets?.type(a.assetId) === 'audio') return;
     const ctx = this.ctx;
-    const x = this.px(t, a.x);
-    const y = this.py(t, a.y);
-    const w = (a.width * t.scale * this.vp.width) / 100;
-    const h = (a.height * t.scale * this.vp.height) / 100;
+    const p = assetPixels(a, this.pixels(t), this.assetPx);
+    const { x, y, width: w, height: h } = p;
     if (w === 0 || h === 0) return;
-    const img = this.assets?.image(a.assetId) ?? null;
+    const img = this.assets?.image(p.assetId) ?? null;
     if (!img) {
       ctx.fillStyle = PLACEHOLDER_FILL;
       ctx.fillRect(x, y, w, h);
@@ -329,7 +334,7 @@ export class CanvasRenderer {
       ctx.strokeRect(x + 0.5, y + 0.5, w - 1, h - 1);
       return;
     }
-    const c = a.crop;
+    const c = p.crop;
     if (c) {
       if (!(c.width > 0) || !(c.height > 0)) return;
       ctx.drawImage(this.cropped(img, c.x, c.y, c.width, c.height), x, y, w, h);

@@ -1,8 +1,9 @@
-import { FIXED_SCALE, Reader } from './bytes.js';
+import { Reader } from './bytes.js';
 import { readFields, readNode } from './codec.js';
 import { SquishDecodeError } from './errors.js';
 import { FrameKind, OpCode } from './frame.js';
-import { type Asset, Group, type Node, NodeKind, type Shape, type Text } from './nodes.js';
+import { translateNode } from './generated/field-codec.js';
+import { Group, type Node } from './nodes.js';
 import { MessageType } from './protocol-types.js';
 
 /** What {@link SceneMirror.apply} did. */
@@ -79,7 +80,7 @@ export class SceneMirror {
       if (code === OpCode.PROPS) {
         readFields(r, node, r.uv(), at);
       } else if (code === OpCode.TRANSLATE) {
-        translate(node, r.fq(), r.fq());
+        translateNode(node, r.fq(), r.fq());
       } else if (code === OpCode.CHILDREN) {
         this.setChildren(r, node, dropped, at);
       } else {
@@ -134,35 +135,5 @@ export class SceneMirror {
   private forget(n: Node): void {
     if (this._nodes.get(n.id) === n) this._nodes.delete(n.id);
     for (const c of n._children) this.forget(c);
-  }
-}
-
-function shift(v: number, d: number): number {
-  return (Math.round(v * FIXED_SCALE) + d) / FIXED_SCALE;
-}
-
-function translate(n: Node, dx: number, dy: number): void {
-  switch (n.kind) {
-    case NodeKind.SHAPE: {
-      const s = n as Shape;
-      if (s._shapeType === 'circle') {
-        s._x = shift(s._x, dx);
-        s._y = shift(s._y, dy);
-      } else {
-        s._points = s._points.map((p) => [shift(p[0], dx), shift(p[1], dy)] as const);
-      }
-      break;
-    }
-    case NodeKind.TEXT:
-      (n as Text)._x = shift((n as Text)._x, dx);
-      (n as Text)._y = shift((n as Text)._y, dy);
-      break;
-    case NodeKind.ASSET:
-      (n as Asset)._x = shift((n as Asset)._x, dx);
-      (n as Asset)._y = shift((n as Asset)._y, dy);
-      break;
-    default:
-      (n as Group)._x = shift((n as Group)._x, dx);
-      (n as Group)._y = shift((n as Group)._y, dy);
   }
 }
