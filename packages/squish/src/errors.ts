@@ -76,6 +76,8 @@ function brandChain(cls: unknown): void {
   for (let c = cls as (typeof ParlorError & { prototype: object }) | null; c && c !== (Error as unknown); c = Object.getPrototypeOf(c)) {
     if (!Object.hasOwn(c, 'brand')) continue;
     if (Object.hasOwn(c.prototype, c.brand)) break;
+    // a frozen class (hardened realm): keep the ordinary instanceof rather than throw here
+    if (!Object.isExtensible(c.prototype)) continue;
     Object.defineProperty(c.prototype, c.brand, { value: true, enumerable: false, writable: false, configurable: false });
   }
 }

@@ -72,6 +72,16 @@ describe('ParlorError', () => {
     expect(new M('X', 'x').name).toBe('MinifiedError');
   });
 
+  it('a frozen error class still constructs (keeping the ordinary instanceof)', () => {
+    class Frozen extends ParlorError {
+      static override readonly brand: symbol = Symbol.for('parlor.error.FrozenTestError');
+    }
+    Object.freeze(Frozen.prototype);
+    const e = new Frozen('X', 'x');
+    expect(e instanceof Frozen && e instanceof ParlorError).toBe(true);
+    expect(e.name).toBe('FrozenTestError');
+  });
+
   it('a subclass without its own brand keeps the ordinary prototype check', async () => {
     class Local extends ParlorError {}
     const other = await secondCopy();
