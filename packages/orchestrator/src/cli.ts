@@ -60,6 +60,10 @@ program
 Keys: with NODE_ENV=production both key lists are required, every key must have at least 16
 characters, and no key may be in both lists. In development, missing keys are generated and printed once.
 
+Logs: one JSON object per line (pino), pretty when stdout is a terminal; keys appear only as
+fingerprints (keyFp), and every mutating /v1 call writes an "audit" entry. The REST contract is
+served at /v1/openapi.json.
+
 Examples:
   parlor-orchestrator --port 7070 --agent-key "$AGENT_KEY" --admin-key "$ADMIN_KEY"
   PARLOR_ADMIN_KEYS=old,new parlor-orchestrator      # both admin keys accepted during a rotation
