@@ -42,7 +42,7 @@ export class ParlorError extends Error {
   static override [Symbol.hasInstance](value: unknown): boolean {
     if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return false;
     const ordinary = Function.prototype[Symbol.hasInstance].call(this, value) as boolean;
-    if (ordinary || !Object.hasOwn(this, 'brand')) return ordinary;
+    if (ordinary || !own(this, 'brand')) return ordinary;
     return (value as Record<symbol, unknown>)[(this as typeof ParlorError).brand] === true;
   }
 
@@ -66,16 +66,21 @@ export class ParlorError extends Error {
  * survives minifiers that rename classes (the client's page bundle); the class name otherwise.
  */
 function errorName(cls: { name: string }): string {
-  if (!Object.hasOwn(cls, 'brand')) return cls.name;
+  if (!own(cls, 'brand')) return cls.name;
   const d = (cls as typeof ParlorError).brand.description ?? '';
   return d.startsWith('parlor.error.') ? d.slice('parlor.error.'.length) : 'ParlorError';
+}
+
+/** `Object.hasOwn`, spelled for ES2020 (the client's page bundle targets it). */
+function own(o: object, key: PropertyKey): boolean {
+  return Object.prototype.hasOwnProperty.call(o, key);
 }
 
 /** Puts each class's brand on its own prototype (once), from `cls` up to {@link ParlorError}. */
 function brandChain(cls: unknown): void {
   for (let c = cls as (typeof ParlorError & { prototype: object }) | null; c && c !== (Error as unknown); c = Object.getPrototypeOf(c)) {
-    if (!Object.hasOwn(c, 'brand')) continue;
-    if (Object.hasOwn(c.prototype, c.brand)) break;
+    if (!own(c, 'brand')) continue;
+    if (own(c.prototype, c.brand)) break;
     // a frozen class (hardened realm): keep the ordinary instanceof rather than throw here
     if (!Object.isExtensible(c.prototype)) continue;
     Object.defineProperty(c.prototype, c.brand, { value: true, enumerable: false, writable: false, configurable: false });
