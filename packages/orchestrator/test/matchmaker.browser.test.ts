@@ -56,21 +56,21 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')('matchmaker in Chrom
     for (const p of pages) await p.waitForURL(/\/play\/pong\/[A-Za-z0-9_-]+/, { timeout: 20_000 });
     const state = (p: Page) =>
       p.evaluate(() => {
-        const c = (window as unknown as { __parlor?: { status: string; playerId: number; sessionId: string; framesApplied: number } }).__parlor;
-        return c ? { status: c.status, playerId: c.playerId, sessionId: c.sessionId, frames: c.framesApplied } : null;
+        const c = (window as unknown as { __parlor?: { status: string; playerId: number; roomId: string; framesApplied: number } }).__parlor;
+        return c ? { status: c.status, playerId: c.playerId, roomId: c.roomId, frames: c.framesApplied } : null;
       });
     await waitFor(async () => (await Promise.all(pages.map(state))).every((s) => s?.status === 'playing' && s.frames > 0), 'both playing', 20_000);
     const [a, b] = await Promise.all(pages.map(state));
-    expect(a!.sessionId).toBe(b!.sessionId);
+    expect(a!.roomId).toBe(b!.roomId);
     expect(new Set([a!.playerId, b!.playerId])).toEqual(new Set([1, 2]));
-    const room = orch.fleet.getRoom(a!.sessionId)!;
+    const room = orch.fleet.getRoom(a!.roomId)!;
     expect(room.provenance).toBe('fleet');
-    await waitFor(() => orch.fleet.getRoom(a!.sessionId)?.clientCount === 2, 'orchestrator sees two players', 3000);
+    await waitFor(() => orch.fleet.getRoom(a!.roomId)?.clientCount === 2, 'orchestrator sees two players', 3000);
     // a third page on the bare URL (no ticket) cannot take a seat: both reserved seats are taken, so the
-    // server answers SESSION_FULL (4409) and the client stops. A free seat refused for want of a ticket
+    // server answers ROOM_FULL (4409) and the client stops. A free seat refused for want of a ticket
     // (4403), and single use, are asserted in server.test.ts; the page drops its ticket from the URL once joined.
     const url = new URL(pages[0].url());
-    expect(url.pathname).toBe(`/play/pong/${a!.sessionId}`);
+    expect(url.pathname).toBe(`/play/pong/${a!.roomId}`);
     const bare = await (await browser.newContext()).newPage();
     await bare.goto(`${url.origin}${url.pathname}`);
     const refused = async () =>
@@ -80,7 +80,7 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')('matchmaker in Chrom
       });
     await waitFor(async () => (await refused())?.status === 'error', 'the bare URL to be refused', 20_000);
     expect(await refused()).toEqual({ status: 'error', code: 4409 });
-    expect(orch.fleet.getRoom(a!.sessionId)?.clientCount).toBe(2);
+    expect(orch.fleet.getRoom(a!.roomId)?.clientCount).toBe(2);
     // the players still play: page 1 holds a key while page 2 keeps receiving frames
     const f1 = (await state(pages[1]))!.frames;
     await pages[0].keyboard.down('ArrowUp');

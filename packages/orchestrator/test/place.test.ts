@@ -87,7 +87,7 @@ describe('place: a game server creates rooms through the orchestrator without an
       seen.add(room.instanceId);
       // the room is live on the server that runs it and its play page opens
       const host = room.instanceId === a.agent.instanceId ? a.server : b.server;
-      expect(host.sessions().some((s) => s.id === room.roomId)).toBe(true);
+      expect(host.rooms().some((s) => s.id === room.roomId)).toBe(true);
       expect((await request(r.body.joinUrl)).statusCode).toBe(200);
     }
     expect(seen.size).toBe(2); // least-loaded: the second room goes to the other server
@@ -132,7 +132,7 @@ describe('place: a game server creates rooms through the orchestrator without an
     expect(agent.isConnected).toBe(true);
   });
 
-  it('a place for an unknown game or with bad options gets a clear rejection; timeouts and a missing session are typed errors', async () => {
+  it('a place for an unknown game or with bad options gets a clear rejection; timeouts and a missing room are typed errors', async () => {
     const { orch } = await startOrchestrator({ commandTimeoutMs: 600 });
     cleanups.push(() => orch.shutdown());
     const { agent, host } = await startAgent(orch);

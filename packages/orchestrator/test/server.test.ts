@@ -43,7 +43,7 @@ function tryJoin(server: GameServer, roomId: string, ticket = ''): Promise<{ ini
   cleanups.push(() => ws.terminate());
   return new Promise((resolve) => {
     ws.on('open', () =>
-      ws.send(encodeClientMessage({ type: 'join', protocolVersion: PROTOCOL_VERSION, game: 'opts', sessionId: roomId, spectate: false, reconnectToken: '', ticket, name: 'p', clientInfo: 'test' })),
+      ws.send(encodeClientMessage({ type: 'join', protocolVersion: PROTOCOL_VERSION, game: 'opts', roomId, spectate: false, reconnectToken: '', ticket, name: 'p', clientInfo: 'test' })),
     );
     ws.on('message', (d: Buffer) => {
       const m = decodeServerMessage(new Uint8Array(d));
@@ -58,7 +58,7 @@ function join(server: GameServer, roomId: string): Promise<{ ws: WebSocket; init
   cleanups.push(() => ws.terminate());
   return new Promise((resolve, reject) => {
     ws.on('open', () =>
-      ws.send(encodeClientMessage({ type: 'join', protocolVersion: PROTOCOL_VERSION, game: 'opts', sessionId: roomId, spectate: false, reconnectToken: '', ticket: '', name: 'p', clientInfo: 'test' })),
+      ws.send(encodeClientMessage({ type: 'join', protocolVersion: PROTOCOL_VERSION, game: 'opts', roomId, spectate: false, reconnectToken: '', ticket: '', name: 'p', clientInfo: 'test' })),
     );
     ws.on('message', (d: Buffer) => {
       const m = decodeServerMessage(new Uint8Array(d));
@@ -69,7 +69,7 @@ function join(server: GameServer, roomId: string): Promise<{ ws: WebSocket; init
 }
 
 describe('with a real game server', () => {
-  it('createRoom through FleetClient reaches the game with its options; players join at joinUrl; counts flow back; destroy ends the session', async () => {
+  it('createRoom through FleetClient reaches the game with its options; players join at joinUrl; counts flow back; destroy ends the room', async () => {
     const { orch } = await startOrchestrator();
     cleanups.push(() => orch.shutdown());
     const server = await gameServer();
@@ -83,7 +83,7 @@ describe('with a real game server', () => {
     const room = await client.createRoom({ type: 'opts', options: { mode: 'ranked', seed: 7 } });
     expect(room.joinUrl).toBe(`${server.url}/play/opts/${room.roomId}`);
     expect(seenOptions.at(-1)).toEqual({ mode: 'ranked', seed: 7 });
-    expect(server.sessions().map((s) => s.id)).toContain(room.roomId);
+    expect(server.rooms().map((s) => s.id)).toContain(room.roomId);
     expect((await client.room(room.roomId)).provenance).toBe('fleet');
 
     const page = await request(room.joinUrl);
@@ -91,7 +91,7 @@ describe('with a real game server', () => {
     expect(await page.body.text()).toContain(room.roomId);
 
     const p1 = await join(server, room.roomId);
-    expect(p1.init.sessionId ?? room.roomId).toBe(room.roomId);
+    expect(p1.init.roomId ?? room.roomId).toBe(room.roomId);
     await waitFor(() => orch.fleet.getRoom(room.roomId)?.clientCount === 1, 'client count reported');
 
     // a local room (first join without a fleet create) shows up as local
@@ -102,7 +102,7 @@ describe('with a real game server', () => {
     await expect(client.createRoom({ type: 'opts', roomId: room.roomId })).rejects.toMatchObject({ code: 'ROOM_EXISTS', status: 409 });
 
     await client.destroyRoom(room.roomId);
-    expect(server.sessions().map((s) => s.id)).not.toContain(room.roomId);
+    expect(server.rooms().map((s) => s.id)).not.toContain(room.roomId);
     await waitFor(() => p1.ws.readyState === WebSocket.CLOSED, 'player closed');
   });
 
