@@ -23,8 +23,8 @@ function int(name: string, min: number) {
 }
 
 /**
- * JSON lines, except in a terminal: there pino-pretty (a development dependency, loaded only
- * then; without it, JSON as well).
+ * JSON lines, except in a terminal: there pino-pretty (a dependency, loaded only then; if it
+ * cannot load, JSON as well).
  */
 async function cliLogger(level: LogLevel): Promise<Logger> {
   if (!process.stdout.isTTY) return createLogger({ level });
