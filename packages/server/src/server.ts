@@ -9,6 +9,7 @@
  * Nothing here decides a request or a join: this file only wires, and implements {@link GameServer}.
  */
 import { createServer, type Server as HttpServer } from 'node:http';
+import type { FastifyInstance } from 'fastify';
 import type { AddressInfo, Socket } from 'node:net';
 import { CloseCode, isRoomId, playPath, socketUrlFor } from '@parlor/squish';
 import { RuntimeError, ServerConfigError, ServerError, ServerErrorCode } from './errors.js';
@@ -16,7 +17,7 @@ import { GameCatalog, type GameInfo } from './games/catalog.js';
 import type { GameSource, LoadedGame } from './games/loader.js';
 import { ClientBundle } from './http/client-bundle.js';
 import type { FleetRoomsHook } from './http/fleet-rooms.js';
-import { createRequestHandler } from './http/routes.js';
+import { createHttpApp } from './http/routes.js';
 import { resolveLogger, type Logger } from './logger.js';
 import { ServerMetrics } from './metrics.js';
 import { ConnectionAdmission } from './realtime/admission.js';
@@ -94,6 +95,9 @@ export interface GameServer {
  * (JSON `{ rooms, total, offset, limit }`, at most {@link GameServerOptions.listLimit} rows a
  * page, 400 for other values) and `GET /parlor/api/games` (JSON); with a fleet hook ({@link GameServerOptions.fleetRooms}),
  * `POST /parlor/api/fleet/rooms` `{ game }` → `{ joinUrl, roomId, instanceId }` (404 without one).
+ * The routes run on fastify (`http/routes.ts`) over this server's own HTTP server, which also takes
+ * the WebSocket upgrades; `HEAD` is answered wherever `GET` is, other methods get 405 with `Allow`;
+ * the JSON API refuses with `{ error, message }` and the status declared for `error` (`http/errors.ts`).
  *
  * Rooms are created by the first `join`: `join.roomId === ''` picks an open room of the
  * game (players < `maxPlayers`; for spectators the busiest room) or creates one; a well-formed
@@ -133,6 +137,7 @@ class ParlorServer implements GameServer {
   private readonly admission: ConnectionAdmission;
   private readonly upgrades: Upgrades;
   private readonly slowClients: SlowClientWatch;
+  private readonly http: FastifyInstance;
   private listening = false;
   private closing: Promise<void> | null = null;
   private _port = 0;
@@ -177,31 +182,40 @@ class ParlorServer implements GameServer {
     });
     this.upgrades = new Upgrades({ maxInputBytes: settings.maxInputBytes, admission: this.admission, host: handshake, accepting: () => this.listening && !this.closing });
     this.slowClients = new SlowClientWatch(settings);
-    const handle = createRequestHandler({
-      logger,
-      metrics,
-      clientBundle,
-      listLimit: settings.listLimit,
-      games: () => this.catalog.info(),
-      game: (name) => this.catalog.get(name),
-      asset: (path) => this.catalog.asset(path),
-      rooms: this.registry,
-      ready: () => this.listening && !this.closing,
-      fleetRooms: () => this.fleetRooms,
-    });
     // A connection that sends no request headers within joinTimeoutMs gets 408 and is closed (an
     // upgraded one that sends no `join` gets 4408), so idle sockets cannot pile up.
     const headersTimeout = Math.min(60_000, Math.max(1000, settings.joinTimeoutMs));
-    this.httpServer = createServer({ headersTimeout, requestTimeout: Math.max(300_000, headersTimeout + 1), connectionsCheckingInterval: 1000 }, (req, res) => {
-      if (this.admission.isRefused(req.socket)) req.socket.destroy();
-      else handle(req, res);
-    });
+    let httpServer: HttpServer | undefined;
+    this.http = createHttpApp(
+      {
+        logger,
+        metrics,
+        clientBundle,
+        listLimit: settings.listLimit,
+        games: () => this.catalog.info(),
+        game: (name) => this.catalog.get(name),
+        asset: (path) => this.catalog.asset(path),
+        rooms: this.registry,
+        ready: () => this.listening && !this.closing,
+        fleetRooms: () => this.fleetRooms,
+      },
+      // The HTTP server is ours (timeouts, connection admission, WebSocket upgrades); fastify routes its requests.
+      (handler) => {
+        httpServer = createServer({ headersTimeout, requestTimeout: Math.max(300_000, headersTimeout + 1), connectionsCheckingInterval: 1000 }, (req, res) => {
+          if (this.admission.isRefused(req.socket)) req.socket.destroy();
+          else handler(req, res);
+        });
+        return httpServer;
+      },
+      (_err, socket) => {
+        if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+        else socket.destroy();
+      },
+    );
+    if (!httpServer) throw new Error('the HTTP app did not create its server');
+    this.httpServer = httpServer;
     this.httpServer.on('connection', (socket: Socket) => this.admission.onConnection(socket));
     this.httpServer.on('upgrade', (req, socket, head) => this.upgrades.onUpgrade(req, socket, head));
-    this.httpServer.on('clientError', (_err, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-      else socket.destroy();
-    });
   }
 
   async start(): Promise<void> {
@@ -213,6 +227,7 @@ class ParlorServer implements GameServer {
       this.logger.info({ game: name, title: game.metadata.name, entry: game.entry ?? '(class)', assets: game.assets.length }, 'game loaded');
     }
     const port = this.options.port ?? 8080;
+    await this.http.ready();
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => reject(err);
       this.httpServer.once('error', onError);
@@ -305,6 +320,7 @@ class ParlorServer implements GameServer {
       this.httpServer.close(() => resolve());
       this.httpServer.closeAllConnections();
     });
+    await this.http.close().catch(() => undefined);
     this.listening = false;
     await this.runtime.close?.();
     this.logger.info('server closed');

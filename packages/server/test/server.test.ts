@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CloseCode, Group, MessageType, PROTOCOL_VERSION, Shape, encodeClientMessage, type Node } from '@parlor/squish';
 import type { GameServer } from '@parlor/server';
+import { FleetAgentError, FleetAgentErrorCode } from '@parlor/fleet-agent';
 import { BrokenGame, CounterGame, FlakyGame, WorldGame, gameEvents } from './games.js';
 import { TestClient, get, logged, startServer, waitFor } from './helpers.js';
 
@@ -306,6 +307,60 @@ describe('failing games', () => {
 });
 
 describe('HTTP routes', () => {
+  it('other methods get 405 with Allow, HEAD has no body, refusals of the JSON API are { error, message }', async () => {
+    await setup();
+    for (const [path, method] of [['/', 'POST'], ['/healthz', 'DELETE'], ['/nothing-here', 'PUT']] as const) {
+      const r = await fetch(`${server!.url}${path}`, { method, body: method === 'DELETE' ? undefined : 'x', headers: { 'content-type': 'text/xml' } });
+      expect([r.status, r.headers.get('allow'), r.headers.get('x-content-type-options')], `${method} ${path}`).toEqual([405, 'GET, HEAD', 'nosniff']);
+    }
+    const head = await fetch(`${server!.url}/healthz`, { method: 'HEAD' });
+    expect([head.status, await head.text()]).toEqual([200, '']);
+    const page = await get(server!, '/parlor/api/rooms?offset=0&limit=');
+    expect(JSON.parse(page.text)).toMatchObject({ rooms: [], total: 0, offset: 0, limit: 100 });
+    const bad = await get(server!, '/parlor/api/rooms?limit=abc');
+    expect([bad.status, bad.headers.get('cache-control'), JSON.parse(bad.text).error]).toEqual([400, 'no-store', 'VALIDATION']);
+    // without a fleet the fleet endpoint is not there, whatever the method
+    const fleet = await fetch(`${server!.url}/parlor/api/fleet/rooms`, { method: 'POST', body: '{"game":"counter"}', headers: { 'content-type': 'application/json' } });
+    expect([fleet.status, (await fleet.json()).error]).toEqual([404, 'NOT_FOUND']);
+    expect((await get(server!, '/play/%E0%A4%A')).status).toBe(404);
+  });
+
+  it('the fleet endpoint answers each failure of the fleet hook with its declared status, and guards its body', async () => {
+    await setup();
+    let failure: unknown = null;
+    server!.setFleetRooms(async (game) => {
+      if (failure) throw failure;
+      return { joinUrl: `http://elsewhere.example/play/${game}/r1`, roomId: 'r1', instanceId: 'i1' };
+    });
+    const post = async (body: string, headers: Record<string, string> = {}) => {
+      const r = await fetch(`${server!.url}/parlor/api/fleet/rooms`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+      const text = await r.text();
+      return { status: r.status, error: r.headers.get('content-type')?.startsWith('application/json') ? (JSON.parse(text) as { error?: string }).error : text };
+    };
+    const ok = await fetch(`${server!.url}/parlor/api/fleet/rooms`, { method: 'POST', body: '{"game":"counter"}', headers: { 'content-type': 'application/json' } });
+    expect(await ok.json()).toEqual({ joinUrl: 'http://elsewhere.example/play/counter/r1', roomId: 'r1', instanceId: 'i1' });
+    const cases: Array<[unknown, number, string]> = [
+      [new FleetAgentError(FleetAgentErrorCode.NOT_CONNECTED, 'x'), 503, FleetAgentErrorCode.NOT_CONNECTED],
+      [new FleetAgentError(FleetAgentErrorCode.PLACE_TIMEOUT, 'x'), 504, FleetAgentErrorCode.PLACE_TIMEOUT],
+      [new FleetAgentError(FleetAgentErrorCode.PLACE_REJECTED, 'x', { fleetCause: 'INSTANCE_BUSY' }), 429, 'INSTANCE_BUSY'],
+      [new FleetAgentError(FleetAgentErrorCode.PLACE_REJECTED, 'x', { fleetCause: 'NO_CANDIDATE' }), 502, 'NO_CANDIDATE'],
+      [new Error('boom'), 502, 'FLEET_FAILED'],
+    ];
+    for (const [err, status, error] of cases) {
+      failure = err;
+      expect(await post('{"game":"counter"}'), error).toEqual({ status, error });
+    }
+    failure = null;
+    expect(await post('{"game":"chess"}')).toEqual({ status: 404, error: 'UNKNOWN_GAME' });
+    expect(await post('{"name":"counter"}')).toEqual({ status: 400, error: 'VALIDATION' });
+    expect(await post('{nope')).toEqual({ status: 400, error: 'VALIDATION' });
+    expect(await post(JSON.stringify({ game: 'counter', pad: 'x'.repeat(2000) }))).toEqual({ status: 413, error: 'PAYLOAD_TOO_LARGE' });
+    expect(await post('game=counter', { 'content-type': 'application/x-www-form-urlencoded' })).toEqual({ status: 415, error: 'UNSUPPORTED_MEDIA_TYPE' });
+    expect(await post('{"game":"counter"}', { origin: 'http://evil.example' })).toEqual({ status: 403, error: 'FORBIDDEN' });
+    const get405 = await fetch(`${server!.url}/parlor/api/fleet/rooms`);
+    expect([get405.status, get405.headers.get('allow')]).toEqual([405, 'POST']);
+  });
+
   it('/healthz, /readyz and /metrics', async () => {
     await setup();
     const a = await client();

@@ -1,10 +1,14 @@
 /**
- * The HTTP routes (node:http): lobby, play pages, static page assets, the client bundle, game
+ * The HTTP routes, on fastify: lobby, play pages, static page assets, the client bundle, game
  * assets, health, readiness, metrics, the JSON API and the fleet rooms endpoint. They read the
  * server through {@link HttpView} only. Every HTML page carries `PAGE_HEADERS` (strict CSP,
- * nosniff, Referrer-Policy, framing); every response carries `nosniff` (see `send.ts`).
+ * nosniff, Referrer-Policy, framing); every response carries `nosniff`. `HEAD` is answered for
+ * every `GET` route; other methods get 405 (`Allow: GET, HEAD`) except on the fleet endpoint.
+ * Refusals of the JSON API are declared in `errors.ts`. The WebSocket upgrade does not pass
+ * here: it is an `upgrade` event of the same HTTP server (`realtime/upgrade.ts`).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Type, type Static } from '@sinclair/typebox';
+import { fastify, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerFactory } from 'fastify';
 import { isRoomId } from '@parlor/squish';
 import { ASSETS_PATH, type LoadedAsset } from '../games/assets.js';
 import type { GameInfo } from '../games/catalog.js';
@@ -13,7 +17,8 @@ import { errText, type Logger } from '../logger.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { RoomInfo } from '../rooms/room.js';
 import type { ClientBundle } from './client-bundle.js';
-import { FLEET_ROOMS_PATH, handleFleetRoom, type FleetRoomsHook } from './fleet-rooms.js';
+import { FRAMEWORK_STATUS_CAUSES, HTTP_CAUSES, refuse } from './errors.js';
+import { FLEET_ROOMS_PATH, registerFleetRooms, type FleetRoomsHook } from './fleet-rooms.js';
 import {
   LOBBY_SCRIPT,
   LOBBY_SCRIPT_PATH,
@@ -27,7 +32,6 @@ import {
   renderLobby,
   renderPlay,
 } from './pages.js';
-import { send } from './send.js';
 import { safeDecode, safePath } from './url.js';
 
 /** What the routes read: the games, the rooms, readiness, metrics and the fleet hook. */
@@ -55,140 +59,146 @@ export interface HttpView {
   fleetRooms(): FleetRoomsHook | null;
 }
 
-/** The `request` handler of the HTTP server: routes, and answers 500 (logged) when a route throws. */
-export function createRequestHandler(view: HttpView): (req: IncomingMessage, res: ServerResponse) => void {
-  return (req, res) => {
-    route(view, req, res).catch((err: unknown) => {
-      view.logger.error({ method: req.method, path: safePath(req.url), error: errText(err) }, 'http error');
-      if (!res.headersSent) send(req, res, 500, 'text/plain; charset=utf-8', 'internal server error\n');
-      else res.destroy();
-    });
-  };
+/** Path of the JSON room list (`?offset=&limit=`). */
+export const ROOMS_API_PATH = '/parlor/api/rooms';
+/** Path of the JSON game list. */
+export const GAMES_API_PATH = '/parlor/api/games';
+
+/** The query of {@link ROOMS_API_PATH}: a page of at most `max` rows (the server's `listLimit`). */
+export function roomsQuery(max: number) {
+  return Type.Object({
+    offset: Type.Integer({ minimum: 0, maximum: 999_999_999, default: 0, description: 'rows to skip' }),
+    limit: Type.Integer({ minimum: 1, maximum: max, default: max, description: `rows in the page, 1–${max}` }),
+  });
 }
 
-async function route(view: HttpView, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  const path = url.pathname;
-  if (path === FLEET_ROOMS_PATH) return handleFleetRoom({ logger: view.logger, fleetRooms: () => view.fleetRooms(), hasGame: (name) => view.game(name) !== undefined }, req, res);
-  if (req.method !== 'GET' && req.method !== 'HEAD') {
-    send(req, res, 405, 'text/plain; charset=utf-8', 'method not allowed\n', { Allow: 'GET, HEAD' });
-    return;
-  }
-  const html = 'text/html; charset=utf-8';
-  const json = 'application/json; charset=utf-8';
-  // Every HTML page carries PAGE_HEADERS (strict CSP, nosniff, Referrer-Policy, framing).
-  const page = (status: number, body: string, headers: Record<string, string> = {}): void => send(req, res, status, html, body, { ...PAGE_HEADERS, ...headers });
-  const staticFile = (type: string, body: string): void =>
-    send(req, res, 200, type, body, { 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff', 'Cross-Origin-Resource-Policy': 'same-origin' });
-  switch (path) {
-    case '/': {
-      let body: string;
-      try {
-        body = renderLobby(view.games(), view.rooms.list(view.listLimit), { fleet: view.fleetRooms() !== null });
-      } catch (err) {
-        // Never a 500 for every visitor because of one game's data: log, and serve the lobby without rows.
-        view.logger.error({ error: errText(err) }, 'lobby render failed');
-        body = renderLobby([], [], { fleet: false });
-      }
-      page(200, body, { 'Cache-Control': 'no-store' });
-      return;
+const TEXT = 'text/plain; charset=utf-8';
+const HTML = 'text/html; charset=utf-8';
+const JSON_TYPE = 'application/json; charset=utf-8';
+const JS = 'text/javascript; charset=utf-8';
+
+/**
+ * The server's HTTP app on `serverFactory`'s server (the caller owns that server: it listens,
+ * caps connections and takes the WebSocket upgrades). Call `ready()` before the server listens.
+ * A route that throws is answered 500 (logged, never its message); a refused connection
+ * (`ConnectionAdmission`) never reaches a route.
+ */
+export function createHttpApp(view: HttpView, serverFactory: FastifyServerFactory, clientErrorHandler: (err: Error, socket: import('node:stream').Duplex) => void): FastifyInstance {
+  const app = fastify({
+    serverFactory,
+    clientErrorHandler,
+    logger: false,
+    // Room ids may be long enough to be refused as ids (a 404 page), not as routes.
+    routerOptions: { maxParamLength: 1000, ignoreTrailingSlash: true },
+    return503OnClosing: false,
+    // A path that is not valid percent-encoding is nothing here: the 404 page, as for any unknown path.
+    frameworkErrors: (err, _req, reply) => {
+      const r = reply as unknown as FastifyReply;
+      if (err.code === 'FST_ERR_BAD_URL') return void page(r, 404, renderErrorPage(404, 'Not found', 'Nothing at that address.'));
+      void r.code(400).headers({ 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-store' }).type(TEXT).send('bad request\n');
+    },
+  });
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (!reply.hasHeader('X-Content-Type-Options')) reply.header('X-Content-Type-Options', 'nosniff');
+    return payload;
+  });
+
+  const staticFile = (type: string, body: string) => async (_req: FastifyRequest, reply: FastifyReply) =>
+    reply.headers({ 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff', 'Cross-Origin-Resource-Policy': 'same-origin' }).type(type).send(body);
+  const noStore = (reply: FastifyReply, type: string, status = 200) => reply.code(status).header('Cache-Control', 'no-store').type(type);
+
+  app.get('/', async (_req, reply) => {
+    let body: string;
+    try {
+      body = renderLobby(view.games(), view.rooms.list(view.listLimit), { fleet: view.fleetRooms() !== null });
+    } catch (err) {
+      // Never a 500 for every visitor because of one game's data: log, and serve the lobby without rows.
+      view.logger.error({ error: errText(err) }, 'lobby render failed');
+      body = renderLobby([], [], { fleet: false });
     }
-    case STYLE_PATH:
-      staticFile('text/css; charset=utf-8', PAGE_STYLE);
-      return;
-    case LOBBY_SCRIPT_PATH:
-      staticFile('text/javascript; charset=utf-8', LOBBY_SCRIPT);
-      return;
-    case PLAY_SCRIPT_PATH:
-      staticFile('text/javascript; charset=utf-8', PLAY_SCRIPT);
-      return;
-    case '/healthz':
-      send(req, res, 200, 'text/plain; charset=utf-8', 'ok\n', { 'Cache-Control': 'no-store' });
-      return;
-    case '/readyz': {
-      const ready = view.ready();
-      send(req, res, ready ? 200 : 503, 'text/plain; charset=utf-8', ready ? 'ready\n' : 'not ready\n', { 'Cache-Control': 'no-store' });
-      return;
-    }
-    case '/metrics':
-      send(req, res, 200, view.metrics.registry.contentType, await view.metrics.text(), { 'Cache-Control': 'no-store' });
-      return;
-    case '/parlor/api/rooms': {
-      // Paginated: ?offset=&limit= (limit 1–listLimit, default listLimit); `total` counts every room.
-      const rows = roomsPage(view, url.searchParams);
-      if (!rows) send(req, res, 400, json, JSON.stringify({ error: 'VALIDATION', message: `offset must be an integer ≥ 0 and limit 1–${view.listLimit}` }), { 'Cache-Control': 'no-store' });
-      else send(req, res, 200, json, JSON.stringify(rows), { 'Cache-Control': 'no-store' });
-      return;
-    }
-    case '/parlor/api/games':
-      send(req, res, 200, json, JSON.stringify({ games: view.games() }), { 'Cache-Control': 'no-store' });
-      return;
-    case '/parlor/client.js': {
-      const data = view.clientBundle.read();
-      if (!data) {
-        send(
-          req,
-          res,
-          503,
-          'text/javascript; charset=utf-8',
-          `/* Parlor client bundle not built (${view.clientBundle.path ?? '@parlor/client not found'}). Run \`npm run build\`. */\n` +
-            `document.body.insertAdjacentHTML('afterbegin','<p style="color:#fff;font:16px sans-serif;padding:16px">The Parlor client is not built: run <code>npm run build</code>.</p>');\n`,
-          { 'Cache-Control': 'no-store' },
-        );
-        return;
-      }
-      send(req, res, 200, 'text/javascript; charset=utf-8', data, { 'Cache-Control': 'no-cache' });
-      return;
-    }
-  }
-  if (path.startsWith(ASSETS_PATH)) {
+    return page(reply, 200, body, { 'Cache-Control': 'no-store' });
+  });
+  app.get(STYLE_PATH, staticFile('text/css; charset=utf-8', PAGE_STYLE));
+  app.get(LOBBY_SCRIPT_PATH, staticFile(JS, LOBBY_SCRIPT));
+  app.get(PLAY_SCRIPT_PATH, staticFile(JS, PLAY_SCRIPT));
+  app.get('/healthz', async (_req, reply) => noStore(reply, TEXT).send('ok\n'));
+  app.get('/readyz', async (_req, reply) => {
+    const ready = view.ready();
+    return noStore(reply, TEXT, ready ? 200 : 503).send(ready ? 'ready\n' : 'not ready\n');
+  });
+  app.get('/metrics', async (_req, reply) => noStore(reply, view.metrics.registry.contentType).send(await view.metrics.text()));
+
+  const query = roomsQuery(view.listLimit);
+  const rooms = { schema: { querystring: query }, attachValidation: true, preValidation: dropEmptyParams };
+  app.get<{ Querystring: Static<typeof query> }>(ROOMS_API_PATH, rooms, async (req, reply) => {
+    if (req.validationError) return refuse(req, reply, 'VALIDATION', `offset must be an integer ≥ 0 and limit 1–${view.listLimit}`);
+    const { offset, limit } = req.query;
+    const { rooms, total } = view.rooms.page(offset, limit);
+    return noStore(reply, JSON_TYPE).send(JSON.stringify({ rooms, total, offset, limit }));
+  });
+  app.get(GAMES_API_PATH, async (_req, reply) => noStore(reply, JSON_TYPE).send(JSON.stringify({ games: view.games() })));
+
+  app.get('/parlor/client.js', async (_req, reply) => {
+    const data = view.clientBundle.read();
+    if (data) return reply.header('Cache-Control', 'no-cache').type(JS).send(data);
+    return noStore(reply, JS, 503).send(
+      `/* Parlor client bundle not built (${view.clientBundle.path ?? '@parlor/client not found'}). Run \`npm run build\`. */\n` +
+        `document.body.insertAdjacentHTML('afterbegin','<p style="color:#fff;font:16px sans-serif;padding:16px">The Parlor client is not built: run <code>npm run build</code>.</p>');\n`,
+    );
+  });
+
+  app.get(`${ASSETS_PATH}*`, async (req, reply) => {
+    const path = safePath(req.url);
     const asset = view.asset(path);
-    if (!asset) {
-      send(req, res, 404, 'text/plain; charset=utf-8', 'asset not found\n');
-      return;
-    }
-    send(req, res, 200, asset.contentType, asset.data, {
-      'Cache-Control': 'public, max-age=31536000, immutable',
-      ETag: `"${asset.hash}"`,
-      ...assetHeaders(asset.contentType, safeDecode(path.slice(path.lastIndexOf('/') + 1))),
-    });
-    return;
-  }
-  if (path.startsWith('/play/')) {
-    const parts = path.slice('/play/'.length).split('/');
-    if (parts.length === 2 && parts[1] === '') parts.pop();
-    const game = parts.length <= 2 ? view.game(safeDecode(parts[0])) : undefined;
-    const roomId = parts.length === 2 ? safeDecode(parts[1]) : '';
-    if (!game) {
-      page(404, renderErrorPage(404, 'Game not found', `There is no game called "${safeDecode(parts[0] ?? '').slice(0, 64)}" here.`));
-      return;
-    }
-    if (roomId !== '' && !isRoomId(roomId)) {
-      page(404, renderErrorPage(404, 'Room not found', 'That room id is not valid.'));
-      return;
-    }
+    if (!asset) return reply.code(404).type(TEXT).send('asset not found\n');
+    return reply
+      .headers({
+        'Cache-Control': 'public, max-age=31536000, immutable',
+        ETag: `"${asset.hash}"`,
+        ...assetHeaders(asset.contentType, safeDecode(path.slice(path.lastIndexOf('/') + 1))),
+      })
+      .type(asset.contentType)
+      .send(asset.data);
+  });
+
+  const play = async (req: FastifyRequest<{ Params: { game: string; roomId?: string }; Querystring: { spectate?: unknown } }>, reply: FastifyReply) => {
+    const { game: name, roomId = '' } = req.params;
+    const game = view.game(name);
+    if (!game) return page(reply, 404, renderErrorPage(404, 'Game not found', `There is no game called "${name.slice(0, 64)}" here.`));
+    if (roomId !== '' && !isRoomId(roomId)) return page(reply, 404, renderErrorPage(404, 'Room not found', 'That room id is not valid.'));
     const other = roomId ? view.rooms.get(roomId) : undefined;
-    if (other && other.game.name !== game.name) {
-      page(404, renderErrorPage(404, 'Room not found', `Room ${roomId} is not a ${game.metadata.name} room.`));
-      return;
-    }
-    const spectate = ['1', 'true', 'yes'].includes(url.searchParams.get('spectate') ?? '');
-    page(200, renderPlay({ game: game.name, title: game.metadata.name, roomId, spectate }), { 'Cache-Control': 'no-store' });
-    return;
-  }
-  page(404, renderErrorPage(404, 'Not found', `Nothing at ${path.slice(0, 200)}.`));
+    if (other && other.game.name !== game.name) return page(reply, 404, renderErrorPage(404, 'Room not found', `Room ${roomId} is not a ${game.metadata.name} room.`));
+    const spectate = ['1', 'true', 'yes'].includes(String(req.query.spectate ?? ''));
+    return page(reply, 200, renderPlay({ game: game.name, title: game.metadata.name, roomId, spectate }), { 'Cache-Control': 'no-store' });
+  };
+  app.get('/play/:game', play);
+  app.get('/play/:game/:roomId', play);
+
+  registerFleetRooms(app, { logger: view.logger, fleetRooms: () => view.fleetRooms(), hasGame: (name) => view.game(name) !== undefined });
+
+  app.setNotFoundHandler(async (req, reply) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return reply.code(405).header('Allow', 'GET, HEAD').type(TEXT).send('method not allowed\n');
+    return page(reply, 404, renderErrorPage(404, 'Not found', `Nothing at ${safePath(req.url).slice(0, 200)}.`));
+  });
+
+  app.setErrorHandler(async (err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
+    const cause = err.statusCode !== undefined ? FRAMEWORK_STATUS_CAUSES[err.statusCode] : undefined;
+    if (cause) return refuse(req, reply, cause, err.validation ? 'the body does not match its schema' : errText(err, 200));
+    view.logger.error({ method: req.method, path: safePath(req.url), error: errText(err) }, 'http error');
+    if (reply.sent) return reply;
+    if (safePath(req.url).startsWith('/parlor/api/')) return refuse(req, reply, 'INTERNAL');
+    return reply.code(HTTP_CAUSES.INTERNAL.status).type(TEXT).send('internal server error\n');
+  });
+  return app;
 }
 
-/** `GET /parlor/api/rooms?offset=&limit=`: one page (limit ≤ listLimit) and the total; `null` for invalid parameters. */
-function roomsPage(view: HttpView, params: URLSearchParams): { rooms: RoomInfo[]; total: number; offset: number; limit: number } | null {
-  const int = (name: string, def: number): number | null => {
-    const v = params.get(name);
-    if (v === null || v === '') return def;
-    return /^\d{1,9}$/.test(v) ? Number(v) : null;
-  };
-  const offset = int('offset', 0);
-  const limit = int('limit', view.listLimit);
-  if (offset === null || limit === null || limit < 1 || limit > view.listLimit) return null;
-  const { rooms, total } = view.rooms.page(offset, limit);
-  return { rooms, total, offset, limit };
+/** An HTML page: `status`, `PAGE_HEADERS` (strict CSP, nosniff…), then `headers`. */
+function page(reply: FastifyReply, status: number, body: string, headers: Record<string, string> = {}): FastifyReply {
+  return reply.code(status).headers({ ...PAGE_HEADERS, ...headers }).type(HTML).send(body);
+}
+
+/** `?limit=` (empty) means the default, as if absent: empty query values are dropped before validation. */
+async function dropEmptyParams(req: FastifyRequest): Promise<void> {
+  const q = req.query as Record<string, unknown>;
+  for (const k of Object.keys(q)) if (q[k] === '') delete q[k];
 }
