@@ -21,6 +21,7 @@ const entries = PACKAGES.map((dir) => {
   return { dir, name: pkg.name, subpaths };
 });
 
+const ENTRY_MESSAGE = 'Import another package through its public entry: `@parlor/<name>` or a subpath its package.json "exports" declares.';
 const escape = (s) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 /** Matches any `@parlor/...` specifier that is not exactly a declared entry point. */
 const undeclaredEntry = `^@parlor/(?!(?:${entries
@@ -75,11 +76,11 @@ export default tseslint.config(
       'import-x/no-cycle': ['error', { ignoreExternal: true }],
       // `../../other-package/src/x.js` (or from examples/bench into a package): a package's own files only.
       'import-x/no-relative-packages': 'error',
-      'no-restricted-imports': ['error', {
-        patterns: [{
-          regex: undeclaredEntry,
-          message: 'Import another package through its public entry: `@parlor/<name>` or a subpath its package.json "exports" declares.',
-        }],
+      'no-restricted-imports': ['error', { patterns: [{ regex: undeclaredEntry, message: ENTRY_MESSAGE }] }],
+      // the same rule for `import('...')` (no-restricted-imports sees static imports only)
+      'no-restricted-syntax': ['error', {
+        selector: `ImportExpression[source.value=/${undeclaredEntry.replaceAll('\\/', '\\u002f').replaceAll('/', '\\u002f')}/]`,
+        message: ENTRY_MESSAGE,
       }],
     },
   },
