@@ -111,7 +111,7 @@ function handleSignals(server: GameServer, logger: Logger, onClose?: () => void)
   const shutdown = (signal: string): void => {
     if (closing) process.exit(1);
     closing = true;
-    logger.info({ signal }, 'shutting down');
+    logger.info({ signal }, 'signal received');
     onClose?.();
     server.close().then(
       () => process.exit(0),

@@ -1,0 +1,78 @@
+/**
+ * The `parlor` CLI from source (`node --import tsx src/cli.ts`): `parlor dev` rebuilds on a file
+ * change (chokidar) and redirects live rooms, its logs are pino JSON lines when stdout is not a
+ * terminal, and flags are validated by commander (a bad value names the flag and exits 1).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { TestClient, waitFor } from './helpers.js';
+import { fixture } from './hostile-bed.js';
+
+const repo = resolve(__dirname, '../../..');
+const cli = join(repo, 'packages/server/src/cli.ts');
+const children: ChildProcess[] = [];
+const dirs: string[] = [];
+
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** Runs the CLI to completion (for flag errors). */
+function run(args: string[]): { status: number | null; stderr: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], { cwd: repo, encoding: 'utf8', timeout: 60_000 });
+  return { status: r.status, stderr: r.stderr };
+}
+
+describe('parlor CLI', () => {
+  it('parlor dev rebuilds when a file of the game changes and redirects the live room; logs are JSON objects', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parlor-dev-'));
+    dirs.push(dir);
+    const game = join(dir, 'ticker');
+    cpSync(fixture('sandbox/ticker.ts'), join(game, 'index.ts'));
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, 'dev', game, '--host', '127.0.0.1', '--port', '0'], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    await waitFor(() => /Play: +http:\/\/127\.0\.0\.1:\d+\/play\/ticker/.test(out) || child.exitCode !== null, 'parlor dev listening', 60_000);
+    const base = /Play: +(http:\/\/127\.0\.0\.1:\d+)\//.exec(out)?.[1];
+    expect(base, out).toBeTruthy();
+    const logs = () =>
+      out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { msg: string; level: number } & Record<string, unknown>);
+    await waitFor(() => logs().some((l) => l.msg === 'listening' && l.url === base && l.level === 30), 'the listening log object');
+
+    const player = new TestClient(`${base!.replace(/^http/, 'ws')}/parlor/ws`);
+    await player.opened;
+    await player.joinAndSync('ticker');
+    const src = join(game, 'index.ts');
+    writeFileSync(src, readFileSync(src, 'utf8').replace("name: 'Ticker'", "name: 'Ticker v2'"));
+    await waitFor(() => logs().some((l) => l.msg === 'rebuilt; live rooms redirected to the new build' && l.game === 'ticker'), 'the rebuild', 30_000);
+    const closed = await player.closed();
+    expect(closed.code).toBe(1000);
+    expect(player.messages.find((m) => m.type === 'redirect')).toMatchObject({ type: 'redirect', url: '/play/ticker' });
+    const games = (await (await fetch(`${base}/parlor/api/games`)).json()) as { games: Array<{ name: string; title: string }> };
+    expect(games.games).toMatchObject([{ name: 'ticker', title: 'Ticker v2' }]);
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    expect(logs().some((l) => l.msg === 'signal received' && l.signal === 'SIGTERM')).toBe(true);
+  }, 90_000);
+
+  it('a flag with an invalid value names the flag and exits 1', () => {
+    const port = run(['dev', 'nowhere', '--port', '70000']);
+    expect(port.status).toBe(1);
+    expect(port.stderr).toMatch(/--port <port>.*70000.*invalid/);
+    const runtime = run(['serve', '--games', 'nowhere', '--runtime', 'kvm']);
+    expect(runtime.status).toBe(1);
+    expect(runtime.stderr).toMatch(/--runtime <runtime>.*kvm.*Allowed choices are inline, process, docker, auto/);
+    const rooms = run(['serve', '--games', 'nowhere', '--max-rooms', '0']);
+    expect(rooms.status).toBe(1);
+    expect(rooms.stderr).toMatch(/--max-rooms <n>.*0.*a positive integer/);
+  }, 60_000);
+});
