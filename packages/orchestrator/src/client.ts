@@ -5,7 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { Agent, request, type Dispatcher } from 'undici';
-import { ParlorError } from '@parlor/squish';
+import { backoffDelay, ParlorError, type BackoffOptions } from '@parlor/squish';
+import type { FleetCauseValue } from './errors.js';
 import type { CreateRoomRequest, FleetStats, InstanceInfo, OrchestratorEvents, RoomInfo, RoomQuery, SeatReservation } from './types.js';
 
 /** Options of {@link FleetClient}. Durations in ms. */
@@ -14,24 +15,70 @@ export interface FleetClientOptions {
   baseUrl: string;
   /** An admin key (sent as `Authorization: Bearer <key>`). */
   adminKey: string;
-  /** Per-request timeout (headers and body). Default 10 000. */
+  /** Per-request timeout (headers and body), ms. Default 10 000. */
   timeoutMs?: number;
-  /** Extra attempts of `createRoom` after a 504 or a network error. Default 3. */
+  /** Extra attempts of `createRoom` after a 504 or a network error (an integer ≥ 0). Default 3. */
   retries?: number;
-  /** Delay before the first retry; doubles each time. Default 100. */
+  /**
+   * Ceiling of the delay before `createRoom`'s first retry, ms. Delays use squish's `backoffDelay`
+   * ("full jitter": uniformly random below a ceiling that doubles per retry, up to
+   * `retryMaxDelayMs`). Default 100.
+   */
   retryDelayMs?: number;
+  /** Largest ceiling of `createRoom`'s retry delay, ms. Default 2 000. */
+  retryMaxDelayMs?: number;
+  /**
+   * Ceiling of the delay before the event stream's first reconnect, ms; it doubles per failed
+   * attempt up to `reconnectMaxDelayMs` and starts over once a stream delivers an event (full
+   * jitter, as `retryDelayMs`). Default 1 000.
+   */
+  reconnectDelayMs?: number;
+  /** Largest ceiling of the event stream's reconnect delay, ms. Default 10 000. */
+  reconnectMaxDelayMs?: number;
   /** An undici dispatcher; default: a keep-alive `Agent` owned by the client (closed by `close()`). */
   dispatcher?: Dispatcher;
 }
 
 /**
- * Thrown by every {@link FleetClient} method: `code` is the orchestrator's `cause` (see `FleetCause`),
- * or `NETWORK` (no HTTP answer) or `BAD_RESPONSE` (not the `/v1` envelope); `status` is the HTTP
- * status (0 for `NETWORK`).
+ * The codes of {@link FleetClientError} that are the client's own, all `ORCHESTRATOR_CLIENT_*` (a
+ * rejection by the orchestrator carries its bare REST `cause` instead, see `FleetCause`).
+ * Callers switch on `error.code`, never on messages.
+ */
+export const FleetClientErrorCode = {
+  /**
+   * No HTTP answer: connection refused or reset, a name that does not resolve, no headers or body
+   * within `timeoutMs`. `status` is 0; `cause` is undici's error. `createRoom` retries it.
+   */
+  NETWORK: 'ORCHESTRATOR_CLIENT_NETWORK',
+  /**
+   * An answer that is not the `/v1` envelope (a wrong `baseUrl`, a proxy in the way), or an event
+   * of the event stream over 128 MiB (the stream drops and reconnects). `status` is the HTTP status.
+   */
+  BAD_RESPONSE: 'ORCHESTRATOR_CLIENT_BAD_RESPONSE',
+  /** Invalid {@link FleetClientOptions} (a `baseUrl` that is not http(s), a negative duration…); thrown by the constructor. */
+  CONFIG: 'ORCHESTRATOR_CLIENT_CONFIG',
+} as const;
+
+/** One of {@link FleetClientErrorCode}'s values. */
+export type FleetClientErrorCodeValue = (typeof FleetClientErrorCode)[keyof typeof FleetClientErrorCode];
+
+/**
+ * Thrown by every {@link FleetClient} method (and given to `events()`'s `onError`): `code` is the
+ * orchestrator's REST `cause` (a `FleetCause`, e.g. `ROOM_NOT_FOUND`; a newer orchestrator may send
+ * one this client does not know, kept as it is) or one of {@link FleetClientErrorCode};
+ * `status` is the HTTP status (0 for `ORCHESTRATOR_CLIENT_NETWORK` and `ORCHESTRATOR_CLIENT_CONFIG`);
+ * `cause` is the underlying error, when there is one.
  */
 export class FleetClientError extends ParlorError {
+  static override readonly brand: symbol = Symbol.for('parlor.error.FleetClientError');
+  /** HTTP status of the answer; 0 when there was none. */
   readonly status: number;
-  constructor(code: string, status: number, message: string, options?: { cause?: unknown }) {
+  /**
+   * @param code a REST cause or a {@link FleetClientErrorCode}.
+   * @param status the HTTP status, 0 when there was no answer.
+   * @param options.cause the underlying error, kept as `error.cause`.
+   */
+  constructor(code: FleetCauseValue | FleetClientErrorCodeValue, status: number, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
     this.status = status;
   }
@@ -52,7 +99,7 @@ export interface FleetEventStream {
 
 /**
  * Typed client of the orchestrator's REST API `/v1` (undici). Every method resolves with the
- * envelope's `data` and throws {@link FleetClientError} on a rejection.
+ * envelope's `data` and throws {@link FleetClientError} on a rejection or a failure.
  *
  * `createRoom` carries the safe-retry contract: it always sends a roomId (client-generated when
  * absent), retries after a 504 or a network error, and treats `ROOM_EXISTS` on a retry, followed by
@@ -63,16 +110,21 @@ export class FleetClient {
   private readonly auth: string;
   private readonly timeoutMs: number;
   private readonly retries: number;
-  private readonly retryDelayMs: number;
+  private readonly retryBackoff: BackoffOptions;
+  private readonly reconnectBackoff: BackoffOptions;
   private readonly dispatcher: Dispatcher;
   private readonly ownDispatcher: boolean;
 
+  /** @throws {FleetClientError} `ORCHESTRATOR_CLIENT_CONFIG` on invalid options. */
   constructor(options: FleetClientOptions) {
-    this.base = options.baseUrl.replace(/\/+$/, '');
+    this.base = baseUrl(options.baseUrl);
+    if (typeof options.adminKey !== 'string' || options.adminKey === '' || /\s/.test(options.adminKey)) throw configError('adminKey must be a non-empty string without whitespace');
     this.auth = `Bearer ${options.adminKey}`;
-    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.timeoutMs = duration('timeoutMs', options.timeoutMs, 10_000);
     this.retries = options.retries ?? 3;
-    this.retryDelayMs = options.retryDelayMs ?? 100;
+    if (!Number.isInteger(this.retries) || this.retries < 0) throw configError(`retries must be an integer ≥ 0 (got ${String(options.retries)})`);
+    this.retryBackoff = { initialMs: duration('retryDelayMs', options.retryDelayMs, 100), maxMs: duration('retryMaxDelayMs', options.retryMaxDelayMs, 2000) };
+    this.reconnectBackoff = { initialMs: duration('reconnectDelayMs', options.reconnectDelayMs, 1000), maxMs: duration('reconnectMaxDelayMs', options.reconnectMaxDelayMs, 10_000) };
     this.ownDispatcher = !options.dispatcher;
     this.dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 10_000, connections: 64 });
   }
@@ -129,15 +181,14 @@ export class FleetClient {
    */
   async createRoom(req: CreateRoomRequest): Promise<RoomInfo> {
     const body = { ...req, roomId: req.roomId ?? randomBytes(9).toString('base64url') };
-    let delay = this.retryDelayMs;
     let retried = false;
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.call<RoomInfo>('POST', '/v1/rooms', body);
       } catch (err) {
         const e = err as FleetClientError;
-        let retriable = e.code === 'NETWORK' || e.status === 504;
-        if (e.code === 'ROOM_EXISTS' && retried) {
+        let retriable = e.code === FleetClientErrorCode.NETWORK || e.status === 504;
+        if (e.code === ROOM_EXISTS && retried) {
           // An earlier attempt may have succeeded: the room is ours if it is there with our type.
           // Not there yet means that attempt is still in flight (its id stays reserved): try again.
           try {
@@ -145,64 +196,46 @@ export class FleetClient {
             if (room.type === body.type) return room;
             throw e;
           } catch (g) {
-            if ((g as FleetClientError).code !== 'ROOM_NOT_FOUND') throw g;
+            if ((g as FleetClientError).code !== ROOM_NOT_FOUND) throw g;
             retriable = true;
           }
         }
         if (!retriable || attempt >= this.retries) throw e;
         retried = true;
-        await sleep(delay);
-        delay *= 2;
+        await sleep(backoffDelay(attempt + 1, Math.random(), this.retryBackoff));
       }
     }
   }
 
   /**
-   * Consumes `GET /v1/events`. Reconnects with backoff (1 s up to 10 s) after any drop; each
-   * (re)connect starts with a `sync` event carrying the whole read model, so a consumer that
+   * Consumes `GET /v1/events`. Reconnects after any drop, after a delay from squish's
+   * `backoffDelay` (full jitter; ceilings from `reconnectDelayMs`, default 1 000 ms, doubling up to
+   * `reconnectMaxDelayMs`, default 10 000 ms; back to the first once a stream delivers an event).
+   * Each (re)connect starts with a `sync` event carrying the whole read model, so a consumer that
    * rebuilds its state from `sync` never misses a change.
+   * @param opts.onError called with each failure before the reconnect: a {@link FleetClientError}
+   *   (a refusal such as `UNAUTHORIZED` or `SSE_LIMIT`, `ORCHESTRATOR_CLIENT_NETWORK`,
+   *   `ORCHESTRATOR_CLIENT_BAD_RESPONSE`), or what `onEvent` itself threw, unchanged (it drops the
+   *   stream too).
    */
   events(onEvent: (e: FleetEvent) => void, opts: { onError?: (err: Error) => void } = {}): FleetEventStream {
     let closed = false;
     let abort: AbortController | null = null;
-    let backoff = 1000;
     const run = async (): Promise<void> => {
+      let attempt = 0;
       while (!closed) {
         abort = new AbortController();
         try {
-          const res = await request(`${this.base}/v1/events`, {
-            method: 'GET',
-            headers: { authorization: this.auth, accept: 'text/event-stream' },
-            dispatcher: this.dispatcher,
-            signal: abort.signal,
-            headersTimeout: this.timeoutMs,
-            bodyTimeout: 0,
+          await this.stream(abort.signal, (e) => {
+            attempt = 0;
+            onEvent(e);
           });
-          if (res.statusCode !== 200) {
-            const text = await res.body.text();
-            throw envelopeError(res.statusCode, text);
-          }
-          backoff = 1000;
-          let tooLarge: Error | null = null;
-          const parser = createParser({
-            maxBufferSize: MAX_SSE_EVENT_CHARS,
-            onEvent: (m) => onEvent(toFleetEvent(m)),
-            onError: (err) => {
-              tooLarge = err;
-            },
-          });
-          const text = new TextDecoder();
-          for await (const chunk of res.body) {
-            parser.feed(text.decode(chunk as Buffer, { stream: true }));
-            if (tooLarge) throw tooLarge;
-          }
         } catch (err) {
           if (closed) return;
           opts.onError?.(err as Error);
         }
         if (closed) return;
-        await sleep(backoff);
-        backoff = Math.min(10_000, backoff * 2);
+        await sleep(backoffDelay(++attempt, Math.random(), this.reconnectBackoff));
       }
     };
     void run();
@@ -212,6 +245,59 @@ export class FleetClient {
         abort?.abort();
       },
     };
+  }
+
+  /** One event stream, until it ends or fails; `deliver`'s own exceptions go through unchanged. */
+  private async stream(signal: AbortSignal, deliver: (e: FleetEvent) => void): Promise<void> {
+    const what = 'GET /v1/events';
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(`${this.base}/v1/events`, {
+        method: 'GET',
+        headers: { authorization: this.auth, accept: 'text/event-stream' },
+        dispatcher: this.dispatcher,
+        signal,
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: 0,
+      });
+    } catch (err) {
+      throw networkError(what, err);
+    }
+    const body = res.body;
+    try {
+      if (res.statusCode !== 200) {
+        let text: string;
+        try {
+          text = await body.text();
+        } catch (err) {
+          throw networkError(what, err);
+        }
+        throw envelopeError(res.statusCode, text, what);
+      }
+      let tooLarge: Error | null = null;
+      const parser = createParser({
+        maxBufferSize: MAX_SSE_EVENT_CHARS,
+        onEvent: (m) => deliver(toFleetEvent(m)),
+        onError: (err) => {
+          tooLarge = err;
+        },
+      });
+      const text = new TextDecoder();
+      const chunks = body[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
+      for (;;) {
+        let next: IteratorResult<Uint8Array>;
+        try {
+          next = await chunks.next();
+        } catch (err) {
+          throw networkError(what, err);
+        }
+        if (next.done) return;
+        parser.feed(text.decode(next.value, { stream: true }));
+        if (tooLarge) throw new FleetClientError(FleetClientErrorCode.BAD_RESPONSE, res.statusCode, `${what}: an event over ${MAX_SSE_EVENT_CHARS} characters`, { cause: tooLarge });
+      }
+    } finally {
+      body.destroy();
+    }
   }
 
   /** Closes the client's own connection pool. */
@@ -231,13 +317,13 @@ export class FleetClient {
         bodyTimeout: this.timeoutMs,
       });
     } catch (err) {
-      throw new FleetClientError('NETWORK', 0, `${method} ${path}: ${(err as Error).message}`, { cause: err });
+      throw networkError(`${method} ${path}`, err);
     }
     let text: string;
     try {
       text = await res.body.text();
     } catch (err) {
-      throw new FleetClientError('NETWORK', 0, `${method} ${path}: ${(err as Error).message}`, { cause: err });
+      throw networkError(`${method} ${path}`, err);
     }
     if (res.statusCode >= 200 && res.statusCode < 300) {
       try {
@@ -246,22 +332,55 @@ export class FleetClient {
       } catch {
         // fall through
       }
-      throw new FleetClientError('BAD_RESPONSE', res.statusCode, `${method} ${path}: not a /v1 envelope`);
+      throw new FleetClientError(FleetClientErrorCode.BAD_RESPONSE, res.statusCode, `${method} ${path}: not a /v1 envelope`);
     }
     throw envelopeError(res.statusCode, text, `${method} ${path}`);
   }
 }
 
-function envelopeError(status: number, text: string, what = ''): FleetClientError {
+/** The REST causes the client itself acts on (it loads nothing of the orchestrator, so not `FleetCause`). */
+const ROOM_EXISTS: FleetCauseValue = 'ROOM_EXISTS';
+const ROOM_NOT_FOUND: FleetCauseValue = 'ROOM_NOT_FOUND';
+
+/** The error of a non-2xx answer: its REST `cause` (kept as it is), or `BAD_RESPONSE` when it is not the envelope. */
+function envelopeError(status: number, text: string, what: string): FleetClientError {
   try {
     const env = JSON.parse(text) as { status?: string; cause?: string; message?: string };
     if (env.status === 'rejected' && typeof env.cause === 'string') {
-      return new FleetClientError(env.cause, status, `${what ? `${what}: ` : ''}${env.message ?? env.cause}`);
+      return new FleetClientError(env.cause as FleetCauseValue, status, `${what}: ${env.message ?? env.cause}`);
     }
   } catch {
     // fall through
   }
-  return new FleetClientError('BAD_RESPONSE', status, `${what ? `${what}: ` : ''}HTTP ${status}`);
+  return new FleetClientError(FleetClientErrorCode.BAD_RESPONSE, status, `${what}: HTTP ${status}`);
+}
+
+/** `ORCHESTRATOR_CLIENT_NETWORK` for undici's `err` (kept as `cause`). */
+function networkError(what: string, err: unknown): FleetClientError {
+  return new FleetClientError(FleetClientErrorCode.NETWORK, 0, `${what}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+}
+
+function configError(message: string): FleetClientError {
+  return new FleetClientError(FleetClientErrorCode.CONFIG, 0, `FleetClient: ${message}`);
+}
+
+/** `baseUrl` without trailing slashes, checked to be an http(s) URL. */
+function baseUrl(v: unknown): string {
+  let url: URL;
+  try {
+    url = new URL(String(v));
+  } catch (err) {
+    throw new FleetClientError(FleetClientErrorCode.CONFIG, 0, `FleetClient: baseUrl is not a URL: ${String(v).slice(0, 200)}`, { cause: err });
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw configError(`baseUrl must be http: or https: (got ${url.protocol})`);
+  return String(v).replace(/\/+$/, '');
+}
+
+/** A duration option in ms: a finite number ≥ 0, or `def` when absent. */
+function duration(name: string, v: number | undefined, def: number): number {
+  if (v === undefined) return def;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw configError(`${name} must be a number of ms ≥ 0 (got ${String(v)})`);
+  return v;
 }
 
 /** Largest event the stream buffers (characters); a larger one drops the stream, which reconnects. */

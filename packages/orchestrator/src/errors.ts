@@ -67,33 +67,54 @@ export function isFleetCause(code: unknown): code is FleetCauseValue {
   return typeof code === 'string' && Object.hasOwn(FLEET_CAUSES, code);
 }
 
-/** Error codes of `@parlor/orchestrator` that are not request causes. */
+/**
+ * Error codes of `@parlor/orchestrator` that are not REST causes, all `ORCHESTRATOR_*` (the REST
+ * causes, {@link FleetCause}, are bare: they are the fleet's wire contract, shared with the agent).
+ * `FleetClient`'s own codes are `ORCHESTRATOR_CLIENT_*` (`FleetClientErrorCode`).
+ * Callers switch on `error.code`, never on messages.
+ */
 export const OrchestratorErrorCode = {
-  /** Invalid options or key rules (e.g. production key rules). */
+  /** Invalid options or key rules (e.g. production key rules, an unknown log level): {@link OrchestratorConfigError}. */
   CONFIG: 'ORCHESTRATOR_CONFIG',
+  /** `Orchestrator.listen()` could not listen (port in use, no permission, called twice…); `cause` is the underlying error (its `code`, e.g. `EADDRINUSE`, kept there). */
+  LISTEN: 'ORCHESTRATOR_LISTEN',
 } as const;
+
+/** One of {@link OrchestratorErrorCode}'s values. */
+export type OrchestratorErrorCodeValue = (typeof OrchestratorErrorCode)[keyof typeof OrchestratorErrorCode];
 
 /**
  * Base class of the errors `@parlor/orchestrator` throws. `code` is a {@link FleetCause} (control
  * calls: `createRoom`, `destroyRoom`, `drainInstance`…) or an {@link OrchestratorErrorCode};
  * `status` is the HTTP status the REST API answers with (from {@link FLEET_CAUSES}; 500 for a
- * non-cause code).
+ * non-cause code). `cause` is the underlying error, when there is one.
  */
 export class OrchestratorError extends ParlorError {
+  static override readonly brand: symbol = Symbol.for('parlor.error.OrchestratorError');
   /** HTTP status for this error. */
   readonly status: number;
-  /** Agent-side error code when `code` is `COMMAND_FAILED`. */
+  /** Agent-side error code when `code` is `COMMAND_FAILED` (a `FleetAckCode` or the host error's own code, unchanged). */
   readonly agentCode?: string;
-  constructor(code: FleetCauseValue | (typeof OrchestratorErrorCode)[keyof typeof OrchestratorErrorCode], message: string, options?: { cause?: unknown; agentCode?: string }) {
+  /**
+   * @param code a {@link FleetCause} or an {@link OrchestratorErrorCode}.
+   * @param options.cause the underlying error, kept as `error.cause`.
+   * @param options.agentCode the agent's code of a refused command (with `COMMAND_FAILED`).
+   */
+  constructor(code: FleetCauseValue | OrchestratorErrorCodeValue, message: string, options?: { cause?: unknown; agentCode?: string }) {
     super(code, message, options);
     this.status = isFleetCause(code) ? FLEET_CAUSES[code].status : 500;
     this.agentCode = options?.agentCode;
   }
 }
 
-/** Thrown by the constructor (and the CLI) for invalid options. Code `ORCHESTRATOR_CONFIG`. */
+/**
+ * Thrown by the `Orchestrator` constructor, `setKeys`, `createLogger` (and the CLI)
+ * for invalid options or key rules. Code `ORCHESTRATOR_CONFIG`; `cause` the underlying error when
+ * a library refused the value.
+ */
 export class OrchestratorConfigError extends OrchestratorError {
-  constructor(message: string) {
-    super(OrchestratorErrorCode.CONFIG, message);
+  static override readonly brand: symbol = Symbol.for('parlor.error.OrchestratorConfigError');
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(OrchestratorErrorCode.CONFIG, message, options);
   }
 }

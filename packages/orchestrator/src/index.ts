@@ -4,7 +4,15 @@
  * `parlor-orchestrator` CLI (in `cli.ts`). Semantics follow the Rivalis fleet protocol v3.
  */
 export { Orchestrator, type OrchestratorOptions } from './orchestrator.js';
-export { FleetClient, FleetClientError, type FleetClientOptions, type FleetEvent, type FleetEventStream } from './client.js';
+export {
+  FleetClient,
+  FleetClientError,
+  FleetClientErrorCode,
+  type FleetClientErrorCodeValue,
+  type FleetClientOptions,
+  type FleetEvent,
+  type FleetEventStream,
+} from './client.js';
 export type {
   InstanceInfo,
   RoomInfo,
@@ -24,6 +32,7 @@ export {
   OrchestratorError,
   OrchestratorConfigError,
   OrchestratorErrorCode,
+  type OrchestratorErrorCodeValue,
   type FleetCauseValue,
 } from './errors.js';
 export { keyFingerprint, generateKey } from './auth/keys.js';

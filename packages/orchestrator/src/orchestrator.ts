@@ -17,7 +17,7 @@ import { createApi, type Api } from './api/http.js';
 import { AuthGuard } from './auth/guard.js';
 import { AccessKeys } from './auth/keys.js';
 import { AuthThrottle } from './auth/throttle.js';
-import { FleetCause, OrchestratorError } from './errors.js';
+import { FleetCause, OrchestratorError, OrchestratorErrorCode } from './errors.js';
 import { resolveLogger, type Logger } from './logger.js';
 import { resolveOptions, type OrchestratorOptions, type ResolvedOptions } from './options.js';
 import { place } from './placement/place.js';
@@ -136,9 +136,18 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     return this.listening && !this.shuttingDown;
   }
 
-  /** Starts listening and polling. @throws the `listen` error (e.g. `EADDRINUSE`). */
+  /**
+   * Starts listening and polling.
+   * @throws {OrchestratorError} `ORCHESTRATOR_LISTEN` when it cannot listen (port in use, no
+   *   permission, called twice or after {@link shutdown}); the underlying error, with its own
+   *   `code` such as `EADDRINUSE`, is the `cause`.
+   */
   async listen(): Promise<void> {
-    await this.api.app.listen({ port: this.opts.port, host: this.opts.host });
+    try {
+      await this.api.app.listen({ port: this.opts.port, host: this.opts.host });
+    } catch (err) {
+      throw new OrchestratorError(OrchestratorErrorCode.LISTEN, `cannot listen on ${this.opts.host}:${this.opts.port}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    }
     this._port = (this.httpServer.address() as AddressInfo).port;
     this.listening = true;
     this.hub.start();

@@ -21,6 +21,7 @@ const PREFIX: Record<string, string> = {
   ClientErrorCode: 'CLIENT_',
   FleetAgentErrorCode: 'FLEET_AGENT_',
   OrchestratorErrorCode: 'ORCHESTRATOR_',
+  FleetClientErrorCode: 'ORCHESTRATOR_CLIENT_',
 };
 
 type Exports = Record<string, unknown>;
@@ -46,7 +47,7 @@ describe('docs coverage of error and close codes', () => {
     const mods = await load();
     const objects = codeObjects(mods, /(ErrorCode|Cause|AckCode)$/, 'string');
     // the walk finds every package's codes (a renamed export must not silently drop out)
-    expect(objects.map((o) => o.name).sort()).toEqual(expect.arrayContaining(['ClientErrorCode', 'FleetAckCode', 'FleetAgentErrorCode', 'FleetCause', 'OrchestratorErrorCode', 'ServerErrorCode', 'SquishErrorCode']));
+    expect(objects.map((o) => o.name).sort()).toEqual(expect.arrayContaining(['ClientErrorCode', 'FleetAckCode', 'FleetAgentErrorCode', 'FleetCause', 'FleetClientErrorCode', 'OrchestratorErrorCode', 'ServerErrorCode', 'SquishErrorCode']));
     const missing = objects.flatMap((o) => o.values.filter((c) => !documented(errorsDoc, c)).map((c) => `${o.pkg} ${o.name}: ${c}`));
     expect(missing).toEqual([]);
   });
@@ -121,8 +122,7 @@ describe('docs coverage of error and close codes', () => {
     const problems: string[] = [];
     for (const { pkg, name, cls } of classes) {
       if (!(cls.prototype instanceof ParlorError) && cls !== ParlorError) problems.push(`${pkg} ${name}: not a ParlorError`);
-      // the orchestrator's classes are still checked by prototype only (no brand declared there yet)
-      else if (pkg !== '@parlor/orchestrator' && !Object.hasOwn(cls, 'brand')) problems.push(`${pkg} ${name}: no static brand of its own`);
+      else if (!Object.hasOwn(cls, 'brand')) problems.push(`${pkg} ${name}: no static brand of its own`);
       if (!documented(errorsDoc, name)) problems.push(`${pkg} ${name}: not in docs/ERRORS.md`);
     }
     expect(classes.length).toBeGreaterThan(8);

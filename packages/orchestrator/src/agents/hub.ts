@@ -22,7 +22,7 @@ import {
   type PlacedFrame,
 } from '@parlor/fleet-agent';
 import { clientIp, type AuthGuard } from '../auth/guard.js';
-import { FleetCause, OrchestratorError } from '../errors.js';
+import { FleetCause, isFleetCause, OrchestratorError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { InstanceRecord } from '../registry/instance.js';
 import type { Registry } from '../registry/read-model.js';
@@ -260,7 +260,8 @@ export class AgentHub {
     this.deps.createRoom({ type: f.type, options: f.options } as CreateRoomRequest).then(
       (room) => answer({ ok: true, room: { roomId: room.roomId, joinUrl: room.joinUrl, instanceId: room.instanceId } }),
       (err: unknown) => {
-        const code = err instanceof OrchestratorError ? err.code : FleetCause.COMMAND_FAILED;
+        // `cause` is a REST cause on the wire; anything else the create threw is COMMAND_FAILED
+        const code = err instanceof OrchestratorError && isFleetCause(err.code) ? err.code : FleetCause.COMMAND_FAILED;
         answer({ ok: false, cause: code, message: String((err as Error)?.message ?? err).slice(0, 500) });
       },
     );
