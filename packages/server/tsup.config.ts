@@ -24,8 +24,6 @@ export default defineConfig([
     entry: ['src/cli.ts'],
     // Loaded only in a terminal, when installed (a development dependency).
     external: ['pino-pretty'],
-    // Loaded only in a terminal, when installed (a development dependency).
-    external: ['pino-pretty'],
     format: ['esm'],
     dts: false,
     sourcemap: true,
