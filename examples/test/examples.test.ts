@@ -387,7 +387,6 @@ describe('hidden-hand', () => {
 
   it('lifts the card under your pointer, in your view only', () => {
     const s = new TestRoom(HiddenHand, { seed: 6 }).join(1, 'Ann').join(2, 'Bob');
-    const game = s.game;
     s.flush();
     const cards = clickableCards(s, 1);
     const second = cards[1];
@@ -403,7 +402,6 @@ describe('hidden-hand', () => {
 
   it('a player leaving mid-round hands the round back to the others', () => {
     const s = new TestRoom(HiddenHand, { seed: 4 }).join(1, 'Ann').join(2, 'Bob');
-    const game = s.game;
     s.flush();
     s.click(1, clickableCards(s, 1)[2].node.id);
     s.flush();
