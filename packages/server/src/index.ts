@@ -25,4 +25,7 @@ export { ServerMetrics } from './metrics.js';
 export { createLogger, LOG_LEVELS, LOG_REDACT_PATHS, type Logger, type LogLevel, type CreateLoggerOptions } from './logger.js';
 export type { GameInfo } from './games/catalog.js';
 export type { RoomInfo } from './rooms/room.js';
+/** The test kit: a room's engine on a manual clock (`{ clock: 'manual' }`, `step()`), to drive a game tick by tick. */
+export { RoomEngine, type EngineSpec, type EngineOptions } from './engine/room-engine.js';
+export type { FramesMessage, HostToEngineMessage, EngineToHostMessage, EngineErrorMessage } from './engine/messages.js';
 export { ServerError, GameLoadError, ServerConfigError, RuntimeError, ServerErrorCode, type ServerErrorCodeValue } from './errors.js';
