@@ -6,6 +6,7 @@
  * are never passed to the logger; {@link LOG_REDACT_PATHS} is the second line.
  */
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
+import { ServerConfigError } from './errors.js';
 
 /**
  * The logger the server writes to: a pino logger (`pino()` or a child of one). Every part of
@@ -49,11 +50,11 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
 /**
  * The logger the server uses for its `logger` / `logLevel` options: a given pino logger gets a
  * child with the redaction paths; without one, {@link createLogger}'s at `level` (default `'info'`).
- * @throws {TypeError} when `logger` is given but is not a pino logger (no `child` method).
+ * @throws {ServerConfigError} `SERVER_CONFIG` when `logger` is given but is not a pino logger (no `child` method).
  */
 export function resolveLogger(logger: Logger | undefined, level: LogLevel = 'info'): Logger {
   if (logger === undefined) return createLogger({ level });
-  if (typeof logger !== 'object' || logger === null || typeof logger.child !== 'function') throw new TypeError('logger must be a pino logger');
+  if (typeof logger !== 'object' || logger === null || typeof logger.child !== 'function') throw new ServerConfigError('logger must be a pino logger (pino() or a child of one)');
   return logger.child({}, { redact });
 }
 

@@ -18,7 +18,7 @@ import type { ServerMetrics } from '../metrics.js';
 import type { RoomInfo } from '../rooms/room.js';
 import type { ClientBundle } from './client-bundle.js';
 import { FRAMEWORK_STATUS_CAUSES, HTTP_CAUSES, refuse } from './errors.js';
-import { FLEET_ROOMS_PATH, registerFleetRooms, type FleetRoomsHook } from './fleet-rooms.js';
+import { registerFleetRooms, type FleetRoomsHook } from './fleet-rooms.js';
 import {
   LOBBY_SCRIPT,
   LOBBY_SCRIPT_PATH,
