@@ -146,7 +146,8 @@ class ParlorServer implements GameServer {
 
   constructor(private readonly options: GameServerOptions) {
     const settings = resolveOptions(options);
-    const logger = (this.logger = resolveLogger(options.logger, options.logLevel ?? 'info'));
+    // Every line names this server instance (`instanceId`); rooms log through children adding `game` and `room`.
+    const logger = (this.logger = resolveLogger(options.logger, options.logLevel ?? 'info').child({ instance: settings.instanceId }));
     const dockerOptions: DockerRuntimeOptions = { ...options.dockerRuntime };
     if (dockerOptions.instanceId === undefined && dockerOptions.hostId === undefined) dockerOptions.instanceId = settings.instanceId;
     const policy = { logger, process: options.processRuntime, docker: dockerOptions };

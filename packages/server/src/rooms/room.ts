@@ -106,6 +106,8 @@ export class Room {
   private readonly fanout: Fanout;
   /** End the engine at once, without asking it to stop (it misbehaved). */
   private killEngine = false;
+  /** This room's logger: a child of the host's carrying `game` and `room`. */
+  private readonly log: Logger;
 
   /**
    * Starts the engine through the host's runtime.
@@ -119,6 +121,7 @@ export class Room {
     /** Create-time options handed to the game's constructor (e.g. from a fleet `createRoom`); default `{}`. */
     readonly options: Record<string, unknown> = {},
   ) {
+    this.log = host.logger.child({ game: game.name, room: id });
     this.engine = host.runtime.start({
       roomId: id,
       game: game.name,
@@ -127,7 +130,7 @@ export class Room {
       maxConsecutiveErrors: host.maxConsecutiveErrors,
       options,
       baseDir: game.baseDir,
-      logger: host.logger,
+      logger: this.log,
       tickRate: game.metadata.tickRate,
     });
     this.fanout = new Fanout({
@@ -142,11 +145,11 @@ export class Room {
       try {
         this.onEngineMessage(msg);
       } catch (err) {
-        this.host.logger.error({ game: this.game.name, room: this.id, error: err instanceof Error ? err.message : 'unknown' }, 'room host error');
+        this.log.error({ error: err instanceof Error ? err.message : 'unknown' }, 'room host error');
         this.fail('the server could not handle the game\u2019s output');
       }
     });
-    host.logger.info({ game: game.name, room: id, runtime: host.runtime.name }, 'room created');
+    this.log.info({ runtime: host.runtime.name }, 'room created');
   }
 
   /** Whether the room has ended. */
@@ -216,8 +219,8 @@ export class Room {
     this.members.set(playerId, member);
     this.attach(member, ws);
     this.engine.send({ type: 'join', playerId, name: member.name, spectator });
-    this.host.logger.info(
-      { game: this.game.name, room: this.id, player: playerId, spectator, players: this.playerCount, spectators: this.spectatorCount },
+    this.log.info(
+      { player: playerId, spectator, players: this.playerCount, spectators: this.spectatorCount },
       spectator ? 'spectator joined' : 'player joined',
     );
     return member;
@@ -239,7 +242,7 @@ export class Room {
     }
     this.attach(member, ws);
     this.fanout.reconnected(member);
-    this.host.logger.info({ game: this.game.name, room: this.id, player: member.playerId, spectator: member.spectator }, member.spectator ? 'spectator reconnected' : 'player reconnected');
+    this.log.info({ player: member.playerId, spectator: member.spectator }, member.spectator ? 'spectator reconnected' : 'player reconnected');
   }
 
   /**
@@ -252,8 +255,8 @@ export class Room {
     if (member.graceTimer) clearTimeout(member.graceTimer);
     member.graceTimer = setTimeout(() => this.remove(member, 'grace period over'), this.host.reconnectGraceMs);
     member.graceTimer.unref?.();
-    this.host.logger.info(
-      { game: this.game.name, room: this.id, player: member.playerId, spectator: member.spectator, graceMs: this.host.reconnectGraceMs },
+    this.log.info(
+      { player: member.playerId, spectator: member.spectator, graceMs: this.host.reconnectGraceMs },
       member.spectator ? 'spectator disconnected' : 'player disconnected',
     );
   }
@@ -289,7 +292,7 @@ export class Room {
       }
     }
     this.members.clear();
-    this.host.logger.info({ game: this.game.name, room: this.id, reason: reason.reason }, 'room disposed');
+    this.log.info({ reason: reason.reason }, 'room disposed');
     this.listener.disposed(this);
     this.disposing = this.stopEngine();
     return this.disposing;
@@ -305,7 +308,7 @@ export class Room {
   private fail(why: string): void {
     if (this.disposed) return;
     this.killEngine = true;
-    this.host.logger.error({ game: this.game.name, room: this.id, reason: why }, 'room ended');
+    this.log.error({ reason: why }, 'room ended');
     void this.dispose({
       code: CloseCode.ROOM_FAILED,
       reason: 'game failed',
@@ -359,7 +362,7 @@ export class Room {
     this.members.delete(member.playerId);
     this.listener.memberGone(this, member);
     this.engine.send({ type: 'leave', playerId: member.playerId });
-    this.host.logger.info({ game: this.game.name, room: this.id, player: member.playerId, spectator: member.spectator, why }, member.spectator ? 'spectator left' : 'player left');
+    this.log.info({ player: member.playerId, spectator: member.spectator, why }, member.spectator ? 'spectator left' : 'player left');
     if (this.members.size === 0) void this.dispose({ code: CloseCode.NORMAL, reason: 'room empty' });
   }
 
@@ -394,11 +397,11 @@ export class Room {
   }
 
   private onEngineError(msg: EngineErrorMessage): void {
-    const log = this.host.logger;
-    const fields = { game: this.game.name, room: this.id, where: text(msg.where), fatal: msg.fatal === true, error: oneLine(text(msg.message)) };
+    const log = this.log;
+    const fields = { where: text(msg.where), fatal: msg.fatal === true, error: oneLine(text(msg.message)) };
     if (msg.fatal) {
       log.error(fields, 'game error');
-      if (msg.stack) log.debug({ game: this.game.name, room: this.id, stack: oneLine(text(msg.stack)) }, 'game error stack');
+      if (msg.stack) log.debug({ stack: oneLine(text(msg.stack)) }, 'game error stack');
       void this.dispose({
         code: CloseCode.ROOM_FAILED,
         reason: 'game failed',
@@ -410,7 +413,7 @@ export class Room {
     const now = Date.now();
     if (now - this.errorWindowStart >= 1000) {
       if (this.suppressedErrors > 0) {
-        log.error({ game: this.game.name, room: this.id, count: this.suppressedErrors }, 'game errors suppressed');
+        log.error({ count: this.suppressedErrors }, 'game errors suppressed');
       }
       this.errorWindowStart = now;
       this.errorLinesInWindow = 0;
@@ -419,7 +422,7 @@ export class Room {
     if (this.errorLinesInWindow < ERROR_LINES_PER_SECOND) {
       this.errorLinesInWindow++;
       log.error(fields, 'game error');
-      if (msg.stack) log.debug({ game: this.game.name, room: this.id, stack: oneLine(text(msg.stack)) }, 'game error stack');
+      if (msg.stack) log.debug({ stack: oneLine(text(msg.stack)) }, 'game error stack');
     } else {
       this.suppressedErrors++;
     }

@@ -252,7 +252,7 @@ export class DockerRuntime implements RoomRuntime {
     if (!bundle) {
       throw new RuntimeError(ServerErrorCode.RUNTIME_START_FAILED, 'docker', `game ${spec.game} was given as an in-process class; the docker runtime needs a game file or folder`);
     }
-    const child = this.container(spec.roomId, spec.game, spec.baseDir ?? resolve(bundle.filename, '..'), spec.logger ?? this.logger);
+    const child = this.container(spec.roomId, spec.game, spec.baseDir ?? resolve(bundle.filename, '..'), spec.logger ?? this.logger.child({ game: spec.game, room: spec.roomId }));
     return superviseSandbox(child, spec, bundle, {
       ...this.limits,
       logger: this.logger,

@@ -222,7 +222,7 @@ export class ProcessRuntime implements RoomRuntime {
         `game ${spec.game} was given as an in-process class; the process runtime needs a game file or folder`,
       );
     }
-    if (this.weaknesses.length) (spec.logger ?? this.logger).warn({ game: spec.game, room: spec.roomId, unsafe: true, weaknesses: this.weaknessText() }, 'UNSAFE: room started without full OS isolation');
+    if (this.weaknesses.length) (spec.logger ?? this.logger.child({ game: spec.game, room: spec.roomId })).warn({ unsafe: true, weaknesses: this.weaknessText() }, 'UNSAFE: room started without full OS isolation');
     return superviseSandbox(this.processChild(this.take()), spec, bundle, {
       ...this.limits,
       logger: this.logger,

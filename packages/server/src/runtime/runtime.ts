@@ -27,7 +27,7 @@ export interface RoomSpec {
    * frames are due. Optional; sandboxed runtimes assume 1 Hz without it.
    */
   tickRate?: number;
-  /** The host's logger, for the runtime's lines about this room (tagged with its id). */
+  /** The room's logger (a child carrying `game` and `room`), for the runtime's lines about this room. Default: the runtime's own, with those fields. */
   logger?: Logger;
 }
 

@@ -145,8 +145,7 @@ export function superviseSandbox(
   bundle: { code: string; filename: string },
   cfg: SuperviseConfig,
 ): SandboxRoomChannel {
-  const log = spec.logger ?? cfg.logger;
-  const tag = { game: spec.game, room: spec.roomId };
+  const log = spec.logger ?? cfg.logger.child({ game: spec.game, room: spec.roomId });
   const lim = resolveLimits(cfg);
   const started = performance.now();
   let handler: ((msg: EngineToHostMessage) => void) | null = null;
@@ -210,7 +209,7 @@ export function superviseSandbox(
   const kill = (where: string, reason: string): void => {
     if (dead || killReason !== null) return;
     killReason = reason;
-    log.warn({ ...tag, pid: child.pid, where, reason }, 'room process killed');
+    log.warn({ pid: child.pid, where, reason }, 'room process killed');
     try {
       child.kill();
     } catch {
@@ -219,12 +218,12 @@ export function superviseSandbox(
     try {
       fail(where, reason);
     } catch (err) {
-      log.error({ ...tag, error: errText(err) }, 'room host error while ending');
+      log.error({ error: errText(err) }, 'room host error while ending');
     }
   };
   /** Last resort: something threw on the host in this room's path. */
   const internal = (where: string, err: unknown): void => {
-    log.error({ ...tag, where, error: errText(err) }, 'room host error');
+    log.error({ where, error: errText(err) }, 'room host error');
     kill(where, 'the host could not handle the game\u2019s output');
   };
 
@@ -257,7 +256,7 @@ export function superviseSandbox(
   const throttle = (now: number): void => {
     if (floodSince < 0) {
       floodSince = windowAt;
-      log.debug({ ...tag, bytes: windowBytes, messages: windowMsgs, windowMs: RATE_WINDOW_MS }, 'room channel throttled');
+      log.debug({ bytes: windowBytes, messages: windowMsgs, windowMs: RATE_WINDOW_MS }, 'room channel throttled');
     }
     if (now - floodSince >= lim.channelFloodMs) {
       kill(
@@ -288,7 +287,7 @@ export function superviseSandbox(
     now = performance.now();
     if (firstAt === null && msgs.length) {
       firstAt = now - started;
-      log.debug({ ...tag, pid: child.pid, startMs: Number(firstAt.toFixed(1)) }, 'room process ready');
+      log.debug({ pid: child.pid, startMs: Number(firstAt.toFixed(1)) }, 'room process ready');
     }
     windowMsgs += msgs.length;
     for (const m of msgs) {
@@ -326,12 +325,12 @@ export function superviseSandbox(
     if (/heap out of memory|Reached heap limit/i.test(line)) oom = true;
     const now = Date.now();
     if (now - windowStart >= 1000) {
-      if (suppressed) log.warn({ ...tag, lines: suppressed }, 'game output suppressed');
+      if (suppressed) log.warn({ lines: suppressed }, 'game output suppressed');
       windowStart = now;
       linesInWindow = 0;
       suppressed = 0;
     }
-    if (linesInWindow++ < STDERR_LINES_PER_SECOND) log.info({ ...tag, line: line.slice(0, MAX_STDERR_LINE) }, 'game output');
+    if (linesInWindow++ < STDERR_LINES_PER_SECOND) log.info({ line: line.slice(0, MAX_STDERR_LINE) }, 'game output');
     else suppressed++;
   };
   child.stderr.setEncoding('utf8');
@@ -350,7 +349,7 @@ export function superviseSandbox(
       }
     } catch (err) {
       stderrBuf = '';
-      log.error({ ...tag, where: 'stderr', error: errText(err) }, 'room host error');
+      log.error({ where: 'stderr', error: errText(err) }, 'room host error');
     }
   });
   child.stdin.on('error', () => {});
@@ -448,11 +447,11 @@ export function superviseSandbox(
             : oom
             ? `the game ran out of memory (heap cap ${cfg.heapMb} MiB)`
             : `the room process exited unexpectedly (${signal ? `signal ${signal}` : `code ${isNum(code) ? code : 'unknown'}`})`;
-          if (!stoppedSent) log.warn({ ...tag, pid: child.pid, code, signal, oom }, 'room process exited');
+          if (!stoppedSent) log.warn({ pid: child.pid, code, signal, oom }, 'room process exited');
           fail('process', why);
         }
       } catch (err) {
-        log.error({ ...tag, where: 'close', error: errText(err) }, 'room host error');
+        log.error({ where: 'close', error: errText(err) }, 'room host error');
       }
       resolveExit();
     });
