@@ -108,6 +108,24 @@ describe('FleetAgent', () => {
     expect(statuses).toEqual(['connecting', 'connected']);
   });
 
+  it('logs objects through a pino-shaped logger (a child named after the agent), or as text through a plain log sink', async () => {
+    const orch = await fakeOrchestrator('k');
+    const records: Array<{ level: string; msg: string; fields: Record<string, unknown> }> = [];
+    const bindings: Array<Record<string, unknown>> = [];
+    const at = (level: string) => (fields: Record<string, unknown>, msg: string) => void records.push({ level, msg, fields });
+    const logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: (b: Record<string, unknown>) => (bindings.push(b), logger) };
+    const lines: string[] = [];
+    const agent = new FleetAgent(host(), { url: orch.url, key: 'k', endpointUrl: 'http://127.0.0.1:2', name: 'a1', minBackoffMs: 20, logger });
+    const plain = new FleetAgent(host(), { url: orch.url, key: 'k', endpointUrl: 'http://127.0.0.1:2', minBackoffMs: 20, log: (level, m) => void lines.push(`${level} ${m}`) });
+    cleanups.push(() => agent.disconnect(), () => plain.disconnect());
+    await agent.connect();
+    await plain.connect();
+    expect(bindings).toEqual([{ agent: 'a1' }]);
+    for (const ws of orch.sockets) ws.send(Buffer.from([0xc1, 0xc1, 0xc1]));
+    await waitUntil(() => records.some((r) => r.level === 'warn' && r.msg === 'bad frame from the orchestrator; reconnecting'));
+    await waitUntil(() => lines.includes('warn bad frame from the orchestrator; reconnecting'));
+  });
+
   it('reconnects with backoff after a drop, keeping its processUid', async () => {
     const orch = await fakeOrchestrator('k');
     const agent = new FleetAgent(host(), { url: orch.url, key: 'k', endpointUrl: 'http://127.0.0.1:2', minBackoffMs: 20, log: () => undefined });
@@ -185,3 +203,12 @@ describe('FleetAgent', () => {
     for (const code of Object.values(FleetAgentErrorCode)) expect(code).toMatch(/^FLEET_AGENT_[A-Z_]+$/);
   });
 });
+
+/** Polls `cond` every 5 ms until it holds (5 s at most). */
+async function waitUntil(cond: () => boolean): Promise<void> {
+  const end = Date.now() + 5000;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
