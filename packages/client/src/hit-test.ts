@@ -1,5 +1,9 @@
 import { NodeKind, type Asset, type Group, type Node, type Shape, type Text } from '@parlor/squish';
 import { composeTransform, IDENTITY, type AspectRatio, type PlaneTransform } from './coords.js';
+import {
+  assetPixels, newAssetPixels, newShapePixels, newTextPixels, shapePixels, textPixels,
+  type AssetPixels, type PixelMap, type ShapePixels, type TextPixels,
+} from './generated/node-pixels.js';
 
 /**
  * Measures the width of one line of text, in the same unit as `size` (the renderer passes its
@@ -35,8 +39,9 @@ export interface HitTestOptions {
  *
  * Areas: closed polygon interior (even-odd) plus half its border; a line within half its width
  * (at least `lineTolerance`); circle disc; text's box from `measureText` (alignment, `size`
- * per line, {@link LINE_HEIGHT} spacing); image rectangle. Circles and lines are measured in
- * height units, as drawn, using `aspect`.
+ * per line, {@link LINE_HEIGHT} spacing); image rectangle. The test runs in the renderer's own
+ * geometry (the same generated per-kind pixel views), on a viewport `aspect` wide and 100 tall,
+ * so circles and lines are measured in height units, as drawn.
  *
  * @param root the scene root (e.g. `SceneMirror.root`); `null` → `null`
  * @param x plane x (0–100 across the viewport)
@@ -51,17 +56,26 @@ export function hitTest(
   options: HitTestOptions = {},
 ): Node | null {
   if (!root) return null;
+  const ar = aspect.x > 0 && aspect.y > 0 ? aspect.x / aspect.y : 16 / 9;
   const ctx: HitContext = {
-    px: x,
+    px: x * ar,
     py: y,
-    ar: aspect.x > 0 && aspect.y > 0 ? aspect.x / aspect.y : 16 / 9,
+    ar,
     measure: options.measureText ?? approximateMeasureText,
     assetType: options.assetType ?? (() => 'image'),
     tol: options.lineTolerance ?? 0.75,
+    map: { ox: 0, oy: 0, kx: 0, ky: 0, kl: 0 },
+    shape: newShapePixels(),
+    text: newTextPixels(),
+    asset: newAssetPixels(),
   };
   return visit(root, IDENTITY, null, ctx);
 }
 
+/**
+ * One hit test's state. Geometry is in the pixels of a virtual viewport `ar` × 100 wide (one
+ * height unit = 1): the click point (`px`, `py`) and each node's pixel view under its transform.
+ */
 interface HitContext {
   px: number;
   py: number;
@@ -69,6 +83,10 @@ interface HitContext {
   measure: MeasureText;
   assetType: (assetId: string) => 'image' | 'audio' | undefined;
   tol: number;
+  map: PixelMap;
+  shape: ShapePixels;
+  text: TextPixels;
+  asset: AssetPixels;
 }
 
 function visit(node: Node, t: PlaneTransform, clickableAncestor: Node | null, ctx: HitContext): Node | null {
@@ -92,47 +110,46 @@ function visit(node: Node, t: PlaneTransform, clickableAncestor: Node | null, ct
 /** Whether the node's own area (not its children's) contains the context's point. */
 function contains(node: Node, t: PlaneTransform, ctx: HitContext): boolean {
   if (t.scale === 0) return false;
-  // the point in the node's local plane coordinates
-  const lx = (ctx.px - t.x) / t.scale;
-  const ly = (ctx.py - t.y) / t.scale;
-  // scale from local units to height units (for round things)
-  const k = Math.abs(t.scale);
+  const m = ctx.map;
+  m.ox = t.x * ctx.ar;
+  m.oy = t.y;
+  m.kx = t.scale * ctx.ar;
+  m.ky = t.scale;
+  m.kl = Math.abs(t.scale);
+  const x = ctx.px;
+  const y = ctx.py;
   switch (node.kind) {
     case NodeKind.SHAPE: {
-      const s = node as Shape;
-      if (s.shapeType === 'circle') {
-        const dx = (lx - s.x) * ctx.ar;
-        const dy = ly - s.y;
-        const r = Math.abs(s.radius) + (s.stroke ? Math.abs(s.strokeWidth) / 2 : 0);
+      const p = shapePixels(node as Shape, m, ctx.shape);
+      if (p.shapeType === 'circle') {
+        const dx = x - p.x;
+        const dy = y - p.y;
+        const r = Math.abs(p.radius) + (p.stroke ? Math.abs(p.strokeWidth) / 2 : 0);
         return dx * dx + dy * dy <= r * r;
       }
-      const pts = s.points;
-      if (pts.length === 0) return false;
-      const half = Math.abs(s.strokeWidth) / 2;
-      if (s.shapeType === 'line') {
-        const reach = Math.max(half, ctx.tol / k);
-        return distanceToPolyline(lx, ly, pts, false, ctx.ar) <= reach;
-      }
-      if (pts.length >= 3 && pointInPolygon(lx, ly, pts)) return true;
-      return s.stroke !== null && half > 0 && distanceToPolyline(lx, ly, pts, true, ctx.ar) <= half;
+      const n = p.pointsCount;
+      if (n === 0) return false;
+      const half = Math.abs(p.strokeWidth) / 2;
+      if (p.shapeType === 'line') return distanceToPolyline(x, y, p.points, n, false) <= Math.max(half, ctx.tol);
+      if (n >= 3 && inPolygon(x, y, p.points, n)) return true;
+      return p.stroke !== null && half > 0 && distanceToPolyline(x, y, p.points, n, true) <= half;
     }
     case NodeKind.TEXT: {
-      const tx = node as Text;
-      if (tx.text.length === 0 || !(tx.size > 0)) return false;
-      const lines = tx.text.split('\n');
-      let width = 0;
-      for (const line of lines) width = Math.max(width, ctx.measure(line, tx.font, tx.size));
-      const w = width / ctx.ar; // height units → plane x units
-      const h = tx.size * (1 + LINE_HEIGHT * (lines.length - 1));
-      const left = tx.align === 'center' ? tx.x - w / 2 : tx.align === 'right' ? tx.x - w : tx.x;
-      return lx >= left && lx <= left + w && ly >= tx.y && ly <= tx.y + h;
+      const p = textPixels(node as Text, m, ctx.text);
+      if (p.text.length === 0 || !(p.size > 0)) return false;
+      const lines = p.text.split('\n');
+      let w = 0;
+      for (const line of lines) w = Math.max(w, ctx.measure(line, p.font, p.size));
+      const h = p.size * (1 + LINE_HEIGHT * (lines.length - 1));
+      const left = p.align === 'center' ? p.x - w / 2 : p.align === 'right' ? p.x - w : p.x;
+      return x >= left && x <= left + w && y >= p.y && y <= p.y + h;
     }
     case NodeKind.ASSET: {
-      const a = node as Asset;
-      if (ctx.assetType(a.assetId) === 'audio') return false;
-      const x0 = Math.min(a.x, a.x + a.width);
-      const y0 = Math.min(a.y, a.y + a.height);
-      return lx >= x0 && lx <= x0 + Math.abs(a.width) && ly >= y0 && ly <= y0 + Math.abs(a.height);
+      const p = assetPixels(node as Asset, m, ctx.asset);
+      if (ctx.assetType(p.assetId) === 'audio') return false;
+      const x0 = Math.min(p.x, p.x + p.width);
+      const y0 = Math.min(p.y, p.y + p.height);
+      return x >= x0 && x <= x0 + Math.abs(p.width) && y >= y0 && y <= y0 + Math.abs(p.height);
     }
     default:
       return false; // groups have no area of their own
@@ -141,37 +158,33 @@ function contains(node: Node, t: PlaneTransform, ctx: HitContext): boolean {
 
 /** Even-odd point-in-polygon test (ray casting), in any consistent units. */
 export function pointInPolygon(x: number, y: number, pts: readonly (readonly [number, number])[]): boolean {
+  return inPolygon(x, y, pts.flat(), pts.length);
+}
+
+/** {@link pointInPolygon} over the first `n` points of a flat `[x0, y0, x1, y1, …]` list. */
+function inPolygon(x: number, y: number, xy: readonly number[], n: number): boolean {
   let inside = false;
-  for (let i = 0, j = pts.length - 1; i < pts.length; j = i++) {
-    const [xi, yi] = pts[i];
-    const [xj, yj] = pts[j];
+  for (let i = 0, j = n - 1; i < n; j = i++) {
+    const xi = xy[2 * i], yi = xy[2 * i + 1];
+    const xj = xy[2 * j], yj = xy[2 * j + 1];
     if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
   }
   return inside;
 }
 
-/** Distance (height units) from a point to a polyline given in plane units; x is stretched by `ar`. */
-function distanceToPolyline(
-  x: number,
-  y: number,
-  pts: readonly (readonly [number, number])[],
-  closed: boolean,
-  ar: number,
-): number {
-  const px = x * ar;
+/** Distance from a point to the polyline through the first `n` points of a flat list (closed: back to the first). */
+function distanceToPolyline(x: number, y: number, xy: readonly number[], n: number, closed: boolean): number {
+  if (n === 1) return Math.hypot(xy[0] - x, xy[1] - y);
   let best = Infinity;
-  const n = pts.length;
-  if (n === 1) return Math.hypot(pts[0][0] * ar - px, pts[0][1] - y);
   const segs = closed ? n : n - 1;
   for (let i = 0; i < segs; i++) {
-    const a = pts[i];
-    const b = pts[(i + 1) % n];
-    const ax = a[0] * ar, ay = a[1], bx = b[0] * ar, by = b[1];
+    const j = (i + 1) % n;
+    const ax = xy[2 * i], ay = xy[2 * i + 1], bx = xy[2 * j], by = xy[2 * j + 1];
     const dx = bx - ax, dy = by - ay;
     const len2 = dx * dx + dy * dy;
-    let u = len2 > 0 ? ((px - ax) * dx + (y - ay) * dy) / len2 : 0;
+    let u = len2 > 0 ? ((x - ax) * dx + (y - ay) * dy) / len2 : 0;
     u = u < 0 ? 0 : u > 1 ? 1 : u;
-    const d = Math.hypot(ax + u * dx - px, ay + u * dy - y);
+    const d = Math.hypot(ax + u * dx - x, ay + u * dy - y);
     if (d < best) best = d;
   }
   return best;

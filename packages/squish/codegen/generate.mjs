@@ -420,9 +420,10 @@ function genPixels(t) {
   const out = [
     HEADER,
     '/**',
-    ' * Each drawn node kind\'s fields as the renderer draws them: every plane measure (the field',
-    ' * table\'s `plane` role) already in CSS pixels under the current group transform and viewport,',
-    ' * the other fields as they are. A new field with a plane role arrives here in pixels.',
+    ' * Each drawn node kind\'s fields as the renderer draws them (and the hit test tests them): every',
+    ' * plane measure (the field table\'s `plane` role) already in CSS pixels under the current group',
+    ' * transform and viewport, the other fields as they are. A new field with a plane role arrives',
+    ' * here in pixels.',
     ' */',
     `import type { ${[...types].sort().join(', ')} } from '@parlor/squish';`,
     '',
