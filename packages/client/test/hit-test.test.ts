@@ -97,6 +97,18 @@ describe('hitTest on a mirrored scene', () => {
     expect(id(10, 70)).toBeUndefined(); // audio has no area
   });
 
+  it('hits text in a mirrored (negative-scale) group where the renderer draws it: glyphs run right of the anchor on screen', () => {
+    // the anchor x = 10 under scale -1 at x = 60 lands at screen x 50; 'Hi' is 2 × 5 height units = 10 × 9/16 x units wide
+    const label = new Text({ text: 'Hi', x: 10, y: 10, size: 5, onClick: click });
+    const m = mirrorOf([new Group({ x: 60, y: 40, scale: -1, children: [label] })]);
+    const measureText = (t: string, _f: string, size: number) => t.length * size;
+    const id = (x: number, y: number) => hitTest(m.root, x, y, AR, { measureText })?.id;
+    // scale -1 flips y too: the top edge y = 10 lands at 30, the text box spans y 30..35 on screen
+    expect(id(52, 32)).toBe(label.id);
+    expect(id(55, 32)).toBe(label.id);
+    expect(id(48, 32)).toBeUndefined(); // left of the anchor: nothing is drawn there
+  });
+
   it('returns null for an empty mirror', () => {
     expect(hitTest(new SceneMirror().root, 50, 50, AR)).toBeNull();
   });
