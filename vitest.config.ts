@@ -1,13 +1,15 @@
 import { defineConfig } from 'vitest/config';
 import { fileURLToPath } from 'node:url';
 
-const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+const src = (pkg: string, entry = 'index') => fileURLToPath(new URL(`./packages/${pkg}/src/${entry}.ts`, import.meta.url));
 
 export default defineConfig({
   resolve: {
     alias: {
       '@parlor/squish': src('squish'),
       '@parlor/client': src('client'),
+      // subpath entries before their package (an alias matches its key and anything under it)
+      '@parlor/server/testing': src('server', 'testing'),
       '@parlor/server': src('server'),
       '@parlor/fleet-agent': src('fleet-agent'),
       '@parlor/orchestrator': src('orchestrator'),

@@ -1,12 +1,12 @@
 /**
  * Drives the example games through the server's own room engine on a manual clock
- * (`RoomEngine` with `{ clock: 'manual' }` from @parlor/server: the same join, input, tick and
+ * (`RoomEngine` with `{ clock: 'manual' }` from @parlor/server/testing: the same join, input, tick and
  * flush code that runs a live room), and checks what each player's SceneMirror — rebuilt from
  * the very bytes their socket would receive — shows.
  */
 import { describe, expect, it } from 'vitest';
 import { Group, SceneMirror, Shape, Text, ViewableGame, messageFor, type Game, type GameClass, type InputEvent, type Node, type PlayerId } from '@parlor/squish';
-import { RoomEngine, type FramesMessage, type HostToEngineMessage } from '@parlor/server';
+import { RoomEngine, type FramesMessage, type HostToEngineMessage } from '@parlor/server/testing';
 import Pong from '../pong/index.js';
 import HiddenHand, { cardLabel } from '../hidden-hand/index.js';
 import StarField from '../star-field/index.js';

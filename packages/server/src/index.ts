@@ -3,9 +3,10 @@
  * reconnect and spectators, input limits and backpressure, the game loader, Prometheus metrics,
  * and the fleet adapter. The `parlor` CLI lives in `cli.ts`.
  *
- * Two more entry points, for integrators: `@parlor/server/runtimes` (where room engines run: the
- * runtime interface, the inline/process/docker runtimes and their policy) and
- * `@parlor/server/gate` (the publish gate, `parlor validate` as a function).
+ * Three more entry points: `@parlor/server/runtimes` (where room engines run: the runtime
+ * interface, the inline/process/docker runtimes and their policy), `@parlor/server/gate` (the
+ * publish gate, `parlor validate` as a function) and `@parlor/server/testing` (the test kit for
+ * game authors: a room's engine on a manual clock).
  */
 export { createGameServer, type GameServer } from './server.js';
 export type { GameServerOptions } from './server-options.js';
@@ -25,7 +26,4 @@ export { ServerMetrics } from './metrics.js';
 export { createLogger, LOG_LEVELS, LOG_REDACT_PATHS, type Logger, type LogLevel, type CreateLoggerOptions } from './logger.js';
 export type { GameInfo } from './games/catalog.js';
 export type { RoomInfo } from './rooms/room.js';
-/** The test kit: a room's engine on a manual clock (`{ clock: 'manual' }`, `step()`), to drive a game tick by tick. */
-export { RoomEngine, type EngineSpec, type EngineOptions } from './engine/room-engine.js';
-export type { FramesMessage, HostToEngineMessage, EngineToHostMessage, EngineErrorMessage } from './engine/messages.js';
 export { ServerError, GameLoadError, ServerConfigError, RuntimeError, ServerErrorCode, type ServerErrorCodeValue } from './errors.js';

@@ -46,6 +46,7 @@ describe('README', () => {
       paths: {
         '@parlor/squish': ['packages/squish/src/index.ts'],
         '@parlor/server': ['packages/server/src/index.ts'],
+        '@parlor/server/testing': ['packages/server/src/testing.ts'],
       },
     });
     const diags = ts.getPreEmitDiagnostics(program).filter((d) => d.file && files.includes(resolve(d.file.fileName)));
