@@ -41,6 +41,11 @@ export const ServerErrorCode = {
   RUNTIME_REFUSED: 'SERVER_RUNTIME_REFUSED',
   /** A runtime could not start a room (e.g. a game given as a class for an out-of-process runtime). */
   RUNTIME_START_FAILED: 'SERVER_RUNTIME_START_FAILED',
+  /**
+   * A sandboxed room's channel broke its framing (a message over the size limit, or bytes that
+   * do not decode). Internal to the runtimes: the supervisor ends that room with 4500.
+   */
+  CHANNEL: 'SERVER_CHANNEL',
 } as const;
 
 /** One of {@link ServerErrorCode}'s values. */

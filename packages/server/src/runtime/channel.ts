@@ -1,4 +1,5 @@
 import { Packr } from 'msgpackr';
+import { ServerError, ServerErrorCode } from '../errors.js';
 
 /**
  * The wire format of out-of-process runtimes (child process, container): each message is a
@@ -14,15 +15,19 @@ export const CHANNEL_HEADER_BYTES = 4;
 /** Default largest channel message accepted by a {@link ChannelDecoder}: 8 MiB. */
 export const DEFAULT_MAX_CHANNEL_MESSAGE_BYTES = 8 * 1024 * 1024;
 
-/** Thrown by {@link ChannelDecoder.push} when the peer violates the framing (too large, undecodable). */
-export class ChannelError extends Error {
+/**
+ * Thrown by {@link ChannelDecoder.push} when the peer violates the framing (too large,
+ * undecodable): a {@link ServerError} with code `SERVER_CHANNEL`.
+ */
+export class ChannelError extends ServerError {
+  static override readonly brand: symbol = Symbol.for('parlor.error.ChannelError');
   constructor(
     message: string,
     /** `'too_large'` or `'malformed'`. */
     readonly reason: 'too_large' | 'malformed',
+    options?: { cause?: unknown },
   ) {
-    super(message);
-    this.name = 'ChannelError';
+    super(ServerErrorCode.CHANNEL, message, options);
   }
 }
 
@@ -70,7 +75,7 @@ export class ChannelDecoder {
       try {
         out.push(packr.unpack(body));
       } catch (err) {
-        throw new ChannelError(`undecodable channel message: ${(err as Error).message}`, 'malformed');
+        throw new ChannelError(`undecodable channel message: ${(err as Error).message}`, 'malformed', { cause: err });
       }
     }
   }
