@@ -5,18 +5,18 @@
  * calls validate with them ({@link checkCreate}), and a compile-time check below keeps them equal
  * to the TypeScript types of `types.ts`.
  */
+import { GAME_NAME_RE as ROOM_TYPE_RE, LABEL_KEY_RE, LABEL_VALUE_MAX, ROOM_ID_RE } from '@parlor/squish';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { FleetCause, OrchestratorError } from './errors.js';
 import type { CreateRoomRequest, FleetStats, InstanceInfo, Placement, RoomInfo, SeatReservation } from './types.js';
-import { LABEL_KEY_RE, ROOM_ID_RE, ROOM_TYPE_RE } from './validate.js';
 
 /** A room id: 1–64 of `A–Z a–z 0–9 _ -`. */
 export const RoomId = Type.String({ pattern: ROOM_ID_RE.source, description: 'Room id: 1–64 of A–Z a–z 0–9 _ -' });
 /** A room type (game name): 1–64 of `A–Z a–z 0–9 . _ -`, starting alphanumeric. */
 export const RoomType = Type.String({ pattern: ROOM_TYPE_RE.source, description: 'Room type (game name)' });
 /** At most 64 labels, keys 1–63 of `A–Z a–z 0–9 _ . / -`, values up to 63 characters. */
-export const Labels = Type.Record(Type.String({ pattern: LABEL_KEY_RE.source }), Type.String({ maxLength: 63 }), { maxProperties: 64 });
+export const Labels = Type.Record(Type.String({ pattern: LABEL_KEY_RE.source }), Type.String({ maxLength: LABEL_VALUE_MAX }), { maxProperties: 64 });
 /** A JSON object (not an array). */
 export const JsonObject = Type.Record(Type.String(), Type.Unknown());
 /** An instance's capacity. */
