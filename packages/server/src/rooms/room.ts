@@ -1,5 +1,5 @@
 /**
- * One room (still called a room here): its members, their reconnect tokens and grace timers,
+ * One room: its members, their reconnect tokens and grace timers,
  * and the channel to its engine, with the engine's messages (frames, errors, stop) handled in
  * the room's own lifecycle. About 430 lines because the engine-message handling belongs to the
  * same owner (the room's state); fan-out and backpressure are in `fanout.ts`.
