@@ -2,7 +2,7 @@ import { ParlorError } from '@parlor/squish';
 
 /**
  * Stable error codes of `@parlor/server`, all `SERVER_*` (the key is the code without its prefix,
- * except `CONFIG` → `SERVER_CONFIG`). Callers switch on `error.code`, never on messages.
+ * except `SERVER_CLOSING` and `SERVER_BUSY`, whose keys are the whole code). Callers switch on `error.code`, never on messages.
  */
 export const ServerErrorCode = {
   /** A game file or folder does not exist, or a folder has no entry file. */

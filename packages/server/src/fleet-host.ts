@@ -25,9 +25,9 @@ export interface ServerFleetHost {
   listRooms(): FleetHostRoom[];
   /** The game names. */
   roomTypes(): string[];
-  /** {@link GameServer.openRoom}; throws `ServerError` `ROOM_EXISTS` / `UNKNOWN_GAME` (the agent checks both before calling, so the fleet sees its own `ROOM_EXISTS` / `UNKNOWN_ROOM_TYPE`). */
+  /** {@link GameServer.openRoom}; throws `ServerError` `SERVER_ROOM_EXISTS` / `SERVER_UNKNOWN_GAME` (the agent checks both before calling, so the fleet sees its own `ROOM_EXISTS` / `UNKNOWN_ROOM_TYPE`). */
   createRoom(type: string, roomId: string, options: Record<string, unknown>): void;
-  /** {@link GameServer.reserveSeats}: single-use join tickets; throws with code `ROOM_NOT_FOUND` for a room that is not live. */
+  /** {@link GameServer.reserveSeats}: single-use join tickets; throws with code `SERVER_ROOM_NOT_FOUND` for a room that is not live. */
   reserveSeats(roomId: string, count: number, ttlMs: number): { tickets: string[]; expiresAt: number };
   /** {@link GameServer.closeRoom}; idempotent. */
   destroyRoom(roomId: string): Promise<void>;

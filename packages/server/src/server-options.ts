@@ -28,7 +28,7 @@ export interface GameServerOptions {
    * `'inline'` is refused when `NODE_ENV=production`. With a sandboxed runtime, game modules are
    * evaluated in the sandbox only, never in this process. Default `'inline'`, or `'auto'` when
    * `NODE_ENV=production`.
-   * @throws {RuntimeError} from {@link createGameServer}: `RUNTIME_REFUSED`, `RUNTIME_UNAVAILABLE`.
+   * @throws {RuntimeError} from {@link createGameServer}: `SERVER_RUNTIME_REFUSED`, `SERVER_RUNTIME_UNAVAILABLE`.
    */
   runtime?: RuntimeChoice;
   /** Per-game runtime overrides, by game name (same values as {@link GameServerOptions.runtime}). */

@@ -59,7 +59,7 @@ export interface GameServer {
    * Creates an empty room of `game` with id `roomId` (as a fleet `createRoom` does); players
    * join it at `/play/<game>/<roomId>`. `options` reach the game's constructor. The room is
    * disposed when its last member leaves, or by {@link GameServer.closeRoom}.
-   * @throws {ServerError} `UNKNOWN_GAME`, `ROOM_EXISTS`, `SERVER_CLOSING`; `SERVER_CONFIG` for an invalid id
+   * @throws {ServerError} `SERVER_UNKNOWN_GAME`, `SERVER_ROOM_EXISTS`, `SERVER_CLOSING`; `SERVER_CONFIG` for an invalid id
    *   (`ROOM_ID_RE` of `@parlor/squish`); whatever the runtime throws when it cannot start an engine.
    */
   openRoom(game: string, roomId: string, options?: Record<string, unknown>): RoomInfo;
@@ -72,7 +72,7 @@ export interface GameServer {
    * Reserves seats in a live room: returns `count` single-use join tickets valid for `ttlMs`.
    * From then on a player join to that room needs a valid ticket (`join.ticket`, or `?ticket=`
    * on the play page); others are refused with 4403. Spectators and reconnects need no ticket.
-   * @throws {ServerError} `ROOM_NOT_FOUND`; `SERVER_CONFIG` for a count outside 1–64 or a TTL outside 1 ms–1 h.
+   * @throws {ServerError} `SERVER_ROOM_NOT_FOUND`; `SERVER_CONFIG` for a count outside 1–64 or a TTL outside 1 ms–1 h.
    */
   reserveSeats(roomId: string, count: number, ttlMs: number): { tickets: string[]; expiresAt: number };
   /** Sets (or with `null` removes) the fleet room hook of {@link GameServerOptions.fleetRooms}; the fleet CLI wiring calls it once the agent exists. */

@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { HTTP_CAUSES } from '../src/http/errors.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const errorsDoc = readFileSync(`${root}docs/ERRORS.md`, 'utf8');
@@ -49,6 +50,13 @@ describe('docs coverage of error and close codes', () => {
     // the walk finds every package's codes (a renamed export must not silently drop out)
     expect(objects.map((o) => o.name).sort()).toEqual(expect.arrayContaining(['ClientErrorCode', 'FleetAckCode', 'FleetAgentErrorCode', 'FleetCause', 'FleetClientErrorCode', 'OrchestratorErrorCode', 'ServerErrorCode', 'SquishErrorCode']));
     const missing = objects.flatMap((o) => o.values.filter((c) => !documented(errorsDoc, c)).map((c) => `${o.pkg} ${o.name}: ${c}`));
+    expect(missing).toEqual([]);
+  });
+
+  it('every refusal of the server’s HTTP API is in docs/ERRORS.md with its status', () => {
+    const missing = Object.entries(HTTP_CAUSES)
+      .filter(([code, { status }]) => !errorsDoc.includes(`| \`${code}\` | ${status} |`))
+      .map(([code, { status }]) => `${code} ${status}`);
     expect(missing).toEqual([]);
   });
 

@@ -69,9 +69,9 @@ export interface AssetLimits {
  * (FIFOs), and must be a regular file (`fstat`) whose size fits the caps — checked before a byte
  * is read. Its extension must be on {@link ASSET_TYPES} and match the declared `type`.
  *
- * @throws {GameLoadError} `GAME_ASSET_REFUSED` (path, file type, size or extension refused) or
- *   `GAME_ASSET_MISSING` (no such file / unreadable), with `field` = `'assets.<id>'`;
- *   `GAME_BAD_METADATA` when a spec is not `{ type: 'image' | 'audio', path: string }`.
+ * @throws {GameLoadError} `SERVER_GAME_ASSET_REFUSED` (path, file type, size or extension refused) or
+ *   `SERVER_GAME_ASSET_MISSING` (no such file / unreadable), with `field` = `'assets.<id>'`;
+ *   `SERVER_GAME_BAD_METADATA` when a spec is not `{ type: 'image' | 'audio', path: string }`.
  */
 export async function loadAssets(game: string, baseDir: string, specs: Record<string, AssetSpec>, limits: AssetLimits = {}): Promise<LoadedAsset[]> {
   const maxAsset = limits.maxAssetBytes ?? DEFAULT_MAX_ASSET_BYTES;

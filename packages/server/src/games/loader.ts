@@ -96,7 +96,7 @@ export function findGameEntry(dir: string): string | null {
 /**
  * Checks that a module export is a game class (a constructor with `static metadata()` and a
  * `getLayers` method) and resolves its metadata.
- * @throws {GameLoadError} `GAME_NO_CLASS` or `GAME_BAD_METADATA`.
+ * @throws {GameLoadError} `SERVER_GAME_NO_CLASS` or `SERVER_GAME_BAD_METADATA`.
  */
 export function validateGameClass(value: unknown, path: string): { gameClass: GameClass; metadata: ResolvedGameMetadata } {
   if (typeof value !== 'function' || !value.prototype) {
@@ -137,9 +137,9 @@ export function validateGameClass(value: unknown, path: string): { gameClass: Ga
  * @param name route name of the game (letters, digits, `.`, `_`, `-`)
  * @param source a {@link GameSource}, a path to a game file or folder, or an already {@link LoadedGame} (returned renamed if needed)
  * @throws {ServerConfigError} on an invalid name or an empty source.
- * @throws {GameLoadError} `GAME_NOT_FOUND`, `GAME_BUILD_FAILED` (message lists file:line of each
- *   esbuild error, including imports refused outside the game folder), `GAME_EVAL_FAILED`, `GAME_NO_CLASS`,
- *   `GAME_BAD_METADATA` (with `field`), `GAME_ASSET_MISSING`, `GAME_ASSET_REFUSED`.
+ * @throws {GameLoadError} `SERVER_GAME_NOT_FOUND`, `SERVER_GAME_BUILD_FAILED` (message lists file:line of each
+ *   esbuild error, including imports refused outside the game folder), `SERVER_GAME_EVAL_FAILED`, `SERVER_GAME_NO_CLASS`,
+ *   `SERVER_GAME_BAD_METADATA` (with `field`), `SERVER_GAME_ASSET_MISSING`, `SERVER_GAME_ASSET_REFUSED`.
  */
 export async function loadGame(name: string, source: GameSource | LoadedGame | string, options: LoadGameOptions = {}): Promise<LoadedGame> {
   if (!GAME_NAME_RE.test(name)) throw new ServerConfigError(`invalid game name "${name}" (use letters, digits, ".", "_", "-")`);
@@ -301,7 +301,7 @@ function confineToFolder(root: string): Plugin {
  * it, e.g. a host `.json`/`.txt` file or a package from the host's `node_modules`, fails the build.
  * @param entry the game's entry file
  * @param root the game folder; default `dirname(entry)`
- * @throws {GameLoadError} `GAME_BUILD_FAILED` (the message lists file:line of each import refused).
+ * @throws {GameLoadError} `SERVER_GAME_BUILD_FAILED` (the message lists file:line of each import refused).
  */
 export async function bundleGame(entry: string, root: string = dirname(entry)): Promise<{ code: string; inputs: string[] }> {
   let result;
@@ -339,7 +339,7 @@ export async function bundleGame(entry: string, root: string = dirname(entry)): 
  * Evaluates a CommonJS game bundle in this process. `require('@parlor/squish')` returns the host's
  * own module object; every other id resolves from the entry's folder. Returns the default export
  * (or `module.exports` when there is none).
- * @throws {GameLoadError} `GAME_EVAL_FAILED`.
+ * @throws {GameLoadError} `SERVER_GAME_EVAL_FAILED`.
  */
 export function evaluateBundle(code: string, filename: string): unknown {
   const nodeRequire = createRequire(filename);
@@ -368,7 +368,7 @@ export function evaluateBundle(code: string, filename: string): unknown {
  * {@link findGameEntry}) and every `.ts`/`.js`/`.mjs`/`.cjs` file (not `.d.ts`, `.test.*`,
  * `.spec.*`, `*.config.*`) is a game, named by its folder or file name (without extension).
  * Hidden entries and `node_modules` are skipped.
- * @throws {GameLoadError} `GAME_NOT_FOUND` when `dir` is not a folder.
+ * @throws {GameLoadError} `SERVER_GAME_NOT_FOUND` when `dir` is not a folder.
  */
 export async function findGames(dir: string): Promise<Record<string, GameSource>> {
   const root = resolve(dir);

@@ -11,7 +11,7 @@ import { GameLoadError, ServerErrorCode } from '../errors.js';
  *
  * @param raw the untrusted metadata
  * @param path the game file or folder, for the error (default `'metadata()'`)
- * @throws {GameLoadError} `GAME_BAD_METADATA`, with `field` set to the offending field's path
+ * @throws {GameLoadError} `SERVER_GAME_BAD_METADATA`, with `field` set to the offending field's path
  *   (e.g. `'description'`, `'assets.hero.path'`; `''` for the object itself).
  */
 export function validateMetadata(raw: unknown, path = 'metadata()'): ResolvedGameMetadata {

@@ -41,7 +41,7 @@ const DOCKER_PROBE_MS = 5000;
  * - `'docker'`: the Docker engine must answer, the runner image must exist and carry this host's
  *   runner; otherwise no runtime (the problem says how to fix it);
  * - `'process'`: the hardened process runtime; where the kernel cannot isolate it
- *   (`RUNTIME_UNAVAILABLE`) there is no runtime unless `unsafeWeakSandbox`;
+ *   (`SERVER_RUNTIME_UNAVAILABLE`) there is no runtime unless `unsafeWeakSandbox`;
  * - `'auto'`: `docker` when a Docker engine answers (a missing image is a problem naming the
  *   command that builds it, never a reason to fall back), else `process` as above.
  * Never throws.

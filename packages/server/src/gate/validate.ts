@@ -39,7 +39,7 @@ export interface ValidateOptions {
   process?: ProcessRuntimeOptions;
   /**
    * Development only: when the `process` runtime cannot isolate the game on this kernel
-   * (`RUNTIME_UNAVAILABLE`), run it anyway with the runtime's `unsafeWeakSandbox` instead of
+   * (`SERVER_RUNTIME_UNAVAILABLE`), run it anyway with the runtime's `unsafeWeakSandbox` instead of
    * failing the gate. Logged loudly and marked `unsafe` in {@link GateReport.runtime}. Default `false`.
    */
   unsafeWeakSandbox?: boolean;

@@ -95,7 +95,7 @@ export class RoomRegistry implements RoomListener {
 
   /**
    * Creates an empty room with a given id, as `GameServer.openRoom` does.
-   * @throws {ServerError} `ROOM_EXISTS`, `SERVER_BUSY`; whatever the runtime throws.
+   * @throws {ServerError} `SERVER_ROOM_EXISTS`, `SERVER_BUSY`; whatever the runtime throws.
    */
   open(game: LoadedGame, id: string, options?: Record<string, unknown>): Room {
     if (this.rooms.has(id)) throw new ServerError(ServerErrorCode.ROOM_EXISTS, `room ${id} exists`);
@@ -120,7 +120,7 @@ export class RoomRegistry implements RoomListener {
 
   /**
    * Reserves seats in a live room (see `GameServer.reserveSeats`).
-   * @throws {ServerError} `ROOM_NOT_FOUND`; `SERVER_CONFIG` for a count outside 1–64 or a TTL outside 1 ms–1 h.
+   * @throws {ServerError} `SERVER_ROOM_NOT_FOUND`; `SERVER_CONFIG` for a count outside 1–64 or a TTL outside 1 ms–1 h.
    */
   reserve(roomId: string, count: number, ttlMs: number): { tickets: string[]; expiresAt: number } {
     const room = this.rooms.get(roomId);

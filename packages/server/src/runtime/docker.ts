@@ -58,7 +58,7 @@ export interface DockerRuntimeOptions extends SandboxLimits {
    * passes `GameServerOptions.instanceId`, default `<hostname>:<port>`) for a restarted server to
    * remove what its previous run left behind. One runtime on a machine may reconcile under an id
    * at a time (held from the first reconcile until {@link DockerRuntime.close}); a second one gets
-   * `RUNTIME_UNAVAILABLE`. Default: a random id per runtime (`<hostname>:<pid>-<random>`).
+   * `SERVER_RUNTIME_UNAVAILABLE`. Default: a random id per runtime (`<hostname>:<pid>-<random>`).
    */
   instanceId?: string;
   /** @deprecated Former name of {@link instanceId} (used when `instanceId` is not given). */
@@ -137,7 +137,7 @@ export class DockerRuntime implements RoomRuntime {
 
   /**
    * Connects: pings the Docker endpoint, checks that the image exists, then runs {@link reconcile}.
-   * @throws {RuntimeError} `RUNTIME_UNAVAILABLE` when Docker is unreachable or the image is missing.
+   * @throws {RuntimeError} `SERVER_RUNTIME_UNAVAILABLE` when Docker is unreachable or the image is missing.
    */
   static async connect(options: DockerRuntimeOptions = {}): Promise<DockerRuntime> {
     const rt = new DockerRuntime(options);
@@ -155,7 +155,7 @@ export class DockerRuntime implements RoomRuntime {
   /**
    * Checks the endpoint, that the image exists, and that it carries this host's runner (see
    * {@link DockerRuntimeOptions.verifyRunner}).
-   * @throws {RuntimeError} `RUNTIME_UNAVAILABLE`.
+   * @throws {RuntimeError} `SERVER_RUNTIME_UNAVAILABLE`.
    */
   async check(): Promise<void> {
     try {
@@ -198,7 +198,7 @@ export class DockerRuntime implements RoomRuntime {
    * Removes the containers labelled with this runtime's `parlor.instance` id that it does not
    * know (left over by a previous run under the same id); never touches another instance's.
    * Returns the ids removed.
-   * @throws {RuntimeError} `RUNTIME_UNAVAILABLE` when another runtime on this machine holds the same instance id.
+   * @throws {RuntimeError} `SERVER_RUNTIME_UNAVAILABLE` when another runtime on this machine holds the same instance id.
    */
   async reconcile(): Promise<string[]> {
     await this.holdInstanceId();

@@ -18,7 +18,7 @@ export type RuntimeChoice = RuntimeName | 'auto' | RoomRuntime;
 /** Options of {@link createRuntime}. */
 export interface RuntimePolicyOptions {
   /**
-   * Production mode: `inline` is refused (`RUNTIME_REFUSED`) and `auto` never picks it.
+   * Production mode: `inline` is refused (`SERVER_RUNTIME_REFUSED`) and `auto` never picks it.
    * Default: `process.env.NODE_ENV === 'production'`.
    */
   production?: boolean;
@@ -38,17 +38,17 @@ export function isProduction(): boolean {
 /**
  * Builds the runtime for a choice, failing closed:
  * - `'inline'`: in-process (refused in production);
- * - `'process'`: {@link ProcessRuntime}; throws `RUNTIME_UNAVAILABLE` where its OS sandbox cannot be
+ * - `'process'`: {@link ProcessRuntime}; throws `SERVER_RUNTIME_UNAVAILABLE` where its OS sandbox cannot be
  *   set up (unless `process.unsafeWeakSandbox`) or Node has no permission model;
  * - `'docker'`: {@link DockerRuntime}; never falls back — if Docker is unreachable or the image is
- *   missing, its `prepare()` (run by the server before loading games) throws `RUNTIME_UNAVAILABLE`;
+ *   missing, its `prepare()` (run by the server before loading games) throws `SERVER_RUNTIME_UNAVAILABLE`;
  * - `'auto'`: the strongest available, logged, never a weaker one by accident: `docker` when a
  *   Docker engine answers and the runner image is there; when an engine answers but the image is
- *   missing it throws `RUNTIME_UNAVAILABLE` with the command that builds the image (it does not
+ *   missing it throws `SERVER_RUNTIME_UNAVAILABLE` with the command that builds the image (it does not
  *   fall back); with no engine, `process` when its OS sandbox works here (see {@link ProcessRuntime});
  *   else `inline` outside production, and in production it throws;
  * - a {@link RoomRuntime} instance is used as is (one named `'inline'` is refused in production).
- * @throws {RuntimeError} `RUNTIME_REFUSED` or `RUNTIME_UNAVAILABLE`.
+ * @throws {RuntimeError} `SERVER_RUNTIME_REFUSED` or `SERVER_RUNTIME_UNAVAILABLE`.
  * @throws {ServerConfigError} for an unknown name.
  */
 export function createRuntime(choice: RuntimeChoice, options: RuntimePolicyOptions = {}): RoomRuntime {

@@ -41,7 +41,7 @@ export interface ProcessRuntimeOptions extends SandboxLimits {
   /**
    * DEVELOPMENT ONLY. Where the kernel cannot isolate rooms (no bubblewrap, no unprivileged user
    * namespaces, not root, no cgroup v1 controllers), start anyway with whatever is available
-   * (Node's permission model at least) instead of throwing `RUNTIME_UNAVAILABLE`; a warning naming
+   * (Node's permission model at least) instead of throwing `SERVER_RUNTIME_UNAVAILABLE`; a warning naming
    * what is not isolated is logged when the runtime is created and at every room start. Never set
    * it where strangers' games run. CLI: `parlor serve --unsafe-weak-sandbox`. Default `false`.
    */
@@ -124,7 +124,7 @@ const REFILL_RETRY_MS = 1000;
  * unexpectedly or the supervisor kills it, the room ends with 4500 and the others are
  * unaffected.
  *
- * @throws {RuntimeError} from the constructor: `RUNTIME_UNAVAILABLE` when Node has no permission
+ * @throws {RuntimeError} from the constructor: `SERVER_RUNTIME_UNAVAILABLE` when Node has no permission
  *   model, or when the OS sandbox cannot be set up here (the message names what is missing and
  *   how to get it) and `unsafeWeakSandbox` is not set.
  */
@@ -209,7 +209,7 @@ export class ProcessRuntime implements RoomRuntime {
 
   /**
    * Starts a room process for a game given as a file or folder (`spec.bundle`).
-   * @throws {RuntimeError} `RUNTIME_START_FAILED` for a game given as a class (no bundle), or when
+   * @throws {RuntimeError} `SERVER_RUNTIME_START_FAILED` for a game given as a class (no bundle), or when
    *   no sandbox process can be started right now (e.g. out of file descriptors); other rooms are
    *   unaffected and the pool is refilled later.
    */
@@ -236,7 +236,7 @@ export class ProcessRuntime implements RoomRuntime {
   /**
    * Evaluates a game bundle in a sandboxed process (same restrictions as a room) and returns
    * its resolved metadata, so a host never evaluates untrusted code in its own process.
-   * @throws {RuntimeError} `RUNTIME_START_FAILED` with the game's error (it threw while loading,
+   * @throws {RuntimeError} `SERVER_RUNTIME_START_FAILED` with the game's error (it threw while loading,
    *   has no Game class, bad metadata, timed out after `startTimeoutMs`) or when no sandbox
    *   process can be started right now.
    */
@@ -285,7 +285,7 @@ export class ProcessRuntime implements RoomRuntime {
 
   /**
    * Spawns one sandboxed runner (in its own cgroup).
-   * @throws {RuntimeError} `RUNTIME_START_FAILED` when it cannot be started (e.g. `EMFILE`).
+   * @throws {RuntimeError} `SERVER_RUNTIME_START_FAILED` when it cannot be started (e.g. `EMFILE`).
    */
   private spawnRunner(): ChildProcessWithoutNullStreams {
     let cgroup: RoomCgroup | null = null;
@@ -337,7 +337,7 @@ export class ProcessRuntime implements RoomRuntime {
 
   /**
    * An idle process from the pool (or a fresh one); schedules a refill.
-   * @throws {RuntimeError} `RUNTIME_START_FAILED` when no process can be started.
+   * @throws {RuntimeError} `SERVER_RUNTIME_START_FAILED` when no process can be started.
    */
   private take(): ChildProcessWithoutNullStreams {
     let child: ChildProcessWithoutNullStreams | undefined;
@@ -428,7 +428,7 @@ interface SandboxStatus extends ProcessSandboxStatus {
  * Checks, once per node binary, that the `process` runtime's OS sandbox works here: bubblewrap and
  * setpriv are installed, a sandbox starts (unprivileged user namespace, uid 65534, loopback-only
  * network) and runs `node`, and cgroups can be created in the v1 memory, pids, cpu and cpuacct
- * hierarchies (as root). Cached. `new ProcessRuntime()` throws `RUNTIME_UNAVAILABLE` with these
+ * hierarchies (as root). Cached. `new ProcessRuntime()` throws `SERVER_RUNTIME_UNAVAILABLE` with these
  * words when anything is missing (unless `unsafeWeakSandbox`).
  */
 export function probeProcessSandbox(nodePath = process.execPath, bwrapPath?: string): ProcessSandboxStatus {

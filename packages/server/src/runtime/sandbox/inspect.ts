@@ -13,7 +13,7 @@ const MAX_CLASS_NAME = 200;
  * Evaluates a game bundle in a sandbox (`inspect` mode of the runner) and returns its resolved
  * metadata. Shared by the process and docker runtimes. What the sandbox answers is type-checked
  * (the metadata must be an object; the loader validates its fields), never stringified blindly.
- * @throws {RuntimeError} `RUNTIME_START_FAILED` with the game's error or a timeout.
+ * @throws {RuntimeError} `SERVER_RUNTIME_START_FAILED` with the game's error or a timeout.
  */
 export function inspectInSandbox(
   child: SandboxChild,
