@@ -16,3 +16,6 @@ interface TextDecoder {
   decode(input?: ArrayBufferView | ArrayBuffer, options?: { stream?: boolean }): string;
 }
 declare var TextDecoder: { prototype: TextDecoder; new (label?: string, options?: { fatal?: boolean; ignoreBOM?: boolean }): TextDecoder };
+
+/** High Resolution Time: a monotonic clock in ms (the default clock of `TokenBucket`). */
+declare var performance: { now(): number };

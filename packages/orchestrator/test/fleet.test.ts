@@ -157,6 +157,18 @@ describe('fleet agent and orchestrator', () => {
     expect(await c5).toBe(FleetCloseCode.PROTOCOL);
   });
 
+  it('dirty nudges over the rate limit (a token bucket of maxDirtyPerSecond) get the agent kicked', async () => {
+    const { orch } = await orchestrator({ maxDirtyPerSecond: 5 });
+    const ws = new WebSocket(orch.agentUrl, agentSubprotocols(AGENT_KEY));
+    await new Promise((r, j) => (ws.once('open', r), ws.once('error', j)));
+    const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
+    ws.send(encodeFrame({ t: 'hello', processUid: 'uid-dddddddddddd', name: 'raw', endpointUrl: 'http://127.0.0.1:9', labels: {}, capacity: { maxConnections: 10, maxRooms: 10 }, autoCreate: true }));
+    await waitFor(() => orch.fleet.stats.instances === 1, 'hello accepted');
+    for (let i = 0; i < 20; i++) ws.send(encodeFrame({ t: 'dirty' }));
+    expect(await closed).toBe(FleetCloseCode.PROTOCOL);
+    await waitFor(() => orch.fleet.stats.instances === 0, 'dropped');
+  });
+
   it('polls carry the last known hash (hash-only replies suffice) and force a full snapshot every 10 polls', async () => {
     const { orch } = await orchestrator({ pollMs: 20 });
     const ws = new WebSocket(orch.agentUrl, agentSubprotocols(AGENT_KEY));

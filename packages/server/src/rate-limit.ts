@@ -1,43 +1,11 @@
 /**
- * The rate limits' building blocks: {@link TokenBucket} (per socket: client input), {@link KeyedBuckets}
- * (per source address: rooms created) and {@link addressKey} (how addresses are grouped, also for
- * the TCP connection caps in `realtime/admission.ts`).
+ * The server's rate limits over squish's one `TokenBucket` (per socket: client input, in
+ * `realtime/connection.ts`): {@link KeyedBuckets} (per source address: rooms created) and
+ * {@link addressKey} (how addresses are grouped, also for the TCP connection caps in
+ * `realtime/admission.ts`).
  */
 import { isIPv6 } from 'node:net';
-
-/**
- * A token bucket: `ratePerSecond` tokens refill continuously up to `burst`; each message takes one.
- * Used per socket to limit client input.
- */
-export class TokenBucket {
-  private tokens: number;
-  private last: number;
-
-  /**
-   * @param ratePerSecond sustained messages per second
-   * @param burst bucket size (messages accepted at once after a quiet period)
-   * @param now clock in ms; default `performance.now`
-   */
-  constructor(
-    private readonly ratePerSecond: number,
-    private readonly burst: number,
-    private readonly now: () => number = () => performance.now(),
-  ) {
-    this.tokens = burst;
-    this.last = now();
-  }
-
-  /** Takes one token; returns `false` (and takes nothing) when the bucket is empty. */
-  take(): boolean {
-    const t = this.now();
-    const elapsed = (t - this.last) / 1000;
-    this.last = t;
-    this.tokens = Math.min(this.burst, this.tokens + elapsed * this.ratePerSecond);
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
-}
+import { TokenBucket } from '@parlor/squish';
 
 /**
  * Token buckets by key (e.g. one per source address, see {@link addressKey}), created full on

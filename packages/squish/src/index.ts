@@ -25,6 +25,7 @@ export * from './protocol-types.js';
 export { encodeServerMessage, decodeServerMessage, encodeClientMessage, decodeClientMessage } from './protocol.js';
 export { seededRandom } from './random.js';
 export { backoffDelay, DEFAULT_BACKOFF_INITIAL_MS, DEFAULT_BACKOFF_MAX_MS, type BackoffOptions } from './backoff.js';
+export { TokenBucket } from './rate.js';
 export {
   WS_PATH, PLAY_PATH_PREFIX, ROOM_ID_RE, GAME_NAME_RE, LABEL_KEY_RE, LABEL_VALUE_MAX,
   isRoomId, isGameName, isLabel, playPath, parsePlayPath, socketUrlFor,

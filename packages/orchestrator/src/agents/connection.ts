@@ -1,6 +1,7 @@
 /** One agent's WebSocket and the protocol state of the hub for it. */
 import type { WebSocket } from 'ws';
 import { encodeFrame, type FleetFrame } from '@parlor/fleet-agent';
+import type { TokenBucket } from '@parlor/squish';
 import type { Logger } from '../logger.js';
 import type { InstanceRecord } from '../registry/instance.js';
 import type { CommandChannel, PendingCommand } from './commands.js';
@@ -18,11 +19,10 @@ export class AgentConnection implements CommandChannel {
   pollAgain = false;
   missed = 0;
   polls = 0;
-  dirtyWindowStart = 0;
-  dirtyCount = 0;
-  /** `place` token bucket (`-1`: not started). */
-  placeTokens = -1;
-  placeRefillAt = 0;
+  /** Its `dirty` nudge rate limit (created on the first nudge). */
+  dirtyBucket: TokenBucket | null = null;
+  /** Its `place` rate limit (created on the first `place`). */
+  placeBucket: TokenBucket | null = null;
   /** Correlation ids of unanswered `place` frames. */
   readonly placing = new Set<number>();
   /** Commands in flight (written by the command RPC only). */

@@ -7,6 +7,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { TokenBucket } from '@parlor/squish';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
   FLEET_KEY_PREFIX,
@@ -223,12 +224,8 @@ export class AgentHub {
   }
 
   private onDirty(conn: AgentConnection): void {
-    const now = Date.now();
-    if (now - conn.dirtyWindowStart >= 1000) {
-      conn.dirtyWindowStart = now;
-      conn.dirtyCount = 0;
-    }
-    if (++conn.dirtyCount > this.opts.maxDirtyPerSecond) return this.kick(conn, 'dirty nudges over the rate limit');
+    conn.dirtyBucket ??= new TokenBucket(this.opts.maxDirtyPerSecond, this.opts.maxDirtyPerSecond);
+    if (!conn.dirtyBucket.take()) return this.kick(conn, 'dirty nudges over the rate limit');
     if (conn.pollOutstanding !== null) conn.pollAgain = true;
     else this.poll(conn);
   }
@@ -249,12 +246,8 @@ export class AgentHub {
       conn.log.info({ op: 'place', keyFp: conn.keyFp, game: type, status: r.ok ? 'OK' : r.cause, room: r.room?.roomId, on: r.room?.instanceId }, 'audit');
       if (!conn.closed) conn.send({ t: 'placed', id, ...r });
     };
-    const now = Date.now();
-    if (conn.placeTokens < 0) conn.placeTokens = this.opts.placeBurst;
-    else conn.placeTokens = Math.min(this.opts.placeBurst, conn.placeTokens + ((now - conn.placeRefillAt) / 1000) * this.opts.placePerSecond);
-    conn.placeRefillAt = now;
-    if (conn.placeTokens < 1) return answer({ ok: false, cause: FleetCause.INSTANCE_BUSY, message: `over ${this.opts.placePerSecond} placements per second for this instance` });
-    conn.placeTokens -= 1;
+    conn.placeBucket ??= new TokenBucket(this.opts.placePerSecond, this.opts.placeBurst);
+    if (!conn.placeBucket.take()) return answer({ ok: false, cause: FleetCause.INSTANCE_BUSY, message: `over ${this.opts.placePerSecond} placements per second for this instance` });
     conn.placing.add(id);
     // The same path as REST POST /v1/rooms, without roomId or placement: the agent cannot pin or force.
     this.deps.createRoom({ type: f.type, options: f.options } as CreateRoomRequest).then(

@@ -1,9 +1,8 @@
-import { CloseCode, SquishDecodeError, decodeClientMessage, encodeServerMessage, type ClientMessage, type JoinMessage } from '@parlor/squish';
+import { CloseCode, SquishDecodeError, TokenBucket, decodeClientMessage, encodeServerMessage, type ClientMessage, type JoinMessage } from '@parlor/squish';
 import type { Socket } from 'node:net';
 import { WebSocket, type RawData } from 'ws';
 import type { Logger } from '../logger.js';
 import type { RejectReason, ServerMetrics } from '../metrics.js';
-import { TokenBucket } from '../rate-limit.js';
 import type { Member, Room } from '../rooms/room.js';
 
 /** What a {@link ClientConnection} needs from its server. */
