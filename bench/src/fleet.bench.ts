@@ -8,6 +8,7 @@
  *
  * Run: `npm run bench:fleet -w @parlor/bench` (needs `npm run build` first for the packages' dist).
  */
+import { pino } from 'pino';
 import { fork, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -72,7 +73,7 @@ async function main(): Promise<void> {
       name: `sim-${i}`,
       labels: { zone: `z${i % 4}` },
       capacity: { maxConnections: 1000, maxRooms: 1000 },
-      log: () => undefined,
+      logger: pino({ level: 'silent' }),
     });
     agents.push(a);
   }

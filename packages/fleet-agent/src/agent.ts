@@ -30,9 +30,6 @@ import {
 /** Agent status: `connecting` (no session with the orchestrator yet, or reconnecting), `connected`, `draining` (no new fleet rooms; connected or not), `closed` (before `connect()` and after `disconnect()`). */
 export type FleetAgentStatus = 'connecting' | 'connected' | 'draining' | 'closed';
 
-/** A plain log sink: `level` is `debug | info | warn | error` (see {@link FleetAgentOptions.log}). */
-export type FleetAgentLog = (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
-
 /**
  * The logger the agent writes to, in pino's shape: `logger.warn({ error }, 'host.listRooms failed')`.
  * A pino logger (the server's or the orchestrator's, or a child of one) fits as it is; with a
@@ -74,12 +71,11 @@ export interface FleetAgentOptions {
   /** Least time between two `dirty` nudges. Default 100 (a local change reaches the orchestrator within ~250 ms). */
   dirtyMinIntervalMs?: number;
   /**
-   * Where the agent logs: a pino-shaped logger ({@link FleetAgentLogger}). Default: pino,
-   * warnings and errors as JSON lines on stderr (`name: 'fleet-agent'`), unless `log` is given.
+   * Where the agent logs: a pino-shaped logger ({@link FleetAgentLogger}), e.g. the server's or
+   * the orchestrator's pino logger (`pino({ level: 'silent' })` for none). Default: pino,
+   * warnings and errors as JSON lines on stderr (`name: 'fleet-agent'`).
    */
   logger?: FleetAgentLogger;
-  /** A plain sink used when `logger` is not given: each event as `(level, 'msg {"field":…}')`. */
-  log?: FleetAgentLog;
 }
 
 /** Events of {@link FleetAgent}. */
@@ -673,16 +669,9 @@ function hostError(err: unknown): string {
   return `${code}${(err as Error)?.message ?? String(err)}`.slice(0, 300);
 }
 
-/** The agent's logger from its options: `logger` (through a child with the agent's name), else the `log` sink, else pino on stderr. */
+/** The agent's logger from its options: `logger` (through a child with the agent's name), else pino on stderr. */
 function agentLogger(options: FleetAgentOptions, name: string): FleetAgentLogger {
-  const { logger, log } = options;
+  const { logger } = options;
   if (logger) return typeof logger.child === 'function' ? logger.child({ agent: name }) : logger;
-  if (log) {
-    const at =
-      (level: 'debug' | 'info' | 'warn' | 'error') =>
-      (fields: Record<string, unknown>, msg: string): void =>
-        log(level, Object.keys(fields).length ? `${msg} ${JSON.stringify(fields)}` : msg);
-    return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
-  }
   return pino({ name: 'fleet-agent', level: 'warn', base: { agent: name } }, process.stderr);
 }

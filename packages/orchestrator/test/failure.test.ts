@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { FleetAgent, FleetCloseCode, agentSubprotocols, decodeFrame, encodeFrame, type FleetFrame } from '@parlor/fleet-agent';
 import type { Orchestrator, OrchestratorOptions } from '../src/index.js';
-import { ADMIN_KEY, AGENT_KEY, MemoryHost, describeContract, http, startAgent, startOrchestrator, waitFor } from './helpers.js';
+import { ADMIN_KEY, AGENT_KEY, MemoryHost, describeContract, http, startAgent, startOrchestrator, waitFor, quietAgentLogger } from './helpers.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -184,7 +184,7 @@ describe('failure modes', () => {
     expect(stats.body.data.instances).toBe(2); // nobody was dropped
     expect(oldAgent.status).toBe('connected');
     expect(newAgent.status).toBe('connected');
-    const stale = new FleetAgent(new MemoryHost(), { url: orch.agentUrl, key: AGENT_KEY, endpointUrl: 'http://127.0.0.1:9', minBackoffMs: 20, log: () => undefined });
+    const stale = new FleetAgent(new MemoryHost(), { url: orch.agentUrl, key: AGENT_KEY, endpointUrl: 'http://127.0.0.1:9', minBackoffMs: 20, logger: quietAgentLogger });
     await expect(stale.connect({ connectTimeoutMs: 200 })).rejects.toMatchObject({ code: 'FLEET_AGENT_CONNECT_TIMEOUT' });
   });
 });

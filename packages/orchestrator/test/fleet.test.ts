@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { FleetAgent, FleetAgentErrorCode, FLEET_SUBPROTOCOL, FleetCloseCode, agentSubprotocols, decodeFrame, encodeFrame } from '@parlor/fleet-agent';
 import type { Orchestrator } from '../src/index.js';
-import { AGENT_KEY, MemoryHost, startAgent, startOrchestrator, waitFor } from './helpers.js';
+import { AGENT_KEY, MemoryHost, startAgent, startOrchestrator, waitFor, quietAgentLogger } from './helpers.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -77,7 +77,7 @@ describe('fleet agent and orchestrator', () => {
     const port = first.orch.port;
     const host = new MemoryHost();
     host.addLocal('keep');
-    const agentObj = new FleetAgent(host, { url: first.orch.agentUrl, key: AGENT_KEY, endpointUrl: 'http://127.0.0.1:9', minBackoffMs: 20, maxBackoffMs: 100, log: () => undefined });
+    const agentObj = new FleetAgent(host, { url: first.orch.agentUrl, key: AGENT_KEY, endpointUrl: 'http://127.0.0.1:9', minBackoffMs: 20, maxBackoffMs: 100, logger: quietAgentLogger });
     cleanups.push(() => agentObj.disconnect());
     await agentObj.connect();
     const uid = agentObj.processUid;
@@ -93,7 +93,7 @@ describe('fleet agent and orchestrator', () => {
 
   it('connectTimeoutMs rejects with CONNECT_TIMEOUT; a wrong key is refused (401) and never appears in the URL', async () => {
     const { orch, logs, raw } = await orchestrator();
-    const a = new FleetAgent(new MemoryHost(), { url: orch.agentUrl, key: 'wrong-key-xyz', endpointUrl: 'http://127.0.0.1:9', minBackoffMs: 20, log: () => undefined });
+    const a = new FleetAgent(new MemoryHost(), { url: orch.agentUrl, key: 'wrong-key-xyz', endpointUrl: 'http://127.0.0.1:9', minBackoffMs: 20, logger: quietAgentLogger });
     await expect(a.connect({ connectTimeoutMs: 300 })).rejects.toMatchObject({ code: FleetAgentErrorCode.CONNECT_TIMEOUT });
     expect(a.status).toBe('closed');
     expect(raw.join('')).not.toContain('wrong-key-xyz');

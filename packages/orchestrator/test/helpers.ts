@@ -4,6 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { Orchestrator, createLogger, type OrchestratorOptions, type Logger } from '../src/index.js';
 import { checkContract, fetchOpenApi, recorded, recorder } from './contract.js';
 
+/** A logger that drops everything, for agents whose logs a test does not read. */
+export const quietAgentLogger = createLogger({ level: 'silent' });
+
 export const AGENT_KEY = 'agent-key-0123456789abcdef';
 export const ADMIN_KEY = 'admin-key-0123456789abcdef';
 
@@ -101,7 +104,7 @@ export async function startAgent(
     name: 'test',
     minBackoffMs: 20,
     maxBackoffMs: 200,
-    log: () => undefined,
+    logger: quietAgentLogger,
     ...opts,
   });
   await agent.connect({ connectTimeoutMs: 5000 });

@@ -12,7 +12,7 @@ import { FleetAgent } from '@parlor/fleet-agent';
 // eslint-disable-next-line import-x/no-relative-packages -- the example app under test, not another package's internals
 import { startMatchmaker, type Matchmaker } from '../../../examples/matchmaker/matchmaker.js';
 import type { Orchestrator } from '../src/index.js';
-import { ADMIN_KEY, AGENT_KEY, captureLogger, startOrchestrator, waitFor } from './helpers.js';
+import { ADMIN_KEY, AGENT_KEY, captureLogger, startOrchestrator, waitFor, quietAgentLogger } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
@@ -32,7 +32,7 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')('matchmaker in Chrom
     for (let i = 0; i < 2; i++) {
       const server = await createGameServer({ games: { pong }, port: 0, host: '127.0.0.1', logger: captureLogger().logger });
       servers.push(server);
-      const agent = new FleetAgent(createFleetHost(server), { url: orch.agentUrl, key: AGENT_KEY, endpointUrl: server.url, name: `s${i}`, log: () => undefined });
+      const agent = new FleetAgent(createFleetHost(server), { url: orch.agentUrl, key: AGENT_KEY, endpointUrl: server.url, name: `s${i}`, logger: quietAgentLogger });
       agents.push(agent);
       await agent.connect({ connectTimeoutMs: 5000 });
     }

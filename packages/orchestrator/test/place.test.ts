@@ -5,7 +5,7 @@ import { Game, Group, type GameMetadata, type Node } from '@parlor/squish';
 import { attachFleet, createGameServer, type GameServer } from '@parlor/server';
 import { FleetAgent, FleetAgentErrorCode, type FleetAgentError, FLEET_PROTOCOL_MINOR, FLEET_SUBPROTOCOL, FleetCloseCode, agentSubprotocols, decodeFrame, encodeFrame } from '@parlor/fleet-agent';
 import type { Orchestrator } from '../src/index.js';
-import { AGENT_KEY, MemoryHost, captureLogger, startAgent, startOrchestrator, waitFor } from './helpers.js';
+import { AGENT_KEY, MemoryHost, captureLogger, startAgent, startOrchestrator, waitFor, quietAgentLogger } from './helpers.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -160,7 +160,7 @@ describe('place: a game server creates rooms through the orchestrator without an
     await expect(agent.requestRoom('pong')).resolves.toMatchObject({ instanceId: agent.instanceId });
     expect(agent.isConnected).toBe(true);
 
-    const idle = new FleetAgent(new MemoryHost(), { url: orch.agentUrl, key: AGENT_KEY, endpointUrl: 'http://127.0.0.1:9', log: () => undefined });
+    const idle = new FleetAgent(new MemoryHost(), { url: orch.agentUrl, key: AGENT_KEY, endpointUrl: 'http://127.0.0.1:9', logger: quietAgentLogger });
     await expect(idle.requestRoom('pong')).rejects.toMatchObject({ code: FleetAgentErrorCode.NOT_CONNECTED });
   });
 

@@ -7,7 +7,7 @@ import { Game, Group, Text, PROTOCOL_VERSION, decodeServerMessage, encodeClientM
 import { createFleetHost, createGameServer, type GameServer } from '@parlor/server';
 import { FleetAgent } from '@parlor/fleet-agent';
 import { FleetClient } from '../src/index.js';
-import { ADMIN_KEY, AGENT_KEY, captureLogger, startOrchestrator, waitFor } from './helpers.js';
+import { ADMIN_KEY, AGENT_KEY, captureLogger, startOrchestrator, waitFor, quietAgentLogger } from './helpers.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -73,7 +73,7 @@ describe('with a real game server', () => {
     const { orch } = await startOrchestrator();
     cleanups.push(() => orch.shutdown());
     const server = await gameServer();
-    const agent = new FleetAgent(createFleetHost(server), { url: orch.agentUrl, key: AGENT_KEY, endpointUrl: server.url, name: 'srv', log: () => undefined });
+    const agent = new FleetAgent(createFleetHost(server), { url: orch.agentUrl, key: AGENT_KEY, endpointUrl: server.url, name: 'srv', logger: quietAgentLogger });
     cleanups.push(() => agent.disconnect());
     await agent.connect({ connectTimeoutMs: 3000 });
     await waitFor(() => orch.fleet.getInstance(agent.processUid)?.roomTypes.includes('opts') === true, 'room types');
@@ -110,7 +110,7 @@ describe('with a real game server', () => {
     const { orch } = await startOrchestrator();
     cleanups.push(() => orch.shutdown());
     const server = await gameServer();
-    const agent = new FleetAgent(createFleetHost(server), { url: orch.agentUrl, key: AGENT_KEY, endpointUrl: server.url, log: () => undefined });
+    const agent = new FleetAgent(createFleetHost(server), { url: orch.agentUrl, key: AGENT_KEY, endpointUrl: server.url, logger: quietAgentLogger });
     cleanups.push(() => agent.disconnect());
     await agent.connect();
     await waitFor(() => orch.fleet.getInstance(agent.processUid)?.roomTypes.includes('opts') === true, 'room types');
