@@ -122,10 +122,16 @@ class EditNode implements SquisherCommand {
   toString = () => `edit(#${this.node}, ${this.v.join(', ')}${this.toggleClick ? ', toggle click' : ''})`;
 }
 
-class Join implements SquisherCommand {
+/** What the player commands touch, in both models (the scene's and the world's). */
+interface Players {
+  sq: Squisher;
+  mirrors: Map<number, SceneMirror>;
+}
+
+class Join<R extends Players> implements fc.Command<Model, R> {
   constructor(readonly id: number) {}
   check = (m: Readonly<Model>) => !m.joined.has(this.id);
-  run(m: Model, r: Real): void {
+  run(m: Model, r: R): void {
     r.sq.addPlayer(this.id);
     r.mirrors.set(this.id, new SceneMirror());
     m.joined.add(this.id);
@@ -134,10 +140,10 @@ class Join implements SquisherCommand {
   toString = () => `join(${this.id})`;
 }
 
-class Leave implements SquisherCommand {
+class Leave<R extends Players> implements fc.Command<Model, R> {
   constructor(readonly id: number) {}
   check = (m: Readonly<Model>) => m.joined.has(this.id);
-  run(m: Model, r: Real): void {
+  run(m: Model, r: R): void {
     r.sq.removePlayer(this.id);
     r.mirrors.delete(this.id);
     m.joined.delete(this.id);
@@ -146,10 +152,10 @@ class Leave implements SquisherCommand {
   toString = () => `leave(${this.id})`;
 }
 
-class RequestFull implements SquisherCommand {
+class RequestFull<R extends Players> implements fc.Command<Model, R> {
   constructor(readonly id: number) {}
   check = (m: Readonly<Model>) => m.joined.has(this.id);
-  run(m: Model, r: Real): void {
+  run(m: Model, r: R): void {
     r.sq.requestFull(this.id);
     m.fullDue.add(this.id);
   }
@@ -194,9 +200,9 @@ const squisherCommands = fc.commands(
     fc.tuple(nodeIndex, playerIdsArb).map(([i, ids]) => new SetPlayerIds(i, ids)),
     fc.tuple(nodeIndex, fc.array(unit, { minLength: 3, maxLength: 3 }), unit.map((v) => v < 0.1)).map(([i, v, t]) => new EditNode(i, v, t)),
     fc.tuple(nodeIndex, fc.array(unit, { minLength: 3, maxLength: 3 }), fc.constant(false)).map(([i, v, t]) => new EditNode(i, v, t)),
-    fc.constantFrom(...PLAYERS).map((id) => new Join(id)),
-    fc.constantFrom(...PLAYERS).map((id) => new Leave(id)),
-    fc.constantFrom(...PLAYERS).map((id) => new RequestFull(id)),
+    fc.constantFrom(...PLAYERS).map((id) => new Join<Real>(id)),
+    fc.constantFrom(...PLAYERS).map((id) => new Leave<Real>(id)),
+    fc.constantFrom(...PLAYERS).map((id) => new RequestFull<Real>(id)),
     fc.constant(new Flush()),
     fc.constant(new Flush()),
   ],
@@ -212,7 +218,7 @@ suite('Squisher → SceneMirror', () => {
           const sq = new Squisher({ layers: () => layers });
           const real: Real = { layers, all: [], groups: [...layers], secrets: new Map(), sq, mirrors: new Map() };
           const model: Model = { joined: new Set(), fullDue: new Set() };
-          for (const id of PLAYERS.slice(0, 2)) new Join(id).run(model, real);
+          for (const id of PLAYERS.slice(0, 2)) new Join<Real>(id).run(model, real);
           sq.addPlayer(SPECTATOR, { spectator: true });
           real.mirrors.set(SPECTATOR, new SceneMirror());
           model.fullDue.add(SPECTATOR);
@@ -408,40 +414,6 @@ class SetView implements WorldCommand {
   toString = () => `view(${this.id}, ${JSON.stringify(this.view)})`;
 }
 
-class JoinWorld implements WorldCommand {
-  constructor(readonly id: number) {}
-  check = (m: Readonly<Model>) => !m.joined.has(this.id);
-  run(m: Model, r: WorldReal): void {
-    r.sq.addPlayer(this.id);
-    r.mirrors.set(this.id, new SceneMirror());
-    m.joined.add(this.id);
-    m.fullDue.add(this.id);
-  }
-  toString = () => `join(${this.id})`;
-}
-
-class LeaveWorld implements WorldCommand {
-  constructor(readonly id: number) {}
-  check = (m: Readonly<Model>) => m.joined.has(this.id);
-  run(m: Model, r: WorldReal): void {
-    r.sq.removePlayer(this.id);
-    r.mirrors.delete(this.id);
-    m.joined.delete(this.id);
-    m.fullDue.delete(this.id);
-  }
-  toString = () => `leave(${this.id})`;
-}
-
-class RequestFullWorld implements WorldCommand {
-  constructor(readonly id: number) {}
-  check = (m: Readonly<Model>) => m.joined.has(this.id);
-  run(m: Model, r: WorldReal): void {
-    r.sq.requestFull(this.id);
-    m.fullDue.add(this.id);
-  }
-  toString = () => `requestFull(${this.id})`;
-}
-
 const rectOf = (v: View): number[] => {
   const z = v.zoom ?? 1;
   const m = 10 / z;
@@ -487,9 +459,9 @@ const worldCommands = fc.commands(
     fc.tuple(nodeIndex, unit, unit).map(([i, dx, dy]) => new MoveWorldNode(i, dx, dy)),
     fc.tuple(nodeIndex, unit, unit).map(([i, dx, dy]) => new MoveWorldNode(i, dx, dy)),
     fc.tuple(fc.constantFrom(...PLAYERS), viewArb).map(([id, v]) => new SetView(id, v)),
-    fc.constantFrom(...PLAYERS).map((id) => new JoinWorld(id)),
-    fc.constantFrom(...PLAYERS).map((id) => new LeaveWorld(id)),
-    fc.constantFrom(...PLAYERS).map((id) => new RequestFullWorld(id)),
+    fc.constantFrom(...PLAYERS).map((id) => new Join<WorldReal>(id)),
+    fc.constantFrom(...PLAYERS).map((id) => new Leave<WorldReal>(id)),
+    fc.constantFrom(...PLAYERS).map((id) => new RequestFull<WorldReal>(id)),
     fc.constant(new FlushWorld()),
     fc.constant(new FlushWorld()),
   ],
@@ -506,7 +478,7 @@ suite('camera culling (ViewableGame)', () => {
         const sq = new Squisher({ layers: () => [world, hud], camera: { group: world, view: (p, s) => (s ? SPECTATOR_VIEW : views.get(p)!) } });
         const real: WorldReal = { world, hud, all: [], groups: [world], views, sq, mirrors: new Map() };
         const model: Model = { joined: new Set(), fullDue: new Set() };
-        for (const id of PLAYERS) new JoinWorld(id).run(model, real);
+        for (const id of PLAYERS) new Join<WorldReal>(id).run(model, real);
         sq.addPlayer(SPECTATOR, { spectator: true });
         real.mirrors.set(SPECTATOR, new SceneMirror());
         model.fullDue.add(SPECTATOR);
