@@ -83,7 +83,7 @@ const levelOption = (): Option => new Option('--log-level <level>', 'log level')
 
 /**
  * The CLI's logger: pino JSON lines on stdout, except in a terminal, where pino-pretty prints
- * them readably (a development dependency, loaded only then; without it, JSON as well).
+ * them readably (a dependency, loaded only then; if it cannot load, JSON as well).
  */
 async function cliLogger(level: LogLevel): Promise<Logger> {
   if (!process.stdout.isTTY) return createLogger({ level });
