@@ -1,92 +1,41 @@
+/**
+ * The fleet agent's session with the orchestrator, one owner of its state: the socket and its
+ * reconnects, the `hello`/`welcome` handshake, answering polls with snapshots of the host (and the
+ * rate-limited `dirty` nudge), the drain flag, the rooms the fleet created here, and `place`
+ * requests awaiting their answer.
+ *
+ * Over ~400 lines on purpose: each method here reads or writes that same state (the socket, the
+ * welcome, the last snapshot sent, the drain flag), so splitting it would only pass it back and forth.
+ * What owns no agent state lives beside it: options, events and the logger in `options.ts`; running
+ * the orchestrator's commands on the host in `commands.ts` (through a narrow `CommandTarget`); the
+ * wire format in `protocol.ts`.
+ */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { EventEmitter } from 'eventemitter3';
-import { pino } from 'pino';
 import WebSocket from 'ws';
 import { backoffDelay, isLabel, isRoomId } from '@parlor/squish';
+import { runCommand, type CommandTarget } from './commands.js';
 import { FleetAgentError, FleetAgentErrorCode } from './errors.js';
 import type { FleetHost, HostRoom } from './host.js';
+import { agentLogger, type FleetAgentEvents, type FleetAgentLogger, type FleetAgentOptions, type FleetAgentStatus } from './options.js';
 import {
   FLEET_MAX_FRAME_BYTES,
   FLEET_PLACE_MINOR,
   FLEET_PROTOCOL_MAJOR,
   FLEET_SUBPROTOCOL,
   FLEET_WS_PATH,
-  FleetAckCode,
   FleetCloseCode,
   agentSubprotocols,
   decodeFrame,
   encodeFrame,
-  type AckFrame,
   type AgentSnapshot,
-  type CmdFrame,
   type FleetFrame,
   type InstanceCapacity,
   type PlacedFrame,
   type PlacedRoom,
   type RoomSnapshot,
 } from './protocol.js';
-
-/** Agent status: `connecting` (no session with the orchestrator yet, or reconnecting), `connected`, `draining` (no new fleet rooms; connected or not), `closed` (before `connect()` and after `disconnect()`). */
-export type FleetAgentStatus = 'connecting' | 'connected' | 'draining' | 'closed';
-
-/**
- * The logger the agent writes to, in pino's shape: `logger.warn({ error }, 'host.listRooms failed')`.
- * A pino logger (the server's or the orchestrator's, or a child of one) fits as it is; with a
- * `child` method, the agent logs through `child({ agent: <name> })`.
- */
-export interface FleetAgentLogger {
-  debug(fields: Record<string, unknown>, msg: string): void;
-  info(fields: Record<string, unknown>, msg: string): void;
-  warn(fields: Record<string, unknown>, msg: string): void;
-  error(fields: Record<string, unknown>, msg: string): void;
-  child?(bindings: Record<string, unknown>): FleetAgentLogger;
-}
-
-/** Options of {@link FleetAgent}. Durations in ms. */
-export interface FleetAgentOptions {
-  /** Orchestrator URL, `ws://host:port` or `wss://…`; the path defaults to `/v1/agent`. Never put the key here. */
-  url: string;
-  /** Agent key (sent in `Sec-WebSocket-Protocol`, never in the URL). */
-  key: string;
-  /** Public base URL of this server host, e.g. `http://10.0.0.5:8080`; join URLs are built from it. */
-  endpointUrl: string;
-  /** Instance name for humans and logs. Default `<hostname>-<pid>`. */
-  name?: string;
-  /** Labels for placement selectors (`region=eu`, …). Default `{}`. */
-  labels?: Record<string, string>;
-  /** Declared capacity. Defaults: `maxConnections` 1000, `maxRooms` 100. */
-  capacity?: Partial<InstanceCapacity>;
-  /** Whether the host also creates rooms on its own (a player's first join): reported as `local`. Default `true`. */
-  autoCreate?: boolean;
-  /**
-   * Ceiling of the first reconnect delay, ms; doubles per attempt up to `maxBackoffMs`. The delay is
-   * squish's `backoffDelay` (exponential backoff, full jitter: uniform in [0, ceiling]). Default 250.
-   */
-  minBackoffMs?: number;
-  /** Largest reconnect delay ceiling, ms. Default 10 000. */
-  maxBackoffMs?: number;
-  /** How often the host's rooms are sampled for local changes. Default 100. */
-  sampleMs?: number;
-  /** Least time between two `dirty` nudges. Default 100 (a local change reaches the orchestrator within ~250 ms). */
-  dirtyMinIntervalMs?: number;
-  /**
-   * Where the agent logs: a pino-shaped logger ({@link FleetAgentLogger}), e.g. the server's or
-   * the orchestrator's pino logger (`pino({ level: 'silent' })` for none). Default: pino,
-   * warnings and errors as JSON lines on stderr (`name: 'fleet-agent'`).
-   */
-  logger?: FleetAgentLogger;
-}
-
-/** Events of {@link FleetAgent}. */
-export interface FleetAgentEvents {
-  /** The status changed. */
-  status: (status: FleetAgentStatus) => void;
-  /** A session with the orchestrator started (`welcome`); `instanceId` is the orchestrator's id for this process. */
-  connected: (info: { instanceId: string }) => void;
-  /** The socket closed; the agent reconnects unless `disconnect()` was called. */
-  disconnected: (info: { code: number; reason: string }) => void;
-}
 
 /**
  * The fleet agent: embeds in a server host (through {@link FleetHost}), keeps a WebSocket to the
@@ -135,6 +84,8 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
   private orchestratorMinor = 0;
   private nextPlaceId = 1;
   private readonly placing = new Map<number, { resolve: (room: PlacedRoom) => void; reject: (err: Error) => void; timer: ReturnType<typeof setTimeout> }>();
+  /** What the commands the orchestrator sends may do to this agent (see `commands.ts`). */
+  private readonly commandTarget: CommandTarget;
 
   /** @throws {FleetAgentError} `FLEET_AGENT_CONFIG` on invalid options. */
   constructor(
@@ -181,6 +132,15 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
     this.sampleMs = options.sampleMs ?? 100;
     this.dirtyMinIntervalMs = options.dirtyMinIntervalMs ?? 100;
     this.logger = agentLogger(options, this.name);
+    this.commandTarget = {
+      host,
+      isDraining: () => this.draining,
+      claimFleetRoom: (roomId) => this.fleetRooms.add(roomId),
+      releaseFleetRoom: (roomId) => this.fleetRooms.delete(roomId),
+      snapshot: () => this.snapshot(),
+      drain: () => this.drain(),
+      undrain: () => this.undrain(),
+    };
   }
 
   /** Current status (see {@link FleetAgentStatus}). */
@@ -557,7 +517,7 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
         // applies acked creates and destroys at once; the next poll's hash mismatch brings the full
         // snapshot), so no dirty nudge is needed: 2 frames per command instead of 5.
         const clean = JSON.stringify(this.snapshot()) === this.lastSentKey;
-        void this.runCommand(f).then((ack) => {
+        void runCommand(f, this.commandTarget).then((ack) => {
           if (this.ws !== ws) return;
           this.send(ws, ack);
           if (clean && !this.nudgePending) this.lastSentKey = this.lastSampleKey = JSON.stringify(this.snapshot());
@@ -573,61 +533,6 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
     }
   }
 
-  private async runCommand(c: CmdFrame): Promise<AckFrame> {
-    const fail = (code: string, message: string): AckFrame => ({ t: 'ack', id: c.id, ok: false, error: { code, message } });
-    try {
-      switch (c.op) {
-        case 'createRoom': {
-          const type = String(c.type ?? '');
-          const roomId = String(c.roomId ?? '');
-          if (!isRoomId(roomId)) return fail(FleetAckCode.VALIDATION, 'invalid roomId');
-          if (this.draining && !c.force) return fail(FleetAckCode.INSTANCE_DRAINING, 'instance is draining');
-          if (!this.host.roomTypes().includes(type)) return fail(FleetAckCode.UNKNOWN_ROOM_TYPE, `no room type ${JSON.stringify(type)} here`);
-          if (this.host.listRooms().some((r) => r.roomId === roomId)) return fail(FleetAckCode.ROOM_EXISTS, `room ${roomId} exists`);
-          this.fleetRooms.add(roomId);
-          try {
-            await this.host.createRoom(type, roomId, c.options ?? {});
-          } catch (err) {
-            this.fleetRooms.delete(roomId);
-            // the room appeared meanwhile (a player's first join): the protocol's ROOM_EXISTS, the host's error in the message
-            if (this.host.listRooms().some((r) => r.roomId === roomId)) return fail(FleetAckCode.ROOM_EXISTS, `room ${roomId} exists (${hostError(err)})`);
-            throw err;
-          }
-          const room = this.snapshot().rooms.find((r) => r.roomId === roomId);
-          return { t: 'ack', id: c.id, ok: true, room };
-        }
-        case 'destroyRoom':
-          await this.host.destroyRoom(String(c.roomId ?? ''));
-          return { t: 'ack', id: c.id, ok: true };
-        case 'reserveSeats': {
-          if (!this.host.reserveSeats) return fail(FleetAckCode.UNSUPPORTED, 'this host does not reserve seats');
-          const roomId = String(c.roomId ?? '');
-          const live = (): boolean => this.host.listRooms().some((x) => x.roomId === roomId);
-          if (!live()) return fail(FleetAckCode.ROOM_NOT_FOUND, `no live room ${roomId.slice(0, 64)} here`);
-          let r: { tickets: string[]; expiresAt: number };
-          try {
-            r = await this.host.reserveSeats(roomId, Number(c.count), Number(c.ttlMs));
-          } catch (err) {
-            // the room ended meanwhile: the protocol's ROOM_NOT_FOUND, the host's error in the message
-            if (!live()) return fail(FleetAckCode.ROOM_NOT_FOUND, `room ${roomId} ended (${hostError(err)})`);
-            throw err;
-          }
-          return { t: 'ack', id: c.id, ok: true, tickets: [...r.tickets], expiresAt: r.expiresAt };
-        }
-        case 'drain':
-          this.drain();
-          return { t: 'ack', id: c.id, ok: true };
-        case 'undrain':
-          this.undrain();
-          return { t: 'ack', id: c.id, ok: true };
-        default:
-          return fail(FleetAckCode.UNKNOWN_COMMAND, `unknown command ${String(c.op)}`);
-      }
-    } catch (err) {
-      const code = typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : FleetAckCode.HOST_FAILED;
-      return fail(code, (err as Error)?.message ?? String(err));
-    }
-  }
 
   /** Samples the host; nudges the orchestrator (rate-limited) when the state differs from the last one sent. */
   private sample(force = false): void {
@@ -661,17 +566,4 @@ function hashOf(s: string): string {
     h2 = Math.imul(h2 ^ c, 0x5bd1e995);
   }
   return (h1 >>> 0).toString(16).padStart(8, '0') + (h2 >>> 0).toString(16).padStart(8, '0');
-}
-
-/** `CODE: message` of a host's error, for an ack message that wraps it. */
-function hostError(err: unknown): string {
-  const code = typeof (err as { code?: unknown })?.code === 'string' ? `${(err as { code: string }).code}: ` : '';
-  return `${code}${(err as Error)?.message ?? String(err)}`.slice(0, 300);
-}
-
-/** The agent's logger from its options: `logger` (through a child with the agent's name), else pino on stderr. */
-function agentLogger(options: FleetAgentOptions, name: string): FleetAgentLogger {
-  const { logger } = options;
-  if (logger) return typeof logger.child === 'function' ? logger.child({ agent: name }) : logger;
-  return pino({ name: 'fleet-agent', level: 'warn', base: { agent: name } }, process.stderr);
 }

@@ -3,7 +3,8 @@
  * rooms (polled snapshots plus a rate-limited dirty nudge), runs placement commands, drains.
  * Wire protocol modelled on the Rivalis fleet protocol v3.
  */
-export { FleetAgent, type FleetAgentOptions, type FleetAgentStatus, type FleetAgentEvents, type FleetAgentLogger } from './agent.js';
+export { FleetAgent } from './agent.js';
+export type { FleetAgentOptions, FleetAgentStatus, FleetAgentEvents, FleetAgentLogger } from './options.js';
 export type { FleetHost, HostRoom } from './host.js';
 export { FleetAgentError, FleetAgentErrorCode, type FleetAgentErrorCodeValue } from './errors.js';
 export {

@@ -1,0 +1,75 @@
+/**
+ * What a `FleetAgent` is configured with and what it reports: its options, events, status and
+ * logger types, and {@link agentLogger}, which turns the options into the agent's logger. Owns no
+ * state; the agent reads these once, in its constructor.
+ */
+import { pino } from 'pino';
+import type { InstanceCapacity } from './protocol.js';
+
+/** Agent status: `connecting` (no session with the orchestrator yet, or reconnecting), `connected`, `draining` (no new fleet rooms; connected or not), `closed` (before `connect()` and after `disconnect()`). */
+export type FleetAgentStatus = 'connecting' | 'connected' | 'draining' | 'closed';
+
+/**
+ * The logger the agent writes to, in pino's shape: `logger.warn({ error }, 'host.listRooms failed')`.
+ * A pino logger (the server's or the orchestrator's, or a child of one) fits as it is; with a
+ * `child` method, the agent logs through `child({ agent: <name> })`.
+ */
+export interface FleetAgentLogger {
+  debug(fields: Record<string, unknown>, msg: string): void;
+  info(fields: Record<string, unknown>, msg: string): void;
+  warn(fields: Record<string, unknown>, msg: string): void;
+  error(fields: Record<string, unknown>, msg: string): void;
+  child?(bindings: Record<string, unknown>): FleetAgentLogger;
+}
+
+/** Options of `FleetAgent`. Durations in ms. */
+export interface FleetAgentOptions {
+  /** Orchestrator URL, `ws://host:port` or `wss://…`; the path defaults to `/v1/agent`. Never put the key here. */
+  url: string;
+  /** Agent key (sent in `Sec-WebSocket-Protocol`, never in the URL). */
+  key: string;
+  /** Public base URL of this server host, e.g. `http://10.0.0.5:8080`; join URLs are built from it. */
+  endpointUrl: string;
+  /** Instance name for humans and logs. Default `<hostname>-<pid>`. */
+  name?: string;
+  /** Labels for placement selectors (`region=eu`, …). Default `{}`. */
+  labels?: Record<string, string>;
+  /** Declared capacity. Defaults: `maxConnections` 1000, `maxRooms` 100. */
+  capacity?: Partial<InstanceCapacity>;
+  /** Whether the host also creates rooms on its own (a player's first join): reported as `local`. Default `true`. */
+  autoCreate?: boolean;
+  /**
+   * Ceiling of the first reconnect delay, ms; doubles per attempt up to `maxBackoffMs`. The delay is
+   * squish's `backoffDelay` (exponential backoff, full jitter: uniform in [0, ceiling]). Default 250.
+   */
+  minBackoffMs?: number;
+  /** Largest reconnect delay ceiling, ms. Default 10 000. */
+  maxBackoffMs?: number;
+  /** How often the host's rooms are sampled for local changes. Default 100. */
+  sampleMs?: number;
+  /** Least time between two `dirty` nudges. Default 100 (a local change reaches the orchestrator within ~250 ms). */
+  dirtyMinIntervalMs?: number;
+  /**
+   * Where the agent logs: a pino-shaped logger ({@link FleetAgentLogger}), e.g. the server's or
+   * the orchestrator's pino logger (`pino({ level: 'silent' })` for none). Default: pino,
+   * warnings and errors as JSON lines on stderr (`name: 'fleet-agent'`).
+   */
+  logger?: FleetAgentLogger;
+}
+
+/** Events of `FleetAgent`. */
+export interface FleetAgentEvents {
+  /** The status changed. */
+  status: (status: FleetAgentStatus) => void;
+  /** A session with the orchestrator started (`welcome`); `instanceId` is the orchestrator's id for this process. */
+  connected: (info: { instanceId: string }) => void;
+  /** The socket closed; the agent reconnects unless `disconnect()` was called. */
+  disconnected: (info: { code: number; reason: string }) => void;
+}
+
+/** The agent's logger from its options: `logger` (through a child with the agent's name), else pino on stderr. */
+export function agentLogger(options: FleetAgentOptions, name: string): FleetAgentLogger {
+  const { logger } = options;
+  if (logger) return typeof logger.child === 'function' ? logger.child({ agent: name }) : logger;
+  return pino({ name: 'fleet-agent', level: 'warn', base: { agent: name } }, process.stderr);
+}
