@@ -1,3 +1,17 @@
+/**
+ * The encode-once Squisher: turns one room's scene into per-player frames each tick (see the
+ * {@link Squisher} class for what it promises), plus {@link messageFor}, which joins one
+ * recipient's parts of a flush into its message.
+ *
+ * One file of ~600 lines on purpose: it has one owner of one state, the per-tick encoding state
+ * (each node's `_wire` record of what was last sent, the players with their private writers,
+ * cameras and pending full frames, the shared and full-frame writers, the sequence number). The
+ * dirty walk, the shared and per-player encoders and the camera culling all read and write that
+ * state in the same flush, in an order that matters (privacy, deltas against the previous flush);
+ * split across files they would have to share it back and forth. What owns no per-tick state is
+ * already elsewhere: the field encoders in `codec.ts`, frame headers and ops in `frame.ts`, bounds
+ * in `bounds.ts`.
+ */
 import { Writer } from './bytes.js';
 import { nodeBounds, type Bounds } from './bounds.js';
 import { type ChildFilter, includes, KIND_FIELDS, quantizeFixed, quantizePoints, VIEW_PUBLIC, writeFields, writeNode } from './codec.js';
