@@ -71,11 +71,6 @@ export class Writer {
     this.pos = p;
   }
 
-  /** Signed integer (zigzag varint), |v| ≤ 2^52. */
-  sv(v: number): void {
-    this.uv(v >= 0 ? v * 2 : -v * 2 - 1);
-  }
-
   /** A number as fixed-point hundredths. @throws {SquishEncodeError} for NaN, ±Infinity or |v| > ~2.2e13. */
   fx(v: number): void {
     const q = Math.round(v * FIXED_SCALE);
@@ -109,12 +104,6 @@ export class Writer {
     this.ensure(8);
     this.view.setFloat64(this.pos, v, true);
     this.pos += 8;
-  }
-
-  u32(v: number): void {
-    this.ensure(4);
-    this.view.setUint32(this.pos, v >>> 0, true);
-    this.pos += 4;
   }
 
   bytes(src: Uint8Array): void {
@@ -212,11 +201,6 @@ export class Reader {
     return this.fail('varint too long', start);
   }
 
-  sv(): number {
-    const z = this.uv();
-    return z % 2 === 0 ? z / 2 : -(z + 1) / 2;
-  }
-
   /** Fixed-point hundredths → number. */
   fx(): number {
     const z = this.uv();
@@ -242,13 +226,6 @@ export class Reader {
     if (this.pos + 8 > this.end) this.fail('unexpected end of input');
     const v = this.view.getFloat64(this.pos, true);
     this.pos += 8;
-    return v;
-  }
-
-  u32(): number {
-    if (this.pos + 4 > this.end) this.fail('unexpected end of input');
-    const v = this.view.getUint32(this.pos, true);
-    this.pos += 4;
     return v;
   }
 

@@ -29,22 +29,7 @@ export const Colors = {
   TRANSPARENT: rgba(0, 0, 0, 0),
 } as const satisfies Record<string, Color>;
 
-/** Packs a colour into one unsigned 32-bit integer `0xRRGGBBAA` (channels rounded, clamped). */
-export function packColor(c: Color): number {
-  return ((clampByte(c[0]) << 24) | (clampByte(c[1]) << 16) | (clampByte(c[2]) << 8) | clampByte(c[3])) >>> 0;
-}
-
-/** Inverse of {@link packColor}. */
-export function unpackColor(v: number): Color {
-  return [(v >>> 24) & 255, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
-}
-
 /** CSS `rgba()` string for a colour, for canvas renderers. */
 export function colorToCss(c: Color): string {
   return `rgba(${c[0]},${c[1]},${c[2]},${c[3] / 255})`;
-}
-
-function clampByte(v: number): number {
-  const r = Math.round(v);
-  return r < 0 ? 0 : r > 255 ? 255 : r | 0;
 }
