@@ -1,12 +1,13 @@
 import { PLAY_PATH_PREFIX, playPath, socketUrlFor, type InitMessage, type Node, type SceneMirror } from '@parlor/squish';
 import { AssetStore } from './assets.js';
 import { AudioPlayer } from './audio.js';
-import { Connection, RedirectRefusedError, checkRedirect, type ConnectionError, type ConnectionStatus, type WebSocketConstructor } from './connection.js';
+import { Connection, type ConnectionError, type ConnectionStatus, type WebSocketConstructor } from './connection.js';
 import { Emitter } from './emitter.js';
 import { ClientError, ClientErrorCode } from './errors.js';
 import { hitTest } from './hit-test.js';
 import { InputController } from './input.js';
 import { StatusOverlay } from './overlay.js';
+import { RedirectRefusedError, checkRedirect } from './redirect.js';
 import { CanvasRenderer } from './renderer.js';
 
 /** Options of {@link start}. */

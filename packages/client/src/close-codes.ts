@@ -1,4 +1,8 @@
-import { closeCodeInfo, type CloseRetry } from '@parlor/squish';
+/**
+ * What the client makes of WebSocket close codes (read from squish's `CLOSE_CODES` table), and the
+ * code it closes with itself. Pure: no state.
+ */
+import { CloseCode, closeCodeInfo, type CloseRetry } from '@parlor/squish';
 
 /**
  * What the client does after its socket closed with a given code (squish's `CloseRetry`):
@@ -24,3 +28,6 @@ export function closeCodeMeaning(code: number): string {
 export function closeAction(code: number): CloseAction {
   return closeCodeInfo(code)?.retry ?? 'reconnect';
 }
+
+/** Close code the client uses when it drops a socket itself (dead link, undecodable frame): `CloseCode.CLIENT_RESET` (4000). */
+export const CLIENT_RESET_CLOSE: number = CloseCode.CLIENT_RESET;

@@ -8,16 +8,13 @@
 export { start, ParlorClient, tokenStorageKey, playPath, describeError, type StartOptions, type ClientStatus, type ClientEvents } from './client.js';
 export {
   Connection,
-  CLIENT_RESET_CLOSE,
-  RedirectRefusedError,
-  type RedirectTarget,
-  type RedirectPolicy,
   type ConnectionOptions,
   type ConnectionStatus,
   type ConnectionError,
   type ConnectionEvents,
   type WebSocketConstructor,
 } from './connection.js';
+export { RedirectRefusedError, type RedirectTarget, type RedirectPolicy } from './redirect.js';
 export { CanvasRenderer, type RendererOptions } from './renderer.js';
 export { InputController, type InputOptions } from './input.js';
 export { StatusOverlay, type OverlayState } from './overlay.js';
@@ -39,5 +36,5 @@ export {
 } from './coords.js';
 export { ClientError, ClientErrorCode, type ClientErrorCodeValue } from './errors.js';
 export type { BackoffOptions } from '@parlor/squish';
-export { closeAction, closeCodeMeaning, type CloseAction } from './close-codes.js';
+export { closeAction, closeCodeMeaning, CLIENT_RESET_CLOSE, type CloseAction } from './close-codes.js';
 export { SceneMirror } from '@parlor/squish';
