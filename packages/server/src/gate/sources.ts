@@ -6,7 +6,7 @@
  */
 import { readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { extname, join, resolve, sep } from 'node:path';
-import { bundleGame } from '../games/loader.js';
+import { bundleGame } from '../games/bundle.js';
 import { errorText } from './describe.js';
 import type { GateFinding } from './report.js';
 import { scanSource } from './scan.js';
