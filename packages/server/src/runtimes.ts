@@ -16,16 +16,14 @@ export { RoomEngine, DEFAULT_MAX_CONSECUTIVE_ERRORS, type EngineSpec } from './e
 export { InlineRuntime } from './runtime/inline.js';
 export {
   ProcessRuntime,
-  processRuntimeAvailable,
-  probeProcessSandbox,
-  processRunnerPath,
   DEFAULT_PROCESS_HEAP_MB,
   DEFAULT_PROCESS_MEMORY_MB,
   DEFAULT_PROCESS_PIDS_MAX,
   DEFAULT_TICK_TIMEOUT_MS,
   type ProcessRuntimeOptions,
-  type ProcessSandboxStatus,
 } from './runtime/process.js';
+export { processRuntimeAvailable, probeProcessSandbox, type ProcessSandboxStatus } from './runtime/sandbox/probe.js';
+export { processRunnerPath } from './runtime/sandbox/runner-file.js';
 export {
   DockerRuntime,
   dockerAvailable,

@@ -4,7 +4,8 @@ import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../logger.js';
 import { DEFAULT_DOCKER_IMAGE, DockerRuntime, type DockerRuntimeOptions } from '../runtime/docker.js';
-import { ProcessRuntime, processRunnerPath, type ProcessRuntimeOptions } from '../runtime/process.js';
+import { ProcessRuntime, type ProcessRuntimeOptions } from '../runtime/process.js';
+import { processRunnerPath } from '../runtime/sandbox/runner-file.js';
 import type { RoomRuntime } from '../runtime/runtime.js';
 import { errorText } from './describe.js';
 

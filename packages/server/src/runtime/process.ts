@@ -1,18 +1,21 @@
-import { spawn, spawnSync, type ChildProcess, type ChildProcessWithoutNullStreams, type StdioOptions } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+/**
+ * The `process` runtime: its options and defaults, and the pool of sandboxed room processes it
+ * spawns and kills. What the machine supports is `sandbox/probe.ts`'s; the runner file is `sandbox/runner-file.ts`'s.
+ * A little over 400 lines because of the isolation contract documented on {@link ProcessRuntime}.
+ */
+import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams, type StdioOptions } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { ResolvedGameMetadata } from '@parlor/squish';
-import { buildSync } from 'esbuild';
 import { RuntimeError, ServerErrorCode } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { DEFAULT_MAX_CHANNEL_MESSAGE_BYTES } from './channel.js';
 import type { RoomRuntime, RoomSpec } from './runtime.js';
-import { RUNNER_FD, SANDBOX_RUNNER_PATH, SANDBOX_UID, bwrapCanDisableUserns, bwrapCommand, findExecutable, inCgroupCommand, nodeFiles } from './sandbox/bwrap.js';
-import { CgroupTree, probeCgroups, type RoomCgroup } from './sandbox/cgroup.js';
+import { RUNNER_FD, SANDBOX_RUNNER_PATH, bwrapCommand, inCgroupCommand } from './sandbox/bwrap.js';
+import { CgroupTree, type RoomCgroup } from './sandbox/cgroup.js';
 import { inspectInSandbox } from './sandbox/inspect.js';
+import { processRuntimeAvailable, sandboxStatus, type SandboxProbe } from './sandbox/probe.js';
+import { processRunnerPath } from './sandbox/runner-file.js';
 import { pickSandboxLimits, superviseSandbox, type SandboxRoomChannel, type SandboxChild, type SandboxLimits } from './sandbox/supervisor.js';
 
 /** Options of {@link ProcessRuntime}. Durations in ms, sizes as stated. */
@@ -195,7 +198,7 @@ export class ProcessRuntime implements RoomRuntime {
     this.weaknesses = problems;
     this.networkIsolated = this.sandbox !== null;
     if (problems.length) this.logger.warn({ runtime: 'process', unsafe: true, weaknesses: this.weaknessText() }, 'UNSAFE: the process runtime runs games WITHOUT full OS isolation (unsafeWeakSandbox, development only)');
-    this.runnerPath = options.runnerPath ?? locateRunner();
+    this.runnerPath = options.runnerPath ?? processRunnerPath();
     this.poolSize = Math.max(0, Math.floor(options.poolSize ?? 2));
     this.limits = pickSandboxLimits(options);
   }
@@ -390,145 +393,6 @@ function startFailed(err: unknown): RuntimeError {
   const code = (err as NodeJS.ErrnoException)?.code;
   const msg = err instanceof Error ? err.message : 'unknown error';
   return new RuntimeError(ServerErrorCode.RUNTIME_START_FAILED, 'process', `could not start a sandbox process${code ? ` (${code})` : ''}: ${msg}`);
-}
-
-let permissionProbe: boolean | null = null;
-/** Whether `node` supports the permission model (`--experimental-permission`, Node ≥ 20). Cached. */
-export function processRuntimeAvailable(nodePath = process.execPath): boolean {
-  if (permissionProbe === null) {
-    const r = spawnSync(nodePath, ['--experimental-permission', '--no-warnings', '-e', 'process.exit(process.permission && !process.permission.has("fs.write") ? 0 : 3)'], {
-      env: {},
-      timeout: 10_000,
-    });
-    permissionProbe = r.status === 0;
-  }
-  return permissionProbe;
-}
-
-/** How bubblewrap is started (see `sandbox/bwrap.ts`). */
-interface SandboxProbe {
-  bwrap: string;
-  setpriv: string | undefined;
-  files: Array<[string, string]>;
-  disableUserns: boolean;
-}
-
-/** Result of {@link probeProcessSandbox}. */
-export interface ProcessSandboxStatus {
-  /** What the OS sandbox of the `process` runtime lacks on this machine, in words, with how to get it (empty: fully isolated). */
-  missing: string[];
-}
-
-interface SandboxStatus extends ProcessSandboxStatus {
-  sandbox: SandboxProbe | null;
-  cgroups: Extract<ReturnType<typeof probeCgroups>, { ok: true }>['hierarchies'] | null;
-}
-
-/**
- * Checks, once per node binary, that the `process` runtime's OS sandbox works here: bubblewrap and
- * setpriv are installed, a sandbox starts (unprivileged user namespace, uid 65534, loopback-only
- * network) and runs `node`, and cgroups can be created in the v1 memory, pids, cpu and cpuacct
- * hierarchies (as root). Cached. `new ProcessRuntime()` throws `SERVER_RUNTIME_UNAVAILABLE` with these
- * words when anything is missing (unless `unsafeWeakSandbox`).
- */
-export function probeProcessSandbox(nodePath = process.execPath, bwrapPath?: string): ProcessSandboxStatus {
-  return { missing: [...sandboxStatus(nodePath, bwrapPath).missing] };
-}
-
-const sandboxProbes = new Map<string, SandboxStatus>();
-function sandboxStatus(nodePath: string, bwrapPath: string | undefined): SandboxStatus {
-  const key = `${nodePath}\0${bwrapPath ?? ''}`;
-  const cached = sandboxProbes.get(key);
-  if (cached) return cached;
-  const missing: string[] = [];
-  let sandbox: SandboxProbe | null = null;
-  if (process.platform !== 'linux') {
-    missing.push('Linux namespaces (this is not Linux)');
-  } else {
-    const bwrap = bwrapPath === undefined ? findExecutable('bwrap') : existsSync(bwrapPath) ? bwrapPath : undefined;
-    const root = process.getuid?.() === 0;
-    const setpriv = root ? findExecutable('setpriv') : undefined;
-    if (!bwrap) missing.push('bubblewrap (`bwrap` not found: apt-get install bubblewrap)');
-    else if (root && !setpriv) missing.push('setpriv (util-linux, to start the sandbox as uid 65534)');
-    else {
-      let files: Array<[string, string]> | null = null;
-      try {
-        files = nodeFiles(nodePath);
-      } catch (err) {
-        missing.push(`the shared libraries of ${nodePath} (${(err as Error).message})`);
-      }
-      if (files) {
-        const probe = `const n=Object.keys(require('os').networkInterfaces());process.exit(process.getuid()===${SANDBOX_UID}&&n.length===1&&n[0]==='lo'?0:3)`;
-        const disableUserns = bwrapCanDisableUserns(bwrap!);
-        const cmd = bwrapCommand({ bwrap: bwrap!, setpriv, nodePath, files, disableUserns, nodeArgs: ['-e', probe] });
-        let fd: number | undefined;
-        try {
-          fd = openSync('/dev/null', 'r');
-          const r = spawnSync(cmd.command, cmd.args, { stdio: ['ignore', 'pipe', 'pipe', fd], env: {}, cwd: '/', timeout: 15_000, encoding: 'utf8' });
-          if (r.status === 0) sandbox = { bwrap: bwrap!, setpriv, files, disableUserns };
-          else {
-            const err = `${r.stderr ?? ''}`.trim().split('\n').slice(-2).join(' ') || r.error?.message || `exit ${String(r.status ?? r.signal)}`;
-            missing.push(
-              `a working bubblewrap sandbox (${err}; needs unprivileged user namespaces: sysctl kernel.unprivileged_userns_clone=1 and user.max_user_namespaces > 0${root ? '' : '; run the server as root'}, and ${nodePath} with its libraries readable by uid ${SANDBOX_UID})`,
-            );
-          }
-        } finally {
-          if (fd !== undefined) closeSync(fd);
-        }
-      }
-    }
-    if (!root) missing.push('root (to create a cgroup per room and start sandboxes as uid 65534)');
-  }
-  const cg = process.platform === 'linux' && process.getuid?.() === 0 ? probeCgroups() : null;
-  if (cg && !cg.ok) missing.push(cg.missing);
-  const status: SandboxStatus = { missing, sandbox, cgroups: cg?.ok ? cg.hierarchies : null };
-  sandboxProbes.set(key, status);
-  return status;
-}
-
-/** Path of the process runner script (built from source once when running from source). */
-export function processRunnerPath(): string {
-  return locateRunner();
-}
-
-let runnerCache: string | null = null;
-/**
- * Finds the runner script: `process-runner.mjs` next to this module (the built package), else
- * bundles `src/runner/process-runner.ts` with esbuild once into a content-addressed folder under
- * the OS temp dir (running from source, e.g. in tests).
- */
-function locateRunner(): string {
-  if (runnerCache && existsSync(runnerCache)) return runnerCache;
-  const here = dirname(fileURLToPath(import.meta.url));
-  for (const c of [join(here, 'process-runner.mjs'), join(here, '..', 'process-runner.mjs')]) {
-    if (existsSync(c)) return (runnerCache = c);
-  }
-  const src = join(here, '..', 'runner', 'process-runner.ts');
-  if (!existsSync(src)) {
-    throw new RuntimeError(ServerErrorCode.RUNTIME_UNAVAILABLE, 'process', `process runner not found next to ${here} (build @parlor/server)`);
-  }
-  const squishSrc = join(here, '..', '..', '..', 'squish', 'src', 'index.ts');
-  const result = buildSync({
-    entryPoints: [src],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    write: false,
-    logLevel: 'silent',
-    alias: existsSync(squishSrc) ? { '@parlor/squish': squishSrc } : {},
-    external: ['msgpackr-extract'],
-  });
-  const text = result.outputFiles![0].contents;
-  const hash = createHash('sha256').update(text).digest('hex').slice(0, 16);
-  const dir = join(tmpdir(), `parlor-runner-${hash}`);
-  const file = join(dir, 'process-runner.mjs');
-  if (!existsSync(file) || !readFileSync(file).equals(Buffer.from(text))) {
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(`${file}.${process.pid}.tmp`, text);
-    renameSync(`${file}.${process.pid}.tmp`, file); // atomic publish
-  }
-  return (runnerCache = file);
 }
 
 const CLOCK_TICK_MS = 10; // USER_HZ = 100 on Linux
