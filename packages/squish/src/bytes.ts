@@ -2,12 +2,26 @@ import { SquishDecodeError, SquishEncodeError } from './errors.js';
 
 /** Fixed-point scale of plane coordinates on the wire: 1/100 plane unit. */
 export const FIXED_SCALE = 100;
-const MAX_SAFE = Number.MAX_SAFE_INTEGER;
-const MAX_FIXED = Math.floor(MAX_SAFE / 2 / FIXED_SCALE);
+/**
+ * Largest magnitude of a fixed-point number, in hundredths: 2^46 (|v| ≤ ~7.03e11 plane units).
+ * The one range limit of every number the codec writes as fixed point; it leaves room for a
+ * difference of two such numbers (a translate delta) to be zigzag-encoded within 2^53.
+ */
+const MAX_FIXED = 2 ** 46;
 
 /** Quantizes a number to the wire's 0.01 resolution: exactly what every decoder will see (−0 becomes 0). */
 export function quantize(v: number): number {
   return Math.round(v * FIXED_SCALE) / FIXED_SCALE + 0;
+}
+
+/**
+ * A number as the wire's integer hundredths.
+ * @throws {SquishEncodeError} for NaN, ±Infinity or |v| over the fixed-point range (~7.03e11).
+ */
+export function toFixed(v: number): number {
+  const q = Math.round(v * FIXED_SCALE);
+  if (!(q <= MAX_FIXED && q >= -MAX_FIXED)) throw new SquishEncodeError(`cannot encode number ${v}: must be finite and within ±${MAX_FIXED / FIXED_SCALE}`);
+  return q;
 }
 
 /**
@@ -71,10 +85,9 @@ export class Writer {
     this.pos = p;
   }
 
-  /** A number as fixed-point hundredths. @throws {SquishEncodeError} for NaN, ±Infinity or |v| > ~2.2e13. */
+  /** A number as fixed-point hundredths ({@link toFixed}). @throws {SquishEncodeError} for NaN, ±Infinity or |v| over ~7.03e11. */
   fx(v: number): void {
-    const q = Math.round(v * FIXED_SCALE);
-    if (!(q <= MAX_FIXED && q >= -MAX_FIXED)) throw new SquishEncodeError(`cannot encode number ${v}: must be finite and |v| ≤ ${MAX_FIXED / FIXED_SCALE}`);
+    const q = toFixed(v);
     const z = q >= 0 ? q * 2 : -q * 2 - 1;
     if (z < 16384 && this.pos + 2 <= this.buf.length) {
       // 1- or 2-byte fast path: most plane coordinates (|v| < 81.92) land here.
@@ -192,7 +205,7 @@ export class Reader {
       byte = b[p++];
       result += (byte & 127) * mul;
       if (byte < 128) {
-        if (result > MAX_SAFE) this.fail('varint out of range', start);
+        if (result > Number.MAX_SAFE_INTEGER) this.fail('varint out of range', start);
         this.pos = p;
         return result;
       }

@@ -12,7 +12,7 @@
  * already elsewhere: the field encoders in `codec.ts`, frame headers and ops in `frame.ts`, bounds
  * in `bounds.ts`.
  */
-import { Writer } from './bytes.js';
+import { FIXED_SCALE, quantize, Writer } from './bytes.js';
 import { nodeBounds, type Bounds } from './bounds.js';
 import { type ChildFilter, includes, KIND_FIELDS, quantizeFixed, quantizePoints, VIEW_PUBLIC, writeFields, writeNode } from './codec.js';
 import { SceneError } from './errors.js';
@@ -425,8 +425,8 @@ export class Squisher {
       wire.qp = qp;
     } else if (n.kind === NodeKind.TEXT && (mask & TEXT_XY) === TEXT_XY) {
       const t = n as Text;
-      const dx = Math.round(t._x * 100) - Math.round(wire.tx * 100);
-      const dy = Math.round(t._y * 100) - Math.round(wire.ty * 100);
+      const dx = Math.round(t._x * FIXED_SCALE) - Math.round(wire.tx * FIXED_SCALE);
+      const dy = Math.round(t._y * FIXED_SCALE) - Math.round(wire.ty * FIXED_SCALE);
       if (Number.isFinite(dx) && Number.isFinite(dy)) {
         mask &= ~TEXT_XY;
         writeOp(w, n.id, OpCode.TRANSLATE);
@@ -514,8 +514,8 @@ export class Squisher {
     const view = p.view;
     if (view === null || !cam.group.isVisibleTo(p.spectator ? -1 : p.id) || !this.inTree(cam.group)) return;
     const zoom = view.zoom;
-    const x = Math.round(-view.x * zoom * 100) / 100;
-    const y = Math.round(-view.y * zoom * 100) / 100;
+    const x = quantize(-view.x * zoom);
+    const y = quantize(-view.y * zoom);
     if (!force && x === p.camX && y === p.camY && zoom === p.camS) return;
     p.camX = x;
     p.camY = y;

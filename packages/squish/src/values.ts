@@ -5,7 +5,7 @@
  */
 import type { Color } from './colors.js';
 import { SquishEncodeError } from './errors.js';
-import { FIXED_SCALE, type Reader, type Writer } from './bytes.js';
+import { FIXED_SCALE, toFixed, type Reader, type Writer } from './bytes.js';
 import type { Crop, Point, Shadow } from './node.js';
 
 /** Handler given to decoded clickable nodes: the click is sent to the server, not run here. */
@@ -14,17 +14,11 @@ export const REMOTE_CLICK = (): void => {};
 // ------------------------------------------------------------------ numbers
 
 /**
- * A plane coordinate as the wire's integer hundredths.
- * @throws {SquishEncodeError} for NaN, ±Infinity or |v| > 7e11.
+ * A plane coordinate as the wire's integer hundredths ({@link toFixed}).
+ * @throws {SquishEncodeError} for NaN, ±Infinity or |v| over ~7.03e11.
  */
 export function quantizeFixed(v: number): number {
-  return q(v);
-}
-
-function q(v: number): number {
-  const r = Math.round(v * FIXED_SCALE);
-  if (!(r <= 2 ** 46 && r >= -(2 ** 46))) throw new SquishEncodeError(`cannot encode number ${v}: must be finite and within ±7e11`);
-  return r;
+  return toFixed(v);
 }
 
 /** A coordinate moved by `d` hundredths, as a decoder of the moved value would see it. */
@@ -133,8 +127,8 @@ export function quantizePoints(pts: readonly Point[]): number[] {
   const out = new Array<number>(pts.length * 2);
   for (let i = 0; i < pts.length; i++) {
     const p = pts[i];
-    out[2 * i] = q(p[0]);
-    out[2 * i + 1] = q(p[1]);
+    out[2 * i] = toFixed(p[0]);
+    out[2 * i + 1] = toFixed(p[1]);
   }
   return out;
 }
@@ -172,8 +166,8 @@ export function writePoints(w: Writer, pts: readonly Point[]): void {
   if (pts.length === 4) {
     // Rectangles are most of most scenes: test for one without allocating.
     const p0 = pts[0], p1 = pts[1], p2 = pts[2], p3 = pts[3];
-    const x0 = q(p0[0]), y0 = q(p0[1]), x1 = q(p1[0]), y1 = q(p1[1]);
-    const x2 = q(p2[0]), y2 = q(p2[1]), x3 = q(p3[0]), y3 = q(p3[1]);
+    const x0 = toFixed(p0[0]), y0 = toFixed(p0[1]), x1 = toFixed(p1[0]), y1 = toFixed(p1[1]);
+    const x2 = toFixed(p2[0]), y2 = toFixed(p2[1]), x3 = toFixed(p3[0]), y3 = toFixed(p3[1]);
     if (y0 === y1 && x1 === x2 && y2 === y3 && x3 === x0 && x1 !== x0 && y2 !== y0) {
       w.uv(2);
       w.fq(x0);

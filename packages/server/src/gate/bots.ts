@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { InputEvent } from '@parlor/squish';
+import { quantize, type InputEvent } from '@parlor/squish';
 
 /**
  * The smoke run's synthetic players, made to look like people to a game that tries to tell: names
@@ -101,7 +101,7 @@ export class SmokePlayer {
     }
     if (this.pressed && now >= this.pressedUntil) {
       this.pressed = false;
-      out.push({ kind: 'pointerup', x: round(this.x), y: round(this.y) });
+      out.push({ kind: 'pointerup', x: quantize(this.x), y: quantize(this.y) });
     }
     if (now >= this.chatAt) {
       this.chatAt = now + between(4000, 15000);
@@ -110,7 +110,7 @@ export class SmokePlayer {
     if (this.hasPad && now >= this.padAt) {
       this.padAt = now + between(33, 120);
       this.axes = this.axes.map((a) => clamp(a + between(-0.3, 0.3), -1, 1));
-      out.push({ kind: 'gamepad', index: 0, buttons: [Math.random() < 0.2 ? 1 : 0, 0, 0, 0], axes: this.axes.map((a) => (Math.abs(a) < 0.08 ? 0 : round(a))) });
+      out.push({ kind: 'gamepad', index: 0, buttons: [Math.random() < 0.2 ? 1 : 0, 0, 0, 0], axes: this.axes.map((a) => (Math.abs(a) < 0.08 ? 0 : quantize(a))) });
     }
     if (now < this.nextAt) return out;
     if (Math.random() < 0.04) {
@@ -135,13 +135,13 @@ export class SmokePlayer {
         this.x += (this.tx - this.x) * f;
         this.y += (this.ty - this.y) * f;
         this.lastMoveAt = now;
-        out.push({ kind: 'pointermove', x: round(this.x), y: round(this.y) });
+        out.push({ kind: 'pointermove', x: quantize(this.x), y: quantize(this.y) });
       }
       if (!this.pressed && Math.random() < 0.06) {
         this.pressed = true;
         this.pressedUntil = now + between(60, 250);
-        out.push({ kind: 'pointerdown', x: round(this.x), y: round(this.y) });
-        if (Math.random() < 0.5) out.push({ kind: 'click', nodeId: 1 + rnd(64), x: round(this.x), y: round(this.y) });
+        out.push({ kind: 'pointerdown', x: quantize(this.x), y: quantize(this.y) });
+        if (Math.random() < 0.5) out.push({ kind: 'click', nodeId: 1 + rnd(64), x: quantize(this.x), y: quantize(this.y) });
       }
       this.nextAt = now + between(16, 60);
     }
@@ -152,15 +152,12 @@ export class SmokePlayer {
   release(): InputEvent[] {
     const out: InputEvent[] = [...this.held.keys()].map((key) => ({ kind: 'keyup' as const, key }));
     this.held.clear();
-    if (this.pressed) out.push({ kind: 'pointerup', x: round(this.x), y: round(this.y) });
+    if (this.pressed) out.push({ kind: 'pointerup', x: quantize(this.x), y: quantize(this.y) });
     this.pressed = false;
     return out;
   }
 }
 
-function round(v: number): number {
-  return Math.round(v * 100) / 100;
-}
 function clamp(v: number, lo: number, hi: number): number {
   return Math.min(hi, Math.max(lo, v));
 }
