@@ -20,7 +20,11 @@ export interface RoomSpec {
   options?: Record<string, unknown>;
   /** See {@link EngineSpec.maxConsecutiveErrors}; default 10. */
   maxConsecutiveErrors?: number;
-  /** The game's folder (sandboxed runtimes grant read access to it). Default: the bundle's folder. */
+  /**
+   * The game's folder. The `docker` runtime mounts it read-only at `/game`; the `process` runtime
+   * reads nothing from disk but its runner (the game's code arrives over the channel). Default: the
+   * bundle's folder.
+   */
   baseDir?: string;
   /**
    * The game's tick rate (`metadata().tickRate`, Hz), so a sandbox's watchdog knows how often
