@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { vi } from 'vitest';
 
 /** What the browser tests share: where Chromium is, how it is launched, and how a test waits on a page. */
 
@@ -20,21 +21,22 @@ export const haveChromium = existsSync(CHROMIUM);
 export const inCi = process.env.CI === 'true';
 
 /**
- * Polls `fn` until it returns a truthy value and returns that value; errors thrown meanwhile (a page
- * navigating) are retried. Fails with `what`, the last value and the last error after `timeoutMs`.
+ * Waits (vitest's `vi.waitFor`) until `fn` returns a truthy value and returns that value; errors
+ * thrown meanwhile (a page navigating) are retried. Fails with `what` and the last value or error
+ * after `timeoutMs`.
  */
-export async function waitFor<T>(what: string, fn: () => Promise<T>, timeoutMs = 10_000, intervalMs = 50): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  let lastErr: unknown;
-  while (Date.now() < deadline) {
-    try {
-      last = await fn();
-      if (last) return last as NonNullable<T>;
-    } catch (err) {
-      lastErr = err;
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(last)}${lastErr ? `; last error: ${String(lastErr)}` : ''}`);
+export function waitFor<T>(what: string, fn: () => Promise<T>, timeoutMs = 10_000, intervalMs = 50): Promise<NonNullable<T>> {
+  return vi.waitFor(
+    async () => {
+      let v: T;
+      try {
+        v = await fn();
+      } catch (err) {
+        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last error: ${String(err)}`);
+      }
+      if (!v) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(v)}`);
+      return v as NonNullable<T>;
+    },
+    { timeout: timeoutMs, interval: intervalMs },
+  );
 }

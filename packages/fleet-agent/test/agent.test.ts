@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ParlorError } from '@parlor/squish';
 import { WebSocketServer } from 'ws';
 import type { AddressInfo } from 'node:net';
@@ -201,11 +201,12 @@ describe('FleetAgent', () => {
   });
 });
 
-/** Polls `cond` every 5 ms until it holds (5 s at most). */
+/** Waits (vitest's `vi.waitFor`, polling every 5 ms, 5 s at most) until `cond` holds. */
 async function waitUntil(cond: () => boolean): Promise<void> {
-  const end = Date.now() + 5000;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  await vi.waitFor(
+    () => {
+      if (!cond()) throw new Error('timed out after 5000 ms');
+    },
+    { timeout: 5000, interval: 5 },
+  );
 }

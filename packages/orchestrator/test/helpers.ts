@@ -1,6 +1,6 @@
 import { FleetAgent, type FleetAgentOptions, type FleetHost, type HostRoom } from '@parlor/fleet-agent';
 import { request } from 'undici';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Orchestrator, createLogger, type OrchestratorOptions, type Logger } from '../src/index.js';
 import { checkContract, fetchOpenApi, recorded, recorder } from './contract.js';
 
@@ -10,13 +10,14 @@ export const quietAgentLogger = createLogger({ level: 'silent' });
 export const AGENT_KEY = 'agent-key-0123456789abcdef';
 export const ADMIN_KEY = 'admin-key-0123456789abcdef';
 
-/** Polls `cond` every 5 ms until it holds. */
+/** Waits (vitest's `vi.waitFor`, polling every 5 ms) until `cond` holds; fails with `what` after `timeoutMs`. */
 export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  await vi.waitFor(
+    async () => {
+      if (!(await cond())) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+    },
+    { timeout: timeoutMs, interval: 5 },
+  );
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

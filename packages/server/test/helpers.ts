@@ -10,16 +10,18 @@ import {
   type ServerMessage,
   Text,
 } from '@parlor/squish';
+import { vi } from 'vitest';
 import { WebSocket, type ClientOptions } from 'ws';
 import { createGameServer, createLogger, type GameServer, type GameServerOptions, type Logger } from '@parlor/server';
 
-/** Polls `cond` every 5 ms until it holds; fails with `what` after `timeoutMs`. */
+/** Waits (vitest's `vi.waitFor`, polling every 5 ms) until `cond` holds; fails with `what` after `timeoutMs`. */
 export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  await vi.waitFor(
+    async () => {
+      if (!(await cond())) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+    },
+    { timeout: timeoutMs, interval: 5 },
+  );
 }
 
 /** One log object as the server's pino logger wrote it (`level` as its label: `'warn'`…). */
