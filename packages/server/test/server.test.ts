@@ -242,6 +242,19 @@ describe('bad input closes only the offender', () => {
     expect((await good.closed()).code).toBe(CloseCode.MALFORMED);
   });
 
+  it('protocol 2 on the wire: a version-1 join gets 4426, the retired ack type (18) gets 4400, and the other player keeps its frames', async () => {
+    const { good } = await twoPlayers();
+    const old = await client();
+    old.join('counter', { protocolVersion: 1 });
+    expect((await old.closed()).code).toBe(CloseCode.VERSION_MISMATCH);
+    const acker = await client();
+    await acker.joinAndSync('counter');
+    acker.sendRaw(new Uint8Array([18, 1])); // what a protocol-1 client sent every 100 ms
+    expect((await acker.closed()).code).toBe(CloseCode.MALFORMED);
+    await good.moreFrames(5);
+    expect(good.closeInfo).toBeNull();
+  });
+
   it('oversized message → 1009, the other player keeps receiving frames', async () => {
     const { good, bad, logs } = await twoPlayers({ games: { counter: { gameClass: CounterGame } }, maxInputBytes: 1024 });
     bad.send({ type: 'input', event: { kind: 'text', text: 'x'.repeat(2000) } });
