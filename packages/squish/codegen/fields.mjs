@@ -1,8 +1,9 @@
 /**
  * THE NODE FIELD TABLE: every field of every scene node kind, declared once.
  *
- * `codegen/generate.mjs` turns this table into the checked-in TypeScript under `src/generated/`
- * and into the marked regions of `src/nodes.ts` (run `npm run gen -w @parlor/squish`; `npm run build`
+ * `codegen/generate.mjs` turns this table into the checked-in TypeScript under
+ * `src/scene/generated/` and `src/codec/generated/`, and into the marked regions of
+ * `src/scene/nodes.ts` (run `npm run gen -w @parlor/squish`; `npm run build`
  * runs it first, and test/fields.test.ts fails while the checked-in files differ from what this
  * table generates). From one entry come:
  *   - the bit constant (`SHAPE_X`) and the kind's allowed mask (`KIND_FIELDS`),
@@ -58,7 +59,7 @@ export const ENUMS = {
 };
 
 /**
- * Fields every node has. Their properties are written by hand in `src/node.ts` (the clickable bit
+ * Fields every node has. Their properties are written by hand in `src/scene/node.ts` (the clickable bit
  * follows whether there is a handler at all; the handler itself never travels).
  */
 export const COMMON = [

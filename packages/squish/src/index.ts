@@ -3,30 +3,30 @@
  * the squish binary codec (nodes, full and delta frames) and the client/server protocol.
  * Isomorphic: no Node-only imports.
  */
-export * from './errors.js';
-export * from './colors.js';
+export * from './wire/errors.js';
+export * from './scene/colors.js';
 export {
   Node, Group, Shape, Text, Asset, ShapeUtils, NodeKind,
   type NodeKindValue, type PlayerId, type Point, type ShapeType, type TextAlign, type Shadow, type Crop,
   type ClickHandler, type NodeOptions, type GroupOptions, type ShapeOptions, type TextOptions, type AssetOptions, type AnyNode,
-} from './nodes.js';
+} from './scene/nodes.js';
 export {
   Game, ViewableGame, resolveMetadata, GameMetadataError, METADATA_LIMITS,
   type GameClass, type GameMetadata, type ResolvedGameMetadata, type AssetSpec, type PlayerInfo, type GamepadState, type View,
-} from './game.js';
-export { PROTOCOL_VERSION, SQUISH_VERSION, SUPPORTED_SQUISH_VERSIONS } from './version.js';
-export { quantize, FIXED_SCALE } from './bytes.js';
-export { squish, unsquish } from './codec.js';
-export { nodeBounds, type Bounds } from './bounds.js';
-export { Squisher, messageFor, type SquisherOptions, type TickFrames } from './squisher.js';
-export { FrameKind } from './frame.js';
-export { SceneMirror, type ApplyResult } from './mirror.js';
-export * from './protocol-types.js';
-export { encodeServerMessage, decodeServerMessage, encodeClientMessage, decodeClientMessage } from './protocol.js';
-export { seededRandom } from './random.js';
-export { backoffDelay, DEFAULT_BACKOFF_INITIAL_MS, DEFAULT_BACKOFF_MAX_MS, type BackoffOptions } from './backoff.js';
-export { TokenBucket } from './rate.js';
+} from './game/game.js';
+export { PROTOCOL_VERSION, SQUISH_VERSION, SUPPORTED_SQUISH_VERSIONS } from './wire/version.js';
+export { quantize, FIXED_SCALE } from './codec/bytes.js';
+export { squish, unsquish } from './codec/codec.js';
+export { nodeBounds, type Bounds } from './scene/bounds.js';
+export { Squisher, messageFor, type SquisherOptions, type TickFrames } from './sync/squisher.js';
+export { FrameKind } from './codec/frame.js';
+export { SceneMirror, type ApplyResult } from './sync/mirror.js';
+export * from './wire/protocol-types.js';
+export { encodeServerMessage, decodeServerMessage, encodeClientMessage, decodeClientMessage } from './wire/protocol.js';
+export { seededRandom } from './game/random.js';
+export { backoffDelay, DEFAULT_BACKOFF_INITIAL_MS, DEFAULT_BACKOFF_MAX_MS, type BackoffOptions } from './wire/backoff.js';
+export { TokenBucket } from './wire/rate.js';
 export {
   WS_PATH, PLAY_PATH_PREFIX, ROOM_ID_RE, GAME_NAME_RE, LABEL_KEY_RE, LABEL_VALUE_MAX,
   isRoomId, isGameName, isLabel, playPath, parsePlayPath, socketUrlFor,
-} from './paths.js';
+} from './wire/paths.js';

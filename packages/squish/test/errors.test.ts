@@ -5,9 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { ParlorError, SceneError, SquishDecodeError, SquishEncodeError, SquishErrorCode, unsquish } from '@parlor/squish';
 
 /** A second, separate copy of squish's errors module (as a CJS and an ESM copy side by side would be). */
-async function secondCopy(): Promise<typeof import('../src/errors.js')> {
-  const url = new URL('../src/errors.ts?second-copy', import.meta.url).href;
-  return (await import(/* @vite-ignore */ url)) as typeof import('../src/errors.js');
+async function secondCopy(): Promise<typeof import('../src/wire/errors.js')> {
+  const url = new URL('../src/wire/errors.ts?second-copy', import.meta.url).href;
+  return (await import(/* @vite-ignore */ url)) as typeof import('../src/wire/errors.js');
 }
 
 describe('ParlorError', () => {

@@ -21,9 +21,9 @@ describe('the node field table', () => {
     const kinds = structuredClone(table.KINDS);
     kinds[3].fields.push({ key: 'rotation', bit: 9, wire: 'fixed', def: '0', doc: 'Rotation in degrees; default 0.' });
     const next = generate({ ...table, KINDS: kinds });
-    expect(next.get('src/generated/field-bits.ts')).toContain('export const ASSET_ROTATION = 1 << 9;');
-    expect(next.get('src/nodes.ts')).toContain('set rotation(v: number) { if (v !== this._rotation) { this._rotation = v; this._touch(ASSET_ROTATION); } }');
-    const codec = next.get('src/generated/field-codec.ts')!;
+    expect(next.get('src/scene/generated/field-bits.ts')).toContain('export const ASSET_ROTATION = 1 << 9;');
+    expect(next.get('src/scene/nodes.ts')).toContain('set rotation(v: number) { if (v !== this._rotation) { this._rotation = v; this._touch(ASSET_ROTATION); } }');
+    const codec = next.get('src/codec/generated/field-codec.ts')!;
     expect(codec).toContain('if (a._rotation !== 0) m |= ASSET_ROTATION;');
     expect(codec).toContain('if (mask & ASSET_ROTATION) w.fx(a._rotation);');
     expect(codec).toContain('if (mask & ASSET_ROTATION) a._rotation = r.fx();');

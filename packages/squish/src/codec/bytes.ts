@@ -1,4 +1,4 @@
-import { SquishDecodeError, SquishEncodeError } from './errors.js';
+import { SquishDecodeError, SquishEncodeError } from '../wire/errors.js';
 
 /** Fixed-point scale of plane coordinates on the wire: 1/100 plane unit. */
 export const FIXED_SCALE = 100;

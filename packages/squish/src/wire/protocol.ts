@@ -4,7 +4,7 @@
  * UTF-8 with a varint length, times float64 ms. Decoders treat input as hostile and throw only
  * {@link SquishDecodeError}; trailing bytes are an error.
  */
-import { Reader, Writer } from './bytes.js';
+import { Reader, Writer } from '../codec/bytes.js';
 import { SquishEncodeError } from './errors.js';
 import {
   type ClientMessage, type InputEvent, MessageType, type ServerMessage, type FrameMessage,

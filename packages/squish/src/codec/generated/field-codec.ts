@@ -3,7 +3,7 @@
 
 /** The per-field half of the node codec and of the mirror: one straight-line branch per field. */
 import type { Reader, Writer } from '../bytes.js';
-import { Group, Shape, Text, Asset, type Node, NodeKind } from '../nodes.js';
+import { Group, Shape, Text, Asset, type Node, NodeKind } from '../../scene/nodes.js';
 import {
   readBool, readColor, readCrop, readEnum, readPoints, readShadow, REMOTE_CLICK, shiftFixed, writeColor, writeCrop,
   writePoints, writePointsQ, writeShadow,
@@ -13,7 +13,7 @@ import {
   SHAPE_Y, SHAPE_RADIUS, SHAPE_STROKE, SHAPE_STROKE_WIDTH, TEXT_TEXT, TEXT_X, TEXT_Y, TEXT_SIZE, TEXT_COLOR,
   TEXT_ALIGN, TEXT_FONT, ASSET_ID, ASSET_X, ASSET_Y, ASSET_WIDTH, ASSET_HEIGHT, ASSET_CROP, ASSET_START, ASSET_LOOP,
   ASSET_VOLUME, KIND_FIELDS, SHAPE_TYPES, ALIGNS,
-} from './field-bits.js';
+} from '../../scene/generated/field-bits.js';
 
 /** @internal The bits of fields that differ from their defaults (what a full node carries). */
 export function fullMask(n: Node): number {

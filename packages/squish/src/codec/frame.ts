@@ -13,7 +13,7 @@
  * bytes private to one player can be sent back to back as one WebSocket message.
  */
 import { Writer } from './bytes.js';
-import { MessageType } from './protocol-types.js';
+import { MessageType } from '../wire/protocol-types.js';
 
 /** Frame kinds (second byte of a frame message). */
 export const FrameKind = { FULL: 0, DELTA: 1 } as const;

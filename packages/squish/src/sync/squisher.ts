@@ -9,19 +9,19 @@
  * dirty walk, the shared and per-player encoders and the camera culling all read and write that
  * state in the same flush, in an order that matters (privacy, deltas against the previous flush);
  * split across files they would have to share it back and forth. What owns no per-tick state is
- * already elsewhere: the field encoders in `codec.ts`, frame headers and ops in `frame.ts`, bounds
- * in `bounds.ts`.
+ * already elsewhere: the field encoders in `codec/codec.ts`, frame headers and ops in
+ * `codec/frame.ts`, bounds in `scene/bounds.ts`.
  */
-import { FIXED_SCALE, quantize, Writer } from './bytes.js';
-import { nodeBounds, type Bounds } from './bounds.js';
-import { type ChildFilter, includes, KIND_FIELDS, quantizeFixed, quantizePoints, VIEW_PUBLIC, writeFields, writeNode } from './codec.js';
-import { SceneError } from './errors.js';
-import { OpCode, writeFrameHeader, writeOp } from './frame.js';
-import type { View } from './game.js';
+import { FIXED_SCALE, quantize, Writer } from '../codec/bytes.js';
+import { nodeBounds, type Bounds } from '../scene/bounds.js';
+import { type ChildFilter, includes, KIND_FIELDS, quantizeFixed, quantizePoints, VIEW_PUBLIC, writeFields, writeNode } from '../codec/codec.js';
+import { SceneError } from '../wire/errors.js';
+import { OpCode, writeFrameHeader, writeOp } from '../codec/frame.js';
+import type { View } from '../game/game.js';
 import {
   FLAG_CHILDREN, FLAG_SUBTREE, FLAG_VISIBILITY, Group, GROUP_SCALE, GROUP_X, GROUP_Y, type Node, NodeKind,
   type PlayerId, type Shape, SHAPE_POINTS, type Text, TEXT_X, TEXT_Y,
-} from './nodes.js';
+} from '../scene/nodes.js';
 
 /** How a {@link Squisher} finds the scene. */
 export interface SquisherOptions {

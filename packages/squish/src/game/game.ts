@@ -1,6 +1,6 @@
-import { ParlorError, SquishErrorCode } from './errors.js';
-import { Group, type Node, type PlayerId } from './nodes.js';
-import { SQUISH_VERSION, SUPPORTED_SQUISH_VERSIONS } from './version.js';
+import { ParlorError, SquishErrorCode } from '../wire/errors.js';
+import { Group, type Node, type PlayerId } from '../scene/nodes.js';
+import { SQUISH_VERSION, SUPPORTED_SQUISH_VERSIONS } from '../wire/version.js';
 
 /** An asset a game ships: a file in the game folder, served by the host over HTTP with immutable caching. */
 export interface AssetSpec {

@@ -4,7 +4,7 @@
  * Squisher reads. The kinds' own fields are declared in the field table (`codegen/fields.mjs`).
  */
 import type { Color } from './colors.js';
-import { SceneError } from './errors.js';
+import { SceneError } from '../wire/errors.js';
 import { FIELD_CLICKABLE, FIELD_SHADOW } from './generated/field-bits.js';
 
 /** A player's id within one room: a positive integer assigned by the server host. */

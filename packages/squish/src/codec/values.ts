@@ -3,10 +3,10 @@
  * booleans, enumerations). The generated field codec (`generated/field-codec.ts`) calls these;
  * the field table (`codegen/fields.mjs`) says which field has which wire type.
  */
-import type { Color } from './colors.js';
-import { SquishEncodeError } from './errors.js';
+import type { Color } from '../scene/colors.js';
+import { SquishEncodeError } from '../wire/errors.js';
 import { FIXED_SCALE, toFixed, type Reader, type Writer } from './bytes.js';
-import type { Crop, Point, Shadow } from './node.js';
+import type { Crop, Point, Shadow } from '../scene/node.js';
 
 /** Handler given to decoded clickable nodes: the click is sent to the server, not run here. */
 export const REMOTE_CLICK = (): void => {};

@@ -10,13 +10,13 @@
  * strings are UTF-8 with a varint length. In a full node only fields that differ from the
  * defaults are present, so a filled rectangle costs about 16 bytes.
  */
-import { MAX_DEPTH, SquishEncodeError } from './errors.js';
+import { MAX_DEPTH, SquishEncodeError } from '../wire/errors.js';
 import { Reader, Writer } from './bytes.js';
-import type { Node } from './nodes.js';
+import type { Node } from '../scene/nodes.js';
 import { createNode, fullMask, readFields, writeFields } from './generated/field-codec.js';
 
 // The per-field half of the codec is generated from the field table (codegen/fields.mjs).
-export { KIND_FIELDS } from './generated/field-bits.js';
+export { KIND_FIELDS } from '../scene/generated/field-bits.js';
 export { readFields, writeFields } from './generated/field-codec.js';
 export { quantizeFixed, quantizePoints } from './values.js';
 

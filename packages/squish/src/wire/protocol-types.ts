@@ -1,4 +1,4 @@
-import type { GamepadState } from './game.js';
+import type { GamepadState } from '../game/game.js';
 
 /**
  * First byte of every protocol message. Server→client below 16, client→server from 16.

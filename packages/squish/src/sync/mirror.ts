@@ -1,10 +1,10 @@
-import { Reader } from './bytes.js';
-import { readFields, readNode } from './codec.js';
-import { SquishDecodeError } from './errors.js';
-import { FrameKind, OpCode } from './frame.js';
-import { translateNode } from './generated/field-codec.js';
-import { Group, type Node } from './nodes.js';
-import { MessageType } from './protocol-types.js';
+import { Reader } from '../codec/bytes.js';
+import { readFields, readNode } from '../codec/codec.js';
+import { SquishDecodeError } from '../wire/errors.js';
+import { FrameKind, OpCode } from '../codec/frame.js';
+import { translateNode } from '../codec/generated/field-codec.js';
+import { Group, type Node } from '../scene/nodes.js';
+import { MessageType } from '../wire/protocol-types.js';
 
 /** What {@link SceneMirror.apply} did. */
 export interface ApplyResult {
