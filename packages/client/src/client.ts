@@ -1,14 +1,14 @@
 import { PLAY_PATH_PREFIX, playPath, socketUrlFor, type InitMessage, type Node, type SceneMirror } from '@parlor/squish';
-import { AssetStore } from './assets.js';
-import { AudioPlayer } from './audio.js';
-import { Connection, type ConnectionError, type ConnectionStatus, type WebSocketConstructor } from './connection.js';
+import { AssetStore } from './media/assets.js';
+import { AudioPlayer } from './media/audio.js';
+import { Connection, type ConnectionError, type ConnectionStatus, type WebSocketConstructor } from './net/connection.js';
 import { Emitter } from './emitter.js';
 import { ClientError, ClientErrorCode } from './errors.js';
-import { hitTest } from './hit-test.js';
-import { InputController } from './input.js';
-import { StatusOverlay } from './overlay.js';
-import { RedirectRefusedError, checkRedirect } from './redirect.js';
-import { CanvasRenderer } from './renderer.js';
+import { hitTest } from './render/hit-test.js';
+import { InputController } from './input/input.js';
+import { StatusOverlay } from './ui/overlay.js';
+import { RedirectRefusedError, checkRedirect } from './net/redirect.js';
+import { CanvasRenderer } from './render/renderer.js';
 
 /** Options of {@link start}. */
 export interface StartOptions {

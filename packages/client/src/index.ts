@@ -13,14 +13,14 @@ export {
   type ConnectionError,
   type ConnectionEvents,
   type WebSocketConstructor,
-} from './connection.js';
-export { RedirectRefusedError, type RedirectTarget, type RedirectPolicy } from './redirect.js';
-export { CanvasRenderer, type RendererOptions } from './renderer.js';
-export { InputController, type InputOptions } from './input.js';
-export { StatusOverlay, type OverlayState } from './overlay.js';
-export { AssetStore, type AssetStoreOptions, type ImageState } from './assets.js';
-export { AudioPlayer } from './audio.js';
-export { hitTest, approximateMeasureText, LINE_HEIGHT, type HitTestOptions, type MeasureText } from './hit-test.js';
+} from './net/connection.js';
+export { RedirectRefusedError, type RedirectTarget, type RedirectPolicy } from './net/redirect.js';
+export { CanvasRenderer, type RendererOptions } from './render/renderer.js';
+export { InputController, type InputOptions } from './input/input.js';
+export { StatusOverlay, type OverlayState } from './ui/overlay.js';
+export { AssetStore, type AssetStoreOptions, type ImageState } from './media/assets.js';
+export { AudioPlayer } from './media/audio.js';
+export { hitTest, approximateMeasureText, LINE_HEIGHT, type HitTestOptions, type MeasureText } from './render/hit-test.js';
 export {
   letterbox,
   planeToCanvas,
@@ -33,8 +33,8 @@ export {
   type Viewport,
   type PlanePoint,
   type PlaneTransform,
-} from './coords.js';
+} from './render/coords.js';
 export { ClientError, ClientErrorCode, type ClientErrorCodeValue } from './errors.js';
 export type { BackoffOptions } from '@parlor/squish';
-export { closeAction, closeCodeMeaning, CLIENT_RESET_CLOSE, type CloseAction } from './close-codes.js';
+export { closeAction, closeCodeMeaning, CLIENT_RESET_CLOSE, type CloseAction } from './net/close-codes.js';
 export { SceneMirror } from '@parlor/squish';

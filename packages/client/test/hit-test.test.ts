@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hitTest } from '@parlor/client';
-import { pointInPolygon } from '../src/hit-test.js';
+import { pointInPolygon } from '../src/render/hit-test.js';
 import { Asset, Colors, Group, SceneMirror, Shape, ShapeUtils, Squisher, Text, messageFor, type Node } from '@parlor/squish';
 
 /** Squishes `layers` for one player with a real Squisher and applies the frame to a fresh mirror. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RedirectRefusedError } from '@parlor/client';
-import { checkRedirect } from '../src/redirect.js';
+import { checkRedirect } from '../src/net/redirect.js';
 
 const policy = { socketUrl: 'wss://game.example/parlor/ws', pageUrl: 'https://game.example/play/pong' };
 

@@ -12,9 +12,9 @@
  *   - the encoder (`fullMask`: fields that differ from the default; `writeFields`) and the
  *     decoder (`readFields`), in ascending bit order,
  *   - the mirror's TRANSLATE op (fields with a `pos` role),
- *   - the client's pixel views (`packages/client/src/generated/node-pixels.ts`): each drawn kind's
- *     fields with every `plane` measure mapped to CSS pixels, which the renderer draws from and
- *     the hit test tests against, so what is clicked is what is drawn.
+ *   - the client's pixel views (`packages/client/src/render/generated/node-pixels.ts`): each
+ *     drawn kind's fields with every `plane` measure mapped to CSS pixels, which the renderer
+ *     draws from and the hit test tests against, so what is clicked is what is drawn.
  *
  * Adding a field to a kind = one entry here (a bit no old peer uses: payloads go on the wire in
  * ascending bit order), then `npm run gen -w @parlor/squish`; the wire format needs no other

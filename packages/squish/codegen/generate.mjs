@@ -25,7 +25,7 @@ export const OUTPUTS = [
   'src/scene/generated/node-options.ts',
   'src/codec/generated/field-codec.ts',
   'src/scene/nodes.ts',
-  '../client/src/generated/node-pixels.ts',
+  '../client/src/render/generated/node-pixels.ts',
 ];
 
 /**

@@ -1,4 +1,4 @@
-import type { Viewport } from './coords.js';
+import type { Viewport } from '../render/coords.js';
 
 /** What the overlay shows. */
 export type OverlayState =

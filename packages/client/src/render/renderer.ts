@@ -1,5 +1,5 @@
 import { colorToCss, NodeKind, type Asset, type Color, type Group, type Node, type Shadow, type Shape, type Text } from '@parlor/squish';
-import type { AssetStore } from './assets.js';
+import type { AssetStore } from '../media/assets.js';
 import {
   backingSize,
   composeTransform,
@@ -12,7 +12,7 @@ import {
 import {
   assetPixels, newAssetPixels, newShapePixels, newTextPixels, shapePixels, textPixels, type PixelMap,
 } from './generated/node-pixels.js';
-import { ClientError, ClientErrorCode } from './errors.js';
+import { ClientError, ClientErrorCode } from '../errors.js';
 import { LINE_HEIGHT, type MeasureText } from './hit-test.js';
 
 /** Options of {@link CanvasRenderer}. */

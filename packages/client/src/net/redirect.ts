@@ -3,7 +3,7 @@
  * ({@link checkRedirect}), and the error a refused one carries ({@link RedirectRefusedError}).
  * Pure: owns no state; the `Connection` asks it about each `redirect` and acts on the answer.
  */
-import { ClientError, ClientErrorCode } from './errors.js';
+import { ClientError, ClientErrorCode } from '../errors.js';
 
 /**
  * A `redirect` the client refused (emitted as the connection's `refused` event; also logged with

@@ -1,5 +1,5 @@
 import type { GamepadState, InputEvent, Node } from '@parlor/squish';
-import { canvasToPlane, insidePlane, type PlanePoint, type Viewport } from './coords.js';
+import { canvasToPlane, insidePlane, type PlanePoint, type Viewport } from '../render/coords.js';
 
 /** Options of {@link InputController}. */
 export interface InputOptions {

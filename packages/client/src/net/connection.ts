@@ -26,8 +26,8 @@ import {
   type ServerMessage,
 } from '@parlor/squish';
 import { CLIENT_RESET_CLOSE, closeAction, closeCodeMeaning } from './close-codes.js';
-import { ClientError, ClientErrorCode } from './errors.js';
-import { Emitter } from './emitter.js';
+import { ClientError, ClientErrorCode } from '../errors.js';
+import { Emitter } from '../emitter.js';
 import { RedirectRefusedError, checkRedirect } from './redirect.js';
 
 /** Where a {@link Connection} is in its life. */
