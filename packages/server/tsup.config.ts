@@ -21,7 +21,7 @@ export default defineConfig([
     shims: true,
   },
   {
-    entry: ['src/cli.ts'],
+    entry: { cli: 'src/cli/cli.ts' },
     // Loaded only in a terminal, when installed (a development dependency).
     external: ['pino-pretty'],
     format: ['esm'],

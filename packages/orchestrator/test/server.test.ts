@@ -188,7 +188,7 @@ describe('real processes: parlor-orchestrator and parlor serve --fleet-url', () 
     expect(orch.out()).not.toContain(ADMIN_KEY);
 
     const srv = run([
-      'packages/server/src/cli.ts', 'serve', '--games', 'examples', '--host', '127.0.0.1', '--port', '0',
+      'packages/server/src/cli/cli.ts', 'serve', '--games', 'examples', '--host', '127.0.0.1', '--port', '0',
       '--fleet-url', `ws://127.0.0.1:${port}`, '--fleet-key', AGENT_KEY, '--name', 'box-1', '--label', 'region=eu',
     ]);
     const client = new FleetClient({ baseUrl: `http://127.0.0.1:${port}`, adminKey: 'another-admin-key-0000' });

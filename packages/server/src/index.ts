@@ -1,7 +1,7 @@
 /**
  * @parlor/server — the Parlor game server host: HTTP + WebSocket on one port, rooms with
  * reconnect and spectators, input limits and backpressure, the game loader, Prometheus metrics,
- * and the fleet adapter. The `parlor` CLI lives in `cli.ts`.
+ * and the fleet adapter. The `parlor` CLI lives in `cli/cli.ts`.
  *
  * Three more entry points: `@parlor/server/runtimes` (where room engines run: the runtime
  * interface, the inline/process/docker runtimes and their policy), `@parlor/server/gate` (the
@@ -11,8 +11,8 @@
 export { createGameServer, type GameServer } from './server.js';
 export type { GameServerOptions } from './server-options.js';
 export type { FleetRoomsHook } from './http/fleet-rooms.js';
-export { createFleetHost, type ServerFleetHost, type FleetHostRoom } from './fleet-host.js';
-export { attachFleet, type FleetFlags, type FleetCapacity } from './fleet-cli.js';
+export { createFleetHost, type ServerFleetHost, type FleetHostRoom } from './fleet/fleet-host.js';
+export { attachFleet, type FleetFlags, type FleetCapacity } from './fleet/fleet-cli.js';
 export {
   loadGame,
   loadGamesFromDir,

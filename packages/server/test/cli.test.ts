@@ -1,5 +1,5 @@
 /**
- * The `parlor` CLI from source (`node --import tsx src/cli.ts`): `parlor dev` rebuilds on a file
+ * The `parlor` CLI from source (`node --import tsx src/cli/cli.ts`): `parlor dev` rebuilds on a file
  * change (chokidar) and redirects live rooms, its logs are pino JSON lines when stdout is not a
  * terminal, and flags are validated by commander (a bad value names the flag and exits 1).
  */
@@ -12,7 +12,7 @@ import { TestClient, waitFor } from './helpers.js';
 import { fixture } from './hostile-bed.js';
 
 const repo = resolve(__dirname, '../../..');
-const cli = join(repo, 'packages/server/src/cli.ts');
+const cli = join(repo, 'packages/server/src/cli/cli.ts');
 const children: ChildProcess[] = [];
 const dirs: string[] = [];
 

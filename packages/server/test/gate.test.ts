@@ -136,7 +136,7 @@ describe('publish gate: smoke run', () => {
 
   it('parlor validate: exit code, human report and --json', () => {
     const cli = (...args: string[]) =>
-      spawnSync(process.execPath, ['--import', 'tsx', `${repo}packages/server/src/cli.ts`, 'validate', ...args], { cwd: repo, encoding: 'utf8', timeout: 60_000 });
+      spawnSync(process.execPath, ['--import', 'tsx', `${repo}packages/server/src/cli/cli.ts`, 'validate', ...args], { cwd: repo, encoding: 'utf8', timeout: 60_000 });
     const bad = cli(hostile('proto'), '--runtime', 'process');
     expect(bad.status).toBe(1);
     expect(bad.stdout).toMatch(/proto\.ts:7:6: error \[prototype-pollution\]/);

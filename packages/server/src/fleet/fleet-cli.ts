@@ -1,7 +1,7 @@
 import { FleetAgent } from '@parlor/fleet-agent';
 import { createFleetHost } from './fleet-host.js';
-import type { Logger } from './logger.js';
-import type { GameServer } from './server.js';
+import type { Logger } from '../logger.js';
+import type { GameServer } from '../server.js';
 
 /** `parlor serve` flags that attach a fleet agent. */
 export interface FleetFlags {

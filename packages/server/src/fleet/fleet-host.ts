@@ -1,4 +1,4 @@
-import type { GameServer } from './server.js';
+import type { GameServer } from '../server.js';
 
 /** One room as a fleet agent sees it (structurally `HostRoom` of `@parlor/fleet-agent`). */
 export interface FleetHostRoom {

@@ -14,16 +14,16 @@ import { basename, extname, resolve, sep } from 'node:path';
 import { watch as watchFiles, type FSWatcher } from 'chokidar';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { GAME_NAME_RE, playPath } from '@parlor/squish';
-import { GameLoadError, ServerError } from './errors.js';
-import { loadGame, loadGamesFromDir, type GameSource, type LoadedGame } from './games/loader.js';
-import { LOG_LEVELS, createLogger, errText, type Logger, type LogLevel } from './logger.js';
-import { createGameServer, type GameServer, type GameServerOptions } from './server.js';
-import { defaultInstanceId } from './runtime/docker.js';
-import { attachFleet, collectLabel, type FleetFlags } from './fleet-cli.js';
+import { GameLoadError, ServerError } from '../errors.js';
+import { loadGame, loadGamesFromDir, type GameSource, type LoadedGame } from '../games/loader.js';
+import { LOG_LEVELS, createLogger, errText, type Logger, type LogLevel } from '../logger.js';
+import { createGameServer, type GameServer, type GameServerOptions } from '../server.js';
+import { defaultInstanceId } from '../runtime/docker.js';
+import { attachFleet, collectLabel, type FleetFlags } from '../fleet/fleet-cli.js';
 import type { FleetAgent } from '@parlor/fleet-agent';
-import { RUNTIME_NAMES, createRuntime, loadOptionsFor, type RuntimeChoice } from './runtime/policy.js';
-import type { RoomRuntime } from './runtime/runtime.js';
-import { DEFAULT_SMOKE_MS, GATE_DISCLAIMER, formatGateReport, validateGame, type GateRuntimeChoice } from './gate/validate.js';
+import { RUNTIME_NAMES, createRuntime, loadOptionsFor, type RuntimeChoice } from '../runtime/policy.js';
+import type { RoomRuntime } from '../runtime/runtime.js';
+import { DEFAULT_SMOKE_MS, GATE_DISCLAIMER, formatGateReport, validateGame, type GateRuntimeChoice } from '../gate/validate.js';
 
 const GATE_RUNTIMES: readonly string[] = ['auto', 'docker', 'process'];
 
