@@ -87,7 +87,9 @@ export class Writer {
 
   /** A number as fixed-point hundredths ({@link toFixed}). @throws {SquishEncodeError} for NaN, ±Infinity or |v| over ~7.03e11. */
   fx(v: number): void {
-    const q = toFixed(v);
+    // toFixed, inlined by hand: this is the codec's hottest line
+    const q = Math.round(v * FIXED_SCALE);
+    if (!(q <= MAX_FIXED && q >= -MAX_FIXED)) toFixed(v); // throws the one range error
     const z = q >= 0 ? q * 2 : -q * 2 - 1;
     if (z < 16384 && this.pos + 2 <= this.buf.length) {
       // 1- or 2-byte fast path: most plane coordinates (|v| < 81.92) land here.
