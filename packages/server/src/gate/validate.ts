@@ -61,7 +61,7 @@ export interface ValidateOptions {
   assetLimits?: AssetLimits;
   /** Built-ins the game may import. Default {@link ALLOWED_BUILTINS}. */
   allowedBuiltins?: readonly string[];
-  /** Where the runtime logs the game's output. Default: a console logger at `warn`. */
+  /** Where the runtime logs the game's output. Default: {@link createLogger} at `warn` (pino JSON lines on stdout). */
   logger?: Logger;
 }
 

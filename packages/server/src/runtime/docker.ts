@@ -67,7 +67,7 @@ export interface DockerRuntimeOptions extends SandboxLimits {
   instanceId?: string;
   /** @deprecated Former name of {@link instanceId} (used when `instanceId` is not given). */
   hostId?: string;
-  /** Where container output and lifecycle lines go. Default: a console logger. */
+  /** Where container output and lifecycle lines go. Default: {@link createLogger} (pino JSON lines on stdout, `info`). */
   logger?: Logger;
   /**
    * Refuse an image whose `parlor.runner.sha256` label is not the SHA-256 of this host's runner

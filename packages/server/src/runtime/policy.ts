@@ -26,7 +26,7 @@ export interface RuntimePolicyOptions {
   process?: ProcessRuntimeOptions;
   /** Options of the `docker` runtime when it is created by name. */
   docker?: DockerRuntimeOptions;
-  /** Where the choice of `auto` is logged. Default: a console logger. */
+  /** Where the choice of `auto` is logged. Default: {@link createLogger} (pino JSON lines on stdout, `info`). */
   logger?: Logger;
 }
 

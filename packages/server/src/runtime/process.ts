@@ -59,7 +59,7 @@ export interface ProcessRuntimeOptions extends SandboxLimits {
   startTimeoutMs?: number;
   /** Largest message a room process may send (one tick's frames), in bytes; larger kills the room. Default 8 MiB. */
   maxMessageBytes?: number;
-  /** Where the room processes' stdout/stderr and lifecycle lines go. Default: a console logger (`info`). */
+  /** Where the room processes' stdout/stderr and lifecycle lines go. Default: {@link createLogger} (pino JSON lines on stdout, `info`). */
   logger?: Logger;
   /** The `node` binary. Default `process.execPath`. */
   nodePath?: string;
