@@ -15,13 +15,15 @@ export const BEFORE_REV = process.env.BEFORE_REV ?? '62a35c0';
 
 /**
  * Exports and builds `rev` (once per revision; later runs reuse the folder).
- * @returns the absolute path of its `@parlor/server` entry and of its process runner.
+ * @returns the absolute paths of its `@parlor/server` entry, its `@parlor/squish` entry (its wire
+ *   protocol) and its process runner.
  */
-export function beforeServerModule(repo: string, rev = BEFORE_REV): { module: string; runner: string; dir: string } {
+export function beforeServerModule(repo: string, rev = BEFORE_REV): { module: string; squish: string; runner: string; dir: string } {
   const dir = path.join(tmpdir(), `parlor-bench-before-${rev}`);
   const module = path.join(dir, 'packages', 'server', 'dist', 'index.js');
+  const squish = path.join(dir, 'packages', 'squish', 'dist', 'index.js');
   const runner = path.join(dir, 'packages', 'server', 'dist', 'process-runner.mjs');
-  if (existsSync(module) && existsSync(runner)) return { module, runner, dir };
+  if (existsSync(module) && existsSync(runner)) return { module, squish, runner, dir };
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const tar = execFileSync('git', ['-C', repo, 'archive', '--format=tar', rev], { maxBuffer: 512 * 1024 * 1024 });
@@ -37,5 +39,5 @@ export function beforeServerModule(repo: string, rev = BEFORE_REV): { module: st
     const r = spawnSync('npm', ['run', 'build'], { cwd: path.join(dir, 'packages', pkg), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     if (r.status !== 0) throw new Error(`building ${pkg} at ${rev} failed:\n${r.stdout}\n${r.stderr}`);
   }
-  return { module, runner, dir };
+  return { module, squish, runner, dir };
 }

@@ -13,7 +13,6 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
-import { PROTOCOL_VERSION, decodeServerMessage, encodeClientMessage } from '@parlor/squish';
 import { createLogger, type LoadedGame } from '@parlor/server';
 import type { EngineToHostMessage, RoomRuntime } from '@parlor/server/runtimes';
 import { beforeServerModule } from './before.js';
@@ -37,6 +36,19 @@ const {
 } = (SERVER_MODULE
   ? await import(SERVER_MODULE) // the build before issue 7 has the runtimes on its main entry
   : { ...(await import('@parlor/server')), ...(await import('@parlor/server/runtimes')) }) as typeof import('@parlor/server') & typeof import('@parlor/server/runtimes');
+
+/**
+ * The wire codec of the server under test: the build before issue 7 speaks protocol 1 (its own
+ * squish, `PARLOR_SQUISH_MODULE`), this tree protocol 2.
+ */
+const { PROTOCOL_VERSION, decodeServerMessage, encodeClientMessage } = (process.env.PARLOR_SQUISH_MODULE
+  ? await import(process.env.PARLOR_SQUISH_MODULE)
+  : await import('@parlor/squish')) as typeof import('@parlor/squish');
+/**
+ * Names the build before issue 8 used for the same things ("session" for room): passed beside
+ * today's names so one bench drives both builds.
+ */
+const OLD_NAMES = Boolean(SERVER_MODULE);
 
 type Kind = 'inline' | 'process' | 'docker';
 /** Runner image for the docker rows (build: packages/server/docker/build-runner-image.sh). */
@@ -80,7 +92,8 @@ async function runnerPid(kind: Kind, runtime: RoomRuntime, room: { pid?: number 
   if (kind === 'process') return room.pid;
   if (kind !== 'docker') return undefined;
   const docker = (runtime as InstanceType<typeof DockerRuntime>).docker;
-  const [c] = await docker.listContainers({ filters: { label: [`${DOCKER_LABELS.room}=${roomId}`] } });
+  const label = (DOCKER_LABELS as Record<string, string>).room ?? (DOCKER_LABELS as Record<string, string>).session;
+  const [c] = await docker.listContainers({ filters: { label: [`${label}=${roomId}`] } });
   if (!c) return undefined;
   return (await docker.getContainer(c.Id).inspect()).State.Pid;
 }
@@ -125,7 +138,8 @@ function joinFirstFrame(wsUrl: string, game: string, roomId: string): Promise<{ 
     let t0 = 0;
     ws.on('open', () => {
       t0 = performance.now();
-      ws.send(encodeClientMessage({ type: 'join', protocolVersion: PROTOCOL_VERSION, game, roomId, spectate: false, reconnectToken: '', ticket: '', name: 'bench', clientInfo: 'bench' }));
+      const join = { type: 'join' as const, protocolVersion: PROTOCOL_VERSION, game, roomId, spectate: false, reconnectToken: '', ticket: '', name: 'bench', clientInfo: 'bench' };
+      ws.send(encodeClientMessage((OLD_NAMES ? { ...join, sessionId: roomId } : join) as typeof join));
     });
     ws.on('message', (d: Buffer) => {
       const m = decodeServerMessage(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
@@ -157,6 +171,7 @@ async function startLatency(kind: Kind | 'process-cold', pong: LoadedGame): Prom
     dockerRuntime: { image: IMAGE, instanceId: 'parlor-bench', hostId: 'parlor-bench' },
     reconnectGraceMs: 0,
     roomsPerAddressPerMinute: 1_000_000, // every sample joins a new room from 127.0.0.1 (default cap: 10/min)
+    ...(OLD_NAMES ? { sessionsPerAddressPerMinute: 1_000_000 } : {}),
   });
   const samples: number[] = [];
   try {
@@ -189,7 +204,7 @@ async function memoryPerRoom(kind: Kind, pong: LoadedGame): Promise<MemResult> {
   const hostBefore = process.memoryUsage().heapUsed;
   const rooms = [];
   for (let i = 0; i < MEM_ROOMS; i++) {
-    const s = runtime.start({ roomId: `m${i}`, game: 'pong', gameClass: pong.gameClass, bundle: pong.bundle ?? undefined, baseDir: pong.baseDir, logger: silent });
+    const s = runtime.start({ roomId: `m${i}`, ...(OLD_NAMES ? { sessionId: `m${i}` } : {}), game: 'pong', gameClass: pong.gameClass, bundle: pong.bundle ?? undefined, baseDir: pong.baseDir, logger: silent });
     s.onMessage(() => {});
     s.send({ type: 'join', playerId: 1, name: 'a', spectator: false });
     s.send({ type: 'join', playerId: 2, name: 'b', spectator: false });
@@ -234,7 +249,7 @@ async function concurrent(kind: Kind, pong: LoadedGame): Promise<LoadResult> {
   let measuring = false;
   const rooms = [];
   for (let i = 0; i < CONCURRENT; i++) {
-    const s = runtime.start({ roomId: `c${i}`, game: 'pong', gameClass: pong.gameClass, bundle: pong.bundle ?? undefined, baseDir: pong.baseDir, logger: silent });
+    const s = runtime.start({ roomId: `c${i}`, ...(OLD_NAMES ? { sessionId: `c${i}` } : {}), game: 'pong', gameClass: pong.gameClass, bundle: pong.bundle ?? undefined, baseDir: pong.baseDir, logger: silent });
     let last = 0;
     s.onMessage((m: EngineToHostMessage) => {
       if (m.type === 'frames') ticking.add(i);
@@ -332,7 +347,7 @@ function measureBefore(): { rev: string; probe: Probe; docker: boolean } | null 
     cwd: path.join(repo, 'bench'),
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, PARLOR_BENCH_PROBE: '1', PARLOR_SERVER_MODULE: before.module, PARLOR_IMAGE: image, PARLOR_PROBE_DOCKER: docker ? '1' : '0' },
+    env: { ...process.env, PARLOR_BENCH_PROBE: '1', PARLOR_SERVER_MODULE: before.module, PARLOR_SQUISH_MODULE: before.squish, PARLOR_IMAGE: image, PARLOR_PROBE_DOCKER: docker ? '1' : '0' },
     maxBuffer: 16 * 1024 * 1024,
   });
   if (r.status !== 0) throw new Error(`the before run failed (exit ${r.status})`);
