@@ -1,10 +1,12 @@
 /**
- * The `parlor` CLI from source (`node --import tsx src/cli/cli.ts`): `parlor dev` rebuilds on a file
- * change (chokidar) and redirects live rooms, its logs are pino JSON lines when stdout is not a
- * terminal, and flags are validated by commander (a bad value names the flag and exits 1).
+ * The `parlor` CLI from source (`node --import tsx src/cli/cli.ts`): `parlor dev` listens on
+ * 127.0.0.1 by default, rebuilds on a file change (chokidar) and redirects live rooms, its logs are
+ * pino JSON lines when stdout is not a terminal, a busy port is one line naming `--port`, and flags
+ * are validated by commander (a bad value names the flag and exits 1).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -33,7 +35,8 @@ describe('parlor CLI', () => {
     dirs.push(dir);
     const game = join(dir, 'ticker');
     cpSync(fixture('sandbox/ticker.ts'), join(game, 'index.ts'));
-    const child = spawn(process.execPath, ['--import', 'tsx', cli, 'dev', game, '--host', '127.0.0.1', '--port', '0'], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+    // no --host: dev runs the game unsandboxed, so it listens on 127.0.0.1 unless told otherwise
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, 'dev', game, '--port', '0'], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -63,6 +66,25 @@ describe('parlor CLI', () => {
     await new Promise((r) => child.once('exit', r));
     expect(logs().some((l) => l.msg === 'signal received' && l.signal === 'SIGTERM')).toBe(true);
   }, 90_000);
+
+  it('a busy port is one line that says what to do, not a stack', async () => {
+    const holder = createServer();
+    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+    const port = (holder.address() as AddressInfo).port;
+    try {
+      const r = await new Promise<{ status: number | null; stderr: string }>((done) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', cli, 'dev', fixture('sandbox/ticker.ts'), '--port', String(port)], { cwd: repo, stdio: ['ignore', 'ignore', 'pipe'] });
+        children.push(child);
+        let stderr = '';
+        child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.once('exit', (status) => done({ status, stderr }));
+      });
+      expect(r.status).toBe(1);
+      expect(r.stderr.trim()).toBe(`parlor: port ${port} on 127.0.0.1 is already in use: stop what holds it, or choose another port with --port <n> (or PORT=<n>)`);
+    } finally {
+      holder.close();
+    }
+  }, 60_000);
 
   it('a flag with an invalid value names the flag and exits 1', () => {
     const port = run(['dev', 'nowhere', '--port', '70000']);

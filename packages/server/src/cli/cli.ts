@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 /**
  * The `parlor` command line:
- * - `parlor dev <game-file-or-folder> [--port 8080]`: serve one game, rebuild it on change;
+ * - `parlor dev <game-file-or-folder> [--port 8080] [--host 127.0.0.1]`: serve one game, rebuild it on
+ *   change (on 127.0.0.1 by default: the game runs unsandboxed);
  * - `parlor serve --games <dir> [--port 8080] [--host 0.0.0.0]`: serve every game in a folder.
  *   With `--fleet-url <ws-url> --fleet-key <key> [--name <name>] [--label k=v]… [--endpoint-url <url>]`
  *   it attaches a fleet agent (`@parlor/fleet-agent`) that reports to an orchestrator;
  * - `parlor validate <game> [--runtime auto|docker|process] [--smoke-ms 5000] [--json]`: the publish gate
  *   (a filter, not the security boundary);
- * `PORT` sets the default port.
+ * `PORT` sets the default port. A busy port, a refused one or an unknown interface is one line
+ * naming the fix, not a stack.
  */
 import { statSync } from 'node:fs';
 import { basename, extname, resolve, sep } from 'node:path';
@@ -79,6 +81,8 @@ function instanceId(v: string): string {
 
 const portOption = (): Option => new Option('-p, --port <port>', 'port to listen on').env('PORT').default(8080).argParser(int('a port', 0, 65535));
 const hostOption = (): Option => new Option('--host <host>', 'interface to listen on (default: all)');
+/** `parlor dev` runs the game in the host process (no sandbox): only this machine reaches it unless `--host` says otherwise. */
+const devHostOption = (): Option => new Option('--host <host>', 'interface to listen on (dev runs the game unsandboxed, so only this machine by default)').default('127.0.0.1');
 const levelOption = (): Option => new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info');
 
 /**
@@ -98,6 +102,23 @@ async function cliLogger(level: LogLevel): Promise<Logger> {
 function fail(message: string): never {
   console.error(`parlor: ${message}`);
   process.exit(1);
+}
+
+/**
+ * `createGameServer`, with listen errors as one line that says what to do (a busy port is the
+ * common case: another `parlor` still running), instead of a stack.
+ */
+async function listen(options: GameServerOptions): Promise<GameServer> {
+  try {
+    return await createGameServer(options);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException)?.code;
+    const where = `port ${options.port}${options.host ? ` on ${options.host}` : ''}`;
+    if (code === 'EADDRINUSE') fail(`${where} is already in use: stop what holds it, or choose another port with --port <n> (or PORT=<n>)`);
+    if (code === 'EACCES') fail(`not allowed to listen on ${where}: choose a port above 1023 with --port <n>`);
+    if (code === 'EADDRNOTAVAIL') fail(`cannot listen on ${where}: no such interface on this machine (see --host)`);
+    fail(describeError(err));
+  }
 }
 
 function describeError(err: unknown): string {
@@ -154,7 +175,7 @@ async function dev(target: string, opts: { port: number; host?: string; logLevel
   } catch (err) {
     fail(describeError(err));
   }
-  const server = await createGameServer({ games: { [name]: game }, port: opts.port, host: opts.host, logger });
+  const server = await listen({ games: { [name]: game }, port: opts.port, host: opts.host, logger });
   console.log(`\n  Parlor dev: ${game.metadata.name}\n  Play:   ${server.url}${playPath(name)}\n  Lobby:  ${server.url}/\n  Watching ${isDir ? path : game.inputs.join(', ')} for changes.\n`);
 
   let watcher: FSWatcher | null = null;
@@ -274,7 +295,7 @@ async function serve(opts: ServeFlags): Promise<void> {
     fail(describeError(err));
   }
   if (Object.keys(games).length === 0) fail(`no games found in ${resolve(opts.games)}`);
-  const server = await createGameServer({ ...capacity, games, port, host: opts.host, logger, runtime });
+  const server = await listen({ ...capacity, games, port, host: opts.host, logger, runtime });
   console.log(`\n  Parlor: serving ${Object.keys(games).join(', ')}\n  Open ${server.url}/\n`);
   let agent: FleetAgent | null = null;
   if (opts.fleetUrl) {
@@ -302,7 +323,7 @@ program
   .command('dev <game>')
   .description('serve one game (a .ts/.js file or a folder) and rebuild it when its files change')
   .addOption(portOption())
-  .addOption(hostOption())
+  .addOption(devHostOption())
   .addOption(levelOption())
   .action((game: string, opts: { port: number; host?: string; logLevel: LogLevel }) => {
     dev(game, opts).catch((err: unknown) => fail(describeError(err)));
