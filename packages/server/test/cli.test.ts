@@ -67,6 +67,32 @@ describe('parlor CLI', () => {
     expect(logs().some((l) => l.msg === 'signal received' && l.signal === 'SIGTERM')).toBe(true);
   }, 90_000);
 
+  it('Ctrl-C on parlor serve --runtime process (SIGINT to the whole process group, as a terminal sends it) closes the rooms and logs no warning or error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parlor-serve-'));
+    dirs.push(dir);
+    cpSync(fixture('sandbox/ticker.ts'), join(dir, 'ticker', 'index.ts'));
+    // detached: its own process group, like a job in a terminal; Ctrl-C signals every process in it
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve', '--games', dir, '--runtime', 'process', '--host', '127.0.0.1', '--port', '0'], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    children.push(child);
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    await waitFor(() => /Open +http:\/\/127\.0\.0\.1:\d+\//.test(out) || child.exitCode !== null, 'parlor serve listening', 60_000);
+    const base = /Open +(http:\/\/127\.0\.0\.1:\d+)\//.exec(out)?.[1];
+    expect(base, out).toBeTruthy();
+    const player = new TestClient(`${base!.replace(/^http/, 'ws')}/parlor/ws`);
+    await player.opened;
+    await player.joinAndSync('ticker');
+    await player.moreFrames(3);
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    process.kill(-child.pid!, 'SIGINT');
+    expect(await exited).toBe(0);
+    const logs = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: number; msg: string });
+    expect(logs.some((l) => l.msg === 'signal received')).toBe(true);
+    expect(logs.filter((l) => l.level >= 40)).toEqual([]);
+    expect((await player.closed()).code).toBe(1001);
+  }, 90_000);
+
   it('a busy port is one line that says what to do, not a stack', async () => {
     const holder = createServer();
     await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));

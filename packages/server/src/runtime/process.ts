@@ -303,7 +303,10 @@ export class ProcessRuntime implements RoomRuntime {
         runnerFd = openSync(this.runnerPath, 'r');
         stdio[RUNNER_FD] = runnerFd;
       }
-      child = spawn(cmd.command, cmd.args, { stdio, env: {}, cwd: this.sandbox ? '/' : dirname(this.runnerPath), windowsHide: true });
+      // detached: its own process group, so a terminal's Ctrl-C (SIGINT to the whole foreground
+      // group) reaches only the server, which then ends its rooms in order; the room process still
+      // dies with the server (bwrap --die-with-parent, and the runner exits when its channel closes).
+      child = spawn(cmd.command, cmd.args, { stdio, env: {}, cwd: this.sandbox ? '/' : dirname(this.runnerPath), windowsHide: true, detached: true });
       child.on('error', () => {}); // e.g. EMFILE, reported asynchronously: handled below and by 'close'
     } catch (err) {
       void cgroup?.remove();
