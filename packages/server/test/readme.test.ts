@@ -102,6 +102,13 @@ describe('README commands: the bins a fresh npm install links', () => {
     expect(tracked.status, `${dir}/${target} is in git`).toBe(0);
     expect(pkg.files.some((f) => target.replace(/^\.\//, '').startsWith(f))).toBe(true);
   });
+  it('the README and `parlor serve --help` give the same default runtime', () => {
+    const r = spawnSync('npx', ['--no-install', 'parlor', 'serve', '--help'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const help = /--runtime <runtime>\s+where rooms run \(default (\w+); (\w+) when NODE_ENV=production\)/.exec(r.stdout.replace(/\s+/g, ' '));
+    expect(help, r.stdout).not.toBeNull();
+    expect(readme).toContain(`(default: \`${help![1]}\` in development, \`${help![2]}\` when \`NODE_ENV=production\`)`);
+  });
   it.each(bins)('`npx %s --help` works as the README writes it', (_dir, name) => {
     const r = spawnSync('npx', ['--no-install', name, '--help'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
     expect(r.status, r.stderr).toBe(0);
