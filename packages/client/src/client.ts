@@ -34,7 +34,8 @@ export interface StartOptions {
   ticket?: string;
   /**
    * After joining, rewrite the address bar to `/play/<game>/<roomId>` (keeping the query,
-   * e.g. `?spectate=1`) so a reload rejoins the same room; default true.
+   * e.g. `?spectate=1`, but not a used `ticket` or `create`) so a reload rejoins the same room,
+   * and a reload after the room ended gets the server's "room not found" page; default true.
    */
   updateUrl?: boolean;
   /** Show the status overlay and spectator badge; default true. */
@@ -238,6 +239,7 @@ export class ParlorClient extends Emitter<ClientEvents> {
     if (this.updateUrl && typeof history !== 'undefined' && typeof location !== 'undefined') {
       const params = new URLSearchParams(location.search);
       params.delete('ticket');
+      params.delete('create');
       const q = params.toString();
       const path = playPath(init.game || this.game, init.roomId) + (q ? `?${q}` : '') + location.hash;
       if (path !== location.pathname + location.search + location.hash) {

@@ -379,6 +379,15 @@ describe.skipIf(!haveChromium && !inCi)('client end-to-end in headless Chromium'
     expect(again.roomId).toBe(s1.roomId);
   }, 90_000);
 
+  it('a room id nobody plays in is a 404 page offering to start it; starting it joins that named room, and the address bar drops ?create', async () => {
+    const page = await openPage('/play/pong/party-1');
+    expect(await page.locator('h1').innerText()).toContain('404');
+    await page.getByRole('link', { name: 'Start room party-1' }).click();
+    const s = await waitPlaying(page, 'the named room');
+    expect(s.roomId).toBe('party-1');
+    expect(s.path).toBe('/play/pong/party-1');
+  });
+
   it('hidden-hand: players draw different hands; a spectator draws none', async () => {
     const h1 = await openPage('/play/hidden-hand');
     const a = await waitPlaying(h1, 'hidden-hand page 1');

@@ -423,7 +423,16 @@ describe('HTTP routes', () => {
     expect(play.text).toContain('<script src="/parlor/client.js"></script>');
     expect(play.text).toContain('<script src="/parlor/play.js"></script>');
     expect(play.text).toContain('data-game="counter" data-room="" data-spectate="0"');
+    // a room id nobody plays in is a 404 that offers to start that room, not a silent new room
+    const unknown = await get(server!, '/play/counter/abc123?spectate=1');
+    expect(unknown.status).toBe(404);
+    expect(unknown.text).toContain('href="/play/counter/abc123?create=1"');
+    const named = await get(server!, '/play/counter/abc123?create=1');
+    expect(named.status).toBe(200);
+    expect(named.text).toContain('data-game="counter" data-room="abc123" data-spectate="0"');
+    server!.openRoom('counter', 'abc123');
     const spec = await get(server!, '/play/counter/abc123?spectate=1');
+    expect(spec.status).toBe(200);
     expect(spec.text).toContain('data-game="counter" data-room="abc123" data-spectate="1"');
     expect((await get(server!, '/play/nope')).status).toBe(404);
     expect((await get(server!, '/play/counter/bad%20id')).status).toBe(404);

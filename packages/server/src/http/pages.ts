@@ -256,11 +256,12 @@ export function renderPlay(o: PlayPageOptions): string {
 </body></html>`;
 }
 
-/** A small HTML error page (404, 503…) with a link back to the lobby. */
-export function renderErrorPage(status: number, title: string, message: string): string {
+/** A small HTML error page (404, 503…) with an optional action link (e.g. start that room) and a link back to the lobby. */
+export function renderErrorPage(status: number, title: string, message: string, action?: { href: string; label: string }): string {
+  const act = action ? `<a class="btn play" href="${escapeHtml(action.href)}">${escapeHtml(str(action.label, 100))}</a> ` : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${status} ${escapeHtml(str(title, 200))} · Parlor</title><link rel="stylesheet" href="${STYLE_PATH}"></head>
 <body><header><h1><span>▣</span> ${status} · ${escapeHtml(str(title, 200))}</h1><p>${escapeHtml(str(message, 1000))}</p></header>
-<main><p><a class="btn play" href="/">Back to the lobby</a></p></main></body></html>`;
+<main><p>${act}<a class="btn" href="/">Back to the lobby</a></p></main></body></html>`;
 }

@@ -9,7 +9,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { fastify, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerFactory } from 'fastify';
-import { isRoomId } from '@parlor/squish';
+import { isRoomId, playPath } from '@parlor/squish';
 import { ASSETS_PATH, type LoadedAsset } from '../games/assets.js';
 import type { GameInfo } from '../games/catalog.js';
 import type { LoadedGame } from '../games/loader.js';
@@ -161,14 +161,20 @@ export function createHttpApp(view: HttpView, serverFactory: FastifyServerFactor
       .send(asset.data);
   });
 
-  const play = async (req: FastifyRequest<{ Params: { game: string; roomId?: string }; Querystring: { spectate?: unknown } }>, reply: FastifyReply) => {
+  const play = async (req: FastifyRequest<{ Params: { game: string; roomId?: string }; Querystring: { spectate?: unknown; create?: unknown } }>, reply: FastifyReply) => {
     const { game: name, roomId = '' } = req.params;
     const game = view.game(name);
     if (!game) return page(reply, 404, renderErrorPage(404, 'Game not found', `There is no game called "${name.slice(0, 64)}" here.`));
     if (roomId !== '' && !isRoomId(roomId)) return page(reply, 404, renderErrorPage(404, 'Room not found', 'That room id is not valid.'));
     const other = roomId ? view.rooms.get(roomId) : undefined;
     if (other && other.game.name !== game.name) return page(reply, 404, renderErrorPage(404, 'Room not found', `Room ${roomId} is not a ${game.metadata.name} room.`));
-    const spectate = ['1', 'true', 'yes'].includes(String(req.query.spectate ?? ''));
+    const yes = (v: unknown): boolean => ['1', 'true', 'yes'].includes(String(v ?? ''));
+    // A room id nobody plays in (a typo, or a room that ended) is a 404 that offers to start it,
+    // rather than a silent new room; `?create=1` starts it (a named room to share).
+    if (roomId !== '' && !other && !yes(req.query.create)) {
+      return page(reply, 404, renderErrorPage(404, 'Room not found', `There is no ${game.metadata.name} room "${roomId}" here: it may have ended, or the link has a typo.`, { href: `${playPath(game.name, roomId)}?create=1`, label: `Start room ${roomId}` }));
+    }
+    const spectate = yes(req.query.spectate);
     return page(reply, 200, renderPlay({ game: game.name, title: game.metadata.name, roomId, spectate }), { 'Cache-Control': 'no-store' });
   };
   app.get('/play/:game', play);
