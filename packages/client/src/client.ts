@@ -1,4 +1,4 @@
-import { PLAY_PATH_PREFIX, playPath, socketUrlFor, type InitMessage, type Node, type SceneMirror } from '@parlor/squish';
+import { CloseCode, PLAY_PATH_PREFIX, playPath, socketUrlFor, type InitMessage, type Node, type SceneMirror } from '@parlor/squish';
 import { AssetStore } from './media/assets.js';
 import { AudioPlayer } from './media/audio.js';
 import { Connection, type ConnectionError, type ConnectionStatus, type WebSocketConstructor } from './net/connection.js';
@@ -6,7 +6,7 @@ import { Emitter } from './emitter.js';
 import { ClientError, ClientErrorCode } from './errors.js';
 import { hitTest } from './render/hit-test.js';
 import { InputController } from './input/input.js';
-import { StatusOverlay } from './ui/overlay.js';
+import { StatusOverlay, type OverlayAction } from './ui/overlay.js';
 import { RedirectRefusedError, checkRedirect } from './net/redirect.js';
 import { CanvasRenderer } from './render/renderer.js';
 
@@ -254,6 +254,19 @@ export class ParlorClient extends Emitter<ClientEvents> {
     this.emit('init', init);
   }
 
+  /**
+   * What a player can do about an error, as overlay links: a full room (4409) offers to watch it
+   * as a spectator; every error in a page offers the lobby.
+   */
+  private actionsFor(e: ConnectionError): OverlayAction[] {
+    if (typeof location === 'undefined') return [];
+    const actions: OverlayAction[] = [];
+    const roomId = this.connection.roomId;
+    if (e.code === CloseCode.ROOM_FULL && roomId && !this.spectator) actions.push({ label: 'Watch as a spectator', href: `${playPath(this.game, roomId)}?spectate=1` });
+    actions.push({ label: 'Back to the lobby', href: '/' });
+    return actions;
+  }
+
   private onStatus(status: ClientStatus): void {
     const o = this.overlay;
     if (o) {
@@ -269,7 +282,7 @@ export class ParlorClient extends Emitter<ClientEvents> {
           break;
         case 'error': {
           const e = this.connection.error;
-          o.set({ kind: 'error', reason: e ? describeError(e) : 'unknown' });
+          o.set({ kind: 'error', reason: e ? describeError(e) : 'unknown', actions: e ? this.actionsFor(e) : [] });
           break;
         }
         case 'closed':

@@ -17,7 +17,7 @@ export {
 export { RedirectRefusedError, type RedirectTarget, type RedirectPolicy } from './net/redirect.js';
 export { CanvasRenderer, type RendererOptions } from './render/renderer.js';
 export { InputController, type InputOptions } from './input/input.js';
-export { StatusOverlay, type OverlayState } from './ui/overlay.js';
+export { StatusOverlay, type OverlayState, type OverlayAction } from './ui/overlay.js';
 export { AssetStore, type AssetStoreOptions, type ImageState } from './media/assets.js';
 export { AudioPlayer } from './media/audio.js';
 export { hitTest, approximateMeasureText, LINE_HEIGHT, type HitTestOptions, type MeasureText } from './render/hit-test.js';

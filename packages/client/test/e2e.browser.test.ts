@@ -388,6 +388,21 @@ describe.skipIf(!haveChromium && !inCi)('client end-to-end in headless Chromium'
     expect(s.path).toBe('/play/pong/party-1');
   });
 
+  it('a full room offers to watch it as a spectator (and the lobby); the link does', async () => {
+    const p1 = await openPage('/play/pong/full-1?create=1');
+    await waitPlaying(p1, 'player 1');
+    const p2 = await openPage('/play/pong/full-1');
+    await waitPlaying(p2, 'player 2');
+    const p3 = await openPage('/play/pong/full-1');
+    const watch = p3.getByRole('link', { name: 'Watch as a spectator' });
+    await watch.waitFor({ timeout: 15_000 });
+    expect(await p3.getByRole('link', { name: 'Back to the lobby' }).count()).toBe(1);
+    await watch.click();
+    const s = await waitPlaying(p3, 'the spectator');
+    expect(s.spectator).toBe(true);
+    expect(s.roomId).toBe('full-1');
+  });
+
   it('hidden-hand: players draw different hands; a spectator draws none', async () => {
     const h1 = await openPage('/play/hidden-hand');
     const a = await waitPlaying(h1, 'hidden-hand page 1');

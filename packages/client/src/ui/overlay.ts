@@ -1,10 +1,18 @@
 import type { Viewport } from '../render/coords.js';
 
+/** A link the error overlay offers (e.g. "Watch as a spectator" when the room is full). */
+export interface OverlayAction {
+  /** The link text. */
+  label: string;
+  /** Where it goes (same-origin path). */
+  href: string;
+}
+
 /** What the overlay shows. */
 export type OverlayState =
   | { kind: 'connecting' }
   | { kind: 'reconnecting'; attempt: number }
-  | { kind: 'error'; reason: string }
+  | { kind: 'error'; reason: string; actions?: readonly OverlayAction[] }
   | { kind: 'hidden' };
 
 const BOX_STYLE = [
@@ -37,7 +45,8 @@ const BADGE_STYLE = [
 
 /**
  * A small DOM status overlay drawn over the canvas (it never takes pointer events):
- * "Connecting…", "Reconnecting… (attempt n)", "Error: <reason>", hidden while playing; plus a
+ * "Connecting…", "Reconnecting… (attempt n)", "Error: <reason>" (with links to act on it, the only
+ * part that takes pointer events), hidden while playing; plus a
  * "Spectating" badge in the top-right corner of the game area for spectators. It covers the
  * letterboxed game area (or the whole canvas) via {@link StatusOverlay.follow}.
  */
@@ -85,9 +94,25 @@ export class StatusOverlay {
       case 'reconnecting':
         this.box.textContent = `Reconnecting… (attempt ${state.attempt})`;
         break;
-      case 'error':
+      case 'error': {
         this.box.textContent = `Error: ${state.reason}`;
+        const actions = state.actions ?? [];
+        if (actions.length) {
+          const doc = this.box.ownerDocument;
+          const row = doc.createElement('div');
+          row.className = 'parlor-actions';
+          row.style.cssText = 'margin-top:8px;pointer-events:auto';
+          for (const a of actions) {
+            const link = doc.createElement('a');
+            link.href = a.href;
+            link.textContent = a.label;
+            link.style.cssText = 'color:#fff;margin:0 8px;text-decoration:underline';
+            row.append(link);
+          }
+          this.box.append(row);
+        }
         break;
+      }
       case 'hidden':
         this.box.textContent = '';
         break;
