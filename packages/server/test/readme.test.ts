@@ -3,7 +3,7 @@
  * and the tutorial game must actually play. This test reads README.md itself.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -102,6 +102,33 @@ describe('README commands: the bins a fresh npm install links', () => {
     expect(tracked.status, `${dir}/${target} is in git`).toBe(0);
     expect(pkg.files.some((f) => target.replace(/^\.\//, '').startsWith(f))).toBe(true);
   });
+  it('`npm start` as the Quick start writes it: a build only when sources changed, then the lobby and a play page answer', async () => {
+    expect(readme).toMatch(/```sh\nnpm install\nnpm start\n```/);
+    // other ports than the README's defaults (8080, 7070, 8090), so a developer's own `npm start` can keep running
+    const env = { ...process.env, PORT: '18180', ORCHESTRATOR_PORT: '17170', MATCHMAKER_PORT: '18190' };
+    const child = spawn('npm', ['start'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      const ok = async (url: string) => (await fetch(url).catch(() => null))?.status === 200;
+      await waitFor(async () => (await ok('http://127.0.0.1:18180/')) || child.exitCode !== null, 'the lobby of npm start', 150_000);
+      expect(child.exitCode, out).toBeNull();
+      expect(await ok('http://127.0.0.1:18180/play/pong')).toBe(true);
+      expect(await ok('http://127.0.0.1:17170/v1/openapi.json')).toBe(true);
+      // `npm test` built everything just before: npm start says so in one line instead of rebuilding
+      const first = out.split('\n').find((l) => l.startsWith('Parlor: '));
+      expect(first, out).toMatch(/^Parlor: (build up to date|building \(.*\)… done in \d+ s)$/);
+    } finally {
+      try {
+        process.kill(-child.pid!, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+      await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+    }
+  }, 200_000);
+
   it('the README and `parlor serve --help` give the same default runtime', () => {
     const r = spawnSync('npx', ['--no-install', 'parlor', 'serve', '--help'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
     expect(r.status, r.stderr).toBe(0);
