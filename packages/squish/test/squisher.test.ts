@@ -70,10 +70,15 @@ class AddNode implements SquisherCommand {
   toString = () => `add(kind ${this.kind} under group #${this.parent}, ${JSON.stringify(this.playerIds)})`;
 }
 
-class RemoveNode implements SquisherCommand {
+/** What the node commands touch, in both models: every node made so far. */
+interface Nodes {
+  all: Node[];
+}
+
+class RemoveNode<R extends Nodes> implements fc.Command<Model, R> {
   constructor(readonly node: number) {}
   check = () => true;
-  run(_m: Model, r: Real): void {
+  run(_m: Model, r: R): void {
     pickOf(attachedOf(r), this.node)?.remove();
   }
   toString = () => `remove(#${this.node})`;
@@ -93,10 +98,10 @@ class MoveNode implements SquisherCommand {
   toString = () => `move(#${this.node} into group #${this.to} at ${this.at})`;
 }
 
-class SetPlayerIds implements SquisherCommand {
+class SetPlayerIds<R extends Nodes> implements fc.Command<Model, R> {
   constructor(readonly node: number, readonly playerIds: number[] | null) {}
   check = () => true;
-  run(_m: Model, r: Real): void {
+  run(_m: Model, r: R): void {
     const n = pickOf(attachedOf(r), this.node);
     if (n) n.playerIds = this.playerIds;
   }
@@ -195,9 +200,9 @@ const squisherCommands = fc.commands(
   [
     fc.tuple(nodeIndex, fc.integer({ min: 0, max: 4 }), fc.array(unit, { minLength: 4, maxLength: 4 }), playerIdsArb).map(([p, k, v, ids]) => new AddNode(p, k, v, ids)),
     fc.tuple(nodeIndex, fc.integer({ min: 0, max: 4 }), fc.array(unit, { minLength: 4, maxLength: 4 }), playerIdsArb).map(([p, k, v, ids]) => new AddNode(p, k, v, ids)),
-    nodeIndex.map((i) => new RemoveNode(i)),
+    nodeIndex.map((i) => new RemoveNode<Real>(i)),
     fc.tuple(nodeIndex, nodeIndex, unit).map(([i, g, at]) => new MoveNode(i, g, at)),
-    fc.tuple(nodeIndex, playerIdsArb).map(([i, ids]) => new SetPlayerIds(i, ids)),
+    fc.tuple(nodeIndex, playerIdsArb).map(([i, ids]) => new SetPlayerIds<Real>(i, ids)),
     fc.tuple(nodeIndex, fc.array(unit, { minLength: 3, maxLength: 3 }), unit.map((v) => v < 0.1)).map(([i, v, t]) => new EditNode(i, v, t)),
     fc.tuple(nodeIndex, fc.array(unit, { minLength: 3, maxLength: 3 }), fc.constant(false)).map(([i, v, t]) => new EditNode(i, v, t)),
     fc.constantFrom(...PLAYERS).map((id) => new Join<Real>(id)),
@@ -373,25 +378,6 @@ class AddWorldNode implements WorldCommand {
   toString = () => `add(kind ${this.kind} under group #${this.parent}, ${JSON.stringify(this.playerIds)})`;
 }
 
-class RemoveWorldNode implements WorldCommand {
-  constructor(readonly node: number) {}
-  check = () => true;
-  run(_m: Model, r: WorldReal): void {
-    pickOf(attachedOf(r), this.node)?.remove();
-  }
-  toString = () => `remove(#${this.node})`;
-}
-
-class SetWorldPlayerIds implements WorldCommand {
-  constructor(readonly node: number, readonly playerIds: number[] | null) {}
-  check = () => true;
-  run(_m: Model, r: WorldReal): void {
-    const n = pickOf(attachedOf(r), this.node);
-    if (n) n.playerIds = this.playerIds;
-  }
-  toString = () => `playerIds(#${this.node}, ${JSON.stringify(this.playerIds)})`;
-}
-
 /** Moves a node by up to ±30 (shapes) or ±20 (texts, groups' x) world units: in and out of views. */
 class MoveWorldNode implements WorldCommand {
   constructor(readonly node: number, readonly dx: number, readonly dy: number) {}
@@ -454,8 +440,8 @@ const worldCommands = fc.commands(
   [
     fc.tuple(nodeIndex, fc.integer({ min: 0, max: 3 }), fc.array(unit, { minLength: 4, maxLength: 4 }), worldIdsArb).map(([p, k, v, ids]) => new AddWorldNode(p, k, v, ids)),
     fc.tuple(nodeIndex, fc.integer({ min: 0, max: 3 }), fc.array(unit, { minLength: 4, maxLength: 4 }), worldIdsArb).map(([p, k, v, ids]) => new AddWorldNode(p, k, v, ids)),
-    nodeIndex.map((i) => new RemoveWorldNode(i)),
-    fc.tuple(nodeIndex, fc.option(fc.constantFrom(...PLAYERS).map((p) => [p]), { freq: 2 })).map(([i, ids]) => new SetWorldPlayerIds(i, ids)),
+    nodeIndex.map((i) => new RemoveNode<WorldReal>(i)),
+    fc.tuple(nodeIndex, fc.option(fc.constantFrom(...PLAYERS).map((p) => [p]), { freq: 2 })).map(([i, ids]) => new SetPlayerIds<WorldReal>(i, ids)),
     fc.tuple(nodeIndex, unit, unit).map(([i, dx, dy]) => new MoveWorldNode(i, dx, dy)),
     fc.tuple(nodeIndex, unit, unit).map(([i, dx, dy]) => new MoveWorldNode(i, dx, dy)),
     fc.tuple(fc.constantFrom(...PLAYERS), viewArb).map(([id, v]) => new SetView(id, v)),
