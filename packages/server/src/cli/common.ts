@@ -1,0 +1,95 @@
+/** What every `parlor` command shares: argument parsers, common options, the logger, one-line failures, listening and signals. */
+import { InvalidArgumentError, Option } from 'commander';
+import { ServerError } from '../errors.js';
+import { LOG_LEVELS, createLogger, type Logger, type LogLevel } from '../logger.js';
+import { createGameServer, type GameServer, type GameServerOptions } from '../server.js';
+
+/** A commander argument parser for an integer in `min`–`max` (commander reports the error and exits 1). */
+export function int(what: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (v: string): number => {
+    const n = /^\d{1,15}$/.test(v) ? Number(v) : NaN;
+    if (!(n >= min && n <= max)) throw new InvalidArgumentError(`${what}: an integer from ${min}${max === Number.MAX_SAFE_INTEGER ? '' : ` to ${max}`}`);
+    return n;
+  };
+}
+
+/** `--cpu-budget`: a fraction of one core, 0–64 (0 disables it). */
+export function fraction(v: string): number {
+  const f = /^\d+(\.\d+)?$/.test(v) ? Number(v) : NaN;
+  if (!(f >= 0 && f <= 64)) throw new InvalidArgumentError('a fraction of one core, e.g. 0.8 (0 disables it)');
+  return f;
+}
+
+/** `--instance-id`: 1–128 printable characters without spaces. */
+export function instanceId(v: string): string {
+  if (!/^[\x21-\x7e]{1,128}$/.test(v)) throw new InvalidArgumentError('1–128 printable characters without spaces');
+  return v;
+}
+
+export const portOption = (): Option => new Option('-p, --port <port>', 'port to listen on').env('PORT').default(8080).argParser(int('a port', 0, 65535));
+export const hostOption = (): Option => new Option('--host <host>', 'interface to listen on (default: all)');
+/** `parlor dev` runs the game in the host process (no sandbox): only this machine reaches it unless `--host` says otherwise. */
+export const devHostOption = (): Option => new Option('--host <host>', 'interface to listen on (dev runs the game unsandboxed, so only this machine by default)').default('127.0.0.1');
+export const levelOption = (): Option => new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info');
+
+/**
+ * The CLI's logger: pino JSON lines on stdout, except in a terminal, where pino-pretty prints
+ * them readably (a dependency, loaded only then; if it cannot load, JSON as well).
+ */
+export async function cliLogger(level: LogLevel): Promise<Logger> {
+  if (!process.stdout.isTTY) return createLogger({ level });
+  try {
+    const { default: pretty } = await import('pino-pretty');
+    return createLogger({ level, destination: pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' }) });
+  } catch {
+    return createLogger({ level });
+  }
+}
+
+export function fail(message: string): never {
+  console.error(`parlor: ${message}`);
+  process.exit(1);
+}
+
+/**
+ * `createGameServer`, with listen errors as one line that says what to do (a busy port is the
+ * common case: another `parlor` still running), instead of a stack.
+ */
+export async function listen(options: GameServerOptions): Promise<GameServer> {
+  try {
+    return await createGameServer(options);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException)?.code;
+    const where = `port ${options.port}${options.host ? ` on ${options.host}` : ''}`;
+    if (code === 'EADDRINUSE') fail(`${where} is already in use: stop what holds it, or choose another port with --port <n> (or PORT=<n>)`);
+    if (code === 'EACCES') fail(`not allowed to listen on ${where}: choose a port above 1023 with --port <n>`);
+    if (code === 'EADDRNOTAVAIL') fail(`cannot listen on ${where}: no such interface on this machine (see --host)`);
+    fail(describeError(err));
+  }
+}
+
+export function describeError(err: unknown): string {
+  if (err instanceof ServerError) return `${err.message} [${err.code}]`;
+  return (err as Error)?.stack ?? String(err);
+}
+
+/** Closes the server on SIGINT/SIGTERM (a second signal exits at once). */
+export function handleSignals(server: GameServer, logger: Logger, onClose?: () => void): void {
+  let closing = false;
+  const shutdown = (signal: string): void => {
+    if (closing) process.exit(1);
+    closing = true;
+    logger.info({ signal }, 'signal received');
+    onClose?.();
+    server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ error: describeError(err) }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+

@@ -1,0 +1,148 @@
+/** `parlor serve --games <dir>`: serve every game in a folder, in the runtime chosen, optionally as a fleet instance. */
+import { resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import type { FleetAgent } from '@parlor/fleet-agent';
+import { loadGamesFromDir, type LoadedGame } from '../games/loader.js';
+import type { Logger, LogLevel } from '../logger.js';
+import type { GameServerOptions } from '../server.js';
+import { defaultInstanceId } from '../runtime/docker.js';
+import { attachFleet, collectLabel, type FleetFlags } from '../fleet/fleet-cli.js';
+import { RUNTIME_NAMES, createRuntime, loadOptionsFor, type RuntimeChoice } from '../runtime/policy.js';
+import type { RoomRuntime } from '../runtime/runtime.js';
+import { cliLogger, describeError, fail, fraction, handleSignals, hostOption, instanceId, int, levelOption, listen, portOption } from './common.js';
+
+
+const RUNTIME_CHOICES: readonly string[] = [...RUNTIME_NAMES, 'auto'];
+
+/**
+ * Builds the `--runtime` runtime (fail closed: an unavailable or refused runtime exits with its error).
+ * `instanceId` labels a docker runtime's containers (see `GameServerOptions.instanceId`).
+ */
+function runtimeFromFlag(v: string | undefined, logger: Logger, instanceId?: string, sandbox: SandboxFlags = {}): RoomRuntime {
+  const limits = sandboxLimits(sandbox);
+  const { memoryLimitMb, unsafeWeakSandbox, ...shared } = limits;
+  try {
+    return createRuntime((v ?? (process.env.NODE_ENV === 'production' ? 'auto' : 'inline')) as RuntimeChoice, {
+      logger,
+      process: limits,
+      docker: {
+        ...shared,
+        ...(sandbox.image ? { image: sandbox.image } : {}),
+        ...(instanceId ? { instanceId } : {}),
+        ...(memoryLimitMb !== undefined ? { memoryBytes: memoryLimitMb * 1024 * 1024 } : {}),
+      },
+    });
+  } catch (err) {
+    fail(describeError(err));
+  }
+}
+
+
+/** Flags of `parlor serve` for the server's capacity limits (see `GameServerOptions`), parsed by commander. */
+interface CapacityFlags {
+  maxConnections?: number;
+  maxConnectionsPerAddress?: number;
+  maxRooms?: number;
+  roomsPerAddressPerMinute?: number;
+  maxSpectators?: number;
+  maxBufferedBytes?: number;
+  instanceId?: string;
+}
+
+/** `serve` flags of the sandboxed runtimes (process, docker). */
+interface SandboxFlags {
+  unsafeWeakSandbox?: boolean;
+  image?: string;
+  memoryMb?: number;
+  cpuBudget?: number;
+}
+
+/** The sandbox options shared by the process and docker runtimes, from the `serve` flags. */
+function sandboxLimits(opts: SandboxFlags): { unsafeWeakSandbox?: boolean; memoryLimitMb?: number; cpuBudget?: number } {
+  const out: { unsafeWeakSandbox?: boolean; memoryLimitMb?: number; cpuBudget?: number } = {};
+  if (opts.unsafeWeakSandbox) out.unsafeWeakSandbox = true;
+  if (opts.memoryMb !== undefined) out.memoryLimitMb = opts.memoryMb;
+  if (opts.cpuBudget !== undefined) out.cpuBudget = opts.cpuBudget;
+  return out;
+}
+
+/** The capacity options of `createGameServer` from the `serve` flags (unset flags keep the defaults). */
+function capacityOptions(opts: CapacityFlags, port: number): Partial<GameServerOptions> & { instanceId: string } {
+  const out: Partial<GameServerOptions> = {
+    maxConnections: opts.maxConnections,
+    maxConnectionsPerAddress: opts.maxConnectionsPerAddress,
+    maxRooms: opts.maxRooms,
+    roomsPerAddressPerMinute: opts.roomsPerAddressPerMinute,
+    maxSpectatorsPerRoom: opts.maxSpectators,
+    maxBufferedBytes: opts.maxBufferedBytes,
+  };
+  for (const k of Object.keys(out) as Array<keyof typeof out>) if (out[k] === undefined) delete out[k];
+  return { ...out, instanceId: opts.instanceId ?? defaultInstanceId(port) };
+}
+
+/** What commander hands `serve`. */
+type ServeFlags = { games: string; port: number; host?: string; logLevel: LogLevel; runtime?: string } & FleetFlags & CapacityFlags & SandboxFlags;
+
+async function serve(opts: ServeFlags): Promise<void> {
+  const logger = await cliLogger(opts.logLevel);
+  const port = opts.port;
+  const capacity = capacityOptions(opts, port);
+  const runtime = runtimeFromFlag(opts.runtime, logger, capacity.instanceId, opts);
+  let games: Record<string, LoadedGame>;
+  try {
+    await runtime.prepare?.(); // fail closed: e.g. --runtime docker with Docker unreachable exits here
+    games = await loadGamesFromDir(resolve(opts.games), {
+      onError: (name, err) => logger.error({ game: name, error: err.message }, 'game not served'),
+      ...loadOptionsFor(runtime),
+    });
+  } catch (err) {
+    fail(describeError(err));
+  }
+  if (Object.keys(games).length === 0) fail(`no games found in ${resolve(opts.games)}`);
+  const server = await listen({ ...capacity, games, port, host: opts.host, logger, runtime });
+  console.log(`\n  Parlor: serving ${Object.keys(games).join(', ')}\n  Open ${server.url}/\n`);
+  let agent: FleetAgent | null = null;
+  if (opts.fleetUrl) {
+    try {
+      // Never declare more to the orchestrator than this server admits (agent defaults: 1000 connections, 100 rooms).
+      agent = attachFleet(server, opts, logger, {
+        maxConnections: capacity.maxConnections === undefined ? undefined : Math.min(1000, capacity.maxConnections),
+        maxRooms: capacity.maxRooms === undefined ? undefined : Math.min(100, capacity.maxRooms),
+      });
+    } catch (err) {
+      await server.close();
+      fail((err as Error).message);
+    }
+  }
+  handleSignals(server, logger, agent ? () => void agent?.disconnect() : undefined);
+}
+
+/** The `serve` command. */
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('serve every game in a folder (each subfolder with an index file, and each .ts/.js file)')
+    .requiredOption('-g, --games <dir>', 'folder of games')
+    .addOption(portOption())
+    .addOption(hostOption())
+    .addOption(levelOption())
+    .addOption(new Option('--runtime <runtime>', 'where rooms run (default inline; auto when NODE_ENV=production)').choices(RUNTIME_CHOICES))
+    .option('--fleet-url <ws-url>', 'attach a fleet agent: the orchestrator URL, e.g. ws://localhost:7070')
+    .option('--fleet-key <key>', 'agent key for --fleet-url (env PARLOR_FLEET_KEY)')
+    .option('--name <name>', 'instance name shown by the orchestrator (default <hostname>-<pid>)')
+    .option('--label <k=v>', 'instance label for placement selectors (repeatable)', collectLabel)
+    .option('--endpoint-url <url>', 'public base URL of this server for join URLs (default: its own URL)')
+    .option('--max-connections <n>', 'most open TCP connections; over it HTTP 503 at accept (default 10000, or half the open-file limit)', int('a positive integer', 1))
+    .option('--max-connections-per-address <n>', 'most open TCP connections per source address (IPv6: per /64); over it HTTP 429 (default 64)', int('a positive integer', 1))
+    .option('--max-rooms <n>', 'most live rooms; a join that would create one more gets close code 4503 (default 200)', int('a positive integer', 1))
+    .option('--rooms-per-address-per-minute <n>', 'rooms one source address may create per minute by joining; over it 4429 (default 10)', int('a positive integer', 1))
+    .option('--max-spectators <n>', 'most spectators per room; over it 4409 (default 100)', int('an integer', 0))
+    .option('--max-buffered-bytes <n>', 'bytes queued for one socket before a client that does not read is dropped with 4413 (default 4194304)', int('a positive integer', 1))
+    .option('--instance-id <id>', 'this server\'s instance id: labels its docker containers; reconcile touches only its own (default <hostname>:<port>)', instanceId)
+    .option('--image <image>', 'runner image of the docker runtime (default parlor-runner:local; build it with packages/server/docker/build-runner-image.sh)')
+    .option('--memory-mb <mb>', 'memory limit of each sandboxed room, heap and everything else, enforced by the kernel (default 128)', int('megabytes', 32))
+    .option('--cpu-budget <fraction>', 'CPU budget of one sandboxed room as a fraction of one core over 5 s; over it the room ends (default 0.8, 0 disables)', fraction)
+    .option('--unsafe-weak-sandbox', 'development only: let --runtime process start where the kernel cannot isolate rooms (bubblewrap, cgroups missing); logged loudly')
+    .action((opts: ServeFlags) => {
+      serve(opts).catch((err: unknown) => fail(describeError(err)));
+    });
+}
