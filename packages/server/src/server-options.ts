@@ -8,6 +8,7 @@ import { DEFAULT_MAX_CONSECUTIVE_ERRORS } from './engine/room-engine.js';
 import { ServerConfigError } from './errors.js';
 import type { GameSource, LoadedGame } from './games/loader.js';
 import type { FleetRoomsHook } from './http/fleet-rooms.js';
+import type { DevStatus } from './dev/status.js';
 import type { Logger, LogLevel } from './logger.js';
 import type { RuntimeChoice } from './runtime/policy.js';
 import type { ProcessRuntimeOptions } from './runtime/process.js';
@@ -17,6 +18,12 @@ import { defaultInstanceId, type DockerRuntimeOptions } from './runtime/docker.j
 export interface GameServerOptions {
   /** Games by route name (`/play/<name>`): a {@link GameSource}, a path to a game file or folder, or a {@link LoadedGame}. */
   games: Record<string, GameSource | LoadedGame | string>;
+  /**
+   * Development mode (`parlor dev`): the status of each game's last build and its diagnostics,
+   * which the server shows in the browser (a dev overlay) and to which it reports room errors.
+   * Default: none (production: no dev overlay, no diagnostics served).
+   */
+  devStatus?: DevStatus;
   /** TCP port; `0` picks a free one (read it from {@link GameServer.port}). Default 8080. */
   port?: number;
   /** Interface to listen on, e.g. `'127.0.0.1'` or `'0.0.0.0'`. Default: every interface (Node's default). */
