@@ -140,6 +140,14 @@ function genBits(t) {
   out.push('export const KIND_FIELDS: readonly number[] = [');
   for (const k of t.KINDS) out.push(`  ${[...byBit(k.fields).map((f) => constantOf(k, f)), ...t.COMMON.map((f) => constantOf(null, f))].join(' | ')},`);
   out.push('];');
+  out.push('', '/** @internal Property name of each field bit, by wire kind (index = bit; `\'\'` for a bit the kind does not use): how an encode error names the property. */');
+  out.push('export const KIND_FIELD_KEYS: readonly (readonly string[])[] = [');
+  for (const k of t.KINDS) {
+    const keys = [];
+    for (const f of [...k.fields, ...t.COMMON]) keys[f.bit] = f.key;
+    out.push(`  [${Array.from({ length: keys.length }, (_, i) => `'${keys[i] ?? ''}'`).join(', ')}],`);
+  }
+  out.push('];');
   for (const k of t.KINDS) {
     for (const f of k.fields) {
       if (sharedDefault(f)) out.push('', `/** @internal Default of ${k.name}.${f.key}, shared by every node. */`, `export const ${defaultName(k, f)}: ${tsType(f)} = ${f.def};`);

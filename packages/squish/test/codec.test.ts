@@ -79,6 +79,24 @@ suite('squish / unsquish', () => {
     expect(() => squish(top)).toThrow(SquishEncodeError);
   });
 
+  it('an encode error names the node (kind, id, path), the property and the value', () => {
+    const bad = new Shape({ shapeType: 'circle', x: 50, y: 50, radius: 'big' as unknown as number });
+    const inner = new Group({ children: [bad] });
+    const root = new Group({ children: [new Text({ text: 'ok' }), inner] });
+    let err: unknown;
+    try {
+      squish(root);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(SquishEncodeError);
+    const e = err as SquishEncodeError;
+    expect(e.property).toBe('radius');
+    expect(e.node).toEqual({ kind: 'Shape', id: bad.id, path: `Group #${root.id} › Group #${inner.id} › Shape #${bad.id}` });
+    expect(e.message).toContain(`cannot encode Shape #${bad.id} property radius = "big" (a string)`);
+    expect(e.message).toContain(`(at Group #${root.id} › Group #${inner.id} › Shape #${bad.id})`);
+  });
+
   it('rejects trailing bytes, truncation and bad tags with SquishDecodeError carrying the offset', () => {
     const bytes = squish(new Text({ text: 'abc', x: 5 }));
     const withTail = new Uint8Array([...bytes, 0]);

@@ -286,6 +286,16 @@ suite('Squisher → SceneMirror', () => {
     expect(new Set(f.sends.map((s) => s.parts.join()))).toEqual(new Set(['0']));
   });
 
+  it('a change that cannot be encoded names the node and the property in the delta frame too', () => {
+    const dot = new Shape({ shapeType: 'circle', x: 50, y: 50, radius: 5 });
+    const layer = new Group({ children: [dot] });
+    const sq = new Squisher({ layers: () => [layer] });
+    sq.addPlayer(1);
+    sq.flush();
+    dot.x = Number.NaN;
+    expect(() => sq.flush()).toThrow(expect.objectContaining({ property: 'x', node: expect.objectContaining({ kind: 'Shape', id: dot.id }) }));
+  });
+
   it('coalesces a tick of edits into one frame, and sends nothing when nothing changed', () => {
     const t = new Text({ text: 'a' });
     const sq = new Squisher({ layers: () => [t] });

@@ -14,6 +14,7 @@ import { MAX_DEPTH, SquishEncodeError } from '../wire/errors.js';
 import { Reader, Writer } from './bytes.js';
 import type { Node } from '../scene/nodes.js';
 import { createNode, fullMask, readFields, writeFields } from './generated/field-codec.js';
+import { rethrowWithNode } from './encode-context.js';
 
 // The per-field half of the codec is generated from the field table (codegen/fields.mjs).
 export { KIND_FIELDS } from '../scene/generated/field-bits.js';
@@ -56,7 +57,11 @@ export function writeNode(w: Writer, n: Node, viewer: number, depth: number, res
   }
   w.uv(n.id);
   w.uv(mask * 8 + (count > 0 ? 4 : 0) + n.kind);
-  writeFields(w, n, mask);
+  try {
+    writeFields(w, n, mask);
+  } catch (err) {
+    rethrowWithNode(err, n, mask);
+  }
   if (count > 0) {
     w.uv(count);
     for (let i = 0; i < kids.length; i++) {

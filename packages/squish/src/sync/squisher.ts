@@ -14,6 +14,7 @@
  */
 import { FIXED_SCALE, quantize, Writer } from '../codec/bytes.js';
 import { nodeBounds, type Bounds } from '../scene/bounds.js';
+import { rethrowWithNode } from '../codec/encode-context.js';
 import { type ChildFilter, includes, KIND_FIELDS, quantizeFixed, quantizePoints, VIEW_PUBLIC, writeFields, writeNode } from '../codec/codec.js';
 import { SceneError } from '../wire/errors.js';
 import { OpCode, writeFrameHeader, writeOp } from '../codec/frame.js';
@@ -386,7 +387,16 @@ export class Squisher {
     for (const p of ctx) p.priv.bytes(bytes);
   }
 
+  /** Encodes a node's changed fields; an encode error names the node and the property (see `rethrowWithNode`). */
   private emitProps(n: Node, ctx: PlayerState[] | null): void {
+    try {
+      this.emitChangedFields(n, ctx);
+    } catch (err) {
+      rethrowWithNode(err, n);
+    }
+  }
+
+  private emitChangedFields(n: Node, ctx: PlayerState[] | null): void {
     let mask = n._dirty & KIND_FIELDS[n.kind];
     // Public changes go straight into the shared buffer; private ones are encoded once, then copied per recipient.
     const w = ctx === null ? this.shared : this.tmp.reset();

@@ -103,11 +103,33 @@ export class SquishDecodeError extends ParlorError {
   }
 }
 
-/** Thrown by encoders when a value cannot be represented (NaN, Infinity, nesting deeper than {@link MAX_DEPTH}). */
+/** The scene node an encode error is about: what a game author needs to find it. */
+export interface EncodeErrorNode {
+  /** `'Group'`, `'Shape'`, `'Text'` or `'Asset'`. */
+  kind: string;
+  /** The node's `id`. */
+  id: number;
+  /** The node's ancestors and itself, root first, e.g. `'Group #1 › Group #3 › Shape #12'`. */
+  path: string;
+}
+
+/**
+ * Thrown by encoders when a value cannot be represented (NaN, Infinity, a value of the wrong type,
+ * nesting deeper than {@link MAX_DEPTH}). When a scene node's field is at fault (`Squisher`,
+ * `squish`), the message names the node (kind, id, path), the property and the value, and
+ * {@link SquishEncodeError.node} / {@link SquishEncodeError.property} carry them.
+ */
 export class SquishEncodeError extends ParlorError {
   static override readonly brand: symbol = Symbol.for('parlor.error.SquishEncodeError');
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** The node whose field could not be encoded, when known. */
+  readonly node?: EncodeErrorNode;
+  /** The property of {@link SquishEncodeError.node} that could not be encoded, e.g. `'radius'`, when known. */
+  readonly property?: string;
+
+  constructor(message: string, options?: { cause?: unknown; node?: EncodeErrorNode; property?: string }) {
     super(SquishErrorCode.ENCODE, message, options);
+    if (options?.node) this.node = options.node;
+    if (options?.property !== undefined) this.property = options.property;
   }
 }
 

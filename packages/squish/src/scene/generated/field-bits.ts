@@ -50,6 +50,14 @@ export const KIND_FIELDS: readonly number[] = [
   ASSET_ID | ASSET_X | ASSET_Y | ASSET_WIDTH | ASSET_HEIGHT | ASSET_CROP | ASSET_START | ASSET_LOOP | ASSET_VOLUME | FIELD_CLICKABLE | FIELD_SHADOW,
 ];
 
+/** @internal Property name of each field bit, by wire kind (index = bit; `''` for a bit the kind does not use): how an encode error names the property. */
+export const KIND_FIELD_KEYS: readonly (readonly string[])[] = [
+  ['x', 'y', 'scale', '', '', '', '', '', '', '', '', '', 'onClick', 'shadow'],
+  ['points', 'fill', 'shapeType', 'x', 'y', 'radius', 'stroke', 'strokeWidth', '', '', '', '', 'onClick', 'shadow'],
+  ['text', 'x', 'y', 'size', 'color', 'align', 'font', '', '', '', '', '', 'onClick', 'shadow'],
+  ['assetId', 'x', 'y', 'width', 'height', 'crop', 'startTime', 'loop', 'volume', '', '', '', 'onClick', 'shadow'],
+];
+
 /** @internal Default of Text.color, shared by every node. */
 export const TEXT_COLOR_DEFAULT: Color = [255, 255, 255, 255];
 
