@@ -29,6 +29,8 @@ export const ServerErrorCode = {
   ROOM_EXISTS: 'SERVER_ROOM_EXISTS',
   /** `reserveSeats` for a room that is not live. */
   ROOM_NOT_FOUND: 'SERVER_ROOM_NOT_FOUND',
+  /** `reserveSeats` for more seats than the room has free (players + live tickets + count would exceed `maxPlayers`). */
+  ROOM_FULL: 'SERVER_ROOM_FULL',
   /** `openRoom` while the server is shutting down. */
   SERVER_CLOSING: 'SERVER_CLOSING',
   /** `openRoom` while the server already runs `maxRooms` rooms (its room cap). */
