@@ -72,7 +72,8 @@ export interface GameServer {
    * Reserves seats in a live room: returns `count` single-use join tickets valid for `ttlMs`.
    * From then on a player join to that room needs a valid ticket (`join.ticket`, or `?ticket=`
    * on the play page); others are refused with 4403. Spectators and reconnects need no ticket.
-   * @throws {ServerError} `SERVER_ROOM_NOT_FOUND`; `SERVER_CONFIG` for a count outside 1–64 or a TTL outside 1 ms–1 h.
+   * Seats never oversell: players + live tickets + `count` ≤ the game's `maxPlayers` (an expired ticket frees its seat).
+   * @throws {ServerError} `SERVER_ROOM_NOT_FOUND`; `SERVER_ROOM_FULL` when fewer than `count` seats are free; `SERVER_CONFIG` for a count outside 1–64 or a TTL outside 1 ms–1 h.
    */
   reserveSeats(roomId: string, count: number, ttlMs: number): { tickets: string[]; expiresAt: number };
   /** Sets (or with `null` removes) the fleet room hook of {@link GameServerOptions.fleetRooms}; the fleet CLI wiring calls it once the agent exists. */
@@ -95,6 +96,10 @@ export interface GameServer {
  * (JSON `{ rooms, total, offset, limit }`, at most {@link GameServerOptions.listLimit} rows a
  * page, 400 for other values) and `GET /parlor/api/games` (JSON); with a fleet hook ({@link GameServerOptions.fleetRooms}),
  * `POST /parlor/api/fleet/rooms` `{ game }` → `{ joinUrl, roomId, instanceId }` (404 without one).
+ * With a dev status ({@link GameServerOptions.devStatus}, `parlor dev`): play pages show the
+ * client's dev overlay, a game that has not built yet gets a play page showing its errors instead
+ * of a 404, and `GET /parlor/dev/events?game=` (Server-Sent Events) and `GET /parlor/dev/status/:game`
+ * (JSON) serve each game's build status (`http/dev-routes.ts`); without one those paths are 404.
  * The routes run on fastify (`http/routes.ts`) over this server's own HTTP server, which also takes
  * the WebSocket upgrades; `HEAD` is answered wherever `GET` is, other methods get 405 with `Allow`;
  * the JSON API refuses with `{ error, message }` and the status declared for `error` (`http/errors.ts`).
@@ -199,6 +204,7 @@ class ParlorServer implements GameServer {
         rooms: this.registry,
         ready: () => this.listening && !this.closing,
         fleetRooms: () => this.fleetRooms,
+        devStatus: options.devStatus ?? null,
       },
       // The HTTP server is ours (timeouts, connection admission, WebSocket upgrades); fastify routes its requests.
       (handler) => {
