@@ -11,6 +11,8 @@
 export { createGameServer, type GameServer } from './server.js';
 export type { GameServerOptions } from './server-options.js';
 export type { FleetRoomsHook } from './http/fleet-rooms.js';
+/** `parlor dev`'s build status of each game, which the server serves to the browser's dev overlay (`GameServerOptions.devStatus`). */
+export { DevStatus, type DevGameState, type DevStatusEvents, type GameDiagnostic } from './dev/status.js';
 export { createFleetHost, type ServerFleetHost, type FleetHostRoom } from './fleet/fleet-host.js';
 export { attachFleet, type FleetFlags, type FleetCapacity } from './fleet/fleet-cli.js';
 export {
