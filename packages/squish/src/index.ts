@@ -18,6 +18,10 @@ export { PROTOCOL_VERSION, SQUISH_VERSION, SUPPORTED_SQUISH_VERSIONS } from './w
 export { quantize, FIXED_SCALE } from './codec/bytes.js';
 export { squish, unsquish } from './codec/codec.js';
 export { nodeBounds, type Bounds } from './scene/bounds.js';
+export {
+  hitTestPlane, nodesAtPoint, nodeScreenBox, approximateTextWidth, TEXT_LINE_HEIGHT,
+  type PlaneAspect, type PlaneHitOptions, type TextMeasure, type ScreenBox,
+} from './scene/hit-test.js';
 export { Squisher, messageFor, type SquisherOptions, type TickFrames } from './sync/squisher.js';
 export { FrameKind } from './codec/frame.js';
 export { SceneMirror, type ApplyResult } from './sync/mirror.js';
