@@ -48,6 +48,19 @@ export const ServerErrorCode = {
    * do not decode). Internal to the runtimes: the supervisor ends that room with 4500.
    */
   CHANNEL: 'SERVER_CHANNEL',
+  /**
+   * The test kit (`@parlor/server/testing`) was asked for something no real room or client would
+   * do: input from a member who left, a click on a node the player was not shown or that nothing
+   * clickable covers, a key released that is not held, a point outside the plane, a join into a
+   * full room, a view read before its first frame.
+   */
+  TESTING_MISUSE: 'SERVER_TESTING_MISUSE',
+  /** A test kit query that wants exactly one node (`view.one(…)`) found none, or several. */
+  TESTING_QUERY: 'SERVER_TESTING_QUERY',
+  /** The game under test threw (in a hook, in `tick`, while encoding) during a test kit call. */
+  TESTING_GAME_FAILED: 'SERVER_TESTING_GAME_FAILED',
+  /** The test kit's privacy check found a member whose bytes carried another player's private node. */
+  TESTING_LEAK: 'SERVER_TESTING_LEAK',
 } as const;
 
 /** One of {@link ServerErrorCode}'s values. */
