@@ -37,7 +37,9 @@ export interface FleetHost {
    * Reserves seats in a live room: single-use join tickets valid for `ttlMs`, which the host must
    * then require of joining players. Optional (without it, `reserveSeats` commands fail with
    * `UNSUPPORTED`). Throws when it cannot; the agent itself answers `ROOM_NOT_FOUND` for a room
-   * that is not (or no longer) in `listRooms()`.
+   * that is not (or no longer) in `listRooms()`. Seats must never oversell: a host throws an error
+   * with `code` `'ROOM_FULL'` (`FleetAckCode.ROOM_FULL`) when players + live tickets + `count`
+   * would exceed the room's player cap.
    */
   reserveSeats?(roomId: string, count: number, ttlMs: number): { tickets: string[]; expiresAt: number } | Promise<{ tickets: string[]; expiresAt: number }>;
   /** Called by `enableGracefulShutdown()` last; optional. */

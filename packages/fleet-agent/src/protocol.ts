@@ -93,6 +93,11 @@ export const FleetAckCode = {
   /** `reserveSeats` on a host that does not implement it. */
   UNSUPPORTED: 'UNSUPPORTED',
   /** An `op` this agent does not know. */
+  /**
+   * `reserveSeats` for more seats than the room has free (players + live tickets + count would
+   * exceed its player cap); a host signals it by throwing an error with this `code`.
+   */
+  ROOM_FULL: 'ROOM_FULL',
   UNKNOWN_COMMAND: 'UNKNOWN_COMMAND',
   /** The host threw an error without a string `code`. */
   HOST_FAILED: 'HOST_FAILED',

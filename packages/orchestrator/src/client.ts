@@ -166,7 +166,12 @@ export class FleetClient {
   room(roomId: string): Promise<RoomInfo> {
     return this.call('GET', `/v1/rooms/${encodeURIComponent(roomId)}`);
   }
-  /** `POST /v1/rooms/:roomId/seats`: single-use join tickets (count 1–64, default 1; ttlMs default 60 000). @throws `ROOM_NOT_FOUND`, `VALIDATION`. */
+  /**
+   * `POST /v1/rooms/:roomId/seats`: single-use join tickets (count 1–64, default 1; ttlMs default 60 000).
+   * Seats never oversell: players + live tickets + `count` ≤ the game's `maxPlayers` (expired tickets free their seats).
+   * @throws {FleetClientError} `ROOM_FULL` (409) when fewer than `count` seats are free (the message says how many are),
+   *   `ROOM_NOT_FOUND`, `VALIDATION`.
+   */
   reserveSeats(roomId: string, opts: { count?: number; ttlMs?: number } = {}): Promise<SeatReservation> {
     return this.call('POST', `/v1/rooms/${encodeURIComponent(roomId)}/seats`, opts);
   }

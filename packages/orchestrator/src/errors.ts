@@ -24,6 +24,8 @@ export const FLEET_CAUSES = {
   NO_CANDIDATE: { status: 409, message: 'no instance can take the room' },
   /** The roomId exists or is being created. */
   ROOM_EXISTS: { status: 409, message: 'room exists' },
+  /** The room has fewer free seats than asked: players + live tickets + count would exceed its `maxPlayers` (the host's count decides). */
+  ROOM_FULL: { status: 409, message: 'not enough free seats in the room' },
   /** The pinned instance is draining (use `force`). */
   INSTANCE_DRAINING: { status: 409, message: 'instance is draining' },
   /** Request body over 64 KiB (refused before parsing; the connection is closed). */

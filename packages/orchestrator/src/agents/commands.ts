@@ -96,13 +96,14 @@ export class CommandRpc {
 }
 
 /**
- * The error of a refused ack: the agent's `ROOM_EXISTS` and `INSTANCE_DRAINING` ({@link FleetAckCode})
+ * The error of a refused ack: the agent's `ROOM_EXISTS`, `ROOM_FULL` and `INSTANCE_DRAINING` ({@link FleetAckCode})
  * become those causes; any other code is `COMMAND_FAILED` with the code kept as `agentCode`.
  */
 export function ackError(ack: AckFrame): OrchestratorError {
   const code = typeof ack.error?.code === 'string' ? ack.error.code.slice(0, 64) : 'UNKNOWN';
   const message = typeof ack.error?.message === 'string' ? ack.error.message.slice(0, 500) : 'command failed';
   if (code === FleetAckCode.ROOM_EXISTS) return new OrchestratorError(FleetCause.ROOM_EXISTS, message);
+  if (code === FleetAckCode.ROOM_FULL) return new OrchestratorError(FleetCause.ROOM_FULL, message);
   if (code === FleetAckCode.INSTANCE_DRAINING) return new OrchestratorError(FleetCause.INSTANCE_DRAINING, message);
   return new OrchestratorError(FleetCause.COMMAND_FAILED, `agent: ${message} [${code}]`, { agentCode: code });
 }

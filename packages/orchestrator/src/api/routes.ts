@@ -210,10 +210,10 @@ export function registerRoutes(app: FastifyInstance, control: ControlPlane, opts
     '/v1/rooms/:roomId/seats',
     {
       POST: {
-        summary: 'Reserve seats: single-use join tickets (201)',
+        summary: 'Reserve seats: single-use join tickets (201); never oversold: players + live tickets + count ≤ maxPlayers, else 409 ROOM_FULL',
         params: RoomParams,
         body: SeatsSchema,
-        response: { 201: ok(SeatReservationSchema, 'tickets and one join URL each'), ...v1(...BODY_CAUSES, ...COMMAND_CAUSES, 'ROOM_NOT_FOUND') },
+        response: { 201: ok(SeatReservationSchema, 'tickets and one join URL each'), ...v1(...BODY_CAUSES, ...COMMAND_CAUSES, 'ROOM_NOT_FOUND', 'ROOM_FULL') },
         handler: async (req, reply) => {
           const { roomId } = req.params as Static<typeof RoomParams>;
           const { count, ttlMs } = req.body as Static<typeof SeatsSchema>;

@@ -1,3 +1,4 @@
+import { ServerErrorCode } from '../errors.js';
 import type { GameServer } from '../server.js';
 
 /** One room as a fleet agent sees it (structurally `HostRoom` of `@parlor/fleet-agent`). */
@@ -27,7 +28,10 @@ export interface ServerFleetHost {
   roomTypes(): string[];
   /** {@link GameServer.openRoom}; throws `ServerError` `SERVER_ROOM_EXISTS` / `SERVER_UNKNOWN_GAME` (the agent checks both before calling, so the fleet sees its own `ROOM_EXISTS` / `UNKNOWN_ROOM_TYPE`). */
   createRoom(type: string, roomId: string, options: Record<string, unknown>): void;
-  /** {@link GameServer.reserveSeats}: single-use join tickets; throws with code `SERVER_ROOM_NOT_FOUND` for a room that is not live. */
+  /**
+   * {@link GameServer.reserveSeats}: single-use join tickets; throws with code `SERVER_ROOM_NOT_FOUND` for a room that is
+   * not live, and with code `ROOM_FULL` (the fleet protocol's) when the room has fewer than `count` seats free.
+   */
   reserveSeats(roomId: string, count: number, ttlMs: number): { tickets: string[]; expiresAt: number };
   /** {@link GameServer.closeRoom}; idempotent. */
   destroyRoom(roomId: string): Promise<void>;
@@ -71,7 +75,13 @@ export function createFleetHost(server: GameServer): ServerFleetHost {
       fromFleet.add(roomId);
     },
     reserveSeats(roomId, count, ttlMs) {
-      return server.reserveSeats(roomId, count, ttlMs);
+      try {
+        return server.reserveSeats(roomId, count, ttlMs);
+      } catch (err) {
+        // the fleet protocol's own code (FleetAckCode.ROOM_FULL), so the orchestrator answers 409 ROOM_FULL
+        if ((err as { code?: unknown })?.code === ServerErrorCode.ROOM_FULL) throw Object.assign(new Error((err as Error).message), { code: 'ROOM_FULL' });
+        throw err;
+      }
     },
     async destroyRoom(roomId) {
       fromFleet.delete(roomId);

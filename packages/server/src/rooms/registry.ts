@@ -120,14 +120,15 @@ export class RoomRegistry implements RoomListener {
 
   /**
    * Reserves seats in a live room (see `GameServer.reserveSeats`).
-   * @throws {ServerError} `SERVER_ROOM_NOT_FOUND`; `SERVER_CONFIG` for a count outside 1–64 or a TTL outside 1 ms–1 h.
+   * @throws {ServerError} `SERVER_ROOM_NOT_FOUND`; `SERVER_ROOM_FULL` when players + live tickets + `count` would exceed
+   *   `maxPlayers`; `SERVER_CONFIG` for a count outside 1–64 or a TTL outside 1 ms–1 h.
    */
   reserve(roomId: string, count: number, ttlMs: number): { tickets: string[]; expiresAt: number } {
     const room = this.rooms.get(roomId);
     if (!room || room.isDisposed) throw new ServerError(ServerErrorCode.ROOM_NOT_FOUND, `no room ${String(roomId).slice(0, 64)}`);
     if (!Number.isInteger(count) || count < 1 || count > MAX_SEATS_PER_RESERVATION) throw new ServerConfigError(`count must be 1–${MAX_SEATS_PER_RESERVATION}`);
     if (!Number.isInteger(ttlMs) || ttlMs < 1 || ttlMs > MAX_TICKET_TTL_MS) throw new ServerConfigError(`ttlMs must be 1–${MAX_TICKET_TTL_MS}`);
-    return this.seats.reserve(roomId, count, ttlMs);
+    return this.seats.reserve(roomId, count, ttlMs, { players: room.playerCount, maxPlayers: room.game.metadata.maxPlayers });
   }
 
   /** Whether the room takes players by ticket only. */

@@ -1,24 +1,48 @@
 import { randomBytes } from 'node:crypto';
+import { ServerError, ServerErrorCode } from '../errors.js';
 
 /** Longest ticket lifetime accepted (ms): 1 hour. */
 export const MAX_TICKET_TTL_MS = 60 * 60 * 1000;
 /** Most tickets one reservation may ask for. */
 export const MAX_SEATS_PER_RESERVATION = 64;
 
+/** What a room holds when seats are reserved in it: its players now and its player cap. */
+export interface SeatCapacity {
+  /** Players in the room (connected or within their reconnect grace). */
+  players: number;
+  /** The game's `maxPlayers`. */
+  maxPlayers: number;
+}
+
 /**
  * Seat reservations of a server's rooms. Once a room has a reservation, a player join
  * needs a valid ticket: unknown, used or expired tickets are refused. Each ticket is single-use
  * (128 random bits, base64url) and expires after its TTL. Spectators and reconnects need none.
+ *
+ * Seats never oversell: a live (unused, unexpired) ticket holds a seat, so players + live tickets
+ * never exceed `maxPlayers`; an expired ticket frees its seat. Since a reserved room admits players
+ * by ticket only, every ticket holder finds the seat it was promised.
  */
 export class SeatBook {
   private readonly reserved = new Map<string, Map<string, number>>();
 
   /**
-   * Issues `count` tickets for `roomId`, valid for `ttlMs`.
+   * Issues `count` tickets for `roomId`, valid for `ttlMs`, when the room has that many seats free
+   * (`maxPlayers - players - live tickets`).
    * @returns the tickets and their expiry (ms since the epoch).
+   * @throws {ServerError} `SERVER_ROOM_FULL` when fewer than `count` seats are free (nothing is issued).
    */
-  reserve(roomId: string, count: number, ttlMs: number): { tickets: string[]; expiresAt: number } {
-    const expiresAt = Date.now() + ttlMs;
+  reserve(roomId: string, count: number, ttlMs: number, room: SeatCapacity): { tickets: string[]; expiresAt: number } {
+    const now = Date.now();
+    const held = this.live(roomId, now);
+    const free = Math.max(0, room.maxPlayers - room.players - held);
+    if (count > free) {
+      throw new ServerError(
+        ServerErrorCode.ROOM_FULL,
+        `room ${roomId} has ${free} of ${room.maxPlayers} seats free (${room.players} players, ${held} live tickets); asked for ${count}`,
+      );
+    }
+    const expiresAt = now + ttlMs;
     let book = this.reserved.get(roomId);
     if (!book) {
       book = new Map();
@@ -33,6 +57,14 @@ export class SeatBook {
     return { tickets, expiresAt };
   }
 
+  /** Tickets of the room not used and not expired (expired ones are dropped on the way). */
+  live(roomId: string, now: number = Date.now()): number {
+    const book = this.reserved.get(roomId);
+    if (!book) return 0;
+    for (const [t, exp] of book) if (exp <= now) book.delete(t);
+    return book.size;
+  }
+
   /** Whether the room takes players by ticket only. */
   isReserved(roomId: string): boolean {
     return this.reserved.has(roomId);
@@ -45,8 +77,7 @@ export class SeatBook {
   admit(roomId: string, ticket: string): boolean {
     const book = this.reserved.get(roomId);
     if (!book) return true;
-    const now = Date.now();
-    for (const [t, exp] of book) if (exp <= now) book.delete(t);
+    this.live(roomId);
     const exp = ticket ? book.get(ticket) : undefined;
     if (exp === undefined) return false;
     book.delete(ticket);
