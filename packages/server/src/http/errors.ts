@@ -27,6 +27,8 @@ export const HTTP_CAUSES = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'send JSON' },
   /** The fleet returned something unusable, or refused for a reason without a status of its own. */
   FLEET_FAILED: { status: 502, message: 'the fleet could not place a room' },
+  /** Too many dev status streams open (`parlor dev` only: `/parlor/dev/events`); with `Retry-After`. */
+  DEV_STREAMS_FULL: { status: 503, message: 'too many dev status streams are open; close some tabs' },
   /** An unexpected error on this server (logged). */
   INTERNAL: { status: 500, message: 'internal server error' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -217,13 +217,21 @@ export const LOBBY_SCRIPT = `(function(){
 })();
 `;
 
-/** The play page's bootstrap, served at {@link PLAY_SCRIPT_PATH}: `Parlor.start(...)` from `<canvas id="parlor">`'s `data-game`, `data-room`, `data-spectate`. */
+/**
+ * The play page's bootstrap, served at {@link PLAY_SCRIPT_PATH}: `Parlor.start(...)` from
+ * `<canvas id="parlor">`'s `data-game`, `data-room`, `data-spectate` and `data-dev` (dev mode:
+ * the client shows the dev overlay). With `data-pending` (dev mode, a game that has not built
+ * yet) only the dev overlay starts (`Parlor.startDevOverlay`), which reloads the page once the game builds.
+ */
 export const PLAY_SCRIPT = `(function(){
   'use strict';
   var c=document.getElementById('parlor');
-  if(!c||!window.Parlor||typeof window.Parlor.start!=='function')return;
-  var d=c.dataset;
-  window.Parlor.start({game:d.game||'',roomId:d.room||'',spectate:d.spectate==='1'});
+  var P=window.Parlor;
+  if(!c||!P||typeof P.start!=='function')return;
+  var d=c.dataset,o={game:d.game||'',roomId:d.room||'',spectate:d.spectate==='1'};
+  if(d.dev==='1')o.dev=true;
+  if(d.pending==='1'){if(typeof P.startDevOverlay==='function')P.startDevOverlay(o);return;}
+  P.start(o);
 })();
 `;
 
@@ -237,20 +245,24 @@ export interface PlayPageOptions {
   /** `''` = join any open room. */
   roomId: string;
   spectate: boolean;
+  /** Dev mode (`parlor dev`): the client shows the dev overlay (`data-dev="1"`). Default false. */
+  dev?: boolean;
+  /** Dev mode, a game that has not built yet: the page runs only the dev overlay (`data-pending="1"`). Default false. */
+  pending?: boolean;
 }
 
 /**
  * The play page (`GET /play/:game[/:roomId]`): a full-window `<canvas id="parlor">` carrying
- * `data-game`, `data-room` and `data-spectate`, the client bundle from `/parlor/client.js`, and
- * {@link PLAY_SCRIPT_PATH}, which calls `Parlor.start({ game, roomId, spectate })` from them
- * (no inline script: see {@link PAGE_CSP}).
+ * `data-game`, `data-room` and `data-spectate` (and in dev mode `data-dev`, `data-pending`), the
+ * client bundle from `/parlor/client.js`, and {@link PLAY_SCRIPT_PATH}, which calls
+ * `Parlor.start({ game, roomId, spectate, dev })` from them (no inline script: see {@link PAGE_CSP}).
  */
 export function renderPlay(o: PlayPageOptions): string {
   return `<!doctype html>
 <html lang="en" class="play"><head><meta charset="utf-8"><link rel="icon" href="data:,"><meta name="viewport" content="width=device-width,initial-scale=1,maximum-scale=1,user-scalable=no">
 <title>${escapeHtml(str(o.title, 80, o.game))}${o.spectate ? ' (spectating)' : ''} · Parlor</title>
 <link rel="stylesheet" href="${STYLE_PATH}">
-</head><body class="play"><canvas id="parlor" tabindex="0" data-game="${escapeHtml(o.game)}" data-room="${escapeHtml(o.roomId)}" data-spectate="${o.spectate ? '1' : '0'}"></canvas>
+</head><body class="play"><canvas id="parlor" tabindex="0" data-game="${escapeHtml(o.game)}" data-room="${escapeHtml(o.roomId)}" data-spectate="${o.spectate ? '1' : '0'}"${o.dev ? ' data-dev="1"' : ''}${o.dev && o.pending ? ' data-pending="1"' : ''}></canvas>
 <script src="/parlor/client.js"></script>
 <script src="${PLAY_SCRIPT_PATH}"></script>
 </body></html>`;

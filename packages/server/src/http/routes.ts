@@ -1,6 +1,7 @@
 /**
  * The HTTP routes, on fastify: lobby, play pages, static page assets, the client bundle, game
- * assets, health, readiness, metrics, the JSON API and the fleet rooms endpoint. They read the
+ * assets, health, readiness, metrics, the JSON API, the fleet rooms endpoint and, in dev mode, the
+ * dev status routes (`dev-routes.ts`). They read the
  * server through {@link HttpView} only. Every HTML page carries `PAGE_HEADERS` (strict CSP,
  * nosniff, Referrer-Policy, framing); every response carries `nosniff`. `HEAD` is answered for
  * every `GET` route; other methods get 405 (`Allow: GET, HEAD`) except on the fleet endpoint.
@@ -11,6 +12,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { fastify, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerFactory } from 'fastify';
 import { isRoomId, playPath } from '@parlor/squish';
 import { ASSETS_PATH, type LoadedAsset } from '../games/assets.js';
+import type { DevStatus } from '../dev/status.js';
 import type { GameInfo } from '../games/catalog.js';
 import type { LoadedGame } from '../games/loader.js';
 import { errText, type Logger } from '../logger.js';
@@ -18,6 +20,7 @@ import type { ServerMetrics } from '../metrics.js';
 import type { RoomInfo } from '../rooms/room.js';
 import type { ClientBundle } from './client-bundle.js';
 import { FRAMEWORK_STATUS_CAUSES, HTTP_CAUSES, refuse } from './errors.js';
+import { registerDevRoutes } from './dev-routes.js';
 import { registerFleetRooms, type FleetRoomsHook } from './fleet-rooms.js';
 import {
   LOBBY_SCRIPT,
@@ -57,6 +60,8 @@ export interface HttpView {
   ready(): boolean;
   /** The fleet hook, or `null` without a fleet. */
   fleetRooms(): FleetRoomsHook | null;
+  /** `parlor dev`'s build status of the games (the dev routes and overlay), or `null` outside dev mode. */
+  readonly devStatus: DevStatus | null;
 }
 
 /** Path of the JSON room list (`?offset=&limit=`). */
@@ -164,22 +169,29 @@ export function createHttpApp(view: HttpView, serverFactory: FastifyServerFactor
   const play = async (req: FastifyRequest<{ Params: { game: string; roomId?: string }; Querystring: { spectate?: unknown; create?: unknown } }>, reply: FastifyReply) => {
     const { game: name, roomId = '' } = req.params;
     const game = view.game(name);
+    const dev = view.devStatus !== null;
+    const yes = (v: unknown): boolean => ['1', 'true', 'yes'].includes(String(v ?? ''));
+    // In dev mode a game whose first build failed has a status but no build: its play page shows
+    // the dev overlay (the error) and reloads itself once a build loads.
+    if (!game && view.devStatus?.get(name) && (roomId === '' || isRoomId(roomId))) {
+      return page(reply, 200, renderPlay({ game: name, title: name, roomId, spectate: yes(req.query.spectate), dev, pending: true }), { 'Cache-Control': 'no-store' });
+    }
     if (!game) return page(reply, 404, renderErrorPage(404, 'Game not found', `There is no game called "${name.slice(0, 64)}" here.`));
     if (roomId !== '' && !isRoomId(roomId)) return page(reply, 404, renderErrorPage(404, 'Room not found', 'That room id is not valid.'));
     const other = roomId ? view.rooms.get(roomId) : undefined;
     if (other && other.game.name !== game.name) return page(reply, 404, renderErrorPage(404, 'Room not found', `Room ${roomId} is not a ${game.metadata.name} room.`));
-    const yes = (v: unknown): boolean => ['1', 'true', 'yes'].includes(String(v ?? ''));
     // A room id nobody plays in (a typo, or a room that ended) is a 404 that offers to start it,
     // rather than a silent new room; `?create=1` starts it (a named room to share).
     if (roomId !== '' && !other && !yes(req.query.create)) {
       return page(reply, 404, renderErrorPage(404, 'Room not found', `There is no ${game.metadata.name} room "${roomId}" here: it may have ended, or the link has a typo.`, { href: `${playPath(game.name, roomId)}?create=1`, label: `Start room ${roomId}` }));
     }
     const spectate = yes(req.query.spectate);
-    return page(reply, 200, renderPlay({ game: game.name, title: game.metadata.name, roomId, spectate }), { 'Cache-Control': 'no-store' });
+    return page(reply, 200, renderPlay({ game: game.name, title: game.metadata.name, roomId, spectate, dev }), { 'Cache-Control': 'no-store' });
   };
   app.get('/play/:game', play);
   app.get('/play/:game/:roomId', play);
 
+  if (view.devStatus) registerDevRoutes(app, { logger: view.logger, devStatus: view.devStatus, hasGame: (name) => view.game(name) !== undefined });
   registerFleetRooms(app, { logger: view.logger, fleetRooms: () => view.fleetRooms(), hasGame: (name) => view.game(name) !== undefined });
 
   app.setNotFoundHandler(async (req, reply) => {
