@@ -8,6 +8,8 @@
  *   it attaches a fleet agent (`@parlor/fleet-agent`) that reports to an orchestrator;
  * - `parlor validate <game> [--runtime auto|docker|process] [--smoke-ms 5000] [--json]`: the publish gate
  *   (a filter, not the security boundary);
+ * - `parlor bots <url-or-game> [--count 10] [--duration 30s] [--script file] [--json]`: load-test a running
+ *   server with real WebSocket clients (loopback only unless `--allow-remote`);
  * `PORT` sets the default port. A busy port, a refused one or an unknown interface is one line
  * naming the fix, not a stack. Each command lives in its own file of this folder.
  */
@@ -15,6 +17,7 @@ import { Command } from 'commander';
 import { devCommand } from './dev.js';
 import { serveCommand } from './serve.js';
 import { validateCommand } from './validate.js';
+import { botsCommand } from './bots.js';
 
 const program = new Command();
 program
@@ -25,6 +28,7 @@ program
 program.addCommand(devCommand());
 program.addCommand(serveCommand());
 program.addCommand(validateCommand());
+program.addCommand(botsCommand());
 
 program.showHelpAfterError();
 program.addHelpText('after', `
@@ -34,6 +38,7 @@ Examples:
   parlor serve --games examples   serve every game in ./examples (lobby at /)
   parlor serve --games examples --runtime process   every room in a sandboxed child process
   parlor validate ./my-game       publish gate report (add --json for machines)
+  parlor bots pong --count 200 --duration 20s   load-test a running server's pong with 200 bots
 `);
 
 program.parse(process.argv);
