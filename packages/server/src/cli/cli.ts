@@ -10,11 +10,13 @@
  *   (a filter, not the security boundary);
  * - `parlor bots <url-or-game> [--count 10] [--duration 30s] [--script file] [--json]`: load-test a running
  *   server with real WebSocket clients (loopback only unless `--allow-remote`);
+ * - `parlor init <dir> [--force] [--packs <folder>]`: scaffold a standalone game project;
  * `PORT` sets the default port. A busy port, a refused one or an unknown interface is one line
  * naming the fix, not a stack. Each command lives in its own file of this folder.
  */
 import { Command } from 'commander';
 import { devCommand } from './dev.js';
+import { initCommand } from './init.js';
 import { serveCommand } from './serve.js';
 import { validateCommand } from './validate.js';
 import { botsCommand } from './bots.js';
@@ -28,6 +30,7 @@ program
 program.addCommand(devCommand());
 program.addCommand(serveCommand());
 program.addCommand(validateCommand());
+program.addCommand(initCommand());
 program.addCommand(botsCommand());
 
 program.showHelpAfterError();
@@ -38,6 +41,7 @@ Examples:
   parlor serve --games examples   serve every game in ./examples (lobby at /)
   parlor serve --games examples --runtime process   every room in a sandboxed child process
   parlor validate ./my-game       publish gate report (add --json for machines)
+  parlor init my-game             a new game project in ./my-game (its own package.json, game and test)
   parlor bots pong --count 200 --duration 20s   load-test a running server's pong with 200 bots
 `);
 
