@@ -90,14 +90,14 @@ export const FleetAckCode = {
   ROOM_EXISTS: 'ROOM_EXISTS',
   /** `reserveSeats` for a room that is not live on this host (or that ended while the host was reserving). */
   ROOM_NOT_FOUND: 'ROOM_NOT_FOUND',
-  /** `reserveSeats` on a host that does not implement it. */
-  UNSUPPORTED: 'UNSUPPORTED',
-  /** An `op` this agent does not know. */
   /**
    * `reserveSeats` for more seats than the room has free (players + live tickets + count would
    * exceed its player cap); a host signals it by throwing an error with this `code`.
    */
   ROOM_FULL: 'ROOM_FULL',
+  /** `reserveSeats` on a host that does not implement it. */
+  UNSUPPORTED: 'UNSUPPORTED',
+  /** An `op` this agent does not know. */
   UNKNOWN_COMMAND: 'UNKNOWN_COMMAND',
   /** The host threw an error without a string `code`. */
   HOST_FAILED: 'HOST_FAILED',

@@ -230,15 +230,15 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
    * `ttlMs`, and from then on refuses player joins to that room without a valid ticket.
    * @param opts.count tickets, 1–64; default 1.
    * @param opts.ttlMs ticket lifetime, 1 000–3 600 000 ms; default 60 000.
+   * Seats never oversell: the host refuses when players + live tickets + `count` would exceed the
+   * game's `maxPlayers` (its own count decides, since this read model may be a poll behind);
+   * expired tickets free their seats.
    * @returns the tickets, their expiry (ms since the epoch) and one join URL per ticket (`joinUrl?ticket=…`).
    * @throws {OrchestratorError} `VALIDATION`, `ROOM_NOT_FOUND`, `ROOM_FULL`, `INSTANCE_BUSY`, `COMMAND_FAILED`, `INSTANCE_DISCONNECTED`, `COMMAND_TIMEOUT`.
    */
   async reserveSeats(roomId: string, opts: { count?: number; ttlMs?: number } = {}): Promise<SeatReservation> {
     this.assertRunning();
     const bad = firstError(seatsCheck, opts);
-   * Seats never oversell: the host refuses when players + live tickets + `count` would exceed the
-   * game's `maxPlayers` (its own count decides, since this read model may be a poll behind);
-   * expired tickets free their seats.
     if (bad) throw new OrchestratorError(FleetCause.VALIDATION, bad);
     const count = opts.count ?? 1;
     const ttlMs = opts.ttlMs ?? 60_000;
