@@ -9,6 +9,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { compileFunction } from 'node:vm';
 import * as squish from '@parlor/squish';
 import { GAME_NAME_RE, type GameClass, type ResolvedGameMetadata } from '@parlor/squish';
+import { mapStack, formatLocation, type BundleRef, type SourceLocation } from '../dev/locate.js';
 import { GameLoadError, ServerConfigError, ServerErrorCode } from '../errors.js';
 import { loadAssets, type AssetLimits, type LoadedAsset } from './assets.js';
 import { bundleGame } from './bundle.js';
@@ -254,7 +255,9 @@ export function evaluateBundle(code: string, filename: string): unknown {
     const fn = compileFunction(code, ['exports', 'require', 'module', '__filename', '__dirname'], { filename });
     fn.call(module.exports, module.exports, gameRequire, module, filename, dirname(filename));
   } catch (err) {
-    throw new GameLoadError(ServerErrorCode.GAME_EVAL_FAILED, filename, `${filename} threw while loading: ${safeMessage(err)}`, {
+    // Point at the author's line: the thrown error's stack is rewritten through the bundle's source map.
+    const at = mapErrorStack(err, { code, filename });
+    throw new GameLoadError(ServerErrorCode.GAME_EVAL_FAILED, filename, `${filename} threw while loading: ${safeMessage(err)}${at ? ` (at ${formatLocation(at)})` : ''}`, {
       cause: err,
     });
   }
@@ -339,6 +342,23 @@ function safeMessage(err: unknown): string {
     return typeof err;
   } catch {
     return 'unknown error';
+  }
+}
+
+/**
+ * Rewrites a thrown error's `stack` to the author's file:line:column (see `mapStack`) when it is
+ * an own string property, and returns where in the game it arose; never runs a getter.
+ */
+function mapErrorStack(err: unknown, bundle: BundleRef): SourceLocation | undefined {
+  try {
+    if (err === null || typeof err !== 'object') return undefined;
+    const d = Object.getOwnPropertyDescriptor(err, 'stack');
+    if (!d || !('value' in d) || typeof d.value !== 'string') return undefined;
+    const { stack, at } = mapStack(d.value, bundle);
+    if (d.writable) (err as { stack: string }).stack = stack;
+    return at;
+  } catch {
+    return undefined;
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ResolvedGameMetadata } from '@parlor/squish';
+import { locationInMessage } from '../dev/diagnostics.js';
 import { GameLoadError } from '../errors.js';
 import { DEFAULT_MAX_ASSET_BYTES, DEFAULT_MAX_GAME_ASSET_BYTES, loadAssets, type AssetLimits } from '../games/assets.js';
 import { validateMetadata } from '../games/metadata.js';
@@ -54,9 +55,11 @@ export async function loadInSandbox(
       }),
     ]);
   } catch (err) {
-    const msg = errorText(err, 2000).replace(`${entry}: `, '');
+    // A game that threw while loading names its line: `… (at <file>:<line>:<col>)`, mapped by the runtime.
+    const { message: msg, at } = locationInMessage(errorText(err, 2000).replace(`${entry}: `, ''));
     const rule = /extend Game|default export|no static metadata|not a game class/i.test(msg) ? 'no-game-class' : /metadata\(\)/.test(msg) ? 'metadata' : 'load';
-    findings.push({ severity: 'error', rule, message: msg, file: entry, ...(rule === 'metadata' ? metadataLocation(entry, where) : where) });
+    const loc = at ?? { file: entry, ...(rule === 'metadata' ? metadataLocation(entry, where) : where) };
+    findings.push({ severity: 'error', rule, message: msg, ...loc });
     return null;
   }
   try {

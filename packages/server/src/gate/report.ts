@@ -5,6 +5,7 @@
  */
 import { relative } from 'node:path';
 import type { ResolvedGameMetadata } from '@parlor/squish';
+import { codeFrame } from '../dev/locate.js';
 import { truncate } from './describe.js';
 import type { GateRuntimeInfo } from './runtime.js';
 
@@ -29,6 +30,11 @@ export interface GateFinding {
   file: string;
   line: number;
   column: number;
+  /**
+   * The source lines around `line` with a marker under `column` (plain text), when the file could
+   * be read; set by {@link finishReport}.
+   */
+  codeFrame?: string;
 }
 
 /** Result of the smoke run. Durations in ms. */
@@ -91,7 +97,8 @@ const MAX_MESSAGE_CHARS = 500;
 
 /**
  * Bounds and settles `report` in place: at most 50 findings per rule (the rest counted in one
- * last finding), every message truncated, findings sorted by file:line:column, and `ok` set.
+ * last finding), every message truncated, findings sorted by file:line:column, each with the code
+ * frame of its file (when readable), and `ok` set.
  */
 export function finishReport(report: GateReport): GateReport {
   // Bound the report: at most MAX_FINDINGS_PER_RULE findings per rule, every message truncated.
@@ -109,14 +116,27 @@ export function finishReport(report: GateReport): GateReport {
     }
   }
   kept.sort((a, b) => (a.file === b.file ? a.line - b.line || a.column - b.column : a.file.localeCompare(b.file)));
+  for (const f of kept) {
+    if (f.codeFrame !== undefined) continue;
+    const frame = codeFrame({ file: f.file, line: f.line, column: f.column });
+    if (frame) f.codeFrame = frame;
+  }
   report.findings.splice(0, report.findings.length, ...kept);
   report.ok = !report.findings.some((f) => f.severity === 'error');
   return report;
 }
 
+/** A code frame indented under its finding's line. */
+function indent(frame: string): string {
+  return frame
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
+}
+
 /**
  * Formats a {@link GateReport} for people: one `file:line:col: severity [rule] message` per
- * finding, the game and runtime lines, the smoke run, the verdict, and {@link GATE_DISCLAIMER}
+ * finding (followed by its code frame, indented), the game and runtime lines, the smoke run, the verdict, and {@link GATE_DISCLAIMER}
  * (the gate is a filter; the runtime is the boundary).
  */
 export function formatGateReport(report: GateReport, cwd = process.cwd()): string {
@@ -125,7 +145,10 @@ export function formatGateReport(report: GateReport, cwd = process.cwd()): strin
     return r && !r.startsWith('..') ? r : f;
   };
   const out: string[] = [];
-  for (const f of report.findings) out.push(`${rel(f.file)}:${f.line}:${f.column}: ${f.severity} [${f.rule}] ${truncate(f.message, MAX_MESSAGE_CHARS)}`);
+  for (const f of report.findings) {
+    out.push(`${rel(f.file)}:${f.line}:${f.column}: ${f.severity} [${f.rule}] ${truncate(f.message, MAX_MESSAGE_CHARS)}`);
+    if (f.codeFrame) out.push(indent(f.codeFrame));
+  }
   if (report.metadata) out.push(`game: ${truncate(report.metadata.name, 80)} (tick rate ${report.metadata.tickRate} Hz, ${report.metadata.maxPlayers} players max)`);
   if (report.runtime) out.push(`runtime: ${report.runtime.name} (${report.runtime.reason})${report.runtime.unsafe ? ' — UNSAFE: no kernel isolation' : ''}`);
   if (report.smoke) {

@@ -4,14 +4,13 @@
  * internals, prototype pollution, network globals, syntax. Each finding carries file:line:column
  * in the original source (TypeScript positions mapped back through esbuild's source map).
  */
-import { builtinModules } from 'node:module';
+import { SourceMap, builtinModules, type SourceMapPayload } from 'node:module';
 import { extname } from 'node:path';
 import { parse, type Node as AcornNode } from 'acorn';
 import { fullAncestor } from 'acorn-walk';
 import { transformSync, type Loader } from 'esbuild';
 import { ALLOWED_BUILTINS } from '../runner/builtins.js';
 import type { GateFinding } from './report.js';
-import { SourceMapLookup } from './sourcemap.js';
 
 const BUILTINS = new Set(builtinModules.map((m) => m.replace(/^node:/, '')));
 const PROCESS_INTERNALS = new Set(['binding', '_linkedBinding', 'dlopen', 'getBuiltinModule', 'kill', 'mainModule', 'reallyExit', '_kill', 'setuid', 'setgid', 'chdir', 'report', 'openStdin']);
@@ -31,7 +30,7 @@ export function scanSource(text: string, file: string, allowedBuiltins: Readonly
   const findings: GateFinding[] = [];
   const ext = extname(file);
   let js = text;
-  let map: SourceMapLookup | null = null;
+  let map: TransformMap | null = null;
   if (ext !== '.js' && ext !== '.mjs' && ext !== '.cjs') {
     const loader: Loader = ext === '.tsx' ? 'tsx' : ext === '.jsx' ? 'jsx' : 'ts';
     try {
@@ -45,7 +44,7 @@ export function scanSource(text: string, file: string, allowedBuiltins: Readonly
         tsconfigRaw: { compilerOptions: { verbatimModuleSyntax: true } },
       });
       js = out.code;
-      map = new SourceMapLookup((JSON.parse(out.map) as { mappings: string }).mappings);
+      map = new TransformMap(JSON.parse(out.map) as SourceMapPayload);
     } catch (err) {
       const e = (err as { errors?: Array<{ text: string; location?: { line: number; column: number } }> }).errors?.[0];
       findings.push({ severity: 'error', rule: 'syntax', message: e?.text ?? (err as Error).message, file, line: e?.location?.line ?? 1, column: (e?.location?.column ?? 0) + 1 });
@@ -225,4 +224,19 @@ function propName(m: AnyNode): string | null {
   if (!m.computed && p.type === 'Identifier') return p.name ?? null;
   if (p.type === 'Literal' && typeof p.value === 'string') return p.value;
   return null;
+}
+
+/** esbuild's source map of one transformed file, read with Node's `SourceMap`. */
+class TransformMap {
+  private readonly map: SourceMap;
+  constructor(payload: SourceMapPayload) {
+    this.map = new SourceMap(payload);
+  }
+
+  /** Original 1-based line and 0-based column of a generated 1-based line, 0-based column; `null` if that line has no mapping at or before it. */
+  original(line: number, column: number): { line: number; column: number } | null {
+    const e = this.map.findEntry(line - 1, column) as Partial<{ generatedLine: number; originalLine: number; originalColumn: number }>;
+    if (e.generatedLine !== line - 1 || typeof e.originalLine !== 'number' || typeof e.originalColumn !== 'number') return null;
+    return { line: e.originalLine + 1, column: e.originalColumn };
+  }
 }

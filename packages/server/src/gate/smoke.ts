@@ -5,6 +5,7 @@
  * tick rate far from `tickRate` (stalled or tampered loop), a flood of frame bytes.
  */
 import { Game, type GameClass, type Node, type ResolvedGameMetadata } from '@parlor/squish';
+import { mapStack, type SourceLocation } from '../dev/locate.js';
 import type { EngineToHostMessage } from '../engine/messages.js';
 import type { Logger } from '../logger.js';
 import type { RoomChannel, RoomRuntime } from '../runtime/runtime.js';
@@ -74,11 +75,9 @@ export async function smokeRun(runtime: RoomRuntime, s: SmokeSpec): Promise<Smok
   let stopped = false;
   let firstFrameAt = -1;
   const seen = new Set<string>();
-  const bundleRe = new RegExp(`${escapeRe(s.bundle.filename)}:(\\d+):(\\d+)`);
-  const locate = (stack: string): { file: string; line: number; column: number } => {
-    // Stack frames of the bundle point at the entry's file name; use them when present.
-    const m = bundleRe.exec(stack);
-    return m ? { file: entry, line: Number(m[1]), column: Number(m[2]) } : { file: entry, ...where };
+  const locate = (stack: string): SourceLocation => {
+    // Stack frames of the bundle point at the entry's name and the bundle's lines: mapped to the author's.
+    return mapStack(stack, s.bundle).at ?? { file: entry, ...where };
   };
   const started = performance.now();
   const elapsed = (): number => performance.now() - started;
@@ -251,8 +250,4 @@ export async function smokeRun(runtime: RoomRuntime, s: SmokeSpec): Promise<Smok
     tickBudgetMs: Number(budget.toFixed(3)),
     errors,
   };
-}
-
-function escapeRe(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -15,6 +15,9 @@ import {
   type RedirectMessage,
 } from '@parlor/squish';
 import { WebSocket } from 'ws';
+import { reportRoomError, roomDiagnostic } from '../dev/diagnostics.js';
+import { codeFrame, formatLocation, mapStack } from '../dev/locate.js';
+import type { DevStatus } from '../dev/status.js';
 import type { EngineErrorMessage, EngineToHostMessage } from '../engine/messages.js';
 import type { LoadedGame } from '../games/loader.js';
 import type { Logger } from '../logger.js';
@@ -52,6 +55,8 @@ export interface RoomHost {
   readonly reconnectGraceMs: number;
   readonly backpressureBytes: number;
   readonly maxConsecutiveErrors: number;
+  /** `parlor dev`'s status: game errors are reported to it (kind `room`) as well as logged. */
+  readonly devStatus?: DevStatus;
 }
 
 /**
@@ -400,8 +405,7 @@ export class Room {
     const log = this.log;
     const fields = { where: text(msg.where), fatal: msg.fatal === true, error: oneLine(text(msg.message)) };
     if (msg.fatal) {
-      log.error(fields, 'game error');
-      if (msg.stack) log.debug({ stack: oneLine(text(msg.stack)) }, 'game error stack');
+      this.logGameError(fields, text(msg.stack));
       void this.dispose({
         code: CloseCode.ROOM_FAILED,
         reason: 'game failed',
@@ -421,11 +425,24 @@ export class Room {
     }
     if (this.errorLinesInWindow < ERROR_LINES_PER_SECOND) {
       this.errorLinesInWindow++;
-      log.error(fields, 'game error');
-      if (msg.stack) log.debug({ stack: oneLine(text(msg.stack)) }, 'game error stack');
+      this.logGameError(fields, text(msg.stack));
     } else {
       this.suppressedErrors++;
     }
+  }
+
+  /**
+   * Logs a game error at the author's line: `at` (file:line:column, the stack mapped through the
+   * bundle's source map on this host) and `frame` (the source lines around it), the mapped stack
+   * at debug; with a dev status, reports it there (`parlor dev` prints it with its frame).
+   */
+  private logGameError(fields: { where: string; fatal: boolean; error: string }, rawStack: string): void {
+    const { stack, at } = mapStack(rawStack, this.game.bundle);
+    const frame = at ? codeFrame(at) : undefined;
+    const dev = this.host.devStatus;
+    this.log.error({ ...fields, ...(at ? { at: formatLocation(at) } : {}), ...(frame && !dev ? { frame } : {}) }, 'game error');
+    if (stack) this.log.debug({ stack: oneLine(stack) }, 'game error stack');
+    if (dev) reportRoomError(dev, this.game.name, roomDiagnostic(fields.where, fields.error, at));
   }
 }
 

@@ -1,4 +1,5 @@
 import type { ResolvedGameMetadata } from '@parlor/squish';
+import { formatLocation, mapStack } from '../../dev/locate.js';
 import { ENGINE_MESSAGE_LIMITS } from '../../engine/messages.js';
 import { RuntimeError, ServerErrorCode } from '../../errors.js';
 import type { RunnerBootMessage } from '../../runner/protocol.js';
@@ -58,7 +59,9 @@ export function inspectInSandbox(
           }
           if (m.type === 'error') {
             const message = str(m.message, ENGINE_MESSAGE_LIMITS.messageChars, '');
-            failed(message === null ? 'the game failed to load (its error message is not a string)' : message);
+            // The sandbox's stack points into the bundle: the host maps it to the author's line.
+            const { at } = mapStack(str(m.stack, ENGINE_MESSAGE_LIMITS.stackChars, '') ?? '', bundle);
+            failed(`${message === null ? 'the game failed to load (its error message is not a string)' : message}${at ? ` (at ${formatLocation(at)})` : ''}`);
             return;
           }
         }
