@@ -145,6 +145,8 @@ export interface ServerSettings {
   readonly slowClientTimeoutMs: number;
   readonly listLimit: number;
   readonly instanceId: string;
+  /** {@link GameServerOptions.devStatus}: where rooms report game errors in `parlor dev`; `undefined` otherwise. */
+  readonly devStatus: DevStatus | undefined;
 }
 
 /**
@@ -176,6 +178,7 @@ export function resolveOptions(options: GameServerOptions): ServerSettings {
   }
   const instanceId = options.instanceId ?? defaultInstanceId(options.port ?? 8080);
   return {
+    devStatus: options.devStatus,
     reconnectGraceMs,
     joinTimeoutMs,
     maxInputBytes,

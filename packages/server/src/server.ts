@@ -174,7 +174,7 @@ class ParlorServer implements GameServer {
     });
     const { metrics } = this;
     this.registry = new RoomRegistry(
-      { logger, metrics, runtime: this.runtime, reconnectGraceMs: settings.reconnectGraceMs, backpressureBytes: settings.backpressureBytes, maxConsecutiveErrors: settings.maxConsecutiveErrors },
+      { logger, metrics, runtime: this.runtime, reconnectGraceMs: settings.reconnectGraceMs, backpressureBytes: settings.backpressureBytes, maxConsecutiveErrors: settings.maxConsecutiveErrors, devStatus: settings.devStatus },
       settings,
     );
     this.admission = new ConnectionAdmission(settings, metrics, logger);
