@@ -9,6 +9,7 @@ import { InputController } from './input/input.js';
 import { StatusOverlay, type OverlayAction } from './ui/overlay.js';
 import { RedirectRefusedError, checkRedirect } from './net/redirect.js';
 import { CanvasRenderer } from './render/renderer.js';
+import { DevMode } from './ui/dev-mode.js';
 
 /** Options of {@link start}. */
 export interface StartOptions {
@@ -40,6 +41,13 @@ export interface StartOptions {
   updateUrl?: boolean;
   /** Show the status overlay and spectator badge; default true. */
   overlay?: boolean;
+  /**
+   * Dev mode (`parlor dev`'s play pages set it from `data-dev`): show the game's build and room
+   * errors in a dev overlay (from the server's `/parlor/dev/events`), and when a fixed build
+   * arrives after an error or after the connection stopped (e.g. the room failed, 4500), bring the
+   * page to it by itself. Default false: no dev overlay, no extra request.
+   */
+  dev?: boolean;
   /** WebSocket implementation; default the browser's. */
   WebSocket?: WebSocketConstructor;
   /**
@@ -92,6 +100,8 @@ export class ParlorClient extends Emitter<ClientEvents> {
   readonly audio: AudioPlayer;
   /** The overlay, or `null` when disabled. */
   readonly overlay: StatusOverlay | null;
+  /** Dev mode (overlay of the game's build errors, recovery after a fix), or `null` outside dev mode. */
+  readonly dev: DevMode | null;
   private readonly updateUrl: boolean;
   private readonly allowedOrigins: readonly string[];
 
@@ -174,6 +184,7 @@ export class ParlorClient extends Emitter<ClientEvents> {
       if (this.spectator && target.origin === location.origin && target.pathname.startsWith(PLAY_PATH_PREFIX)) target.searchParams.set('spectate', '1');
       location.assign(target.href);
     });
+    this.dev = options.dev === true ? new DevMode({ game: this.game, document: this.canvas.ownerDocument, playing: () => this.connection.status === 'playing', recover: () => this.rejoinFixedBuild() }) : null;
     this.input.attach();
     this.onStatus(this.connection.status);
     this.connection.start();
@@ -231,6 +242,23 @@ export class ParlorClient extends Emitter<ClientEvents> {
     this.audio.destroy();
     this.renderer.destroy();
     this.overlay?.destroy();
+    this.dev?.close();
+  }
+
+  /**
+   * Dev mode, a fixed build arrived after this page stopped: load the page again for the room it
+   * was in (`?create=1`, so the room starts again if it ended, and the spent reconnect token is
+   * forgotten), or for the game when it had no room yet.
+   */
+  private rejoinFixedBuild(): void {
+    if (typeof location === 'undefined') return;
+    const roomId = this.connection.roomId;
+    if (roomId) sessionStore()?.removeItem(tokenStorageKey(this.game, roomId));
+    const params = new URLSearchParams(location.search);
+    params.delete('ticket');
+    if (roomId) params.set('create', '1');
+    const q = params.toString();
+    location.assign(playPath(this.game, roomId) + (q ? `?${q}` : ''));
   }
 
   private onInit(init: InitMessage): void {
@@ -291,6 +319,10 @@ export class ParlorClient extends Emitter<ClientEvents> {
       }
     }
     if (status !== 'playing') this.input.releaseAll();
+    if (status === 'error') {
+      const e = this.connection.error;
+      this.dev?.stopped(e ? describeError(e) : 'unknown');
+    }
     this.emit('status', status);
   }
 }

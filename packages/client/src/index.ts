@@ -18,6 +18,19 @@ export { RedirectRefusedError, type RedirectTarget, type RedirectPolicy } from '
 export { CanvasRenderer, type RendererOptions } from './render/renderer.js';
 export { InputController, type InputOptions } from './input/input.js';
 export { StatusOverlay, type OverlayState, type OverlayAction } from './ui/overlay.js';
+export { DevMode, startDevOverlay, type DevModeOptions, type DevOverlayPageOptions } from './ui/dev-mode.js';
+export { DevOverlay, diagnosticLocation, type DevOverlayContent } from './ui/dev-overlay.js';
+export {
+  DevEvents,
+  DevRecovery,
+  DEV_EVENTS_PATH,
+  isHealthy,
+  parseDevState,
+  type DevState,
+  type DevDiagnostic,
+  type DevEventsEvents,
+  type EventSourceConstructor,
+} from './net/dev-events.js';
 export { AssetStore, type AssetStoreOptions, type ImageState } from './media/assets.js';
 export { AudioPlayer } from './media/audio.js';
 export { hitTest, approximateMeasureText, LINE_HEIGHT, type HitTestOptions, type MeasureText } from './render/hit-test.js';
