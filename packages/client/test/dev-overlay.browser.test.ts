@@ -105,6 +105,9 @@ describe.skipIf(!haveChromium && !inCi)('dev overlay in headless Chromium', () =
   const dev = new DevStatus();
   const contexts: BrowserContext[] = [];
 
+  /** Console lines of every page that mention the Content Security Policy (the pages' CSP allows no inline script or style). */
+  const cspViolations: string[] = [];
+
   async function openPage(url: string): Promise<{ page: Page; requests: string[]; navigations: string[] }> {
     const ctx = await browser.newContext({ viewport: { width: 800, height: 450 } });
     contexts.push(ctx);
@@ -116,6 +119,9 @@ describe.skipIf(!haveChromium && !inCi)('dev overlay in headless Chromium', () =
       if (f === page.mainFrame()) navigations.push(f.url());
     });
     page.on('pageerror', (err) => console.error(`[page ${url}] ${err.message}`));
+    page.on('console', (m) => {
+      if (/Content.Security.Policy/i.test(m.text())) cspViolations.push(`${url}: ${m.text()}`);
+    });
     await page.goto(url);
     return { page, requests, navigations };
   }
@@ -236,5 +242,10 @@ describe.skipIf(!haveChromium && !inCi)('dev overlay in headless Chromium', () =
     expect(s.dev).toBe(false);
     expect(s.overlay).toBeNull();
     expect(requests.filter((u) => u.includes('/parlor/dev/'))).toEqual([]);
+  });
+
+  it('every dev page ran under the strict page CSP without a violation', () => {
+    expect(contexts.length).toBeGreaterThanOrEqual(5);
+    expect(cspViolations).toEqual([]);
   });
 });
