@@ -10,7 +10,7 @@
  * the orchestrator's commands on the host in `commands.ts` (through a narrow `CommandTarget`); the
  * wire format in `protocol.ts`.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { EventEmitter } from 'eventemitter3';
 import WebSocket from 'ws';
@@ -54,7 +54,7 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
   /** The instance name. */
   readonly name: string;
   private readonly url: string;
-  private readonly key: string;
+  private key: string;
   private readonly endpointUrl: string;
   private readonly labels: Record<string, string>;
   private readonly capacity: InstanceCapacity;
@@ -73,6 +73,8 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
   private _instanceId: string | null = null;
   private attempt = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  /** No reconnect before this time (ms since the epoch): the orchestrator's `Retry-After` of a throttled attempt. */
+  private retryNotBefore = 0;
   private sampleTimer: ReturnType<typeof setInterval> | null = null;
   private readonly fleetRooms = new Set<string>();
   private readonly firstSeen = new Map<string, number>();
@@ -218,6 +220,35 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
       this.placing.set(id, { resolve, reject, timer });
       this.send(ws, options === undefined ? { t: 'place', id, type } : { t: 'place', id, type, options });
     });
+  }
+
+  /**
+   * Replaces the agent key (a rotation: e.g. `parlor serve` re-reading `--fleet-key-file` on
+   * SIGHUP). A session up now was opened with the old key, so the agent closes it and reconnects
+   * at once with the new one (the host's rooms are untouched; the orchestrator sees the instance
+   * come back within a moment). The same key again changes nothing. If the orchestrator refuses the
+   * new key, the agent logs it as an error (with the key's fingerprint) and keeps retrying.
+   * @returns whether the key changed.
+   * @throws {FleetAgentError} `FLEET_AGENT_CONFIG` on an empty key.
+   */
+  setKey(key: string): boolean {
+    if (typeof key !== 'string' || key.length === 0) throw new FleetAgentError(FleetAgentErrorCode.CONFIG, 'key is required');
+    if (key === this.key) return false;
+    this.key = key;
+    this.logger.info({ keyFp: keyFingerprint(key) }, 'agent key changed; reconnecting with it');
+    if (this.stopped) return true;
+    this.attempt = 0;
+    this.retryNotBefore = 0;
+    if (this.retryTimer) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = null;
+      this.open();
+    } else if (this.ws) {
+      const ws = this.ws;
+      if (ws.readyState === WebSocket.OPEN) ws.close(FleetCloseCode.BYE, 'agent key changed; reconnecting');
+      else ws.terminate();
+    }
+    return true;
   }
 
   /** Stops new fleet placements here: the orchestrator sees the instance as draining. Local joins still work. */
@@ -442,7 +473,16 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
       this.onFrame(ws, data);
     });
     ws.on('unexpected-response', (_req, res) => {
-      this.logger.warn({ status: res.statusCode }, 'orchestrator refused the agent');
+      const status = res.statusCode;
+      if (status === 401) {
+        this.logger.error({ status, keyFp: keyFingerprint(this.key) }, 'orchestrator refused the agent key (401): give this agent a key the orchestrator accepts');
+      } else if (status === 429) {
+        const retryAfterS = Math.min(300, Math.max(0, Number(res.headers['retry-after']) || 0));
+        this.retryNotBefore = Date.now() + retryAfterS * 1000;
+        this.logger.warn({ status, keyFp: keyFingerprint(this.key), retryAfterS }, 'orchestrator throttled this agent key after failed attempts; retrying after Retry-After');
+      } else {
+        this.logger.warn({ status }, 'orchestrator refused the agent');
+      }
       ws.terminate();
     });
     ws.on('error', (err) => this.logger.debug({ error: err.message }, 'socket error'));
@@ -454,6 +494,7 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
       this.rejectPlacing(new FleetAgentError(FleetAgentErrorCode.NOT_CONNECTED, `connection to the orchestrator lost (${code}) before the placement answer`));
       if (was) this.emit('disconnected', { code, reason: reason.toString() });
       if (code === FleetCloseCode.VERSION) this.logger.error({ reason: reason.toString() }, 'orchestrator refused the protocol version');
+      if (code === FleetCloseCode.KEY_REVOKED) this.logger.error({ keyFp: keyFingerprint(this.key) }, 'orchestrator revoked this agent key: give this agent a key the orchestrator accepts');
       if (this.stopped) return;
       this.setStatus(this.draining ? 'draining' : 'connecting');
       this.scheduleReconnect();
@@ -463,7 +504,8 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
   private scheduleReconnect(): void {
     if (this.stopped || this.retryTimer) return;
     this.attempt++;
-    const delay = Math.round(backoffDelay(this.attempt, Math.random(), { initialMs: this.minBackoffMs, maxMs: this.maxBackoffMs }));
+    const backoff = Math.round(backoffDelay(this.attempt, Math.random(), { initialMs: this.minBackoffMs, maxMs: this.maxBackoffMs }));
+    const delay = Math.max(backoff, this.retryNotBefore - Date.now());
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       this.open();
@@ -554,6 +596,11 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
     if (wait <= 0) fire();
     else setTimeout(fire, wait).unref?.();
   }
+}
+
+/** `fp:` + the first 8 hex chars of the key's SHA-256: the orchestrator's fingerprint of the same key (logs never hold keys). */
+function keyFingerprint(key: string): string {
+  return `fp:${createHash('sha256').update(key, 'utf8').digest('hex').slice(0, 8)}`;
 }
 
 function hashOf(s: string): string {

@@ -44,6 +44,8 @@ export const FleetCloseCode = {
   SHUTDOWN: 4904,
   /** Agent closing on purpose (disconnect). */
   BYE: 4905,
+  /** The key this session authenticated with was removed from the orchestrator's accepted keys (a reload that revokes it). */
+  KEY_REVOKED: 4910,
 } as const;
 
 /** One row of {@link FLEET_CLOSE_CODES}. */
@@ -71,6 +73,7 @@ export const FLEET_CLOSE_CODES: readonly FleetCloseCodeInfo[] = Object.freeze(([
   { code: FleetCloseCode.REPLACED, name: 'REPLACED', sentBy: 'orchestrator', retry: 'backoff', meaning: 'replaced by a newer connection of the same process' },
   { code: FleetCloseCode.SHUTDOWN, name: 'SHUTDOWN', sentBy: 'orchestrator', retry: 'backoff', meaning: 'orchestrator shutting down' },
   { code: FleetCloseCode.BYE, name: 'BYE', sentBy: 'agent', retry: 'none', meaning: 'the agent disconnected on purpose' },
+  { code: FleetCloseCode.KEY_REVOKED, name: 'KEY_REVOKED', sentBy: 'orchestrator', retry: 'backoff', meaning: "the session's key was removed from the accepted keys (logged as an error: give the agent a current key)" },
 ] satisfies FleetCloseCodeInfo[]).map((r): FleetCloseCodeInfo => Object.freeze(r)));
 
 /**
