@@ -32,8 +32,11 @@ export const FLEET_CAUSES = {
   PAYLOAD_TOO_LARGE: { status: 413, message: 'body too large', headers: { Connection: 'close' } },
   /** Every candidate has its in-flight command cap reached. */
   INSTANCE_BUSY: { status: 429, message: 'instance busy', headers: { 'Retry-After': '1' } },
-  /** Too many failed authentications from this address. */
-  AUTH_THROTTLED: { status: 429, message: 'too many failed authentications from this address; retry later', headers: { 'Retry-After': '1' } },
+  /**
+   * Too many failed authentications with this key from this address (or with any key, past the
+   * address's ceiling). Only wrong or missing keys get it; `Retry-After` is the real seconds left.
+   */
+  AUTH_THROTTLED: { status: 429, message: 'too many failed authentications from this address with a wrong key; retry after the seconds in Retry-After' },
   /** Too many concurrent event streams. */
   SSE_LIMIT: { status: 429, message: 'too many event streams', headers: { 'Retry-After': '1' } },
   /** An unexpected failure in the orchestrator (logged with its stack; the answer says no more). */

@@ -32,9 +32,19 @@ export interface OrchestratorOptions {
   maxSseStreams?: number;
   /** Interval of the SSE `: ping` comment. Default 15 000. */
   sseKeepAliveMs?: number;
-  /** Failed authentications per address within `authWindowMs` before `AUTH_THROTTLED`. Default 20. */
+  /**
+   * Failed authentications per (address, presented key) within `authWindowMs` before that pair
+   * gets `AUTH_THROTTLED` (with a `Retry-After` of the real seconds left). Only wrong or missing
+   * keys are ever throttled: a valid key always passes. Default 20.
+   */
   authFailureLimit?: number;
-  /** Window of the failed-auth throttle. Default 60 000. */
+  /**
+   * Failed authentications per address, every presented key together, within `authWindowMs`
+   * before every wrong or missing key from that address gets `AUTH_THROTTLED` (a flood of guessed
+   * keys). Valid keys from the address still pass. Default 200.
+   */
+  authSourceFailureLimit?: number;
+  /** Window of the failed-auth throttle, ms (fixed, from the first failure). Default 60 000. */
   authWindowMs?: number;
   /** `dirty` nudges per second an agent may send before it is kicked. Default 50. */
   maxDirtyPerSecond?: number;
@@ -77,6 +87,7 @@ export function resolveOptions(options: OrchestratorOptions): ResolvedOptions {
     maxSseStreams: intOpt('maxSseStreams', options.maxSseStreams, 100, 0),
     sseKeepAliveMs: intOpt('sseKeepAliveMs', options.sseKeepAliveMs, 15_000, 10),
     authFailureLimit: intOpt('authFailureLimit', options.authFailureLimit, 20, 0),
+    authSourceFailureLimit: intOpt('authSourceFailureLimit', options.authSourceFailureLimit, 200, 0),
     authWindowMs: intOpt('authWindowMs', options.authWindowMs, 60_000, 1),
     maxDirtyPerSecond: intOpt('maxDirtyPerSecond', options.maxDirtyPerSecond, 50, 1),
     placePerSecond: intOpt('placePerSecond', options.placePerSecond, 5, 1),

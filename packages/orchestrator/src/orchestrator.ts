@@ -83,7 +83,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     }
     const opts = resolveOptions(options);
     this.opts = opts;
-    const guard = new AuthGuard(this.keys, new AuthThrottle(opts.authFailureLimit, opts.authWindowMs), this.logger.child({ component: 'auth' }));
+    const guard = new AuthGuard(this.keys, new AuthThrottle(opts.authFailureLimit, opts.authSourceFailureLimit, opts.authWindowMs), this.logger.child({ component: 'auth' }));
     this.registry = new Registry<AgentConnection>(this, this.logger.child({ component: 'registry' }));
     this.fleet = this.registry.view;
     this.commands = new CommandRpc(opts.commandTimeoutMs, this.logger.child({ component: 'commands' }));
@@ -105,13 +105,19 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
 
   /**
    * Replaces the accepted key lists at runtime (key rotation without downtime): add the new key,
-   * move clients to it, then remove the old one. Agents already connected stay connected; only new
-   * connections and requests are checked against the new lists. Production key rules apply.
+   * move clients to it, then remove the old one. By default agents already connected stay
+   * connected; only new connections and requests are checked against the new lists. With
+   * `opts.dropRevoked` (what the CLI's SIGHUP reload does), agent sessions opened with a key no
+   * longer accepted are closed with `KEY_REVOKED` (4910), so a removed key grants nothing any more.
+   * Production key rules apply.
+   * @returns how many agent sessions were closed (0 without `dropRevoked`).
    * @throws {OrchestratorConfigError} on an empty list or a rule violation (nothing changes then).
    */
-  setKeys(keys: { agentKey?: string | string[]; adminKey?: string | string[] }): void {
+  setKeys(keys: { agentKey?: string | string[]; adminKey?: string | string[] }, opts: { dropRevoked?: boolean } = {}): number {
     const fps = this.keys.set(keys);
-    this.logger.info({ agentKeys: fps.agent, adminKeys: fps.admin }, 'keys rotated');
+    const dropped = opts.dropRevoked ? this.hub.dropRevoked((fp) => this.keys.agent.hasFingerprint(fp)) : 0;
+    this.logger.info({ agentKeys: fps.agent, adminKeys: fps.admin, revokedSessions: dropped }, 'keys rotated');
+    return dropped;
   }
 
   /** The port listened on (after {@link listen}). */

@@ -99,7 +99,7 @@ describe('REST /v1 contract', () => {
     expect(((await res.body.json()) as any).cause).toBe('PAYLOAD_TOO_LARGE');
   });
 
-  it('UNAUTHORIZED 401 is uniform; AUTH_THROTTLED 429 per IP; key rotation lists; fingerprints in logs, never keys; audit lines', async () => {
+  it('UNAUTHORIZED 401 is uniform; AUTH_THROTTLED 429 per (address, wrong key) with a true Retry-After, never for a valid key; key rotation lists; fingerprints in logs, never keys; audit lines', async () => {
     const { orch, logs, raw } = await setup({ adminKey: [ADMIN_KEY, 'second-admin-key-0123456789'], authFailureLimit: 3 });
     const none = await http(orch, 'GET', '/v1/stats', { key: null });
     const wrong = await http(orch, 'GET', '/v1/stats', { key: 'admin-key-0123456789abcdeX' });
@@ -108,9 +108,16 @@ describe('REST /v1 contract', () => {
     expect(wrong.headers['www-authenticate']).toBe(none.headers['www-authenticate']);
     expect((await http(orch, 'GET', '/v1/stats', { key: 'second-admin-key-0123456789' })).status).toBe(200);
     await http(orch, 'POST', '/v1/rooms', { body: { type: 'pong', roomId: 'audited' }, key: 'second-admin-key-0123456789' });
-    await http(orch, 'GET', '/v1/stats', { key: 'x' });
-    await http(orch, 'GET', '/v1/stats', { key: 'y' });
-    rejected(await http(orch, 'GET', '/v1/stats'), 429, 'AUTH_THROTTLED'); // even the right key, once throttled
+    // authFailureLimit 3: the 4th failure of the same wrong key from this address starts its block
+    for (let i = 0; i < 4; i++) rejected(await http(orch, 'GET', '/v1/stats', { key: 'x' }), 401, 'UNAUTHORIZED');
+    const throttled = await http(orch, 'GET', '/v1/stats', { key: 'x' });
+    rejected(throttled, 429, 'AUTH_THROTTLED');
+    // the truth: the window is 60 s from the first failure of 'x', so 59–60 s are left
+    expect(Number(throttled.headers['retry-after'])).toBeGreaterThanOrEqual(59);
+    expect(Number(throttled.headers['retry-after'])).toBeLessThanOrEqual(60);
+    rejected(await http(orch, 'GET', '/v1/stats', { key: 'y' }), 401, 'UNAUTHORIZED'); // another key from the same address: its own count
+    expect((await http(orch, 'GET', '/v1/stats')).status).toBe(200); // the valid key from the same address is never throttled
+    expect(logs).toContainEqual(expect.objectContaining({ msg: expect.stringMatching(/^auth throttled/), keyFp: expect.stringMatching(/^fp:[0-9a-f]{8}$/), retryAfterS: 60 }));
     const log = raw.join('');
     expect(log).not.toContain(ADMIN_KEY);
     expect(log).not.toContain('second-admin-key');

@@ -87,6 +87,22 @@ export class AgentHub {
     for (const rec of this.deps.registry.all()) this.drop(rec.link, reason, code);
   }
 
+  /**
+   * Closes every session whose key is no longer accepted (`accepted(fp)` false) with
+   * `KEY_REVOKED`; the instance goes as on any drop. @returns how many were closed.
+   */
+  dropRevoked(accepted: (fp: string) => boolean): number {
+    let n = 0;
+    for (const rec of this.deps.registry.all()) {
+      const conn = rec.link;
+      if (accepted(conn.keyFp)) continue;
+      conn.log.warn({ keyFp: conn.keyFp }, 'agent key revoked: session closed');
+      this.drop(conn, 'agent key revoked', FleetCloseCode.KEY_REVOKED);
+      n++;
+    }
+    return n;
+  }
+
   /** The HTTP server's `upgrade` event. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
@@ -96,8 +112,8 @@ export class AgentHub {
     } catch {
       // fall through: 404
     }
-    const refuse = (status: string): void => {
-      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    const refuse = (status: string, extra = ''): void => {
+      socket.end(`HTTP/1.1 ${status}\r\n${extra}Connection: close\r\nContent-Length: 0\r\n\r\n`);
     };
     if (path !== FLEET_WS_PATH) return refuse('404 Not Found');
     if (!this.deps.accepting()) return refuse('503 Service Unavailable');
@@ -115,7 +131,7 @@ export class AgentHub {
       }
     }
     const verdict = this.deps.guard.check('agent', ip, key);
-    if (!verdict.ok) return refuse(verdict.reason === 'throttled' ? '429 Too Many Requests' : '401 Unauthorized');
+    if (!verdict.ok) return verdict.reason === 'throttled' ? refuse('429 Too Many Requests', `Retry-After: ${verdict.retryAfterS}\r\n`) : refuse('401 Unauthorized');
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onAgent(ws, ip, verdict.fingerprint));
   }
 

@@ -98,7 +98,7 @@ export function createApi(control: ControlPlane, opts: ApiOptions, deps: { guard
     applyCors(opts.cors, req.headers.origin, raw);
     if (req.method === 'OPTIONS' || !opts.api) return;
     const path = pathOf(req.url);
-    if ((path === '/v1' || path.startsWith('/v1/')) && path !== OPENAPI_PATH) authenticate(req, path, deps.guard, opts.sseQueryAuth && path === '/v1/events');
+    if ((path === '/v1' || path.startsWith('/v1/')) && path !== OPENAPI_PATH) authenticate(req, reply, path, deps.guard, opts.sseQueryAuth && path === '/v1/events');
   }
   app.addHook('onRequest', async (req, reply) => prepare(req, reply));
   app.addHook('onResponse', async (req, reply) => {
@@ -129,14 +129,18 @@ export function createApi(control: ControlPlane, opts: ApiOptions, deps: { guard
   return { app, streams };
 }
 
-function authenticate(req: FastifyRequest, path: string, guard: AuthGuard, allowQuery: boolean): void {
+function authenticate(req: FastifyRequest, reply: FastifyReply, path: string, guard: AuthGuard, allowQuery: boolean): void {
   const h = req.headers.authorization;
   let key: string | null = null;
   if (typeof h === 'string' && /^Bearer [^\s]+$/i.test(h.trim())) key = h.trim().slice(7);
   else if (allowQuery) key = new URLSearchParams(req.url.slice(req.url.indexOf('?') + 1)).get('key');
   const verdict = guard.check('admin', req.clientAddr, key, { method: req.method, path });
   if (!verdict.ok) {
-    if (verdict.reason === 'throttled') throw new OrchestratorError(FleetCause.AUTH_THROTTLED, FLEET_CAUSES.AUTH_THROTTLED.message);
+    if (verdict.reason === 'throttled') {
+      // the real seconds until a wrong key from this caller is heard again (the error handler keeps it)
+      reply.header('Retry-After', String(verdict.retryAfterS));
+      throw new OrchestratorError(FleetCause.AUTH_THROTTLED, FLEET_CAUSES.AUTH_THROTTLED.message);
+    }
     throw new OrchestratorError(FleetCause.UNAUTHORIZED, FLEET_CAUSES.UNAUTHORIZED.message);
   }
   req.keyFp = verdict.fingerprint;

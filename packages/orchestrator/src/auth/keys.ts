@@ -4,6 +4,7 @@
  * orchestrator and `setKeys` both go through {@link AccessKeys}.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { OrchestratorConfigError } from '../errors.js';
 
 /** Shortest key accepted when `NODE_ENV=production`. */
@@ -34,6 +35,11 @@ export class KeyRing {
   /** Number of keys. */
   get size(): number {
     return this.digests.length;
+  }
+
+  /** Whether a key with this fingerprint is in the ring (sessions opened with a removed key are found this way). */
+  hasFingerprint(fp: string): boolean {
+    return this.digests.some((k) => k.fingerprint === fp);
   }
 
   /** The fingerprint of the matching key, or `null`. */
@@ -129,4 +135,26 @@ export class AccessKeys {
     if (admin) this.adminRing = new KeyRing(admin);
     return { agent: agent?.map(keyFingerprint), admin: admin?.map(keyFingerprint) };
   }
+}
+
+/**
+ * The keys of a key file: one key per line; blank lines and lines starting with `#` are skipped;
+ * surrounding spaces and a trailing `\r` are trimmed. Several lines = several accepted keys (a
+ * rotation). `what` names the file's flag in the error (`--admin-key-file`).
+ * @throws {OrchestratorConfigError} when the file cannot be read or holds no key.
+ */
+export function readKeyFile(path: string, what: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new OrchestratorConfigError(`${what} ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'not readable (permissions)' : (err as Error).message}`, { cause: err });
+  }
+  const keys = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+  if (keys.length === 0) throw new OrchestratorConfigError(`${what} ${path}: no key in the file (one key per line; # starts a comment)`);
+  return keys;
 }
