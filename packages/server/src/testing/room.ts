@@ -1,0 +1,287 @@
+import { messageFor, resolveMetadata, type Game, type GameClass, type InputEvent, type Node, type PlaneAspect, type PlayerId } from '@parlor/squish';
+import { RoomEngine } from '../engine/room-engine.js';
+import type { EngineErrorMessage } from '../engine/messages.js';
+import { ServerErrorCode } from '../errors.js';
+import { misuse, TestKitError } from './errors.js';
+import { TestPlayer, TestSpectator, type MemberPort, type TestMember } from './member.js';
+import { PrivacyWatch, type Leak } from './privacy.js';
+
+/** Options of {@link createTestRoom}. */
+export interface TestRoomOptions {
+  /**
+   * The players who join at once, in order: a count (named `Player 1`, `Player 2`…) or their
+   * names. Default none (join later with {@link TestRoom.join}).
+   */
+  players?: number | readonly string[];
+  /** How many spectators join at once (named `Spectator 1`…), after the players. Default 0. */
+  spectators?: number;
+  /** Create-time options handed to the game's constructor (e.g. `{ seed: 1 }`). Default `{}`. */
+  options?: Record<string, unknown>;
+  /** The tick period {@link TestRoom.step} advances by, in ms. Default `1000 / metadata().tickRate`. */
+  tickMs?: number;
+}
+
+/** A game class the kit can run: a `Game` subclass with `static metadata()`. */
+export type TestableGame<G extends Game> = (new (options?: Record<string, unknown>) => G) & GameClass;
+
+/**
+ * Makes a room of a game on the real room engine (the one every runtime runs: the same join,
+ * input, tick and Squisher code as a live room) on a manual clock: no server, sockets or timers,
+ * so a test is deterministic. Players and spectators join at once; nothing ticks until
+ * {@link TestRoom.step}.
+ *
+ * @param gameClass the game's class (its default export)
+ * @throws {TestKitError} `SERVER_TESTING_GAME_FAILED` when the game's constructor, `metadata()` or
+ *   first `getLayers()` throws; `SERVER_TESTING_MISUSE` for more players than `maxPlayers`, or a bad `tickMs`
+ * @example
+ * import { createTestRoom } from '@parlor/server/testing';
+ * import Pong from './index.js';
+ *
+ * const room = createTestRoom(Pong, { players: ['Ann', 'Bob'], spectators: 1, options: { seed: 1 } });
+ * const [ann, bob] = room.players;
+ * ann.hold('ArrowDown');
+ * room.step(1000);                  // one second of game time: 60 ticks at Pong's 60 Hz
+ * bob.view.texts();                 // what Bob sees now
+ * room.assertPrivate();             // nobody was ever sent another player's private nodes
+ */
+export function createTestRoom<G extends Game>(gameClass: TestableGame<G>, options: TestRoomOptions = {}): TestRoom<G> {
+  return new TestRoom(gameClass, options);
+}
+
+/**
+ * A room under test: the game instance, its players and spectators, and a manual clock. See
+ * {@link createTestRoom}. Every call that runs game code (join, leave, input, step) throws
+ * `SERVER_TESTING_GAME_FAILED` when the game threw in it (a live room would log it and go on).
+ *
+ * @example
+ * const room = createTestRoom(HiddenHand, { players: 2, options: { seed: 5 } });
+ * room.step();
+ * const [ann, bob] = room.players;
+ * ann.click(ann.view.all({ kind: 'shape', clickable: true })[0]); // play Ann's first card
+ * room.step();
+ * room.assertPrivate();
+ */
+export class TestRoom<G extends Game = Game> {
+  /** The room's engine, on its manual clock (for what the kit does not cover). */
+  readonly engine: RoomEngine<G>;
+  /** The game instance, for assertions on its own state. */
+  readonly game: G;
+  /** Width:height of the game's screen (`metadata().aspectRatio`). */
+  readonly aspect: PlaneAspect;
+  /** The period one tick advances game time by, in ms. */
+  readonly tickMs: number;
+  private readonly maxPlayers: number;
+  private readonly members = new Map<PlayerId, TestMember>();
+  private readonly _players: TestPlayer[] = [];
+  private readonly _spectators: TestSpectator[] = [];
+  private readonly errors: EngineErrorMessage[] = [];
+  private readonly privacy = new PrivacyWatch();
+  private readonly port: MemberPort;
+  private nextId = 1;
+  private carryMs = 0;
+  private _ticks = 0;
+  private _timeMs = 0;
+  private failed: string | null = null;
+
+  /** @internal use {@link createTestRoom} */
+  constructor(gameClass: TestableGame<G>, options: TestRoomOptions) {
+    this.engine = new RoomEngine<G>(
+      { gameClass, options: options.options ?? {} },
+      { clock: 'manual', post: (m) => void (m.type === 'error' && this.errors.push(m)) },
+    );
+    this.engine.start();
+    this.rethrow();
+    this.game = this.engine.game!;
+    const meta = resolveMetadata(gameClass.metadata());
+    this.aspect = meta.aspectRatio;
+    this.maxPlayers = meta.maxPlayers;
+    this.tickMs = options.tickMs ?? 1000 / meta.tickRate;
+    if (!(this.tickMs > 0 && Number.isFinite(this.tickMs))) throw misuse(`tickMs must be a positive number of ms, got ${options.tickMs}`);
+    const room = this;
+    this.port = {
+      aspect: this.aspect,
+      input(member: TestPlayer, event: InputEvent) {
+        room.run(() => room.engine.handle({ type: 'input', playerId: member.id, event }));
+      },
+    };
+    const players = options.players ?? 0;
+    const names = typeof players === 'number' ? Array.from({ length: players }, (_, i) => `Player ${i + 1}`) : players;
+    for (const name of names) this.join(name);
+    for (let i = 0; i < (options.spectators ?? 0); i++) this.spectate();
+  }
+
+  /** The players in the room, in join order (left players are removed). */
+  get players(): readonly TestPlayer[] {
+    return this._players;
+  }
+
+  /** The spectators in the room, in join order. */
+  get spectators(): readonly TestSpectator[] {
+    return this._spectators;
+  }
+
+  /** Ticks run so far. */
+  get ticks(): number {
+    return this._ticks;
+  }
+
+  /** Game time so far, in ms (the sum of every tick's `dtMs`). */
+  get timeMs(): number {
+    return this._timeMs;
+  }
+
+  /**
+   * A player joins (the game's `onPlayerJoin` runs now; their first frame, a full one, comes with
+   * the next tick).
+   * @param name default `Player <n>`
+   * @throws {TestKitError} `SERVER_TESTING_MISUSE` when the room has `maxPlayers` players (a real client gets close 4409)
+   * @example const cyd = room.join('Cyd'); room.step();
+   */
+  join(name?: string): TestPlayer {
+    this.usable();
+    if (this._players.length >= this.maxPlayers) throw misuse(`the room is full: ${this.maxPlayers} players (metadata().maxPlayers); a real client would get close code 4409`);
+    const id = this.nextId++;
+    const player = new TestPlayer(id, name ?? `Player ${this._players.length + 1}`, this.port);
+    this.members.set(id, player);
+    this._players.push(player);
+    this.run(() => this.engine.handle({ type: 'join', playerId: id, name: player.name, spectator: false }));
+    return player;
+  }
+
+  /**
+   * A spectator joins (never shown to the game; it gets the spectators' view from the next tick).
+   * @param name default `Spectator <n>`
+   * @example const watcher = room.spectate(); room.step(); watcher.view.texts();
+   */
+  spectate(name?: string): TestSpectator {
+    this.usable();
+    const id = this.nextId++;
+    const spectator = new TestSpectator(id, name ?? `Spectator ${this._spectators.length + 1}`, this.aspect);
+    this.members.set(id, spectator);
+    this._spectators.push(spectator);
+    this.run(() => this.engine.handle({ type: 'join', playerId: id, name: spectator.name, spectator: true }));
+    return spectator;
+  }
+
+  /**
+   * A member leaves for good (for a player, `onPlayerLeave` runs now, as after a real room's
+   * reconnect grace period). Its view keeps the last frame it got; it can send nothing more.
+   * @throws {TestKitError} `SERVER_TESTING_MISUSE` when the member is not in this room
+   * @example room.leave(bob); room.step();
+   */
+  leave(member: TestMember): this {
+    this.usable();
+    if (this.members.get(member.id) !== member) throw misuse(`${member.name} is not in this room${member.left ? ' (they left already)' : ''}`);
+    this.members.delete(member.id);
+    const list: TestMember[] = member.spectator ? this._spectators : this._players;
+    list.splice(list.indexOf(member), 1);
+    member._leave();
+    this.run(() => this.engine.handle({ type: 'leave', playerId: member.id }));
+    return this;
+  }
+
+  /**
+   * Advances the manual clock. Without `ms`: exactly one tick of {@link tickMs}. With `ms`: as many
+   * whole ticks of {@link tickMs} as fit in `ms` plus what earlier calls left over (so
+   * `step(1000)` at 60 Hz runs 60 ticks, and `step(10)` twice at 20 Hz runs one). Each tick is a
+   * live room's tick: `game.tick(tickMs)`, the Squisher's flush, and every member's frame
+   * decoded into its view; then the privacy check records any leak for {@link assertPrivate}.
+   * @throws {TestKitError} `SERVER_TESTING_GAME_FAILED` when the game threw; `SERVER_TESTING_MISUSE` for a negative or non-finite `ms`
+   * @example room.step();      // one tick
+   * @example room.step(2500);  // two and a half seconds of game time
+   */
+  step(ms?: number): this {
+    this.usable();
+    if (ms === undefined) {
+      this.tick(this.tickMs);
+      return this;
+    }
+    if (!(ms >= 0 && Number.isFinite(ms))) throw misuse(`step(ms) takes a finite number of ms ≥ 0, got ${ms}`);
+    this.carryMs += ms;
+    const n = Math.floor(this.carryMs / this.tickMs + 1e-9);
+    this.carryMs = Math.max(0, this.carryMs - n * this.tickMs);
+    for (let i = 0; i < n; i++) this.tick(this.tickMs);
+    return this;
+  }
+
+  /**
+   * Runs one tick of 0 ms: sends what joins, leaves and input changed without advancing game time
+   * (`game.tick(0)` still runs).
+   * @example ann.click('Deal'); room.flush(); // the views show the deal, no time passed
+   */
+  flush(): this {
+    this.usable();
+    this.tick(0);
+    return this;
+  }
+
+  /**
+   * The members (players and spectators) whose decoded view holds this node now: "who can see it".
+   * @param node a node of the game or of any view (matched by id), or a node id
+   * @example expect(room.seenBy(annsHand).map((m) => m.name)).toEqual(['Ann']);
+   */
+  seenBy(node: Node | number): TestMember[] {
+    const id = typeof node === 'number' ? node : node.id;
+    return [...this._players, ...this._spectators].filter((m) => m.view.ready && m.view.nodes.has(id));
+  }
+
+  /** Every leak found so far (at most the first 50 kept), for custom reporting. */
+  get leaks(): readonly Leak[] {
+    return this.privacy.leaks;
+  }
+
+  /**
+   * Asserts that, for every tick so far, no member (player or spectator) was sent a node hidden
+   * from it by `playerIds` (on the node or an ancestor): no such node ever appeared in the view
+   * decoded from its bytes, and no such node's text (of 4 or more UTF-8 bytes) appeared in the
+   * bytes of a frame unless the member saw that text legitimately elsewhere.
+   * @throws {TestKitError} `SERVER_TESTING_LEAK`, naming the tick, the member, the node (kind, id,
+   *   text, path) and whose it is, for the first leaks found
+   * @example
+   * room.step(5000);
+   * room.assertPrivate();
+   */
+  assertPrivate(): void {
+    const { leaks, count } = this.privacy;
+    if (count === 0) return;
+    const shown = leaks.slice(0, 5).map((l) => `  ${l.message}`).join('\n');
+    throw new TestKitError(ServerErrorCode.TESTING_LEAK, `${count} private node${count === 1 ? '' : 's'} reached members who may not see them:\n${shown}${count > 5 ? `\n  … and ${count - 5} more` : ''}`);
+  }
+
+  private tick(dtMs: number): void {
+    const frames = this.engine.step(dtMs);
+    this.rethrow();
+    this._ticks++;
+    this._timeMs += dtMs;
+    if (!frames) return;
+    const receivers: Parameters<PrivacyWatch['check']>[2][number][] = [];
+    for (const send of frames.sends) {
+      const member = this.members.get(send.playerId);
+      const bytes = member && messageFor(frames, send.playerId);
+      if (!member || !bytes || !member._receive(bytes, send.full)) continue;
+      const mirror = member.view.mirror;
+      receivers.push({ id: member.id, name: member.name, spectator: member.spectator, nodes: mirror.nodes, rootId: mirror.root?.id ?? -1, bytes });
+    }
+    this.privacy.check(this._ticks, this.game.getLayers(), receivers);
+  }
+
+  /** Runs engine work and throws what the game threw in it. */
+  private run(fn: () => void): void {
+    fn();
+    this.rethrow();
+  }
+
+  private rethrow(): void {
+    const err = this.errors.shift();
+    this.errors.length = 0;
+    if (!err) return;
+    const stopped = err.fatal ? ' (the room stopped)' : '';
+    if (err.fatal) this.failed = `the game threw in ${err.where}: ${err.message}`;
+    const cause = Object.assign(new Error(err.message), { stack: err.stack || undefined });
+    throw new TestKitError(ServerErrorCode.TESTING_GAME_FAILED, `the game threw in ${err.where}: ${err.message}${stopped}`, { cause, where: err.where });
+  }
+
+  private usable(): void {
+    if (this.failed) throw misuse(`the room has stopped: ${this.failed}`);
+  }
+}
