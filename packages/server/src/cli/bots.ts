@@ -58,7 +58,8 @@ What it measures (the final table; --json gives the same fields):
                 the end), refused (closed before init, with the close code), timed out (no init in 15 s)
   frames/s      frames each bot received per second of its time joined: the median bot, and p5 (the
                 slowest 5 %); bots joined for under 1 s are left out
-  bytes/s       WebSocket payload bytes received per second: all bots together, and the median bot
+  bytes/s       WebSocket payload bytes received per second: all bots together over the whole run
+                (ramp included), and the median bot over its time joined
   join time     from starting to connect to receiving init (TCP, upgrade, join, room placement)
   input→frame   from sending an input to the first frame that arrives after it, measured once per
                 frame (from the earliest input not yet answered). It is what a player waits to see
