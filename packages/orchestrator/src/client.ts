@@ -84,7 +84,11 @@ export class FleetClientError extends ParlorError {
   }
 }
 
-/** One SSE event: `name` is an {@link OrchestratorEvents} key or `sync` (whole read model, on every (re)connect). */
+/**
+ * One SSE event: `name` is an {@link OrchestratorEvents} key, `sync` (the whole read model:
+ * `{ reason, instances, rooms }`, first on a connect that cannot resume) or `overflow` (the
+ * orchestrator drops this stream: it read too slowly; it reconnects). `id` is `<epoch>-<seq>`.
+ */
 export interface FleetEvent {
   name: keyof OrchestratorEvents | 'sync' | string;
   data: unknown;
@@ -213,11 +217,14 @@ export class FleetClient {
   }
 
   /**
-   * Consumes `GET /v1/events`. Reconnects after any drop, after a delay from squish's
-   * `backoffDelay` (full jitter; ceilings from `reconnectDelayMs`, default 1 000 ms, doubling up to
-   * `reconnectMaxDelayMs`, default 10 000 ms; back to the first once a stream delivers an event).
-   * Each (re)connect starts with a `sync` event carrying the whole read model, so a consumer that
-   * rebuilds its state from `sync` never misses a change.
+   * Consumes `GET /v1/events`. Reconnects after any drop (the orchestrator's `overflow` included),
+   * after a delay from squish's `backoffDelay` (full jitter; ceilings from `reconnectDelayMs`,
+   * default 1 000 ms, doubling up to `reconnectMaxDelayMs`, default 10 000 ms; back to the first
+   * once a stream delivers an event). A reconnect sends `Last-Event-ID` (the id of the last event
+   * `onEvent` returned from): the orchestrator then resends exactly the events missed, or, when
+   * it no longer holds them all (or restarted), starts with a `sync` carrying the whole read model
+   * (`data.reason`: `expired`, `restart`). The first connect starts with a `sync` (`reason: 'new'`).
+   * A consumer that rebuilds its state from `sync` and applies the other events never misses a change.
    * @param opts.onError called with each failure before the reconnect: a {@link FleetClientError}
    *   (a refusal such as `UNAUTHORIZED` or `SSE_LIMIT`, `ORCHESTRATOR_CLIENT_NETWORK`,
    *   `ORCHESTRATOR_CLIENT_BAD_RESPONSE`), or what `onEvent` itself threw, unchanged (it drops the
@@ -226,14 +233,17 @@ export class FleetClient {
   events(onEvent: (e: FleetEvent) => void, opts: { onError?: (err: Error) => void } = {}): FleetEventStream {
     let closed = false;
     let abort: AbortController | null = null;
+    let lastEventId: string | undefined;
     const run = async (): Promise<void> => {
       let attempt = 0;
       while (!closed) {
         abort = new AbortController();
         try {
-          await this.stream(abort.signal, (e) => {
+          await this.stream(abort.signal, lastEventId, (e) => {
             attempt = 0;
             onEvent(e);
+            // only an event the consumer took counts as seen: one it threw on is sent again
+            if (e.id) lastEventId = e.id;
           });
         } catch (err) {
           if (closed) return;
@@ -253,13 +263,13 @@ export class FleetClient {
   }
 
   /** One event stream, until it ends or fails; `deliver`'s own exceptions go through unchanged. */
-  private async stream(signal: AbortSignal, deliver: (e: FleetEvent) => void): Promise<void> {
+  private async stream(signal: AbortSignal, lastEventId: string | undefined, deliver: (e: FleetEvent) => void): Promise<void> {
     const what = 'GET /v1/events';
     let res: Dispatcher.ResponseData;
     try {
       res = await request(`${this.base}/v1/events`, {
         method: 'GET',
-        headers: { authorization: this.auth, accept: 'text/event-stream' },
+        headers: { authorization: this.auth, accept: 'text/event-stream', ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
         dispatcher: this.dispatcher,
         signal,
         headersTimeout: this.timeoutMs,

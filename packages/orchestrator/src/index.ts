@@ -24,7 +24,10 @@ export type {
   SeatReservation,
   FleetView,
   OrchestratorEvents,
+  PlayersChange,
 } from './types.js';
+export { OrchestratorMetrics, type SseDropReason } from './metrics.js';
+export type { SyncReason } from './registry/events.js';
 export {
   FleetCause,
   FLEET_CAUSES,

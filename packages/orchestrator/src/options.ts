@@ -33,6 +33,30 @@ export interface OrchestratorOptions {
   /** Interval of the SSE `: ping` comment. Default 15 000. */
   sseKeepAliveMs?: number;
   /**
+   * Most unsent bytes an SSE stream may hold (bytes): a consumer still holding more than this when
+   * the next change of the fleet (or keep-alive ping) comes, one that stopped reading or reads
+   * slower than the fleet changes, gets a last `overflow` event and is closed. A stream thus costs
+   * at most this plus one burst (the events of one change, bounded by one 4 MiB agent snapshot).
+   * Default 1 048 576 (1 MiB).
+   */
+  sseMaxBufferBytes?: number;
+  /** Events kept for `Last-Event-ID` resume (the newest ones). Default 1000. */
+  sseReplayEvents?: number;
+  /** How long an event is kept for `Last-Event-ID` resume, ms. Default 300 000 (5 minutes). */
+  sseReplayMs?: number;
+  /**
+   * After {@link Orchestrator.listen}, a consumer resuming with a `Last-Event-ID` of an earlier run
+   * gets its `sync` (`reason: 'restart'`) no sooner than this (ms), and then only once every
+   * connected instance has answered its first poll: it gets the fleet as the returning agents
+   * report it, not an empty one. Default 3 × `pollMs`.
+   */
+  sseWarmupMs?: number;
+  /**
+   * Keys that may read `GET /metrics` (and nothing else): Prometheus sends one as
+   * `Authorization: Bearer <key>`. Admin keys are accepted there too. Default none.
+   */
+  metricsKey?: string | string[];
+  /**
    * Failed authentications per (address, presented key) within `authWindowMs` before that pair
    * gets `AUTH_THROTTLED` (with a `Retry-After` of the real seconds left). Only wrong or missing
    * keys are ever throttled: a valid key always passes. Default 20.
@@ -65,19 +89,21 @@ export interface OrchestratorOptions {
 }
 
 /** Options with their defaults applied (keys, logger and environment are handled apart). */
-export type ResolvedOptions = Required<Omit<OrchestratorOptions, 'agentKey' | 'adminKey' | 'logger' | 'logLevel' | 'cors' | 'nodeEnv' | 'host'>> & {
+export type ResolvedOptions = Required<Omit<OrchestratorOptions, 'agentKey' | 'adminKey' | 'logger' | 'logLevel' | 'cors' | 'nodeEnv' | 'host' | 'metricsKey'>> & {
   host: string;
   cors: string[];
+  metricsKeys: string[];
 };
 
 /** Applies defaults and checks bounds. @throws {OrchestratorConfigError} on a value out of bounds. */
 export function resolveOptions(options: OrchestratorOptions): ResolvedOptions {
+  const pollMs = intOpt('pollMs', options.pollMs, 1000, 10);
   const cors = options.cors === undefined ? [] : Array.isArray(options.cors) ? options.cors : [options.cors];
   return {
     host: options.host ?? '0.0.0.0',
     port: intOpt('port', options.port, 7070, 0),
     api: options.api ?? true,
-    pollMs: intOpt('pollMs', options.pollMs, 1000, 10),
+    pollMs,
     fullEvery: intOpt('fullEvery', options.fullEvery, 10, 1),
     commandTimeoutMs: intOpt('commandTimeoutMs', options.commandTimeoutMs, 5000, 1),
     maxInflightPerInstance: intOpt('maxInflightPerInstance', options.maxInflightPerInstance, 64, 1),
@@ -86,6 +112,11 @@ export function resolveOptions(options: OrchestratorOptions): ResolvedOptions {
     trustProxy: options.trustProxy ?? false,
     maxSseStreams: intOpt('maxSseStreams', options.maxSseStreams, 100, 0),
     sseKeepAliveMs: intOpt('sseKeepAliveMs', options.sseKeepAliveMs, 15_000, 10),
+    sseMaxBufferBytes: intOpt('sseMaxBufferBytes', options.sseMaxBufferBytes, 1024 * 1024, 1024),
+    sseReplayEvents: intOpt('sseReplayEvents', options.sseReplayEvents, 1000, 0),
+    sseReplayMs: intOpt('sseReplayMs', options.sseReplayMs, 300_000, 0),
+    sseWarmupMs: intOpt('sseWarmupMs', options.sseWarmupMs, 3 * pollMs, 0),
+    metricsKeys: metricsKeys(options.metricsKey),
     authFailureLimit: intOpt('authFailureLimit', options.authFailureLimit, 20, 0),
     authSourceFailureLimit: intOpt('authSourceFailureLimit', options.authSourceFailureLimit, 200, 0),
     authWindowMs: intOpt('authWindowMs', options.authWindowMs, 60_000, 1),
@@ -93,6 +124,12 @@ export function resolveOptions(options: OrchestratorOptions): ResolvedOptions {
     placePerSecond: intOpt('placePerSecond', options.placePerSecond, 5, 1),
     placeBurst: intOpt('placeBurst', options.placeBurst, 10, 1),
   };
+}
+
+function metricsKeys(v: string | string[] | undefined): string[] {
+  const keys = v === undefined ? [] : Array.isArray(v) ? v : [v];
+  for (const k of keys) if (typeof k !== 'string' || k.length < 16) throw new OrchestratorConfigError('metricsKey: every key must be a string of at least 16 characters');
+  return keys;
 }
 
 function intOpt(name: string, v: number | undefined, def: number, min: number): number {

@@ -21,6 +21,7 @@ import { FleetCause, OrchestratorError, OrchestratorErrorCode } from './errors.j
 import { resolveLogger, type Logger } from './logger.js';
 import { resolveOptions, type OrchestratorOptions, type ResolvedOptions } from './options.js';
 import { place } from './placement/place.js';
+import { OrchestratorMetrics } from './metrics.js';
 import { EventFeed } from './registry/events.js';
 import type { InstanceRecord } from './registry/instance.js';
 import { Registry } from './registry/read-model.js';
@@ -50,6 +51,11 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   readonly logger: Logger;
   /** The read model. */
   readonly fleet: FleetView;
+  /**
+   * The Prometheus metrics served at `GET /metrics` (own registry; see {@link OrchestratorMetrics}
+   * for the list). `metrics.authFailed(role)` counts a refused key.
+   */
+  readonly metrics: OrchestratorMetrics;
   /** Keys generated in development (empty otherwise); printed once at construction. */
   readonly generatedKeys: { readonly agentKey?: string; readonly adminKey?: string };
 
@@ -59,6 +65,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   private readonly commands: CommandRpc;
   private readonly hub: AgentHub;
   private readonly api: Api;
+  private readonly feed: EventFeed;
   /** Room ids being created (or whose create timed out and may still happen), by target instance. */
   private readonly reserved = new Map<string, Instance>();
   private listening = false;
@@ -96,7 +103,20 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
       createRoom: (req) => this.createRoom(req),
       lateAck: (rec, late, ack) => this.onLateAck(rec, late, ack),
     });
-    this.api = createApi(this, opts, { guard, feed: new EventFeed(this, this.fleet), logger: this.logger });
+    this.metrics = new OrchestratorMetrics(this.fleet);
+    this.commands.observer = (op, outcome, ms) => this.metrics.command(op, outcome, ms);
+    // Every room create (REST, FleetClient, an agent's place) is counted by its result.
+    const create = this.createRoom.bind(this);
+    this.createRoom = (req) => create(req).then(
+      (room) => (this.metrics.placement('ok'), room),
+      (err: unknown) => {
+        this.metrics.placement(err instanceof OrchestratorError ? err.code : 'INTERNAL');
+        throw err;
+      },
+    );
+    const feed = new EventFeed(this, this.fleet, { replayEvents: opts.sseReplayEvents, replayMs: opts.sseReplayMs, warmupMs: opts.sseWarmupMs }, () => this.registry.pendingFirstPoll());
+    this.feed = feed;
+    this.api = createApi(this, opts, { guard, feed, metrics: this.metrics, logger: this.logger });
     // One port: fastify serves HTTP; the agent socket is the server's `upgrade`.
     this.httpServer = this.api.app.server;
     this.httpServer.on('upgrade', (req, socket, head) => this.hub.handleUpgrade(req, socket, head));
@@ -157,6 +177,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     this._port = (this.httpServer.address() as AddressInfo).port;
     this.listening = true;
     this.hub.start();
+    this.feed.start();
     this.logger.info({ url: this.url, agents: this.agentUrl, api: this.opts.api, pollMs: this.opts.pollMs }, 'listening');
   }
 
@@ -168,6 +189,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
 
   private async doShutdown(): Promise<void> {
     this.hub.stop('orchestrator shutting down', FleetCloseCode.SHUTDOWN);
+    this.feed.stop();
     this.api.streams.closeAll();
     await this.api.app.close();
     this.listening = false;

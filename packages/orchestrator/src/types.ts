@@ -117,7 +117,19 @@ export interface FleetView {
   findRooms(query?: RoomQuery): RoomInfo[];
 }
 
-/** Typed events of the orchestrator (one payload object each; the SSE stream carries the same). */
+/** The data of `player:join` / `player:leave`. */
+export interface PlayersChange {
+  roomId: string;
+  /** Room type. */
+  type: string;
+  instanceId: string;
+  /** How many joined or left (≥ 1). */
+  count: number;
+  /** Players + spectators now. */
+  clientCount: number;
+}
+
+/** Typed events of the orchestrator (one payload object each; the SSE stream carries the same, but for `sync`). */
 export interface OrchestratorEvents {
   'instance:join': (e: { instance: InstanceInfo }) => void;
   'instance:leave': (e: { instance: InstanceInfo; reason: string }) => void;
@@ -126,6 +138,13 @@ export interface OrchestratorEvents {
   'instance:update': (e: { instance: InstanceInfo }) => void;
   'room:create': (e: { room: RoomInfo }) => void;
   'room:destroy': (e: { room: RoomInfo }) => void;
+  /**
+   * Players (or spectators) joined a room: its `clientCount` rose by `count` between two snapshots
+   * of its instance (agents report counts, so several joins within a poll are one event).
+   */
+  'player:join': (e: PlayersChange) => void;
+  /** Players (or spectators) left a room: its `clientCount` fell by `count` between two snapshots (not emitted when the room itself ends). */
+  'player:leave': (e: PlayersChange) => void;
   /** A full snapshot of an instance was applied. */
   sync: (e: { instanceId: string; rooms: number }) => void;
 }

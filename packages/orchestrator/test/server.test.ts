@@ -153,7 +153,9 @@ describe('with a real game server', () => {
     const second = await startOrchestrator({ port });
     cleanups.push(() => second.orch.shutdown());
     await waitFor(() => syncs.length === 2, 'sync after reconnect', 5000);
-    expect(syncs[1]).toEqual({ instances: [], rooms: [] });
+    expect(syncs[0]).toEqual({ reason: 'new', instances: [], rooms: [] });
+    // the stream resumed with the first run's event id: the second run says it cannot replay across a restart
+    expect(syncs[1]).toEqual({ reason: 'restart', instances: [], rooms: [] });
   });
 });
 

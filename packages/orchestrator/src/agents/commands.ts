@@ -16,7 +16,12 @@ export interface PendingCommand {
   resolve: (ack: AckFrame) => void;
   reject: (err: OrchestratorError) => void;
   timer: ReturnType<typeof setTimeout>;
+  /** When it was sent (`performance.now()`, ms). */
+  sentAt: number;
 }
+
+/** How a command ended: acked ok, acked refused, no ack in time, or its instance left first. */
+export type CommandOutcome = 'ok' | 'refused' | 'timeout' | 'disconnected';
 
 /** A connection commands can go over; its `inflight` map is written only by {@link CommandRpc}. */
 export interface CommandChannel extends InstanceLink {
@@ -37,6 +42,8 @@ export type Settled = { kind: 'acked' } | ({ kind: 'late' } & LateCommand) | { k
 export class CommandRpc {
   private nextId = 1;
   private readonly late = new Map<string, LateCommand>();
+  /** Told of every command as it ends, with its round trip (ms): the command latency metric. */
+  observer: ((op: CommandOp, outcome: CommandOutcome, ms: number) => void) | null = null;
 
   constructor(
     private readonly timeoutMs: number,
@@ -54,11 +61,12 @@ export class CommandRpc {
     return new Promise<AckFrame>((resolve, reject) => {
       const timer = setTimeout(() => {
         ch.inflight.delete(id);
+        this.observer?.(cmd.op, 'timeout', this.timeoutMs);
         this.rememberLate(rec, id, { op: cmd.op, roomId: cmd.roomId });
         this.logger.child({ instance: rec.id, room: cmd.roomId, game: cmd.type }).warn({ cmd: id, op: cmd.op, ms: this.timeoutMs }, 'command timed out');
         reject(new OrchestratorError(FleetCause.COMMAND_TIMEOUT, `no ack from ${rec.id} within ${this.timeoutMs} ms`));
       }, this.timeoutMs);
-      ch.inflight.set(id, { id, op: cmd.op, roomId: cmd.roomId, resolve, reject, timer });
+      ch.inflight.set(id, { id, op: cmd.op, roomId: cmd.roomId, resolve, reject, timer, sentAt: performance.now() });
       ch.send({ t: 'cmd', id, ...cmd });
     });
   }
@@ -76,6 +84,7 @@ export class CommandRpc {
     }
     rec.link.inflight.delete(f.id);
     clearTimeout(p.timer);
+    this.observer?.(p.op, f.ok === true ? 'ok' : 'refused', performance.now() - p.sentAt);
     p.resolve({ t: 'ack', id: f.id, ok: f.ok === true, error: f.error, room: f.room, tickets: f.tickets, expiresAt: f.expiresAt });
     return { kind: 'acked' };
   }
@@ -84,6 +93,7 @@ export class CommandRpc {
   rejectAll(rec: InstanceRecord<CommandChannel>, reason: string): void {
     for (const p of rec.link.inflight.values()) {
       clearTimeout(p.timer);
+      this.observer?.(p.op, 'disconnected', performance.now() - p.sentAt);
       p.reject(new OrchestratorError(FleetCause.INSTANCE_DISCONNECTED, `instance ${rec.id} disconnected before acking (${reason})`));
     }
     rec.link.inflight.clear();

@@ -28,4 +28,8 @@ export interface ApiOptions {
   maxSseStreams: number;
   /** Interval of the SSE `: ping` comment. */
   sseKeepAliveMs: number;
+  /** Most unsent bytes of one SSE stream before it is dropped with `overflow`. */
+  sseMaxBufferBytes: number;
+  /** Keys that may read `GET /metrics` (besides admin keys). */
+  metricsKeys: string[];
 }

@@ -11,11 +11,13 @@ import { fastify, LogController, type FastifyError, type FastifyInstance, type F
 import { clientIp, type AuthGuard } from '../auth/guard.js';
 import { FLEET_CAUSES, FleetCause, OrchestratorError, isFleetCause, type FleetCauseValue } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { OrchestratorMetrics } from '../metrics.js';
 import type { EventFeed } from '../registry/events.js';
 import { compile, firstError } from '../schemas.js';
 import type { ApiOptions, ControlPlane } from './control-plane.js';
 import { pathOf, reject } from './reply.js';
 import { registerRoutes, OPENAPI_PATH } from './routes.js';
+import { hasMetricsKey, METRICS_PATH, registerMetricsRoute } from './metrics-route.js';
 import { SseStreams } from './sse.js';
 
 /** Largest request body accepted (bytes); larger ones get `PAYLOAD_TOO_LARGE` before parsing. */
@@ -42,7 +44,7 @@ export interface Api {
 }
 
 /** Builds the HTTP API against the control plane (routes are added when the app gets ready). */
-export function createApi(control: ControlPlane, opts: ApiOptions, deps: { guard: AuthGuard; feed: EventFeed; logger: Logger }): Api {
+export function createApi(control: ControlPlane, opts: ApiOptions, deps: { guard: AuthGuard; feed: EventFeed; metrics: OrchestratorMetrics; logger: Logger }): Api {
   const log = deps.logger.child({ component: 'http' });
   const app = fastify({
     // fastify's own lines (listening, closing) duplicate ours: only its warnings and errors.
@@ -64,7 +66,7 @@ export function createApi(control: ControlPlane, opts: ApiOptions, deps: { guard
       return reject(reply, FleetCause.VALIDATION, err.message);
     },
   });
-  const streams = new SseStreams(deps.feed, opts);
+  const streams = new SseStreams(deps.feed, opts, deps.metrics);
   app.decorateRequest('keyFp', null);
   app.decorateRequest('clientAddr', '');
 
@@ -96,6 +98,8 @@ export function createApi(control: ControlPlane, opts: ApiOptions, deps: { guard
     raw.setHeader('X-Content-Type-Options', 'nosniff');
     raw.setHeader('Cache-Control', 'no-store');
     applyCors(opts.cors, req.headers.origin, raw);
+    // `/metrics` (served with or without `/v1`): a metrics key, else the admin key check
+    if (req.method !== 'OPTIONS' && pathOf(req.url) === METRICS_PATH) return void (hasMetricsKey(req, opts.metricsKeys) || authenticate(req, reply, METRICS_PATH, deps.guard, false));
     if (req.method === 'OPTIONS' || !opts.api) return;
     const path = pathOf(req.url);
     if ((path === '/v1' || path.startsWith('/v1/')) && path !== OPENAPI_PATH) authenticate(req, reply, path, deps.guard, opts.sseQueryAuth && path === '/v1/events');
@@ -121,11 +125,17 @@ export function createApi(control: ControlPlane, opts: ApiOptions, deps: { guard
     openapi: {
       openapi: '3.1.0',
       info: { title: 'Parlor orchestrator', version: '1', description: 'Fleet control plane: read model, placement, rooms, seats, events.' },
-      components: { securitySchemes: { adminKey: { type: 'http', scheme: 'bearer', description: 'An admin key' } } },
+      components: {
+        securitySchemes: {
+          adminKey: { type: 'http', scheme: 'bearer', description: 'An admin key' },
+          metricsKey: { type: 'http', scheme: 'bearer', description: 'A metrics key (GET /metrics only)' },
+        },
+      },
       security: [{ adminKey: [] }],
     },
   });
   void app.register(async (scope) => registerRoutes(scope, control, opts, streams));
+  void app.register(async (scope) => registerMetricsRoute(scope, deps.metrics));
   return { app, streams };
 }
 

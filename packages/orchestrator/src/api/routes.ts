@@ -10,7 +10,7 @@ import { CreateRoomSchema, FleetStatsSchema, InstanceInfoSchema, RoomInfoSchema,
 import type { CreateRoomRequest, RoomQuery } from '../types.js';
 import type { ApiOptions, ControlPlane } from './control-plane.js';
 import { cached, reject } from './reply.js';
-import { BODY_CAUSES, COMMAND_CAUSES, Destroyed, InstanceParams, NOT_MODIFIED, ok, rejections, RoomParams, RoomQuerySchema, V1_CAUSES } from './schemas.js';
+import { BODY_CAUSES, COMMAND_CAUSES, Destroyed, EventsQuery, InstanceParams, NOT_MODIFIED, ok, rejections, RoomParams, RoomQuerySchema, V1_CAUSES } from './schemas.js';
 import type { SseStreams } from './sse.js';
 
 /** Where the OpenAPI document of the REST API is served (no auth: it holds no secret). */
@@ -87,12 +87,18 @@ export function registerRoutes(app: FastifyInstance, control: ControlPlane, opts
     '/v1/events',
     {
       GET: {
-        summary: 'SSE: `sync` (whole read model) first, then instance:* and room:* events; `: ping` keep-alive',
+        summary:
+          'SSE: instance:*, room:* and player:* events with ids `<epoch>-<seq>`; `: ping` keep-alive. With `Last-Event-ID` (or `?lastEventId=`) ' +
+          'whose following events are still kept: exactly those first; otherwise a `sync` (whole read model, `reason` new | expired | restart) first ' +
+          '(a `restart` one once the returning agents have reported). A consumer that stops reading gets `overflow` and is closed.',
+        querystring: EventsQuery,
         response: { 200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...v1('SSE_LIMIT') },
         handler: (req, reply) => {
           if (streams.full) throw new OrchestratorError(FleetCause.SSE_LIMIT, `at most ${opts.maxSseStreams} event streams`);
+          const header = req.headers['last-event-id'];
+          const lastEventId = typeof header === 'string' ? header : (req.query as Static<typeof EventsQuery>).lastEventId;
           reply.hijack();
-          streams.open(req.raw, reply.raw);
+          streams.open(req.raw, reply.raw, lastEventId);
         },
       },
     },

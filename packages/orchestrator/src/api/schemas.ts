@@ -59,5 +59,11 @@ export const RoomQuerySchema = Type.Object({
   label: Type.Optional(Type.Union([LabelQuery, Type.Array(LabelQuery)])),
 });
 
+/** The query of `GET /v1/events` (`key` only with `sseQueryAuth`; `lastEventId` for clients that cannot send `Last-Event-ID`). */
+export const EventsQuery = Type.Object({
+  key: Type.Optional(Type.String()),
+  lastEventId: Type.Optional(Type.String({ maxLength: 64, description: 'The `Last-Event-ID` header takes precedence' })),
+});
+
 /** The answer of `DELETE /v1/rooms/:roomId`. */
 export const Destroyed = Type.Object({ roomId: Type.String(), destroyed: Type.Literal(true) }, { additionalProperties: false });

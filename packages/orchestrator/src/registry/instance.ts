@@ -22,6 +22,8 @@ export class InstanceRecord<L extends InstanceLink = InstanceLink> {
   clientCount = 0;
   /** Creates in flight to this instance. */
   pendingCreates = 0;
+  /** Full snapshots applied since it joined (0: its first poll is not answered yet). */
+  snapshots = 0;
   /** When it was welcomed, ms since the epoch. */
   readonly connectedAt = Date.now();
 

@@ -109,8 +109,20 @@ export class Registry<L extends InstanceLink> {
     this.events.emit('instance:update', { instance: this.instanceInfo(rec) });
   }
 
-  /** Replaces what an instance reports with a full (validated) snapshot; emits `sync`. */
+  /** Whether some live instance has not answered its first poll yet (the read model is still filling). */
+  pendingFirstPoll(): boolean {
+    for (const rec of this.instances.values()) if (!rec.link.closed && rec.snapshots === 0) return true;
+    return false;
+  }
+
+  /**
+   * Replaces what an instance reports with a full (validated) snapshot; emits `sync`. A room
+   * whose `clientCount` rose or fell since the last snapshot emits `player:join` / `player:leave`
+   * with the difference (agents report counts, not who: the events are derived from consecutive
+   * snapshots).
+   */
   applySnapshot(rec: InstanceRecord<L>, s: AgentSnapshot): void {
+    rec.snapshots++;
     rec.roomTypes = [...s.roomTypes];
     this.setDraining(rec, s.draining);
     const next = new Map<string, RoomSnapshot>();
@@ -129,7 +141,11 @@ export class Registry<L extends InstanceLink> {
       if (!had) this.indexRoom(rec, r);
       else {
         const e = this.roomIndex.get(id);
-        if (e && e.rec === rec) e.snap = r;
+        if (e && e.rec === rec) {
+          const before = e.snap.clientCount;
+          e.snap = r;
+          if (r.clientCount !== before) this.playersChanged(rec, r, r.clientCount - before);
+        }
       }
     }
     rec.clientCount = clients;
@@ -206,6 +222,12 @@ export class Registry<L extends InstanceLink> {
       provenance: r.provenance,
       createdAt: r.createdAt,
     };
+  }
+
+  private playersChanged(rec: InstanceRecord<L>, r: RoomSnapshot, delta: number): void {
+    const e = { roomId: r.roomId, type: r.type, instanceId: rec.id, count: Math.abs(delta), clientCount: r.clientCount };
+    if (delta > 0) this.events.emit('player:join', e);
+    else this.events.emit('player:leave', e);
   }
 
   private indexRoom(rec: InstanceRecord<L>, r: RoomSnapshot): void {
