@@ -1,78 +1,58 @@
 import { describe, expect, it } from 'vitest';
-import { RoomEngine, type FramesMessage } from '@parlor/server/testing';
-import { SceneMirror, Text, messageFor, type Node, type PlayerId } from '@parlor/squish';
+import { createTestRoom } from '@parlor/server/testing';
 import ClickTheDot, { WIN_SCORE } from '../src/index.js';
 
-/**
- * The game on Parlor's own room engine with a manual clock: `handle` applies a join, leave or
- * input at once, `step(ms)` runs one tick and returns what each player's socket would receive,
- * which a SceneMirror per player decodes into the scene that player sees.
+/*
+ * The game on Parlor's test kit: a room on the real room engine with a manual clock
+ * (`room.step()` runs one tick), players who click as their browser would, and each player's
+ * view, decoded from exactly the bytes their socket would receive.
  */
-function room() {
-  const engine = new RoomEngine({ gameClass: ClickTheDot }, { clock: 'manual' });
-  engine.start();
-  const views = new Map<PlayerId, SceneMirror>();
-  const deliver = (frames: FramesMessage | null | undefined): void => {
-    for (const send of frames?.sends ?? []) views.get(send.playerId)?.apply(messageFor(frames!, send.playerId)!);
-  };
-  return {
-    game: engine.game as ClickTheDot,
-    join(playerId: PlayerId, name: string) {
-      views.set(playerId, new SceneMirror());
-      engine.handle({ type: 'join', playerId, name, spectator: false });
-      deliver(engine.step(50));
-    },
-    leave(playerId: PlayerId) {
-      engine.handle({ type: 'leave', playerId });
-      deliver(engine.step(50));
-    },
-    /** Clicks a node as the player's browser would: only one it was shown, and clickable. */
-    click(playerId: PlayerId, nodeId: number) {
-      const node = views.get(playerId)?.nodes.get(nodeId);
-      if (!node?.clickable) throw new Error(`player ${playerId} sees no clickable node ${nodeId}`);
-      engine.handle({ type: 'input', playerId, event: { kind: 'click', nodeId, x: 50, y: 50 } });
-      deliver(engine.step(50));
-    },
-    /** Every text the player sees. */
-    texts(playerId: PlayerId): string[] {
-      const out: string[] = [];
-      const walk = (n: Node): void => {
-        if (n instanceof Text) out.push(n.text);
-        n.children.forEach(walk);
-      };
-      const root = views.get(playerId)?.root;
-      if (root) walk(root);
-      return out;
-    },
-  };
-}
-
 describe('click the dot', () => {
   it('a click on the dot scores a point that every player sees', () => {
-    const r = room();
-    r.join(1, 'Ann');
-    r.join(2, 'Bob');
-    expect(r.texts(2)).toContain('Ann: 0   Bob: 0');
+    const room = createTestRoom(ClickTheDot);
+    const ann = room.join('Ann');
+    const bob = room.join('Bob');
+    room.step();
+    expect(bob.view.texts()).toContain('Ann: 0   Bob: 0');
 
-    r.click(1, r.game.dot.id);
-    expect(r.texts(1)).toContain('Ann: 1   Bob: 0');
-    expect(r.texts(2)).toContain('Ann: 1   Bob: 0');
+    ann.click(room.game.dot);
+    room.step();
+    expect(ann.view.texts()).toContain('Ann: 1   Bob: 0');
+    expect(bob.view.texts()).toContain('Ann: 1   Bob: 0');
   });
 
-  it(`the first to ${WIN_SCORE} wins the round, and everyone starts again from 0`, () => {
-    const r = room();
-    r.join(1, 'Ann');
-    r.join(2, 'Bob');
-    for (let i = 0; i < WIN_SCORE; i++) r.click(2, r.game.dot.id);
-    expect(r.texts(1)).toContain('Bob wins the round! Click the dot to play again');
-    expect(r.game.scores.get(2)).toBe(0);
+  it('a click beside the dot scores nothing', () => {
+    const room = createTestRoom(ClickTheDot, { players: ['Ann'] });
+    room.step();
+    const ann = room.players[0]!;
+    ann.click({ x: 2, y: 98 });
+    room.step();
+    expect(ann.view.texts()).toContain('Ann: 0');
   });
 
-  it('a player who leaves is taken off the board', () => {
-    const r = room();
-    r.join(1, 'Ann');
-    r.join(2, 'Bob');
-    r.leave(1);
-    expect(r.texts(2)).toContain('Bob: 0');
+  it(`the first to ${WIN_SCORE} points wins the round, and everyone starts again from 0`, () => {
+    const room = createTestRoom(ClickTheDot);
+    const ann = room.join('Ann');
+    const bob = room.join('Bob');
+    room.step();
+    for (let i = 0; i < WIN_SCORE; i++) {
+      bob.click(room.game.dot); // wherever the dot jumped to: Bob's view has it
+      room.step();
+    }
+    expect(ann.view.texts()).toContain('Bob wins the round! Click the dot to play again');
+    expect(room.game.scores.get(ann.id)).toBe(0);
+    expect(room.game.scores.get(bob.id)).toBe(0);
+  });
+
+  it('spectators watch without a score, and a player who leaves is taken off the board', () => {
+    const room = createTestRoom(ClickTheDot, { players: ['Ann', 'Bob'], spectators: 1 });
+    room.step();
+    const [ann] = room.players;
+    const watcher = room.spectators[0]!;
+    expect(watcher.view.texts()).toContain('Ann: 0   Bob: 0');
+
+    room.leave(ann!);
+    room.step();
+    expect(watcher.view.texts()).toContain('Bob: 0');
   });
 });
