@@ -6,7 +6,7 @@
  * tab whose room failed (4500) rejoins by itself when the fixed build arrives; warnings can be
  * dismissed; and a server without a DevStatus adds nothing to its pages.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { Colors, Game, Group, Shape, ShapeUtils, Text, type GameMetadata, type Node } from '@parlor/squish';
 import { DevStatus, createGameServer, type GameDiagnostic, type GameServer } from '@parlor/server';
@@ -82,7 +82,7 @@ function pageState(page: Page): Promise<PageState> {
       paints: c?.renderer?.paints ?? 0,
       path: location.pathname + location.search,
       dev: !!c?.dev,
-      revision: c?.dev?.state?.revision ?? -1,
+      revision: (c?.dev ?? (window as unknown as { __parlorDev?: any }).__parlorDev)?.state?.revision ?? -1,
       overlay: el
         ? { visible: el.style.display !== 'none', text: el.innerText, severity: el.dataset.severity ?? null, dismiss: !!el.querySelector('.parlor-dev-dismiss') }
         : null,
@@ -107,11 +107,13 @@ describe.skipIf(!haveChromium && !inCi)('dev overlay in headless Chromium', () =
 
   /** Console lines of every page that mention the Content Security Policy (the pages' CSP allows no inline script or style). */
   const cspViolations: string[] = [];
+  let pagesOpened = 0;
 
   async function openPage(url: string): Promise<{ page: Page; requests: string[]; navigations: string[] }> {
     const ctx = await browser.newContext({ viewport: { width: 800, height: 450 } });
     contexts.push(ctx);
     const page = await ctx.newPage();
+    pagesOpened++;
     const requests: string[] = [];
     const navigations: string[] = [];
     page.on('request', (r) => requests.push(r.url()));
@@ -132,6 +134,7 @@ describe.skipIf(!haveChromium && !inCi)('dev overlay in headless Chromium', () =
       games: { dot: { gameClass: DotGame }, crash: { gameClass: CrashingGame } },
       devStatus: dev,
       maxConsecutiveErrors: 1,
+      roomsPerAddressPerMinute: 100,
       port: 0,
       host: '127.0.0.1',
       runtime: 'inline',
@@ -141,8 +144,12 @@ describe.skipIf(!haveChromium && !inCi)('dev overlay in headless Chromium', () =
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
   }, 90_000);
 
+  // each test's pages go away after it (eight tabs drawing at once are enough for two cores)
+  afterEach(async () => {
+    for (const c of contexts.splice(0)) await c.close().catch(() => {});
+  });
+
   afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => {});
     await browser?.close().catch(() => {});
     await server?.close();
     await plain?.close();
@@ -154,10 +161,10 @@ describe.skipIf(!haveChromium && !inCi)('dev overlay in headless Chromium', () =
     expect(before.dev).toBe(true);
     expect(before.overlay?.visible).toBe(false);
 
-    dev.report('dot', false, [BUILD_ERROR]);
+    const broken = dev.report('dot', false, [BUILD_ERROR]);
     const shown = await waitFor('the overlay to show the build error', async () => {
       const s = await pageState(page);
-      return s.overlay?.visible ? s : null;
+      return s.overlay?.visible && s.revision === broken.revision ? s : null;
     });
     expect(shown.overlay!.severity).toBe('error');
     expect(shown.overlay!.text).toContain('Expected ";" but found "}"');
@@ -183,7 +190,7 @@ describe.skipIf(!haveChromium && !inCi)('dev overlay in headless Chromium', () =
     const { page } = await openPage(`${server.url}/play/late`);
     const shown = await waitFor('the pending page to show the error', async () => {
       const s = await pageState(page);
-      return s.overlay?.visible ? s : null;
+      return s.overlay?.visible && s.revision >= 1 ? s : null;
     });
     expect(shown.status).toBe('none'); // nothing to play yet: no client started
     expect(shown.overlay!.text).toContain('/home/author/games/late.ts:7:12');
@@ -222,10 +229,10 @@ describe.skipIf(!haveChromium && !inCi)('dev overlay in headless Chromium', () =
   it('warnings show in amber and can be dismissed; the game plays on', async () => {
     const { page } = await openPage(`${server.url}/play/dot`);
     await waitPlaying(page, 'the dev page');
-    dev.report('dot', true, [TYPE_WARNING]);
+    const warned = dev.report('dot', true, [TYPE_WARNING]);
     const shown = await waitFor('the warning', async () => {
       const s = await pageState(page);
-      return s.overlay?.visible ? s : null;
+      return s.overlay?.visible && s.revision === warned.revision ? s : null;
     });
     expect(shown.overlay!.severity).toBe('warning');
     expect(shown.overlay!.text).toContain("Type 'string' is not assignable");
@@ -244,8 +251,51 @@ describe.skipIf(!haveChromium && !inCi)('dev overlay in headless Chromium', () =
     expect(requests.filter((u) => u.includes('/parlor/dev/'))).toEqual([]);
   });
 
+  it('the tabs of one browser share one stream: eight tabs all load and all show each change, also after the reading tab closed', async () => {
+    const before = dev.listenerCount('change');
+    const ctx = await browser.newContext({ viewport: { width: 400, height: 225 } });
+    contexts.push(ctx);
+    const pages: Page[] = [];
+    // more tabs than the ~6 HTTP connections a browser opens to one host: a stream per tab would starve the 7th
+    for (let i = 0; i < 8; i++) {
+      const page = await ctx.newPage();
+      pagesOpened++;
+      page.on('console', (m) => {
+        if (/Content.Security.Policy/i.test(m.text())) cspViolations.push(`tab ${i}: ${m.text()}`);
+      });
+      await page.goto(`${server.url}/play/dot`, { timeout: 15_000 });
+      pages.push(page);
+    }
+    for (const [i, page] of pages.entries()) await waitPlaying(page, `tab ${i}`);
+    const revision = dev.get('dot')?.revision ?? 0;
+    for (const [i, page] of pages.entries()) await waitFor(`tab ${i} to get the current state`, async () => (await pageState(page)).revision === revision);
+    expect(dev.listenerCount('change') - before).toBe(1);
+
+    const reading = async (): Promise<number[]> => {
+      const r: number[] = [];
+      for (const [i, page] of pages.entries()) if (!page.isClosed() && (await page.evaluate(() => (window as any).__parlor.dev.events.reading))) r.push(i);
+      return r;
+    };
+    const [leader] = await reading();
+    expect(await reading()).toEqual([leader]);
+    await pages[leader].close();
+    await waitFor('another tab to read the stream', async () => (await reading()).length === 1);
+    const shown = dev.report('dot', true, [{ ...TYPE_WARNING, message: 'after the takeover' }]);
+    for (const [i, page] of pages.entries()) {
+      if (i === leader) continue;
+      await waitFor(`tab ${i} to show the change`, async () => {
+        const s = await pageState(page);
+        return s.revision === shown.revision && s.overlay?.text.includes('after the takeover');
+      });
+    }
+    expect(dev.listenerCount('change') - before).toBe(1);
+    await ctx.close();
+    await waitFor('the server to drop the stream of the closed browser', async () => dev.listenerCount('change') === before);
+    dev.report('dot', true, []);
+  }, 90_000);
+
   it('every dev page ran under the strict page CSP without a violation', () => {
-    expect(contexts.length).toBeGreaterThanOrEqual(5);
+    expect(pagesOpened).toBeGreaterThanOrEqual(13);
     expect(cspViolations).toEqual([]);
   });
 });

@@ -138,29 +138,102 @@ export interface DevEventsEvents {
 }
 
 /**
- * A subscription to a game's dev status stream. The browser's `EventSource` reconnects by itself
- * after a dropped connection (a restarting dev server); when the server refuses the stream
- * (404, 503) it is reopened after a delay doubling from 2 s to 30 s.
+ * A subscription to a game's dev status stream. The tabs of one browser share one stream per
+ * game: a browser allows about six HTTP connections to a host, and a stream per tab would hold
+ * them all with six tabs open (the seventh could not even load). One tab (holding a Web Lock)
+ * reads the stream and passes each state to the others over a `BroadcastChannel`; when it goes
+ * away another takes over. Without Web Locks (an `http:` page on a LAN address is not a secure
+ * context) each tab reads its own stream. The browser's `EventSource` reconnects by itself after a
+ * dropped connection (a restarting dev server); when the server refuses the stream (404, 503) it
+ * is reopened after a delay doubling from 2 s to 30 s.
  */
 export class DevEvents extends Emitter<DevEventsEvents> {
   private source: EventSource | null = null;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private retryMs = 2000;
+  private started = false;
   private closed = false;
+  private channel: BroadcastChannel | null = null;
+  private releaseLock: (() => void) | null = null;
+  private last: DevState | null = null;
 
   /**
    * @param url the stream's URL, e.g. `/parlor/dev/events?game=pong`
    * @param ES the `EventSource` implementation; default the browser's
+   * @param share share one stream between the tabs (when the browser can); default true
    */
   constructor(
     private readonly url: string,
     private readonly ES: EventSourceConstructor | undefined = (globalThis as { EventSource?: EventSourceConstructor }).EventSource,
+    private readonly share = true,
   ) {
     super();
   }
 
-  /** Opens the stream (nothing happens without an `EventSource`). */
+  /** Whether this tab reads the stream itself (rather than from another tab). */
+  get reading(): boolean {
+    return this.source !== null || this.retryTimer !== null;
+  }
+
+  /** Starts receiving states (nothing happens without an `EventSource`). Calling it again does nothing. */
   start(): void {
+    if (this.closed || this.started || !this.ES) return;
+    this.started = true;
+    const locks = typeof navigator !== 'undefined' ? (navigator as Navigator & { locks?: LockManager }).locks : undefined;
+    const BC = (globalThis as { BroadcastChannel?: typeof BroadcastChannel }).BroadcastChannel;
+    if (!this.share || !locks || !BC) {
+      this.open();
+      return;
+    }
+    const name = `parlor:dev:${this.url}`;
+    const channel = (this.channel = new BC(name));
+    channel.onmessage = (ev: MessageEvent) => this.onShared(ev.data);
+    locks
+      .request(name, () =>
+        new Promise<void>((release) => {
+          if (this.closed) return release();
+          this.releaseLock = release;
+          this.open();
+        }),
+      )
+      .catch(() => {
+        if (!this.closed && !this.reading) this.open(); // no lock after all: read our own
+      });
+    // the reading tab answers with the state it has (the current state comes first, as from the stream)
+    channel.postMessage({ type: 'hello' });
+  }
+
+  /** Stops receiving states for good (another tab takes the shared stream over). */
+  close(): void {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.source?.close();
+    this.source = null;
+    this.releaseLock?.();
+    this.releaseLock = null;
+    this.channel?.close();
+    this.channel = null;
+  }
+
+  private onShared(data: unknown): void {
+    if (this.closed || typeof data !== 'object' || data === null) return;
+    const msg = data as { type?: unknown; state?: unknown };
+    if (msg.type === 'hello') {
+      if (this.reading && this.last) this.channel?.postMessage({ type: 'state', state: this.last });
+      return;
+    }
+    if (msg.type !== 'state' || this.reading) return;
+    const state = parseDevState(msg.state);
+    if (state) this.deliver(state);
+  }
+
+  private deliver(state: DevState): void {
+    this.last = state;
+    this.emit('state', state);
+  }
+
+  private open(): void {
     if (this.closed || this.source || !this.ES) return;
     const source = new this.ES(this.url);
     this.source = source;
@@ -172,27 +245,20 @@ export class DevEvents extends Emitter<DevEventsEvents> {
         return;
       }
       const state = parseDevState(data);
-      if (!state) return;
+      if (!state || this.source !== source) return;
       this.retryMs = 2000;
-      this.emit('state', state);
+      this.deliver(state);
+      this.channel?.postMessage({ type: 'state', state });
     });
     source.onerror = () => {
       if (source.readyState !== 2 || this.source !== source) return; // 2 = CLOSED: refused, not reconnecting
+      source.close();
       this.source = null;
       this.retryTimer = setTimeout(() => {
         this.retryTimer = null;
-        this.start();
+        this.open();
       }, this.retryMs);
       this.retryMs = Math.min(30_000, this.retryMs * 2);
     };
-  }
-
-  /** Closes the stream for good. */
-  close(): void {
-    this.closed = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
-    this.source?.close();
-    this.source = null;
   }
 }

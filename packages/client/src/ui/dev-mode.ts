@@ -34,7 +34,8 @@ export class DevMode {
   readonly overlay: DevOverlay;
   /** The last state the server sent, or `null` before the first. */
   state: DevState | null = null;
-  private readonly events: DevEvents;
+  /** The subscription to the game's status (shared with the browser's other tabs of this game). */
+  readonly events: DevEvents;
   private readonly recovery: DevRecovery;
   private note = '';
   private closed = false;
@@ -104,10 +105,11 @@ export interface DevOverlayPageOptions {
 /**
  * Dev mode of a play page whose game has not built yet (`parlor dev`, first build failed): shows
  * the game's errors and reloads the page once it builds. Never reloads more than once a second.
+ * Also sets `window.__parlorDev` to it (tests and devtools read `state`).
  * @returns the dev mode (`close()` to stop it)
  */
 export function startDevOverlay(options: DevOverlayPageOptions): DevMode {
-  return new DevMode({
+  const mode = new DevMode({
     game: options.game,
     pending: true,
     recover: () => {
@@ -128,4 +130,6 @@ export function startDevOverlay(options: DevOverlayPageOptions): DevMode {
       }, Date.now() - last < 1000 ? 1000 : 0);
     },
   });
+  if (typeof window !== 'undefined') (window as unknown as { __parlorDev?: DevMode }).__parlorDev = mode;
+  return mode;
 }
