@@ -73,23 +73,46 @@ export function describeError(err: unknown): string {
   return (err as Error)?.stack ?? String(err);
 }
 
-/** Closes the server on SIGINT/SIGTERM (a second signal exits at once). */
-export function handleSignals(server: GameServer, logger: Logger, onClose?: () => void): void {
+/** Extra signal handling of a command (see {@link handleSignals}). */
+export interface SignalOptions {
+  /**
+   * Runs on the first SIGTERM/SIGINT before `onClose` and `server.close()`: e.g. `parlor serve`'s
+   * drain, which waits for its rooms to empty. A rejection is logged and the close goes on.
+   */
+  drain?: (signal: string) => Promise<void>;
+  /** SIGHUP: called instead of Node's default (which ends the process), e.g. to re-read a key file. */
+  onReload?: () => void;
+}
+
+/**
+ * Closes the server on SIGINT/SIGTERM, after `opts.drain` when given; a second signal exits at
+ * once (code 1). With `opts.onReload`, SIGHUP calls it and the process keeps running.
+ */
+export function handleSignals(server: GameServer, logger: Logger, onClose?: () => void, opts: SignalOptions = {}): void {
   let closing = false;
   const shutdown = (signal: string): void => {
-    if (closing) process.exit(1);
+    if (closing) {
+      logger.info({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
     closing = true;
     logger.info({ signal }, 'signal received');
-    onClose?.();
-    server.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ error: describeError(err) }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    const drained = opts.drain ? opts.drain(signal).catch((err: unknown) => logger.error({ error: describeError(err) }, 'drain failed; closing')) : Promise.resolve();
+    drained
+      .then(() => {
+        onClose?.();
+        return server.close();
+      })
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ error: describeError(err) }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  const reload = opts.onReload;
+  if (reload) process.on('SIGHUP', () => reload());
 }
-
