@@ -67,12 +67,12 @@ describe('parlor CLI', () => {
     expect(logs().some((l) => l.msg === 'signal received' && l.signal === 'SIGTERM')).toBe(true);
   }, 90_000);
 
-  it('Ctrl-C on parlor serve --runtime process (SIGINT to the whole process group, as a terminal sends it) closes the rooms and logs no warning or error', async () => {
+  it('Ctrl-C on parlor serve --runtime process (SIGINT to the whole process group, as a terminal sends it) drains, then closes the rooms still playing at --drain-timeout and logs no warning or error', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'parlor-serve-'));
     dirs.push(dir);
     cpSync(fixture('sandbox/ticker.ts'), join(dir, 'ticker', 'index.ts'));
     // detached: its own process group, like a job in a terminal; Ctrl-C signals every process in it
-    const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve', '--games', dir, '--runtime', 'process', '--host', '127.0.0.1', '--port', '0'], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve', '--games', dir, '--runtime', 'process', '--host', '127.0.0.1', '--port', '0', '--drain-timeout', '2000'], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     children.push(child);
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -89,6 +89,8 @@ describe('parlor CLI', () => {
     expect(await exited).toBe(0);
     const logs = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: number; msg: string });
     expect(logs.some((l) => l.msg === 'signal received')).toBe(true);
+    // the player did not leave: the room kept playing (its process survived the group's SIGINT) until the drain timeout
+    expect(logs.some((l) => l.msg === 'drain timeout: ending the rooms still playing')).toBe(true);
     expect(logs.filter((l) => l.level >= 40)).toEqual([]);
     expect((await player.closed()).code).toBe(1001);
   }, 90_000);

@@ -30,7 +30,7 @@ afterAll(() => rmSync(gamesDir, { recursive: true, force: true }));
 
 /** `parlor serve` from source in a child process; resolves once it prints its URL. */
 async function serve(runtime: 'process' | 'docker'): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const args = ['--import', 'tsx', join(repo, 'packages/server/src/cli/cli.ts'), 'serve', '--games', gamesDir, '--host', '127.0.0.1', '--port', '0', '--runtime', runtime];
+  const args = ['--import', 'tsx', join(repo, 'packages/server/src/cli/cli.ts'), 'serve', '--games', gamesDir, '--host', '127.0.0.1', '--port', '0', '--runtime', runtime, '--drain-timeout', '0'];
   if (runtime === 'docker') args.push('--image', IMAGE, '--instance-id', `serve-hostile-${process.pid}`);
   const child = spawn(process.execPath, args, { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';

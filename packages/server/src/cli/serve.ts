@@ -6,10 +6,11 @@ import { loadGamesFromDir, type LoadedGame } from '../games/loader.js';
 import type { Logger, LogLevel } from '../logger.js';
 import type { GameServerOptions } from '../server.js';
 import { defaultInstanceId } from '../runtime/docker.js';
-import { attachFleet, collectLabel, type FleetFlags } from '../fleet/fleet-cli.js';
+import { attachFleet, collectLabel, fleetKeyFile, readFleetKeyFile, type FleetFlags } from '../fleet/fleet-cli.js';
 import { RUNTIME_NAMES, createRuntime, loadOptionsFor, type RuntimeChoice } from '../runtime/policy.js';
 import type { RoomRuntime } from '../runtime/runtime.js';
 import { cliLogger, describeError, fail, fraction, handleSignals, hostOption, instanceId, int, levelOption, listen, portOption } from './common.js';
+import { DEFAULT_DRAIN_TIMEOUT_MS, drainServer } from './drain.js';
 
 
 const RUNTIME_CHOICES: readonly string[] = [...RUNTIME_NAMES, 'auto'];
@@ -81,7 +82,24 @@ function capacityOptions(opts: CapacityFlags, port: number): Partial<GameServerO
 }
 
 /** What commander hands `serve`. */
-type ServeFlags = { games: string; port: number; host?: string; logLevel: LogLevel; runtime?: string } & FleetFlags & CapacityFlags & SandboxFlags;
+type ServeFlags = { games: string; port: number; host?: string; logLevel: LogLevel; runtime?: string; drainTimeout: number } & FleetFlags & CapacityFlags & SandboxFlags;
+
+/**
+ * SIGHUP: re-reads the `--fleet-key-file` and hands a changed key to the agent (which reconnects
+ * with it). Never ends the process; a file that cannot be read keeps the key in use.
+ */
+function reloadFleetKey(agent: FleetAgent | null, flags: FleetFlags, logger: Logger): void {
+  const file = fleetKeyFile(flags);
+  if (!agent || file === undefined || flags.fleetKey !== undefined) {
+    logger.info({ signal: 'SIGHUP' }, 'SIGHUP: nothing to reload (only a --fleet-key-file is re-read)');
+    return;
+  }
+  try {
+    if (!agent.setKey(readFleetKeyFile(file))) logger.info({ signal: 'SIGHUP', file }, 'fleet key file re-read: key unchanged');
+  } catch (err) {
+    logger.error({ signal: 'SIGHUP', error: (err as Error).message }, 'fleet key reload failed; the key in use is kept');
+  }
+}
 
 async function serve(opts: ServeFlags): Promise<void> {
   const logger = await cliLogger(opts.logLevel);
@@ -114,7 +132,11 @@ async function serve(opts: ServeFlags): Promise<void> {
       fail((err as Error).message);
     }
   }
-  handleSignals(server, logger, agent ? () => void agent?.disconnect() : undefined);
+  // SIGTERM/SIGINT drain (the orchestrator sees the instance draining, players finish), SIGHUP re-reads the key file.
+  handleSignals(server, logger, undefined, {
+    drain: () => drainServer(server, logger, agent, opts.drainTimeout),
+    onReload: () => reloadFleetKey(agent, opts, logger),
+  });
 }
 
 /** The `serve` command. */
@@ -127,7 +149,14 @@ export function serveCommand(): Command {
     .addOption(levelOption())
     .addOption(new Option('--runtime <runtime>', 'where rooms run (default inline; auto when NODE_ENV=production)').choices(RUNTIME_CHOICES))
     .option('--fleet-url <ws-url>', 'attach a fleet agent: the orchestrator URL, e.g. ws://localhost:7070')
-    .option('--fleet-key <key>', 'agent key for --fleet-url (env PARLOR_FLEET_KEY)')
+    .option('--fleet-key <key>', 'agent key for --fleet-url (env PARLOR_FLEET_KEY); visible in ps: prefer --fleet-key-file')
+    .option('--fleet-key-file <path>', 'file holding the agent key (first line not blank or #; env PARLOR_FLEET_KEY_FILE); re-read on SIGHUP, the agent then reconnects with the new key')
+    .addOption(
+      new Option('--drain-timeout <ms>', 'on SIGTERM/SIGINT, how long rooms may keep playing until empty before they are ended (0: end at once; a second signal ends at once)')
+        .env('PARLOR_DRAIN_TIMEOUT_MS')
+        .default(DEFAULT_DRAIN_TIMEOUT_MS)
+        .argParser(int('milliseconds', 0)),
+    )
     .option('--name <name>', 'instance name shown by the orchestrator (default <hostname>-<pid>)')
     .option('--label <k=v>', 'instance label for placement selectors (repeatable)', collectLabel)
     .option('--endpoint-url <url>', 'public base URL of this server for join URLs (default: its own URL)')

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { FleetAgent } from '@parlor/fleet-agent';
 import { createFleetHost } from './fleet-host.js';
 import type { Logger } from '../logger.js';
@@ -7,8 +8,10 @@ import type { GameServer } from '../server.js';
 export interface FleetFlags {
   /** Orchestrator agent URL, e.g. `ws://localhost:7070` (path `/v1/agent` by default). */
   fleetUrl?: string;
-  /** Agent key; default env `PARLOR_FLEET_KEY`. */
+  /** Agent key; default env `PARLOR_FLEET_KEY`. Visible in `ps`: prefer `fleetKeyFile`. */
   fleetKey?: string;
+  /** File holding the agent key (its first line that is not blank or a `#` comment); default env `PARLOR_FLEET_KEY_FILE`. Re-read on SIGHUP. */
+  fleetKeyFile?: string;
   /** Instance name. */
   name?: string;
   /** `k=v` labels (repeatable). */
@@ -32,14 +35,38 @@ export function collectLabel(v: string, prev: string[] = []): string[] {
   return [...prev, v];
 }
 
+/** The `--fleet-key-file` in force: the flag, else env `PARLOR_FLEET_KEY_FILE`, else none. */
+export function fleetKeyFile(flags: FleetFlags): string | undefined {
+  return flags.fleetKeyFile ?? (process.env.PARLOR_FLEET_KEY_FILE || undefined);
+}
+
+/**
+ * The agent key in a key file: its first line that is not blank or a `#` comment, trimmed.
+ * @throws {Error} naming `--fleet-key-file` and the path when the file cannot be read or holds no key.
+ */
+export function readFleetKeyFile(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(`--fleet-key-file ${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'not readable (permissions)' : (err as Error).message}`);
+  }
+  const key = text.split('\n').map((l) => l.trim()).find((l) => l !== '' && !l.startsWith('#'));
+  if (!key) throw new Error(`--fleet-key-file ${path}: no key in the file (the first line that is not blank or a # comment is the key)`);
+  return key;
+}
+
 /**
  * Creates a {@link FleetAgent} for `server` from CLI flags and starts connecting (in the
  * background: it reconnects forever and never throws network errors into the server).
- * @throws {Error} on a missing key or a malformed label (the CLI reports it and exits).
+ * The key: `--fleet-key`, else the `--fleet-key-file` (or `PARLOR_FLEET_KEY_FILE`), else `PARLOR_FLEET_KEY`.
+ * @throws {Error} on a missing or unreadable key, or a malformed label (the CLI reports it and exits).
  */
 export function attachFleet(server: GameServer, flags: FleetFlags, logger: Logger, capacity?: FleetCapacity): FleetAgent {
-  const key = flags.fleetKey ?? process.env.PARLOR_FLEET_KEY;
-  if (!key) throw new Error('--fleet-url needs --fleet-key (or PARLOR_FLEET_KEY)');
+  const file = fleetKeyFile(flags);
+  const key = flags.fleetKey ?? (file !== undefined ? readFleetKeyFile(file) : process.env.PARLOR_FLEET_KEY);
+  if (!key) throw new Error('--fleet-url needs --fleet-key-file <path> (or PARLOR_FLEET_KEY_FILE), --fleet-key or PARLOR_FLEET_KEY');
   const labels: Record<string, string> = {};
   for (const l of flags.label ?? []) {
     const i = l.indexOf('=');
