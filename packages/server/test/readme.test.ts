@@ -47,6 +47,8 @@ describe('README', () => {
         '@parlor/squish': ['packages/squish/src/index.ts'],
         '@parlor/server': ['packages/server/src/index.ts'],
         '@parlor/server/testing': ['packages/server/src/testing.ts'],
+        // the "Testing your game" example is a vitest file
+        vitest: ['node_modules/vitest/dist/index.d.ts'],
       },
     });
     const diags = ts.getPreEmitDiagnostics(program).filter((d) => d.file && files.includes(resolve(d.file.fileName)));
