@@ -25,6 +25,7 @@ export {
 export { Squisher, messageFor, type SquisherOptions, type TickFrames } from './sync/squisher.js';
 export { FrameKind } from './codec/frame.js';
 export { SceneMirror, type ApplyResult } from './sync/mirror.js';
+export { frameNodes, type FrameNodeEntry } from './sync/frame-nodes.js';
 export * from './wire/protocol-types.js';
 export { encodeServerMessage, decodeServerMessage, encodeClientMessage, decodeClientMessage } from './wire/protocol.js';
 export { seededRandom } from './game/random.js';
