@@ -295,19 +295,30 @@ describe('assertPrivate', () => {
     }
   }
 
-  it('fails naming the tick, the member, the node, its path and whose it is, found in the decoded view and in the bytes', () => {
+  it('fails naming the tick, the member, the node, its path and whose it is: found in the frames, the decoded view and the raw bytes', () => {
     const room = createTestRoom(Leaky, { players: ['Ann', 'Bob'], spectators: 1 });
     room.step();
-    const err = expectKitError(() => room.assertPrivate(), 'SERVER_TESTING_LEAK', /private nodes? reached members who may not see them/);
+    const err = expectKitError(() => room.assertPrivate(), 'SERVER_TESTING_LEAK', /^private nodes reached members who may not see them \(10 findings\):\n/);
     const group = room.game.truth;
-    const text = group.children[0];
-    // (the path starts at the group: the scene the check read is not the one the room attached)
-    expect(err.message).toContain(`tick 1: player Bob (id 2) has in its decoded view Group ${group.id} at Group ${group.id}, private to player [1] (playerIds on the node itself)`);
-    expect(err.message).toContain(`tick 1: player Bob (id 2) has in its decoded view Text ${text.id} "the secret plan" at Group ${group.id} > Text ${text.id}, private to player [1] (playerIds on Group ${group.id})`);
-    expect(err.message).toContain(`tick 1: player Bob (id 2) was sent the text of, in that tick's bytes, Text ${text.id} "the secret plan"`);
-    const bob = room.leaks.filter((l) => l.memberName === 'Bob');
-    expect(bob.map((l) => [l.via, l.nodeId])).toEqual([['decoded', text.id], ['decoded', group.id], ['bytes', text.id]]);
-    expect(room.leaks.some((l) => l.memberName === 'Spectator 1')).toBe(true);
+    const text = group.children[0] as Text;
+    // (the paths start at the group: the scene the check read is not the one the room attached)
+    expect(err.message).toContain(`tick 1: player Bob (id 2) was sent, whole, in its frame, Text ${text.id} "the secret plan" at Group ${group.id} > Text ${text.id}, private to player [1] (playerIds on Group ${group.id})`);
+    expect(err.message).toContain(`tick 1: player Bob (id 2) was sent, whole, in its frame, Group ${group.id} at Group ${group.id}, private to player [1] (playerIds on the node itself)`);
+    expect(err.message).toContain(`tick 1: player Bob (id 2) has in its decoded view Text ${text.id} "the secret plan"`);
+    expect(err.message).toContain(`tick 1: player Bob (id 2) was sent the text, in that tick's raw bytes, of Text ${text.id} "the secret plan"`);
+    expect(err.message).toContain('… and 5 more');
+    expect(room.leaks.filter((l) => l.memberName === 'Bob').map((l) => [l.via, l.nodeId])).toEqual([
+      ['frame', text.id], ['frame', group.id], ['view', text.id], ['view', group.id], ['text', text.id],
+    ]);
+    expect(room.leaks.filter((l) => l.memberName === 'Spectator 1')).toHaveLength(5);
     expect(room.leaks.some((l) => l.memberName === 'Ann')).toBe(false);
+
+    // a later change travels as a delta: its field update is found in that tick's frame
+    (room.game.sent.children[0] as Text).text = 'plan B';
+    (room.game.truth.children[0] as Text).text = 'plan B';
+    room.step();
+    const later = room.leaks.filter((l) => l.tick === 2 && l.memberName === 'Bob');
+    expect(later.map((l) => [l.via, l.nodeId])).toEqual([['frame', text.id]]);
+    expect(later[0].message).toMatch(/^tick 2: player Bob \(id 2\) was sent new field values of Text \d+ "plan B"/);
   });
 });

@@ -1,6 +1,6 @@
 import {
-  NodeKind, SceneMirror, SquishEncodeError, decodeClientMessage, encodeClientMessage, nodesAtPoint,
-  type InputEvent, type Node, type PlaneAspect, type PlayerId,
+  NodeKind, SceneMirror, SquishEncodeError, decodeClientMessage, encodeClientMessage, frameNodes, nodesAtPoint,
+  type FrameNodeEntry, type InputEvent, type Node, type PlaneAspect, type PlayerId,
 } from '@parlor/squish';
 import { misuse } from './errors.js';
 import { describeNode, TestView } from './view.js';
@@ -57,14 +57,18 @@ export abstract class TestMember {
     return this.received.some((buf) => indexOf(buf, pat) >= 0);
   }
 
-  /** @internal one frame message for this member, as fan-out delivers it (nothing before a first full frame) */
-  _receive(bytes: Uint8Array, full: boolean): boolean {
-    if (!this.gotFull && !full) return false;
+  /**
+   * @internal one frame message for this member, as fan-out delivers it (nothing before a first
+   * full frame); returns what it carried, node by node, or `null` when it was not delivered
+   */
+  _receive(bytes: Uint8Array, full: boolean): FrameNodeEntry[] | null {
+    if (!this.gotFull && !full) return null;
     this.gotFull = true;
     this.received.push(bytes);
+    const carried = frameNodes(bytes, this.view.mirror.nodes);
     const applied = this.view.mirror.apply(bytes);
     if (applied.full !== full) throw new Error(`the engine marked a frame for ${this.name} ${full ? 'full' : 'delta'} but its bytes are a ${applied.full ? 'full frame' : 'delta'}: a Parlor bug`);
-    return true;
+    return carried;
   }
 
   /** @internal */

@@ -1,4 +1,4 @@
-import { NodeKind, type Node, type PlayerId, type Text } from '@parlor/squish';
+import { NodeKind, type FrameNodeEntry, type Node, type PlayerId, type Text } from '@parlor/squish';
 import { describeNode } from './view.js';
 
 /** One place where a member was sent a node it may not see. */
@@ -11,10 +11,11 @@ export interface Leak {
   /** The node's id. */
   nodeId: number;
   /**
-   * How it was found: `'decoded'` — the node is in the member's view decoded from its bytes;
-   * `'bytes'` — the private node's text appears in the bytes of that tick's frame.
+   * How it was found: `'frame'` — the frame's bytes carried the node (the whole node, new values of
+   * its fields, a move, or its child list: squish's `frameNodes`); `'view'` — the node is in the
+   * member's view decoded from its bytes; `'text'` — the node's text appears in the frame's raw bytes.
    */
-  via: 'decoded' | 'bytes';
+  via: 'frame' | 'view' | 'text';
   /** One line naming the tick, the member, the node, its path and whose it is. */
   message: string;
 }
@@ -26,10 +27,11 @@ export const MIN_TEXT_BYTES = 4;
 
 /**
  * Checks, after every tick, each member that received a frame against the game's own scene at
- * that tick: no node in the member's decoded view may be hidden from it by `playerIds` (on the
- * node or an ancestor), and no private text (of {@link MIN_TEXT_BYTES} or more UTF-8 bytes) of a
- * node hidden from it may appear in the frame's bytes, unless the member legitimately sees that
- * same text in a node it may see.
+ * that tick. A node is hidden from a member when `playerIds` on it or an ancestor leave the
+ * member out; then: the frame's bytes may carry nothing of it (read op by op with squish's
+ * `frameNodes`), the member's decoded view may not hold it, and its text (of
+ * {@link MIN_TEXT_BYTES} or more UTF-8 bytes) may not appear in the frame's raw bytes unless the
+ * member sees that same text in a node it may see. Each (member, node, way) is reported once, at its first tick.
  */
 export class PrivacyWatch {
   readonly leaks: Leak[] = [];
@@ -43,7 +45,18 @@ export class PrivacyWatch {
   check(
     tick: number,
     layers: readonly Node[],
-    receivers: ReadonlyArray<{ id: PlayerId; name: string; spectator: boolean; nodes: ReadonlyMap<number, Node>; rootId: number; bytes: Uint8Array }>,
+    receivers: ReadonlyArray<{
+      id: PlayerId;
+      name: string;
+      spectator: boolean;
+      /** The member's view after this frame. */
+      nodes: ReadonlyMap<number, Node>;
+      rootId: number;
+      /** This tick's frame message. */
+      bytes: Uint8Array;
+      /** What that frame carried, node by node. */
+      carried: readonly FrameNodeEntry[];
+    }>,
   ): void {
     if (receivers.length === 0) return;
     const scene = new Map<number, Node>();
@@ -61,31 +74,49 @@ export class PrivacyWatch {
     for (const l of layers) walk(l, false);
 
     for (const m of receivers) {
-      for (const id of m.nodes.keys()) {
-        if (id === m.rootId) continue;
+      const hidden = (id: number): Node | null => {
         const n = scene.get(id);
-        if (n && !n.isVisibleTo(m.id)) this.add({ tick, memberId: m.id, memberName: m.name, nodeId: id, via: 'decoded', message: describeLeak(tick, m, n, 'decoded') });
+        return n && !n.isVisibleTo(m.id) ? n : null;
+      };
+      for (const { id, op } of m.carried) {
+        const n = hidden(id);
+        if (n) this.add(tick, m, n, 'frame', OPS[op]);
+      }
+      for (const id of m.nodes.keys()) {
+        const n = id === m.rootId ? null : hidden(id);
+        if (n) this.add(tick, m, n, 'view', 'has in its decoded view');
       }
       let ownTexts: string[] | null = null;
       for (const { node, pat } of privateTexts) {
         if (node.isVisibleTo(m.id) || indexOf(m.bytes, pat) < 0) continue;
         // texts the member legitimately sees (a card revealed on the table): not a leak of this node
-        ownTexts ??= [...m.nodes.values()]
-          .filter((n) => n.kind === NodeKind.TEXT && (scene.get(n.id)?.isVisibleTo(m.id) ?? true))
-          .map((n) => (n as Text).text);
-        if (ownTexts.some((t) => t.includes(node.text))) continue; // the member sees that text legitimately
-        this.add({ tick, memberId: m.id, memberName: m.name, nodeId: node.id, via: 'bytes', message: describeLeak(tick, m, node, 'bytes') });
+        ownTexts ??= [...m.nodes.values()].filter((n) => n.kind === NodeKind.TEXT && !hidden(n.id)).map((n) => (n as Text).text);
+        if (ownTexts.some((t) => t.includes(node.text))) continue;
+        this.add(tick, m, node, 'text', "was sent the text, in that tick's raw bytes, of");
       }
     }
   }
 
-  private add(leak: Leak): void {
+  private readonly reported = new Set<string>();
+
+  private add(tick: number, m: { id: PlayerId; name: string; spectator: boolean }, n: Node, via: Leak['via'], how: string): void {
+    const key = `${m.id}:${n.id}:${how}`;
+    if (this.reported.has(key)) return;
+    this.reported.add(key);
     this.count++;
-    if (this.leaks.length < KEEP) this.leaks.push(leak);
+    if (this.leaks.length < KEEP) this.leaks.push({ tick, memberId: m.id, memberName: m.name, nodeId: n.id, via, message: describeLeak(tick, m, n, how) });
   }
 }
 
-function describeLeak(tick: number, m: { id: PlayerId; name: string; spectator: boolean }, n: Node, via: 'decoded' | 'bytes'): string {
+/** How each op of a frame is named in a leak's message. */
+const OPS: Record<FrameNodeEntry['op'], string> = {
+  node: 'was sent, whole, in its frame,',
+  props: 'was sent new field values of',
+  translate: 'was sent a move of',
+  children: 'was sent the child list of',
+};
+
+function describeLeak(tick: number, m: { id: PlayerId; name: string; spectator: boolean }, n: Node, how: string): string {
   const path: string[] = [];
   for (let a: Node | null = n; a; a = a.parent) path.unshift(a.parent === null && a.id === 0 ? 'root' : describeNode(a).replace(/ ".*"$/, ''));
   let owner: Node | null = null;
@@ -96,7 +127,6 @@ function describeLeak(tick: number, m: { id: PlayerId; name: string; spectator: 
     }
   }
   const whose = owner ? `private to player${owner.playerIds!.length === 1 ? '' : 's'} [${owner.playerIds!.join(', ')}] (playerIds on ${owner === n ? 'the node itself' : describeNode(owner)})` : 'private';
-  const how = via === 'decoded' ? 'has in its decoded view' : "was sent the text of, in that tick's bytes,";
   return `tick ${tick}: ${m.spectator ? 'spectator' : 'player'} ${m.name} (id ${m.id}) ${how} ${describeNode(n)} at ${path.join(' > ')}, ${whose}`;
 }
 

@@ -232,9 +232,11 @@ export class TestRoom<G extends Game = Game> {
 
   /**
    * Asserts that, for every tick so far, no member (player or spectator) was sent a node hidden
-   * from it by `playerIds` (on the node or an ancestor): no such node ever appeared in the view
-   * decoded from its bytes, and no such node's text (of 4 or more UTF-8 bytes) appeared in the
-   * bytes of a frame unless the member saw that text legitimately elsewhere.
+   * from it by `playerIds` (on the node or an ancestor) at that tick: no frame's bytes carried
+   * anything of such a node (the whole node, field values, a move, its child list; read op by op
+   * with squish's `frameNodes`), no such node was in the view decoded from them, and no such
+   * node's text (of 4 or more UTF-8 bytes) appeared in a frame's raw bytes unless the member saw
+   * that text legitimately elsewhere.
    * @throws {TestKitError} `SERVER_TESTING_LEAK`, naming the tick, the member, the node (kind, id,
    *   text, path) and whose it is, for the first leaks found
    * @example
@@ -245,7 +247,7 @@ export class TestRoom<G extends Game = Game> {
     const { leaks, count } = this.privacy;
     if (count === 0) return;
     const shown = leaks.slice(0, 5).map((l) => `  ${l.message}`).join('\n');
-    throw new TestKitError(ServerErrorCode.TESTING_LEAK, `${count} private node${count === 1 ? '' : 's'} reached members who may not see them:\n${shown}${count > 5 ? `\n  … and ${count - 5} more` : ''}`);
+    throw new TestKitError(ServerErrorCode.TESTING_LEAK, `private nodes reached members who may not see them (${count} finding${count === 1 ? '' : 's'}):\n${shown}${count > 5 ? `\n  … and ${count - 5} more` : ''}`);
   }
 
   private tick(dtMs: number): void {
@@ -258,9 +260,10 @@ export class TestRoom<G extends Game = Game> {
     for (const send of frames.sends) {
       const member = this.members.get(send.playerId);
       const bytes = member && messageFor(frames, send.playerId);
-      if (!member || !bytes || !member._receive(bytes, send.full)) continue;
+      const carried = member && bytes ? member._receive(bytes, send.full) : null;
+      if (!member || !bytes || !carried) continue;
       const mirror = member.view.mirror;
-      receivers.push({ id: member.id, name: member.name, spectator: member.spectator, nodes: mirror.nodes, rootId: mirror.root?.id ?? -1, bytes });
+      receivers.push({ id: member.id, name: member.name, spectator: member.spectator, nodes: mirror.nodes, rootId: mirror.root?.id ?? -1, bytes, carried });
     }
     this.privacy.check(this._ticks, this.game.getLayers(), receivers);
   }
