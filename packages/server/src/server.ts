@@ -45,6 +45,12 @@ export interface GameServer {
   readonly httpServer: HttpServer;
   /** The server's Prometheus metrics (own registry). */
   readonly metrics: ServerMetrics;
+  /**
+   * The caps this server enforces: open TCP connections ({@link GameServerOptions.maxConnections})
+   * and live rooms ({@link GameServerOptions.maxRooms}), defaults resolved. A fleet agent declares
+   * exactly these to the orchestrator (`createFleetHost`).
+   */
+  readonly capacity: { readonly maxConnections: number; readonly maxRooms: number };
   /** The games served, by name. */
   games(): GameInfo[];
   /** The live rooms. */
@@ -135,6 +141,7 @@ export async function createGameServer(options: GameServerOptions): Promise<Game
 class ParlorServer implements GameServer {
   readonly httpServer: HttpServer;
   readonly metrics: ServerMetrics;
+  readonly capacity: { readonly maxConnections: number; readonly maxRooms: number };
   readonly runtime: RoomRuntime;
   private readonly logger: Logger;
   private readonly catalog: GameCatalog;
@@ -151,6 +158,7 @@ class ParlorServer implements GameServer {
 
   constructor(private readonly options: GameServerOptions) {
     const settings = resolveOptions(options);
+    this.capacity = { maxConnections: settings.maxConnections, maxRooms: settings.maxRooms };
     // Every line names this server instance (`instanceId`); rooms log through children adding `game` and `room`.
     const logger = (this.logger = resolveLogger(options.logger, options.logLevel ?? 'info').child({ instance: settings.instanceId }));
     const dockerOptions: DockerRuntimeOptions = { ...options.dockerRuntime };
