@@ -124,7 +124,13 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
         throw new FleetAgentError(FleetAgentErrorCode.CONFIG, `invalid label ${JSON.stringify(k)}=${JSON.stringify(v)}`);
       }
     }
-    this.capacity = { maxConnections: options.capacity?.maxConnections ?? 1000, maxRooms: options.capacity?.maxRooms ?? 100 };
+    // What the host enforces is what the agent declares: options may lower it, never raise it.
+    const enforced = host.capacity?.() ?? {};
+    const declare = (k: keyof InstanceCapacity, def: number): number => {
+      const v = options.capacity?.[k] ?? enforced[k] ?? def;
+      return enforced[k] !== undefined && enforced[k] < v ? enforced[k] : v;
+    };
+    this.capacity = { maxConnections: declare('maxConnections', 1000), maxRooms: declare('maxRooms', 100) };
     for (const [k, v] of Object.entries(this.capacity)) {
       if (!Number.isInteger(v) || v < 1) throw new FleetAgentError(FleetAgentErrorCode.CONFIG, `capacity.${k} must be a positive integer`);
     }

@@ -1,4 +1,4 @@
-import type { RoomProvenance } from './protocol.js';
+import type { InstanceCapacity, RoomProvenance } from './protocol.js';
 
 /** One room as the host reports it. */
 export interface HostRoom {
@@ -42,6 +42,11 @@ export interface FleetHost {
    * would exceed the room's player cap.
    */
   reserveSeats?(roomId: string, count: number, ttlMs: number): { tickets: string[]; expiresAt: number } | Promise<{ tickets: string[]; expiresAt: number }>;
+  /**
+   * The caps the host enforces (its open-connection and room limits); the agent declares them to
+   * the orchestrator, and never more. Optional: without it the agent declares its options' capacity.
+   */
+  capacity?(): Partial<InstanceCapacity>;
   /** Called by `enableGracefulShutdown()` last; optional. */
   shutdown?(): Promise<void>;
 }

@@ -34,7 +34,11 @@ export interface FleetAgentOptions {
   name?: string;
   /** Labels for placement selectors (`region=eu`, …). Default `{}`. */
   labels?: Record<string, string>;
-  /** Declared capacity. Defaults: `maxConnections` 1000, `maxRooms` 100. */
+  /**
+   * Declared capacity. Defaults: what the host enforces (`FleetHost.capacity()`), else
+   * `maxConnections` 1000, `maxRooms` 100. Never declared above what the host enforces (a larger
+   * value is lowered to it), so the orchestrator never places more than the host admits.
+   */
   capacity?: Partial<InstanceCapacity>;
   /** Whether the host also creates rooms on its own (a player's first join): reported as `local`. Default `true`. */
   autoCreate?: boolean;

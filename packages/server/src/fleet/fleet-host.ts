@@ -33,6 +33,8 @@ export interface ServerFleetHost {
    * not live, and with code `ROOM_FULL` (the fleet protocol's) when the room has fewer than `count` seats free.
    */
   reserveSeats(roomId: string, count: number, ttlMs: number): { tickets: string[]; expiresAt: number };
+  /** {@link GameServer.capacity}: the caps this server enforces, which its agent declares. */
+  capacity(): { maxConnections: number; maxRooms: number };
   /** {@link GameServer.closeRoom}; idempotent. */
   destroyRoom(roomId: string): Promise<void>;
   /** {@link GameServer.close}. */
@@ -82,6 +84,9 @@ export function createFleetHost(server: GameServer): ServerFleetHost {
         if ((err as { code?: unknown })?.code === ServerErrorCode.ROOM_FULL) throw Object.assign(new Error((err as Error).message), { code: 'ROOM_FULL' });
         throw err;
       }
+    },
+    capacity() {
+      return { maxConnections: server.capacity.maxConnections, maxRooms: server.capacity.maxRooms };
     },
     async destroyRoom(roomId) {
       fromFleet.delete(roomId);
