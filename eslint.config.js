@@ -96,6 +96,12 @@ export default tseslint.config(
     },
   },
   {
+    // A peer's bench server (bench-peers/<peer>) runs the very scene and probe of the bench it is
+    // measured against (bench/src), so both systems follow the same rules: the one cross-folder import allowed.
+    files: ['bench-peers/*/src/**/*.ts'],
+    rules: { 'import-x/no-relative-packages': 'off' },
+  },
+  {
     // Tests reach into browser globals and hostile payloads where `any` is the honest type.
     files: ['packages/*/test/**/*.ts', 'examples/test/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

@@ -5,7 +5,7 @@ import { GameLoadError, ServerErrorCode } from '../errors.js';
  * Validates a game's raw metadata (what `static metadata()` returned, in this process or as
  * reported by a sandbox) against the schema of `@parlor/squish`'s `resolveMetadata` (types,
  * ranges and lengths of every field; see `METADATA_LIMITS`: name ≤ 80 characters, description
- * ≤ 500, tickRate in (0, 120], maxPlayers 1–1000, at most 256 assets…) and returns it with the
+ * ≤ 500, tickRate in (0, 120], maxPlayers 1–10 000, at most 256 assets…) and returns it with the
  * defaults applied, as a fresh object of plain values (getters are refused, never called).
  * The loader and the publish gate both use it.
  *

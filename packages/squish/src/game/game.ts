@@ -24,7 +24,7 @@ export interface GameMetadata {
   aspectRatio?: { x: number; y: number };
   /** Ticks per second (Hz); default 20, in (0, 120]. */
   tickRate?: number;
-  /** Players per room (spectators not counted): an integer in 1–1000; default 8. */
+  /** Players per room (spectators not counted): an integer in 1–10 000 (a crowded room is a fan-out concern, not a metadata one); default 8. */
   maxPlayers?: number;
   /** Assets by id (ids: 1–64 of `A–Z a–z 0–9 _ . : -`; at most 256), referenced from {@link Asset} nodes. Default none. */
   assets?: Record<string, AssetSpec>;
@@ -46,8 +46,8 @@ export const METADATA_LIMITS = {
   descriptionMaxLength: 500,
   /** `tickRate`: a finite number in (0, 120] Hz. */
   tickRateMax: 120,
-  /** `maxPlayers`: an integer in 1–1000. */
-  maxPlayersMax: 1000,
+  /** `maxPlayers`: an integer in 1–10 000. */
+  maxPlayersMax: 10_000,
   /** `aspectRatio.x` and `.y`: finite, in (0, 10 000]; x/y between 1/32 and 32. */
   aspectComponentMax: 10_000,
   /** Largest (and 1 / smallest) accepted `aspectRatio.x / aspectRatio.y`. */

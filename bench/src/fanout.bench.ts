@@ -1,0 +1,214 @@
+/**
+ * Fan-out benchmark: one crowded room, Parlor against Colyseus 0.16, side by side in one run.
+ *
+ * One room holds the bench scene (fanout/scene.ts: 100 entities, 30 entity changes per 20 Hz
+ * frame). Colyseus simulates at 60 Hz moving 10 entities per step and patches at 20 Hz, as a
+ * Colyseus game is written; Parlor sends one frame per tick, so it ticks at 20 Hz moving 30. N raw
+ * `ws` clients join that one room (fanout/load.ts: they count frames and bytes, neither system's
+ * state is decoded). The server is pinned to core 0 and the load generator to core 1 (`taskset`);
+ * both systems run back to back for each N. Writes `bench/FANOUT-RESULTS.md` and prints it.
+ *
+ * Run: `npm run bench:fanout` at the repository root (builds first), or
+ * `npm run bench:fanout -w @parlor/bench` after a build. `FANOUT_N=100,500` picks the client
+ * counts, `FANOUT_WINDOW_MS` the measurement window (default 10 000), `FANOUT_WARMUP_MS` the
+ * settling time after the last join (default 3 000).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { writeFileSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ServerFigures } from './fanout/probe.js';
+import { CHANGES_PER_FRAME, COLYSEUS_SIM_HZ, ENTITIES, FRAME_HZ } from './fanout/scene.js';
+
+type System = 'colyseus' | 'parlor';
+
+const NS = (process.env.FANOUT_N ?? '100,500,1000,2000,3000').split(',').map(Number);
+const WINDOW_MS = Number(process.env.FANOUT_WINDOW_MS ?? 10_000);
+const WARMUP_MS = Number(process.env.FANOUT_WARMUP_MS ?? 3_000);
+const SERVER_CORE = '0';
+const LOAD_CORE = '1';
+
+const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
+const SERVERS: Record<System, string> = {
+  parlor: here('./fanout/parlor-server.ts'),
+  colyseus: here('../../bench-peers/colyseus/src/server.ts'),
+};
+const LOAD = here('./fanout/load.ts');
+
+const canPin = spawnSync('taskset', ['-c', '0', 'true']).status === 0 && os.availableParallelism() >= 2;
+
+/** Starts a child on one core (when `taskset` and 2 cores exist) with an IPC channel. */
+function startChild(file: string, core: string): ChildProcess {
+  const node = [process.execPath, '--import', 'tsx', file];
+  const [cmd, ...args] = canPin ? ['taskset', '-c', core, ...node] : node;
+  return spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], cwd: here('../') });
+}
+
+async function listening(child: ChildProcess): Promise<number> {
+  const lines = createInterface({ input: child.stdout! });
+  for await (const line of lines) {
+    const m = /^listening (\d+)$/.exec(line);
+    if (m) return Number(m[1]);
+  }
+  throw new Error('the server child exited before listening');
+}
+
+async function ask<T>(child: ChildProcess, msg: object, reply: string): Promise<T> {
+  const got = new Promise<T>((resolve, reject) => {
+    const onMessage = (m: { type: string }): void => {
+      if (m.type !== reply) return;
+      child.off('message', onMessage);
+      resolve(m as T);
+    };
+    child.on('message', onMessage);
+    child.once('exit', (code) => reject(new Error(`child exited (${code}) while waiting for ${reply}`)));
+  });
+  child.send(msg);
+  return got;
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  child.send({ type: 'exit' });
+  const exited = once(child, 'exit');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** One system at one N. */
+interface Row {
+  system: System;
+  n: number;
+  joined: number;
+  failed: number;
+  firstError?: string;
+  server: ServerFigures;
+  idleRssBytes: number;
+  framesPerClient: number[];
+  totalFrames: number;
+  totalBytes: number;
+  closed: number;
+}
+
+async function run(system: System, n: number): Promise<Row> {
+  const server = startChild(SERVERS[system], SERVER_CORE);
+  const load = startChild(LOAD, LOAD_CORE);
+  try {
+    const port = await listening(server);
+    await ask(server, { type: 'start' }, 'started');
+    const idle = (await ask<{ figures: ServerFigures }>(server, { type: 'stop' }, 'figures')).figures;
+    await once(load, 'message'); // ready
+    // One client first: it creates the room, so concurrent joins cannot race into two rooms.
+    const first = await ask<{ joined: number; failed: number; firstError?: string }>(load, { type: 'connect', system, port, n: 1 }, 'connected');
+    const rest = n > 1 ? await ask<{ joined: number; failed: number; firstError?: string }>(load, { type: 'connect', system, port, n: n - 1 }, 'connected') : { joined: 1, failed: 0 };
+    await sleep(WARMUP_MS);
+    await Promise.all([ask(server, { type: 'start' }, 'started'), ask(load, { type: 'start' }, 'started')]);
+    await sleep(WINDOW_MS);
+    const [figures, counts] = await Promise.all([
+      ask<{ figures: ServerFigures }>(server, { type: 'stop' }, 'figures'),
+      ask<{ frames: number[]; bytes: number[]; closed: number }>(load, { type: 'stop' }, 'counts'),
+    ]);
+    const windowS = figures.figures.wallMs / 1000;
+    return {
+      system,
+      n,
+      joined: rest.joined,
+      failed: first.failed + rest.failed,
+      firstError: first.firstError ?? rest.firstError,
+      server: figures.figures,
+      idleRssBytes: idle.rssBytes,
+      framesPerClient: counts.frames.map((f) => f / windowS),
+      totalFrames: counts.frames.reduce((a, b) => a + b, 0),
+      totalBytes: counts.bytes.reduce((a, b) => a + b, 0),
+      closed: counts.closed,
+    };
+  } finally {
+    await Promise.all([stop(load), stop(server)]);
+  }
+}
+
+function quantile(xs: number[], q: number): number {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.floor(q * (s.length - 1))))];
+}
+
+const f1 = (v: number): string => v.toFixed(1);
+const f0 = (v: number): string => v.toFixed(0);
+const mib = (b: number): string => (b / 1024 / 1024).toFixed(0);
+
+function describe(r: Row): Record<string, string> {
+  const windowS = r.server.wallMs / 1000;
+  const cpuPct = (r.server.cpuUs / (r.server.wallMs * 1000)) * 100;
+  return {
+    cpu: `${f1(cpuPct)}%`,
+    usPerFrame: r.totalFrames ? f1(r.server.cpuUs / r.totalFrames) : '–',
+    fps: `${f1(quantile(r.framesPerClient, 0.5))} / ${f1(quantile(r.framesPerClient, 0.05))}`,
+    sim: f1(r.server.steps / windowS),
+    bytes: r.totalFrames ? f0(r.totalBytes / r.totalFrames) : '–',
+    eld: f1(r.server.eldP99Ms),
+    rss: `${mib(r.server.rssBytes)}`,
+    rssPerClient: f1((r.server.rssBytes - r.idleRssBytes) / 1024 / Math.max(1, r.joined)),
+    joined: `${r.joined}${r.failed ? ` (${r.failed} failed${r.firstError ? `: ${r.firstError}` : ''})` : ''}${r.closed ? `, ${r.closed} closed` : ''}`,
+  };
+}
+
+const rows: Row[] = [];
+for (const n of NS) {
+  for (const system of ['colyseus', 'parlor'] as const) {
+    process.stderr.write(`fan-out: ${system} with ${n} clients… `);
+    const row = await run(system, n);
+    rows.push(row);
+    const d = describe(row);
+    process.stderr.write(`cpu ${d.cpu}, ${d.usPerFrame} µs/client-frame, frames/s ${d.fps}, joined ${d.joined}\n`);
+  }
+}
+
+const version = (pkg: string, from: string): string => {
+  try {
+    return (JSON.parse(readFileSync(here(`${from}/node_modules/${pkg}/package.json`), 'utf8')) as { version: string }).version;
+  } catch {
+    return '?';
+  }
+};
+const lines: string[] = [];
+lines.push('# Fan-out: one crowded room, Parlor against Colyseus', '');
+lines.push(
+  `Written by \`npm run bench:fanout\` (bench/src/fanout.bench.ts) on ${new Date().toISOString().slice(0, 10)}: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ` +
+    `${os.availableParallelism()} cores, Node ${process.version}; Colyseus ${version('@colyseus/core', '../../bench-peers/colyseus')} ` +
+    `(@colyseus/schema ${version('@colyseus/schema', '../../bench-peers/colyseus')}, ws-transport ${version('@colyseus/ws-transport', '../../bench-peers/colyseus')}).`,
+  '',
+  `One room, ${ENTITIES} entities, ${CHANGES_PER_FRAME} entity changes per ${FRAME_HZ} Hz frame. Colyseus simulates at ${COLYSEUS_SIM_HZ} Hz and patches at ${FRAME_HZ} Hz; ` +
+    `Parlor sends one frame per tick, so it ticks at ${FRAME_HZ} Hz. N raw \`ws\` clients join the room and count what arrives (no state decoding on either side). ` +
+    `${canPin ? `Server pinned to core ${SERVER_CORE}, load generator to core ${LOAD_CORE}` : 'Not pinned (no taskset or one core): figures are not comparable to pinned runs'}; ` +
+    `both systems back to back for each N; ${WARMUP_MS / 1000} s settling after the last join, then a ${WINDOW_MS / 1000} s window.`,
+  '',
+  '- **CPU**: the server process (user + system) over the window, % of one core. **µs/client-frame**: that CPU time divided by the frames all clients received.',
+  '- **frames/s per client**: median / 5th percentile. **sim Hz**: simulation steps per second achieved (Colyseus target 60, Parlor 20).',
+  '- **B/frame**: bytes per state message received (WebSocket payload). **ELD p99**: event-loop delay p99 of the server, ms. **RSS/client**: (RSS − RSS before any client) / clients, KiB.',
+  '',
+  '| N | system | CPU | µs/client-frame | frames/s per client | sim Hz | B/frame | ELD p99 ms | RSS MiB | RSS/client KiB | joined |',
+  '| --: | --- | --: | --: | --: | --: | --: | --: | --: | --: | --- |',
+);
+for (const r of rows) {
+  const d = describe(r);
+  lines.push(`| ${r.n} | ${r.system} | ${d.cpu} | ${d.usPerFrame} | ${d.fps} | ${d.sim} | ${d.bytes} | ${d.eld} | ${d.rss} | ${d.rssPerClient} | ${d.joined} |`);
+}
+lines.push('', '## Ratios (Parlor / Colyseus, same N, same run)', '', '| N | CPU per client-frame | bytes per frame | RSS per client | frames/s per client (median) |', '| --: | --: | --: | --: | --: |');
+for (const n of NS) {
+  const c = rows.find((r) => r.n === n && r.system === 'colyseus');
+  const p = rows.find((r) => r.n === n && r.system === 'parlor');
+  if (!c || !p || !c.totalFrames || !p.totalFrames) continue;
+  const per = (r: Row): number => r.server.cpuUs / r.totalFrames;
+  const bpf = (r: Row): number => r.totalBytes / r.totalFrames;
+  const rpc = (r: Row): number => (r.server.rssBytes - r.idleRssBytes) / Math.max(1, r.joined);
+  lines.push(`| ${n} | ${(per(p) / per(c)).toFixed(2)}× | ${(bpf(p) / bpf(c)).toFixed(2)}× | ${(rpc(p) / rpc(c)).toFixed(2)}× | ${(quantile(p.framesPerClient, 0.5) / quantile(c.framesPerClient, 0.5)).toFixed(2)}× |`);
+}
+lines.push('', 'Targets (issue 13): CPU per client-frame ≤ 0.5× Colyseus at 1 000 and 2 000 clients; 3 000 clients at ≥ 19.5 frames/s per client with the simulation rate held; bytes per frame ≤ 1×; RSS per client ≤ 1×.', '');
+const out = lines.join('\n');
+writeFileSync(here('../FANOUT-RESULTS.md'), out);
+process.stdout.write(`${out}\n`);

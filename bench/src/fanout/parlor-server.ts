@@ -1,0 +1,24 @@
+/**
+ * The fan-out bench's Parlor server (a child process the bench pins to one core): the bench game
+ * in the inline runtime, limits raised so N loopback clients fit in one room. Prints
+ * `listening <port>` on stdout, then answers the probe (probe.ts).
+ */
+import { fileURLToPath } from 'node:url';
+import { createGameServer, createLogger } from '@parlor/server';
+import { serveProbe } from './probe.js';
+
+const counters = globalThis as unknown as { __fanoutTicks?: number };
+const server = await createGameServer({
+  games: { fanout: fileURLToPath(new URL('./parlor-game.ts', import.meta.url)) },
+  port: 0,
+  host: '127.0.0.1',
+  runtime: 'inline',
+  logger: createLogger({ level: 'warn' }),
+  maxConnections: 20_000,
+  maxConnectionsPerAddress: 20_000,
+});
+serveProbe(() => {
+  const ticks = counters.__fanoutTicks ?? 0;
+  return { steps: ticks, frames: ticks };
+});
+process.stdout.write(`listening ${server.port}\n`);
