@@ -4,8 +4,12 @@ import { basename, extname, resolve, sep } from 'node:path';
 import { watch as watchFiles, type FSWatcher } from 'chokidar';
 import { Command } from 'commander';
 import { GAME_NAME_RE, playPath } from '@parlor/squish';
-import { GameLoadError } from '../errors.js';
-import { loadGame, type GameSource, type LoadedGame } from '../games/loader.js';
+import { diagnosticAt, formatDiagnostic, loadErrorDiagnostics } from '../dev/diagnostics.js';
+import { DevStatus, type GameDiagnostic } from '../dev/status.js';
+import { typeCheckGame, type TypeCheck } from '../dev/typecheck.js';
+import { GameLoadError, ServerConfigError } from '../errors.js';
+import { findGameEntry, loadGame, type GameSource, type LoadedGame } from '../games/loader.js';
+import { defaultExportLocation } from '../gate/checks.js';
 import { errText, type LogLevel } from '../logger.js';
 import { cliLogger, describeError, devHostOption, fail, handleSignals, levelOption, listen, portOption } from './common.js';
 
@@ -19,12 +23,13 @@ function gameNameOf(path: string, isDir: boolean): string {
   return GAME_NAME_RE.test(name) ? name : 'game';
 }
 
+/** Prints diagnostics for people on stderr (stdout carries the logs): location, message, code frame. */
+function printDiagnostics(diagnostics: readonly GameDiagnostic[]): void {
+  const color = process.stderr.isTTY === true;
+  for (const d of diagnostics) process.stderr.write(`\n${formatDiagnostic(d, { color })}\n\n`);
+}
+
 async function dev(target: string, opts: { port: number; host?: string; logLevel: LogLevel }): Promise<void> {
-  try {
-    process.setSourceMapsEnabled?.(true);
-  } catch {
-    // older Node: stack traces point into the bundle
-  }
   const path = resolve(target);
   let isDir: boolean;
   try {
@@ -35,19 +40,82 @@ async function dev(target: string, opts: { port: number; host?: string; logLevel
   const logger = await cliLogger(opts.logLevel);
   const name = gameNameOf(path, isDir);
   const source: GameSource = isDir ? { dir: path } : { file: path };
-  let game: LoadedGame;
+  const entryOf = (): string => (isDir ? (findGameEntry(path) ?? path) : path);
+  const status = new DevStatus();
+  // Room errors reach the status from the rooms; print them (builds are printed where they are reported).
+  let reporting = false;
+  status.on('change', (state) => {
+    if (!reporting) printDiagnostics(state.diagnostics.filter((d) => d.kind === 'room'));
+  });
+  const report = (ok: boolean, diagnostics: GameDiagnostic[]): void => {
+    reporting = true;
+    try {
+      status.report(name, ok, diagnostics);
+    } finally {
+      reporting = false;
+    }
+  };
+
+  // A game that does not build yet is served once it does: the server starts either way.
+  let game: LoadedGame | null = null;
+  let firstError: unknown = null;
   try {
     game = await loadGame(name, source);
   } catch (err) {
-    fail(describeError(err));
+    if (!(err instanceof GameLoadError || err instanceof ServerConfigError)) fail(describeError(err));
+    firstError = err;
   }
-  const server = await listen({ games: { [name]: game }, port: opts.port, host: opts.host, logger });
-  console.log(`\n  Parlor dev: ${game.metadata.name}\n  Play:   ${server.url}${playPath(name)}\n  Lobby:  ${server.url}/\n  Watching ${isDir ? path : game.inputs.join(', ')} for changes.\n`);
+  const server = await listen({ games: game ? { [name]: game } : {}, port: opts.port, host: opts.host, logger, devStatus: status });
+  console.log(`\n  Parlor dev: ${game?.metadata.name ?? name}\n  Play:   ${server.url}${playPath(name)}\n  Lobby:  ${server.url}/\n  Watching ${isDir || !game ? path : game.inputs.join(', ')} for changes.\n`);
 
   let watcher: FSWatcher | null = null;
   let timer: ReturnType<typeof setTimeout> | null = null;
   let building = false;
   let again = false;
+  let typeCheck: TypeCheck | null = null;
+  /** Files a failed build named (watched too, so fixing an imported file rebuilds). */
+  let failedFiles: string[] = [];
+
+  const built = (loaded: LoadedGame, ms: number | null): void => {
+    game = loaded;
+    failedFiles = [];
+    report(true, []);
+    if (ms !== null) logger.info({ game: name, ms }, 'rebuilt; live rooms redirected to the new build');
+    if (!isDir) rewatch();
+    // Off the critical path: the game is served already; a rebuild that arrives meanwhile supersedes this check.
+    typeCheck?.cancel();
+    const check = (typeCheck = typeCheckGame(loaded.entry ?? entryOf(), loaded.baseDir));
+    void check.result.then((r) => {
+      if (!r || check !== typeCheck) return;
+      typeCheck = null;
+      if (r.skipped) {
+        logger.warn({ game: name, reason: r.skipped }, 'type check skipped');
+        return;
+      }
+      const warnings = r.problems.map((p) => diagnosticAt('type', 'warning', p.message, p));
+      if (warnings.length) {
+        report(true, [...(status.get(name)?.diagnostics ?? []).filter((d) => d.kind === 'room'), ...warnings]);
+        printDiagnostics(warnings);
+        logger.warn({ game: name, typeErrors: warnings.length, ms: r.ms }, 'type errors (the game still runs)');
+      } else {
+        logger.info({ game: name, ms: r.ms }, 'type check: no errors');
+      }
+    });
+  };
+  const failed = (err: unknown): void => {
+    typeCheck?.cancel();
+    typeCheck = null;
+    const entry = entryOf();
+    const diagnostics = loadErrorDiagnostics(err, entry, { file: entry, ...defaultExportLocation(entry) });
+    failedFiles = diagnostics.flatMap((d) => (d.file ? [d.file] : []));
+    report(false, diagnostics);
+    printDiagnostics(diagnostics);
+    logger.error(
+      { game: name, error: diagnostics[0]?.message ?? describeError(err) },
+      game ? 'build failed (still serving the previous build until it is fixed)' : 'build failed; waiting for a fix',
+    );
+    if (!isDir) rewatch();
+  };
 
   const rebuild = async (): Promise<void> => {
     if (building) {
@@ -55,13 +123,14 @@ async function dev(target: string, opts: { port: number; host?: string; logLevel
       return;
     }
     building = true;
+    typeCheck?.cancel();
+    typeCheck = null;
     try {
       const started = Date.now();
-      game = await server.replaceGame(name, source);
-      logger.info({ game: name, ms: Date.now() - started }, 'rebuilt; live rooms redirected to the new build');
-      if (!isDir) rewatch();
+      const loaded = await server.replaceGame(name, source);
+      built(loaded, Date.now() - started);
     } catch (err) {
-      if (err instanceof GameLoadError) logger.error({ game: name, error: err.message }, 'rebuild failed (still serving the previous build)');
+      if (err instanceof GameLoadError || err instanceof ServerConfigError) failed(err);
       else logger.error({ game: name, error: describeError(err) }, 'rebuild failed');
     } finally {
       building = false;
@@ -80,12 +149,13 @@ async function dev(target: string, opts: { port: number; host?: string; logLevel
   };
   /**
    * Watches the game (chokidar): a folder recursively, without `node_modules` and dot-files; a
-   * single file together with every source file and asset of its last build (re-watched after
-   * each rebuild, as its imports may change). Any change schedules one debounced rebuild.
+   * single file together with every source file and asset of its last good build and the files
+   * a failed build named (re-watched after each build, as its imports may change). Any change
+   * schedules one debounced rebuild.
    */
   const rewatch = (): void => {
     void watcher?.close();
-    const targets = isDir ? [path] : [...new Set([...game.inputs, path, ...game.assets.map((a) => a.file)])];
+    const targets = isDir ? [path] : [...new Set([path, ...(game ? [...game.inputs, ...game.assets.map((a) => a.file)] : []), ...failedFiles])];
     watcher = watchFiles(targets, {
       ignoreInitial: true,
       ignored: isDir ? (p: string) => p.slice(path.length).split(/[\\/]/).some((seg) => seg === 'node_modules' || seg.startsWith('.')) : undefined,
@@ -93,9 +163,12 @@ async function dev(target: string, opts: { port: number; host?: string; logLevel
     watcher.on('all', () => schedule());
     watcher.on('error', (err: unknown) => logger.warn({ error: errText(err), watching: isDir ? `${path}${sep}` : path }, 'cannot watch'));
   };
-  rewatch();
+  if (game) built(game, null);
+  else failed(firstError);
+  if (isDir) rewatch();
   handleSignals(server, logger, () => {
     if (timer) clearTimeout(timer);
+    typeCheck?.cancel();
     void watcher?.close();
   });
 }

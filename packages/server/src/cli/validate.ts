@@ -12,7 +12,7 @@ export function validateCommand(): Command {
   return new Command('validate')
     .argument('<game>')
     .description(
-      'publish gate: static scan, load in the sandbox, metadata and asset checks, and a smoke run with synthetic players; exit code 0 = pass, 1 = fail. ' +
+      'publish gate: static scan, type check, load in the sandbox, metadata and asset checks, and a smoke run with synthetic players; exit code 0 = pass, 1 = fail. ' +
         'The gate is a filter, not the security boundary: the runtime the game is served in is.',
     )
     .option('--json', 'print the report as JSON')
@@ -23,13 +23,15 @@ export function validateCommand(): Command {
         .default('auto'),
     )
     .option('--image <image>', 'runner image of the docker runtime (default parlor-runner:local)')
+    .option('--no-type-check', "skip TypeScript's type check of the game (type errors otherwise fail the gate)")
     .option('--unsafe-weak-sandbox', 'development only: run in the process runtime even where the kernel cannot isolate it (loudly reported)')
-    .action((game: string, opts: { json?: boolean; smokeMs: number; runtime: string; image?: string; unsafeWeakSandbox?: boolean }) => {
+    .action((game: string, opts: { json?: boolean; smokeMs: number; runtime: string; image?: string; typeCheck: boolean; unsafeWeakSandbox?: boolean }) => {
       validateGame(resolve(game), {
         smokeMs: opts.smokeMs,
         runtime: opts.runtime as GateRuntimeChoice,
         docker: opts.image ? { image: opts.image } : undefined,
         unsafeWeakSandbox: opts.unsafeWeakSandbox === true,
+        typeCheck: opts.typeCheck,
         // warnings and errors as JSON lines on stderr, so stdout stays the report
         logger: createLogger({ level: opts.json ? 'silent' : 'error', destination: process.stderr }),
       }).then(

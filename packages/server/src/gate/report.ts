@@ -20,7 +20,7 @@ export interface GateFinding {
    * `no-game-class`, `load` (the game failed to load in the sandbox), `metadata` (schema, types,
    * lengths), `asset` (path absolute/`..`/outside the folder, not a regular file, too large, MIME
    * not allowed, missing), `runtime` (no runtime strong enough; see `ValidateOptions.runtime`),
-   * `smoke-error`, `smoke-crash`, `smoke-no-frames`, `smoke-tick-budget`, `smoke-tick-rate` (far fewer
+   * `type` (a TypeScript type error, strict settings), `smoke-error`, `smoke-crash`, `smoke-no-frames`, `smoke-tick-budget`, `smoke-tick-rate` (far fewer
    * or far more ticks than `tickRate` × time: a stalled or tampered tick loop), `smoke-flood` (over 4 MiB/s of frames).
    */
   rule: string;

@@ -9,6 +9,7 @@ import type { AssetLimits } from '../games/assets.js';
 import { GAME_NAME_RE } from '@parlor/squish';
 import { findGameEntry } from '../games/loader.js';
 import { createLogger, type Logger } from '../logger.js';
+import { typeCheckGame, type TypeCheck } from '../dev/typecheck.js';
 import { ALLOWED_BUILTINS } from '../runner/builtins.js';
 import type { DockerRuntimeOptions } from '../runtime/docker.js';
 import type { ProcessRuntimeOptions } from '../runtime/process.js';
@@ -61,6 +62,12 @@ export interface ValidateOptions {
   assetLimits?: AssetLimits;
   /** Built-ins the game may import. Default {@link ALLOWED_BUILTINS}. */
   allowedBuiltins?: readonly string[];
+  /**
+   * Type-check the game's TypeScript with TypeScript's own checker (strict; `@parlor/squish` typed
+   * by the declarations of the squish this package runs with): each type error is an error finding
+   * (rule `type`). Skipped for JavaScript games. Default `true`.
+   */
+  typeCheck?: boolean;
   /** Where the runtime logs the game's output. Default: {@link createLogger} at `warn` (pino JSON lines on stdout). */
   logger?: Logger;
 }
@@ -93,7 +100,10 @@ export const DEFAULT_SMOKE_MS = 5000;
  *    field), every asset is checked like the server loads it (`loadAssets`: relative path inside
  *    the folder after symlinks, regular file, size caps, MIME allow-list matching its type) — one
  *    finding per bad asset.
- * 4. **Smoke run** of `smokeMs` (default 5 s) with synthetic players that look like people
+ * 4. **Type check** of the game's TypeScript (on the host, alongside 2–3 and 5 at a lower CPU
+ *    priority: it only reads the sources): TypeScript's checker with strict settings; each type
+ *    error FAILS (rule `type`).
+ * 5. **Smoke run** of `smokeMs` (default 5 s) with synthetic players that look like people
  *    (ordinary names, spread-out joins, human-rate input): no uncaught errors, frames produced,
  *    p99 tick time within the tick interval, a tick rate close to `tickRate` (at least 30 %, at
  *    most 150 %), at most 4 MiB/s of frames, no crash of the sandbox.
@@ -146,6 +156,46 @@ export async function validateGame(dir: string, options: ValidateOptions = {}): 
   report.files = scannedSources.files;
   if (!bundle || findings.some((f) => f.severity === 'error')) return finish(report);
 
+  // TypeScript's checker, strict, on the host (it only reads the sources), alongside the sandboxed
+  // runs at a lower CPU priority (nice 10) so that it disturbs the smoke run's tick timing little,
+  // yet is not starved on a busy machine.
+  const typeCheck = options.typeCheck === false ? null : typeCheckGame(entry, baseDir, report.files, { nice: 10 });
+  try {
+    await runInSandbox(report, options, { entry, baseDir, root, isDir, bundle, smokeMs, startTimeoutMs, logger });
+  } finally {
+    if (typeCheck) await addTypeFindings(typeCheck, TYPE_CHECK_TIMEOUT_MS, findings, logger);
+  }
+  return finish(report);
+}
+
+/** Longest the gate waits for the type check (ms); then it is skipped with a warning. */
+const TYPE_CHECK_TIMEOUT_MS = 120_000;
+
+/** Type errors as `type` findings (errors); a check that could not run is logged, not a finding. */
+async function addTypeFindings(check: TypeCheck, timeoutMs: number, findings: GateFinding[], logger: Logger): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const result = await Promise.race([check.result, new Promise<null>((r) => (timer = setTimeout(() => r(null), timeoutMs)))]);
+  clearTimeout(timer);
+  if (!result) {
+    check.cancel();
+    logger.warn({ timeoutMs }, 'type check skipped: it took too long');
+    return;
+  }
+  if (result.skipped) {
+    logger.warn({ reason: result.skipped }, 'type check skipped');
+    return;
+  }
+  for (const p of result.problems) findings.push({ severity: 'error', rule: 'type', message: p.message, file: p.file, line: p.line, column: p.column });
+}
+
+/** Steps 3–5 of {@link validateGame}: the runtime, the load in its sandbox with the metadata and asset checks, the smoke run. */
+async function runInSandbox(
+  report: GateReport,
+  options: ValidateOptions,
+  c: { entry: string; baseDir: string; root: string; isDir: boolean; bundle: { code: string; filename: string }; smokeMs: number; startTimeoutMs: number; logger: Logger },
+): Promise<void> {
+  const { entry, baseDir, root, isDir, bundle, smokeMs, startTimeoutMs, logger } = c;
+  const findings = report.findings;
   // 3. The runtime: the strongest available, never weaker than asked, never inline.
   const selected = await selectGateRuntime({
     runtime: options.runtime ?? 'auto',
@@ -157,7 +207,7 @@ export async function validateGame(dir: string, options: ValidateOptions = {}): 
   });
   if (!selected.ok) {
     findings.push({ severity: 'error', rule: 'runtime', message: selected.problem, file: root, line: 1, column: 1 });
-    return finish(report);
+    return;
   }
   const runtime = selected.runtime;
   report.runtime = selected.info;
@@ -166,7 +216,7 @@ export async function validateGame(dir: string, options: ValidateOptions = {}): 
   try {
     // 4. Load in the sandbox; validate the metadata and assets like the server does.
     const metadata = await loadInSandbox(runtime, bundle, baseDir, entry, where, startTimeoutMs, findings);
-    if (!metadata) return finish(report);
+    if (!metadata) return;
     report.metadata = metadata;
     await examineAssets(gameName, baseDir, metadata, options.assetLimits ?? {}, [...report.files], entry, findings);
 
@@ -180,7 +230,6 @@ export async function validateGame(dir: string, options: ValidateOptions = {}): 
   } finally {
     await settle(runtime.close?.(), 10_000);
   }
-  return finish(report);
 }
 
 /** Route name the server would give the game (folder or file name), as in `parlor dev`. */
