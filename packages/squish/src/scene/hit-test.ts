@@ -10,22 +10,40 @@ import { NodeKind, type Asset, type Group, type Node, type Shape, type Text } fr
 /**
  * Measures the width of one line of text, in the same unit as `size` (the browser passes its
  * canvas's `measureText`; widths scale linearly with size).
+ * @example
+ * const monospace: TextMeasure = (text, _font, size) => text.length * size * 0.6;
  */
 export type TextMeasure = (text: string, font: string, size: number) => number;
 
-/** Line height of multi-line text, as a multiple of the font size (the renderer's spacing). */
+/**
+ * Line height of multi-line text, as a multiple of the font size (the renderer's spacing).
+ * @example
+ * const height = size * (1 + TEXT_LINE_HEIGHT * (lines - 1));
+ */
 export const TEXT_LINE_HEIGHT = 1.2;
 
-/** Rough width of text without a canvas: 0.55 × size per character (code points). */
+/**
+ * Rough width of text without a canvas: 0.55 × size per character (code points).
+ * @example
+ * approximateTextWidth('Deal', 'sans-serif', 4); // 8.8 height units
+ */
 export const approximateTextWidth: TextMeasure = (text, _font, size) => [...text].length * size * 0.55;
 
-/** Width:height of a game's screen (`metadata().aspectRatio`, e.g. `{ x: 16, y: 9 }`). */
+/**
+ * Width:height of a game's screen (`metadata().aspectRatio`, e.g. `{ x: 16, y: 9 }`).
+ * @example
+ * const aspect: PlaneAspect = resolveMetadata(Pong.metadata()).aspectRatio;
+ */
 export interface PlaneAspect {
   x: number;
   y: number;
 }
 
-/** Options of {@link hitTestPlane} and {@link nodesAtPoint}. */
+/**
+ * Options of {@link hitTestPlane} and {@link nodesAtPoint}.
+ * @example
+ * hitTestPlane(root, x, y, aspect, { lineTolerance: 1, assetType: (id) => (id === 'music' ? 'audio' : 'image') });
+ */
 export interface PlaneHitOptions {
   /** Text width measure; default {@link approximateTextWidth}. */
   measureText?: TextMeasure;
@@ -99,7 +117,11 @@ export function nodeScreenBox(node: Node, aspect: PlaneAspect, options: Pick<Pla
   return ownBox(node, tx, ty, s, ar, measure);
 }
 
-/** A box on the screen in plane units (`x0` ≤ `x1`, `y0` ≤ `y1`). */
+/**
+ * A box on the screen in plane units (`x0` ≤ `x1`, `y0` ≤ `y1`).
+ * @example
+ * const { x0, y0, x1, y1 }: ScreenBox = nodeScreenBox(card, aspect)!;
+ */
 export interface ScreenBox {
   x0: number;
   y0: number;

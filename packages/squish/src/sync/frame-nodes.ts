@@ -10,7 +10,11 @@ import { createNode } from '../codec/generated/field-codec.js';
 import type { Node } from '../scene/nodes.js';
 import { MessageType } from '../wire/protocol-types.js';
 
-/** One node a frame message carries something of. */
+/**
+ * One node a frame message carries something of.
+ * @example
+ * const moved = frameNodes(bytes, mirror.nodes).filter((e: FrameNodeEntry) => e.op === 'translate');
+ */
 export interface FrameNodeEntry {
   /** The node's id. */
   id: number;
