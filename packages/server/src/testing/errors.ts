@@ -1,6 +1,10 @@
 import { ServerError, ServerErrorCode } from '../errors.js';
 
-/** The codes a {@link TestKitError} carries (each documented in docs/ERRORS.md). */
+/**
+ * The codes a {@link TestKitError} carries (each documented in docs/ERRORS.md).
+ * @example
+ * const code: TestKitErrorCode = 'SERVER_TESTING_LEAK';
+ */
 export type TestKitErrorCode =
   | typeof ServerErrorCode.TESTING_MISUSE
   | typeof ServerErrorCode.TESTING_QUERY

@@ -95,7 +95,11 @@ export class TestSpectator extends TestMember {
   readonly spectator = true as const;
 }
 
-/** A gamepad state to send: missing buttons and axes are empty lists, `index` defaults to 0. */
+/**
+ * A gamepad state to send: missing buttons and axes are empty lists, `index` defaults to 0.
+ * @example
+ * const stickLeft: GamepadInput = { axes: [-1, 0] };
+ */
 export interface GamepadInput {
   /** The pad's index (0–255); default 0. */
   index?: number;
@@ -105,13 +109,21 @@ export interface GamepadInput {
   axes?: readonly number[];
 }
 
-/** A point in plane units (0–100 across and down the screen). */
+/**
+ * A point in plane units (0–100 across and down the screen).
+ * @example
+ * ann.click({ x: 50, y: 85 } satisfies PlanePoint);
+ */
 export interface PlanePoint {
   x: number;
   y: number;
 }
 
-/** What {@link TestPlayer.click} clicks: a node id, a text (exact string or RegExp), a node of the view, or a point. */
+/**
+ * What {@link TestPlayer.click} clicks: a node id, a text (exact string or RegExp), a node of the view, or a point.
+ * @example
+ * const targets: ClickTarget[] = [12, 'Deal', /^Deal/, game.dealButton, { x: 50, y: 85 }];
+ */
 export type ClickTarget = number | string | RegExp | Node | PlanePoint;
 
 /**

@@ -1,7 +1,11 @@
 import { NodeKind, type FrameNodeEntry, type Node, type PlayerId, type Text } from '@parlor/squish';
 import { describeNode } from './view.js';
 
-/** One place where a member was sent a node it may not see. */
+/**
+ * One place where a member was sent a node it may not see (`room.leaks`).
+ * @example
+ * for (const leak of room.leaks) console.log(leak.tick, leak.memberName, leak.nodeId, leak.via);
+ */
 export interface Leak {
   /** The tick (1, 2, 3… since the room was made) whose frame carried it. */
   tick: number;

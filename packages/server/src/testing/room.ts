@@ -6,7 +6,11 @@ import { misuse, TestKitError } from './errors.js';
 import { TestPlayer, TestSpectator, type MemberPort, type TestMember } from './member.js';
 import { PrivacyWatch, type Leak } from './privacy.js';
 
-/** Options of {@link createTestRoom}. */
+/**
+ * Options of {@link createTestRoom}.
+ * @example
+ * createTestRoom(HiddenHand, { players: ['Ann', 'Bob'], spectators: 1, options: { seed: 5 }, tickMs: 50 });
+ */
 export interface TestRoomOptions {
   /**
    * The players who join at once, in order: a count (named `Player 1`, `Player 2`…) or their
@@ -21,7 +25,12 @@ export interface TestRoomOptions {
   tickMs?: number;
 }
 
-/** A game class the kit can run: a `Game` subclass with `static metadata()`. */
+/**
+ * A game class the kit can run: a `Game` subclass with `static metadata()` whose constructor takes
+ * the create-time options.
+ * @example
+ * const games: Array<TestableGame<Game>> = [Pong, HiddenHand];
+ */
 export type TestableGame<G extends Game> = (new (options?: Record<string, unknown>) => G) & GameClass;
 
 /**

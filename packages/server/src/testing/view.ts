@@ -5,7 +5,11 @@ import {
 import { ServerErrorCode } from '../errors.js';
 import { misuse, TestKitError } from './errors.js';
 
-/** A node kind by name, as {@link NodeQuery} takes it. */
+/**
+ * A node kind by name, as {@link NodeQuery} takes it.
+ * @example
+ * view.all({ kind: 'asset' satisfies NodeKindName });
+ */
 export type NodeKindName = 'group' | 'shape' | 'text' | 'asset';
 
 const KINDS: Record<NodeKindName, number> = { group: NodeKind.GROUP, shape: NodeKind.SHAPE, text: NodeKind.TEXT, asset: NodeKind.ASSET };
@@ -30,7 +34,11 @@ export type NodeQuery =
   | number
   | { text?: string | RegExp; id?: number; kind?: NodeKindName; clickable?: boolean; where?: (node: Node) => boolean };
 
-/** The node class a {@link NodeQuery} finds: `Text` for text queries, the kind's class for `kind`, else `Node`. */
+/**
+ * The node class a {@link NodeQuery} finds: `Text` for text queries, the kind's class for `kind`, else `Node`.
+ * @example
+ * const t: NodeOf<{ kind: 'text' }> = view.one({ kind: 'text', text: /^Score/ }); // a Text
+ */
 export type NodeOf<Q> = Q extends string | RegExp
   ? Text
   : Q extends { kind: 'text' } | { text: string | RegExp }
