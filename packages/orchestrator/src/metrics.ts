@@ -3,6 +3,7 @@
  * so several orchestrators can live in one process), served at `GET /metrics`.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { AuthCounters } from './auth/guard.js';
 import type { FleetView } from './types.js';
 
 /** Why an SSE consumer was dropped (label `reason` of `parlor_orchestrator_sse_dropped_total`): `overflow` = it stopped reading and its buffer passed the bound. */
@@ -16,7 +17,8 @@ export type SseDropReason = 'overflow';
  * - `parlor_orchestrator_placements_total{result}` (counter: room creates, `result` `ok` or the refusal's cause, e.g. `NO_CANDIDATE`, `COMMAND_TIMEOUT`)
  * - `parlor_orchestrator_command_duration_seconds{op,outcome}` (histogram: command sent → ack, `outcome` `ok`, `refused`, `timeout`, `disconnected`)
  * - `parlor_orchestrator_sse_consumers` (gauge: open event streams), `parlor_orchestrator_sse_dropped_total{reason}` (counter, see {@link SseDropReason})
- * - `parlor_orchestrator_auth_failures_total{role}` (counter: refused keys, `role` `agent` or `admin`, throttled attempts included)
+ * - `parlor_orchestrator_auth_failures_total{role,result}` (counter: wrong or missing keys, `role` `agent` or `admin`, `result`
+ *   `refused` (401, counted against the throttle) or `throttled` (429); read from the auth guard's counters at scrape time)
  * The gauges of the read model are read at scrape time.
  */
 export class OrchestratorMetrics {
@@ -30,10 +32,12 @@ export class OrchestratorMetrics {
   readonly sseConsumers: Gauge;
   /** SSE streams dropped by the orchestrator. */
   readonly sseDropped: Counter<'reason'>;
-  /** Refused authentications. */
-  readonly authFailures: Counter<'role'>;
 
-  constructor(fleet: FleetView) {
+  /**
+   * @param fleet the read model, read at scrape time.
+   * @param auth the auth guard's counters since start, read at scrape time.
+   */
+  constructor(fleet: FleetView, auth: () => AuthCounters) {
     const registers = [this.registry];
     new Gauge({
       name: 'parlor_orchestrator_instances',
@@ -84,12 +88,20 @@ export class OrchestratorMetrics {
     });
     this.sseConsumers = new Gauge({ name: 'parlor_orchestrator_sse_consumers', help: 'Open SSE event streams', registers });
     this.sseDropped = new Counter({ name: 'parlor_orchestrator_sse_dropped_total', help: 'SSE streams dropped by the orchestrator, by reason (overflow: the consumer stopped reading)', labelNames: ['reason'], registers });
-    this.authFailures = new Counter({ name: 'parlor_orchestrator_auth_failures_total', help: 'Refused authentications by role (agent, admin), throttled ones included', labelNames: ['role'], registers });
-  }
-
-  /** Counts one refused authentication (the auth guard calls it). */
-  authFailed(role: 'agent' | 'admin'): void {
-    this.authFailures.inc({ role });
+    new Counter({
+      name: 'parlor_orchestrator_auth_failures_total',
+      help: 'Wrong or missing keys by role (agent, admin) and result (refused: 401, throttled: 429)',
+      labelNames: ['role', 'result'],
+      registers,
+      collect() {
+        const c = auth();
+        this.reset();
+        for (const role of ['agent', 'admin'] as const) {
+          this.inc({ role, result: 'refused' }, c.failures[role]);
+          this.inc({ role, result: 'throttled' }, c.throttled[role]);
+        }
+      },
+    });
   }
 
   /** Counts one room create by its result: `ok`, or the cause it was refused with. */

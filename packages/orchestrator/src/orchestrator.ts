@@ -53,7 +53,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   readonly fleet: FleetView;
   /**
    * The Prometheus metrics served at `GET /metrics` (own registry; see {@link OrchestratorMetrics}
-   * for the list). `metrics.authFailed(role)` counts a refused key.
+   * for the list).
    */
   readonly metrics: OrchestratorMetrics;
   /** Keys generated in development (empty otherwise); printed once at construction. */
@@ -103,7 +103,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
       createRoom: (req) => this.createRoom(req),
       lateAck: (rec, late, ack) => this.onLateAck(rec, late, ack),
     });
-    this.metrics = new OrchestratorMetrics(this.fleet);
+    this.metrics = new OrchestratorMetrics(this.fleet, () => guard.counters);
     this.commands.observer = (op, outcome, ms) => this.metrics.command(op, outcome, ms);
     // Every room create (REST, FleetClient, an agent's place) is counted by its result.
     const create = this.createRoom.bind(this);

@@ -46,7 +46,7 @@ describe('GET /metrics', () => {
     expect(sample(text, 'parlor_orchestrator_placements_total{result="NO_CANDIDATE"}')).toBe(1);
     expect(sample(text, 'parlor_orchestrator_command_duration_seconds_count{op="createRoom",outcome="ok"}')).toBe(1);
     expect(sample(text, 'parlor_orchestrator_sse_consumers')).toBe(1);
-    expect(text).toContain('# TYPE parlor_orchestrator_auth_failures_total counter');
+    expect(sample(text, 'parlor_orchestrator_auth_failures_total{role="admin",result="refused"}')).toBe(0);
 
     // the admin key reads it too; no key, a wrong key, or the metrics key anywhere else: refused
     expect((await http(orch, 'GET', '/metrics')).status).toBe(200);
@@ -55,6 +55,9 @@ describe('GET /metrics', () => {
     expect(none.body).toEqual({ status: 'rejected', cause: 'UNAUTHORIZED' });
     expect((await http(orch, 'GET', '/metrics', { key: 'wrong-key-0123456789abcdef' })).status).toBe(401);
     expect((await http(orch, 'GET', '/v1/stats', { key: METRICS_KEY })).status).toBe(401);
+    // each of those three refusals is counted
+    const later = (await http(orch, 'GET', '/metrics', { key: METRICS_KEY })).body as string;
+    expect(sample(later, 'parlor_orchestrator_auth_failures_total{role="admin",result="refused"}')).toBe(3);
   });
 
   it('is served without the REST API too (api: false), still behind a key', async () => {
