@@ -157,6 +157,21 @@ describe('auth that punishes only the attacker (real processes, real signals)', 
     expect(orch.proc.exitCode).toBe(0);
   }, 120_000);
 
+  it('a key file that is missing or holds no key stops the start with one line naming the flag and the file', async () => {
+    const missing = join(dir, 'no-such.keys');
+    const empty = file('empty.keys', []);
+    const admin = file('start-admin.keys', [key('admin')]);
+    for (const [agentFile, why] of [
+      [missing, 'no such file'],
+      [empty, 'no key in the file'],
+    ] as const) {
+      const orch = run(ORCH_BIN, ['--host', '127.0.0.1', '--port', '0', '--agent-key-file', agentFile, '--admin-key-file', admin], 'production');
+      await waitFor(() => !orch.alive(), 'orchestrator exits', 20_000);
+      expect(orch.proc.exitCode).toBe(1);
+      expect(orch.out().trim()).toBe(`parlor-orchestrator: --agent-key-file ${agentFile}: ${why}${why === 'no key in the file' ? ' (one key per line; # starts a comment)' : ''} [ORCHESTRATOR_CONFIG]`);
+    }
+  }, 60_000);
+
   it('a wrong-key flood from one address is throttled with a true Retry-After, while a valid matchmaker and a valid agent on that address keep working', async () => {
     const agentKey = key('agent');
     const adminKey = key('admin');
