@@ -8,10 +8,14 @@
  * state is decoded). The server is pinned to core 0 and the load generator to core 1 (`taskset`);
  * both systems run back to back for each N. Writes `bench/FANOUT-RESULTS.md` and prints it.
  *
+ * Then many small rooms: R rooms of 4 players (10 entities, 3 changes per frame), both systems
+ * filling rooms by their own placement (Colyseus `joinOrCreate`, Parlor `roomId: ''`).
+ *
  * Run: `npm run bench:fanout` at the repository root (builds first), or
  * `npm run bench:fanout -w @parlor/bench` after a build. `FANOUT_N=100,500` picks the client
- * counts, `FANOUT_WINDOW_MS` the measurement window (default 10 000), `FANOUT_WARMUP_MS` the
- * settling time after the last join (default 3 000).
+ * counts of the crowded room, `FANOUT_ROOMS=100,300` the room counts, `FANOUT_WINDOW_MS` the
+ * measurement window (default 10 000), `FANOUT_WARMUP_MS` the settling time after the last join
+ * (default 3 000).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -21,11 +25,12 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServerFigures } from './fanout/probe.js';
-import { CHANGES_PER_FRAME, COLYSEUS_SIM_HZ, ENTITIES, FRAME_HZ } from './fanout/scene.js';
+import { COLYSEUS_SIM_HZ, CROWD, FRAME_HZ, ROOMS, changesPerFrame, type Scene } from './fanout/scene.js';
 
 type System = 'colyseus' | 'parlor';
 
-const NS = (process.env.FANOUT_N ?? '100,500,1000,2000,3000').split(',').map(Number);
+const NS = (process.env.FANOUT_N ?? '100,500,1000,2000,3000').split(',').filter(Boolean).map(Number);
+const ROOM_COUNTS = (process.env.FANOUT_ROOMS ?? '100,300,500').split(',').filter(Boolean).map(Number);
 const WINDOW_MS = Number(process.env.FANOUT_WINDOW_MS ?? 10_000);
 const WARMUP_MS = Number(process.env.FANOUT_WARMUP_MS ?? 3_000);
 const SERVER_CORE = '0';
@@ -41,10 +46,10 @@ const LOAD = here('./fanout/load.ts');
 const canPin = spawnSync('taskset', ['-c', '0', 'true']).status === 0 && os.availableParallelism() >= 2;
 
 /** Starts a child on one core (when `taskset` and 2 cores exist) with an IPC channel. */
-function startChild(file: string, core: string): ChildProcess {
+function startChild(file: string, core: string, scene: Scene): ChildProcess {
   const node = [process.execPath, '--import', 'tsx', file];
   const [cmd, ...args] = canPin ? ['taskset', '-c', core, ...node] : node;
-  return spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], cwd: here('../') });
+  return spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], cwd: here('../'), env: { ...process.env, FANOUT_SCENE: scene.name } });
 }
 
 async function listening(child: ChildProcess): Promise<number> {
@@ -82,6 +87,7 @@ async function stop(child: ChildProcess): Promise<void> {
 /** One system at one N. */
 interface Row {
   system: System;
+  scene: Scene;
   n: number;
   joined: number;
   failed: number;
@@ -94,9 +100,9 @@ interface Row {
   closed: number;
 }
 
-async function run(system: System, n: number): Promise<Row> {
-  const server = startChild(SERVERS[system], SERVER_CORE);
-  const load = startChild(LOAD, LOAD_CORE);
+async function run(system: System, scene: Scene, n: number): Promise<Row> {
+  const server = startChild(SERVERS[system], SERVER_CORE, scene);
+  const load = startChild(LOAD, LOAD_CORE, scene);
   try {
     const port = await listening(server);
     await ask(server, { type: 'start' }, 'started');
@@ -115,6 +121,7 @@ async function run(system: System, n: number): Promise<Row> {
     const windowS = figures.figures.wallMs / 1000;
     return {
       system,
+      scene,
       n,
       joined: rest.joined,
       failed: first.failed + rest.failed,
@@ -148,7 +155,8 @@ function describe(r: Row): Record<string, string> {
     cpu: `${f1(cpuPct)}%`,
     usPerFrame: r.totalFrames ? f1(r.server.cpuUs / r.totalFrames) : '–',
     fps: `${f1(quantile(r.framesPerClient, 0.5))} / ${f1(quantile(r.framesPerClient, 0.05))}`,
-    sim: f1(r.server.steps / windowS),
+    sim: f1(r.server.steps / windowS / Math.max(1, r.server.rooms)),
+    rooms: String(r.server.rooms),
     bytes: r.totalFrames ? f0(r.totalBytes / r.totalFrames) : '–',
     eld: f1(r.server.eldP99Ms),
     rss: `${mib(r.server.rssBytes)}`,
@@ -158,13 +166,14 @@ function describe(r: Row): Record<string, string> {
 }
 
 const rows: Row[] = [];
-for (const n of NS) {
+const plan: Array<[Scene, number]> = [...NS.map((n): [Scene, number] => [CROWD, n]), ...ROOM_COUNTS.map((r): [Scene, number] => [ROOMS, r * ROOMS.maxPlayers])];
+for (const [scene, n] of plan) {
   for (const system of ['colyseus', 'parlor'] as const) {
-    process.stderr.write(`fan-out: ${system} with ${n} clients… `);
-    const row = await run(system, n);
+    process.stderr.write(`fan-out (${scene.name}): ${system} with ${n} clients… `);
+    const row = await run(system, scene, n);
     rows.push(row);
     const d = describe(row);
-    process.stderr.write(`cpu ${d.cpu}, ${d.usPerFrame} µs/client-frame, frames/s ${d.fps}, joined ${d.joined}\n`);
+    process.stderr.write(`cpu ${d.cpu}, ${d.usPerFrame} µs/client-frame, frames/s ${d.fps}, sim ${d.sim} Hz per room, ${d.rooms} rooms, joined ${d.joined}\n`);
   }
 }
 
@@ -182,7 +191,7 @@ lines.push(
     `${os.availableParallelism()} cores, Node ${process.version}; Colyseus ${version('@colyseus/core', '../../bench-peers/colyseus')} ` +
     `(@colyseus/schema ${version('@colyseus/schema', '../../bench-peers/colyseus')}, ws-transport ${version('@colyseus/ws-transport', '../../bench-peers/colyseus')}).`,
   '',
-  `One room, ${ENTITIES} entities, ${CHANGES_PER_FRAME} entity changes per ${FRAME_HZ} Hz frame. Colyseus simulates at ${COLYSEUS_SIM_HZ} Hz and patches at ${FRAME_HZ} Hz; ` +
+  `## One crowded room\n\nOne room, ${CROWD.entities} entities, ${changesPerFrame(CROWD)} entity changes per ${FRAME_HZ} Hz frame. Colyseus simulates at ${COLYSEUS_SIM_HZ} Hz and patches at ${FRAME_HZ} Hz; ` +
     `Parlor sends one frame per tick, so it ticks at ${FRAME_HZ} Hz. N raw \`ws\` clients join the room and count what arrives (no state decoding on either side). ` +
     `${canPin ? `Server pinned to core ${SERVER_CORE}, load generator to core ${LOAD_CORE}` : 'Not pinned (no taskset or one core): figures are not comparable to pinned runs'}; ` +
     `both systems back to back for each N; ${WARMUP_MS / 1000} s settling after the last join, then a ${WINDOW_MS / 1000} s window.`,
@@ -194,21 +203,37 @@ lines.push(
   '| N | system | CPU | µs/client-frame | frames/s per client | sim Hz | B/frame | ELD p99 ms | RSS MiB | RSS/client KiB | joined |',
   '| --: | --- | --: | --: | --: | --: | --: | --: | --: | --: | --- |',
 );
-for (const r of rows) {
+for (const r of rows.filter((x) => x.scene === CROWD)) {
   const d = describe(r);
   lines.push(`| ${r.n} | ${r.system} | ${d.cpu} | ${d.usPerFrame} | ${d.fps} | ${d.sim} | ${d.bytes} | ${d.eld} | ${d.rss} | ${d.rssPerClient} | ${d.joined} |`);
 }
 lines.push('', '## Ratios (Parlor / Colyseus, same N, same run)', '', '| N | CPU per client-frame | bytes per frame | RSS per client | frames/s per client (median) |', '| --: | --: | --: | --: | --: |');
 for (const n of NS) {
-  const c = rows.find((r) => r.n === n && r.system === 'colyseus');
-  const p = rows.find((r) => r.n === n && r.system === 'parlor');
+  const c = rows.find((r) => r.scene === CROWD && r.n === n && r.system === 'colyseus');
+  const p = rows.find((r) => r.scene === CROWD && r.n === n && r.system === 'parlor');
   if (!c || !p || !c.totalFrames || !p.totalFrames) continue;
   const per = (r: Row): number => r.server.cpuUs / r.totalFrames;
   const bpf = (r: Row): number => r.totalBytes / r.totalFrames;
   const rpc = (r: Row): number => (r.server.rssBytes - r.idleRssBytes) / Math.max(1, r.joined);
   lines.push(`| ${n} | ${(per(p) / per(c)).toFixed(2)}× | ${(bpf(p) / bpf(c)).toFixed(2)}× | ${(rpc(p) / rpc(c)).toFixed(2)}× | ${(quantile(p.framesPerClient, 0.5) / quantile(c.framesPerClient, 0.5)).toFixed(2)}× |`);
 }
-lines.push('', 'Targets (issue 13): CPU per client-frame ≤ 0.5× Colyseus at 1 000 and 2 000 clients; 3 000 clients at ≥ 19.5 frames/s per client with the simulation rate held; bytes per frame ≤ 1×; RSS per client ≤ 1×.', '');
+if (ROOM_COUNTS.length) {
+  lines.push(
+    '',
+    `## Many rooms: R rooms of ${ROOMS.maxPlayers} players on one core`,
+    '',
+    `Each room ${ROOMS.entities} entities, ${changesPerFrame(ROOMS)} changes per ${FRAME_HZ} Hz frame (Colyseus: ${ROOMS.colyseusMovesPerStep} moved per ${COLYSEUS_SIM_HZ} Hz step). ` +
+      'Clients join by each system\'s own placement, which fills a room before opening the next. **sim Hz per room**: simulation steps per second per room (Colyseus target 60, Parlor 20).',
+    '',
+    '| rooms | clients | system | CPU | µs/client-frame | frames/s per client | sim Hz per room | ELD p99 ms | RSS MiB | rooms open | joined |',
+    '| --: | --: | --- | --: | --: | --: | --: | --: | --: | --: | --- |',
+  );
+  for (const r of rows.filter((x) => x.scene === ROOMS)) {
+    const d = describe(r);
+    lines.push(`| ${r.n / ROOMS.maxPlayers} | ${r.n} | ${r.system} | ${d.cpu} | ${d.usPerFrame} | ${d.fps} | ${d.sim} | ${d.eld} | ${d.rss} | ${d.rooms} | ${d.joined} |`);
+  }
+}
+lines.push('', 'Targets (issue 13): CPU per client-frame ≤ 0.5× Colyseus at 1 000 and 2 000 clients; 3 000 clients at ≥ 19.5 frames/s per client with the simulation rate held; bytes per frame ≤ 1×; RSS per client ≤ 1×; rooms per core at 20 Hz ≥ 2× Colyseus.', '');
 const out = lines.join('\n');
 writeFileSync(here('../FANOUT-RESULTS.md'), out);
 process.stdout.write(`${out}\n`);

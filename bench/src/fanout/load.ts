@@ -4,7 +4,8 @@
  * a client completes the handshake its system needs and then only counts what arrives (messages
  * and bytes of state frames), so the client side costs the same for both.
  *
- * - Parlor: `join` (squish wire protocol) to room `fanout-bench`; counts every binary message after `init`.
+ * - Parlor: `join` (squish wire protocol) to room `fanout-bench` (crowd) or any open room (rooms);
+ *   counts every binary message after `init`.
  * - Colyseus 0.16: `POST /matchmake/joinOrCreate/fanout`, the socket at `/<processId>/<roomId>?sessionId=`,
  *   the JOIN_ROOM acknowledgement colyseus.js sends; counts ROOM_STATE_PATCH (15) messages.
  *
@@ -13,6 +14,10 @@
  */
 import { WebSocket } from 'ws';
 import { PROTOCOL_VERSION, encodeClientMessage } from '@parlor/squish';
+import { currentScene } from './scene.js';
+
+/** Parlor: the crowd shares one named room; small rooms are filled by the server's placement (`roomId: ''`), as Colyseus' joinOrCreate fills them. */
+const PARLOR_ROOM = currentScene().name === 'crowd' ? 'fanout-bench' : '';
 
 type System = 'parlor' | 'colyseus';
 
@@ -37,7 +42,7 @@ function openParlor(port: number): Promise<Client> {
     ws.binaryType = 'nodebuffer';
     ws.on('open', () => {
       ws.send(
-        encodeClientMessage({ type: 'join', protocolVersion: PROTOCOL_VERSION, game: 'fanout', roomId: 'fanout-bench', spectate: false, reconnectToken: '', ticket: '', name: '', clientInfo: 'fanout-bench' }),
+        encodeClientMessage({ type: 'join', protocolVersion: PROTOCOL_VERSION, game: 'fanout', roomId: PARLOR_ROOM, spectate: false, reconnectToken: '', ticket: '', name: '', clientInfo: 'fanout-bench' }),
       );
     });
     ws.on('message', (data: Buffer) => {

@@ -1,13 +1,14 @@
 /**
  * The fan-out bench's Parlor server (a child process the bench pins to one core): the bench game
- * in the inline runtime, limits raised so N loopback clients fit in one room. Prints
+ * in the inline runtime, limits raised so N loopback clients (one address) fit in one room or
+ * open as many rooms as they need. Prints
  * `listening <port>` on stdout, then answers the probe (probe.ts).
  */
 import { fileURLToPath } from 'node:url';
 import { createGameServer, createLogger } from '@parlor/server';
 import { serveProbe } from './probe.js';
 
-const counters = globalThis as unknown as { __fanoutTicks?: number };
+const counters = globalThis as unknown as { __fanoutTicks?: number; __fanoutRooms?: number };
 const server = await createGameServer({
   games: { fanout: fileURLToPath(new URL('./parlor-game.ts', import.meta.url)) },
   port: 0,
@@ -16,9 +17,11 @@ const server = await createGameServer({
   logger: createLogger({ level: 'warn' }),
   maxConnections: 20_000,
   maxConnectionsPerAddress: 20_000,
+  maxRooms: 10_000,
+  roomsPerAddressPerMinute: 100_000,
 });
 serveProbe(() => {
   const ticks = counters.__fanoutTicks ?? 0;
-  return { steps: ticks, frames: ticks };
+  return { steps: ticks, frames: ticks, rooms: counters.__fanoutRooms ?? 0 };
 });
 process.stdout.write(`listening ${server.port}\n`);

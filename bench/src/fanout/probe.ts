@@ -1,7 +1,7 @@
 /**
  * What a server child of the fan-out bench measures about itself, between `start` and `stop`
  * messages from the parent (IPC): CPU time (user + system), event-loop delay p99, RSS, and the
- * ticks/patches its game counted. The same code for both systems.
+ * steps, frames and rooms its game counted (summed over all rooms). The same code for both systems.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
@@ -19,13 +19,15 @@ export interface ServerFigures {
   steps: number;
   /** Frames (Parlor ticks) or patches (Colyseus) in the window. */
   frames: number;
+  /** Rooms open at the end of the window. */
+  rooms: number;
 }
 
 /**
  * Answers the parent's `start` / `stop` messages with figures, reading the step and frame
  * counters the game keeps.
  */
-export function serveProbe(counters: () => { steps: number; frames: number }): void {
+export function serveProbe(counters: () => { steps: number; frames: number; rooms: number }): void {
   const eld = monitorEventLoopDelay({ resolution: 10 });
   eld.enable();
   let cpu0 = process.cpuUsage();
@@ -48,6 +50,7 @@ export function serveProbe(counters: () => { steps: number; frames: number }): v
         rssBytes: process.memoryUsage().rss,
         steps: c.steps - c0.steps,
         frames: c.frames - c0.frames,
+        rooms: c.rooms,
       };
       process.send!({ type: 'figures', figures });
     } else if (m.type === 'exit') {

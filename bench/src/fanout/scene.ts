@@ -1,19 +1,41 @@
 /**
- * The fan-out bench's scene, the same for both systems: `ENTITIES` entities in a 100×100 plane,
- * `MOVES_PER_STEP` of them moved per simulation step in a fixed round-robin order, so each
- * 20 Hz frame carries the same number of entity changes in both systems.
+ * The fan-out bench's scenes, the same for both systems. `crowd`: one room of
+ * {@link CROWD.entities} entities that N clients share. `rooms`: many small rooms of
+ * {@link ROOMS.maxPlayers} players each. In both, a fixed number of entities is moved per
+ * simulation step in a round-robin order, so each 20 Hz frame carries the same entity changes in
+ * both systems. The scene is chosen by `FANOUT_SCENE` (`crowd` by default) in every process.
  */
 
-/** Entities in the one room. */
-export const ENTITIES = 100;
+/** A scene: entities per room, players per room, entities moved per Colyseus step. */
+export interface Scene {
+  name: 'crowd' | 'rooms';
+  /** Entities in each room. */
+  entities: number;
+  /** Players per room (the rooms fill up to it, then a new one opens). */
+  maxPlayers: number;
+  /** Entities moved per Colyseus simulation step (60 Hz). */
+  colyseusMovesPerStep: number;
+}
+
+/** One crowded room: 100 entities, 10 moved per 60 Hz step = 30 changes per 20 Hz frame. */
+export const CROWD: Scene = { name: 'crowd', entities: 100, maxPlayers: 10_000, colyseusMovesPerStep: 10 };
+/** Many small rooms of 4 players: 10 entities, 1 moved per 60 Hz step = 3 changes per 20 Hz frame. */
+export const ROOMS: Scene = { name: 'rooms', entities: 10, maxPlayers: 4, colyseusMovesPerStep: 1 };
+
+/** The scene of this process (`FANOUT_SCENE`). */
+export function currentScene(): Scene {
+  return process.env.FANOUT_SCENE === 'rooms' ? ROOMS : CROWD;
+}
+
 /** Colyseus: simulation steps per second (its `setSimulationInterval`). */
 export const COLYSEUS_SIM_HZ = 60;
 /** Patches (Colyseus) and frames (Parlor) per second. */
 export const FRAME_HZ = 20;
-/** Entities moved per Colyseus simulation step: 10 × 60 Hz = 30 changes per 20 Hz patch. */
-export const COLYSEUS_MOVES_PER_STEP = 10;
-/** Entity changes per frame, both systems. */
-export const CHANGES_PER_FRAME = (COLYSEUS_MOVES_PER_STEP * COLYSEUS_SIM_HZ) / FRAME_HZ;
+
+/** Entity changes per frame in a scene, both systems. */
+export function changesPerFrame(s: Scene): number {
+  return (s.colyseusMovesPerStep * COLYSEUS_SIM_HZ) / FRAME_HZ;
+}
 
 /** Where entity `i` is after its `k`-th move: deterministic, inside the plane, every move a change. */
 export function positionOf(i: number, k: number): { x: number; y: number } {
