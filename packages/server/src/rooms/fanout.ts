@@ -3,7 +3,8 @@
  * a full frame, and when a client that does not read is dropped.
  *
  * - {@link Fanout} (one per room) checks the engine's recipient list against the room's members,
- *   sends each member its frame zero-copy (as fragments of one WebSocket message), skips frames
+ *   sends each member its frame as one WebSocket message (a part every member shares is framed
+ *   once per tick and the same bytes written to every socket: `realtime/frame-writer.ts`), skips frames
  *   while a socket's `bufferedAmount` is over the watermark, and owns "needs a full frame": a
  *   member that just joined, reconnected or had frames skipped gets nothing until a full frame
  *   arrives, and the engine is asked (`resync`) for one once its socket has drained.
@@ -24,6 +25,7 @@ import { WebSocket } from 'ws';
 import type { FramesMessage } from '../engine/messages.js';
 import type { Logger } from '../logger.js';
 import type { RejectReason, ServerMetrics } from '../metrics.js';
+import { canWriteFramed, framedMessage, writeFramed, writeParts } from '../realtime/frame-writer.js';
 
 /** A room member as fan-out sees it: its socket and its delivery state. */
 export interface Recipient {
@@ -103,6 +105,8 @@ export class Fanout {
     let frames = 0;
     let bytes = 0;
     let skipped = 0;
+    /** This tick's parts framed as whole messages, by part index, made on first use (shared by every socket that gets only that part). */
+    const framed: (Buffer | undefined)[] = new Array<Buffer | undefined>(f.parts.length);
     for (const s of sends) {
       const m = members.get(s.playerId);
       const ws = m?.socket;
@@ -127,13 +131,7 @@ export class Fanout {
         m.needsFull = false;
         m.resyncRequested = false;
       }
-      const idx = s.parts;
-      const last = idx.length - 1;
-      for (let i = 0; i <= last; i++) {
-        const p = f.parts[idx[i]];
-        bytes += p.byteLength;
-        ws.send(p, { binary: true, fin: i === last });
-      }
+      bytes += this.write(ws, f.parts, s.parts, framed);
       frames++;
     }
     if (skipped) metrics.framesSkipped.inc(skipped);
@@ -142,6 +140,32 @@ export class Fanout {
       metrics.bytesSent.inc(bytes);
     }
     return null;
+  }
+
+  /**
+   * Writes one member's frame, the parts `idx` of `parts` in order, as ONE WebSocket message: a
+   * single part as bytes framed once per tick for every socket (one write, no per-client copy),
+   * several under one header in one corked write (`realtime/frame-writer.ts`). Where `ws` cannot
+   * take framed bytes now, `ws.send` per part (fragments of one message; the client sees the same bytes).
+   * @returns the payload bytes written
+   */
+  private write(ws: WebSocket, parts: readonly Uint8Array[], idx: readonly number[], framed: (Buffer | undefined)[]): number {
+    if (idx.length === 1) {
+      const k = idx[0];
+      const p = parts[k];
+      if (canWriteFramed(ws)) writeFramed(ws, (framed[k] ??= framedMessage(p)));
+      else ws.send(p, { binary: true, fin: true });
+      return p.byteLength;
+    }
+    let length = 0;
+    for (let i = 0; i < idx.length; i++) length += parts[idx[i]].byteLength;
+    if (canWriteFramed(ws)) {
+      writeParts(ws, idx.map((k) => parts[k]), length);
+    } else {
+      const last = idx.length - 1;
+      for (let i = 0; i <= last; i++) ws.send(parts[idx[i]], { binary: true, fin: i === last });
+    }
+    return length;
   }
 }
 
