@@ -10,6 +10,7 @@ import {
 } from '@parlor/squish';
 import { ServerConfigError } from '../errors.js';
 import { ENGINE_MESSAGE_LIMITS, type EngineToHostMessage, type FramesMessage, type HostToEngineMessage } from './messages.js';
+import { tickScheduler, type ScheduledTick } from './tick-scheduler.js';
 
 /** What a {@link RoomEngine} runs: `G` is the game's own class type (so a test reads its state). */
 export interface EngineSpec<G extends Game = Game> {
@@ -58,7 +59,8 @@ export interface EngineOptions {
  *
  * The tick loop runs at `metadata().tickRate` with drift correction (each tick is scheduled
  * against an absolute timeline; when the game falls behind, missed ticks are skipped, not
- * bunched). Each tick calls `game.tick(dtMs)` with the real elapsed time, flushes the Squisher
+ * bunched); every engine of a process shares one timer (`tick-scheduler.ts`), not one per room
+ * per tick. Each tick calls `game.tick(dtMs)` with the real elapsed time, flushes the Squisher
  * and posts one `frames` message, each recipient's frame marked full or delta by the Squisher.
  *
  * With `clock: 'manual'` nothing runs by itself: {@link RoomEngine.step} runs one tick (same
@@ -83,7 +85,6 @@ export interface EngineOptions {
 export class RoomEngine<G extends Game = Game> {
   private instance: G | null = null;
   private squisher: Squisher | null = null;
-  private timer: ReturnType<typeof setTimeout> | null = null;
   private running = false;
   private stopped = false;
   private consecutiveErrors = 0;
@@ -220,8 +221,7 @@ export class RoomEngine<G extends Game = Game> {
     if (this.stopped) return;
     this.stopped = true;
     this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    tickScheduler.cancel(this.ticker);
     this.post({ type: 'stopped' });
   }
 
@@ -265,15 +265,16 @@ export class RoomEngine<G extends Game = Game> {
     }
   }
 
+  /** This engine as a task of the process's {@link tickScheduler} (one timer for every room). */
+  private readonly ticker: ScheduledTick = { runTick: () => this.tickOnce() };
+
   private schedule(): void {
     if (!this.running) return;
-    const delay = Math.max(0, this.nextAt - performance.now());
-    this.timer = setTimeout(() => this.tickOnce(), delay);
+    tickScheduler.schedule(this.ticker, this.nextAt);
   }
 
   /** A tick of the real clock: the real elapsed time since the last one, then the next is scheduled. */
   private tickOnce(): void {
-    this.timer = null;
     if (!this.running) return;
     const start = performance.now();
     const dt = start - this.lastAt;
