@@ -2,8 +2,9 @@
  * `parlor bots`, the built CLI (`node packages/server/bin/parlor.js bots …`, after
  * `npm run build -w @parlor/server`) against a real server on 127.0.0.1: bots join pong's rooms as
  * the server places them and the JSON report says so; a server that closes mid-run gives exit 1
- * with every bot counted as dropped (close code 1001); a remote host is refused without
- * --allow-remote, as are an unknown game and a port nobody listens on, each in one line; a
+ * with every bot counted as dropped (close code 1001); Ctrl-C stops early and still reports; a
+ * remote host is refused without --allow-remote, as are an unknown game and a port nobody listens
+ * on, each in one line; a
  * --script bot presses keys and clicks the button it sees (the game receives them), and a script
  * that throws is reported at its own line.
  */
@@ -108,6 +109,17 @@ describe('parlor bots', () => {
     expect(report.clients).toMatchObject({ joined: 6, dropped: 6 });
     expect(report.closes).toEqual([expect.objectContaining({ phase: 'dropped', code: 1001, name: 'GOING_AWAY', count: 6 })]);
     expect(report.durationMs).toBeLessThan(60_000); // ended once every bot was gone
+  }, 60_000);
+
+  it('Ctrl-C (SIGINT) stops the bots early and still prints the report, marked interrupted', async () => {
+    const server = await serve({ pong: join(repo, 'examples/pong') });
+    const run = bots(['pong', '--port', String(server.port), '--count', '4', '--duration', '60s', '--json']);
+    await waitFor(() => /joined 4\/4 \(4 live\)/.test(run.stderr) || run.child.exitCode !== null, 'all four bots joined', 30_000);
+    run.child.kill('SIGINT');
+    const { code, report } = await finished(run);
+    expect(code, run.stderr).toBe(0);
+    expect(report).toMatchObject({ interrupted: true, ok: true, clients: { joined: 4, dropped: 0 } });
+    expect(run.stderr).toMatch(/interrupted; stopping the bots/);
   }, 60_000);
 
   it('refuses, in one line each: a remote host without --allow-remote, an unknown game, a port nobody answers on, a bad --count', async () => {

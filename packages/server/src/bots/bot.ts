@@ -10,6 +10,7 @@ import {
   PROTOCOL_VERSION, SUPPORTED_SQUISH_VERSIONS, SceneMirror, closeCodeInfo, decodeServerMessage, encodeClientMessage,
   type ClientMessage, type InitMessage, type InputEvent,
 } from '@parlor/squish';
+import type { LatencyHistogram } from './histogram.js';
 import type { BotTarget } from './target.js';
 
 /** How a bot ended up. */
@@ -51,6 +52,11 @@ export interface BotOptions {
   localAddress?: string;
   /** No `init` within this many ms counts as `timeout`; default 15 000. */
   joinTimeoutMs?: number;
+  /**
+   * Where its input→frame latencies go (ms), shared by the run: for each frame, the time since the
+   * earliest input sent after the previous frame.
+   */
+  latency: LatencyHistogram;
 }
 
 /** Time between pings, ms (the browser client's). */
@@ -75,8 +81,8 @@ export class Bot {
   bytes = 0;
   /** Input events sent. */
   inputs = 0;
-  /** Input→frame latencies, ms: for each frame, the time since the earliest input sent after the previous frame. */
-  readonly latencies: number[] = [];
+  /** Input→frame latency samples it took (the values are in its options' `latency`). */
+  latencySamples = 0;
   /** The close code when it was refused, dropped or ended (`4408`… or 1006 for a failed connection). */
   closeCode = 0;
   /** The server's words (its `error` message or close reason), or the connection error. */
@@ -212,7 +218,8 @@ export class Bot {
         if (this.state !== 'joined') return;
         this.frames++;
         if (!Number.isNaN(this.pendingInputAt)) {
-          this.latencies.push(at - this.pendingInputAt);
+          this.o.latency.add(at - this.pendingInputAt);
+          this.latencySamples++;
           this.pendingInputAt = NaN;
         }
         this.runBehaviour(at);

@@ -4,6 +4,7 @@
  */
 import { closeCodeInfo } from '@parlor/squish';
 import type { Bot } from './bot.js';
+import type { LatencyHistogram } from './histogram.js';
 import type { BotTarget } from './target.js';
 
 /** Bots joined for less than this long are left out of the frames/s and bytes/s per client (too short to say). */
@@ -38,11 +39,13 @@ export interface BotsReport {
   bytesPerSecond: { total: number; perClientMedian: number };
   /** From starting to connect to `init`. */
   joinMs: { p50: number; p99: number; samples: number };
-  /** From sending an input to the first frame that arrived after it (see the README). */
+  /** From sending an input to the first frame that arrived after it (see the README); percentiles within 1 %. */
   inputToFrameMs: { p50: number; p99: number; samples: number };
   inputsSent: number;
   /** Errors a `--script` threw, once per place, with how many bots hit it. */
   scriptErrors: Array<{ where: string; message: string; bots: number }>;
+  /** Stopped before `durationMs` by Ctrl-C (SIGINT) or SIGTERM. */
+  interrupted: boolean;
   /** True when every bot joined, none dropped and no script failed (the exit code is 0 then). */
   ok: boolean;
 }
@@ -57,8 +60,8 @@ export function percentile(values: readonly number[], p: number): number {
 
 /** Builds the report once every bot stopped; `endAt` is the run's end (`performance.now()`). */
 export function buildReport(o: {
-  target: BotTarget; bots: readonly Bot[]; durationMs: number; rampMs: number; startAt: number; endAt: number;
-  scriptErrors: Map<string, { where: string; message: string; bots: number }>;
+  target: BotTarget; bots: readonly Bot[]; durationMs: number; rampMs: number; startAt: number; endAt: number; latency: LatencyHistogram;
+  scriptErrors: Map<string, { where: string; message: string; bots: number }>; interrupted: boolean;
 }): BotsReport {
   const { bots } = o;
   const joined = bots.filter((b) => !Number.isNaN(b.joinedAt));
@@ -78,7 +81,6 @@ export function buildReport(o: {
     .filter((w) => w.ms >= MIN_WINDOW_MS);
   const fps = windows.map((w) => (w.b.frames * 1000) / w.ms);
   const bps = windows.map((w) => (w.b.bytes * 1000) / w.ms);
-  const latencies = joined.flatMap((b) => b.latencies);
   const joins = joined.map((b) => b.joinedAt - b.startedAt);
   const runMs = Math.max(1, o.endAt - o.startAt);
   const clients = {
@@ -97,9 +99,10 @@ export function buildReport(o: {
     framesPerSecond: { median: r1(percentile(fps, 50)), p5: r1(percentile(fps, 5)) },
     bytesPerSecond: { total: Math.round(bots.reduce((s, b) => s + b.bytes, 0) / (runMs / 1000)), perClientMedian: Math.round(percentile(bps, 50)) },
     joinMs: { p50: r1(percentile(joins, 50)), p99: r1(percentile(joins, 99)), samples: joins.length },
-    inputToFrameMs: { p50: r1(percentile(latencies, 50)), p99: r1(percentile(latencies, 99)), samples: latencies.length },
+    inputToFrameMs: { p50: r1(o.latency.percentile(50)), p99: r1(o.latency.percentile(99)), samples: o.latency.count },
     inputsSent: bots.reduce((s, b) => s + b.inputs, 0),
     scriptErrors,
+    interrupted: o.interrupted,
     ok: clients.neverJoined === 0 && clients.dropped === 0 && scriptErrors.length === 0,
   };
 }
@@ -117,7 +120,7 @@ export function formatReport(r: BotsReport): string {
   for (const cl of r.closes) rows.push([`${cl.phase} ${cl.code || ''} ${cl.name}`.replace(/\s+/g, ' ').trim(), `${cl.count} bot${cl.count === 1 ? '' : 's'}${cl.reason ? `: ${cl.reason.slice(0, 120)}` : ''}`]);
   for (const e of r.scriptErrors) rows.push(['script error', `${e.where}: ${e.message.slice(0, 160)} (${e.bots} bot${e.bots === 1 ? '' : 's'})`]);
   const width = Math.max(...rows.map(([k]) => k.length));
-  const head = `parlor bots: ${r.count} bot${r.count === 1 ? '' : 's'} on ${r.target.playUrl} for ${(r.durationMs / 1000).toFixed(1)} s (ramp ${(r.rampMs / 1000).toFixed(1)} s)`;
+  const head = `parlor bots: ${r.count} bot${r.count === 1 ? '' : 's'} on ${r.target.playUrl} for ${(r.durationMs / 1000).toFixed(1)} s (ramp ${(r.rampMs / 1000).toFixed(1)} s)${r.interrupted ? ', interrupted' : ''}`;
   const verdict = r.ok ? 'ok: every bot joined and stayed' : `FAILED: ${[c.neverJoined ? `${c.neverJoined} never joined` : '', c.dropped ? `${c.dropped} dropped` : '', r.scriptErrors.length ? 'the script threw' : ''].filter(Boolean).join(', ')}`;
   return [head, ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`), verdict].join('\n');
 }

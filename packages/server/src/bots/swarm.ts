@@ -11,6 +11,7 @@ import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { PlausiblePlayer } from './behaviour.js';
 import { Bot } from './bot.js';
+import { LatencyHistogram } from './histogram.js';
 import { buildReport, type BotsReport } from './report.js';
 import { ScriptedPlayer, type BotScript } from './script.js';
 import type { BotTarget } from './target.js';
@@ -71,10 +72,11 @@ export async function runSwarm(o: SwarmOptions): Promise<BotsReport> {
     e.bots++;
     scriptErrors.set(key, e);
   };
+  const latency = new LatencyHistogram();
   const bots: Bot[] = [];
   for (let i = 0; i < o.count; i++) {
     const behaviour = o.script ? new ScriptedPlayer(o.script, o.count, onScriptError) : new PlausiblePlayer();
-    bots.push(new Bot({ index: i, target: o.target, behaviour, localAddress: spread ? botAddress(i) : undefined, joinTimeoutMs: o.joinTimeoutMs }));
+    bots.push(new Bot({ index: i, target: o.target, behaviour, localAddress: spread ? botAddress(i) : undefined, joinTimeoutMs: o.joinTimeoutMs, latency }));
   }
   const startAt = performance.now();
   const endAt = startAt + o.durationMs;
@@ -112,6 +114,7 @@ export async function runSwarm(o: SwarmOptions): Promise<BotsReport> {
       const allGone = started === o.count && bots.every((b) => !b.live);
       if (now >= endAt || allGone || interrupted) {
         clearInterval(timer);
+        progress(now);
         resolve();
       }
     }, STEP_MS);
@@ -120,5 +123,5 @@ export async function runSwarm(o: SwarmOptions): Promise<BotsReport> {
   await Promise.all(bots.slice(0, started).map((b) => b.stop()));
   // bots never started (the run ended early) did not take part
   const taking = bots.slice(0, started);
-  return buildReport({ target: o.target, bots: taking.length ? taking : bots, durationMs: o.durationMs, rampMs: o.rampMs, startAt, endAt: stopAt, scriptErrors });
+  return buildReport({ target: o.target, bots: taking.length ? taking : bots, durationMs: o.durationMs, rampMs: o.rampMs, startAt, endAt: stopAt, scriptErrors, latency, interrupted });
 }
