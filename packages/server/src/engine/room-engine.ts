@@ -60,8 +60,10 @@ export interface EngineOptions {
  * The tick loop runs at `metadata().tickRate` with drift correction (each tick is scheduled
  * against an absolute timeline; when the game falls behind, missed ticks are skipped, not
  * bunched); every engine of a process shares one timer (`tick-scheduler.ts`), not one per room
- * per tick. Each tick calls `game.tick(dtMs)` with the real elapsed time, flushes the Squisher
- * and posts one `frames` message, each recipient's frame marked full or delta by the Squisher.
+ * per tick. Each tick calls `game.tick(dtMs)` with the real elapsed time and posts one `frames`
+ * message; at `metadata().frameRate` (default: every tick) it flushes the Squisher first, so the
+ * changes of the ticks between two frames coalesce into one frame per player, each recipient's
+ * frame marked full or delta by the Squisher.
  *
  * With `clock: 'manual'` nothing runs by itself: {@link RoomEngine.step} runs one tick (same
  * code: tick, flush, post) with the `dtMs` you give, and returns its frames; `handle` applies a
@@ -91,6 +93,14 @@ export class RoomEngine<G extends Game = Game> {
   private readonly maxErrors: number;
   private readonly spectators = new Set<PlayerId>();
   private intervalMs = 50;
+  /** Frames per tick (`frameRate / tickRate`, ≤ 1) and the accumulated share of the next frame. */
+  private framesPerTick = 1;
+  private framePhase = 0;
+  /** `performance.now()` of the last flush, and the frame interval (ms), for the overload rule. */
+  private lastFlushAt = 0;
+  private frameIntervalMs = 50;
+  /** The sequence number of the last flush (what a tick without a frame reports). */
+  private lastSeq = 0;
   private nextAt = 0;
   private lastAt = 0;
   private inTick = false;
@@ -144,6 +154,9 @@ export class RoomEngine<G extends Game = Game> {
       this.instance = game;
       this.squisher = new Squisher(options);
       this.intervalMs = 1000 / meta.tickRate;
+      this.framesPerTick = meta.frameRate / meta.tickRate;
+      this.frameIntervalMs = 1000 / meta.frameRate;
+      this.framePhase = 1 - this.framesPerTick; // the first tick sends a frame
     } catch (err) {
       this.fail('constructor', err, true);
       return;
@@ -157,12 +170,14 @@ export class RoomEngine<G extends Game = Game> {
 
   /**
    * Manual clock only: runs exactly one tick now, as the real clock would (`game.tick(dtMs)`,
-   * then the Squisher's flush, then the `frames` message posted), and returns that message.
+   * then the Squisher's flush when a frame is due at `metadata().frameRate` — every tick by
+   * default —, then the `frames` message posted), and returns that message.
    * Starts the engine first if {@link start} was not called.
    * @param dtMs the tick's elapsed time handed to `game.tick`, ms; default one tick period
-   *   (`1000 / metadata().tickRate`); 0 flushes what `handle` changed without advancing time.
+   *   (`1000 / metadata().tickRate`); 0 flushes what `handle` changed without advancing time
+   *   (always a frame, whatever the frame rate).
    * @returns this tick's frames (`messageFor(frames, playerId)` is one recipient's WebSocket
-   *   message), or `null` when nothing was flushed: the engine has stopped (a fatal game error,
+   *   message; no recipients on a tick that sends no frame), or `null` when nothing was flushed: the engine has stopped (a fatal game error,
    *   `stop()`), or `spec.backlogged()` held the frames back.
    * @throws {ServerConfigError} (`SERVER_CONFIG`) when the engine was not made with `clock: 'manual'`
    */
@@ -170,7 +185,8 @@ export class RoomEngine<G extends Game = Game> {
     if (!this.manual) throw new ServerConfigError("RoomEngine.step() needs an engine made with { clock: 'manual' }");
     this.start();
     if (!this.running) return null;
-    return this.runTick(dtMs ?? this.intervalMs, performance.now());
+    const dt = dtMs ?? this.intervalMs;
+    return this.runTick(dt, performance.now(), 0, dt === 0);
   }
 
   /** Handles one message from the host. Never throws. */
@@ -279,15 +295,30 @@ export class RoomEngine<G extends Game = Game> {
     const start = performance.now();
     const dt = start - this.lastAt;
     this.lastAt = start;
-    this.runTick(dt, start);
+    this.runTick(dt, start, start - this.nextAt);
     if (this.running) this.advance(start);
   }
 
   /**
-   * One tick, whichever the clock: `game.tick(dt)`, the Squisher's flush (unless backlogged),
-   * the `frames` message posted. Returns that message (`null` if none).
+   * Whether this tick sends a frame. `framesPerTick` accumulates, so frames are spread evenly over
+   * ticks (20 Hz frames at 60 Hz ticks: every third tick). Overload slows frames before ticks: a
+   * tick that starts a whole tick interval late skips its frame (the changes coalesce into the
+   * next one), unless no frame went out for two frame intervals.
    */
-  private runTick(dt: number, start: number): FramesMessage | null {
+  private frameDue(start: number, lateMs: number): boolean {
+    this.framePhase += this.framesPerTick;
+    if (this.framePhase < 1 - 1e-9) return false;
+    if (lateMs > this.intervalMs && start - this.lastFlushAt < 2 * this.frameIntervalMs) return false; // stays due
+    this.framePhase = Math.max(0, this.framePhase - 1);
+    return true;
+  }
+
+  /**
+   * One tick, whichever the clock: `game.tick(dt)`, the Squisher's flush when a frame is due
+   * ({@link frameDue}) and the host is not backlogged, the `frames` message posted (without
+   * recipients on a tick that sends no frame). Returns that message (`null` if none).
+   */
+  private runTick(dt: number, start: number, lateMs = 0, forceFrame = false): FramesMessage | null {
     const game = this.instance;
     const squisher = this.squisher;
     if (!game || !squisher) return null;
@@ -299,18 +330,27 @@ export class RoomEngine<G extends Game = Game> {
     } catch (err) {
       this.fail('tick', err);
     }
-    if (this.running && !this.spec.backlogged?.()) {
+    // A backlogged host (its channel to this engine is full) gets nothing this tick: no frame, no message.
+    const backlogged = this.running && this.spec.backlogged?.() === true;
+    let flushFailed = false;
+    if (this.running && !backlogged && (forceFrame || this.frameDue(start, lateMs))) {
       try {
         frames = squisher.flush();
+        this.lastFlushAt = start;
+        this.lastSeq = frames.seq;
       } catch (err) {
+        flushFailed = true;
         this.fail('flush', err);
       }
     }
     this.inTick = false;
     if (!this.running) return null;
     if (!this.tickFailed) this.consecutiveErrors = 0;
-    if (!frames) return null;
-    const msg: FramesMessage = { type: 'frames', seq: frames.seq, parts: frames.parts, sends: frames.sends, tickMs: performance.now() - start };
+    if (backlogged || flushFailed) return null;
+    // A tick without a frame (frameRate below tickRate) still reports itself with no recipients: the host's watchdogs count ticks.
+    const msg: FramesMessage = frames
+      ? { type: 'frames', seq: frames.seq, parts: frames.parts, sends: frames.sends, tickMs: performance.now() - start }
+      : { type: 'frames', seq: this.lastSeq, parts: [], sends: [], tickMs: performance.now() - start };
     this.post(msg);
     return msg;
   }

@@ -22,8 +22,15 @@ export interface GameMetadata {
   description?: string;
   /** Width:height of the 0–100 plane on screen (each in (0, 10 000], ratio within 1/32–32); default `{ x: 16, y: 9 }`. */
   aspectRatio?: { x: number; y: number };
-  /** Ticks per second (Hz); default 20, in (0, 120]. */
+  /** Ticks per second (Hz): how often `tick(dtMs)` runs; default 20, in (0, 120]. */
   tickRate?: number;
+  /**
+   * Frames per second (Hz) sent to players: in (0, `tickRate`]; default `tickRate` (one frame per
+   * tick). Below the tick rate, the changes of several ticks coalesce into one frame per player,
+   * so a game can simulate at 60 Hz and send at 20 Hz (as Colyseus' patch rate apart from its
+   * simulation interval). Under overload the server sends frames less often before it ticks less often.
+   */
+  frameRate?: number;
   /** Players per room (spectators not counted): an integer in 1–10 000 (a crowded room is a fan-out concern, not a metadata one); default 8. */
   maxPlayers?: number;
   /** Assets by id (ids: 1–64 of `A–Z a–z 0–9 _ . : -`; at most 256), referenced from {@link Asset} nodes. Default none. */
@@ -145,6 +152,11 @@ export function resolveMetadata(m: GameMetadata): ResolvedGameMetadata {
   }
 
   const tickRate = finite(field(raw, 'tickRate', 'tickRate') ?? 20, 'tickRate', 0, L.tickRateMax, false);
+  const rawFrameRate = field(raw, 'frameRate', 'frameRate') ?? tickRate;
+  if (typeof rawFrameRate === 'number' && rawFrameRate > tickRate) {
+    throw new GameMetadataError('frameRate', `must be at most tickRate (${tickRate} Hz): a room cannot send more frames than it ticks (got ${rawFrameRate})`);
+  }
+  const frameRate = finite(rawFrameRate, 'frameRate', 0, tickRate, false);
 
   const maxPlayers = field(raw, 'maxPlayers', 'maxPlayers') ?? 8;
   if (typeof maxPlayers !== 'number' || !Number.isInteger(maxPlayers) || maxPlayers < 1 || maxPlayers > L.maxPlayersMax) {
@@ -183,6 +195,7 @@ export function resolveMetadata(m: GameMetadata): ResolvedGameMetadata {
     description,
     aspectRatio: { x, y },
     tickRate,
+    frameRate,
     maxPlayers,
     assets,
     squishVersion,
