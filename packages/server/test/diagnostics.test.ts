@@ -158,3 +158,24 @@ describe('parlor dev', () => {
     await new Promise((r) => child.once('exit', r));
   }, 120_000);
 });
+
+describe('parlor serve (a server in the process runtime) names the author’s line', () => {
+  it('a room error is logged at error level with at and frame; a game that throws while loading names the line', async () => {
+    const { server, logs } = await startServer({ games: { thrower: fixture('thrower.ts') }, runtime: 'process' });
+    try {
+      const player = await TestClient.connect(server);
+      player.join('thrower');
+      await waitFor(() => logs.some((l) => l.msg === 'game error'), 'the game error log', 20_000);
+      const line = logs.find((l) => l.msg === 'game error')!;
+      expect(line).toMatchObject({ level: 'error', where: 'onPlayerJoin', at: `${fixture('thrower.ts')}:9:11` });
+      expect(line.frame).toMatch(/^> +9 \| +throw new Error\('boom on line 9'\);$/m);
+      player.close();
+    } finally {
+      await server.close();
+    }
+    await expect(startServer({ games: { broken: fixture('load-thrower.ts') }, runtime: 'process' })).rejects.toMatchObject({
+      code: 'SERVER_GAME_EVAL_FAILED',
+      message: expect.stringContaining(`cannot load: line 4 (at ${fixture('load-thrower.ts')}:4:26)`),
+    });
+  }, 60_000);
+});
