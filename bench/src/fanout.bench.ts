@@ -2,8 +2,8 @@
  * Fan-out benchmark: one crowded room, Parlor against Colyseus 0.16, side by side in one run.
  *
  * One room holds the bench scene (fanout/scene.ts: 100 entities, 30 entity changes per 20 Hz
- * frame). Colyseus simulates at 60 Hz moving 10 entities per step and patches at 20 Hz, as a
- * Colyseus game is written; Parlor sends one frame per tick, so it ticks at 20 Hz moving 30. N raw
+ * frame). Both systems simulate at 60 Hz moving 10 entities per step and send at 20 Hz (Colyseus'
+ * patch rate, Parlor's `frameRate`). N raw
  * `ws` clients join that one room (fanout/load.ts: they count frames and bytes, neither system's
  * state is decoded). The server is pinned to core 0 and the load generator to core 1 (`taskset`);
  * both systems run back to back for each N. Writes `bench/FANOUT-RESULTS.md` and prints it.
@@ -191,13 +191,13 @@ lines.push(
     `${os.availableParallelism()} cores, Node ${process.version}; Colyseus ${version('@colyseus/core', '../../bench-peers/colyseus')} ` +
     `(@colyseus/schema ${version('@colyseus/schema', '../../bench-peers/colyseus')}, ws-transport ${version('@colyseus/ws-transport', '../../bench-peers/colyseus')}).`,
   '',
-  `## One crowded room\n\nOne room, ${CROWD.entities} entities, ${changesPerFrame(CROWD)} entity changes per ${FRAME_HZ} Hz frame. Colyseus simulates at ${COLYSEUS_SIM_HZ} Hz and patches at ${FRAME_HZ} Hz; ` +
-    `Parlor sends one frame per tick, so it ticks at ${FRAME_HZ} Hz. N raw \`ws\` clients join the room and count what arrives (no state decoding on either side). ` +
+  `## One crowded room\n\nOne room, ${CROWD.entities} entities, ${changesPerFrame(CROWD)} entity changes per ${FRAME_HZ} Hz frame. Both systems simulate at ${COLYSEUS_SIM_HZ} Hz and send at ${FRAME_HZ} Hz ` +
+    `(Colyseus' patch rate, Parlor's \`frameRate\`). N raw \`ws\` clients join the room and count what arrives (no state decoding on either side). ` +
     `${canPin ? `Server pinned to core ${SERVER_CORE}, load generator to core ${LOAD_CORE}` : 'Not pinned (no taskset or one core): figures are not comparable to pinned runs'}; ` +
     `both systems back to back for each N; ${WARMUP_MS / 1000} s settling after the last join, then a ${WINDOW_MS / 1000} s window.`,
   '',
   '- **CPU**: the server process (user + system) over the window, % of one core. **µs/client-frame**: that CPU time divided by the frames all clients received.',
-  '- **frames/s per client**: median / 5th percentile. **sim Hz**: simulation steps per second achieved (Colyseus target 60, Parlor 20).',
+  '- **frames/s per client**: median / 5th percentile. **sim Hz**: simulation steps per second achieved (target 60 for both).',
   '- **B/frame**: bytes per state message received (WebSocket payload). **ELD p99**: event-loop delay p99 of the server, ms. **RSS/client**: (RSS − RSS before any client) / clients, KiB.',
   '',
   '| N | system | CPU | µs/client-frame | frames/s per client | sim Hz | B/frame | ELD p99 ms | RSS MiB | RSS/client KiB | joined |',
@@ -222,8 +222,8 @@ if (ROOM_COUNTS.length) {
     '',
     `## Many rooms: R rooms of ${ROOMS.maxPlayers} players on one core`,
     '',
-    `Each room ${ROOMS.entities} entities, ${changesPerFrame(ROOMS)} changes per ${FRAME_HZ} Hz frame (Colyseus: ${ROOMS.colyseusMovesPerStep} moved per ${COLYSEUS_SIM_HZ} Hz step). ` +
-      'Clients join by each system\'s own placement, which fills a room before opening the next. **sim Hz per room**: simulation steps per second per room (Colyseus target 60, Parlor 20).',
+    `Each room ${ROOMS.entities} entities, ${changesPerFrame(ROOMS)} changes per ${FRAME_HZ} Hz frame (${ROOMS.colyseusMovesPerStep} moved per ${COLYSEUS_SIM_HZ} Hz step, both systems). ` +
+      'Clients join by each system\'s own placement, which fills a room before opening the next. **sim Hz per room**: simulation steps per second per room (target 60 for both).',
     '',
     '| rooms | clients | system | CPU | µs/client-frame | frames/s per client | sim Hz per room | ELD p99 ms | RSS MiB | rooms open | joined |',
     '| --: | --: | --- | --: | --: | --: | --: | --: | --: | --: | --- |',

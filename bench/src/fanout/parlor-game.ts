@@ -1,21 +1,20 @@
 /**
- * The fan-out bench's Parlor game: the scene of `FANOUT_SCENE` (scene.ts) as circles. Parlor sends
- * one frame per tick, so it ticks at the frame rate and moves `changesPerFrame` entities per tick
- * (Colyseus moves a third of that at 60 Hz and patches at 20 Hz: the same changes per frame).
+ * The fan-out bench's Parlor game: the scene of `FANOUT_SCENE` (scene.ts) as circles, simulated
+ * exactly as the Colyseus room is: 60 Hz ticks moving the scene's entities per step, 20 Hz frames
+ * (`frameRate`), the changes of three ticks coalesced into each frame.
  * Counts its ticks and rooms in `globalThis.__fanoutTicks` / `__fanoutRooms` (the inline runtime runs
  * every room in the server process).
  */
 import { Game, Group, Shape } from '@parlor/squish';
-import { FRAME_HZ, changesPerFrame, currentScene, positionOf } from './scene.js';
+import { COLYSEUS_SIM_HZ, FRAME_HZ, currentScene, positionOf } from './scene.js';
 
 const SCENE = currentScene();
-const CHANGES_PER_FRAME = changesPerFrame(SCENE);
 
 const counters = globalThis as unknown as { __fanoutTicks?: number; __fanoutRooms?: number };
 
 export default class Fanout extends Game {
   static override metadata() {
-    return { name: 'Fan-out bench', aspectRatio: { x: 1, y: 1 }, tickRate: FRAME_HZ, maxPlayers: SCENE.maxPlayers };
+    return { name: 'Fan-out bench', aspectRatio: { x: 1, y: 1 }, tickRate: COLYSEUS_SIM_HZ, frameRate: FRAME_HZ, maxPlayers: SCENE.maxPlayers };
   }
 
   private readonly shapes: Shape[] = [];
@@ -41,7 +40,7 @@ export default class Fanout extends Game {
 
   override tick() {
     counters.__fanoutTicks = (counters.__fanoutTicks ?? 0) + 1;
-    for (let c = 0; c < CHANGES_PER_FRAME; c++) {
+    for (let c = 0; c < SCENE.colyseusMovesPerStep; c++) {
       const i = this.next;
       this.next = (this.next + 1) % SCENE.entities;
       const p = positionOf(i, ++this.moves[i]);
