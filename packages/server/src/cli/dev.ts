@@ -1,4 +1,10 @@
-/** `parlor dev <game>`: serve one game unsandboxed on this machine and rebuild it when its files change. */
+/**
+ * `parlor dev <game>`: serve one game unsandboxed on this machine and rebuild it when its files
+ * change. It never exits on a broken game: build, load and room errors are printed (stderr) at the
+ * author's file:line:column with a code frame and reported to the server's `DevStatus` (the
+ * browser overlay's source); a game that does not build yet is served once it does. After each
+ * good build, TypeScript's checker runs in the background and its errors are warnings.
+ */
 import { statSync } from 'node:fs';
 import { basename, extname, resolve, sep } from 'node:path';
 import { watch as watchFiles, type FSWatcher } from 'chokidar';
@@ -6,7 +12,7 @@ import { Command } from 'commander';
 import { GAME_NAME_RE, playPath } from '@parlor/squish';
 import { diagnosticAt, formatDiagnostic, loadErrorDiagnostics } from '../dev/diagnostics.js';
 import { DevStatus, type GameDiagnostic } from '../dev/status.js';
-import { typeCheckGame, type TypeCheck } from '../dev/typecheck.js';
+import { JS_GAME, typeCheckGame, type TypeCheck } from '../dev/typecheck.js';
 import { GameLoadError, ServerConfigError } from '../errors.js';
 import { findGameEntry, loadGame, type GameSource, type LoadedGame } from '../games/loader.js';
 import { defaultExportLocation } from '../gate/checks.js';
@@ -89,7 +95,9 @@ async function dev(target: string, opts: { port: number; host?: string; logLevel
       if (!r || check !== typeCheck) return;
       typeCheck = null;
       if (r.skipped) {
-        logger.warn({ game: name, reason: r.skipped }, 'type check skipped');
+        // A JavaScript game has nothing to check; anything else that stops the checker is worth a warning.
+        if (r.skipped === JS_GAME) logger.debug({ game: name }, 'type check skipped: the game is JavaScript');
+        else logger.warn({ game: name, reason: r.skipped }, 'type check skipped');
         return;
       }
       const warnings = r.problems.map((p) => diagnosticAt('type', 'warning', p.message, p));

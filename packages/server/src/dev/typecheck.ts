@@ -32,6 +32,9 @@ export interface TypeCheck {
   cancel(): void;
 }
 
+/** {@link TypeCheckResult.skipped} of a JavaScript game (nothing to check). */
+export const JS_GAME = 'the game is JavaScript';
+
 /** Most problems reported per check. */
 const MAX_PROBLEMS = 100;
 
@@ -159,7 +162,7 @@ export function typeCheckGame(entry: string, baseDir: string, sources: readonly 
   const started = performance.now();
   const ms = (): number => Math.round(performance.now() - started);
   const skip = (why: string): TypeCheck => ({ result: Promise.resolve({ problems: [], skipped: why, ms: ms() }), cancel: () => undefined });
-  if (!/\.[cm]?tsx?$/.test(entry)) return skip('the game is JavaScript');
+  if (!/\.[cm]?tsx?$/.test(entry)) return skip(JS_GAME);
   let typescript: string;
   try {
     typescript = require.resolve('typescript');
