@@ -87,6 +87,8 @@ export class TestRoom<G extends Game = Game> {
   private readonly privacy = new PrivacyWatch();
   private readonly port: MemberPort;
   private nextId = 1;
+  private playersJoined = 0;
+  private spectatorsJoined = 0;
   private carryMs = 0;
   private _ticks = 0;
   private _timeMs = 0;
@@ -142,7 +144,7 @@ export class TestRoom<G extends Game = Game> {
   /**
    * A player joins (the game's `onPlayerJoin` runs now; their first frame, a full one, comes with
    * the next tick).
-   * @param name default `Player <n>`
+   * @param name default `Player <n>`, n counting every player who joined this room
    * @throws {TestKitError} `SERVER_TESTING_MISUSE` when the room has `maxPlayers` players (a real client gets close 4409)
    * @example const cyd = room.join('Cyd'); room.step();
    */
@@ -150,7 +152,8 @@ export class TestRoom<G extends Game = Game> {
     this.usable();
     if (this._players.length >= this.maxPlayers) throw misuse(`the room is full: ${this.maxPlayers} players (metadata().maxPlayers); a real client would get close code 4409`);
     const id = this.nextId++;
-    const player = new TestPlayer(id, name ?? `Player ${this._players.length + 1}`, this.port);
+    const player = new TestPlayer(id, name ?? `Player ${++this.playersJoined}`, this.port);
+    if (name !== undefined) this.playersJoined++;
     this.members.set(id, player);
     this._players.push(player);
     this.run(() => this.engine.handle({ type: 'join', playerId: id, name: player.name, spectator: false }));
@@ -159,13 +162,14 @@ export class TestRoom<G extends Game = Game> {
 
   /**
    * A spectator joins (never shown to the game; it gets the spectators' view from the next tick).
-   * @param name default `Spectator <n>`
+   * @param name default `Spectator <n>`, n counting every spectator who joined this room
    * @example const watcher = room.spectate(); room.step(); watcher.view.texts();
    */
   spectate(name?: string): TestSpectator {
     this.usable();
     const id = this.nextId++;
-    const spectator = new TestSpectator(id, name ?? `Spectator ${this._spectators.length + 1}`, this.aspect);
+    const spectator = new TestSpectator(id, name ?? `Spectator ${++this.spectatorsJoined}`, this.aspect);
+    if (name !== undefined) this.spectatorsJoined++;
     this.members.set(id, spectator);
     this._spectators.push(spectator);
     this.run(() => this.engine.handle({ type: 'join', playerId: id, name: spectator.name, spectator: true }));
