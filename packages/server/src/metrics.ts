@@ -14,6 +14,8 @@ export type RejectReason =
   | 'ticket_rejected'
   /** A join that would create a room while the server runs `maxRooms` (4503). */
   | 'server_busy'
+  /** A join that would create a room while the server drains (4503): {@link GameServer.drain}. */
+  | 'draining'
   /** A join that would create a room over `roomsPerAddressPerMinute` for its address (4429). */
   | 'room_rate'
   /** A spectator join over `maxSpectatorsPerRoom` (4409). */

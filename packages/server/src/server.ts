@@ -85,6 +85,16 @@ export interface GameServer {
   /** Sets (or with `null` removes) the fleet room hook of {@link GameServerOptions.fleetRooms}; the fleet CLI wiring calls it once the agent exists. */
   setFleetRooms(hook: FleetRoomsHook | null): void;
   /**
+   * Starts draining (for a graceful shutdown): no new room is created here — a join that would
+   * create one gets close code 4503 (rejection reason `draining` in the metrics), {@link GameServer.openRoom} throws
+   * `SERVER_BUSY` — and `/readyz` turns 503, while the live rooms play on and their members may
+   * reconnect. Idempotent; there is no undrain (it ends in {@link GameServer.close}). `parlor serve`
+   * drains on SIGTERM/SIGINT (with its fleet agent, so the orchestrator sees the instance draining).
+   */
+  drain(): void;
+  /** Whether {@link GameServer.drain} was called. */
+  readonly draining: boolean;
+  /**
    * Shuts down: `/readyz` turns 503, new sockets are refused, every client is closed with 1001,
    * every engine is stopped, and the HTTP server closes. Idempotent.
    */
@@ -210,7 +220,7 @@ class ParlorServer implements GameServer {
         game: (name) => this.catalog.get(name),
         asset: (path) => this.catalog.asset(path),
         rooms: this.registry,
-        ready: () => this.listening && !this.closing,
+        ready: () => this.listening && !this.closing && !this.registry.draining,
         fleetRooms: () => this.fleetRooms,
         devStatus: options.devStatus ?? null,
       },
@@ -314,6 +324,16 @@ class ParlorServer implements GameServer {
 
   closeRoom(roomId: string, reason = 'room closed'): Promise<boolean> {
     return this.registry.close(roomId, { code: CloseCode.NORMAL, reason: reason.slice(0, 100) });
+  }
+
+  drain(): void {
+    if (this.registry.draining) return;
+    this.registry.draining = true;
+    this.logger.info({ rooms: this.registry.size }, 'draining: no new rooms; the live ones play on');
+  }
+
+  get draining(): boolean {
+    return this.registry.draining;
   }
 
   close(): Promise<void> {

@@ -199,6 +199,31 @@ describe('room caps', () => {
     expect(await metric(s, 'parlor_input_rejected_total', '{reason="room_rate"}')).toBe(17);
   });
 
+  it('a draining server opens no new room (4503, SERVER_BUSY, /readyz 503) while its live rooms play on and take players', async () => {
+    const s = await start({});
+    const p = await player(s);
+    s.openRoom('ticker', 'open-1');
+    expect((await get(s, '/readyz')).status).toBe(200);
+    s.drain();
+    expect(s.draining).toBe(true);
+    expect((await get(s, '/readyz')).status).toBe(503);
+    let refused: unknown = null;
+    try {
+      s.openRoom('ticker', 'api-new');
+    } catch (err) {
+      refused = err;
+    }
+    expect((refused as ServerError).code).toBe('SERVER_BUSY');
+    const c = await client(s, '127.0.0.2');
+    c.join('ticker', { roomId: 'brand-new' });
+    expect((await c.closed()).code).toBe(CloseCode.SERVER_BUSY);
+    expect(await metric(s, 'parlor_input_rejected_total', '{reason="draining"}')).toBe(1);
+    // A live room still takes a player, and the first player keeps receiving frames.
+    const joiner = await client(s, '127.0.0.3');
+    await joiner.joinAndSync('ticker', { roomId: 'open-1' });
+    await keepsFrames(p);
+  });
+
   it('at maxRooms a join that would create a room gets 4503 and openRoom throws SERVER_BUSY', async () => {
     const s = await start({ maxRooms: 3 });
     const p = await player(s);

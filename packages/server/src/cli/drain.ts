@@ -23,11 +23,13 @@ export function busyRooms(server: GameServer): number {
 }
 
 /**
- * Drains `server`: `agent?.drain()` (seen as draining in the orchestrator's API), waits until
+ * Drains `server`: `server.drain()` (no new room here, `/readyz` 503) and `agent?.drain()` (seen
+ * as draining in the orchestrator's API), waits until
  * {@link busyRooms} is 0 or `timeoutMs` passed, then `agent?.disconnect()`. Never rejects.
  * @param timeoutMs longest wait for the rooms to empty, ms (0: none).
  */
 export async function drainServer(server: GameServer, logger: Logger, agent: FleetAgent | null, timeoutMs: number): Promise<void> {
+  server.drain();
   agent?.drain();
   const busy = busyRooms(server);
   if (busy > 0 && timeoutMs > 0) {

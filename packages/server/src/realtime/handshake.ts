@@ -140,6 +140,9 @@ export class Handshake implements ConnectionHost {
       case 'server_busy':
         conn.reject(CloseCode.SERVER_BUSY, 'server_busy', `this server already runs ${maxRooms} rooms; try again later`);
         return false;
+      case 'draining':
+        conn.reject(CloseCode.SERVER_BUSY, 'draining', 'this server is draining (shutting down) and opens no new room; join another');
+        return false;
       case 'room_rate':
         conn.reject(CloseCode.RATE_LIMITED, 'room_rate', `more than ${roomsPerAddressPerMinute} rooms created per minute from this address; try again later`);
         return false;

@@ -22,11 +22,13 @@ export interface RoomLimits {
 }
 
 /** Why a new room may not be created now (see {@link RoomRegistry.admitCreation}). */
-export type CreationRefusal = 'server_busy' | 'room_rate';
+export type CreationRefusal = 'server_busy' | 'room_rate' | 'draining';
 
 /** The server's rooms: see the file's opening comment. */
 export class RoomRegistry implements RoomListener {
   private readonly rooms = new Map<string, Room>();
+  /** Set by `GameServer.drain()`: no new room is created, the live ones play on. */
+  draining = false;
   /** Reconnect token → room. Only this class reads or writes it. */
   private readonly tokens = new Map<string, Room>();
   private readonly seats = new SeatBook();
@@ -73,10 +75,11 @@ export class RoomRegistry implements RoomListener {
   }
 
   /**
-   * Whether a join from `ip` may create a room now: under `maxRooms` (else `'server_busy'`)
+   * Whether a join from `ip` may create a room now: not draining (else `'draining'`), under `maxRooms` (else `'server_busy'`)
    * and under the address's creation rate (else `'room_rate'`; a refused call takes no token).
    */
   admitCreation(ip: string): CreationRefusal | null {
+    if (this.draining) return 'draining';
     if (this.rooms.size >= this.limits.maxRooms) return 'server_busy';
     if (!this.created.take(addressKey(ip))) return 'room_rate';
     return null;
@@ -95,10 +98,11 @@ export class RoomRegistry implements RoomListener {
 
   /**
    * Creates an empty room with a given id, as `GameServer.openRoom` does.
-   * @throws {ServerError} `SERVER_ROOM_EXISTS`, `SERVER_BUSY`; whatever the runtime throws.
+   * @throws {ServerError} `SERVER_ROOM_EXISTS`, `SERVER_BUSY` (also while draining); whatever the runtime throws.
    */
   open(game: LoadedGame, id: string, options?: Record<string, unknown>): Room {
     if (this.rooms.has(id)) throw new ServerError(ServerErrorCode.ROOM_EXISTS, `room ${id} exists`);
+    if (this.draining) throw new ServerError(ServerErrorCode.SERVER_BUSY, 'this server is draining: it creates no new room');
     if (this.rooms.size >= this.limits.maxRooms) throw new ServerError(ServerErrorCode.SERVER_BUSY, `this server already runs ${this.limits.maxRooms} rooms (maxRooms)`);
     return this.create(game, id, options);
   }
