@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { codeFrame } from '../src/dev/locate.js';
 import { DevStatus } from '../src/dev/status.js';
 import { validateGame, type GateReport, type ValidateOptions } from '../src/gate.js';
 import { processRunnerPath } from '../src/runtimes.js';
@@ -178,4 +179,18 @@ describe('parlor serve (a server in the process runtime) names the author’s li
       message: expect.stringContaining(`cannot load: line 4 (at ${fixture('load-thrower.ts')}:4:26)`),
     });
   }, 60_000);
+});
+
+describe('code frames', () => {
+  it('show a window of an enormous line (a minified or hostile file) with the marker under the column', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parlor-frame-'));
+    dirs.push(dir);
+    const file = join(dir, 'min.js');
+    writeFileSync(file, `a\nb\n${'x'.repeat(100_000)}BOOM${'y'.repeat(100_000)}\nc\n`);
+    const frame = codeFrame({ file, line: 3, column: 100_001 })!;
+    const lines = frame.split('\n');
+    expect(Math.max(...lines.map((l) => l.length))).toBeLessThan(200);
+    const at = lines.findIndex((l) => l.startsWith('> 3 |'));
+    expect(lines[at + 1].indexOf('^')).toBe(lines[at].indexOf('BOOM'));
+  });
 });

@@ -31,6 +31,8 @@ export interface BundleRef {
 const INLINE_MAP = '//# sourceMappingURL=data:application/json;base64,';
 /** Largest source file read for a code frame (bytes). */
 const MAX_FRAME_SOURCE_BYTES = 4 * 1024 * 1024;
+/** Characters of a code frame's lines shown on each side of the column. */
+const FRAME_CONTEXT_CHARS = 80;
 /** Longest stack mapped (characters); the engine caps stacks at 8000. */
 const MAX_STACK_CHARS = 16_000;
 
@@ -95,7 +97,7 @@ export function formatLocation(loc: SourceLocation): string {
 
 /**
  * A code frame of the author's file around `loc`: two lines above and below, a marker under the
- * column. Plain text unless `color` (for a terminal). `undefined` when the file cannot be read,
+ * column, each line cut to 80 characters either side of the column (`…` where cut). Plain text unless `color` (for a terminal). `undefined` when the file cannot be read,
  * is too large, or has no such line.
  */
 export function codeFrame(loc: SourceLocation, options: { color?: boolean; source?: string } = {}): string | undefined {
@@ -108,10 +110,19 @@ export function codeFrame(loc: SourceLocation, options: { color?: boolean; sourc
       return undefined;
     }
   }
-  const lines = source.split('\n').length;
-  if (loc.line > lines) return undefined;
+  const all = source.split('\n');
+  if (loc.line > all.length) return undefined;
+  // Only the lines shown, each cut to a window around the column (a minified or hostile file may
+  // have one enormous line); the others stay empty so that the line numbers hold.
+  const first = Math.max(0, loc.line - 3);
+  const last = Math.min(all.length, loc.line + 2);
+  const start = Math.max(0, loc.column - 1 - FRAME_CONTEXT_CHARS);
+  const cut = (l: string): string => (l.length <= start ? '' : `${start > 0 ? '…' : ''}${l.slice(start, start + 2 * FRAME_CONTEXT_CHARS)}${l.length > start + 2 * FRAME_CONTEXT_CHARS ? '…' : ''}`);
+  const shown = new Array<string>(last).fill('');
+  for (let i = first; i < last; i++) shown[i] = cut(all[i].replace(/\r$/, ''));
+  const column = loc.column - start + (start > 0 ? 1 : 0);
   try {
-    return codeFrameColumns(source, { start: { line: loc.line, column: loc.column } }, { highlightCode: options.color === true, forceColor: options.color === true, linesAbove: 2, linesBelow: 2 });
+    return codeFrameColumns(shown.join('\n'), { start: { line: loc.line, column } }, { highlightCode: options.color === true, forceColor: options.color === true, linesAbove: 2, linesBelow: 2 });
   } catch {
     return undefined;
   }
