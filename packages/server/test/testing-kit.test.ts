@@ -4,7 +4,7 @@
  * privacy check, and the typed errors for misuse and for a failing game.
  */
 import { describe, expect, it } from 'vitest';
-import { Game, Group, SceneMirror, Shape, ShapeUtils, Text, type GamepadState, type PlayerId, type PlayerInfo } from '@parlor/squish';
+import { Asset, Game, Group, SceneMirror, Shape, ShapeUtils, Text, type GamepadState, type PlayerId, type PlayerInfo } from '@parlor/squish';
 import { createTestRoom, TestKitError, type TestPlayer } from '@parlor/server/testing';
 
 /** A small game touching every input: a button, a private note per player, keys, pointer, gamepad. */
@@ -158,6 +158,26 @@ describe('views: queries', () => {
     expect(ann.view.at(80, 80).map((n) => n.id)).toEqual([g.cover.id, g.hidden.id]);
     expect(ann.view.box(g.button)).toEqual({ x0: 40, y0: 40, x1: 60, y1: 50 });
     expectKitError(() => watcher.view.box(g.notes.children[0]), 'SERVER_TESTING_MISUSE', /Spectator 1 was not shown node \d+ \(Text \d+ "secret of Ann"\)/);
+  });
+
+  it('sounds have no area, images do: asset types come from metadata().assets, as the client learns them', () => {
+    class Sounds extends Game {
+      static override metadata() {
+        return { name: 'Sounds', assets: { beep: { type: 'audio' as const, path: 'beep.mp3' }, logo: { type: 'image' as const, path: 'logo.png' } } };
+      }
+      readonly beep = new Asset({ assetId: 'beep', x: 0, y: 0, width: 50, height: 50, onClick: () => {} });
+      readonly logo = new Asset({ assetId: 'logo', x: 50, y: 0, width: 50, height: 50, onClick: () => {} });
+      readonly root = new Group({ children: [this.beep, this.logo] });
+      override getLayers() {
+        return [this.root];
+      }
+    }
+    const sounds = createTestRoom(Sounds, { players: 1 });
+    sounds.step();
+    const [p] = sounds.players;
+    expect(p.view.at(10, 10)).toEqual([]);
+    expect(p.view.clickableAt(60, 10)?.id).toBe(sounds.game.logo.id);
+    expectKitError(() => p.click(sounds.game.beep), 'SERVER_TESTING_MISUSE', /cannot click Asset \d+/);
   });
 
   it('tells who sees a node', () => {

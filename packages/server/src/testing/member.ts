@@ -1,6 +1,6 @@
 import {
-  NodeKind, SceneMirror, SquishEncodeError, decodeClientMessage, encodeClientMessage, frameNodes, nodesAtPoint,
-  type FrameNodeEntry, type InputEvent, type Node, type PlaneAspect, type PlayerId,
+  NodeKind, SceneMirror, SquishEncodeError, decodeClientMessage, encodeClientMessage, frameNodes,
+  type FrameNodeEntry, type InputEvent, type Node, type PlaneAspect, type PlaneHitOptions, type PlayerId,
 } from '@parlor/squish';
 import { misuse } from './errors.js';
 import { describeNode, TestView } from './view.js';
@@ -8,6 +8,7 @@ import { describeNode, TestView } from './view.js';
 /** @internal What a member needs from its room: where its input goes (after the real wire's encode and decode). */
 export interface MemberPort {
   readonly aspect: PlaneAspect;
+  readonly hit: PlaneHitOptions;
   input(member: TestPlayer, event: InputEvent): void;
 }
 
@@ -38,8 +39,9 @@ export abstract class TestMember {
     /** The member's name (what `onPlayerJoin` gets for a player). */
     readonly name: string,
     aspect: PlaneAspect,
+    hit: PlaneHitOptions,
   ) {
-    this.view = new TestView(new SceneMirror(), aspect, name);
+    this.view = new TestView(new SceneMirror(), aspect, name, hit);
   }
 
   /** Whether the member has left the room ({@link TestRoom.leave}); its view keeps the last frame it got. */
@@ -156,7 +158,7 @@ export class TestPlayer extends TestMember {
 
   /** @internal */
   constructor(id: PlayerId, name: string, private readonly port: MemberPort) {
-    super(id, name, port.aspect);
+    super(id, name, port.aspect, port.hit);
   }
 
   /** Keys this player holds now (as their client sent them). */
@@ -353,7 +355,7 @@ export class TestPlayer extends TestMember {
       if (!(p.x >= 0 && p.x <= 100 && p.y >= 0 && p.y <= 100)) continue;
       const hit = view.clickableAt(p.x, p.y);
       if (!hit || (own && hit !== own)) continue;
-      if (hit !== node && node.kind !== NodeKind.GROUP && !nodesAtPoint(view.root, p.x, p.y, this.port.aspect).includes(node)) continue;
+      if (hit !== node && node.kind !== NodeKind.GROUP && !view.at(p.x, p.y).includes(node)) continue;
       return { point: p, target: hit };
     }
     return null;

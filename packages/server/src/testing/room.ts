@@ -1,4 +1,4 @@
-import { messageFor, resolveMetadata, type Game, type GameClass, type InputEvent, type Node, type PlaneAspect, type PlayerId } from '@parlor/squish';
+import { messageFor, resolveMetadata, type Game, type GameClass, type InputEvent, type Node, type PlaneAspect, type PlaneHitOptions, type PlayerId } from '@parlor/squish';
 import { RoomEngine } from '../engine/room-engine.js';
 import type { EngineErrorMessage } from '../engine/messages.js';
 import { ServerErrorCode } from '../errors.js';
@@ -86,6 +86,7 @@ export class TestRoom<G extends Game = Game> {
   private readonly errors: EngineErrorMessage[] = [];
   private readonly privacy = new PrivacyWatch();
   private readonly port: MemberPort;
+  private readonly hit: PlaneHitOptions;
   private nextId = 1;
   private playersJoined = 0;
   private spectatorsJoined = 0;
@@ -108,9 +109,12 @@ export class TestRoom<G extends Game = Game> {
     this.maxPlayers = meta.maxPlayers;
     this.tickMs = options.tickMs ?? 1000 / meta.tickRate;
     if (!(this.tickMs > 0 && Number.isFinite(this.tickMs))) throw misuse(`tickMs must be a positive number of ms, got ${options.tickMs}`);
+    const assets = meta.assets;
+    this.hit = { assetType: (id) => (Object.hasOwn(assets, id) ? assets[id].type : undefined) };
     const room = this;
     this.port = {
       aspect: this.aspect,
+      hit: this.hit,
       input(member: TestPlayer, event: InputEvent) {
         room.run(() => room.engine.handle({ type: 'input', playerId: member.id, event }));
       },
@@ -168,7 +172,7 @@ export class TestRoom<G extends Game = Game> {
   spectate(name?: string): TestSpectator {
     this.usable();
     const id = this.nextId++;
-    const spectator = new TestSpectator(id, name ?? `Spectator ${++this.spectatorsJoined}`, this.aspect);
+    const spectator = new TestSpectator(id, name ?? `Spectator ${++this.spectatorsJoined}`, this.aspect, this.hit);
     if (name !== undefined) this.spectatorsJoined++;
     this.members.set(id, spectator);
     this._spectators.push(spectator);
@@ -278,7 +282,14 @@ export class TestRoom<G extends Game = Game> {
       const mirror = member.view.mirror;
       receivers.push({ id: member.id, name: member.name, spectator: member.spectator, nodes: mirror.nodes, rootId: mirror.root?.id ?? -1, bytes, carried });
     }
-    this.privacy.check(this._ticks, this.game.getLayers(), receivers);
+    if (receivers.length === 0) return;
+    let layers: readonly Node[];
+    try {
+      layers = this.game.getLayers();
+    } catch (err) {
+      throw new TestKitError(ServerErrorCode.TESTING_GAME_FAILED, `the game threw in getLayers: ${err instanceof Error ? err.message : String(err)}`, { cause: err, where: 'getLayers' });
+    }
+    this.privacy.check(this._ticks, layers, receivers);
   }
 
   /** Runs engine work and throws what the game threw in it. */

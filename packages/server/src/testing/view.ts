@@ -1,6 +1,6 @@
 import {
   NodeKind, SceneMirror, hitTestPlane, nodeScreenBox, nodesAtPoint,
-  type Asset, type Group, type Node, type PlaneAspect, type ScreenBox, type Shape, type Text,
+  type Asset, type Group, type Node, type PlaneAspect, type PlaneHitOptions, type ScreenBox, type Shape, type Text,
 } from '@parlor/squish';
 import { ServerErrorCode } from '../errors.js';
 import { misuse, TestKitError } from './errors.js';
@@ -76,6 +76,8 @@ export class TestView {
     readonly mirror: SceneMirror,
     private readonly aspect: PlaneAspect,
     private readonly owner: string,
+    /** The hit test's options: which asset ids are sounds (no area), from `metadata().assets`, as the client learns from `assets`. */
+    private readonly hit: PlaneHitOptions = {},
   ) {}
 
   /** Whether a frame has arrived (the view has a scene). */
@@ -151,7 +153,7 @@ export class TestView {
    * @example const [top] = ann.view.at(50, 85);
    */
   at(x: number, y: number): Node[] {
-    return nodesAtPoint(this.root, x, y, this.aspect);
+    return nodesAtPoint(this.root, x, y, this.aspect, this.hit);
   }
 
   /**
@@ -160,7 +162,7 @@ export class TestView {
    * @example ann.view.clickableAt(50, 85)?.id
    */
   clickableAt(x: number, y: number): Node | null {
-    return hitTestPlane(this.root, x, y, this.aspect);
+    return hitTestPlane(this.root, x, y, this.aspect, this.hit);
   }
 
   /**
