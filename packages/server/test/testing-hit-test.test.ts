@@ -54,11 +54,13 @@ function build(s: Spec): Node {
 
 describe('plane hit test (squish) = the browser client’s hit test', () => {
   it('finds the same node at every point of random scenes, for several aspect ratios', () => {
+    let hits = 0;
     fc.assert(
       fc.property(fc.array(tree, { minLength: 1, maxLength: 5 }), fc.array(point, { minLength: 1, maxLength: 20 }), fc.constantFrom({ x: 16, y: 9 }, { x: 1, y: 1 }, { x: 3, y: 4 }), (layers, points, aspect) => {
         const root = new Group({ children: layers.map(build) });
         for (const [x, y] of points) {
           const ours = hitTestPlane(root, x, y, aspect);
+          if (ours) hits++;
           expect(ours?.id ?? null).toBe(hitTest(root, x, y, aspect)?.id ?? null);
           // nodesAtPoint lists every node there, topmost first: its first node with a clickable
           // ancestor-or-self resolves to the same target
@@ -69,6 +71,7 @@ describe('plane hit test (squish) = the browser client’s hit test', () => {
       }),
       { numRuns: 300 },
     );
+    expect(hits, 'the random scenes are hit somewhere, not only missed').toBeGreaterThan(100);
   });
 
   it('a node’s screen box contains every point at which it is hit', () => {
