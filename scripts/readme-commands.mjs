@@ -14,7 +14,7 @@
  */
 /* global process, console, setTimeout, clearTimeout, fetch, AbortSignal -- Node globals (scripts/ has no eslint environment) */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -52,7 +52,41 @@ const TABLE = [
     ready: { line: /Play: /, url: 'http://localhost:8080/play/click-the-dot' },
     check: checkDev,
   },
-  { cmd: 'npm run build', timeoutMs: 240_000, unless: (ctx) => noDocker(ctx) && `it only prepares the docker commands after it (and \`npm start\` above ran the same build): ${noDocker(ctx)}` },
+  // "once (npm start builds too)": a user who ran `npm start` has the build; `npm test` runs `npm run build` itself
+  {
+    cmd: 'npm run build', timeoutMs: 240_000,
+    unless: async (ctx) => {
+      ctx.buildWhy = (await buildState(ctx)).buildNeeded();
+      return ctx.buildWhy ? null : 'the build is up to date: `npm start` above built it (the README: "once (npm start builds too)"), and `npm test` runs it';
+    },
+    check: (out, ctx) => `built because: ${ctx.buildWhy}`,
+  },
+  {
+    cmd: 'mkdir -p ../parlor-packs && npm pack --pack-destination ../parlor-packs -w @parlor/squish -w @parlor/client -w @parlor/fleet-agent -w @parlor/server',
+    timeoutMs: 180_000,
+    check: (out, ctx) => {
+      const packs = readdirSync(path.join(ctx.tmp, 'parlor-packs')).filter((f) => f.endsWith('.tgz'));
+      if (packs.length !== 4) throw new Error(`../parlor-packs holds ${packs.length} tarballs, not 4: ${packs.join(', ')}`);
+      return packs.join(', ');
+    },
+  },
+  {
+    cmd: 'npx parlor init ../my-game --packs ../parlor-packs', timeoutMs: 60_000,
+    check: (out, ctx) => {
+      const pkg = JSON.parse(readFileSync(path.join(ctx.tmp, 'my-game', 'package.json'), 'utf8'));
+      if (!/^file:/.test(pkg.dependencies?.['@parlor/server'] ?? '')) throw new Error('../my-game/package.json does not take @parlor/server from the packs (file:)');
+      return '../my-game scaffolded on the packs';
+    },
+  },
+  { cmd: 'cd ../my-game && npm install && npm test', timeoutMs: 360_000 },
+  {
+    cmd: 'cd ../my-game && npm run dev', background: true, timeoutMs: 120_000, ports: [8080],
+    ready: { url: 'http://localhost:8080/play/my-game' },
+    check: async (ctx) => {
+      await joinFirstFrame(ctx, 'http://localhost:8080', 'my-game');
+      return 'http://localhost:8080/play/my-game answers; a join got a frame';
+    },
+  },
   { cmd: 'bash packages/server/docker/build-runner-image.sh', timeoutMs: 240_000, unless: noDocker },
   {
     cmd: 'npx parlor serve --games examples --runtime docker', background: true, timeoutMs: 90_000, ports: [8080], unless: noDocker,
@@ -269,6 +303,9 @@ async function joinFirstFrame(ctx, origin, game, { keep = false } = {}) {
   return { ws, messages, closed: () => closed };
 }
 
+/** The clone's own scripts/build-state.mjs (what `npm start` uses to skip an up-to-date build). */
+const buildState = (ctx) => import(pathToFileURL(path.join(ctx.clone, 'scripts', 'build-state.mjs')).href);
+
 async function checkNpmStart(ctx, job) {
   const out = job.out;
   ctx.env.ADMIN_KEY = /admin key: (\S+?)\)/.exec(out)[1]; // as a user copies it from that line
@@ -393,7 +430,7 @@ async function main() {
       console.log(`  ok               ${step.key} (README.md:${step.line})`);
       continue;
     }
-    const skip = entry.skip ?? entry.unless?.(ctx);
+    const skip = entry.skip ?? (await entry.unless?.(ctx));
     if (skip) {
       counts.skip++;
       console.log(`  skip             ${step.key} — ${skip}`);
@@ -440,6 +477,8 @@ async function main() {
     }
   }
   if (bg) await stopBackground(bg);
+  const changed = spawnSync('git', ['status', '--porcelain'], { cwd: clone, encoding: 'utf8' }).stdout.split('\n').filter((l) => l && !l.endsWith('my-games/'));
+  if (changed.length) console.log(`  note: following the README changed tracked files of the clone: ${changed.map((l) => l.slice(3)).join(', ')}`);
   const stale = TABLE.filter((e) => !steps.some((s) => s.key === keyOf(e.cmd)));
   for (const e of stale) console.log(`  note: TABLE entry \`${e.cmd}\` matches no README command any more (remove it)`);
   console.log(`README commands: ${counts.run} run, ${counts.skip} skipped, all passed in ${((Date.now() - started) / 1000).toFixed(0)} s`);
