@@ -218,13 +218,21 @@ describe('outside this repository', () => {
     timings.typecheck = typecheck.ms;
     expect(typecheck.code, typecheck.out).toBe(0);
 
-    // every public entry: types (with the libraries' own declarations checked too), ESM and CommonJS
+    // every public entry: types for an ES module (.mts: the "import" condition) and a CommonJS one
+    // (.cts: "require") under Node's own resolution, with the libraries' declarations checked too;
+    // then each entry loads in Node both ways
     const entries = ['@parlor/squish', '@parlor/client', '@parlor/server', '@parlor/server/runtimes', '@parlor/server/gate', '@parlor/server/testing', '@parlor/fleet-agent', '@parlor/orchestrator', '@parlor/orchestrator/client'];
     mkdirSync(join(project, 'entries'));
-    writeFileSync(join(project, 'entries/check.ts'), entries.map((e, i) => `import * as e${i} from '${e}';\nexport const k${i} = Object.keys(e${i});\n`).join(''));
+    const uses = entries.map((e, i) => `import * as e${i} from '${e}';\nexport const k${i} = Object.keys(e${i});\n`).join('');
+    writeFileSync(join(project, 'entries/check.mts'), uses);
+    writeFileSync(join(project, 'entries/check.cts'), uses);
     writeFileSync(
       join(project, 'entries/tsconfig.json'),
-      JSON.stringify({ extends: '../tsconfig.json', compilerOptions: { skipLibCheck: false, lib: ['ES2022', 'DOM', 'DOM.Iterable'] }, include: ['check.ts'] }),
+      JSON.stringify({
+        extends: '../tsconfig.json',
+        compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', verbatimModuleSyntax: false, skipLibCheck: false, lib: ['ES2022', 'DOM', 'DOM.Iterable'] },
+        include: ['check.mts', 'check.cts'],
+      }),
     );
     const entryTypes = await run('npx', ['tsc', '-p', 'entries/tsconfig.json'], project, 120_000);
     expect(entryTypes.code, entryTypes.out).toBe(0);
