@@ -12,7 +12,7 @@
  * dependencies (`--prefer-offline`: the npm cache answers what it can). Slow: one `npm install`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { delimiter, join, relative, resolve } from 'node:path';
@@ -209,6 +209,12 @@ describe('outside this repository', () => {
     for (const bin of ['parlor', 'parlor-orchestrator']) {
       expect(readFileSync(join(project, 'node_modules/.bin', bin), 'utf8').startsWith('#!/usr/bin/env node'), bin).toBe(true);
     }
+    // the installed parlor scaffolds the same project from the templates its tarball carries
+    const again = await run('npx', ['parlor', 'init', join(root, 'second-game')], project, 60_000);
+    expect(again.code, again.out).toBe(0);
+    const filesOf = (dir: string): string[] => readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => relative(dir, join(e.parentPath, e.name))).sort();
+    expect(filesOf(join(root, 'second-game'))).toEqual(filesOf(project).filter((f) => !f.startsWith('node_modules') && f !== 'package-lock.json'));
+    expect(readFileSync(join(root, 'second-game/src/index.ts'), 'utf8')).toBe(readFileSync(join(project, 'src/index.ts'), 'utf8').replace("'My game'", "'Second game'"));
 
     const test = await run('npm', ['test'], project, 120_000);
     timings.test = test.ms;
