@@ -255,7 +255,7 @@ describe('hostile metadata is refused at load with GAME_BAD_METADATA naming the 
     const inspect = async () => ({ metadata: { name: 'x'.repeat(4 * 1024 * 1024) } as never, className: '<img src=x onerror=alert(1)>' });
     await expect(loadGame('fine', join(base, 'fine'), { inspect })).rejects.toMatchObject({ code: ServerErrorCode.GAME_BAD_METADATA, field: 'name' });
     const ok = await loadGame('fine', join(base, 'fine'), { inspect: async () => ({ metadata: { name: 'Fine', extra: 'dropped' } as never, className: '<b>' }) });
-    expect(ok.metadata).toEqual({ name: 'Fine', description: '', aspectRatio: { x: 16, y: 9 }, tickRate: 20, maxPlayers: 8, assets: {}, squishVersion: 1 });
+    expect(ok.metadata).toEqual({ name: 'Fine', description: '', aspectRatio: { x: 16, y: 9 }, tickRate: 20, frameRate: 20, maxPlayers: 8, assets: {}, squishVersion: 1 });
     expect(ok.gameClass.name).toBe('fine');
     let thrown: unknown = null;
     try {
