@@ -87,7 +87,7 @@ async function dev(target: string, opts: { port: number; host?: string; logLevel
     failedFiles = [];
     report(true, []);
     if (ms !== null) logger.info({ game: name, ms }, 'rebuilt; live rooms redirected to the new build');
-    if (!isDir) rewatch();
+    if (!isDir) void rewatch();
     // Off the critical path: the game is served already; a rebuild that arrives meanwhile supersedes this check.
     typeCheck?.cancel();
     const check = (typeCheck = typeCheckGame(loaded.entry ?? entryOf(), loaded.baseDir));
@@ -117,12 +117,14 @@ async function dev(target: string, opts: { port: number; host?: string; logLevel
     const diagnostics = loadErrorDiagnostics(err, entry, { file: entry, ...defaultExportLocation(entry) });
     failedFiles = diagnostics.flatMap((d) => (d.file ? [d.file] : []));
     report(false, diagnostics);
-    printDiagnostics(diagnostics);
-    logger.error(
-      { game: name, error: diagnostics[0]?.message ?? describeError(err) },
-      game ? 'build failed (still serving the previous build until it is fixed)' : 'build failed; waiting for a fix',
-    );
-    if (!isDir) rewatch();
+    // Printed once the files are watched: a fix saved right after reading the error is never missed.
+    void (isDir ? Promise.resolve() : rewatch()).then(() => {
+      printDiagnostics(diagnostics);
+      logger.error(
+        { game: name, error: diagnostics[0]?.message ?? describeError(err) },
+        game ? 'build failed (still serving the previous build until it is fixed)' : 'build failed; waiting for a fix',
+      );
+    });
   };
 
   const rebuild = async (): Promise<void> => {
@@ -161,7 +163,7 @@ async function dev(target: string, opts: { port: number; host?: string; logLevel
    * a failed build named (re-watched after each build, as its imports may change). Any change
    * schedules one debounced rebuild.
    */
-  const rewatch = (): void => {
+  const rewatch = (): Promise<void> => {
     void watcher?.close();
     const targets = isDir ? [path] : [...new Set([path, ...(game ? [...game.inputs, ...game.assets.map((a) => a.file)] : []), ...failedFiles])];
     watcher = watchFiles(targets, {
@@ -170,17 +172,21 @@ async function dev(target: string, opts: { port: number; host?: string; logLevel
     });
     watcher.on('all', () => schedule());
     watcher.on('error', (err: unknown) => logger.warn({ error: errText(err), watching: isDir ? `${path}${sep}` : path }, 'cannot watch'));
+    const w = watcher;
+    return new Promise<void>((resolve) => {
+      w.once('ready', () => resolve());
+      w.once('error', () => resolve());
+    });
   };
+  if (isDir) await rewatch();
   if (game) built(game, null);
   else failed(firstError);
-  if (isDir) rewatch();
   handleSignals(server, logger, () => {
     if (timer) clearTimeout(timer);
     typeCheck?.cancel();
     void watcher?.close();
   });
 }
-
 
 /** The `dev` command. */
 export function devCommand(): Command {
