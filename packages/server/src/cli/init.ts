@@ -122,15 +122,15 @@ function init(target: string, opts: InitOptions): void {
     written.push(out);
   }
 
-  const cd = relative(process.cwd(), dir) || '.';
+  const rel = relative(process.cwd(), dir);
+  const cd = rel ? `\n    cd ${rel.includes(' ') ? JSON.stringify(rel) : rel}` : '';
   console.log(`
   Created ${name} in ${dir}: ${written.join(', ')}
   The game is src/index.ts, its test test/game.test.ts.${
     packed ? `\n  @parlor packages: the tarballs in ${resolve(opts.packs!)}.` : `\n  @parlor packages: ${server.version} from the npm registry (--packs <folder> installs tarballs packed from a Parlor checkout instead).`
   }
 
-  Next:
-    cd ${cd.includes(' ') ? JSON.stringify(cd) : cd}
+  Next:${cd}
     npm install
     npm run dev       # then open http://localhost:8080/play/${name} in two tabs
     npm test
