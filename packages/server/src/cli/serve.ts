@@ -122,11 +122,8 @@ async function serve(opts: ServeFlags): Promise<void> {
   let agent: FleetAgent | null = null;
   if (opts.fleetUrl) {
     try {
-      // Never declare more to the orchestrator than this server admits (agent defaults: 1000 connections, 100 rooms).
-      agent = attachFleet(server, opts, logger, {
-        maxConnections: capacity.maxConnections === undefined ? undefined : Math.min(1000, capacity.maxConnections),
-        maxRooms: capacity.maxRooms === undefined ? undefined : Math.min(100, capacity.maxRooms),
-      });
+      // The agent declares what this server enforces (GameServer.capacity: --max-connections, --max-rooms or their defaults).
+      agent = attachFleet(server, opts, logger);
     } catch (err) {
       await server.close();
       fail((err as Error).message);
