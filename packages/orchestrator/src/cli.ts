@@ -51,6 +51,7 @@ program
   .addOption(new Option('--admin-key <key>', 'accepted admin key for /v1 (repeatable, for rotation)').env('PARLOR_ADMIN_KEYS').argParser(collect))
   .addOption(new Option('--agent-key-file <path>', 'file of accepted agent keys, one per line (# comments); re-read on SIGHUP').env('PARLOR_AGENT_KEY_FILE'))
   .addOption(new Option('--admin-key-file <path>', 'file of accepted admin keys, one per line (# comments); re-read on SIGHUP').env('PARLOR_ADMIN_KEY_FILE'))
+  .addOption(new Option('--metrics-key-file <path>', 'file of bearer keys that may read /metrics and nothing else (a Prometheus scrape token), one per line; read at start (admin keys may scrape too)').env('PARLOR_METRICS_KEY_FILE'))
   .addOption(new Option('--no-api', 'serve only /healthz, /readyz and the agent socket (no REST /v1)'))
   .addOption(new Option('--cors <origins>', "allowed CORS origins, comma-separated ('*' for any)").env('PARLOR_CORS').argParser(collect))
   .addOption(new Option('--sse-query-auth', 'accept ?key= on GET /v1/events (browser EventSource)').env('PARLOR_SSE_QUERY_AUTH'))
@@ -97,6 +98,7 @@ Examples:
     adminKey?: string[];
     agentKeyFile?: string;
     adminKeyFile?: string;
+    metricsKeyFile?: string;
     api: boolean;
     cors?: string[];
     sseQueryAuth?: boolean;
@@ -113,6 +115,7 @@ Examples:
         port: opts.port,
         agentKey: keys.agentKey,
         adminKey: keys.adminKey,
+        ...(opts.metricsKeyFile !== undefined ? { metricsKey: readKeyFile(opts.metricsKeyFile, '--metrics-key-file') } : {}),
         api: opts.api,
         cors: opts.cors,
         sseQueryAuth: opts.sseQueryAuth === true,

@@ -172,6 +172,16 @@ describe('auth that punishes only the attacker (real processes, real signals)', 
     }
   }, 60_000);
 
+  it('--metrics-key-file: its key scrapes /metrics and opens nothing else', async () => {
+    const metricsKey = key('metrics');
+    const { url } = await startOrchestrator(file('m-agent.keys', [key('agent')]), file('m-admin.keys', [key('admin')]), ['--metrics-key-file', file('metrics.keys', [metricsKey])]);
+    const get = (path: string, bearer: string) => fetch(`${url}${path}`, { headers: { authorization: `Bearer ${bearer}` } });
+    const scrape = await get('/metrics', metricsKey);
+    expect(scrape.status).toBe(200);
+    expect(await scrape.text()).toMatch(/^# HELP parlor_/m);
+    expect((await get('/v1/instances', metricsKey)).status).toBe(401);
+  }, 60_000);
+
   it('a wrong-key flood from one address is throttled with a true Retry-After, while a valid matchmaker and a valid agent on that address keep working', async () => {
     const agentKey = key('agent');
     const adminKey = key('admin');
