@@ -1,7 +1,7 @@
 import { Game, Group, Shape, ShapeUtils, Text, Colors, type PlayerInfo, type PlayerId } from '@parlor/squish';
 
 export default class ClickTheDot extends Game {
-  static metadata() {
+  static override metadata() {
     return { name: 'Click the dot', aspectRatio: { x: 16, y: 9 }, tickRate: 20, maxPlayers: 8 };
   }
 
@@ -15,16 +15,16 @@ export default class ClickTheDot extends Game {
     children: [new Shape({ points: ShapeUtils.rectangle(0, 0, 100, 100), fill: Colors.NAVY }), this.board, this.dot],
   });
 
-  getLayers() {
+  override getLayers() {
     return [this.root];
   }
 
-  onPlayerJoin(player: PlayerInfo) {
+  override onPlayerJoin(player: PlayerInfo) {
     this.scores.set(player.id, 0);
     this.showScores();
   }
 
-  onPlayerLeave(playerId: PlayerId) {
+  override onPlayerLeave(playerId: PlayerId) {
     this.scores.delete(playerId);
     this.showScores();
   }
