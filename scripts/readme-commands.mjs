@@ -35,9 +35,12 @@ const NPM_START_PORTS = [8080, 8081, 7070, 8090];
 //     running for the next commands whose `during` names it, then gets SIGINT (Ctrl-C) and must exit,
 //     all of its processes gone and its `ports` free.
 //   skip: not run, the reason is printed. `unless(ctx)`: a reason to skip now, or null to run.
+//   as(ctx): what runs instead of a command with a placeholder (`my-game`), printed next to it.
 // ---------------------------------------------------------------------------------------------------
 const CURL_CREATE = `curl -s -H "Authorization: Bearer $ADMIN_KEY" -H 'Content-Type: application/json' -d '{"type":"pong"}' http://localhost:7070/v1/rooms`;
-const noDocker = (ctx) => (ctx.dockerUp ? null : 'no Docker engine answers `docker info` (without CI=true the docker commands are skipped, as the docker tests are)');
+const dockerAnswers = () => spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 15_000 }).status === 0;
+/** Asked at each docker command (an engine may come up during the run, as `parlor validate`'s auto runtime would then find it). */
+const noDocker = () => (dockerAnswers() ? null : 'no Docker engine answers `docker info` (without CI=true the docker commands are skipped, as the docker tests are)');
 const TABLE = [
   { cmd: 'npm install', timeoutMs: 300_000 },
   {
@@ -101,11 +104,10 @@ const TABLE = [
   {
     cmd: 'npx parlor validate my-game --json', timeoutMs: 120_000,
     as: (ctx) => `npx parlor validate ${ctx.tutorialFile} --json`, asWhy: '`my-game` stands for your game: the tutorial\'s',
-    check: (out) => {
-      const json = out.slice(out.indexOf('{'), out.lastIndexOf('}') + 1);
+    check: (out, ctx, stdout) => {
       let report;
       try {
-        report = JSON.parse(json);
+        report = JSON.parse(stdout);
       } catch {
         throw new Error('its output is not a JSON report');
       }
@@ -192,17 +194,20 @@ export function readmeSteps(readme) {
 const live = new Set(); // jobs still running
 function startJob(text, cwd, env) {
   const child = spawn('bash', ['-c', text], { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  const job = { child, pid: child.pid, out: '', exit: null, listeners: new Set() };
+  const job = { child, pid: child.pid, out: '', stdout: '', exit: null };
   const onData = (d) => {
-    job.out += d.toString();
+    job.out += d; // stdout and stderr as a terminal shows them
     if (job.out.length > 4_000_000) job.out = job.out.slice(-2_000_000);
-    for (const f of job.listeners) f();
   };
-  child.stdout.on('data', onData);
+  child.stdout.setEncoding('utf8'); // whole characters, whatever the chunk boundaries
+  child.stderr.setEncoding('utf8');
+  child.stdout.on('data', (d) => {
+    if (job.stdout.length < 4_000_000) job.stdout += d;
+    onData(d);
+  });
   child.stderr.on('data', onData);
   job.exited = new Promise((resolve) => child.on('close', (code, signal) => {
     job.exit = { code, signal };
-    for (const f of job.listeners) f();
     resolve(job.exit);
   }));
   live.add(job);
@@ -322,10 +327,10 @@ async function checkNpmStart(ctx, job) {
   return `"${building.trim()}"; lobbies :8080 :8081, play and spectate pages, matchmaker :8090, OpenAPI :7070 answer; a pong join got a frame; ADMIN_KEY set from the banner`;
 }
 
-async function checkRoomCreate(out) {
+async function checkRoomCreate(out, ctx, stdout) {
   let body;
   try {
-    body = JSON.parse(out);
+    body = JSON.parse(stdout);
   } catch {
     throw new Error('its output is not JSON');
   }
@@ -401,9 +406,8 @@ async function main() {
     for (const s of unknown) console.error(`README.md:${s.line}: \`${s.key}\` has no entry in the TABLE of scripts/readme-commands.mjs`);
     throw new StepFailure(`${unknown.length} README command(s) would go untested: add each to TABLE in scripts/readme-commands.mjs (run it, run it in the background with checks, or skip it with a reason)`);
   }
-  const ctx = { clone, tmp, steps, env: userEnv(), cwd: clone, dockerUp: false, tutorialFile: steps.find((s) => s.kind === 'save')?.file };
-  ctx.dockerUp = spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 15_000 }).status === 0;
-  if (!ctx.dockerUp && process.env.CI === 'true') throw new StepFailure('CI=true but no Docker engine answers `docker info`: the README\'s docker commands must run in CI');
+  const ctx = { clone, tmp, steps, env: userEnv(), cwd: clone, tutorialFile: steps.find((s) => s.kind === 'save')?.file };
+  if (process.env.CI === 'true' && !dockerAnswers()) throw new StepFailure('CI=true but no Docker engine answers `docker info`: the README\'s docker commands must run in CI');
 
   let bg = null; // { job, entry, step } of the background command still running
   let block = null; // the README block of the last step
@@ -469,7 +473,7 @@ async function main() {
       if (exit.code !== 0) fail(step, shown, `exit code ${exit.code ?? exit.signal} after ${secs(Date.now() - t0).trim()}`, job);
       let what = '';
       try {
-        what = entry.check ? await entry.check(job.out, ctx) : '';
+        what = entry.check ? await entry.check(job.out, ctx, job.stdout) : '';
       } catch (err) {
         fail(step, shown, err.message, job);
       }
