@@ -2,8 +2,11 @@
  * Whether the packages' build output is up to date with their sources, by a stamp written after
  * each successful `npm run build` (`.parlor/build-stamp`, its time = when that build started, so
  * an edit made during a build counts as newer). Used by `npm start` to skip a build nobody needs.
+ * The root files are also compared by content (their hashes are in the stamp): `npm install`
+ * rewrites package-lock.json with a new time and the same bytes, which needs no build.
  */
-import { existsSync, mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -37,14 +40,30 @@ export function buildNeeded() {
     if (!existsSync(path.join(dir, 'dist', 'index.js'))) return `${pkg} is not built`;
     if (newest(dir) > built) return `${pkg} changed`;
   }
-  for (const f of ROOT_FILES) if (newest(path.join(root, f)) > built) return `${f} changed`;
+  let hashes = {};
+  try {
+    hashes = JSON.parse(readFileSync(stamp, 'utf8')).roots ?? {};
+  } catch {
+    // a stamp from before the hashes: times alone decide
+  }
+  for (const f of ROOT_FILES) if (newest(path.join(root, f)) > built && hashOf(f) !== hashes[f]) return `${f} changed`;
   return null;
+}
+
+/** sha256 of a root file's bytes (`''` when it does not exist). */
+function hashOf(f) {
+  try {
+    return createHash('sha256').update(readFileSync(path.join(root, f))).digest('hex');
+  } catch {
+    return '';
+  }
 }
 
 /** Records a successful build that started at `startedMs`. */
 export function markBuilt(startedMs) {
   mkdirSync(path.dirname(stamp), { recursive: true });
-  writeFileSync(stamp, `${new Date(startedMs).toISOString()}\n`);
+  const roots = Object.fromEntries(ROOT_FILES.map((f) => [f, hashOf(f)]));
+  writeFileSync(stamp, `${JSON.stringify({ startedAt: new Date(startedMs).toISOString(), roots })}\n`);
   const t = new Date(startedMs);
   utimesSync(stamp, t, t);
 }

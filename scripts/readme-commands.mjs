@@ -137,7 +137,7 @@ const TABLE = [
     },
   },
   { cmd: 'npx parlor --help', timeoutMs: 60_000, check: checkHelp },
-  ...['npm run bench', 'npm run bench:fleet', 'npm run bench:runtime'].map((cmd) => ({
+  ...['npm run bench', 'npm run bench:fleet', 'npm run bench:runtime', 'npm run bench:fanout', 'npm run bench:paint'].map((cmd) => ({
     cmd, skip: 'minutes long, and rewrites a committed results file; not part of a first run',
   })),
 ];
