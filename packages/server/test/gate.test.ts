@@ -186,7 +186,8 @@ describe.each(RUNTIMES)('publish gate in the $kind runtime', ({ kind, skip, opti
     const expected: Array<[string, RegExp]> = [
       ['channel-heartbeats-only', /smoke-tick-rate/],
       ['channel-burner', /smoke-tick-rate|smoke-tick-budget|smoke-crash/],
-      ['channel-flood', /smoke-tick-rate|smoke-flood|smoke-crash/],
+      // The flood makes its own clock jump to tick back to back, which inflates its tick times too: the tick budget may see it first.
+      ['channel-flood', /smoke-tick-rate|smoke-tick-budget|smoke-flood|smoke-crash/],
       ['channel-fanout', /smoke-crash/],
       ['channel-redirect', /smoke-crash/],
       ['../gate/buffers', /smoke-crash/],
