@@ -19,7 +19,7 @@ export { quantize, FIXED_SCALE } from './codec/bytes.js';
 export { squish, unsquish } from './codec/codec.js';
 export { nodeBounds, type Bounds } from './scene/bounds.js';
 export {
-  hitTestPlane, nodesAtPoint, nodeScreenBox, approximateTextWidth, TEXT_LINE_HEIGHT,
+  hitTestPlane, nodesAtPoint, nodeScreenBox, approximateTextWidth, TEXT_LINE_HEIGHT, inPolygon, distanceToPolyline,
   type PlaneAspect, type PlaneHitOptions, type TextMeasure, type ScreenBox,
 } from './scene/hit-test.js';
 export { Squisher, messageFor, type SquisherOptions, type TickFrames } from './sync/squisher.js';

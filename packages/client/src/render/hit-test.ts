@@ -1,4 +1,4 @@
-import { NodeKind, type Asset, type Group, type Node, type Shape, type Text } from '@parlor/squish';
+import { NodeKind, distanceToPolyline, inPolygon, type Asset, type Group, type Node, type Shape, type Text } from '@parlor/squish';
 import { composeTransform, IDENTITY, type AspectRatio, type PlaneTransform } from './coords.js';
 import {
   assetPixels, newAssetPixels, newShapePixels, newTextPixels, shapePixels, textPixels,
@@ -159,33 +159,4 @@ function contains(node: Node, t: PlaneTransform, ctx: HitContext): boolean {
 /** Even-odd point-in-polygon test (ray casting), in any consistent units. */
 export function pointInPolygon(x: number, y: number, pts: readonly (readonly [number, number])[]): boolean {
   return inPolygon(x, y, pts.flat(), pts.length);
-}
-
-/** {@link pointInPolygon} over the first `n` points of a flat `[x0, y0, x1, y1, …]` list. */
-function inPolygon(x: number, y: number, xy: readonly number[], n: number): boolean {
-  let inside = false;
-  for (let i = 0, j = n - 1; i < n; j = i++) {
-    const xi = xy[2 * i], yi = xy[2 * i + 1];
-    const xj = xy[2 * j], yj = xy[2 * j + 1];
-    if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
-  }
-  return inside;
-}
-
-/** Distance from a point to the polyline through the first `n` points of a flat list (closed: back to the first). */
-function distanceToPolyline(x: number, y: number, xy: readonly number[], n: number, closed: boolean): number {
-  if (n === 1) return Math.hypot(xy[0] - x, xy[1] - y);
-  let best = Infinity;
-  const segs = closed ? n : n - 1;
-  for (let i = 0; i < segs; i++) {
-    const j = (i + 1) % n;
-    const ax = xy[2 * i], ay = xy[2 * i + 1], bx = xy[2 * j], by = xy[2 * j + 1];
-    const dx = bx - ax, dy = by - ay;
-    const len2 = dx * dx + dy * dy;
-    let u = len2 > 0 ? ((x - ax) * dx + (y - ay) * dy) / len2 : 0;
-    u = u < 0 ? 0 : u > 1 ? 1 : u;
-    const d = Math.hypot(ax + u * dx - x, ay + u * dy - y);
-    if (d < best) best = d;
-  }
-  return best;
 }

@@ -291,8 +291,12 @@ function contains(node: Node, tx: number, ty: number, s: number, ctx: HitContext
   }
 }
 
-/** Even-odd point-in-polygon test (ray casting) over the first `n` points of a flat list. */
-function inPolygon(x: number, y: number, xy: readonly number[], n: number): boolean {
+/**
+ * Even-odd point-in-polygon test (ray casting) over the first `n` points of a flat
+ * `[x0, y0, x1, y1, …]` list, in any consistent units. The one test the client's hit test and
+ * this one share.
+ */
+export function inPolygon(x: number, y: number, xy: readonly number[], n: number): boolean {
   let inside = false;
   for (let i = 0, j = n - 1; i < n; j = i++) {
     const xi = xy[2 * i], yi = xy[2 * i + 1];
@@ -302,8 +306,11 @@ function inPolygon(x: number, y: number, xy: readonly number[], n: number): bool
   return inside;
 }
 
-/** Distance from a point to the polyline through the first `n` points of a flat list (closed: back to the first). */
-function distanceToPolyline(x: number, y: number, xy: readonly number[], n: number, closed: boolean): number {
+/**
+ * Distance from a point to the polyline through the first `n` points of a flat list (`closed`:
+ * back to the first), in the list's units. Shared with the client's hit test.
+ */
+export function distanceToPolyline(x: number, y: number, xy: readonly number[], n: number, closed: boolean): number {
   if (n === 1) return Math.hypot(xy[0] - x, xy[1] - y);
   let best = Infinity;
   const segs = closed ? n : n - 1;
