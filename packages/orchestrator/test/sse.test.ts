@@ -151,6 +151,8 @@ describe('Last-Event-ID', () => {
     host.rooms.get('away-1')!.clientCount = 1;
     await waitFor(() => orch.fleet.getRoom('away-1')?.clientCount === 1, 'players left');
 
+    // the witness reads over a real socket: wait for what it was sent, not for the read model
+    await waitFor(() => witness.events().filter((e) => e.event !== 'sync').length >= 4, 'witness got the events');
     const missed = witness.events().filter((e) => e.event !== 'sync');
     expect(missed.map((e) => e.event)).toEqual(['room:create', 'room:create', 'player:join', 'player:leave']);
     expect(missed[2].data).toMatchObject({ roomId: 'away-1', type: 'pong', count: 3, clientCount: 3 });
