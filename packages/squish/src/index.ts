@@ -28,6 +28,11 @@ export { SceneMirror, type ApplyResult } from './sync/mirror.js';
 export { frameNodes, type FrameNodeEntry } from './sync/frame-nodes.js';
 export * from './wire/protocol-types.js';
 export { encodeServerMessage, decodeServerMessage, encodeClientMessage, decodeClientMessage } from './wire/protocol.js';
+export {
+  SLUG_RE, ENV_RE, VERSION_RE, SHA256_RE,
+  type GameAccess, type CatalogGame, type PublishReport, type GameVersion, type PublishState, type PublishRequest,
+  type ManifestEntry, type Manifest, type ArtifactRef, type PlayerIdentity,
+} from './wire/catalog.js';
 export { seededRandom } from './game/random.js';
 export { backoffDelay, DEFAULT_BACKOFF_INITIAL_MS, DEFAULT_BACKOFF_MAX_MS, type BackoffOptions } from './wire/backoff.js';
 export { TokenBucket } from './wire/rate.js';
