@@ -74,6 +74,14 @@ export interface Catalog extends GameResolver {
    * exactly one wins. Rate-limited per publisher (429 `RATE_LIMITED`).
    */
   publish(slug: string, version: string, upload: Uint8Array, publisher: string): Promise<PublishRequest>;
+  /**
+   * {@link publish} split for `POST /v1/games/:slug/versions/:version` (202, the pipeline runs in
+   * the background): resolves once the upload is checked and the request recorded, with `request`
+   * (`PENDING`; or the existing `PUBLISHED` request when that slug@version holds this content
+   * already, answered 200) and `done`, the request as it ends (never rejects). Throws, before
+   * recording anything, what {@link publish} throws for the upload (400/409/413/429).
+   */
+  startPublish(slug: string, version: string, upload: Uint8Array, publisher: string): Promise<{ request: PublishRequest; done: Promise<PublishRequest> }>;
   getPublishRequest(id: string): Promise<PublishRequest>;
   listPublishRequests(slug?: string): Promise<PublishRequest[]>;
   /** Pins `slug@version` in `env`'s manifest. */
