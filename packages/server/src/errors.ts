@@ -49,6 +49,18 @@ export const ServerErrorCode = {
    */
   CHANNEL: 'SERVER_CHANNEL',
   /**
+   * A catalog artifact's bytes do not hash to the sha256 it was asked for (fetched or cached): nothing of
+   * it is kept, extracted or run.
+   */
+  ARTIFACT_MISMATCH: 'SERVER_ARTIFACT_MISMATCH',
+  /** A catalog artifact could not be fetched: HTTP error, timeout, over the size cap, unreachable catalog. */
+  ARTIFACT_FETCH_FAILED: 'SERVER_ARTIFACT_FETCH_FAILED',
+  /**
+   * A verified catalog artifact is not a well-formed artifact: not a tar, an entry escaping its folder,
+   * a link, or a missing or invalid `parlor-artifact.json`.
+   */
+  ARTIFACT_INVALID: 'SERVER_ARTIFACT_INVALID',
+  /**
    * The test kit (`@parlor/server/testing`) was asked for something no real room or client would
    * do: input from a member who left, a click on a node the player was not shown or that nothing
    * clickable covers, a key released that is not held, a point outside the plane, a join into a
@@ -115,5 +127,19 @@ export class RuntimeError extends ServerError {
   constructor(code: ServerErrorCodeValue, runtime: string, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
     this.runtime = runtime;
+  }
+}
+
+/**
+ * Thrown by the artifact cache when a catalog artifact cannot be used: `SERVER_ARTIFACT_MISMATCH`,
+ * `SERVER_ARTIFACT_FETCH_FAILED` or `SERVER_ARTIFACT_INVALID`. `sha256` is the artifact asked for.
+ */
+export class ArtifactError extends ServerError {
+  static override readonly brand: symbol = Symbol.for('parlor.error.ArtifactError');
+  /** The sha256 the artifact was asked for. */
+  readonly sha256: string;
+  constructor(code: ServerErrorCodeValue, sha256: string, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.sha256 = sha256;
   }
 }

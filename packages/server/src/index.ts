@@ -28,4 +28,4 @@ export { ServerMetrics } from './metrics.js';
 export { createLogger, LOG_LEVELS, LOG_REDACT_PATHS, type Logger, type LogLevel, type CreateLoggerOptions } from './logger.js';
 export type { GameInfo } from './games/catalog.js';
 export type { RoomInfo } from './rooms/room.js';
-export { ServerError, GameLoadError, ServerConfigError, RuntimeError, ServerErrorCode, type ServerErrorCodeValue } from './errors.js';
+export { ServerError, GameLoadError, ServerConfigError, RuntimeError, ArtifactError, ServerErrorCode, type ServerErrorCodeValue } from './errors.js';
