@@ -9,12 +9,17 @@
  *
  * It lives here, with the agent; the orchestrator imports it from `@parlor/fleet-agent`, so both sides speak one definition.
  */
+import type { ArtifactRef } from '@parlor/squish';
 import { Packr } from 'msgpackr';
 
 /** Protocol major version: a different major is refused at `hello`. */
 export const FLEET_PROTOCOL_MAJOR = 1;
-/** Protocol minor version: additive changes only. 1.1 added `place` / `placed`. */
-export const FLEET_PROTOCOL_MINOR = 1;
+/**
+ * Protocol minor version: additive changes only. 1.1 added `place` / `placed`; 1.2 added catalog
+ * rooms: `hello.squishVersions`, `cmd.artifact` (createRoom of a catalog version) and the rooms'
+ * `version` / `sha256`.
+ */
+export const FLEET_PROTOCOL_MINOR = 2;
 /** The first minor version with `place` / `placed`: an agent sends `place` only to an orchestrator at least this new. */
 export const FLEET_PLACE_MINOR = 1;
 /** The fixed sub-protocol the orchestrator echoes back (never the key). */
@@ -126,6 +131,10 @@ export interface RoomSnapshot {
   provenance: RoomProvenance;
   /** Creation time, ms since the epoch. */
   createdAt: number;
+  /** Since 1.2: the catalog version the room runs (`1.2.0`); absent for a room of a local game folder. */
+  version?: string;
+  /** Since 1.2: sha256 of the catalog artifact the room runs; absent for a room of a local game folder. */
+  sha256?: string;
 }
 
 /** A full agent snapshot. */
@@ -154,6 +163,12 @@ export interface HelloFrame {
   labels: Record<string, string>;
   capacity: InstanceCapacity;
   autoCreate: boolean;
+  /**
+   * Since 1.2: the squish (codec) versions the host can encode (`SUPPORTED_SQUISH_VERSIONS`);
+   * catalog rooms are placed only where their game's `squishVersion` is listed. Absent from older
+   * agents, which count as `[1]` and are not given catalog rooms (they cannot fetch artifacts).
+   */
+  squishVersions?: number[];
 }
 /** Orchestrator → agent, reply to `hello`. */
 export interface WelcomeFrame {
@@ -190,6 +205,11 @@ export interface CmdFrame {
   count?: number;
   /** `reserveSeats`: ticket lifetime (ms). */
   ttlMs?: number;
+  /**
+   * Since 1.2, `createRoom` of a catalog version: the resolved artifact the host fetches (verifying
+   * its sha256) and runs; `type` is then its slug.
+   */
+  artifact?: ArtifactRef;
 }
 /** Agent → orchestrator: a command's result. */
 export interface AckFrame {
