@@ -164,7 +164,7 @@ describe('place: a game server creates rooms through the orchestrator without an
     await expect(idle.requestRoom('pong')).rejects.toMatchObject({ code: FleetAgentErrorCode.NOT_CONNECTED });
   });
 
-  it('speaks protocol 1.2 (1.1's place, 1.2's catalog rooms); a place without a valid id, or a duplicate one in flight, gets the agent kicked', async () => {
+  it('speaks protocol 1.2 (place since 1.1, catalog rooms since 1.2); a place without a valid id, or a duplicate one in flight, gets the agent kicked', async () => {
     expect(FLEET_PROTOCOL_MINOR).toBe(2);
     const { orch } = await startOrchestrator({ commandTimeoutMs: 2000 });
     cleanups.push(() => orch.shutdown());
