@@ -12,12 +12,26 @@ export const FLEET_CAUSES = {
   VALIDATION: { status: 400, message: 'malformed request' },
   /** Missing or wrong admin key. Always the same body (no message), with `WWW-Authenticate`. */
   UNAUTHORIZED: { status: 401, message: 'unauthorized', headers: { 'WWW-Authenticate': 'Bearer realm="parlor"' } },
+  /** A valid key whose class may not do this (a publisher or agent key on an admin route, an agent key publishing). */
+  FORBIDDEN: { status: 403, message: 'this key may not do that' },
   /** No such instance (id or processUid). */
   INSTANCE_NOT_FOUND: { status: 404, message: 'no such instance' },
   /** No such room. */
   ROOM_NOT_FOUND: { status: 404, message: 'no such room' },
   /** No route here. */
   NOT_FOUND: { status: 404, message: 'no route here' },
+  /** Catalog: no such game (slug). */
+  UNKNOWN_GAME: { status: 404, message: 'no such game' },
+  /** Catalog: no such published version of the game. */
+  UNKNOWN_VERSION: { status: 404, message: 'no such version' },
+  /** Catalog: an environment name that is not valid (an env nobody promoted to is an empty manifest, not this). */
+  UNKNOWN_ENV: { status: 404, message: 'not a valid environment name' },
+  /** Catalog: no artifact with this sha256. */
+  UNKNOWN_ARTIFACT: { status: 404, message: 'no such artifact' },
+  /** Catalog: no such publish request. */
+  UNKNOWN_PUBLISH_REQUEST: { status: 404, message: 'no such publish request' },
+  /** Catalog: a version's file that the version does not have. */
+  UNKNOWN_FILE: { status: 404, message: 'no such file in the version' },
   /** Method not allowed on this route (the answer has `Allow`). */
   METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed' },
   /** No instance can take the room (type, labels, capacity, stale, draining). */
@@ -28,8 +42,22 @@ export const FLEET_CAUSES = {
   ROOM_FULL: { status: 409, message: 'not enough free seats in the room' },
   /** The pinned instance is draining (use `force`). */
   INSTANCE_DRAINING: { status: 409, message: 'instance is draining' },
+  /** Catalog: the game is not in the environment's manifest (promote it first). */
+  NOT_IN_MANIFEST: { status: 409, message: 'game not in the environment' },
+  /** Catalog: that slug@version is published with other content (versions are immutable). */
+  VERSION_EXISTS: { status: 409, message: 'version exists with other content' },
+  /** Catalog: no earlier version was pinned in the environment. */
+  NOTHING_TO_ROLL_BACK: { status: 409, message: 'nothing to roll back to' },
   /** Request body over 64 KiB (refused before parsing; the connection is closed). */
   PAYLOAD_TOO_LARGE: { status: 413, message: 'body too large', headers: { Connection: 'close' } },
+  /** Catalog: an upload over the catalog's upload cap (refused before reading it; the connection is closed). */
+  UPLOAD_TOO_LARGE: { status: 413, message: 'upload too large', headers: { Connection: 'close' } },
+  /** Catalog: an upload that is not a gzip'd tar of a game folder (an entry escaping its folder, an absolute path, a link, too many files). */
+  BAD_UPLOAD: { status: 400, message: 'not a valid game upload' },
+  /** Catalog: too many publishes by this publisher (`Retry-After` gives the seconds left). */
+  RATE_LIMITED: { status: 429, message: 'too many publishes; retry after the seconds in Retry-After' },
+  /** Catalog: a catalog running elsewhere (`--catalog-url`) did not answer or answered something unusable. */
+  CATALOG_UNAVAILABLE: { status: 502, message: 'catalog unavailable' },
   /** Every candidate has its in-flight command cap reached. */
   INSTANCE_BUSY: { status: 429, message: 'instance busy', headers: { 'Retry-After': '1' } },
   /**
