@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { compileFunction } from 'node:vm';
 import * as squish from '@parlor/squish';
-import { GAME_NAME_RE, type GameClass, type ResolvedGameMetadata } from '@parlor/squish';
+import { GAME_NAME_RE, type GameAccess, type GameClass, type ResolvedGameMetadata } from '@parlor/squish';
 import { mapStack, formatLocation, type BundleRef, type SourceLocation } from '../dev/locate.js';
 import { GameLoadError, ServerConfigError, ServerErrorCode } from '../errors.js';
 import { loadAssets, type AssetLimits, type LoadedAsset } from './assets.js';
@@ -57,6 +57,12 @@ export interface LoadedGame {
    * Absent means `'host'`.
    */
   readonly evaluatedIn?: 'host' | 'sandbox';
+  /**
+   * Who may join its rooms, enforced at join: for a catalog game, the catalog's access at
+   * resolution (it takes precedence over the game's `metadata().access`). Absent: the metadata's
+   * `access`, or anyone when the game declares none.
+   */
+  readonly access?: GameAccess;
 }
 
 /** Options of {@link loadGame}. */
