@@ -42,6 +42,8 @@ export const FLEET_CAUSES = {
   ROOM_FULL: { status: 409, message: 'not enough free seats in the room' },
   /** The pinned instance is draining (use `force`). */
   INSTANCE_DRAINING: { status: 409, message: 'instance is draining' },
+  /** A room create by `game` (a catalog version) on an orchestrator that has no catalog to resolve it. */
+  NO_CATALOG: { status: 409, message: 'this orchestrator has no catalog: create the room by type, or give the orchestrator a catalog' },
   /** Catalog: the game is not in the environment's manifest (promote it first). */
   NOT_IN_MANIFEST: { status: 409, message: 'game not in the environment' },
   /** Catalog: that slug@version is published with other content (versions are immutable). */
