@@ -73,6 +73,17 @@ export const ServerErrorCode = {
   TESTING_GAME_FAILED: 'SERVER_TESTING_GAME_FAILED',
   /** The test kit's privacy check found a member whose bytes carried another player's private node. */
   TESTING_LEAK: 'SERVER_TESTING_LEAK',
+  /**
+   * The catalog client (`@parlor/server/catalog`) cannot pack a game folder for upload: the folder
+   * is missing, holds a symbolic link or a non-regular file, or is over the upload's file or byte cap.
+   */
+  CATALOG_PACK: 'SERVER_CATALOG_PACK',
+  /** The catalog client got no answer from the catalog (connection refused or reset, a name that does not resolve, a timeout). */
+  CATALOG_NETWORK: 'SERVER_CATALOG_NETWORK',
+  /** The catalog client got an answer that is not the `/v1` envelope (a wrong `--catalog-url`, a proxy in the way). */
+  CATALOG_BAD_RESPONSE: 'SERVER_CATALOG_BAD_RESPONSE',
+  /** A publish request did not end (`PUBLISHED` or `FAILED`) within the client's wait. */
+  CATALOG_TIMEOUT: 'SERVER_CATALOG_TIMEOUT',
 } as const;
 
 /** One of {@link ServerErrorCode}'s values. */
