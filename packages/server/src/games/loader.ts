@@ -63,6 +63,10 @@ export interface LoadedGame {
    * `access`, or anyone when the game declares none.
    */
   readonly access?: GameAccess;
+  /** For a catalog version: its version (`1.2.0`); absent for a game served from source. */
+  readonly version?: string;
+  /** For a catalog version: the sha256 of its artifact; absent for a game served from source. */
+  readonly sha256?: string;
 }
 
 /** Options of {@link loadGame}. */
