@@ -5,8 +5,12 @@ import type { InputEvent, PlayerId } from '@parlor/squish';
  * engine can run in-process, in a child process or in a container behind the same channel.
  */
 export type HostToEngineMessage =
-  /** A player (or spectator) entered the room. Spectators are never shown to the game. */
-  | { type: 'join'; playerId: PlayerId; name: string; spectator: boolean }
+  /**
+   * A player (or spectator) entered the room. Spectators are never shown to the game. `userId` and
+   * `roles` are the verified identity of a signed-in player (absent / empty for an anonymous one;
+   * absent `roles` from an older host reads as empty).
+   */
+  | { type: 'join'; playerId: PlayerId; name: string; spectator: boolean; userId?: string; roles?: string[] }
   /** A player (or spectator) left for good (after the reconnect grace period). */
   | { type: 'leave'; playerId: PlayerId }
   /** One input event of a player. */

@@ -5,6 +5,7 @@ import {
   type Game,
   type GameClass,
   type InputEvent,
+  type PlayerInfo,
   type PlayerId,
   type SquisherOptions,
 } from '@parlor/squish';
@@ -206,7 +207,7 @@ export class RoomEngine<G extends Game = Game> {
           squisher.addPlayer(msg.playerId, { spectator: true });
           return;
         }
-        const info = { id: msg.playerId, name: msg.name };
+        const info = playerInfo(msg);
         game.players.set(msg.playerId, info);
         game._keys.set(msg.playerId, new Set());
         squisher.addPlayer(msg.playerId);
@@ -419,3 +420,13 @@ function isViewable(game: Game): game is ViewableGame {
   const g = game as unknown as Partial<ViewableGame>;
   return typeof g.getView === 'function' && typeof g.getSpectatorView === 'function' && g.world !== undefined;
 }
+
+/** The game's view of a joining player: id, name and, for a signed-in one, `userId` and a frozen copy of `roles`. */
+function playerInfo(msg: Extract<HostToEngineMessage, { type: 'join' }>): PlayerInfo {
+  const roles = Array.isArray(msg.roles) ? Object.freeze(msg.roles.filter((r): r is string => typeof r === 'string')) : NO_ROLES;
+  return typeof msg.userId === 'string' && msg.userId !== ''
+    ? { id: msg.playerId, name: msg.name, userId: msg.userId, roles }
+    : { id: msg.playerId, name: msg.name, roles };
+}
+
+const NO_ROLES: readonly string[] = Object.freeze([]);

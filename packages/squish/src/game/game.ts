@@ -1,6 +1,7 @@
 import { ParlorError, SquishErrorCode } from '../wire/errors.js';
 import { Group, type Node, type PlayerId } from '../scene/nodes.js';
 import { SQUISH_VERSION, SUPPORTED_SQUISH_VERSIONS } from '../wire/version.js';
+import type { GameAccess } from '../wire/catalog.js';
 
 /** An asset a game ships: a file in the game folder, served by the host over HTTP with immutable caching. */
 export interface AssetSpec {
@@ -37,10 +38,21 @@ export interface GameMetadata {
   assets?: Record<string, AssetSpec>;
   /** The squish codec version the game is written against; default the current {@link SQUISH_VERSION}. */
   squishVersion?: number;
+  /**
+   * Who may join the game's rooms, enforced by the host at join (players and spectators alike):
+   * `requiresAuth: true` refuses anonymous joins (close code 4402 `AUTH_REQUIRED`); `minRole`
+   * (a role of the host's role ladder, 1–64 of `A–Z a–z 0–9 _ . : -`; implies `requiresAuth`)
+   * refuses players whose roles rank lower (4407 `ROLE_REQUIRED`). A catalog game's access, set
+   * in the catalog, takes precedence. Default: anyone, anonymous included.
+   */
+  access?: { requiresAuth?: boolean; minRole?: string | null };
 }
 
-/** {@link GameMetadata} with every default applied. */
-export type ResolvedGameMetadata = Required<Omit<GameMetadata, 'description'>> & { description: string };
+/**
+ * {@link GameMetadata} with every default applied. `access` is present only when the game
+ * declared one (then with both fields filled: `minRole` `null` for none).
+ */
+export type ResolvedGameMetadata = Required<Omit<GameMetadata, 'description' | 'access'>> & { description: string; access?: GameAccess };
 
 /**
  * Bounds {@link resolveMetadata} enforces on {@link GameMetadata}. Lengths are in UTF-16 code
@@ -65,6 +77,8 @@ export const METADATA_LIMITS = {
   assetIdPattern: /^[A-Za-z0-9_.:-]{1,64}$/,
   /** Asset paths: 1–255 characters. */
   assetPathMaxLength: 255,
+  /** `access.minRole`: 1–64 of `A–Z a–z 0–9 _ . : -`. */
+  rolePattern: /^[A-Za-z0-9_.:-]{1,64}$/,
 } as const;
 
 /**
@@ -190,6 +204,7 @@ export function resolveMetadata(m: GameMetadata): ResolvedGameMetadata {
       `${typeof squishVersion === 'number' ? squishVersion : `(${kindOf(squishVersion)})`} is not supported (supported: ${SUPPORTED_SQUISH_VERSIONS.join(', ')})`,
     );
   }
+  const access = resolveAccess(field(raw, 'access', 'access'));
   return {
     name,
     description,
@@ -199,7 +214,21 @@ export function resolveMetadata(m: GameMetadata): ResolvedGameMetadata {
     maxPlayers,
     assets,
     squishVersion,
+    ...(access ? { access } : {}),
   };
+}
+
+/** `metadata().access` validated: `undefined` when absent; `minRole` implies `requiresAuth`. */
+function resolveAccess(raw: unknown): GameAccess | undefined {
+  if (raw === undefined) return undefined;
+  if (!isPlainObject(raw)) throw new GameMetadataError('access', `must be { requiresAuth?: boolean, minRole?: string } (got ${kindOf(raw)})`);
+  const requiresAuth = field(raw, 'requiresAuth', 'access.requiresAuth') ?? false;
+  if (typeof requiresAuth !== 'boolean') throw new GameMetadataError('access.requiresAuth', `must be true or false (got ${kindOf(requiresAuth)})`);
+  const minRole = field(raw, 'minRole', 'access.minRole') ?? null;
+  if (minRole !== null && (typeof minRole !== 'string' || !METADATA_LIMITS.rolePattern.test(minRole))) {
+    throw new GameMetadataError('access.minRole', `must be a role name of 1–64 of A–Z a–z 0–9 _ . : - (got ${kindOf(minRole)})`);
+  }
+  return { requiresAuth: requiresAuth || minRole !== null, minRole };
 }
 
 /** A player as the game sees them. */
@@ -208,6 +237,13 @@ export interface PlayerInfo {
   id: PlayerId;
   /** Display name (from the client, or `Player N`). */
   name: string;
+  /**
+   * The signed-in player's stable user id (the identity token's `sub`, or what the host's
+   * `authenticate` hook returned); `undefined` for an anonymous player.
+   */
+  userId?: string;
+  /** The signed-in player's roles (the token's `roles` claim); empty for an anonymous player. */
+  roles: readonly string[];
 }
 
 /** A gamepad's state, normalised: buttons 0–1, axes −1–1 (standard mapping where the browser gives one). */

@@ -78,6 +78,21 @@ export const CloseCode = {
   ROOM_FAILED: 4500,
   /** The same player connected again elsewhere (the older socket is closed). */
   REPLACED: 4411,
+  /**
+   * The game needs a signed-in player (its access `requiresAuth`, or a `minRole`) and the join
+   * carried no identity. Client: stop (show "This game needs you to sign in").
+   */
+  AUTH_REQUIRED: 4402,
+  /**
+   * The player is signed in but none of their roles ranks at the game's `minRole` on the host's
+   * role ladder. Client: stop (show "This game needs the role X").
+   */
+  ROLE_REQUIRED: 4407,
+  /**
+   * The join's identity token did not verify (bad signature, expired, not yet valid, wrong issuer
+   * or audience, no `sub`), or the host's `authenticate` hook refused it. Client: stop (sign in again).
+   */
+  TOKEN_REJECTED: 4498,
   /** Sent by the client itself when it drops a socket (dead link, undecodable frame); it then reconnects. */
   CLIENT_RESET: 4000,
 } as const;
@@ -120,6 +135,9 @@ export const CLOSE_CODES: readonly CloseCodeInfo[] = Object.freeze(([
   { code: CloseCode.JOIN_TIMEOUT, name: 'JOIN_TIMEOUT', retry: 'reconnect', meaning: 'join timed out' },
   { code: CloseCode.ROOM_FULL, name: 'ROOM_FULL', retry: 'stop', meaning: 'room full' },
   { code: CloseCode.REPLACED, name: 'REPLACED', retry: 'stop', meaning: 'connected again elsewhere' },
+  { code: CloseCode.AUTH_REQUIRED, name: 'AUTH_REQUIRED', retry: 'stop', meaning: 'this game needs you to sign in' },
+  { code: CloseCode.ROLE_REQUIRED, name: 'ROLE_REQUIRED', retry: 'stop', meaning: 'this game needs a role you do not have' },
+  { code: CloseCode.TOKEN_REJECTED, name: 'TOKEN_REJECTED', retry: 'stop', meaning: 'your sign-in was not accepted (invalid or expired); sign in again' },
   { code: CloseCode.SLOW_CLIENT, name: 'SLOW_CLIENT', retry: 'reconnect', meaning: 'the connection could not keep up' },
   { code: CloseCode.VERSION_MISMATCH, name: 'VERSION_MISMATCH', retry: 'stop', meaning: 'client and server versions do not match' },
   { code: CloseCode.RATE_LIMITED, name: 'RATE_LIMITED', retry: 'reconnect', meaning: 'rate limited (too much input, or too many new rooms)' },
@@ -222,6 +240,12 @@ export interface JoinMessage {
   name: string;
   /** Free-form client description (user agent, screen), for logs. */
   clientInfo: string;
+  /**
+   * Signed identity token (a JWT the host verifies, or whatever its `authenticate` hook reads);
+   * absent or `''` = anonymous. On the wire it is a trailing field written only when non-empty,
+   * so joins without one encode exactly as before and older joins still decode.
+   */
+  token?: string;
 }
 
 /** One input event, in plane units where it has coordinates. */

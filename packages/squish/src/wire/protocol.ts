@@ -7,7 +7,7 @@
 import { Reader, Writer } from '../codec/bytes.js';
 import { SquishEncodeError } from './errors.js';
 import {
-  type ClientMessage, type InputEvent, MessageType, type ServerMessage, type FrameMessage,
+  type ClientMessage, type InputEvent, type JoinMessage, MessageType, type ServerMessage, type FrameMessage,
 } from './protocol-types.js';
 
 const INPUT_KINDS = ['keydown', 'keyup', 'pointerdown', 'pointermove', 'pointerup', 'click', 'gamepad', 'text'] as const;
@@ -137,6 +137,7 @@ export function encodeClientMessage(msg: ClientMessage): Uint8Array {
       w.str(msg.ticket);
       w.str(msg.name);
       w.str(msg.clientInfo);
+      if (msg.token) w.str(msg.token);
       break;
     case 'input':
       w.u8(MessageType.INPUT);
@@ -194,12 +195,16 @@ export function decodeClientMessage(bytes: Uint8Array): ClientMessage {
   const type = r.u8();
   let msg: ClientMessage;
   switch (type) {
-    case MessageType.JOIN:
-      msg = {
+    case MessageType.JOIN: {
+      const join: JoinMessage = {
         type: 'join', protocolVersion: r.uv(), game: r.str(), roomId: r.str(), spectate: readFlag(r),
         reconnectToken: r.str(), ticket: r.str(), name: r.str(), clientInfo: r.str(),
       };
+      // optional trailing identity token (absent in joins without one)
+      if (r.remaining) join.token = r.str();
+      msg = join;
       break;
+    }
     case MessageType.INPUT:
       msg = { type: 'input', event: readInput(r) };
       break;
