@@ -49,6 +49,12 @@ export const FleetCloseCode = {
   SHUTDOWN: 4904,
   /** Agent closing on purpose (disconnect). */
   BYE: 4905,
+  /**
+   * Since 1.2: a live session of the same processUid is answering its polls, so this new one is
+   * refused (a cloned processUid; the first connection is kept, nothing flaps). A reconnect is
+   * accepted once the old session is gone or silent (it missed a poll).
+   */
+  DUPLICATE_PROCESS: 4906,
   /** The key this session authenticated with was removed from the orchestrator's accepted keys (a reload that revokes it). */
   KEY_REVOKED: 4910,
 } as const;
@@ -78,6 +84,7 @@ export const FLEET_CLOSE_CODES: readonly FleetCloseCodeInfo[] = Object.freeze(([
   { code: FleetCloseCode.REPLACED, name: 'REPLACED', sentBy: 'orchestrator', retry: 'backoff', meaning: 'replaced by a newer connection of the same process' },
   { code: FleetCloseCode.SHUTDOWN, name: 'SHUTDOWN', sentBy: 'orchestrator', retry: 'backoff', meaning: 'orchestrator shutting down' },
   { code: FleetCloseCode.BYE, name: 'BYE', sentBy: 'agent', retry: 'none', meaning: 'the agent disconnected on purpose' },
+  { code: FleetCloseCode.DUPLICATE_PROCESS, name: 'DUPLICATE_PROCESS', sentBy: 'orchestrator', retry: 'backoff', meaning: 'another live session has this processUid (logged as an error: two processes share one processUid)' },
   { code: FleetCloseCode.KEY_REVOKED, name: 'KEY_REVOKED', sentBy: 'orchestrator', retry: 'backoff', meaning: "the session's key was removed from the accepted keys (logged as an error: give the agent a current key)" },
 ] satisfies FleetCloseCodeInfo[]).map((r): FleetCloseCodeInfo => Object.freeze(r)));
 
@@ -109,6 +116,13 @@ export const FleetAckCode = {
   UNKNOWN_COMMAND: 'UNKNOWN_COMMAND',
   /** The host threw an error without a string `code`. */
   HOST_FAILED: 'HOST_FAILED',
+  /**
+   * Since 1.2: the command's deadline (`cmd.expiresInMs` from `cmd.now`) had passed when the agent
+   * read it (it sat in a socket buffer while the process was stopped or wedged): never run.
+   */
+  COMMAND_EXPIRED: 'COMMAND_EXPIRED',
+  /** Since 1.2: the command belongs to another session than the agent's current one (`cmd.session` ≠ `welcome.session`): never run. */
+  STALE_SESSION: 'STALE_SESSION',
 } as const;
 
 /** One of {@link FleetAckCode}'s values. */
@@ -144,6 +158,11 @@ export interface AgentSnapshot {
   /** Room types (game names) this instance can create. */
   roomTypes: string[];
   rooms: RoomSnapshot[];
+  /**
+   * Since 1.2: room ids whose `createRoom` is running on the host now (accepted, not finished).
+   * With `rooms`, it lets the orchestrator learn the outcome of a create whose ack it never got.
+   */
+  creating?: string[];
 }
 
 /** Capacity an instance declares. */
@@ -175,12 +194,18 @@ export interface WelcomeFrame {
   t: 'welcome';
   instanceId: string;
   pollMs: number;
+  /** Since 1.2: this connection's epoch (unique per connection); the agent runs only commands carrying it. */
+  session?: string;
+  /** Since 1.2: the orchestrator's monotonic clock (ms) when sent (see {@link CmdFrame.expiresInMs}). */
+  now?: number;
 }
 /** Orchestrator → agent: send your state (full if `hash` differs from yours or is `null`). */
 export interface PollFrame {
   t: 'poll';
   seq: number;
   hash: string | null;
+  /** Since 1.2: the orchestrator's monotonic clock (ms) when sent. */
+  now?: number;
 }
 /** Agent → orchestrator: reply to `poll`. `snapshot` is absent when the hash matched. */
 export interface StateFrame {
@@ -210,6 +235,17 @@ export interface CmdFrame {
    * its sha256) and runs; `type` is then its slug.
    */
   artifact?: ArtifactRef;
+  /** Since 1.2: the session ({@link WelcomeFrame.session}) the command belongs to. */
+  session?: string;
+  /** Since 1.2: the orchestrator's monotonic clock (ms) when sent. */
+  now?: number;
+  /**
+   * Since 1.2: the command's deadline, ms after `now`. The agent maps the orchestrator's clock to
+   * its own from every `now` it reads (offset = max over frames of `now − own monotonic time at
+   * receipt`, which is never later than the true offset, so the estimate errs only by the fastest
+   * one-way delay) and refuses a command read after its deadline with `COMMAND_EXPIRED`.
+   */
+  expiresInMs?: number;
 }
 /** Agent → orchestrator: a command's result. */
 export interface AckFrame {
