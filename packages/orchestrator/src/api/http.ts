@@ -17,6 +17,7 @@ import { compile, firstError } from '../schemas.js';
 import type { ApiOptions, ControlPlane } from './control-plane.js';
 import { pathOf, reject } from './reply.js';
 import { registerRoutes, OPENAPI_PATH } from './routes.js';
+import { registerDashboard } from './dashboard.js';
 import { hasMetricsKey, METRICS_PATH, registerMetricsRoute } from './metrics-route.js';
 import { SseStreams } from './sse.js';
 
@@ -136,6 +137,7 @@ export function createApi(control: ControlPlane, opts: ApiOptions, deps: { guard
   });
   void app.register(async (scope) => registerRoutes(scope, control, opts, streams));
   void app.register(async (scope) => registerMetricsRoute(scope, deps.metrics));
+  void app.register(async (scope) => registerDashboard(scope, opts));
   return { app, streams };
 }
 
