@@ -21,7 +21,13 @@ export type RejectReason =
   /** A spectator join over `maxSpectatorsPerRoom` (4409). */
   | 'spectators_full'
   /** A socket that did not read: over `maxBufferedBytes`, or over the watermark for `slowClientTimeoutMs` (4413). */
-  | 'slow_client';
+  | 'slow_client'
+  /** An anonymous join to a game that needs a signed-in player (4402). */
+  | 'auth_required'
+  /** A signed-in player whose roles rank below the game's `minRole` (4407). */
+  | 'role_required'
+  /** An identity token that did not verify, or refused by the `authenticate` hook (4498). */
+  | 'token_rejected';
 
 /**
  * Why a TCP connection was refused at accept (label `reason` of `parlor_connections_refused_total`):
