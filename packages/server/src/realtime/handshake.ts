@@ -93,8 +93,9 @@ export class Handshake implements ConnectionHost {
         conn.reject(CloseCode.NOT_FOUND, 'not_found', `room ${msg.roomId} is not a ${game.name} room`);
         return;
       }
-      if (room && room.game !== game) {
+      if (room && room.game !== game && room.game.version === undefined) {
         // A room of an older build of this game (dev reload): send the client to the new one.
+        // (A catalog version's room is joined as it is: a promotion never changes running rooms.)
         conn.reject(CloseCode.NOT_FOUND, 'not_found', `room ${msg.roomId} belongs to an older build`);
         return;
       }
