@@ -5,7 +5,7 @@
  * calls validate with them ({@link checkCreate}), and a compile-time check below keeps them equal
  * to the TypeScript types of `types.ts`.
  */
-import { GAME_NAME_RE as ROOM_TYPE_RE, LABEL_KEY_RE, LABEL_VALUE_MAX, ROOM_ID_RE } from '@parlor/squish';
+import { ENV_RE, GAME_NAME_RE as ROOM_TYPE_RE, LABEL_KEY_RE, LABEL_VALUE_MAX, ROOM_ID_RE, SLUG_RE, VERSION_RE } from '@parlor/squish';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { FleetCause, OrchestratorError } from './errors.js';
@@ -15,6 +15,10 @@ import type { CreateRoomRequest, FleetStats, InstanceInfo, Placement, RoomInfo, 
 export const RoomId = Type.String({ pattern: ROOM_ID_RE.source, description: 'Room id: 1–64 of A–Z a–z 0–9 _ -' });
 /** A room type (game name): 1–64 of `A–Z a–z 0–9 . _ -`, starting alphanumeric. */
 export const RoomType = Type.String({ pattern: ROOM_TYPE_RE.source, description: 'Room type (game name)' });
+/** `pong` or `pong@1.2.0`: a catalog slug, optionally pinned to a version. */
+export const GAME_REF_RE = new RegExp(`^${SLUG_RE.source.slice(1, -1)}(?:@${VERSION_RE.source.slice(1, -1)})?$`);
+/** A catalog game: its slug (the version its environment's manifest pins) or `slug@version`. */
+export const GameRef = Type.String({ pattern: GAME_REF_RE.source, maxLength: 200, description: 'Catalog game: `pong` (the version the environment pins) or `pong@1.2.0`' });
 /** At most 64 labels, keys 1–63 of `A–Z a–z 0–9 _ . / -`, values up to 63 characters. */
 export const Labels = Type.Record(Type.String({ pattern: LABEL_KEY_RE.source }), Type.String({ maxLength: LABEL_VALUE_MAX }), { maxProperties: 64 });
 /** A JSON object (not an array). */
@@ -41,7 +45,9 @@ export const PlacementSchema = Type.Object(
 
 /** Body of `POST /v1/rooms` and argument of `createRoom` (see `CreateRoomRequest`). */
 export const CreateRoomSchema = Type.Object({
-  type: RoomType,
+  type: Type.Optional(Type.String({ pattern: ROOM_TYPE_RE.source, description: "Room type (game name) of the hosts' own game folders; not together with `game`" })),
+  game: Type.Optional(GameRef),
+  env: Type.Optional(Type.String({ pattern: ENV_RE.source, description: "With `game`: the environment to resolve in (default: the orchestrator's)" })),
   roomId: Type.Optional(RoomId),
   options: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Reaches the game constructor; JSON, at most 32 KiB.' })),
   placement: Type.Optional(PlacementSchema),
@@ -64,6 +70,7 @@ export const InstanceInfoSchema = Type.Object({
   status: Type.Union([Type.Literal('active'), Type.Literal('draining')]),
   stale: Type.Boolean(),
   roomTypes: Type.Array(Type.String()),
+  squishVersions: Type.Array(Type.Integer({ minimum: 1 }), { description: 'Squish (codec) versions its host encodes; catalog rooms go only where their squishVersion is listed' }),
   roomCount: Type.Integer({ minimum: 0 }),
   clientCount: Type.Integer({ minimum: 0 }),
   inflight: Type.Integer({ minimum: 0 }),
@@ -82,6 +89,8 @@ export const RoomInfoSchema = Type.Object({
   metadata: JsonObject,
   provenance: Provenance,
   createdAt: Type.Number({ description: 'ms since the epoch' }),
+  version: Type.Optional(Type.String({ description: 'The catalog version the room runs (absent for a local game folder)' })),
+  sha256: Type.Optional(Type.String({ description: 'sha256 of the catalog artifact the room runs (absent for a local game folder)' })),
 }, { additionalProperties: false });
 
 /** `FleetStats`. */
@@ -120,13 +129,16 @@ export function firstError(check: TypeCheck<TSchema>, value: unknown): string | 
 const createCheck = compile(CreateRoomSchema);
 
 /**
- * The create request's checks beyond its schema: one pin at most, options at most 32 KiB.
+ * The create request's checks beyond its schema: exactly one of `type` / `game`, `env` only with
+ * `game`, one pin at most, options at most 32 KiB.
  * @returns the problem, or `null`.
  */
 export function checkCreate(req: unknown): string | null {
   const bad = firstError(createCheck, req);
   if (bad) return bad;
   const r = req as CreateRoomRequest;
+  if ((r.type === undefined) === (r.game === undefined)) return r.type === undefined ? 'type or game: one is required' : 'type and game: give one, not both';
+  if (r.env !== undefined && r.game === undefined) return 'env: only with game';
   if (r.placement?.processUid !== undefined && r.placement.instanceId !== undefined) return 'pin by processUid or by instanceId, not both';
   if (r.options !== undefined && jsonBytes(r.options) > 32 * 1024) return 'options over 32 KiB';
   return null;
@@ -152,14 +164,19 @@ const same: [
 ] = [true, true, true, true, true];
 void same;
 
+/** A create request after validation: what it asks for, with defaults applied. */
+export type ValidCreate = { options: Record<string, unknown>; placement?: Placement } & ({ type: string; game?: undefined; env?: undefined } | { type?: undefined; game: string; env?: string });
+
 /**
  * Validates a create request against {@link CreateRoomSchema} and {@link checkCreate}'s rules.
- * @returns its type, options (default `{}`) and placement.
+ * @returns its `type` or its `game` (and `env`), options (default `{}`) and placement.
  * @throws {OrchestratorError} `VALIDATION`, naming the first bad field.
  */
-export function validateCreate(req: unknown): { type: string; options: Record<string, unknown>; placement?: Placement } {
+export function validateCreate(req: unknown): ValidCreate {
   const bad = checkCreate(req);
   if (bad) throw new OrchestratorError(FleetCause.VALIDATION, bad);
   const r = req as CreateRoomRequest;
-  return { type: r.type, options: r.options ?? {}, placement: r.placement };
+  const options = r.options ?? {};
+  if (r.game !== undefined) return { game: r.game, env: r.env, options, placement: r.placement };
+  return { type: r.type!, options, placement: r.placement };
 }

@@ -17,6 +17,12 @@ export interface InstanceInfo {
   stale: boolean;
   /** Room types (game names) it serves. */
   roomTypes: string[];
+  /**
+   * The squish (codec) versions its host can encode: catalog rooms are placed only where their
+   * game's `squishVersion` is listed. `[1]` for an agent older than fleet protocol 1.2 (which is
+   * not given catalog rooms).
+   */
+  squishVersions: number[];
   /** Rooms it reports. */
   roomCount: number;
   /** Clients in its rooms. */
@@ -43,6 +49,10 @@ export interface RoomInfo {
   provenance: RoomProvenance;
   /** Creation time, ms since the epoch. */
   createdAt: number;
+  /** The catalog version the room runs (`1.2.0`); absent for a room of a host's local game folder. */
+  version?: string;
+  /** sha256 of the catalog artifact the room runs; absent for a room of a host's local game folder. */
+  sha256?: string;
 }
 
 /** Result of a seat reservation. */
@@ -87,10 +97,20 @@ export interface Placement {
   force?: boolean;
 }
 
-/** Arguments of `createRoom`. */
+/**
+ * Arguments of `createRoom`: exactly one of `type` (a game the hosts serve from their own folders)
+ * or `game` (a catalog version, resolved by the orchestrator's catalog before placement).
+ */
 export interface CreateRoomRequest {
-  /** Room type (= game name). */
-  type: string;
+  /** Room type (= game name) of a host's local game. Not together with `game`. */
+  type?: string;
+  /**
+   * A catalog game: `pong` (the version `env`'s manifest pins; `dev` follows the latest) or
+   * `pong@1.2.0` (that exact version, whatever the manifests say). Not together with `type`.
+   */
+  game?: string;
+  /** With `game` (without a version): the environment to resolve in. Default: the orchestrator's environment. */
+  env?: string;
   /** Client-supplied id (safe retries); default: random. 1–64 of `A–Z a–z 0–9 _ -`. */
   roomId?: string;
   /** Reaches the game's constructor. JSON-compatible. */

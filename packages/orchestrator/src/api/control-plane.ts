@@ -1,4 +1,11 @@
-/** The narrow interface the REST API works against (the orchestrator implements it). */
+/**
+ * The narrow interface the REST API works against (the orchestrator implements it), and how a
+ * room create by `game` is resolved through the catalog before placement ({@link resolveRoomGame}).
+ */
+import type { ArtifactRef } from '@parlor/squish';
+import type { GameResolver } from '../catalog/types.js';
+import { FleetCause, OrchestratorError, isFleetCause } from '../errors.js';
+import { validateCreate, type ValidCreate } from '../schemas.js';
 import type { CreateRoomRequest, FleetView, InstanceInfo, RoomInfo, SeatReservation } from '../types.js';
 
 /** What the REST API reads and asks for; errors are `OrchestratorError`s with a `FleetCause` code. */
@@ -32,4 +39,52 @@ export interface ApiOptions {
   sseMaxBufferBytes: number;
   /** Keys that may read `GET /metrics` (besides admin keys). */
   metricsKeys: string[];
+}
+
+/** What room creation needs of the catalog (the only part of it the control plane sees). */
+export interface RoomCatalog {
+  /**
+   * Resolves `pong` (in an environment) or `pong@1.2.0` to an artifact. Absent: creates by
+   * `game` are refused with `NO_CATALOG`.
+   */
+  readonly resolver?: GameResolver;
+  /** The environment a create by `game` without `env` resolves in (`dev`, `staging`, `prod`…). */
+  readonly env: string;
+}
+
+/** A validated create request, its game resolved: placement gets `type` and, for a catalog room, `artifact`. */
+export interface ResolvedCreate {
+  /** The room type: a host's local game name, or the catalog game's slug. */
+  type: string;
+  /** The resolved catalog version (a create by `game`); absent for a create by `type`. */
+  artifact?: ArtifactRef;
+  options: ValidCreate['options'];
+  placement: NonNullable<ValidCreate['placement']>;
+}
+
+/**
+ * Validates a create request and, when it names a catalog `game`, resolves it through the
+ * catalog (in `req.env`, default `catalog.env`). Nothing else of the catalog reaches placement.
+ * @throws {OrchestratorError} `VALIDATION` (a bad request, or one giving both or neither of `type`
+ *   and `game`); `NO_CATALOG` (no resolver); the catalog's own typed causes unchanged, with its
+ *   error as `cause`: `UNKNOWN_GAME`, `UNKNOWN_VERSION`, `UNKNOWN_ENV` (404), `NOT_IN_MANIFEST`
+ *   (409); `CATALOG_UNAVAILABLE` when the resolver fails otherwise (a remote catalog down).
+ */
+export async function resolveRoomGame(req: CreateRoomRequest, catalog: RoomCatalog): Promise<ResolvedCreate> {
+  const v = validateCreate(req);
+  const placement = v.placement ?? {};
+  if (v.game === undefined) return { type: v.type, options: v.options, placement };
+  if (!catalog.resolver) throw new OrchestratorError(FleetCause.NO_CATALOG, `cannot resolve game ${v.game}: this orchestrator has no catalog (create the room by type, or give the orchestrator a catalog)`);
+  const env = v.env ?? catalog.env;
+  let artifact: ArtifactRef;
+  try {
+    artifact = await catalog.resolver.resolve(v.game, env);
+  } catch (err) {
+    if (err instanceof OrchestratorError && isFleetCause(err.code)) throw err;
+    const code = (err as { code?: unknown })?.code;
+    const message = (err as Error)?.message ?? String(err);
+    if (isFleetCause(code) && code !== FleetCause.INTERNAL) throw new OrchestratorError(code, message, { cause: err });
+    throw new OrchestratorError(FleetCause.CATALOG_UNAVAILABLE, `cannot resolve game ${v.game} in ${env}: ${message}`, { cause: err });
+  }
+  return { type: artifact.slug, artifact, options: v.options, placement };
 }

@@ -164,6 +164,8 @@ export function registerRoutes(app: FastifyInstance, control: ControlPlane, opts
 
   const rooms = ['rooms'];
   const placeCauses: FleetCauseValue[] = [...BODY_CAUSES, ...COMMAND_CAUSES, 'ROOM_EXISTS', 'NO_CANDIDATE', 'INSTANCE_NOT_FOUND', 'INSTANCE_DRAINING'];
+  // a create by game: the catalog's refusals, unchanged
+  const gameCauses: FleetCauseValue[] = ['NO_CATALOG', 'UNKNOWN_GAME', 'UNKNOWN_VERSION', 'UNKNOWN_ENV', 'NOT_IN_MANIFEST', 'CATALOG_UNAVAILABLE'];
   resource(
     app,
     '/v1/rooms',
@@ -175,9 +177,12 @@ export function registerRoutes(app: FastifyInstance, control: ControlPlane, opts
         handler: (req, reply) => cached(req, reply, fleet.findRooms(roomQuery(req.query as Static<typeof RoomQuerySchema>))),
       },
       POST: {
-        summary: 'Place and create a room (201 on the agent ack)',
+        summary:
+          'Place and create a room (201 on the agent ack): by `type` (a game the hosts serve from their folders) or by `game`, a catalog version ' +
+          '(`pong` as `env` pins it, default the orchestrator\'s environment, or `pong@1.2.0`), resolved before placement and placed only on ' +
+          'an instance whose host encodes its squish version; give exactly one of `type` and `game`',
         body: CreateRoomSchema,
-        response: { 201: ok(RoomInfoSchema, 'the room, with its joinUrl'), ...v1(...placeCauses) },
+        response: { 201: ok(RoomInfoSchema, 'the room, with its joinUrl (and version, for a catalog room)'), ...v1(...placeCauses, ...gameCauses) },
         handler: async (req, reply) => reply.code(201).send({ status: 'OK', data: await control.createRoom(req.body as CreateRoomRequest) }),
       },
     },
