@@ -199,6 +199,7 @@ export class AgentHub {
       labels: { ...f.labels },
       capacity: { maxConnections: f.capacity.maxConnections, maxRooms: f.capacity.maxRooms },
       autoCreate: f.autoCreate === true,
+      ...(f.squishVersions !== undefined && { squishVersions: [...new Set(f.squishVersions)] }),
     };
     const { registry } = this.deps;
     const old = registry.byUid(f.processUid);

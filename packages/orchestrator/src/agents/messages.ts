@@ -6,6 +6,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import type { RoomSnapshot } from '@parlor/fleet-agent';
+import { SHA256_RE, VERSION_RE } from '@parlor/squish';
 import { Capacity, compile, firstError, JsonObject, jsonBytes, Labels, Provenance, RoomId, RoomType } from '../schemas.js';
 
 const MAX_ROOMS_PER_SNAPSHOT = 10_000;
@@ -21,6 +22,8 @@ export const HelloMessage = Type.Object({
   labels: Labels,
   capacity: Capacity,
   autoCreate: Type.Optional(Type.Unknown()),
+  /** Since 1.2 (absent from older agents). */
+  squishVersions: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 65_535 }), { maxItems: 64 })),
 });
 
 /** One room of a snapshot (its metadata is also at most 4 KiB of JSON). */
@@ -31,6 +34,9 @@ export const RoomSnapshotMessage = Type.Object({
   metadata: JsonObject,
   provenance: Provenance,
   createdAt: Type.Number(),
+  /** Since 1.2: the catalog version and artifact the room runs. */
+  version: Type.Optional(Type.String({ pattern: VERSION_RE.source, maxLength: 128 })),
+  sha256: Type.Optional(Type.String({ pattern: SHA256_RE.source })),
 });
 
 /** A full snapshot of an instance (room ids are also unique). */

@@ -178,6 +178,7 @@ export class Registry<L extends InstanceLink> {
         labels: rec.hello.labels,
         capacity: rec.hello.capacity,
         roomTypes: rec.roomTypes,
+        squishVersions: rec.hello.squishVersions,
         rooms: rec.rooms.size + rec.pendingCreates,
         clients: rec.clientCount,
         inflight: rec.link.inflightCount,
@@ -201,6 +202,8 @@ export class Registry<L extends InstanceLink> {
       status: i.draining ? 'draining' : 'active',
       stale: i.stale,
       roomTypes: [...i.roomTypes],
+      // an agent older than fleet protocol 1.2 does not say: it encodes squish 1
+      squishVersions: [...(i.hello.squishVersions ?? [1])],
       roomCount: i.rooms.size,
       clientCount: i.clientCount,
       inflight: i.link.inflightCount,
@@ -221,6 +224,8 @@ export class Registry<L extends InstanceLink> {
       metadata: r.metadata,
       provenance: r.provenance,
       createdAt: r.createdAt,
+      ...(r.version !== undefined && { version: r.version }),
+      ...(r.sha256 !== undefined && { sha256: r.sha256 }),
     };
   }
 
