@@ -1,4 +1,6 @@
 /** The orchestrator's options: their documentation, defaults and bounds. */
+import { ENV_RE } from '@parlor/squish';
+import type { GameResolver } from './catalog/types.js';
 import { OrchestratorConfigError } from './errors.js';
 import type { Logger, LogLevel } from './logger.js';
 
@@ -86,11 +88,23 @@ export interface OrchestratorOptions {
   logLevel?: LogLevel;
   /** Environment for the key rules. Default `process.env.NODE_ENV`. */
   nodeEnv?: string;
+  /**
+   * The catalog as room creation sees it: resolves `POST /v1/rooms` `{ game: 'pong', env }` or
+   * `{ game: 'pong@1.2.0' }` to a published version, which placement then places. Default none:
+   * creates by `game` are refused with `NO_CATALOG` (creates by `type` work as ever).
+   */
+  resolver?: GameResolver;
+  /**
+   * The catalog environment (`dev`, `staging`, `prod`…; `ENV_RE`) a create by `game` without its
+   * own `env` resolves in. Default `prod` when `nodeEnv` is `production`, else `dev`.
+   */
+  env?: string;
 }
 
 /** Options with their defaults applied (keys, logger and environment are handled apart). */
-export type ResolvedOptions = Required<Omit<OrchestratorOptions, 'agentKey' | 'adminKey' | 'logger' | 'logLevel' | 'cors' | 'nodeEnv' | 'host' | 'metricsKey'>> & {
+export type ResolvedOptions = Required<Omit<OrchestratorOptions, 'agentKey' | 'adminKey' | 'logger' | 'logLevel' | 'cors' | 'nodeEnv' | 'host' | 'metricsKey' | 'resolver'>> & {
   host: string;
+  resolver: GameResolver | undefined;
   cors: string[];
   metricsKeys: string[];
 };
@@ -123,7 +137,15 @@ export function resolveOptions(options: OrchestratorOptions): ResolvedOptions {
     maxDirtyPerSecond: intOpt('maxDirtyPerSecond', options.maxDirtyPerSecond, 50, 1),
     placePerSecond: intOpt('placePerSecond', options.placePerSecond, 5, 1),
     placeBurst: intOpt('placeBurst', options.placeBurst, 10, 1),
+    resolver: options.resolver,
+    env: envOpt(options),
   };
+}
+
+function envOpt(options: OrchestratorOptions): string {
+  const env = options.env ?? ((options.nodeEnv ?? process.env.NODE_ENV) === 'production' ? 'prod' : 'dev');
+  if (typeof env !== 'string' || !ENV_RE.test(env)) throw new OrchestratorConfigError(`env must be an environment name like dev, staging or prod (${ENV_RE.source}; got ${JSON.stringify(env)})`);
+  return env;
 }
 
 function metricsKeys(v: string | string[] | undefined): string[] {

@@ -13,6 +13,7 @@ import { AgentConnection } from './agents/connection.js';
 import { CommandRpc, ackError, type LateCommand } from './agents/commands.js';
 import { AgentHub } from './agents/hub.js';
 import { validRoom } from './agents/messages.js';
+import { resolveRoomGame } from './api/control-plane.js';
 import { createApi, type Api } from './api/http.js';
 import { AuthGuard } from './auth/guard.js';
 import { AccessKeys } from './auth/keys.js';
@@ -26,7 +27,7 @@ import { EventFeed } from './registry/events.js';
 import type { InstanceRecord } from './registry/instance.js';
 import { Registry } from './registry/read-model.js';
 import type { CreateRoomRequest, FleetView, InstanceInfo, OrchestratorEvents, RoomInfo, SeatReservation } from './types.js';
-import { compile, firstError, SeatsSchema, validateCreate } from './schemas.js';
+import { compile, firstError, SeatsSchema } from './schemas.js';
 
 export type { OrchestratorOptions } from './options.js';
 
@@ -199,25 +200,28 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   // ---------------------------------------------------------------- control
 
   /**
-   * Places and creates a room; resolves with its {@link RoomInfo} when the agent acks.
+   * Places and creates a room; resolves with its {@link RoomInfo} when the agent acks. A create by
+   * `game` is resolved through the `resolver` option first (in `env`, default the `env` option) and
+   * placed only where the host encodes its squish version; the agent gets the resolved artifact.
    * Idempotency: a client-supplied `roomId` that exists or is being created gives `ROOM_EXISTS`
    * (a retry after a timeout can then read the room with `fleet.getRoom`).
-   * @throws {OrchestratorError} `VALIDATION`, `ROOM_EXISTS`, `NO_CANDIDATE`, `INSTANCE_NOT_FOUND`,
+   * @throws {OrchestratorError} `VALIDATION`, `NO_CATALOG`, `UNKNOWN_GAME`, `UNKNOWN_VERSION`,
+   *   `UNKNOWN_ENV`, `NOT_IN_MANIFEST`, `CATALOG_UNAVAILABLE`, `ROOM_EXISTS`, `NO_CANDIDATE`, `INSTANCE_NOT_FOUND`,
    *   `INSTANCE_DRAINING`, `INSTANCE_BUSY`, `COMMAND_FAILED`, `INSTANCE_DISCONNECTED`, `COMMAND_TIMEOUT`.
    */
   async createRoom(req: CreateRoomRequest): Promise<RoomInfo> {
     this.assertRunning();
-    const { type, options, placement = {} } = validateCreate(req);
+    const { type, artifact, options, placement } = await resolveRoomGame(req, this.opts);
     const roomId = req.roomId ?? this.newRoomId();
     if (this.registry.room(roomId) || this.reserved.has(roomId)) throw new OrchestratorError(FleetCause.ROOM_EXISTS, `room ${roomId} exists`);
-    const inst = place(type, placement, this.registry.candidates(), { maxInflightPerInstance: this.opts.maxInflightPerInstance }).rec;
+    const inst = place(type, placement, this.registry.candidates(), { maxInflightPerInstance: this.opts.maxInflightPerInstance }, artifact).rec;
     this.reserved.set(roomId, inst);
     inst.pendingCreates++;
     let keepReserved = false;
     try {
-      const ack = await this.commands.send(inst, { op: 'createRoom', type, roomId, options, force: placement.force === true });
+      const ack = await this.commands.send(inst, { op: 'createRoom', type, roomId, options, force: placement.force === true, ...(artifact && { artifact }) });
       if (!ack.ok) throw ackError(ack);
-      const snap = ack.room && validRoom(ack.room) ? ack.room : { roomId, type, clientCount: 0, metadata: {}, provenance: 'fleet' as const, createdAt: Date.now() };
+      const snap = ack.room && validRoom(ack.room) ? ack.room : { roomId, type, clientCount: 0, metadata: {}, provenance: 'fleet' as const, createdAt: Date.now(), ...(artifact && { version: artifact.version, sha256: artifact.sha256 }) };
       if (!inst.link.closed) this.registry.addRoom(inst, snap);
       return this.registry.roomInfo(inst, inst.rooms.get(roomId) ?? snap);
     } catch (err) {
