@@ -10,6 +10,7 @@ export default defineConfig({
       '@parlor/client': src('client'),
       // subpath entries before their package (an alias matches its key and anything under it)
       '@parlor/server/testing': src('server', 'testing'),
+      '@parlor/server/gate': src('server', 'gate'),
       '@parlor/server': src('server'),
       '@parlor/fleet-agent': src('fleet-agent'),
       '@parlor/orchestrator': src('orchestrator'),
