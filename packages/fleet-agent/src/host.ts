@@ -1,3 +1,4 @@
+import type { ArtifactRef } from '@parlor/squish';
 import type { InstanceCapacity, RoomProvenance } from './protocol.js';
 
 /** One room as the host reports it. */
@@ -14,6 +15,10 @@ export interface HostRoom {
   provenance?: RoomProvenance;
   /** Creation time, ms since the epoch; default: when the agent first saw it. */
   createdAt?: number;
+  /** The catalog version the room runs (`1.2.0`); absent for a room of a local game folder. */
+  version?: string;
+  /** sha256 of the catalog artifact the room runs; absent for a room of a local game folder. */
+  sha256?: string;
 }
 
 /**
@@ -24,13 +29,23 @@ export interface HostRoom {
 export interface FleetHost {
   /** The live rooms. Called often (every 100 ms for change detection), so keep it cheap. */
   listRooms(): HostRoom[];
-  /** Room types this host can create (game names). */
+  /** Room types this host can create from its own game folders (game names). */
   roomTypes(): string[];
   /**
    * Creates a room with this id; `options` reach the game's constructor.
+   * With `artifact` (a catalog room, fleet protocol 1.2), the room runs that published version:
+   * `type` is its slug (not necessarily one of {@link FleetHost.roomTypes}); the host fetches the
+   * artifact from `artifact.url` (or its cache), verifies its sha256 before running anything, and
+   * reports the room's `version` and `sha256` in {@link FleetHost.listRooms}.
    * Throws (or rejects) when it cannot; an error with a `code` property keeps that code in the ack.
    */
-  createRoom(type: string, roomId: string, options: Record<string, unknown>): void | Promise<void>;
+  createRoom(type: string, roomId: string, options: Record<string, unknown>, artifact?: ArtifactRef): void | Promise<void>;
+  /**
+   * The squish (codec) versions this host can encode, declared in the agent's `hello`: catalog
+   * rooms are placed only where their game's `squishVersion` is listed. Optional; default the
+   * agent's `squishVersions` option, else `@parlor/squish`'s `SUPPORTED_SQUISH_VERSIONS`.
+   */
+  squishVersions?(): readonly number[];
   /** Destroys a room; a room that is already gone is not an error (idempotent). */
   destroyRoom(roomId: string): void | Promise<void>;
   /**

@@ -3,7 +3,10 @@
  * logger types, and {@link agentLogger}, which turns the options into the agent's logger. Owns no
  * state; the agent reads these once, in its constructor.
  */
+import { SUPPORTED_SQUISH_VERSIONS } from '@parlor/squish';
 import { pino } from 'pino';
+import { FleetAgentError, FleetAgentErrorCode } from './errors.js';
+import type { FleetHost } from './host.js';
 import type { InstanceCapacity } from './protocol.js';
 
 /** Agent status: `connecting` (no session with the orchestrator yet, or reconnecting), `connected`, `draining` (no new fleet rooms; connected or not), `closed` (before `connect()` and after `disconnect()`). */
@@ -43,6 +46,12 @@ export interface FleetAgentOptions {
   /** Whether the host also creates rooms on its own (a player's first join): reported as `local`. Default `true`. */
   autoCreate?: boolean;
   /**
+   * The squish (codec) versions declared to the orchestrator (catalog rooms go only where their
+   * game's `squishVersion` is listed). Default: the host's `squishVersions()`, else
+   * `@parlor/squish`'s `SUPPORTED_SQUISH_VERSIONS`. 1–64 integers ≥ 1.
+   */
+  squishVersions?: readonly number[];
+  /**
    * Ceiling of the first reconnect delay, ms; doubles per attempt up to `maxBackoffMs`. The delay is
    * squish's `backoffDelay` (exponential backoff, full jitter: uniform in [0, ceiling]). Default 250.
    */
@@ -69,6 +78,20 @@ export interface FleetAgentEvents {
   connected: (info: { instanceId: string }) => void;
   /** The socket closed; the agent reconnects unless `disconnect()` was called. */
   disconnected: (info: { code: number; reason: string }) => void;
+}
+
+/**
+ * The squish versions an agent declares in its `hello`: the `squishVersions` option, else the
+ * host's `squishVersions()`, else `SUPPORTED_SQUISH_VERSIONS`; sorted, without duplicates.
+ * @throws {FleetAgentError} `FLEET_AGENT_CONFIG` unless 1–64 integers ≥ 1.
+ */
+export function agentSquishVersions(options: FleetAgentOptions, host: FleetHost): number[] {
+  const from = options.squishVersions !== undefined ? 'the squishVersions option' : 'host.squishVersions()';
+  const v: unknown = options.squishVersions ?? host.squishVersions?.() ?? SUPPORTED_SQUISH_VERSIONS;
+  if (!Array.isArray(v) || v.length === 0 || v.length > 64 || !v.every((n) => Number.isInteger(n) && n >= 1 && n <= 65_535)) {
+    throw new FleetAgentError(FleetAgentErrorCode.CONFIG, `${from} must be 1–64 squish versions (integers ≥ 1), got ${JSON.stringify(v)}`);
+  }
+  return [...new Set(v as number[])].sort((a, b) => a - b);
 }
 
 /** The agent's logger from its options: `logger` (through a child with the agent's name), else pino on stderr. */
