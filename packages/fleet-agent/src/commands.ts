@@ -4,7 +4,7 @@
  * Owns no state: the agent hands {@link runCommand} a narrow {@link CommandTarget} (its host, its
  * drain flag, its record of fleet-created rooms, its snapshot) and sends the ack it returns.
  */
-import { isRoomId } from '@parlor/squish';
+import { isRoomId, SHA256_RE } from '@parlor/squish';
 import type { FleetHost } from './host.js';
 import { FleetAckCode, type AckFrame, type AgentSnapshot, type CmdFrame } from './protocol.js';
 
@@ -39,11 +39,17 @@ export async function runCommand(c: CmdFrame, agent: CommandTarget): Promise<Ack
         const roomId = String(c.roomId ?? '');
         if (!isRoomId(roomId)) return fail(FleetAckCode.VALIDATION, 'invalid roomId');
         if (agent.isDraining() && !c.force) return fail(FleetAckCode.INSTANCE_DRAINING, 'instance is draining');
-        if (!agent.host.roomTypes().includes(type)) return fail(FleetAckCode.UNKNOWN_ROOM_TYPE, `no room type ${JSON.stringify(type)} here`);
+        const art = c.artifact;
+        if (art !== undefined && (typeof art !== 'object' || art === null || art.slug !== type || typeof art.version !== 'string' || !SHA256_RE.test(String(art.sha256)) || typeof art.url !== 'string')) {
+          return fail(FleetAckCode.VALIDATION, 'invalid artifact (its slug must be the type, with a version, a sha256 and a url)');
+        }
+        // a catalog room (an artifact) runs whatever its slug: the host fetches the version
+        if (!c.artifact && !agent.host.roomTypes().includes(type)) return fail(FleetAckCode.UNKNOWN_ROOM_TYPE, `no room type ${JSON.stringify(type)} here`);
         if (agent.host.listRooms().some((r) => r.roomId === roomId)) return fail(FleetAckCode.ROOM_EXISTS, `room ${roomId} exists`);
         agent.claimFleetRoom(roomId);
         try {
-          await agent.host.createRoom(type, roomId, c.options ?? {});
+          if (c.artifact) await agent.host.createRoom(type, roomId, c.options ?? {}, c.artifact);
+          else await agent.host.createRoom(type, roomId, c.options ?? {});
         } catch (err) {
           agent.releaseFleetRoom(roomId);
           // the room appeared meanwhile (a player's first join): the protocol's ROOM_EXISTS, the host's error in the message
