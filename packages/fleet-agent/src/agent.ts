@@ -18,7 +18,7 @@ import { backoffDelay, isLabel, isRoomId } from '@parlor/squish';
 import { runCommand, type CommandTarget } from './commands.js';
 import { FleetAgentError, FleetAgentErrorCode } from './errors.js';
 import type { FleetHost, HostRoom } from './host.js';
-import { agentLogger, type FleetAgentEvents, type FleetAgentLogger, type FleetAgentOptions, type FleetAgentStatus } from './options.js';
+import { agentLogger, agentSquishVersions, type FleetAgentEvents, type FleetAgentLogger, type FleetAgentOptions, type FleetAgentStatus } from './options.js';
 import {
   FLEET_MAX_FRAME_BYTES,
   FLEET_PLACE_MINOR,
@@ -59,6 +59,8 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
   private readonly labels: Record<string, string>;
   private readonly capacity: InstanceCapacity;
   private readonly autoCreate: boolean;
+  /** The squish versions declared in `hello` (the option, else the host's, else SUPPORTED_SQUISH_VERSIONS). */
+  private readonly squishVersions: number[];
   private readonly minBackoffMs: number;
   private readonly maxBackoffMs: number;
   private readonly sampleMs: number;
@@ -135,6 +137,7 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
       if (!Number.isInteger(v) || v < 1) throw new FleetAgentError(FleetAgentErrorCode.CONFIG, `capacity.${k} must be a positive integer`);
     }
     this.autoCreate = options.autoCreate ?? true;
+    this.squishVersions = agentSquishVersions(options, host);
     this.minBackoffMs = options.minBackoffMs ?? 250;
     this.maxBackoffMs = options.maxBackoffMs ?? 10_000;
     this.sampleMs = options.sampleMs ?? 100;
@@ -382,6 +385,8 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
         metadata: r.metadata ?? {},
         provenance: r.provenance ?? (this.fleetRooms.has(r.roomId) ? 'fleet' : 'local'),
         createdAt,
+        ...(typeof r.version === 'string' && { version: r.version }),
+        ...(typeof r.sha256 === 'string' && { sha256: r.sha256 }),
       });
     }
     for (const id of this.firstSeen.keys()) if (!seen.has(id)) this.firstSeen.delete(id);
@@ -472,6 +477,7 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
         labels: this.labels,
         capacity: this.capacity,
         autoCreate: this.autoCreate,
+        squishVersions: this.squishVersions,
       });
     });
     ws.on('message', (data: Buffer, isBinary: boolean) => {
