@@ -107,7 +107,8 @@ export interface FleetEventStream {
  *
  * `createRoom` carries the safe-retry contract: it always sends a roomId (client-generated when
  * absent), retries after a 504 or a network error, and treats `ROOM_EXISTS` on a retry, followed by
- * a successful `GET /v1/rooms/:roomId` of the same type, as success.
+ * a successful `GET /v1/rooms/:roomId` of the same type (or catalog game and named version), as success.
+ * A create by catalog `game` (`{ game: 'pong', env: 'prod' }`, `{ game: 'pong@1.2.0' }`) is sent as it is.
  */
 export class FleetClient {
   private readonly base: string;
@@ -198,11 +199,12 @@ export class FleetClient {
         const e = err as FleetClientError;
         let retriable = e.code === FleetClientErrorCode.NETWORK || e.status === 504;
         if (e.code === ROOM_EXISTS && retried) {
-          // An earlier attempt may have succeeded: the room is ours if it is there with our type.
+          // An earlier attempt may have succeeded: the room is ours if it is there with our type
+          // (or our catalog game, and its version when we named one).
           // Not there yet means that attempt is still in flight (its id stays reserved): try again.
           try {
             const room = await this.room(body.roomId);
-            if (room.type === body.type) return room;
+            if (body.game === undefined ? room.type === body.type : sameGame(room, body.game)) return room;
             throw e;
           } catch (g) {
             if ((g as FleetClientError).code !== ROOM_NOT_FOUND) throw g;
@@ -413,4 +415,10 @@ function toFleetEvent(m: EventSourceMessage): FleetEvent {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Whether a room runs the catalog game `pong` (any version) or `pong@1.2.0` (that version). */
+function sameGame(room: RoomInfo, game: string): boolean {
+  const at = game.indexOf('@');
+  return at < 0 ? room.type === game : room.type === game.slice(0, at) && room.version === game.slice(at + 1);
 }
