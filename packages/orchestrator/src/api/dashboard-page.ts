@@ -113,7 +113,7 @@ h2{font-size:14px;text-transform:uppercase;letter-spacing:.6px;color:var(--muted
 .totals dd.sub{font-size:13px;font-weight:400;color:var(--muted)}
 .totals dd.mono{font:600 14px/1.9 ui-monospace,SFMono-Regular,Menlo,monospace}
 table{width:100%;border-collapse:collapse;background:var(--card);border:1px solid var(--line);border-radius:8px}
-th,td{text-align:left;padding:7px 12px;border-bottom:1px solid var(--line);vertical-align:top}
+th,td{text-align:left;padding:7px 12px;border-bottom:1px solid var(--line);vertical-align:baseline}
 th{font-size:12px;color:var(--muted);font-weight:600;background:#fafbfc}
 tbody tr:last-child td{border-bottom:0}
 .num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}

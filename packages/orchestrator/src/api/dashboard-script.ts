@@ -64,6 +64,7 @@ function showLogin(message) {
   $('key').focus();
 }
 async function signIn(key) {
+  if (S.ctrl) { S.ctrl.abort(); S.ctrl = null; }
   S.key = key;
   $('login-error').textContent = '';
   setConn('connecting', 'Checking key…');
@@ -81,7 +82,8 @@ async function signIn(key) {
   notice('');
   connect();
   loadCatalog();
-  S.timers.push(setInterval(reconcile, 10000), setInterval(loadCatalog, 30000), setInterval(queueRender, 5000));
+  S.timers.forEach(clearInterval);
+  S.timers = [setInterval(reconcile, 10000), setInterval(loadCatalog, 30000), setInterval(queueRender, 5000)];
 }
 function signOut(message) {
   if (S.ctrl) S.ctrl.abort();
