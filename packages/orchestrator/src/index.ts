@@ -40,4 +40,5 @@ export {
 } from './errors.js';
 export { keyFingerprint, generateKey } from './auth/keys.js';
 export { OPENAPI_PATH } from './api/routes.js';
+export type { GameResolver } from './catalog/types.js';
 export { createLogger, LOG_REDACT_PATHS, type Logger, type LogLevel } from './logger.js';
