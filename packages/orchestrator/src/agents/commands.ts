@@ -26,6 +26,8 @@ export type CommandOutcome = 'ok' | 'refused' | 'timeout' | 'disconnected';
 /** A connection commands can go over; its `inflight` map is written only by {@link CommandRpc}. */
 export interface CommandChannel extends InstanceLink {
   readonly inflight: Map<number, PendingCommand>;
+  /** The connection's epoch ({@link CmdFrame.session}). */
+  readonly session: string;
   send(frame: FleetFrame): void;
 }
 
@@ -67,7 +69,8 @@ export class CommandRpc {
         reject(new OrchestratorError(FleetCause.COMMAND_TIMEOUT, `no ack from ${rec.id} within ${this.timeoutMs} ms`));
       }, this.timeoutMs);
       ch.inflight.set(id, { id, op: cmd.op, roomId: cmd.roomId, resolve, reject, timer, sentAt: performance.now() });
-      ch.send({ t: 'cmd', id, ...cmd });
+      // The deadline travels with the command: an agent that reads it later (stopped, wedged) refuses it.
+      ch.send({ t: 'cmd', id, ...cmd, session: ch.session, now: performance.now(), expiresInMs: this.timeoutMs });
     });
   }
 

@@ -1,4 +1,5 @@
 /** One agent's WebSocket and the protocol state of the hub for it. */
+import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import { encodeFrame, type FleetFrame } from '@parlor/fleet-agent';
 import type { TokenBucket } from '@parlor/squish';
@@ -19,6 +20,14 @@ export class AgentConnection implements CommandChannel {
   pollAgain = false;
   missed = 0;
   polls = 0;
+  /** When the outstanding (or last) poll was sent, `performance.now()`. */
+  pollSentAt = 0;
+  /** This connection's epoch, sent in `welcome` and in every command: the agent runs only commands carrying it. */
+  readonly session: string = randomBytes(9).toString('base64url');
+  /** The agent speaks protocol 1.2+, whose snapshots list the creates still running (`creating`). */
+  reportsCreating = false;
+  /** Room ids the last good snapshot listed as still being created. */
+  creating: ReadonlySet<string> = new Set();
   /** Its `dirty` nudge rate limit (created on the first nudge). */
   dirtyBucket: TokenBucket | null = null;
   /** Its `place` rate limit (created on the first `place`). */

@@ -31,6 +31,7 @@ import { firstError } from '../schemas.js';
 import type { CreateRoomRequest, RoomInfo } from '../types.js';
 import type { CommandRpc, LateCommand } from './commands.js';
 import { AgentConnection } from './connection.js';
+import { CreateLedger } from './creates.js';
 import { AGENT_MESSAGES, checkHello, checkState, type AgentMessage } from './messages.js';
 
 /** Settings of the hub (from the orchestrator's options). */
@@ -41,6 +42,8 @@ export interface HubOptions {
   maxDirtyPerSecond: number;
   placePerSecond: number;
   placeBurst: number;
+  /** A command's deadline (ms); also how long a retry waits for an earlier create's outcome. */
+  commandTimeoutMs: number;
 }
 
 /** What the hub calls out to. */
@@ -59,6 +62,8 @@ export interface HubDeps {
 
 /** Accepts and serves agent connections. */
 export class AgentHub {
+  /** Every create in flight or with an unknown outcome (the roomIds it reserves); see {@link CreateLedger}. */
+  readonly creates: CreateLedger;
   private readonly wss: WebSocketServer;
   private pollTimer: ReturnType<typeof setInterval> | null = null;
 
@@ -73,6 +78,7 @@ export class AgentHub {
       clientTracking: false,
       handleProtocols: (protocols) => (protocols.has(FLEET_SUBPROTOCOL) ? FLEET_SUBPROTOCOL : false),
     });
+    this.creates = new CreateLedger((roomId) => deps.registry.room(roomId), opts.commandTimeoutMs, deps.logger.child({ component: 'creates' }));
   }
 
   /** Starts polling every instance. */
@@ -167,7 +173,7 @@ export class AgentHub {
         conn.ws.close(FleetCloseCode.VERSION, `protocol ${d.major}.${d.minor} not supported (want ${FLEET_PROTOCOL_MAJOR}.x)`);
         return;
       }
-      return this.onHello(conn, f);
+      return this.onHello(conn, f, d.minor);
     }
     if (d.major !== FLEET_PROTOCOL_MAJOR) return this.kick(conn, 'version changed mid-session');
     if (f.t === 'hello') return this.kick(conn, 'duplicate hello');
@@ -188,7 +194,7 @@ export class AgentHub {
     }
   }
 
-  private onHello(conn: AgentConnection, f: HelloFrame): void {
+  private onHello(conn: AgentConnection, f: HelloFrame, minor: number): void {
     const bad = checkHello(f);
     if (bad) return this.kick(conn, `bad hello: ${bad}`);
     const hello: HelloFrame = {
@@ -203,12 +209,22 @@ export class AgentHub {
     };
     const { registry } = this.deps;
     const old = registry.byUid(f.processUid);
+    if (old && !old.link.closed && old.link.missed === 0) {
+      // A live session of this process answers its polls: a clone of its processUid, not a
+      // reconnect (a reconnecting agent's old socket is closed or silent). Keep the first.
+      conn.log.error({ processUid: f.processUid, name: f.name, live: old.id }, 'second live session of one processUid refused: two processes share it');
+      conn.closed = true;
+      conn.ws.close(FleetCloseCode.DUPLICATE_PROCESS, 'another live session has this processUid');
+      setTimeout(() => conn.ws.terminate(), 1000).unref?.();
+      return;
+    }
     if (old) this.drop(old.link, 'replaced by a new connection of the same process', FleetCloseCode.REPLACED);
     const rec = registry.admit(hello, conn);
     conn.record = rec;
     conn.log = this.deps.logger.child({ instance: rec.id, ip: conn.ip });
     conn.welcomed = true;
-    conn.send({ t: 'welcome', instanceId: rec.id, pollMs: this.opts.pollMs });
+    conn.reportsCreating = minor >= 2;
+    conn.send({ t: 'welcome', instanceId: rec.id, pollMs: this.opts.pollMs, session: conn.session, now: performance.now() });
     conn.log.info({ name: f.name, processUid: f.processUid, endpoint: hello.endpointUrl, keyFp: conn.keyFp }, 'instance joined');
     registry.joined(rec);
     this.poll(conn, true);
@@ -219,7 +235,8 @@ export class AgentHub {
     conn.polls++;
     const full = forceFull || conn.polls % this.opts.fullEvery === 0;
     conn.pollOutstanding = ++conn.pollSeq;
-    conn.send({ t: 'poll', seq: conn.pollSeq, hash: full ? null : conn.hash });
+    conn.pollSentAt = performance.now();
+    conn.send({ t: 'poll', seq: conn.pollSeq, hash: full ? null : conn.hash, now: conn.pollSentAt });
   }
 
   /** Every poll interval: 2 unanswered polls → stale, 3 → evicted. */
@@ -288,12 +305,18 @@ export class AgentHub {
         conn.log.warn({ problem: bad }, 'snapshot refused, keeping the last good state');
         conn.hash = null;
       } else {
-        this.deps.registry.applySnapshot(rec, f.snapshot as AgentSnapshot);
+        const snap = f.snapshot as AgentSnapshot;
+        this.deps.registry.applySnapshot(rec, snap);
         conn.hash = f.hash as string;
+        conn.creating = new Set(snap.creating ?? []);
+        this.creates.observe(rec, conn.pollSentAt, conn.creating);
       }
     } else if (f.hash !== conn.hash) {
       // hash-only reply that does not match what we hold: ask for a full one next time
       conn.hash = null;
+    } else if (conn.hash !== null) {
+      // the same state as the last full snapshot, now as of this poll
+      this.creates.observe(rec, conn.pollSentAt, conn.creating);
     }
     if (conn.pollAgain) {
       conn.pollAgain = false;
@@ -307,6 +330,7 @@ export class AgentHub {
     if (settled.kind === 'acked') return;
     if (settled.kind === 'unknown') return this.kick(conn, `ack for unknown or already acked command ${String(f.id).slice(0, 16)}`);
     this.deps.lateAck(rec, settled, ack);
+    if (settled.op === 'createRoom' && settled.roomId) this.creates.lateAck(rec, settled.roomId, ack);
     conn.hash = null; // the next snapshot is a full one
   }
 
@@ -330,5 +354,6 @@ export class AgentHub {
     if (!wasWelcomed || !rec) return;
     this.deps.commands.rejectAll(rec, reason);
     this.deps.registry.remove(rec, reason);
+    this.creates.instanceGone(rec);
   }
 }

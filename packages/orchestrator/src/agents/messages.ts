@@ -44,6 +44,8 @@ export const SnapshotMessage = Type.Object({
   draining: Type.Boolean(),
   roomTypes: Type.Array(RoomType, { maxItems: MAX_ROOM_TYPES }),
   rooms: Type.Array(RoomSnapshotMessage, { maxItems: MAX_ROOMS_PER_SNAPSHOT }),
+  /** Since 1.2: room ids whose create is still running on the agent. */
+  creating: Type.Optional(Type.Array(RoomId, { maxItems: MAX_ROOMS_PER_SNAPSHOT })),
 });
 
 /** `state`: the answer to a poll (the hash and snapshot are checked on their own: {@link checkState}). */
