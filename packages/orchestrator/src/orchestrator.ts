@@ -18,7 +18,9 @@ import { createApi, type Api } from './api/http.js';
 import { AuthGuard } from './auth/guard.js';
 import { AccessKeys } from './auth/keys.js';
 import { AuthThrottle } from './auth/throttle.js';
-import { FleetCause, OrchestratorError, OrchestratorErrorCode } from './errors.js';
+import { CatalogHost } from './catalog/hosting.js';
+import type { Catalog } from './catalog/types.js';
+import { FleetCause, OrchestratorConfigError, OrchestratorError, OrchestratorErrorCode } from './errors.js';
 import { resolveLogger, type Logger } from './logger.js';
 import { resolveOptions, type OrchestratorOptions, type ResolvedOptions } from './options.js';
 import { place } from './placement/place.js';
@@ -67,8 +69,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   private readonly hub: AgentHub;
   private readonly api: Api;
   private readonly feed: EventFeed;
-  /** Room ids being created (or whose create timed out and may still happen), by target instance. */
-  private readonly reserved = new Map<string, Instance>();
+  private readonly catalogHost: CatalogHost | null;
   private listening = false;
   private shuttingDown: Promise<void> | null = null;
   private _port = 0;
@@ -78,7 +79,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     super();
     this.logger = resolveLogger(options.logger, options.logLevel);
     const production = (options.nodeEnv ?? process.env.NODE_ENV) === 'production';
-    this.keys = new AccessKeys({ agentKey: options.agentKey, adminKey: options.adminKey }, production);
+    this.keys = new AccessKeys({ agentKey: options.agentKey, adminKey: options.adminKey, publisherKey: options.publisherKey }, production);
     this.generatedKeys = this.keys.generated;
     if (this.generatedKeys.agentKey || this.generatedKeys.adminKey) {
       // Printed once, to the console only (never to the logger).
@@ -89,7 +90,9 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
           `  Pass --agent-key / --admin-key (or PARLOR_AGENT_KEYS / PARLOR_ADMIN_KEYS) to choose your own.\n\n`,
       );
     }
-    const opts = resolveOptions(options);
+    this.catalogHost = options.catalog ? new CatalogHost(options.catalog, this.logger) : null;
+    if (options.publicUrl !== undefined && !/^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(options.publicUrl)) throw new OrchestratorConfigError(`publicUrl must be an http(s) URL (got ${JSON.stringify(options.publicUrl)})`);
+    const opts = resolveOptions({ ...options, resolver: options.resolver ?? this.catalogHost?.resolver });
     this.opts = opts;
     const guard = new AuthGuard(this.keys, new AuthThrottle(opts.authFailureLimit, opts.authSourceFailureLimit, opts.authWindowMs), this.logger.child({ component: 'auth' }));
     this.registry = new Registry<AgentConnection>(this, this.logger.child({ component: 'registry' }));
@@ -117,11 +120,13 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     );
     const feed = new EventFeed(this, this.fleet, { replayEvents: opts.sseReplayEvents, replayMs: opts.sseReplayMs, warmupMs: opts.sseWarmupMs }, () => this.registry.pendingFirstPoll());
     this.feed = feed;
-    this.api = createApi(this, opts, { guard, feed, metrics: this.metrics, logger: this.logger });
+    const host = this.catalogHost;
+    const catalog = host ? { catalog: () => host.get(), env: opts.env, publicUrl: () => this.publicUrl, maxUploadBytes: host.maxUploadBytes, logger: this.logger } : undefined;
+    this.api = createApi(this, opts, { guard, feed, metrics: this.metrics, logger: this.logger, catalog });
     // One port: fastify serves HTTP; the agent socket is the server's `upgrade`.
     this.httpServer = this.api.app.server;
     this.httpServer.on('upgrade', (req, socket, head) => this.hub.handleUpgrade(req, socket, head));
-    this.logger.info({ agentKeys: this.keys.fingerprints.agent, adminKeys: this.keys.fingerprints.admin, production }, 'keys');
+    this.logger.info({ agentKeys: this.keys.fingerprints.agent, adminKeys: this.keys.fingerprints.admin, publisherKeys: this.keys.fingerprints.publisher, production }, 'keys');
   }
 
   /**
@@ -134,10 +139,10 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
    * @returns how many agent sessions were closed (0 without `dropRevoked`).
    * @throws {OrchestratorConfigError} on an empty list or a rule violation (nothing changes then).
    */
-  setKeys(keys: { agentKey?: string | string[]; adminKey?: string | string[] }, opts: { dropRevoked?: boolean } = {}): number {
+  setKeys(keys: { agentKey?: string | string[]; adminKey?: string | string[]; publisherKey?: string | string[] }, opts: { dropRevoked?: boolean } = {}): number {
     const fps = this.keys.set(keys);
     const dropped = opts.dropRevoked ? this.hub.dropRevoked((fp) => this.keys.agent.hasFingerprint(fp)) : 0;
-    this.logger.info({ agentKeys: fps.agent, adminKeys: fps.admin, revokedSessions: dropped }, 'keys rotated');
+    this.logger.info({ agentKeys: fps.agent, adminKeys: fps.admin, publisherKeys: fps.publisher, revokedSessions: dropped }, 'keys rotated');
     return dropped;
   }
 
@@ -153,6 +158,16 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     return `http://${host}:${this._port}`;
   }
 
+  /** The public base URL: the `publicUrl` option, else {@link url}. Artifact URLs are built on it. */
+  get publicUrl(): string {
+    return (this.catalogHost && this.opts.publicUrl) || this.url;
+  }
+
+  /** The in-process catalog once {@link listen} opened it (the `catalog` option), else `undefined`. */
+  get catalog(): Catalog | undefined {
+    return this.catalogHost?.current;
+  }
+
   /** The agent WebSocket URL (`ws://…/v1/agent`). */
   get agentUrl(): string {
     return `${this.url.replace(/^http/, 'ws')}${FLEET_WS_PATH}`;
@@ -164,7 +179,9 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   }
 
   /**
-   * Starts listening and polling.
+   * Starts listening and polling; opens the catalog (the `catalog` option's `{ dir }`) on the
+   * listening address, before `/readyz` says ready.
+   * @throws {OrchestratorConfigError} when the catalog's folder cannot be opened (nothing listens then).
    * @throws {OrchestratorError} `ORCHESTRATOR_LISTEN` when it cannot listen (port in use, no
    *   permission, called twice or after {@link shutdown}); the underlying error, with its own
    *   `code` such as `EADDRINUSE`, is the `cause`.
@@ -176,6 +193,12 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
       throw new OrchestratorError(OrchestratorErrorCode.LISTEN, `cannot listen on ${this.opts.host}:${this.opts.port}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
     }
     this._port = (this.httpServer.address() as AddressInfo).port;
+    try {
+      await this.catalogHost?.open(this.publicUrl);
+    } catch (err) {
+      await this.api.app.close();
+      throw err;
+    }
     this.listening = true;
     this.hub.start();
     this.feed.start();
@@ -193,6 +216,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     this.feed.stop();
     this.api.streams.closeAll();
     await this.api.app.close();
+    await this.catalogHost?.close();
     this.listening = false;
     this.logger.info('orchestrator stopped');
   }
@@ -203,8 +227,11 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
    * Places and creates a room; resolves with its {@link RoomInfo} when the agent acks. A create by
    * `game` is resolved through the `resolver` option first (in `env`, default the `env` option) and
    * placed only where the host encodes its squish version; the agent gets the resolved artifact.
-   * Idempotency: a client-supplied `roomId` that exists or is being created gives `ROOM_EXISTS`
-   * (a retry after a timeout can then read the room with `fleet.getRoom`).
+   * Idempotency: a client-supplied `roomId` that exists or is being created gives `ROOM_EXISTS`,
+   * except for a retry: when an earlier create of that id and type was answered without its
+   * outcome (`COMMAND_TIMEOUT`, `INSTANCE_DISCONNECTED`), the id stays reserved until the agent
+   * tells, and a create of the same id and type waits for that outcome (up to `commandTimeoutMs`)
+   * and returns the room if it was made, or creates it if it was not; never a second copy.
    * @throws {OrchestratorError} `VALIDATION`, `NO_CATALOG`, `UNKNOWN_GAME`, `UNKNOWN_VERSION`,
    *   `UNKNOWN_ENV`, `NOT_IN_MANIFEST`, `CATALOG_UNAVAILABLE`, `ROOM_EXISTS`, `NO_CANDIDATE`, `INSTANCE_NOT_FOUND`,
    *   `INSTANCE_DRAINING`, `INSTANCE_BUSY`, `COMMAND_FAILED`, `INSTANCE_DISCONNECTED`, `COMMAND_TIMEOUT`.
@@ -213,31 +240,19 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     this.assertRunning();
     const { type, artifact, options, placement } = await resolveRoomGame(req, this.opts);
     const roomId = req.roomId ?? this.newRoomId();
-    if (this.registry.room(roomId) || this.reserved.has(roomId)) throw new OrchestratorError(FleetCause.ROOM_EXISTS, `room ${roomId} exists`);
+    const earlier = await this.hub.creates.earlierOutcome(roomId, type);
+    if (earlier) return this.registry.roomInfo(earlier.rec, earlier.snap);
+    if (this.registry.room(roomId) || this.hub.creates.has(roomId)) throw new OrchestratorError(FleetCause.ROOM_EXISTS, `room ${roomId} exists`);
     const inst = place(type, placement, this.registry.candidates(), { maxInflightPerInstance: this.opts.maxInflightPerInstance }, artifact).rec;
-    this.reserved.set(roomId, inst);
     inst.pendingCreates++;
-    let keepReserved = false;
     try {
-      const ack = await this.commands.send(inst, { op: 'createRoom', type, roomId, options, force: placement.force === true, ...(artifact && { artifact }) });
+      const ack = await this.hub.creates.track(inst, roomId, type, () => this.commands.send(inst, { op: 'createRoom', type, roomId, options, force: placement.force === true, ...(artifact && { artifact }) }));
       if (!ack.ok) throw ackError(ack);
       const snap = ack.room && validRoom(ack.room) ? ack.room : { roomId, type, clientCount: 0, metadata: {}, provenance: 'fleet' as const, createdAt: Date.now(), ...(artifact && { version: artifact.version, sha256: artifact.sha256 }) };
       if (!inst.link.closed) this.registry.addRoom(inst, snap);
       return this.registry.roomInfo(inst, inst.rooms.get(roomId) ?? snap);
-    } catch (err) {
-      if ((err as OrchestratorError).code === FleetCause.COMMAND_TIMEOUT && !inst.link.closed) {
-        // The create may still happen: keep the roomId reserved until the late ack or a grace
-        // period, so a retry cannot place a second room with this id elsewhere.
-        keepReserved = true;
-        const t = setTimeout(() => {
-          if (this.reserved.get(roomId) === inst) this.reserved.delete(roomId);
-        }, this.opts.commandTimeoutMs * 2);
-        t.unref?.();
-      }
-      throw err;
     } finally {
       inst.pendingCreates--;
-      if (!keepReserved && this.reserved.get(roomId) === inst) this.reserved.delete(roomId);
     }
   }
 
@@ -318,10 +333,9 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     return this.registry.instanceInfo(inst);
   }
 
-  /** A create acked after its deadline: release the id, and record the room if it was made. */
+  /** A create acked after its deadline: record the room if it was made (the hub's create ledger settles its outcome). */
   private onLateAck(inst: Instance, late: LateCommand, f: AckFrame): void {
     if (late.op !== 'createRoom' || !late.roomId) return;
-    if (this.reserved.get(late.roomId) === inst) this.reserved.delete(late.roomId);
     if (f.ok === true && f.room && validRoom(f.room) && f.room.roomId === late.roomId) this.registry.addRoom(inst, f.room);
   }
 
@@ -336,7 +350,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   private newRoomId(): string {
     for (;;) {
       const id = randomBytes(9).toString('base64url');
-      if (!this.registry.room(id) && !this.reserved.has(id)) return id;
+      if (!this.registry.room(id) && !this.hub.creates.has(id)) return id;
     }
   }
 }
