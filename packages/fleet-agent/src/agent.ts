@@ -20,6 +20,7 @@ import { FleetAgentError, FleetAgentErrorCode } from './errors.js';
 import type { FleetHost, HostRoom } from './host.js';
 import { agentLogger, agentSquishVersions, type FleetAgentEvents, type FleetAgentLogger, type FleetAgentOptions, type FleetAgentStatus } from './options.js';
 import {
+  FleetAckCode,
   FLEET_MAX_FRAME_BYTES,
   FLEET_PLACE_MINOR,
   FLEET_PROTOCOL_MAJOR,
@@ -30,6 +31,7 @@ import {
   decodeFrame,
   encodeFrame,
   type AgentSnapshot,
+  type CmdFrame,
   type FleetFrame,
   type InstanceCapacity,
   type PlacedFrame,
@@ -79,6 +81,17 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
   private retryNotBefore = 0;
   private sampleTimer: ReturnType<typeof setInterval> | null = null;
   private readonly fleetRooms = new Set<string>();
+  /** Room ids whose `createRoom` is running on the host (reported as the snapshot's `creating`). */
+  private readonly creating = new Set<string>();
+  /** The current session's epoch (`welcome.session`); commands of another one are refused. */
+  private session: string | null = null;
+  /**
+   * The orchestrator's monotonic clock minus ours (ms): the largest `now − performance.now()` of
+   * this session's frames. Each sample is the true offset minus that frame's transit time, so the
+   * largest is never above the true offset: a command's deadline mapped with it is late by at most
+   * the fastest one-way delay, never early. `null` before the session's first `now`.
+   */
+  private clockOffset: number | null = null;
   private readonly firstSeen = new Map<string, number>();
   private lastSentKey: string | null = null;
   private lastSampleKey: string | null = null;
@@ -139,7 +152,7 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
     this.autoCreate = options.autoCreate ?? true;
     this.squishVersions = agentSquishVersions(options, host);
     this.minBackoffMs = options.minBackoffMs ?? 250;
-    this.maxBackoffMs = options.maxBackoffMs ?? 10_000;
+    this.maxBackoffMs = options.maxBackoffMs ?? 2_000;
     this.sampleMs = options.sampleMs ?? 100;
     this.dirtyMinIntervalMs = options.dirtyMinIntervalMs ?? 100;
     this.logger = agentLogger(options, this.name);
@@ -390,7 +403,7 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
       });
     }
     for (const id of this.firstSeen.keys()) if (!seen.has(id)) this.firstSeen.delete(id);
-    for (const id of this.fleetRooms) if (!seen.has(id)) this.fleetRooms.delete(id);
+    for (const id of this.fleetRooms) if (!seen.has(id) && !this.creating.has(id)) this.fleetRooms.delete(id);
     rooms.sort((a, b) => (a.roomId < b.roomId ? -1 : a.roomId > b.roomId ? 1 : 0));
     let roomTypes: string[] = [];
     try {
@@ -398,7 +411,9 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
     } catch (err) {
       this.logger.warn({ error: (err as Error).message }, 'host.roomTypes failed');
     }
-    return { draining: this.draining, roomTypes, rooms };
+    const snap: AgentSnapshot = { draining: this.draining, roomTypes, rooms };
+    if (this.creating.size > 0) snap.creating = [...this.creating].sort();
+    return snap;
   }
 
   // ---------------------------------------------------------------- internals
@@ -537,10 +552,17 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
       return;
     }
     const f = d.frame;
+    if (this.ws !== ws) return; // a frame of a socket this agent already left
+    if (f.t === 'welcome' && !this.welcomed) this.clockOffset = null; // a new session may be a new orchestrator process (another clock)
+    if ((f.t === 'welcome' || f.t === 'poll' || f.t === 'cmd') && typeof f.now === 'number' && Number.isFinite(f.now)) {
+      const sample = f.now - performance.now();
+      if (this.clockOffset === null || sample > this.clockOffset) this.clockOffset = sample;
+    }
     switch (f.t) {
       case 'welcome': {
         if (this.welcomed) return;
         this.welcomed = true;
+        this.session = typeof f.session === 'string' ? f.session : null;
         this.attempt = 0;
         this._instanceId = String(f.instanceId);
         this.orchestratorMinor = d.minor;
@@ -570,8 +592,17 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
         // When nothing else was pending, the ack itself tells the orchestrator what changed (it
         // applies acked creates and destroys at once; the next poll's hash mismatch brings the full
         // snapshot), so no dirty nudge is needed: 2 frames per command instead of 5.
+        const refused = this.refusal(f);
+        if (refused) {
+          this.logger.warn({ cmd: f.id, op: f.op, room: typeof f.roomId === 'string' ? f.roomId.slice(0, 64) : undefined, code: refused.code }, 'command refused, not run');
+          this.send(ws, { t: 'ack', id: f.id, ok: false, error: refused });
+          return;
+        }
         const clean = JSON.stringify(this.snapshot()) === this.lastSentKey;
+        const creating = f.op === 'createRoom' && typeof f.roomId === 'string' && isRoomId(f.roomId) && !this.creating.has(f.roomId) ? f.roomId : null;
+        if (creating) this.creating.add(creating);
         void runCommand(f, this.commandTarget).then((ack) => {
+          if (creating) this.creating.delete(creating);
           if (this.ws !== ws) return;
           this.send(ws, ack);
           if (clean && !this.nudgePending) this.lastSentKey = this.lastSampleKey = JSON.stringify(this.snapshot());
@@ -587,6 +618,22 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
     }
   }
 
+
+  /**
+   * Why a command must not run, or `null`: another session's (`STALE_SESSION`), or read after its
+   * deadline (`COMMAND_EXPIRED`: `now + expiresInMs` on the orchestrator's clock, mapped to ours
+   * with {@link clockOffset}). Commands without those fields (an older orchestrator) run.
+   */
+  private refusal(c: CmdFrame): { code: string; message: string } | null {
+    if (typeof c.session === 'string' && c.session !== this.session) {
+      return { code: FleetAckCode.STALE_SESSION, message: 'command of another session, not run' };
+    }
+    if (typeof c.now === 'number' && typeof c.expiresInMs === 'number' && Number.isFinite(c.now) && Number.isFinite(c.expiresInMs) && this.clockOffset !== null) {
+      const lateMs = performance.now() - (c.now + c.expiresInMs - this.clockOffset);
+      if (lateMs > 0) return { code: FleetAckCode.COMMAND_EXPIRED, message: `command read ${Math.round(lateMs)} ms after its deadline, not run` };
+    }
+    return null;
+  }
 
   /** Samples the host; nudges the orchestrator (rate-limited) when the state differs from the last one sent. */
   private sample(force = false): void {
