@@ -26,6 +26,24 @@ export {
 export { DEFAULT_MAX_ASSET_BYTES, DEFAULT_MAX_GAME_ASSET_BYTES, type LoadedAsset, type AssetLimits } from './games/assets.js';
 export { ServerMetrics } from './metrics.js';
 export { createLogger, LOG_LEVELS, LOG_REDACT_PATHS, type Logger, type LogLevel, type CreateLoggerOptions } from './logger.js';
-export type { GameInfo } from './games/catalog.js';
+export type { GameInfo, CatalogVersionSource } from './games/catalog.js';
+export {
+  ArtifactCache,
+  DEFAULT_ARTIFACT_MAX_BYTES,
+  DEFAULT_ARTIFACT_TIMEOUT_MS,
+  sha256Of,
+  type ArtifactCacheOptions,
+  type ArtifactMetadata,
+  type ExtractedArtifact,
+} from './catalog/artifact-cache.js';
+export {
+  CatalogVersions,
+  fetchManifest,
+  followManifest,
+  refOf,
+  type FollowManifestOptions,
+  type ManifestApplied,
+  type ManifestFollower,
+} from './catalog/versions.js';
 export type { RoomInfo } from './rooms/room.js';
 export { ServerError, GameLoadError, ServerConfigError, RuntimeError, ArtifactError, ServerErrorCode, type ServerErrorCodeValue } from './errors.js';

@@ -13,7 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AddressInfo, Socket } from 'node:net';
 import { CloseCode, isRoomId, playPath, socketUrlFor } from '@parlor/squish';
 import { RuntimeError, ServerConfigError, ServerError, ServerErrorCode } from './errors.js';
-import { GameCatalog, type GameInfo } from './games/catalog.js';
+import { GameCatalog, type CatalogVersionSource, type GameInfo } from './games/catalog.js';
 import type { GameSource, LoadedGame } from './games/loader.js';
 import { ClientBundle } from './http/client-bundle.js';
 import type { FleetRoomsHook } from './http/fleet-rooms.js';
@@ -62,13 +62,32 @@ export interface GameServer {
    */
   replaceGame(name: string, source: GameSource | LoadedGame | string): Promise<LoadedGame>;
   /**
-   * Creates an empty room of `game` with id `roomId` (as a fleet `createRoom` does); players
-   * join it at `/play/<game>/<roomId>`. `options` reach the game's constructor. The room is
-   * disposed when its last member leaves, or by {@link GameServer.closeRoom}.
-   * @throws {ServerError} `SERVER_UNKNOWN_GAME`, `SERVER_ROOM_EXISTS`, `SERVER_CLOSING`; `SERVER_CONFIG` for an invalid id
-   *   (`ROOM_ID_RE` of `@parlor/squish`); whatever the runtime throws when it cannot start an engine.
+   * Loads a catalog version from its extracted artifact (`ArtifactCache.load`), evaluated as a
+   * local game is (in the runtime's `inspect` when sandboxed), and keeps it under `slug@version`
+   * beside the other versions of that game: rooms of each keep running their own. It becomes the
+   * current build of `slug` (the lobby's, new rooms') when `current` is set or `slug` has none.
+   * Nothing is closed: a promotion never changes running rooms.
+   * @throws {GameLoadError} when the build fails; {@link ServerConfigError} when that version is loaded from another sha256.
    */
-  openRoom(game: string, roomId: string, options?: Record<string, unknown>): RoomInfo;
+  loadVersion(source: CatalogVersionSource, options?: { current?: boolean }): Promise<LoadedGame>;
+  /** A loaded catalog version of a game (current or not), if any. */
+  gameVersion(slug: string, version: string): LoadedGame | undefined;
+  /**
+   * Stops offering a game (lobby, new rooms, `/play/<name>` without a live room); live rooms of it
+   * play on. A catalog version it ran stays loaded until {@link GameServer.pruneVersions}.
+   */
+  retireGame(name: string): void;
+  /** Unloads the catalog versions that are not current and that no live room runs. @returns them. */
+  pruneVersions(): LoadedGame[];
+  /**
+   * Creates an empty room of `game` with id `roomId` (as a fleet `createRoom` does); players
+   * join it at `/play/<game>/<roomId>`. `options` reach the game's constructor. With `version`,
+   * the room runs that loaded catalog version ({@link GameServer.loadVersion}) whichever is current.
+   * The room is disposed when its last member leaves, or by {@link GameServer.closeRoom}.
+   * @throws {ServerError} `SERVER_UNKNOWN_GAME` (also for a version not loaded), `SERVER_ROOM_EXISTS`, `SERVER_CLOSING`;
+   *   `SERVER_CONFIG` for an invalid id (`ROOM_ID_RE` of `@parlor/squish`); whatever the runtime throws when it cannot start an engine.
+   */
+  openRoom(game: string, roomId: string, options?: Record<string, unknown>, version?: string): RoomInfo;
   /**
    * Ends a room: its clients are closed with 1000 and its engine stopped. Idempotent.
    * @returns `false` when no such room was live.
@@ -305,9 +324,29 @@ class ParlorServer implements GameServer {
     return game;
   }
 
-  openRoom(gameName: string, roomId: string, options: Record<string, unknown> = {}): RoomInfo {
-    const game = this.catalog.get(gameName);
-    if (!game) throw new ServerError(ServerErrorCode.UNKNOWN_GAME, `no game named ${JSON.stringify(String(gameName).slice(0, 64))}`);
+  loadVersion(source: CatalogVersionSource, options: { current?: boolean } = {}): Promise<LoadedGame> {
+    return this.catalog.loadVersion(source, options).then((game) => {
+      this.logger.info({ game: game.name, version: game.version, sha256: game.sha256, current: this.catalog.get(game.name) === game }, 'game version loaded');
+      return game;
+    });
+  }
+
+  gameVersion(slug: string, version: string): LoadedGame | undefined {
+    return this.catalog.version(slug, version);
+  }
+
+  retireGame(name: string): void {
+    this.catalog.retire(name);
+  }
+
+  pruneVersions(): LoadedGame[] {
+    const live = new Set(this.registry.all().map((r) => r.game));
+    return this.catalog.prune((g) => live.has(g));
+  }
+
+  openRoom(gameName: string, roomId: string, options: Record<string, unknown> = {}, version?: string): RoomInfo {
+    const game = version === undefined ? this.catalog.get(gameName) : this.catalog.version(gameName, version);
+    if (!game) throw new ServerError(ServerErrorCode.UNKNOWN_GAME, `no game named ${JSON.stringify(String(gameName).slice(0, 64))}${version === undefined ? '' : ` at version ${JSON.stringify(String(version).slice(0, 64))}`}`);
     if (!isRoomId(roomId)) throw new ServerConfigError('invalid room id');
     if (this.closing) throw new ServerError(ServerErrorCode.SERVER_CLOSING, 'server shutting down');
     return this.registry.open(game, roomId, options).info();

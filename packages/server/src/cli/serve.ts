@@ -1,12 +1,18 @@
-/** `parlor serve --games <dir>`: serve every game in a folder, in the runtime chosen, optionally as a fleet instance. */
+/**
+ * `parlor serve --games <dir>` and/or `--catalog-url <url> --env prod`: serve every game in a folder and/or the
+ * versions an environment's manifest pins (fetched, verified and cached), in the runtime chosen, optionally as a fleet instance.
+ */
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
+import { ENV_RE } from '@parlor/squish';
 import type { FleetAgent } from '@parlor/fleet-agent';
 import { loadGamesFromDir, type LoadedGame } from '../games/loader.js';
 import type { Logger, LogLevel } from '../logger.js';
 import type { GameServerOptions } from '../server.js';
 import { defaultInstanceId } from '../runtime/docker.js';
-import { attachFleet, collectLabel, fleetKeyFile, readFleetKeyFile, type FleetFlags } from '../fleet/fleet-cli.js';
+import { attachFleet, collectLabel, fleetKey, fleetKeyFile, readFleetKeyFile, type FleetFlags } from '../fleet/fleet-cli.js';
+import { ArtifactCache } from '../catalog/artifact-cache.js';
+import { CatalogVersions, followManifest } from '../catalog/versions.js';
 import { RUNTIME_NAMES, createRuntime, loadOptionsFor, type RuntimeChoice } from '../runtime/policy.js';
 import type { RoomRuntime } from '../runtime/runtime.js';
 import { cliLogger, describeError, fail, fraction, handleSignals, hostOption, instanceId, int, levelOption, listen, portOption } from './common.js';
@@ -81,8 +87,32 @@ function capacityOptions(opts: CapacityFlags, port: number): Partial<GameServerO
   return { ...out, instanceId: opts.instanceId ?? defaultInstanceId(port) };
 }
 
+/** `serve` flags of the catalog: which environment's manifest to serve, and where artifacts are cached. */
+interface CatalogFlags {
+  catalogUrl?: string;
+  catalogKeyFile?: string;
+  env: string;
+  manifestRefresh: number;
+  artifactCache: string;
+}
+
+/** The catalog key: the `--catalog-key-file`, else the agent key of the fleet flags, else none. @throws {Error} naming the file flag. */
+function catalogKey(opts: CatalogFlags & FleetFlags): string | undefined {
+  if (opts.catalogKeyFile === undefined) return fleetKey(opts);
+  try {
+    return readFleetKeyFile(opts.catalogKeyFile);
+  } catch (err) {
+    throw new Error((err as Error).message.replace('--fleet-key-file', '--catalog-key-file'));
+  }
+}
+
+/** The default environment: `prod` when NODE_ENV=production, else `dev`. */
+function defaultEnv(): string {
+  return process.env.NODE_ENV === 'production' ? 'prod' : 'dev';
+}
+
 /** What commander hands `serve`. */
-type ServeFlags = { games: string; port: number; host?: string; logLevel: LogLevel; runtime?: string; drainTimeout: number } & FleetFlags & CapacityFlags & SandboxFlags;
+type ServeFlags = { games?: string; port: number; host?: string; logLevel: LogLevel; runtime?: string; drainTimeout: number } & FleetFlags & CapacityFlags & SandboxFlags & CatalogFlags;
 
 /**
  * SIGHUP: re-reads the `--fleet-key-file` and hands a changed key to the agent (which reconnects
@@ -101,37 +131,85 @@ function reloadFleetKey(agent: FleetAgent | null, flags: FleetFlags, logger: Log
   }
 }
 
+/** The agent key for artifact fetches of fleet-placed versions, or none (never throws: the agent reports a bad key file). */
+function safeFleetKey(opts: FleetFlags): string | undefined {
+  try {
+    return fleetKey(opts);
+  } catch {
+    return undefined;
+  }
+}
+
 async function serve(opts: ServeFlags): Promise<void> {
   const logger = await cliLogger(opts.logLevel);
   const port = opts.port;
   const capacity = capacityOptions(opts, port);
   const runtime = runtimeFromFlag(opts.runtime, logger, capacity.instanceId, opts);
-  let games: Record<string, LoadedGame>;
+  if (opts.games === undefined && !opts.catalogUrl) fail('give a folder of games (--games <dir>) or a catalog (--catalog-url <url> --env <env>), or both');
+  let catalogUrl: string | undefined;
+  if (opts.catalogUrl) {
+    try {
+      catalogUrl = new URL(opts.catalogUrl).href;
+      if (!/^https?:$/.test(new URL(catalogUrl).protocol)) throw new Error('not http');
+    } catch {
+      fail(`--catalog-url ${JSON.stringify(opts.catalogUrl.slice(0, 100))}: want the catalog's http(s) base URL, e.g. http://localhost:7070`);
+    }
+  }
+  if (catalogUrl && !ENV_RE.test(opts.env)) fail(`--env ${JSON.stringify(opts.env.slice(0, 40))}: an environment is a lower-case letter then letters, digits or "-" (e.g. prod)`);
+  let key: string | undefined;
+  try {
+    key = catalogKey(opts);
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  if (catalogUrl && !key) fail('--catalog-url needs a key: --catalog-key-file <path>, or the agent key (--fleet-key-file, PARLOR_FLEET_KEY)');
+  let games: Record<string, LoadedGame> = {};
   try {
     await runtime.prepare?.(); // fail closed: e.g. --runtime docker with Docker unreachable exits here
-    games = await loadGamesFromDir(resolve(opts.games), {
-      onError: (name, err) => logger.error({ game: name, error: err.message }, 'game not served'),
-      ...loadOptionsFor(runtime),
-    });
+    if (opts.games !== undefined) {
+      games = await loadGamesFromDir(resolve(opts.games), {
+        onError: (name, err) => logger.error({ game: name, error: err.message }, 'game not served'),
+        ...loadOptionsFor(runtime),
+      });
+    }
   } catch (err) {
     fail(describeError(err));
   }
-  if (Object.keys(games).length === 0) fail(`no games found in ${resolve(opts.games)}`);
+  if (opts.games !== undefined && !catalogUrl && Object.keys(games).length === 0) fail(`no games found in ${resolve(opts.games)}`);
   const server = await listen({ ...capacity, games, port, host: opts.host, logger, runtime });
-  console.log(`\n  Parlor: serving ${Object.keys(games).join(', ')}\n  Open ${server.url}/\n`);
+  // Catalog versions (a manifest's, or the ones the fleet places here) are fetched, verified and cached here.
+  let versions: CatalogVersions | undefined;
+  if (catalogUrl || opts.fleetUrl) {
+    const cache = new ArtifactCache({ dir: resolve(opts.artifactCache), key: () => key ?? safeFleetKey(opts), logger });
+    process.once('exit', () => cache.closeSync());
+    versions = new CatalogVersions(server, cache, logger);
+  }
+  let follower: { stop(): void } | null = null;
+  if (catalogUrl && versions) {
+    const f = followManifest(versions, { catalogUrl, env: opts.env, key: () => key, intervalMs: opts.manifestRefresh, logger });
+    const applied = await f.refresh();
+    if (applied) console.log(`  Parlor: ${opts.env} manifest of ${catalogUrl}: ${applied.current.join(', ') || 'no games'}${applied.failed.length ? ` (not loaded: ${applied.failed.map((x) => x.game).join(', ')})` : ''}`);
+    else console.log(`  Parlor: the ${opts.env} manifest of ${catalogUrl} could not be fetched yet (see the log); retrying every ${opts.manifestRefresh} ms`);
+    follower = f;
+  }
+  console.log(`\n  Parlor: serving ${server.games().map((g) => (g.version ? `${g.name}@${g.version}` : g.name)).join(', ') || '(no games yet)'}\n  Open ${server.url}/\n`);
   let agent: FleetAgent | null = null;
   if (opts.fleetUrl) {
     try {
       // The agent declares what this server enforces (GameServer.capacity: --max-connections, --max-rooms or their defaults).
-      agent = attachFleet(server, opts, logger);
+      agent = attachFleet(server, opts, logger, undefined, versions);
     } catch (err) {
+      follower?.stop();
       await server.close();
       fail((err as Error).message);
     }
   }
   // SIGTERM/SIGINT drain (the orchestrator sees the instance draining, players finish), SIGHUP re-reads the key file.
   handleSignals(server, logger, undefined, {
-    drain: () => drainServer(server, logger, agent, opts.drainTimeout),
+    drain: () => {
+      follower?.stop();
+      return drainServer(server, logger, agent, opts.drainTimeout);
+    },
     onReload: () => reloadFleetKey(agent, opts, logger),
   });
 }
@@ -139,8 +217,13 @@ async function serve(opts: ServeFlags): Promise<void> {
 /** The `serve` command. */
 export function serveCommand(): Command {
   return new Command('serve')
-    .description('serve every game in a folder (each subfolder with an index file, and each .ts/.js file)')
-    .requiredOption('-g, --games <dir>', 'folder of games')
+    .description('serve every game in a folder (each subfolder with an index file, and each .ts/.js file) and/or the games of a catalog environment')
+    .option('-g, --games <dir>', 'folder of games (optional with --catalog-url)')
+    .addOption(new Option('--catalog-url <url>', "serve the versions the catalog's manifest of --env pins, e.g. http://localhost:7070").env('PARLOR_CATALOG_URL'))
+    .option('--catalog-key-file <path>', 'file holding the key for --catalog-url (first line not blank or #); default the agent key (--fleet-key-file, PARLOR_FLEET_KEY)')
+    .addOption(new Option('--env <env>', 'the catalog environment served (default prod when NODE_ENV=production, else dev)').env('PARLOR_ENV').default(defaultEnv()))
+    .addOption(new Option('--manifest-refresh <ms>', 'how often the manifest is fetched again (new rooms run a promoted version; running rooms keep theirs)').default(30_000).argParser(int('milliseconds', 100)))
+    .option('--artifact-cache <dir>', 'where verified artifacts are cached', './parlor-data/artifacts')
     .addOption(portOption())
     .addOption(hostOption())
     .addOption(levelOption())

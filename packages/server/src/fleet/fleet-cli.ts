@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { FleetAgent } from '@parlor/fleet-agent';
+import type { CatalogVersions } from '../catalog/versions.js';
 import { createFleetHost } from './fleet-host.js';
 import type { Logger } from '../logger.js';
 import type { GameServer } from '../server.js';
@@ -58,14 +59,24 @@ export function readFleetKeyFile(path: string): string {
 }
 
 /**
+ * The agent key the flags give: `--fleet-key`, else the `--fleet-key-file` (or `PARLOR_FLEET_KEY_FILE`), else
+ * `PARLOR_FLEET_KEY`; `undefined` when none.
+ * @throws {Error} naming `--fleet-key-file` when that file cannot be read or holds no key.
+ */
+export function fleetKey(flags: FleetFlags): string | undefined {
+  const file = fleetKeyFile(flags);
+  return flags.fleetKey ?? (file !== undefined ? readFleetKeyFile(file) : process.env.PARLOR_FLEET_KEY) ?? undefined;
+}
+
+/**
  * Creates a {@link FleetAgent} for `server` from CLI flags and starts connecting (in the
  * background: it reconnects forever and never throws network errors into the server).
  * The key: `--fleet-key`, else the `--fleet-key-file` (or `PARLOR_FLEET_KEY_FILE`), else `PARLOR_FLEET_KEY`.
+ * With `versions`, the host runs the catalog versions the orchestrator places on it (see `createFleetHost`).
  * @throws {Error} on a missing or unreadable key, or a malformed label (the CLI reports it and exits).
  */
-export function attachFleet(server: GameServer, flags: FleetFlags, logger: Logger, capacity?: FleetCapacity): FleetAgent {
-  const file = fleetKeyFile(flags);
-  const key = flags.fleetKey ?? (file !== undefined ? readFleetKeyFile(file) : process.env.PARLOR_FLEET_KEY);
+export function attachFleet(server: GameServer, flags: FleetFlags, logger: Logger, capacity?: FleetCapacity, versions?: CatalogVersions): FleetAgent {
+  const key = fleetKey(flags);
   if (!key) throw new Error('--fleet-url needs --fleet-key-file <path> (or PARLOR_FLEET_KEY_FILE), --fleet-key or PARLOR_FLEET_KEY');
   const labels: Record<string, string> = {};
   for (const l of flags.label ?? []) {
@@ -73,7 +84,7 @@ export function attachFleet(server: GameServer, flags: FleetFlags, logger: Logge
     if (i <= 0) throw new Error(`invalid --label ${JSON.stringify(l)} (want k=v)`);
     labels[l.slice(0, i)] = l.slice(i + 1);
   }
-  const agent = new FleetAgent(createFleetHost(server), {
+  const agent = new FleetAgent(createFleetHost(server, { versions }), {
     url: flags.fleetUrl as string,
     key,
     name: flags.name,

@@ -1,4 +1,6 @@
-import { ServerErrorCode } from '../errors.js';
+import { SUPPORTED_SQUISH_VERSIONS, type ArtifactRef } from '@parlor/squish';
+import type { CatalogVersions } from '../catalog/versions.js';
+import { ServerError, ServerErrorCode } from '../errors.js';
 import type { GameServer } from '../server.js';
 
 /** One room as a fleet agent sees it (structurally `HostRoom` of `@parlor/fleet-agent`). */
@@ -15,6 +17,10 @@ export interface FleetHostRoom {
   provenance: 'fleet' | 'local';
   /** Creation time, ms since the epoch. */
   createdAt: number;
+  /** The catalog version the room runs; absent for a game served from source. */
+  version?: string;
+  /** The sha256 of that version's artifact; absent for a game served from source. */
+  sha256?: string;
 }
 
 /**
@@ -26,8 +32,16 @@ export interface ServerFleetHost {
   listRooms(): FleetHostRoom[];
   /** The game names. */
   roomTypes(): string[];
-  /** {@link GameServer.openRoom}; throws `ServerError` `SERVER_ROOM_EXISTS` / `SERVER_UNKNOWN_GAME` (the agent checks both before calling, so the fleet sees its own `ROOM_EXISTS` / `UNKNOWN_ROOM_TYPE`). */
-  createRoom(type: string, roomId: string, options: Record<string, unknown>): void;
+  /**
+   * {@link GameServer.openRoom}; throws `ServerError` `SERVER_ROOM_EXISTS` / `SERVER_UNKNOWN_GAME` (the agent checks both before calling,
+   * so the fleet sees its own `ROOM_EXISTS` / `UNKNOWN_ROOM_TYPE`). With `artifact` (`type` is its slug), the room runs exactly
+   * that catalog version: fetched and verified through the host's artifact cache (or already loaded), then created; rejects
+   * with `SERVER_ARTIFACT_MISMATCH` (never run), `SERVER_ARTIFACT_FETCH_FAILED`, `SERVER_ARTIFACT_INVALID`, a `SERVER_GAME_*`
+   * load error, or `SERVER_UNKNOWN_GAME` when the host has no artifact cache.
+   */
+  createRoom(type: string, roomId: string, options: Record<string, unknown>, artifact?: ArtifactRef): void | Promise<void>;
+  /** The squish (codec) versions this host can run (`SUPPORTED_SQUISH_VERSIONS`): placement puts a version only where its squishVersion is listed. */
+  squishVersions(): number[];
   /**
    * {@link GameServer.reserveSeats}: single-use join tickets; throws with code `SERVER_ROOM_NOT_FOUND` for a room that is
    * not live, and with code `ROOM_FULL` (the fleet protocol's) when the room has fewer than `count` seats free.
@@ -44,12 +58,14 @@ export interface ServerFleetHost {
 /**
  * Adapts a {@link GameServer} to the fleet agent's host interface: the server's game names are the fleet's
  * room types; room ids are the same in both. Rooms created through it report provenance `fleet`.
+ * With `config.versions` (the host's catalog versions and artifact cache), `createRoom` runs catalog
+ * versions it is handed as an `ArtifactRef`; rooms report their `version` and `sha256`.
  *
  * @example
  * const server = await createGameServer({ games, port: 8080 });
  * const agent = new FleetAgent(createFleetHost(server), { url, key, endpointUrl: server.url });
  */
-export function createFleetHost(server: GameServer): ServerFleetHost {
+export function createFleetHost(server: GameServer, config: { versions?: CatalogVersions } = {}): ServerFleetHost {
   const fromFleet = new Set<string>();
   return {
     listRooms() {
@@ -61,9 +77,10 @@ export function createFleetHost(server: GameServer): ServerFleetHost {
           roomId: s.id,
           type: s.game,
           clientCount: s.players + s.spectators,
-          metadata: { title: s.title, players: s.players, spectators: s.spectators, maxPlayers: s.maxPlayers },
+          metadata: { title: s.title, players: s.players, spectators: s.spectators, maxPlayers: s.maxPlayers, ...(s.version !== undefined ? { version: s.version } : {}) },
           provenance: fromFleet.has(s.id) ? 'fleet' : 'local',
           createdAt: s.createdAt,
+          ...(s.version !== undefined ? { version: s.version, sha256: s.sha256 } : {}),
         });
       }
       for (const id of fromFleet) if (!live.has(id)) fromFleet.delete(id);
@@ -72,9 +89,22 @@ export function createFleetHost(server: GameServer): ServerFleetHost {
     roomTypes() {
       return server.games().map((g) => g.name);
     },
-    createRoom(type, roomId, options) {
-      server.openRoom(type, roomId, options);
-      fromFleet.add(roomId);
+    createRoom(type, roomId, options, artifact) {
+      if (!artifact) {
+        server.openRoom(type, roomId, options);
+        fromFleet.add(roomId);
+        return;
+      }
+      const { versions } = config;
+      if (!versions) return Promise.reject(new ServerError(ServerErrorCode.UNKNOWN_GAME, `this host runs no catalog versions (no artifact cache): cannot run ${artifact.slug}@${artifact.version}`));
+      if (artifact.slug !== type) return Promise.reject(new ServerError(ServerErrorCode.UNKNOWN_GAME, `room type ${JSON.stringify(type.slice(0, 64))} is not the artifact's game ${artifact.slug}`));
+      return versions.ensure(artifact).then(() => {
+        server.openRoom(artifact.slug, roomId, options, artifact.version);
+        fromFleet.add(roomId);
+      });
+    },
+    squishVersions() {
+      return [...SUPPORTED_SQUISH_VERSIONS];
     },
     reserveSeats(roomId, count, ttlMs) {
       try {

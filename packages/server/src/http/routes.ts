@@ -168,7 +168,10 @@ export function createHttpApp(view: HttpView, serverFactory: FastifyServerFactor
 
   const play = async (req: FastifyRequest<{ Params: { game: string; roomId?: string }; Querystring: { spectate?: unknown; create?: unknown } }>, reply: FastifyReply) => {
     const { game: name, roomId = '' } = req.params;
-    const game = view.game(name);
+    // A live room plays the build it was created with: a catalog version that is no longer the
+    // current one (a promotion since) keeps serving that version's page and assets.
+    const live = roomId !== '' && isRoomId(roomId) ? view.rooms.get(roomId) : undefined;
+    const game = live && live.game.name === name && live.game.version !== undefined ? live.game : view.game(name);
     const dev = view.devStatus !== null;
     const yes = (v: unknown): boolean => ['1', 'true', 'yes'].includes(String(v ?? ''));
     // In dev mode a game whose first build failed has a status but no build: its play page shows

@@ -45,6 +45,10 @@ export interface RoomInfo {
   maxPlayers: number;
   /** Creation time, ms since the epoch. */
   createdAt: number;
+  /** The catalog version the room runs (`1.2.0`); absent for a game served from source. */
+  version?: string;
+  /** The sha256 of that version's artifact; absent for a game served from source. */
+  sha256?: string;
 }
 
 /** What a {@link Room} needs from the server: settings and shared services, no state of the server's. */
@@ -197,6 +201,7 @@ export class Room {
       spectators: this.spectatorCount,
       maxPlayers: this.game.metadata.maxPlayers,
       createdAt: this.createdAt,
+      ...(this.game.version !== undefined ? { version: this.game.version, sha256: this.game.sha256 } : {}),
     };
   }
 
