@@ -29,7 +29,7 @@ export const FLEET_CAUSES = {
   /** Catalog: no artifact with this sha256. */
   UNKNOWN_ARTIFACT: { status: 404, message: 'no such artifact' },
   /** Catalog: no such publish request. */
-  UNKNOWN_REQUEST: { status: 404, message: 'no such publish request' },
+  UNKNOWN_PUBLISH_REQUEST: { status: 404, message: 'no such publish request' },
   /** Catalog: a version's file that the version does not have. */
   UNKNOWN_FILE: { status: 404, message: 'no such file in the version' },
   /** Method not allowed on this route (the answer has `Allow`). */
