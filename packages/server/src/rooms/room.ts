@@ -12,6 +12,7 @@ import {
   type ErrorMessage,
   type InputEvent,
   type PlayerId,
+  type PlayerIdentity,
   type RedirectMessage,
 } from '@parlor/squish';
 import { WebSocket } from 'ws';
@@ -78,6 +79,10 @@ export interface RoomListener {
 export interface Member extends Recipient {
   readonly spectator: boolean;
   readonly name: string;
+  /** The signed-in player's user id (verified at join; kept across reconnects); `undefined` when anonymous. */
+  readonly userId?: string;
+  /** The signed-in player's roles; empty when anonymous. */
+  readonly roles: readonly string[];
   /** @internal secret: never logged */
   readonly token: string;
   graceTimer: ReturnType<typeof setTimeout> | null;
@@ -213,14 +218,17 @@ export class Room {
 
   /**
    * Adds a new player (or spectator) on a socket: assigns a player id and a reconnect token
-   * (128 random bits, base64url), sends `init` and `assets`, and tells the engine.
+   * (128 random bits, base64url), sends `init` and `assets`, and tells the engine (with the
+   * player's verified `identity`, if signed in).
    */
-  join(ws: WebSocket, name: string, spectator: boolean): Member {
+  join(ws: WebSocket, name: string, spectator: boolean, identity: PlayerIdentity | null = null): Member {
     const playerId = this.nextPlayerId++;
     const member: Member = {
       playerId,
       spectator,
       name: name || (spectator ? `Spectator ${playerId}` : `Player ${playerId}`),
+      ...(identity ? { userId: identity.userId } : {}),
+      roles: identity ? [...identity.roles] : [],
       token: randomBytes(16).toString('base64url'),
       socket: null,
       graceTimer: null,
@@ -228,7 +236,7 @@ export class Room {
     };
     this.members.set(playerId, member);
     this.attach(member, ws);
-    this.engine.send({ type: 'join', playerId, name: member.name, spectator });
+    this.engine.send({ type: 'join', playerId, name: member.name, spectator, ...(identity ? { userId: identity.userId, roles: [...identity.roles] } : {}) });
     this.log.info(
       { player: playerId, spectator, players: this.playerCount, spectators: this.spectatorCount },
       spectator ? 'spectator joined' : 'player joined',
