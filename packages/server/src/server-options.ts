@@ -8,6 +8,7 @@ import { DEFAULT_MAX_CONSECUTIVE_ERRORS } from './engine/room-engine.js';
 import { ServerConfigError } from './errors.js';
 import type { GameSource, LoadedGame } from './games/loader.js';
 import type { FleetRoomsHook } from './http/fleet-rooms.js';
+import { resolveIdentity, type IdentityOptions, type IdentitySettings } from './identity/options.js';
 import type { DevStatus } from './dev/status.js';
 import type { Logger, LogLevel } from './logger.js';
 import type { RuntimeChoice } from './runtime/policy.js';
@@ -70,6 +71,17 @@ export interface GameServerOptions {
   clientBundle?: string;
   /** When set, the lobby shows "New room (fleet)" per game and `POST /parlor/api/fleet/rooms` places rooms through it (see {@link GameServer.setFleetRooms}). */
   fleetRooms?: FleetRoomsHook;
+  /**
+   * Player identity ({@link IdentityOptions}): how a join's signed identity token is verified
+   * (HS256 `secrets`, a `jwksUrl`, optional `issuer` / `audience`, `clockToleranceSec`), or the
+   * integrator's `authenticate(join)` hook, and the `roleLadder` games' `minRole` is ranked on
+   * (default `['player', 'member', 'moderator', 'admin']`). Games then see `player.userId` and
+   * `player.roles`; a game's access (`requiresAuth`, `minRole`) refuses anonymous players (4402)
+   * and lower roles (4407); a token that does not verify is refused (4498). Default: none, every
+   * player anonymous (games that need sign-in admit nobody).
+   * @throws {ServerConfigError} from {@link createGameServer} for an invalid option (e.g. a secret under 32 bytes).
+   */
+  identity?: IdentityOptions;
 
   // ---------------------------------------------------------------- capacity (see README "Close codes")
 
@@ -147,6 +159,8 @@ export interface ServerSettings {
   readonly instanceId: string;
   /** {@link GameServerOptions.devStatus}: where rooms report game errors in `parlor dev`; `undefined` otherwise. */
   readonly devStatus: DevStatus | undefined;
+  /** {@link GameServerOptions.identity}, validated. */
+  readonly identity: IdentitySettings;
 }
 
 /**
@@ -177,8 +191,10 @@ export function resolveOptions(options: GameServerOptions): ServerSettings {
     throw new ServerConfigError('instanceId must be 1–128 printable ASCII characters without spaces');
   }
   const instanceId = options.instanceId ?? defaultInstanceId(options.port ?? 8080);
+  const identity = resolveIdentity(options.identity);
   return {
     devStatus: options.devStatus,
+    identity,
     reconnectGraceMs,
     joinTimeoutMs,
     maxInputBytes,
