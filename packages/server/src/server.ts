@@ -22,6 +22,7 @@ import { resolveLogger, type Logger } from './logger.js';
 import { ServerMetrics } from './metrics.js';
 import { ConnectionAdmission } from './realtime/admission.js';
 import { Handshake } from './realtime/handshake.js';
+import { Authenticator } from './identity/verify.js';
 import { Upgrades } from './realtime/upgrade.js';
 import { SlowClientWatch } from './rooms/fanout.js';
 import { RoomRegistry } from './rooms/registry.js';
@@ -98,9 +99,12 @@ export interface GameServer {
    * From then on a player join to that room needs a valid ticket (`join.ticket`, or `?ticket=`
    * on the play page); others are refused with 4403. Spectators and reconnects need no ticket.
    * Seats never oversell: players + live tickets + `count` ≤ the game's `maxPlayers` (an expired ticket frees its seat).
-   * @throws {ServerError} `SERVER_ROOM_NOT_FOUND`; `SERVER_ROOM_FULL` when fewer than `count` seats are free; `SERVER_CONFIG` for a count outside 1–64 or a TTL outside 1 ms–1 h.
+   * With `userIds` (one per seat, in order), ticket i admits only the signed-in player whose `userId`
+   * is `userIds[i]` (see {@link GameServerOptions.identity}); anyone else using it is refused with 4403.
+   * @throws {ServerError} `SERVER_ROOM_NOT_FOUND`; `SERVER_ROOM_FULL` when fewer than `count` seats are free; `SERVER_CONFIG` for a count outside 1–64,
+   *   a TTL outside 1 ms–1 h, or `userIds` not `count` user ids of 1–256 characters.
    */
-  reserveSeats(roomId: string, count: number, ttlMs: number): { tickets: string[]; expiresAt: number };
+  reserveSeats(roomId: string, count: number, ttlMs: number, userIds?: readonly string[]): { tickets: string[]; expiresAt: number };
   /** Sets (or with `null` removes) the fleet room hook of {@link GameServerOptions.fleetRooms}; the fleet CLI wiring calls it once the agent exists. */
   setFleetRooms(hook: FleetRoomsHook | null): void;
   /**
@@ -220,6 +224,7 @@ class ParlorServer implements GameServer {
       logger,
       metrics,
       rooms: this.registry,
+      identity: new Authenticator(settings.identity, logger),
       game: (name) => this.catalog.get(name),
       closing: () => this.closing !== null,
     });
@@ -352,8 +357,8 @@ class ParlorServer implements GameServer {
     return this.registry.open(game, roomId, options).info();
   }
 
-  reserveSeats(roomId: string, count: number, ttlMs: number): { tickets: string[]; expiresAt: number } {
-    return this.registry.reserve(roomId, count, ttlMs);
+  reserveSeats(roomId: string, count: number, ttlMs: number, userIds?: readonly string[]): { tickets: string[]; expiresAt: number } {
+    return this.registry.reserve(roomId, count, ttlMs, userIds);
   }
 
   setFleetRooms(hook: FleetRoomsHook | null): void {

@@ -1,4 +1,5 @@
 import { CloseCode, SquishDecodeError, TokenBucket, decodeClientMessage, encodeServerMessage, type ClientMessage, type JoinMessage } from '@parlor/squish';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocket, type RawData } from 'ws';
 import type { Logger } from '../logger.js';
@@ -12,7 +13,10 @@ export interface ConnectionHost {
   readonly joinTimeoutMs: number;
   readonly inputRateLimit: number;
   readonly inputBurst: number;
-  /** Handles a `join` (the handshake): marks the connection {@link ClientConnection.joined}, or rejects it. */
+  /**
+   * Handles a `join` (the handshake): marks the connection {@link ClientConnection.joined}, or rejects
+   * it, now or later (an identity check may be asynchronous: until then the connection is joining).
+   */
   join(conn: ClientConnection, msg: JoinMessage): void;
 }
 
@@ -29,6 +33,8 @@ export class ClientConnection {
   room: Room | null = null;
   member: Member | null = null;
   private closed = false;
+  /** A `join` was handed to the handshake (which may still be checking the player's identity). */
+  private joining = false;
   private readonly bucket: TokenBucket;
   private joinTimer: ReturnType<typeof setTimeout> | null;
 
@@ -38,6 +44,8 @@ export class ClientConnection {
     private readonly host: ConnectionHost,
     /** The TCP socket under `ws`, reset by {@link drop} to free its kernel buffers too. */
     private readonly socket?: Socket,
+    /** Headers of the upgrade request (for the identity hook). */
+    readonly headers: IncomingHttpHeaders = {},
   ) {
     this.bucket = new TokenBucket(host.inputRateLimit, host.inputBurst);
     this.joinTimer = setTimeout(() => {
@@ -48,6 +56,11 @@ export class ClientConnection {
     ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     ws.on('error', (err: Error & { code?: string }) => this.onError(err));
     ws.on('close', () => this.onClose());
+  }
+
+  /** Whether the socket was rejected, dropped or closed (a pending join must not complete then). */
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   /** Marks the connection joined. */
@@ -147,9 +160,15 @@ export class ClientConnection {
     }
     if (!this.member) {
       if (msg.type !== 'join') {
-        this.reject(CloseCode.MALFORMED, 'malformed', `first message must be join, got ${msg.type}`);
+        // while the join's identity is checked, a ping or an early input is dropped
+        if (!this.joining) this.reject(CloseCode.MALFORMED, 'malformed', `first message must be join, got ${msg.type}`);
         return;
       }
+      if (this.joining) {
+        this.reject(CloseCode.MALFORMED, 'malformed', 'join sent twice');
+        return;
+      }
+      this.joining = true;
       try {
         this.host.join(this, msg);
       } catch (err) {

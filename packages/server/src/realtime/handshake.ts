@@ -2,11 +2,15 @@
  * The handshake: what happens to a socket's first message, `join`. Protocol version, game, then
  * either a reconnect (by token: same member, same seat) or a fresh join, where this file decides
  * WHICH ROOM A PLAYER JOINS (see {@link Handshake.join}), checks tickets of reserved rooms, the
- * player and spectator caps, the room-creation limits, and cleans the display name. One place
- * for every way into a room; rooms and tokens themselves are kept by `rooms/registry.ts`.
+ * player and spectator caps, the room-creation limits, and cleans the display name. A fresh
+ * join's identity (its token, or the `authenticate` hook: `identity/verify.ts`) is checked first,
+ * then the game's access (`identity/access.ts`). One place for every way into a room; rooms and
+ * tokens themselves are kept by `rooms/registry.ts`.
  */
-import { CloseCode, PROTOCOL_VERSION, isRoomId, type JoinMessage } from '@parlor/squish';
+import { CloseCode, PROTOCOL_VERSION, isRoomId, type JoinMessage, type PlayerIdentity } from '@parlor/squish';
 import type { LoadedGame } from '../games/loader.js';
+import { accessOf, checkAccess } from '../identity/access.js';
+import type { Authenticator } from '../identity/verify.js';
 import type { Logger } from '../logger.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { RoomRegistry } from '../rooms/registry.js';
@@ -22,6 +26,8 @@ export interface HandshakeOptions {
   readonly inputBurst: number;
   readonly maxSpectatorsPerRoom: number;
   readonly rooms: RoomRegistry;
+  /** Who joining players are (`GameServerOptions.identity`). */
+  readonly identity: Authenticator;
   /** The current build of a game served here. */
   game(name: string): LoadedGame | undefined;
   /** Whether the server is shutting down. */
@@ -52,25 +58,17 @@ export class Handshake implements ConnectionHost {
    *   survive a restart); 4404 if it is another game's or an older build's, 4409 if full;
    * - with `roomId === ''`: a player gets the first open room of the game that takes players
    *   without tickets, a spectator the busiest room with spectator places; else a new room.
-   * Reserved rooms need a ticket (4403); new rooms are refused at `maxRooms` (4503) and over
-   * the per-address creation rate (4429).
+   * Reserved rooms need a ticket (4403; one bound to a user admits only that user); new rooms
+   * are refused at `maxRooms` (4503) and over the per-address creation rate (4429).
+   *
+   * A reconnect keeps the member's identity (no token is checked again). A fresh join's token is
+   * verified first (4498 when it does not verify), then the game's access (4402 anonymous, 4407
+   * role too low; spectators alike). A signed-in player joining a room where a player with the
+   * same `userId` still holds a seat (connected or within its grace) gets that seat back.
    */
   join(conn: ClientConnection, msg: JoinMessage): void {
-    const { rooms, maxSpectatorsPerRoom } = this.o;
-    if (msg.protocolVersion !== PROTOCOL_VERSION) {
-      conn.reject(CloseCode.VERSION_MISMATCH, 'version', `protocol version ${msg.protocolVersion} not supported (server speaks ${PROTOCOL_VERSION})`);
-      return;
-    }
-    const game = this.o.game(msg.game);
-    if (!game) {
-      conn.reject(CloseCode.NOT_FOUND, 'not_found', `no game named ${JSON.stringify(msg.game.slice(0, 64))}`);
-      return;
-    }
-    if (this.o.closing()) {
-      conn.reject(CloseCode.GOING_AWAY, 'not_found', 'server shutting down');
-      return;
-    }
-
+    const { rooms } = this.o;
+    if (!this.preflight(conn, msg)) return;
     if (msg.reconnectToken) {
       const found = rooms.byToken(msg.reconnectToken);
       if (!found || found.room.game.name !== msg.game || (msg.roomId !== '' && msg.roomId !== found.room.id)) {
@@ -81,7 +79,58 @@ export class Handshake implements ConnectionHost {
       found.room.reattach(found.member, conn.ws);
       return;
     }
+    const { identity } = this.o;
+    if (!identity.enabled) {
+      this.enter(conn, msg, null);
+      return;
+    }
+    const request = { token: msg.token || undefined, roomId: msg.roomId, game: msg.game, spectate: msg.spectate, headers: conn.headers, remoteAddress: conn.ip };
+    void identity.identify(request).then((outcome) => {
+      if (conn.isClosed) return;
+      if (!outcome.ok) {
+        conn.reject(CloseCode.TOKEN_REJECTED, 'token_rejected', outcome.detail);
+        return;
+      }
+      // the game may have been replaced, or the server started closing, meanwhile
+      if (!this.preflight(conn, msg)) return;
+      try {
+        this.enter(conn, msg, outcome.identity);
+      } catch (err) {
+        this.logger.error({ ...conn.logFields(), error: (err as Error)?.message ?? String(err) }, 'join failed');
+        conn.reject(CloseCode.ROOM_FAILED, 'room_failed', 'the server could not start the room');
+      }
+    });
+  }
 
+  /** Protocol version, game and server state; rejects the connection and returns `false` when one fails. */
+  private preflight(conn: ClientConnection, msg: JoinMessage): boolean {
+    if (msg.protocolVersion !== PROTOCOL_VERSION) {
+      conn.reject(CloseCode.VERSION_MISMATCH, 'version', `protocol version ${msg.protocolVersion} not supported (server speaks ${PROTOCOL_VERSION})`);
+      return false;
+    }
+    if (!this.o.game(msg.game)) {
+      conn.reject(CloseCode.NOT_FOUND, 'not_found', `no game named ${JSON.stringify(msg.game.slice(0, 64))}`);
+      return false;
+    }
+    if (this.o.closing()) {
+      conn.reject(CloseCode.GOING_AWAY, 'not_found', 'server shutting down');
+      return false;
+    }
+    return true;
+  }
+
+  /** Whether `identity` may join rooms of `game`; rejects the connection (4402 / 4407) when not. */
+  private admitted(conn: ClientConnection, game: LoadedGame, identity: PlayerIdentity | null): boolean {
+    const refused = checkAccess(accessOf(game), identity, this.o.identity.roleLadder);
+    if (refused) conn.reject(refused.code, refused.reason, refused.detail);
+    return !refused;
+  }
+
+  /** A fresh join, its identity known: access, then which room (see {@link join}). */
+  private enter(conn: ClientConnection, msg: JoinMessage, identity: PlayerIdentity | null): void {
+    const { rooms, maxSpectatorsPerRoom } = this.o;
+    const game = this.o.game(msg.game)!;
+    if (!this.admitted(conn, game, identity)) return;
     let room: Room | undefined;
     if (msg.roomId !== '') {
       if (!isRoomId(msg.roomId)) {
@@ -99,6 +148,15 @@ export class Handshake implements ConnectionHost {
         conn.reject(CloseCode.NOT_FOUND, 'not_found', `room ${msg.roomId} belongs to an older build`);
         return;
       }
+      // a room running another version of the game: its own access applies too
+      if (room && room.game !== game && !this.admitted(conn, room.game, identity)) return;
+      const held = room && identity && !msg.spectate ? rooms.byUser(room, identity.userId) : undefined;
+      if (room && held) {
+        // the same signed-in player again: their seat back, as a reconnect
+        conn.joined(room, held);
+        room.reattach(held, conn.ws);
+        return;
+      }
       if (room && !msg.spectate && !room.isOpen) {
         conn.reject(CloseCode.ROOM_FULL, 'room_full', `room ${msg.roomId} is full (${game.metadata.maxPlayers} players)`);
         return;
@@ -107,8 +165,14 @@ export class Handshake implements ConnectionHost {
         conn.reject(CloseCode.ROOM_FULL, 'spectators_full', `room ${msg.roomId} has ${maxSpectatorsPerRoom} spectators (maxSpectatorsPerRoom)`);
         return;
       }
-      if (room && !msg.spectate && !rooms.admitTicket(room.id, msg.ticket)) {
+      const verdict = room && !msg.spectate ? rooms.admitTicket(room.id, msg.ticket, identity?.userId) : 'ok';
+      if (verdict === 'invalid') {
         conn.reject(CloseCode.TICKET_REJECTED, 'ticket_rejected', `room ${msg.roomId} is reserved: join ticket missing, unknown, used or expired`);
+        return;
+      }
+      if (verdict === 'other_user') {
+        const who = identity ? 'another signed-in player' : 'a signed-in player; sign in as that player';
+        conn.reject(CloseCode.TICKET_REJECTED, 'ticket_rejected', `room ${msg.roomId} is reserved: this join ticket is for ${who}`);
         return;
       }
       if (!room && !this.admitCreation(conn)) return;
@@ -128,7 +192,7 @@ export class Handshake implements ConnectionHost {
       if (!room && !this.admitCreation(conn)) return;
       room ??= rooms.create(game);
     }
-    const member = rooms.enter(room, conn.ws, cleanName(msg.name), msg.spectate);
+    const member = rooms.enter(room, conn.ws, cleanName(msg.name), msg.spectate, identity);
     conn.joined(room, member);
   }
 

@@ -60,7 +60,7 @@ export class Upgrades {
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-      const conn = new ClientConnection(ws, req.socket.remoteAddress ?? '?', this.o.host, req.socket);
+      const conn = new ClientConnection(ws, req.socket.remoteAddress ?? '?', this.o.host, req.socket, req.headers);
       this.open.add(conn);
       ws.on('close', () => this.open.delete(conn));
     });

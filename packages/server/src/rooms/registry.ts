@@ -6,12 +6,13 @@
  * from these queries; rooms report back only through {@link RoomListener}.
  */
 import { randomBytes } from 'node:crypto';
+import type { PlayerIdentity } from '@parlor/squish';
 import type { WebSocket } from 'ws';
 import { ServerConfigError, ServerError, ServerErrorCode } from '../errors.js';
 import type { LoadedGame } from '../games/loader.js';
 import { KeyedBuckets, addressKey } from '../rate-limit.js';
 import { Room, type DisposeReason, type Member, type RoomHost, type RoomInfo, type RoomListener } from './room.js';
-import { MAX_SEATS_PER_RESERVATION, MAX_TICKET_TTL_MS, SeatBook } from './seats.js';
+import { MAX_SEATS_PER_RESERVATION, MAX_TICKET_TTL_MS, SeatBook, type TicketVerdict } from './seats.js';
 
 /** Limits of a {@link RoomRegistry}. */
 export interface RoomLimits {
@@ -31,6 +32,8 @@ export class RoomRegistry implements RoomListener {
   draining = false;
   /** Reconnect token → room. Only this class reads or writes it. */
   private readonly tokens = new Map<string, Room>();
+  /** `<roomId>\n<userId>` → the signed-in player holding a seat there (players only). */
+  private readonly users = new Map<string, Member>();
   private readonly seats = new SeatBook();
   /** Room creations by address key (idle buckets are pruned). */
   private readonly created: KeyedBuckets;
@@ -107,11 +110,20 @@ export class RoomRegistry implements RoomListener {
     return this.create(game, id, options);
   }
 
-  /** Adds a new player or spectator to `room` on `ws` and indexes its reconnect token. */
-  enter(room: Room, ws: WebSocket, name: string, spectator: boolean): Member {
-    const member = room.join(ws, name, spectator);
-    if (!room.isDisposed) this.tokens.set(member.token, room);
+  /** Adds a new player or spectator (with its verified identity, if signed in) to `room` on `ws` and indexes its reconnect token (and its user). */
+  enter(room: Room, ws: WebSocket, name: string, spectator: boolean, identity: PlayerIdentity | null = null): Member {
+    const member = room.join(ws, name, spectator, identity);
+    if (!room.isDisposed) {
+      this.tokens.set(member.token, room);
+      if (member.userId !== undefined && !spectator) this.users.set(`${room.id}\n${member.userId}`, member);
+    }
     return member;
+  }
+
+  /** The player of a live room signed in as `userId` (connected, or within its reconnect grace), if any. */
+  byUser(room: Room, userId: string): Member | undefined {
+    const member = this.users.get(`${room.id}\n${userId}`);
+    return member && !room.isDisposed && room.memberByToken(member.token) === member ? member : undefined;
   }
 
   /** The live room and member holding a reconnect token, if any. */
@@ -123,16 +135,19 @@ export class RoomRegistry implements RoomListener {
   }
 
   /**
-   * Reserves seats in a live room (see `GameServer.reserveSeats`).
+   * Reserves seats in a live room (see `GameServer.reserveSeats`); with `userIds`, ticket i admits only that user.
    * @throws {ServerError} `SERVER_ROOM_NOT_FOUND`; `SERVER_ROOM_FULL` when players + live tickets + `count` would exceed
-   *   `maxPlayers`; `SERVER_CONFIG` for a count outside 1–64 or a TTL outside 1 ms–1 h.
+   *   `maxPlayers`; `SERVER_CONFIG` for a count outside 1–64, a TTL outside 1 ms–1 h, or `userIds` not `count` strings of 1–256 characters.
    */
-  reserve(roomId: string, count: number, ttlMs: number): { tickets: string[]; expiresAt: number } {
+  reserve(roomId: string, count: number, ttlMs: number, userIds?: readonly string[]): { tickets: string[]; expiresAt: number } {
     const room = this.rooms.get(roomId);
     if (!room || room.isDisposed) throw new ServerError(ServerErrorCode.ROOM_NOT_FOUND, `no room ${String(roomId).slice(0, 64)}`);
     if (!Number.isInteger(count) || count < 1 || count > MAX_SEATS_PER_RESERVATION) throw new ServerConfigError(`count must be 1–${MAX_SEATS_PER_RESERVATION}`);
     if (!Number.isInteger(ttlMs) || ttlMs < 1 || ttlMs > MAX_TICKET_TTL_MS) throw new ServerConfigError(`ttlMs must be 1–${MAX_TICKET_TTL_MS}`);
-    return this.seats.reserve(roomId, count, ttlMs, { players: room.playerCount, maxPlayers: room.game.metadata.maxPlayers });
+    if (userIds !== undefined && !(Array.isArray(userIds) && userIds.length === count && userIds.every((u) => typeof u === 'string' && u.length > 0 && u.length <= 256))) {
+      throw new ServerConfigError(`userIds must be ${count} user ids (one per seat), each 1–256 characters`);
+    }
+    return this.seats.reserve(roomId, count, ttlMs, { players: room.playerCount, maxPlayers: room.game.metadata.maxPlayers }, userIds);
   }
 
   /** Whether the room takes players by ticket only. */
@@ -140,9 +155,9 @@ export class RoomRegistry implements RoomListener {
     return this.seats.isReserved(roomId);
   }
 
-  /** Admits a player join by ticket: `true` when the room is not reserved or the ticket is valid (it is consumed). */
-  admitTicket(roomId: string, ticket: string): boolean {
-    return this.seats.admit(roomId, ticket);
+  /** Admits a player join by ticket (see `SeatBook.admit`): `'ok'` when the room is not reserved or the ticket is valid for `userId` (it is consumed). */
+  admitTicket(roomId: string, ticket: string, userId?: string): TicketVerdict {
+    return this.seats.admit(roomId, ticket, userId);
   }
 
   /** Ends one room. @returns `false` when no such room was live. */
@@ -166,8 +181,10 @@ export class RoomRegistry implements RoomListener {
   // ---------------------------------------------------------------- RoomListener
 
   /** @internal */
-  memberGone(_room: Room, member: Member): void {
+  memberGone(room: Room, member: Member): void {
     this.tokens.delete(member.token);
+    const key = `${room.id}\n${member.userId}`;
+    if (member.userId !== undefined && this.users.get(key) === member) this.users.delete(key);
   }
 
   /** @internal */

@@ -14,6 +14,9 @@ export interface SeatCapacity {
   maxPlayers: number;
 }
 
+/** What {@link SeatBook.admit} decided. */
+export type TicketVerdict = 'ok' | 'invalid' | 'other_user';
+
 /**
  * Seat reservations of a server's rooms. Once a room has a reservation, a player join
  * needs a valid ticket: unknown, used or expired tickets are refused. Each ticket is single-use
@@ -24,15 +27,17 @@ export interface SeatCapacity {
  * by ticket only, every ticket holder finds the seat it was promised.
  */
 export class SeatBook {
-  private readonly reserved = new Map<string, Map<string, number>>();
+  /** Room id → ticket → its expiry (ms since the epoch) and the user it is bound to (`null`: anyone). */
+  private readonly reserved = new Map<string, Map<string, { expiresAt: number; userId: string | null }>>();
 
   /**
    * Issues `count` tickets for `roomId`, valid for `ttlMs`, when the room has that many seats free
-   * (`maxPlayers - players - live tickets`).
+   * (`maxPlayers - players - live tickets`). With `userIds` (one per ticket, in order), ticket i
+   * admits only the signed-in player whose `userId` is `userIds[i]`.
    * @returns the tickets and their expiry (ms since the epoch).
    * @throws {ServerError} `SERVER_ROOM_FULL` when fewer than `count` seats are free (nothing is issued).
    */
-  reserve(roomId: string, count: number, ttlMs: number, room: SeatCapacity): { tickets: string[]; expiresAt: number } {
+  reserve(roomId: string, count: number, ttlMs: number, room: SeatCapacity, userIds?: readonly string[]): { tickets: string[]; expiresAt: number } {
     const now = Date.now();
     const held = this.live(roomId, now);
     const free = Math.max(0, room.maxPlayers - room.players - held);
@@ -51,7 +56,7 @@ export class SeatBook {
     const tickets: string[] = [];
     for (let i = 0; i < count; i++) {
       const t = randomBytes(16).toString('base64url');
-      book.set(t, expiresAt);
+      book.set(t, { expiresAt, userId: userIds?.[i] ?? null });
       tickets.push(t);
     }
     return { tickets, expiresAt };
@@ -61,7 +66,7 @@ export class SeatBook {
   live(roomId: string, now: number = Date.now()): number {
     const book = this.reserved.get(roomId);
     if (!book) return 0;
-    for (const [t, exp] of book) if (exp <= now) book.delete(t);
+    for (const [t, seat] of book) if (seat.expiresAt <= now) book.delete(t);
     return book.size;
   }
 
@@ -71,17 +76,20 @@ export class SeatBook {
   }
 
   /**
-   * Admits a player join: `true` when the room is not reserved, or when `ticket` is valid
-   * (it is consumed). Expired tickets are dropped on the way.
+   * Admits a player join: `'ok'` when the room is not reserved, or when `ticket` is valid and, if
+   * bound to a user, `userId` is that user (the ticket is consumed); `'invalid'` for a missing,
+   * unknown, used or expired ticket; `'other_user'` for a ticket bound to another user (or a
+   * bound ticket used anonymously; it stays valid for its user). Expired tickets are dropped on the way.
    */
-  admit(roomId: string, ticket: string): boolean {
+  admit(roomId: string, ticket: string, userId?: string): TicketVerdict {
     const book = this.reserved.get(roomId);
-    if (!book) return true;
+    if (!book) return 'ok';
     this.live(roomId);
-    const exp = ticket ? book.get(ticket) : undefined;
-    if (exp === undefined) return false;
+    const seat = ticket ? book.get(ticket) : undefined;
+    if (seat === undefined) return 'invalid';
+    if (seat.userId !== null && seat.userId !== userId) return 'other_user';
     book.delete(ticket);
-    return true;
+    return 'ok';
   }
 
   /** Forgets a room's reservation (it ended). */
