@@ -10,6 +10,7 @@
  */
 export { createGameServer, type GameServer } from './server.js';
 export type { GameServerOptions } from './server-options.js';
+export { DEFAULT_ROLE_LADDER, MIN_SECRET_BYTES, type IdentityOptions, type AuthenticateHook, type JoinRequest } from './identity/options.js';
 export type { FleetRoomsHook } from './http/fleet-rooms.js';
 /** `parlor dev`'s build status of each game, which the server serves to the browser's dev overlay (`GameServerOptions.devStatus`). */
 export { DevStatus, type DevGameState, type DevStatusEvents, type GameDiagnostic } from './dev/status.js';
