@@ -11,6 +11,7 @@ export default defineConfig({
       // subpath entries before their package (an alias matches its key and anything under it)
       '@parlor/server/testing': src('server', 'testing'),
       '@parlor/server/gate': src('server', 'gate'),
+      '@parlor/server/catalog': src('server', 'catalog'),
       '@parlor/server': src('server'),
       '@parlor/fleet-agent': src('fleet-agent'),
       '@parlor/orchestrator': src('orchestrator'),

@@ -5,9 +5,9 @@ const squishSource = fileURLToPath(new URL('../squish/src/index.ts', import.meta
 
 export default defineConfig([
   {
-    // The public entry points: `@parlor/server`, `@parlor/server/runtimes`, `@parlor/server/gate`, `@parlor/server/testing`
+    // The public entry points: `@parlor/server`, `@parlor/server/runtimes`, `@parlor/server/gate`, `@parlor/server/catalog`, `@parlor/server/testing`
     // (package.json "exports"); code they share goes to common chunks.
-    entry: { index: 'src/index.ts', runtimes: 'src/runtimes.ts', gate: 'src/gate.ts', testing: 'src/testing.ts' },
+    entry: { index: 'src/index.ts', runtimes: 'src/runtimes.ts', gate: 'src/gate.ts', catalog: 'src/catalog.ts', testing: 'src/testing.ts' },
     format: ['esm', 'cjs'],
     // The declaration bundle is one plain program (tsconfig.json is a composite project, for `tsc -b`);
     // `@parlor/*` imports stay external but are typed from their sources (tsconfig paths), so this
