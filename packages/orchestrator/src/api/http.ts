@@ -20,6 +20,7 @@ import { registerRoutes, OPENAPI_PATH } from './routes.js';
 import { registerDashboard } from './dashboard.js';
 import { hasMetricsKey, METRICS_PATH, registerMetricsRoute } from './metrics-route.js';
 import { SseStreams } from './sse.js';
+import { isCatalogPath, registerCatalogRoutes, type CatalogRouteOptions } from '../catalog/routes.js';
 
 /** Largest request body accepted (bytes); larger ones get `PAYLOAD_TOO_LARGE` before parsing. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -45,7 +46,7 @@ export interface Api {
 }
 
 /** Builds the HTTP API against the control plane (routes are added when the app gets ready). */
-export function createApi(control: ControlPlane, opts: ApiOptions, deps: { guard: AuthGuard; feed: EventFeed; metrics: OrchestratorMetrics; logger: Logger }): Api {
+export function createApi(control: ControlPlane, opts: ApiOptions, deps: { guard: AuthGuard; feed: EventFeed; metrics: OrchestratorMetrics; logger: Logger; catalog?: CatalogRouteOptions }): Api {
   const log = deps.logger.child({ component: 'http' });
   const app = fastify({
     // fastify's own lines (listening, closing) duplicate ours: only its warnings and errors.
@@ -70,6 +71,8 @@ export function createApi(control: ControlPlane, opts: ApiOptions, deps: { guard
   const streams = new SseStreams(deps.feed, opts, deps.metrics);
   app.decorateRequest('keyFp', null);
   app.decorateRequest('clientAddr', '');
+  app.decorateRequest('keyRole', null);
+  app.decorateRequest('keyName', null);
 
   // Any content type is read as JSON (as before fastify); an empty body is no body.
   app.removeAllContentTypeParsers();
@@ -103,7 +106,7 @@ export function createApi(control: ControlPlane, opts: ApiOptions, deps: { guard
     if (req.method !== 'OPTIONS' && pathOf(req.url) === METRICS_PATH) return void (hasMetricsKey(req, opts.metricsKeys) || authenticate(req, reply, METRICS_PATH, deps.guard, false));
     if (req.method === 'OPTIONS' || !opts.api) return;
     const path = pathOf(req.url);
-    if ((path === '/v1' || path.startsWith('/v1/')) && path !== OPENAPI_PATH) authenticate(req, reply, path, deps.guard, opts.sseQueryAuth && path === '/v1/events');
+    if ((path === '/v1' || path.startsWith('/v1/')) && path !== OPENAPI_PATH) authenticate(req, reply, path, deps.guard, opts.sseQueryAuth && path === '/v1/events', deps.catalog !== undefined && isCatalogPath(path));
   }
   app.addHook('onRequest', async (req, reply) => prepare(req, reply));
   app.addHook('onResponse', async (req, reply) => {
@@ -130,6 +133,8 @@ export function createApi(control: ControlPlane, opts: ApiOptions, deps: { guard
         securitySchemes: {
           adminKey: { type: 'http', scheme: 'bearer', description: 'An admin key' },
           metricsKey: { type: 'http', scheme: 'bearer', description: 'A metrics key (GET /metrics only)' },
+          publisherKey: { type: 'http', scheme: 'bearer', description: 'A publisher key (the catalog: publish and reads)' },
+          agentKey: { type: 'http', scheme: 'bearer', description: 'An agent key (the catalog: reads)' },
         },
       },
       security: [{ adminKey: [] }],
@@ -137,16 +142,18 @@ export function createApi(control: ControlPlane, opts: ApiOptions, deps: { guard
   });
   void app.register(async (scope) => registerRoutes(scope, control, opts, streams));
   void app.register(async (scope) => registerMetricsRoute(scope, deps.metrics));
+  if (deps.catalog) void app.register(async (scope) => registerCatalogRoutes(scope, deps.catalog!));
   void app.register(async (scope) => registerDashboard(scope, opts));
   return { app, streams };
 }
 
-function authenticate(req: FastifyRequest, reply: FastifyReply, path: string, guard: AuthGuard, allowQuery: boolean): void {
+/** Checks the request's key: an admin key, or on the catalog's routes (`anyClass`) a key of any class (the route checks it). */
+function authenticate(req: FastifyRequest, reply: FastifyReply, path: string, guard: AuthGuard, allowQuery: boolean, anyClass = false): void {
   const h = req.headers.authorization;
   let key: string | null = null;
   if (typeof h === 'string' && /^Bearer [^\s]+$/i.test(h.trim())) key = h.trim().slice(7);
   else if (allowQuery) key = new URLSearchParams(req.url.slice(req.url.indexOf('?') + 1)).get('key');
-  const verdict = guard.check('admin', req.clientAddr, key, { method: req.method, path });
+  const verdict = anyClass ? guard.identify(req.clientAddr, key, { method: req.method, path }) : guard.check('admin', req.clientAddr, key, { method: req.method, path });
   if (!verdict.ok) {
     if (verdict.reason === 'throttled') {
       // the real seconds until a wrong key from this caller is heard again (the error handler keeps it)
@@ -156,6 +163,8 @@ function authenticate(req: FastifyRequest, reply: FastifyReply, path: string, gu
     throw new OrchestratorError(FleetCause.UNAUTHORIZED, FLEET_CAUSES.UNAUTHORIZED.message);
   }
   req.keyFp = verdict.fingerprint;
+  req.keyRole = verdict.role;
+  req.keyName = verdict.name;
 }
 
 function applyCors(allowed: readonly string[], origin: string | undefined, res: ServerResponse): void {

@@ -1,5 +1,5 @@
 /**
- * One authentication check for both doors (the agent socket and the REST API): the key against
+ * One authentication check for both doors (the agent socket and the REST API; publisher keys only on the latter): the key against
  * the role's ring first (a valid key always passes), then, for a wrong or missing key, the
  * failed-auth throttle of its (address, presented-key fingerprint) and of its address. Failures
  * are logged with fingerprints and addresses only, never keys.
@@ -14,9 +14,15 @@ import type { AuthThrottle } from './throttle.js';
  * up) until a wrong key from this caller is heard again, the value of `Retry-After`.
  */
 export type AuthVerdict =
-  | { ok: true; fingerprint: string }
+  | { ok: true; fingerprint: string; role: KeyRole; name: string }
   | { ok: false; reason: 'unauthorized' }
   | { ok: false; reason: 'throttled'; retryAfterS: number };
+
+/**
+ * A key's class: `admin` may do everything, `publisher` may publish and read the catalog, `agent`
+ * (a fleet agent's key) may read the catalog (hosts fetch artifacts with it).
+ */
+export type KeyRole = 'agent' | 'admin' | 'publisher';
 
 /** Counters of {@link AuthGuard} since start (for metrics). */
 export interface AuthCounters {
@@ -42,8 +48,25 @@ export class AuthGuard {
    * refused by the throttle. `logFields` are added to the failure log line.
    */
   check(role: 'agent' | 'admin', ip: string, key: string | null, logFields: Record<string, unknown> = {}): AuthVerdict {
-    const fp = (role === 'agent' ? this.keys.agent : this.keys.admin).match(key);
-    if (fp) return { ok: true, fingerprint: fp };
+    const id = (role === 'agent' ? this.keys.agent : this.keys.admin).identify(key);
+    if (id) return { ok: true, fingerprint: id.fingerprint, role, name: id.name };
+    return this.refuse(role, ip, key, logFields);
+  }
+
+  /**
+   * Which class `key` belongs to (admin, then publisher, then agent), for the routes every class
+   * may call (the catalog's); the route then checks the class. A wrong or missing key is counted
+   * and throttled as an admin failure (the REST door), exactly as {@link check} does.
+   */
+  identify(ip: string, key: string | null, logFields: Record<string, unknown> = {}): AuthVerdict {
+    for (const role of ['admin', 'publisher', 'agent'] as const) {
+      const id = this.keys[role].identify(key);
+      if (id) return { ok: true, fingerprint: id.fingerprint, role, name: id.name };
+    }
+    return this.refuse('admin', ip, key, logFields);
+  }
+
+  private refuse(role: 'agent' | 'admin', ip: string, key: string | null, logFields: Record<string, unknown>): AuthVerdict {
     const presented = key ? keyFingerprint(key) : 'none';
     const now = Date.now();
     const waitMs = this.throttle.blockedFor(ip, presented, now);
