@@ -8,3 +8,12 @@ export { validateGame, DEFAULT_SMOKE_MS, type ValidateOptions } from './gate/val
 export { GATE_DISCLAIMER, formatGateReport, type GateFinding, type GateReport, type SmokeResult } from './gate/report.js';
 export type { GateRuntimeChoice, GateRuntimeInfo } from './gate/runtime.js';
 export { ALLOWED_BUILTINS } from './runner/builtins.js';
+export {
+  createPublishGate,
+  buildArtifactFolder,
+  toPublishReport,
+  ARTIFACT_METADATA_FILE,
+  type ArtifactMetadata,
+  type PublishGateFunction,
+  type PublishGateOutcome,
+} from './gate/publish.js';
