@@ -17,7 +17,10 @@ export interface FleetClientOptions {
   adminKey: string;
   /** Per-request timeout (headers and body), ms. Default 10 000. */
   timeoutMs?: number;
-  /** Extra attempts of `createRoom` after a 504 or a network error (an integer ≥ 0). Default 3. */
+  /**
+   * Extra attempts of `createRoom` after a 504 or a network error (an integer ≥ 0). Default 3.
+   * Waiting for an earlier attempt still in flight (see {@link FleetClient}) spends none of them.
+   */
   retries?: number;
   /**
    * Ceiling of the delay before `createRoom`'s first retry, ms. Delays use squish's `backoffDelay`
@@ -109,6 +112,12 @@ export interface FleetEventStream {
  * absent), retries after a 504 or a network error, and treats `ROOM_EXISTS` on a retry, followed by
  * a successful `GET /v1/rooms/:roomId` of the same type (or catalog game and named version), as success.
  * A create by catalog `game` (`{ game: 'pong', env: 'prod' }`, `{ game: 'pong@1.2.0' }`) is sent as it is.
+ * It never reports a failure for a create that may still land: the orchestrator keeps the roomId
+ * reserved until it knows an attempt's outcome and answers a retry with it (the room, or a fresh
+ * create when the attempt did not happen); `ROOM_EXISTS` on a retry with no room yet means an
+ * attempt is still in flight, which the client waits for (up to `timeoutMs`, spending no retry).
+ * When the outcome is still unknown after all that, it throws `COMMAND_TIMEOUT` (504): call
+ * `createRoom` again later with the same roomId to learn it.
  */
 export class FleetClient {
   private readonly base: string;
@@ -187,31 +196,42 @@ export class FleetClient {
 
   /**
    * `POST /v1/rooms` with the safe-retry contract (see the class doc).
-   * @throws {FleetClientError} the last rejection (`ROOM_EXISTS` on a first attempt is a real conflict).
+   * @throws {FleetClientError} the last rejection (`ROOM_EXISTS` on a first attempt is a real conflict);
+   *   `COMMAND_TIMEOUT` (504) when an earlier attempt is still in flight after `timeoutMs` of waiting.
    */
   async createRoom(req: CreateRoomRequest): Promise<RoomInfo> {
     const body = { ...req, roomId: req.roomId ?? randomBytes(9).toString('base64url') };
     let retried = false;
-    for (let attempt = 0; ; attempt++) {
+    let inFlightSince: number | null = null;
+    for (let attempt = 0; ; ) {
       try {
         return await this.call<RoomInfo>('POST', '/v1/rooms', body);
       } catch (err) {
         const e = err as FleetClientError;
-        let retriable = e.code === FleetClientErrorCode.NETWORK || e.status === 504;
+        const retriable = e.code === FleetClientErrorCode.NETWORK || e.status === 504;
+        let inFlight = false;
         if (e.code === ROOM_EXISTS && retried) {
           // An earlier attempt may have succeeded: the room is ours if it is there with our type
           // (or our catalog game, and its version when we named one).
-          // Not there yet means that attempt is still in flight (its id stays reserved): try again.
+          // Not there yet means that attempt is still in flight (its id stays reserved): wait for it.
           try {
             const room = await this.room(body.roomId);
             if (body.game === undefined ? room.type === body.type : sameGame(room, body.game)) return room;
             throw e;
           } catch (g) {
             if ((g as FleetClientError).code !== ROOM_NOT_FOUND) throw g;
-            retriable = true;
+            inFlight = true;
           }
         }
-        if (!retriable || attempt >= this.retries) throw e;
+        if (inFlight) {
+          inFlightSince ??= Date.now();
+          if (Date.now() - inFlightSince > this.timeoutMs) {
+            throw new FleetClientError(COMMAND_TIMEOUT, 504, `an earlier attempt to create room ${body.roomId} is still in flight after ${this.timeoutMs} ms; its id stays reserved: call createRoom again with this roomId to learn its outcome`, { cause: e });
+          }
+        } else {
+          if (!retriable || attempt >= this.retries) throw e;
+          attempt++;
+        }
         retried = true;
         await sleep(backoffDelay(attempt + 1, Math.random(), this.retryBackoff));
       }
@@ -358,6 +378,7 @@ export class FleetClient {
 /** The REST causes the client itself acts on (it loads nothing of the orchestrator, so not `FleetCause`). */
 const ROOM_EXISTS: FleetCauseValue = 'ROOM_EXISTS';
 const ROOM_NOT_FOUND: FleetCauseValue = 'ROOM_NOT_FOUND';
+const COMMAND_TIMEOUT: FleetCauseValue = 'COMMAND_TIMEOUT';
 
 /** The error of a non-2xx answer: its REST `cause` (kept as it is), or `BAD_RESPONSE` when it is not the envelope. */
 function envelopeError(status: number, text: string, what: string): FleetClientError {
