@@ -5,6 +5,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { list as listTar } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPublishGate } from '@parlor/server/gate';
 import { CatalogError } from '../src/catalog/errors.js';
@@ -85,13 +86,23 @@ describe('publish pipeline', () => {
     expect((await catalog.getVersion('race', '1.0.0')).sha256).toBe(ended.find((r) => r.state === 'PUBLISHED')!.sha256);
   });
 
-  it('two versions of the same content share one artifact file', async () => {
+  it('an artifact is stored once however many publishes and environments point at it; it names its slug@version', async () => {
     const before = artifactFiles(dir).length;
     const a = await catalog.publish('twin', '1.0.0', await gzipFolder(spriteGame('twin')), 'alice');
-    const b = await catalog.publish('twin', '1.0.1', await gzipFolder(spriteGame('twin')), 'alice');
-    expect([a.state, b.state]).toEqual(['PUBLISHED', 'PUBLISHED']);
-    expect(b.sha256).toBe(a.sha256);
     expect(artifactFiles(dir).length).toBe(before + 1);
+    const again = await catalog.publish('twin', '1.0.0', await gzipFolder(spriteGame('twin')), 'bob');
+    expect(again).toEqual(a);
+    for (const env of ['staging', 'qa', 'demo']) await catalog.promote('twin', '1.0.0', env, 'admin');
+    expect(artifactFiles(dir).length).toBe(before + 1);
+    // the same files as another version: the artifact's metadata names its version, so it is its own artifact
+    const b = await catalog.publish('twin', '1.0.1', await gzipFolder(spriteGame('twin')), 'alice');
+    expect(b.state).toBe('PUBLISHED');
+    expect(b.sha256).not.toBe(a.sha256);
+    const entries: Record<string, string> = {};
+    await listTar({ file: catalog.artifactPath(b.sha256)!, onReadEntry: (e) => e.on('data', (c: Buffer) => (entries[e.path] = (entries[e.path] ?? '') + c.toString())) });
+    expect(Object.keys(entries).sort()).toEqual(['index.cjs', 'parlor-artifact.json', 'star.svg']);
+    expect(JSON.parse(entries['parlor-artifact.json']!)).toEqual({ slug: 'twin', version: '1.0.1', name: 'Sprite', squishVersion: 1, entry: 'index.cjs', assets: ['star.svg'] });
+    expect(entries['index.cjs']).toContain('sourceMappingURL=data:application/json');
   });
 
   it('refuses malformed slugs and versions (400), bad uploads (400) and oversized ones (413) before recording', async () => {
@@ -125,7 +136,7 @@ describe('manifests and resolution', () => {
       name: 'Sprite', src: `${URL_BASE}/v1/game-files/sprite/1.0.0/`, url_path: '/play/sprite', squish_version: 1,
       access_control: { requires_auth: false, min_role: null }, tags: [], show: true,
     });
-    expect(await catalog.manifest('prod')).toMatchObject({ env: 'prod', games: [] });
+    expect(await catalog.manifest('nobody-here')).toMatchObject({ env: 'nobody-here', games: [] });
     await catalog.promote('twin', '1.0.0', 'dev', 'admin');
     expect((await catalog.manifest('dev')).games.find((g) => g.slug === 'twin')!.version).toBe('1.0.0');
     expect(await refusal(catalog.manifest('Prod!'))).toMatchObject({ code: 'UNKNOWN_ENV', status: 404 });

@@ -13,7 +13,11 @@ import { bundleGame } from '../games/bundle.js';
 import { formatGateReport, type GateReport } from './report.js';
 import { validateGame, type ValidateOptions } from './validate.js';
 
-/** The artifact's metadata file (`parlor-artifact.json`): what a host needs to load the artifact. */
+/**
+ * The artifact's metadata file (`parlor-artifact.json`) as the gate writes it: what a host needs to
+ * load the artifact. The catalog adds the `slug` and `version` it publishes (the gate does not know
+ * them) before it packs the folder, so a host can check it got the version it asked for.
+ */
 export interface ArtifactMetadata {
   /** The game's display name (its `metadata().name`). */
   name: string;
