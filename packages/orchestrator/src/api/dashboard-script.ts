@@ -9,7 +9,8 @@
  *   `player:*` events patch it. After a drop (network, `overflow`, orchestrator restart) it
  *   reconnects with `Last-Event-ID` after the server's `retry` delay, doubling up to 10 s, so the
  *   orchestrator replays exactly the missed events or sends a fresh `sync`.
- * - **Reconcile**: `/v1/instances` every 10 s (a stale instance that answers again emits no event).
+ * - **Reconcile**: `/v1/instances` every 10 s refreshes the instances the stream knows (a stale
+ *   instance that answers again emits no event); who is in the fleet is the stream's to say.
  * - **Catalog**: `/v1/games` and `/v1/manifests/<env>` every 30 s; the section is hidden while
  *   `/v1/games` answers `NOT_FOUND` (no catalog mounted).
  * Every datum reaches the page through `textContent`, never as HTML.
@@ -191,7 +192,8 @@ async function reconcile() {
     var r = await api('GET', '/v1/instances');
     if (r.status === 401) return signOut('The orchestrator no longer accepts this admin key (401). Sign in with a current key.');
     if (r.status !== 200) return;
-    S.instances = new Map(r.json.data.map(function (i) { return [i.id, i]; }));
+    // the stream decides who is in the fleet; the read refreshes what it does not announce (stale → fresh)
+    r.json.data.forEach(function (i) { if (S.instances.has(i.id)) S.instances.set(i.id, i); });
     queueRender();
   } catch (e) { /* the stream shows the connection state */ }
 }
