@@ -4,7 +4,7 @@
  * real HTTP server on 127.0.0.1 that checks the bearer key and counts requests.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -41,8 +41,8 @@ export interface BuiltArtifact {
   sha256: string;
 }
 
-/** Builds an artifact tar of `slug@version` whose bundle is `code`; `extra` adds or overrides entries (path → content). */
-export function buildArtifact(slug: string, version: string, code: string, extra: Record<string, string> = {}): BuiltArtifact {
+/** Builds an artifact tar of `slug@version` whose bundle is `code`; `extra` adds or overrides entries (path → content), `links` adds symbolic links (path → target). */
+export function buildArtifact(slug: string, version: string, code: string, extra: Record<string, string> = {}, links: Record<string, string> = {}): BuiltArtifact {
   const dir = mkdtempSync(join(tmpdir(), 'parlor-artifact-src-'));
   try {
     const files: Record<string, string> = {
@@ -54,8 +54,9 @@ export function buildArtifact(slug: string, version: string, code: string, extra
       mkdirSync(join(dir, path, '..'), { recursive: true });
       writeFileSync(join(dir, path), content);
     }
+    for (const [path, target] of Object.entries(links)) symlinkSync(target, join(dir, path));
     const file = join(dir, '..', `${dir.split('/').pop()}.tar`);
-    create({ sync: true, file, cwd: dir, portable: true, noMtime: true }, Object.keys(files).sort());
+    create({ sync: true, file, cwd: dir, portable: true, noMtime: true }, [...Object.keys(files), ...Object.keys(links)].sort());
     const bytes = readFileSync(file);
     rmSync(file, { force: true });
     return { slug, version, bytes, sha256: createHash('sha256').update(bytes).digest('hex') };

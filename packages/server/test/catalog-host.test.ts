@@ -7,6 +7,8 @@
  * creates a room of an exact version and reports it.
  */
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -57,6 +59,25 @@ describe('ArtifactCache', () => {
     const other = new ArtifactCache({ dir: join(dir, 'nokey'), key: 'wrong' });
     await expect(other.load(ref)).rejects.toMatchObject({ code: ServerErrorCode.ARTIFACT_FETCH_FAILED });
     await c.close();
+  });
+
+  it('bounds an artifact fetch: over the size cap or past the timeout is a typed fetch failure, nothing kept', async () => {
+    const art = buildArtifact('pong', '1.0.3', gameBundle('Pong', 'pong 1.0.3'));
+    const ref = host.add(art);
+    const small = new ArtifactCache({ dir: join(dir, 'small'), key: KEY, maxBytes: 1024 });
+    await expect(small.load(ref)).rejects.toMatchObject({ code: ServerErrorCode.ARTIFACT_FETCH_FAILED, message: expect.stringContaining('over the cap') });
+    expect(existsSync(small.tarPath(art.sha256))).toBe(false);
+    // a catalog that accepts the connection and never answers
+    const silent = createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      const slow = new ArtifactCache({ dir: join(dir, 'slow'), key: KEY, timeoutMs: 300 });
+      const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/v1/artifacts/${art.sha256}`;
+      await expect(slow.load({ ...ref, url })).rejects.toMatchObject({ code: ServerErrorCode.ARTIFACT_FETCH_FAILED, message: expect.stringContaining('within 300 ms') });
+    } finally {
+      silent.closeAllConnections();
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
   });
 
   it('concurrent loads of one sha256 share one fetch', async () => {
@@ -111,8 +132,8 @@ describe('ArtifactCache', () => {
 
   it('refuses a verified artifact whose entries escape its folder or are links, and one without metadata', async () => {
     const c = cache('hostile');
-    const escaping = buildArtifact('pong', '9.0.0', gameBundle('Pong', 'x'), { 'a/../../escape.txt': 'out' });
-    // tar normalises the path on creation; write a raw entry name instead through a crafted header
+    const escaping = buildArtifact('pong', '9.0.0', gameBundle('Pong', 'x'), { 'a/escape.txt': 'out' });
+    // tar refuses to write a '..' entry: rename the entry in its raw header (and fix the header's checksum)
     const raw = Buffer.from(escaping.bytes);
     const name = Buffer.alloc(100);
     name.write('../escape.txt');
@@ -126,10 +147,12 @@ describe('ArtifactCache', () => {
     for (let i = at; i < at + 512; i++) sum += raw[i]!;
     raw.write(sum.toString(8).padStart(6, '0') + '\0 ', at + 148, 'latin1');
     const bad = { ...escaping, bytes: raw, sha256: (await import('@parlor/server')).sha256Of(raw) };
-    await expect(c.load(host.add(bad))).rejects.toMatchObject({ code: ServerErrorCode.ARTIFACT_INVALID });
+    await expect(c.load(host.add(bad))).rejects.toMatchObject({ code: ServerErrorCode.ARTIFACT_INVALID, message: expect.stringContaining('escaping its folder') });
+    const linked = buildArtifact('pong', '9.0.3', gameBundle('Pong', 'x'), {}, { 'secret.txt': '/etc/hostname' });
+    await expect(c.load(host.add(linked))).rejects.toMatchObject({ code: ServerErrorCode.ARTIFACT_INVALID, message: expect.stringContaining('SymbolicLink') });
     expect(existsSync(join(dir, 'hostile', 'extracted', 'escape.txt'))).toBe(false);
     const noMeta = buildArtifact('pong', '9.0.1', gameBundle('Pong', 'x'), { 'parlor-artifact.json': 'not json' });
-    await expect(c.load(host.add(noMeta))).rejects.toMatchObject({ code: ServerErrorCode.ARTIFACT_INVALID });
+    await expect(c.load(host.add(noMeta))).rejects.toMatchObject({ code: ServerErrorCode.ARTIFACT_INVALID, message: expect.stringContaining('parlor-artifact.json') });
     const wrong = buildArtifact('pong', '9.0.2', gameBundle('Pong', 'x'));
     await expect(c.load({ ...host.add(wrong), version: '9.9.9' })).rejects.toMatchObject({ code: ServerErrorCode.ARTIFACT_INVALID });
     await c.close();

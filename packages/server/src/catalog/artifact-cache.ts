@@ -1,5 +1,5 @@
 /**
- * The host's cache of catalog artifacts: fetches an artifact (`ArtifactRef.url`, the catalog's
+ * The host's cache of catalog artifacts: fetches an artifact with Node's fetch (undici) (`ArtifactRef.url`, the catalog's
  * `GET /v1/artifacts/<sha256>`), verifies the sha256 of its bytes before anything is written or
  * extracted, keeps the verified tar on disk (`<dir>/<sha256>.tar`: temporary name, fsync, rename),
  * and extracts it into a fresh folder per load. Every use re-hashes the cached tar: a corrupt or
@@ -10,7 +10,6 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, posix, resolve, sep } from 'node:path';
 import { Parser, type ReadEntry } from 'tar';
-import { request } from 'undici';
 import { SHA256_RE, SLUG_RE, VERSION_RE, type ArtifactRef } from '@parlor/squish';
 import { ArtifactError, ServerConfigError, ServerErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -171,27 +170,13 @@ export class ArtifactCache {
     const key = typeof this.options.key === 'function' ? this.options.key() : this.options.key;
     const signal = AbortSignal.timeout(this.timeoutMs);
     try {
-      const res = await request(url, { method: 'GET', headers: key ? { authorization: `Bearer ${key}` } : {}, signal });
-      if (res.statusCode !== 200) {
-        res.body.resume();
-        throw fail(`the catalog answered HTTP ${res.statusCode}`);
+      // Node's fetch (undici): no redirect is followed (an artifact URL is the catalog's own).
+      const res = await fetch(url, { method: 'GET', headers: key ? { authorization: `Bearer ${key}` } : {}, signal, redirect: 'manual' });
+      if (res.status !== 200) {
+        await res.body?.cancel().catch(() => undefined);
+        throw fail(`the catalog answered HTTP ${res.status}`);
       }
-      const declared = Number(res.headers['content-length']);
-      if (Number.isFinite(declared) && declared > this.maxBytes) {
-        res.body.destroy();
-        throw fail(`${declared} bytes, over the cap of ${this.maxBytes}`);
-      }
-      const chunks: Buffer[] = [];
-      let total = 0;
-      for await (const chunk of res.body) {
-        total += (chunk as Buffer).length;
-        if (total > this.maxBytes) {
-          res.body.destroy();
-          throw fail(`over the cap of ${this.maxBytes} bytes`);
-        }
-        chunks.push(chunk as Buffer);
-      }
-      return Buffer.concat(chunks, total);
+      return await readCapped(res, this.maxBytes, (why) => fail(why));
     } catch (err) {
       if (err instanceof ArtifactError) throw err;
       throw fail(signal.aborted ? `no complete answer within ${this.timeoutMs} ms` : (err as Error).message, err);
@@ -217,6 +202,33 @@ export class ArtifactCache {
       this.options.logger?.warn({ path, error: (err as Error).message }, 'artifact not cached');
     }
   }
+}
+
+/**
+ * A response body, refused (`fail`) once it is over `maxBytes` (by its `Content-Length`, or while
+ * reading); never buffers more than `maxBytes`.
+ */
+export async function readCapped(res: Response, maxBytes: number, fail: (why: string) => Error): Promise<Buffer> {
+  const declared = Number(res.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await res.body?.cancel().catch(() => undefined);
+    throw fail(`${declared} bytes, over the cap of ${maxBytes}`);
+  }
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = res.body?.getReader();
+  if (!reader) return Buffer.alloc(0);
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw fail(`over the cap of ${maxBytes} bytes`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, total);
 }
 
 /** Lower-case hex sha256 of `bytes`. */

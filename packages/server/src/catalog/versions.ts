@@ -4,13 +4,12 @@
  * environment's manifest (`GET /v1/manifests/<env>`): each listed game's pinned version becomes
  * the current one (the lobby's, new rooms'), while rooms of other versions play on.
  */
-import { request } from 'undici';
 import { ENV_RE, SHA256_RE, type ArtifactRef, type GameAccess, type Manifest, type ManifestEntry } from '@parlor/squish';
 import { ServerConfigError } from '../errors.js';
 import type { LoadedGame } from '../games/loader.js';
 import type { Logger } from '../logger.js';
 import type { GameServer } from '../server.js';
-import type { ArtifactCache } from './artifact-cache.js';
+import { readCapped, type ArtifactCache } from './artifact-cache.js';
 
 /** Longest a manifest fetch may take, ms. */
 const MANIFEST_TIMEOUT_MS = 15_000;
@@ -139,15 +138,9 @@ export async function fetchManifest(catalogUrl: string, env: string, key: string
   let status: number;
   let text = '';
   try {
-    const res = await request(url, { method: 'GET', headers: key ? { authorization: `Bearer ${key}` } : {}, signal: AbortSignal.timeout(MANIFEST_TIMEOUT_MS) });
-    status = res.statusCode;
-    for await (const chunk of res.body) {
-      text += (chunk as Buffer).toString('utf8');
-      if (text.length > MANIFEST_MAX_BYTES) {
-        res.body.destroy();
-        throw new Error(`over ${MANIFEST_MAX_BYTES} bytes`);
-      }
-    }
+    const res = await fetch(url, { method: 'GET', headers: key ? { authorization: `Bearer ${key}` } : {}, signal: AbortSignal.timeout(MANIFEST_TIMEOUT_MS), redirect: 'manual' });
+    status = res.status;
+    text = (await readCapped(res, MANIFEST_MAX_BYTES, (why) => new Error(why))).toString('utf8');
   } catch (err) {
     throw new Error(`catalog ${where}: ${(err as Error).message}`, { cause: err });
   }
