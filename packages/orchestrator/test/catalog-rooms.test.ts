@@ -11,6 +11,7 @@ import { WebSocket } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FleetCause, FleetClient, Orchestrator, OrchestratorError, type GameResolver } from '../src/index.js';
 import { recorder } from './contract.js';
+import { CatalogHost } from './catalog-room-helpers.js';
 import { ADMIN_KEY, AGENT_KEY, MemoryHost, describeContract, http, quietAgentLogger, startAgent, startOrchestrator, waitFor } from './helpers.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -49,23 +50,6 @@ class TableResolver implements GameResolver {
     const v = versions[version];
     if (!v) throw new OrchestratorError(FleetCause.UNKNOWN_VERSION, `no version ${slug}@${version}`);
     return { slug, version, ...v, url: `http://catalog.invalid/v1/artifacts/${v.sha256}`, access: { requiresAuth: false, minRole: null } };
-  }
-}
-
-/** A memory host that runs catalog rooms: it keeps the artifact it was given and reports the room's version. */
-class CatalogHost extends MemoryHost {
-  readonly artifacts = new Map<string, ArtifactRef>();
-  constructor(private readonly encodes?: number[]) {
-    super();
-  }
-  squishVersions(): number[] {
-    return this.encodes ?? [1];
-  }
-  override async createRoom(type: string, roomId: string, options: Record<string, unknown>, artifact?: ArtifactRef): Promise<void> {
-    if (!artifact) return super.createRoom(type, roomId, options);
-    if (this.rooms.has(roomId)) throw Object.assign(new Error('exists'), { code: 'ROOM_EXISTS' });
-    this.artifacts.set(roomId, artifact);
-    this.rooms.set(roomId, { roomId, type, clientCount: 0, metadata: {}, options, version: artifact.version, sha256: artifact.sha256 });
   }
 }
 
