@@ -42,8 +42,9 @@ export interface FleetHost {
   createRoom(type: string, roomId: string, options: Record<string, unknown>, artifact?: ArtifactRef): void | Promise<void>;
   /**
    * The squish (codec) versions this host can encode, declared in the agent's `hello`: catalog
-   * rooms are placed only where their game's `squishVersion` is listed. Optional; default the
-   * agent's `squishVersions` option, else `@parlor/squish`'s `SUPPORTED_SQUISH_VERSIONS`.
+   * rooms are placed only where their game's `squishVersion` is listed; `[]` for a host that runs
+   * no catalog versions (no artifact cache), which then gets no catalog room. Optional; the agent's
+   * `squishVersions` option wins; default `@parlor/squish`'s `SUPPORTED_SQUISH_VERSIONS`.
    */
   squishVersions?(): readonly number[];
   /** Destroys a room; a room that is already gone is not an error (idempotent). */

@@ -48,7 +48,8 @@ export interface FleetAgentOptions {
   /**
    * The squish (codec) versions declared to the orchestrator (catalog rooms go only where their
    * game's `squishVersion` is listed). Default: the host's `squishVersions()`, else
-   * `@parlor/squish`'s `SUPPORTED_SQUISH_VERSIONS`. 1–64 integers ≥ 1.
+   * `@parlor/squish`'s `SUPPORTED_SQUISH_VERSIONS`. Up to 64 integers ≥ 1; an empty list for a host
+   * that runs no catalog versions (no artifact cache): it then gets no catalog room.
    */
   squishVersions?: readonly number[];
   /**
@@ -82,14 +83,15 @@ export interface FleetAgentEvents {
 
 /**
  * The squish versions an agent declares in its `hello`: the `squishVersions` option, else the
- * host's `squishVersions()`, else `SUPPORTED_SQUISH_VERSIONS`; sorted, without duplicates.
- * @throws {FleetAgentError} `FLEET_AGENT_CONFIG` unless 1–64 integers ≥ 1.
+ * host's `squishVersions()`, else `SUPPORTED_SQUISH_VERSIONS`; sorted, without duplicates. Empty
+ * for a host that runs no catalog versions.
+ * @throws {FleetAgentError} `FLEET_AGENT_CONFIG` unless an array of at most 64 integers ≥ 1.
  */
 export function agentSquishVersions(options: FleetAgentOptions, host: FleetHost): number[] {
   const from = options.squishVersions !== undefined ? 'the squishVersions option' : 'host.squishVersions()';
   const v: unknown = options.squishVersions ?? host.squishVersions?.() ?? SUPPORTED_SQUISH_VERSIONS;
-  if (!Array.isArray(v) || v.length === 0 || v.length > 64 || !v.every((n) => Number.isInteger(n) && n >= 1 && n <= 65_535)) {
-    throw new FleetAgentError(FleetAgentErrorCode.CONFIG, `${from} must be 1–64 squish versions (integers ≥ 1), got ${JSON.stringify(v)}`);
+  if (!Array.isArray(v) || v.length > 64 || !v.every((n) => Number.isInteger(n) && n >= 1 && n <= 65_535)) {
+    throw new FleetAgentError(FleetAgentErrorCode.CONFIG, `${from} must be a list of at most 64 squish versions (integers ≥ 1), got ${JSON.stringify(v)}`);
   }
   return [...new Set(v as number[])].sort((a, b) => a - b);
 }

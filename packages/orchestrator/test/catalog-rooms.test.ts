@@ -108,6 +108,10 @@ describe('rooms by catalog game (POST /v1/rooms { game })', () => {
     const resolver = new TableResolver();
     const { orch } = await startOrchestrator({ resolver });
     cleanups.push(() => orch.shutdown());
+    // first to join (the smallest id, least-loaded's pick on a tie): a host that runs no catalog versions
+    const bareHost = new CatalogHost([]);
+    const bare = await agentOn(orch, 'bare', bareHost);
+    expect(orch.fleet.getInstance(bare.instanceId!)!.squishVersions).toEqual([]);
     const v1Host = new CatalogHost([1]);
     const v1 = await agentOn(orch, 'v1', v1Host);
     const v2Host = new CatalogHost();
@@ -136,6 +140,8 @@ describe('rooms by catalog game (POST /v1/rooms { game })', () => {
     expect(full).toMatchObject({ status: 409, body: { cause: 'NO_CANDIDATE' } });
     expect(full.body.message).toContain('squish version 2');
     expect(v1Host.rooms.size + v2Host.rooms.size).toBe(6);
+    expect(bareHost.rooms.size).toBe(0);
+    expect((await create(orch, { type: 'pong' })).body.data.instanceId).toBe(bare.instanceId); // its own games still place
   });
 
   it('answers the catalog’s refusals as typed errors with their cause, and malformed requests with VALIDATION', async () => {
@@ -235,15 +241,16 @@ describe('rooms by catalog game (POST /v1/rooms { game })', () => {
     expect(closed).toBeNull(); // the old agent was never kicked
   });
 
-  it('an agent refuses squishVersions that are not 1–64 integers ≥ 1 at construction', () => {
+  it('an agent refuses squishVersions that are not a list of at most 64 integers ≥ 1 at construction', () => {
     const make = (squishVersions: unknown, host = new MemoryHost()) =>
       new FleetAgent(host, { url: 'ws://127.0.0.1:9', key: AGENT_KEY, endpointUrl: 'http://127.0.0.1:9', logger: quietAgentLogger, squishVersions: squishVersions as number[] });
-    for (const bad of [[], [0], [1.5], ['1'], Array.from({ length: 65 }, (_, i) => i + 1)]) {
+    for (const bad of [[0], [1.5], ['1'], 1, Array.from({ length: 65 }, (_, i) => i + 1)]) {
       expect(() => make(bad), JSON.stringify(bad)).toThrow(expect.objectContaining({ code: FleetAgentErrorCode.CONFIG, message: expect.stringContaining('squishVersions option') }));
     }
-    const host = Object.assign(new MemoryHost(), { squishVersions: () => [] });
+    const host = Object.assign(new MemoryHost(), { squishVersions: () => [0] });
     expect(() => make(undefined, host)).toThrow(expect.objectContaining({ code: FleetAgentErrorCode.CONFIG, message: expect.stringContaining('host.squishVersions()') }));
     expect(() => make([2, 1, 2])).not.toThrow();
+    expect(() => make([])).not.toThrow(); // a host that runs no catalog versions
   });
 
   it('the OpenAPI document shows game and env on the create, squishVersions on instances, version and sha256 on rooms, and the catalog causes', async () => {
