@@ -99,7 +99,7 @@ describe('publish pipeline', () => {
     expect(b.state).toBe('PUBLISHED');
     expect(b.sha256).not.toBe(a.sha256);
     const entries: Record<string, string> = {};
-    await listTar({ file: catalog.artifactPath(b.sha256)!, onReadEntry: (e) => e.on('data', (c: Buffer) => (entries[e.path] = (entries[e.path] ?? '') + c.toString())) });
+    await listTar({ file: catalog.artifactPath(b.sha256!)!, onReadEntry: (e) => e.on('data', (c: Buffer) => (entries[e.path] = (entries[e.path] ?? '') + c.toString())) });
     expect(Object.keys(entries).sort()).toEqual(['index.cjs', 'parlor-artifact.json', 'star.svg']);
     expect(JSON.parse(entries['parlor-artifact.json']!)).toEqual({ slug: 'twin', version: '1.0.1', name: 'Sprite', squishVersion: 1, entry: 'index.cjs', assets: ['star.svg'] });
     expect(entries['index.cjs']).toContain('sourceMappingURL=data:application/json');
