@@ -8,6 +8,7 @@ import { hitTest } from './render/hit-test.js';
 import { InputController } from './input/input.js';
 import { StatusOverlay, type OverlayAction } from './ui/overlay.js';
 import { RedirectRefusedError, checkRedirect } from './net/redirect.js';
+import { identityRefusalTitle } from './net/close-codes.js';
 import { CanvasRenderer } from './render/renderer.js';
 import { DevMode } from './ui/dev-mode.js';
 
@@ -33,6 +34,20 @@ export interface StartOptions {
   canvas?: HTMLCanvasElement;
   /** Join ticket for a reserved room; default the page URL's `?ticket=` parameter, or none. */
   ticket?: string;
+  /**
+   * Signed identity token (a JWT from your sign-in) sent with every join, so the game sees
+   * `player.userId` / `player.roles` and games needing sign-in admit the player. Default: the page
+   * URL's `?token=` parameter (then kept in sessionStorage under {@link IDENTITY_TOKEN_KEY},
+   * `parlor:token`, and removed from the address bar), else that sessionStorage entry, else none
+   * (anonymous). A token the server rejects (4498) is forgotten from sessionStorage.
+   */
+  token?: string;
+  /**
+   * Where to sign in: offered as a "Sign in" link when the server refuses the join for want of a
+   * sign-in (4402) or a rejected token (4498); the page's address is appended as `?return=`.
+   * Default none (only "Back to the lobby").
+   */
+  signInUrl?: string;
   /**
    * After joining, rewrite the address bar to `/play/<game>/<roomId>` (keeping the query,
    * e.g. `?spectate=1`, but not a used `ticket` or `create`) so a reload rejoins the same room,
@@ -70,6 +85,9 @@ export interface ClientEvents {
   refused: [error: RedirectRefusedError];
 }
 
+/** sessionStorage key of the player's identity token (see {@link StartOptions.token}): `parlor:token`. */
+export const IDENTITY_TOKEN_KEY = 'parlor:token';
+
 /** sessionStorage key of a room's reconnect token: `parlor:<game>:<roomId>`. */
 export function tokenStorageKey(game: string, roomId: string): string {
   return `parlor:${game}:${roomId}`;
@@ -103,6 +121,7 @@ export class ParlorClient extends Emitter<ClientEvents> {
   /** Dev mode (overlay of the game's build errors, recovery after a fix), or `null` outside dev mode. */
   readonly dev: DevMode | null;
   private readonly updateUrl: boolean;
+  private readonly signInUrl: string | null;
   private readonly allowedOrigins: readonly string[];
 
   constructor(options: StartOptions) {
@@ -112,6 +131,7 @@ export class ParlorClient extends Emitter<ClientEvents> {
     }
     this.game = options.game;
     this.updateUrl = options.updateUrl ?? true;
+    this.signInUrl = typeof options.signInUrl === 'string' && options.signInUrl !== '' ? options.signInUrl : null;
     this.allowedOrigins = [...(options.allowedOrigins ?? [])];
     this.canvas = options.canvas ?? findOrCreateCanvas();
     const url = options.url ?? defaultSocketUrl();
@@ -130,6 +150,7 @@ export class ParlorClient extends Emitter<ClientEvents> {
       name: options.name ?? '',
       reconnectToken: storedToken,
       ticket: options.ticket ?? ticketFromLocation(),
+      identityToken: options.token ?? identityTokenFromPage(storage),
       WebSocket: options.WebSocket,
       allowedOrigins: this.allowedOrigins,
       onToken: (init) => {
@@ -268,6 +289,7 @@ export class ParlorClient extends Emitter<ClientEvents> {
       const params = new URLSearchParams(location.search);
       params.delete('ticket');
       params.delete('create');
+      params.delete('token');
       const q = params.toString();
       const path = playPath(init.game || this.game, init.roomId) + (q ? `?${q}` : '') + location.hash;
       if (path !== location.pathname + location.search + location.hash) {
@@ -291,6 +313,10 @@ export class ParlorClient extends Emitter<ClientEvents> {
     const actions: OverlayAction[] = [];
     const roomId = this.connection.roomId;
     if (e.code === CloseCode.ROOM_FULL && roomId && !this.spectator) actions.push({ label: 'Watch as a spectator', href: `${playPath(this.game, roomId)}?spectate=1` });
+    if (this.signInUrl && (e.code === CloseCode.AUTH_REQUIRED || e.code === CloseCode.TOKEN_REJECTED)) {
+      const sep = this.signInUrl.includes('?') ? '&' : '?';
+      actions.push({ label: 'Sign in', href: `${this.signInUrl}${sep}return=${encodeURIComponent(location.pathname + location.search)}` });
+    }
     actions.push({ label: 'Back to the lobby', href: '/' });
     return actions;
   }
@@ -310,7 +336,8 @@ export class ParlorClient extends Emitter<ClientEvents> {
           break;
         case 'error': {
           const e = this.connection.error;
-          o.set({ kind: 'error', reason: e ? describeError(e) : 'unknown', actions: e ? this.actionsFor(e) : [] });
+          const title = e ? identityRefusalTitle(e.code, e.reason) : undefined;
+          o.set({ kind: 'error', reason: e ? describeError(e) : 'unknown', actions: e ? this.actionsFor(e) : [], ...(title ? { title } : {}) });
           break;
         }
         case 'closed':
@@ -321,6 +348,8 @@ export class ParlorClient extends Emitter<ClientEvents> {
     if (status !== 'playing') this.input.releaseAll();
     if (status === 'error') {
       const e = this.connection.error;
+      // a token the server rejected is not sent again on the next page load
+      if (e?.code === CloseCode.TOKEN_REJECTED) sessionStore()?.removeItem(IDENTITY_TOKEN_KEY);
       this.dev?.stopped(e ? describeError(e) : 'unknown');
     }
     this.emit('status', status);
@@ -358,6 +387,20 @@ function httpBaseOf(wsUrl: string): string {
   } catch {
     return typeof location !== 'undefined' ? location.href : 'http://localhost/';
   }
+}
+
+/** The identity token of the page: `?token=` (kept in sessionStorage for later loads), else sessionStorage's `parlor:token`, else `''`. */
+function identityTokenFromPage(storage: Storage | null): string {
+  const fromUrl = typeof location !== 'undefined' ? (new URLSearchParams(location.search).get('token') ?? '') : '';
+  if (fromUrl) {
+    try {
+      storage?.setItem(IDENTITY_TOKEN_KEY, fromUrl);
+    } catch {
+      // storage full or refused: the token still serves this page
+    }
+    return fromUrl;
+  }
+  return storage?.getItem(IDENTITY_TOKEN_KEY) ?? '';
 }
 
 function ticketFromLocation(): string {

@@ -93,6 +93,12 @@ export interface ConnectionOptions {
   reconnectToken?: string;
   /** Join ticket for a reserved room; default none. */
   ticket?: string;
+  /**
+   * Signed identity token (a JWT from the integrator's sign-in) sent in every `join`; default none
+   * (anonymous). A game that needs sign-in refuses anonymous joins with 4402; a token that does
+   * not verify is refused with 4498.
+   */
+  identityToken?: string;
   /** Free-form client description sent in `join`; default the user agent. */
   clientInfo?: string;
   /** The mirror frames are applied to; default a new one. */
@@ -123,8 +129,8 @@ export interface ConnectionOptions {
  * exponential backoff and full jitter (squish's `backoffDelay`: ceiling 250 ms → 5 s) using the reconnect token.
  *
  * Close codes: what to do after each is squish's `CLOSE_CODES` table (see {@link closeAction}):
- * `'rejoin'` (4401, token rejected) → join the room afresh; `'stop'` (1000, 1009, 4400, 4403, 4404,
- * 4409, 4411, 4426, 4500) → stop with status `'error'`; anything else → reconnect.
+ * `'rejoin'` (4401, token rejected) → join the room afresh; `'stop'` (1000, 1009, 4400, 4402, 4403, 4404, 4407,
+ * 4409, 4411, 4426, 4498, 4500) → stop with status `'error'`; anything else → reconnect.
  * A `redirect` with a `ws:`/`wss:` URL (or none) rejoins there with its ticket; an `http(s):` URL
  * is emitted as a `redirect` event for the page to navigate to (the connection closes). Only
  * URLs of the page's or socket's origin or of `allowedOrigins` are followed (see
@@ -156,6 +162,7 @@ export class Connection extends Emitter<ConnectionEvents> {
   private readonly clientInfo: string;
   private token: string;
   private ticket: string;
+  private readonly identityToken: string;
   private readonly pingInterval: number;
   private readonly deadAfter: number;
   private readonly backoff: BackoffOptions;
@@ -181,6 +188,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.name = options.name ?? '';
     this.token = options.reconnectToken ?? '';
     this.ticket = options.ticket ?? '';
+    this.identityToken = options.identityToken ?? '';
     this.clientInfo = options.clientInfo ?? (typeof navigator !== 'undefined' ? navigator.userAgent.slice(0, 200) : '');
     this.scene = options.scene ?? new SceneMirror();
     this.pingInterval = options.pingIntervalMs ?? 5000;
@@ -249,6 +257,7 @@ export class Connection extends Emitter<ConnectionEvents> {
         ticket: this.ticket,
         name: this.name,
         clientInfo: this.clientInfo,
+        ...(this.identityToken ? { token: this.identityToken } : {}),
       });
       // the server answers within its join timeout (10 s) or closes; guard against silence
       this.joinTimer = setTimeout(() => {

@@ -12,7 +12,8 @@ export interface OverlayAction {
 export type OverlayState =
   | { kind: 'connecting' }
   | { kind: 'reconnecting'; attempt: number }
-  | { kind: 'error'; reason: string; actions?: readonly OverlayAction[] }
+  /** An error: "Error: <reason>", or with a `title` (e.g. "This game needs you to sign in") the title over the reason. */
+  | { kind: 'error'; reason: string; title?: string; actions?: readonly OverlayAction[] }
   | { kind: 'hidden' };
 
 const BOX_STYLE = [
@@ -95,7 +96,19 @@ export class StatusOverlay {
         this.box.textContent = `Reconnecting… (attempt ${state.attempt})`;
         break;
       case 'error': {
-        this.box.textContent = `Error: ${state.reason}`;
+        if (state.title) {
+          const doc = this.box.ownerDocument;
+          const title = doc.createElement('div');
+          title.className = 'parlor-error-title';
+          title.style.cssText = 'font-weight:600;font-size:18px;margin-bottom:4px';
+          title.textContent = state.title;
+          const detail = doc.createElement('div');
+          detail.style.cssText = 'font-size:13px;opacity:0.85';
+          detail.textContent = state.reason;
+          this.box.replaceChildren(title, detail);
+        } else {
+          this.box.textContent = `Error: ${state.reason}`;
+        }
         const actions = state.actions ?? [];
         if (actions.length) {
           const doc = this.box.ownerDocument;
