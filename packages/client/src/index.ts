@@ -5,7 +5,7 @@
  * On a play page: `Parlor.start({ game: 'pong' })` (the IIFE bundle exposes `Parlor`).
  * Embedders can use the pieces (renderer, input, connection…) on their own.
  */
-export { start, ParlorClient, tokenStorageKey, playPath, describeError, type StartOptions, type ClientStatus, type ClientEvents } from './client.js';
+export { start, ParlorClient, tokenStorageKey, IDENTITY_TOKEN_KEY, playPath, describeError, type StartOptions, type ClientStatus, type ClientEvents } from './client.js';
 export {
   Connection,
   type ConnectionOptions,
