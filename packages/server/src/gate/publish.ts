@@ -49,14 +49,14 @@ function locate(root: string, file: string, line: number, column: number): strin
   return `${shown}:${line}:${column}`;
 }
 
-/** The gate's report as squish's {@link PublishReport} (findings with `at: file:line:col`, the printed report with the folder's path removed). */
+/** The gate's report as squish's {@link PublishReport} (findings with `at: file:line:col`, the printed report with paths relative to the game folder). */
 export function toPublishReport(report: GateReport): PublishReport {
   const root = report.dir;
   return {
     passed: report.ok,
     findings: report.findings.map((f) => ({ severity: f.severity, rule: f.rule, message: f.message, at: locate(root, f.file, f.line, f.column) })),
     runtime: report.runtime ? report.runtime.name + (report.runtime.unsafe ? ' (unsafe)' : '') : 'none',
-    text: formatGateReport(report, root).split(root + sep).join(''),
+    text: formatGateReport(report, root).split(root + sep).join('').split(root).join('.'),
   };
 }
 
