@@ -266,9 +266,17 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     const entry = this.registry.room(roomId);
     if (!entry) throw new OrchestratorError(FleetCause.ROOM_NOT_FOUND, `no room ${String(roomId).slice(0, 64)}`);
     const inst = entry.rec;
-    this.assertNotBusy(inst);
-    const ack = await this.commands.send(inst, { op: 'destroyRoom', roomId });
-    if (!ack.ok) throw ackError(ack);
+    try {
+      this.assertNotBusy(inst);
+      const ack = await this.commands.send(inst, { op: 'destroyRoom', roomId });
+      if (!ack.ok) throw ackError(ack);
+    } catch (err) {
+      const code = (err as OrchestratorError).code;
+      if (code !== FleetCause.INSTANCE_BUSY && code !== FleetCause.COMMAND_TIMEOUT) throw err;
+      // never leaked: the orchestrator retries it until the room is gone
+      this.hub.reaper.destroyLater(roomId, code);
+      throw new OrchestratorError(code, `${(err as Error).message}; the orchestrator retries this destroy until the room is gone`);
+    }
     this.registry.removeRoom(inst, roomId);
   }
 

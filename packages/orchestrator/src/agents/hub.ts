@@ -32,6 +32,7 @@ import type { CreateRoomRequest, RoomInfo } from '../types.js';
 import type { CommandRpc, LateCommand } from './commands.js';
 import { AgentConnection } from './connection.js';
 import { CreateLedger } from './creates.js';
+import { RoomReaper } from './reaper.js';
 import { AGENT_MESSAGES, checkHello, checkState, type AgentMessage } from './messages.js';
 
 /** Settings of the hub (from the orchestrator's options). */
@@ -44,6 +45,10 @@ export interface HubOptions {
   placeBurst: number;
   /** A command's deadline (ms); also how long a retry waits for an earlier create's outcome. */
   commandTimeoutMs: number;
+  /** Destroy fleet rooms nobody joined this long after they appeared (ms); 0 never. */
+  unjoinedRoomTtlMs: number;
+  /** In-flight commands per instance before `INSTANCE_BUSY`. */
+  maxInflightPerInstance: number;
 }
 
 /** What the hub calls out to. */
@@ -64,6 +69,8 @@ export interface HubDeps {
 export class AgentHub {
   /** Every create in flight or with an unknown outcome (the roomIds it reserves); see {@link CreateLedger}. */
   readonly creates: CreateLedger;
+  /** Unjoined rooms, failed destroys and duplicate fleet rooms, ended by the orchestrator itself. */
+  readonly reaper: RoomReaper;
   private readonly wss: WebSocketServer;
   private pollTimer: ReturnType<typeof setInterval> | null = null;
 
@@ -79,6 +86,8 @@ export class AgentHub {
       handleProtocols: (protocols) => (protocols.has(FLEET_SUBPROTOCOL) ? FLEET_SUBPROTOCOL : false),
     });
     this.creates = new CreateLedger((roomId) => deps.registry.room(roomId), opts.commandTimeoutMs, deps.logger.child({ component: 'creates' }));
+    this.reaper = new RoomReaper(opts, deps.registry, deps.commands, deps.logger.child({ component: 'reaper' }));
+    deps.registry.onDuplicate = (second, snap, first) => this.reaper.duplicate(second, snap, first);
   }
 
   /** Starts polling every instance. */
@@ -239,8 +248,9 @@ export class AgentHub {
     conn.send({ t: 'poll', seq: conn.pollSeq, hash: full ? null : conn.hash, now: conn.pollSentAt });
   }
 
-  /** Every poll interval: 2 unanswered polls → stale, 3 → evicted. */
+  /** Every poll interval: 2 unanswered polls → stale, 3 → evicted; then the reaper's sweep. */
   private pollAll(): void {
+    this.reaper.sweep();
     for (const rec of this.deps.registry.all()) {
       const conn = rec.link;
       if (conn.closed) continue;

@@ -2,7 +2,7 @@
  * The read model: which instances are live, which rooms they hold, and the `FleetView` over them.
  * Every change to it emits the matching orchestrator event (`instance:*`, `room:*`, `sync`).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { EventEmitter } from 'eventemitter3';
 import type { AgentSnapshot, HelloFrame, InstanceCapacity, RoomSnapshot } from '@parlor/fleet-agent';
 import type { Logger } from '../logger.js';
@@ -22,9 +22,12 @@ export class Registry<L extends InstanceLink> {
   readonly view: FleetView;
   private readonly instances = new Map<string, InstanceRecord<L>>();
   private readonly byProcessUid = new Map<string, InstanceRecord<L>>();
-  private readonly idForUid = new Map<string, string>();
   private readonly roomIndex = new Map<string, RoomEntry<L>>();
-  private nextInstance = 1;
+  /**
+   * Told when an instance reports a room id another instance already holds (the read model keeps
+   * the first; the hub's reaper ends a later fleet copy).
+   */
+  onDuplicate: ((second: InstanceRecord<L>, snap: RoomSnapshot, first: InstanceRecord<L>) => void) | null = null;
 
   constructor(
     private readonly events: EventEmitter<OrchestratorEvents>,
@@ -55,16 +58,12 @@ export class Registry<L extends InstanceLink> {
   }
 
   /**
-   * Adds an instance (its id is kept for its processUid while the orchestrator runs). The caller
-   * has removed any earlier instance of the same process. Announce it with {@link joined}.
+   * Adds an instance. Its id is derived from its processUid ({@link instanceIdOf}), so it is the
+   * same across reconnects and across orchestrator restarts. The caller has removed any earlier
+   * instance of the same process. Announce it with {@link joined}.
    */
   admit(hello: HelloFrame, link: L): InstanceRecord<L> {
-    let id = this.idForUid.get(hello.processUid);
-    if (!id) {
-      id = `i-${(this.nextInstance++).toString(36)}-${randomBytes(3).toString('hex')}`;
-      this.idForUid.set(hello.processUid, id);
-      if (this.idForUid.size > 100_000) this.idForUid.delete(this.idForUid.keys().next().value as string);
-    }
+    const id = instanceIdOf(hello.processUid);
     const rec = new InstanceRecord(id, hello, link);
     this.instances.set(id, rec);
     this.byProcessUid.set(hello.processUid, rec);
@@ -239,6 +238,7 @@ export class Registry<L extends InstanceLink> {
     const existing = this.roomIndex.get(r.roomId);
     if (existing && existing.rec !== rec) {
       this.logger.warn({ room: r.roomId, game: r.type, first: existing.rec.id, second: rec.id }, 'room id on two instances, keeping the first');
+      this.onDuplicate?.(rec, r, existing.rec);
       return;
     }
     this.roomIndex.set(r.roomId, { snap: r, rec });
@@ -310,4 +310,13 @@ export class Registry<L extends InstanceLink> {
       },
     };
   }
+}
+
+/**
+ * The instance id of a process: `i-` + the first 12 hex digits of the SHA-256 of its processUid
+ * (48 bits: a clash among a fleet's live processes is vanishingly unlikely). Stable across
+ * reconnects and orchestrator restarts, and reveals nothing of the processUid.
+ */
+export function instanceIdOf(processUid: string): string {
+  return `i-${createHash('sha256').update(processUid, 'utf8').digest('hex').slice(0, 12)}`;
 }
