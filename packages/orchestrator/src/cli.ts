@@ -3,42 +3,16 @@
  * SIGHUP re-reads the key files (a rotation without restart). Every flag has an environment
  * variable; repeatable key flags take comma-separated env lists.
  */
+import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { readKeyFile } from './auth/keys.js';
-import { OrchestratorError } from './errors.js';
-import { createLogger, type Logger, type LogLevel } from './logger.js';
-import { Orchestrator } from './orchestrator.js';
+import { createRemoteResolver } from './catalog/remote-resolver.js';
+import { cliLogger, collect, DEFAULT_CATALOG_DIR, failWith, intArg, keysFromFiles, LOG_LEVELS, oneLine, publishGate, reloadKeyFiles } from './cli-common.js';
+import type { LogLevel } from './logger.js';
+import { Orchestrator, type OrchestratorOptions } from './orchestrator.js';
 
-const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
-
-function fail(message: string): never {
-  console.error(`parlor-orchestrator: ${message}`);
-  process.exit(1);
-}
-
-function int(name: string, min: number) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) fail(`invalid ${name}: ${v}`);
-    return n;
-  };
-}
-
-/**
- * JSON lines, except in a terminal: there pino-pretty (a dependency, loaded only then; if it
- * cannot load, JSON as well).
- */
-async function cliLogger(level: LogLevel): Promise<Logger> {
-  if (!process.stdout.isTTY) return createLogger({ level });
-  try {
-    const { default: pretty } = await import('pino-pretty');
-    return createLogger({ level, destination: pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' }) });
-  } catch {
-    return createLogger({ level });
-  }
-}
-
-const collect = (v: string, prev: string[] = []): string[] => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
+const fail: (message: string) => never = failWith('parlor-orchestrator');
+const int = (name: string, min: number) => intArg(fail, name, min);
 
 const program = new Command();
 program
@@ -51,6 +25,8 @@ program
   .addOption(new Option('--admin-key <key>', 'accepted admin key for /v1 (repeatable, for rotation)').env('PARLOR_ADMIN_KEYS').argParser(collect))
   .addOption(new Option('--agent-key-file <path>', 'file of accepted agent keys, one per line (# comments); re-read on SIGHUP').env('PARLOR_AGENT_KEY_FILE'))
   .addOption(new Option('--admin-key-file <path>', 'file of accepted admin keys, one per line (# comments); re-read on SIGHUP').env('PARLOR_ADMIN_KEY_FILE'))
+  .addOption(new Option('--publisher-key <key>', 'accepted publisher key, `key` or `name=key` (repeatable): publishes to the catalog and reads it').env('PARLOR_PUBLISHER_KEYS').argParser(collect))
+  .addOption(new Option('--publisher-key-file <path>', 'file of publisher keys, one `key` or `name=key` per line (# comments); re-read on SIGHUP').env('PARLOR_PUBLISHER_KEY_FILE'))
   .addOption(new Option('--metrics-key-file <path>', 'file of bearer keys that may read /metrics and nothing else (a Prometheus scrape token), one per line; read at start (admin keys may scrape too)').env('PARLOR_METRICS_KEY_FILE'))
   .addOption(new Option('--no-api', 'serve only /healthz, /readyz and the agent socket (no REST /v1)'))
   .addOption(new Option('--cors <origins>', "allowed CORS origins, comma-separated ('*' for any)").env('PARLOR_CORS').argParser(collect))
@@ -59,15 +35,28 @@ program
   .addOption(new Option('--command-timeout <ms>', 'how long a command waits for its ack (ms)').env('PARLOR_COMMAND_TIMEOUT_MS').default(5000).argParser(int('command timeout', 1)))
   .addOption(new Option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`).env('PARLOR_LOG_LEVEL').default('info').choices(LOG_LEVELS as string[]))
   .addOption(new Option('--trust-proxy', 'take client addresses from X-Forwarded-For').env('PARLOR_TRUST_PROXY'))
+  .addOption(new Option('--catalog-dir <dir>', 'folder of the in-process catalog (catalog.db, artifacts/)').env('PARLOR_CATALOG_DIR').default(DEFAULT_CATALOG_DIR))
+  .addOption(new Option('--no-catalog', 'no catalog here: no /v1/games, /v1/manifests…; rooms by game are refused (NO_CATALOG) unless --catalog-url'))
+  .addOption(new Option('--catalog-url <url>', 'use the catalog running at this URL (parlor-catalog) instead of one in-process: rooms by game resolve through it').env('PARLOR_CATALOG_URL'))
+  .addOption(new Option('--catalog-key-file <path>', "file holding a key of the --catalog-url catalog (first line); default PARLOR_CATALOG_KEY, else this orchestrator's first admin key").env('PARLOR_CATALOG_KEY_FILE'))
+  .addOption(new Option('--env <name>', 'catalog environment rooms by game resolve in when the request names none (default: prod when NODE_ENV=production, else dev)').env('PARLOR_ENV'))
+  .addOption(new Option('--public-url <url>', 'public base URL of this orchestrator, for artifact URLs hosts fetch (default: the listen address)').env('PARLOR_PUBLIC_URL'))
   .addHelpText(
     'after',
     `
 Keys: with NODE_ENV=production both key lists are required, every key must have at least 16
 characters, and no key may be in both lists. In development, missing keys are generated and printed once.
-A role's keys are its --*-key flags and env list plus the lines of its --*-key-file. Prefer the files
+A role's keys are its --*-key flags and env list plus the lines of its --*-key-file.
+Publisher keys (optional) may publish to the catalog and read it; agent keys may read it; admin
+keys may do everything (promote, roll back, edit games). Prefer the files
 (or the env lists): flags are visible to every user in \`ps\`.
 
-Rotation without restart (kill -HUP <pid> re-reads both key files; the environment of a running
+Catalog: by default the catalog runs in this process (--catalog-dir, ./parlor-data/catalog): publish
+with \`parlor publish <dir> --version 1.2.0\`, promote with \`parlor promote pong@1.2.0 --env prod\`, and
+POST /v1/rooms {"game":"pong","env":"prod"}. To run it apart: parlor-catalog on another port (same
+keys), and here --catalog-url http://catalog:7071.
+
+Rotation without restart (kill -HUP <pid> re-reads the key files; the environment of a running
 process cannot change, so keys given as flags or env stay until a restart):
   1. add the new key as a line of the file, kill -HUP: old and new are both accepted;
   2. move every client to the new key (parlor serve: write it to its --fleet-key-file, kill -HUP it:
@@ -98,7 +87,15 @@ Examples:
     adminKey?: string[];
     agentKeyFile?: string;
     adminKeyFile?: string;
+    publisherKey?: string[];
+    publisherKeyFile?: string;
     metricsKeyFile?: string;
+    catalog: boolean;
+    catalogDir: string;
+    catalogUrl?: string;
+    catalogKeyFile?: string;
+    env?: string;
+    publicUrl?: string;
     api: boolean;
     cors?: string[];
     sseQueryAuth?: boolean;
@@ -115,6 +112,10 @@ Examples:
         port: opts.port,
         agentKey: keys.agentKey,
         adminKey: keys.adminKey,
+        publisherKey: keys.publisherKey,
+        ...(await catalogOptions(opts, keys.adminKey)),
+        ...(opts.env !== undefined ? { env: opts.env } : {}),
+        ...(opts.publicUrl !== undefined ? { publicUrl: opts.publicUrl } : {}),
         ...(opts.metricsKeyFile !== undefined ? { metricsKey: readKeyFile(opts.metricsKeyFile, '--metrics-key-file') } : {}),
         api: opts.api,
         cors: opts.cors,
@@ -126,9 +127,10 @@ Examples:
       });
       await orch.listen();
     } catch (err) {
-      fail(err instanceof OrchestratorError ? `${err.message} [${err.code}]` : ((err as Error)?.message ?? String(err)));
+      fail(oneLine(err));
     }
-    console.log(`\n  Parlor orchestrator\n  REST:   ${orch.url}/v1\n  Agents: ${orch.agentUrl}\n`);
+    const catalogLine = opts.catalogUrl ? `\n  Catalog: ${opts.catalogUrl} (remote)` : orch.catalog ? `\n  Catalog: ${orch.url}/v1/games (${resolve(opts.catalogDir)})` : '';
+    console.log(`\n  Parlor orchestrator\n  REST:   ${orch.url}/v1\n  Agents: ${orch.agentUrl}${catalogLine}\n`);
     let closing = false;
     const shutdown = (signal: string): void => {
       if (closing) process.exit(1);
@@ -141,31 +143,21 @@ Examples:
     };
     process.on('SIGINT', () => shutdown('SIGINT'));
     process.on('SIGTERM', () => shutdown('SIGTERM'));
-    process.on('SIGHUP', () => reloadKeys(orch, opts));
+    process.on('SIGHUP', () => reloadKeyFiles(orch.logger, opts, (keys) => orch.setKeys(keys, { dropRevoked: true })));
   });
 
-/** A role's keys: its flags / env list plus the lines of its key file (read now). */
-function keysFromFiles(opts: { agentKey?: string[]; adminKey?: string[]; agentKeyFile?: string; adminKeyFile?: string }): { agentKey?: string[]; adminKey?: string[] } {
-  const merge = (listed: string[] | undefined, file: string | undefined, what: string): string[] | undefined =>
-    file === undefined ? listed : [...(listed ?? []), ...readKeyFile(file, what)];
-  return { agentKey: merge(opts.agentKey, opts.agentKeyFile, '--agent-key-file'), adminKey: merge(opts.adminKey, opts.adminKeyFile, '--admin-key-file') };
-}
-
 /**
- * SIGHUP: re-reads the key files and sets the lists that have one (agent sessions on a removed key
- * are closed). Never exits: a failed reload changes nothing and logs why.
+ * The catalog part of the options: a remote catalog's resolver (`--catalog-url`), else the
+ * in-process catalog in `--catalog-dir` with the publish gate of `@parlor/server/gate`, else none.
  */
-function reloadKeys(orch: Orchestrator, opts: { agentKey?: string[]; adminKey?: string[]; agentKeyFile?: string; adminKeyFile?: string }): void {
-  if (opts.agentKeyFile === undefined && opts.adminKeyFile === undefined) {
-    orch.logger.warn({ signal: 'SIGHUP' }, 'no key file to reload (--agent-key-file, --admin-key-file); keys unchanged');
-    return;
+async function catalogOptions(opts: { catalog: boolean; catalogDir: string; catalogUrl?: string; catalogKeyFile?: string }, adminKeys: string[] | undefined): Promise<Partial<OrchestratorOptions>> {
+  if (opts.catalogUrl !== undefined) {
+    const key = opts.catalogKeyFile !== undefined ? readKeyFile(opts.catalogKeyFile, '--catalog-key-file')[0] : (process.env.PARLOR_CATALOG_KEY ?? adminKeys?.[0]);
+    if (!key) fail('--catalog-url needs a key of that catalog: --catalog-key-file, PARLOR_CATALOG_KEY, or an admin key both share (--admin-key-file)');
+    return { catalog: false, resolver: createRemoteResolver({ url: opts.catalogUrl, key }) };
   }
-  try {
-    const keys = keysFromFiles(opts);
-    orch.setKeys({ ...(opts.agentKeyFile !== undefined ? { agentKey: keys.agentKey } : {}), ...(opts.adminKeyFile !== undefined ? { adminKey: keys.adminKey } : {}) }, { dropRevoked: true });
-  } catch (err) {
-    orch.logger.error({ signal: 'SIGHUP', error: err instanceof OrchestratorError ? `${err.message} [${err.code}]` : String(err) }, 'key reload failed; keys unchanged');
-  }
+  if (!opts.catalog) return { catalog: false };
+  return { catalog: { dir: resolve(opts.catalogDir), gate: await publishGate() } };
 }
 
 program.showHelpAfterError();

@@ -1,6 +1,7 @@
 /** The orchestrator's options: their documentation, defaults and bounds. */
 import { ENV_RE } from '@parlor/squish';
-import type { GameResolver } from './catalog/types.js';
+import type { CatalogConfig } from './catalog/hosting.js';
+import type { Catalog, GameResolver } from './catalog/types.js';
 import { OrchestratorConfigError } from './errors.js';
 import type { Logger, LogLevel } from './logger.js';
 
@@ -14,6 +15,26 @@ export interface OrchestratorOptions {
   agentKey?: string | string[];
   /** Accepted admin keys for `/v1` (`Authorization: Bearer <key>`). Same rules as `agentKey`. */
   adminKey?: string | string[];
+  /**
+   * Accepted publisher keys: they may publish to the catalog and read it, nothing else. Each entry
+   * is a key or `name=key` (the publisher's name, recorded with what it publishes; default the
+   * key's fingerprint `fp:xxxxxxxx`). Optional (admin keys publish too); in production at least 16
+   * characters, and never also an agent or admin key.
+   */
+  publisherKey?: string | string[];
+  /**
+   * The catalog (published game versions, manifests, the publish pipeline), served in-process at
+   * `/v1/games`, `/v1/manifests/:env`, `/v1/resolve`, `/v1/artifacts/:sha256`…: a {@link Catalog}
+   * (yours to close), or `{ dir, gate?, … }` to open one in `dir` when listening (closed at
+   * shutdown; `gate` defaults to `@parlor/server/gate`'s). Room creates by `game` resolve through
+   * it unless `resolver` is given. Default none (`false`): no catalog routes.
+   */
+  catalog?: Catalog | CatalogConfig | false;
+  /**
+   * The public base URL of this server (`https://fleet.example.com`), on which artifact URLs are
+   * built for hosts. Default the listen address ({@link Orchestrator.url}).
+   */
+  publicUrl?: string;
   /** Serve the REST API `/v1`. Default `true` (`/healthz`, `/readyz` and the agent socket are always served). */
   api?: boolean;
   /** Poll interval. Default 1000. Stale after 2 missed polls, evicted after 3. */
@@ -24,12 +45,6 @@ export interface OrchestratorOptions {
   commandTimeoutMs?: number;
   /** Commands in flight per instance; more → `INSTANCE_BUSY`. Default 64. */
   maxInflightPerInstance?: number;
-  /**
-   * Rooms created through the orchestrator (REST, `FleetClient`, an agent's `place`) that no
-   * snapshot shows with a client this long after they appeared are destroyed (ms; 0: never).
-   * Rooms players opened themselves are left alone. Default 60 000.
-   */
-  unjoinedRoomTtlMs?: number;
   /** Allowed CORS origins (`'*'` for any); default none. */
   cors?: string | string[];
   /** Accept `?key=` on `GET /v1/events` (for browser `EventSource`, which cannot set headers). Default `false`. */
@@ -108,9 +123,10 @@ export interface OrchestratorOptions {
 }
 
 /** Options with their defaults applied (keys, logger and environment are handled apart). */
-export type ResolvedOptions = Required<Omit<OrchestratorOptions, 'agentKey' | 'adminKey' | 'logger' | 'logLevel' | 'cors' | 'nodeEnv' | 'host' | 'metricsKey' | 'resolver'>> & {
+export type ResolvedOptions = Required<Omit<OrchestratorOptions, 'agentKey' | 'adminKey' | 'logger' | 'logLevel' | 'cors' | 'nodeEnv' | 'host' | 'metricsKey' | 'resolver' | 'publisherKey' | 'catalog' | 'publicUrl'>> & {
   host: string;
   resolver: GameResolver | undefined;
+  publicUrl: string | undefined;
   cors: string[];
   metricsKeys: string[];
 };
@@ -127,7 +143,6 @@ export function resolveOptions(options: OrchestratorOptions): ResolvedOptions {
     fullEvery: intOpt('fullEvery', options.fullEvery, 10, 1),
     commandTimeoutMs: intOpt('commandTimeoutMs', options.commandTimeoutMs, 5000, 1),
     maxInflightPerInstance: intOpt('maxInflightPerInstance', options.maxInflightPerInstance, 64, 1),
-    unjoinedRoomTtlMs: intOpt('unjoinedRoomTtlMs', options.unjoinedRoomTtlMs, 60_000, 0),
     cors,
     sseQueryAuth: options.sseQueryAuth ?? false,
     trustProxy: options.trustProxy ?? false,
@@ -145,6 +160,7 @@ export function resolveOptions(options: OrchestratorOptions): ResolvedOptions {
     placePerSecond: intOpt('placePerSecond', options.placePerSecond, 5, 1),
     placeBurst: intOpt('placeBurst', options.placeBurst, 10, 1),
     resolver: options.resolver,
+    publicUrl: options.publicUrl?.replace(/\/+$/, ''),
     env: envOpt(options),
   };
 }

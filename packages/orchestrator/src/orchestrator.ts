@@ -121,7 +121,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     const feed = new EventFeed(this, this.fleet, { replayEvents: opts.sseReplayEvents, replayMs: opts.sseReplayMs, warmupMs: opts.sseWarmupMs }, () => this.registry.pendingFirstPoll());
     this.feed = feed;
     const host = this.catalogHost;
-    const catalog = host ? { catalog: () => host.get(), env: opts.env, publicUrl: () => this.publicUrl, maxUploadBytes: host.maxUploadBytes, logger: this.logger } : undefined;
+    const catalog = host && opts.api ? { catalog: () => host.get(), env: opts.env, publicUrl: () => this.publicUrl, maxUploadBytes: host.maxUploadBytes, logger: this.logger } : undefined;
     this.api = createApi(this, opts, { guard, feed, metrics: this.metrics, logger: this.logger, catalog });
     // One port: fastify serves HTTP; the agent socket is the server's `upgrade`.
     this.httpServer = this.api.app.server;
@@ -266,17 +266,9 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     const entry = this.registry.room(roomId);
     if (!entry) throw new OrchestratorError(FleetCause.ROOM_NOT_FOUND, `no room ${String(roomId).slice(0, 64)}`);
     const inst = entry.rec;
-    try {
-      this.assertNotBusy(inst);
-      const ack = await this.commands.send(inst, { op: 'destroyRoom', roomId });
-      if (!ack.ok) throw ackError(ack);
-    } catch (err) {
-      const code = (err as OrchestratorError).code;
-      if (code !== FleetCause.INSTANCE_BUSY && code !== FleetCause.COMMAND_TIMEOUT) throw err;
-      // never leaked: the orchestrator retries it until the room is gone
-      this.hub.reaper.destroyLater(roomId, code);
-      throw new OrchestratorError(code, `${(err as Error).message}; the orchestrator retries this destroy until the room is gone`);
-    }
+    this.assertNotBusy(inst);
+    const ack = await this.commands.send(inst, { op: 'destroyRoom', roomId });
+    if (!ack.ok) throw ackError(ack);
     this.registry.removeRoom(inst, roomId);
   }
 
