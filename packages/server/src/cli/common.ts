@@ -1,6 +1,8 @@
 /** What every `parlor` command shares: argument parsers, common options, the logger, one-line failures, listening and signals. */
+import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, Option } from 'commander';
 import { ServerError } from '../errors.js';
+import type { IdentityOptions } from '../identity/options.js';
 import { LOG_LEVELS, createLogger, type Logger, type LogLevel } from '../logger.js';
 import { createGameServer, type GameServer, type GameServerOptions } from '../server.js';
 
@@ -44,6 +46,51 @@ export async function cliLogger(level: LogLevel): Promise<Logger> {
   } catch {
     return createLogger({ level });
   }
+}
+
+/** The identity flags of `parlor serve` and `parlor dev` (see `GameServerOptions.identity`), as commander parses them. */
+export interface IdentityFlags {
+  identitySecretFile?: string;
+  identityJwksUrl?: string;
+  identityIssuer?: string;
+  identityAudience?: string;
+}
+
+/** `--identity-secret-file`, `--identity-jwks-url`, `--identity-issuer`, `--identity-audience`. */
+export const identityOptionList = (): Option[] => [
+  new Option('--identity-secret-file <path>', 'verify players\' identity tokens (JWT, HS256) with the secret(s) in this file, one per line, each at least 32 bytes').env('PARLOR_IDENTITY_SECRET_FILE'),
+  new Option('--identity-jwks-url <url>', 'verify players\' identity tokens (RS256, ES256, EdDSA…) with the keys of this JWKS URL').env('PARLOR_IDENTITY_JWKS_URL'),
+  new Option('--identity-issuer <iss>', 'identity tokens must have this issuer (iss)').env('PARLOR_IDENTITY_ISSUER'),
+  new Option('--identity-audience <aud>', 'identity tokens must have this audience (aud)').env('PARLOR_IDENTITY_AUDIENCE'),
+];
+
+/**
+ * `GameServerOptions.identity` from the identity flags; `undefined` when none is set (every player
+ * anonymous). A secret file that cannot be read, or holds no secret, ends the process with one line.
+ */
+export function identityFromFlags(f: IdentityFlags): IdentityOptions | undefined {
+  if (!f.identitySecretFile && !f.identityJwksUrl) {
+    if (f.identityIssuer || f.identityAudience) fail('--identity-issuer / --identity-audience need keys to check tokens with: --identity-secret-file <path> or --identity-jwks-url <url>');
+    return undefined;
+  }
+  const out: IdentityOptions = {};
+  if (f.identitySecretFile) {
+    let text: string;
+    try {
+      text = readFileSync(f.identitySecretFile, 'utf8');
+    } catch (err) {
+      fail(`--identity-secret-file ${f.identitySecretFile}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+    const secrets = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+    if (secrets.length === 0) fail(`--identity-secret-file ${f.identitySecretFile}: no secret in it (one per line, at least 32 bytes, e.g. from openssl rand -base64 48)`);
+    const short = secrets.findIndex((x) => Buffer.byteLength(x) < 32);
+    if (short >= 0) fail(`--identity-secret-file ${f.identitySecretFile}: secret #${short + 1} is ${Buffer.byteLength(secrets[short])} bytes; an HS256 secret needs at least 32 (e.g. openssl rand -base64 48)`);
+    out.secrets = secrets;
+  }
+  if (f.identityJwksUrl) out.jwksUrl = f.identityJwksUrl;
+  if (f.identityIssuer) out.issuer = f.identityIssuer;
+  if (f.identityAudience) out.audience = f.identityAudience;
+  return out;
 }
 
 export function fail(message: string): never {
