@@ -17,7 +17,7 @@ import { GameLoadError, ServerConfigError } from '../errors.js';
 import { findGameEntry, loadGame, type GameSource, type LoadedGame } from '../games/loader.js';
 import { defaultExportLocation } from '../gate/checks.js';
 import { errText, type LogLevel } from '../logger.js';
-import { cliLogger, describeError, devHostOption, fail, handleSignals, levelOption, listen, portOption } from './common.js';
+import { cliLogger, describeError, devHostOption, fail, handleSignals, identityFromFlags, identityOptionList, levelOption, listen, portOption, type IdentityFlags } from './common.js';
 
 /** Quiet time after the last file change before `parlor dev` rebuilds (editors write in bursts). */
 const DEBOUNCE_MS = 150;
@@ -35,7 +35,7 @@ function printDiagnostics(diagnostics: readonly GameDiagnostic[]): void {
   for (const d of diagnostics) process.stderr.write(`\n${formatDiagnostic(d, { color })}\n\n`);
 }
 
-async function dev(target: string, opts: { port: number; host?: string; logLevel: LogLevel }): Promise<void> {
+async function dev(target: string, opts: { port: number; host?: string; logLevel: LogLevel } & IdentityFlags): Promise<void> {
   const path = resolve(target);
   let isDir: boolean;
   try {
@@ -71,7 +71,8 @@ async function dev(target: string, opts: { port: number; host?: string; logLevel
     if (!(err instanceof GameLoadError || err instanceof ServerConfigError)) fail(describeError(err));
     firstError = err;
   }
-  const server = await listen({ games: game ? { [name]: game } : {}, port: opts.port, host: opts.host, logger, devStatus: status });
+  const identity = identityFromFlags(opts);
+  const server = await listen({ games: game ? { [name]: game } : {}, port: opts.port, host: opts.host, logger, devStatus: status, ...(identity ? { identity } : {}) });
   console.log(`\n  Parlor dev: ${game?.metadata.name ?? name}\n  Play:   ${server.url}${playPath(name)}\n  Lobby:  ${server.url}/\n  Watching ${isDir || !game ? path : game.inputs.join(', ')} for changes.\n`);
 
   let watcher: FSWatcher | null = null;
@@ -190,13 +191,14 @@ async function dev(target: string, opts: { port: number; host?: string; logLevel
 
 /** The `dev` command. */
 export function devCommand(): Command {
-  return new Command('dev')
+  const cmd = new Command('dev')
     .argument('<game>')
     .description('serve one game (a .ts/.js file or a folder) and rebuild it when its files change')
     .addOption(portOption())
     .addOption(devHostOption())
-    .addOption(levelOption())
-    .action((game: string, opts: { port: number; host?: string; logLevel: LogLevel }) => {
-      dev(game, opts).catch((err: unknown) => fail(describeError(err)));
-    });
+    .addOption(levelOption());
+  for (const o of identityOptionList()) cmd.addOption(o);
+  return cmd.action((game: string, opts: { port: number; host?: string; logLevel: LogLevel } & IdentityFlags) => {
+    dev(game, opts).catch((err: unknown) => fail(describeError(err)));
+  });
 }
