@@ -231,6 +231,12 @@ export interface CmdFrame {
   /** `reserveSeats`: ticket lifetime (ms). */
   ttlMs?: number;
   /**
+   * Since 1.2, `reserveSeats`: one user id per ticket (in order); ticket i then admits only the
+   * signed-in player with that `userId` (others get close code 4403). Absent: anyone holding it.
+   * An older agent ignores it (its tickets admit anyone).
+   */
+  userIds?: string[];
+  /**
    * Since 1.2, `createRoom` of a catalog version: the resolved artifact the host fetches (verifying
    * its sha256) and runs; `type` is then its slug.
    */
