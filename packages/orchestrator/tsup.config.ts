@@ -12,7 +12,7 @@ export default defineConfig([
     platform: 'node',
   },
   {
-    entry: ['src/cli.ts'],
+    entry: ['src/cli.ts', 'src/catalog-cli.ts'],
     format: ['esm'],
     dts: false,
     sourcemap: true,
