@@ -46,4 +46,9 @@ export { CatalogError, PublishFailureCause, type CatalogCauseValue } from './cat
 export type { CatalogStore, StoredVersion, CommitOutcome, RequestUpdate, ManifestPin } from './catalog/store.js';
 export { openSqliteStore } from './catalog/sqlite-store.js';
 export { DEFAULT_UPLOAD_LIMITS, type UploadLimits } from './catalog/upload.js';
+export type { CatalogConfig } from './catalog/hosting.js';
+export { CatalogServer, type CatalogServerOptions } from './catalog/standalone.js';
+export { createRemoteResolver, type RemoteResolverOptions } from './catalog/remote-resolver.js';
+export { DEFAULT_MAX_UPLOAD_BYTES } from './catalog/routes.js';
+export type { KeyRole } from './auth/guard.js';
 export { createLogger, LOG_REDACT_PATHS, type Logger, type LogLevel } from './logger.js';
