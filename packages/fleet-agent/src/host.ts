@@ -55,9 +55,10 @@ export interface FleetHost {
    * `UNSUPPORTED`). Throws when it cannot; the agent itself answers `ROOM_NOT_FOUND` for a room
    * that is not (or no longer) in `listRooms()`. Seats must never oversell: a host throws an error
    * with `code` `'ROOM_FULL'` (`FleetAckCode.ROOM_FULL`) when players + live tickets + `count`
-   * would exceed the room's player cap.
+   * would exceed the room's player cap. With `userIds` (fleet protocol 1.2: one per ticket, in order), ticket i must admit only
+   * the signed-in player whose user id is `userIds[i]`; a host without player identity may ignore it.
    */
-  reserveSeats?(roomId: string, count: number, ttlMs: number): { tickets: string[]; expiresAt: number } | Promise<{ tickets: string[]; expiresAt: number }>;
+  reserveSeats?(roomId: string, count: number, ttlMs: number, userIds?: readonly string[]): { tickets: string[]; expiresAt: number } | Promise<{ tickets: string[]; expiresAt: number }>;
   /**
    * The caps the host enforces (its open-connection and room limits); the agent declares them to
    * the orchestrator, and never more. Optional: without it the agent declares its options' capacity.
