@@ -69,7 +69,8 @@ export async function runCommand(c: CmdFrame, agent: CommandTarget): Promise<Ack
         if (!live()) return fail(FleetAckCode.ROOM_NOT_FOUND, `no live room ${roomId.slice(0, 64)} here`);
         let r: { tickets: string[]; expiresAt: number };
         try {
-          r = await agent.host.reserveSeats(roomId, Number(c.count), Number(c.ttlMs));
+          const userIds = Array.isArray(c.userIds) ? c.userIds.map(String) : undefined;
+          r = await agent.host.reserveSeats(roomId, Number(c.count), Number(c.ttlMs), userIds);
         } catch (err) {
           // the room ended meanwhile: the protocol's ROOM_NOT_FOUND, the host's error in the message
           if (!live()) return fail(FleetAckCode.ROOM_NOT_FOUND, `room ${roomId} ended (${hostError(err)})`);
