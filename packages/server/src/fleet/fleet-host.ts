@@ -44,9 +44,10 @@ export interface ServerFleetHost {
   squishVersions(): number[];
   /**
    * {@link GameServer.reserveSeats}: single-use join tickets; throws with code `SERVER_ROOM_NOT_FOUND` for a room that is
-   * not live, and with code `ROOM_FULL` (the fleet protocol's) when the room has fewer than `count` seats free.
+   * not live, and with code `ROOM_FULL` (the fleet protocol's) when the room has fewer than `count` seats free. With `userIds`
+   * (one per ticket), each ticket admits only that signed-in user.
    */
-  reserveSeats(roomId: string, count: number, ttlMs: number): { tickets: string[]; expiresAt: number };
+  reserveSeats(roomId: string, count: number, ttlMs: number, userIds?: readonly string[]): { tickets: string[]; expiresAt: number };
   /** {@link GameServer.capacity}: the caps this server enforces, which its agent declares. */
   capacity(): { maxConnections: number; maxRooms: number };
   /** {@link GameServer.closeRoom}; idempotent. */
@@ -106,9 +107,9 @@ export function createFleetHost(server: GameServer, config: { versions?: Catalog
     squishVersions() {
       return [...SUPPORTED_SQUISH_VERSIONS];
     },
-    reserveSeats(roomId, count, ttlMs) {
+    reserveSeats(roomId, count, ttlMs, userIds) {
       try {
-        return server.reserveSeats(roomId, count, ttlMs);
+        return server.reserveSeats(roomId, count, ttlMs, userIds);
       } catch (err) {
         // the fleet protocol's own code (FleetAckCode.ROOM_FULL), so the orchestrator answers 409 ROOM_FULL
         if ((err as { code?: unknown })?.code === ServerErrorCode.ROOM_FULL) throw Object.assign(new Error((err as Error).message), { code: 'ROOM_FULL' });
