@@ -94,6 +94,8 @@ interface CatalogFlags {
   env: string;
   manifestRefresh: number;
   artifactCache: string;
+  /** Whether `--env` (or `PARLOR_ENV`) was given rather than defaulted (set by the action). */
+  envGiven?: boolean;
 }
 
 /** The catalog key: the `--catalog-key-file`, else the agent key of the fleet flags, else none. @throws {Error} naming the file flag. */
@@ -103,6 +105,17 @@ function catalogKey(opts: CatalogFlags & FleetFlags): string | undefined {
     return readFleetKeyFile(opts.catalogKeyFile);
   } catch (err) {
     throw new Error((err as Error).message.replace('--fleet-key-file', '--catalog-key-file'));
+  }
+}
+
+/** The orchestrator's HTTP origin of a `--fleet-url` (`ws://orch:7070/v1/agent` → `http://orch:7070/`), where its catalog answers. */
+function catalogOfFleet(fleetUrl: string): string | undefined {
+  try {
+    const u = new URL(fleetUrl);
+    if (u.protocol !== 'ws:' && u.protocol !== 'wss:' && u.protocol !== 'http:' && u.protocol !== 'https:') return undefined;
+    return `${u.protocol === 'wss:' || u.protocol === 'https:' ? 'https:' : 'http:'}//${u.host}/`;
+  } catch {
+    return undefined;
   }
 }
 
@@ -131,21 +144,12 @@ function reloadFleetKey(agent: FleetAgent | null, flags: FleetFlags, logger: Log
   }
 }
 
-/** The agent key for artifact fetches of fleet-placed versions, or none (never throws: the agent reports a bad key file). */
-function safeFleetKey(opts: FleetFlags): string | undefined {
-  try {
-    return fleetKey(opts);
-  } catch {
-    return undefined;
-  }
-}
-
 async function serve(opts: ServeFlags): Promise<void> {
   const logger = await cliLogger(opts.logLevel);
   const port = opts.port;
   const capacity = capacityOptions(opts, port);
   const runtime = runtimeFromFlag(opts.runtime, logger, capacity.instanceId, opts);
-  if (opts.games === undefined && !opts.catalogUrl) fail('give a folder of games (--games <dir>) or a catalog (--catalog-url <url> --env <env>), or both');
+  if (opts.games === undefined && !opts.catalogUrl && !opts.fleetUrl) fail('give a folder of games (--games <dir>), a catalog (--catalog-url <url> --env <env>) or a fleet (--fleet-url <url>), or several');
   let catalogUrl: string | undefined;
   if (opts.catalogUrl) {
     try {
@@ -155,6 +159,8 @@ async function serve(opts: ServeFlags): Promise<void> {
       fail(`--catalog-url ${JSON.stringify(opts.catalogUrl.slice(0, 100))}: want the catalog's http(s) base URL, e.g. http://localhost:7070`);
     }
   }
+  // A fleet instance given an environment follows that environment's manifest at its orchestrator (the catalog runs there by default).
+  if (!catalogUrl && opts.fleetUrl && opts.envGiven) catalogUrl = catalogOfFleet(opts.fleetUrl);
   if (catalogUrl && !ENV_RE.test(opts.env)) fail(`--env ${JSON.stringify(opts.env.slice(0, 40))}: an environment is a lower-case letter then letters, digits or "-" (e.g. prod)`);
   let key: string | undefined;
   try {
@@ -163,6 +169,15 @@ async function serve(opts: ServeFlags): Promise<void> {
     fail((err as Error).message);
   }
   if (catalogUrl && !key) fail('--catalog-url needs a key: --catalog-key-file <path>, or the agent key (--fleet-key-file, PARLOR_FLEET_KEY)');
+  // The key is read again at each fetch (a rotated key file is picked up); an unreadable file keeps the last key.
+  const keyNow = (): string | undefined => {
+    try {
+      key = catalogKey(opts) ?? key;
+    } catch {
+      // keep the last key
+    }
+    return key;
+  };
   let games: Record<string, LoadedGame> = {};
   try {
     await runtime.prepare?.(); // fail closed: e.g. --runtime docker with Docker unreachable exits here
@@ -180,13 +195,13 @@ async function serve(opts: ServeFlags): Promise<void> {
   // Catalog versions (a manifest's, or the ones the fleet places here) are fetched, verified and cached here.
   let versions: CatalogVersions | undefined;
   if (catalogUrl || opts.fleetUrl) {
-    const cache = new ArtifactCache({ dir: resolve(opts.artifactCache), key: () => key ?? safeFleetKey(opts), logger });
+    const cache = new ArtifactCache({ dir: resolve(opts.artifactCache), key: keyNow, logger });
     process.once('exit', () => cache.closeSync());
     versions = new CatalogVersions(server, cache, logger);
   }
   let follower: { stop(): void } | null = null;
   if (catalogUrl && versions) {
-    const f = followManifest(versions, { catalogUrl, env: opts.env, key: () => key, intervalMs: opts.manifestRefresh, logger });
+    const f = followManifest(versions, { catalogUrl, env: opts.env, key: keyNow, intervalMs: opts.manifestRefresh, logger });
     const applied = await f.refresh();
     if (applied) console.log(`  Parlor: ${opts.env} manifest of ${catalogUrl}: ${applied.current.join(', ') || 'no games'}${applied.failed.length ? ` (not loaded: ${applied.failed.map((x) => x.game).join(', ')})` : ''}`);
     else console.log(`  Parlor: the ${opts.env} manifest of ${catalogUrl} could not be fetched yet (see the log); retrying every ${opts.manifestRefresh} ms`);
@@ -219,7 +234,7 @@ export function serveCommand(): Command {
   return new Command('serve')
     .description('serve every game in a folder (each subfolder with an index file, and each .ts/.js file) and/or the games of a catalog environment')
     .option('-g, --games <dir>', 'folder of games (optional with --catalog-url)')
-    .addOption(new Option('--catalog-url <url>', "serve the versions the catalog's manifest of --env pins, e.g. http://localhost:7070").env('PARLOR_CATALOG_URL'))
+    .addOption(new Option('--catalog-url <url>', "serve the versions the catalog's manifest of --env pins, e.g. http://localhost:7070 (default with --fleet-url and --env: the orchestrator's)").env('PARLOR_CATALOG_URL'))
     .option('--catalog-key-file <path>', 'file holding the key for --catalog-url (first line not blank or #); default the agent key (--fleet-key-file, PARLOR_FLEET_KEY)')
     .addOption(new Option('--env <env>', 'the catalog environment served (default prod when NODE_ENV=production, else dev)').env('PARLOR_ENV').default(defaultEnv()))
     .addOption(new Option('--manifest-refresh <ms>', 'how often the manifest is fetched again (new rooms run a promoted version; running rooms keep theirs)').default(30_000).argParser(int('milliseconds', 100)))
@@ -251,7 +266,8 @@ export function serveCommand(): Command {
     .option('--memory-mb <mb>', 'memory limit of each sandboxed room, heap and everything else, enforced by the kernel (default 128)', int('megabytes', 32))
     .option('--cpu-budget <fraction>', 'CPU budget of one sandboxed room as a fraction of one core over 5 s; over it the room ends (default 0.8, 0 disables)', fraction)
     .option('--unsafe-weak-sandbox', 'development only: let --runtime process start where the kernel cannot isolate rooms (bubblewrap, cgroups missing); logged loudly')
-    .action((opts: ServeFlags) => {
+    .action((opts: ServeFlags, cmd: Command) => {
+      opts.envGiven = cmd.getOptionValueSource('env') !== 'default';
       serve(opts).catch((err: unknown) => fail(describeError(err)));
     });
 }
