@@ -12,7 +12,9 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { Game, Group, type GameMetadata, type Node } from '@parlor/squish';
 import { createFleetHost, createGameServer, type GameServer } from '@parlor/server';
 import { FleetAgent } from '@parlor/fleet-agent';
+import { createPublishGate } from '@parlor/server/gate';
 import type { Orchestrator } from '../src/index.js';
+import { gzipFolder, removeTemps, spriteGame, tempDir } from './catalog-helpers.js';
 import { ADMIN_KEY, AGENT_KEY, captureLogger, http, quietAgentLogger, startOrchestrator, waitFor } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -192,9 +194,10 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')('fleet dashboard in 
     expect(await page.locator('#t-event').textContent()).not.toBe(lastId);
   }, 40_000);
 
-  it('hides the games section unless a catalog answers /v1/games; signing out forgets the key', async () => {
-    const games = await http(orch, 'GET', '/v1/games');
-    await expect.poll(() => page.locator('#catalog').isHidden()).toBe(games.status !== 200);
+  it('hides the games section when no catalog answers /v1/games; signing out forgets the key', async () => {
+    // this orchestrator has no catalog (the next describe has one)
+    expect((await http(orch, 'GET', '/v1/games')).body).toMatchObject({ status: 'rejected' });
+    expect(await page.locator('#catalog').isHidden()).toBe(true);
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('Admin key').waitFor();
     expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
@@ -208,5 +211,41 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')('fleet dashboard in 
     relay.cut(); // the stream reconnects and is refused
     await expect.poll(() => page.locator('#login-error').textContent(), { timeout: 15_000 }).toContain('no longer accepts this admin key');
     expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+  }, 30_000);
+});
+
+describe.skipIf(!haveChromium && process.env.CI !== 'true')('fleet dashboard with a catalog', () => {
+  let orch: Orchestrator;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    const gate = createPublishGate({ runtime: 'process', smokeMs: 800, typeCheck: false });
+    ({ orch } = await startOrchestrator({ catalog: { dir: tempDir(), gate }, env: 'dev' }));
+    for (const version of ['1.0.0', '1.1.0']) {
+      const res = await http(orch, 'POST', `/v1/games/sprite/versions/${version}`, { raw: await gzipFolder(spriteGame(version)), headers: { 'content-type': 'application/gzip' } });
+      expect(res.status, JSON.stringify(res.body)).toBe(202);
+      await waitFor(async () => (await http(orch, 'GET', `/v1/publish-requests/${res.body.data.id}`)).body.data.state === 'PUBLISHED', `sprite@${version} published`, 60_000);
+    }
+    expect((await http(orch, 'POST', '/v1/manifests/prod/promote', { body: { slug: 'sprite', version: '1.0.0' } })).status).toBe(200);
+    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: LAUNCH_ARGS });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close().catch(() => undefined);
+    await orch?.shutdown();
+    removeTemps();
+  }, 30_000);
+
+  it('lists the games with the version each environment serves: dev the latest, prod its pin, none in staging', async () => {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${orch.url}/dashboard`);
+    await page.getByLabel('Admin key').fill(ADMIN_KEY);
+    await page.getByRole('button', { name: 'Open dashboard' }).click();
+    const row = page.locator('tr[data-game="sprite"]');
+    await row.waitFor({ timeout: 10_000 });
+    expect(await page.locator('#games-head th').allInnerTexts()).toEqual(['Game', 'Listed', 'Access', 'dev', 'staging', 'prod']);
+    const cells = await row.locator('td').allInnerTexts();
+    expect(cells.slice(1)).toEqual(['yes', 'anyone', '1.1.0', '—', '1.0.0']);
+    expect(cells[0]).toContain('sprite');
   }, 30_000);
 });
