@@ -11,7 +11,7 @@ import { gzipSync } from 'node:zlib';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPublishGate } from '@parlor/server/gate';
-import type { Orchestrator } from '../src/index.js';
+import { Orchestrator, OrchestratorConfigError } from '../src/index.js';
 import { checkContract, fetchOpenApi, recorded, recorder } from './contract.js';
 import { gzipFolder, removeTemps, SPRITE, spriteGame, tempDir } from './catalog-helpers.js';
 import { ADMIN_KEY, AGENT_KEY, http, startOrchestrator, waitFor } from './helpers.js';
@@ -202,6 +202,19 @@ describe('catalog REST API (in-process)', () => {
     expect(Number(res!.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     // another publisher is not held back
     expect((await upload('/v1/games/sprite/versions/1.0.0', v100, ADMIN_KEY)).status).toBe(200);
+  });
+
+  it('publisher key rules: not also an agent or admin key; 16+ characters in production; rotated with setKeys', async () => {
+    const base = { host: '127.0.0.1', port: 0, agentKey: AGENT_KEY, adminKey: ADMIN_KEY, logger: 'silent' as const };
+    expect(() => new Orchestrator({ ...base, publisherKey: ADMIN_KEY })).toThrow(OrchestratorConfigError);
+    expect(() => new Orchestrator({ ...base, publisherKey: `dave=${AGENT_KEY}` })).toThrow(/publisher key cannot also be an agent or admin key/);
+    expect(() => new Orchestrator({ ...base, nodeEnv: 'production', publisherKey: 'eve=short' })).toThrow(/under 16 characters/);
+    const next = 'publisher-key-alice-NEXT-0123456789';
+    orch.setKeys({ publisherKey: [`alice=${PUBLISHER_KEY}`, `alice=${next}`, BARE_PUBLISHER_KEY] });
+    expect((await http(orch, 'GET', '/v1/games', { key: next })).status).toBe(200);
+    expect(() => orch.setKeys({ publisherKey: [ADMIN_KEY] })).toThrow(OrchestratorConfigError);
+    orch.setKeys({ publisherKey: [`alice=${PUBLISHER_KEY}`, BARE_PUBLISHER_KEY] });
+    rejected(await http(orch, 'GET', '/v1/games', { key: next }), 401, 'UNAUTHORIZED');
   });
 
   it('the OpenAPI document lists the catalog routes and describes every answer this file provoked', async () => {

@@ -184,9 +184,9 @@ export function registerCatalogRoutes(app: FastifyInstance, opts: CatalogRouteOp
           202: ok(S.PublishRequestSchema, 'recorded PENDING; the pipeline runs in the background'),
           ...v1('FORBIDDEN', 'BAD_UPLOAD', 'UPLOAD_TOO_LARGE', 'RATE_LIMITED', 'VERSION_EXISTS'),
         },
-        extra: { bodyLimit: maxUpload, validatorCompiler: () => () => true },
+        // the key class is checked before the body is read (an agent key cannot make it read an upload)
+        extra: { bodyLimit: maxUpload, validatorCompiler: () => () => true, onRequest: async (req: FastifyRequest) => need(req, 'publish') },
         handler: async (req, reply) => {
-          need(req, 'publish');
           const { slug, version } = req.params as Static<typeof S.VersionParams>;
           if (!Buffer.isBuffer(req.body) || req.body.byteLength === 0) throw new OrchestratorError(FleetCause.BAD_UPLOAD, "send the gzip'd tar of the game folder as the body, with Content-Type: application/gzip (parlor publish <dir> does)");
           const { request, done } = await catalog().startPublish(slug, version, new Uint8Array(req.body.buffer, req.body.byteOffset, req.body.byteLength), req.keyName ?? 'unknown');
