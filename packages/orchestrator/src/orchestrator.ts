@@ -283,17 +283,19 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
    * @returns the tickets, their expiry (ms since the epoch) and one join URL per ticket (`joinUrl?ticket=…`).
    * @throws {OrchestratorError} `VALIDATION`, `ROOM_NOT_FOUND`, `ROOM_FULL`, `INSTANCE_BUSY`, `COMMAND_FAILED`, `INSTANCE_DISCONNECTED`, `COMMAND_TIMEOUT`.
    */
-  async reserveSeats(roomId: string, opts: { count?: number; ttlMs?: number } = {}): Promise<SeatReservation> {
+  async reserveSeats(roomId: string, opts: { count?: number; ttlMs?: number; userIds?: string[] } = {}): Promise<SeatReservation> {
     this.assertRunning();
     const bad = firstError(seatsCheck, opts);
     if (bad) throw new OrchestratorError(FleetCause.VALIDATION, bad);
     const count = opts.count ?? 1;
     const ttlMs = opts.ttlMs ?? 60_000;
+    const userIds = opts.userIds;
+    if (userIds !== undefined && userIds.length !== count) throw new OrchestratorError(FleetCause.VALIDATION, `userIds: ${userIds.length} given for ${count} seats (one per seat)`);
     const entry = this.registry.room(roomId);
     if (!entry) throw new OrchestratorError(FleetCause.ROOM_NOT_FOUND, `no room ${String(roomId).slice(0, 64)}`);
     const inst = entry.rec;
     this.assertNotBusy(inst);
-    const ack = await this.commands.send(inst, { op: 'reserveSeats', roomId, count, ttlMs });
+    const ack = await this.commands.send(inst, { op: 'reserveSeats', roomId, count, ttlMs, ...(userIds ? { userIds } : {}) });
     if (!ack.ok) {
       if (ack.error?.code === FleetAckCode.ROOM_NOT_FOUND) throw new OrchestratorError(FleetCause.ROOM_NOT_FOUND, `room ${roomId} ended`);
       throw ackError(ack);

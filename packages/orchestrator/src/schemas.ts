@@ -57,6 +57,12 @@ export const CreateRoomSchema = Type.Object({
 export const SeatsSchema = Type.Object({
   count: Type.Optional(Type.Integer({ minimum: 1, maximum: 64, description: 'Tickets; default 1.' })),
   ttlMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 3_600_000, description: 'Ticket lifetime (ms); default 60 000.' })),
+  userIds: Type.Optional(
+    Type.Array(Type.String({ minLength: 1, maxLength: 256 }), {
+      maxItems: 64,
+      description: 'One user id per ticket (as many as `count`): ticket i then admits only the signed-in player with that userId (others get close code 4403).',
+    }),
+  ),
 });
 
 /** `InstanceInfo`. */
