@@ -16,7 +16,7 @@ export interface ControlPlane {
   readonly ready: boolean;
   createRoom(req: CreateRoomRequest): Promise<RoomInfo>;
   destroyRoom(roomId: string): Promise<void>;
-  reserveSeats(roomId: string, opts: { count?: number; ttlMs?: number }): Promise<SeatReservation>;
+  reserveSeats(roomId: string, opts: { count?: number; ttlMs?: number; userIds?: string[] }): Promise<SeatReservation>;
   drainInstance(id: string): Promise<InstanceInfo>;
   undrainInstance(id: string): Promise<InstanceInfo>;
 }
