@@ -227,8 +227,8 @@ export function registerRoutes(app: FastifyInstance, control: ControlPlane, opts
         response: { 201: ok(SeatReservationSchema, 'tickets and one join URL each'), ...v1(...BODY_CAUSES, ...COMMAND_CAUSES, 'ROOM_NOT_FOUND', 'ROOM_FULL') },
         handler: async (req, reply) => {
           const { roomId } = req.params as Static<typeof RoomParams>;
-          const { count, ttlMs } = req.body as Static<typeof SeatsSchema>;
-          return reply.code(201).send({ status: 'OK', data: await control.reserveSeats(roomId, { count, ttlMs }) });
+          const { count, ttlMs, userIds } = req.body as Static<typeof SeatsSchema>;
+          return reply.code(201).send({ status: 'OK', data: await control.reserveSeats(roomId, { count, ttlMs, ...(userIds ? { userIds } : {}) }) });
         },
       },
     },
