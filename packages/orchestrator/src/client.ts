@@ -184,9 +184,9 @@ export class FleetClient {
    * `POST /v1/rooms/:roomId/seats`: single-use join tickets (count 1–64, default 1; ttlMs default 60 000).
    * Seats never oversell: players + live tickets + `count` ≤ the game's `maxPlayers` (expired tickets free their seats).
    * @throws {FleetClientError} `ROOM_FULL` (409) when fewer than `count` seats are free (the message says how many are),
-   *   `ROOM_NOT_FOUND`, `VALIDATION`.
+   *   `ROOM_NOT_FOUND`, `VALIDATION`. With `userIds` (one per seat), ticket i admits only the signed-in player with that user id.
    */
-  reserveSeats(roomId: string, opts: { count?: number; ttlMs?: number } = {}): Promise<SeatReservation> {
+  reserveSeats(roomId: string, opts: { count?: number; ttlMs?: number; userIds?: string[] } = {}): Promise<SeatReservation> {
     return this.call('POST', `/v1/rooms/${encodeURIComponent(roomId)}/seats`, opts);
   }
   /** `DELETE /v1/rooms/:roomId`. @throws `ROOM_NOT_FOUND`. */
