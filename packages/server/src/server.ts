@@ -330,10 +330,7 @@ class ParlorServer implements GameServer {
   }
 
   loadVersion(source: CatalogVersionSource, options: { current?: boolean } = {}): Promise<LoadedGame> {
-    return this.catalog.loadVersion(source, options).then((game) => {
-      this.logger.info({ game: game.name, version: game.version, sha256: game.sha256, current: this.catalog.get(game.name) === game }, 'game version loaded');
-      return game;
-    });
+    return this.catalog.loadVersion(source, options);
   }
 
   gameVersion(slug: string, version: string): LoadedGame | undefined {

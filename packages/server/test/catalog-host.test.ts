@@ -221,6 +221,38 @@ describe('versions side by side', () => {
     expect(server.gameVersion('duel', '1.2.1')).toBeDefined();
   });
 
+  it('follows a manifest: a game with show false is served but not listed, a changed access reaches the loaded version, a game gone from it is retired', async () => {
+    const art = buildArtifact('secret', '1.0.0', gameBundle('Secret', 'secret 1.0.0'));
+    host.add(art);
+    const { server } = await startServer({ games: {} });
+    servers.push(server);
+    const versions = new CatalogVersions(server, cache('manifest'));
+    host.pin('backstage', [art]);
+    const manifest = host.manifests.get('backstage')!;
+    manifest.games[0]!.show = false;
+    expect(await versions.applyManifest(manifest, host.url)).toEqual({ current: ['secret@1.0.0'], failed: [], retired: [] });
+    expect(server.games()).toEqual([]);
+    const p = await TestClient.connect(server);
+    clients.push(p);
+    await p.joinAndSync('secret');
+    expect(shows(p, 'secret 1.0.0')).toBe(true);
+
+    manifest.games[0]!.access_control = { requires_auth: true, min_role: 'member' };
+    await versions.applyManifest(manifest, host.url);
+    expect(server.gameVersion('secret', '1.0.0')?.access).toEqual({ requiresAuth: true, minRole: 'member' });
+    expect(host.hits.get(`/v1/artifacts/${art.sha256}`)).toBe(1); // never fetched nor built again
+
+    const gone = await versions.applyManifest({ ...manifest, games: [] }, host.url);
+    expect(gone.retired).toEqual(['secret']);
+    const again = await TestClient.connect(server);
+    clients.push(again);
+    again.join('secret');
+    expect((await again.closed()).code).toBe(4404);
+    expect(server.rooms().length).toBe(1); // the running room plays on
+    const before = p.framesApplied;
+    await waitFor(() => p.framesApplied > before + 2, 'the running room keeps playing');
+  });
+
   it('a fleet createRoom with a mismatching artifact fails with ARTIFACT_MISMATCH and creates no room', async () => {
     const good = buildArtifact('solo', '2.0.0', gameBundle('Solo', 'solo'));
     const other = buildArtifact('solo', '2.0.0', gameBundle('Solo', 'other'));

@@ -31,6 +31,8 @@ export class CatalogVersions {
   private readonly pending = new Map<string, Promise<LoadedGame>>();
   /** Slugs made current from the manifest (so a game gone from it is retired, a local game never). */
   private readonly fromManifest = new Set<string>();
+  /** The version made current per slug (for the log line when it changes). */
+  private readonly current = new Map<string, string>();
 
   constructor(
     private readonly server: GameServer,
@@ -41,10 +43,10 @@ export class CatalogVersions {
   /**
    * The loaded version `ref` names, loading it if needed: fetch (or the verified cache), verify,
    * extract, load into the server. Concurrent calls for one version share one load.
-   * With `current`, it becomes the current build of its game.
+   * With `current`, it becomes the current build of its game (listed in the lobby unless `listed` is `false`).
    * @throws {ArtifactError} `SERVER_ARTIFACT_*` (a mismatch is never extracted nor run); {@link GameLoadError} when its build fails.
    */
-  async ensure(ref: ArtifactRef, options: { current?: boolean } = {}): Promise<LoadedGame> {
+  async ensure(ref: ArtifactRef, options: { current?: boolean; listed?: boolean } = {}): Promise<LoadedGame> {
     const key = `${ref.slug}@${ref.version}`;
     let game = this.server.gameVersion(ref.slug, ref.version);
     if (!game || game.sha256 !== ref.sha256) {
@@ -55,9 +57,14 @@ export class CatalogVersions {
       }
       game = await p;
     }
-    // Make it current (a no-op for a version already current; never reloads).
-    if (options.current) {
-      game = await this.server.loadVersion({ slug: ref.slug, version: ref.version, sha256: ref.sha256, dir: game.baseDir, entry: game.entry ?? '', access: ref.access }, { current: true });
+    // Current or not, listed or not, and the access of new rooms: never a rebuild.
+    game = await this.server.loadVersion(
+      { slug: ref.slug, version: ref.version, sha256: ref.sha256, dir: game.baseDir, entry: game.entry ?? '', access: ref.access, listed: options.listed },
+      { current: options.current },
+    );
+    if (options.current && this.current.get(ref.slug) !== ref.version) {
+      this.logger?.info({ game: ref.slug, version: ref.version, previous: this.current.get(ref.slug) ?? null }, 'version now current: new rooms run it, running rooms keep theirs');
+      this.current.set(ref.slug, ref.version);
     }
     return game;
   }
@@ -87,7 +94,7 @@ export class CatalogVersions {
     for (const entry of manifest.games) {
       listed.add(entry.slug);
       try {
-        await this.ensure(refOf(entry, catalogUrl), { current: true });
+        await this.ensure(refOf(entry, catalogUrl), { current: true, listed: entry.show !== false });
         this.fromManifest.add(entry.slug);
         out.current.push(`${entry.slug}@${entry.version}`);
       } catch (err) {
@@ -100,6 +107,8 @@ export class CatalogVersions {
       if (listed.has(slug)) continue;
       this.server.retireGame(slug);
       this.fromManifest.delete(slug);
+      this.current.delete(slug);
+      this.logger?.info({ game: slug }, 'game no longer in the manifest: no new rooms; running rooms play on');
       out.retired.push(slug);
     }
     await this.prune();

@@ -41,8 +41,13 @@ export interface CatalogVersionSource {
   dir: string;
   /** Its bundle (`<dir>/index.cjs`). */
   entry: string;
-  /** Who may join its rooms (the `ArtifactRef`'s `access`); absent means anyone. */
+  /** Who may join its rooms (the `ArtifactRef`'s `access`); absent means anyone. A changed access replaces the loaded one for new rooms. */
   access?: GameAccess;
+  /**
+   * Whether the game is listed in the lobby and `/parlor/api/games` while this version is current
+   * (a manifest entry's `show`); an unlisted game is still played by URL. Default `true`.
+   */
+  listed?: boolean;
 }
 
 /** The served games and their assets: see the file's opening comment. */
@@ -51,6 +56,8 @@ export class GameCatalog {
   /** Loaded catalog versions by `slug@version`. */
   private readonly versions = new Map<string, LoadedGame>();
   private readonly pending = new Map<string, Promise<LoadedGame>>();
+  /** Current games not listed in the lobby (a manifest's `show: false`). */
+  private readonly unlisted = new Set<string>();
   private readonly assets = new Map<string, LoadedAsset>();
 
   constructor(private readonly loading: CatalogLoading) {}
@@ -77,7 +84,7 @@ export class GameCatalog {
 
   /** The games as the lobby and `/parlor/api/games` show them. */
   info(): GameInfo[] {
-    return [...this.games.values()].map((g) => ({
+    return [...this.games.values()].filter((g) => !this.unlisted.has(g.name)).map((g) => ({
       name: g.name,
       title: g.metadata.name,
       ...(g.version !== undefined ? { version: g.version } : {}),
@@ -97,6 +104,7 @@ export class GameCatalog {
     const game = await loadGame(name, source, this.loading.options(name));
     this.loading.check(game);
     this.games.set(name, game);
+    this.unlisted.delete(name);
     this.reindex();
     return game;
   }
@@ -122,7 +130,18 @@ export class GameCatalog {
       game = await pending;
       if (game.sha256 !== src.sha256) throw new ServerConfigError(`${key} is already loaded from another artifact (${game.sha256})`);
     }
-    if (options.current || !this.games.has(src.slug)) this.games.set(src.slug, game);
+    if (src.access && !sameAccess(src.access, game.access)) {
+      // The catalog changed who may join: new rooms get the new rules (running rooms keep theirs).
+      const wasCurrent = this.games.get(src.slug) === game;
+      game = { ...game, access: src.access };
+      this.versions.set(key, game);
+      if (wasCurrent) this.games.set(src.slug, game);
+    }
+    if (options.current || !this.games.has(src.slug)) {
+      this.games.set(src.slug, game);
+      if (src.listed === false) this.unlisted.add(src.slug);
+      else this.unlisted.delete(src.slug);
+    }
     this.reindex();
     return game;
   }
@@ -138,6 +157,7 @@ export class GameCatalog {
   /** Stops serving `name` as a current game (lobby, new rooms); loaded versions stay until {@link prune}d. */
   retire(name: string): void {
     this.games.delete(name);
+    this.unlisted.delete(name);
   }
 
   /**
@@ -161,4 +181,8 @@ export class GameCatalog {
     this.assets.clear();
     for (const g of [...this.versions.values(), ...this.games.values()]) for (const a of g.assets) this.assets.set(a.url, a);
   }
+}
+
+function sameAccess(a: GameAccess, b: GameAccess | undefined): boolean {
+  return b !== undefined && a.requiresAuth === b.requiresAuth && a.minRole === b.minRole;
 }
