@@ -116,6 +116,28 @@ describe('publish pipeline', () => {
     expect((await catalog.listPublishRequests()).length).toBe(before);
   });
 
+  it('a gate slower than gateTimeoutMs ends the request FAILED GATE_TIMEOUT; a close mid-publish ends it FAILED INTERRUPTED', async () => {
+    const own = tempDir();
+    const slow = await createCatalog({ dir: own, gate, publicUrl: URL_BASE, logger: 'silent', gateTimeoutMs: 1 });
+    const timedOut = await slow.publish('slow', '1.0.0', v1, 'alice');
+    expect(timedOut).toMatchObject({ state: 'FAILED', error: { code: 'GATE_TIMEOUT', message: 'the publish gate took over 1 ms' } });
+    await slow.close();
+
+    let closing: Promise<void> | undefined;
+    const closed = await createCatalog({
+      dir: own, gate, publicUrl: URL_BASE, logger: 'silent',
+      onStage: (s) => void (s === 'processing' && (closing = closed.close())),
+    });
+    const { request, done } = await closed.startPublish('late', '1.0.0', v1, 'alice');
+    expect(await done).toMatchObject({ id: request.id, state: 'FAILED', error: { code: 'INTERRUPTED' } });
+    await closing;
+    const reopened = await createCatalog({ dir: own, gate, publicUrl: URL_BASE, logger: 'silent' });
+    expect(await reopened.getPublishRequest(request.id)).toMatchObject({ state: 'FAILED', error: { code: 'INTERRUPTED' } });
+    expect(await refusal(reopened.getGame('late'))).toMatchObject({ code: 'UNKNOWN_GAME' });
+    expect(readdirSync(join(own, 'tmp'))).toEqual([]);
+    await reopened.close();
+  });
+
   it('rate-limits each publisher (429 RATE_LIMITED with retryAfterSeconds); others are not affected', async () => {
     const limited = await createCatalog({ dir: tempDir(), gate, publicUrl: URL_BASE, logger: 'silent', publishRate: { perMinute: 2, burst: 2 } });
     const junk = Buffer.from('junk');

@@ -65,8 +65,8 @@ export async function unpackUpload(upload: Uint8Array, limits: UploadLimits = {}
   }
   let tarBytes: Buffer;
   try {
-    // the tar's size bounds the files' total; a gzip bomb stops at the cap
-    tarBytes = gunzipSync(upload, { maxOutputLength: lim.maxUnpackedBytes + 1024 * 1024 });
+    // the tar's size bounds the files' total (plus a header or two per entry); a gzip bomb stops at the cap
+    tarBytes = gunzipSync(upload, { maxOutputLength: lim.maxUnpackedBytes + (lim.maxFiles + 64) * 2048 + 1024 * 1024 });
   } catch (err) {
     if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) {
       throw new CatalogError('UPLOAD_TOO_LARGE', `the upload unpacks to over ${lim.maxUnpackedBytes} bytes`);
