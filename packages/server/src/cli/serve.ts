@@ -15,7 +15,7 @@ import { ArtifactCache } from '../catalog/artifact-cache.js';
 import { CatalogVersions, followManifest } from '../catalog/versions.js';
 import { RUNTIME_NAMES, createRuntime, loadOptionsFor, type RuntimeChoice } from '../runtime/policy.js';
 import type { RoomRuntime } from '../runtime/runtime.js';
-import { cliLogger, describeError, fail, fraction, handleSignals, hostOption, instanceId, int, levelOption, listen, portOption } from './common.js';
+import { cliLogger, describeError, fail, fraction, handleSignals, hostOption, identityFromFlags, identityOptionList, instanceId, int, levelOption, listen, portOption, type IdentityFlags } from './common.js';
 import { DEFAULT_DRAIN_TIMEOUT_MS, drainServer } from './drain.js';
 
 
@@ -125,7 +125,7 @@ function defaultEnv(): string {
 }
 
 /** What commander hands `serve`. */
-type ServeFlags = { games?: string; port: number; host?: string; logLevel: LogLevel; runtime?: string; drainTimeout: number } & FleetFlags & CapacityFlags & SandboxFlags & CatalogFlags;
+type ServeFlags = { games?: string; port: number; host?: string; logLevel: LogLevel; runtime?: string; drainTimeout: number } & FleetFlags & CapacityFlags & SandboxFlags & CatalogFlags & IdentityFlags;
 
 /**
  * SIGHUP: re-reads the `--fleet-key-file` and hands a changed key to the agent (which reconnects
@@ -191,7 +191,8 @@ async function serve(opts: ServeFlags): Promise<void> {
     fail(describeError(err));
   }
   if (opts.games !== undefined && !catalogUrl && Object.keys(games).length === 0) fail(`no games found in ${resolve(opts.games)}`);
-  const server = await listen({ ...capacity, games, port, host: opts.host, logger, runtime });
+  const identity = identityFromFlags(opts);
+  const server = await listen({ ...capacity, games, port, host: opts.host, logger, runtime, ...(identity ? { identity } : {}) });
   // Catalog versions (a manifest's, or the ones the fleet places here) are fetched, verified and cached here.
   let versions: CatalogVersions | undefined;
   if (catalogUrl || opts.fleetUrl) {
@@ -231,7 +232,7 @@ async function serve(opts: ServeFlags): Promise<void> {
 
 /** The `serve` command. */
 export function serveCommand(): Command {
-  return new Command('serve')
+  const cmd = new Command('serve')
     .description('serve every game in a folder (each subfolder with an index file, and each .ts/.js file) and/or the games of a catalog environment')
     .option('-g, --games <dir>', 'folder of games (optional with --catalog-url)')
     .addOption(new Option('--catalog-url <url>', "serve the versions the catalog's manifest of --env pins, e.g. http://localhost:7070 (default with --fleet-url and --env: the orchestrator's)").env('PARLOR_CATALOG_URL'))
@@ -270,4 +271,6 @@ export function serveCommand(): Command {
       opts.envGiven = cmd.getOptionValueSource('env') !== 'default';
       serve(opts).catch((err: unknown) => fail(describeError(err)));
     });
+  for (const o of identityOptionList()) cmd.addOption(o);
+  return cmd;
 }
