@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SLUG_RE, TokenBucket, VERSION_RE, type CatalogGame, type Manifest, type PublishReport, type PublishRequest } from '@parlor/squish';
+import { SLUG_RE, TokenBucket, VERSION_RE, type ArtifactRef, type CatalogGame, type GameVersion, type Manifest, type PublishReport, type PublishRequest } from '@parlor/squish';
 import { resolveLogger, type Logger } from '../logger.js';
 import { ArtifactStore, packArtifact } from './artifacts.js';
 import { CatalogError, PublishFailureCause } from './errors.js';
@@ -103,11 +103,11 @@ class CatalogService implements Catalog {
     next.updatedAt = Date.now();
     return (await this.store.saveGame(next)) ?? gameOf(this.store, slug);
   }
-  async listVersions(slug: string): Promise<StoredVersion[]> {
+  async listVersions(slug: string): Promise<GameVersion[]> {
     await gameOf(this.store, slug);
     return (await this.store.listVersions(slug)).map(publicVersion);
   }
-  async getVersion(slug: string, version: string): Promise<StoredVersion> {
+  async getVersion(slug: string, version: string): Promise<GameVersion> {
     await gameOf(this.store, slug);
     return publicVersion(await versionOf(this.store, slug, version));
   }
@@ -275,7 +275,7 @@ class CatalogService implements Catalog {
     return this.store.history(env, slug);
   }
 
-  resolve(game: string, env: string = DEV_ENV): Promise<import('@parlor/squish').ArtifactRef> {
+  resolve(game: string, env: string = DEV_ENV): Promise<ArtifactRef> {
     return resolveGame(this.store, game, env, this.publicUrl);
   }
 
@@ -326,10 +326,10 @@ function versionExists(slug: string, version: string): CatalogError {
   return new CatalogError('VERSION_EXISTS', `${slug}@${version} is published with other content: versions are immutable, publish a new version`);
 }
 
-/** The public {@link import('@parlor/squish').GameVersion} of a stored version (no store-only fields). */
-function publicVersion(v: StoredVersion): StoredVersion {
+/** The public {@link GameVersion} of a stored version (no store-only fields). */
+function publicVersion(v: StoredVersion): GameVersion {
   const { sourceSha256: _s, requestId: _r, ...rest } = v;
-  return rest as StoredVersion;
+  return rest;
 }
 
 /** A game with a config patch applied. @throws {CatalogError} `VALIDATION` naming the bad field. */
