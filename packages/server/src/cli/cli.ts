@@ -11,6 +11,8 @@
  * - `parlor bots <url-or-game> [--count 10] [--duration 30s] [--script file] [--json]`: load-test a running
  *   server with real WebSocket clients (loopback only unless `--allow-remote`);
  * - `parlor init <dir> [--force] [--packs <folder>]`: scaffold a standalone game project;
+ * - `parlor publish <dir> --version 1.2.0`, `parlor promote pong@1.2.0 --env prod`, `parlor rollback pong --env prod`,
+ *   `parlor games [--env prod]`: the catalog (`--catalog-url`, key from `--key-file` or PARLOR_PUBLISHER_KEY / PARLOR_ADMIN_KEY);
  * `PORT` sets the default port. A busy port, a refused one or an unknown interface is one line
  * naming the fix, not a stack. Each command lives in its own file of this folder.
  */
@@ -20,18 +22,22 @@ import { initCommand } from './init.js';
 import { serveCommand } from './serve.js';
 import { validateCommand } from './validate.js';
 import { botsCommand } from './bots.js';
+import { catalogCommands } from './catalog.js';
 
 const program = new Command();
 program
   .name('parlor')
   .version('0.1.0')
-  .description('Parlor: serve server-authoritative multiplayer browser games.');
+  .description('Parlor: serve server-authoritative multiplayer browser games.')
+  // `parlor --version` before any command; after one, `--version` is that command's (`parlor publish <dir> --version 1.2.0`)
+  .enablePositionalOptions();
 
 program.addCommand(devCommand());
 program.addCommand(serveCommand());
 program.addCommand(validateCommand());
 program.addCommand(initCommand());
 program.addCommand(botsCommand());
+for (const c of catalogCommands()) program.addCommand(c);
 
 program.showHelpAfterError();
 program.addHelpText('after', `
@@ -43,6 +49,9 @@ Examples:
   parlor validate ./my-game       publish gate report (add --json for machines)
   parlor init my-game             a new game project in ./my-game (its own package.json, game and test)
   parlor bots pong --count 200 --duration 20s   load-test a running server's pong with 200 bots
+  parlor publish ./pong --version 1.2.0          publish pong@1.2.0 to the catalog (PARLOR_PUBLISHER_KEY)
+  parlor promote pong@1.2.0 --env prod            pin it in prod (PARLOR_ADMIN_KEY); parlor rollback pong --env prod undoes it
+  parlor games                                    the catalog's games and what each environment runs
 `);
 
 program.parse(process.argv);
