@@ -148,6 +148,7 @@ async function serve(opts: ServeFlags): Promise<void> {
   const logger = await cliLogger(opts.logLevel);
   const port = opts.port;
   const capacity = capacityOptions(opts, port);
+  const identity = identityFromFlags(opts); // a flag mistake ends here, before anything loads
   const runtime = runtimeFromFlag(opts.runtime, logger, capacity.instanceId, opts);
   if (opts.games === undefined && !opts.catalogUrl && !opts.fleetUrl) fail('give a folder of games (--games <dir>), a catalog (--catalog-url <url> --env <env>) or a fleet (--fleet-url <url>), or several');
   let catalogUrl: string | undefined;
@@ -191,7 +192,6 @@ async function serve(opts: ServeFlags): Promise<void> {
     fail(describeError(err));
   }
   if (opts.games !== undefined && !catalogUrl && Object.keys(games).length === 0) fail(`no games found in ${resolve(opts.games)}`);
-  const identity = identityFromFlags(opts);
   const server = await listen({ ...capacity, games, port, host: opts.host, logger, runtime, ...(identity ? { identity } : {}) });
   // Catalog versions (a manifest's, or the ones the fleet places here) are fetched, verified and cached here.
   let versions: CatalogVersions | undefined;
