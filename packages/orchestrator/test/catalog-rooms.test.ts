@@ -166,6 +166,11 @@ describe('rooms by catalog game (POST /v1/rooms { game })', () => {
     const { orch: other } = await startOrchestrator({ resolver: remote });
     cleanups.push(() => other.shutdown());
     expect((await http(other, 'POST', '/v1/rooms', { body: { game: 'pong' } })).body).toEqual({ status: 'rejected', cause: 'UNKNOWN_ENV', message: 'no environment Prod' });
+    // a cause that is not a resolution's (here an artifact's) is the catalog failing: CATALOG_UNAVAILABLE, never an undeclared cause
+    const odd: GameResolver = { resolve: async () => Promise.reject(new OrchestratorError(FleetCause.UNKNOWN_ARTIFACT, 'no artifact')) };
+    const { orch: third } = await startOrchestrator({ resolver: odd });
+    cleanups.push(() => third.shutdown());
+    expect((await http(third, 'POST', '/v1/rooms', { body: { game: 'pong' } })).body).toMatchObject({ status: 'rejected', cause: 'CATALOG_UNAVAILABLE', message: expect.stringContaining('no artifact') });
 
     // malformed: both or neither of type and game, env without game, a bad game or env name
     for (const body of [{ type: 'pong', game: 'pong' }, {}, { options: {} }, { type: 'pong', env: 'prod' }, { game: 'Pong' }, { game: 'pong@1.2' }, { game: 'pong@' }, { game: 'pong', env: 'Prod' }, { game: 'pong', env: '' }]) {

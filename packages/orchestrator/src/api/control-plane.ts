@@ -4,7 +4,7 @@
  */
 import type { ArtifactRef } from '@parlor/squish';
 import type { GameResolver } from '../catalog/types.js';
-import { FleetCause, OrchestratorError, isFleetCause } from '../errors.js';
+import { FleetCause, OrchestratorError, isFleetCause, type FleetCauseValue } from '../errors.js';
 import { validateCreate, type ValidCreate } from '../schemas.js';
 import type { CreateRoomRequest, FleetView, InstanceInfo, RoomInfo, SeatReservation } from '../types.js';
 
@@ -41,6 +41,13 @@ export interface ApiOptions {
   metricsKeys: string[];
 }
 
+/**
+ * The causes a create by `game` may answer with from resolution: `NO_CATALOG`, the catalog's own
+ * refusals passed through (with `VALIDATION`, and `SHUTTING_DOWN` for a catalog not open), and
+ * `CATALOG_UNAVAILABLE` for any other failure of the resolver.
+ */
+export const RESOLVE_CAUSES: readonly FleetCauseValue[] = ['NO_CATALOG', 'UNKNOWN_GAME', 'UNKNOWN_VERSION', 'UNKNOWN_ENV', 'NOT_IN_MANIFEST', 'CATALOG_UNAVAILABLE', 'VALIDATION', 'SHUTTING_DOWN'];
+
 /** What room creation needs of the catalog (the only part of it the control plane sees). */
 export interface RoomCatalog {
   /**
@@ -68,7 +75,8 @@ export interface ResolvedCreate {
  * @throws {OrchestratorError} `VALIDATION` (a bad request, or one giving both or neither of `type`
  *   and `game`); `NO_CATALOG` (no resolver); the catalog's own typed causes unchanged, with its
  *   error as `cause`: `UNKNOWN_GAME`, `UNKNOWN_VERSION`, `UNKNOWN_ENV` (404), `NOT_IN_MANIFEST`
- *   (409); `CATALOG_UNAVAILABLE` when the resolver fails otherwise (a remote catalog down).
+ *   (409), `VALIDATION`, `SHUTTING_DOWN` (a catalog not open); `CATALOG_UNAVAILABLE` when the
+ *   resolver fails otherwise (a remote catalog down, or any other cause: see {@link RESOLVE_CAUSES}).
  */
 export async function resolveRoomGame(req: CreateRoomRequest, catalog: RoomCatalog): Promise<ResolvedCreate> {
   const v = validateCreate(req);
@@ -80,10 +88,11 @@ export async function resolveRoomGame(req: CreateRoomRequest, catalog: RoomCatal
   try {
     artifact = await catalog.resolver.resolve(v.game, env);
   } catch (err) {
-    if (err instanceof OrchestratorError && isFleetCause(err.code)) throw err;
     const code = (err as { code?: unknown })?.code;
     const message = (err as Error)?.message ?? String(err);
-    if (isFleetCause(code) && code !== FleetCause.INTERNAL) throw new OrchestratorError(code, message, { cause: err });
+    if (isFleetCause(code) && RESOLVE_CAUSES.includes(code) && code !== FleetCause.NO_CATALOG) {
+      throw err instanceof OrchestratorError ? err : new OrchestratorError(code, message, { cause: err });
+    }
     throw new OrchestratorError(FleetCause.CATALOG_UNAVAILABLE, `cannot resolve game ${v.game} in ${env}: ${message}`, { cause: err });
   }
   return { type: artifact.slug, artifact, options: v.options, placement };

@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 
 import { FleetCause, OrchestratorError, type FleetCauseValue } from '../errors.js';
 import { CreateRoomSchema, FleetStatsSchema, InstanceInfoSchema, RoomInfoSchema, SeatReservationSchema, SeatsSchema } from '../schemas.js';
 import type { CreateRoomRequest, RoomQuery } from '../types.js';
-import type { ApiOptions, ControlPlane } from './control-plane.js';
+import { RESOLVE_CAUSES, type ApiOptions, type ControlPlane } from './control-plane.js';
 import { cached, reject } from './reply.js';
 import { BODY_CAUSES, COMMAND_CAUSES, Destroyed, EventsQuery, InstanceParams, NOT_MODIFIED, ok, rejections, RoomParams, RoomQuerySchema, V1_CAUSES } from './schemas.js';
 import type { SseStreams } from './sse.js';
@@ -164,8 +164,6 @@ export function registerRoutes(app: FastifyInstance, control: ControlPlane, opts
 
   const rooms = ['rooms'];
   const placeCauses: FleetCauseValue[] = [...BODY_CAUSES, ...COMMAND_CAUSES, 'ROOM_EXISTS', 'NO_CANDIDATE', 'INSTANCE_NOT_FOUND', 'INSTANCE_DRAINING'];
-  // a create by game: the catalog's refusals, unchanged
-  const gameCauses: FleetCauseValue[] = ['NO_CATALOG', 'UNKNOWN_GAME', 'UNKNOWN_VERSION', 'UNKNOWN_ENV', 'NOT_IN_MANIFEST', 'CATALOG_UNAVAILABLE'];
   resource(
     app,
     '/v1/rooms',
@@ -182,7 +180,7 @@ export function registerRoutes(app: FastifyInstance, control: ControlPlane, opts
           '(`pong` as `env` pins it, default the orchestrator\'s environment, or `pong@1.2.0`), resolved before placement and placed only on ' +
           'an instance whose host encodes its squish version; give exactly one of `type` and `game`',
         body: CreateRoomSchema,
-        response: { 201: ok(RoomInfoSchema, 'the room, with its joinUrl (and version, for a catalog room)'), ...v1(...placeCauses, ...gameCauses) },
+        response: { 201: ok(RoomInfoSchema, 'the room, with its joinUrl (and version, for a catalog room)'), ...v1(...placeCauses, ...RESOLVE_CAUSES) },
         handler: async (req, reply) => reply.code(201).send({ status: 'OK', data: await control.createRoom(req.body as CreateRoomRequest) }),
       },
     },
