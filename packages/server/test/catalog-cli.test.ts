@@ -208,3 +208,39 @@ describe('parlor publish / promote / rollback / games against a real catalog', (
     expect((await asAdmin(['rollback', 'pong', '--env', 'Prod!'])).stderr).toMatch(/^parlor: --env Prod!: an environment name is lower-case/);
   });
 });
+
+describe('parlor publish against a catalog with small caps and a slow rate', () => {
+  let small: Orchestrator;
+  beforeAll(async () => {
+    small = new Orchestrator({
+      host: '127.0.0.1',
+      port: 0,
+      adminKey: ADMIN,
+      agentKey: 'agent-key-of-the-catalog-cli-tests',
+      publisherKey: PUBLISHER,
+      logLevel: 'silent',
+      catalog: {
+        dir: join(tmp, 'small-catalog'),
+        gate: createPublishGate({ runtime: 'process', smokeMs: 0, typeCheck: false }),
+        uploadLimits: { maxCompressedBytes: 2000 },
+        publishRate: { perMinute: 1, burst: 1 },
+      },
+    });
+    await small.listen();
+  });
+  afterAll(async () => {
+    await small?.shutdown();
+  });
+
+  it('an upload over the catalog cap is 413; a second publish within the minute is 429 with the seconds to wait', async () => {
+    const env = { PARLOR_PUBLISHER_KEY: PUBLISHER, PARLOR_CATALOG_URL: small.url };
+    const big = await parlor(['publish', PONG, '--version', '1.0.0'], env);
+    expect(big.code).toBe(1);
+    expect(big.stderr).toMatch(/^parlor: 413: the catalog refused the upload as too large \(.+\): move large or generated files out of the folder\n$/);
+    // the first publish takes the one token (the gate fails it), the second is refused before recording
+    expect((await parlor(['publish', forbiddenGame(), '--version', '0.1.0'], env)).stdout).toContain('FAILED evil-game@0.1.0: GATE_FAILED');
+    const again = await parlor(['publish', forbiddenGame(), '--version', '0.1.1'], env);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/^parlor: 429: too many publishes with this key: retry in \d+ s \(.+\)\n$/);
+  });
+});
