@@ -215,3 +215,16 @@ describe('access at join', () => {
     expect((await join('locked', { token: await hs256('ignored') })).closeInfo?.code).toBe(CloseCode.AUTH_REQUIRED);
   });
 });
+
+describe('test kit', () => {
+  it('a test room player may join signed in: the game sees userId and roles; anonymous by default', async () => {
+    const { createTestRoom } = await import('@parlor/server/testing');
+    const { default: WhoAmI } = await import('./fixtures/identity/whoami.js');
+    const room = createTestRoom(WhoAmI);
+    const mod = room.join('Mo', { userId: 'u-7', roles: ['moderator'] });
+    const anon = room.join();
+    room.step();
+    expect(mod.view.texts()).toContain(`who ${mod.id}: u-7 [moderator]`);
+    expect(anon.view.texts()).toContain(`who ${anon.id}: anonymous []`);
+  });
+});

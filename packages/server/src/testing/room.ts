@@ -149,10 +149,12 @@ export class TestRoom<G extends Game = Game> {
    * A player joins (the game's `onPlayerJoin` runs now; their first frame, a full one, comes with
    * the next tick).
    * @param name default `Player <n>`, n counting every player who joined this room
+   * @param identity a signed-in player's identity, as a server verifies it: the game sees `player.userId` and
+   *   `player.roles` (default `[]`); default none (anonymous). Access rules (`requiresAuth`, `minRole`) are the server's, not checked here.
    * @throws {TestKitError} `SERVER_TESTING_MISUSE` when the room has `maxPlayers` players (a real client gets close 4409)
-   * @example const cyd = room.join('Cyd'); room.step();
+   * @example const cyd = room.join('Cyd', { userId: 'u-17', roles: ['moderator'] }); room.step();
    */
-  join(name?: string): TestPlayer {
+  join(name?: string, identity?: { userId: string; roles?: readonly string[] }): TestPlayer {
     this.usable();
     if (this._players.length >= this.maxPlayers) throw misuse(`the room is full: ${this.maxPlayers} players (metadata().maxPlayers); a real client would get close code 4409`);
     const id = this.nextId++;
@@ -160,7 +162,8 @@ export class TestRoom<G extends Game = Game> {
     if (name !== undefined) this.playersJoined++;
     this.members.set(id, player);
     this._players.push(player);
-    this.run(() => this.engine.handle({ type: 'join', playerId: id, name: player.name, spectator: false }));
+    const who = identity ? { userId: identity.userId, roles: [...(identity.roles ?? [])] } : {};
+    this.run(() => this.engine.handle({ type: 'join', playerId: id, name: player.name, spectator: false, ...who }));
     return player;
   }
 
