@@ -122,6 +122,7 @@ describe('catalog REST API (in-process)', () => {
     expect(edited.status).toBe(200);
     expect(edited.body.data).toMatchObject({ name: 'Sprite Deluxe', tags: ['demo'], access: { requiresAuth: true, minRole: null } });
     rejected(await http(orch, 'PUT', '/v1/games/sprite', { body: { show: 'yes' } }), 400, 'VALIDATION');
+    rejected(await http(orch, 'PUT', '/v1/games/sprite', { body: { description: 'x'.repeat(70 * 1024) } }), 413, 'PAYLOAD_TOO_LARGE');
     rejected(await http(orch, 'GET', '/v1/games/nope', { key: AGENT_KEY }), 404, 'UNKNOWN_GAME');
 
     const versions = await http(orch, 'GET', '/v1/games/sprite/versions', { key: AGENT_KEY });

@@ -92,6 +92,9 @@ function need(req: FastifyRequest, what: 'admin' | 'publish'): void {
   throw new OrchestratorError(FleetCause.FORBIDDEN, what === 'admin' ? `${role ?? 'this'} key may not do this: an admin key only` : `${role ?? 'this'} key may not publish: a publisher or admin key only`);
 }
 
+/** The publish route (its body is the upload). */
+const UPLOAD_ROUTE = '/v1/games/:slug/versions/:version';
+
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
 /** A conditional GET of an immutable resource: 304 when `If-None-Match` names `etag`. */
@@ -113,8 +116,8 @@ export function registerCatalogRoutes(app: FastifyInstance, opts: CatalogRouteOp
   // The upload: a gzip'd tar, read as bytes (the root parser reads every other type as JSON).
   app.addContentTypeParser(['application/gzip', 'application/x-gzip', 'application/octet-stream'], { parseAs: 'buffer', bodyLimit: maxUpload }, (_req, body, done) => done(null, body));
   // The catalog's refusals carry their own headers; the rest goes to the API's error handler.
-  app.setErrorHandler((err: Error & { code?: string }, _req, reply) => {
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reject(reply, FleetCause.UPLOAD_TOO_LARGE, `upload over ${maxUpload} bytes`);
+  app.setErrorHandler((err: Error & { code?: string }, req, reply) => {
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' && req.method === 'POST' && req.routeOptions.url === UPLOAD_ROUTE) return reject(reply, FleetCause.UPLOAD_TOO_LARGE, `upload over ${maxUpload} bytes`);
     if (err instanceof OrchestratorError && err.code === FleetCause.RATE_LIMITED) {
       const wait = (err as { retryAfterSeconds?: number }).retryAfterSeconds;
       return reject(reply, FleetCause.RATE_LIMITED, err.message, { 'Retry-After': String(Math.max(1, Math.ceil(wait ?? 1))) });
@@ -162,7 +165,7 @@ export function registerCatalogRoutes(app: FastifyInstance, opts: CatalogRouteOp
   );
   resource(
     app,
-    '/v1/games/:slug/versions/:version',
+    UPLOAD_ROUTE,
     {
       GET: {
         summary: 'One published version',
