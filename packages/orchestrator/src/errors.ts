@@ -12,7 +12,7 @@ export const FLEET_CAUSES = {
   VALIDATION: { status: 400, message: 'malformed request' },
   /** Missing or wrong admin key. Always the same body (no message), with `WWW-Authenticate`. */
   UNAUTHORIZED: { status: 401, message: 'unauthorized', headers: { 'WWW-Authenticate': 'Bearer realm="parlor"' } },
-  /** A valid key whose class may not do this (a publisher or agent key on an admin route, an agent key publishing). */
+  /** A catalog route refused a valid key of another class (a publisher or agent key promoting, rolling back or editing a game; an agent key publishing). */
   FORBIDDEN: { status: 403, message: 'this key may not do that' },
   /** No such instance (id or processUid). */
   INSTANCE_NOT_FOUND: { status: 404, message: 'no such instance' },
