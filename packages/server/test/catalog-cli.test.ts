@@ -6,12 +6,14 @@
  */
 import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Orchestrator } from '@parlor/orchestrator';
 import { CatalogClient } from '../src/catalog/client.js';
+import { CatalogClientError } from '../src/catalog/client-error.js';
 import { createPublishGate } from '../src/gate.js';
 
 const repo = resolve(__dirname, '../../..');
@@ -192,6 +194,39 @@ describe('parlor publish / promote / rollback / games against a real catalog', (
     expect(lines(r.stderr)).toEqual([
       `parlor: cannot reach the catalog at http://127.0.0.1:${port} (GET http://127.0.0.1:${port}/v1/games: ECONNREFUSED): is the catalog (the orchestrator) running there? Set --catalog-url or PARLOR_CATALOG_URL`,
     ]);
+  });
+
+  it('CatalogClient: progress of a publish, and typed errors with the REST cause and status', async () => {
+    const client = new CatalogClient({ baseUrl: url, key: PUBLISHER });
+    const seen: string[] = [];
+    const ended = await client.publish(pongCopy('Pong Client'), 'pong-client', '1.0.0', { pollMs: 50, onProgress: (p) => seen.push(p.phase === 'state' ? p.state : p.phase) });
+    expect(ended).toMatchObject({ slug: 'pong-client', version: '1.0.0', state: 'PUBLISHED' });
+    expect(seen.slice(0, 3)).toEqual(['packed', 'uploaded', 'PENDING']);
+    expect(seen.at(-1)).toBe('PUBLISHED');
+    expect((await client.publishRequests('pong-client')).map((r) => r.id)).toContain(ended.id);
+
+    const refusal = async (p: Promise<unknown>): Promise<CatalogClientError> => {
+      const err = await p.then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(CatalogClientError);
+      return err as CatalogClientError;
+    };
+    expect(await refusal(client.publish(pongCopy('Other'), 'pong-client', '1.0.0'))).toMatchObject({ code: 'VERSION_EXISTS', status: 409 });
+    expect(await refusal(client.game('no-such-game'))).toMatchObject({ code: 'UNKNOWN_GAME', status: 404 });
+    expect(await refusal(client.upload('pong-client', '1.0.1', Buffer.from('not a tar')))).toMatchObject({ code: 'BAD_UPLOAD', status: 400 });
+    expect(await refusal(client.promote('pong-client', '1.0.0', 'prod'))).toMatchObject({ code: 'FORBIDDEN', status: 403 });
+    expect(await refusal(new CatalogClient({ baseUrl: url, key: 'wrong-key' }).games())).toMatchObject({ code: 'UNAUTHORIZED', status: 401 });
+
+    // a server that is not a catalog: its answer is not the /v1 envelope
+    const other = createHttpServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<h1>hello</h1>'));
+    await new Promise<void>((done) => other.listen(0, '127.0.0.1', done));
+    try {
+      const base = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+      const err = await refusal(new CatalogClient({ baseUrl: base, key: PUBLISHER }).games());
+      expect(err).toMatchObject({ code: 'SERVER_CATALOG_BAD_RESPONSE', status: 200 });
+      expect(err.message).toContain(`is ${base} a catalog`);
+    } finally {
+      other.close();
+    }
   });
 
   it('--no-wait returns once uploaded, with the request still PENDING', async () => {
