@@ -75,6 +75,7 @@ export const InstanceInfoSchema = Type.Object({
   capacity: Capacity,
   status: Type.Union([Type.Literal('active'), Type.Literal('draining')]),
   stale: Type.Boolean(),
+  health: Type.Union([Type.Literal('ok'), Type.Literal('snapshot-refused')], { description: 'snapshot-refused: its last full snapshot failed validation (last good state kept); no placements there until one is accepted' }),
   roomTypes: Type.Array(Type.String()),
   squishVersions: Type.Array(Type.Integer({ minimum: 1 }), { description: 'Squish (codec) versions its host encodes; catalog rooms go only where their squishVersion is listed' }),
   roomCount: Type.Integer({ minimum: 0 }),

@@ -2,7 +2,7 @@ import type { InstanceCapacity, RoomProvenance } from '@parlor/fleet-agent';
 
 /** An instance (one server host with its agent) in the read model. */
 export interface InstanceInfo {
-  /** Orchestrator-assigned id (`i-…`), kept for a processUid across reconnects while the orchestrator runs. */
+  /** Orchestrator-assigned id (`i-` + 12 hex digits derived from the processUid): the same across reconnects and orchestrator restarts. */
   id: string;
   /** The agent's process uid (stable across reconnects of one process). */
   processUid: string;
@@ -15,6 +15,11 @@ export interface InstanceInfo {
   status: 'active' | 'draining';
   /** Missed 2 polls: excluded from placement until it answers again. */
   stale: boolean;
+  /**
+   * `snapshot-refused`: its last full snapshot failed validation (the read model keeps its last
+   * good state); excluded from placement until a snapshot is accepted again. Else `ok`.
+   */
+  health: 'ok' | 'snapshot-refused';
   /** Room types (game names) it serves. */
   roomTypes: string[];
   /**
