@@ -64,12 +64,13 @@ function copies(a: { lines: Line[] }, b: { host: { rooms: Map<string, unknown> }
 
 describe('stale commands never run', () => {
   it('SIGSTOP past the deadline, SIGCONT before eviction: the agent refuses the expired create (COMMAND_EXPIRED), the retry gets exactly one room', async () => {
-    // pollMs 400: eviction needs 3 missed polls (> 800 ms), the command's deadline is 100 ms
-    const { orch, logs, a, b, client } = await setup({ pollMs: 400, commandTimeoutMs: 100 });
+    // pollMs 600: stale after 2 missed polls, evicted only at the 3rd (600 ms later); the command's deadline is 100 ms
+    const { orch, logs, a, b, client } = await setup({ pollMs: 600, commandTimeoutMs: 100 });
     a.child.kill('SIGSTOP');
     const created = client.createRoom({ type: 'pong', roomId: 'stopped-1' });
     await waitFor(() => logs.some((l) => l.msg === 'create outcome unknown: room id reserved until the agent tells' && l.room === 'stopped-1'), 'first attempt timed out');
-    expect(orch.fleet.getInstance(a.processUid)).toBeDefined(); // not evicted yet
+    // wake it once stale: well past the deadline (the agent's clock mapping may be late by a one-way delay), before eviction
+    await waitFor(() => orch.fleet.getInstance(a.processUid)?.stale === true, 'stopped agent stale');
     a.child.kill('SIGCONT');
     const room = await created;
     expect(room.roomId).toBe('stopped-1');

@@ -314,9 +314,12 @@ export class AgentHub {
       if (bad) {
         conn.log.warn({ problem: bad }, 'snapshot refused, keeping the last good state');
         conn.hash = null;
+        this.deps.registry.setSnapshotRefused(rec, true, bad);
       } else {
         const snap = f.snapshot as AgentSnapshot;
+        this.deps.registry.setSnapshotRefused(rec, false);
         this.deps.registry.applySnapshot(rec, snap);
+        this.reaper.observe(rec);
         conn.hash = f.hash as string;
         conn.creating = new Set(snap.creating ?? []);
         this.creates.observe(rec, conn.pollSentAt, conn.creating);

@@ -76,29 +76,37 @@ export class RoomReaper {
     void this.send(second, snap.roomId, 'duplicate');
   }
 
-  /** One pass: watch new fleet rooms, end the unjoined ones past their TTL, retry failed destroys. */
+  /** An instance's state was applied: watch its new fleet rooms, note the ones with a client. */
+  observe(rec: Instance, now = Date.now()): void {
+    if (this.opts.unjoinedRoomTtlMs <= 0) return;
+    let w = this.watched.get(rec.id);
+    if (!w) this.watched.set(rec.id, (w = new Map()));
+    for (const [roomId, snap] of rec.rooms) {
+      let x = w.get(roomId);
+      if (!x) {
+        if (snap.provenance !== 'fleet') continue;
+        w.set(roomId, (x = { seenAt: now, joined: false }));
+      }
+      if (snap.clientCount > 0) x.joined = true;
+    }
+    for (const roomId of w.keys()) if (!rec.rooms.has(roomId)) w.delete(roomId);
+  }
+
+  /** One pass: end the unjoined rooms past their TTL, retry failed destroys. */
   sweep(now = Date.now()): void {
     const ttl = this.opts.unjoinedRoomTtlMs;
     const live = new Set<string>();
     for (const rec of this.registry.all()) {
       live.add(rec.id);
-      if (ttl <= 0 || rec.link.closed) continue;
-      let w = this.watched.get(rec.id);
-      if (!w) this.watched.set(rec.id, (w = new Map()));
-      for (const [roomId, snap] of rec.rooms) {
-        let x = w.get(roomId);
-        if (!x) {
-          if (snap.provenance !== 'fleet') continue;
-          w.set(roomId, (x = { seenAt: now, joined: false }));
-        }
-        if (snap.clientCount > 0) x.joined = true;
+      const w = this.watched.get(rec.id);
+      if (ttl <= 0 || rec.link.closed || !w) continue;
+      for (const [roomId, x] of w) {
         if (!x.joined && now - x.seenAt >= ttl && this.registry.room(roomId)?.rec === rec) {
           x.joined = true; // ended once: do not ask again (a failed destroy is retried below)
           this.logger.info({ room: roomId, instance: rec.id, ttlMs: ttl }, 'unjoined room ended');
           void this.send(rec, roomId, 'unjoined');
         }
       }
-      for (const roomId of w.keys()) if (!rec.rooms.has(roomId)) w.delete(roomId);
     }
     for (const id of this.watched.keys()) if (!live.has(id)) this.watched.delete(id);
     for (const [roomId, instanceId] of this.retrying) {

@@ -17,6 +17,8 @@ export interface InstanceLink {
 export class InstanceRecord<L extends InstanceLink = InstanceLink> {
   draining = false;
   stale = false;
+  /** Its last full snapshot was refused (the last good state is kept); no placements until one is accepted. */
+  snapshotRefused = false;
   roomTypes: string[] = [];
   readonly rooms = new Map<string, RoomSnapshot>();
   clientCount = 0;

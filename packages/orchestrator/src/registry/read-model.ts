@@ -101,6 +101,18 @@ export class Registry<L extends InstanceLink> {
     this.logger.info({ instance: rec.id }, 'instance recovered');
   }
 
+  /**
+   * Whether its last full snapshot was accepted (emits `instance:update` on a change): a refused
+   * one keeps the last good state and marks it `snapshot-refused`, out of placement.
+   */
+  setSnapshotRefused(rec: InstanceRecord<L>, refused: boolean, problem?: string): void {
+    if (rec.snapshotRefused === refused) return;
+    rec.snapshotRefused = refused;
+    if (refused) this.logger.warn({ instance: rec.id, problem }, 'instance marked snapshot-refused: out of placement');
+    else this.logger.info({ instance: rec.id }, 'instance snapshots accepted again');
+    this.events.emit('instance:update', { instance: this.instanceInfo(rec) });
+  }
+
   /** Drain status (emits `instance:update` on a change). */
   setDraining(rec: InstanceRecord<L>, draining: boolean): void {
     if (rec.draining === draining) return;
@@ -182,7 +194,7 @@ export class Registry<L extends InstanceLink> {
         clients: rec.clientCount,
         inflight: rec.link.inflightCount,
         draining: rec.draining,
-        stale: rec.stale,
+        stale: rec.stale || rec.snapshotRefused, // refused snapshots: out of placement like a stale instance
         rec,
       });
     }
@@ -200,6 +212,7 @@ export class Registry<L extends InstanceLink> {
       capacity: { ...i.hello.capacity },
       status: i.draining ? 'draining' : 'active',
       stale: i.stale,
+      health: i.snapshotRefused ? 'snapshot-refused' : 'ok',
       roomTypes: [...i.roomTypes],
       // an agent older than fleet protocol 1.2 does not say: it encodes squish 1
       squishVersions: [...(i.hello.squishVersions ?? [1])],
