@@ -84,6 +84,12 @@ describe('publish pipeline', () => {
     expect(ended.filter((r) => r.state === 'FAILED').map((r) => r.error!.code)).toEqual(['VERSION_EXISTS', 'VERSION_EXISTS']);
     expect(await catalog.listVersions('race')).toHaveLength(1);
     expect((await catalog.getVersion('race', '1.0.0')).sha256).toBe(ended.find((r) => r.state === 'PUBLISHED')!.sha256);
+    // the same content twice at once: one version, both requests PUBLISHED with it
+    const same = await gzipFolder(spriteGame('race-same'));
+    const twice = await Promise.all([0, 1].map(async (i) => (await catalog.startPublish('race', '2.0.0', same, `q${i}`)).done));
+    expect(twice.map((r) => r.state)).toEqual(['PUBLISHED', 'PUBLISHED']);
+    expect(twice[1]!.sha256).toBe(twice[0]!.sha256);
+    expect((await catalog.listVersions('race')).map((v) => v.version)).toEqual(['2.0.0', '1.0.0']);
   });
 
   it('an artifact is stored once however many publishes and environments point at it; it names its slug@version', async () => {
@@ -151,9 +157,9 @@ describe('publish pipeline', () => {
 
 describe('manifests and resolution', () => {
   it('dev follows the latest version (semver order) unless pinned; other environments list only their pins', async () => {
-    // twin has 1.0.0 and 1.0.1 (same artifact); sprite 1.0.0; race 1.0.0
+    // twin has 1.0.0 and 1.0.1; sprite 1.0.0; race 1.0.0 and 2.0.0
     const dev = await catalog.manifest('dev');
-    expect(dev.games.map((g) => `${g.slug}@${g.version}`)).toEqual(['race@1.0.0', 'sprite@1.0.0', 'twin@1.0.1']);
+    expect(dev.games.map((g) => `${g.slug}@${g.version}`)).toEqual(['race@2.0.0', 'sprite@1.0.0', 'twin@1.0.1']);
     expect(dev.games.find((g) => g.slug === 'sprite')).toMatchObject({
       name: 'Sprite', src: `${URL_BASE}/v1/game-files/sprite/1.0.0/`, url_path: '/play/sprite', squish_version: 1,
       access_control: { requires_auth: false, min_role: null }, tags: [], show: true,

@@ -182,6 +182,12 @@ class CatalogService implements Catalog {
       this.stage('processing', request);
       const existing = await this.store.getVersion(slug, version);
       if (existing && existing.sourceSha256 !== sourceSha256) return await fail(failure('VERSION_EXISTS', versionExists(slug, version).message));
+      if (existing) {
+        // the same upload won a concurrent publish of this slug@version just before: the same version
+        await this.store.updateRequest(id, { state: 'PUBLISHED', sha256: existing.sha256, updatedAt: Date.now() });
+        this.stage('published', request);
+        return (await this.store.getRequest(id))!;
+      }
       const outcome = await this.runGate(uploadDir, signal);
       if ('error' in outcome) return await fail(outcome.error);
       const { report, built } = outcome;
