@@ -57,7 +57,10 @@ export interface FleetAgentOptions {
    * squish's `backoffDelay` (exponential backoff, full jitter: uniform in [0, ceiling]). Default 250.
    */
   minBackoffMs?: number;
-  /** Largest reconnect delay ceiling, ms. Default 10 000. */
+  /**
+   * Largest reconnect delay ceiling, ms. Default 2 000: after a long orchestrator outage the agent
+   * is back within ~2 s of its return (about 2 poll intervals), so its rooms reappear soon.
+   */
   maxBackoffMs?: number;
   /** How often the host's rooms are sampled for local changes. Default 100. */
   sampleMs?: number;
