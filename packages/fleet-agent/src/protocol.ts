@@ -264,6 +264,8 @@ export interface AckFrame {
   tickets?: string[];
   /** `reserveSeats`: when the tickets expire, ms since the epoch. */
   expiresAt?: number;
+  /** Since 1.2, `destroyRoom`: the room was no longer on the host (it ended by itself first); still `ok`. */
+  alreadyGone?: boolean;
 }
 /** Agent → orchestrator: local state changed, poll me soon. */
 export interface DirtyFrame {
