@@ -40,7 +40,7 @@ export interface ServerFleetHost {
    * load error, or `SERVER_UNKNOWN_GAME` when the host has no artifact cache.
    */
   createRoom(type: string, roomId: string, options: Record<string, unknown>, artifact?: ArtifactRef): void | Promise<void>;
-  /** The squish (codec) versions this host can run (`SUPPORTED_SQUISH_VERSIONS`): placement puts a version only where its squishVersion is listed. */
+  /** The squish (codec) versions this host can run: `SUPPORTED_SQUISH_VERSIONS` with `config.versions`, else `[]` (no artifact cache, no catalog room); placement puts a version only where its squishVersion is listed. */
   squishVersions(): number[];
   /**
    * {@link GameServer.reserveSeats}: single-use join tickets; throws with code `SERVER_ROOM_NOT_FOUND` for a room that is
@@ -105,7 +105,8 @@ export function createFleetHost(server: GameServer, config: { versions?: Catalog
       });
     },
     squishVersions() {
-      return [...SUPPORTED_SQUISH_VERSIONS];
+      // without an artifact cache this host cannot fetch a catalog version: it declares none, so none is placed here
+      return config.versions ? [...SUPPORTED_SQUISH_VERSIONS] : [];
     },
     reserveSeats(roomId, count, ttlMs, userIds) {
       try {
