@@ -113,6 +113,15 @@ describe('catalog REST API (in-process)', () => {
     rejected(await http(orch, 'DELETE', '/v1/games/sprite'), 405, 'METHOD_NOT_ALLOWED');
   });
 
+  it('wrong keys on the catalog routes meet the same throttle as the rest of /v1 (429 AUTH_THROTTLED); valid keys of every class still pass', async () => {
+    const wrong = 'wrong-key-for-the-throttle-0123456789';
+    let res: Awaited<ReturnType<typeof http>> | undefined;
+    for (let i = 0; i < 25 && res?.status !== 429; i++) res = await http(orch, 'GET', '/v1/manifests/dev', { key: wrong });
+    rejected(res!, 429, 'AUTH_THROTTLED');
+    expect(Number(res!.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    for (const key of [AGENT_KEY, PUBLISHER_KEY, ADMIN_KEY]) expect((await http(orch, 'GET', '/v1/manifests/dev', { key })).status).toBe(200);
+  });
+
   it('games and versions: list, get, edit (admin), typed 404s, ETag/304', async () => {
     const games = await http(orch, 'GET', '/v1/games', { key: AGENT_KEY });
     expect(games.body.data.map((g: any) => g.slug)).toContain('sprite');
