@@ -13,6 +13,7 @@
  * - `parlor init <dir> [--force] [--packs <folder>]`: scaffold a standalone game project;
  * - `parlor publish <dir> --version 1.2.0`, `parlor promote pong@1.2.0 --env prod`, `parlor rollback pong --env prod`,
  *   `parlor games [--env prod]`: the catalog (`--catalog-url`, key from `--key-file` or PARLOR_PUBLISHER_KEY / PARLOR_ADMIN_KEY);
+ * - `parlor token --secret-file <path> --user alice [--role member]`: a signed identity token, for trying a game that needs sign-in;
  * `PORT` sets the default port. A busy port, a refused one or an unknown interface is one line
  * naming the fix, not a stack. Each command lives in its own file of this folder.
  */
@@ -23,6 +24,7 @@ import { serveCommand } from './serve.js';
 import { validateCommand } from './validate.js';
 import { botsCommand } from './bots.js';
 import { catalogCommands } from './catalog.js';
+import { tokenCommand } from './token.js';
 
 const program = new Command();
 program
@@ -38,6 +40,7 @@ program.addCommand(validateCommand());
 program.addCommand(initCommand());
 program.addCommand(botsCommand());
 for (const c of catalogCommands()) program.addCommand(c);
+program.addCommand(tokenCommand());
 
 program.showHelpAfterError();
 program.addHelpText('after', `
@@ -52,6 +55,7 @@ Examples:
   parlor publish ./pong --version 1.2.0          publish pong@1.2.0 to the catalog (PARLOR_PUBLISHER_KEY)
   parlor promote pong@1.2.0 --env prod            pin it in prod (PARLOR_ADMIN_KEY); parlor rollback pong --env prod undoes it
   parlor games                                    the catalog's games and what each environment runs
+  parlor token --secret-file s.secret --user alice   an identity token for alice (/play/<game>?token=…)
 `);
 
 program.parse(process.argv);
