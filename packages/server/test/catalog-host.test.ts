@@ -253,6 +253,22 @@ describe('versions side by side', () => {
     await waitFor(() => p.framesApplied > before + 2, 'the running room keeps playing');
   });
 
+  it('a catalog version runs in the process runtime: evaluated in its sandbox at load, never in the host, and played', async () => {
+    const marker = join(dir, 'sandboxed-top-level');
+    // The top level tries to write a file: allowed on the host, refused by the sandbox's permission model.
+    const art = buildArtifact('boxed', '1.0.0', gameBundle('Boxed', 'boxed 1.0.0', `try { require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'ran'); } catch {}`));
+    const { server } = await startServer({ games: {}, runtime: 'process' });
+    servers.push(server);
+    const fleet = createFleetHost(server, { versions: new CatalogVersions(server, cache('process')) });
+    await fleet.createRoom('boxed', 'boxed-room', {}, host.add(art));
+    expect(server.gameVersion('boxed', '1.0.0')?.evaluatedIn).toBe('sandbox');
+    const p = await TestClient.connect(server);
+    clients.push(p);
+    await p.joinAndSync('boxed', { roomId: 'boxed-room' });
+    expect(shows(p, 'boxed 1.0.0')).toBe(true);
+    expect(existsSync(marker)).toBe(false);
+  });
+
   it('a fleet createRoom with a mismatching artifact fails with ARTIFACT_MISMATCH and creates no room', async () => {
     const good = buildArtifact('solo', '2.0.0', gameBundle('Solo', 'solo'));
     const other = buildArtifact('solo', '2.0.0', gameBundle('Solo', 'other'));
