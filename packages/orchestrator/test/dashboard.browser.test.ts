@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { Game, Group, type GameMetadata, type Node } from '@parlor/squish';
 import { createFleetHost, createGameServer, type GameServer } from '@parlor/server';
-import { FleetAgent } from '@parlor/fleet-agent';
+import WebSocket from 'ws';
+import { FleetAgent, agentSubprotocols, decodeFrame, encodeFrame } from '@parlor/fleet-agent';
 import { createPublishGate } from '@parlor/server/gate';
 import type { Orchestrator } from '../src/index.js';
 import { gzipFolder, removeTemps, spriteGame, tempDir } from './catalog-helpers.js';
@@ -172,6 +173,32 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')('fleet dashboard in 
     await page.getByRole('button', { name: 'Destroy room dash-2' }).click();
     await waitFor(() => orch.fleet.getRoom('dash-2') === undefined, 'room destroyed through the API');
     await row('room', 'dash-2').waitFor({ state: 'detached', timeout: 5000 });
+  }, 30_000);
+
+  it('marks an instance whose snapshots are refused, and clears the mark once one is accepted', async () => {
+    // a hand-driven agent: valid snapshots, then one with a negative client count, then valid again
+    const ws = new WebSocket(orch.agentUrl, agentSubprotocols(AGENT_KEY));
+    await new Promise((r) => ws.once('open', r));
+    let bad = false;
+    ws.on('message', (d: Buffer) => {
+      const f = decodeFrame(d)!.frame;
+      if (f.t !== 'poll') return;
+      const room = { roomId: 'raw-room', type: 'other', clientCount: bad ? -5 : 0, metadata: {}, provenance: 'local', createdAt: Date.now() };
+      ws.send(encodeFrame({ t: 'state', seq: f.seq, hash: bad ? 'bad' : 'good', snapshot: { draining: false, roomTypes: ['other'], rooms: [room] } as never }));
+    });
+    ws.send(encodeFrame({ t: 'hello', processUid: 'uid-dashboard-raw1', name: 'raw-box', endpointUrl: 'http://127.0.0.1:9', labels: {}, capacity: { maxConnections: 10, maxRooms: 10 }, autoCreate: true }));
+    try {
+      await waitFor(() => orch.fleet.getRoom('raw-room') !== undefined, 'raw agent reported');
+      const id = orch.fleet.getRoom('raw-room')!.instanceId;
+      await row('instance', id).waitFor({ timeout: 5000 });
+      expect(await row('instance', id).locator('.health').count()).toBe(0);
+      bad = true;
+      await row('instance', id).locator('.health', { hasText: 'snapshots refused' }).waitFor({ timeout: 5000 });
+      bad = false;
+      await row('instance', id).locator('.health').waitFor({ state: 'detached', timeout: 5000 });
+    } finally {
+      ws.terminate();
+    }
   }, 30_000);
 
   it('after a network cut, reconnects with Last-Event-ID and gets exactly what it missed (no new sync)', async () => {

@@ -297,6 +297,7 @@ function render() {
     Object.keys(i.labels).sort().forEach(function (k) { labels.appendChild(el('span', 'label', k + '=' + i.labels[k])); });
     var s = cell(tr, '', null);
     s.appendChild(el('span', 'state ' + st, st === 'stale' && i.status === 'draining' ? 'stale, draining' : st));
+    if (i.health && i.health !== 'ok') s.appendChild(el('div', 'state stale health', i.health === 'snapshot-refused' ? 'snapshots refused' : i.health));
     cell(tr, 'num' + (l.rooms >= i.capacity.maxRooms ? ' full' : ''), fmt(l.rooms) + ' / ' + fmt(i.capacity.maxRooms));
     cell(tr, 'num' + (l.players >= i.capacity.maxConnections ? ' full' : ''), fmt(l.players) + ' / ' + fmt(i.capacity.maxConnections));
     cell(tr, 'mono', Array.isArray(i.squishVersions) && i.squishVersions.length ? i.squishVersions.join(', ') : '—');
