@@ -129,7 +129,9 @@ Examples:
     } catch (err) {
       fail(oneLine(err));
     }
-    const catalogLine = opts.catalogUrl ? `\n  Catalog: ${opts.catalogUrl} (remote)` : orch.catalog ? `\n  Catalog: ${orch.url}/v1/games (${resolve(opts.catalogDir)})` : '';
+    const wildcard = opts.host === '0.0.0.0' || opts.host === '::';
+    const publicNote = orch.catalog && wildcard && opts.publicUrl === undefined ? `\n           artifact URLs use ${orch.publicUrl}: hosts on other machines need --public-url` : '';
+    const catalogLine = opts.catalogUrl ? `\n  Catalog: ${opts.catalogUrl} (remote)` : orch.catalog ? `\n  Catalog: ${orch.url}/v1/games (${resolve(opts.catalogDir)})${publicNote}` : '';
     console.log(`\n  Parlor orchestrator\n  REST:   ${orch.url}/v1\n  Agents: ${orch.agentUrl}${catalogLine}\n`);
     let closing = false;
     const shutdown = (signal: string): void => {
