@@ -22,6 +22,7 @@ export type {
   CreateRoomRequest,
   RoomQuery,
   SeatReservation,
+  RoomDestroyed,
   FleetView,
   OrchestratorEvents,
   PlayersChange,

@@ -45,6 +45,12 @@ export interface OrchestratorOptions {
   commandTimeoutMs?: number;
   /** Commands in flight per instance; more → `INSTANCE_BUSY`. Default 64. */
   maxInflightPerInstance?: number;
+  /**
+   * Rooms created through the orchestrator (REST, `FleetClient`, an agent's `place`) that no
+   * snapshot shows with a client this long after they appeared are destroyed (ms; 0: never).
+   * Rooms players opened themselves are left alone. Default 60 000.
+   */
+  unjoinedRoomTtlMs?: number;
   /** Allowed CORS origins (`'*'` for any); default none. */
   cors?: string | string[];
   /** Accept `?key=` on `GET /v1/events` (for browser `EventSource`, which cannot set headers). Default `false`. */
@@ -143,6 +149,7 @@ export function resolveOptions(options: OrchestratorOptions): ResolvedOptions {
     fullEvery: intOpt('fullEvery', options.fullEvery, 10, 1),
     commandTimeoutMs: intOpt('commandTimeoutMs', options.commandTimeoutMs, 5000, 1),
     maxInflightPerInstance: intOpt('maxInflightPerInstance', options.maxInflightPerInstance, 64, 1),
+    unjoinedRoomTtlMs: intOpt('unjoinedRoomTtlMs', options.unjoinedRoomTtlMs, 60_000, 0),
     cors,
     sseQueryAuth: options.sseQueryAuth ?? false,
     trustProxy: options.trustProxy ?? false,

@@ -28,7 +28,7 @@ import { OrchestratorMetrics } from './metrics.js';
 import { EventFeed } from './registry/events.js';
 import type { InstanceRecord } from './registry/instance.js';
 import { Registry } from './registry/read-model.js';
-import type { CreateRoomRequest, FleetView, InstanceInfo, OrchestratorEvents, RoomInfo, SeatReservation } from './types.js';
+import type { CreateRoomRequest, FleetView, InstanceInfo, OrchestratorEvents, RoomDestroyed, RoomInfo, SeatReservation } from './types.js';
 import { compile, firstError, SeatsSchema } from './schemas.js';
 
 export type { OrchestratorOptions } from './options.js';
@@ -257,19 +257,33 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   }
 
   /**
-   * Destroys a room; resolves when the agent acks. Racing the room's natural end is fine (the
-   * agent's destroy is idempotent).
-   * @throws {OrchestratorError} `ROOM_NOT_FOUND`, `INSTANCE_BUSY`, `COMMAND_FAILED`, `INSTANCE_DISCONNECTED`, `COMMAND_TIMEOUT`.
+   * Destroys a room; resolves when the agent acks. Racing the room's natural end is fine: a room
+   * that ended by itself (on the host before the command, or gone from the read model within the
+   * last 10 minutes, its instance's exit included) resolves `{ ok: true, alreadyGone: true }`.
+   * A destroy refused `INSTANCE_BUSY` or timed out is retried by the orchestrator until the room is gone.
+   * @throws {OrchestratorError} `ROOM_NOT_FOUND` (never known, or ended long ago), `INSTANCE_BUSY`, `COMMAND_FAILED`, `INSTANCE_DISCONNECTED`, `COMMAND_TIMEOUT`.
    */
-  async destroyRoom(roomId: string): Promise<void> {
+  async destroyRoom(roomId: string): Promise<RoomDestroyed> {
     this.assertRunning();
     const entry = this.registry.room(roomId);
+    if (!entry && this.registry.endedRecently(roomId)) return { roomId, ok: true, destroyed: false, alreadyGone: true };
     if (!entry) throw new OrchestratorError(FleetCause.ROOM_NOT_FOUND, `no room ${String(roomId).slice(0, 64)}`);
     const inst = entry.rec;
-    this.assertNotBusy(inst);
-    const ack = await this.commands.send(inst, { op: 'destroyRoom', roomId });
-    if (!ack.ok) throw ackError(ack);
+    let ack: AckFrame;
+    try {
+      this.assertNotBusy(inst);
+      ack = await this.commands.send(inst, { op: 'destroyRoom', roomId });
+      if (!ack.ok) throw ackError(ack);
+    } catch (err) {
+      const code = (err as OrchestratorError).code;
+      if (code !== FleetCause.INSTANCE_BUSY && code !== FleetCause.COMMAND_TIMEOUT) throw err;
+      // never leaked: the orchestrator retries it until the room is gone
+      this.hub.reaper.destroyLater(roomId, code);
+      throw new OrchestratorError(code, `${(err as Error).message}; the orchestrator retries this destroy until the room is gone`);
+    }
     this.registry.removeRoom(inst, roomId);
+    const gone = ack.alreadyGone === true;
+    return { roomId, ok: true, destroyed: !gone, alreadyGone: gone };
   }
 
   /**

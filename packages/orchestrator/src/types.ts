@@ -60,6 +60,20 @@ export interface RoomInfo {
   sha256?: string;
 }
 
+/**
+ * The answer to a room destroy (`DELETE /v1/rooms/:roomId`, `Orchestrator.destroyRoom`): the room
+ * is gone either way; a destroy racing the room's natural end (or its instance's exit) is not an error.
+ */
+export interface RoomDestroyed {
+  roomId: string;
+  /** Always `true`: the room is gone. */
+  ok: true;
+  /** This call ended it. */
+  destroyed: boolean;
+  /** It had already ended by itself (its game ended it, its instance left) before this call reached it. */
+  alreadyGone: boolean;
+}
+
 /** Result of a seat reservation. */
 export interface SeatReservation {
   roomId: string;

@@ -6,7 +6,7 @@ import type { ArtifactRef } from '@parlor/squish';
 import type { GameResolver } from '../catalog/types.js';
 import { FleetCause, OrchestratorError, isFleetCause, type FleetCauseValue } from '../errors.js';
 import { validateCreate, type ValidCreate } from '../schemas.js';
-import type { CreateRoomRequest, FleetView, InstanceInfo, RoomInfo, SeatReservation } from '../types.js';
+import type { CreateRoomRequest, FleetView, InstanceInfo, RoomDestroyed, RoomInfo, SeatReservation } from '../types.js';
 
 /** What the REST API reads and asks for; errors are `OrchestratorError`s with a `FleetCause` code. */
 export interface ControlPlane {
@@ -15,7 +15,7 @@ export interface ControlPlane {
   /** Listening and not shutting down (`/readyz`). */
   readonly ready: boolean;
   createRoom(req: CreateRoomRequest): Promise<RoomInfo>;
-  destroyRoom(roomId: string): Promise<void>;
+  destroyRoom(roomId: string): Promise<RoomDestroyed>;
   reserveSeats(roomId: string, opts: { count?: number; ttlMs?: number; userIds?: string[] }): Promise<SeatReservation>;
   drainInstance(id: string): Promise<InstanceInfo>;
   undrainInstance(id: string): Promise<InstanceInfo>;

@@ -202,13 +202,12 @@ export function registerRoutes(app: FastifyInstance, control: ControlPlane, opts
         },
       },
       DELETE: {
-        summary: 'Destroy a room (on the agent ack)',
+        summary: 'Destroy a room (on the agent ack); a room that already ended by itself answers 200 with alreadyGone',
         params: RoomParams,
         response: { 200: ok(Destroyed, 'destroyed'), ...v1(...BODY_CAUSES, ...COMMAND_CAUSES, 'ROOM_NOT_FOUND') },
         handler: async (req) => {
           const { roomId } = req.params as Static<typeof RoomParams>;
-          await control.destroyRoom(roomId);
-          return { status: 'OK', data: { roomId, destroyed: true } };
+          return { status: 'OK', data: await control.destroyRoom(roomId) };
         },
       },
     },

@@ -66,4 +66,12 @@ export const EventsQuery = Type.Object({
 });
 
 /** The answer of `DELETE /v1/rooms/:roomId`. */
-export const Destroyed = Type.Object({ roomId: Type.String(), destroyed: Type.Literal(true) }, { additionalProperties: false });
+export const Destroyed = Type.Object(
+  {
+    roomId: Type.String(),
+    ok: Type.Literal(true, { description: 'the room is gone' }),
+    destroyed: Type.Boolean({ description: 'this call ended it' }),
+    alreadyGone: Type.Boolean({ description: 'it had ended by itself (its game ended it, or its instance left) before this call reached it: a destroy racing its natural end is not an error' }),
+  },
+  { additionalProperties: false },
+);
