@@ -59,9 +59,12 @@ export async function runCommand(c: CmdFrame, agent: CommandTarget): Promise<Ack
         const room = agent.snapshot().rooms.find((r) => r.roomId === roomId);
         return { t: 'ack', id: c.id, ok: true, room };
       }
-      case 'destroyRoom':
-        await agent.host.destroyRoom(String(c.roomId ?? ''));
-        return { t: 'ack', id: c.id, ok: true };
+      case 'destroyRoom': {
+        const roomId = String(c.roomId ?? '');
+        const gone = !agent.host.listRooms().some((r) => r.roomId === roomId);
+        await agent.host.destroyRoom(roomId);
+        return gone ? { t: 'ack', id: c.id, ok: true, alreadyGone: true } : { t: 'ack', id: c.id, ok: true };
+      }
       case 'reserveSeats': {
         if (!agent.host.reserveSeats) return fail(FleetAckCode.UNSUPPORTED, 'this host does not reserve seats');
         const roomId = String(c.roomId ?? '');

@@ -7,7 +7,7 @@ import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { Agent, request, type Dispatcher } from 'undici';
 import { backoffDelay, ParlorError, type BackoffOptions } from '@parlor/squish';
 import type { FleetCauseValue } from './errors.js';
-import type { CreateRoomRequest, FleetStats, InstanceInfo, OrchestratorEvents, RoomInfo, RoomQuery, SeatReservation } from './types.js';
+import type { CreateRoomRequest, FleetStats, InstanceInfo, OrchestratorEvents, RoomDestroyed, RoomInfo, RoomQuery, SeatReservation } from './types.js';
 
 /** Options of {@link FleetClient}. Durations in ms. */
 export interface FleetClientOptions {
@@ -189,9 +189,13 @@ export class FleetClient {
   reserveSeats(roomId: string, opts: { count?: number; ttlMs?: number; userIds?: string[] } = {}): Promise<SeatReservation> {
     return this.call('POST', `/v1/rooms/${encodeURIComponent(roomId)}/seats`, opts);
   }
-  /** `DELETE /v1/rooms/:roomId`. @throws `ROOM_NOT_FOUND`. */
-  async destroyRoom(roomId: string): Promise<void> {
-    await this.call('DELETE', `/v1/rooms/${encodeURIComponent(roomId)}`);
+  /**
+   * `DELETE /v1/rooms/:roomId`. A room that ended by itself meanwhile (racing its natural end, or
+   * its instance left) is `{ ok: true, alreadyGone: true }`, not an error.
+   * @throws `ROOM_NOT_FOUND` (never known, or ended over 10 minutes ago).
+   */
+  destroyRoom(roomId: string): Promise<RoomDestroyed> {
+    return this.call('DELETE', `/v1/rooms/${encodeURIComponent(roomId)}`);
   }
 
   /**

@@ -66,6 +66,25 @@ describe('fleet faults', () => {
     expect(orch.fleet.getInstance(id!)?.name).toBe('live');
   });
 
+  it("a destroy racing the room's natural end answers 200 { ok: true, alreadyGone: true }; an unknown room stays 404", async () => {
+    // slow polls and samples: the orchestrator learns of the end only when told
+    const { orch } = await orchestrator({ pollMs: 60_000 });
+    const a = await startAgent(orch, { name: 'a', sampleMs: 60_000 });
+    cleanups.push(() => a.agent.disconnect());
+    await orch.createRoom({ type: 'pong', roomId: 'ends-itself' });
+    a.host.rooms.delete('ends-itself'); // the game ended it; the read model still has it
+    expect(orch.fleet.getRoom('ends-itself')).toBeDefined();
+    const raced = await http(orch, 'DELETE', '/v1/rooms/ends-itself');
+    expect(raced.status).toBe(200);
+    expect(raced.body.data).toEqual({ roomId: 'ends-itself', ok: true, destroyed: false, alreadyGone: true });
+    // once gone from the read model, a late destroy is the same answer
+    const late = await http(orch, 'DELETE', '/v1/rooms/ends-itself');
+    expect(late.body.data).toEqual({ roomId: 'ends-itself', ok: true, destroyed: false, alreadyGone: true });
+    await orch.createRoom({ type: 'pong', roomId: 'live-one' });
+    expect((await http(orch, 'DELETE', '/v1/rooms/live-one')).body.data).toEqual({ roomId: 'live-one', ok: true, destroyed: true, alreadyGone: false });
+    expect((await http(orch, 'DELETE', '/v1/rooms/never-was')).status).toBe(404);
+  });
+
   it('instance ids are derived from the processUid: the same after an orchestrator restart', async () => {
     const first = await startOrchestrator({ pollMs: 50 });
     cleanups.push(() => first.orch.shutdown());

@@ -338,7 +338,7 @@ export class AgentHub {
   }
 
   private onAck(conn: AgentConnection, rec: InstanceRecord<AgentConnection>, f: AgentMessage['ack']): void {
-    const ack: AckFrame = { t: 'ack', id: f.id, ok: f.ok, error: f.error, room: f.room as AckFrame['room'], tickets: f.tickets as string[] | undefined, expiresAt: f.expiresAt };
+    const ack: AckFrame = { t: 'ack', id: f.id, ok: f.ok, error: f.error, room: f.room as AckFrame['room'], tickets: f.tickets as string[] | undefined, expiresAt: f.expiresAt, alreadyGone: f.alreadyGone };
     const settled = this.deps.commands.settle(rec, ack);
     if (settled.kind === 'acked') return;
     if (settled.kind === 'unknown') return this.kick(conn, `ack for unknown or already acked command ${String(f.id).slice(0, 16)}`);

@@ -61,6 +61,7 @@ export const AckMessage = Type.Object({
   room: Type.Optional(Type.Unknown()),
   tickets: Type.Optional(Type.Array(Type.Unknown())),
   expiresAt: Type.Optional(Type.Number()),
+  alreadyGone: Type.Optional(Type.Boolean()),
 });
 
 /** `dirty`: the agent's state changed (rate-limited). */

@@ -11,6 +11,10 @@ import type { FleetStats, FleetView, InstanceInfo, OrchestratorEvents, RoomInfo,
 import { labelsMatch } from '../validate.js';
 import { InstanceRecord, type InstanceLink } from './instance.js';
 
+/** How long an ended room is remembered for a late destroy (ms), and how many at most. */
+const ENDED_MEMORY_MS = 10 * 60_000;
+const ENDED_MAX = 10_000;
+
 interface RoomEntry<L extends InstanceLink> {
   snap: RoomSnapshot;
   rec: InstanceRecord<L>;
@@ -23,6 +27,8 @@ export class Registry<L extends InstanceLink> {
   private readonly instances = new Map<string, InstanceRecord<L>>();
   private readonly byProcessUid = new Map<string, InstanceRecord<L>>();
   private readonly roomIndex = new Map<string, RoomEntry<L>>();
+  /** Rooms that left the read model lately (room id → when, ms since the epoch), for `alreadyGone`. */
+  private readonly ended = new Map<string, number>();
   /**
    * Told when an instance reports a room id another instance already holds (the read model keeps
    * the first; the hub's reaper ends a later fleet copy).
@@ -262,7 +268,16 @@ export class Registry<L extends InstanceLink> {
     const e = this.roomIndex.get(r.roomId);
     if (!e || e.rec !== rec) return;
     this.roomIndex.delete(r.roomId);
+    this.ended.delete(r.roomId);
+    this.ended.set(r.roomId, Date.now());
+    if (this.ended.size > ENDED_MAX) this.ended.delete(this.ended.keys().next().value as string);
     this.events.emit('room:destroy', { room: this.roomInfo(rec, r) });
+  }
+
+  /** Whether `roomId` left the read model within the last {@link ENDED_MEMORY_MS} and is not live again (a destroy of it is `alreadyGone`). */
+  endedRecently(roomId: string): boolean {
+    const at = this.ended.get(roomId);
+    return at !== undefined && Date.now() - at <= ENDED_MEMORY_MS && !this.roomIndex.has(roomId);
   }
 
   private createView(): FleetView {
