@@ -7,9 +7,16 @@
  * Ports: the two servers on PORT and PORT+1 (default 8080, 8081: the lobby stays at
  * http://localhost:8080), the matchmaker on PORT+10 (8090), the orchestrator on ORCHESTRATOR_PORT
  * (7070). Keys are generated per run (or PARLOR_AGENT_KEY / PARLOR_ADMIN_KEY) and printed once.
+ *
+ * The orchestrator runs its catalog in-process (nothing is published by default) and the demo's
+ * environment is prod: both servers follow prod's manifest next to their local example games and run
+ * the catalog versions placed on them. Its data lives in PARLOR_DEMO_DATA (default parlor-data/demo,
+ * git-ignored): the catalog, each server's artifact cache, and the identity secret both servers check
+ * players' tokens with (generated once; `npx parlor token --secret-file <it> --user alice` signs one).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startMatchmaker } from './matchmaker.js';
@@ -22,6 +29,12 @@ const matchmakerPort = Number(process.env.MATCHMAKER_PORT ?? base + 10);
 const agentKey = process.env.PARLOR_AGENT_KEY ?? randomBytes(24).toString('base64url');
 const adminKey = process.env.PARLOR_ADMIN_KEY ?? randomBytes(24).toString('base64url');
 const children: ChildProcess[] = [];
+const env = 'prod';
+const dataDir = path.resolve(root, process.env.PARLOR_DEMO_DATA ?? 'parlor-data/demo');
+const shown = (p: string) => (p.startsWith(`${root}${path.sep}`) ? path.relative(root, p) : p);
+const identitySecret = path.join(dataDir, 'identity.secret');
+mkdirSync(dataDir, { recursive: true });
+if (!existsSync(identitySecret)) writeFileSync(identitySecret, `${randomBytes(48).toString('base64url')}\n`, { mode: 0o600 });
 
 function run(name: string, args: string[], env: Record<string, string> = {}): ChildProcess {
   const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -54,7 +67,7 @@ function stop(code = 0): void {
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
 
-run('orchestrator', ['packages/orchestrator/dist/cli.js', '--port', String(orchPort), '--log-level', 'warn'], {
+run('orchestrator', ['packages/orchestrator/dist/cli.js', '--port', String(orchPort), '--log-level', 'warn', '--catalog-dir', path.join(dataDir, 'catalog'), '--env', env], {
   PARLOR_AGENT_KEYS: agentKey,
   PARLOR_ADMIN_KEYS: adminKey,
 });
@@ -62,6 +75,9 @@ serverPorts.forEach((port, i) =>
   run(`server-${i + 1}`, [
     'packages/server/dist/cli.js', 'serve', '--games', 'examples', '--port', String(port), '--log-level', 'warn',
     '--fleet-url', `ws://localhost:${orchPort}`, '--name', `server-${i + 1}`, '--label', `zone=${i === 0 ? 'a' : 'b'}`,
+    // prod's manifest at the orchestrator's catalog (looked at every 2 s), the versions placed here cached per server
+    '--env', env, '--manifest-refresh', '2000', '--artifact-cache', path.join(dataDir, `artifacts-${i + 1}`),
+    '--identity-secret-file', identitySecret,
   ], { PARLOR_FLEET_KEY: agentKey }),
 );
 
@@ -92,4 +108,7 @@ console.log(`
   Create a room yourself and open its joinUrl:
     curl -s -H "Authorization: Bearer ${adminKey}" -H 'Content-Type: application/json' \\
          -d '{"type":"pong"}' ${orchestratorUrl}/v1/rooms
+
+  Catalog:      ${shown(path.join(dataDir, 'catalog'))}   (env ${env}; identity secret ${shown(identitySecret)})
+  Publish:      PARLOR_ADMIN_KEY=${adminKey} npx parlor publish examples/pong --version 1.0.0
 `);
