@@ -41,6 +41,130 @@ const CURL_CREATE = `curl -s -H "Authorization: Bearer $ADMIN_KEY" -H 'Content-T
 const dockerAnswers = () => spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 15_000 }).status === 0;
 /** Asked at each docker command (an engine may come up during the run, as `parlor validate`'s auto runtime would then find it). */
 const noDocker = () => (dockerAnswers() ? null : 'no Docker engine answers `docker info` (without CI=true the docker commands are skipped, as the docker tests are)');
+// The catalog section, against `npm start`: each check looks at what the command promises, through the catalog's REST
+// API and real WebSocket joins of the rooms it places (`ctx.catalog` carries the 1.0.0 room kept open across promotions).
+const CURL_CREATE_BY_GAME = `curl -s -H "Authorization: Bearer $ADMIN_KEY" -H 'Content-Type: application/json' -d '{"game":"pong","env":"prod"}' http://localhost:7070/v1/rooms`;
+const CURL_REQUIRE_AUTH = `curl -s -X PUT -H "Authorization: Bearer $ADMIN_KEY" -H 'Content-Type: application/json' -d '{"access":{"requiresAuth":true}}' http://localhost:7070/v1/games/pong`;
+const CATALOG_STEPS = [
+  {
+    cmd: 'export PARLOR_ADMIN_KEY=$ADMIN_KEY', during: 'npm start', timeoutMs: 10_000,
+    check: (out, ctx) => {
+      if (!ctx.env.ADMIN_KEY) throw new Error('ADMIN_KEY is not set (npm start printed no admin key)');
+      ctx.env.PARLOR_ADMIN_KEY = ctx.env.ADMIN_KEY; // the shell keeps an export for the next commands
+      return 'PARLOR_ADMIN_KEY kept for the next commands, as the shell does';
+    },
+  },
+  { cmd: 'npx parlor publish examples/pong --version 1.0.0', during: 'npm start', timeoutMs: 180_000, check: (out, ctx) => checkPublished(out, ctx, '1.0.0') },
+  { cmd: 'npx parlor promote pong@1.0.0 --env prod', during: 'npm start', timeoutMs: 60_000, check: (out, ctx) => checkPinned(out, ctx, /promoted pong in prod: \(none\) → 1\.0\.0/, '1.0.0') },
+  {
+    cmd: 'npx parlor games --env prod', during: 'npm start', timeoutMs: 60_000,
+    check: (out) => {
+      const rows = out.split('\n').map((l) => l.trim().split(/\s{2,}/));
+      const head = rows.find((r) => r[0] === 'SLUG');
+      const pong = rows.find((r) => r[0] === 'pong');
+      if (!head || !pong) throw new Error('no table with a pong row');
+      if (pong[head.indexOf('PROD')] !== '1.0.0') throw new Error(`pong's PROD column is ${pong[head.indexOf('PROD')]}, not 1.0.0`);
+      return 'pong listed with PROD 1.0.0';
+    },
+  },
+  {
+    cmd: CURL_CREATE_BY_GAME, during: 'npm start', timeoutMs: 30_000,
+    check: async (out, ctx, stdout) => {
+      let body;
+      try {
+        body = JSON.parse(stdout);
+      } catch {
+        throw new Error('its output is not JSON');
+      }
+      const room = await checkCatalogRoom(ctx, body, '1.0.0', { keep: true });
+      return `joinUrl ${room.joinUrl} answers; its room runs pong 1.0.0 and a join got a frame (kept open)`;
+    },
+  },
+  { cmd: 'npx parlor publish examples/pong --version 1.0.1', during: 'npm start', timeoutMs: 180_000, check: (out, ctx) => checkPublished(out, ctx, '1.0.1') },
+  {
+    cmd: 'npx parlor promote pong@1.0.1 --env prod', during: 'npm start', timeoutMs: 60_000,
+    check: async (out, ctx) => {
+      await checkPinned(out, ctx, /promoted pong in prod: 1\.0\.0 → 1\.0\.1/, '1.0.1');
+      await checkCatalogRoom(ctx, await adminApi(ctx, 'POST', '/v1/rooms', { game: 'pong', env: 'prod' }), '1.0.1');
+      const kept = ctx.catalog.kept;
+      const frames = kept.frames();
+      if (!(await until(() => kept.frames() > frames + 3 || kept.closed(), 10_000)) || kept.closed()) throw new Error(`the running 1.0.0 room stopped playing after the promotion (${kept.closed() ?? 'no new frame'})`);
+      const rooms = JSON.parse((await answers(`${kept.origin}/parlor/api/rooms`)).body).rooms;
+      const version = rooms.find((r) => r.id === kept.roomId)?.version;
+      if (version !== '1.0.0') throw new Error(`the running room ${kept.roomId} now says version ${version}, not 1.0.0`);
+      return 'prod pins 1.0.1; a new room runs 1.0.1 and plays; the running 1.0.0 room keeps its version and its frames';
+    },
+  },
+  {
+    cmd: 'npx parlor rollback pong --env prod', during: 'npm start', timeoutMs: 60_000,
+    check: async (out, ctx) => {
+      ctx.catalog.kept.ws.close(); // before Ctrl-C of npm start, whose servers drain until their players leave
+      await checkPinned(out, ctx, /rolled back pong in prod: 1\.0\.1 → 1\.0\.0/, '1.0.0');
+      await checkCatalogRoom(ctx, await adminApi(ctx, 'POST', '/v1/rooms', { game: 'pong', env: 'prod' }), '1.0.0');
+      return 'prod pins 1.0.0 again; a new room runs 1.0.0 and plays';
+    },
+  },
+  {
+    cmd: CURL_REQUIRE_AUTH, during: 'npm start', timeoutMs: 30_000,
+    check: async (out, ctx, stdout) => {
+      if (JSON.parse(stdout)?.data?.access?.requiresAuth !== true) throw new Error('the answer is not pong with access.requiresAuth true');
+      const room = (await adminApi(ctx, 'POST', '/v1/rooms', { game: 'pong', env: 'prod' })).data;
+      const anon = await joinRoom(ctx, room.endpointUrl, 'pong', { roomId: room.roomId });
+      anon.ws.terminate();
+      if (anon.code !== 4402) throw new Error(`an anonymous join of a new pong room was not refused 4402 (${anon.code ? `closed ${anon.code}` : 'it got a frame'})`);
+      ctx.catalog.restricted = room;
+      return 'a new pong room refuses an anonymous join with 4402';
+    },
+  },
+  {
+    cmd: 'npx parlor token --secret-file parlor-data/demo/identity.secret --user alice --role member', during: 'npm start', timeoutMs: 60_000,
+    check: async (out, ctx, stdout) => {
+      const token = stdout.trim();
+      if (!/^[\w-]+\.[\w-]+\.[\w-]+$/.test(token)) throw new Error('its output is not a JWT');
+      const room = ctx.catalog.restricted;
+      await expectPage(`${room.joinUrl}?token=${token}`);
+      const signed = await joinRoom(ctx, room.endpointUrl, 'pong', { roomId: room.roomId, token });
+      signed.ws.close();
+      if (signed.code !== null) throw new Error(`a join of the restricted room with the token was refused (closed ${signed.code})`);
+      return 'a join of the restricted room with the token got a frame';
+    },
+  },
+];
+
+async function adminApi(ctx, method, route, body) {
+  const res = await fetch(`http://localhost:7070${route}`, {
+    method, headers: { authorization: `Bearer ${ctx.env.ADMIN_KEY}`, 'content-type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined, signal: AbortSignal.timeout(30_000),
+  });
+  const json = await res.json();
+  if (json.status !== 'OK') throw new Error(`${method} ${route}: ${res.status} ${json.cause}: ${json.message}`);
+  return json;
+}
+async function checkPublished(out, ctx, version) {
+  expectOut(out, new RegExp(`^PUBLISHED pong@${version.replace(/\./g, '\\.')} sha256:[0-9a-f]{64}$`, 'm'), `a "PUBLISHED pong@${version} sha256:…" line`);
+  const v = (await adminApi(ctx, 'GET', `/v1/games/pong/versions/${version}`)).data;
+  if (v.version !== version) throw new Error(`GET /v1/games/pong/versions/${version} answers ${v.version}`);
+  return `PUBLISHED; the catalog lists pong@${version}`;
+}
+async function checkPinned(out, ctx, line, version) {
+  expectOut(out, line, String(line));
+  const entry = (await adminApi(ctx, 'GET', '/v1/manifests/prod')).data.games.find((g) => g.slug === 'pong');
+  if (entry?.version !== version) throw new Error(`the prod manifest pins pong at ${entry?.version}, not ${version}`);
+  return `the prod manifest pins pong@${version}`;
+}
+/** A create-by-game answer: its room runs `version`, its joinUrl answers, a join of it gets a frame. */
+async function checkCatalogRoom(ctx, body, version, { keep = false } = {}) {
+  const room = body?.data;
+  if (body?.status !== 'OK' || typeof room?.joinUrl !== 'string') throw new Error('no {"status":"OK","data":{"joinUrl":…}} answer');
+  if (room.version !== version) throw new Error(`the room runs pong ${room.version}, not ${version}`);
+  if (!/^http:\/\/localhost:808[01]\/play\/pong\//.test(room.joinUrl)) throw new Error(`joinUrl ${room.joinUrl} is not a pong room on :8080 or :8081`);
+  await expectPage(room.joinUrl);
+  const joined = await joinRoom(ctx, room.endpointUrl, 'pong', { roomId: room.roomId });
+  if (joined.code !== null) throw new Error(`a join of room ${room.roomId} was closed ${joined.code}`);
+  if (keep) ctx.catalog = { kept: { ...joined, origin: room.endpointUrl, roomId: room.roomId } };
+  else joined.ws.close();
+  return room;
+}
 const TABLE = [
   { cmd: 'npm install', timeoutMs: 300_000 },
   {
@@ -49,6 +173,7 @@ const TABLE = [
     check: checkNpmStart,
   },
   { cmd: CURL_CREATE, during: 'npm start', timeoutMs: 30_000, check: checkRoomCreate },
+  ...CATALOG_STEPS,
   { cmd: 'npm test', skip: 'this step is the last part of `npm test` (vitest ran just before it)' },
   {
     cmd: 'npx parlor dev my-games/click-the-dot.ts', background: true, timeoutMs: 90_000, ports: [8080],
@@ -306,6 +431,34 @@ async function joinFirstFrame(ctx, origin, game, { keep = false } = {}) {
   }
   if (!keep) ws.close();
   return { ws, messages, closed: () => closed };
+}
+
+/**
+ * A WebSocket join of `roomId` (optionally with an identity token), as the browser client does it: resolves on the
+ * first frame (`code: null`, the socket kept open, `frames()` counting frames) or on the close (`code`).
+ */
+async function joinRoom(ctx, origin, game, { roomId, token }) {
+  const WebSocket = createRequire(path.join(ctx.clone, 'package.json'))('ws');
+  const squish = await import(pathToFileURL(path.join(ctx.clone, 'packages/squish/dist/index.js')).href);
+  const ws = new WebSocket(`${origin.replace(/^http/, 'ws')}${squish.WS_PATH}`);
+  let frames = 0;
+  let code = null;
+  let closed = null;
+  ws.on('message', (data) => {
+    if (squish.decodeServerMessage(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)).type === 'frame') frames++;
+  });
+  ws.on('close', (c, reason) => ([code, closed] = [c, `closed with ${c} ${reason}`]));
+  ws.on('error', (err) => (closed = String(err)));
+  ws.on('open', () => ws.send(squish.encodeClientMessage({
+    type: 'join', protocolVersion: squish.PROTOCOL_VERSION, game, roomId, spectate: false,
+    reconnectToken: '', ticket: '', name: 'readme', clientInfo: 'scripts/readme-commands.mjs', ...(token ? { token } : {}),
+  })));
+  if (!(await until(() => frames > 0 || closed, 20_000))) {
+    ws.terminate();
+    throw new Error(`a WebSocket join of room ${roomId} at ${origin} got neither a frame nor a close within 20 s`);
+  }
+  if (closed && code === null) throw new Error(`a WebSocket join of room ${roomId} at ${origin} failed: ${closed}`);
+  return { ws, code: frames > 0 ? null : code, frames: () => frames, closed: () => closed };
 }
 
 /** The clone's own scripts/build-state.mjs (what `npm start` uses to skip an up-to-date build). */
