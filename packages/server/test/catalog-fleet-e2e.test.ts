@@ -82,7 +82,7 @@ async function rest(base: string, method: string, path: string, body?: unknown, 
   const res = await fetch(`${base}${path}`, {
     method,
     headers: { authorization: `Bearer ${adminKey}`, ...(raw ? { 'content-type': 'application/gzip' } : body ? { 'content-type': 'application/json' } : {}) },
-    body: raw ?? (body ? JSON.stringify(body) : undefined),
+    body: raw ? new Uint8Array(raw) : body ? JSON.stringify(body) : undefined,
   });
   return { status: res.status, body: await res.json() };
 }
