@@ -207,6 +207,12 @@ async function serve(opts: ServeFlags): Promise<void> {
     if (applied) console.log(`  Parlor: ${opts.env} manifest of ${catalogUrl}: ${applied.current.join(', ') || 'no games'}${applied.failed.length ? ` (not loaded: ${applied.failed.map((x) => x.game).join(', ')})` : ''}`);
     else console.log(`  Parlor: the ${opts.env} manifest of ${catalogUrl} could not be fetched yet (see the log); retrying every ${opts.manifestRefresh} ms`);
     follower = f;
+  } else if (versions) {
+    // Without a manifest, versions the fleet placed here are unloaded once no room runs them.
+    const v = versions;
+    const timer = setInterval(() => void v.prune().catch(() => undefined), opts.manifestRefresh);
+    timer.unref?.();
+    follower = { stop: () => clearInterval(timer) };
   }
   console.log(`\n  Parlor: serving ${server.games().map((g) => (g.version ? `${g.name}@${g.version}` : g.name)).join(', ') || '(no games yet)'}\n  Open ${server.url}/\n`);
   let agent: FleetAgent | null = null;
