@@ -6,7 +6,8 @@
  * run side by side in one server (a promotion never changes a running room); the fleet host
  * creates a room of an exact version and reports it.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -78,6 +79,23 @@ describe('ArtifactCache', () => {
       silent.closeAllConnections();
       await new Promise<void>((r) => silent.close(() => r()));
     }
+  });
+
+  it('removes the extracted folders a killed host left behind, never those of a live process', async () => {
+    const art = buildArtifact('pong', '1.0.4', gameBundle('Pong', 'pong 1.0.4'));
+    const ref = host.add(art);
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const stale = join(dir, 'sweep', 'extracted', `${gone}-0badc0de`);
+    const live = join(dir, 'sweep', 'extracted', `${process.ppid}-0badc0de`);
+    for (const d of [stale, live]) {
+      mkdirSync(join(d, 'x'), { recursive: true });
+      writeFileSync(join(d, 'x', 'index.cjs'), '');
+    }
+    const c = cache('sweep');
+    await c.load(ref);
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(live)).toBe(true);
+    await c.close();
   });
 
   it('concurrent loads of one sha256 share one fetch', async () => {

@@ -7,7 +7,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, posix, resolve, sep } from 'node:path';
 import { Parser, type ReadEntry } from 'tar';
 import { SHA256_RE, SLUG_RE, VERSION_RE, type ArtifactRef } from '@parlor/squish';
@@ -68,6 +68,7 @@ export class ArtifactCache {
   private readonly maxBytes: number;
   private readonly timeoutMs: number;
   private readonly inflight = new Map<string, Promise<{ bytes: Buffer; fetched: boolean }>>();
+  private swept = false;
 
   /** @throws {ServerConfigError} on a size cap or timeout that is not a positive integer. */
   constructor(private readonly options: ArtifactCacheOptions) {
@@ -111,6 +112,7 @@ export class ArtifactCache {
    */
   async load(ref: Pick<ArtifactRef, 'sha256' | 'url'> & Partial<Pick<ArtifactRef, 'slug' | 'version'>>): Promise<ExtractedArtifact> {
     const { bytes, fetched } = await this.verified(ref);
+    if (!this.swept) await this.sweepStale();
     const dir = join(this.extractRoot, `${ref.sha256.slice(0, 16)}-${randomBytes(4).toString('hex')}`);
     try {
       await extractTar(bytes, dir, ref.sha256);
@@ -138,6 +140,21 @@ export class ArtifactCache {
   /** {@link close}, synchronously (for a process `exit` handler). */
   closeSync(): void {
     rmSync(this.extractRoot, { recursive: true, force: true });
+  }
+
+  /**
+   * Removes the extracted folders of processes that are gone (a host killed with -9 never ran its
+   * `close`); folders of live processes sharing the cache are left alone. Once per cache.
+   */
+  private async sweepStale(): Promise<void> {
+    this.swept = true;
+    const root = join(this.dir, 'extracted');
+    const names = await readdir(root).catch(() => [] as string[]);
+    for (const name of names) {
+      const pid = Number(/^(\d+)-[0-9a-f]+$/.exec(name)?.[1]);
+      if (!Number.isSafeInteger(pid) || pid === process.pid || alive(pid)) continue;
+      await rm(join(root, name), { recursive: true, force: true }).catch(() => undefined);
+    }
   }
 
   private async obtain(ref: Pick<ArtifactRef, 'sha256' | 'url'>): Promise<{ bytes: Buffer; fetched: boolean }> {
@@ -229,6 +246,16 @@ export async function readCapped(res: Response, maxBytes: number, fail: (why: st
     chunks.push(value);
   }
   return Buffer.concat(chunks, total);
+}
+
+/** Whether a process with this id runs (one we may not signal still runs). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Lower-case hex sha256 of `bytes`. */
