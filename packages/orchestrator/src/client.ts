@@ -117,7 +117,8 @@ export interface FleetEventStream {
  * create when the attempt did not happen); `ROOM_EXISTS` on a retry with no room yet means an
  * attempt is still in flight, which the client waits for (up to `timeoutMs`, spending no retry).
  * When the outcome is still unknown after all that, it throws `COMMAND_TIMEOUT` (504): call
- * `createRoom` again later with the same roomId to learn it.
+ * `createRoom` again later with the same roomId to learn it. `NO_CANDIDATE` on a retry is retried
+ * too (a restarted orchestrator whose agents are not back yet); on a first attempt it is thrown.
  */
 export class FleetClient {
   private readonly base: string;
@@ -212,7 +213,8 @@ export class FleetClient {
         return await this.call<RoomInfo>('POST', '/v1/rooms', body);
       } catch (err) {
         const e = err as FleetClientError;
-        const retriable = e.code === FleetClientErrorCode.NETWORK || e.status === 504;
+        // NO_CANDIDATE on a retry: the orchestrator may have restarted and its agents not be back yet
+        const retriable = e.code === FleetClientErrorCode.NETWORK || e.status === 504 || (retried && e.code === NO_CANDIDATE);
         let inFlight = false;
         if (e.code === ROOM_EXISTS && retried) {
           // An earlier attempt may have succeeded: the room is ours if it is there with our type
@@ -383,6 +385,7 @@ export class FleetClient {
 const ROOM_EXISTS: FleetCauseValue = 'ROOM_EXISTS';
 const ROOM_NOT_FOUND: FleetCauseValue = 'ROOM_NOT_FOUND';
 const COMMAND_TIMEOUT: FleetCauseValue = 'COMMAND_TIMEOUT';
+const NO_CANDIDATE: FleetCauseValue = 'NO_CANDIDATE';
 
 /** The error of a non-2xx answer: its REST `cause` (kept as it is), or `BAD_RESPONSE` when it is not the envelope. */
 function envelopeError(status: number, text: string, what: string): FleetClientError {

@@ -116,3 +116,55 @@ describe('FleetClient waits for an attempt still in flight', () => {
     expect(orch.fleet.findRooms()).toHaveLength(1);
   });
 });
+
+describe('orchestrator killed mid-create (kill -9, a new one on the same port)', () => {
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
+
+  async function orchestratorProcess(port: number): Promise<{ proc: ChildProcess; url: string }> {
+    const proc = spawn(process.execPath, ['--import', 'tsx', 'packages/orchestrator/src/cli.ts', '--host', '127.0.0.1', '--port', String(port), '--poll', '100', '--log-level', 'info'], {
+      cwd: root,
+      env: { ...process.env, NODE_ENV: 'development', PARLOR_AGENT_KEYS: AGENT_KEY, PARLOR_ADMIN_KEYS: ADMIN_KEY },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    cleanups.push(() => proc.exitCode === null && proc.signalCode === null && proc.kill('SIGKILL'));
+    let out = '';
+    proc.stdout!.on('data', (d) => (out += d));
+    proc.stderr!.on('data', (d) => (out += d));
+    await waitFor(() => /REST: {3}(http:\/\/\S+)\/v1/.test(out), 'orchestrator listening', 20_000);
+    return { proc, url: /REST: {3}(http:\/\/\S+)\/v1/.exec(out)![1] };
+  }
+
+  it('the create lands once: the retry on the new orchestrator returns the room the agent made, or the later copy is ended', async () => {
+    const first = await orchestratorProcess(0);
+    const port = Number(new URL(first.url).port);
+    const { FleetAgent } = await import('@parlor/fleet-agent');
+    const { MemoryHost, quietAgentLogger } = await import('./helpers.js');
+    const start = async (name: string) => {
+      const host = new MemoryHost();
+      const agent = new FleetAgent(host, { url: first.url.replace(/^http/, 'ws'), key: AGENT_KEY, endpointUrl: 'http://127.0.0.1:9', name, minBackoffMs: 50, maxBackoffMs: 200, logger: quietAgentLogger });
+      cleanups.push(() => agent.disconnect());
+      await agent.connect({ connectTimeoutMs: 5000 });
+      return { host, agent };
+    };
+    const a = await start('a');
+    const b = await start('b');
+    b.host.addLocal('busy-b', 'pong', 500); // least-loaded placement picks a
+    const client = new FleetClient({ baseUrl: first.url, adminKey: ADMIN_KEY, retries: 500, retryDelayMs: 20, retryMaxDelayMs: 100 });
+    cleanups.push(() => client.close());
+    await waitFor(async () => (await client.rooms()).some((r) => r.roomId === 'busy-b'), 'b loaded');
+    a.host.delayMs = 800; // the create is running on a when the orchestrator dies
+    const created = client.createRoom({ type: 'pong', roomId: 'crash-1' });
+    await waitFor(() => (a.agent.snapshot().creating ?? []).includes('crash-1'), 'create running on a');
+    first.proc.kill('SIGKILL');
+    await new Promise((r) => first.proc.once('exit', r));
+    await orchestratorProcess(port);
+    const room = await created;
+    expect(room.roomId).toBe('crash-1');
+    const copies = (): number => (a.host.rooms.has('crash-1') ? 1 : 0) + (b.host.rooms.has('crash-1') ? 1 : 0);
+    // both agents back and reporting; a second copy, if the retry made one before a came back, is ended
+    await waitFor(async () => (await client.instances()).length === 2 && copies() === 1, 'exactly one copy', 10_000);
+    const rooms = (await client.rooms()).filter((r) => r.roomId === 'crash-1');
+    expect(rooms).toHaveLength(1);
+    expect((rooms[0].instanceId === a.agent.instanceId ? a : b).host.rooms.has('crash-1')).toBe(true);
+  }, 60_000);
+});
