@@ -1,10 +1,11 @@
 // Fleet faults beyond stale commands: refused snapshots marked and out of placement, a cloned
 // processUid refused without flapping, instance ids stable across an orchestrator restart.
+import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { FleetCloseCode, agentSubprotocols, decodeFrame, encodeFrame } from '@parlor/fleet-agent';
+import { FleetAgent, FleetCloseCode, agentSubprotocols, decodeFrame, encodeFrame } from '@parlor/fleet-agent';
 import type { OrchestratorOptions } from '../src/index.js';
-import { AGENT_KEY, http, startAgent, startOrchestrator, waitFor } from './helpers.js';
+import { AGENT_KEY, MemoryHost, http, quietAgentLogger, startAgent, startOrchestrator, waitFor } from './helpers.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -99,4 +100,25 @@ describe('fleet faults', () => {
     expect(second.orch.fleet.getInstance(a.agent.processUid)!.id).toBe(before);
     expect(a.agent.instanceId).toBe(before);
   });
+
+  it("after a long orchestrator outage an agent with the default backoff is back within its 2 s cap of the orchestrator's return", async () => {
+    const first = await startOrchestrator({ pollMs: 50 });
+    cleanups.push(() => first.orch.shutdown());
+    const port = first.orch.port;
+    const host = new MemoryHost();
+    host.addLocal('survivor', 'pong', 1);
+    const agent = new FleetAgent(host, { url: first.orch.agentUrl, key: AGENT_KEY, endpointUrl: 'http://127.0.0.1:9', name: 'default-backoff', logger: quietAgentLogger });
+    cleanups.push(() => agent.disconnect());
+    await agent.connect({ connectTimeoutMs: 5000 });
+    await first.orch.shutdown();
+    // a stand-in on the port counts the reconnect attempts of the outage (the backoff ceiling grows with them)
+    let attempts = 0;
+    const standIn = createServer((s) => (attempts++, s.destroy()));
+    await new Promise<void>((r) => standIn.listen(port, '127.0.0.1', () => r()));
+    await waitFor(() => attempts >= 7, 'seven reconnect attempts during the outage', 30_000);
+    await new Promise((r) => standIn.close(r));
+    const second = await orchestrator({ port });
+    // ceiling after 7 attempts: 2 s (it was 10 s); plus a handshake and a poll
+    await waitFor(() => second.orch.fleet.getRoom('survivor') !== undefined, 'room back', 4000);
+  }, 60_000);
 });
