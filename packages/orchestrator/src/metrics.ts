@@ -12,6 +12,7 @@ export type SseDropReason = 'overflow';
 /**
  * The orchestrator's metrics:
  * - `parlor_orchestrator_instances{state}` (gauge: live instances by `active`, `draining`, `stale`; a stale draining instance counts as stale)
+ * - `parlor_orchestrator_instances_snapshot_refused` (gauge: live instances whose last full snapshot was refused, health `snapshot-refused`: out of placement)
  * - `parlor_orchestrator_rooms`, `parlor_orchestrator_clients` (gauges: rooms, and players + spectators as agents report them)
  * - `parlor_orchestrator_capacity{resource}` (gauge: declared `connections` / `rooms` of the non-stale instances)
  * - `parlor_orchestrator_placements_total{result}` (counter: room creates, `result` `ok` or the refusal's cause, e.g. `NO_CANDIDATE`, `COMMAND_TIMEOUT`)
@@ -49,6 +50,14 @@ export class OrchestratorMetrics {
         this.set({ state: 'stale' }, s.staleInstances);
         this.set({ state: 'draining' }, fleet.instances.filter((i) => i.status === 'draining' && !i.stale).length);
         this.set({ state: 'active' }, s.activeInstances);
+      },
+    });
+    new Gauge({
+      name: 'parlor_orchestrator_instances_snapshot_refused',
+      help: 'Live instances whose last full snapshot was refused (out of placement until one is accepted)',
+      registers,
+      collect() {
+        this.set(fleet.instances.filter((i) => i.health === 'snapshot-refused').length);
       },
     });
     new Gauge({
