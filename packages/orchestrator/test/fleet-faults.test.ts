@@ -19,7 +19,7 @@ async function orchestrator(opts: OrchestratorOptions = {}) {
 }
 
 describe('fleet faults', () => {
-  it('an instance whose snapshots are refused is marked snapshot-refused (REST, instance:update event), kept out of placement, and back once a snapshot is accepted', async () => {
+  it('an instance whose snapshots are refused is marked snapshot-refused (REST, instance:update event, metric), kept out of placement, and back once a snapshot is accepted', async () => {
     const { orch } = await orchestrator();
     const bad = await startAgent(orch, { name: 'bad' });
     cleanups.push(() => bad.agent.disconnect());
@@ -35,10 +35,12 @@ describe('fleet faults', () => {
     expect(updates).toContainEqual({ id: bad.agent.instanceId, health: 'snapshot-refused' });
     const rest = await http(orch, 'GET', `/v1/instances/${bad.agent.instanceId}`);
     expect(rest.body.data.health).toBe('snapshot-refused');
+    expect(await orch.metrics.registry.metrics()).toMatch(/^parlor_orchestrator_instances_snapshot_refused 1$/m);
     const room = await orch.createRoom({ type: 'pong' });
     expect(room.instanceId).toBe(good.agent.instanceId);
     bad.host.rooms.delete('huge');
     await waitFor(() => orch.fleet.getInstance(bad.agent.instanceId!)?.health === 'ok', 'accepted again');
+    expect(await orch.metrics.registry.metrics()).toMatch(/^parlor_orchestrator_instances_snapshot_refused 0$/m);
     expect((await orch.createRoom({ type: 'pong' })).instanceId).toBe(bad.agent.instanceId);
   });
 
