@@ -12,9 +12,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Orchestrator } from '@parlor/orchestrator';
-import { CatalogClient } from '../src/catalog/client.js';
-import { CatalogClientError } from '../src/catalog/client-error.js';
-import { createPublishGate } from '../src/gate.js';
+import { CatalogClient, CatalogClientError } from '@parlor/server/catalog';
+import { createPublishGate } from '@parlor/server/gate';
 
 const repo = resolve(__dirname, '../../..');
 const PARLOR_BIN = join(repo, 'packages/server/bin/parlor.js');

@@ -10,8 +10,7 @@ import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CatalogClientError } from '../src/catalog/client-error.js';
-import { listGameFiles, packGameFolder } from '../src/catalog/pack.js';
+import { CatalogClientError, listGameFiles, packGameFolder } from '@parlor/server/catalog';
 
 const temps: string[] = [];
 afterEach(() => {
