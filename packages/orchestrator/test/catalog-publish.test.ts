@@ -92,7 +92,7 @@ describe('publish pipeline', () => {
     expect((await catalog.listVersions('race')).map((v) => v.version)).toEqual(['2.0.0', '1.0.0']);
   });
 
-  it('an artifact is stored once however many publishes and environments point at it; it names its slug@version', async () => {
+  it('an artifact is stored once however many publishes, versions and environments point at it', async () => {
     const before = artifactFiles(dir).length;
     const a = await catalog.publish('twin', '1.0.0', await gzipFolder(spriteGame('twin')), 'alice');
     expect(artifactFiles(dir).length).toBe(before + 1);
@@ -100,14 +100,16 @@ describe('publish pipeline', () => {
     expect(again).toEqual(a);
     for (const env of ['staging', 'qa', 'demo']) await catalog.promote('twin', '1.0.0', env, 'admin');
     expect(artifactFiles(dir).length).toBe(before + 1);
-    // the same files as another version: the artifact's metadata names its version, so it is its own artifact
+    // the same files as another version: an artifact is its content, so the new version points at the same one
     const b = await catalog.publish('twin', '1.0.1', await gzipFolder(spriteGame('twin')), 'alice');
     expect(b.state).toBe('PUBLISHED');
-    expect(b.sha256).not.toBe(a.sha256);
+    expect(b.sha256).toBe(a.sha256);
+    expect(artifactFiles(dir).length).toBe(before + 1);
+    expect((await catalog.listVersions('twin')).map((v) => [v.version, v.sha256])).toEqual([['1.0.1', a.sha256], ['1.0.0', a.sha256]]);
     const entries: Record<string, string> = {};
     await listTar({ file: catalog.artifactPath(b.sha256!)!, onReadEntry: (e) => e.on('data', (c: Buffer) => (entries[e.path] = (entries[e.path] ?? '') + c.toString())) });
     expect(Object.keys(entries).sort()).toEqual(['index.cjs', 'parlor-artifact.json', 'star.svg']);
-    expect(JSON.parse(entries['parlor-artifact.json']!)).toEqual({ slug: 'twin', version: '1.0.1', name: 'Sprite', squishVersion: 1, entry: 'index.cjs', assets: ['star.svg'] });
+    expect(JSON.parse(entries['parlor-artifact.json']!)).toEqual({ name: 'Sprite', squishVersion: 1, entry: 'index.cjs', assets: ['star.svg'] });
     expect(entries['index.cjs']).toContain('sourceMappingURL=data:application/json');
   });
 

@@ -34,7 +34,6 @@ export {
   DEFAULT_ARTIFACT_TIMEOUT_MS,
   sha256Of,
   type ArtifactCacheOptions,
-  type ArtifactMetadata,
   type ExtractedArtifact,
 } from './catalog/artifact-cache.js';
 export {

@@ -46,7 +46,7 @@ export function buildArtifact(slug: string, version: string, code: string, extra
   const dir = mkdtempSync(join(tmpdir(), 'parlor-artifact-src-'));
   try {
     const files: Record<string, string> = {
-      'parlor-artifact.json': JSON.stringify({ slug, version, name: slug, squishVersion: 1, entry: 'index.cjs', assets: [] }),
+      'parlor-artifact.json': JSON.stringify({ name: slug, squishVersion: 1, entry: 'index.cjs', assets: [] }),
       'index.cjs': code,
       ...extra,
     };

@@ -49,7 +49,7 @@ describe('ArtifactCache', () => {
     const c = cache('warm');
     const first = await c.load(ref);
     expect(first.fetched).toBe(true);
-    expect(first.metadata).toMatchObject({ slug: 'pong', version: '1.0.0', entry: 'index.cjs' });
+    expect(first.metadata).toMatchObject({ name: 'pong', entry: 'index.cjs' });
     expect(existsSync(first.entry)).toBe(true);
     expect(existsSync(c.tarPath(art.sha256))).toBe(true);
     const second = await c.load(ref);
@@ -171,8 +171,8 @@ describe('ArtifactCache', () => {
     expect(existsSync(join(dir, 'hostile', 'extracted', 'escape.txt'))).toBe(false);
     const noMeta = buildArtifact('pong', '9.0.1', gameBundle('Pong', 'x'), { 'parlor-artifact.json': 'not json' });
     await expect(c.load(host.add(noMeta))).rejects.toMatchObject({ code: ServerErrorCode.ARTIFACT_INVALID, message: expect.stringContaining('parlor-artifact.json') });
-    const wrong = buildArtifact('pong', '9.0.2', gameBundle('Pong', 'x'));
-    await expect(c.load({ ...host.add(wrong), version: '9.9.9' })).rejects.toMatchObject({ code: ServerErrorCode.ARTIFACT_INVALID });
+    const otherEntry = buildArtifact('pong', '9.0.2', gameBundle('Pong', 'x'), { 'parlor-artifact.json': JSON.stringify({ name: 'pong', squishVersion: 1, entry: '../index.cjs', assets: [] }) });
+    await expect(c.load(host.add(otherEntry))).rejects.toMatchObject({ code: ServerErrorCode.ARTIFACT_INVALID, message: expect.stringContaining('entry') });
     await c.close();
   });
 });

@@ -4,7 +4,7 @@
  * transaction), immutability, per-publisher rate limits, crash recovery at open, and manifests.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SLUG_RE, TokenBucket, VERSION_RE, type ArtifactRef, type CatalogGame, type GameVersion, type Manifest, type PublishReport, type PublishRequest } from '@parlor/squish';
 import { resolveLogger, type Logger } from '../logger.js';
@@ -42,7 +42,6 @@ export interface CatalogOptions {
 }
 
 /** The artifact's metadata file (as `@parlor/server/gate` writes it). */
-const ARTIFACT_METADATA_FILE = 'parlor-artifact.json';
 
 const INTERRUPTED = { code: PublishFailureCause.INTERRUPTED, message: 'the catalog stopped while this publish ran: publish again' };
 
@@ -193,7 +192,6 @@ class CatalogService implements Catalog {
       const { report, built } = outcome;
       builtDir = built.dir;
       this.stage('gated', request);
-      nameArtifact(built.dir, slug, version);
       const packed = await packArtifact(built.dir);
       const stored = this.artifacts.put(packed.bytes);
       this.stage('stored', request);
@@ -322,12 +320,6 @@ class CatalogService implements Catalog {
  * know them): `{slug, version, name, squishVersion, entry, assets}`, so a host can check that the
  * artifact it fetched is the version it asked for.
  */
-function nameArtifact(dir: string, slug: string, version: string): void {
-  const file = join(dir, ARTIFACT_METADATA_FILE);
-  const m = JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown; squishVersion?: unknown; entry?: unknown; assets?: unknown };
-  writeFileSync(file, `${JSON.stringify({ slug, version, name: m.name, squishVersion: m.squishVersion, entry: m.entry, assets: m.assets }, null, 2)}\n`);
-}
-
 function versionExists(slug: string, version: string): CatalogError {
   return new CatalogError('VERSION_EXISTS', `${slug}@${version} is published with other content: versions are immutable, publish a new version`);
 }

@@ -10,7 +10,8 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, posix, resolve, sep } from 'node:path';
 import { Parser, type ReadEntry } from 'tar';
-import { SHA256_RE, SLUG_RE, VERSION_RE, type ArtifactRef } from '@parlor/squish';
+import { SHA256_RE, type ArtifactRef } from '@parlor/squish';
+import { ARTIFACT_METADATA_FILE, type ArtifactMetadata } from '../gate/publish.js';
 import { ArtifactError, ServerConfigError, ServerErrorCode } from '../errors.js';
 import type { Logger } from '../logger.js';
 
@@ -20,20 +21,6 @@ export const DEFAULT_ARTIFACT_MAX_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_ARTIFACT_TIMEOUT_MS = 30_000;
 /** Most entries one artifact may hold. */
 const MAX_ENTRIES = 10_000;
-
-/** `parlor-artifact.json`: what an artifact says about itself. */
-export interface ArtifactMetadata {
-  slug: string;
-  version: string;
-  /** Display name. */
-  name: string;
-  /** The squish (codec) version the game needs. */
-  squishVersion: number;
-  /** The bundle, relative to the artifact's root (`index.cjs`). */
-  entry: string;
-  /** The game's asset files, relative paths. */
-  assets: string[];
-}
 
 /** A verified artifact, extracted into a folder of its own. */
 export interface ExtractedArtifact {
@@ -106,20 +93,18 @@ export class ArtifactCache {
 
   /**
    * Verifies (see {@link verified}) and extracts an artifact into a fresh folder, then reads its
-   * `parlor-artifact.json`. When `ref` names a slug and version, the artifact must say the same.
+   * `parlor-artifact.json`. An artifact is content only (it names no slug or version, so one
+   * artifact serves every version and environment with the same files): the sha256 is what pins it.
    * @throws {ArtifactError} as {@link verified}; `SERVER_ARTIFACT_INVALID` for a tar that does not parse, an entry
    *   that is not a file or folder (links), a path that is absolute or escapes the folder, or missing/invalid metadata.
    */
-  async load(ref: Pick<ArtifactRef, 'sha256' | 'url'> & Partial<Pick<ArtifactRef, 'slug' | 'version'>>): Promise<ExtractedArtifact> {
+  async load(ref: Pick<ArtifactRef, 'sha256' | 'url'>): Promise<ExtractedArtifact> {
     const { bytes, fetched } = await this.verified(ref);
     if (!this.swept) await this.sweepStale();
     const dir = join(this.extractRoot, `${ref.sha256.slice(0, 16)}-${randomBytes(4).toString('hex')}`);
     try {
       await extractTar(bytes, dir, ref.sha256);
       const metadata = await readMetadata(dir, ref.sha256);
-      if ((ref.slug !== undefined && metadata.slug !== ref.slug) || (ref.version !== undefined && metadata.version !== ref.version)) {
-        throw invalid(ref.sha256, `is ${metadata.slug}@${metadata.version}, not ${ref.slug}@${ref.version}`);
-      }
       return { sha256: ref.sha256, dir, entry: join(dir, metadata.entry), metadata, fetched };
     } catch (err) {
       await rm(dir, { recursive: true, force: true });
@@ -331,7 +316,7 @@ function safeRelative(path: string): string | null {
 async function readMetadata(dir: string, sha: string): Promise<ArtifactMetadata> {
   let raw: unknown;
   try {
-    raw = JSON.parse(await readFile(join(dir, 'parlor-artifact.json'), 'utf8'));
+    raw = JSON.parse(await readFile(join(dir, ARTIFACT_METADATA_FILE), 'utf8'));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw invalid(sha, code === 'ENOENT' ? 'has no parlor-artifact.json' : 'has a parlor-artifact.json that is not JSON');
@@ -339,10 +324,8 @@ async function readMetadata(dir: string, sha: string): Promise<ArtifactMetadata>
   const m = raw as Partial<ArtifactMetadata> | null;
   const bad = (field: string): ArtifactError => invalid(sha, `has an invalid parlor-artifact.json: ${field}`);
   if (!m || typeof m !== 'object') throw bad('not an object');
-  if (typeof m.slug !== 'string' || !SLUG_RE.test(m.slug)) throw bad('slug');
-  if (typeof m.version !== 'string' || !VERSION_RE.test(m.version)) throw bad('version');
   if (typeof m.squishVersion !== 'number' || !Number.isInteger(m.squishVersion)) throw bad('squishVersion');
-  if (typeof m.entry !== 'string' || safeRelative(m.entry) !== m.entry) throw bad('entry');
+  if (m.entry !== 'index.cjs') throw bad('entry');
   if (m.assets !== undefined && (!Array.isArray(m.assets) || !m.assets.every((a) => typeof a === 'string'))) throw bad('assets');
   try {
     if (!(await stat(join(dir, m.entry))).isFile()) throw new Error('not a file');
@@ -350,9 +333,7 @@ async function readMetadata(dir: string, sha: string): Promise<ArtifactMetadata>
     throw invalid(sha, `has no ${m.entry} (its entry)`);
   }
   return {
-    slug: m.slug,
-    version: m.version,
-    name: typeof m.name === 'string' ? m.name : m.slug,
+    name: typeof m.name === 'string' ? m.name : 'game',
     squishVersion: m.squishVersion,
     entry: m.entry,
     assets: m.assets ?? [],

@@ -15,8 +15,9 @@ import { validateGame, type ValidateOptions } from './validate.js';
 
 /**
  * The artifact's metadata file (`parlor-artifact.json`) as the gate writes it: what a host needs to
- * load the artifact. The catalog adds the `slug` and `version` it publishes (the gate does not know
- * them) before it packs the folder, so a host can check it got the version it asked for.
+ * load the artifact. It names no slug or version: an artifact is its content, so the same files
+ * published as several versions (or promoted to several environments) are one artifact, stored
+ * once; the catalog's version records and the host's `ArtifactRef` say which version it is.
  */
 export interface ArtifactMetadata {
   /** The game's display name (its `metadata().name`). */
