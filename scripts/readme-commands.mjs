@@ -77,7 +77,7 @@ const CATALOG_STEPS = [
         throw new Error('its output is not JSON');
       }
       const room = await checkCatalogRoom(ctx, body, '1.0.0', { keep: true });
-      return `joinUrl ${room.joinUrl} answers; its room runs pong 1.0.0 and a join got a frame (kept open)`;
+      return `joinUrl ${room.joinUrl} answers; its room runs pong 1.0.0; two players joined and got frames (kept playing)`;
     },
   },
   { cmd: 'npx parlor publish examples/pong --version 1.0.1', during: 'npm start', timeoutMs: 180_000, check: (out, ctx) => checkPublished(out, ctx, '1.0.1') },
@@ -98,7 +98,7 @@ const CATALOG_STEPS = [
   {
     cmd: 'npx parlor rollback pong --env prod', during: 'npm start', timeoutMs: 60_000,
     check: async (out, ctx) => {
-      ctx.catalog.kept.ws.close(); // before Ctrl-C of npm start, whose servers drain until their players leave
+      ctx.catalog.kept.close(); // before Ctrl-C of npm start, whose servers drain until their players leave
       await checkPinned(out, ctx, /rolled back pong in prod: 1\.0\.1 → 1\.0\.0/, '1.0.0');
       await checkCatalogRoom(ctx, await adminApi(ctx, 'POST', '/v1/rooms', { game: 'pong', env: 'prod' }), '1.0.0');
       return 'prod pins 1.0.0 again; a new room runs 1.0.0 and plays';
@@ -161,8 +161,12 @@ async function checkCatalogRoom(ctx, body, version, { keep = false } = {}) {
   await expectPage(room.joinUrl);
   const joined = await joinRoom(ctx, room.endpointUrl, 'pong', { roomId: room.roomId });
   if (joined.code !== null) throw new Error(`a join of room ${room.roomId} was closed ${joined.code}`);
-  if (keep) ctx.catalog = { kept: { ...joined, origin: room.endpointUrl, roomId: room.roomId } };
-  else joined.ws.close();
+  if (keep) {
+    // a second player, so the match runs (a pong room with one player waits, and sends no frames)
+    const second = await joinRoom(ctx, room.endpointUrl, 'pong', { roomId: room.roomId });
+    if (second.code !== null) throw new Error(`a second join of room ${room.roomId} was closed ${second.code}`);
+    ctx.catalog = { kept: { ...joined, origin: room.endpointUrl, roomId: room.roomId, close: () => [joined, second].forEach((j) => j.ws.close()) } };
+  } else joined.ws.close();
   return room;
 }
 const TABLE = [
