@@ -60,11 +60,6 @@ export class CreateLedger {
     return this.pending.has(roomId);
   }
 
-  /** How many creates are in flight or undecided. */
-  count(): number {
-    return this.pending.size;
-  }
-
   /**
    * What an earlier create of `roomId` with this `type` came to, for a retry: the room when it was
    * made and is live; `null` when there is none to return (no earlier create whose caller was left
