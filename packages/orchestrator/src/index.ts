@@ -41,7 +41,7 @@ export {
 } from './errors.js';
 export { keyFingerprint, generateKey } from './auth/keys.js';
 export { OPENAPI_PATH } from './api/routes.js';
-export type { GameResolver, Catalog, PublishGate, GateOutcome, GameConfigPatch, ManifestChange } from './catalog/types.js';
+export type { GameResolver, Catalog, PublishGate, GateOutcome, GameConfigPatch } from './catalog/types.js';
 export { createCatalog, type CatalogOptions, type PublishStage } from './catalog/service.js';
 export { CatalogError, PublishFailureCause, type CatalogCauseValue } from './catalog/errors.js';
 export type { CatalogStore, StoredVersion, CommitOutcome, RequestUpdate, ManifestPin } from './catalog/store.js';

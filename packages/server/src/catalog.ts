@@ -8,7 +8,6 @@
 export {
   CatalogClient,
   type CatalogClientOptions,
-  type ManifestChange,
   type PublishOptions,
   type PublishProgress,
   type WaitOptions,

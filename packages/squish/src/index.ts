@@ -31,7 +31,7 @@ export { encodeServerMessage, decodeServerMessage, encodeClientMessage, decodeCl
 export {
   SLUG_RE, ENV_RE, VERSION_RE, SHA256_RE,
   type GameAccess, type CatalogGame, type PublishReport, type GameVersion, type PublishState, type PublishRequest,
-  type ManifestEntry, type Manifest, type ArtifactRef, type PlayerIdentity,
+  type ManifestEntry, type Manifest, type ManifestChange, type ArtifactRef, type PlayerIdentity,
 } from './wire/catalog.js';
 export { seededRandom } from './game/random.js';
 export { backoffDelay, DEFAULT_BACKOFF_INITIAL_MS, DEFAULT_BACKOFF_MAX_MS, type BackoffOptions } from './wire/backoff.js';

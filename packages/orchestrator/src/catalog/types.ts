@@ -4,7 +4,10 @@
  * (`parlor-catalog`). Placement never imports it; room creation sees it only as a
  * {@link GameResolver}, which returns a resolved {@link ArtifactRef}.
  */
-import type { ArtifactRef, CatalogGame, GameAccess, GameVersion, Manifest, PublishReport, PublishRequest } from '@parlor/squish';
+import type { ArtifactRef, CatalogGame, GameAccess, GameVersion, Manifest, ManifestChange, PublishReport, PublishRequest } from '@parlor/squish';
+
+// the catalog's own modules take it from here; it is squish's (the shared contract)
+export type { ManifestChange };
 
 /**
  * What room creation needs of the catalog: `pong` (in `env`) or `pong@1.2.0` to a resolved version.
@@ -39,20 +42,6 @@ export interface GameConfigPatch {
   tags?: string[];
   show?: boolean;
   access?: Partial<GameAccess>;
-}
-
-/** One manifest change, kept for rollback and audit. */
-export interface ManifestChange {
-  env: string;
-  slug: string;
-  /** The version now pinned, or `null` when the game was removed from the environment. */
-  version: string | null;
-  /** The version before, or `null`. */
-  previous: string | null;
-  /** `promote`, `rollback`, `remove`. */
-  action: 'promote' | 'rollback' | 'remove';
-  by: string;
-  at: number;
 }
 
 /**

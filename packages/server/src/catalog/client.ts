@@ -3,7 +3,7 @@
  * games, versions, publish requests, manifests), which `parlor publish`, `parlor promote`,
  * `parlor rollback` and `parlor games` use. It speaks HTTP through Node's built-in `fetch` (undici).
  */
-import { SLUG_RE, VERSION_RE, type CatalogGame, type GameVersion, type Manifest, type PublishRequest, type PublishState } from '@parlor/squish';
+import { SLUG_RE, VERSION_RE, type CatalogGame, type GameVersion, type Manifest, type ManifestChange, type PublishRequest, type PublishState } from '@parlor/squish';
 import { ServerConfigError, ServerErrorCode } from '../errors.js';
 import { CatalogClientError } from './client-error.js';
 import { packGameFolder, type PackedGame, type PackLimits } from './pack.js';
@@ -20,20 +20,6 @@ export interface CatalogClientOptions {
   uploadTimeoutMs?: number;
 }
 
-/** A change to an environment's manifest (`promote`, `rollback`), as the catalog records it. */
-export interface ManifestChange {
-  env: string;
-  slug: string;
-  /** The version now pinned, or `null` when the game was removed from the environment. */
-  version: string | null;
-  /** The version pinned before, or `null`. */
-  previous: string | null;
-  action: 'promote' | 'rollback' | 'remove';
-  /** Who made the change (the key's name). */
-  by: string;
-  /** ms since the epoch. */
-  at: number;
-}
 
 /** What {@link CatalogClient.publish} reports as it goes (for progress lines). */
 export type PublishProgress =

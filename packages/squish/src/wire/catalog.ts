@@ -117,6 +117,21 @@ export interface Manifest {
   games: ManifestEntry[];
 }
 
+/** One manifest change (`POST /v1/manifests/:env/promote` or `…/rollback`), kept for rollback and audit. */
+export interface ManifestChange {
+  env: string;
+  slug: string;
+  /** The version now pinned, or `null` when the game was removed from the environment. */
+  version: string | null;
+  /** The version pinned before, or `null`. */
+  previous: string | null;
+  action: 'promote' | 'rollback' | 'remove';
+  /** Who made the change (the key's name). */
+  by: string;
+  /** ms since the epoch. */
+  at: number;
+}
+
 /**
  * A resolved catalog version, which is all placement and the fleet ever see of the catalog
  * (placement never reads manifests or artifacts). `url` is where a host fetches the artifact
