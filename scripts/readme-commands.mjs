@@ -22,7 +22,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const STEP_TIMEOUT_MS = 12 * 60_000; // the whole step, whatever hangs
+const STEP_TIMEOUT_MS = 25 * 60_000; // the whole step, whatever hangs (a fresh npm install may compile better-sqlite3)
 const STOP_TIMEOUT_MS = 20_000; // from Ctrl-C to every process of the command gone and its ports free
 const TAIL_LINES = 40;
 const NPM_START_PORTS = [8080, 8081, 7070, 8090];
@@ -170,7 +170,8 @@ async function checkCatalogRoom(ctx, body, version, { keep = false } = {}) {
   return room;
 }
 const TABLE = [
-  { cmd: 'npm install', timeoutMs: 300_000 },
+  // where better-sqlite3's prebuilt binary cannot be downloaded (only the npm registry reachable), npm install compiles it: minutes
+  { cmd: 'npm install', timeoutMs: 900_000 },
   {
     cmd: 'npm start', background: true, timeoutMs: 300_000, ports: NPM_START_PORTS,
     ready: { line: /admin key: (\S+?)\)/, url: 'http://localhost:8080/' },
