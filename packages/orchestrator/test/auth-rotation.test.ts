@@ -63,7 +63,7 @@ function file(name: string, lines: string[]): string {
 }
 
 async function startOrchestrator(agentKeyFile: string, adminKeyFile: string, extra: string[] = []): Promise<{ orch: Proc; url: string }> {
-  const orch = run(ORCH_BIN, ['--host', '127.0.0.1', '--port', '0', '--poll', '200', '--agent-key-file', agentKeyFile, '--admin-key-file', adminKeyFile, ...extra], 'production');
+  const orch = run(ORCH_BIN, ['--host', '127.0.0.1', '--no-catalog', '--port', '0', '--poll', '200', '--agent-key-file', agentKeyFile, '--admin-key-file', adminKeyFile, ...extra], 'production');
   await waitFor(() => /REST: +http:\/\/127\.0\.0\.1:\d+\/v1/.test(orch.out()) || !orch.alive(), 'orchestrator up', 20_000);
   const url = /REST: +(http:\/\/127\.0\.0\.1:\d+)\/v1/.exec(orch.out())?.[1];
   expect(url, orch.out()).toBeTruthy();
@@ -165,7 +165,7 @@ describe('auth that punishes only the attacker (real processes, real signals)', 
       [missing, 'no such file'],
       [empty, 'no key in the file'],
     ] as const) {
-      const orch = run(ORCH_BIN, ['--host', '127.0.0.1', '--port', '0', '--agent-key-file', agentFile, '--admin-key-file', admin], 'production');
+      const orch = run(ORCH_BIN, ['--host', '127.0.0.1', '--no-catalog', '--port', '0', '--agent-key-file', agentFile, '--admin-key-file', admin], 'production');
       await waitFor(() => !orch.alive(), 'orchestrator exits', 20_000);
       expect(orch.proc.exitCode).toBe(1);
       expect(orch.out().trim()).toBe(`parlor-orchestrator: --agent-key-file ${agentFile}: ${why}${why === 'no key in the file' ? ' (one key per line; # starts a comment)' : ''} [ORCHESTRATOR_CONFIG]`);

@@ -25,6 +25,15 @@ const game = (slug: string) => ({ slug, name: 'Pong', description: '', tags: [],
 const request = (id: string, slug: string, v: string) => ({ id, slug, version: v, state: 'PENDING' as const, publisher: 'alice', error: null, sha256: null, createdAt: 1, updatedAt: 1 });
 
 describe('SQLite catalog store', () => {
+  it('one process owns a catalog database: a second open is refused with the reason, and works once the first is closed', async () => {
+    const file = join(tempDir(), 'catalog.db');
+    const first = openSqliteStore(file);
+    expect(() => openSqliteStore(file)).toThrow(/another process has it open/);
+    await first.close();
+    const second = openSqliteStore(file);
+    await second.close();
+  });
+
   it('applies its migrations at open (WAL, foreign keys) and keeps every row across a reopen', async () => {
     const file = join(tempDir(), 'catalog.db');
     const store = openSqliteStore(file);

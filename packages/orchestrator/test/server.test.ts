@@ -181,7 +181,7 @@ describe('real processes: parlor-orchestrator and parlor serve --fleet-url', () 
     expect(help.out()).toContain('--agent-key <key>');
     expect(help.out()).toContain('PARLOR_ADMIN_KEYS');
 
-    const orch = run(['packages/orchestrator/src/cli.ts', '--host', '127.0.0.1', '--port', '0', '--poll', '200', '--log-level', 'info'], {
+    const orch = run(['packages/orchestrator/src/cli.ts', '--host', '127.0.0.1', '--no-catalog', '--port', '0', '--poll', '200', '--log-level', 'info'], {
       PARLOR_AGENT_KEYS: AGENT_KEY,
       PARLOR_ADMIN_KEYS: `${ADMIN_KEY},another-admin-key-0000`,
     });

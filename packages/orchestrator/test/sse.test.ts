@@ -194,7 +194,7 @@ describe('across a real orchestrator restart (kill -9, same port)', () => {
   });
 
   async function orchestrator(port: number): Promise<{ proc: ChildProcess; url: string }> {
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'packages/orchestrator/src/cli.ts', '--host', '127.0.0.1', '--port', String(port), '--poll', '200', '--log-level', 'info'], {
+    const proc = spawn(process.execPath, ['--import', 'tsx', 'packages/orchestrator/src/cli.ts', '--host', '127.0.0.1', '--no-catalog', '--port', String(port), '--poll', '200', '--log-level', 'info'], {
       cwd: root,
       env: { ...process.env, NODE_ENV: 'development', PARLOR_AGENT_KEYS: AGENT_KEY, PARLOR_ADMIN_KEYS: ADMIN_KEY },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -121,7 +121,7 @@ describe('orchestrator killed mid-create (kill -9, a new one on the same port)',
   const root = fileURLToPath(new URL('../../../', import.meta.url));
 
   async function orchestratorProcess(port: number): Promise<{ proc: ChildProcess; url: string }> {
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'packages/orchestrator/src/cli.ts', '--host', '127.0.0.1', '--port', String(port), '--poll', '100', '--log-level', 'info'], {
+    const proc = spawn(process.execPath, ['--import', 'tsx', 'packages/orchestrator/src/cli.ts', '--host', '127.0.0.1', '--no-catalog', '--port', String(port), '--poll', '100', '--log-level', 'info'], {
       cwd: root,
       env: { ...process.env, NODE_ENV: 'development', PARLOR_AGENT_KEYS: AGENT_KEY, PARLOR_ADMIN_KEYS: ADMIN_KEY },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -106,8 +106,10 @@ describe('README commands: the bins a fresh npm install links', () => {
   });
   it('`npm start` as the Quick start writes it: a build only when sources changed, then the lobby and a play page answer', async () => {
     expect(readme).toMatch(/```sh\nnpm install\nnpm start\n```/);
-    // other ports than the README's defaults (8080, 7070, 8090), so a developer's own `npm start` can keep running
-    const env = { ...process.env, PORT: '18180', ORCHESTRATOR_PORT: '17170', MATCHMAKER_PORT: '18190' };
+    // other ports than the README's defaults (8080, 7070, 8090) and its own data folder (catalog, artifacts),
+    // so a developer's own `npm start` can keep running
+    const data = mkdtempSync(join(tmpdir(), 'parlor-npm-start-'));
+    const env = { ...process.env, PORT: '18180', ORCHESTRATOR_PORT: '17170', MATCHMAKER_PORT: '18190', PARLOR_DEMO_DATA: data };
     const child = spawn('npm', ['start'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -128,6 +130,7 @@ describe('README commands: the bins a fresh npm install links', () => {
         // already gone
       }
       await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+      rmSync(data, { recursive: true, force: true });
     }
   }, 200_000);
 

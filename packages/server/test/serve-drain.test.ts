@@ -72,7 +72,7 @@ async function rest(url: string, method: string, path: string, body?: unknown): 
 let orchUrl = '';
 
 async function orchestrator(): Promise<void> {
-  const orch = run(ORCH_BIN, ['--host', '127.0.0.1', '--port', '0', '--poll', '200', '--agent-key-file', keyFile('agent.keys', agentKey), '--admin-key-file', keyFile('admin.keys', adminKey)]);
+  const orch = run(ORCH_BIN, ['--host', '127.0.0.1', '--no-catalog', '--port', '0', '--poll', '200', '--agent-key-file', keyFile('agent.keys', agentKey), '--admin-key-file', keyFile('admin.keys', adminKey)]);
   await waitFor(() => /REST: +http:\/\/127\.0\.0\.1:\d+\/v1/.test(orch.out()) || orch.proc.exitCode !== null, 'orchestrator up', 20_000);
   orchUrl = /REST: +(http:\/\/127\.0\.0\.1:\d+)\/v1/.exec(orch.out())?.[1] ?? '';
   expect(orchUrl, orch.out()).not.toBe('');

@@ -96,12 +96,20 @@ const toRequest = (r: RequestRow): PublishRequest => ({
 export function openSqliteStore(file: string): CatalogStore {
   let db: Db;
   try {
-    db = new Database(file, { timeout: 5000 });
+    db = new Database(file, { timeout: 1000 });
+    // One process owns a catalog folder: its recovery at open marks the requests it finds PENDING or
+    // PROCESSING as interrupted, which would be wrong for another live process's. The exclusive lock is
+    // taken now (an empty exclusive transaction) and held until close; the OS drops it if we are killed.
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.exec('BEGIN EXCLUSIVE; COMMIT');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     migrate(db);
   } catch (err) {
+    if ((err as { code?: string }).code === 'SQLITE_BUSY') {
+      throw new Error(`cannot open the catalog database ${file}: another process has it open (one catalog folder serves one orchestrator or parlor-catalog at a time)`, { cause: err });
+    }
     throw new Error(`cannot open the catalog database ${file}: ${(err as Error).message}`, { cause: err });
   }
   return new SqliteStore(db);
