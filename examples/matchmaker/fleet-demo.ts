@@ -67,9 +67,13 @@ function stop(code = 0): void {
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
 
+// The publish gate smoke-runs games in the process sandbox here (PARLOR_GATE_RUNTIME=auto or docker to
+// choose): with `auto`, a machine whose Docker engine answers but has no runner image built yet would
+// fail every publish of the demo until the image is built (the README builds it later, for the docker runtime).
 run('orchestrator', ['packages/orchestrator/dist/cli.js', '--port', String(orchPort), '--log-level', 'warn', '--catalog-dir', path.join(dataDir, 'catalog'), '--env', env], {
   PARLOR_AGENT_KEYS: agentKey,
   PARLOR_ADMIN_KEYS: adminKey,
+  PARLOR_GATE_RUNTIME: process.env.PARLOR_GATE_RUNTIME ?? 'process',
 });
 serverPorts.forEach((port, i) =>
   run(`server-${i + 1}`, [

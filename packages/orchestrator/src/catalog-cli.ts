@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { CatalogServer } from './catalog/standalone.js';
-import { cliLogger, collect, DEFAULT_CATALOG_DIR, failWith, intArg, keysFromFiles, LOG_LEVELS, oneLine, publishGate, reloadKeyFiles } from './cli-common.js';
+import { cliLogger, collect, DEFAULT_CATALOG_DIR, failWith, intArg, keysFromFiles, LOG_LEVELS, GATE_RUNTIMES, oneLine, publishGate, reloadKeyFiles } from './cli-common.js';
 import type { LogLevel } from './logger.js';
 
 const fail: (message: string) => never = failWith('parlor-catalog');
@@ -20,6 +20,7 @@ program
   .addOption(new Option('--host <host>', 'interface to listen on').env('PARLOR_HOST').default('0.0.0.0'))
   .addOption(new Option('-p, --port <port>', 'port to listen on').env('PORT').default(7071).argParser(int('port', 0)))
   .addOption(new Option('--catalog-dir <dir>', 'folder of the catalog (catalog.db, artifacts/)').env('PARLOR_CATALOG_DIR').default(DEFAULT_CATALOG_DIR))
+  .addOption(new Option('--gate-runtime <runtime>', 'where the publish gate smoke-runs a game, as parlor validate --runtime (auto: docker when an engine answers, else process)').env('PARLOR_GATE_RUNTIME').choices([...GATE_RUNTIMES]).default('auto'))
   .addOption(new Option('--agent-key <key>', 'accepted agent key: reads (hosts fetch artifacts with it); repeatable').env('PARLOR_AGENT_KEYS').argParser(collect))
   .addOption(new Option('--admin-key <key>', 'accepted admin key: everything; repeatable').env('PARLOR_ADMIN_KEYS').argParser(collect))
   .addOption(new Option('--publisher-key <key>', 'accepted publisher key, `key` or `name=key`: publish and reads; repeatable').env('PARLOR_PUBLISHER_KEYS').argParser(collect))
@@ -57,12 +58,13 @@ Examples:
     publicUrl?: string;
     logLevel: LogLevel;
     trustProxy?: boolean;
+    gateRuntime: (typeof GATE_RUNTIMES)[number];
   }) => {
     let server: CatalogServer;
     try {
       const keys = keysFromFiles(opts);
       server = new CatalogServer({
-        catalog: { dir: resolve(opts.catalogDir), gate: await publishGate() },
+        catalog: { dir: resolve(opts.catalogDir), gate: await publishGate(opts.gateRuntime) },
         host: opts.host,
         port: opts.port,
         ...keys,

@@ -85,11 +85,18 @@ export function reloadKeyFiles(logger: Logger, opts: KeyFlags, setKeys: (keys: {
   }
 }
 
-/** The publish gate of `@parlor/server/gate` (the same checks as `parlor validate`), loaded only when a catalog runs here. */
-export async function publishGate(): Promise<PublishGate> {
-  const mod = (await import('@parlor/server/gate')) as unknown as { createPublishGate?: () => PublishGate };
+/** Where the publish gate smoke-runs games (`--gate-runtime`): as `parlor validate --runtime`. */
+export const GATE_RUNTIMES = ['auto', 'docker', 'process'] as const;
+
+/**
+ * The publish gate of `@parlor/server/gate` (the same checks as `parlor validate`), loaded only when a
+ * catalog runs here. `runtime` as `parlor validate --runtime`: `auto` (default) is docker when an engine
+ * answers (its runner image must exist), else process; the gate never falls back to a weaker one.
+ */
+export async function publishGate(runtime: (typeof GATE_RUNTIMES)[number] = 'auto'): Promise<PublishGate> {
+  const mod = (await import('@parlor/server/gate')) as unknown as { createPublishGate?: (o: { runtime: string }) => PublishGate };
   if (typeof mod.createPublishGate !== 'function') throw new Error('@parlor/server/gate has no createPublishGate: rebuild @parlor/server (npm run build)');
-  return mod.createPublishGate();
+  return mod.createPublishGate({ runtime });
 }
 
 /** Default folder of the catalog (relative to the working directory). */

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { readKeyFile } from './auth/keys.js';
 import { createRemoteResolver } from './catalog/remote-resolver.js';
-import { cliLogger, collect, DEFAULT_CATALOG_DIR, failWith, intArg, keysFromFiles, LOG_LEVELS, oneLine, publishGate, reloadKeyFiles } from './cli-common.js';
+import { cliLogger, collect, DEFAULT_CATALOG_DIR, failWith, intArg, keysFromFiles, LOG_LEVELS, GATE_RUNTIMES, oneLine, publishGate, reloadKeyFiles } from './cli-common.js';
 import type { LogLevel } from './logger.js';
 import { Orchestrator, type OrchestratorOptions } from './orchestrator.js';
 
@@ -36,6 +36,7 @@ program
   .addOption(new Option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`).env('PARLOR_LOG_LEVEL').default('info').choices(LOG_LEVELS as string[]))
   .addOption(new Option('--trust-proxy', 'take client addresses from X-Forwarded-For').env('PARLOR_TRUST_PROXY'))
   .addOption(new Option('--catalog-dir <dir>', 'folder of the in-process catalog (catalog.db, artifacts/)').env('PARLOR_CATALOG_DIR').default(DEFAULT_CATALOG_DIR))
+  .addOption(new Option('--gate-runtime <runtime>', 'where the publish gate smoke-runs a game, as parlor validate --runtime (auto: docker when an engine answers, else process)').env('PARLOR_GATE_RUNTIME').choices([...GATE_RUNTIMES]).default('auto'))
   .addOption(new Option('--no-catalog', 'no catalog here: no /v1/games, /v1/manifests…; rooms by game are refused (NO_CATALOG) unless --catalog-url'))
   .addOption(new Option('--catalog-url <url>', 'use the catalog running at this URL (parlor-catalog) instead of one in-process: rooms by game resolve through it').env('PARLOR_CATALOG_URL'))
   .addOption(new Option('--catalog-key-file <path>', "file holding a key of the --catalog-url catalog (first line); default PARLOR_CATALOG_KEY, else this orchestrator's first admin key").env('PARLOR_CATALOG_KEY_FILE'))
@@ -94,6 +95,7 @@ Examples:
     catalogDir: string;
     catalogUrl?: string;
     catalogKeyFile?: string;
+    gateRuntime: (typeof GATE_RUNTIMES)[number];
     env?: string;
     publicUrl?: string;
     api: boolean;
@@ -152,14 +154,14 @@ Examples:
  * The catalog part of the options: a remote catalog's resolver (`--catalog-url`), else the
  * in-process catalog in `--catalog-dir` with the publish gate of `@parlor/server/gate`, else none.
  */
-async function catalogOptions(opts: { catalog: boolean; catalogDir: string; catalogUrl?: string; catalogKeyFile?: string }, adminKeys: string[] | undefined): Promise<Partial<OrchestratorOptions>> {
+async function catalogOptions(opts: { catalog: boolean; catalogDir: string; catalogUrl?: string; catalogKeyFile?: string; gateRuntime: (typeof GATE_RUNTIMES)[number] }, adminKeys: string[] | undefined): Promise<Partial<OrchestratorOptions>> {
   if (opts.catalogUrl !== undefined) {
     const key = opts.catalogKeyFile !== undefined ? readKeyFile(opts.catalogKeyFile, '--catalog-key-file')[0] : (process.env.PARLOR_CATALOG_KEY ?? adminKeys?.[0]);
     if (!key) fail('--catalog-url needs a key of that catalog: --catalog-key-file, PARLOR_CATALOG_KEY, or an admin key both share (--admin-key-file)');
     return { catalog: false, resolver: createRemoteResolver({ url: opts.catalogUrl, key }) };
   }
   if (!opts.catalog) return { catalog: false };
-  return { catalog: { dir: resolve(opts.catalogDir), gate: await publishGate() } };
+  return { catalog: { dir: resolve(opts.catalogDir), gate: await publishGate(opts.gateRuntime) } };
 }
 
 program.showHelpAfterError();

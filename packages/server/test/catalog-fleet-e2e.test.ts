@@ -89,7 +89,7 @@ async function rest(base: string, method: string, path: string, body?: unknown, 
 
 describe('catalog rooms on a parlor serve host', () => {
   it('publish, promote, a room by game placed on a serve host with no games folder, a promotion reaching new rooms only', async () => {
-    const orch = run(ORCH_BIN, ['--host', '127.0.0.1', '--port', '0', '--poll', '200', '--agent-key-file', keyFile('agent.keys', agentKey), '--admin-key-file', keyFile('admin.keys', adminKey), '--catalog-dir', join(dir, 'catalog')]);
+    const orch = run(ORCH_BIN, ['--host', '127.0.0.1', '--port', '0', '--poll', '200', '--agent-key-file', keyFile('agent.keys', agentKey), '--admin-key-file', keyFile('admin.keys', adminKey), '--catalog-dir', join(dir, 'catalog'), '--gate-runtime', 'process']);
     await waitFor(() => /REST: +http:\/\/127\.0\.0\.1:\d+\/v1/.test(orch.out()) || orch.proc.exitCode !== null, 'orchestrator up', 30_000);
     const base = /REST: +(http:\/\/127\.0\.0\.1:\d+)\/v1/.exec(orch.out())?.[1] ?? '';
     expect(base, orch.out()).not.toBe('');
