@@ -69,31 +69,7 @@ export function createApi(control: ControlPlane, opts: ApiOptions, deps: { guard
     },
   });
   const streams = new SseStreams(deps.feed, opts, deps.metrics);
-  app.decorateRequest('keyFp', null);
-  app.decorateRequest('clientAddr', '');
-  app.decorateRequest('keyRole', null);
-  app.decorateRequest('keyName', null);
-
-  // Any content type is read as JSON (as before fastify); an empty body is no body.
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body: Buffer, done) => {
-    if (body.byteLength === 0) return done(null, undefined);
-    try {
-      done(null, JSON.parse(body.toString('utf8')));
-    } catch {
-      done(new OrchestratorError(FleetCause.VALIDATION, 'body is not valid JSON'), undefined);
-    }
-  });
-  // TypeBox's compiler validates; answers are serialised as they are (the contract test checks them).
-  app.setValidatorCompiler(({ schema, httpPart }) => {
-    const check = compile(schema as TSchema);
-    return (data: unknown) => {
-      const value = httpPart === 'body' && (data === null || data === undefined) ? {} : data;
-      const bad = firstError(check, value);
-      return bad ? { error: new OrchestratorError(FleetCause.VALIDATION, `${httpPart} ${bad}`) } : { value };
-    };
-  });
-  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  prepareV1App(app);
 
   /** Every request: the common headers, CORS, and the admin key on `/v1` (throws `UNAUTHORIZED` or `AUTH_THROTTLED`). */
   function prepare(req: FastifyRequest, reply: FastifyReply): void {
@@ -176,4 +152,35 @@ function applyCors(allowed: readonly string[], origin: string | undefined, res: 
   res.setHeader('Access-Control-Allow-Methods', 'GET, POST, DELETE, OPTIONS');
   res.setHeader('Access-Control-Expose-Headers', 'ETag');
   res.setHeader('Access-Control-Max-Age', '600');
+}
+
+/**
+ * What every `/v1` fastify app of the orchestrator shares (the API here, the catalog on its own in
+ * `catalog/standalone.ts`): the request decorations the auth guard fills, any content type read as
+ * JSON (an empty body is no body; invalid JSON is `VALIDATION`), TypeBox validation answering
+ * `VALIDATION` with the first error, and answers serialised as they are (the contract test checks them).
+ */
+export function prepareV1App(app: FastifyInstance<Server, IncomingMessage, ServerResponse, Logger>): void {
+  app.decorateRequest('keyFp', null);
+  app.decorateRequest('clientAddr', '');
+  app.decorateRequest('keyRole', null);
+  app.decorateRequest('keyName', null);
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body: Buffer, done) => {
+    if (body.byteLength === 0) return done(null, undefined);
+    try {
+      done(null, JSON.parse(body.toString('utf8')));
+    } catch {
+      done(new OrchestratorError(FleetCause.VALIDATION, 'body is not valid JSON'), undefined);
+    }
+  });
+  app.setValidatorCompiler(({ schema, httpPart }) => {
+    const check = compile(schema as TSchema);
+    return (data: unknown) => {
+      const value = httpPart === 'body' && (data === null || data === undefined) ? {} : data;
+      const bad = firstError(check, value);
+      return bad ? { error: new OrchestratorError(FleetCause.VALIDATION, `${httpPart} ${bad}`) } : { value };
+    };
+  });
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 }

@@ -16,8 +16,7 @@ import { AccessKeys } from '../auth/keys.js';
 import { AuthThrottle } from '../auth/throttle.js';
 import { FLEET_CAUSES, FleetCause, OrchestratorConfigError, OrchestratorError, isFleetCause, type FleetCauseValue } from '../errors.js';
 import { resolveLogger, type Logger, type LogLevel } from '../logger.js';
-import { compile, firstError } from '../schemas.js';
-import { MAX_BODY_BYTES } from '../api/http.js';
+import { MAX_BODY_BYTES, prepareV1App } from '../api/http.js';
 import { pathOf, reject } from '../api/reply.js';
 import { ok, rejections } from '../api/schemas.js';
 import { CatalogHost, type CatalogConfig } from './hosting.js';
@@ -161,28 +160,7 @@ export class CatalogServer {
       return503OnClosing: false,
       exposeHeadRoutes: true,
     });
-    app.decorateRequest('keyFp', null);
-    app.decorateRequest('clientAddr', '');
-    app.decorateRequest('keyRole', null);
-    app.decorateRequest('keyName', null);
-    app.removeAllContentTypeParsers();
-    app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body: Buffer, done) => {
-      if (body.byteLength === 0) return done(null, undefined);
-      try {
-        done(null, JSON.parse(body.toString('utf8')));
-      } catch {
-        done(new OrchestratorError(FleetCause.VALIDATION, 'body is not valid JSON'), undefined);
-      }
-    });
-    app.setValidatorCompiler(({ schema, httpPart }) => {
-      const check = compile(schema as TSchema);
-      return (data: unknown) => {
-        const value = httpPart === 'body' && (data === null || data === undefined) ? {} : data;
-        const bad = firstError(check, value);
-        return bad ? { error: new OrchestratorError(FleetCause.VALIDATION, `${httpPart} ${bad}`) } : { value };
-      };
-    });
-    app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+    prepareV1App(app);
     app.addHook('onRequest', async (req, reply) => {
       req.clientAddr = clientIp(req.raw, trustProxy);
       reply.raw.setHeader('X-Content-Type-Options', 'nosniff');
