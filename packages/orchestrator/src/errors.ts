@@ -75,8 +75,8 @@ export const FLEET_CAUSES = {
   COMMAND_FAILED: { status: 502, message: 'command failed' },
   /** The agent dropped (or was evicted) before acking. */
   INSTANCE_DISCONNECTED: { status: 502, message: 'instance disconnected' },
-  /** The orchestrator is shutting down (or not listening yet: `/readyz`). */
-  SHUTTING_DOWN: { status: 503, message: 'orchestrator shutting down' },
+  /** The orchestrator is shutting down (or not listening yet: `/readyz`); `Retry-After` in seconds (a restart, or another orchestrator). */
+  SHUTTING_DOWN: { status: 503, message: 'orchestrator shutting down', headers: { 'Retry-After': '5' } },
   /** No ack within `commandTimeoutMs`. */
   COMMAND_TIMEOUT: { status: 504, message: 'command timed out' },
 } as const satisfies Record<string, { status: number; message: string; headers?: Record<string, string> }>;
