@@ -1,5 +1,7 @@
 /**
- * The `parlor-orchestrator` command line: runs an {@link Orchestrator} until SIGINT/SIGTERM;
+ * The `parlor-orchestrator` command line: runs an {@link Orchestrator} until SIGINT/SIGTERM (the
+ * first one drains: new work refused with `SHUTTING_DOWN`, what is in flight finished for up to
+ * `--shutdown-timeout`, then exit 0; a second one exits at once with 1);
  * SIGHUP re-reads the key files (a rotation without restart). Every flag has an environment
  * variable; repeatable key flags take comma-separated env lists.
  */
@@ -33,6 +35,7 @@ program
   .addOption(new Option('--sse-query-auth', 'accept ?key= on GET /v1/events (browser EventSource)').env('PARLOR_SSE_QUERY_AUTH'))
   .addOption(new Option('--poll <ms>', 'poll interval (ms); stale after 2 missed polls, evicted after 3').env('PARLOR_POLL_MS').default(1000).argParser(int('poll', 10)))
   .addOption(new Option('--command-timeout <ms>', 'how long a command waits for its ack (ms)').env('PARLOR_COMMAND_TIMEOUT_MS').default(5000).argParser(int('command timeout', 1)))
+  .addOption(new Option('--shutdown-timeout <ms>', 'on SIGTERM/SIGINT, how long in-flight commands and REST calls may take to finish before the exit (ms)').env('PARLOR_SHUTDOWN_TIMEOUT_MS').default(5000).argParser(int('shutdown timeout', 0)))
   .addOption(new Option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`).env('PARLOR_LOG_LEVEL').default('info').choices(LOG_LEVELS as string[]))
   .addOption(new Option('--trust-proxy', 'take client addresses from X-Forwarded-For').env('PARLOR_TRUST_PROXY'))
   .addOption(new Option('--catalog-dir <dir>', 'folder of the in-process catalog (catalog.db, artifacts/)').env('PARLOR_CATALOG_DIR').default(DEFAULT_CATALOG_DIR))
@@ -103,6 +106,7 @@ Examples:
     sseQueryAuth?: boolean;
     poll: number;
     commandTimeout: number;
+    shutdownTimeout: number;
     logLevel: LogLevel;
     trustProxy?: boolean;
   }) => {
@@ -139,8 +143,8 @@ Examples:
     const shutdown = (signal: string): void => {
       if (closing) process.exit(1);
       closing = true;
-      orch.logger.info({ signal }, 'shutting down');
-      orch.shutdown().then(
+      orch.logger.info({ signal, timeoutMs: opts.shutdownTimeout }, 'shutting down (a second signal exits at once)');
+      orch.shutdown({ graceful: true, timeoutMs: opts.shutdownTimeout }).then(
         () => process.exit(0),
         () => process.exit(1),
       );

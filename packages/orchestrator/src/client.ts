@@ -90,7 +90,8 @@ export class FleetClientError extends ParlorError {
 /**
  * One SSE event: `name` is an {@link OrchestratorEvents} key, `sync` (the whole read model:
  * `{ reason, instances, rooms }`, first on a connect that cannot resume) or `overflow` (the
- * orchestrator drops this stream: it read too slowly; it reconnects). `id` is `<epoch>-<seq>`.
+ * orchestrator drops this stream: it read too slowly; it reconnects) or `shutdown` (the
+ * orchestrator is stopping; it reconnects). `id` is `<epoch>-<seq>`.
  */
 export interface FleetEvent {
   name: keyof OrchestratorEvents | 'sync' | string;

@@ -5,7 +5,7 @@
  * the read model).
  */
 import { randomBytes } from 'node:crypto';
-import type { Server as HttpServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EventEmitter } from 'eventemitter3';
 import { FLEET_WS_PATH, FleetAckCode, FleetCloseCode, type AckFrame } from '@parlor/fleet-agent';
@@ -72,6 +72,9 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   private readonly catalogHost: CatalogHost | null;
   private listening = false;
   private shuttingDown: Promise<void> | null = null;
+  private endDrain: (() => void) | null = null;
+  /** REST calls not yet answered (SSE streams excluded). */
+  private openRequests = 0;
   private _port = 0;
 
   /** @throws {OrchestratorConfigError} on invalid options or key rules. */
@@ -126,6 +129,11 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     // One port: fastify serves HTTP; the agent socket is the server's `upgrade`.
     this.httpServer = this.api.app.server;
     this.httpServer.on('upgrade', (req, socket, head) => this.hub.handleUpgrade(req, socket, head));
+    this.httpServer.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      if (req.url?.startsWith('/v1/events')) return;
+      this.openRequests++;
+      res.once('close', () => this.openRequests--);
+    });
     this.logger.info({ agentKeys: this.keys.fingerprints.agent, adminKeys: this.keys.fingerprints.admin, publisherKeys: this.keys.fingerprints.publisher, production }, 'keys');
   }
 
@@ -205,13 +213,51 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     this.logger.info({ url: this.url, agents: this.agentUrl, api: this.opts.api, pollMs: this.opts.pollMs }, 'listening');
   }
 
-  /** Closes every agent socket and SSE stream, rejects in-flight commands, closes the server. Idempotent. */
-  shutdown(): Promise<void> {
-    if (!this.shuttingDown) this.shuttingDown = this.doShutdown();
+  /**
+   * Stops the orchestrator: ends every SSE stream (a last `shutdown` event), closes every agent
+   * socket with the `SHUTDOWN` close code (agents reconnect with their backoff; their rooms keep
+   * running on the hosts), rejects commands still in flight, closes the server and the catalog.
+   *
+   * With `graceful: true` (what `parlor-orchestrator` does on its first SIGTERM/SIGINT) it first
+   * drains: at once it stops accepting work — control calls (REST creates, destroys, seat
+   * reservations, drains; agents' `place`) are refused with `SHUTTING_DOWN` (503, `Retry-After`),
+   * `/readyz` answers 503 and new agent connections are refused — then it waits, up to `timeoutMs`
+   * (default 5000 ms), until no command sent to an agent is unacked and no REST call is
+   * unanswered (open SSE streams do not count), so a create already sent completes and its caller
+   * gets its answer. A call without `graceful` during that wait ends the wait at once.
+   * Idempotent: every call returns the same promise.
+   */
+  shutdown(opts: { graceful?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    if (!this.shuttingDown) this.shuttingDown = this.doShutdown(opts.graceful === true ? Math.max(0, opts.timeoutMs ?? 5000) : 0);
+    else if (opts.graceful !== true) this.endDrain?.();
     return this.shuttingDown;
   }
 
-  private async doShutdown(): Promise<void> {
+  /** Waits (up to `timeoutMs`) until no command is in flight to an agent and no REST call is unanswered. */
+  private async finishInflight(timeoutMs: number): Promise<void> {
+    const busy = (): { commands: number; requests: number } => ({ commands: this.registry.all().reduce((n, i) => n + i.link.inflightCount, 0), requests: this.openRequests });
+    this.logger.info({ timeoutMs, ...busy() }, 'draining: refusing new work, finishing what is in flight');
+    await new Promise<void>((resolve) => {
+      const deadline = Date.now() + timeoutMs;
+      const done = (): void => {
+        clearInterval(timer);
+        this.endDrain = null;
+        resolve();
+      };
+      const timer = setInterval(() => {
+        const b = busy();
+        if (b.commands + b.requests === 0) return done();
+        if (Date.now() >= deadline) {
+          this.logger.warn({ timeoutMs, ...b }, 'drain timed out: closing with work in flight');
+          done();
+        }
+      }, 20);
+      this.endDrain = done;
+    });
+  }
+
+  private async doShutdown(drainMs: number): Promise<void> {
+    if (drainMs > 0) await this.finishInflight(drainMs);
     this.hub.stop('orchestrator shutting down', FleetCloseCode.SHUTDOWN);
     this.feed.stop();
     this.api.streams.closeAll();

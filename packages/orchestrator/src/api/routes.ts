@@ -90,7 +90,7 @@ export function registerRoutes(app: FastifyInstance, control: ControlPlane, opts
         summary:
           'SSE: instance:*, room:* and player:* events with ids `<epoch>-<seq>`; `: ping` keep-alive. With `Last-Event-ID` (or `?lastEventId=`) ' +
           'whose following events are still kept: exactly those first; otherwise a `sync` (whole read model, `reason` new | expired | restart) first ' +
-          '(a `restart` one once the returning agents have reported). A consumer that stops reading gets `overflow` and is closed.',
+          '(a `restart` one once the returning agents have reported). A consumer that stops reading gets `overflow` and is closed; every stream gets `shutdown` when the orchestrator stops.',
         querystring: EventsQuery,
         response: { 200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...v1('SSE_LIMIT') },
         handler: (req, reply) => {

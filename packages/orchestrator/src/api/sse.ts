@@ -110,9 +110,10 @@ export class SseStreams {
     req.socket.setTimeout(0);
   }
 
-  /** Ends every stream. */
+  /** Ends every stream, each with a last `shutdown` event (`{ reason }`). */
   closeAll(): void {
-    for (const c of this.consumers) c.res.end();
+    // a last `shutdown` event tells the consumer the orchestrator went away on purpose (it reconnects as after any drop)
+    for (const c of this.consumers) c.res.end(`event: shutdown\ndata: ${JSON.stringify({ reason: 'orchestrator shutting down' })}\n\n`);
     this.consumers.clear();
     this.metrics.sseConsumers.set(0);
     this.idle();
