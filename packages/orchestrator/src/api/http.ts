@@ -69,7 +69,7 @@ export function createApi(control: ControlPlane, opts: ApiOptions, deps: { guard
     },
   });
   const streams = new SseStreams(deps.feed, opts, deps.metrics);
-  prepareV1App(app);
+  prepareV1App(app, log);
 
   /** Every request: the common headers, CORS, and the admin key on `/v1` (throws `UNAUTHORIZED` or `AUTH_THROTTLED`). */
   function prepare(req: FastifyRequest, reply: FastifyReply): void {
@@ -91,15 +91,6 @@ export function createApi(control: ControlPlane, opts: ApiOptions, deps: { guard
     log.info({ method: req.method, path, status: reply.statusCode, keyFp: req.keyFp ?? 'none', ip: req.clientAddr }, 'audit');
   });
 
-  app.setErrorHandler((err: FastifyError, req, reply) => {
-    if (err instanceof OrchestratorError && isFleetCause(err.code)) return reject(reply, err.code, err.message);
-    const cause = FASTIFY_CAUSES[err.code] ?? (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? FleetCause.VALIDATION : undefined);
-    if (cause === FleetCause.PAYLOAD_TOO_LARGE) return reject(reply, cause, `body over ${MAX_BODY_BYTES} bytes`);
-    if (cause) return reject(reply, cause, err.message);
-    log.error({ err, method: req.method, path: pathOf(req.url) }, 'http error');
-    return reject(reply, FleetCause.INTERNAL, FLEET_CAUSES.INTERNAL.message);
-  });
-  app.setNotFoundHandler((req, reply) => reject(reply, FleetCause.NOT_FOUND, `nothing at ${pathOf(req.url)}`));
 
   void app.register(swagger, {
     openapi: {
@@ -158,9 +149,11 @@ function applyCors(allowed: readonly string[], origin: string | undefined, res: 
  * What every `/v1` fastify app of the orchestrator shares (the API here, the catalog on its own in
  * `catalog/standalone.ts`): the request decorations the auth guard fills, any content type read as
  * JSON (an empty body is no body; invalid JSON is `VALIDATION`), TypeBox validation answering
- * `VALIDATION` with the first error, and answers serialised as they are (the contract test checks them).
+ * `VALIDATION` with the first error, answers serialised as they are (the contract test checks them),
+ * and every error and unknown path answered in the rejection envelope (an unexpected error is logged
+ * on `log` and answered `INTERNAL`, its details kept out of the reply).
  */
-export function prepareV1App(app: FastifyInstance<Server, IncomingMessage, ServerResponse, Logger>): void {
+export function prepareV1App(app: FastifyInstance<Server, IncomingMessage, ServerResponse, Logger>, log: Logger): void {
   app.decorateRequest('keyFp', null);
   app.decorateRequest('clientAddr', '');
   app.decorateRequest('keyRole', null);
@@ -183,4 +176,13 @@ export function prepareV1App(app: FastifyInstance<Server, IncomingMessage, Serve
     };
   });
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err instanceof OrchestratorError && isFleetCause(err.code)) return reject(reply, err.code, err.message);
+    const cause = FASTIFY_CAUSES[err.code] ?? (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? FleetCause.VALIDATION : undefined);
+    if (cause === FleetCause.PAYLOAD_TOO_LARGE) return reject(reply, cause, `body over ${MAX_BODY_BYTES} bytes`);
+    if (cause) return reject(reply, cause, err.message);
+    log.error({ err, method: req.method, path: pathOf(req.url) }, 'http error');
+    return reject(reply, FleetCause.INTERNAL, FLEET_CAUSES.INTERNAL.message);
+  });
+  app.setNotFoundHandler((req, reply) => reject(reply, FleetCause.NOT_FOUND, `nothing at ${pathOf(req.url)}`));
 }

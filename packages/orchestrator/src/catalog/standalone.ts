@@ -10,14 +10,14 @@ import type { AddressInfo } from 'node:net';
 import swagger from '@fastify/swagger';
 import { ENV_RE } from '@parlor/squish';
 import { Type, type TSchema } from '@sinclair/typebox';
-import { fastify, LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import { fastify, LogController, type FastifyInstance } from 'fastify';
 import { AuthGuard, clientIp } from '../auth/guard.js';
 import { AccessKeys } from '../auth/keys.js';
 import { AuthThrottle } from '../auth/throttle.js';
-import { FLEET_CAUSES, FleetCause, OrchestratorConfigError, OrchestratorError, isFleetCause, type FleetCauseValue } from '../errors.js';
+import { FLEET_CAUSES, FleetCause, OrchestratorConfigError, OrchestratorError, type FleetCauseValue } from '../errors.js';
 import { resolveLogger, type Logger, type LogLevel } from '../logger.js';
 import { MAX_BODY_BYTES, prepareV1App } from '../api/http.js';
-import { pathOf, reject } from '../api/reply.js';
+import { pathOf } from '../api/reply.js';
 import { ok, rejections } from '../api/schemas.js';
 import { CatalogHost, type CatalogConfig } from './hosting.js';
 import { registerCatalogRoutes } from './routes.js';
@@ -160,7 +160,7 @@ export class CatalogServer {
       return503OnClosing: false,
       exposeHeadRoutes: true,
     });
-    prepareV1App(app);
+    prepareV1App(app, log);
     app.addHook('onRequest', async (req, reply) => {
       req.clientAddr = clientIp(req.raw, trustProxy);
       reply.raw.setHeader('X-Content-Type-Options', 'nosniff');
@@ -185,14 +185,6 @@ export class CatalogServer {
       if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return;
       log.info({ method: req.method, path: pathOf(req.url), status: reply.statusCode, keyFp: req.keyFp ?? 'none', ip: req.clientAddr }, 'audit');
     });
-    app.setErrorHandler((err: FastifyError, req, reply) => {
-      if (err instanceof OrchestratorError && isFleetCause(err.code)) return reject(reply, err.code, err.message);
-      if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reject(reply, FleetCause.PAYLOAD_TOO_LARGE, `body over ${MAX_BODY_BYTES} bytes`);
-      if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) return reject(reply, FleetCause.VALIDATION, err.message);
-      log.error({ err, method: req.method, path: pathOf(req.url) }, 'http error');
-      return reject(reply, FleetCause.INTERNAL, FLEET_CAUSES.INTERNAL.message);
-    });
-    app.setNotFoundHandler((req, reply) => reject(reply, FleetCause.NOT_FOUND, `nothing at ${pathOf(req.url)}`));
     void app.register(swagger, {
       openapi: {
         openapi: '3.1.0',
