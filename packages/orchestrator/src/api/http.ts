@@ -115,7 +115,7 @@ export function createApi(control: ControlPlane, opts: ApiOptions, deps: { guard
 }
 
 /** Checks the request's key: an admin key, or on the catalog's routes (`anyClass`) a key of any class (the route checks it). */
-function authenticate(req: FastifyRequest, reply: FastifyReply, path: string, guard: AuthGuard, allowQuery: boolean, anyClass = false): void {
+export function authenticate(req: FastifyRequest, reply: FastifyReply, path: string, guard: AuthGuard, allowQuery: boolean, anyClass = false): void {
   const h = req.headers.authorization;
   let key: string | null = null;
   if (typeof h === 'string' && /^Bearer [^\s]+$/i.test(h.trim())) key = h.trim().slice(7);

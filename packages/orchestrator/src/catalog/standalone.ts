@@ -14,9 +14,9 @@ import { fastify, LogController, type FastifyInstance } from 'fastify';
 import { AuthGuard, clientIp } from '../auth/guard.js';
 import { AccessKeys } from '../auth/keys.js';
 import { AuthThrottle } from '../auth/throttle.js';
-import { FLEET_CAUSES, FleetCause, OrchestratorConfigError, OrchestratorError, type FleetCauseValue } from '../errors.js';
+import { FleetCause, OrchestratorConfigError, OrchestratorError, type FleetCauseValue } from '../errors.js';
 import { resolveLogger, type Logger, type LogLevel } from '../logger.js';
-import { MAX_BODY_BYTES, prepareV1App } from '../api/http.js';
+import { authenticate, MAX_BODY_BYTES, prepareV1App } from '../api/http.js';
 import { pathOf } from '../api/reply.js';
 import { ok, rejections } from '../api/schemas.js';
 import { CatalogHost, type CatalogConfig } from './hosting.js';
@@ -167,19 +167,7 @@ export class CatalogServer {
       reply.raw.setHeader('Cache-Control', 'no-store');
       const path = pathOf(req.url);
       if (req.method === 'OPTIONS' || !path.startsWith('/v1/') || path === OPENAPI_PATH) return;
-      const h = req.headers.authorization;
-      const key = typeof h === 'string' && /^Bearer [^\s]+$/i.test(h.trim()) ? h.trim().slice(7) : null;
-      const verdict = guard.identify(req.clientAddr, key, { method: req.method, path });
-      if (!verdict.ok) {
-        if (verdict.reason === 'throttled') {
-          reply.header('Retry-After', String(verdict.retryAfterS));
-          throw new OrchestratorError(FleetCause.AUTH_THROTTLED, FLEET_CAUSES.AUTH_THROTTLED.message);
-        }
-        throw new OrchestratorError(FleetCause.UNAUTHORIZED, FLEET_CAUSES.UNAUTHORIZED.message);
-      }
-      req.keyFp = verdict.fingerprint;
-      req.keyRole = verdict.role;
-      req.keyName = verdict.name;
+      authenticate(req, reply, path, guard, false, true);
     });
     app.addHook('onResponse', async (req, reply) => {
       if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return;
