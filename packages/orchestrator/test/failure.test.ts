@@ -163,7 +163,7 @@ describe('failure modes', () => {
     let out = '';
     child.stdout!.on('data', (d) => (out += d));
     await waitFor(() => out.includes('ready') && orch.fleet.getRoom('busy') !== undefined, 'child agent up', 20_000);
-    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    const exited = new Promise<number | null>((r) => child.once('close', (c) => r(c)));
     child.kill('SIGTERM');
     await waitFor(() => orch.fleet.instances[0]?.status === 'draining', 'draining seen', 2000);
     expect(await exited).toBe(0);

@@ -44,7 +44,7 @@ async function orchestrator(port: number, shutdownTimeoutMs: number): Promise<Pr
     ['--import', 'tsx', 'packages/orchestrator/src/cli.ts', '--host', '127.0.0.1', '--no-catalog', '--port', String(port), '--poll', '200', '--command-timeout', '60000', '--shutdown-timeout', String(shutdownTimeoutMs), '--log-level', 'info'],
     { cwd: root, env: { ...process.env, NODE_ENV: 'development', PARLOR_AGENT_KEYS: AGENT_KEY, PARLOR_ADMIN_KEYS: ADMIN_KEY }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  const exited = new Promise<number | null>((r) => proc.once('close', (code) => r(code)));
   cleanups.push(() => {
     if (proc.exitCode !== null || proc.signalCode !== null) return;
     proc.kill('SIGKILL');

@@ -177,7 +177,7 @@ describe('real processes: parlor-orchestrator and parlor serve --fleet-url', () 
 
   it('--help works; an instance attaches with labels; a room is created over REST and its URL serves the play page', async () => {
     const help = run(['packages/orchestrator/src/cli.ts', '--help']);
-    await new Promise((r) => help.proc.once('exit', r));
+    await new Promise((r) => help.proc.once('close', r));
     expect(help.out()).toContain('--agent-key <key>');
     expect(help.out()).toContain('PARLOR_ADMIN_KEYS');
 

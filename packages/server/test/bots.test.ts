@@ -42,7 +42,7 @@ interface Run {
 function bots(args: string[]): Run {
   const child = spawn(process.execPath, [parlor, 'bots', ...args], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
-  const run: Run = { child, stdout: '', stderr: '', exit: new Promise((r) => child.once('exit', (code) => r(code))) };
+  const run: Run = { child, stdout: '', stderr: '', exit: new Promise((r) => child.once('close', (code) => r(code))) };
   child.stdout!.on('data', (d: Buffer) => (run.stdout += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (run.stderr += d.toString()));
   return run;

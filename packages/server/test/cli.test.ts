@@ -84,7 +84,7 @@ describe('parlor CLI', () => {
     await player.opened;
     await player.joinAndSync('ticker');
     await player.moreFrames(3);
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
     process.kill(-child.pid!, 'SIGINT');
     expect(await exited).toBe(0);
     const logs = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: number; msg: string });
@@ -105,7 +105,7 @@ describe('parlor CLI', () => {
         children.push(child);
         let stderr = '';
         child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-        child.once('exit', (status) => done({ status, stderr }));
+        child.once('close', (status) => done({ status, stderr }));
       });
       expect(r.status).toBe(1);
       expect(r.stderr.trim()).toBe(`parlor: port ${port} on 127.0.0.1 is already in use: stop what holds it, or choose another port with --port <n> (or PORT=<n>)`);

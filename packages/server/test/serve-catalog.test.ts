@@ -105,12 +105,12 @@ describe('parlor serve --catalog-url', () => {
 
   it('without --games or --catalog-url, and with a catalog but no key, it exits with a one-line error naming the flags', async () => {
     const none = serve(['--port', '0']);
-    const code = await new Promise<number | null>((r) => none.proc.once('exit', r));
+    const code = await new Promise<number | null>((r) => none.proc.once('close', r));
     expect(code).not.toBe(0);
     expect(none.out()).toContain('--catalog-url');
     expect(none.out()).not.toMatch(/\n\s+at /);
     const noKey = serve(['--catalog-url', host.url, '--port', '0']);
-    const code2 = await new Promise<number | null>((r) => noKey.proc.once('exit', r));
+    const code2 = await new Promise<number | null>((r) => noKey.proc.once('close', r));
     expect(code2).not.toBe(0);
     expect(noKey.out()).toContain('--catalog-key-file');
   });
