@@ -13,7 +13,14 @@ export {
 export {
   Game, ViewableGame, resolveMetadata, GameMetadataError, METADATA_LIMITS,
   type GameClass, type GameMetadata, type ResolvedGameMetadata, type AssetSpec, type PlayerInfo, type GamepadState, type View,
+  type TurnSchedule,
 } from './game/game.js';
+export { TurnBasedGame, OrderRejectedError } from './game/turn-based.js';
+export {
+  ROOM_STATUSES, RefusalCode, ORDER_LIMITS, ROOM_OPS, OPERATION_SOURCES, NOTIFICATION_KINDS,
+  type RoomStatus, type RoomState, type RefusalCodeValue, type RoomOp, type OperationSource, type OperationState,
+  type Operation, type GameResult, type RoomEvent, type RoomEventKind, type NotificationKind, type Notification,
+} from './wire/lifecycle.js';
 export { PROTOCOL_VERSION, SQUISH_VERSION, SUPPORTED_SQUISH_VERSIONS } from './wire/version.js';
 export { quantize, FIXED_SCALE } from './codec/bytes.js';
 export { squish, unsquish } from './codec/codec.js';

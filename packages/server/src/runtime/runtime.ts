@@ -33,6 +33,12 @@ export interface RoomSpec {
   tickRate?: number;
   /** The room's logger (a child carrying `game` and `room`), for the runtime's lines about this room. Default: the runtime's own, with those fields. */
   logger?: Logger;
+  /**
+   * Start from a stored snapshot instead of the constructor: the engine calls the game class's
+   * static `restore(JSON.parse(snapshot), options)`, sets the open turn to `turn` and starts
+   * `paused` when asked. A game whose `restore` is missing or throws is a fatal start error.
+   */
+  restore?: { snapshot: string; turn: number; paused: boolean };
 }
 
 /** One running room engine as the host sees it: a message channel. */

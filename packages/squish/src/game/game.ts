@@ -2,6 +2,7 @@ import { ParlorError, SquishErrorCode } from '../wire/errors.js';
 import { Group, type Node, type PlayerId } from '../scene/nodes.js';
 import { SQUISH_VERSION, SUPPORTED_SQUISH_VERSIONS } from '../wire/version.js';
 import type { GameAccess } from '../wire/catalog.js';
+import type { GameResult } from '../wire/lifecycle.js';
 
 /** An asset a game ships: a file in the game folder, served by the host over HTTP with immutable caching. */
 export interface AssetSpec {
@@ -46,13 +47,36 @@ export interface GameMetadata {
    * in the catalog, takes precedence. Default: anyone, anonymous included.
    */
   access?: { requiresAuth?: boolean; minRole?: string | null };
+  /**
+   * Turn schedule of a turn-based game ({@link TurnBasedGame}; a game that declares `turns` must
+   * extend it, and a `TurnBasedGame` must declare it): `everyMs` (a cutoff every N ms, ≥ 1000) or
+   * `cron` (a 5- or 6-field cron expression, e.g. `'0 * * * *'` hourly, evaluated in `timezone`,
+   * default UTC, by the host's scheduler), or neither (`{}`: turns only when forced through the API
+   * or when the game calls `endTurnNow()`). Absent for a real-time game.
+   */
+  turns?: TurnSchedule;
+}
+
+/** When a turn-based game's turns are generated (see {@link GameMetadata.turns}). */
+export interface TurnSchedule {
+  /** A cutoff every this many ms (≥ 1000), counted from the room's start or its last turn. */
+  everyMs?: number;
+  /** A cron expression (5 or 6 fields, as the `croner` library reads them). Exclusive with `everyMs`. */
+  cron?: string;
+  /** IANA time zone of `cron`; default `'UTC'`. */
+  timezone?: string;
 }
 
 /**
  * {@link GameMetadata} with every default applied. `access` is present only when the game
  * declared one (then with both fields filled: `minRole` `null` for none).
  */
-export type ResolvedGameMetadata = Required<Omit<GameMetadata, 'description' | 'access'>> & { description: string; access?: GameAccess };
+export type ResolvedGameMetadata = Required<Omit<GameMetadata, 'description' | 'access' | 'turns'>> & {
+  description: string;
+  access?: GameAccess;
+  /** Present only for a turn-based game (then validated: `everyMs` an integer ≥ 1000, or a `cron` string, or neither). */
+  turns?: TurnSchedule;
+};
 
 /**
  * Bounds {@link resolveMetadata} enforces on {@link GameMetadata}. Lengths are in UTF-16 code
@@ -205,6 +229,7 @@ export function resolveMetadata(m: GameMetadata): ResolvedGameMetadata {
     );
   }
   const access = resolveAccess(field(raw, 'access', 'access'));
+  const turns = resolveTurns(field(raw, 'turns', 'turns'));
   return {
     name,
     description,
@@ -215,6 +240,31 @@ export function resolveMetadata(m: GameMetadata): ResolvedGameMetadata {
     assets,
     squishVersion,
     ...(access ? { access } : {}),
+    ...(turns ? { turns } : {}),
+  };
+}
+
+/** `metadata().turns` validated: `undefined` when absent (a real-time game). */
+function resolveTurns(raw: unknown): TurnSchedule | undefined {
+  if (raw === undefined) return undefined;
+  if (!isPlainObject(raw)) throw new GameMetadataError('turns', `must be { everyMs?: number, cron?: string, timezone?: string } (got ${kindOf(raw)})`);
+  const everyMs = field(raw, 'everyMs', 'turns.everyMs');
+  const cron = field(raw, 'cron', 'turns.cron');
+  const timezone = field(raw, 'timezone', 'turns.timezone');
+  if (everyMs !== undefined && cron !== undefined) throw new GameMetadataError('turns', 'declare everyMs or cron, not both');
+  if (everyMs !== undefined && (typeof everyMs !== 'number' || !Number.isInteger(everyMs) || everyMs < 1000 || everyMs > 366 * 86_400_000)) {
+    throw new GameMetadataError('turns.everyMs', `must be an integer number of ms from 1000 to a year (got ${kindOf(everyMs)})`);
+  }
+  if (cron !== undefined && (typeof cron !== 'string' || cron.trim().split(/\s+/).length < 5 || cron.length > 200)) {
+    throw new GameMetadataError('turns.cron', `must be a cron expression of 5 or 6 fields (got ${kindOf(cron)})`);
+  }
+  if (timezone !== undefined && (typeof timezone !== 'string' || timezone.length === 0 || timezone.length > 64)) {
+    throw new GameMetadataError('turns.timezone', `must be an IANA time zone name such as 'Europe/Paris' (got ${kindOf(timezone)})`);
+  }
+  return {
+    ...(everyMs !== undefined ? { everyMs: everyMs as number } : {}),
+    ...(cron !== undefined ? { cron: (cron as string).trim() } : {}),
+    ...(timezone !== undefined ? { timezone: timezone as string } : {}),
   };
 }
 
@@ -307,6 +357,32 @@ export abstract class Game {
   onText(_playerId: PlayerId, _text: string): void {}
   /** Called every tick with the real time since the previous tick, in ms. */
   tick(_dtMs: number): void {}
+
+  /**
+   * Durable state (optional): return a JSON-serialisable snapshot of everything needed to rebuild
+   * the game (plain objects, arrays, strings, finite numbers, booleans, `null`; no nodes, no class
+   * instances). The host stores it outside the sandbox (the game never touches disk), at most
+   * 1 MiB of JSON: on pause, stop, restart, patch, drain and periodically for a real-time game;
+   * after every accepted order and every turn for a turn-based game. The game class's static
+   * `restore(snapshot, options)` ({@link GameClass.restore}) rebuilds the game from it (after a
+   * restart, a patch to a newer version of the game, or a host restarted after a crash).
+   * A game without `save` restarts from its constructor.
+   */
+  save?(): unknown;
+
+  /** @internal the result the game ended with (set by {@link Game.end}); the engine reads it after each hook and tick. */
+  _result: GameResult | null = null;
+
+  /**
+   * Ends the game with a result (winners, scores, a summary): after the current hook or tick the
+   * room's status turns `finished`, the result reaches the room events, the API and webhooks
+   * (`game.finished`), players see the final frame and the room closes. Later calls are ignored.
+   * @param result winners (user ids of signed-in players, or names), scores by the same keys, a summary line
+   */
+  end(result: Partial<GameResult> = {}): void {
+    if (this._result) return;
+    this._result = { winners: [...(result.winners ?? [])], scores: { ...(result.scores ?? {}) }, summary: result.summary ?? '' };
+  }
 }
 
 const EMPTY_SET: ReadonlySet<string> = new Set();
@@ -316,6 +392,14 @@ export interface GameClass {
   new (options?: Record<string, unknown>): Game;
   metadata(): GameMetadata;
   readonly name: string;
+  /**
+   * Rebuilds a game from a snapshot its `save()` returned (optional; required with `save`). Called
+   * instead of the constructor after a restart, a patch or a crash; `options` are the room's
+   * create-time options. The snapshot may come from an older patch version of the game (a patch
+   * keeps the major.minor), so read it tolerantly. May throw: the room then stays paused with the
+   * reason, its snapshot kept.
+   */
+  restore?(snapshot: unknown, options: Record<string, unknown>): Game;
 }
 
 /**

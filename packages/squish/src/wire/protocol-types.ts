@@ -1,4 +1,5 @@
 import type { GamepadState } from '../game/game.js';
+import type { RoomStatus } from './lifecycle.js';
 
 /**
  * First byte of every protocol message. Server→client below 16, client→server from 16.
@@ -11,9 +12,12 @@ export const MessageType = {
   REDIRECT: 4,
   ERROR: 5,
   PONG: 6,
+  STATE: 7,
+  ORDER_RESULT: 8,
   JOIN: 16,
   INPUT: 17,
   PING: 19,
+  ORDER: 20,
 } as const;
 
 /**
@@ -220,8 +224,44 @@ export interface PongMessage {
   serverTime: number;
 }
 
+/**
+ * `state`: the room's runtime state (see `RoomState` of the lifecycle contract). Sent after `init`
+ * (before the first frame) and whenever it changes: pause, resume, a turn generating and ready, the
+ * game finishing. A client shows it (paused banner with the reason, "turn N generating", the
+ * countdown to `nextTurnAt`).
+ */
+export interface StateMessage {
+  type: 'state';
+  status: RoomStatus;
+  /** The open turn (turn-based), 0 for a real-time game. */
+  turn: number;
+  /** Next cutoff, ms since the epoch (the server's clock); `null` when none is scheduled. */
+  nextTurnAt: number | null;
+  /** Why paused or finished; `''` otherwise. */
+  reason: string;
+}
+
+/**
+ * `orderResult`: the answer to an `order` (same `id`), or (with `id` 0) to an input refused
+ * without closing the socket (paused room, turn generating) or an order a game made from a click
+ * (`TurnBasedGame.submitOrder`). `accepted: true` means the order is applied AND stored durably:
+ * it survives a host crash. Refusals carry a `RefusalCode` value in `code`.
+ */
+export interface OrderResultMessage {
+  type: 'orderResult';
+  /** The order's id (1…2^32-1), or 0 for an input or a click's order. */
+  id: number;
+  accepted: boolean;
+  /** `''` when accepted; otherwise a `RefusalCode` value (`TURN_ALREADY_CLOSED`, `GAME_PAUSED`, `ORDER_REJECTED`, …). */
+  code: string;
+  /** The refusal's reason for the player (the game's own message for `ORDER_REJECTED`); `''` when accepted. */
+  message: string;
+  /** The turn the order counts for (accepted), or the room's open turn (refused). */
+  turn: number;
+}
+
 /** Every server→client message. */
-export type ServerMessage = InitMessage | AssetsMessage | FrameMessage | RedirectMessage | ErrorMessage | PongMessage;
+export type ServerMessage = InitMessage | AssetsMessage | FrameMessage | RedirectMessage | ErrorMessage | PongMessage | StateMessage | OrderResultMessage;
 
 /** `join`: the first message a client sends on a new socket. */
 export interface JoinMessage {
@@ -271,5 +311,17 @@ export interface PingMessage {
   clientTime: number;
 }
 
+/**
+ * `order`: a turn-based game's order (e.g. `{"from":"p1","to":"p4","ships":10}`), answered by
+ * `orderResult` with the same `id`. The game validates it per player (`TurnBasedGame.onOrder`).
+ */
+export interface OrderMessage {
+  type: 'order';
+  /** The client's id for the order, 1…2^32-1 (echoed in `orderResult`). */
+  id: number;
+  /** The order as JSON text, at most `ORDER_LIMITS.bytes` UTF-8 bytes. */
+  order: string;
+}
+
 /** Every client→server message. */
-export type ClientMessage = JoinMessage | InputMessage | PingMessage;
+export type ClientMessage = JoinMessage | InputMessage | PingMessage | OrderMessage;

@@ -6,12 +6,14 @@
  */
 import { Reader, Writer } from '../codec/bytes.js';
 import { SquishEncodeError } from './errors.js';
+import { ROOM_STATUSES } from './lifecycle.js';
 import {
   type ClientMessage, type InputEvent, type JoinMessage, MessageType, type ServerMessage, type FrameMessage,
 } from './protocol-types.js';
 
 const INPUT_KINDS = ['keydown', 'keyup', 'pointerdown', 'pointermove', 'pointerup', 'click', 'gamepad', 'text'] as const;
 const ASSET_TYPES = ['image', 'audio'] as const;
+const STATUSES = ROOM_STATUSES;
 
 const w = new Writer(1024);
 
@@ -61,6 +63,24 @@ export function encodeServerMessage(msg: Exclude<ServerMessage, FrameMessage>): 
       w.u8(MessageType.PONG);
       w.f64(msg.clientTime);
       w.f64(msg.serverTime);
+      break;
+    case 'state': {
+      const st = STATUSES.indexOf(msg.status);
+      if (st < 0) throw new SquishEncodeError(`unknown room status ${msg.status}`);
+      w.u8(MessageType.STATE);
+      w.u8(st);
+      w.uv(msg.turn);
+      w.f64(msg.nextTurnAt ?? -1);
+      w.str(msg.reason);
+      break;
+    }
+    case 'orderResult':
+      w.u8(MessageType.ORDER_RESULT);
+      w.uv(msg.id);
+      w.u8(msg.accepted ? 1 : 0);
+      w.str(msg.code);
+      w.str(msg.message);
+      w.uv(msg.turn);
       break;
     default:
       throw new SquishEncodeError(`unknown server message type ${(msg as { type: string }).type}`);
@@ -113,6 +133,18 @@ export function decodeServerMessage(bytes: Uint8Array): ServerMessage {
     case MessageType.PONG:
       msg = { type: 'pong', clientTime: r.f64(), serverTime: r.f64() };
       break;
+    case MessageType.STATE: {
+      const at = r.pos;
+      const st = r.u8();
+      if (st >= STATUSES.length) r.fail(`bad room status ${st}`, at);
+      const turn = r.uv();
+      const next = r.f64();
+      msg = { type: 'state', status: STATUSES[st], turn, nextTurnAt: next < 0 || !Number.isFinite(next) ? null : next, reason: r.str() };
+      break;
+    }
+    case MessageType.ORDER_RESULT:
+      msg = { type: 'orderResult', id: r.uv(), accepted: readFlag(r), code: r.str(), message: r.str(), turn: r.uv() };
+      break;
     default:
       return r.fail(`unknown server message type ${type}`, 0);
   }
@@ -146,6 +178,12 @@ export function encodeClientMessage(msg: ClientMessage): Uint8Array {
     case 'ping':
       w.u8(MessageType.PING);
       w.f64(msg.clientTime);
+      break;
+    case 'order':
+      if (!Number.isInteger(msg.id) || msg.id < 1 || msg.id > 0xffffffff) throw new SquishEncodeError(`order id ${msg.id} is not an integer in 1…2^32-1`);
+      w.u8(MessageType.ORDER);
+      w.uv(msg.id);
+      w.str(msg.order);
       break;
     default:
       throw new SquishEncodeError(`unknown client message type ${(msg as { type: string }).type}`);
@@ -211,6 +249,13 @@ export function decodeClientMessage(bytes: Uint8Array): ClientMessage {
     case MessageType.PING:
       msg = { type: 'ping', clientTime: r.f64() };
       break;
+    case MessageType.ORDER: {
+      const at = r.pos;
+      const id = r.uv();
+      if (id < 1 || id > 0xffffffff) r.fail(`bad order id ${id}`, at);
+      msg = { type: 'order', id, order: r.str() };
+      break;
+    }
     default:
       return r.fail(`unknown client message type ${type}`, 0);
   }
