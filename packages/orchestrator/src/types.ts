@@ -1,4 +1,5 @@
 import type { InstanceCapacity, RoomProvenance } from '@parlor/fleet-agent';
+import type { Operation, RoomEvent } from '@parlor/squish';
 
 /** An instance (one server host with its agent) in the read model. */
 export interface InstanceInfo {
@@ -186,4 +187,8 @@ export interface OrchestratorEvents {
   'player:leave': (e: PlayersChange) => void;
   /** A full snapshot of an instance was applied. */
   sync: (e: { instanceId: string; rooms: number }) => void;
+  /** A host reported a typed room event (its agent's `roomEvent` frame): turn ready, room paused, ended with a result… */
+  'room:event': (e: { instanceId: string; event: RoomEvent }) => void;
+  /** A lifecycle operation of the operation log reached `succeeded` or `failed`. */
+  'operation:finished': (e: { operation: Operation }) => void;
 }
