@@ -84,6 +84,12 @@ export const ServerErrorCode = {
   CATALOG_BAD_RESPONSE: 'SERVER_CATALOG_BAD_RESPONSE',
   /** A publish request did not end (`PUBLISHED` or `FAILED`) within the client's wait. */
   CATALOG_TIMEOUT: 'SERVER_CATALOG_TIMEOUT',
+  /**
+   * The host's durable room state (`--state-dir`, `openRoomStateStore`) refused: the folder is in
+   * use by another process, was written by a newer parlor, cannot be opened, or a snapshot is over
+   * its cap (the previous one is kept) or names a room that is not recorded.
+   */
+  STATE: 'SERVER_STATE',
 } as const;
 
 /** One of {@link ServerErrorCode}'s values. */
