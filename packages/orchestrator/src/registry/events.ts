@@ -16,7 +16,11 @@
 import type { EventEmitter } from 'eventemitter3';
 import type { FleetView, OrchestratorEvents } from '../types.js';
 
-/** The events the feed carries (everything but the per-instance `sync`). */
+/**
+ * The events the feed carries (everything but the per-instance `sync`): the read model's changes,
+ * the hosts' typed room events (`room:event`: turn ready, paused, ended with a result…) and the
+ * operation log's finished operations (`operation:finished`), numbered, kept and replayed alike.
+ */
 export const FEED_EVENTS: ReadonlyArray<keyof OrchestratorEvents> = [
   'instance:join',
   'instance:leave',
@@ -26,6 +30,8 @@ export const FEED_EVENTS: ReadonlyArray<keyof OrchestratorEvents> = [
   'room:destroy',
   'player:join',
   'player:leave',
+  'room:event',
+  'operation:finished',
 ];
 
 /**
