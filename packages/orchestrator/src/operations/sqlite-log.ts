@@ -1,0 +1,189 @@
+/**
+ * The {@link OperationLog} on SQLite (the `operations` table of `orchestrator.db`). better-sqlite3
+ * is synchronous: a write is committed (and, with `synchronous=FULL`, on disk) before its promise
+ * resolves. Ids are time-sortable: `op_<13-digit ms>_<4-digit sequence>_<8 hex>`.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Database as Db } from 'better-sqlite3';
+import type { Operation, OperationSource, OperationState, RoomOp } from '@parlor/squish';
+import { openOrchestratorDb, type OrchestratorDb } from './db.js';
+import type { OperationLog, OperationQuery, QueueOperation } from './log.js';
+
+/** The code and message a crashed process's unfinished operations are failed with. */
+export const INTERRUPTED = {
+  code: 'INTERRUPTED',
+  message: "the orchestrator stopped before this operation finished; check the room's state",
+} as const;
+
+/** Default and largest page of {@link OperationLog.list}. */
+export const OPERATION_PAGE = { default: 100, max: 500 } as const;
+
+interface Row {
+  id: string;
+  room_id: string;
+  op: RoomOp;
+  source: OperationSource;
+  state: OperationState;
+  params: string;
+  game: string;
+  version: string | null;
+  instance_id: string | null;
+  actor: string;
+  error_code: string | null;
+  error_message: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+const toOperation = (r: Row): Operation => ({
+  id: r.id,
+  roomId: r.room_id,
+  op: r.op,
+  source: r.source,
+  state: r.state,
+  params: JSON.parse(r.params) as Record<string, unknown>,
+  game: r.game,
+  version: r.version,
+  instanceId: r.instance_id,
+  actor: r.actor,
+  errorCode: r.error_code,
+  errorMessage: r.error_message,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+/** Options of {@link SqliteOperationLog}. */
+export interface SqliteOperationLogOptions {
+  /** Close the database when the log closes (it opened it). Default `false`: the database is the caller's. */
+  ownsDb?: boolean;
+  /** The clock, ms since the epoch. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** The operation log on an open orchestrator database. */
+export class SqliteOperationLog implements OperationLog {
+  private closed = false;
+  private lastMs = 0;
+  private seq = 0;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly store: OrchestratorDb,
+    private readonly options: SqliteOperationLogOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  private get db(): Db {
+    if (this.closed || this.store.closed) throw new Error('the operation log is closed');
+    return this.store.db;
+  }
+
+  /** A new id: sorts after every id this process made before (the clock never goes back here). */
+  private newId(at: number): string {
+    const ms = Math.max(at, this.lastMs);
+    this.seq = ms === this.lastMs ? this.seq + 1 : 0;
+    this.lastMs = ms;
+    return `op_${String(ms).padStart(13, '0')}_${String(this.seq % 10_000).padStart(4, '0')}_${randomBytes(4).toString('hex')}`;
+  }
+
+  async queue(input: QueueOperation): Promise<Operation> {
+    const at = this.now();
+    const id = this.newId(at);
+    this.db
+      .prepare(
+        `INSERT INTO operations (id, room_id, op, source, state, params, game, version, instance_id, actor, error_code, error_message, created_at, updated_at)
+         VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, NULL, NULL, ?, ?)`,
+      )
+      .run(id, input.roomId, input.op, input.source, JSON.stringify(input.params ?? {}), input.game ?? '', input.version ?? null, input.instanceId ?? null, input.actor ?? '', at, at);
+    return this.must(id);
+  }
+
+  async start(id: string, instanceId?: string | null): Promise<Operation> {
+    return this.transition(id, ['queued'], 'running', "state = 'running', instance_id = COALESCE(?, instance_id)", [instanceId ?? null]);
+  }
+
+  async succeed(id: string, after: { version?: string | null; instanceId?: string | null; game?: string } = {}): Promise<Operation> {
+    const sets = ["state = 'succeeded'"];
+    const values: unknown[] = [];
+    const set = (sql: string, v: unknown): void => {
+      sets.push(sql);
+      values.push(v);
+    };
+    if (after.version !== undefined) set('version = ?', after.version);
+    if (after.instanceId !== undefined) set('instance_id = ?', after.instanceId);
+    if (after.game !== undefined) set('game = ?', after.game);
+    return this.transition(id, ['queued', 'running'], 'succeeded', sets.join(', '), values);
+  }
+
+  async fail(id: string, code: string, message: string): Promise<Operation> {
+    return this.transition(id, ['queued', 'running'], 'failed', "state = 'failed', error_code = ?, error_message = ?", [code, message]);
+  }
+
+  async get(id: string): Promise<Operation | undefined> {
+    const r = this.db.prepare('SELECT * FROM operations WHERE id = ?').get(id) as Row | undefined;
+    return r && toOperation(r);
+  }
+
+  async list(query: OperationQuery = {}): Promise<Operation[]> {
+    const where: string[] = [];
+    const values: unknown[] = [];
+    const add = (sql: string, v: unknown): void => {
+      where.push(sql);
+      values.push(v);
+    };
+    if (query.roomId !== undefined) add('room_id = ?', query.roomId);
+    if (query.state !== undefined) add('state = ?', query.state);
+    if (query.op !== undefined) add('op = ?', query.op);
+    if (query.since !== undefined) add('created_at >= ?', query.since);
+    if (query.until !== undefined) add('created_at < ?', query.until);
+    if (query.before !== undefined) add('id < ?', query.before);
+    const limit = Math.min(OPERATION_PAGE.max, Math.max(1, Math.floor(query.limit ?? OPERATION_PAGE.default)));
+    const sql = `SELECT * FROM operations${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...values, limit) as Row[]).map(toOperation);
+  }
+
+  async recoverInterrupted(): Promise<Operation[]> {
+    const db = this.db;
+    const at = this.now();
+    return db
+      .transaction(() => {
+        const ids = (db.prepare("SELECT id FROM operations WHERE state IN ('queued', 'running') ORDER BY id").all() as { id: string }[]).map((r) => r.id);
+        const mark = db.prepare("UPDATE operations SET state = 'failed', error_code = ?, error_message = ?, updated_at = ? WHERE id = ? AND state IN ('queued', 'running')");
+        for (const id of ids) mark.run(INTERRUPTED.code, INTERRUPTED.message, at, id);
+        return ids.map((id) => toOperation(db.prepare('SELECT * FROM operations WHERE id = ?').get(id) as Row));
+      })
+      .immediate();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.options.ownsDb) this.store.close();
+  }
+
+  private transition(id: string, from: OperationState[], to: OperationState, sets: string, values: unknown[]): Promise<Operation> {
+    const db = this.db;
+    const at = this.now();
+    const changed = db.prepare(`UPDATE operations SET ${sets}, updated_at = ? WHERE id = ? AND state IN (${from.map(() => '?').join(', ')})`).run(...values, at, id, ...from).changes;
+    if (changed === 0) {
+      const current = db.prepare('SELECT state FROM operations WHERE id = ?').get(id) as { state: OperationState } | undefined;
+      return Promise.reject(new Error(current ? `operation ${id} is ${current.state}: it cannot become ${to}` : `no operation ${id}`));
+    }
+    return Promise.resolve(this.must(id));
+  }
+
+  private must(id: string): Operation {
+    return toOperation(this.db.prepare('SELECT * FROM operations WHERE id = ?').get(id) as Row);
+  }
+}
+
+/**
+ * Opens an operation log on its own database: `<dir>/orchestrator.db`, or in memory for
+ * `':memory:'` (an orchestrator without a data dir: nothing survives the process). Closing the log
+ * closes the database. Does not recover: call {@link OperationLog.recoverInterrupted} once, then.
+ * @throws Error naming the file when it cannot be opened (see {@link openOrchestratorDb}).
+ */
+export function openOperationLog(dir: string): SqliteOperationLog {
+  return new SqliteOperationLog(openOrchestratorDb(dir), { ownsDb: true });
+}
