@@ -50,6 +50,16 @@ export const FLEET_CAUSES = {
   VERSION_EXISTS: { status: 409, message: 'version exists with other content' },
   /** Catalog: no earlier version was pinned in the environment. */
   NOTHING_TO_ROLL_BACK: { status: 409, message: 'nothing to roll back to' },
+  /** A room patch to a version that is not the same major.minor as the room's (only semver patches; anything else is a stop and a new room). */
+  PATCH_SEMVER_INCOMPATIBLE: { status: 409, message: 'a patch stays within the same major.minor version' },
+  /** A room patch of a room that runs a game from a host's folder, not a catalog version. */
+  NOT_VERSIONED: { status: 409, message: 'the room runs no catalog version' },
+  /** A forced turn in a room whose game is not turn-based. */
+  NOT_TURN_BASED: { status: 409, message: 'the room is not turn-based' },
+  /** A lifecycle operation on a room that has finished (its game ended itself); only a stop (DELETE) remains. */
+  ROOM_FINISHED: { status: 409, message: 'the room has finished' },
+  /** A lifecycle operation on a room whose instance cannot run it: its agent is older than fleet protocol 1.3, or its host has no lifecycle operations. */
+  INSTANCE_UNSUPPORTED: { status: 409, message: "the room's instance does not support this operation" },
   /** Request body over 64 KiB (refused before parsing; the connection is closed). */
   PAYLOAD_TOO_LARGE: { status: 413, message: 'body too large', headers: { Connection: 'close' } },
   /** Catalog: an upload over the catalog's upload cap (refused before reading it; the connection is closed). */
