@@ -41,6 +41,33 @@ export const ORCHESTRATOR_MIGRATIONS: readonly OrchestratorMigration[] = [
       CREATE INDEX operations_unfinished ON operations (state) WHERE state IN ('queued', 'running');
     `,
   },
+  {
+    // the webhook outbox (notifications/outbox.ts): one row per (notification, URL); the unique
+    // (url, idempotency_key) index is the per-route idempotency
+    version: 2,
+    name: 'webhook outbox',
+    sql: `
+      CREATE TABLE webhook_outbox (
+        id TEXT PRIMARY KEY,
+        notification_id TEXT NOT NULL,
+        url TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL,
+        body TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'dead')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        last_status INTEGER,
+        last_error TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE UNIQUE INDEX webhook_outbox_route_key ON webhook_outbox (url, idempotency_key);
+      CREATE INDEX webhook_outbox_due ON webhook_outbox (url, state, next_attempt_at);
+      CREATE INDEX webhook_outbox_dead ON webhook_outbox (state, id);
+      CREATE INDEX webhook_outbox_updated ON webhook_outbox (updated_at);
+    `,
+  },
 ];
 
 /**
