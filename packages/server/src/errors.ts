@@ -27,7 +27,7 @@ export const ServerErrorCode = {
   UNKNOWN_GAME: 'SERVER_UNKNOWN_GAME',
   /** `openRoom` with a room id that is already live. */
   ROOM_EXISTS: 'SERVER_ROOM_EXISTS',
-  /** `reserveSeats` for a room that is not live. */
+  /** `reserveSeats` or a lifecycle operation (`pauseRoom`, `restartRoom`…) for a room that is not live. */
   ROOM_NOT_FOUND: 'SERVER_ROOM_NOT_FOUND',
   /** `reserveSeats` for more seats than the room has free (players + live tickets + count would exceed `maxPlayers`). */
   ROOM_FULL: 'SERVER_ROOM_FULL',
@@ -90,6 +90,16 @@ export const ServerErrorCode = {
    * its cap (the previous one is kept) or names a room that is not recorded.
    */
   STATE: 'SERVER_STATE',
+  /** A lifecycle operation (`pauseRoom`, `forceTurn`, `patchRoom`…) on a room that has finished (`game.end`). */
+  ROOM_FINISHED: 'SERVER_ROOM_FINISHED',
+  /** `forceTurn` on a room whose game is not turn-based. */
+  NOT_TURN_BASED: 'SERVER_NOT_TURN_BASED',
+  /** `forceTurn` on a paused room (resume it first). */
+  ROOM_PAUSED: 'SERVER_ROOM_PAUSED',
+  /** `patchRoom` to a version whose major.minor differs from the room's (only patch versions may replace a running game). */
+  PATCH_SEMVER_INCOMPATIBLE: 'SERVER_PATCH_SEMVER_INCOMPATIBLE',
+  /** `patchRoom` on a room of a game served from source (not a catalog version), or to a version that is not loaded (`loadVersion`). */
+  NOT_VERSIONED: 'SERVER_NOT_VERSIONED',
 } as const;
 
 /** One of {@link ServerErrorCode}'s values. */
