@@ -1,4 +1,4 @@
-import { CloseCode, PLAY_PATH_PREFIX, playPath, socketUrlFor, type InitMessage, type Node, type SceneMirror } from '@parlor/squish';
+import { CloseCode, PLAY_PATH_PREFIX, playPath, socketUrlFor, type InitMessage, type Node, type RoomState, type SceneMirror } from '@parlor/squish';
 import { AssetStore } from './media/assets.js';
 import { AudioPlayer } from './media/audio.js';
 import { Connection, type ConnectionError, type ConnectionStatus, type WebSocketConstructor } from './net/connection.js';
@@ -7,6 +7,8 @@ import { ClientError, ClientErrorCode } from './errors.js';
 import { hitTest } from './render/hit-test.js';
 import { InputController } from './input/input.js';
 import { StatusOverlay, type OverlayAction } from './ui/overlay.js';
+import { RoomHud } from './ui/room-hud.js';
+import type { OrderResult } from './net/orders.js';
 import { RedirectRefusedError, checkRedirect } from './net/redirect.js';
 import { identityRefusalTitle } from './net/close-codes.js';
 import { CanvasRenderer } from './render/renderer.js';
@@ -54,7 +56,10 @@ export interface StartOptions {
    * and a reload after the room ended gets the server's "room not found" page; default true.
    */
   updateUrl?: boolean;
-  /** Show the status overlay and spectator badge; default true. */
+  /**
+   * Show the status overlay and spectator badge, and the room's state banner and order toasts
+   * ({@link RoomHud}); default true.
+   */
   overlay?: boolean;
   /**
    * Dev mode (`parlor dev`'s play pages set it from `data-dev`): show the game's build and room
@@ -83,6 +88,13 @@ export interface ClientEvents {
   frame: [info: { full: boolean; seq: number }];
   /** A server `redirect` was refused (bad scheme or origin) and ignored; the page stays. */
   refused: [error: RedirectRefusedError];
+  /** The room's runtime state changed (see {@link ParlorClient.state}). */
+  state: [state: RoomState];
+  /**
+   * Every `orderResult` from the server: answers to {@link ParlorClient.sendOrder} and, with `id`
+   * 0, refused input (paused room, turn generating) and orders the game made from a click.
+   */
+  orderResult: [result: OrderResult];
 }
 
 /** sessionStorage key of the player's identity token (see {@link StartOptions.token}): `parlor:token`. */
@@ -118,6 +130,8 @@ export class ParlorClient extends Emitter<ClientEvents> {
   readonly audio: AudioPlayer;
   /** The overlay, or `null` when disabled. */
   readonly overlay: StatusOverlay | null;
+  /** The room's state banner and order toasts (inside the overlay), or `null` when the overlay is disabled. */
+  readonly hud: RoomHud | null;
   /** Dev mode (overlay of the game's build errors, recovery after a fix), or `null` outside dev mode. */
   readonly dev: DevMode | null;
   private readonly updateUrl: boolean;
@@ -161,6 +175,7 @@ export class ParlorClient extends Emitter<ClientEvents> {
       },
     });
     this.overlay = options.overlay === false ? null : new StatusOverlay(this.canvas);
+    this.hud = this.overlay ? new RoomHud(this.overlay.element, { serverNow: () => Date.now() + this.connection.serverClockOffset }) : null;
     this.renderer = new CanvasRenderer({
       canvas: this.canvas,
       scene: () => this.connection.scene.root,
@@ -189,6 +204,16 @@ export class ParlorClient extends Emitter<ClientEvents> {
       this.emit('frame', info);
     });
     this.connection.on('refused', (e) => this.emit('refused', e));
+    this.connection.on('state', (state) => {
+      if (this.connection.status === 'playing') this.hud?.setState(state);
+      this.emit('state', state);
+    });
+    this.connection.on('orderResult', (result) => {
+      // refusals always; an accepted order only when the game made it from a click (id 0): a
+      // sendOrder caller has its promise
+      if (!result.accepted || result.id === 0) this.hud?.showOrderResult(result);
+      this.emit('orderResult', result);
+    });
     this.connection.on('redirect', (r) => {
       if (typeof location === 'undefined') return;
       // Checked by the connection already; checked again right where the page navigates.
@@ -235,6 +260,18 @@ export class ParlorClient extends Emitter<ClientEvents> {
   get framesApplied(): number {
     return this.connection.framesApplied;
   }
+  /**
+   * The room's runtime state (`status`: `running`, `generation_in_progress`, `paused`,
+   * `finished`; the open `turn`; `nextTurnAt`, the next cutoff on the server's clock, ms since the
+   * epoch, or `null`; the `reason` of a pause or end), or `null` before the server sent one.
+   */
+  get state(): RoomState | null {
+    return this.connection.state;
+  }
+  /** The server's clock minus this page's, ms (0 before the first pong): `Date.now() + serverClockOffset` is the server's time. */
+  get serverClockOffset(): number {
+    return this.connection.serverClockOffset;
+  }
   /** Last round-trip time, ms (`NaN` before the first pong). */
   get rtt(): number {
     return this.connection.rtt;
@@ -256,9 +293,26 @@ export class ParlorClient extends Emitter<ClientEvents> {
     });
   }
 
+  /**
+   * Sends an order of a turn-based game and resolves with the server's answer (see
+   * {@link Connection.sendOrder}): `{ id, accepted, code, message, turn }`. `accepted` means
+   * applied and stored durably; a refusal (`GAME_PAUSED`, `TURN_ALREADY_CLOSED`, `ORDER_REJECTED`
+   * with the game's message, …) resolves with `accepted: false` and also shows a toast.
+   * @param order any JSON-serialisable value (at most `ORDER_LIMITS.bytes` = 4096 bytes of JSON)
+   * @throws {ClientError} (as a rejected promise) `CLIENT_ORDER_INVALID` (no JSON form, too large;
+   *   nothing sent), `CLIENT_DISCONNECTED` (not playing, or the socket was lost before the answer)
+   * @example
+   * const r = await client.sendOrder({ from: 3, to: 7, ships: 10 });
+   * if (!r.accepted) console.log(r.code, r.message);
+   */
+  sendOrder(order: unknown): Promise<OrderResult> {
+    return this.connection.sendOrder(order);
+  }
+
   /** Leaves the room and stops everything (socket, input, audio, painting, overlay). */
   close(): void {
     this.connection.close();
+    this.hud?.destroy();
     this.input.detach();
     this.audio.destroy();
     this.renderer.destroy();
@@ -333,15 +387,19 @@ export class ParlorClient extends Emitter<ClientEvents> {
           break;
         case 'playing':
           o.set({ kind: 'hidden' });
+          this.hud?.setState(this.connection.state);
           break;
         case 'error': {
           const e = this.connection.error;
           const title = e ? identityRefusalTitle(e.code, e.reason) : undefined;
           o.set({ kind: 'error', reason: e ? describeError(e) : 'unknown', actions: e ? this.actionsFor(e) : [], ...(title ? { title } : {}) });
+          // a finished game's "Game over — …" stays over the last frame; any other state is stale now
+          if (this.connection.state?.status !== 'finished') this.hud?.setState(null);
           break;
         }
         case 'closed':
           o.set({ kind: 'hidden' });
+          this.hud?.setState(null);
           break;
       }
     }

@@ -13,6 +13,16 @@ export const ClientErrorCode = {
    * Never thrown: emitted as a {@link RedirectRefusedError} in the connection's `refused` event.
    */
   REDIRECT_REFUSED: 'CLIENT_REDIRECT_REFUSED',
+  /**
+   * `sendOrder` was given an order it cannot send: no JSON form (`undefined`, a function, a cycle,
+   * a BigInt) or JSON text over `ORDER_LIMITS.bytes` (4096 UTF-8 bytes). Nothing was sent.
+   */
+  ORDER_INVALID: 'CLIENT_ORDER_INVALID',
+  /**
+   * `sendOrder` while not joined as a player (connecting, reconnecting, stopped, closed), or the
+   * connection was lost before the server answered the order (it may or may not have been applied).
+   */
+  DISCONNECTED: 'CLIENT_DISCONNECTED',
 } as const;
 
 /** One of {@link ClientErrorCode}'s values. */

@@ -18,6 +18,8 @@ export { RedirectRefusedError, type RedirectTarget, type RedirectPolicy } from '
 export { CanvasRenderer, type RendererOptions } from './render/renderer.js';
 export { InputController, type InputOptions } from './input/input.js';
 export { StatusOverlay, type OverlayState, type OverlayAction } from './ui/overlay.js';
+export { RoomHud, formatCountdown, roomStateText, orderResultText, type RoomHudOptions } from './ui/room-hud.js';
+export { orderText, type OrderResult } from './net/orders.js';
 export { DevMode, startDevOverlay, type DevModeOptions, type DevOverlayPageOptions } from './ui/dev-mode.js';
 export { DevOverlay, diagnosticLocation, type DevOverlayContent } from './ui/dev-overlay.js';
 export {
@@ -48,6 +50,7 @@ export {
   type PlaneTransform,
 } from './render/coords.js';
 export { ClientError, ClientErrorCode, type ClientErrorCodeValue } from './errors.js';
-export type { BackoffOptions } from '@parlor/squish';
+export type { BackoffOptions, RoomState, RoomStatus, RefusalCodeValue } from '@parlor/squish';
+export { RefusalCode, ORDER_LIMITS } from '@parlor/squish';
 export { closeAction, closeCodeMeaning, CLIENT_RESET_CLOSE, type CloseAction } from './net/close-codes.js';
 export { SceneMirror } from '@parlor/squish';

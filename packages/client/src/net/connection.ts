@@ -6,7 +6,8 @@
  * Over ~400 lines on purpose: every method here reads or writes the same few fields (the socket,
  * status, token, ticket, timers), and split across files they would have to be shared back and
  * forth. What owns no connection state lives elsewhere: the redirect policy in `redirect.ts`,
- * close-code meanings and the client's own close code in `close-codes.ts`.
+ * close-code meanings and the client's own close code in `close-codes.ts`, orders in flight in
+ * `orders.ts`.
  */
 import {
   decodeServerMessage,
@@ -23,12 +24,14 @@ import {
   type InitMessage,
   type InputEvent,
   type RedirectMessage,
+  type RoomState,
   type ServerMessage,
 } from '@parlor/squish';
 import { CLIENT_RESET_CLOSE, closeAction, closeCodeMeaning } from './close-codes.js';
 import { ClientError, ClientErrorCode } from '../errors.js';
 import { Emitter } from '../emitter.js';
 import { RedirectRefusedError, checkRedirect } from './redirect.js';
+import { OrderBook, orderText, type OrderResult } from './orders.js';
 
 /** Where a {@link Connection} is in its life. */
 export type ConnectionStatus =
@@ -72,6 +75,17 @@ export interface ConnectionEvents {
    * http(s)/ws(s), or to an origin not allowed). The message was ignored; the connection goes on.
    */
   refused: [error: RedirectRefusedError];
+  /**
+   * The room's runtime state changed (a `state` message: after `init`, then on pause, resume, a
+   * turn generating and ready, the game finishing). See {@link Connection.state}.
+   */
+  state: [state: RoomState];
+  /**
+   * Every `orderResult` the server sent: answers to {@link Connection.sendOrder} (their promises
+   * settle too) and, with `id` 0, refused input (paused room, turn generating) and orders the game
+   * made from a click.
+   */
+  orderResult: [result: OrderResult];
 }
 
 /** Minimal WebSocket constructor type (the browser's, or a compatible one). */
@@ -154,6 +168,18 @@ export class Connection extends Emitter<ConnectionEvents> {
   rtt = NaN;
   /** Room id: the requested one, then the one from `init`. */
   roomId: string;
+  /**
+   * The room's runtime state from the server's last `state` message (status, open turn, next
+   * cutoff on the server's clock, reason), or `null` before the first. Kept while reconnecting to
+   * the same room; cleared when the client lands in another room.
+   */
+  state: RoomState | null = null;
+  /**
+   * The server's clock minus this page's (`Date.now()`), ms, estimated from pings (the sample with
+   * the shortest round trip among the last 8); 0 before the first pong. `Date.now() +
+   * serverClockOffset` is the server's time, e.g. to count down to `state.nextTurnAt`.
+   */
+  serverClockOffset = 0;
 
   private url: string;
   private readonly game: string;
@@ -178,6 +204,8 @@ export class Connection extends Emitter<ConnectionEvents> {
   private lastMessageAt = 0;
   private joined = false;
   private started = false;
+  private readonly orders = new OrderBook();
+  private clockSamples: Array<{ rtt: number; offset: number }> = [];
 
   constructor(options: ConnectionOptions) {
     super();
@@ -221,6 +249,37 @@ export class Connection extends Emitter<ConnectionEvents> {
   sendInput(event: InputEvent): boolean {
     if (this.status !== 'playing' || this.init?.spectator) return false;
     return this.send({ type: 'input', event });
+  }
+
+  /**
+   * Sends an order of a turn-based game (an `order` message: `JSON.stringify(order)`, at most
+   * `ORDER_LIMITS.bytes` = 4096 UTF-8 bytes) and resolves with the server's answer: `accepted`
+   * (applied and stored durably) or refused with a `RefusalCode` (`GAME_PAUSED`,
+   * `TURN_ALREADY_CLOSED`, `ORDER_REJECTED` with the game's message, …); a refusal resolves, it
+   * does not reject. Ids are numbered per connection from 1. A spectator's order resolves at once,
+   * refused with `SPECTATOR`, without being sent.
+   * @param order any JSON-serialisable value the game's `onOrder` understands
+   * @throws {ClientError} (as a rejected promise) `CLIENT_ORDER_INVALID` for an order with no JSON
+   *   form or over the cap (nothing sent); `CLIENT_DISCONNECTED` when not joined (status other than
+   *   `'playing'`), or when the socket was lost before the answer (the order may or may not have been applied)
+   */
+  sendOrder(order: unknown): Promise<OrderResult> {
+    let text: string;
+    try {
+      text = orderText(order);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this.status !== 'playing' || !this.ws) {
+      return Promise.reject(new ClientError(ClientErrorCode.DISCONNECTED, `sendOrder: not connected to the room (status ${this.status}); send it again once the status is 'playing'`));
+    }
+    const { id, result } = this.orders.open();
+    if (this.init?.spectator) {
+      this.orders.settle({ id, accepted: false, code: 'SPECTATOR', message: 'Spectators cannot give orders.', turn: this.state?.turn ?? 0 });
+    } else if (!this.send({ type: 'order', id, order: text })) {
+      this.orders.fail(id, new ClientError(ClientErrorCode.DISCONNECTED, 'sendOrder: the socket is not open; send it again once the status is \'playing\''));
+    }
+    return result;
   }
 
   /** Closes the socket for good (status `'closed'`); no reconnect follows. */
@@ -323,8 +382,21 @@ export class Connection extends Emitter<ConnectionEvents> {
         const rtt = now() - msg.clientTime;
         if (rtt >= 0 && Number.isFinite(rtt)) {
           this.rtt = rtt;
+          this.sampleClock(rtt, msg.serverTime);
           this.emit('rtt', rtt);
         }
+        break;
+      }
+      case 'state': {
+        const { type: _type, ...state } = msg;
+        this.state = state;
+        this.emit('state', state);
+        break;
+      }
+      case 'orderResult': {
+        const { type: _type, ...result } = msg;
+        this.orders.settle(result);
+        this.emit('orderResult', result);
         break;
       }
     }
@@ -338,6 +410,8 @@ export class Connection extends Emitter<ConnectionEvents> {
       );
       return;
     }
+    // a state belongs to its room: another room (a redirect, a rejoin afresh) sends its own
+    if (this.init && this.init.roomId !== init.roomId) this.state = null;
     this.init = init;
     this.joined = true;
     this.clearTimer('join');
@@ -383,6 +457,7 @@ export class Connection extends Emitter<ConnectionEvents> {
   private onClose(code: number, reason: string): void {
     this.stopTimers();
     this.joined = false;
+    this.orders.failAll(`socket closed with code ${code}`);
     if (this.status === 'closed' || this.status === 'error') return;
     // a server that sent `error` and then dropped the link: its code says more than 1006
     let effective = code;
@@ -420,6 +495,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.ws = null;
     this.stopTimers();
     this.joined = false;
+    this.orders.failAll(why);
     try {
       ws.close(CLIENT_RESET_CLOSE, why);
     } catch {
@@ -438,6 +514,7 @@ export class Connection extends Emitter<ConnectionEvents> {
     this.stopTimers();
     this.clearTimer('reconnect');
     this.joined = false;
+    this.orders.failAll(reason);
     const ws = this.ws;
     this.ws = null;
     if (ws && (ws.readyState === 0 || ws.readyState === 1)) {
@@ -467,6 +544,16 @@ export class Connection extends Emitter<ConnectionEvents> {
       console.warn('[parlor] could not send', msg.type, err);
       return false;
     }
+  }
+
+  /** Keeps the clock offset of the shortest round trip among the last 8 pongs (its midpoint is the best guess of when the server read its clock). */
+  private sampleClock(rtt: number, serverTime: number): void {
+    if (!Number.isFinite(serverTime)) return;
+    this.clockSamples.push({ rtt, offset: serverTime - (Date.now() - rtt / 2) });
+    if (this.clockSamples.length > 8) this.clockSamples.shift();
+    let best = this.clockSamples[0];
+    for (const s of this.clockSamples) if (s.rtt < best.rtt) best = s;
+    this.serverClockOffset = best.offset;
   }
 
   private startPing(): void {
