@@ -47,3 +47,9 @@ export {
 } from './catalog/versions.js';
 export type { RoomInfo } from './rooms/room.js';
 export { ServerError, GameLoadError, ServerConfigError, RuntimeError, ArtifactError, ServerErrorCode, type ServerErrorCodeValue } from './errors.js';
+/**
+ * The host's durable room state (what `parlor serve --state-dir` keeps across restarts and kill -9):
+ * the {@link RoomStateStore} interface and its SQLite implementation, {@link openRoomStateStore}.
+ */
+export type { RoomStateStore, StoredRoom, StoredSnapshot, StoredMember } from './state/store.js';
+export { openRoomStateStore, ROOM_STATE_FILE, type RoomStateStoreOptions } from './state/sqlite-store.js';
