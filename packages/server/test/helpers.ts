@@ -7,7 +7,9 @@ import {
   type InitMessage,
   type JoinMessage,
   type Node,
+  type OrderResultMessage,
   type ServerMessage,
+  type StateMessage,
   Text,
 } from '@parlor/squish';
 import { vi } from 'vitest';
@@ -67,6 +69,13 @@ export class TestClient {
   framesApplied = 0;
   init: InitMessage | null = null;
   closeInfo: { code: number; reason: string } | null = null;
+  /** The last `state` message (the room's status, open turn, next cutoff, reason), or `null` before one. */
+  state: StateMessage | null = null;
+  /** Every `state` message, in order. */
+  readonly states: StateMessage[] = [];
+  /** Every `orderResult` message, in order (answers to {@link order}, and id-0 refusals of input or clicks' orders). */
+  readonly orderResults: OrderResultMessage[] = [];
+  private nextOrderId = 1;
   readonly opened: Promise<void>;
   /** Errors decoding or applying what the server sent (should stay empty). */
   readonly errors: unknown[] = [];
@@ -87,6 +96,11 @@ export class TestClient {
         const msg = decodeServerMessage(bytes);
         this.messages.push(msg);
         if (msg.type === 'init') this.init = msg;
+        if (msg.type === 'state') {
+          this.state = msg;
+          this.states.push(msg);
+        }
+        if (msg.type === 'orderResult') this.orderResults.push(msg);
         if (msg.type === 'frame') {
           this.frameBytes.push(bytes.slice());
           this.mirror.apply(bytes);
@@ -136,6 +150,32 @@ export class TestClient {
     this.join(game, more);
     await waitFor(() => this.init !== null && this.fullFrames > 0, `init and a full frame for ${game}`);
     return this.init!;
+  }
+
+  /**
+   * Sends an order (`JSON.stringify(order)`, or `order` as is with `raw: true`, e.g. text that is
+   * not JSON) with the next id of this socket (or `id`), and waits for the `orderResult` with that id.
+   */
+  async order(order: unknown, opts: { raw?: boolean; id?: number; timeoutMs?: number } = {}): Promise<{ accepted: boolean; code: string; message: string; turn: number; id: number }> {
+    const id = opts.id ?? this.nextOrderId++;
+    const text = opts.raw ? String(order) : JSON.stringify(order);
+    this.send({ type: 'order', id, order: text });
+    const r = await this.waitForOrderResult((m) => m.id === id, `orderResult for order ${id}`, opts.timeoutMs);
+    return { id: r.id, accepted: r.accepted, code: r.code, message: r.message, turn: r.turn };
+  }
+
+  /** Waits until a `state` message (the last one, or one received after `since` states) satisfies `pred`, and returns it. */
+  async waitForState(pred: (s: StateMessage) => boolean, what = 'a matching state', timeoutMs = 5000, since = 0): Promise<StateMessage> {
+    let found: StateMessage | undefined;
+    await waitFor(() => (found = this.states.slice(since).find(pred)) !== undefined, `${what} (states so far: ${JSON.stringify(this.states.slice(since))})`, timeoutMs);
+    return found!;
+  }
+
+  /** Waits until an `orderResult` satisfying `pred` arrived, and returns the first such. */
+  async waitForOrderResult(pred: (r: OrderResultMessage) => boolean, what = 'a matching orderResult', timeoutMs = 5000): Promise<OrderResultMessage> {
+    let found: OrderResultMessage | undefined;
+    await waitFor(() => (found = this.orderResults.find(pred)) !== undefined, what, timeoutMs);
+    return found!;
   }
 
   /** Waits until `n` more frames have been applied than now. */
