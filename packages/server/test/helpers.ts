@@ -164,11 +164,13 @@ export class TestClient {
     return { id: r.id, accepted: r.accepted, code: r.code, message: r.message, turn: r.turn };
   }
 
-  /** Waits until a `state` message (the last one, or one received after `since` states) satisfies `pred`, and returns it. */
-  async waitForState(pred: (s: StateMessage) => boolean, what = 'a matching state', timeoutMs = 5000, since = 0): Promise<StateMessage> {
-    let found: StateMessage | undefined;
-    await waitFor(() => (found = this.states.slice(since).find(pred)) !== undefined, `${what} (states so far: ${JSON.stringify(this.states.slice(since))})`, timeoutMs);
-    return found!;
+  /**
+   * Waits until the last `state` message ({@link state}) satisfies `pred`, and returns it. (A state
+   * that came and went meanwhile does not count: look in {@link states} for those.)
+   */
+  async waitForState(pred: (s: StateMessage) => boolean, what = 'a matching state', timeoutMs = 5000): Promise<StateMessage> {
+    await waitFor(() => this.state !== null && pred(this.state), `${what} (states so far: ${JSON.stringify(this.states)})`, timeoutMs);
+    return this.state!;
   }
 
   /** Waits until an `orderResult` satisfying `pred` arrived, and returns the first such. */
