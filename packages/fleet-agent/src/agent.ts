@@ -14,16 +14,18 @@ import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { EventEmitter } from 'eventemitter3';
 import WebSocket from 'ws';
-import { backoffDelay, isLabel, isRoomId } from '@parlor/squish';
+import { backoffDelay, isLabel, isRoomId, ROOM_STATUSES } from '@parlor/squish';
 import { runCommand, type CommandTarget } from './commands.js';
 import { FleetAgentError, FleetAgentErrorCode } from './errors.js';
 import type { FleetHost, HostRoom } from './host.js';
 import { agentLogger, agentSquishVersions, type FleetAgentEvents, type FleetAgentLogger, type FleetAgentOptions, type FleetAgentStatus } from './options.js';
+import { RoomEventOutbox } from './room-events.js';
 import {
   FleetAckCode,
   FLEET_MAX_FRAME_BYTES,
   FLEET_PLACE_MINOR,
   FLEET_PROTOCOL_MAJOR,
+  FLEET_ROOM_OP_MINOR,
   FLEET_SUBPROTOCOL,
   FLEET_WS_PATH,
   FleetCloseCode,
@@ -103,6 +105,10 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
   private readonly placing = new Map<number, { resolve: (room: PlacedRoom) => void; reject: (err: Error) => void; timer: ReturnType<typeof setTimeout> }>();
   /** What the commands the orchestrator sends may do to this agent (see `commands.ts`). */
   private readonly commandTarget: CommandTarget;
+  /** The host's room events on their way to the orchestrator (protocol 1.3). */
+  private readonly roomEvents: RoomEventOutbox;
+  /** Unsubscribes from the host's room events (while connecting or connected). */
+  private unsubscribeEvents: (() => void) | null = null;
 
   /** @throws {FleetAgentError} `FLEET_AGENT_CONFIG` on invalid options. */
   constructor(
@@ -165,6 +171,13 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
       drain: () => this.drain(),
       undrain: () => this.undrain(),
     };
+    this.roomEvents = new RoomEventOutbox(() => {
+      const ws = this.ws;
+      if (!ws || !this.welcomed || ws.readyState !== WebSocket.OPEN) return { mode: 'hold' };
+      // an orchestrator older than 1.3 would close the session on an unknown frame
+      if (this.orchestratorMinor < FLEET_ROOM_OP_MINOR) return { mode: 'drop' };
+      return { mode: 'send', send: (event) => this.send(ws, { t: 'roomEvent', event }) };
+    }, this.logger);
   }
 
   /** Current status (see {@link FleetAgentStatus}). */
@@ -196,6 +209,8 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
       this.setStatus(this.draining ? 'draining' : 'connecting');
       this.sampleTimer = setInterval(() => this.sample(), this.sampleMs);
       this.sampleTimer.unref?.();
+      // The host's room events, in order, from now on (queued while no session is up).
+      this.unsubscribeEvents = this.host.onRoomEvent?.((event) => this.roomEvents.push(event)) ?? null;
       this.open();
     }
     if (opts.connectTimeoutMs !== undefined) {
@@ -400,6 +415,7 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
         createdAt,
         ...(typeof r.version === 'string' && { version: r.version }),
         ...(typeof r.sha256 === 'string' && { sha256: r.sha256 }),
+        ...(ROOM_STATUSES.includes(r.status as never) && { status: r.status, turn: Number.isSafeInteger(r.turn) && (r.turn as number) >= 0 ? r.turn : 0 }),
       });
     }
     for (const id of this.firstSeen.keys()) if (!seen.has(id)) this.firstSeen.delete(id);
@@ -461,6 +477,9 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
     this.retryTimer = null;
     if (this.sampleTimer) clearInterval(this.sampleTimer);
     this.sampleTimer = null;
+    this.unsubscribeEvents?.();
+    this.unsubscribeEvents = null;
+    this.roomEvents.close();
     const ws = this.ws;
     this.ws = null;
     if (ws && ws.readyState === WebSocket.CONNECTING) ws.terminate();
@@ -573,6 +592,7 @@ export class FleetAgent extends EventEmitter<FleetAgentEvents> {
         const w = this.connectWaiters;
         this.connectWaiters = [];
         for (const x of w) x.resolve();
+        this.roomEvents.flush();
         return;
       }
       case 'poll': {

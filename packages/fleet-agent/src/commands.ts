@@ -1,12 +1,16 @@
 /**
  * The orchestrator's commands as the agent runs them on its host: `createRoom`, `destroyRoom`,
- * `reserveSeats`, `drain`, `undrain`, each answered by an `ack` (protocol codes in `FleetAckCode`).
+ * `reserveSeats`, `drain`, `undrain`, `roomOp` (since 1.3: pause, resume, restart, patch, turn),
+ * each answered by an `ack` (protocol codes in `FleetAckCode`).
  * Owns no state: the agent hands {@link runCommand} a narrow {@link CommandTarget} (its host, its
  * drain flag, its record of fleet-created rooms, its snapshot) and sends the ack it returns.
  */
-import { isRoomId, SHA256_RE } from '@parlor/squish';
+import { isRoomId, OPERATION_SOURCES, SHA256_RE, type ArtifactRef } from '@parlor/squish';
 import type { FleetHost } from './host.js';
-import { FleetAckCode, type AckFrame, type AgentSnapshot, type CmdFrame } from './protocol.js';
+import { FLEET_ROOM_OPS, FleetAckCode, type AckFrame, type AgentSnapshot, type CmdFrame } from './protocol.js';
+
+/** Longest `reason` of a `roomOp` pause, characters. */
+const MAX_REASON = 200;
 
 /** What {@link runCommand} may do to the agent that received the command. */
 export interface CommandTarget {
@@ -39,8 +43,7 @@ export async function runCommand(c: CmdFrame, agent: CommandTarget): Promise<Ack
         const roomId = String(c.roomId ?? '');
         if (!isRoomId(roomId)) return fail(FleetAckCode.VALIDATION, 'invalid roomId');
         if (agent.isDraining() && !c.force) return fail(FleetAckCode.INSTANCE_DRAINING, 'instance is draining');
-        const art = c.artifact;
-        if (art !== undefined && (typeof art !== 'object' || art === null || art.slug !== type || typeof art.version !== 'string' || !SHA256_RE.test(String(art.sha256)) || typeof art.url !== 'string')) {
+        if (c.artifact !== undefined && !validArtifact(c.artifact, type)) {
           return fail(FleetAckCode.VALIDATION, 'invalid artifact (its slug must be the type, with a version, a sha256 and a url)');
         }
         // a catalog room (an artifact) runs whatever its slug: the host fetches the version
@@ -81,6 +84,8 @@ export async function runCommand(c: CmdFrame, agent: CommandTarget): Promise<Ack
         }
         return { t: 'ack', id: c.id, ok: true, tickets: [...r.tickets], expiresAt: r.expiresAt };
       }
+      case 'roomOp':
+        return await roomOp(c, agent.host);
       case 'drain':
         agent.drain();
         return { t: 'ack', id: c.id, ok: true };
@@ -94,6 +99,43 @@ export async function runCommand(c: CmdFrame, agent: CommandTarget): Promise<Ack
     const code = typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : FleetAckCode.HOST_FAILED;
     return fail(code, (err as Error)?.message ?? String(err));
   }
+}
+
+/** Runs a `roomOp` command (since 1.3) on the host: checked, then `host.roomOp`; the ack carries the room's state and version after it. */
+async function roomOp(c: CmdFrame, host: FleetHost): Promise<AckFrame> {
+  const fail = (code: string, message: string): AckFrame => ({ t: 'ack', id: c.id, ok: false, error: { code, message } });
+  const roomId = String(c.roomId ?? '');
+  const op = c.roomOp;
+  if (!isRoomId(roomId)) return fail(FleetAckCode.VALIDATION, 'invalid roomId');
+  if (typeof op !== 'string' || !FLEET_ROOM_OPS.includes(op)) return fail(FleetAckCode.VALIDATION, `unknown room operation ${JSON.stringify(String(op).slice(0, 32))}`);
+  if (c.reason !== undefined && (typeof c.reason !== 'string' || c.reason.length > MAX_REASON)) return fail(FleetAckCode.VALIDATION, `reason must be a string of at most ${MAX_REASON} characters`);
+  if (c.source !== undefined && !OPERATION_SOURCES.includes(c.source)) return fail(FleetAckCode.VALIDATION, 'invalid source');
+  if (!host.roomOp) return fail(FleetAckCode.UNSUPPORTED, 'this host runs no room lifecycle operations');
+  const room = host.listRooms().find((r) => r.roomId === roomId);
+  if (!room) return fail(FleetAckCode.ROOM_NOT_FOUND, `no live room ${roomId} here`);
+  if (op === 'patch' && !validArtifact(c.artifact, room.type)) return fail(FleetAckCode.VALIDATION, `patch needs an artifact of the room's game ${room.type} (a version, a sha256 and a url)`);
+  let result;
+  try {
+    result = await host.roomOp(roomId, op, {
+      ...(c.reason !== undefined && { reason: c.reason }),
+      ...(op === 'patch' && { artifact: c.artifact }),
+      ...(c.source !== undefined && { source: c.source }),
+    });
+  } catch (err) {
+    // the room ended meanwhile: the protocol's ROOM_NOT_FOUND, the host's error in the message
+    if (!host.listRooms().some((r) => r.roomId === roomId)) return fail(FleetAckCode.ROOM_NOT_FOUND, `room ${roomId} ended (${hostError(err)})`);
+    throw err;
+  }
+  const ack: AckFrame = { t: 'ack', id: c.id, ok: true, state: result.state };
+  ack.version = typeof result.version === 'string' ? result.version : null;
+  return ack;
+}
+
+/** Whether `a` is a usable artifact reference of the game `slug`. */
+function validArtifact(a: unknown, slug: string): a is ArtifactRef {
+  if (typeof a !== 'object' || a === null) return false;
+  const r = a as Partial<ArtifactRef>;
+  return r.slug === slug && typeof r.version === 'string' && SHA256_RE.test(String(r.sha256)) && typeof r.url === 'string';
 }
 
 /** `CODE: message` of a host's error, for an ack message that wraps it. */

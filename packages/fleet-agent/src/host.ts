@@ -1,5 +1,5 @@
-import type { ArtifactRef } from '@parlor/squish';
-import type { InstanceCapacity, RoomProvenance } from './protocol.js';
+import type { ArtifactRef, OperationSource, RoomEvent, RoomState, RoomStatus } from '@parlor/squish';
+import type { FleetRoomOp, InstanceCapacity, RoomProvenance } from './protocol.js';
 
 /** One room as the host reports it. */
 export interface HostRoom {
@@ -19,6 +19,27 @@ export interface HostRoom {
   version?: string;
   /** sha256 of the catalog artifact the room runs; absent for a room of a local game folder. */
   sha256?: string;
+  /** The room's runtime status (fleet protocol 1.3); absent when the host does not say. */
+  status?: RoomStatus;
+  /** The turn whose orders are open (0 for a real-time game); reported with `status`. */
+  turn?: number;
+}
+
+/** The parameters of a {@link FleetHost.roomOp}. */
+export interface HostRoomOpParams {
+  /** `pause`: why (shown to players); absent: the host's default reason. */
+  reason?: string;
+  /** `patch`: the catalog version to move the room to (fetch, verify and load it as `createRoom` with an artifact does, then patch). */
+  artifact?: ArtifactRef;
+  /** Who asked (the operation log's source); default `admin`. */
+  source?: OperationSource;
+}
+
+/** What a {@link FleetHost.roomOp} resolves to: the room after the operation. */
+export interface HostRoomOpResult {
+  state: RoomState;
+  /** The version the room runs after it; `null` (or absent) for a game served from source. */
+  version?: string | null;
 }
 
 /**
@@ -64,6 +85,21 @@ export interface FleetHost {
    * the orchestrator, and never more. Optional: without it the agent declares its options' capacity.
    */
   capacity?(): Partial<InstanceCapacity>;
+  /**
+   * Runs a lifecycle operation on a live room (fleet protocol 1.3, the `roomOp` command): `pause`,
+   * `resume`, `restart` (same version, state restored), `patch` (to `params.artifact`, same
+   * major.minor only, state restored), `turn` (generate the next turn now; resolves once it is
+   * generated). Resolves with the room's state after it. Optional: without it `roomOp` commands fail
+   * with `UNSUPPORTED`. Rejects with an error whose `code` is a `FleetAckCode` the orchestrator
+   * understands: `ROOM_NOT_FOUND`, `PATCH_SEMVER_INCOMPATIBLE`, `NOT_TURN_BASED`, `NOT_VERSIONED`,
+   * `ROOM_FINISHED` (any other code is kept and reported as a failed command).
+   */
+  roomOp?(roomId: string, op: FleetRoomOp, params: HostRoomOpParams): Promise<HostRoomOpResult>;
+  /**
+   * Subscribes to the host's typed room events (fleet protocol 1.3): the agent forwards each to the
+   * orchestrator as a `roomEvent` frame, in order. Returns the function that unsubscribes. Optional.
+   */
+  onRoomEvent?(listener: (event: RoomEvent) => void): () => void;
   /** Called by `enableGracefulShutdown()` last; optional. */
   shutdown?(): Promise<void>;
 }

@@ -3,13 +3,14 @@
  *
  * Every frame is one msgpackr-encoded object `{ v: [major, minor], t: <type>, ... }`. The
  * orchestrator drives: `poll` → `state`, `cmd` → `ack` (correlation id). The agent speaks first
- * only with `hello` (once), `dirty` (a rate-limited nudge) and, since 1.1, `place` (a rate-limited
- * request to place a room, answered by `placed` with the same id). The agent key travels in
+ * only with `hello` (once), `dirty` (a rate-limited nudge), since 1.1 `place` (a rate-limited
+ * request to place a room, answered by `placed` with the same id) and, since 1.3, `roomEvent`
+ * (a typed room event of its host, rate-limited, sent only to an orchestrator of minor ≥ 3). The agent key travels in
  * `Sec-WebSocket-Protocol` next to {@link FLEET_SUBPROTOCOL}, which is the only value echoed back.
  *
  * It lives here, with the agent; the orchestrator imports it from `@parlor/fleet-agent`, so both sides speak one definition.
  */
-import type { ArtifactRef } from '@parlor/squish';
+import type { ArtifactRef, OperationSource, RoomEvent, RoomState, RoomStatus } from '@parlor/squish';
 import { Packr } from 'msgpackr';
 
 /** Protocol major version: a different major is refused at `hello`. */
@@ -17,11 +18,26 @@ export const FLEET_PROTOCOL_MAJOR = 1;
 /**
  * Protocol minor version: additive changes only. 1.1 added `place` / `placed`; 1.2 added catalog
  * rooms: `hello.squishVersions`, `cmd.artifact` (createRoom of a catalog version) and the rooms'
- * `version` / `sha256`.
+ * `version` / `sha256`; 1.3 added room lifecycle operations: the `roomOp` command (pause, resume,
+ * restart, patch, turn; its ack carries the room's `state` and `version`), `roomEvent` frames
+ * (agent → orchestrator) and the rooms' `status` / `turn`.
  */
-export const FLEET_PROTOCOL_MINOR = 2;
+export const FLEET_PROTOCOL_MINOR = 3;
 /** The first minor version with `place` / `placed`: an agent sends `place` only to an orchestrator at least this new. */
 export const FLEET_PLACE_MINOR = 1;
+/**
+ * The first minor version with `roomOp` and `roomEvent`: the orchestrator sends `roomOp` only to an
+ * agent at least this new (an older one is refused before anything is sent), and an agent sends
+ * `roomEvent` only to an orchestrator at least this new.
+ */
+export const FLEET_ROOM_OP_MINOR = 3;
+/**
+ * Bounds on `roomEvent` frames: an event's JSON is at most `eventBytes` UTF-8 bytes (the agent drops
+ * a larger one with a warning); an agent sends at most `perSecond` events per second with bursts of
+ * `burst` (it queues the rest, at most `queue` events, oldest dropped first with a warning, also
+ * while disconnected); an orchestrator closes with `PROTOCOL` an agent over twice that rate.
+ */
+export const ROOM_EVENT_LIMITS = Object.freeze({ eventBytes: 16 * 1024, perSecond: 100, burst: 200, queue: 1000 });
 /** The fixed sub-protocol the orchestrator echoes back (never the key). */
 export const FLEET_SUBPROTOCOL = 'parlor-fleet.v1';
 /** Prefix of the sub-protocol entry that carries the agent key (base64url of its UTF-8 bytes). */
@@ -123,6 +139,14 @@ export const FleetAckCode = {
   COMMAND_EXPIRED: 'COMMAND_EXPIRED',
   /** Since 1.2: the command belongs to another session than the agent's current one (`cmd.session` ≠ `welcome.session`): never run. */
   STALE_SESSION: 'STALE_SESSION',
+  /** Since 1.3, `roomOp` patch: the version is not the same major.minor as the room's (semver patch only). */
+  PATCH_SEMVER_INCOMPATIBLE: 'PATCH_SEMVER_INCOMPATIBLE',
+  /** Since 1.3, `roomOp` turn: the room's game is not turn-based. */
+  NOT_TURN_BASED: 'NOT_TURN_BASED',
+  /** Since 1.3, `roomOp` patch: the room runs a game from source (a local folder), not a catalog version. */
+  NOT_VERSIONED: 'NOT_VERSIONED',
+  /** Since 1.3, `roomOp`: the room has finished (its game ended itself); only a stop (`destroyRoom`) remains. */
+  ROOM_FINISHED: 'ROOM_FINISHED',
 } as const;
 
 /** One of {@link FleetAckCode}'s values. */
@@ -149,6 +173,10 @@ export interface RoomSnapshot {
   version?: string;
   /** Since 1.2: sha256 of the catalog artifact the room runs; absent for a room of a local game folder. */
   sha256?: string;
+  /** Since 1.3: the room's runtime status (absent from older agents and hosts that do not say). */
+  status?: RoomStatus;
+  /** Since 1.3: the turn whose orders are open (0 for a real-time game); absent when {@link RoomSnapshot.status} is. */
+  turn?: number;
 }
 
 /** A full agent snapshot. */
@@ -214,8 +242,17 @@ export interface StateFrame {
   hash: string;
   snapshot?: AgentSnapshot;
 }
-/** Commands the orchestrator sends. */
-export type CommandOp = 'createRoom' | 'destroyRoom' | 'drain' | 'undrain' | 'reserveSeats';
+/** Commands the orchestrator sends (`roomOp` since 1.3). */
+export type CommandOp = 'createRoom' | 'destroyRoom' | 'drain' | 'undrain' | 'reserveSeats' | 'roomOp';
+/**
+ * The lifecycle operations a `roomOp` command carries (since 1.3): `pause` (ticks and turns stop,
+ * players stay connected), `resume`, `restart` (the same version again, state restored), `patch`
+ * (to `cmd.artifact`, a version of the same game within the same major.minor, state restored),
+ * `turn` (generate the next turn now). Start and stop are `createRoom` and `destroyRoom`.
+ */
+export type FleetRoomOp = 'pause' | 'resume' | 'restart' | 'patch' | 'turn';
+/** Every {@link FleetRoomOp}. */
+export const FLEET_ROOM_OPS: readonly FleetRoomOp[] = Object.freeze(['pause', 'resume', 'restart', 'patch', 'turn'] as const);
 /** Orchestrator → agent: a command. */
 export interface CmdFrame {
   t: 'cmd';
@@ -238,9 +275,16 @@ export interface CmdFrame {
   userIds?: string[];
   /**
    * Since 1.2, `createRoom` of a catalog version: the resolved artifact the host fetches (verifying
-   * its sha256) and runs; `type` is then its slug.
+   * its sha256) and runs; `type` is then its slug. Since 1.3, `roomOp` patch: the version to patch
+   * the room to, fetched and loaded the same way first (its `slug` is the room's game).
    */
   artifact?: ArtifactRef;
+  /** Since 1.3, `roomOp`: which lifecycle operation to run on `roomId`. */
+  roomOp?: FleetRoomOp;
+  /** Since 1.3, `roomOp` pause: why (shown to players; default the host's `'paused by admin'`-like text). At most 200 characters. */
+  reason?: string;
+  /** Since 1.3, `roomOp`: who asked (the operation log's source), for the host's events and logs. */
+  source?: OperationSource;
   /** Since 1.2: the session ({@link WelcomeFrame.session}) the command belongs to. */
   session?: string;
   /** Since 1.2: the orchestrator's monotonic clock (ms) when sent. */
@@ -266,6 +310,10 @@ export interface AckFrame {
   expiresAt?: number;
   /** Since 1.2, `destroyRoom`: the room was no longer on the host (it ended by itself first); still `ok`. */
   alreadyGone?: boolean;
+  /** Since 1.3, an ok `roomOp`: the room's state after the operation. */
+  state?: RoomState;
+  /** Since 1.3, an ok `roomOp`: the version the room runs after it (`null`: a game served from source). */
+  version?: string | null;
 }
 /** Agent → orchestrator: local state changed, poll me soon. */
 export interface DirtyFrame {
@@ -307,8 +355,19 @@ export interface PlacedFrame {
   message?: string;
 }
 
+/**
+ * Agent → orchestrator (since 1.3): a typed event of the host (`server.events` `'room'`): a room
+ * created or ended (with its result), a player joined or left, a turn ready, a room paused,
+ * resumed or restored, an operation the host finished by itself. Sent in the order the host emitted
+ * them, only to an orchestrator of minor ≥ {@link FLEET_ROOM_OP_MINOR}, within {@link ROOM_EVENT_LIMITS}.
+ */
+export interface RoomEventFrame {
+  t: 'roomEvent';
+  event: RoomEvent;
+}
+
 /** Any fleet frame (without the version header). */
-export type FleetFrame = HelloFrame | WelcomeFrame | PollFrame | StateFrame | CmdFrame | AckFrame | DirtyFrame | PlaceFrame | PlacedFrame;
+export type FleetFrame = HelloFrame | WelcomeFrame | PollFrame | StateFrame | CmdFrame | AckFrame | DirtyFrame | PlaceFrame | PlacedFrame | RoomEventFrame;
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
 
