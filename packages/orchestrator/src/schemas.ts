@@ -5,7 +5,7 @@
  * calls validate with them ({@link checkCreate}), and a compile-time check below keeps them equal
  * to the TypeScript types of `types.ts`.
  */
-import { ENV_RE, GAME_NAME_RE as ROOM_TYPE_RE, LABEL_KEY_RE, LABEL_VALUE_MAX, ROOM_ID_RE, SLUG_RE, VERSION_RE } from '@parlor/squish';
+import { ENV_RE, GAME_NAME_RE as ROOM_TYPE_RE, LABEL_KEY_RE, LABEL_VALUE_MAX, ROOM_ID_RE, ROOM_STATUSES, SLUG_RE, VERSION_RE } from '@parlor/squish';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { FleetCause, OrchestratorError } from './errors.js';
@@ -98,6 +98,8 @@ export const RoomInfoSchema = Type.Object({
   createdAt: Type.Number({ description: 'ms since the epoch' }),
   version: Type.Optional(Type.String({ description: 'The catalog version the room runs (absent for a local game folder)' })),
   sha256: Type.Optional(Type.String({ description: 'sha256 of the catalog artifact the room runs (absent for a local game folder)' })),
+  status: Type.Optional(Type.Union(ROOM_STATUSES.map((v) => Type.Literal(v)), { description: 'The runtime status its host last reported (absent from hosts older than fleet protocol 1.3)' })),
+  turn: Type.Optional(Type.Integer({ minimum: 0, description: 'The turn whose orders are open (0 for a real-time game), with status' })),
 }, { additionalProperties: false });
 
 /** `FleetStats`. */

@@ -1,5 +1,5 @@
 import type { InstanceCapacity, RoomProvenance } from '@parlor/fleet-agent';
-import type { Operation, RoomEvent } from '@parlor/squish';
+import type { Operation, RoomEvent, RoomState, RoomStatus } from '@parlor/squish';
 
 /** An instance (one server host with its agent) in the read model. */
 export interface InstanceInfo {
@@ -59,7 +59,33 @@ export interface RoomInfo {
   version?: string;
   /** sha256 of the catalog artifact the room runs; absent for a room of a host's local game folder. */
   sha256?: string;
+  /** The room's runtime status as its host last reported it (fleet protocol 1.3); absent from older hosts. */
+  status?: RoomStatus;
+  /** The turn whose orders are open (0 for a real-time game), with `status`. */
+  turn?: number;
 }
+
+/**
+ * A lifecycle operation asked of a room (`POST /v1/rooms/:roomId/{pause,resume,restart,patch,turn}`,
+ * `DELETE /v1/rooms/:roomId` = `stop`): `pause` with an optional `reason` (≤ 200 characters, shown to
+ * players), `patch` to `version` (a catalog version of the room's game within its major.minor).
+ */
+export type RoomOperationRequest =
+  | { op: 'pause'; reason?: string }
+  | { op: 'resume' }
+  | { op: 'restart' }
+  | { op: 'patch'; version: string }
+  | { op: 'turn' }
+  | { op: 'stop' };
+
+/** The answer to a lifecycle operation: the operation as the log recorded it (`succeeded`) and the room's state after it (`null` when the room is gone). */
+export interface RoomOperationResult {
+  operation: Operation;
+  state: RoomState | null;
+}
+
+/** The answer to a stop (`DELETE /v1/rooms/:roomId`): the destroy's answer and the recorded operation (`state` is `null`: the room is gone). */
+export type RoomStopResult = RoomDestroyed & RoomOperationResult;
 
 /**
  * The answer to a room destroy (`DELETE /v1/rooms/:roomId`, `Orchestrator.destroyRoom`): the room

@@ -244,6 +244,7 @@ export class Registry<L extends InstanceLink> {
       createdAt: r.createdAt,
       ...(r.version !== undefined && { version: r.version }),
       ...(r.sha256 !== undefined && { sha256: r.sha256 }),
+      ...(r.status !== undefined && { status: r.status, turn: r.turn ?? 0 }),
     };
   }
 
