@@ -1,17 +1,13 @@
-import {
-  Squisher,
-  ViewableGame,
-  resolveMetadata,
-  type Game,
-  type GameClass,
-  type InputEvent,
-  type PlayerInfo,
-  type PlayerId,
-  type SquisherOptions,
-} from '@parlor/squish';
+import { Squisher, resolveMetadata, type Game, type GameClass, type PlayerId, type SquisherOptions } from '@parlor/squish';
 import { ServerConfigError } from '../errors.js';
-import { ENGINE_MESSAGE_LIMITS, type EngineToHostMessage, type FramesMessage, type HostToEngineMessage } from './messages.js';
+import { describeError } from './describe-error.js';
+import { isViewable, playerInfo, routeInput } from './input.js';
+import { safeClassName, sanitizeResult, turnBasedProblem } from './durable.js';
+import type { EngineToHostMessage, FramesMessage, HostToEngineMessage } from './messages.js';
 import { tickScheduler, type ScheduledTick } from './tick-scheduler.js';
+import { TurnControl, type TurnHost } from './turns.js';
+
+export { describeError } from './describe-error.js';
 
 /** What a {@link RoomEngine} runs: `G` is the game's own class type (so a test reads its state). */
 export interface EngineSpec<G extends Game = Game> {
@@ -30,6 +26,14 @@ export interface EngineSpec<G extends Game = Game> {
    * are not flushed; the Squisher keeps the changes and the next flush carries them. Optional.
    */
   backlogged?: () => boolean;
+  /**
+   * Start from a stored snapshot instead of the constructor (see `RoomSpec.restore`): the game
+   * is built by the class's static `restore(JSON.parse(snapshot), options)`, a turn-based game's
+   * open turn set to `turn`, and the engine starts paused when `paused`. A class without a static
+   * `restore`, a snapshot that is not JSON, a `restore` that throws or returns no game: a fatal
+   * start error (`error` with `where: 'restore'`, then `stopped`) whose message names the class.
+   */
+  restore?: { snapshot: string; turn: number; paused: boolean };
 }
 
 /** Default of {@link EngineSpec.maxConsecutiveErrors}. */
@@ -84,6 +88,18 @@ export interface EngineOptions {
  * A throwing game is reported with an `error` message and keeps running; after
  * `maxConsecutiveErrors` consecutive failures the engine posts a fatal error, stops and posts
  * `stopped`.
+ *
+ * Rooms that last (the host owns status and schedule; the engine only runs game code):
+ * - `pause` / `resume`: while paused `game.tick` is not called, no turn runs and input is dropped,
+ *   but ticks still flush frames (a join or resync gets its full frame) and joins and leaves
+ *   apply; the first tick after `resume` gets a `dtMs` without the paused time. A
+ *   `TurnBasedGame`'s `status` follows (`paused` / `running`).
+ * - `turn`, `order`, `save`, and a game's own `submitOrder` (answered `orderResult` id 0) and
+ *   `endTurnNow` (`turnRequest`): see {@link TurnControl} for the answers and their refusals.
+ * - `game.end(result)`: after the hook, tick, order or turn that called it the engine posts
+ *   `ended` once, with the result bounded (≤ 64 winners of ≤ 256 characters, finite scores, a
+ *   summary ≤ 500 characters); from then on no game code runs but joins and leaves, and frames
+ *   still flush (players see the final frame) until the host stops the engine.
  */
 export class RoomEngine<G extends Game = Game> {
   private instance: G | null = null;
@@ -106,6 +122,12 @@ export class RoomEngine<G extends Game = Game> {
   private lastAt = 0;
   private inTick = false;
   private tickFailed = false;
+  /** Paused by `pause` (or a failed turn, or a restore that asked): no `game.tick`, no turns, frames still flush. */
+  private paused = false;
+  private pausedAt = 0;
+  /** `ended` was posted (the game called `end(result)`): no more game code but joins and leaves. */
+  private ended = false;
+  private turns: TurnControl | null = null;
   private readonly manual: boolean;
   private readonly post: (msg: EngineToHostMessage) => void;
 
@@ -135,13 +157,25 @@ export class RoomEngine<G extends Game = Game> {
   /**
    * Builds the game and starts the tick loop (with `clock: 'manual'`, no loop: see
    * {@link step}). A game whose constructor, `metadata()` or first `getLayers()` throws is
-   * fatal: the engine posts `error` (fatal) and `stopped`. Idempotent.
+   * fatal: the engine posts `error` (fatal) and `stopped`. So is a turn-based game that breaks
+   * the rules of `TurnBasedGame` (no `metadata().turns`, no `save()` or static `restore`; or
+   * `turns` on a class that is not turn-based): the message tells the author what to add. With
+   * {@link EngineSpec.restore} the game comes from its class's static `restore` instead of the
+   * constructor. Idempotent.
    */
   start(): void {
     if (this.running || this.stopped) return;
     try {
-      const meta = resolveMetadata(this.spec.gameClass.metadata());
-      const game = new this.spec.gameClass(this.spec.options ?? {});
+      const cls = this.spec.gameClass;
+      const meta = resolveMetadata(cls.metadata());
+      const problem = turnBasedProblem(cls, meta);
+      if (problem) {
+        this.fail('constructor', { message: problem, stack: '' }, true);
+        return;
+      }
+      const built = this.spec.restore ? this.restoreGame(this.spec.restore.snapshot) : new cls(this.spec.options ?? {});
+      if (!built) return;
+      const game = built;
       const options: SquisherOptions = {
         layers: () => game.getLayers(),
         onError: (err: unknown) => this.fail('getView', err),
@@ -163,6 +197,13 @@ export class RoomEngine<G extends Game = Game> {
       return;
     }
     this.running = true;
+    this.turns = new TurnControl(this.turnHost(this.instance!));
+    this.turns.attach(this.spec.restore?.turn ?? 1, this.spec.restore?.paused === true);
+    if (this.spec.restore?.paused) {
+      this.paused = true;
+      this.pausedAt = performance.now();
+    }
+    this.afterGameCode();
     if (this.manual) return;
     this.lastAt = performance.now();
     this.nextAt = this.lastAt + this.intervalMs;
@@ -190,7 +231,11 @@ export class RoomEngine<G extends Game = Game> {
     return this.runTick(dt, performance.now(), 0, dt === 0);
   }
 
-  /** Handles one message from the host. Never throws. */
+  /**
+   * Handles one message from the host (join, leave, input, resync, stop, pause, resume, turn,
+   * order, save; see {@link HostToEngineMessage}). Answers, if any, are posted synchronously.
+   * Never throws.
+   */
   handle(msg: HostToEngineMessage): void {
     if (this.stopped) return;
     if (msg.type === 'stop') {
@@ -199,8 +244,28 @@ export class RoomEngine<G extends Game = Game> {
     }
     const game = this.instance;
     const squisher = this.squisher;
-    if (!game || !squisher) return;
+    const turns = this.turns;
+    if (!game || !squisher || !turns) return;
     switch (msg.type) {
+      case 'pause':
+        this.pause();
+        return;
+      case 'resume':
+        if (!this.paused) return;
+        this.paused = false;
+        // The first tick's dt leaves the paused time out.
+        this.lastAt = Math.min(performance.now(), this.lastAt + (performance.now() - this.pausedAt));
+        turns.setPaused(false);
+        return;
+      case 'turn':
+        turns.turn(msg.turn);
+        return;
+      case 'order':
+        turns.order(msg.playerId, msg.id, msg.order);
+        return;
+      case 'save':
+        turns.save(msg.id);
+        return;
       case 'join': {
         if (msg.spectator) {
           this.spectators.add(msg.playerId);
@@ -227,8 +292,10 @@ export class RoomEngine<G extends Game = Game> {
         squisher.requestFull(msg.playerId);
         return;
       case 'input':
+        // While paused or ended the host refuses input itself; none of it reaches the game.
+        if (this.paused || this.ended) return;
         if (this.spectators.has(msg.playerId) || !game.players.has(msg.playerId)) return;
-        this.input(game, squisher, msg.playerId, msg.event);
+        routeInput(game, squisher, msg.playerId, msg.event, (where, fn) => this.hook(where, fn));
         return;
     }
   }
@@ -240,46 +307,6 @@ export class RoomEngine<G extends Game = Game> {
     this.running = false;
     tickScheduler.cancel(this.ticker);
     this.post({ type: 'stopped' });
-  }
-
-  private input(game: Game, squisher: Squisher, pid: PlayerId, ev: InputEvent): void {
-    switch (ev.kind) {
-      case 'keydown': {
-        const keys = game._keys.get(pid);
-        if (!keys || keys.has(ev.key)) return; // auto-repeat
-        keys.add(ev.key);
-        this.hook('onKeyDown', () => game.onKeyDown(pid, ev.key));
-        return;
-      }
-      case 'keyup': {
-        const keys = game._keys.get(pid);
-        if (!keys || !keys.delete(ev.key)) return;
-        this.hook('onKeyUp', () => game.onKeyUp(pid, ev.key));
-        return;
-      }
-      case 'pointerdown':
-        this.hook('onPointerDown', () => game.onPointerDown(pid, ev.x, ev.y));
-        return;
-      case 'pointermove':
-        this.hook('onPointerMove', () => game.onPointerMove(pid, ev.x, ev.y));
-        return;
-      case 'pointerup':
-        this.hook('onPointerUp', () => game.onPointerUp(pid, ev.x, ev.y));
-        return;
-      case 'click': {
-        const node = squisher.nodeById(ev.nodeId);
-        const onClick = node?.onClick;
-        if (!node || !onClick || !node.isVisibleTo(pid)) return;
-        this.hook('onClick', () => onClick.call(node, pid, ev.x, ev.y));
-        return;
-      }
-      case 'gamepad':
-        this.hook('onGamepad', () => game.onGamepad(pid, { index: ev.index, buttons: ev.buttons, axes: ev.axes }));
-        return;
-      case 'text':
-        this.hook('onText', () => game.onText(pid, ev.text));
-        return;
-    }
   }
 
   /** This engine as a task of the process's {@link tickScheduler} (one timer for every room). */
@@ -295,7 +322,7 @@ export class RoomEngine<G extends Game = Game> {
     if (!this.running) return;
     const start = performance.now();
     const dt = start - this.lastAt;
-    this.lastAt = start;
+    if (!this.paused) this.lastAt = start; // `resume` moves lastAt past the paused time
     this.runTick(dt, start, start - this.nextAt);
     if (this.running) this.advance(start);
   }
@@ -325,11 +352,15 @@ export class RoomEngine<G extends Game = Game> {
     if (!game || !squisher) return null;
     this.inTick = true;
     this.tickFailed = false;
+    this.turns?.ticked();
     let frames: ReturnType<Squisher['flush']> | null = null;
-    try {
-      game.tick(dt);
-    } catch (err) {
-      this.fail('tick', err);
+    if (!this.paused && !this.ended) {
+      try {
+        game.tick(dt);
+      } catch (err) {
+        this.fail('tick', err);
+      }
+      this.afterGameCode();
     }
     // A backlogged host (its channel to this engine is full) gets nothing this tick: no frame, no message.
     const backlogged = this.running && this.spec.backlogged?.() === true;
@@ -369,6 +400,98 @@ export class RoomEngine<G extends Game = Game> {
     } catch (err) {
       this.fail(where, err);
     }
+    this.afterGameCode();
+  }
+
+  /** Pauses (idempotent): ticks keep flushing frames but `game.tick` and turns stop. */
+  private pause(): void {
+    if (this.paused || !this.running) return;
+    this.paused = true;
+    this.pausedAt = performance.now();
+    this.turns?.setPaused(true);
+  }
+
+  /** After game code ran: the first time the game has a result (`end(result)`), posts `ended` with it, bounded. */
+  private afterGameCode(): void {
+    const game = this.instance;
+    if (this.ended || !game || this.stopped) return;
+    let raw: unknown;
+    try {
+      raw = game._result;
+    } catch {
+      return;
+    }
+    if (!raw) return;
+    this.ended = true;
+    const tb = this.turns?.turnBased;
+    if (tb) tb._status = 'finished';
+    this.post({ type: 'ended', result: sanitizeResult(raw) });
+  }
+
+  /** Flushes a frame outside the tick (after a turn), unless backlogged; posts it. */
+  private flushNow(): void {
+    const squisher = this.squisher;
+    if (!this.running || !squisher || this.spec.backlogged?.() === true) return;
+    const start = performance.now();
+    try {
+      const frames = squisher.flush();
+      this.lastFlushAt = start;
+      this.lastSeq = frames.seq;
+      this.post({ type: 'frames', seq: frames.seq, parts: frames.parts, sends: frames.sends, tickMs: performance.now() - start });
+    } catch (err) {
+      this.fail('flush', err);
+    }
+  }
+
+  /** Builds the game from a snapshot with the class's static `restore`; `null` after a fatal start error. */
+  private restoreGame(snapshot: string): G | null {
+    const cls = this.spec.gameClass;
+    const name = safeClassName(cls);
+    const fatal = (message: string, stack = ''): null => {
+      this.fail('restore', { message, stack }, true);
+      return null;
+    };
+    const restore = (cls as { restore?: unknown }).restore;
+    if (typeof restore !== 'function') {
+      return fatal(`${name} has no static restore(snapshot, options), so its room cannot be restored: add one that rebuilds the game from what save() returned`);
+    }
+    let data: unknown;
+    try {
+      data = JSON.parse(snapshot);
+    } catch {
+      return fatal(`the stored snapshot of ${name} is not JSON, so its room cannot be restored`);
+    }
+    let game: unknown;
+    try {
+      game = (restore as (s: unknown, o: Record<string, unknown>) => unknown).call(cls, data, this.spec.options ?? {});
+    } catch (err) {
+      const d = describeError(err);
+      return fatal(`${name}.restore(snapshot, options) threw: ${d.message}`, d.stack);
+    }
+    if (!game || typeof (game as Partial<Game>).getLayers !== 'function') {
+      return fatal(`${name}.restore(snapshot, options) must return the rebuilt game (an instance of ${name})`);
+    }
+    return game as G;
+  }
+
+  /** The engine as {@link TurnControl} sees it. */
+  private turnHost(game: G): TurnHost {
+    const engine = this;
+    return {
+      game,
+      get paused() {
+        return engine.paused;
+      },
+      get ended() {
+        return engine.ended;
+      },
+      isSpectator: (pid) => this.spectators.has(pid),
+      post: (msg) => this.post(msg),
+      fail: (where, err) => this.fail(where, err),
+      afterGameCode: () => this.afterGameCode(),
+      pause: () => this.pause(),
+      flushNow: () => this.flushNow(),
+    };
   }
 
   private fail(where: string, err: unknown, forceFatal = false): void {
@@ -387,46 +510,3 @@ export class RoomEngine<G extends Game = Game> {
     if (fatal) this.stop();
   }
 }
-
-/**
- * The message and stack of anything a game threw, as bounded strings, without trusting it: a
- * thrown value's `message`/`stack` may be getters that throw, objects without a callable
- * `toString`, or megabytes long. Never throws.
- */
-export function describeError(err: unknown): { message: string; stack: string } {
-  const L = ENGINE_MESSAGE_LIMITS;
-  let message = '';
-  let stack = '';
-  try {
-    if (typeof err === 'string') message = err;
-    else if (typeof err === 'object' && err !== null) {
-      const m = (err as { message?: unknown }).message;
-      const st = (err as { stack?: unknown }).stack;
-      message = typeof m === 'string' ? m : m === undefined ? '' : `(a ${typeof m} as error message)`;
-      stack = typeof st === 'string' ? st : '';
-    } else if (typeof err === 'number' || typeof err === 'boolean' || typeof err === 'bigint' || err === undefined || err === null) {
-      message = `${err}`;
-    } else message = `(a thrown ${typeof err})`;
-  } catch {
-    message = '(an error whose message could not be read)';
-  }
-  if (message.length > L.messageChars) message = message.slice(0, L.messageChars - 1) + '\u2026';
-  if (stack.length > L.stackChars) stack = stack.slice(0, L.stackChars);
-  return { message: message || 'unknown error', stack };
-}
-
-function isViewable(game: Game): game is ViewableGame {
-  if (game instanceof ViewableGame) return true;
-  const g = game as unknown as Partial<ViewableGame>;
-  return typeof g.getView === 'function' && typeof g.getSpectatorView === 'function' && g.world !== undefined;
-}
-
-/** The game's view of a joining player: id, name and, for a signed-in one, `userId` and a frozen copy of `roles`. */
-function playerInfo(msg: Extract<HostToEngineMessage, { type: 'join' }>): PlayerInfo {
-  const roles = Array.isArray(msg.roles) ? Object.freeze(msg.roles.filter((r): r is string => typeof r === 'string')) : NO_ROLES;
-  return typeof msg.userId === 'string' && msg.userId !== ''
-    ? { id: msg.playerId, name: msg.name, userId: msg.userId, roles }
-    : { id: msg.playerId, name: msg.name, roles };
-}
-
-const NO_ROLES: readonly string[] = Object.freeze([]);

@@ -16,7 +16,7 @@ export class InlineRuntime implements RoomRuntime {
     let handler: ((msg: EngineToHostMessage) => void) | null = null;
     let terminated = false;
     const engine = new RoomEngine(
-      { gameClass: spec.gameClass, options: spec.options, maxConsecutiveErrors: spec.maxConsecutiveErrors },
+      { gameClass: spec.gameClass, options: spec.options, maxConsecutiveErrors: spec.maxConsecutiveErrors, restore: spec.restore },
       (msg) => {
         queueMicrotask(() => {
           if (!terminated && handler) handler(msg);
