@@ -10,7 +10,17 @@
  * - the fail-closed policy that picks one by name ({@link createRuntime}, {@link RoutingRuntime}).
  */
 export type { RoomRuntime, RoomChannel, RoomSpec } from './runtime/runtime.js';
-export type { HostToEngineMessage, EngineToHostMessage, FramesMessage, EngineErrorMessage } from './engine/messages.js';
+export type {
+  HostToEngineMessage,
+  EngineToHostMessage,
+  FramesMessage,
+  EngineErrorMessage,
+  OrderResultEngineMessage,
+  TurnResultMessage,
+  SavedMessage,
+  EndedMessage,
+  TurnRequestMessage,
+} from './engine/messages.js';
 export { ENGINE_MESSAGE_LIMITS } from './engine/messages.js';
 export { RoomEngine, DEFAULT_MAX_CONSECUTIVE_ERRORS, type EngineSpec } from './engine/room-engine.js';
 export { InlineRuntime } from './runtime/inline.js';
