@@ -126,6 +126,13 @@ export interface OrchestratorOptions {
    * own `env` resolves in. Default `prod` when `nodeEnv` is `production`, else `dev`.
    */
   env?: string;
+  /**
+   * Folder of the orchestrator's own database, `orchestrator.db` (the operation log, the webhook
+   * outbox), created if needed and opened at `listen()`; operations a previous process left
+   * unfinished are failed `INTERRUPTED` then. One orchestrator per folder. Default `':memory:'`:
+   * kept in memory, lost with the process (the CLI's default is `./parlor-data/orchestrator`).
+   */
+  dataDir?: string;
 }
 
 /** Options with their defaults applied (keys, logger and environment are handled apart). */
@@ -169,6 +176,7 @@ export function resolveOptions(options: OrchestratorOptions): ResolvedOptions {
     resolver: options.resolver,
     publicUrl: options.publicUrl?.replace(/\/+$/, ''),
     env: envOpt(options),
+    dataDir: dataDirOpt(options.dataDir),
   };
 }
 
@@ -176,6 +184,12 @@ function envOpt(options: OrchestratorOptions): string {
   const env = options.env ?? ((options.nodeEnv ?? process.env.NODE_ENV) === 'production' ? 'prod' : 'dev');
   if (typeof env !== 'string' || !ENV_RE.test(env)) throw new OrchestratorConfigError(`env must be an environment name like dev, staging or prod (${ENV_RE.source}; got ${JSON.stringify(env)})`);
   return env;
+}
+
+function dataDirOpt(v: string | undefined): string {
+  if (v === undefined) return ':memory:';
+  if (typeof v !== 'string' || v.trim() === '') throw new OrchestratorConfigError(`dataDir must be a folder path or ':memory:' (got ${JSON.stringify(v)})`);
+  return v;
 }
 
 function metricsKeys(v: string | string[] | undefined): string[] {
