@@ -25,6 +25,7 @@ import { resolveLogger, type Logger } from './logger.js';
 import { resolveOptions, type OrchestratorOptions, type ResolvedOptions } from './options.js';
 import { place } from './placement/place.js';
 import { OrchestratorMetrics } from './metrics.js';
+import { OperationStore } from './operations/store.js';
 import { EventFeed } from './registry/events.js';
 import type { InstanceRecord } from './registry/instance.js';
 import { Registry } from './registry/read-model.js';
@@ -61,6 +62,12 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   readonly metrics: OrchestratorMetrics;
   /** Keys generated in development (empty otherwise); printed once at construction. */
   readonly generatedKeys: { readonly agentKey?: string; readonly adminKey?: string };
+  /**
+   * The operation log and its database (`dataDir`/orchestrator.db, or in memory), open from
+   * {@link listen} to the end of {@link shutdown}: lifecycle operations run through
+   * `operationStore.run(…)`, each finished one is emitted as `'operation:finished'`.
+   */
+  readonly operationStore: OperationStore;
 
   private readonly opts: ResolvedOptions;
   private readonly keys: AccessKeys;
@@ -121,11 +128,12 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
         throw err;
       },
     );
+    this.operationStore = new OperationStore(opts.dataDir, (operation) => this.emit('operation:finished', { operation }));
     const feed = new EventFeed(this, this.fleet, { replayEvents: opts.sseReplayEvents, replayMs: opts.sseReplayMs, warmupMs: opts.sseWarmupMs }, () => this.registry.pendingFirstPoll());
     this.feed = feed;
     const host = this.catalogHost;
     const catalog = host && opts.api ? { catalog: () => host.get(), env: opts.env, publicUrl: () => this.publicUrl, maxUploadBytes: host.maxUploadBytes, logger: this.logger } : undefined;
-    this.api = createApi(this, opts, { guard, feed, metrics: this.metrics, logger: this.logger, catalog });
+    this.api = createApi(this, opts, { guard, feed, metrics: this.metrics, logger: this.logger, catalog, operations: () => this.operationStore.log });
     // One port: fastify serves HTTP; the agent socket is the server's `upgrade`.
     this.httpServer = this.api.app.server;
     this.httpServer.on('upgrade', (req, socket, head) => this.hub.handleUpgrade(req, socket, head));
@@ -188,16 +196,22 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
 
   /**
    * Starts listening and polling; opens the catalog (the `catalog` option's `{ dir }`) on the
-   * listening address, before `/readyz` says ready.
+   * listening address, before `/readyz` says ready. Before listening it opens the operation log
+   * (`dataDir`) and fails what a previous run left unfinished `INTERRUPTED` (each emitted as
+   * `'operation:finished'`).
+   * @throws {OrchestratorConfigError} when the data dir's database cannot be opened (nothing listens then).
    * @throws {OrchestratorConfigError} when the catalog's folder cannot be opened (nothing listens then).
    * @throws {OrchestratorError} `ORCHESTRATOR_LISTEN` when it cannot listen (port in use, no
    *   permission, called twice or after {@link shutdown}); the underlying error, with its own
    *   `code` such as `EADDRINUSE`, is the `cause`.
    */
   async listen(): Promise<void> {
+    const recovered = await this.operationStore.openStore();
+    if (recovered.length) this.logger.warn({ operations: recovered.map((o) => o.id) }, `${recovered.length} operation(s) a previous run left unfinished marked failed INTERRUPTED`);
     try {
       await this.api.app.listen({ port: this.opts.port, host: this.opts.host });
     } catch (err) {
+      await this.operationStore.close();
       throw new OrchestratorError(OrchestratorErrorCode.LISTEN, `cannot listen on ${this.opts.host}:${this.opts.port}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
     }
     this._port = (this.httpServer.address() as AddressInfo).port;
@@ -205,6 +219,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
       await this.catalogHost?.open(this.publicUrl);
     } catch (err) {
       await this.api.app.close();
+      await this.operationStore.close();
       throw err;
     }
     this.listening = true;
@@ -263,6 +278,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     this.api.streams.closeAll();
     await this.api.app.close();
     await this.catalogHost?.close();
+    await this.operationStore.close();
     this.listening = false;
     this.logger.info('orchestrator stopped');
   }
