@@ -21,6 +21,8 @@ import { registerDashboard } from './dashboard.js';
 import { hasMetricsKey, METRICS_PATH, registerMetricsRoute } from './metrics-route.js';
 import { SseStreams } from './sse.js';
 import { isCatalogPath, registerCatalogRoutes, type CatalogRouteOptions } from '../catalog/routes.js';
+import type { OperationLog } from '../operations/log.js';
+import { registerOperationRoutes } from '../operations/routes.js';
 
 /** Largest request body accepted (bytes); larger ones get `PAYLOAD_TOO_LARGE` before parsing. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -46,7 +48,7 @@ export interface Api {
 }
 
 /** Builds the HTTP API against the control plane (routes are added when the app gets ready). */
-export function createApi(control: ControlPlane, opts: ApiOptions, deps: { guard: AuthGuard; feed: EventFeed; metrics: OrchestratorMetrics; logger: Logger; catalog?: CatalogRouteOptions }): Api {
+export function createApi(control: ControlPlane, opts: ApiOptions, deps: { guard: AuthGuard; feed: EventFeed; metrics: OrchestratorMetrics; logger: Logger; catalog?: CatalogRouteOptions; operations?: () => OperationLog }): Api {
   const log = deps.logger.child({ component: 'http' });
   const app = fastify({
     // fastify's own lines (listening, closing) duplicate ours: only its warnings and errors.
@@ -110,6 +112,7 @@ export function createApi(control: ControlPlane, opts: ApiOptions, deps: { guard
   void app.register(async (scope) => registerRoutes(scope, control, opts, streams));
   void app.register(async (scope) => registerMetricsRoute(scope, deps.metrics));
   if (deps.catalog) void app.register(async (scope) => registerCatalogRoutes(scope, deps.catalog!));
+  if (deps.operations && opts.api) void app.register(async (scope) => registerOperationRoutes(scope, { operations: deps.operations! }));
   void app.register(async (scope) => registerDashboard(scope, opts));
   return { app, streams };
 }
