@@ -101,3 +101,6 @@ export async function publishGate(runtime: (typeof GATE_RUNTIMES)[number] = 'aut
 
 /** Default folder of the catalog (relative to the working directory). */
 export const DEFAULT_CATALOG_DIR = './parlor-data/catalog';
+
+/** Default folder of the orchestrator's own database, orchestrator.db (relative to the working directory). */
+export const DEFAULT_DATA_DIR = './parlor-data/orchestrator';

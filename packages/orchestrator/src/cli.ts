@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { readKeyFile } from './auth/keys.js';
 import { createRemoteResolver } from './catalog/remote-resolver.js';
-import { cliLogger, collect, DEFAULT_CATALOG_DIR, failWith, intArg, keysFromFiles, LOG_LEVELS, GATE_RUNTIMES, oneLine, publishGate, reloadKeyFiles } from './cli-common.js';
+import { cliLogger, collect, DEFAULT_CATALOG_DIR, DEFAULT_DATA_DIR, failWith, intArg, keysFromFiles, LOG_LEVELS, GATE_RUNTIMES, oneLine, publishGate, reloadKeyFiles } from './cli-common.js';
 import type { LogLevel } from './logger.js';
 import { Orchestrator, type OrchestratorOptions } from './orchestrator.js';
 
@@ -38,6 +38,7 @@ program
   .addOption(new Option('--shutdown-timeout <ms>', 'on SIGTERM/SIGINT, how long in-flight commands and REST calls may take to finish before the exit (ms)').env('PARLOR_SHUTDOWN_TIMEOUT_MS').default(5000).argParser(int('shutdown timeout', 0)))
   .addOption(new Option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`).env('PARLOR_LOG_LEVEL').default('info').choices(LOG_LEVELS as string[]))
   .addOption(new Option('--trust-proxy', 'take client addresses from X-Forwarded-For').env('PARLOR_TRUST_PROXY'))
+  .addOption(new Option('--data-dir <dir>', 'folder of the orchestrator database (orchestrator.db: the operation log, the webhook outbox); one orchestrator per folder').env('PARLOR_DATA_DIR').default(DEFAULT_DATA_DIR))
   .addOption(new Option('--catalog-dir <dir>', 'folder of the in-process catalog (catalog.db, artifacts/)').env('PARLOR_CATALOG_DIR').default(DEFAULT_CATALOG_DIR))
   .addOption(new Option('--gate-runtime <runtime>', 'where the publish gate smoke-runs a game, as parlor validate --runtime (auto: docker when an engine answers, else process)').env('PARLOR_GATE_RUNTIME').choices([...GATE_RUNTIMES]).default('auto'))
   .addOption(new Option('--no-catalog', 'no catalog here: no /v1/games, /v1/manifests…; rooms by game are refused (NO_CATALOG) unless --catalog-url'))
@@ -73,6 +74,11 @@ Throttle: wrong or missing keys are counted per (address, key fingerprint) and p
 the limits (20 per key, 200 per address per minute) they get 429 AUTH_THROTTLED with a Retry-After of
 the real seconds left. A valid key is never throttled, whatever its address did.
 
+Operations: every lifecycle operation on a room (pause, resume, restart, patch, turn, stop) is
+recorded in --data-dir's orchestrator.db before it runs, then as succeeded or failed; one left
+unfinished by a crash (kill -9) is marked failed INTERRUPTED at the next start. Read them with
+GET /v1/operations, GET /v1/rooms/<id>/operations, or \`parlor room operations [roomId]\`.
+
 Logs: one JSON object per line (pino), pretty when stdout is a terminal; keys appear only as
 fingerprints (keyFp), and every mutating /v1 call writes an "audit" entry. The REST contract is
 served at /v1/openapi.json.
@@ -94,6 +100,7 @@ Examples:
     publisherKey?: string[];
     publisherKeyFile?: string;
     metricsKeyFile?: string;
+    dataDir: string;
     catalog: boolean;
     catalogDir: string;
     catalogUrl?: string;
@@ -119,6 +126,7 @@ Examples:
         agentKey: keys.agentKey,
         adminKey: keys.adminKey,
         publisherKey: keys.publisherKey,
+        dataDir: resolve(opts.dataDir),
         ...(await catalogOptions(opts, keys.adminKey)),
         ...(opts.env !== undefined ? { env: opts.env } : {}),
         ...(opts.publicUrl !== undefined ? { publicUrl: opts.publicUrl } : {}),
@@ -138,7 +146,7 @@ Examples:
     const wildcard = opts.host === '0.0.0.0' || opts.host === '::';
     const publicNote = orch.catalog && wildcard && opts.publicUrl === undefined ? `\n           artifact URLs use ${orch.publicUrl}: hosts on other machines need --public-url` : '';
     const catalogLine = opts.catalogUrl ? `\n  Catalog: ${opts.catalogUrl} (remote)` : orch.catalog ? `\n  Catalog: ${orch.url}/v1/games (${resolve(opts.catalogDir)})${publicNote}` : '';
-    console.log(`\n  Parlor orchestrator\n  REST:   ${orch.url}/v1\n  Agents: ${orch.agentUrl}${catalogLine}\n`);
+    console.log(`\n  Parlor orchestrator\n  REST:   ${orch.url}/v1\n  Agents: ${orch.agentUrl}${catalogLine}\n  Data:   ${resolve(opts.dataDir)}\n`);
     let closing = false;
     const shutdown = (signal: string): void => {
       if (closing) process.exit(1);
