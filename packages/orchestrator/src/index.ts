@@ -53,3 +53,8 @@ export { createRemoteResolver, type RemoteResolverOptions } from './catalog/remo
 export { DEFAULT_MAX_UPLOAD_BYTES } from './catalog/routes.js';
 export type { KeyRole } from './auth/guard.js';
 export { createLogger, LOG_REDACT_PATHS, type Logger, type LogLevel } from './logger.js';
+export type { OperationLog, QueueOperation, OperationQuery } from './operations/log.js';
+export { OperationStore } from './operations/store.js';
+export { openOperationLog, SqliteOperationLog, INTERRUPTED, OPERATION_PAGE, type SqliteOperationLogOptions } from './operations/sqlite-log.js';
+export { runOperation, recordOperation, failedOperation, type OperationOutcome, type OperationRun, type OperationFinished } from './operations/run.js';
+export { openOrchestratorDb, ORCHESTRATOR_DB_FILE, type OrchestratorDb } from './operations/db.js';
