@@ -1,0 +1,174 @@
+/**
+ * The webhook outbox: one row per (notification, URL) in the orchestrator's SQLite database,
+ * written in the same turn as the event that makes it (better-sqlite3 is synchronous, the database
+ * `synchronous=FULL`), so a notification is durable before anything else happens and a restart
+ * (kill -9 included) delivers what was pending. A unique index on (url, idempotency key) is the
+ * per-route idempotency: the same fact is never enqueued twice for one URL, whatever replays it.
+ * The table is migration 2 of the orchestrator database (`operations/migrations.ts`).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Database, Statement } from 'better-sqlite3';
+import type { NotificationKind } from '@parlor/squish';
+import type { NotificationFact } from './mapping.js';
+import { maskUrl, type DeliveryState, type WebhookDelivery } from './types.js';
+
+interface Row {
+  id: string;
+  notification_id: string;
+  url: string;
+  kind: NotificationKind;
+  idempotency_key: string;
+  body: string;
+  state: DeliveryState;
+  attempts: number;
+  next_attempt_at: number;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A row due for an attempt: what the dispatcher sends. */
+export interface DueDelivery {
+  id: string;
+  url: string;
+  kind: NotificationKind;
+  idempotencyKey: string;
+  /** The JSON body, exactly as stored (and signed). */
+  body: string;
+  attempts: number;
+}
+
+/** Counts of one URL's rows by state. */
+export interface UrlCounts {
+  pending: number;
+  delivered: number;
+  dead: number;
+  lastError: string | null;
+}
+
+/** A time-ordered id: 9 base-36 digits of ms, then 12 random hex digits. */
+export function sortableId(prefix: string, now = Date.now()): string {
+  return `${prefix}${now.toString(36).padStart(9, '0')}${randomBytes(6).toString('hex')}`;
+}
+
+const toDelivery = (r: Row): WebhookDelivery => ({
+  id: r.id,
+  notificationId: r.notification_id,
+  url: maskUrl(r.url),
+  kind: r.kind,
+  idempotencyKey: r.idempotency_key,
+  payload: (JSON.parse(r.body) as { payload: Record<string, unknown> }).payload,
+  state: r.state,
+  attempts: r.attempts,
+  lastStatus: r.last_status,
+  lastError: r.last_error,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+/** The outbox's queries over an open database (which holds {@link WEBHOOK_OUTBOX_SQL}'s table). */
+export class WebhookOutbox {
+  private readonly insert: Statement;
+  private readonly dueStmt: Statement;
+  private readonly nextStmt: Statement;
+  private readonly doneStmt: Statement;
+  private readonly failStmt: Statement;
+
+  constructor(private readonly db: Database) {
+    this.insert = db.prepare(
+      `INSERT OR IGNORE INTO webhook_outbox (id, notification_id, url, kind, idempotency_key, body, state, attempts, next_attempt_at, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)`,
+    );
+    this.dueStmt = db.prepare(`SELECT * FROM webhook_outbox WHERE url = ? AND state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`);
+    this.nextStmt = db.prepare(`SELECT MIN(next_attempt_at) AS at FROM webhook_outbox WHERE url = ? AND state = 'pending'`);
+    this.doneStmt = db.prepare(`UPDATE webhook_outbox SET state = 'delivered', attempts = attempts + 1, last_status = ?, last_error = NULL, updated_at = ? WHERE id = ? AND state = 'pending'`);
+    this.failStmt = db.prepare(`UPDATE webhook_outbox SET state = ?, attempts = attempts + 1, next_attempt_at = ?, last_status = ?, last_error = ?, updated_at = ? WHERE id = ? AND state = 'pending'`);
+  }
+
+  /**
+   * Records a notification for each URL in one transaction; a URL that already has this
+   * idempotency key gets nothing. Returns the notification's id and the URLs it was queued for.
+   */
+  enqueue(fact: NotificationFact, urls: readonly string[], now = Date.now()): { notificationId: string; queued: string[] } {
+    const notificationId = sortableId('n-', now);
+    const body = JSON.stringify({ id: notificationId, kind: fact.kind, idempotencyKey: fact.idempotencyKey, payload: fact.payload, createdAt: now });
+    const queued: string[] = [];
+    this.db.transaction(() => {
+      for (const url of urls) if (this.insert.run(sortableId('d-', now), notificationId, url, fact.kind, fact.idempotencyKey, body, now, now, now).changes === 1) queued.push(url);
+    })();
+    return { notificationId, queued };
+  }
+
+  /** Pending rows of `url` due at `now`, oldest due first, skipping `exclude` (in flight). */
+  due(url: string, now: number, limit: number, exclude: ReadonlySet<string>): DueDelivery[] {
+    const rows = this.dueStmt.all(url, now, limit + exclude.size) as Row[];
+    return rows
+      .filter((r) => !exclude.has(r.id))
+      .slice(0, limit)
+      .map((r) => ({ id: r.id, url: r.url, kind: r.kind, idempotencyKey: r.idempotency_key, body: r.body, attempts: r.attempts }));
+  }
+
+  /** When `url`'s next pending row is due (ms since the epoch), `null` when none is pending. */
+  nextDueAt(url: string): number | null {
+    return (this.nextStmt.get(url) as { at: number | null }).at;
+  }
+
+  /** An attempt succeeded. */
+  delivered(id: string, status: number, now = Date.now()): void {
+    this.doneStmt.run(status, now, id);
+  }
+
+  /** An attempt failed: retried at `retryAt`, or a dead letter when `retryAt` is `null`. */
+  failed(id: string, status: number | null, error: string, retryAt: number | null, now = Date.now()): void {
+    this.failStmt.run(retryAt === null ? 'dead' : 'pending', retryAt ?? now, status, error.slice(0, 500), now, id);
+  }
+
+  /** Rows by URL and state, with each URL's latest error. */
+  counts(): Map<string, UrlCounts> {
+    const out = new Map<string, UrlCounts>();
+    const get = (url: string): UrlCounts => {
+      let c = out.get(url);
+      if (!c) out.set(url, (c = { pending: 0, delivered: 0, dead: 0, lastError: null }));
+      return c;
+    };
+    for (const r of this.db.prepare('SELECT url, state, COUNT(*) AS n FROM webhook_outbox GROUP BY url, state').all() as Array<{ url: string; state: DeliveryState; n: number }>) get(r.url)[r.state] = r.n;
+    // SQLite: with MAX(), the bare column comes from the row holding the maximum
+    for (const r of this.db.prepare('SELECT url, last_error, MAX(updated_at) FROM webhook_outbox WHERE last_error IS NOT NULL GROUP BY url').all() as Array<{ url: string; last_error: string }>) get(r.url).lastError = r.last_error;
+    return out;
+  }
+
+  /** Rows in `state`, every URL. */
+  countState(state: DeliveryState): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM webhook_outbox WHERE state = ?').get(state) as { n: number }).n;
+  }
+
+  /** Dead letters, newest first; `before` = the last id of the previous page. */
+  deadLetters(limit: number, before?: string): WebhookDelivery[] {
+    const rows = (before === undefined
+      ? this.db.prepare(`SELECT * FROM webhook_outbox WHERE state = 'dead' ORDER BY id DESC LIMIT ?`).all(limit)
+      : this.db.prepare(`SELECT * FROM webhook_outbox WHERE state = 'dead' AND id < ? ORDER BY id DESC LIMIT ?`).all(before, limit)) as Row[];
+    return rows.map(toDelivery);
+  }
+
+  /** One row. */
+  get(id: string): WebhookDelivery | undefined {
+    const r = this.db.prepare('SELECT * FROM webhook_outbox WHERE id = ?').get(id) as Row | undefined;
+    return r && toDelivery(r);
+  }
+
+  /** The raw URL of a row (for waking its route). */
+  urlOf(id: string): string | undefined {
+    return (this.db.prepare('SELECT url FROM webhook_outbox WHERE id = ?').get(id) as { url: string } | undefined)?.url;
+  }
+
+  /** A dead letter back to `pending`, due now, with a fresh count of attempts. `false` when `id` is not a dead letter. */
+  retryDead(id: string, now = Date.now()): boolean {
+    return this.db.prepare(`UPDATE webhook_outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'dead'`).run(now, now, id).changes === 1;
+  }
+
+  /** Deletes delivered and dead rows last changed before `before` (ms since the epoch); returns how many. */
+  prune(before: number): number {
+    return this.db.prepare(`DELETE FROM webhook_outbox WHERE state IN ('delivered', 'dead') AND updated_at < ?`).run(before).changes;
+  }
+}
