@@ -39,6 +39,9 @@ program
   .addOption(new Option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`).env('PARLOR_LOG_LEVEL').default('info').choices(LOG_LEVELS as string[]))
   .addOption(new Option('--trust-proxy', 'take client addresses from X-Forwarded-For').env('PARLOR_TRUST_PROXY'))
   .addOption(new Option('--data-dir <dir>', 'folder of the orchestrator database (orchestrator.db: the operation log, the webhook outbox); one orchestrator per folder').env('PARLOR_DATA_DIR').default(DEFAULT_DATA_DIR))
+  .addOption(new Option('--webhook <url>', 'POST notifications (game.turn.ready, game.paused, game.finished, runtime.start_failed, runtime.config_invalid) to this URL, signed with the webhook secret (repeatable)').env('PARLOR_WEBHOOKS').argParser(collect))
+  .addOption(new Option('--webhook-secret-file <path>', 'file holding the HMAC-SHA256 secret of the webhooks (first line, ≥ 16 characters); default PARLOR_WEBHOOK_SECRET').env('PARLOR_WEBHOOK_SECRET_FILE'))
+  .addOption(new Option('--webhook-attempts <n>', 'attempts of one webhook delivery before it becomes a dead letter').env('PARLOR_WEBHOOK_ATTEMPTS').default(8).argParser(int('webhook attempts', 1)))
   .addOption(new Option('--catalog-dir <dir>', 'folder of the in-process catalog (catalog.db, artifacts/)').env('PARLOR_CATALOG_DIR').default(DEFAULT_CATALOG_DIR))
   .addOption(new Option('--gate-runtime <runtime>', 'where the publish gate smoke-runs a game, as parlor validate --runtime (auto: docker when an engine answers, else process)').env('PARLOR_GATE_RUNTIME').choices([...GATE_RUNTIMES]).default('auto'))
   .addOption(new Option('--no-catalog', 'no catalog here: no /v1/games, /v1/manifests…; rooms by game are refused (NO_CATALOG) unless --catalog-url'))
@@ -79,6 +82,12 @@ recorded in --data-dir's orchestrator.db before it runs, then as succeeded or fa
 unfinished by a crash (kill -9) is marked failed INTERRUPTED at the next start. Read them with
 GET /v1/operations, GET /v1/rooms/<id>/operations, or \`parlor room operations [roomId]\`.
 
+Webhooks: --webhook <url> (repeatable) gets each notification once per idempotency key, as a JSON
+POST signed with the secret of --webhook-secret-file (or PARLOR_WEBHOOK_SECRET; never a flag, which
+\`ps\` would show): X-Parlor-Signature = sha256=HMAC(secret, "<X-Parlor-Timestamp>.<body>"). A
+failing URL is retried with backoff, then kept as a dead letter (GET /v1/webhooks/dead-letters,
+POST /v1/webhooks/dead-letters/<id>/retry); what is pending survives a restart (--data-dir).
+
 Logs: one JSON object per line (pino), pretty when stdout is a terminal; keys appear only as
 fingerprints (keyFp), and every mutating /v1 call writes an "audit" entry. The REST contract is
 served at /v1/openapi.json.
@@ -101,6 +110,9 @@ Examples:
     publisherKeyFile?: string;
     metricsKeyFile?: string;
     dataDir: string;
+    webhook?: string[];
+    webhookSecretFile?: string;
+    webhookAttempts: number;
     catalog: boolean;
     catalogDir: string;
     catalogUrl?: string;
@@ -127,6 +139,7 @@ Examples:
         adminKey: keys.adminKey,
         publisherKey: keys.publisherKey,
         dataDir: resolve(opts.dataDir),
+        ...webhookOptions(opts),
         ...(await catalogOptions(opts, keys.adminKey)),
         ...(opts.env !== undefined ? { env: opts.env } : {}),
         ...(opts.publicUrl !== undefined ? { publicUrl: opts.publicUrl } : {}),
@@ -174,6 +187,15 @@ async function catalogOptions(opts: { catalog: boolean; catalogDir: string; cata
   }
   if (!opts.catalog) return { catalog: false };
   return { catalog: { dir: resolve(opts.catalogDir), gate: await publishGate(opts.gateRuntime) } };
+}
+
+/** `--webhook` URLs with the secret of `--webhook-secret-file` or PARLOR_WEBHOOK_SECRET (never a flag: \`ps\` shows flags). */
+function webhookOptions(opts: { webhook?: string[]; webhookSecretFile?: string; webhookAttempts: number }): Partial<OrchestratorOptions> {
+  const urls = opts.webhook ?? [];
+  if (urls.length === 0) return {};
+  const secret = opts.webhookSecretFile !== undefined ? readKeyFile(opts.webhookSecretFile, '--webhook-secret-file')[0] : process.env.PARLOR_WEBHOOK_SECRET;
+  if (!secret) fail('--webhook needs a secret to sign with: --webhook-secret-file <path> (its first line) or PARLOR_WEBHOOK_SECRET');
+  return { webhooks: urls.map((url) => ({ url, secret })), webhookDelivery: { maxAttempts: opts.webhookAttempts } };
 }
 
 program.showHelpAfterError();

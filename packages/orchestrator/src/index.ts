@@ -58,3 +58,6 @@ export { OperationStore } from './operations/store.js';
 export { openOperationLog, SqliteOperationLog, INTERRUPTED, OPERATION_PAGE, type SqliteOperationLogOptions } from './operations/sqlite-log.js';
 export { runOperation, recordOperation, failedOperation, type OperationOutcome, type OperationRun, type OperationFinished } from './operations/run.js';
 export { openOrchestratorDb, ORCHESTRATOR_DB_FILE, type OrchestratorDb } from './operations/db.js';
+export type { WebhookConfig, WebhookDeliveryOptions, WebhookSummary, WebhookDelivery, DeliveryState } from './notifications/types.js';
+export { WEBHOOK_DELIVERY_DEFAULTS } from './notifications/types.js';
+export { signWebhook, verifyWebhookSignature, WEBHOOK_HEADERS } from './notifications/signing.js';

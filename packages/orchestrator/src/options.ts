@@ -4,6 +4,7 @@ import type { CatalogConfig } from './catalog/hosting.js';
 import type { Catalog, GameResolver } from './catalog/types.js';
 import { OrchestratorConfigError } from './errors.js';
 import type { Logger, LogLevel } from './logger.js';
+import type { WebhookConfig, WebhookDeliveryOptions } from './notifications/types.js';
 
 /** Options of {@link Orchestrator}. Durations in ms. */
 export interface OrchestratorOptions {
@@ -133,10 +134,19 @@ export interface OrchestratorOptions {
    * kept in memory, lost with the process (the CLI's default is `./parlor-data/orchestrator`).
    */
   dataDir?: string;
+  /**
+   * Webhooks: each `{ url, secret, kinds? }` gets the notifications of its kinds (default all:
+   * `game.turn.ready`, `game.paused`, `game.finished`, `runtime.start_failed`,
+   * `runtime.config_invalid`) as signed JSON POSTs, from a durable outbox in `dataDir`'s
+   * `orchestrator.db` (once per URL and idempotency key; retried, then a dead letter). Default none.
+   */
+  webhooks?: WebhookConfig[];
+  /** How webhooks are delivered: attempts (default 8), timeout, backoff, concurrency per URL, retention. */
+  webhookDelivery?: WebhookDeliveryOptions;
 }
 
 /** Options with their defaults applied (keys, logger and environment are handled apart). */
-export type ResolvedOptions = Required<Omit<OrchestratorOptions, 'agentKey' | 'adminKey' | 'logger' | 'logLevel' | 'cors' | 'nodeEnv' | 'host' | 'metricsKey' | 'resolver' | 'publisherKey' | 'catalog' | 'publicUrl'>> & {
+export type ResolvedOptions = Required<Omit<OrchestratorOptions, 'agentKey' | 'adminKey' | 'logger' | 'logLevel' | 'cors' | 'nodeEnv' | 'host' | 'metricsKey' | 'resolver' | 'publisherKey' | 'catalog' | 'publicUrl' | 'webhooks' | 'webhookDelivery'>> & {
   host: string;
   resolver: GameResolver | undefined;
   publicUrl: string | undefined;

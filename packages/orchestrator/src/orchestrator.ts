@@ -26,6 +26,8 @@ import { resolveOptions, type OrchestratorOptions, type ResolvedOptions } from '
 import { place } from './placement/place.js';
 import { OrchestratorMetrics } from './metrics.js';
 import { OperationStore } from './operations/store.js';
+import { WebhookNotifier } from './notifications/notifier.js';
+import { resolveWebhooks } from './notifications/types.js';
 import { EventFeed } from './registry/events.js';
 import type { InstanceRecord } from './registry/instance.js';
 import { Registry } from './registry/read-model.js';
@@ -77,6 +79,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   private readonly api: Api;
   private readonly feed: EventFeed;
   private readonly catalogHost: CatalogHost | null;
+  private readonly notifier: WebhookNotifier;
   private listening = false;
   private shuttingDown: Promise<void> | null = null;
   private endDrain: (() => void) | null = null;
@@ -129,11 +132,14 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
       },
     );
     this.operationStore = new OperationStore(opts.dataDir, (operation) => this.emit('operation:finished', { operation }));
+    const hooks = resolveWebhooks(options.webhooks, options.webhookDelivery);
+    this.notifier = new WebhookNotifier(hooks.webhooks, hooks.delivery, this.logger.child({ component: 'webhooks' }), this.metrics.registry);
+    this.notifier.attach(this);
     const feed = new EventFeed(this, this.fleet, { replayEvents: opts.sseReplayEvents, replayMs: opts.sseReplayMs, warmupMs: opts.sseWarmupMs }, () => this.registry.pendingFirstPoll());
     this.feed = feed;
     const host = this.catalogHost;
     const catalog = host && opts.api ? { catalog: () => host.get(), env: opts.env, publicUrl: () => this.publicUrl, maxUploadBytes: host.maxUploadBytes, logger: this.logger } : undefined;
-    this.api = createApi(this, opts, { guard, feed, metrics: this.metrics, logger: this.logger, catalog, operations: () => this.operationStore.log });
+    this.api = createApi(this, opts, { guard, feed, metrics: this.metrics, logger: this.logger, catalog, operations: () => this.operationStore.log, webhooks: this.notifier });
     // One port: fastify serves HTTP; the agent socket is the server's `upgrade`.
     this.httpServer = this.api.app.server;
     this.httpServer.on('upgrade', (req, socket, head) => this.hub.handleUpgrade(req, socket, head));
@@ -222,6 +228,8 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
       await this.operationStore.close();
       throw err;
     }
+    // webhooks pending from an earlier run (and the notifications of its interrupted operations) go out from now on
+    this.notifier.start(this.operationStore.db.db);
     this.listening = true;
     this.hub.start();
     this.feed.start();
@@ -278,6 +286,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     this.api.streams.closeAll();
     await this.api.app.close();
     await this.catalogHost?.close();
+    await this.notifier.stop();
     await this.operationStore.close();
     this.listening = false;
     this.logger.info('orchestrator stopped');

@@ -23,6 +23,8 @@ import { SseStreams } from './sse.js';
 import { isCatalogPath, registerCatalogRoutes, type CatalogRouteOptions } from '../catalog/routes.js';
 import type { OperationLog } from '../operations/log.js';
 import { registerOperationRoutes } from '../operations/routes.js';
+import type { WebhookNotifier } from '../notifications/notifier.js';
+import { registerWebhookRoutes } from '../notifications/routes.js';
 
 /** Largest request body accepted (bytes); larger ones get `PAYLOAD_TOO_LARGE` before parsing. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -48,7 +50,7 @@ export interface Api {
 }
 
 /** Builds the HTTP API against the control plane (routes are added when the app gets ready). */
-export function createApi(control: ControlPlane, opts: ApiOptions, deps: { guard: AuthGuard; feed: EventFeed; metrics: OrchestratorMetrics; logger: Logger; catalog?: CatalogRouteOptions; operations?: () => OperationLog }): Api {
+export function createApi(control: ControlPlane, opts: ApiOptions, deps: { guard: AuthGuard; feed: EventFeed; metrics: OrchestratorMetrics; logger: Logger; catalog?: CatalogRouteOptions; operations?: () => OperationLog; webhooks?: WebhookNotifier }): Api {
   const log = deps.logger.child({ component: 'http' });
   const app = fastify({
     // fastify's own lines (listening, closing) duplicate ours: only its warnings and errors.
@@ -113,6 +115,7 @@ export function createApi(control: ControlPlane, opts: ApiOptions, deps: { guard
   void app.register(async (scope) => registerMetricsRoute(scope, deps.metrics));
   if (deps.catalog) void app.register(async (scope) => registerCatalogRoutes(scope, deps.catalog!));
   if (deps.operations && opts.api) void app.register(async (scope) => registerOperationRoutes(scope, { operations: deps.operations! }));
+  if (deps.webhooks && opts.api) void app.register(async (scope) => registerWebhookRoutes(scope, deps.webhooks!));
   void app.register(async (scope) => registerDashboard(scope, opts));
   return { app, streams };
 }
