@@ -52,4 +52,4 @@ export { ServerError, GameLoadError, ServerConfigError, RuntimeError, ArtifactEr
  * the {@link RoomStateStore} interface and its SQLite implementation, {@link openRoomStateStore}.
  */
 export type { RoomStateStore, StoredRoom, StoredSnapshot, StoredMember } from './state/store.js';
-export { openRoomStateStore, ROOM_STATE_FILE, type RoomStateStoreOptions } from './state/sqlite-store.js';
+export { openRoomStateStore, ROOM_STATE_FILE, ENDED_ROOM_KEEP_MS, type RoomStateStoreOptions } from './state/sqlite-store.js';

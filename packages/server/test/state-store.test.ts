@@ -2,7 +2,7 @@
  * The host's durable room state (`openRoomStateStore`) on real files: what is stored survives
  * close and reopen; one process owns a state folder (a second opener, in this process or another,
  * is refused naming the folder); a database from a newer parlor is refused; snapshots over the cap
- * fail and keep the previous one; old snapshots are pruned; members keep token hashes; kill -9 of
+ * fail and keep the previous one; old snapshots are pruned, and ended rooms after 30 days; members keep token hashes; kill -9 of
  * a real child process in the middle of its writes leaves the last committed snapshot readable.
  */
 import { spawn } from 'node:child_process';
@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openRoomStateStore, ServerErrorCode, type StoredRoom } from '../src/index.js';
+import { ENDED_ROOM_KEEP_MS, openRoomStateStore, ServerErrorCode, type StoredRoom } from '../src/index.js';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const WRITER = fileURLToPath(new URL('./fixtures/state/writer.ts', import.meta.url));
@@ -92,11 +92,13 @@ describe('room state store', () => {
     again.removeMember('a', 2);
     expect(again.members('a').map((m) => m.playerId)).toEqual([1]);
 
-    // Ended: not live any more, record kept with why, snapshots and members forgotten.
+    // Ended: not live any more, record kept with why and its last snapshot (older ones dropped), members forgotten.
     again.endRoom('a', 'stopped by admin', { winners: ['u-ann'], scores: {}, summary: '' });
     expect(again.liveRooms().map((r) => r.roomId)).toEqual(['b']);
     expect(again.room('a')?.reason).toBe('stopped by admin');
-    expect(again.lastSnapshot('a')).toBeUndefined();
+    expect(again.lastSnapshot('a')).toEqual(snap('a', 2, 'turn', { planets: [4] }));
+    const db = (again as unknown as { db: Database.Database }).db;
+    expect(db.prepare("SELECT COUNT(*) AS n FROM snapshots WHERE room_id = 'a'").get()).toEqual({ n: 1 });
     expect(again.members('a')).toEqual([]);
     // A late update of the same room leaves it ended; a new room with the id is live again.
     again.putRoom(room('a', { createdAt: 1, turn: 9 }));
@@ -149,6 +151,27 @@ describe('room state store', () => {
     expect(other.lines).toEqual([`refused the state folder ${dir} is in use by another process (each host needs its own --state-dir)`]);
     first.close();
     expect((await runWriter(dir, 'open')).lines).toEqual(['opened']);
+  });
+
+  it('forgets rooms ended over 30 days ago at open, with their last snapshot', () => {
+    const dir = tempDir();
+    const store = openRoomStateStore(dir);
+    for (const id of ['old', 'recent', 'live']) {
+      store.putRoom(room(id));
+      store.putSnapshot(snap(id, 1));
+    }
+    store.endRoom('old', 'stopped', null);
+    store.endRoom('recent', 'stopped', null);
+    const db = (store as unknown as { db: Database.Database }).db;
+    db.prepare("UPDATE rooms SET ended_at = ? WHERE room_id = 'old'").run(Date.now() - ENDED_ROOM_KEEP_MS - 1000);
+    store.close();
+    const again = openRoomStateStore(dir);
+    expect(again.room('old')).toBeUndefined();
+    expect(again.lastSnapshot('old')).toBeUndefined();
+    expect(again.room('recent')?.reason).toBe('stopped');
+    expect(again.lastSnapshot('recent')).toEqual(snap('recent', 1));
+    expect(again.liveRooms().map((r) => r.roomId)).toEqual(['live']);
+    again.close();
   });
 
   it('refuses a database written by a newer parlor', () => {

@@ -84,6 +84,9 @@ const toMember = (r: MemberRow): StoredMember => ({
   tokenHash: r.token_hash,
 });
 
+/** How long an ended room's record and last snapshot are kept (deleted at the next open after): 30 days, ms. */
+export const ENDED_ROOM_KEEP_MS = 30 * 24 * 3600 * 1000;
+
 /** The name of the database file inside a state folder. */
 export const ROOM_STATE_FILE = 'rooms.db';
 
@@ -96,7 +99,8 @@ export const ROOM_STATE_FILE = 'rooms.db';
  * Snapshots are pruned as they are stored: the latest snapshot of each of the room's last
  * `keepTurns` turns is kept. Members are keyed by (room, player id) and keep only the sha256 of
  * their reconnect token. An ended room ({@link RoomStateStore.endRoom}) keeps its record (status,
- * reason, result) but loses its snapshots and members; a later {@link RoomStateStore.putRoom} of
+ * reason, result) and its last snapshot (for a look after the fact), and loses its members and
+ * older snapshots; rooms ended over {@link ENDED_ROOM_KEEP_MS} ago are deleted at open. A later {@link RoomStateStore.putRoom} of
  * the same room (same `createdAt`) updates its record and leaves it ended, while one with another
  * `createdAt` (a new room reusing the id) records it live again.
  *
@@ -124,6 +128,7 @@ export function openRoomStateStore(dir: string, options: RoomStateStoreOptions =
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     migrateRoomState(db);
+    db.prepare('DELETE FROM rooms WHERE ended_at IS NOT NULL AND ended_at < ?').run(Date.now() - ENDED_ROOM_KEEP_MS);
   } catch (err) {
     db?.close();
     const code = (err as { code?: string }).code;
@@ -172,7 +177,7 @@ class SqliteRoomStateStore implements RoomStateStore {
       removeMember: db.prepare('DELETE FROM members WHERE room_id = ? AND player_id = ?'),
       members: db.prepare('SELECT * FROM members WHERE room_id = ? ORDER BY player_id'),
       endRoom: db.prepare("UPDATE rooms SET ended_at = ?, end_reason = ?, result = ?, updated_at = ?, reason = CASE WHEN reason = '' THEN ? ELSE reason END WHERE room_id = ?"),
-      dropSnapshots: db.prepare('DELETE FROM snapshots WHERE room_id = ?'),
+      keepLastSnapshot: db.prepare('DELETE FROM snapshots WHERE room_id = ? AND id < (SELECT MAX(id) FROM snapshots WHERE room_id = ?)'),
       dropMembers: db.prepare('DELETE FROM members WHERE room_id = ?'),
     };
   }
@@ -252,7 +257,7 @@ class SqliteRoomStateStore implements RoomStateStore {
     const now = Date.now();
     this.db.transaction(() => {
       this.stmts.endRoom.run(now, reason, result === null ? null : JSON.stringify(result), now, reason, roomId);
-      this.stmts.dropSnapshots.run(roomId);
+      this.stmts.keepLastSnapshot.run(roomId, roomId);
       this.stmts.dropMembers.run(roomId);
     }).immediate();
   }
