@@ -58,6 +58,8 @@ export const FLEET_CAUSES = {
   NOT_TURN_BASED: { status: 409, message: 'the room is not turn-based' },
   /** A lifecycle operation on a room that has finished (its game ended itself); only a stop (DELETE) remains. */
   ROOM_FINISHED: { status: 409, message: 'the room has finished' },
+  /** A forced turn in a paused room (resume it first). */
+  ROOM_PAUSED: { status: 409, message: 'the room is paused: resume it first' },
   /** A lifecycle operation on a room whose instance cannot run it: its agent is older than fleet protocol 1.3, or its host has no lifecycle operations. */
   INSTANCE_UNSUPPORTED: { status: 409, message: "the room's instance does not support this operation" },
   /** Request body over 64 KiB (refused before parsing; the connection is closed). */
