@@ -1,6 +1,6 @@
 import {
   Group, OrderRejectedError, Shape, Text, TurnBasedGame, rgba, seededRandom,
-  type Color, type GameMetadata, type Node, type PlayerId, type PlayerInfo,
+  type Color, type GameMetadata, type Node, type PlayerId, type PlayerInfo, type Point,
 } from '@parlor/squish';
 
 /**
@@ -50,7 +50,7 @@ export interface GalaxySave {
 /** The map: name, x, y (plane units), and whether it is a home planet (new players get these first). */
 const MAP: Array<[string, number, number, boolean]> = [
   ['Sol', 8, 22, true], ['Vega', 72, 78, true], ['Rigel', 72, 22, true], ['Deneb', 8, 78, true],
-  ['Altair', 40, 15, true], ['Sirius', 40, 85, true], ['Lyra', 24, 50, false], ['Orion', 56, 50, false],
+  ['Altair', 40, 24, true], ['Sirius', 40, 85, true], ['Lyra', 24, 50, false], ['Orion', 56, 50, false],
   ['Draco', 26, 30, false], ['Hydra', 54, 70, false], ['Nova', 40, 50, false],
 ];
 /** Distance a fleet covers per turn (plane x units; y units are 9/16 as long on a 16:9 screen). */
@@ -98,7 +98,7 @@ export default class Galaxy extends TurnBasedGame {
   private readonly fleetLayer = new Group();
   private readonly scoreboard = new Group();
   private readonly privateLayer = new Group();
-  private readonly turnLabel = new Text({ text: '', x: 78, y: 2.5, size: 3.2, color: INK, align: 'right' });
+  private readonly turnLabel = new Text({ text: '', x: 98, y: 3, size: 3.2, color: INK, align: 'right' });
   /** One clickable circle, a name and a ship count per planet (the same nodes all game long). */
   readonly planetNodes: Array<{ body: Shape; name: Text; ships: Text }> = [];
 
@@ -289,12 +289,12 @@ export default class Galaxy extends TurnBasedGame {
     this.fleetLayer.clearChildren();
     for (const f of fleets) {
       const [a, b] = [planets[f.from], planets[f.to]];
-      const t = (turn - f.departed - 0.5) / (f.arrives - f.departed);
+      const t = (turn - f.departed) / (f.arrives - f.departed + 1);
       const [x, y] = [a.x + (b.x - a.x) * t, a.y + (b.y - a.y) * t];
       this.fleetLayer.addChild(
         new Shape({ shapeType: 'line', points: [[a.x, a.y], [b.x, b.y]], stroke: faint(color(f.owner)), strokeWidth: 0.3 }),
-        new Shape({ points: [[x - 1, y - 2], [x + 1, y], [x - 1, y + 2]], fill: color(f.owner) }),
-        new Text({ text: `${f.ships} → ${b.name}, turn ${f.arrives}`, x: x + 1.5, y: y - 1.4, size: 2, color: color(f.owner) }),
+        new Shape({ points: arrowhead(x, y, a, b), fill: color(f.owner) }),
+        new Text({ text: `${f.ships} → ${b.name}, turn ${f.arrives}`, x, y: y - 5.5, size: 2, color: color(f.owner), align: 'center' }),
       );
     }
 
@@ -303,7 +303,7 @@ export default class Galaxy extends TurnBasedGame {
     empires.forEach((e, i) => {
       const owned = planets.filter((p) => p.owner === i);
       const ships = owned.reduce((s, p) => s + p.ships, 0) + fleets.filter((f) => f.owner === i).reduce((s, f) => s + f.ships, 0);
-      this.scoreboard.addChild(new Text({ text: `${e.name}: ${owned.length} planets, ${ships} ships`, x: 82, y: 17 + i * 4, size: 2.2, color: COLORS[i] }));
+      this.scoreboard.addChild(new Text({ text: `${e.name}: ${owned.length} planet${owned.length === 1 ? '' : 's'}, ${ships} ships`, x: 82, y: 17 + i * 4, size: 2.2, color: COLORS[i] }));
     });
 
     // Each player's own view: their selection, their orders for this turn, a hint. Nobody else's.
@@ -322,7 +322,7 @@ export default class Galaxy extends TurnBasedGame {
       g.addChild(new Shape({ shapeType: 'circle', x: p.x, y: p.y, radius: 5 + p.production * 0.7, stroke: INK, strokeWidth: 0.5 }));
       hint = `${p.name} selected (${this.freeShips(from)} ships free): click the target, or ${p.name} again to cancel.`;
     }
-    g.addChild(new Text({ text: this.notice.get(pid) ?? hint, x: 40, y: 93, size: 2.6, color: INK, align: 'center' }));
+    g.addChild(new Text({ text: this.notice.get(pid) ?? hint, x: 2, y: 8.5, size: 2.4, color: DIM }));
     const mine = orders.filter((o) => o.empire === empire);
     if (empire >= 0) g.addChild(new Text({ text: mine.length ? `Your orders for turn ${turn}:` : `No orders yet for turn ${turn}`, x: 82, y: 50, size: 2.4, color: INK }));
     mine.forEach((o, i) => {
@@ -334,6 +334,13 @@ export default class Galaxy extends TurnBasedGame {
     });
     return g;
   }
+}
+
+/** A fleet's marker at (x, y), pointing from `a` to `b` (angles as on screen, where y units are 9/16 as long). */
+function arrowhead(x: number, y: number, a: Planet, b: Planet): Point[] {
+  const angle = Math.atan2(((b.y - a.y) * 9) / 16, b.x - a.x);
+  const at = (r: number, turn: number): Point => [x + r * Math.cos(angle + turn), y + (r * Math.sin(angle + turn) * 16) / 9];
+  return [at(1.8, 0), at(1.3, 2.4), at(1.3, -2.4)];
 }
 
 /** The same colour, mostly transparent. */
