@@ -193,6 +193,7 @@ async function catalogOptions(opts: { catalog: boolean; catalogDir: string; cata
 function webhookOptions(opts: { webhook?: string[]; webhookSecretFile?: string; webhookAttempts: number }): Partial<OrchestratorOptions> {
   const urls = opts.webhook ?? [];
   if (urls.length === 0) return {};
+  for (const url of urls) if (!/^https?:\/\/[^\s/?#]+/i.test(url)) fail(`--webhook ${url}: not an http(s) URL (e.g. https://backend.example.com/parlor-hooks)`);
   const secret = opts.webhookSecretFile !== undefined ? readKeyFile(opts.webhookSecretFile, '--webhook-secret-file')[0] : process.env.PARLOR_WEBHOOK_SECRET;
   if (!secret) fail('--webhook needs a secret to sign with: --webhook-secret-file <path> (its first line) or PARLOR_WEBHOOK_SECRET');
   return { webhooks: urls.map((url) => ({ url, secret })), webhookDelivery: { maxAttempts: opts.webhookAttempts } };

@@ -116,13 +116,16 @@ describe('parlor-orchestrator --webhook', () => {
     return { proc, out: () => out, closed };
   }
 
-  it('refuses a webhook without a secret in one line, and takes the secret from a file, never showing it', async () => {
+  it('refuses a webhook without a secret or with a URL that is not http(s) in one line, and takes the secret from a file, never showing it', async () => {
     const cli = 'packages/orchestrator/src/cli.ts';
     const base = [cli, '--host', '127.0.0.1', '--port', '0', '--no-catalog', '--data-dir', tempDir(), '--webhook', 'http://127.0.0.1:9/hook'];
     const bare = start(base, { PARLOR_WEBHOOK_SECRET: '' });
     expect(await bare.closed).not.toBe(0);
     expect(bare.out()).toMatch(/--webhook needs a secret to sign with: --webhook-secret-file <path> \(its first line\) or PARLOR_WEBHOOK_SECRET/);
     expect(bare.out()).not.toMatch(/\n\s+at /); // no stack
+    const ftp = start([...base.slice(0, -1), 'ftp://127.0.0.1/hook'], { PARLOR_WEBHOOK_SECRET: SECRET });
+    expect(await ftp.closed).not.toBe(0);
+    expect(ftp.out()).toMatch(/--webhook ftp:\/\/127\.0\.0\.1\/hook: not an http\(s\) URL/);
 
     const file = join(tempDir(), 'webhook.secret');
     writeFileSync(file, `${SECRET}\n`);
