@@ -14,6 +14,8 @@
  * - `parlor publish <dir> --version 1.2.0`, `parlor promote pong@1.2.0 --env prod`, `parlor rollback pong --env prod`,
  *   `parlor games [--env prod]`: the catalog (`--catalog-url`, key from `--key-file` or PARLOR_PUBLISHER_KEY / PARLOR_ADMIN_KEY);
  * - `parlor token --secret-file <path> --user alice [--role member]`: a signed identity token, for trying a game that needs sign-in;
+ * - `parlor room pause|resume|restart|turn|stop <roomId>`, `parlor room patch <roomId> <version>`, `parlor room operations [roomId]`:
+ *   lifecycle operations on a fleet room and the operation log, through the orchestrator's REST API (`--orchestrator`, PARLOR_ADMIN_KEY);
  * `PORT` sets the default port. A busy port, a refused one or an unknown interface is one line
  * naming the fix, not a stack. Each command lives in its own file of this folder.
  */
@@ -25,6 +27,7 @@ import { validateCommand } from './validate.js';
 import { botsCommand } from './bots.js';
 import { catalogCommands } from './catalog.js';
 import { tokenCommand } from './token.js';
+import { roomCommand } from './room.js';
 
 const program = new Command();
 program
@@ -41,6 +44,7 @@ program.addCommand(initCommand());
 program.addCommand(botsCommand());
 for (const c of catalogCommands()) program.addCommand(c);
 program.addCommand(tokenCommand());
+program.addCommand(roomCommand());
 
 program.showHelpAfterError();
 program.addHelpText('after', `
@@ -56,6 +60,7 @@ Examples:
   parlor promote pong@1.2.0 --env prod            pin it in prod (PARLOR_ADMIN_KEY); parlor rollback pong --env prod undoes it
   parlor games                                    the catalog's games and what each environment runs
   parlor token --secret-file s.secret --user alice   an identity token for alice (/play/<game>?token=…)
+  parlor room pause 3kTq9 --reason maintenance    pause a fleet room (PARLOR_ADMIN_KEY); parlor room operations 3kTq9 lists its operations
 `);
 
 program.parse(process.argv);
