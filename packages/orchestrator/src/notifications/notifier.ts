@@ -111,6 +111,8 @@ export class WebhookNotifier {
     for (const r of this.routes.values()) if (r.timer) clearTimeout(r.timer);
     for (const c of this.controllers) c.abort();
     await Promise.allSettled([...this.routes.values()].flatMap((r) => [...r.inflight.values()]));
+    // the database is closed next: nothing reads it any more (a scrape's gauge reads 0)
+    this.outbox = null;
     await this.agent.close().catch(() => undefined);
   }
 
