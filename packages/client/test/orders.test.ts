@@ -12,8 +12,12 @@ import {
   decodeClientMessage,
   encodeServerMessage,
   type ClientMessage,
-  type ServerMessage,
+  type FrameMessage,
+  type ServerMessage as AnyServerMessage,
 } from '@parlor/squish';
+
+/** What the test server sends (frames aside). */
+type ServerMessage = Exclude<AnyServerMessage, FrameMessage>;
 import {
   ClientError,
   ClientErrorCode,

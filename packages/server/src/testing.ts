@@ -12,6 +12,10 @@
  *   socket would receive, with queries (`one`, `all`, `texts`, `at`, `box`) and `room.seenBy(node)`;
  * - `room.assertPrivate()`: for every tick so far, nobody's bytes carried another player's
  *   private nodes;
+ * - rooms that last: `room.state` (status, open turn, next cutoff, reason), `player.order(order)`
+ *   and `player.orderResults` (the host's refusals: `GAME_PAUSED`, `TURN_ALREADY_CLOSED`, …),
+ *   `room.turn()` (force the cutoff; an `everyMs` schedule also runs on `step`), `room.pause()`,
+ *   `room.resume()`, `room.save()` / `room.snapshot` and the `restore` option, `room.result`;
  * - {@link RoomEngine} itself with `{ clock: 'manual' }`, for what the kit does not cover.
  *
  * Misuse and game failures throw {@link TestKitError} (`SERVER_TESTING_*`, see docs/ERRORS.md).
@@ -30,6 +34,7 @@
 export { createTestRoom, TestRoom, type TestRoomOptions, type TestableGame } from './testing/room.js';
 export { TestMember, TestPlayer, TestSpectator, type ClickTarget, type GamepadInput, type PlanePoint } from './testing/member.js';
 export { TestView, type NodeQuery, type NodeOf, type NodeKindName } from './testing/view.js';
+export type { OrderResult } from './testing/turns.js';
 export { TestKitError, type TestKitErrorCode } from './testing/errors.js';
 export type { Leak } from './testing/privacy.js';
 export { RoomEngine, DEFAULT_MAX_CONSECUTIVE_ERRORS, type EngineSpec, type EngineOptions } from './engine/room-engine.js';

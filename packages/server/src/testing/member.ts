@@ -3,13 +3,15 @@ import {
   type FrameNodeEntry, type InputEvent, type Node, type PlaneAspect, type PlaneHitOptions, type PlayerId,
 } from '@parlor/squish';
 import { misuse } from './errors.js';
+import type { OrderResult } from './turns.js';
 import { describeNode, TestView } from './view.js';
 
-/** @internal What a member needs from its room: where its input goes (after the real wire's encode and decode). */
+/** @internal What a member needs from its room: where its input and orders go (after the real wire's encode and decode). */
 export interface MemberPort {
   readonly aspect: PlaneAspect;
   readonly hit: PlaneHitOptions;
   input(member: TestPlayer, event: InputEvent): void;
+  order(member: TestPlayer, id: number, order: string): void;
 }
 
 /**
@@ -153,8 +155,16 @@ export type ClickTarget = number | string | RegExp | Node | PlanePoint;
 export class TestPlayer extends TestMember {
   /** Always `false`. */
   readonly spectator = false as const;
+  /**
+   * Every `orderResult` this player's client got, in order: answers to {@link order}, and (id 0)
+   * input refused while the room is paused, generating a turn or finished (one per refused input
+   * event; a live host sends at most one a second), and orders the game made from this player's
+   * clicks (`submitOrder`).
+   */
+  readonly orderResults: OrderResult[] = [];
   private readonly heldKeys = new Set<string>();
   private pointerIsDown = false;
+  private nextOrderId = 1;
 
   /** @internal */
   constructor(id: PlayerId, name: string, private readonly port: MemberPort) {
@@ -309,6 +319,47 @@ export class TestPlayer extends TestMember {
     const msg = decodeClientMessage(bytes);
     if (msg.type === 'input') this.port.input(this, msg.event);
     return this;
+  }
+
+  /**
+   * Gives an order in a turn-based game, as the browser client's `sendOrder` does: its JSON text
+   * through the real wire encoding (ids 1, 2, … per player), the host's guards (refused
+   * `GAME_PAUSED` while paused, `TURN_ALREADY_CLOSED` while a turn generates, `GAME_FINISHED`,
+   * `NOT_TURN_BASED`, `ORDER_INVALID` over `ORDER_LIMITS.bytes`), then the game's `onOrder` (an
+   * `OrderRejectedError` refuses it `ORDER_REJECTED` with the game's message). Accepted: the
+   * snapshot after it is {@link TestRoom.snapshot}. Synchronous (the kit's room answers at once);
+   * the result is also appended to {@link orderResults}.
+   * @param order any JSON-serialisable value
+   * @throws {TestKitError} `SERVER_TESTING_MISUSE` for an order with no JSON form (`undefined`, a
+   *   function, a cycle), a player who left, or a room that stopped; `SERVER_TESTING_GAME_FAILED`
+   *   when `onOrder` threw something other than an `OrderRejectedError`
+   * @example
+   * const r = ann.order({ from: 1, to: 4, ships: 3 });
+   * expect(r).toMatchObject({ accepted: true, turn: 1 });
+   * room.pause();
+   * expect(ann.order({ from: 1, to: 4, ships: 1 }).code).toBe('GAME_PAUSED');
+   */
+  order(order: unknown): OrderResult {
+    this.present('give an order');
+    let text: string | undefined;
+    try {
+      text = JSON.stringify(order);
+    } catch (err) {
+      throw misuse(`${this.name}'s order cannot be turned into JSON: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (typeof text !== 'string') throw misuse(`${this.name}'s order (${typeof order}) has no JSON form; orders are plain JSON data`);
+    const id = this.nextOrderId++;
+    const msg = decodeClientMessage(encodeClientMessage({ type: 'order', id, order: text }));
+    const before = this.orderResults.length;
+    if (msg.type === 'order') this.port.order(this, msg.id, msg.order);
+    const answer = this.orderResults.slice(before).find((r) => r.id === id);
+    if (!answer) throw misuse(`${this.name}'s order ${id} got no answer: the room has stopped`);
+    return answer;
+  }
+
+  /** @internal an `orderResult` for this player's client */
+  _orderResult(result: OrderResult): void {
+    this.orderResults.push(result);
   }
 
   private onPlane(x: number, y: number, what: string): void {

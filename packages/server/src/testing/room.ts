@@ -1,10 +1,14 @@
-import { messageFor, resolveMetadata, type Game, type GameClass, type InputEvent, type Node, type PlaneAspect, type PlaneHitOptions, type PlayerId } from '@parlor/squish';
+import {
+  messageFor, resolveMetadata,
+  type Game, type GameClass, type GameResult, type InputEvent, type Node, type PlaneAspect, type PlaneHitOptions, type PlayerId, type RoomState,
+} from '@parlor/squish';
 import { RoomEngine } from '../engine/room-engine.js';
-import type { EngineErrorMessage } from '../engine/messages.js';
+import type { EngineErrorMessage, EngineToHostMessage, FramesMessage } from '../engine/messages.js';
 import { ServerErrorCode } from '../errors.js';
 import { misuse, TestKitError } from './errors.js';
 import { TestPlayer, TestSpectator, type MemberPort, type TestMember } from './member.js';
 import { PrivacyWatch, type Leak } from './privacy.js';
+import { TurnHost } from './turns.js';
 
 /**
  * Options of {@link createTestRoom}.
@@ -23,6 +27,13 @@ export interface TestRoomOptions {
   options?: Record<string, unknown>;
   /** The tick period {@link TestRoom.step} advances by, in ms. Default `1000 / metadata().tickRate`. */
   tickMs?: number;
+  /**
+   * Start from a snapshot (e.g. an earlier room's {@link TestRoom.snapshot} or
+   * {@link TestRoom.save}) as a restarted or patched room does: the game comes from its class's
+   * static `restore(JSON.parse(snapshot), options)`, a turn-based game's open turn is `turn`
+   * (default 1), and the room starts paused when `paused` (default false). Default: the constructor.
+   */
+  restore?: { snapshot: string; turn?: number; paused?: boolean };
 }
 
 /**
@@ -94,17 +105,31 @@ export class TestRoom<G extends Game = Game> {
   private _ticks = 0;
   private _timeMs = 0;
   private failed: string | null = null;
+  private readonly turns: TurnHost;
+  private readonly early: EngineToHostMessage[] = [];
+  private stepping = false;
 
   /** @internal use {@link createTestRoom} */
   constructor(gameClass: TestableGame<G>, options: TestRoomOptions) {
+    const r = options.restore;
+    const restore = r ? { snapshot: r.snapshot, turn: r.turn ?? 1, paused: r.paused ?? false } : undefined;
     this.engine = new RoomEngine<G>(
-      { gameClass, options: options.options ?? {} },
-      { clock: 'manual', post: (m) => void (m.type === 'error' && this.errors.push(m)) },
+      { gameClass, options: options.options ?? {}, ...(restore ? { restore } : {}) },
+      { clock: 'manual', post: (m) => this.onEngineMessage(m) },
     );
     this.engine.start();
     this.rethrow();
     this.game = this.engine.game!;
     const meta = resolveMetadata(gameClass.metadata());
+    this.turns = new TurnHost({
+      send: (msg) => this.engine.handle(msg),
+      deliver: (playerId, result) => {
+        const member = this.members.get(playerId);
+        if (member && !member.spectator) (member as TestPlayer)._orderResult(result);
+      },
+    }, meta.turns, { turn: restore?.turn ?? 1, paused: restore?.paused ?? false, timeMs: 0 });
+    if (restore) this.turns.snapshot = restore.snapshot;
+    for (const m of this.early.splice(0)) this.turns.onEngineMessage(m);
     this.aspect = meta.aspectRatio;
     this.maxPlayers = meta.maxPlayers;
     this.tickMs = options.tickMs ?? 1000 / meta.tickRate;
@@ -116,7 +141,12 @@ export class TestRoom<G extends Game = Game> {
       aspect: this.aspect,
       hit: this.hit,
       input(member: TestPlayer, event: InputEvent) {
+        if (!room.turns.admitInput(member.id)) return;
         room.run(() => room.engine.handle({ type: 'input', playerId: member.id, event }));
+      },
+      order(member: TestPlayer, id: number, order: string) {
+        room.usable();
+        room.run(() => room.turns.order(member.id, id, order));
       },
     };
     const players = options.players ?? 0;
@@ -245,6 +275,97 @@ export class TestRoom<G extends Game = Game> {
     return [...this._players, ...this._spectators].filter((m) => m.view.ready && m.view.nodes.has(id));
   }
 
+  /**
+   * The room's runtime state, as its players' `state` message and the host API show it: `status`
+   * (`running`, `generation_in_progress` — never seen between calls, the kit generates at once —,
+   * `paused`, `finished`), the open `turn` (0 for a real-time game), `nextTurnAt` (the next cutoff
+   * of an `everyMs` schedule on the kit's game time, comparable with {@link timeMs}; `null` for a
+   * cron or `{}` schedule, which run turns only through {@link turn}, or when not running), and
+   * the `reason` of a pause or the end.
+   * @example
+   * room.step(30_000);                       // metadata().turns = { everyMs: 30_000 }
+   * expect(room.state).toMatchObject({ status: 'running', turn: 2 });
+   */
+  get state(): RoomState {
+    return this.turns.state;
+  }
+
+  /**
+   * The last snapshot the host would have stored (JSON text of `game.save()`): after every accepted
+   * order and every turn, and {@link save}; the `restore` option's before those; `null` before any.
+   * @example const again = createTestRoom(Galaxy, { restore: { snapshot: room.snapshot!, turn: room.state.turn } });
+   */
+  get snapshot(): string | null {
+    return this.turns.snapshot;
+  }
+
+  /** The game's result once it ended itself (`game.end(result)`; the room is then `finished`), else `null`. */
+  get result(): GameResult | null {
+    return this.turns.result;
+  }
+
+  /**
+   * Forces the cutoff of the open turn now (as `GameServer.forceTurn`): the game's
+   * `generateTurn(turn)` runs and the room opens the next turn; a `generateTurn` that throws (or
+   * whose state cannot be saved) pauses the room with the reason `turn N generation failed:
+   * <message>` instead — no error is thrown, look at the returned state. Players see the new turn's
+   * frame at once.
+   * @returns the room's state after it
+   * @throws {TestKitError} `SERVER_TESTING_MISUSE` for a game that is not turn-based, or a room
+   *   paused or finished (resume first)
+   * @example
+   * ann.order({ from: 1, to: 4, ships: 3 });
+   * expect(room.turn()).toMatchObject({ status: 'running', turn: 2 });
+   */
+  turn(): RoomState {
+    this.usable();
+    let state: RoomState = this.turns.state;
+    this.run(() => (state = this.turns.cutoff(this._timeMs)));
+    return state;
+  }
+
+  /**
+   * Pauses the room (as `GameServer.pauseRoom`): no more game ticks or turns; players keep their
+   * last frame; input and orders are refused `GAME_PAUSED` (see {@link TestPlayer.orderResults}).
+   * Pausing a paused room does nothing.
+   * @param reason shown to players as "Paused — <reason>"; default `'paused by admin'`
+   * @throws {TestKitError} `SERVER_TESTING_MISUSE` when the game has finished
+   * @example room.pause('maintenance'); expect(ann.order({ a: 1 }).code).toBe('GAME_PAUSED');
+   */
+  pause(reason = 'paused by admin'): RoomState {
+    this.usable();
+    let state: RoomState = this.turns.state;
+    this.run(() => (state = this.turns.pause(reason)));
+    return state;
+  }
+
+  /**
+   * Resumes a paused room (also after a failed turn); an `everyMs` schedule restarts from now.
+   * Resuming a running room does nothing.
+   * @throws {TestKitError} `SERVER_TESTING_MISUSE` when the game has finished
+   * @example room.resume(); room.turn();
+   */
+  resume(): RoomState {
+    this.usable();
+    let state: RoomState = this.turns.state;
+    this.run(() => (state = this.turns.resume(this._timeMs)));
+    return state;
+  }
+
+  /**
+   * Saves the game now (`game.save()`, as the host does on pause, stop and patch), keeps it as
+   * {@link snapshot} and returns it.
+   * @throws {TestKitError} `SERVER_TESTING_MISUSE` when the game has no `save()`, it threw, its
+   *   result is not JSON-serialisable or is over the 1 MiB cap (the message says which)
+   * @example const snap = JSON.parse(room.save());
+   */
+  save(): string {
+    this.usable();
+    let snapshot = '';
+    this.run(() => (snapshot = this.turns.save()));
+    return snapshot;
+  }
+
   /** Every leak found so far (at most the first 50 kept), for custom reporting. */
   get leaks(): readonly Leak[] {
     return this.privacy.leaks;
@@ -271,11 +392,34 @@ export class TestRoom<G extends Game = Game> {
   }
 
   private tick(dtMs: number): void {
-    const frames = this.engine.step(dtMs);
+    this.stepping = true;
+    let frames: FramesMessage | null;
+    try {
+      frames = this.engine.step(dtMs);
+    } finally {
+      this.stepping = false;
+    }
     this.rethrow();
     this._ticks++;
     this._timeMs += dtMs;
-    if (!frames) return;
+    if (frames) this.deliver(frames);
+    if (this.turns.due(this._timeMs)) this.turn();
+  }
+
+  /** The engine's messages: errors (rethrown by {@link run}), frames flushed outside a tick (after a turn), and the turn host's. */
+  private onEngineMessage(m: EngineToHostMessage): void {
+    if (m.type === 'error') this.errors.push(m);
+    // a tick's frames are delivered by tick(), after it counted the tick
+    else if (m.type === 'frames') {
+      if (!this.stepping) this.deliver(m);
+    }
+    // before the turn host exists (the engine starting): kept for it
+    else if (!this.turns) this.early.push(m);
+    else this.turns.onEngineMessage(m);
+  }
+
+  /** Decodes a frames message into each member's view, then checks privacy. */
+  private deliver(frames: FramesMessage): void {
     const receivers: Parameters<PrivacyWatch['check']>[2][number][] = [];
     for (const send of frames.sends) {
       const member = this.members.get(send.playerId);
@@ -295,10 +439,11 @@ export class TestRoom<G extends Game = Game> {
     this.privacy.check(this._ticks, layers, receivers);
   }
 
-  /** Runs engine work and throws what the game threw in it. */
+  /** Runs engine work and throws what the game threw in it; then a turn the game asked for (`endTurnNow()`). */
   private run(fn: () => void): void {
     fn();
     this.rethrow();
+    if (this.turns?.due(this._timeMs)) this.turn();
   }
 
   private rethrow(): void {
