@@ -12,6 +12,7 @@ import { resolveIdentity, type IdentityOptions, type IdentitySettings } from './
 import type { DevStatus } from './dev/status.js';
 import type { Logger, LogLevel } from './logger.js';
 import type { RuntimeChoice } from './runtime/policy.js';
+import type { RoomStateStore } from './state/store.js';
 import type { ProcessRuntimeOptions } from './runtime/process.js';
 import { defaultInstanceId, type DockerRuntimeOptions } from './runtime/docker.js';
 
@@ -82,6 +83,17 @@ export interface GameServerOptions {
    * @throws {ServerConfigError} from {@link createGameServer} for an invalid option (e.g. a secret under 32 bytes).
    */
   identity?: IdentityOptions;
+  /**
+   * Durable room state (`parlor serve --state-dir`; `openRoomStateStore`): with one, every room is
+   * recorded with its members (reconnect tokens as sha256 only) and its game's snapshots (after each
+   * accepted order and turn of a turn-based game, before they are acknowledged; on pause, stop,
+   * restart, patch, drain; every {@link snapshotIntervalMs} for a real-time game that saves), and
+   * `GameServer.restoreRooms()` brings the live ones back after a restart. The server does not close
+   * it. Default: none (rooms live only as long as the process).
+   */
+  stateStore?: RoomStateStore;
+  /** With a {@link stateStore}: how often a real-time room whose game has `save()` is snapshotted (ms). Default 30 000. */
+  snapshotIntervalMs?: number;
 
   // ---------------------------------------------------------------- capacity (see README "Close codes")
 
@@ -161,6 +173,8 @@ export interface ServerSettings {
   readonly devStatus: DevStatus | undefined;
   /** {@link GameServerOptions.identity}, validated. */
   readonly identity: IdentitySettings;
+  /** {@link GameServerOptions.snapshotIntervalMs}. */
+  readonly snapshotIntervalMs: number;
 }
 
 /**
@@ -192,7 +206,9 @@ export function resolveOptions(options: GameServerOptions): ServerSettings {
   }
   const instanceId = options.instanceId ?? defaultInstanceId(options.port ?? 8080);
   const identity = resolveIdentity(options.identity);
+  const snapshotIntervalMs = positive('snapshotIntervalMs', options.snapshotIntervalMs, 30_000);
   return {
+    snapshotIntervalMs,
     devStatus: options.devStatus,
     identity,
     reconnectGraceMs,
