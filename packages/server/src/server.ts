@@ -11,7 +11,8 @@
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo, Socket } from 'node:net';
-import { CloseCode, isRoomId, playPath, socketUrlFor } from '@parlor/squish';
+import { EventEmitter } from 'eventemitter3';
+import { CloseCode, isRoomId, playPath, socketUrlFor, type OperationSource, type RoomEvent, type RoomState } from '@parlor/squish';
 import { RuntimeError, ServerConfigError, ServerError, ServerErrorCode } from './errors.js';
 import { GameCatalog, type CatalogVersionSource, type GameInfo } from './games/catalog.js';
 import type { GameSource, LoadedGame } from './games/loader.js';
@@ -25,6 +26,7 @@ import { Handshake } from './realtime/handshake.js';
 import { Authenticator } from './identity/verify.js';
 import { Upgrades } from './realtime/upgrade.js';
 import { SlowClientWatch } from './rooms/fanout.js';
+import { RoomOperations } from './rooms/operations.js';
 import { RoomRegistry } from './rooms/registry.js';
 import type { RoomInfo } from './rooms/room.js';
 import { RoutingRuntime, createRuntime, isProduction, loadOptionsFor } from './runtime/policy.js';
@@ -33,6 +35,15 @@ import type { RoomRuntime } from './runtime/runtime.js';
 import { resolveOptions, type GameServerOptions } from './server-options.js';
 
 export type { GameServerOptions } from './server-options.js';
+
+/**
+ * The events of a {@link GameServer} (`server.events`, an `eventemitter3` emitter): `'room'` with
+ * every {@link RoomEvent} of its rooms, in the order they happen — `room.created` / `room.restored`,
+ * `player.joined` / `player.left`, `turn.ready` (after the turn's snapshot is stored and players got
+ * `state`; `turn` is the newly open turn), `room.paused` / `room.resumed`, `room.ended` (with the
+ * game's result when it ended itself). A listener must not throw (it runs inside the room's handling).
+ */
+export type GameServerEvents = { room: [RoomEvent] };
 
 /** A running game server: HTTP and WebSocket on one port. */
 export interface GameServer {
@@ -84,13 +95,15 @@ export interface GameServer {
    * Creates an empty room of `game` with id `roomId` (as a fleet `createRoom` does); players
    * join it at `/play/<game>/<roomId>`. `options` reach the game's constructor. With `version`,
    * the room runs that loaded catalog version ({@link GameServer.loadVersion}) whichever is current.
-   * The room is disposed when its last member leaves, or by {@link GameServer.closeRoom}.
+   * A real-time room is disposed when its last member leaves; a turn-based one is kept (players may
+   * be away for days) until {@link GameServer.closeRoom} or the game ends itself.
    * @throws {ServerError} `SERVER_UNKNOWN_GAME` (also for a version not loaded), `SERVER_ROOM_EXISTS`, `SERVER_CLOSING`;
    *   `SERVER_CONFIG` for an invalid id (`ROOM_ID_RE` of `@parlor/squish`); whatever the runtime throws when it cannot start an engine.
    */
   openRoom(game: string, roomId: string, options?: Record<string, unknown>, version?: string): RoomInfo;
   /**
-   * Ends a room: its clients are closed with 1000 and its engine stopped. Idempotent.
+   * Ends a room (stop): with a store, a snapshot first and the room recorded as ended; its clients
+   * are closed with 1000, its engine stopped; `room.ended` is emitted. Idempotent.
    * @returns `false` when no such room was live.
    */
   closeRoom(roomId: string, reason?: string): Promise<boolean>;
@@ -105,6 +118,56 @@ export interface GameServer {
    *   a TTL outside 1 ms–1 h, or `userIds` not `count` user ids of 1–256 characters.
    */
   reserveSeats(roomId: string, count: number, ttlMs: number, userIds?: readonly string[]): { tickets: string[]; expiresAt: number };
+  /** The rooms' typed events: see {@link GameServerEvents}. */
+  readonly events: EventEmitter<GameServerEvents>;
+  /**
+   * A live room's runtime state (status, open turn, next cutoff, reason); for a room that finished
+   * itself and closed since, its final state.
+   * @throws {ServerError} `SERVER_ROOM_NOT_FOUND`
+   */
+  roomState(roomId: string): RoomState;
+  /**
+   * Pauses a room: ticks and turn cutoffs stop, players stay connected and get `state` (`paused`,
+   * with `reason`, default `'paused by <source>'`; `source` default `'api'`), input and orders are
+   * refused (`GAME_PAUSED`); with a store, a snapshot is stored. Emits `room.paused`. Idempotent
+   * (a paused room stays as it is). Resolves to the state after it.
+   * @throws {ServerError} `SERVER_ROOM_NOT_FOUND`, `SERVER_ROOM_FINISHED`
+   */
+  pauseRoom(roomId: string, options?: { reason?: string; source?: OperationSource }): Promise<RoomState>;
+  /**
+   * Resumes a paused room (the turn schedule restarts from now). Emits `room.resumed`. Idempotent.
+   * @throws {ServerError} `SERVER_ROOM_NOT_FOUND`, `SERVER_ROOM_FINISHED`
+   */
+  resumeRoom(roomId: string): Promise<RoomState>;
+  /**
+   * Restarts a room's engine on the same build: a snapshot (`save`), the engine stopped, a new one
+   * started from the snapshot (`GameClass.restore`; a game without `save` restarts from its
+   * constructor), same status and turn. Players stay connected and get a full frame.
+   * @throws {ServerError} `SERVER_ROOM_NOT_FOUND`, `SERVER_ROOM_FINISHED`; whatever the runtime throws (the room then ends with 4500)
+   */
+  restartRoom(roomId: string): Promise<RoomState>;
+  /**
+   * Moves a room to another loaded catalog version of its game ({@link GameServer.loadVersion}
+   * first) within the same major.minor (`1.0.0` → `1.0.1`), as a restart on the new build.
+   * @throws {ServerError} `SERVER_ROOM_NOT_FOUND`, `SERVER_ROOM_FINISHED`, `SERVER_PATCH_SEMVER_INCOMPATIBLE`
+   *   (another major.minor), `SERVER_NOT_VERSIONED` (a game from source, or a version not loaded)
+   */
+  patchRoom(roomId: string, version: string): Promise<RoomState>;
+  /**
+   * A turn-based room's cutoff now: resolves after the turn generated (a failing `generateTurn`
+   * pauses the room: the state says so) and the schedule restarted from then.
+   * @throws {ServerError} `SERVER_ROOM_NOT_FOUND`, `SERVER_ROOM_FINISHED`, `SERVER_NOT_TURN_BASED`, `SERVER_ROOM_PAUSED`
+   */
+  forceTurn(roomId: string): Promise<RoomState>;
+  /**
+   * Brings back the rooms {@link GameServerOptions.stateStore} records as live (after a restart or
+   * kill -9): same ids, from their last snapshots, paused if they were, their members' reconnect
+   * tokens valid again (within the reconnect grace, counted from now) and signed-in players matched
+   * by user id. Emits `room.restored` for each. A room whose game or version is not loaded is left in
+   * the store (load it, call again). Without a store: `[]`.
+   * @throws {ServerError} `SERVER_CLOSING`
+   */
+  restoreRooms(): Promise<RoomInfo[]>;
   /** Sets (or with `null` removes) the fleet room hook of {@link GameServerOptions.fleetRooms}; the fleet CLI wiring calls it once the agent exists. */
   setFleetRooms(hook: FleetRoomsHook | null): void;
   /**
@@ -179,6 +242,8 @@ class ParlorServer implements GameServer {
   private readonly logger: Logger;
   private readonly catalog: GameCatalog;
   private readonly registry: RoomRegistry;
+  private readonly operations: RoomOperations;
+  readonly events = new EventEmitter<GameServerEvents>();
   private readonly admission: ConnectionAdmission;
   private readonly upgrades: Upgrades;
   private readonly slowClients: SlowClientWatch;
@@ -215,9 +280,27 @@ class ParlorServer implements GameServer {
     });
     const { metrics } = this;
     this.registry = new RoomRegistry(
-      { logger, metrics, runtime: this.runtime, reconnectGraceMs: settings.reconnectGraceMs, backpressureBytes: settings.backpressureBytes, maxConsecutiveErrors: settings.maxConsecutiveErrors, devStatus: settings.devStatus },
+      {
+        logger,
+        metrics,
+        runtime: this.runtime,
+        reconnectGraceMs: settings.reconnectGraceMs,
+        backpressureBytes: settings.backpressureBytes,
+        maxConsecutiveErrors: settings.maxConsecutiveErrors,
+        devStatus: settings.devStatus,
+        stateStore: options.stateStore,
+        snapshotIntervalMs: settings.snapshotIntervalMs,
+        emit: (event) => this.emitRoomEvent(event),
+      },
       settings,
     );
+    this.operations = new RoomOperations({
+      rooms: this.registry,
+      logger,
+      store: options.stateStore,
+      version: (slug, version) => this.catalog.version(slug, version),
+      current: (name) => this.catalog.get(name),
+    });
     this.admission = new ConnectionAdmission(settings, metrics, logger);
     const handshake = new Handshake({
       ...settings,
@@ -354,6 +437,44 @@ class ParlorServer implements GameServer {
     return this.registry.open(game, roomId, options).info();
   }
 
+  roomState(roomId: string): RoomState {
+    return this.operations.roomState(roomId);
+  }
+
+  pauseRoom(roomId: string, options?: { reason?: string; source?: OperationSource }): Promise<RoomState> {
+    return attempt(() => this.operations.pause(roomId, options));
+  }
+
+  resumeRoom(roomId: string): Promise<RoomState> {
+    return attempt(() => this.operations.resume(roomId));
+  }
+
+  restartRoom(roomId: string): Promise<RoomState> {
+    return attempt(() => this.operations.restart(roomId));
+  }
+
+  patchRoom(roomId: string, version: string): Promise<RoomState> {
+    return attempt(() => this.operations.patch(roomId, version));
+  }
+
+  forceTurn(roomId: string): Promise<RoomState> {
+    return attempt(() => this.operations.forceTurn(roomId));
+  }
+
+  async restoreRooms(): Promise<RoomInfo[]> {
+    if (this.closing) throw new ServerError(ServerErrorCode.SERVER_CLOSING, 'server shutting down');
+    return this.operations.restoreRooms();
+  }
+
+  /** Emits a room event; a throwing listener is logged, never thrown into the room. */
+  private emitRoomEvent(event: RoomEvent): void {
+    try {
+      this.events.emit('room', event);
+    } catch (err) {
+      this.logger.error({ kind: event.kind, room: event.roomId, error: (err as Error)?.message ?? String(err) }, 'room event listener threw');
+    }
+  }
+
   reserveSeats(roomId: string, count: number, ttlMs: number, userIds?: readonly string[]): { tickets: string[]; expiresAt: number } {
     return this.registry.reserve(roomId, count, ttlMs, userIds);
   }
@@ -370,6 +491,8 @@ class ParlorServer implements GameServer {
   drain(): void {
     if (this.registry.draining) return;
     this.registry.draining = true;
+    // With a store, every room's state is snapshotted now (a drain may end in a kill).
+    if (this.options.stateStore) for (const room of this.registry.all()) void room.operate(() => (room.lifecycle.isFinished ? null : room.lifecycle.save('drain')));
     this.logger.info({ rooms: this.registry.size }, 'draining: no new rooms; the live ones play on');
   }
 
@@ -386,7 +509,8 @@ class ParlorServer implements GameServer {
     this.logger.info({ rooms: this.registry.size }, 'shutting down');
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.sweepTimer = null;
-    const going = { code: CloseCode.GOING_AWAY, reason: 'server shutting down' };
+    // Rooms are kept in the store (snapshotted first): a restarted server brings them back.
+    const going = { code: CloseCode.GOING_AWAY, reason: 'server shutting down', keep: true };
     const disposals = this.registry.disposeAll(going);
     this.upgrades.closeAll(going.code, going.reason);
     await disposals;
@@ -419,6 +543,15 @@ class ParlorServer implements GameServer {
         `game ${game.name} is an in-process class; the ${rt.name} runtime needs a game file or folder (or use gameRuntimes: { ${game.name}: 'inline' } for a trusted game)`,
       );
     }
+  }
+}
+
+/** A synchronous throw of an operation as a rejection. */
+function attempt(fn: () => Promise<RoomState>): Promise<RoomState> {
+  try {
+    return fn();
+  } catch (err) {
+    return Promise.reject(err);
   }
 }
 

@@ -44,7 +44,8 @@ describe('join and frames', () => {
     expect(init.reconnectToken).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(a.messages[0].type).toBe('init');
     expect(a.messages[1]).toEqual({ type: 'assets', assets: [] });
-    expect(a.messages[2]).toMatchObject({ type: 'frame', full: true });
+    expect(a.messages[2]).toEqual({ type: 'state', status: 'running', turn: 0, nextTurnAt: null, reason: '' });
+    expect(a.messages[3]).toMatchObject({ type: 'frame', full: true });
     expect(a.mirror.root).not.toBeNull();
     expect(a.texts()).toContain('SECRET-1');
     expect(a.texts().some((t) => t.startsWith('tick '))).toBe(true);

@@ -27,6 +27,8 @@ export interface ConnectionHost {
  * Close codes: 4400 malformed message, a first message other than `join`, or a second `join`;
  * 4429 over the rate limit; 4408 no `join` in time; 1009 (by `ws`) a message over `maxPayload`;
  * 4413 dropped for not reading (see {@link ClientConnection.drop}; decided by `rooms/fanout.ts`).
+ * `order` messages count against the same rate limit as input; a refused order or input (room
+ * paused, turn closed, finished, not JSON…) is answered with `orderResult`, never a close.
  * The `join` itself is handled by the handshake (`handshake.ts`).
  */
 export class ClientConnection {
@@ -187,6 +189,10 @@ export class ClientConnection {
         return;
       case 'ping':
         room.pong(this.member, msg.clientTime);
+        return;
+      case 'order':
+        // refusals (paused, turn closed, not JSON, spectator…) are answered with `orderResult`; the socket stays open
+        room.order(this.member, msg.id, msg.order);
         return;
     }
   }

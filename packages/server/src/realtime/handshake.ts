@@ -76,7 +76,7 @@ export class Handshake implements ConnectionHost {
         return;
       }
       conn.joined(found.room, found.member);
-      found.room.reattach(found.member, conn.ws);
+      found.room.reattach(found.member, conn.ws, msg.reconnectToken);
       return;
     }
     const { identity } = this.o;

@@ -6,13 +6,16 @@
  * from these queries; rooms report back only through {@link RoomListener}.
  */
 import { randomBytes } from 'node:crypto';
-import type { PlayerIdentity } from '@parlor/squish';
+import type { PlayerIdentity, RoomState } from '@parlor/squish';
 import type { WebSocket } from 'ws';
 import { ServerConfigError, ServerError, ServerErrorCode } from '../errors.js';
 import type { LoadedGame } from '../games/loader.js';
 import { KeyedBuckets, addressKey } from '../rate-limit.js';
-import { Room, type DisposeReason, type Member, type RoomHost, type RoomInfo, type RoomListener } from './room.js';
+import { Room, tokenHash, type DisposeReason, type Member, type RestoredRoom, type RoomHost, type RoomInfo, type RoomListener } from './room.js';
 import { MAX_SEATS_PER_RESERVATION, MAX_TICKET_TTL_MS, SeatBook, type TicketVerdict } from './seats.js';
+
+/** How many finished rooms' final states a registry remembers. */
+const FINISHED_KEPT = 1000;
 
 /** Limits of a {@link RoomRegistry}. */
 export interface RoomLimits {
@@ -30,11 +33,13 @@ export class RoomRegistry implements RoomListener {
   private readonly rooms = new Map<string, Room>();
   /** Set by `GameServer.drain()`: no new room is created, the live ones play on. */
   draining = false;
-  /** Reconnect token → room. Only this class reads or writes it. */
+  /** sha256 of a reconnect token → room (a room restored from a store knows only the hashes). Only this class reads or writes it. */
   private readonly tokens = new Map<string, Room>();
   /** `<roomId>\n<userId>` → the signed-in player holding a seat there (players only). */
   private readonly users = new Map<string, Member>();
   private readonly seats = new SeatBook();
+  /** The final state of rooms that finished (`game.end`), by id: the last {@link FINISHED_KEPT}. */
+  private readonly finished = new Map<string, RoomState>();
   /** Room creations by address key (idle buckets are pruned). */
   private readonly created: KeyedBuckets;
 
@@ -95,7 +100,22 @@ export class RoomRegistry implements RoomListener {
    */
   create(game: LoadedGame, id?: string, options?: Record<string, unknown>): Room {
     const room = new Room(id ?? this.newId(), game, this.host, this, options);
-    this.rooms.set(room.id, room);
+    if (!room.isDisposed) this.rooms.set(room.id, room);
+    return room;
+  }
+
+  /**
+   * Brings back a room recorded in the host's store, with the same id, from its last snapshot;
+   * its members' reconnect tokens (by hash) and signed-in players (by user id) are valid again.
+   * @throws {ServerError} `SERVER_ROOM_EXISTS`; whatever the runtime throws.
+   */
+  restore(game: LoadedGame, restored: RestoredRoom): Room {
+    const id = restored.room.roomId;
+    if (this.rooms.has(id)) throw new ServerError(ServerErrorCode.ROOM_EXISTS, `room ${id} exists`);
+    const room = new Room(id, game, this.host, this, restored.room.options, restored);
+    if (room.isDisposed) return room;
+    this.rooms.set(id, room);
+    for (const m of room.allMembers()) this.index(room, m);
     return room;
   }
 
@@ -113,23 +133,26 @@ export class RoomRegistry implements RoomListener {
   /** Adds a new player or spectator (with its verified identity, if signed in) to `room` on `ws` and indexes its reconnect token (and its user). */
   enter(room: Room, ws: WebSocket, name: string, spectator: boolean, identity: PlayerIdentity | null = null): Member {
     const member = room.join(ws, name, spectator, identity);
-    if (!room.isDisposed) {
-      this.tokens.set(member.token, room);
-      if (member.userId !== undefined && !spectator) this.users.set(`${room.id}\n${member.userId}`, member);
-    }
+    if (!room.isDisposed) this.index(room, member);
     return member;
+  }
+
+  private index(room: Room, member: Member): void {
+    this.tokens.set(member.tokenHash, room);
+    if (member.userId !== undefined && !member.spectator) this.users.set(`${room.id}\n${member.userId}`, member);
   }
 
   /** The player of a live room signed in as `userId` (connected, or within its reconnect grace), if any. */
   byUser(room: Room, userId: string): Member | undefined {
     const member = this.users.get(`${room.id}\n${userId}`);
-    return member && !room.isDisposed && room.memberByToken(member.token) === member ? member : undefined;
+    return member && !room.isDisposed && room.memberByTokenHash(member.tokenHash) === member ? member : undefined;
   }
 
   /** The live room and member holding a reconnect token, if any. */
   byToken(token: string): { room: Room; member: Member } | undefined {
-    const room = this.tokens.get(token);
-    const member = room?.memberByToken(token);
+    const hash = tokenHash(token);
+    const room = this.tokens.get(hash);
+    const member = room?.memberByTokenHash(hash);
     if (!room || !member || room.isDisposed) return undefined;
     return { room, member };
   }
@@ -160,17 +183,17 @@ export class RoomRegistry implements RoomListener {
     return this.seats.admit(roomId, ticket, userId);
   }
 
-  /** Ends one room. @returns `false` when no such room was live. */
+  /** Stops one room (after a snapshot, with a store: see `Room.end`). @returns `false` when no such room was live. */
   async close(id: string, reason: DisposeReason): Promise<boolean> {
     const room = this.rooms.get(id);
     if (!room) return false;
-    await room.dispose(reason);
+    await room.end(reason, 'stop');
     return true;
   }
 
-  /** Ends the rooms `which` selects (all by default). */
+  /** Ends the rooms `which` selects (all by default). With `reason.keep` (server closing), each is snapshotted first and kept in the store. */
   async disposeAll(reason: DisposeReason, which: (s: Room) => boolean = () => true): Promise<void> {
-    await Promise.all(this.all().filter(which).map((s) => s.dispose(reason)));
+    await Promise.all(this.all().filter(which).map((s) => (reason.keep ? s.end(reason, 'drain') : s.dispose(reason))));
   }
 
   /** Forgets idle per-address creation buckets (the server's 250 ms sweep calls it). */
@@ -182,13 +205,28 @@ export class RoomRegistry implements RoomListener {
 
   /** @internal */
   memberGone(room: Room, member: Member): void {
-    this.tokens.delete(member.token);
+    this.tokens.delete(member.tokenHash);
     const key = `${room.id}\n${member.userId}`;
     if (member.userId !== undefined && this.users.get(key) === member) this.users.delete(key);
   }
 
   /** @internal */
+  tokenChanged(room: Room, member: Member, oldHash: string): void {
+    if (this.tokens.get(oldHash) === room) this.tokens.delete(oldHash);
+    this.tokens.set(member.tokenHash, room);
+  }
+
+  /** The final state of a room that finished itself and was then closed (the last 1000 are kept). */
+  finishedState(id: string): RoomState | undefined {
+    return this.finished.get(id);
+  }
+
+  /** @internal */
   disposed(room: Room): void {
+    if (room.lifecycle.isFinished) {
+      this.finished.set(room.id, room.lifecycle.state());
+      if (this.finished.size > FINISHED_KEPT) this.finished.delete(this.finished.keys().next().value!);
+    }
     if (this.rooms.get(room.id) === room) {
       this.rooms.delete(room.id);
       this.seats.clear(room.id);
