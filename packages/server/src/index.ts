@@ -8,7 +8,7 @@
  * publish gate, `parlor validate` as a function) and `@parlor/server/testing` (the test kit for
  * game authors: a room's engine on a manual clock).
  */
-export { createGameServer, type GameServer } from './server.js';
+export { createGameServer, type GameServer, type GameServerEvents } from './server.js';
 export type { GameServerOptions } from './server-options.js';
 export { DEFAULT_ROLE_LADDER, MIN_SECRET_BYTES, type IdentityOptions, type AuthenticateHook, type JoinRequest } from './identity/options.js';
 export type { FleetRoomsHook } from './http/fleet-rooms.js';
