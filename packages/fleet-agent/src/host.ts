@@ -92,7 +92,7 @@ export interface FleetHost {
    * generated). Resolves with the room's state after it. Optional: without it `roomOp` commands fail
    * with `UNSUPPORTED`. Rejects with an error whose `code` is a `FleetAckCode` the orchestrator
    * understands: `ROOM_NOT_FOUND`, `PATCH_SEMVER_INCOMPATIBLE`, `NOT_TURN_BASED`, `NOT_VERSIONED`,
-   * `ROOM_FINISHED` (any other code is kept and reported as a failed command).
+   * `ROOM_FINISHED`, `ROOM_PAUSED` (any other code is kept and reported as a failed command).
    */
   roomOp?(roomId: string, op: FleetRoomOp, params: HostRoomOpParams): Promise<HostRoomOpResult>;
   /**

@@ -147,6 +147,8 @@ export const FleetAckCode = {
   NOT_VERSIONED: 'NOT_VERSIONED',
   /** Since 1.3, `roomOp`: the room has finished (its game ended itself); only a stop (`destroyRoom`) remains. */
   ROOM_FINISHED: 'ROOM_FINISHED',
+  /** Since 1.3, `roomOp` turn: the room is paused (resume it first). */
+  ROOM_PAUSED: 'ROOM_PAUSED',
 } as const;
 
 /** One of {@link FleetAckCode}'s values. */
