@@ -7,7 +7,9 @@ import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { Agent, request, type Dispatcher } from 'undici';
 import { backoffDelay, ParlorError, type BackoffOptions } from '@parlor/squish';
 import type { FleetCauseValue } from './errors.js';
-import type { CreateRoomRequest, FleetStats, InstanceInfo, OrchestratorEvents, RoomDestroyed, RoomInfo, RoomQuery, SeatReservation } from './types.js';
+import type { Operation } from '@parlor/squish';
+import type { OperationQuery } from './operations/log.js';
+import type { CreateRoomRequest, FleetStats, InstanceInfo, OrchestratorEvents, RoomInfo, RoomOperationResult, RoomQuery, RoomStopResult, SeatReservation } from './types.js';
 
 /** Options of {@link FleetClient}. Durations in ms. */
 export interface FleetClientOptions {
@@ -192,12 +194,59 @@ export class FleetClient {
     return this.call('POST', `/v1/rooms/${encodeURIComponent(roomId)}/seats`, opts);
   }
   /**
-   * `DELETE /v1/rooms/:roomId`. A room that ended by itself meanwhile (racing its natural end, or
-   * its instance left) is `{ ok: true, alreadyGone: true }`, not an error.
+   * `DELETE /v1/rooms/:roomId`: stops the room, recorded in the operation log as `stop`
+   * (`operation`; `state` is `null`). A room that ended by itself meanwhile (racing its natural
+   * end, or its instance left) is `{ ok: true, alreadyGone: true }`, not an error.
    * @throws `ROOM_NOT_FOUND` (never known, or ended over 10 minutes ago).
    */
-  destroyRoom(roomId: string): Promise<RoomDestroyed> {
+  destroyRoom(roomId: string): Promise<RoomStopResult> {
     return this.call('DELETE', `/v1/rooms/${encodeURIComponent(roomId)}`);
+  }
+  /**
+   * `POST /v1/rooms/:roomId/pause`: ticks and turns stop; players stay connected and see the paused
+   * state with `reason` (≤ 200 characters; default the host's). Every lifecycle call resolves with the
+   * recorded operation (`succeeded`) and the room's state after it, and throws a {@link FleetClientError}
+   * whose `code` is the REST cause (the failed operation is recorded; its id is in the message):
+   * `ROOM_NOT_FOUND` (404), `ROOM_FINISHED`, `INSTANCE_UNSUPPORTED` (the room's host is older than
+   * fleet protocol 1.3) (409), `COMMAND_FAILED`, `INSTANCE_DISCONNECTED` (502), `COMMAND_TIMEOUT` (504).
+   */
+  pauseRoom(roomId: string, opts: { reason?: string } = {}): Promise<RoomOperationResult> {
+    return this.lifecycle(roomId, 'pause', opts.reason !== undefined ? { reason: opts.reason } : {});
+  }
+  /** `POST /v1/rooms/:roomId/resume` (errors as {@link pauseRoom}). */
+  resumeRoom(roomId: string): Promise<RoomOperationResult> {
+    return this.lifecycle(roomId, 'resume');
+  }
+  /** `POST /v1/rooms/:roomId/restart`: the same version again from its saved state; players stay connected (errors as {@link pauseRoom}). */
+  restartRoom(roomId: string): Promise<RoomOperationResult> {
+    return this.lifecycle(roomId, 'restart');
+  }
+  /**
+   * `POST /v1/rooms/:roomId/patch`: moves the room to `version` of its game (a catalog version within
+   * the same major.minor) from its saved state; players stay connected.
+   * @throws {FleetClientError} as {@link pauseRoom}, and `PATCH_SEMVER_INCOMPATIBLE` / `NOT_VERSIONED`
+   *   (409), the catalog's `UNKNOWN_VERSION` (404), `NO_CATALOG` (409), `CATALOG_UNAVAILABLE` (502).
+   */
+  patchRoom(roomId: string, version: string): Promise<RoomOperationResult> {
+    return this.lifecycle(roomId, 'patch', { version });
+  }
+  /** `POST /v1/rooms/:roomId/turn`: generates the next turn now; resolves once it is generated. @throws as {@link pauseRoom}, and `NOT_TURN_BASED` (409). */
+  forceTurn(roomId: string): Promise<RoomOperationResult> {
+    return this.lifecycle(roomId, 'turn');
+  }
+  /**
+   * `GET /v1/operations` (with `roomId`: `GET /v1/rooms/:roomId/operations`): the operation log,
+   * newest first, filtered by state, op and creation time; `next` is the `before` of the next page (`null`: none).
+   */
+  operations(query: OperationQuery = {}): Promise<{ operations: Operation[]; next: string | null }> {
+    const q = new URLSearchParams();
+    for (const k of ['state', 'op', 'since', 'until', 'limit', 'before'] as const) if (query[k] !== undefined) q.set(k, String(query[k]));
+    const s = q.toString() ? `?${q.toString()}` : '';
+    return this.call('GET', query.roomId !== undefined ? `/v1/rooms/${encodeURIComponent(query.roomId)}/operations${s}` : `/v1/operations${s}`);
+  }
+
+  private lifecycle(roomId: string, op: string, body: Record<string, unknown> = {}): Promise<RoomOperationResult> {
+    return this.call('POST', `/v1/rooms/${encodeURIComponent(roomId)}/${op}`, body);
   }
 
   /**

@@ -23,6 +23,9 @@ export type {
   RoomQuery,
   SeatReservation,
   RoomDestroyed,
+  RoomOperationRequest,
+  RoomOperationResult,
+  RoomStopResult,
   FleetView,
   OrchestratorEvents,
   PlayersChange,
@@ -52,6 +55,7 @@ export { CatalogServer, type CatalogServerOptions } from './catalog/standalone.j
 export { createRemoteResolver, type RemoteResolverOptions } from './catalog/remote-resolver.js';
 export { DEFAULT_MAX_UPLOAD_BYTES } from './catalog/routes.js';
 export type { KeyRole } from './auth/guard.js';
+export type { OperationCaller } from './agents/room-ops.js';
 export { createLogger, LOG_REDACT_PATHS, type Logger, type LogLevel } from './logger.js';
 export type { OperationLog, QueueOperation, OperationQuery } from './operations/log.js';
 export { OperationStore } from './operations/store.js';

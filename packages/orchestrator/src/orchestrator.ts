@@ -12,6 +12,7 @@ import { FLEET_WS_PATH, FleetAckCode, FleetCloseCode, type AckFrame } from '@par
 import { AgentConnection } from './agents/connection.js';
 import { CommandRpc, ackError, type LateCommand } from './agents/commands.js';
 import { AgentHub } from './agents/hub.js';
+import { RoomOperations, type OperationCaller } from './agents/room-ops.js';
 import { validRoom } from './agents/messages.js';
 import { resolveRoomGame } from './api/control-plane.js';
 import { createApi, type Api } from './api/http.js';
@@ -31,7 +32,7 @@ import { resolveWebhooks } from './notifications/types.js';
 import { EventFeed } from './registry/events.js';
 import type { InstanceRecord } from './registry/instance.js';
 import { Registry } from './registry/read-model.js';
-import type { CreateRoomRequest, FleetView, InstanceInfo, OrchestratorEvents, RoomDestroyed, RoomInfo, SeatReservation } from './types.js';
+import type { CreateRoomRequest, FleetView, InstanceInfo, OrchestratorEvents, RoomDestroyed, RoomInfo, RoomOperationRequest, RoomOperationResult, RoomStopResult, SeatReservation } from './types.js';
 import { compile, firstError, SeatsSchema } from './schemas.js';
 
 export type { OrchestratorOptions } from './options.js';
@@ -76,6 +77,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   private readonly registry: Registry<AgentConnection>;
   private readonly commands: CommandRpc;
   private readonly hub: AgentHub;
+  private readonly roomOps: RoomOperations;
   private readonly api: Api;
   private readonly feed: EventFeed;
   private readonly catalogHost: CatalogHost | null;
@@ -119,6 +121,16 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
       accepting: () => this.ready,
       createRoom: (req) => this.createRoom(req),
       lateAck: (rec, late, ack) => this.onLateAck(rec, late, ack),
+      roomEvent: (rec, event) => this.emit('room:event', { instanceId: rec.id, event }),
+    });
+    this.roomOps = new RoomOperations({
+      registry: this.registry,
+      commands: this.commands,
+      catalog: opts,
+      run: (input, fn) => this.operationStore.run(input, fn),
+      destroy: (roomId) => this.destroyRoom(roomId),
+      assertRunning: () => this.assertRunning(),
+      assertNotBusy: (inst) => this.assertNotBusy(inst),
     });
     this.metrics = new OrchestratorMetrics(this.fleet, () => guard.counters);
     this.commands.observer = (op, outcome, ms) => this.metrics.command(op, outcome, ms);
@@ -407,6 +419,25 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   /** Ends a drain. Same errors as {@link drainInstance}. */
   async undrainInstance(id: string): Promise<InstanceInfo> {
     return this.setDrain(id, false);
+  }
+
+  /**
+   * Runs a lifecycle operation on a room and records it in the operation log (`queued`, `running`,
+   * then `succeeded` or `failed` with its code; `by.source` default `api`, `by.actor` the caller):
+   * `pause` (optional `reason`), `resume`, `restart`, `patch` (to `version`, resolved through the
+   * `resolver` as `slug@version`, same major.minor only), `turn` (resolves once the turn is
+   * generated), `stop` ({@link destroyRoom}, answering its fields too). Needs the room's agent to
+   * speak fleet protocol 1.3.
+   * @returns the succeeded operation and the room's state after it (`null` after a stop).
+   * @throws {OrchestratorError} (the failed operation recorded first) `VALIDATION`, `ROOM_NOT_FOUND`,
+   *   `INSTANCE_UNSUPPORTED`, `NOT_VERSIONED`, `PATCH_SEMVER_INCOMPATIBLE`, `NOT_TURN_BASED`,
+   *   `ROOM_FINISHED`, `ROOM_PAUSED` (a turn), a patch's catalog causes (`NO_CATALOG`, `UNKNOWN_VERSION`, `CATALOG_UNAVAILABLE`…),
+   *   `INSTANCE_BUSY`, `COMMAND_FAILED`, `INSTANCE_DISCONNECTED`, `COMMAND_TIMEOUT`; `SHUTTING_DOWN` (not recorded).
+   */
+  operateRoom(roomId: string, request: { op: 'stop' }, by?: OperationCaller): Promise<RoomStopResult>;
+  operateRoom(roomId: string, request: RoomOperationRequest, by?: OperationCaller): Promise<RoomOperationResult>;
+  operateRoom(roomId: string, request: RoomOperationRequest, by: OperationCaller = {}): Promise<RoomOperationResult> {
+    return this.roomOps.run(roomId, request, by);
   }
 
   private async setDrain(id: string, draining: boolean): Promise<InstanceInfo> {

@@ -88,7 +88,7 @@ export class CommandRpc {
     rec.link.inflight.delete(f.id);
     clearTimeout(p.timer);
     this.observer?.(p.op, f.ok === true ? 'ok' : 'refused', performance.now() - p.sentAt);
-    p.resolve({ t: 'ack', id: f.id, ok: f.ok === true, error: f.error, room: f.room, tickets: f.tickets, expiresAt: f.expiresAt, alreadyGone: f.alreadyGone === true });
+    p.resolve({ t: 'ack', id: f.id, ok: f.ok === true, error: f.error, room: f.room, tickets: f.tickets, expiresAt: f.expiresAt, alreadyGone: f.alreadyGone === true, state: f.state, version: f.version });
     return { kind: 'acked' };
   }
 

@@ -24,12 +24,16 @@ export class AgentConnection implements CommandChannel {
   pollSentAt = 0;
   /** This connection's epoch, sent in `welcome` and in every command: the agent runs only commands carrying it. */
   readonly session: string = randomBytes(9).toString('base64url');
+  /** The protocol minor version of the agent's hello (1.3+ runs `roomOp` commands). */
+  minor = 0;
   /** The agent speaks protocol 1.2+, whose snapshots list the creates still running (`creating`). */
   reportsCreating = false;
   /** Room ids the last good snapshot listed as still being created. */
   creating: ReadonlySet<string> = new Set();
   /** Its `dirty` nudge rate limit (created on the first nudge). */
   dirtyBucket: TokenBucket | null = null;
+  /** Its `roomEvent` rate limit (created on the first event). */
+  eventBucket: TokenBucket | null = null;
   /** Its `place` rate limit (created on the first `place`). */
   placeBucket: TokenBucket | null = null;
   /** Correlation ids of unanswered `place` frames. */

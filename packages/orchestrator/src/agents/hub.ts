@@ -1,13 +1,14 @@
 /**
  * The agent hub: the agent WebSocket (`/v1/agent`) from upgrade to close. Authenticates the
- * upgrade, speaks the fleet protocol (hello, polls and snapshots, dirty nudges, `place`, acks),
+ * upgrade, speaks the fleet protocol (hello, polls and snapshots, dirty nudges, `place`, acks,
+ * room events),
  * marks instances stale and evicts them, and removes an instance at once when its socket drops.
  * What agents report goes into the read model through the {@link Registry}; acks go to the
  * {@link CommandRpc}; a `place` goes to the control plane.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { TokenBucket } from '@parlor/squish';
+import { TokenBucket, type RoomEvent } from '@parlor/squish';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
   FLEET_KEY_PREFIX,
@@ -16,6 +17,7 @@ import {
   FLEET_SUBPROTOCOL,
   FLEET_WS_PATH,
   FleetCloseCode,
+  ROOM_EVENT_LIMITS,
   decodeFrame,
   type AckFrame,
   type AgentSnapshot,
@@ -33,7 +35,7 @@ import type { CommandRpc, LateCommand } from './commands.js';
 import { AgentConnection } from './connection.js';
 import { CreateLedger } from './creates.js';
 import { RoomReaper } from './reaper.js';
-import { AGENT_MESSAGES, checkHello, checkState, type AgentMessage } from './messages.js';
+import { AGENT_MESSAGES, checkHello, checkRoomEvent, checkState, ROOM_EVENT_KINDS, type AgentMessage } from './messages.js';
 
 /** Settings of the hub (from the orchestrator's options). */
 export interface HubOptions {
@@ -63,6 +65,8 @@ export interface HubDeps {
   createRoom(req: CreateRoomRequest): Promise<RoomInfo>;
   /** An ack that came after its command's deadline (the control plane reconciles creates). */
   lateAck(rec: InstanceRecord<AgentConnection>, late: LateCommand, ack: AckFrame): void;
+  /** A checked room event of an instance's host (protocol 1.3), in the order the agent sent it. */
+  roomEvent(rec: InstanceRecord<AgentConnection>, event: RoomEvent): void;
 }
 
 /** Accepts and serves agent connections. */
@@ -200,6 +204,8 @@ export class AgentHub {
         return this.onDirty(conn);
       case 'place':
         return this.onPlace(conn, rec, f as AgentMessage['place']);
+      case 'roomEvent':
+        return this.onRoomEvent(conn, rec, f as AgentMessage['roomEvent']);
     }
   }
 
@@ -232,6 +238,7 @@ export class AgentHub {
     conn.record = rec;
     conn.log = this.deps.logger.child({ instance: rec.id, ip: conn.ip });
     conn.welcomed = true;
+    conn.minor = minor;
     conn.reportsCreating = minor >= 2;
     conn.send({ t: 'welcome', instanceId: rec.id, pollMs: this.opts.pollMs, session: conn.session, now: performance.now() });
     conn.log.info({ name: f.name, processUid: f.processUid, endpoint: hello.endpointUrl, keyFp: conn.keyFp }, 'instance joined');
@@ -304,6 +311,20 @@ export class AgentHub {
     );
   }
 
+  /**
+   * A room event of the host (protocol 1.3): over twice the agent's own rate limit the agent is
+   * kicked (as for dirty nudges), a malformed event too; an event of a kind this orchestrator does
+   * not know (a newer agent's) is ignored.
+   */
+  private onRoomEvent(conn: AgentConnection, rec: InstanceRecord<AgentConnection>, f: AgentMessage['roomEvent']): void {
+    conn.eventBucket ??= new TokenBucket(2 * ROOM_EVENT_LIMITS.perSecond, 2 * ROOM_EVENT_LIMITS.burst);
+    if (!conn.eventBucket.take()) return this.kick(conn, 'room events over the rate limit');
+    if (!ROOM_EVENT_KINDS.includes(f.event.kind)) return conn.log.debug({ kind: f.event.kind.slice(0, 64) }, 'room event of an unknown kind ignored');
+    const bad = checkRoomEvent(f.event, ROOM_EVENT_LIMITS.eventBytes);
+    if (bad) return this.kick(conn, `bad roomEvent: ${bad}`);
+    this.deps.roomEvent(rec, f.event as RoomEvent);
+  }
+
   private onState(conn: AgentConnection, rec: InstanceRecord<AgentConnection>, f: AgentMessage['state']): void {
     if (conn.pollOutstanding === null || f.seq !== conn.pollOutstanding) return this.kick(conn, 'unsolicited or duplicate state');
     conn.pollOutstanding = null;
@@ -338,7 +359,7 @@ export class AgentHub {
   }
 
   private onAck(conn: AgentConnection, rec: InstanceRecord<AgentConnection>, f: AgentMessage['ack']): void {
-    const ack: AckFrame = { t: 'ack', id: f.id, ok: f.ok, error: f.error, room: f.room as AckFrame['room'], tickets: f.tickets as string[] | undefined, expiresAt: f.expiresAt, alreadyGone: f.alreadyGone };
+    const ack: AckFrame = { t: 'ack', id: f.id, ok: f.ok, error: f.error, room: f.room as AckFrame['room'], tickets: f.tickets as string[] | undefined, expiresAt: f.expiresAt, alreadyGone: f.alreadyGone, state: f.state, version: f.version };
     const settled = this.deps.commands.settle(rec, ack);
     if (settled.kind === 'acked') return;
     if (settled.kind === 'unknown') return this.kick(conn, `ack for unknown or already acked command ${String(f.id).slice(0, 16)}`);

@@ -1,12 +1,12 @@
 /**
  * What agents may send, as TypeBox schemas compiled once: `hello`, `state` (and the snapshot it
- * carries), `ack`, `dirty` and `place`. Nothing unchecked reaches the read model: a frame that
+ * carries), `ack`, `dirty`, `place` and `roomEvent` (since 1.3). Nothing unchecked reaches the read model: a frame that
  * fails its schema gets the agent kicked, except a bad snapshot, which is refused while the last
  * good state is kept. Unknown extra fields are allowed (a later minor version may add some).
  */
 import { Type, type Static } from '@sinclair/typebox';
 import type { RoomSnapshot } from '@parlor/fleet-agent';
-import { SHA256_RE, VERSION_RE } from '@parlor/squish';
+import { OPERATION_SOURCES, ROOM_OPS, ROOM_STATUSES, SHA256_RE, VERSION_RE } from '@parlor/squish';
 import { Capacity, compile, firstError, JsonObject, jsonBytes, Labels, Provenance, RoomId, RoomType } from '../schemas.js';
 
 const MAX_ROOMS_PER_SNAPSHOT = 10_000;
@@ -37,6 +37,9 @@ export const RoomSnapshotMessage = Type.Object({
   /** Since 1.2: the catalog version and artifact the room runs. */
   version: Type.Optional(Type.String({ pattern: VERSION_RE.source, maxLength: 128 })),
   sha256: Type.Optional(Type.String({ pattern: SHA256_RE.source })),
+  /** Since 1.3: the room's runtime status and open turn. */
+  status: Type.Optional(Type.Union(ROOM_STATUSES.map((s) => Type.Literal(s)))),
+  turn: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
 });
 
 /** A full snapshot of an instance (room ids are also unique). */
@@ -62,6 +65,14 @@ export const AckMessage = Type.Object({
   tickets: Type.Optional(Type.Array(Type.Unknown())),
   expiresAt: Type.Optional(Type.Number()),
   alreadyGone: Type.Optional(Type.Boolean()),
+  /** Since 1.3, a `roomOp`'s: the room's state and version after it. */
+  state: Type.Optional(Type.Object({
+    status: Type.Union(ROOM_STATUSES.map((v) => Type.Literal(v))),
+    turn: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+    nextTurnAt: Type.Union([Type.Number(), Type.Null()]),
+    reason: Type.String({ maxLength: 1000 }),
+  })),
+  version: Type.Optional(Type.Union([Type.String({ pattern: VERSION_RE.source, maxLength: 128 }), Type.Null()])),
 });
 
 /** `dirty`: the agent's state changed (rate-limited). */
@@ -75,12 +86,58 @@ export const PlaceMessage = Type.Object({
   options: Type.Optional(Type.Unknown()),
 });
 
+const Str = (maxLength: number) => Type.String({ maxLength });
+const Turn = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+const At = Type.Number({ minimum: 0 });
+const Result = Type.Union([
+  Type.Object({ winners: Type.Array(Str(256), { maxItems: 256 }), scores: Type.Record(Str(256), Type.Number(), { maxProperties: 256 }), summary: Str(1000) }),
+  Type.Null(),
+]);
+/** An operation as a host reports it (`operation.finished`). */
+const OperationMessage = Type.Object({
+  id: Str(128),
+  roomId: RoomId,
+  op: Type.Union(ROOM_OPS.map((o) => Type.Literal(o))),
+  source: Type.Union(OPERATION_SOURCES.map((o) => Type.Literal(o))),
+  state: Type.Union(['queued', 'running', 'succeeded', 'failed'].map((o) => Type.Literal(o))),
+  params: JsonObject,
+  game: Str(64),
+  version: Type.Union([Str(128), Type.Null()]),
+  instanceId: Type.Union([Str(128), Type.Null()]),
+  actor: Str(128),
+  errorCode: Type.Union([Str(64), Type.Null()]),
+  errorMessage: Type.Union([Str(1000), Type.Null()]),
+  createdAt: At,
+  updatedAt: At,
+});
+const base = { roomId: RoomId, game: Str(64), at: At };
+const Player = { ...base, playerId: Type.Integer({ minimum: 0 }), userId: Type.Union([Str(256), Type.Null()]), spectator: Type.Boolean() };
+/** A room event (the squish `RoomEvent` union), kind by kind. */
+const RoomEventSchema = Type.Union([
+  Type.Object({ kind: Type.Literal('room.created'), ...base, version: Type.Union([Str(128), Type.Null()]) }),
+  Type.Object({ kind: Type.Literal('room.ended'), ...base, reason: Str(1000), result: Result }),
+  Type.Object({ kind: Type.Literal('player.joined'), ...Player }),
+  Type.Object({ kind: Type.Literal('player.left'), ...Player }),
+  Type.Object({ kind: Type.Literal('turn.ready'), ...base, turn: Turn }),
+  Type.Object({ kind: Type.Literal('room.paused'), ...base, turn: Turn, reason: Str(1000) }),
+  Type.Object({ kind: Type.Literal('room.resumed'), ...base, turn: Turn }),
+  Type.Object({ kind: Type.Literal('room.restored'), ...base, turn: Turn, version: Type.Union([Str(128), Type.Null()]) }),
+  Type.Object({ kind: Type.Literal('operation.finished'), ...base, operation: OperationMessage }),
+]);
+/** The kinds this orchestrator knows: an event of another kind (a newer agent's) is ignored, not a protocol error. */
+export const ROOM_EVENT_KINDS: readonly string[] = ['room.created', 'room.ended', 'player.joined', 'player.left', 'turn.ready', 'room.paused', 'room.resumed', 'room.restored', 'operation.finished'];
+
+/** `roomEvent` (since 1.3): one typed event of the host (checked with {@link checkRoomEvent}). */
+export const RoomEventMessage = Type.Object({ t: Type.Literal('roomEvent'), event: Type.Object({ kind: Type.String({ maxLength: 64 }) }) });
+const roomEventCheck = compile(RoomEventSchema);
+
 /** The frames an agent sends after its hello, by `t`. */
 export const AGENT_MESSAGES = {
   state: compile(StateMessage),
   ack: compile(AckMessage),
   dirty: compile(DirtyMessage),
   place: compile(PlaceMessage),
+  roomEvent: compile(RoomEventMessage),
 } as const;
 
 /** The checked forms. */
@@ -89,7 +146,19 @@ export type AgentMessage = {
   ack: Static<typeof AckMessage>;
   dirty: Static<typeof DirtyMessage>;
   place: Static<typeof PlaceMessage>;
+  roomEvent: Static<typeof RoomEventMessage>;
 };
+
+/**
+ * The first problem of a room event of a known kind (its fields, and its JSON within
+ * `maxBytes`), or `null`.
+ */
+export function checkRoomEvent(event: unknown, maxBytes: number): string | null {
+  const bad = firstError(roomEventCheck, event);
+  if (bad) return bad;
+  const bytes = jsonBytes(event);
+  return bytes > maxBytes ? `event: ${bytes} bytes, over ${maxBytes}` : null;
+}
 
 const helloCheck = compile(HelloMessage);
 const roomCheck = compile(RoomSnapshotMessage);

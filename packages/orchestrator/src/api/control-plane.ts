@@ -2,11 +2,11 @@
  * The narrow interface the REST API works against (the orchestrator implements it), and how a
  * room create by `game` is resolved through the catalog before placement ({@link resolveRoomGame}).
  */
-import type { ArtifactRef } from '@parlor/squish';
+import type { ArtifactRef, OperationSource } from '@parlor/squish';
 import type { GameResolver } from '../catalog/types.js';
 import { FleetCause, OrchestratorError, isFleetCause, type FleetCauseValue } from '../errors.js';
 import { validateCreate, type ValidCreate } from '../schemas.js';
-import type { CreateRoomRequest, FleetView, InstanceInfo, RoomDestroyed, RoomInfo, SeatReservation } from '../types.js';
+import type { CreateRoomRequest, FleetView, InstanceInfo, RoomDestroyed, RoomInfo, RoomOperationRequest, RoomOperationResult, SeatReservation } from '../types.js';
 
 /** What the REST API reads and asks for; errors are `OrchestratorError`s with a `FleetCause` code. */
 export interface ControlPlane {
@@ -19,6 +19,8 @@ export interface ControlPlane {
   reserveSeats(roomId: string, opts: { count?: number; ttlMs?: number; userIds?: string[] }): Promise<SeatReservation>;
   drainInstance(id: string): Promise<InstanceInfo>;
   undrainInstance(id: string): Promise<InstanceInfo>;
+  /** A room lifecycle operation, recorded in the operation log (`stop` answers a `RoomStopResult`). */
+  operateRoom(roomId: string, request: RoomOperationRequest, by?: { source?: OperationSource; actor?: string }): Promise<RoomOperationResult>;
 }
 
 /** Settings of the HTTP surface (from the orchestrator's options). */

@@ -5,12 +5,30 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
-import { FleetCause, OrchestratorError, type FleetCauseValue } from '../errors.js';
+import { FleetCause, OrchestratorError, isFleetCause, type FleetCauseValue } from '../errors.js';
 import { CreateRoomSchema, FleetStatsSchema, InstanceInfoSchema, RoomInfoSchema, SeatReservationSchema, SeatsSchema } from '../schemas.js';
-import type { CreateRoomRequest, RoomQuery } from '../types.js';
+import { failedOperation } from '../operations/run.js';
+import type { CreateRoomRequest, RoomOperationRequest, RoomQuery } from '../types.js';
 import { RESOLVE_CAUSES, type ApiOptions, type ControlPlane } from './control-plane.js';
 import { cached, reject } from './reply.js';
-import { BODY_CAUSES, COMMAND_CAUSES, Destroyed, EventsQuery, InstanceParams, NOT_MODIFIED, ok, rejections, RoomParams, RoomQuerySchema, V1_CAUSES } from './schemas.js';
+import {
+  BODY_CAUSES,
+  COMMAND_CAUSES,
+  Destroyed,
+  EmptyBody,
+  EventsQuery,
+  InstanceParams,
+  NOT_MODIFIED,
+  ok,
+  PatchBody,
+  PauseBody,
+  rejections,
+  ROOM_OP_CAUSES,
+  RoomOperationAnswer,
+  RoomParams,
+  RoomQuerySchema,
+  V1_CAUSES,
+} from './schemas.js';
 import type { SseStreams } from './sse.js';
 
 /** Where the OpenAPI document of the REST API is served (no auth: it holds no secret). */
@@ -202,13 +220,10 @@ export function registerRoutes(app: FastifyInstance, control: ControlPlane, opts
         },
       },
       DELETE: {
-        summary: 'Destroy a room (on the agent ack); a room that already ended by itself answers 200 with alreadyGone',
+        summary: 'Stop (destroy) a room (on the agent ack), recorded in the operation log as `stop`; a room that already ended by itself answers 200 with alreadyGone',
         params: RoomParams,
-        response: { 200: ok(Destroyed, 'destroyed'), ...v1(...BODY_CAUSES, ...COMMAND_CAUSES, 'ROOM_NOT_FOUND') },
-        handler: async (req) => {
-          const { roomId } = req.params as Static<typeof RoomParams>;
-          return { status: 'OK', data: await control.destroyRoom(roomId) };
-        },
+        response: { 200: ok(Destroyed, 'destroyed, with the recorded operation'), ...v1(...BODY_CAUSES, ...COMMAND_CAUSES, 'ROOM_NOT_FOUND') },
+        handler: (req) => operate(control, req, { op: 'stop' }),
       },
     },
     rooms,
@@ -231,6 +246,63 @@ export function registerRoutes(app: FastifyInstance, control: ControlPlane, opts
     },
     rooms,
   );
+  registerLifecycle(app, control);
+}
+
+/** The lifecycle routes `POST /v1/rooms/:roomId/<op>`: what each says and takes. */
+const LIFECYCLE: ReadonlyArray<{ op: 'pause' | 'resume' | 'restart' | 'patch' | 'turn'; summary: string; body: TSchema }> = [
+  { op: 'pause', body: PauseBody, summary: 'Pause a room: ticks and turns stop, players stay connected and see the paused state (with `reason`), input is refused GAME_PAUSED' },
+  { op: 'resume', body: EmptyBody, summary: 'Resume a paused room' },
+  { op: 'restart', body: EmptyBody, summary: 'Restart a room on the same version: saved, its engine stopped and started again from the snapshot; players stay connected' },
+  {
+    op: 'patch',
+    body: PatchBody,
+    summary:
+      "Patch a room to another version of its game within the same major.minor (resolved through the catalog as `slug@version`, never placed elsewhere): saved, the new version's engine started from the snapshot; players stay connected. Another major.minor is 409 PATCH_SEMVER_INCOMPATIBLE",
+  },
+  { op: 'turn', body: EmptyBody, summary: 'Force the next turn of a turn-based room now (answers once it is generated); 409 NOT_TURN_BASED otherwise' },
+];
+
+/** Registers the lifecycle routes of rooms (every attempt is recorded in the operation log). */
+function registerLifecycle(app: FastifyInstance, control: ControlPlane): void {
+  for (const { op, summary, body } of LIFECYCLE) {
+    const causes: FleetCauseValue[] = [...BODY_CAUSES, ...COMMAND_CAUSES, ...ROOM_OP_CAUSES, ...(op === 'patch' ? RESOLVE_CAUSES : [])];
+    resource(
+      app,
+      `/v1/rooms/:roomId/${op}`,
+      {
+        POST: {
+          summary: `${summary}. Answers (on the agent ack) the recorded operation and the room's state after it; a refusal is recorded as a failed operation (its id in the message)`,
+          params: RoomParams,
+          body,
+          response: { 200: ok(RoomOperationAnswer, 'the operation (succeeded) and the room state after it'), ...v1(...causes) },
+          handler: (req) => {
+            const b = (req.body ?? {}) as { reason?: string; version?: string };
+            const request: RoomOperationRequest = op === 'pause' ? { op, ...(b.reason !== undefined && { reason: b.reason }) } : op === 'patch' ? { op, version: String(b.version) } : { op };
+            return operate(control, req, request);
+          },
+        },
+      },
+      ['rooms'],
+    );
+  }
+}
+
+/**
+ * Runs a lifecycle operation for a REST call: the caller is the key (source `admin` for an admin
+ * key, `api` for any other class; actor its name or fingerprint); a refusal keeps its cause and
+ * names the failed operation the log recorded.
+ */
+async function operate(control: ControlPlane, req: FastifyRequest, request: RoomOperationRequest): Promise<{ status: 'OK'; data: unknown }> {
+  const { roomId } = req.params as Static<typeof RoomParams>;
+  try {
+    const data = await control.operateRoom(roomId, request, { source: req.keyRole === 'admin' ? 'admin' : 'api', actor: req.keyName ?? req.keyFp ?? '' });
+    return { status: 'OK', data };
+  } catch (err) {
+    const failed = failedOperation(err);
+    if (failed && err instanceof OrchestratorError && isFleetCause(err.code)) throw new OrchestratorError(err.code, `${err.message} (operation ${failed.id})`, { cause: err, agentCode: err.agentCode });
+    throw err;
+  }
 }
 
 function roomQuery(q: Static<typeof RoomQuerySchema>): RoomQuery {

@@ -5,7 +5,9 @@
  * answering with a cause it does not declare). Statuses come from `FLEET_CAUSES`.
  */
 import { Type, type TSchema } from '@sinclair/typebox';
+import { ROOM_STATUSES, VERSION_RE } from '@parlor/squish';
 import { FLEET_CAUSES, type FleetCauseValue } from '../errors.js';
+import { OperationSchema } from '../operations/schemas.js';
 
 /** An `OK` envelope around `data`. */
 export function ok(data: TSchema, description: string): TSchema {
@@ -65,6 +67,36 @@ export const EventsQuery = Type.Object({
   lastEventId: Type.Optional(Type.String({ maxLength: 64, description: 'The `Last-Event-ID` header takes precedence' })),
 });
 
+/** A room's runtime state (`RoomState` of `@parlor/squish`). */
+export const RoomStateSchema = Type.Object(
+  {
+    status: Type.Union(ROOM_STATUSES.map((v) => Type.Literal(v)), { description: 'running | generation_in_progress | paused | finished' }),
+    turn: Type.Integer({ minimum: 0, description: 'the turn whose orders are open (0 for a real-time game)' }),
+    nextTurnAt: Type.Union([Type.Number(), Type.Null()], { description: "when the next turn's cutoff is due, ms since the epoch; null when none is scheduled" }),
+    reason: Type.String({ description: "why the room is paused or finished; '' otherwise" }),
+  },
+  { additionalProperties: false },
+);
+
+/** The answer of a lifecycle operation (`POST /v1/rooms/:roomId/{pause,resume,restart,patch,turn}`). */
+export const RoomOperationAnswer = Type.Object(
+  {
+    operation: OperationSchema,
+    state: Type.Union([RoomStateSchema, Type.Null()], { description: "the room's state after the operation" }),
+  },
+  { additionalProperties: false },
+);
+
+/** Body of `POST /v1/rooms/:roomId/pause`. */
+export const PauseBody = Type.Object({ reason: Type.Optional(Type.String({ maxLength: 200, description: "shown to players (default the host's)" })) }, { additionalProperties: false });
+/** Body of `POST /v1/rooms/:roomId/patch`. */
+export const PatchBody = Type.Object(
+  { version: Type.String({ pattern: VERSION_RE.source, maxLength: 128, description: "a published version of the room's game within its major.minor (1.0.0 → 1.0.1)" }) },
+  { additionalProperties: false },
+);
+/** Body of the lifecycle operations that take no parameters (none, or `{}`). */
+export const EmptyBody = Type.Object({}, { additionalProperties: false });
+
 /** The answer of `DELETE /v1/rooms/:roomId`. */
 export const Destroyed = Type.Object(
   {
@@ -72,6 +104,11 @@ export const Destroyed = Type.Object(
     ok: Type.Literal(true, { description: 'the room is gone' }),
     destroyed: Type.Boolean({ description: 'this call ended it' }),
     alreadyGone: Type.Boolean({ description: 'it had ended by itself (its game ended it, or its instance left) before this call reached it: a destroy racing its natural end is not an error' }),
+    operation: OperationSchema,
+    state: Type.Null({ description: 'the room is gone' }),
   },
   { additionalProperties: false },
 );
+
+/** What a lifecycle operation on a room may answer besides the command causes. */
+export const ROOM_OP_CAUSES: readonly FleetCauseValue[] = ['ROOM_NOT_FOUND', 'INSTANCE_UNSUPPORTED', 'ROOM_FINISHED', 'ROOM_PAUSED', 'NOT_TURN_BASED', 'NOT_VERSIONED', 'PATCH_SEMVER_INCOMPATIBLE'];
