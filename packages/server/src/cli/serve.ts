@@ -17,6 +17,9 @@ import { RUNTIME_NAMES, createRuntime, loadOptionsFor, type RuntimeChoice } from
 import type { RoomRuntime } from '../runtime/runtime.js';
 import { cliLogger, describeError, fail, fraction, handleSignals, hostOption, identityFromFlags, identityOptionList, instanceId, int, levelOption, listen, portOption, type IdentityFlags } from './common.js';
 import { DEFAULT_DRAIN_TIMEOUT_MS, drainServer } from './drain.js';
+import { DEFAULT_RECONCILE_INTERVAL_MS, prepareAndReconcile, startReconcile } from '../runtime/docker-reconcile.js';
+import { openRoomStateStore } from '../state/sqlite-store.js';
+import type { RoomStateStore } from '../state/store.js';
 
 
 const RUNTIME_CHOICES: readonly string[] = [...RUNTIME_NAMES, 'auto'];
@@ -87,6 +90,23 @@ function capacityOptions(opts: CapacityFlags, port: number): Partial<GameServerO
   return { ...out, instanceId: opts.instanceId ?? defaultInstanceId(port) };
 }
 
+/**
+ * Opens `--state-dir` (closed when the process exits; a kill -9 loses nothing acknowledged). Off
+ * unless given, for `parlor serve` as for `parlor dev`: a state folder belongs to one host (it is
+ * locked, and the host restores every room recorded in it), so there is no default path that two
+ * hosts on one machine could share by accident. A refused folder is one line naming it.
+ */
+function openStateDir(dir: string, logger: Logger): RoomStateStore {
+  try {
+    const store = openRoomStateStore(dir);
+    process.once('exit', () => store.close());
+    logger.info({ stateDir: resolve(dir) }, 'rooms are kept in the state folder');
+    return store;
+  } catch (err) {
+    fail(`--state-dir: ${describeError(err)}`);
+  }
+}
+
 /** `serve` flags of the catalog: which environment's manifest to serve, and where artifacts are cached. */
 interface CatalogFlags {
   catalogUrl?: string;
@@ -125,7 +145,7 @@ function defaultEnv(): string {
 }
 
 /** What commander hands `serve`. */
-type ServeFlags = { games?: string; port: number; host?: string; logLevel: LogLevel; runtime?: string; drainTimeout: number } & FleetFlags & CapacityFlags & SandboxFlags & CatalogFlags & IdentityFlags;
+type ServeFlags = { games?: string; port: number; host?: string; logLevel: LogLevel; runtime?: string; drainTimeout: number; stateDir?: string; snapshotInterval?: number; reconcileInterval: number } & FleetFlags & CapacityFlags & SandboxFlags & CatalogFlags & IdentityFlags;
 
 /**
  * SIGHUP: re-reads the `--fleet-key-file` and hands a changed key to the agent (which reconnects
@@ -149,6 +169,8 @@ async function serve(opts: ServeFlags): Promise<void> {
   const port = opts.port;
   const capacity = capacityOptions(opts, port);
   const identity = identityFromFlags(opts); // a flag mistake ends here, before anything loads
+  // Before the runtime's reconcile: a state folder held by another host is refused before anything is touched.
+  const stateStore = opts.stateDir === undefined ? undefined : openStateDir(opts.stateDir, logger);
   const runtime = runtimeFromFlag(opts.runtime, logger, capacity.instanceId, opts);
   if (opts.games === undefined && !opts.catalogUrl && !opts.fleetUrl) fail('give a folder of games (--games <dir>), a catalog (--catalog-url <url> --env <env>) or a fleet (--fleet-url <url>), or several');
   let catalogUrl: string | undefined;
@@ -181,7 +203,7 @@ async function serve(opts: ServeFlags): Promise<void> {
   };
   let games: Record<string, LoadedGame> = {};
   try {
-    await runtime.prepare?.(); // fail closed: e.g. --runtime docker with Docker unreachable exits here
+    await prepareAndReconcile(runtime, stateStore, logger); // fail closed: e.g. --runtime docker with Docker unreachable exits here
     if (opts.games !== undefined) {
       games = await loadGamesFromDir(resolve(opts.games), {
         onError: (name, err) => logger.error({ game: name, error: err.message }, 'game not served'),
@@ -192,7 +214,7 @@ async function serve(opts: ServeFlags): Promise<void> {
     fail(describeError(err));
   }
   if (opts.games !== undefined && !catalogUrl && Object.keys(games).length === 0) fail(`no games found in ${resolve(opts.games)}`);
-  const server = await listen({ ...capacity, games, port, host: opts.host, logger, runtime, ...(identity ? { identity } : {}) });
+  const server = await listen({ ...capacity, games, port, host: opts.host, logger, runtime, ...(identity ? { identity } : {}), ...(stateStore ? { stateStore } : {}), ...(opts.snapshotInterval !== undefined ? { snapshotIntervalMs: opts.snapshotInterval } : {}) });
   // Catalog versions (a manifest's, or the ones the fleet places here) are fetched, verified and cached here.
   let versions: CatalogVersions | undefined;
   if (catalogUrl || opts.fleetUrl) {
@@ -214,6 +236,9 @@ async function serve(opts: ServeFlags): Promise<void> {
     timer.unref?.();
     follower = { stop: () => clearInterval(timer) };
   }
+  // The rooms recorded live in --state-dir come back (same ids, last snapshots), then a periodic reconcile keeps what runs and what is recorded in step.
+  if (stateStore) await server.restoreRooms();
+  const reconcile = stateStore || runtime.name === 'docker' ? startReconcile(runtime, { store: stateStore, host: server, logger, intervalMs: opts.reconcileInterval }) : null;
   console.log(`\n  Parlor: serving ${server.games().map((g) => (g.version ? `${g.name}@${g.version}` : g.name)).join(', ') || '(no games yet)'}\n  Open ${server.url}/\n`);
   let agent: FleetAgent | null = null;
   if (opts.fleetUrl) {
@@ -230,6 +255,7 @@ async function serve(opts: ServeFlags): Promise<void> {
   handleSignals(server, logger, undefined, {
     drain: () => {
       follower?.stop();
+      reconcile?.stop();
       return drainServer(server, logger, agent, opts.drainTimeout);
     },
     onReload: () => reloadFleetKey(agent, opts, logger),
@@ -272,6 +298,16 @@ export function serveCommand(): Command {
     .option('--image <image>', 'runner image of the docker runtime (default parlor-runner:local; build it with packages/server/docker/build-runner-image.sh)')
     .option('--memory-mb <mb>', 'memory limit of each sandboxed room, heap and everything else, enforced by the kernel (default 128)', int('megabytes', 32))
     .option('--cpu-budget <fraction>', 'CPU budget of one sandboxed room as a fraction of one core over 5 s; over it the room ends (default 0.8, 0 disables)', fraction)
+    .option(
+      '--state-dir <dir>',
+      'keep rooms here (SQLite: rooms, snapshots, members) so they come back after a restart or kill -9, same ids; one host per folder (default: none, rooms live as long as the process)',
+    )
+    .option('--snapshot-interval <ms>', 'with --state-dir: how often a real-time room whose game has save() is snapshotted (default 30000)', int('milliseconds', 100))
+    .addOption(
+      new Option('--reconcile-interval <ms>', 'how often rooms recorded in --state-dir and docker room containers are reconciled with what runs (restored, removed, marked ended; logged)')
+        .default(DEFAULT_RECONCILE_INTERVAL_MS)
+        .argParser(int('milliseconds', 1000)),
+    )
     .option('--unsafe-weak-sandbox', 'development only: let --runtime process start where the kernel cannot isolate rooms (bubblewrap, cgroups missing); logged loudly')
     .action((opts: ServeFlags, cmd: Command) => {
       opts.envGiven = cmd.getOptionValueSource('env') !== 'default';
