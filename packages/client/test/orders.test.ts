@@ -179,10 +179,12 @@ describe('banner and toast texts', () => {
     expect(roomStateText({ status: 'finished', turn: 9, nextTurnAt: null, reason: 'Ann conquered the galaxy' }, now)).toBe('Game over — Ann conquered the galaxy');
   });
 
-  it('counts down in whole seconds, rounded up', () => {
+  it('counts down in whole seconds, rounded to the nearest', () => {
     expect(formatCountdown(27_000)).toBe('0:27');
-    expect(formatCountdown(26_001)).toBe('0:27');
-    expect(formatCountdown(1)).toBe('0:01');
+    expect(formatCountdown(26_600)).toBe('0:27');
+    expect(formatCountdown(30_004)).toBe('0:30');
+    expect(formatCountdown(600)).toBe('0:01');
+    expect(formatCountdown(400)).toBe('0:00');
     expect(formatCountdown(0)).toBe('0:00');
     expect(formatCountdown(-5000)).toBe('0:00');
     expect(formatCountdown(NaN)).toBe('0:00');

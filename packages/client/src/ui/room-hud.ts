@@ -2,12 +2,13 @@ import type { RoomState } from '@parlor/squish';
 import type { OrderResult } from '../net/orders.js';
 
 /**
- * A countdown as players read it: `0:27`, `12:05`, `3:04:05`, `2d 03:04:05` (whole seconds,
- * rounded up so it shows `0:01` until the very end; negative counts as 0).
+ * A countdown as players read it: `0:27`, `12:05`, `3:04:05`, `2d 03:04:05` (rounded to the
+ * nearest second: the server's clock is known to a few ms, so a 30 s turn reads `0:30`, not
+ * `0:31`; negative counts as 0).
  * @param ms time left, in ms
  */
 export function formatCountdown(ms: number): string {
-  const total = Math.max(0, Math.ceil((Number.isFinite(ms) ? ms : 0) / 1000));
+  const total = Math.max(0, Math.round((Number.isFinite(ms) ? ms : 0) / 1000));
   const s = total % 60;
   const m = Math.floor(total / 60) % 60;
   const h = Math.floor(total / 3600) % 24;
