@@ -7,7 +7,9 @@
  * - the {@link RoomEngine} every runtime runs (game + Squisher + tick loop);
  * - the three runtimes ({@link InlineRuntime}, {@link ProcessRuntime}, {@link DockerRuntime}), their
  *   options and sandbox limits, and probes of what this machine supports;
- * - the fail-closed policy that picks one by name ({@link createRuntime}, {@link RoutingRuntime}).
+ * - the fail-closed policy that picks one by name ({@link createRuntime}, {@link RoutingRuntime});
+ * - the reconcile of a host's rooms with its containers and its durable state ({@link RoomReconciler},
+ *   {@link startReconcile}), which `parlor serve` runs at start and every `--reconcile-interval`.
  */
 export type { RoomRuntime, RoomChannel, RoomSpec } from './runtime/runtime.js';
 export type {
@@ -52,3 +54,15 @@ export {
   type RuntimeName,
   type RuntimePolicyOptions,
 } from './runtime/policy.js';
+export {
+  RoomReconciler,
+  startReconcile,
+  prepareAndReconcile,
+  DEFAULT_RECONCILE_INTERVAL_MS,
+  RECONCILE_ENDED_REASON,
+  type ReconcileHost,
+  type ReconcileLoop,
+  type ReconcileReport,
+  type ReconciledContainer,
+  type RoomReconcilerOptions,
+} from './runtime/docker-reconcile.js';
