@@ -237,11 +237,33 @@ describe('galaxy in the players\' views', () => {
     expect(bob.view.texts()).toContain('No orders yet for turn 1');
     expect(bob.view.has('Sol → Draco: 5 ships')).toBe(false);
 
-    // the cutoff (as the host sends it): the fleet is in flight, for everyone to see
-    room.engine.handle({ type: 'turn', turn: 1 });
-    room.step();
+    // the click's order was answered like any order (id 0: made by the game from a click)
+    expect(ann.orderResults.at(-1)).toMatchObject({ id: 0, accepted: true, turn: 1 });
+
+    // the cutoff (as GameServer.forceTurn): the fleet is in flight, for everyone to see
+    expect(room.turn()).toMatchObject({ status: 'running', turn: 2 });
     for (const p of [ann, bob]) expect(p.view.texts()).toEqual(expect.arrayContaining(['Turn 2 of 50', '5 → Draco, turn 3', 'Ann: 1 planet, 13 ships']));
     expect(ann.view.texts()).toContain('No orders yet for turn 2');
     room.assertPrivate();
+  });
+
+  it('a turn every 30 s of game time; a paused room refuses orders and clicks, and the turn waits', () => {
+    const room = createTestRoom(Galaxy, { players: ['Ann', 'Bob'], options: { seed: 1 } });
+    const [ann] = room.players;
+    expect(room.state).toMatchObject({ status: 'running', turn: 1, nextTurnAt: 30_000 });
+    expect(ann.order({ from: SOL, to: LYRA, ships: 4 })).toMatchObject({ accepted: true, turn: 1 });
+    room.step(30_000);
+    expect(room.state).toMatchObject({ status: 'running', turn: 2 });
+    expect(room.game.state.fleets).toHaveLength(1);
+    expect(ann.view.texts()).toContain('Turn 2 of 50');
+
+    room.pause('maintenance');
+    expect(ann.order({ from: SOL, to: LYRA, ships: 1 })).toMatchObject({ accepted: false, code: 'GAME_PAUSED' });
+    ann.click(room.game.planetNodes[SOL].body);
+    expect(ann.orderResults.at(-1)).toMatchObject({ id: 0, accepted: false, code: 'GAME_PAUSED' });
+    room.step(60_000);
+    expect(room.state).toMatchObject({ status: 'paused', turn: 2, reason: 'maintenance' });
+    room.resume();
+    expect(ann.order({ from: SOL, to: LYRA, ships: 1 })).toMatchObject({ accepted: true, turn: 2 });
   });
 });
