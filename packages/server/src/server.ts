@@ -13,7 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AddressInfo, Socket } from 'node:net';
 import { EventEmitter } from 'eventemitter3';
 import { CloseCode, isRoomId, playPath, socketUrlFor, type OperationSource, type RoomEvent, type RoomState } from '@parlor/squish';
-import { RuntimeError, ServerConfigError, ServerError, ServerErrorCode } from './errors.js';
+import { GameLoadError, RuntimeError, ServerConfigError, ServerError, ServerErrorCode } from './errors.js';
 import { GameCatalog, type CatalogVersionSource, type GameInfo } from './games/catalog.js';
 import type { GameSource, LoadedGame } from './games/loader.js';
 import { ClientBundle } from './http/client-bundle.js';
@@ -28,6 +28,7 @@ import { Upgrades } from './realtime/upgrade.js';
 import { SlowClientWatch } from './rooms/fanout.js';
 import { RoomOperations } from './rooms/operations.js';
 import { RoomRegistry } from './rooms/registry.js';
+import { TurnSchedule } from './rooms/turn-schedule.js';
 import type { RoomInfo } from './rooms/room.js';
 import { RoutingRuntime, createRuntime, isProduction, loadOptionsFor } from './runtime/policy.js';
 import type { DockerRuntimeOptions } from './runtime/docker.js';
@@ -531,10 +532,19 @@ class ParlorServer implements GameServer {
   }
 
   /**
+   * A turn-based game's cron schedule must be one `croner` reads (`SERVER_GAME_BAD_METADATA`, field `turns.cron`).
    * Fail closed: a sandboxed runtime cannot run a game given as an in-process class (there is no
    * bundle to send into the sandbox), so such a server refuses to start rather than run it unsandboxed.
    */
   private checkRunnable(game: LoadedGame): void {
+    if (game.metadata.turns) {
+      // a cron expression croner does not read fails the load, not the first room
+      try {
+        new TurnSchedule(game.metadata.turns, () => undefined).disarm();
+      } catch (err) {
+        throw new GameLoadError(ServerErrorCode.GAME_BAD_METADATA, game.entry ?? game.name, (err as Error).message, { field: 'turns.cron' });
+      }
+    }
     const rt = this.runtimeOf(game.name);
     if (rt.name !== 'inline' && rt.inspect && !game.bundle) {
       throw new RuntimeError(
