@@ -49,7 +49,7 @@ describe('RoomEngine: start from a snapshot', () => {
     const { engine, out } = start(Counter, { snapshot: '{"count":41}', turn: 1, paused: false });
     expect(out).toEqual([]);
     engine.step(10);
-    expect((engine.game as Counter).count).toBe(42);
+    expect((engine.game as unknown as Counter).count).toBe(42);
   });
 
   it.each([

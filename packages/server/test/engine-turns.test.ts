@@ -1,17 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { SceneMirror, messageFor, type Group, type Text } from '@parlor/squish';
+import { SceneMirror, messageFor, type Game, type GameClass, type Group, type Text } from '@parlor/squish';
 import { ENGINE_MESSAGE_LIMITS, RoomEngine, type EngineToHostMessage, type FramesMessage } from '../src/runtimes.js';
 import { waitFor } from './helpers.js';
 import { Conquest, Counter, Plain, type ConquestState } from './turn-games.js';
 
 type Msg<T extends EngineToHostMessage['type']> = Extract<EngineToHostMessage, { type: T }>;
 
-function engineOf<G extends Conquest | Counter | Plain>(
-  gameClass: (new (o?: Record<string, unknown>) => G) & typeof Conquest | typeof Counter | typeof Plain,
-  options: Record<string, unknown> = {},
-) {
+function engineOf(gameClass: GameClass, options: Record<string, unknown> = {}) {
   const out: EngineToHostMessage[] = [];
-  const engine = new RoomEngine({ gameClass: gameClass as typeof Conquest, options }, { clock: 'manual', post: (m) => out.push(m) });
+  const engine = new RoomEngine<Game>({ gameClass, options }, { clock: 'manual', post: (m) => out.push(m) });
   engine.start();
   const of = <T extends EngineToHostMessage['type']>(type: T): Msg<T>[] => out.filter((m): m is Msg<T> => m.type === type);
   return { engine, out, of };
@@ -53,7 +50,7 @@ describe('RoomEngine: pause and resume', () => {
     const out: EngineToHostMessage[] = [];
     const engine = new RoomEngine({ gameClass: Counter }, (m) => out.push(m));
     engine.start();
-    const game = engine.game as Counter;
+    const game = engine.game as unknown as Counter;
     await waitFor(() => game.count >= 2, 'two ticks');
     engine.handle({ type: 'pause' });
     const countAtPause = game.count;
@@ -198,6 +195,10 @@ describe('RoomEngine: orders', () => {
     engine.handle({ type: 'input', playerId: 2, event: { kind: 'text', text: 'claim x' } });
     expect(of('orderResult')[1]).toMatchObject({ id: 0, accepted: false, code: 'ORDER_REJECTED' });
 
+    game.submitOrder(42, { planet: 'a' }); // not in the room: reported, not answered
+    expect(of('orderResult').length).toBe(2);
+    expect(of('error').at(-1)).toMatchObject({ where: 'submitOrder', message: 'submitOrder() for player 42, who is not in the room', fatal: false });
+
     game.generateTurn = function (this: Conquest) {
       this.submitOrder(1, { planet: 'a' });
     };
@@ -212,7 +213,7 @@ describe('RoomEngine: orders', () => {
 describe('RoomEngine: save and end', () => {
   it('save answers saved with the JSON text, or NOT_SAVABLE / SAVE_FAILED / SNAPSHOT_TOO_LARGE', () => {
     const { engine, of } = engineOf(Counter);
-    const game = engine.game as Counter;
+    const game = engine.game as unknown as Counter;
     engine.step(10);
     engine.handle({ type: 'save', id: 1 });
     expect(of('saved')[0]).toEqual({ type: 'saved', id: 1, snapshot: '{"count":1}', error: '' });

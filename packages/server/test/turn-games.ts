@@ -95,7 +95,7 @@ export class Counter extends Game {
   getLayers(): Node[] {
     return [this.root];
   }
-  override tick(): void {
+  override tick(_dt: number): void {
     this.count++;
   }
   override onText(_p: PlayerId, text: string): void {

@@ -46,6 +46,12 @@ export function turnBasedProblem(cls: { name: string; prototype?: unknown; resto
   return null;
 }
 
+/**
+ * Finds a {@link turnBasedProblem} message inside a longer error text (e.g. a sandbox's answer
+ * prefixed with the game file): the match starts at the class name.
+ */
+export const TURN_BASED_PROBLEM_RE = /(?:^|: )(?=[^:\n]{1,80} (?:extends TurnBasedGame but |declares metadata\(\)\.turns but does not extend TurnBasedGame))/;
+
 /** A class's name for messages, without trusting it. */
 export function safeClassName(cls: { name?: unknown }): string {
   try {

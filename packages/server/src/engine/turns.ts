@@ -130,7 +130,8 @@ export class TurnControl {
    * `'the game could not take this order'`, and the error is reported as a hook error), or
    * `NOT_STORED` (`onOrder` took it but the snapshot after it failed: `save()` threw, is not JSON
    * or is over the cap; reported as an error too; the order stays in the game's memory but is
-   * not durable, so the player is told it was not taken).
+   * not durable, so the player is told it was not taken). A game's `submitOrder` for a player
+   * who is not in the room is not answered (there is nobody to tell): it is reported as an error.
    */
   order(playerId: PlayerId, id: number, order: unknown): void {
     const g = this.turnBased;
@@ -147,6 +148,11 @@ export class TurnControl {
       };
       this.host.post(msg);
     };
+    if (id === 0 && !this.host.isSpectator(playerId) && !g?.players.has(playerId)) {
+      // The game's own submitOrder for someone not in the room: a game bug, reported; nobody to answer.
+      this.host.fail('submitOrder', { message: `submitOrder() for player ${typeof playerId === 'number' ? playerId : `(a ${typeof playerId})`}, who is not in the room`, stack: '' });
+      return;
+    }
     if (!g) return answer(false, RefusalCode.NOT_TURN_BASED, 'this game takes no orders', null);
     if (this.host.ended) return answer(false, RefusalCode.GAME_FINISHED, 'the game has ended', null);
     if (this.host.paused) return answer(false, RefusalCode.GAME_PAUSED, 'the game is paused', null);

@@ -24,6 +24,7 @@ import { Readable, Writable } from 'node:stream';
 import { dirname } from 'node:path';
 import { compileFunction } from 'node:vm';
 import * as squish from '@parlor/squish';
+import { turnBasedProblem } from '../engine/durable.js';
 import { RoomEngine } from '../engine/room-engine.js';
 import type { HostToEngineMessage } from '../engine/messages.js';
 import { ChannelDecoder, encodeChannelMessage } from '../runtime/channel.js';
@@ -186,6 +187,13 @@ function boot(msg: RunnerBootMessage): void {
   if (msg.mode === 'inspect') {
     try {
       const metadata = squish.resolveMetadata(gameClass.metadata());
+      const problem = turnBasedProblem(gameClass, metadata);
+      if (problem) {
+        post({ type: 'error', where: 'turns', message: problem, stack: '', fatal: true });
+        post({ type: 'stopped' });
+        exitSoon(1);
+        return;
+      }
       post({ type: 'inspected', metadata, className: gameClass.name });
       exitSoon(0);
     } catch (err) {
@@ -195,7 +203,8 @@ function boot(msg: RunnerBootMessage): void {
   }
   // Backpressure: while the host throttles this room, stop producing frames instead of queueing them.
   const backlogged = () => out.writableLength > 8 * 1024 * 1024;
-  engine = new RoomEngine({ gameClass, options: msg.options, maxConsecutiveErrors: msg.maxConsecutiveErrors, backlogged }, (m) => {
+  const restore = msg.restore && typeof msg.restore.snapshot === 'string' ? msg.restore : undefined;
+  engine = new RoomEngine({ gameClass, options: msg.options, maxConsecutiveErrors: msg.maxConsecutiveErrors, backlogged, restore }, (m) => {
     post(m);
     if (m.type === 'stopped') exitSoon(0);
   });

@@ -17,6 +17,8 @@ export interface RunnerBootMessage {
   maxConsecutiveErrors: number;
   /** Heartbeat period of the runner, in ms (the host's CPU watchdog listens for it). */
   heartbeatMs: number;
+  /** `mode: 'run'`: start from this snapshot (see `RoomSpec.restore`); absent for a new room. */
+  restore?: { snapshot: string; turn: number; paused: boolean };
 }
 
 /** Runner → host messages that are not engine messages. */

@@ -1,5 +1,14 @@
 import { FrameKind, MessageType } from '@parlor/squish';
-import { ENGINE_MESSAGE_LIMITS, type EngineToHostMessage, type FramesMessage } from '../../engine/messages.js';
+import { sanitizeResult } from '../../engine/durable.js';
+import {
+  ENGINE_MESSAGE_LIMITS,
+  type EndedMessage,
+  type EngineToHostMessage,
+  type FramesMessage,
+  type OrderResultEngineMessage,
+  type SavedMessage,
+  type TurnResultMessage,
+} from '../../engine/messages.js';
 
 /**
  * What crosses from a sandbox, checked: every message a sandboxed engine sends is hostile input.
@@ -125,8 +134,95 @@ export function checkEngineMessage(m: unknown, maxMessageBytes: number): EngineT
     }
     case 'frames':
       return checkFrames(m, maxMessageBytes);
+    case 'orderResult':
+      return checkOrderResult(m);
+    case 'turnResult':
+      return checkTurnResult(m);
+    case 'saved':
+      return checkSaved(m);
+    case 'ended':
+      return checkEnded(m);
+    case 'turnRequest':
+      return { type: 'turnRequest' };
     default:
       return { violation: 'unknown message type' };
   }
 }
 
+
+/** A non-negative safe integer (turns, ids, player ids). */
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+/**
+ * A snapshot field: `null`, or JSON text of at most `ENGINE_MESSAGE_LIMITS.snapshotBytes` UTF-8
+ * bytes (the host stores it and later hands it to the game's `restore`, so it must parse). An
+ * over-cap or non-JSON snapshot is a violation: the engine's own `save` path never sends one.
+ */
+function snapshotField(v: unknown): string | null | ChannelViolation {
+  if (v === null) return null;
+  if (typeof v !== 'string') return { violation: 'a snapshot that is not a string or null' };
+  const L = ENGINE_MESSAGE_LIMITS;
+  // Cheap bound first: a UTF-16 length over the cap is over it in UTF-8 too.
+  if (v.length > L.snapshotBytes || Buffer.byteLength(v, 'utf8') > L.snapshotBytes) {
+    return { violation: `a snapshot over ${L.snapshotBytes} bytes` };
+  }
+  try {
+    JSON.parse(v);
+  } catch {
+    return { violation: 'a snapshot that is not JSON' };
+  }
+  return v;
+}
+
+/** `orderResult`: ids, `accepted` with a snapshot (required) or refused without one; code and message cut to `orderMessageChars`. */
+function checkOrderResult(m: Record<string, unknown>): OrderResultEngineMessage | ChannelViolation {
+  const L = ENGINE_MESSAGE_LIMITS;
+  const { playerId, id, accepted, turn } = m;
+  if (!isCount(playerId) || playerId === 0 || !isCount(id) || id > 0xffffffff || typeof accepted !== 'boolean' || !isCount(turn)) {
+    return { violation: 'malformed orderResult message' };
+  }
+  const code = str(m.code, L.orderMessageChars);
+  const message = str(m.message, L.orderMessageChars);
+  if (code === null || message === null) return { violation: 'malformed orderResult message (code and message must be strings)' };
+  const snapshot = snapshotField(m.snapshot);
+  if (snapshot !== null && typeof snapshot !== 'string') return snapshot;
+  if (accepted && snapshot === null) return { violation: 'an accepted order without the snapshot after it' };
+  if (!accepted && code === '') return { violation: 'a refused order without a code' };
+  return accepted
+    ? { type: 'orderResult', playerId, id, accepted, code: '', message: '', turn, snapshot }
+    : { type: 'orderResult', playerId, id, accepted, code, message, turn, snapshot: null };
+}
+
+/** `turnResult`: `ok` with a snapshot (required), or not with the error's message and stack (truncated). */
+function checkTurnResult(m: Record<string, unknown>): TurnResultMessage | ChannelViolation {
+  const L = ENGINE_MESSAGE_LIMITS;
+  const { turn, ok } = m;
+  if (!isCount(turn) || typeof ok !== 'boolean') return { violation: 'malformed turnResult message' };
+  const message = str(m.message, L.messageChars, '');
+  const stack = str(m.stack, L.stackChars, '');
+  if (message === null || stack === null) return { violation: 'malformed turnResult message (message and stack must be strings)' };
+  const snapshot = snapshotField(m.snapshot);
+  if (snapshot !== null && typeof snapshot !== 'string') return snapshot;
+  if (ok && snapshot === null) return { violation: 'a generated turn without the snapshot after it' };
+  return ok ? { type: 'turnResult', turn, ok, snapshot, message: '', stack: '' } : { type: 'turnResult', turn, ok, snapshot: null, message, stack };
+}
+
+/** `saved`: a snapshot, or `null` with an error line (truncated). */
+function checkSaved(m: Record<string, unknown>): SavedMessage | ChannelViolation {
+  const { id } = m;
+  if (!isCount(id)) return { violation: 'malformed saved message' };
+  const error = str(m.error, ENGINE_MESSAGE_LIMITS.messageChars, '');
+  if (error === null) return { violation: 'malformed saved message (error must be a string)' };
+  const snapshot = snapshotField(m.snapshot);
+  if (snapshot !== null && typeof snapshot !== 'string') return snapshot;
+  if (snapshot === null && error === '') return { violation: 'a saved message with neither a snapshot nor an error' };
+  return snapshot !== null ? { type: 'saved', id, snapshot, error: '' } : { type: 'saved', id, snapshot: null, error };
+}
+
+/** `ended`: the result rebuilt with the engine's own bounds (`sanitizeResult`). */
+function checkEnded(m: Record<string, unknown>): EndedMessage | ChannelViolation {
+  if (!isPlainObject(m.result)) return { violation: 'malformed ended message' };
+  return { type: 'ended', result: sanitizeResult(m.result) };
+}

@@ -5,6 +5,7 @@ import type { Logger } from '../../logger.js';
 import type { RunnerBootMessage } from '../../runner/protocol.js';
 import { ChannelDecoder, ChannelError, encodeChannelMessage } from '../channel.js';
 import type { RoomChannel, RoomSpec } from '../runtime.js';
+import { EngineExpectations } from './expectations.js';
 import { checkEngineMessage, isNum } from './messages.js';
 
 /**
@@ -126,8 +127,10 @@ export interface SuperviseConfig extends SandboxLimits {
 }
 
 /**
- * Runs one room in a sandbox over the length-prefixed msgpack channel: sends `boot`, validates
- * every message from the (untrusted) sandbox ({@link checkEngineMessage}), throttles its channel
+ * Runs one room in a sandbox over the length-prefixed msgpack channel: sends `boot` (with
+ * `spec.restore` when the room starts from a snapshot), validates every message from the
+ * (untrusted) sandbox ({@link checkEngineMessage}; answers must match what the host asked,
+ * see expectations.ts), throttles its channel
  * ({@link SandboxLimits}), logs its stderr tagged with the room id, runs the watchdog on the
  * room's own clock, and turns any death of the sandbox into a fatal `error` + `stopped` for the
  * host. Shared by the process and docker runtimes.
@@ -158,6 +161,7 @@ export function superviseSandbox(
   let oom = false;
   let killReason: string | null = null;
   const decoder = new ChannelDecoder(cfg.maxMessageBytes);
+  const expectations = new EngineExpectations();
 
   // ---- the room's clock: host lag and throttling pauses are "lost" time, not the game's.
   const period = Math.max(10, Math.min(100, cfg.tickTimeoutMs / 4));
@@ -299,6 +303,11 @@ export function superviseSandbox(
       if (msg === 'hb') continue;
       if ('violation' in msg) {
         kill('channel', `protocol violation: ${msg.violation}`);
+        return;
+      }
+      const unasked = expectations.check(msg);
+      if (unasked !== null) {
+        kill('channel', `protocol violation: ${unasked}`);
         return;
       }
       if (msg.type === 'frames') {
@@ -465,6 +474,7 @@ export function superviseSandbox(
     options: spec.options ?? {},
     maxConsecutiveErrors: spec.maxConsecutiveErrors ?? DEFAULT_MAX_CONSECUTIVE_ERRORS,
     heartbeatMs: period,
+    ...(spec.restore ? { restore: { snapshot: spec.restore.snapshot, turn: spec.restore.turn, paused: spec.restore.paused } } : {}),
   };
   child.stdin.write(encodeChannelMessage(boot));
 
@@ -481,6 +491,7 @@ export function superviseSandbox(
         if (msg.type === 'stop') queueMicrotask(() => deliver({ type: 'stopped' }));
         return;
       }
+      expectations.sent(msg);
       child.stdin.write(encodeChannelMessage(msg));
     },
     onMessage(h): void {
