@@ -10,6 +10,7 @@ import { compileFunction } from 'node:vm';
 import * as squish from '@parlor/squish';
 import { GAME_NAME_RE, type GameAccess, type GameClass, type ResolvedGameMetadata } from '@parlor/squish';
 import { mapStack, formatLocation, type BundleRef, type SourceLocation } from '../dev/locate.js';
+import { TURN_BASED_PROBLEM_RE, turnBasedProblem } from '../engine/durable.js';
 import { GameLoadError, ServerConfigError, ServerErrorCode } from '../errors.js';
 import { loadAssets, type AssetLimits, type LoadedAsset } from './assets.js';
 import { bundleGame } from './bundle.js';
@@ -111,7 +112,8 @@ export function findGameEntry(dir: string): string | null {
 /**
  * Checks that a module export is a game class (a constructor with `static metadata()` and a
  * `getLayers` method) and resolves its metadata.
- * @throws {GameLoadError} `SERVER_GAME_NO_CLASS` or `SERVER_GAME_BAD_METADATA`.
+ * @throws {GameLoadError} `SERVER_GAME_NO_CLASS` or `SERVER_GAME_BAD_METADATA` (also, with `field`
+ *   `'turns'`, for a turn-based game that breaks `TurnBasedGame`'s rules: see `turnBasedProblem`).
  */
 export function validateGameClass(value: unknown, path: string): { gameClass: GameClass; metadata: ResolvedGameMetadata } {
   if (typeof value !== 'function' || !value.prototype) {
@@ -141,7 +143,10 @@ export function validateGameClass(value: unknown, path: string): { gameClass: Ga
       cause: err,
     });
   }
-  return { gameClass: cls, metadata: validateMetadata(raw, path) };
+  const metadata = validateMetadata(raw, path);
+  const problem = turnBasedProblem(cls, metadata);
+  if (problem) throw new GameLoadError(ServerErrorCode.GAME_BAD_METADATA, path, `${path}: ${problem}`, { field: 'turns' });
+  return { gameClass: cls, metadata };
 }
 
 /**
@@ -203,6 +208,8 @@ export async function loadGame(name: string, source: GameSource | LoadedGame | s
       // The runner validates metadata with the same schema (squish's resolveMetadata) before it
       // answers; its refusal ("<file>: metadata().<field> …") is a metadata error, not a crash.
       const schema = /(?:^|: )metadata\(\)(?:\.([A-Za-z0-9_.:-]{1,200}))? \S/.exec(message);
+      const turns = TURN_BASED_PROBLEM_RE.exec(message);
+      if (turns) throw new GameLoadError(ServerErrorCode.GAME_BAD_METADATA, entry, `${entry}: ${message.slice(turns.index).replace(/^: /, '')}`, { cause: err, field: 'turns' });
       if (schema) {
         throw new GameLoadError(ServerErrorCode.GAME_BAD_METADATA, entry, `${entry}: ${message.slice(schema.index).replace(/^: /, '')}`, { cause: err, field: schema[1] ?? '' });
       }
