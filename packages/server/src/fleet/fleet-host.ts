@@ -1,4 +1,4 @@
-import { SUPPORTED_SQUISH_VERSIONS, type ArtifactRef } from '@parlor/squish';
+import { SUPPORTED_SQUISH_VERSIONS, type ArtifactRef, type OperationSource, type RoomEvent, type RoomState, type RoomStatus } from '@parlor/squish';
 import type { CatalogVersions } from '../catalog/versions.js';
 import { ServerError, ServerErrorCode } from '../errors.js';
 import type { GameServer } from '../server.js';
@@ -21,7 +21,27 @@ export interface FleetHostRoom {
   version?: string;
   /** The sha256 of that version's artifact; absent for a game served from source. */
   sha256?: string;
+  /** The room's runtime status. */
+  status: RoomStatus;
+  /** The open turn (0 for a real-time game). */
+  turn: number;
 }
+
+/** A room lifecycle operation as the fleet agent hands it (structurally `FleetRoomOp` of `@parlor/fleet-agent`). */
+export type FleetHostRoomOp = 'pause' | 'resume' | 'restart' | 'patch' | 'turn';
+
+/**
+ * The server's lifecycle refusals as the fleet protocol's ack codes (`FleetAckCode` of
+ * `@parlor/fleet-agent`), so the orchestrator answers its own causes (404 ROOM_NOT_FOUND, 409 …).
+ */
+const FLEET_CODES: Readonly<Record<string, string>> = {
+  [ServerErrorCode.ROOM_NOT_FOUND]: 'ROOM_NOT_FOUND',
+  [ServerErrorCode.ROOM_FINISHED]: 'ROOM_FINISHED',
+  [ServerErrorCode.NOT_TURN_BASED]: 'NOT_TURN_BASED',
+  [ServerErrorCode.ROOM_PAUSED]: 'ROOM_PAUSED',
+  [ServerErrorCode.PATCH_SEMVER_INCOMPATIBLE]: 'PATCH_SEMVER_INCOMPATIBLE',
+  [ServerErrorCode.NOT_VERSIONED]: 'NOT_VERSIONED',
+};
 
 /**
  * The `FleetHost` interface of `@parlor/fleet-agent`, implemented over a {@link GameServer}
@@ -52,6 +72,17 @@ export interface ServerFleetHost {
   capacity(): { maxConnections: number; maxRooms: number };
   /** {@link GameServer.closeRoom}; idempotent. */
   destroyRoom(roomId: string): Promise<void>;
+  /**
+   * A lifecycle operation (fleet protocol 1.3): {@link GameServer.pauseRoom} (with `reason` and
+   * `source`), `resumeRoom`, `restartRoom`, `forceTurn`, and for `patch` the version `artifact`
+   * names, first fetched, verified and loaded through the artifact cache exactly as a create with
+   * an artifact, then {@link GameServer.patchRoom}. Resolves with the room's state and version after
+   * it. Rejects with the fleet's codes (`ROOM_NOT_FOUND`, `ROOM_FINISHED`, `NOT_TURN_BASED`,
+   * `ROOM_PAUSED`, `PATCH_SEMVER_INCOMPATIBLE`, `NOT_VERSIONED`), else the server's own error.
+   */
+  roomOp(roomId: string, op: FleetHostRoomOp, params: { reason?: string; artifact?: ArtifactRef; source?: OperationSource }): Promise<{ state: RoomState; version: string | null }>;
+  /** {@link GameServer.events}' `'room'` events, for the agent to forward; returns the unsubscribe. */
+  onRoomEvent(listener: (event: RoomEvent) => void): () => void;
   /** {@link GameServer.close}. */
   shutdown(): Promise<void>;
 }
@@ -82,6 +113,8 @@ export function createFleetHost(server: GameServer, config: { versions?: Catalog
           provenance: fromFleet.has(s.id) ? 'fleet' : 'local',
           createdAt: s.createdAt,
           ...(s.version !== undefined ? { version: s.version, sha256: s.sha256 } : {}),
+          status: s.status,
+          turn: s.turn,
         });
       }
       for (const id of fromFleet) if (!live.has(id)) fromFleet.delete(id);
@@ -123,6 +156,35 @@ export function createFleetHost(server: GameServer, config: { versions?: Catalog
     async destroyRoom(roomId) {
       fromFleet.delete(roomId);
       await server.closeRoom(roomId, 'room destroyed by the fleet');
+    },
+    async roomOp(roomId, op, params) {
+      try {
+        let state: RoomState;
+        if (op === 'pause') state = await server.pauseRoom(roomId, { ...(params.reason !== undefined && { reason: params.reason }), source: params.source ?? 'admin' });
+        else if (op === 'resume') state = await server.resumeRoom(roomId);
+        else if (op === 'restart') state = await server.restartRoom(roomId);
+        else if (op === 'turn') state = await server.forceTurn(roomId);
+        else {
+          const { artifact } = params;
+          if (!artifact) throw new ServerError(ServerErrorCode.NOT_VERSIONED, 'a patch names the version to run (an artifact)');
+          if (!config.versions) throw new ServerError(ServerErrorCode.NOT_VERSIONED, `this host runs no catalog versions (no artifact cache): cannot patch to ${artifact.slug}@${artifact.version}`);
+          const room = server.rooms().find((r) => r.id === roomId);
+          if (!room) throw new ServerError(ServerErrorCode.ROOM_NOT_FOUND, `no room ${roomId}`);
+          if (artifact.slug !== room.game) throw new ServerError(ServerErrorCode.NOT_VERSIONED, `room ${roomId} runs ${room.game}, not ${artifact.slug}`);
+          await config.versions.ensure(artifact);
+          state = await server.patchRoom(roomId, artifact.version);
+        }
+        return { state, version: server.rooms().find((r) => r.id === roomId)?.version ?? null };
+      } catch (err) {
+        const code = (err as { code?: unknown })?.code;
+        // the fleet protocol's own codes (FleetAckCode), so the orchestrator answers its typed causes
+        if (typeof code === 'string' && Object.hasOwn(FLEET_CODES, code)) throw Object.assign(new Error((err as Error).message), { code: FLEET_CODES[code] });
+        throw err;
+      }
+    },
+    onRoomEvent(listener) {
+      server.events.on('room', listener);
+      return () => void server.events.off('room', listener);
     },
     shutdown() {
       return server.close();
