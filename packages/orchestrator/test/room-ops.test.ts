@@ -216,13 +216,19 @@ describe('agents of other versions', () => {
     expect(orch.fleet.getInstance('old-agent-0001')?.stale).toBe(false);
   });
 
-  it('an agent flooding room events past twice the agreed rate is closed PROTOCOL; a malformed event too', async () => {
+  it('an agent flooding room events past twice the agreed rate is closed PROTOCOL; a malformed event is dropped, the session kept', async () => {
     const flood = await rawAgent(FLEET_ROOM_OP_MINOR, 'flood-agent-01');
     for (let i = 0; i < 1000; i++) flood.ws.send(encodeFrame({ t: 'roomEvent', event: { kind: 'turn.ready', roomId: 'flood-agent-01-room', game: 'pong', turn: i, at: Date.now() } }));
     expect(await flood.closed).toBe(FleetCloseCode.PROTOCOL);
+
     const bad = await rawAgent(FLEET_ROOM_OP_MINOR, 'bad-agent-0001');
-    bad.ws.send(encodeFrame({ t: 'roomEvent', event: { kind: 'turn.ready', roomId: 'bad-agent-0001-room', game: 'pong', turn: -1, at: Date.now() } as unknown as RoomEvent }));
-    expect(await bad.closed).toBe(FleetCloseCode.PROTOCOL);
+    const from = seen.length;
+    const event = (turn: number) => ({ t: 'roomEvent' as const, event: { kind: 'turn.ready', roomId: 'bad-agent-0001-room', game: 'pong', turn, at: Date.now() } as RoomEvent });
+    bad.ws.send(encodeFrame(event(-1))); // a negative turn: not a turn.ready
+    bad.ws.send(encodeFrame(event(7)));
+    await waitFor(() => seen.length > from, 'the good event');
+    expect(seen.slice(from).map((e) => (e.event as { turn: number }).turn)).toEqual([7]);
+    expect(bad.ws.readyState).toBe(WebSocket.OPEN);
   });
 });
 

@@ -34,6 +34,8 @@ export class AgentConnection implements CommandChannel {
   dirtyBucket: TokenBucket | null = null;
   /** Its `roomEvent` rate limit (created on the first event). */
   eventBucket: TokenBucket | null = null;
+  /** Room events it sent that failed their kind's schema (dropped). */
+  badEvents = 0;
   /** Its `place` rate limit (created on the first `place`). */
   placeBucket: TokenBucket | null = null;
   /** Correlation ids of unanswered `place` frames. */

@@ -313,15 +313,20 @@ export class AgentHub {
 
   /**
    * A room event of the host (protocol 1.3): over twice the agent's own rate limit the agent is
-   * kicked (as for dirty nudges), a malformed event too; an event of a kind this orchestrator does
-   * not know (a newer agent's) is ignored.
+   * kicked (as for dirty nudges); an event whose fields are not what its kind says is dropped with
+   * a warning (the first, then every 100th: a host and an orchestrator of different builds must not
+   * lose their session over one field), as is an event of a kind this orchestrator does not know (a
+   * newer agent's, logged at debug).
    */
   private onRoomEvent(conn: AgentConnection, rec: InstanceRecord<AgentConnection>, f: AgentMessage['roomEvent']): void {
     conn.eventBucket ??= new TokenBucket(2 * ROOM_EVENT_LIMITS.perSecond, 2 * ROOM_EVENT_LIMITS.burst);
     if (!conn.eventBucket.take()) return this.kick(conn, 'room events over the rate limit');
     if (!ROOM_EVENT_KINDS.includes(f.event.kind)) return conn.log.debug({ kind: f.event.kind.slice(0, 64) }, 'room event of an unknown kind ignored');
     const bad = checkRoomEvent(f.event, ROOM_EVENT_LIMITS.eventBytes);
-    if (bad) return this.kick(conn, `bad roomEvent: ${bad}`);
+    if (bad) {
+      if (conn.badEvents++ % 100 === 0) conn.log.warn({ kind: f.event.kind, problem: bad, dropped: conn.badEvents }, 'room event refused (dropped)');
+      return;
+    }
     this.deps.roomEvent(rec, f.event as RoomEvent);
   }
 
