@@ -4,7 +4,8 @@
  * and examples/pong: the banner shows the turn and a countdown that ticks; a forced turn moves it;
  * a pause through the server API shows "Paused — <reason>"; a click while paused shows the
  * GAME_PAUSED toast and the socket stays open; resume brings the countdown back; sendOrder
- * resolves with the server's answers; a running real-time game shows no banner.
+ * resolves with the server's answers; the game's end shows "Game over — <summary>"; a running
+ * real-time game shows no banner.
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -129,6 +130,12 @@ describe.skipIf(!haveChromium && !inCi)('room state banner and order toasts in h
     ]);
     await waitFor('the game\'s own refusal as a toast', async () => (await toastTexts(page)).includes('Order at least one whole ship.'));
     expect(await page.evaluate(() => (window as unknown as { __inits: number }).__inits)).toBe(0);
+
+    // the game ends itself: "Game over — <summary>" stays over the last frame after the room closes
+    await page.evaluate(() => (window as unknown as { __parlor: { sendOrder(o: unknown): Promise<unknown> } }).__parlor.sendOrder({ ships: 42 }).catch(() => null));
+    await banner(page, /^Game over — the answer was found$/, '"Game over — the answer was found"');
+    await waitFor('the room to close', () => page.evaluate(() => (window as unknown as { __parlor: { status: string } }).__parlor.status !== 'playing'));
+    expect(await bannerText(page)).toBe('Game over — the answer was found');
   });
 
   it('a running real-time game shows no banner', async () => {
