@@ -2,85 +2,28 @@
  * One room: its members, their reconnect tokens and grace timers, and the channel to its engine,
  * with the engine's messages handled in the room's own lifecycle: frames (fan-out and
  * backpressure are in `fanout.ts`), errors (`game-errors.ts`), and the lifecycle messages (status,
- * turns, orders, snapshots: `lifecycle.ts`). Restart and patch swap the engine under connected
- * members; a store (`RoomStateStore`) keeps what a restarted host needs to bring the room back.
+ * turns, orders, snapshots: `lifecycle.ts`). Restart and patch swap the engine (`engine-link.ts`)
+ * under connected members; a store (`RoomStateStore`) keeps what a restarted host needs to bring
+ * the room back. About 540 lines: members, sockets and the engine swap share one owner (a member's
+ * delivery state is reset by the swap, its socket by a reconnect); the shapes are in `room-types.ts`.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import {
-  CloseCode,
-  PROTOCOL_VERSION,
-  encodeServerMessage,
-  type ErrorMessage,
-  type GameResult,
-  type InputEvent,
-  type PlayerId,
-  type PlayerIdentity,
-  type RedirectMessage,
-  type RoomEvent,
-  type RoomState,
-  type ServerMessage,
-} from '@parlor/squish';
+import { CloseCode, PROTOCOL_VERSION, encodeServerMessage, type InputEvent, type PlayerId, type PlayerIdentity, type RoomEvent, type ServerMessage } from '@parlor/squish';
 import { WebSocket } from 'ws';
-import type { DevStatus } from '../dev/status.js';
 import type { EngineToHostMessage, HostToEngineMessage } from '../engine/messages.js';
 import type { LoadedGame } from '../games/loader.js';
 import type { Logger } from '../logger.js';
-import type { ServerMetrics } from '../metrics.js';
-import type { RoomChannel, RoomRuntime, RoomSpec } from '../runtime/runtime.js';
-import type { RoomStateStore, StoredMember, StoredRoom, StoredSnapshot } from '../state/store.js';
-import { Fanout, freshDelivery, type Recipient } from './fanout.js';
+import type { RoomSpec } from '../runtime/runtime.js';
+import type { RoomStateStore, StoredMember } from '../state/store.js';
+import { EngineLink, gameResult } from './engine-link.js';
+import { Fanout, freshDelivery } from './fanout.js';
 import { GameErrorLog, text, truncate } from './game-errors.js';
 import { RoomLifecycle } from './lifecycle.js';
+import { joinMessage, newMember, newToken, restoredMember, storedMember, tokenHash, type DisposeReason, type Member, type RestoredRoom, type RoomHost, type RoomInfo } from './room-types.js';
 
-/** How long stopping an engine waits for its `stopped` before terminating it (ms). */
-const STOP_TIMEOUT_MS = 2000;
+export { tokenHash, type DisposeReason, type Member, type RestoredRoom, type RoomHost, type RoomInfo } from './room-types.js';
+
 /** How long a finished room waits for its final frame before it closes anyway (ms). */
 const FINAL_FRAME_TIMEOUT_MS = 1000;
-
-/** A live room as listed in the lobby and `/parlor/api/rooms`. */
-export interface RoomInfo {
-  id: string;
-  /** Game route name. */
-  game: string;
-  /** Game display title. */
-  title: string;
-  /** Players, including those within their reconnect grace period. */
-  players: number;
-  /** Players connected right now. */
-  connectedPlayers: number;
-  spectators: number;
-  maxPlayers: number;
-  /** Creation time, ms since the epoch. */
-  createdAt: number;
-  /** The catalog version the room runs (`1.2.0`); absent for a game served from source. */
-  version?: string;
-  /** The sha256 of that version's artifact; absent for a game served from source. */
-  sha256?: string;
-  /** Runtime status: `running`, `generation_in_progress`, `paused` or `finished`. */
-  status: RoomState['status'];
-  /** The open turn of a turn-based game (1 first); 0 for a real-time game. */
-  turn: number;
-  /** The next turn's cutoff, ms since the epoch; `null` when none is scheduled. */
-  nextTurnAt: number | null;
-}
-
-/** What a {@link Room} needs from the server: settings and shared services, no state of the server's. */
-export interface RoomHost {
-  readonly logger: Logger;
-  readonly metrics: ServerMetrics;
-  readonly runtime: RoomRuntime;
-  readonly reconnectGraceMs: number;
-  readonly backpressureBytes: number;
-  readonly maxConsecutiveErrors: number;
-  /** `parlor dev`'s status: game errors are reported to it (kind `room`) as well as logged. */
-  readonly devStatus?: DevStatus;
-  /** Durable room state (rooms, snapshots, members); none: nothing survives the process. */
-  readonly stateStore?: RoomStateStore;
-  /** How often a real-time room whose game saves is snapshotted, with a store (ms). */
-  readonly snapshotIntervalMs: number;
-  /** Where the room's events go (the server's `events`). */
-  emit(event: RoomEvent): void;
-}
 
 /**
  * Who is told when members and the room end (the room registry, which keeps the reconnect
@@ -95,45 +38,6 @@ export interface RoomListener {
   disposed(room: Room): void;
 }
 
-/** A player or spectator of a room, connected or within its reconnect grace period. */
-export interface Member extends Recipient {
-  readonly spectator: boolean;
-  readonly name: string;
-  /** The signed-in player's user id (verified at join; kept across reconnects); `undefined` when anonymous. */
-  readonly userId?: string;
-  /** The signed-in player's roles; empty when anonymous. */
-  readonly roles: readonly string[];
-  /** @internal secret: never logged; `''` for a member restored from a store until it reconnects */
-  token: string;
-  /** sha256 (hex) of {@link token}: what the registry and the store index. */
-  tokenHash: string;
-  graceTimer: ReturnType<typeof setTimeout> | null;
-}
-
-/** Why a room ends and what its clients are told. */
-export interface DisposeReason {
-  /** WebSocket close code for connected clients. */
-  code: number;
-  /** Close reason text (≤ 123 bytes). */
-  reason: string;
-  /** A message sent to every connected client before closing (`error` or `redirect`). */
-  message?: ErrorMessage | RedirectMessage;
-  /** Keep the room in the host's store (server shutting down: it comes back at the next start). */
-  keep?: boolean;
-}
-
-/** A room brought back from a store: its record, last snapshot and members. */
-export interface RestoredRoom {
-  room: StoredRoom;
-  snapshot: StoredSnapshot | undefined;
-  members: StoredMember[];
-}
-
-/** sha256 (hex) of a reconnect token. */
-export function tokenHash(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
-}
-
 /**
  * A live room as the host sees it: its members (players and spectators) with their sockets,
  * reconnect tokens and grace timers, its state ({@link RoomLifecycle}), and the runtime channel
@@ -143,22 +47,16 @@ export class Room {
   readonly createdAt: number;
   private readonly members = new Map<PlayerId, Member>();
   private nextPlayerId = 1;
-  private engine: RoomChannel;
+  private readonly engine: EngineLink;
   private current: LoadedGame;
   private disposed = false;
   private disposing: Promise<void> | null = null;
-  /** Channels being stopped, with the resolver of their `stopped`. */
-  private readonly stopping = new Map<RoomChannel, () => void>();
-  /** Channels whose engine stopped by itself (nothing to wait for). */
-  private readonly dead = new WeakSet<RoomChannel>();
   private readonly fanout: Fanout;
   private readonly errors: GameErrorLog;
   /** Lifecycle operations (pause, restart, …) run one at a time. */
   private ops: Promise<unknown> = Promise.resolve();
   private finalFrame: ReturnType<typeof setTimeout> | null = null;
   private periodic: ReturnType<typeof setInterval> | null = null;
-  /** End the engine at once, without asking it to stop (it misbehaved). */
-  private killEngine = false;
   /** This room's logger: a child of the host's carrying `game` and `room`. */
   readonly log: Logger;
   readonly lifecycle: RoomLifecycle;
@@ -190,7 +88,20 @@ export class Room {
       logFields: { game: game.name, room: id },
       requestFull: (playerId) => this.engine.send({ type: 'resync', playerId }),
     });
-    this.engine = this.startEngine(snapshot);
+    this.engine = new EngineLink(
+      {
+        log: this.log,
+        runtime: host.runtime,
+        engineMessage: (msg) => this.onEngineMessage(msg),
+        engineStopped: () => this.onEngineStopped(),
+        hostError: (err) => {
+          this.log.error({ error: err instanceof Error ? err.message : 'unknown' }, 'room host error');
+          this.fail('the server could not handle the game\u2019s output');
+        },
+      },
+      this.engineSpec(snapshot),
+    );
+    if (this.lifecycle.isPaused && !snapshot) this.engine.send({ type: 'pause' });
     for (const m of restored?.members ?? []) this.restoreMember(m);
     if (this.host.stateStore && !this.lifecycle.turnBased) {
       this.periodic = setInterval(() => this.snapshotPeriodically(), this.host.snapshotIntervalMs);
@@ -281,19 +192,7 @@ export class Room {
    */
   join(ws: WebSocket, name: string, spectator: boolean, identity: PlayerIdentity | null = null): Member {
     const playerId = this.nextPlayerId++;
-    const token = randomBytes(16).toString('base64url');
-    const member: Member = {
-      playerId,
-      spectator,
-      name: name || (spectator ? `Spectator ${playerId}` : `Player ${playerId}`),
-      ...(identity ? { userId: identity.userId } : {}),
-      roles: identity ? [...identity.roles] : [],
-      token,
-      tokenHash: tokenHash(token),
-      socket: null,
-      graceTimer: null,
-      ...freshDelivery(),
-    };
+    const member = newMember(playerId, name, spectator, identity, newToken());
     this.members.set(playerId, member);
     this.attach(member, ws);
     this.engine.send(joinMessage(member));
@@ -314,7 +213,7 @@ export class Room {
     member.graceTimer = null;
     if (member.token === '') {
       const old = member.tokenHash;
-      member.token = token && tokenHash(token) === old ? token : randomBytes(16).toString('base64url');
+      member.token = token && tokenHash(token) === old ? token : newToken();
       member.tokenHash = tokenHash(member.token);
       if (member.tokenHash !== old) {
         this.listener.tokenChanged(this, member, old);
@@ -388,13 +287,13 @@ export class Room {
     try {
       const saved = await this.lifecycle.save(cause);
       const known = saved !== null ? { snapshot: saved, turn: this.lifecycle.state().turn } : this.lifecycle.known;
-      const old = this.engine;
-      await this.stopChannel(old);
-      if (this.disposed) return;
+      const previous = this.current;
       this.current = game;
       try {
-        this.engine = this.startEngine(known);
+        await this.engine.replace(this.engineSpec(known));
+        if (this.lifecycle.isPaused && !known) this.engine.send({ type: 'pause' });
       } catch (err) {
+        this.current = previous;
         this.fail(`the ${cause} could not start the game: ${(err as Error)?.message ?? String(err)}`);
         throw err;
       }
@@ -414,7 +313,7 @@ export class Room {
    * `reason.keep`). Without a store, or finished, it is {@link dispose} at once.
    */
   async end(reason: DisposeReason, cause: 'stop' | 'drain'): Promise<void> {
-    if (this.host.stateStore && !this.disposed && !this.lifecycle.isFinished && !this.dead.has(this.engine)) await this.lifecycle.save(cause);
+    if (this.host.stateStore && !this.disposed && !this.lifecycle.isFinished && !this.engine.isDead) await this.lifecycle.save(cause);
     await this.dispose(reason);
   }
 
@@ -447,7 +346,7 @@ export class Room {
       this.host.emit({ kind: 'room.ended', roomId: this.id, game: this.game.name, reason: reason.reason, result: null, at: Date.now() });
     }
     this.listener.disposed(this);
-    this.disposing = this.stopChannel(this.engine);
+    this.disposing = this.engine.stopCurrent();
     return this.disposing;
   }
 
@@ -476,10 +375,10 @@ export class Room {
 
   // ---------------------------------------------------------------- internals
 
-  private startEngine(known: { snapshot: string; turn: number } | null): RoomChannel {
+  /** The runtime spec of this room's engine, from `known` (a snapshot) when given. */
+  private engineSpec(known: { snapshot: string; turn: number } | null): RoomSpec {
     const game = this.game;
-    const paused = this.lifecycle.isPaused;
-    const spec: RoomSpec = {
+    return {
       roomId: this.id,
       game: game.name,
       gameClass: game.gameClass,
@@ -489,35 +388,12 @@ export class Room {
       baseDir: game.baseDir,
       logger: this.log,
       tickRate: game.metadata.tickRate,
-      ...(known ? { restore: { snapshot: known.snapshot, turn: this.lifecycle.state().turn, paused } } : {}),
+      ...(known ? { restore: { snapshot: known.snapshot, turn: this.lifecycle.state().turn, paused: this.lifecycle.isPaused } } : {}),
     };
-    const ch = this.host.runtime.start(spec);
-    ch.onMessage((msg) => {
-      // Last resort: whatever throws while handling this room's engine ends this room only.
-      try {
-        this.onEngineMessage(ch, msg);
-      } catch (err) {
-        this.log.error({ error: err instanceof Error ? err.message : 'unknown' }, 'room host error');
-        this.fail('the server could not handle the game\u2019s output');
-      }
-    });
-    if (paused && !known) ch.send({ type: 'pause' });
-    return ch;
   }
 
   private restoreMember(s: StoredMember): void {
-    const member: Member = {
-      playerId: s.playerId,
-      spectator: s.spectator,
-      name: s.name,
-      ...(s.userId !== null ? { userId: s.userId } : {}),
-      roles: [...s.roles],
-      token: '',
-      tokenHash: s.tokenHash,
-      socket: null,
-      graceTimer: null,
-      ...freshDelivery(),
-    };
+    const member = restoredMember(s);
     this.members.set(member.playerId, member);
     this.nextPlayerId = Math.max(this.nextPlayerId, member.playerId + 1);
     this.engine.send(joinMessage(member));
@@ -537,31 +413,13 @@ export class Room {
    */
   private fail(why: string): void {
     if (this.disposed) return;
-    this.killEngine = true;
+    this.engine.kill = true;
     this.log.error({ reason: why }, 'room ended');
     void this.dispose({
       code: CloseCode.ROOM_FAILED,
       reason: 'game failed',
       message: { type: 'error', code: CloseCode.ROOM_FAILED, message: `The game failed and the room ended: ${truncate(why, 200)}` },
     }).catch(() => {});
-  }
-
-  /** Asks an engine to stop (up to 2 s, unless it already stopped or misbehaved), then terminates it. */
-  private async stopChannel(ch: RoomChannel): Promise<void> {
-    if (!this.dead.has(ch) && !this.killEngine) {
-      const stopped = new Promise<void>((resolve) => this.stopping.set(ch, resolve));
-      ch.send({ type: 'stop' });
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, STOP_TIMEOUT_MS);
-        timer.unref?.();
-      });
-      await Promise.race([stopped, timeout]);
-      clearTimeout(timer);
-      this.stopping.delete(ch);
-    }
-    this.dead.add(ch);
-    await ch.terminate();
   }
 
   private attach(member: Member, ws: WebSocket): void {
@@ -606,9 +464,7 @@ export class Room {
   }
 
   private storeMember(m: Member): void {
-    this.storeCall((s) =>
-      s.putMember({ roomId: this.id, playerId: m.playerId, name: m.name, userId: m.userId ?? null, roles: [...m.roles], spectator: m.spectator, tokenHash: m.tokenHash }),
-    );
+    this.storeCall((s) => s.putMember(storedMember(this.id, m)));
   }
 
   /** Runs a store write when the host has a store; a failure is logged (the room plays on). */
@@ -632,21 +488,16 @@ export class Room {
     ws.send(encodeServerMessage(msg), { binary: true });
   }
 
-  private onEngineMessage(ch: RoomChannel, msg: EngineToHostMessage): void {
-    if (msg.type === 'stopped') {
-      this.dead.add(ch);
-      const waiting = this.stopping.get(ch);
-      if (waiting) waiting();
-      else if (ch === this.engine && !this.disposed) {
-        void this.dispose({
-          code: CloseCode.ROOM_FAILED,
-          reason: 'room engine stopped',
-          message: { type: 'error', code: CloseCode.ROOM_FAILED, message: 'The game room stopped.' },
-        });
-      }
-      return;
-    }
-    if (ch !== this.engine || this.stopping.has(ch)) return; // an engine being replaced: only its `stopped` matters
+  private onEngineStopped(): void {
+    if (this.disposed) return;
+    void this.dispose({
+      code: CloseCode.ROOM_FAILED,
+      reason: 'room engine stopped',
+      message: { type: 'error', code: CloseCode.ROOM_FAILED, message: 'The game room stopped.' },
+    });
+  }
+
+  private onEngineMessage(msg: Exclude<EngineToHostMessage, { type: 'stopped' }>): void {
     switch (msg.type) {
       case 'frames':
         if (!this.disposed) {
@@ -689,20 +540,4 @@ export class Room {
   private closeFinished(): void {
     void this.dispose({ code: CloseCode.NORMAL, reason: 'game finished' });
   }
-}
-
-/** The engine's `join` for a member. */
-function joinMessage(m: Member): HostToEngineMessage {
-  return { type: 'join', playerId: m.playerId, name: m.name, spectator: m.spectator, ...(m.userId !== undefined ? { userId: m.userId, roles: [...m.roles] } : {}) };
-}
-
-/** A game's result from an (untrusted) engine message, bounded: 64 winners, 256 scores, strings of 256 (summary 500). */
-function gameResult(raw: unknown): GameResult {
-  const r = (typeof raw === 'object' && raw !== null ? raw : {}) as Partial<Record<keyof GameResult, unknown>>;
-  const winners = Array.isArray(r.winners) ? r.winners.filter((w): w is string => typeof w === 'string').slice(0, 64).map((w) => w.slice(0, 256)) : [];
-  const scores: Record<string, number> = {};
-  if (typeof r.scores === 'object' && r.scores !== null) {
-    for (const [k, v] of Object.entries(r.scores).slice(0, 256)) if (typeof v === 'number' && Number.isFinite(v)) scores[k.slice(0, 256)] = v;
-  }
-  return { winners, scores, summary: typeof r.summary === 'string' ? r.summary.slice(0, 500) : '' };
 }
