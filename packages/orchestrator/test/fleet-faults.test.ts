@@ -79,12 +79,12 @@ describe('fleet faults', () => {
     expect(orch.fleet.getRoom('ends-itself')).toBeDefined();
     const raced = await http(orch, 'DELETE', '/v1/rooms/ends-itself');
     expect(raced.status).toBe(200);
-    expect(raced.body.data).toEqual({ roomId: 'ends-itself', ok: true, destroyed: false, alreadyGone: true });
+    expect(raced.body.data).toEqual({ roomId: 'ends-itself', ok: true, destroyed: false, alreadyGone: true, operation: expect.objectContaining({ op: 'stop', state: 'succeeded' }), state: null });
     // once gone from the read model, a late destroy is the same answer
     const late = await http(orch, 'DELETE', '/v1/rooms/ends-itself');
-    expect(late.body.data).toEqual({ roomId: 'ends-itself', ok: true, destroyed: false, alreadyGone: true });
+    expect(late.body.data).toEqual({ roomId: 'ends-itself', ok: true, destroyed: false, alreadyGone: true, operation: expect.objectContaining({ op: 'stop', state: 'succeeded' }), state: null });
     await orch.createRoom({ type: 'pong', roomId: 'live-one' });
-    expect((await http(orch, 'DELETE', '/v1/rooms/live-one')).body.data).toEqual({ roomId: 'live-one', ok: true, destroyed: true, alreadyGone: false });
+    expect((await http(orch, 'DELETE', '/v1/rooms/live-one')).body.data).toEqual({ roomId: 'live-one', ok: true, destroyed: true, alreadyGone: false, operation: expect.objectContaining({ op: 'stop', state: 'succeeded' }), state: null });
     expect((await http(orch, 'DELETE', '/v1/rooms/never-was')).status).toBe(404);
   });
 

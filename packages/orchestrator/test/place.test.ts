@@ -164,8 +164,8 @@ describe('place: a game server creates rooms through the orchestrator without an
     await expect(idle.requestRoom('pong')).rejects.toMatchObject({ code: FleetAgentErrorCode.NOT_CONNECTED });
   });
 
-  it('speaks protocol 1.2 (place since 1.1, catalog rooms since 1.2); a place without a valid id, or a duplicate one in flight, gets the agent kicked', async () => {
-    expect(FLEET_PROTOCOL_MINOR).toBe(2);
+  it('speaks protocol 1.3 (place since 1.1, catalog rooms since 1.2, room lifecycle since 1.3); a place without a valid id, or a duplicate one in flight, gets the agent kicked', async () => {
+    expect(FLEET_PROTOCOL_MINOR).toBe(3);
     const { orch } = await startOrchestrator({ commandTimeoutMs: 2000 });
     cleanups.push(() => orch.shutdown());
     const raw = async (): Promise<{ ws: WebSocket; frames: any[]; closed: Promise<number> }> => {
@@ -185,7 +185,7 @@ describe('place: a game server creates rooms through the orchestrator without an
       return { ws, frames, closed };
     };
     const one = await raw();
-    expect(one.frames.find((f) => f.t === 'welcome').minor).toBe(2);
+    expect(one.frames.find((f) => f.t === 'welcome').minor).toBe(3);
     one.ws.send(encodeFrame({ t: 'place', id: 7, type: 'nothing-here' }));
     await waitFor(() => one.frames.some((f) => f.t === 'placed'), 'placed');
     expect(one.frames.find((f) => f.t === 'placed')).toMatchObject({ id: 7, ok: false, cause: 'NO_CANDIDATE' });
