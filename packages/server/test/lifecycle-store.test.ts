@@ -12,7 +12,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { Game, Group, Text, type GameMetadata, type Node } from '@parlor/squish';
 import { openRoomStateStore, type GameServer, type GameServerOptions, type RoomStateStore } from '@parlor/server';
+import { CounterGame } from './games.js';
 import { TestClient, startServer, waitFor } from './helpers.js';
 import { TURNS_GAME, kinds, nextState, order, recordEvents, shows, states } from './lifecycle-bed.js';
 
@@ -44,6 +46,37 @@ async function connect(server: GameServer, game: string, more: Parameters<TestCl
 }
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+/** A real-time game that saves: it counts ticks, and a restored one counts on from its snapshot. */
+class Saver extends Game {
+  static override metadata(): GameMetadata {
+    return { name: 'Saver', tickRate: 30, maxPlayers: 2 };
+  }
+  static restore(s: { count: number }): Saver {
+    const g = new Saver();
+    g.count = s.count;
+    return g;
+  }
+  count = 0;
+  readonly text = new Text({ text: 'count 0', x: 1, y: 1, size: 4 });
+  readonly root = new Group({ children: [this.text] });
+  getLayers(): Node[] {
+    return [this.root];
+  }
+  override tick(): void {
+    this.count++;
+    this.text.text = `count ${this.count}`;
+  }
+  override save(): { count: number } {
+    return { count: this.count };
+  }
+}
+
+/** The count a Saver client shows, or -1. */
+function countShown(c: TestClient): number {
+  const t = c.texts().find((x) => x.startsWith('count '));
+  return t ? Number(t.slice(6)) : -1;
+}
 
 describe('durable room state', () => {
   it('stores an accepted order before acknowledging it and a turn before announcing it; members by token hash only', async () => {
@@ -125,5 +158,32 @@ describe('durable room state', () => {
     expect(second.store.liveRooms()).toEqual([]);
     expect(second.store.room(roomId)?.roomId).toBe(roomId);
     expect(await second.server.restoreRooms()).toEqual([]);
+  });
+
+  it('snapshots a real-time game that saves every snapshotIntervalMs (not one without save); a restart counts on from the snapshot', async () => {
+    const { server, store } = await host(join(root, 'periodic'), { games: { saver: { gameClass: Saver }, counter: { gameClass: CounterGame } }, snapshotIntervalMs: 100 });
+    const ann = await connect(server, 'saver');
+    const bob = await connect(server, 'counter');
+    const [saverRoom, counterRoom] = [ann.init!.roomId, bob.init!.roomId];
+    await waitFor(() => store.lastSnapshot(saverRoom)?.cause === 'periodic' && JSON.parse(store.lastSnapshot(saverRoom)!.snapshot).count > 0, 'a periodic snapshot');
+    const first = JSON.parse(store.lastSnapshot(saverRoom)!.snapshot).count as number;
+    await waitFor(() => JSON.parse(store.lastSnapshot(saverRoom)!.snapshot).count > first, 'a later periodic snapshot');
+    expect(store.lastSnapshot(counterRoom)).toBeUndefined();
+    expect(store.room(saverRoom)).toMatchObject({ status: 'running', turn: 0 });
+
+    const before = countShown(ann);
+    const full = ann.fullFrames;
+    expect(await server.restartRoom(saverRoom)).toEqual({ status: 'running', turn: 0, nextTurnAt: null, reason: '' });
+    expect(store.lastSnapshot(saverRoom)?.cause).toBe('restart');
+    await waitFor(() => ann.fullFrames > full && countShown(ann) > before, 'the restarted game counting on');
+    // a game without save() restarts from its constructor
+    const ticks = (): number => Number(bob.texts().find((t) => t.startsWith('tick '))?.slice(5) ?? -1);
+    await waitFor(() => ticks() > 20, 'the counter past 20');
+    const counted = ticks();
+    const bobFull = bob.fullFrames;
+    await server.restartRoom(counterRoom);
+    await waitFor(() => bob.fullFrames > bobFull && ticks() >= 0 && ticks() < counted, 'a fresh counter');
+    expect(ann.closeInfo).toBeNull();
+    expect(bob.closeInfo).toBeNull();
   });
 });
