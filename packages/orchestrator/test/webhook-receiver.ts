@@ -1,10 +1,13 @@
 /**
  * A real webhook receiver for tests: node:http on 127.0.0.1 (port 0, or a given one to come back
  * on), recording every request (headers and raw body) and answering with what `answer` says:
- * a status, or `'hang'` (never answers: an endpoint that accepts and stalls).
+ * a status, or `'hang'` (never answers: an endpoint that accepts and stalls). And a memory host
+ * that emits room events as a game server does, for a real fleet agent to carry.
  */
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { RoomEvent } from '@parlor/squish';
+import { MemoryHost } from './helpers.js';
 
 /** One request the receiver got. */
 export interface Received {
@@ -62,4 +65,16 @@ export async function startReceiver(answer: (n: number) => number | 'hang' = () 
     },
   };
   return r;
+}
+
+/** A memory host that emits room events as a game server does (`FleetHost.onRoomEvent`). */
+export class EventingHost extends MemoryHost {
+  private readonly listeners = new Set<(event: RoomEvent) => void>();
+  onRoomEvent(listener: (event: RoomEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  emitRoomEvent(event: RoomEvent): void {
+    for (const l of this.listeners) l(event);
+  }
 }

@@ -7,8 +7,8 @@
 import type { RoomEvent } from '@parlor/squish';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FleetClient, verifyWebhookSignature, type FleetEvent } from '../src/index.js';
-import { ADMIN_KEY, MemoryHost, startAgent, startOrchestrator, waitFor } from './helpers.js';
-import { startReceiver } from './webhook-receiver.js';
+import { ADMIN_KEY, startAgent, startOrchestrator, waitFor } from './helpers.js';
+import { EventingHost, startReceiver } from './webhook-receiver.js';
 
 const SECRET = 'webhook-secret-0123456789';
 
@@ -16,18 +16,6 @@ const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
-
-/** A memory host that emits room events as a game server does (`FleetHost.onRoomEvent`). */
-class EventingHost extends MemoryHost {
-  private readonly listeners = new Set<(event: RoomEvent) => void>();
-  onRoomEvent(listener: (event: RoomEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-  emitRoomEvent(event: RoomEvent): void {
-    for (const l of this.listeners) l(event);
-  }
-}
 
 describe('room events from a real agent', () => {
   it('reach the SSE stream and the webhooks (once per fact), signed', async () => {

@@ -1,21 +1,22 @@
 /**
  * Webhooks through the orchestrator: the admin REST routes (configured URLs without secrets, dead
- * letters, retry), the metrics, the CLI's flags, and a real orchestrator process killed with
- * SIGKILL while a delivery is in flight, whose notification goes out after a restart on the same
- * data dir. Receivers are real node:http servers on 127.0.0.1. The room events are injected
- * through the orchestrator's public emitter (`orch.emit('room:event', …)`, what the agent hub does
- * with an agent's `roomEvent` frame); in the child process, from its stdin.
+ * letters, retry), the metrics, the CLI's flags, and a real `parlor-orchestrator` process killed
+ * with SIGKILL while a delivery is in flight, whose notification goes out after a restart on the
+ * same data dir (its room events from a real fleet agent). Receivers are real node:http servers on
+ * 127.0.0.1. In-process, the room events are injected through the orchestrator's public emitter
+ * (`orch.emit('room:event', …)`, what the agent hub does with an agent's `roomEvent` frame).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { FleetAgent } from '@parlor/fleet-agent';
 import type { RoomEvent } from '@parlor/squish';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyWebhookSignature } from '../src/index.js';
-import { ADMIN_KEY, AGENT_KEY, describeContract, http, startOrchestrator, waitFor } from './helpers.js';
-import { startReceiver, type Receiver } from './webhook-receiver.js';
+import { ADMIN_KEY, AGENT_KEY, describeContract, http, quietAgentLogger, startOrchestrator, waitFor } from './helpers.js';
+import { EventingHost, startReceiver, type Receiver } from './webhook-receiver.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const SECRET = 'webhook-secret-0123456789';
@@ -142,28 +143,41 @@ describe('parlor-orchestrator --webhook', () => {
     const dir = tempDir();
     // the first request hangs (in flight at the kill), every later one is answered 200
     const r = await receiver((n) => (n === 0 ? 'hang' : 200));
-    const fixture = 'packages/orchestrator/test/fixtures/webhook-orchestrator.ts';
-    const first = start([fixture, dir, r.url, SECRET]);
-    await waitFor(() => first.out().includes('listening '), 'first orchestrator up', 20_000);
-    first.proc.stdin!.write(`${JSON.stringify(turnReady('k1', 1))}\n`);
-    await waitFor(() => r.received.length === 1, 'the delivery in flight');
-    first.proc.kill('SIGKILL');
-    expect(await first.closed).toBe(null);
-    expect(r.ok()).toHaveLength(0);
+    const orchestrator = async (): Promise<{ run: ReturnType<typeof start>; url: string; agentUrl: string }> => {
+      const run = start(['packages/orchestrator/src/cli.ts', '--host', '127.0.0.1', '--port', '0', '--no-catalog', '--poll', '200', '--data-dir', dir, '--webhook', r.url], { PARLOR_WEBHOOK_SECRET: SECRET });
+      await waitFor(() => /Agents: (ws:\/\/\S+)/.test(run.out()), 'orchestrator listening', 20_000);
+      return { run, url: /REST: {3}(http:\/\/\S+)\/v1/.exec(run.out())![1], agentUrl: /Agents: (ws:\/\/\S+)/.exec(run.out())![1] };
+    };
+    const connect = async (url: string): Promise<{ host: EventingHost; agent: FleetAgent }> => {
+      const host = new EventingHost();
+      const agent = new FleetAgent(host, { url, key: AGENT_KEY, endpointUrl: 'http://127.0.0.1:9', name: 'box', minBackoffMs: 50, maxBackoffMs: 200, logger: quietAgentLogger });
+      cleanups.push(() => agent.disconnect());
+      await agent.connect({ connectTimeoutMs: 10_000 });
+      return { host, agent };
+    };
 
-    const second = start([fixture, dir, r.url, SECRET]);
-    await waitFor(() => second.out().includes('listening '), 'second orchestrator up', 20_000);
+    const first = await orchestrator();
+    const one = await connect(first.agentUrl);
+    one.host.emitRoomEvent(turnReady('k1', 1));
+    await waitFor(() => r.received.length === 1, 'the delivery in flight', 10_000);
+    first.run.proc.kill('SIGKILL');
+    expect(await first.run.closed).toBe(null);
+    expect(r.ok()).toHaveLength(0);
+    await one.agent.disconnect();
+
+    const second = await orchestrator();
     await waitFor(() => r.ok().length === 1, 'delivered after the restart', 10_000);
-    // the same fact again (a replayed frame) is not queued twice; a new one is, and arrives after it
-    second.proc.stdin!.write(`${JSON.stringify(turnReady('k1', 1))}\n${JSON.stringify(turnReady('k1', 2))}\n`);
-    await waitFor(() => r.ok().some((e) => e.body.idempotencyKey === 'turn-ready:k1:2'), 'the next turn');
-    const url = /listening (\S+)/.exec(second.out())![1];
+    // the host says the same fact again (not queued twice), then a new one, which arrives after it
+    const two = await connect(second.agentUrl);
+    two.host.emitRoomEvent(turnReady('k1', 1));
+    two.host.emitRoomEvent(turnReady('k1', 2));
+    await waitFor(() => r.ok().some((e) => e.body.idempotencyKey === 'turn-ready:k1:2'), 'the next turn', 10_000);
     await waitFor(async () => {
-      const res = await fetch(`${url}/v1/webhooks`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
+      const res = await fetch(`${second.url}/v1/webhooks`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
       return ((await res.json()) as { data: Array<{ delivered: number }> }).data[0].delivered === 2;
     }, 'both recorded delivered');
     expect(r.ok().map((e) => e.body.idempotencyKey)).toEqual(['turn-ready:k1:1', 'turn-ready:k1:2']);
-    // the retry after the restart is the same delivery: same id and key as the attempt cut by the kill
+    // the attempt after the restart is the same delivery as the one cut by the kill: same id and key
     expect(r.ok()[0].headers['x-parlor-delivery']).toBe(r.received[0].headers['x-parlor-delivery']);
     expect(verifyWebhookSignature(SECRET, r.ok()[0].headers, r.ok()[0].raw)).toBe(true);
   });
