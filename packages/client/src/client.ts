@@ -392,9 +392,12 @@ export class ParlorClient extends Emitter<ClientEvents> {
         case 'error': {
           const e = this.connection.error;
           const title = e ? identityRefusalTitle(e.code, e.reason) : undefined;
-          o.set({ kind: 'error', reason: e ? describeError(e) : 'unknown', actions: e ? this.actionsFor(e) : [], ...(title ? { title } : {}) });
-          // a finished game's "Game over — …" stays over the last frame; any other state is stale now
-          if (this.connection.state?.status !== 'finished') this.hud?.setState(null);
+          const finished = this.connection.state?.status === 'finished' ? this.connection.state : null;
+          // a game that ended itself closes the room: that is its end, not an error
+          if (finished && e?.code === CloseCode.NORMAL) o.set({ kind: 'ended', title: 'Game over', reason: finished.reason, actions: this.actionsFor(e) });
+          else o.set({ kind: 'error', reason: e ? describeError(e) : 'unknown', actions: e ? this.actionsFor(e) : [], ...(title ? { title } : {}) });
+          // the state is stale now (a finished game's end is in the overlay's box)
+          this.hud?.setState(null);
           break;
         }
         case 'closed':

@@ -14,6 +14,8 @@ export type OverlayState =
   | { kind: 'reconnecting'; attempt: number }
   /** An error: "Error: <reason>", or with a `title` (e.g. "This game needs you to sign in") the title over the reason. */
   | { kind: 'error'; reason: string; title?: string; actions?: readonly OverlayAction[] }
+  /** The game ended itself and the room closed: the `title` ("Game over") over the `reason` (the game's summary), not as an error. */
+  | { kind: 'ended'; title: string; reason: string; actions?: readonly OverlayAction[] }
   | { kind: 'hidden' };
 
 const BOX_STYLE = [
@@ -95,11 +97,12 @@ export class StatusOverlay {
       case 'reconnecting':
         this.box.textContent = `Reconnecting… (attempt ${state.attempt})`;
         break;
-      case 'error': {
+      case 'error':
+      case 'ended': {
         if (state.title) {
           const doc = this.box.ownerDocument;
           const title = doc.createElement('div');
-          title.className = 'parlor-error-title';
+          title.className = state.kind === 'ended' ? 'parlor-ended-title' : 'parlor-error-title';
           title.style.cssText = 'font-weight:600;font-size:18px;margin-bottom:4px';
           title.textContent = state.title;
           const detail = doc.createElement('div');
@@ -132,6 +135,7 @@ export class StatusOverlay {
     }
     this.box.style.display = state.kind === 'hidden' ? 'none' : 'block';
     this.box.style.background = state.kind === 'error' ? 'rgba(127,29,29,0.9)' : 'rgba(0,0,0,0.72)';
+    this.box.setAttribute('data-kind', state.kind);
   }
 
   /** Shows or hides the "Spectating" badge. */

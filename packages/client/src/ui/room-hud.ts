@@ -167,8 +167,16 @@ export class RoomHud {
     return this.banner.style.display === 'none' ? '' : (this.banner.textContent ?? '');
   }
 
-  /** Shows a room state (`null`: hide the banner). A countdown ticks until the state changes. */
+  /**
+   * Shows a room state (`null`: hide the banner). A countdown ticks until the state changes. A new
+   * status dismisses the toasts of refusals it made stale (`GAME_PAUSED`, `TURN_ALREADY_CLOSED`).
+   */
   setState(state: RoomState | null): void {
+    if (state?.status !== this.state?.status) {
+      for (const el of [...this.toasts.children] as HTMLElement[]) {
+        if (el.dataset.code === 'GAME_PAUSED' || el.dataset.code === 'TURN_ALREADY_CLOSED') this.dismiss(el);
+      }
+    }
     this.state = state;
     this.render();
     const ticking = state?.status === 'running' && state.nextTurnAt !== null;
@@ -181,11 +189,11 @@ export class RoomHud {
 
   /** Shows a toast for an order's answer ({@link orderResultText}); refusals stay longer and look different. */
   showOrderResult(result: OrderResult): void {
-    this.toast(orderResultText(result), result.accepted ? 'accepted' : 'refused');
+    this.toast(orderResultText(result), result.accepted ? 'accepted' : 'refused', result.code);
   }
 
-  /** Shows a transient toast with `text`. */
-  toast(text: string, kind: 'refused' | 'accepted' = 'refused'): void {
+  /** Shows a transient toast with `text` (`code`, the refusal's, kept as its `data-code`). */
+  toast(text: string, kind: 'refused' | 'accepted' = 'refused', code = ''): void {
     for (const el of [...this.toasts.children] as HTMLElement[]) if (el.textContent === text) this.dismiss(el);
     while (this.toasts.children.length >= 3) this.dismiss(this.toasts.firstElementChild as HTMLElement);
     const el = this.toasts.ownerDocument.createElement('div');
@@ -194,6 +202,7 @@ export class RoomHud {
     el.style.cssText = TOAST_STYLE;
     el.style.background = kind === 'refused' ? 'rgba(127,29,29,0.88)' : 'rgba(20,83,45,0.8)';
     el.textContent = text;
+    if (code) el.dataset.code = code;
     this.toasts.append(el);
     this.timers.set(el, setTimeout(() => this.dismiss(el), kind === 'refused' ? this.refusalMs : this.acceptedMs));
   }
