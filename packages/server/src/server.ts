@@ -137,6 +137,8 @@ export interface GameServer {
   pauseRoom(roomId: string, options?: { reason?: string; source?: OperationSource }): Promise<RoomState>;
   /**
    * Resumes a paused room (the turn schedule restarts from now). Emits `room.resumed`. Idempotent.
+   * A turn-based room whose game failed for good (its engine's fatal error) is paused, not ended:
+   * resuming it first starts a new engine from its last snapshot.
    * @throws {ServerError} `SERVER_ROOM_NOT_FOUND`, `SERVER_ROOM_FINISHED`
    */
   resumeRoom(roomId: string): Promise<RoomState>;

@@ -123,6 +123,23 @@ describe('turns', () => {
     expect(ann.closeInfo).toBeNull();
   });
 
+  it('a turn-based game that fails for good pauses its room (not ended); resume starts it again from its last snapshot', async () => {
+    const { server, events } = await setup({ reconnectGraceMs: 60_000 });
+    const ann = await player(server);
+    const roomId = ann.init!.roomId;
+    expect(await order(ann, 1, { say: 'crash' })).toMatchObject({ accepted: true });
+    const paused = await nextState(ann, (s) => s.status === 'paused', 0, 'paused after the failure');
+    expect(paused.reason).toBe('the game failed: the game crashed (10 consecutive failures)');
+    expect(events.find((e) => e.kind === 'room.paused')).toMatchObject({ roomId, reason: paused.reason });
+    expect(await order(ann, 2, { say: 'hello' })).toMatchObject({ accepted: false, code: 'GAME_PAUSED' });
+    const full = ann.fullFrames;
+    expect(await server.resumeRoom(roomId)).toEqual({ status: 'running', turn: 1, nextTurnAt: null, reason: '' });
+    await waitFor(() => ann.fullFrames > full && shows(ann, 'said 1:crash'), 'the game again, from its snapshot');
+    expect(await order(ann, 3, { say: 'again' })).toMatchObject({ accepted: true });
+    expect(ann.closeInfo).toBeNull();
+    expect(kinds(events, roomId)).toEqual(['room.created', 'player.joined', 'room.paused', 'room.resumed']);
+  });
+
   it('a turn-based room stays when its last player leaves; a real-time room ends', async () => {
     const { server, events } = await setup({ reconnectGraceMs: 50 });
     const ann = await player(server);

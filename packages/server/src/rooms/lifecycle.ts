@@ -335,6 +335,17 @@ export class RoomLifecycle {
     this.room.emit({ ...event, roomId: this.room.id, game: this.room.game.name, at: Date.now() } as RoomEvent);
   }
 
+  /** The engine failed: paused with `reason` (replacing a pause's reason), `room.paused` emitted. */
+  failed(reason: string): void {
+    if (this.finished) return;
+    this.room.log.error({ turn: this.turn, reason }, 'room paused: the game failed');
+    this.generating = null;
+    this.enterPause(reason);
+    const waiters = this.turnWaiters;
+    this.turnWaiters = [];
+    for (const w of waiters) w();
+  }
+
   private enterPause(reason: string): void {
     this.paused = true;
     this.reason = reason.slice(0, 500);

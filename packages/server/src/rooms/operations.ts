@@ -51,8 +51,10 @@ export class RoomOperations {
   /** @see GameServer.resumeRoom */
   resume(id: string): Promise<RoomState> {
     const room = this.live(id);
-    return room.operate(() => {
+    return room.operate(async () => {
       const lc = this.open(room).lifecycle;
+      // a room paused because its game failed gets a new engine from its last snapshot first
+      if (lc.isPaused && room.engineDown) await room.swapEngine(room.game, 'restart');
       lc.resume();
       return lc.state();
     });

@@ -57,6 +57,8 @@ export class Room {
   private ops: Promise<unknown> = Promise.resolve();
   private finalFrame: ReturnType<typeof setTimeout> | null = null;
   private periodic: ReturnType<typeof setInterval> | null = null;
+  /** The engine failed (fatal) and the room is paused for it: a resume starts a new engine first. */
+  engineDown = false;
   /** This room's logger: a child of the host's carrying `game` and `room`. */
   readonly log: Logger;
   readonly lifecycle: RoomLifecycle;
@@ -285,12 +287,13 @@ export class Room {
     if (this.disposed) return;
     this.lifecycle.swapping = true;
     try {
-      const saved = await this.lifecycle.save(cause);
+      const saved = this.engine.isDead ? null : await this.lifecycle.save(cause);
       const known = saved !== null ? { snapshot: saved, turn: this.lifecycle.state().turn } : this.lifecycle.known;
       const previous = this.current;
       this.current = game;
       try {
         await this.engine.replace(this.engineSpec(known));
+        this.engineDown = false;
         if (this.lifecycle.isPaused && !known) this.engine.send({ type: 'pause' });
       } catch (err) {
         this.current = previous;
@@ -489,7 +492,7 @@ export class Room {
   }
 
   private onEngineStopped(): void {
-    if (this.disposed) return;
+    if (this.disposed || this.engineDown) return;
     void this.dispose({
       code: CloseCode.ROOM_FAILED,
       reason: 'room engine stopped',
@@ -508,7 +511,12 @@ export class Room {
         return;
       case 'error':
         this.errors.error(msg, this.game);
-        if (msg.fatal) {
+        if (msg.fatal && this.lifecycle.turnBased && this.lifecycle.known && !this.lifecycle.isFinished) {
+          // A turn-based game that failed is paused, not ended: its last snapshot is kept, and a
+          // resume (or restart, patch) starts a new engine from it.
+          this.engineDown = true;
+          this.lifecycle.failed(`the game failed: ${truncate(text(msg.message), 200)}`);
+        } else if (msg.fatal) {
           void this.dispose({
             code: CloseCode.ROOM_FAILED,
             reason: 'game failed',
