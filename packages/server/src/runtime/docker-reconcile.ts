@@ -70,6 +70,12 @@ export interface RoomReconcilerOptions {
    * in a row (a catalog version may still be loading at the first). Default 2.
    */
   endAfterPasses?: number;
+  /**
+   * While the server runs, a container of a room not live here is removed only once it is at
+   * least this old (ms): one whose creation is still in flight is not yet known as the runtime's.
+   * Default 10 000.
+   */
+  minContainerAgeMs?: number;
 }
 
 /**
@@ -89,7 +95,8 @@ export class RoomReconciler {
 
   /**
    * One pass. With a docker runtime: lists this instance's labelled containers, removes those no
-   * room of this process owns (`DockerRuntime.reconcile`), and reports which of them belonged to
+   * room of this process owns (at start, `DockerRuntime.reconcile`; while the server runs, those of
+   * rooms not live on it, at least `minContainerAgeMs` old), and reports which of them belonged to
    * rooms recorded live (restored from their snapshots, by the server's start or by this pass).
    * With a store and a host: restores the recorded live rooms that do not run on the host
    * (`host.restoreRooms()`); one still not running after `endAfterPasses` passes in a row is marked
@@ -103,12 +110,9 @@ export class RoomReconciler {
     if (host?.draining) return report;
     const docker = dockerOf(this.runtime);
     if (docker) {
-      const list = await docker.docker.listContainers({ all: true, filters: { label: [`${DOCKER_LABELS.instance}=${docker.instanceId}`] } });
-      const labels = new Map(list.map((c) => [c.Id, c.Labels ?? {}]));
-      const removed = await docker.reconcile();
+      const removed = await this.removeContainers(docker);
       const recorded = new Set(store?.liveRooms().map((r) => r.roomId) ?? []);
-      for (const id of removed) {
-        const l = labels.get(id) ?? {};
+      for (const { id, labels: l } of removed) {
         const roomId = l[DOCKER_LABELS.room] ?? '';
         const c: ReconciledContainer = { containerId: id, roomId, game: l[DOCKER_LABELS.game] ?? '', recorded: roomId !== '' && recorded.has(roomId) };
         report.removed.push(c);
@@ -161,6 +165,35 @@ export class RoomReconciler {
       }
     }
     return report;
+  }
+
+  /** Removes this instance's containers that no room of this process owns; returns them with their labels. */
+  private async removeContainers(docker: DockerRuntime): Promise<Array<{ id: string; labels: Record<string, string> }>> {
+    const list = await docker.docker.listContainers({ all: true, filters: { label: [`${DOCKER_LABELS.instance}=${docker.instanceId}`] } });
+    const host = this.options.host;
+    if (!host) {
+      // At start nothing of this process runs yet: every container of this instance is a leftover (the runtime's own reconcile).
+      const labels = new Map(list.map((c) => [c.Id, c.Labels ?? {}]));
+      return (await docker.reconcile()).map((id) => ({ id, labels: labels.get(id) ?? {} }));
+    }
+    // While the server runs, the runtime's containers are those of the host's live rooms and of the
+    // games this process is inspecting (room label `inspect-<pid>-…`); one still being created is
+    // not yet known by id, hence the age.
+    const live = new Set(host.rooms().map((r) => r.id));
+    const newest = (Date.now() - (this.options.minContainerAgeMs ?? 10_000)) / 1000;
+    const out: Array<{ id: string; labels: Record<string, string> }> = [];
+    for (const c of list) {
+      const labels = c.Labels ?? {};
+      const roomId = labels[DOCKER_LABELS.room] ?? '';
+      if (live.has(roomId) || roomId.startsWith(`inspect-${process.pid}-`) || c.Created > newest) continue;
+      try {
+        await docker.docker.getContainer(c.Id).remove({ force: true });
+        out.push({ id: c.Id, labels });
+      } catch {
+        // already gone
+      }
+    }
+    return out;
   }
 }
 
