@@ -81,6 +81,8 @@ export abstract class TurnBasedGame extends Game {
    * The cutoff of `turn`: apply the turn's orders and advance the game. Afterwards
    * {@link TurnBasedGame.turn} is `turn + 1`. Throwing pauses the room (the state it had before
    * the turn is what was last stored, so the turn can be generated again after a fix and a patch).
+   * So does a turn whose state cannot be stored (`save()` throws or is over 1 MiB of JSON): a
+   * turn is announced only once it is durable.
    */
   abstract generateTurn(turn: number): void;
 
@@ -91,7 +93,9 @@ export abstract class TurnBasedGame extends Game {
    * Submits an order for `playerId` from the game's own input handling (e.g. a click on a planet):
    * it takes the same path as an `order` message (refused while the turn generates or the room is
    * paused, validated by {@link TurnBasedGame.onOrder}, stored durably, answered to the player with
-   * an `orderResult` of id 0). Outside an engine (a unit test), it calls `onOrder` directly.
+   * an `orderResult` of id 0). It never throws into the caller: a refusal is answered to the
+   * player, and an order for someone who is not in the room is reported as a game error. Outside
+   * an engine (a unit test), it calls `onOrder` directly (which may throw).
    */
   submitOrder(playerId: PlayerId, order: unknown): void {
     if (this._submit) this._submit(playerId, order);
