@@ -381,6 +381,7 @@ export class ParlorClient extends Emitter<ClientEvents> {
       switch (status) {
         case 'connecting':
           o.set({ kind: 'connecting' });
+          this.hud?.setState(this.connection.state); // null after a redirect to another room
           break;
         case 'reconnecting':
           o.set({ kind: 'reconnecting', attempt: this.connection.attempt });

@@ -443,6 +443,7 @@ export class Connection extends Emitter<ConnectionEvents> {
       this.ticket = typeof r.ticket === 'string' ? r.ticket.slice(0, 256) : '';
       this.token = '';
       this.roomId = '';
+      this.state = null; // another room: it sends its own
       this.attempt = 0;
       this.teardown(1000, 'redirected');
       this.setStatus('connecting');
