@@ -131,7 +131,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
       destroy: (roomId) => this.destroyRoom(roomId),
       assertRunning: () => this.assertRunning(),
       assertNotBusy: (inst) => this.assertNotBusy(inst),
-    });
+    }, opts.commandTimeoutMs);
     this.metrics = new OrchestratorMetrics(this.fleet, () => guard.counters);
     this.commands.observer = (op, outcome, ms) => this.metrics.command(op, outcome, ms);
     // Every room create (REST, FleetClient, an agent's place) is counted by its result.
@@ -427,7 +427,8 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
    * `pause` (optional `reason`), `resume`, `restart`, `patch` (to `version`, resolved through the
    * `resolver` as `slug@version`, same major.minor only), `turn` (resolves once the turn is
    * generated), `stop` ({@link destroyRoom}, answering its fields too). Needs the room's agent to
-   * speak fleet protocol 1.3.
+   * speak fleet protocol 1.3. A restart, patch or turn waits for its ack up to 30 s (or
+   * `commandTimeoutMs` when longer); a pause or resume up to `commandTimeoutMs`.
    * @returns the succeeded operation and the room's state after it (`null` after a stop).
    * @throws {OrchestratorError} (the failed operation recorded first) `VALIDATION`, `ROOM_NOT_FOUND`,
    *   `INSTANCE_UNSUPPORTED`, `NOT_VERSIONED`, `PATCH_SEMVER_INCOMPATIBLE`, `NOT_TURN_BASED`,

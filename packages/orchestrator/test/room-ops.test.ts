@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FleetClient, FleetClientError, keyFingerprint, type GameResolver, type Orchestrator } from '../src/index.js';
 import { recorder } from './contract.js';
 import { CatalogHost } from './catalog-room-helpers.js';
-import { ADMIN_KEY, AGENT_KEY, describeContract, http, startAgent, startOrchestrator, waitFor } from './helpers.js';
+import { ADMIN_KEY, AGENT_KEY, describeContract, http, startAgent, startOrchestrator, waitFor, type LogRecord } from './helpers.js';
 
 const sha = (c: string): string => c.repeat(64);
 const VERSIONS: Record<string, string> = { '1.2.0': sha('a'), '1.2.1': sha('b'), '1.3.0': sha('c') };
@@ -39,8 +39,11 @@ class LifecycleHost extends CatalogHost {
   readonly calls: Array<{ roomId: string; op: FleetRoomOp; params: HostRoomOpParams }> = [];
   /** When set, roomOp rejects with this code. */
   refuse: string | null = null;
+  /** How long roomOp takes (ms). */
+  opDelayMs = 0;
   async roomOp(roomId: string, op: FleetRoomOp, params: HostRoomOpParams): Promise<HostRoomOpResult> {
     this.calls.push({ roomId, op, params });
+    if (this.opDelayMs) await new Promise((r) => setTimeout(r, this.opDelayMs));
     if (this.refuse) throw Object.assign(new Error(`refused on purpose (${this.refuse})`), { code: this.refuse });
     const room = this.rooms.get(roomId)!;
     const s = this.states.get(roomId) ?? { status: 'running', turn: 1, nextTurnAt: null, reason: '' };
@@ -73,6 +76,7 @@ class LifecycleHost extends CatalogHost {
 }
 
 let orch: Orchestrator;
+let logs: LogRecord[];
 let client: FleetClient;
 const host = new LifecycleHost();
 const resolver = new Versions();
@@ -80,7 +84,7 @@ const stops: Array<() => unknown> = [];
 const seen: Array<{ instanceId: string; event: RoomEvent }> = [];
 
 beforeAll(async () => {
-  ({ orch } = await startOrchestrator({ resolver, env: 'prod' }));
+  ({ orch, logs } = await startOrchestrator({ resolver, env: 'prod' }));
   stops.push(() => orch.shutdown());
   orch.on('room:event', (e) => seen.push(e));
   const { agent } = await startAgent(orch, { name: 'lifecycle' }, host);
@@ -164,6 +168,24 @@ describe('room lifecycle operations through the fleet', () => {
     expect(failed.find((o) => o.id === opId)).toMatchObject({ roomId: 'no-such-room', op: 'pause', game: '', errorCode: 'ROOM_NOT_FOUND' });
     expect(failed.filter((o) => o.roomId === id).map((o) => o.errorCode)).toEqual(['COMMAND_FAILED', 'PATCH_SEMVER_INCOMPATIBLE', 'ROOM_PAUSED', 'ROOM_FINISHED', 'NOT_TURN_BASED', 'UNKNOWN_VERSION', 'PATCH_SEMVER_INCOMPATIBLE']);
     expect(failed.find((o) => o.roomId === local)).toMatchObject({ op: 'patch', errorCode: 'NOT_VERSIONED', params: { version: '1.2.1' } });
+  });
+
+  it('a restart, patch or turn may take longer than a command’s deadline (up to 30 s); a pause that long answers 504 COMMAND_TIMEOUT, recorded', async () => {
+    const id = await room();
+    host.opDelayMs = 1500; // the orchestrator's commandTimeoutMs is 1000 here
+    try {
+      expect((await client.restartRoom(id)).operation).toMatchObject({ op: 'restart', state: 'succeeded' });
+      const late = await refusal(client.pauseRoom(id));
+      expect([late.status, late.code]).toEqual([504, 'COMMAND_TIMEOUT']);
+      const { operations } = await client.operations({ roomId: id });
+      expect(operations.map((o) => `${o.op}:${o.errorCode ?? o.state}`)).toEqual(['pause:COMMAND_TIMEOUT', 'restart:succeeded']);
+      // the late ack of the pause is ignored, not a protocol error: the session stays
+      await waitFor(() => logs.some((l) => l.msg === 'late ack ignored' && l.op === 'roomOp'), 'the late ack read');
+      expect(host.states.get(id)?.status).toBe('paused');
+      expect(orch.fleet.instances.find((i) => i.name === 'lifecycle')?.stale).toBe(false);
+    } finally {
+      host.opDelayMs = 0;
+    }
   });
 
   it("the host's room events reach the orchestrator in order, with their instance; a kind it does not know is ignored", async () => {

@@ -54,23 +54,24 @@ export class CommandRpc {
 
   /**
    * Sends a command; resolves with its ack (ok or not).
+   * @param timeoutMs its deadline (ms); default the orchestrator's `commandTimeoutMs`.
    * @throws {OrchestratorError} `INSTANCE_DISCONNECTED` (closed now or before the ack), `COMMAND_TIMEOUT`.
    */
-  send(rec: InstanceRecord<CommandChannel>, cmd: Omit<CmdFrame, 't' | 'id'>): Promise<AckFrame> {
+  send(rec: InstanceRecord<CommandChannel>, cmd: Omit<CmdFrame, 't' | 'id'>, timeoutMs: number = this.timeoutMs): Promise<AckFrame> {
     const ch = rec.link;
     if (ch.closed) return Promise.reject(new OrchestratorError(FleetCause.INSTANCE_DISCONNECTED, `instance ${rec.id} disconnected`));
     const id = this.nextId++;
     return new Promise<AckFrame>((resolve, reject) => {
       const timer = setTimeout(() => {
         ch.inflight.delete(id);
-        this.observer?.(cmd.op, 'timeout', this.timeoutMs);
+        this.observer?.(cmd.op, 'timeout', timeoutMs);
         this.rememberLate(rec, id, { op: cmd.op, roomId: cmd.roomId });
-        this.logger.child({ instance: rec.id, room: cmd.roomId, game: cmd.type }).warn({ cmd: id, op: cmd.op, ms: this.timeoutMs }, 'command timed out');
-        reject(new OrchestratorError(FleetCause.COMMAND_TIMEOUT, `no ack from ${rec.id} within ${this.timeoutMs} ms`));
-      }, this.timeoutMs);
+        this.logger.child({ instance: rec.id, room: cmd.roomId, game: cmd.type }).warn({ cmd: id, op: cmd.op, ms: timeoutMs }, 'command timed out');
+        reject(new OrchestratorError(FleetCause.COMMAND_TIMEOUT, `no ack from ${rec.id} within ${timeoutMs} ms`));
+      }, timeoutMs);
       ch.inflight.set(id, { id, op: cmd.op, roomId: cmd.roomId, resolve, reject, timer, sentAt: performance.now() });
       // The deadline travels with the command: an agent that reads it later (stopped, wedged) refuses it.
-      ch.send({ t: 'cmd', id, ...cmd, session: ch.session, now: performance.now(), expiresInMs: this.timeoutMs });
+      ch.send({ t: 'cmd', id, ...cmd, session: ch.session, now: performance.now(), expiresInMs: timeoutMs });
     });
   }
 

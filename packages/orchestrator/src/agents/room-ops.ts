@@ -42,9 +42,20 @@ export interface RoomOperationDeps {
 /** Longest pause reason, characters. */
 export const MAX_PAUSE_REASON = 200;
 
+/**
+ * The least deadline of a `restart`, `patch` or `turn` command (ms; the orchestrator's
+ * `commandTimeoutMs` when longer): they save, swap an engine (a patch may first fetch and build
+ * its version) or generate a turn, which takes longer than a create's ack.
+ */
+export const SLOW_ROOM_OP_TIMEOUT_MS = 30_000;
+
 /** Runs the lifecycle operations of rooms (see the file's opening comment). */
 export class RoomOperations {
-  constructor(private readonly deps: RoomOperationDeps) {}
+  constructor(
+    private readonly deps: RoomOperationDeps,
+    /** The orchestrator's `commandTimeoutMs`. */
+    private readonly commandTimeoutMs: number,
+  ) {}
 
   /**
    * Runs one operation on a room and records it.
@@ -103,7 +114,7 @@ export class RoomOperations {
       roomOp: req.op as FleetRoomOp,
       ...(req.op === 'pause' && req.reason !== undefined && { reason: req.reason }),
       ...(artifact && { artifact }),
-    });
+    }, req.op === 'pause' || req.op === 'resume' ? this.commandTimeoutMs : Math.max(this.commandTimeoutMs, SLOW_ROOM_OP_TIMEOUT_MS));
     if (!ack.ok) throw roomOpError(ack);
     const state = ack.state ?? { status: snap.status ?? 'running', turn: snap.turn ?? 0, nextTurnAt: null, reason: '' };
     return { state, instanceId: inst.id, game: snap.type, version: ack.version !== undefined ? ack.version : (artifact?.version ?? snap.version ?? null) };
