@@ -28,6 +28,7 @@ class Fleet extends TurnBasedGame {
   pending: Array<[number, number]> = [];
   log: string[] = [];
   explodeAt = 0;
+  lastTurn = 0;
   private readonly text = new Text({ text: '', x: 5, y: 5, size: 4, color: Colors.WHITE });
   private readonly root: Group;
 
@@ -52,6 +53,7 @@ class Fleet extends TurnBasedGame {
 
   generateTurn(turn: number): void {
     if (turn === this.explodeAt) throw new Error('the fleet exploded');
+    if (turn === this.lastTurn) this.end({ winners: [], scores: {}, summary: `the war ended after turn ${turn}` });
     for (const [p, n] of this.pending) this.ships[p] = (this.ships[p] ?? 0) + n;
     this.log.push(`turn ${turn}: ${this.pending.length} orders`);
     this.pending = [];
@@ -120,6 +122,16 @@ describe('test kit: turn-based rooms', () => {
     expect(room.state).toEqual({ status: 'finished', turn: 2, nextTurnAt: null, reason: 'p1 found the answer' });
     expect(room.result).toEqual({ winners: ['p1'], scores: {}, summary: 'p1 found the answer' });
     expect(ann.order({ ships: 1 })).toMatchObject({ accepted: false, code: 'GAME_FINISHED' });
+  });
+
+  it('a game that ends itself in generateTurn is finished on the turn after it', () => {
+    const room = createTestRoom(Fleet, { players: ['Ann'] });
+    room.game.lastTurn = 2;
+    room.turn();
+    expect(room.turn()).toEqual({ status: 'finished', turn: 3, nextTurnAt: null, reason: 'the war ended after turn 2' });
+    expect(() => room.turn()).toThrow(/has finished/);
+    room.step(60_000); // no schedule runs after the end
+    expect(room.state.turn).toBe(3);
   });
 
   it('saves, and restores a room from its snapshot at its turn', () => {

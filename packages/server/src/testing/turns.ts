@@ -156,9 +156,9 @@ export class TurnHost {
     this.turnResult = null;
     this.port.send({ type: 'turn', turn });
     const r = this.turnResult as { ok: boolean; message: string } | null;
+    if (r?.ok) this.turn = turn + 1;
     if (this.status !== 'generation_in_progress') return this.state; // the game ended itself in generateTurn
     if (r?.ok) {
-      this.turn = turn + 1;
       this.status = 'running';
       this.arm(timeMs);
     } else {
