@@ -133,10 +133,13 @@ describe('room lifecycle operations on a real host', () => {
 
     const ops = (await client.operations({ roomId: room.roomId })).operations.map((o) => `${o.op}:${o.state}${o.errorCode ? `:${o.errorCode}` : ''}`);
     expect(ops).toEqual(['stop:succeeded', 'patch:failed:PATCH_SEMVER_INCOMPATIBLE', 'patch:succeeded', 'restart:succeeded', 'turn:succeeded', 'resume:succeeded', 'turn:failed:ROOM_PAUSED', 'pause:succeeded']);
-    // the host's own events, in the order it emitted them
-    const mine = events.filter((e) => e.roomId === room.roomId).map((e) => e.kind);
-    expect(mine.indexOf('room.paused')).toBeLessThan(mine.indexOf('room.resumed'));
-    expect(mine.indexOf('room.resumed')).toBeLessThan(mine.indexOf('turn.ready'));
+    // the host's own events reached the orchestrator, in the order it emitted them
+    await waitFor(() => events.some((e) => e.roomId === room.roomId && e.kind === 'room.ended'), 'room.ended at the orchestrator');
+    const mine = events.filter((e) => e.roomId === room.roomId);
+    expect(mine.map((e) => e.kind)).toEqual(['room.created', 'player.joined', 'room.paused', 'room.resumed', 'turn.ready', 'room.ended']);
+    expect(mine[2]).toMatchObject({ turn: 1, reason: 'maintenance', game: 'adder' });
+    expect(mine[4]).toMatchObject({ turn: 2 });
+    expect(mine.every((e, i) => i === 0 || e.at >= mine[i - 1].at)).toBe(true);
   }, 60_000);
 
   it('a real-time room refuses a forced turn (409 NOT_TURN_BASED from its host) and a patch (409 NOT_VERSIONED)', async () => {
