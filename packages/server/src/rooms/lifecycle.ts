@@ -82,7 +82,7 @@ export class RoomLifecycle {
     const turns = room.game.metadata.turns;
     this.turnBased = turns !== undefined;
     this.turn = this.turnBased ? 1 : 0;
-    this.schedule = turns ? new TurnSchedule(turns, () => this.cutoff('schedule')) : null;
+    this.schedule = turns ? new TurnSchedule(turns, () => this.scheduledCutoff()) : null;
     if (restored) {
       this.turn = this.turnBased ? Math.max(1, restored.turn) : 0;
       this.paused = restored.paused;
@@ -179,6 +179,12 @@ export class RoomLifecycle {
     this.changed();
     this.room.send({ type: 'turn', turn: this.turn });
     return true;
+  }
+
+  /** The schedule's cutoff; during an engine swap it is retried a second later (never dropped). */
+  private scheduledCutoff(): void {
+    if (this.cutoff('schedule')) return;
+    if (this.swapping && !this.paused && !this.finished) this.schedule?.armAt(Date.now() + 1000);
   }
 
   /** The engine asked for the cutoff now (`endTurnNow()`). */
