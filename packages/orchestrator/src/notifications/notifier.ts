@@ -4,6 +4,10 @@
  * (outbox.ts), and delivers them: a signed JSON POST (undici, with a deadline), retried with
  * exponential backoff and full jitter (`backoffDelay`) up to `maxAttempts`, then a dead letter.
  *
+ * Notifications made in one turn of the event loop (a burst: every room of a cron schedule ready
+ * at once) are written in one transaction at the end of that turn, so a burst costs one write to
+ * disk, not one per notification.
+ *
  * Each URL is its own route with at most `concurrencyPerUrl` deliveries in flight and its own
  * timer, so an endpoint that is down or slow holds only its own slots: other URLs and the
  * orchestrator never wait on it. Delivery is at least once: a POST answered 2xx just before a
@@ -32,8 +36,8 @@ interface Route {
 
 /** Longest a timer may wait (setTimeout's limit). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-/** Most notifications kept before {@link WebhookNotifier.start}. */
-const MAX_EARLY = 10_000;
+/** Most notifications waiting to be written (before {@link WebhookNotifier.start}, or in one turn). */
+const MAX_BATCH = 10_000;
 /** How often delivered and dead rows past the retention are deleted. */
 const PRUNE_EVERY_MS = 3600_000;
 
@@ -46,8 +50,9 @@ export class WebhookNotifier {
   private readonly deliveries: Counter<'result'>;
   private pruneTimer: ReturnType<typeof setInterval> | null = null;
   private stopped = false;
-  /** Notifications made before {@link start}. */
-  private readonly early: NotificationFact[] = [];
+  /** Notifications not yet written: this turn's, or all of them before {@link start}. */
+  private readonly batch: Array<{ fact: NotificationFact; urls: string[] }> = [];
+  private flushScheduled = false;
 
   constructor(
     private readonly webhooks: readonly ResolvedWebhook[],
@@ -97,7 +102,7 @@ export class WebhookNotifier {
     this.pruneTimer.unref?.();
     const counts = this.outbox.counts();
     for (const [url, c] of counts) if (!this.routes.has(url) && c.pending > 0) this.logger.warn({ url: maskUrl(url), pending: c.pending }, 'webhook outbox has rows for a URL no longer configured: they stay pending');
-    for (const fact of this.early.splice(0)) this.notify(fact);
+    this.flush();
     for (const route of this.routes.values()) this.pump(route);
   }
 
@@ -106,6 +111,8 @@ export class WebhookNotifier {
    * sent again after a restart), waits for them to settle. The database is the caller's to close.
    */
   async stop(): Promise<void> {
+    // what this turn made is written before anything stops
+    if (this.outbox && !this.stopped) this.flush();
     this.stopped = true;
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     for (const r of this.routes.values()) if (r.timer) clearTimeout(r.timer);
@@ -117,29 +124,46 @@ export class WebhookNotifier {
   }
 
   /**
-   * Queues a notification for every URL that takes its kind (once per URL and idempotency key,
-   * durable on return) and wakes those URLs; before {@link start}, keeps it (up to 10 000) until
-   * then. `null` does nothing.
+   * Queues a notification for every URL that takes its kind (once per URL and idempotency key),
+   * written to the outbox at the end of this turn of the event loop with the others of the turn,
+   * then wakes those URLs; before {@link start}, kept (up to 10 000) until then. `null` does nothing.
    */
   notify(fact: NotificationFact | null): void {
     if (!fact) return;
     const urls = this.webhooks.filter((w) => w.kinds.includes(fact.kind)).map((w) => w.url);
     if (urls.length === 0) return;
-    if (this.stopped || (!this.outbox && this.early.length >= MAX_EARLY)) {
-      this.logger.warn({ kind: fact.kind, idempotencyKey: fact.idempotencyKey }, 'webhook notification dropped: the notifier is not running');
+    if (this.stopped || this.batch.length >= MAX_BATCH) {
+      this.logger.warn({ kind: fact.kind, idempotencyKey: fact.idempotencyKey }, this.stopped ? 'webhook notification dropped: the notifier is stopped' : 'webhook notification dropped: too many waiting to be written');
       return;
     }
+    this.batch.push({ fact, urls });
     // before start (the database opens at listen, and its recovery reports interrupted operations): kept until then
-    if (!this.outbox) return void this.early.push(fact);
+    if (!this.outbox || this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Writes the waiting notifications in one transaction and wakes their URLs. */
+  private flush(): void {
+    this.flushScheduled = false;
+    const outbox = this.outbox;
+    if (!outbox || this.batch.length === 0) return;
+    const items = this.batch.splice(0);
+    let results: Array<{ notificationId: string; queued: string[] }>;
     try {
-      const { notificationId, queued } = this.outbox.enqueue(fact, urls);
+      results = outbox.enqueue(items);
+    } catch (err) {
+      this.logger.error({ err, notifications: items.length }, 'webhook notifications could not be queued');
+      return;
+    }
+    const wake = new Set<string>();
+    items.forEach(({ fact, urls }, i) => {
+      const { notificationId, queued } = results[i];
       if (queued.length < urls.length) this.logger.debug({ kind: fact.kind, idempotencyKey: fact.idempotencyKey, duplicateFor: urls.length - queued.length }, 'webhook notification already queued for some URLs');
       if (queued.length) this.logger.info({ notificationId, kind: fact.kind, idempotencyKey: fact.idempotencyKey, urls: queued.length }, 'webhook notification queued');
-      for (const url of queued) this.pump(this.routes.get(url)!);
-    } catch (err) {
-      // an event handler never throws into the emitter
-      this.logger.error({ err, kind: fact.kind, idempotencyKey: fact.idempotencyKey }, 'webhook notification could not be queued');
-    }
+      for (const url of queued) wake.add(url);
+    });
+    for (const url of wake) this.pump(this.routes.get(url)!);
   }
 
   /** Each configured webhook with its counts (no secrets). */

@@ -1,8 +1,8 @@
 /**
  * The webhook outbox: one row per (notification, URL) in the orchestrator's SQLite database,
- * written in the same turn as the event that makes it (better-sqlite3 is synchronous, the database
- * `synchronous=FULL`), so a notification is durable before anything else happens and a restart
- * (kill -9 included) delivers what was pending. A unique index on (url, idempotency key) is the
+ * written at the end of the event-loop turn of the event that makes it (better-sqlite3 is
+ * synchronous, the database `synchronous=FULL`: durable when the write returns), before anything
+ * is sent, so a restart (kill -9 included) delivers what was pending. A unique index on (url, idempotency key) is the
  * per-route idempotency: the same fact is never enqueued twice for one URL, whatever replays it.
  * The table is migration 2 of the orchestrator database (`operations/migrations.ts`).
  */
@@ -47,9 +47,19 @@ export interface UrlCounts {
   lastError: string | null;
 }
 
-/** A time-ordered id: 9 base-36 digits of ms, then 12 random hex digits. */
+let lastMs = 0;
+let seq = 0;
+
+/**
+ * A time-ordered id: 9 base-36 digits of ms, 4 of a sequence within that ms (so ids made in one
+ * ms sort in the order they were made), then 8 random hex digits.
+ */
 export function sortableId(prefix: string, now = Date.now()): string {
-  return `${prefix}${now.toString(36).padStart(9, '0')}${randomBytes(6).toString('hex')}`;
+  if (now > lastMs) {
+    lastMs = now;
+    seq = 0;
+  } else seq++;
+  return `${prefix}${lastMs.toString(36).padStart(9, '0')}${seq.toString(36).padStart(4, '0')}${randomBytes(4).toString('hex')}`;
 }
 
 const toDelivery = (r: Row): WebhookDelivery => ({
@@ -87,17 +97,19 @@ export class WebhookOutbox {
   }
 
   /**
-   * Records a notification for each URL in one transaction; a URL that already has this
-   * idempotency key gets nothing. Returns the notification's id and the URLs it was queued for.
+   * Records each notification for each of its URLs, all in one transaction (one write to disk); a
+   * URL that already has the idempotency key gets nothing. Returns, in order, each notification's
+   * id and the URLs it was queued for.
    */
-  enqueue(fact: NotificationFact, urls: readonly string[], now = Date.now()): { notificationId: string; queued: string[] } {
-    const notificationId = sortableId('n-', now);
-    const body = JSON.stringify({ id: notificationId, kind: fact.kind, idempotencyKey: fact.idempotencyKey, payload: fact.payload, createdAt: now });
-    const queued: string[] = [];
-    this.db.transaction(() => {
-      for (const url of urls) if (this.insert.run(sortableId('d-', now), notificationId, url, fact.kind, fact.idempotencyKey, body, now, now, now).changes === 1) queued.push(url);
-    })();
-    return { notificationId, queued };
+  enqueue(items: ReadonlyArray<{ fact: NotificationFact; urls: readonly string[] }>, now = Date.now()): Array<{ notificationId: string; queued: string[] }> {
+    return this.db.transaction(() =>
+      items.map(({ fact, urls }) => {
+        const notificationId = sortableId('n-', now);
+        const body = JSON.stringify({ id: notificationId, kind: fact.kind, idempotencyKey: fact.idempotencyKey, payload: fact.payload, createdAt: now });
+        const queued = urls.filter((url) => this.insert.run(sortableId('d-', now), notificationId, url, fact.kind, fact.idempotencyKey, body, now, now, now).changes === 1);
+        return { notificationId, queued };
+      }),
+    )();
   }
 
   /** Pending rows of `url` due at `now`, oldest due first, skipping `exclude` (in flight). */
