@@ -108,7 +108,7 @@ export class Counter extends Game {
       };
     }
   }
-  save(): unknown {
+  override save(): unknown {
     return this.saveValue === undefined ? { count: this.count } : this.saveValue;
   }
 }
