@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create } from 'tar';
-import type { ArtifactRef, Manifest } from '@parlor/squish';
+import type { ArtifactRef, GameAccess, Manifest } from '@parlor/squish';
 
 /** The CommonJS bundle of a small game showing `label` (and a tick counter); `topLevel` runs when the module is evaluated. */
 export function gameBundle(title: string, label: string, topLevel = ''): string {
@@ -65,12 +65,19 @@ export function buildArtifact(slug: string, version: string, code: string, extra
   }
 }
 
-/** A real HTTP catalog stand-in: `GET /v1/artifacts/<sha>` and `GET /v1/manifests/<env>` behind a bearer key. */
+/**
+ * A real HTTP catalog stand-in: `GET /v1/artifacts/<sha>`, `GET /v1/manifests/<env>`, and the games
+ * and versions it serves (`GET /v1/games/<slug>`, `GET /v1/games/<slug>/versions/<version>`), behind a bearer key.
+ */
 export class ArtifactHost {
   /** Bytes served per sha256 (a test may serve other bytes than the sha names: a tampered catalog). */
   readonly artifacts = new Map<string, Buffer>();
   /** Manifests per env. */
   readonly manifests = new Map<string, Manifest>();
+  /** Versions served, by `slug@version` (every {@link add}ed artifact). */
+  readonly versions = new Map<string, BuiltArtifact>();
+  /** A game's access as `GET /v1/games/<slug>` answers it (default: open to anyone). */
+  readonly access = new Map<string, GameAccess>();
   /** Requests per path. */
   readonly hits = new Map<string, number>();
   /** Requests refused for a wrong key. */
@@ -95,6 +102,19 @@ export class ArtifactHost {
         res.writeHead(200, { 'content-type': 'application/x-tar', 'content-length': bytes.length, etag: `"${art[1]}"` }).end(bytes);
         return;
       }
+      const game = /^\/v1\/games\/([a-z0-9-]+)(?:\/versions\/([^/]+))?$/.exec(path);
+      const games = game ? [...this.versions.values()].filter((v) => v.slug === game[1]) : [];
+      if (game && games.length > 0) {
+        const v = game[2] === undefined ? null : this.versions.get(`${game[1]}@${decodeURIComponent(game[2])}`);
+        if (game[2] === undefined || v) {
+          const now = Date.now();
+          const data = v
+            ? { slug: v.slug, version: v.version, sha256: v.sha256, size: v.bytes.length, squishVersion: 1, publishedAt: now, publishedBy: 'test', gate: { passed: true, findings: [] } }
+            : { slug: game[1], name: game[1], description: '', tags: [], show: true, access: this.access.get(game[1]!) ?? { requiresAuth: false, minRole: null }, createdAt: now, updatedAt: now };
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'OK', data }));
+          return;
+        }
+      }
       const man = /^\/v1\/manifests\/([a-z][a-z0-9-]*)$/.exec(path);
       if (man) {
         const m = this.manifests.get(man[1]!) ?? { env: man[1]!, generatedAt: Date.now(), games: [] };
@@ -111,6 +131,7 @@ export class ArtifactHost {
   /** Serves `a` at its own sha256 and returns its ref. */
   add(a: BuiltArtifact): ArtifactRef {
     this.artifacts.set(a.sha256, a.bytes);
+    this.versions.set(`${a.slug}@${a.version}`, a);
     return this.ref(a);
   }
 

@@ -62,11 +62,11 @@ export interface Host {
   closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `parlor serve --games <STATE_GAMES> --state-dir <stateDir> --port 0 …args` and waits until it listens. */
-export async function startHost(stateDir: string, args: string[] = [], games = STATE_GAMES): Promise<Host> {
+/** Starts `parlor serve --games <games> --state-dir <stateDir> --port 0 …args` (no `--games` for `null`) and waits until it listens. */
+export async function startHost(stateDir: string, args: string[] = [], games: string | null = STATE_GAMES): Promise<Host> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', cli, 'serve', '--games', games, '--state-dir', stateDir, '--host', '127.0.0.1', '--port', '0', '--drain-timeout', '0', ...args],
+    ['--import', 'tsx', cli, 'serve', ...(games === null ? [] : ['--games', games]), '--state-dir', stateDir, '--host', '127.0.0.1', '--port', '0', '--drain-timeout', '0', ...args],
     { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, NODE_ENV: 'test' } },
   );
   children.push(child);

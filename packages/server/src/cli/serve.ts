@@ -20,6 +20,7 @@ import { DEFAULT_DRAIN_TIMEOUT_MS, drainServer } from './drain.js';
 import { DEFAULT_RECONCILE_INTERVAL_MS, prepareAndReconcile, startReconcile } from '../runtime/docker-reconcile.js';
 import { openRoomStateStore } from '../state/sqlite-store.js';
 import type { RoomStateStore } from '../state/store.js';
+import { restoreRecordedVersions } from '../state/restore-versions.js';
 
 
 const RUNTIME_CHOICES: readonly string[] = [...RUNTIME_NAMES, 'auto'];
@@ -236,8 +237,12 @@ async function serve(opts: ServeFlags): Promise<void> {
     timer.unref?.();
     follower = { stop: () => clearInterval(timer) };
   }
-  // The rooms recorded live in --state-dir come back (same ids, last snapshots), then a periodic reconcile keeps what runs and what is recorded in step.
-  if (stateStore) await server.restoreRooms();
+  // The rooms recorded live in --state-dir come back (same ids, last snapshots; their catalog versions loaded again), then a periodic reconcile keeps what runs and what is recorded in step.
+  if (stateStore) {
+    const catalogBase = catalogUrl ?? (opts.fleetUrl ? catalogOfFleet(opts.fleetUrl) : undefined);
+    if (versions && catalogBase) await restoreRecordedVersions(stateStore, server, versions, { url: catalogBase, key: keyNow }, logger);
+    await server.restoreRooms();
+  }
   const reconcile = stateStore || runtime.name === 'docker' ? startReconcile(runtime, { store: stateStore, host: server, logger, intervalMs: opts.reconcileInterval }) : null;
   console.log(`\n  Parlor: serving ${server.games().map((g) => (g.version ? `${g.name}@${g.version}` : g.name)).join(', ') || '(no games yet)'}\n  Open ${server.url}/\n`);
   let agent: FleetAgent | null = null;
