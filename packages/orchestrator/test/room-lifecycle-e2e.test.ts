@@ -146,7 +146,7 @@ describe('room lifecycle operations on a real host', () => {
     const room = await client.createRoom({ type: 'ticker' });
     expect(await refused(client.forceTurn(room.roomId))).toEqual({ status: 409, code: 'NOT_TURN_BASED' });
     expect(await refused(client.patchRoom(room.roomId, '1.0.1'))).toEqual({ status: 409, code: 'NOT_VERSIONED' });
-    expect((await client.pauseRoom(room.roomId)).state).toMatchObject({ status: 'paused', turn: 0 });
+    expect((await client.pauseRoom(room.roomId)).state).toMatchObject({ status: 'paused', turn: 0, reason: 'paused by admin' });
     const { operations } = await client.operations({ roomId: room.roomId });
     expect(operations.map((o) => `${o.op}:${o.errorCode ?? o.state}`)).toEqual(['pause:succeeded', 'patch:NOT_VERSIONED', 'turn:NOT_TURN_BASED']);
   });

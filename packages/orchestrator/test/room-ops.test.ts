@@ -116,7 +116,7 @@ describe('room lifecycle operations through the fleet', () => {
     const paused = await client.pauseRoom(id, { reason: 'maintenance at noon' });
     expect(paused.state).toEqual({ status: 'paused', turn: 1, nextTurnAt: null, reason: 'maintenance at noon' });
     expect(paused.operation).toMatchObject({ roomId: id, op: 'pause', state: 'succeeded', source: 'admin', actor, params: { reason: 'maintenance at noon' }, game: 'pong', version: '1.2.0', errorCode: null });
-    expect(host.calls.at(-1)).toEqual({ roomId: id, op: 'pause', params: { reason: 'maintenance at noon' } });
+    expect(host.calls.at(-1)).toEqual({ roomId: id, op: 'pause', params: { reason: 'maintenance at noon', source: 'admin' } });
     // the read model learns the status from the host's next snapshot
     await waitFor(() => orch.fleet.getRoom(id)?.status === 'paused', 'paused in the read model');
 

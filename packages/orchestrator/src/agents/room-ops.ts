@@ -90,12 +90,12 @@ export class RoomOperations {
       });
       return { roomId: result.roomId, ok: true, destroyed: result.destroyed, alreadyGone: result.alreadyGone, operation, state: null };
     }
-    const { operation, result } = await this.deps.run(input, () => this.send(roomId, req));
+    const { operation, result } = await this.deps.run(input, () => this.send(roomId, req, input.source));
     return { operation, state: result.state };
   }
 
   /** Checks, resolves (a patch) and sends one `roomOp`; the outcome the log records. */
-  private async send(roomId: string, req: Exclude<RoomOperationRequest, { op: 'stop' }>): Promise<OperationOutcome & { state: RoomState }> {
+  private async send(roomId: string, req: Exclude<RoomOperationRequest, { op: 'stop' }>, source: OperationSource): Promise<OperationOutcome & { state: RoomState }> {
     if (req.op === 'pause' && req.reason !== undefined && (typeof req.reason !== 'string' || req.reason.length > MAX_PAUSE_REASON)) {
       throw new OrchestratorError(FleetCause.VALIDATION, `reason: at most ${MAX_PAUSE_REASON} characters`);
     }
@@ -112,6 +112,7 @@ export class RoomOperations {
       op: 'roomOp',
       roomId,
       roomOp: req.op as FleetRoomOp,
+      source,
       ...(req.op === 'pause' && req.reason !== undefined && { reason: req.reason }),
       ...(artifact && { artifact }),
     }, req.op === 'pause' || req.op === 'resume' ? this.commandTimeoutMs : Math.max(this.commandTimeoutMs, SLOW_ROOM_OP_TIMEOUT_MS));
