@@ -224,12 +224,14 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
    *   `code` such as `EADDRINUSE`, is the `cause`.
    */
   async listen(): Promise<void> {
+    // a second listen() must not close the log the first one opened
+    const opened = !this.operationStore.open;
     const recovered = await this.operationStore.openStore();
     if (recovered.length) this.logger.warn({ operations: recovered.map((o) => o.id) }, `${recovered.length} operation(s) a previous run left unfinished marked failed INTERRUPTED`);
     try {
       await this.api.app.listen({ port: this.opts.port, host: this.opts.host });
     } catch (err) {
-      await this.operationStore.close();
+      if (opened) await this.operationStore.close();
       throw new OrchestratorError(OrchestratorErrorCode.LISTEN, `cannot listen on ${this.opts.host}:${this.opts.port}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
     }
     this._port = (this.httpServer.address() as AddressInfo).port;
