@@ -66,6 +66,14 @@ describe('operation log in the orchestrator', () => {
     expect((await http(second, 'GET', '/v1/operations')).body.data.operations).toEqual([]);
   });
 
+  it('a second listen() fails ORCHESTRATOR_LISTEN and leaves the open log as it was', async () => {
+    const orch = await start(tempDir('parlor-ops-api-'));
+    await expect(orch.listen()).rejects.toMatchObject({ code: 'ORCHESTRATOR_LISTEN' });
+    const run = await orch.operationStore.run({ roomId: 'r', op: 'pause', source: 'admin' }, async () => ({}));
+    expect(run.operation.state).toBe('succeeded');
+    expect((await http(orch, 'GET', '/v1/operations')).body.data.operations).toHaveLength(1);
+  });
+
   it('an unusable data dir fails listen with the folder named, and nothing listens', async () => {
     const file = `${tempDir('parlor-ops-api-')}/not-a-folder`;
     await import('node:fs').then((fs) => fs.writeFileSync(file, 'x'));
