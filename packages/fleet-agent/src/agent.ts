@@ -2,7 +2,7 @@
  * The fleet agent's session with the orchestrator, one owner of its state: the socket and its
  * reconnects, the `hello`/`welcome` handshake, answering polls with snapshots of the host (and the
  * rate-limited `dirty` nudge), the drain flag, the rooms the fleet created here, and `place`
- * requests awaiting their answer.
+ * requests awaiting their answer. The host's room events wait in `room-events.ts`'s outbox.
  *
  * Over ~400 lines on purpose: each method here reads or writes that same state (the socket, the
  * welcome, the last snapshot sent, the drain flag), so splitting it would only pass it back and forth.
@@ -44,9 +44,12 @@ import {
 /**
  * The fleet agent: embeds in a server host (through {@link FleetHost}), keeps a WebSocket to the
  * orchestrator, answers its polls with snapshots of the host's rooms (full, or hash-only when
- * nothing changed), runs its commands (`createRoom`, `destroyRoom`, `drain`, `undrain`) and acks
- * them by correlation id. Beyond Rivalis fleet v3, a local change (a player joins, a room ends) is
- * pushed as a rate-limited `dirty` nudge so the orchestrator learns it within ~250 ms.
+ * nothing changed), runs its commands (`createRoom`, `destroyRoom`, `reserveSeats`, `drain`,
+ * `undrain`, and since 1.3 `roomOp`: pause, resume, restart, patch, turn) and acks them by
+ * correlation id. Beyond Rivalis fleet v3, a local change (a player joins, a room ends) is pushed
+ * as a rate-limited `dirty` nudge so the orchestrator learns it within ~250 ms, and the host's typed
+ * room events (`FleetHost.onRoomEvent`) go to an orchestrator of 1.3 or later as `roomEvent`
+ * frames, in order (queued while no session is up; see `ROOM_EVENT_LIMITS`).
  *
  * Network failures never reach the host: the agent reconnects with exponential backoff, forever
  * (or until `connectTimeoutMs` for the first `connect()`). `processUid` is random per process and
