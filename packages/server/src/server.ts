@@ -137,8 +137,10 @@ export interface GameServer {
   pauseRoom(roomId: string, options?: { reason?: string; source?: OperationSource }): Promise<RoomState>;
   /**
    * Resumes a paused room (the turn schedule restarts from now). Emits `room.resumed`. Idempotent.
-   * A turn-based room whose game failed for good (its engine's fatal error) is paused, not ended:
-   * resuming it first starts a new engine from its last snapshot.
+   * A turn-based room whose game failed for good (its engine's fatal error) is paused, not ended,
+   * and one whose turn failed is paused with the game's state left by the throw: resuming either
+   * first starts a new engine from the last good snapshot (the failed turn generates again at the
+   * next cutoff; patch the room to a fixed version first if it would fail again).
    * @throws {ServerError} `SERVER_ROOM_NOT_FOUND`, `SERVER_ROOM_FINISHED`
    */
   resumeRoom(roomId: string): Promise<RoomState>;

@@ -120,6 +120,11 @@ describe('turns', () => {
     expect(events.find((e) => e.kind === 'room.paused')).toMatchObject({ roomId, turn: 1, reason: state.reason });
     await expect(server.forceTurn(roomId)).rejects.toMatchObject({ code: ServerErrorCode.ROOM_PAUSED });
     expect(await order(ann, 2, { say: 'again' })).toMatchObject({ accepted: false, code: 'GAME_PAUSED' });
+    // resume rebuilds the game from the snapshot before the turn (the throw's leftovers are gone): the turn fails the same way again
+    const full = ann.fullFrames;
+    expect(await server.resumeRoom(roomId)).toMatchObject({ status: 'running', turn: 1 });
+    await waitFor(() => ann.fullFrames > full, 'a full frame from the rebuilt game');
+    expect(await server.forceTurn(roomId)).toEqual(state);
     expect(ann.closeInfo).toBeNull();
   });
 

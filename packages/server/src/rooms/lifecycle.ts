@@ -75,6 +75,11 @@ export class RoomLifecycle {
   private readonly inputRefusedAt = new Map<PlayerId, number>();
   /** The last snapshot seen from the engine (order, turn, save), or restored from. */
   known: KnownSnapshot | null = null;
+  /**
+   * The engine's game state is not the last stored one (a turn failed, or its result could not be
+   * stored): a resume, restart or patch starts a new engine from {@link known}, never from a save.
+   */
+  stale = false;
   /** Whether the game saves: `false` once it answered `NOT_SAVABLE`; `null` until known. */
   savable: boolean | null = null;
 
@@ -205,6 +210,7 @@ export class RoomLifecycle {
       this.emit({ kind: 'turn.ready', turn: this.turn });
     } else {
       const why = msg.ok === true ? 'its state could not be stored' : text(msg.message, 500) || 'unknown error';
+      this.stale = true;
       this.room.log.error({ turn, error: why }, 'turn generation failed');
       this.enterPause(`turn ${turn} generation failed: ${why}`);
     }

@@ -53,8 +53,8 @@ export class RoomOperations {
     const room = this.live(id);
     return room.operate(async () => {
       const lc = this.open(room).lifecycle;
-      // a room paused because its game failed gets a new engine from its last snapshot first
-      if (lc.isPaused && room.engineDown) await room.swapEngine(room.game, 'restart');
+      // a room paused because its game failed (or a turn did) gets a new engine from its last good snapshot first
+      if (lc.isPaused && (room.engineDown || lc.stale)) await room.swapEngine(room.game, 'restart');
       lc.resume();
       return lc.state();
     });

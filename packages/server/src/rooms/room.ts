@@ -287,13 +287,15 @@ export class Room {
     if (this.disposed) return;
     this.lifecycle.swapping = true;
     try {
-      const saved = this.engine.isDead ? null : await this.lifecycle.save(cause);
+      // a dead engine cannot save, a stale one must not (its state is past the last good snapshot)
+      const saved = this.engine.isDead || this.lifecycle.stale ? null : await this.lifecycle.save(cause);
       const known = saved !== null ? { snapshot: saved, turn: this.lifecycle.state().turn } : this.lifecycle.known;
       const previous = this.current;
       this.current = game;
       try {
         await this.engine.replace(this.engineSpec(known));
         this.engineDown = false;
+        this.lifecycle.stale = false;
         if (this.lifecycle.isPaused && !known) this.engine.send({ type: 'pause' });
       } catch (err) {
         this.current = previous;
