@@ -4,7 +4,8 @@
  * and examples/pong: the banner shows the turn and a countdown that ticks; a forced turn moves it;
  * a pause through the server API shows "Paused — <reason>"; a click while paused shows the
  * GAME_PAUSED toast and the socket stays open; resume brings the countdown back; sendOrder
- * resolves with the server's answers; the game's end shows "Game over" with its summary; a running
+ * resolves with the server's answers; a turn generating in a process engine reads "Turn N is being
+ * generated…" and a click meanwhile gets the TURN_ALREADY_CLOSED toast; the game's end shows "Game over" with its summary; a running
  * real-time game shows no banner.
  */
 import { dirname, join } from 'node:path';
@@ -142,6 +143,30 @@ describe.skipIf(!haveChromium && !inCi)('room state banner and order toasts in h
     expect(ended).toMatch(/^Game over\s+the answer was found\s+Back to the lobby$/);
     expect(await page.evaluate(() => (window as unknown as { __parlor: { status: string } }).__parlor.status)).toBe('error');
     expect(await bannerText(page)).toBe('');
+  });
+
+  it('a turn generating in a separate engine process: "Turn N is being generated…", a click gets TURN_ALREADY_CLOSED', async () => {
+    // the turn takes 4 s: over the watchdog's default 1 s, so it is raised
+    const slow = await createGameServer({ games: { 'turn-banner': { dir: join(here, 'fixtures', 'turn-banner') } }, port: 0, host: '127.0.0.1', runtime: 'process', processRuntime: { tickTimeoutMs: 10_000 }, logLevel: 'warn' });
+    try {
+      const ctx = await browser.newContext({ viewport: { width: 800, height: 600 } });
+      contexts.push(ctx);
+      const page = await ctx.newPage();
+      await page.goto(`${slow.url}/play/turn-banner`);
+      await banner(page, /^Turn 1 · next turn in 0:(?:30|[0-2]\d)$/, '"Turn 1 · next turn in 0:ss"');
+      const roomId = await page.evaluate(() => (window as unknown as { __parlor: { roomId: string } }).__parlor.roomId);
+      const slowOrder = await page.evaluate(() => (window as unknown as { __parlor: { sendOrder(o: unknown): Promise<unknown> } }).__parlor.sendOrder({ ships: 7 }));
+      expect(slowOrder).toMatchObject({ accepted: true, turn: 1 });
+      const turned = slow.forceTurn(roomId);
+      await banner(page, /^Turn 1 is being generated…$/, '"Turn 1 is being generated…"');
+      await clickPlane(page, 50, 70);
+      await waitFor('the TURN_ALREADY_CLOSED toast', async () => (await toastTexts(page)).includes('Turn 1 is closed and being generated: try again in a moment.'));
+      expect(await turned).toMatchObject({ status: 'running', turn: 2 });
+      await banner(page, /^Turn 2 · next turn in 0:(?:30|[0-2]\d)$/, '"Turn 2 · next turn in 0:ss"');
+      expect(await page.evaluate(() => (window as unknown as { __parlor: { status: string; attempt: number } }).__parlor.attempt)).toBe(0);
+    } finally {
+      await slow.close();
+    }
   });
 
   it('a running real-time game shows no banner', async () => {
