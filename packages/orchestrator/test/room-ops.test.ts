@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FleetClient, FleetClientError, keyFingerprint, type GameResolver, type Orchestrator } from '../src/index.js';
 import { recorder } from './contract.js';
 import { CatalogHost } from './catalog-room-helpers.js';
-import { ADMIN_KEY, AGENT_KEY, describeContract, http, startAgent, startOrchestrator, waitFor, type LogRecord } from './helpers.js';
+import { ADMIN_KEY, AGENT_KEY, MemoryHost, describeContract, http, startAgent, startOrchestrator, waitFor, type LogRecord } from './helpers.js';
 
 const sha = (c: string): string => c.repeat(64);
 const VERSIONS: Record<string, string> = { '1.2.0': sha('a'), '1.2.1': sha('b'), '1.3.0': sha('c') };
@@ -236,6 +236,18 @@ describe('agents of other versions', () => {
     expect(operations.map((o) => o.errorCode)).toEqual(['INSTANCE_UNSUPPORTED', 'INSTANCE_UNSUPPORTED', 'INSTANCE_UNSUPPORTED']);
     // the old agent's session is untouched: it still answers polls and holds its room
     expect(orch.fleet.getInstance('old-agent-0001')?.stale).toBe(false);
+  });
+
+  it('a host without lifecycle operations (fleet protocol 1.3, no roomOp) refuses them: 409 INSTANCE_UNSUPPORTED, recorded', async () => {
+    const { agent } = await startAgent(orch, { name: 'plain' }, new MemoryHost());
+    stops.push(() => agent.disconnect());
+    const created = await http(orch, 'POST', '/v1/rooms', { body: { type: 'cards', placement: { instanceId: agent.instanceId } } });
+    expect(created.status).toBe(201);
+    const e = await refusal(client.restartRoom(created.body.data.roomId));
+    expect([e.status, e.code]).toEqual([409, 'INSTANCE_UNSUPPORTED']);
+    expect(e.message).toMatch(/no room lifecycle operations/);
+    const { operations } = await client.operations({ roomId: created.body.data.roomId });
+    expect(operations).toEqual([expect.objectContaining({ op: 'restart', state: 'failed', errorCode: 'INSTANCE_UNSUPPORTED', instanceId: agent.instanceId })]);
   });
 
   it('an agent flooding room events past twice the agreed rate is closed PROTOCOL; a malformed event is dropped, the session kept', async () => {
