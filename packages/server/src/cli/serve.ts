@@ -238,12 +238,14 @@ async function serve(opts: ServeFlags): Promise<void> {
     follower = { stop: () => clearInterval(timer) };
   }
   // The rooms recorded live in --state-dir come back (same ids, last snapshots; their catalog versions loaded again), then a periodic reconcile keeps what runs and what is recorded in step.
-  if (stateStore) {
-    const catalogBase = catalogUrl ?? (opts.fleetUrl ? catalogOfFleet(opts.fleetUrl) : undefined);
-    if (versions && catalogBase) await restoreRecordedVersions(stateStore, server, versions, { url: catalogBase, key: keyNow }, logger);
-    await server.restoreRooms();
-  }
-  const reconcile = stateStore || runtime.name === 'docker' ? startReconcile(runtime, { store: stateStore, host: server, logger, intervalMs: opts.reconcileInterval }) : null;
+  const catalogBase = catalogUrl ?? (opts.fleetUrl ? catalogOfFleet(opts.fleetUrl) : undefined);
+  const restoreRooms = async (): Promise<unknown> => {
+    if (stateStore && versions && catalogBase) await restoreRecordedVersions(stateStore, server, versions, { url: catalogBase, key: keyNow }, logger);
+    return server.restoreRooms();
+  };
+  if (stateStore) await restoreRooms();
+  const reconcileHost = { rooms: () => server.rooms(), restoreRooms, get draining() { return server.draining; } };
+  const reconcile = stateStore || runtime.name === 'docker' ? startReconcile(runtime, { store: stateStore, host: reconcileHost, logger, intervalMs: opts.reconcileInterval }) : null;
   console.log(`\n  Parlor: serving ${server.games().map((g) => (g.version ? `${g.name}@${g.version}` : g.name)).join(', ') || '(no games yet)'}\n  Open ${server.url}/\n`);
   let agent: FleetAgent | null = null;
   if (opts.fleetUrl) {
