@@ -94,7 +94,11 @@ export class RoomLifecycle {
       this.reason = restored.paused ? restored.reason : '';
       this.known = restored.snapshot;
     }
-    if (!this.paused) this.schedule?.arm();
+  }
+
+  /** The room's engine runs: the turn schedule starts (unless paused). */
+  start(): void {
+    if (!this.paused && !this.finished) this.schedule?.arm();
   }
 
   /** The room's state now. */

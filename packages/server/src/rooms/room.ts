@@ -104,6 +104,7 @@ export class Room {
       this.engineSpec(snapshot),
     );
     if (this.lifecycle.isPaused && !snapshot) this.engine.send({ type: 'pause' });
+    this.lifecycle.start();
     for (const m of restored?.members ?? []) this.restoreMember(m);
     if (this.host.stateStore && !this.lifecycle.turnBased) {
       this.periodic = setInterval(() => this.snapshotPeriodically(), this.host.snapshotIntervalMs);
