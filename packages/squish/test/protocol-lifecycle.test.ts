@@ -55,6 +55,16 @@ suite('state, orderResult and order round-trip', () => {
     }
     expect(() => encodeServerMessage({ type: 'state', status: 'sleeping' as never, turn: 0, nextTurnAt: null, reason: '' })).toThrow(SquishEncodeError);
   });
+
+  it('refuses to encode a turn that is not a non-negative integer, and an orderResult id outside 0…2^32-1', () => {
+    for (const turn of [-1, 1.5, Number.NaN, 2 ** 53]) {
+      expect(() => encodeServerMessage({ type: 'state', status: 'running', turn, nextTurnAt: null, reason: '' })).toThrow(SquishEncodeError);
+      expect(() => encodeServerMessage({ type: 'orderResult', id: 1, accepted: true, code: '', message: '', turn })).toThrow(SquishEncodeError);
+    }
+    for (const id of [-1, 2 ** 32, 0.5]) {
+      expect(() => encodeServerMessage({ type: 'orderResult', id, accepted: false, code: 'X', message: '', turn: 1 })).toThrow(SquishEncodeError);
+    }
+  });
 });
 
 suite('hostile bytes', () => {

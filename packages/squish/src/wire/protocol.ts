@@ -67,6 +67,7 @@ export function encodeServerMessage(msg: Exclude<ServerMessage, FrameMessage>): 
     case 'state': {
       const st = STATUSES.indexOf(msg.status);
       if (st < 0) throw new SquishEncodeError(`unknown room status ${msg.status}`);
+      checkTurn(msg.turn);
       w.u8(MessageType.STATE);
       w.u8(st);
       w.uv(msg.turn);
@@ -75,6 +76,8 @@ export function encodeServerMessage(msg: Exclude<ServerMessage, FrameMessage>): 
       break;
     }
     case 'orderResult':
+      checkTurn(msg.turn);
+      if (!Number.isInteger(msg.id) || msg.id < 0 || msg.id > 0xffffffff) throw new SquishEncodeError(`orderResult id ${msg.id} is not an integer in 0…2^32-1`);
       w.u8(MessageType.ORDER_RESULT);
       w.uv(msg.id);
       w.u8(msg.accepted ? 1 : 0);
@@ -261,6 +264,11 @@ export function decodeClientMessage(bytes: Uint8Array): ClientMessage {
   }
   if (r.remaining) r.fail(`${r.remaining} trailing bytes`);
   return msg;
+}
+
+/** A turn number is a non-negative safe integer (0 for a real-time game). */
+function checkTurn(turn: number): void {
+  if (!Number.isSafeInteger(turn) || turn < 0) throw new SquishEncodeError(`turn ${turn} is not a non-negative integer`);
 }
 
 function readFlag(r: Reader): boolean {
