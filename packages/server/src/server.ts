@@ -214,7 +214,15 @@ export interface GameServer {
  * Rooms are created by the first `join`: `join.roomId === ''` picks an open room of the
  * game (players < `maxPlayers`; for spectators the busiest room) or creates one; a well-formed
  * unknown id creates a room with that id (so `/play/:game/:roomId` links survive a restart).
- * A room is disposed when its last player and spectator have left (after the grace period).
+ * A real-time room is disposed when its last player and spectator have left (after the grace
+ * period); a turn-based one (`metadata().turns`) is kept while empty.
+ *
+ * Room lifecycle: each room has a state (`running`, `generation_in_progress`, `paused`,
+ * `finished`; the open turn; the next cutoff), sent to its clients after `init` and on every
+ * change; input and orders are refused with an `orderResult` (never a close) while paused
+ * (`GAME_PAUSED`), while a turn generates (`TURN_ALREADY_CLOSED`) or once finished
+ * (`GAME_FINISHED`). See {@link GameServer.pauseRoom} and the other operations, {@link GameServerEvents},
+ * and {@link GameServerOptions.stateStore} for what survives a restart.
  *
  * Capacity (see the options for defaults): TCP connections over {@link GameServerOptions.maxConnections}
  * or {@link GameServerOptions.maxConnectionsPerAddress} are answered 503 / 429 and closed at
