@@ -92,6 +92,9 @@ export async function bundleGame(entry: string, root: string = dirname(entry)): 
       metafile: true,
       sourcemap: 'inline',
       sourcesContent: false,
+      // class and function names as the author wrote them (esbuild renames a class that refers to
+      // itself, e.g. `_Conquest`), so load errors and stacks name the author's own class
+      keepNames: true,
       logLevel: 'silent',
       absWorkingDir: dirname(entry),
     });
