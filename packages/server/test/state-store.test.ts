@@ -6,7 +6,7 @@
  * a real child process in the middle of its writes leaves the last committed snapshot readable.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -70,6 +70,7 @@ describe('room state store', () => {
   it('keeps rooms, snapshots and members across close and reopen', () => {
     const dir = join(tempDir(), 'nested', 'state');
     const store = openRoomStateStore(dir);
+    expect(statSync(dir).mode & 0o777).toBe(0o700); // created for the host alone
     store.putRoom(room('a', { createdAt: 1 }));
     store.putRoom(room('b', { createdAt: 2, status: 'paused', reason: 'paused by admin', version: null, sha256: null }));
     store.putSnapshot(snap('a', 1, 'order', { planets: [1, 2, 3] }));

@@ -117,7 +117,7 @@ export function openRoomStateStore(dir: string, options: RoomStateStoreOptions =
   }
   let db: Db | undefined;
   try {
-    mkdirSync(folder, { recursive: true });
+    mkdirSync(folder, { recursive: true, mode: 0o700 }); // snapshots may hold what players must not see: the host alone reads them
     db = new Database(join(folder, ROOM_STATE_FILE), { timeout: 200 });
     // One host owns a state folder: it restores the rooms recorded live, which another live host
     // would be running too. The exclusive lock is taken now (an empty exclusive transaction) and
