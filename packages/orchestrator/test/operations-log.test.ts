@@ -4,8 +4,10 @@
  * operations as INTERRUPTED, time-sortable ids, listing filters and cursor paging; and
  * runOperation / recordOperation recording each outcome with the error's stable code.
  */
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import type { Operation } from '@parlor/squish';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -83,6 +85,40 @@ describe('SQLite operation log', () => {
     expect(await next.recoverInterrupted()).toEqual([]);
     await next.close();
     await crashed.close();
+  });
+
+  it('leaves the operations of another live process on the same folder to it, and fails them INTERRUPTED once it is killed', async () => {
+    const dir = tempDir('parlor-ops-');
+    const logModule = resolve(fileURLToPath(import.meta.url), '../../src/operations/sqlite-log.ts');
+    const script = `const { openOperationLog } = await import(${JSON.stringify(logModule)});
+      const log = openOperationLog(${JSON.stringify(dir)});
+      const op = await log.queue({ roomId: 'room-b', op: 'pause', source: 'admin' });
+      await log.start(op.id, 'inst-2');
+      console.log(op.id);
+      setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const closed = new Promise((r) => child.once('close', r));
+    try {
+      const id = await new Promise<string>((ok, fail) => {
+        let out = '';
+        child.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('\n')) ok(out.trim());
+        });
+        child.once('close', (code) => fail(new Error(`the child exited (${code}) before queueing`)));
+      });
+      const next = openOperationLog(dir);
+      // the child is alive: its running operation is its own
+      expect(await next.recoverInterrupted()).toEqual([]);
+      expect((await next.get(id))?.state).toBe('running');
+      child.kill('SIGKILL');
+      await closed;
+      const recovered = await next.recoverInterrupted();
+      expect(recovered.map((o) => [o.id, o.state, o.errorCode])).toEqual([[id, 'failed', INTERRUPTED.code]]);
+      await next.close();
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
   });
 
   it('ids sort by creation, even within one millisecond and when the clock steps back', async () => {

@@ -56,7 +56,8 @@ export interface OperationLog {
   /**
    * Called once at open: operations a previous process left `queued` or `running` (it crashed
    * between recording and finishing them) are marked `failed` with code `INTERRUPTED`, so none is
-   * silently dropped; returns them.
+   * silently dropped; returns them. Operations queued by another process still alive on this host
+   * (one sharing the data folder) are left to it.
    */
   recoverInterrupted(): Promise<Operation[]>;
   /** Closes the store. Idempotent. */

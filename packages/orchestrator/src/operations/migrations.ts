@@ -68,6 +68,13 @@ export const ORCHESTRATOR_MIGRATIONS: readonly OrchestratorMigration[] = [
       CREATE INDEX webhook_outbox_updated ON webhook_outbox (updated_at);
     `,
   },
+  {
+    // which process queued an operation (`<hostname>:<pid>`), so recovery at open fails only the
+    // operations of a process that is gone, never those of a live orchestrator sharing the folder
+    version: 3,
+    name: 'operation owner',
+    sql: `ALTER TABLE operations ADD COLUMN owner TEXT NOT NULL DEFAULT '';`,
+  },
 ];
 
 /**

@@ -4,6 +4,7 @@
  * resolves. Ids are time-sortable: `op_<13-digit ms>_<4-digit sequence>_<8 hex>`.
  */
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Database as Db } from 'better-sqlite3';
 import type { Operation, OperationSource, OperationState, RoomOp } from '@parlor/squish';
 import { openOrchestratorDb, type OrchestratorDb } from './db.js';
@@ -14,6 +15,28 @@ export const INTERRUPTED = {
   code: 'INTERRUPTED',
   message: "the orchestrator stopped before this operation finished; check the room's state",
 } as const;
+
+/** This process as an operation's owner: `<hostname>:<pid>`. */
+const SELF = `${hostname()}:${process.pid}`;
+
+/**
+ * Whether the process that queued an operation may still finish it: another live process on this
+ * host (signal 0 reaches it). An owner on another host, or none (rows from before owners were
+ * recorded), cannot be checked: its operations count as interrupted, as one orchestrator per data
+ * folder is the rule.
+ */
+function ownerAlive(owner: string): boolean {
+  const at = owner.lastIndexOf(':');
+  if (at <= 0 || owner.slice(0, at) !== hostname()) return false;
+  const pid = Number(owner.slice(at + 1));
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 /** Default and largest page of {@link OperationLog.list}. */
 export const OPERATION_PAGE = { default: 100, max: 500 } as const;
@@ -92,10 +115,10 @@ export class SqliteOperationLog implements OperationLog {
     const id = this.newId(at);
     this.db
       .prepare(
-        `INSERT INTO operations (id, room_id, op, source, state, params, game, version, instance_id, actor, error_code, error_message, created_at, updated_at)
-         VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, NULL, NULL, ?, ?)`,
+        `INSERT INTO operations (id, room_id, op, source, state, params, game, version, instance_id, actor, error_code, error_message, created_at, updated_at, owner)
+         VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?)`,
       )
-      .run(id, input.roomId, input.op, input.source, JSON.stringify(input.params ?? {}), input.game ?? '', input.version ?? null, input.instanceId ?? null, input.actor ?? '', at, at);
+      .run(id, input.roomId, input.op, input.source, JSON.stringify(input.params ?? {}), input.game ?? '', input.version ?? null, input.instanceId ?? null, input.actor ?? '', at, at, SELF);
     return this.must(id);
   }
 
@@ -148,7 +171,10 @@ export class SqliteOperationLog implements OperationLog {
     const at = this.now();
     return db
       .transaction(() => {
-        const ids = (db.prepare("SELECT id FROM operations WHERE state IN ('queued', 'running') ORDER BY id").all() as { id: string }[]).map((r) => r.id);
+        // operations of a live process on this host (another orchestrator on the same folder, e.g. in tests) are its own to finish
+        const ids = (db.prepare("SELECT id, owner FROM operations WHERE state IN ('queued', 'running') ORDER BY id").all() as { id: string; owner: string }[])
+          .filter((r) => !ownerAlive(r.owner))
+          .map((r) => r.id);
         const mark = db.prepare("UPDATE operations SET state = 'failed', error_code = ?, error_message = ?, updated_at = ? WHERE id = ? AND state IN ('queued', 'running')");
         for (const id of ids) mark.run(INTERRUPTED.code, INTERRUPTED.message, at, id);
         return ids.map((id) => toOperation(db.prepare('SELECT * FROM operations WHERE id = ?').get(id) as Row));
