@@ -6,7 +6,7 @@
  * a real child process in the middle of its writes leaves the last committed snapshot readable.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -173,6 +173,12 @@ describe('room state store', () => {
     expect(again.lastSnapshot('recent')).toEqual(snap('recent', 1));
     expect(again.liveRooms().map((r) => r.roomId)).toEqual(['live']);
     again.close();
+  });
+
+  it('a state folder whose database is not one is refused with one line naming it', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'rooms.db'), 'not a database, but long enough to have a header '.repeat(40));
+    expect(() => openRoomStateStore(dir)).toThrow(new RegExp(`^cannot open the state folder ${dir}: file is not a database$`));
   });
 
   it('refuses a database written by a newer parlor', () => {
