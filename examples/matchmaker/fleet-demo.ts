@@ -13,12 +13,20 @@
  * the catalog versions placed on them. Its data lives in PARLOR_DEMO_DATA (default parlor-data/demo,
  * git-ignored): the catalog, each server's artifact cache, and the identity secret both servers check
  * players' tokens with (generated once; `npx parlor token --secret-file <it> --user alice` signs one).
+ * The orchestrator's own database (operation log, webhook outbox) is in its `orchestrator` folder.
+ *
+ * Webhooks: the orchestrator POSTs its notifications (`game.turn.ready`, `game.paused`,
+ * `game.finished`…) to a small receiver in this process on WEBHOOK_PORT (default PORT+20, 8100),
+ * which checks each one's signature (the secret is generated per run, or PARLOR_WEBHOOK_SECRET) and
+ * prints it as `[webhook] game.turn.ready {"game_id":"…","turn":2} (signature ok)`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { verifyWebhookSignature, WEBHOOK_HEADERS } from '@parlor/orchestrator';
 import { startMatchmaker } from './matchmaker.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -26,6 +34,8 @@ const base = Number(process.env.PORT ?? 8080);
 const orchPort = Number(process.env.ORCHESTRATOR_PORT ?? 7070);
 const serverPorts = [base, base + 1];
 const matchmakerPort = Number(process.env.MATCHMAKER_PORT ?? base + 10);
+const webhookPort = Number(process.env.WEBHOOK_PORT ?? base + 20);
+const webhookSecret = process.env.PARLOR_WEBHOOK_SECRET ?? randomBytes(24).toString('base64url');
 const agentKey = process.env.PARLOR_AGENT_KEY ?? randomBytes(24).toString('base64url');
 const adminKey = process.env.PARLOR_ADMIN_KEY ?? randomBytes(24).toString('base64url');
 const children: ChildProcess[] = [];
@@ -62,17 +72,45 @@ function stop(code = 0): void {
   if (stopping) return;
   stopping = true;
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  webhooks.close();
   setTimeout(() => process.exit(code), 1500).unref();
 }
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
 
+// The webhook receiver: what a backend would do with a notification (tell players their turn is ready), printed.
+const webhooks = createServer((req, res) => {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    const body = Buffer.concat(chunks);
+    const ok = verifyWebhookSignature(webhookSecret, req.headers, body);
+    let payload = body.toString('utf8');
+    try {
+      payload = JSON.stringify((JSON.parse(payload) as { payload?: unknown }).payload);
+    } catch {
+      // printed as it came
+    }
+    console.log(`[webhook] ${String(req.headers[WEBHOOK_HEADERS.event])} ${payload} (${ok ? 'signature ok' : 'BAD SIGNATURE: refused'})`);
+    res.writeHead(ok ? 204 : 401).end();
+  });
+});
+webhooks.listen(webhookPort, '127.0.0.1');
+webhooks.on('error', (err) => {
+  console.error(`[demo] the webhook receiver cannot listen on ${webhookPort} (${err.message}); WEBHOOK_PORT chooses another port`);
+  stop(1);
+});
+
 // The publish gate smoke-runs games in the process sandbox here (PARLOR_GATE_RUNTIME=auto or docker to
 // choose): with `auto`, a machine whose Docker engine answers but has no runner image built yet would
 // fail every publish of the demo until the image is built (the README builds it later, for the docker runtime).
-run('orchestrator', ['packages/orchestrator/dist/cli.js', '--port', String(orchPort), '--log-level', 'warn', '--catalog-dir', path.join(dataDir, 'catalog'), '--env', env], {
+run('orchestrator', [
+  'packages/orchestrator/dist/cli.js', '--port', String(orchPort), '--log-level', 'warn', '--catalog-dir', path.join(dataDir, 'catalog'), '--env', env,
+  '--data-dir', path.join(dataDir, 'orchestrator'), '--webhook', `http://127.0.0.1:${webhookPort}/parlor`,
+], {
   PARLOR_AGENT_KEYS: agentKey,
   PARLOR_ADMIN_KEYS: adminKey,
+  PARLOR_WEBHOOK_SECRET: webhookSecret,
   PARLOR_GATE_RUNTIME: process.env.PARLOR_GATE_RUNTIME ?? 'process',
 });
 serverPorts.forEach((port, i) =>
@@ -108,6 +146,7 @@ console.log(`
   Lobbies:      ${serverPorts.map((p) => `http://localhost:${p}/`).join('  ')}
   Matchmaker:   ${mm.url}/   (press "Find a match" in two windows)
   Orchestrator: ${orchestratorUrl}/v1   (admin key: ${adminKey})
+  Webhooks:     http://127.0.0.1:${webhookPort}/parlor   (each notification is printed here as [webhook] …)
 
   Create a room yourself and open its joinUrl:
     curl -s -H "Authorization: Bearer ${adminKey}" -H 'Content-Type: application/json' \\
