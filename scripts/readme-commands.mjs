@@ -20,12 +20,13 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { lifecycleSteps } from './readme-lifecycle.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const STEP_TIMEOUT_MS = 25 * 60_000; // the whole step, whatever hangs (a fresh npm install may compile better-sqlite3)
 const STOP_TIMEOUT_MS = 20_000; // from Ctrl-C to every process of the command gone and its ports free
 const TAIL_LINES = 40;
-const NPM_START_PORTS = [8080, 8081, 7070, 8090];
+const NPM_START_PORTS = [8080, 8081, 7070, 8090, 8100]; // lobbies, orchestrator, matchmaker, the demo's webhook receiver
 
 // ---------------------------------------------------------------------------------------------------
 // What each README command is, and how it is checked. `cmd` is the command as the README writes it
@@ -140,17 +141,17 @@ async function adminApi(ctx, method, route, body) {
   if (json.status !== 'OK') throw new Error(`${method} ${route}: ${res.status} ${json.cause}: ${json.message}`);
   return json;
 }
-async function checkPublished(out, ctx, version) {
-  expectOut(out, new RegExp(`^PUBLISHED pong@${version.replace(/\./g, '\\.')} sha256:[0-9a-f]{64}$`, 'm'), `a "PUBLISHED pong@${version} sha256:…" line`);
-  const v = (await adminApi(ctx, 'GET', `/v1/games/pong/versions/${version}`)).data;
-  if (v.version !== version) throw new Error(`GET /v1/games/pong/versions/${version} answers ${v.version}`);
-  return `PUBLISHED; the catalog lists pong@${version}`;
+async function checkPublished(out, ctx, version, game = 'pong') {
+  expectOut(out, new RegExp(`^PUBLISHED ${game}@${version.replace(/\./g, '\\.')} sha256:[0-9a-f]{64}$`, 'm'), `a "PUBLISHED ${game}@${version} sha256:…" line`);
+  const v = (await adminApi(ctx, 'GET', `/v1/games/${game}/versions/${version}`)).data;
+  if (v.version !== version) throw new Error(`GET /v1/games/${game}/versions/${version} answers ${v.version}`);
+  return `PUBLISHED; the catalog lists ${game}@${version}`;
 }
-async function checkPinned(out, ctx, line, version) {
+async function checkPinned(out, ctx, line, version, game = 'pong') {
   expectOut(out, line, String(line));
-  const entry = (await adminApi(ctx, 'GET', '/v1/manifests/prod')).data.games.find((g) => g.slug === 'pong');
-  if (entry?.version !== version) throw new Error(`the prod manifest pins pong at ${entry?.version}, not ${version}`);
-  return `the prod manifest pins pong@${version}`;
+  const entry = (await adminApi(ctx, 'GET', '/v1/manifests/prod')).data.games.find((g) => g.slug === game);
+  if (entry?.version !== version) throw new Error(`the prod manifest pins ${game} at ${entry?.version}, not ${version}`);
+  return `the prod manifest pins ${game}@${version}`;
 }
 /** A create-by-game answer: its room runs `version`, its joinUrl answers, a join of it gets a frame. */
 async function checkCatalogRoom(ctx, body, version, { keep = false } = {}) {
@@ -179,6 +180,8 @@ const TABLE = [
   },
   { cmd: CURL_CREATE, during: 'npm start', timeoutMs: 30_000, check: checkRoomCreate },
   ...CATALOG_STEPS,
+  // "Turn-based games and rooms that last": galaxy published, operated through `parlor room`, webhooks, kill -9 of a host
+  ...lifecycleSteps({ adminApi, answers, checkPublished, checkPinned, expectOut, expectPage, until, startJob, signalGroup, groupAlive, portFree }),
   { cmd: 'npm test', skip: 'this step is the last part of `npm test` (vitest ran just before it)' },
   {
     cmd: 'npx parlor dev my-games/click-the-dot.ts', background: true, timeoutMs: 90_000, ports: [8080],
@@ -470,6 +473,7 @@ async function joinRoom(ctx, origin, game, { roomId, token }) {
 const buildState = (ctx) => import(pathToFileURL(path.join(ctx.clone, 'scripts', 'build-state.mjs')).href);
 
 async function checkNpmStart(ctx, job) {
+  ctx.npmStart = job; // its output, for the commands run during it (the demo's webhook receiver prints there)
   const out = job.out;
   ctx.env.ADMIN_KEY = /admin key: (\S+?)\)/.exec(out)[1]; // as a user copies it from that line
   const building = out.split('\n').find((l) => l.startsWith('Parlor: '));
@@ -617,6 +621,8 @@ async function main() {
       } catch (err) {
         fail(step, shown, err.message, job);
       }
+      // a check that stopped the command and ran it again (kill -9, then the same command) hands over the new run
+      if (typeof what === 'object' && what?.job) [bg.job, what] = [what.job, what.what];
       console.log(`  ok     ${secs(readyMs)}  ${shown}   (running; ${what})`);
     } else {
       const job = startJob(text, ctx.cwd, ctx.env);
