@@ -2,19 +2,24 @@
  * Room lifecycle with the game in a sandboxed child process (the `process` runtime) and real
  * sockets: while a turn generates (the fixture's `slow` turn keeps the child busy; the host's
  * event loop is free) orders and input are refused `TURN_ALREADY_CLOSED` and the socket stays
- * open; the turn then opens the next one; a restart starts a new child from the snapshot.
+ * open; the turn then opens the next one; a restart starts a new child from the snapshot; a child
+ * killed with SIGKILL pauses its turn-based room (players stay) and a resume starts a new child
+ * from the last snapshot.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GameServer } from '@parlor/server';
-import { TestClient, startServer, waitFor } from './helpers.js';
+import { ProcessRuntime } from '../src/runtimes.js';
+import { TestClient, captureLogger, startServer, waitFor } from './helpers.js';
 import { TURNS_GAME, nextState, order, orderResults, resultOf, shows, states } from './lifecycle-bed.js';
 
 const servers: GameServer[] = [];
 const clients: TestClient[] = [];
+const runtimes: ProcessRuntime[] = [];
 
 afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
   for (const s of servers.splice(0)) await s.close();
+  for (const r of runtimes.splice(0)) await r.close();
 });
 
 describe('room lifecycle, process runtime', () => {
@@ -43,5 +48,30 @@ describe('room lifecycle, process runtime', () => {
     expect(await server.restartRoom(roomId)).toEqual({ status: 'running', turn: 2, nextTurnAt: null, reason: '' });
     await waitFor(() => ann.fullFrames > full && shows(ann, 'said 1:slow 2:next') && shows(ann, 'turn 2 generated 1'), 'the restarted game with its state');
     expect(ann.closeInfo).toBeNull();
+  });
+
+  it('a killed child pauses its turn-based room (players stay); resume starts a new child from the last snapshot', async () => {
+    const runtime = new ProcessRuntime({ logger: captureLogger().logger });
+    runtimes.push(runtime);
+    const { server } = await startServer({ games: { turns: TURNS_GAME }, runtime });
+    servers.push(server);
+    const ann = await TestClient.connect(server);
+    clients.push(ann);
+    await ann.joinAndSync('turns');
+    const roomId = ann.init!.roomId;
+    expect(await order(ann, 1, { say: 'kept' })).toMatchObject({ accepted: true });
+    // the room's child is the live one that is not idle in the pool
+    const internals = runtime as unknown as { live: Set<{ pid: number }>; pool: Array<{ pid: number }> };
+    const busy = [...internals.live].filter((c) => !internals.pool.includes(c));
+    expect(busy).toHaveLength(1);
+    process.kill(busy[0]!.pid, 'SIGKILL');
+    const paused = await nextState(ann, (s) => s.status === 'paused', 0, 'paused after the kill');
+    expect(paused.reason).toMatch(/^the game (failed|stopped)/);
+    expect(server.rooms()).toEqual([expect.objectContaining({ id: roomId, status: 'paused' })]);
+    expect(ann.closeInfo).toBeNull();
+    const full = ann.fullFrames;
+    expect(await server.resumeRoom(roomId)).toMatchObject({ status: 'running', turn: 1 });
+    await waitFor(() => ann.fullFrames > full && shows(ann, 'said 1:kept'), 'a new child with the state');
+    expect(await order(ann, 2, { say: 'after' })).toMatchObject({ accepted: true });
   });
 });

@@ -496,11 +496,21 @@ export class Room {
 
   private onEngineStopped(): void {
     if (this.disposed || this.engineDown) return;
+    if (this.keepsFailedGame()) {
+      this.engineDown = true;
+      this.lifecycle.failed('the game stopped');
+      return;
+    }
     void this.dispose({
       code: CloseCode.ROOM_FAILED,
       reason: 'room engine stopped',
       message: { type: 'error', code: CloseCode.ROOM_FAILED, message: 'The game room stopped.' },
     });
+  }
+
+  /** Whether a failed engine pauses this room instead of ending it: a turn-based game with a snapshot to start again from. */
+  private keepsFailedGame(): boolean {
+    return this.lifecycle.turnBased && this.lifecycle.known !== null && !this.lifecycle.isFinished;
   }
 
   private onEngineMessage(msg: Exclude<EngineToHostMessage, { type: 'stopped' }>): void {
@@ -514,7 +524,7 @@ export class Room {
         return;
       case 'error':
         this.errors.error(msg, this.game);
-        if (msg.fatal && this.lifecycle.turnBased && this.lifecycle.known && !this.lifecycle.isFinished) {
+        if (msg.fatal && this.keepsFailedGame()) {
           // A turn-based game that failed is paused, not ended: its last snapshot is kept, and a
           // resume (or restart, patch) starts a new engine from it.
           this.engineDown = true;
