@@ -83,6 +83,19 @@ describe('process runtime: turns, orders and snapshots', () => {
     expect(a.of('saved')).toEqual([]);
   });
 
+  it('a turn whose generation keeps the room process busy past the tick timeout is not killed: a turn gets its own allowance', async () => {
+    // the runtime's tickTimeoutMs is the default 1000 ms; the turn stays busy for 2.5 s of wall time
+    const a = await room('turns/conquest.ts', { options: { slowTurnMs: 2500 } });
+    a.channel.send({ type: 'join', playerId: 1, name: 'Ann', spectator: false });
+    await a.next('frames', 1);
+    a.channel.send({ type: 'turn', turn: 1 });
+    expect(await a.next('turnResult', 1)).toMatchObject({ turn: 1, ok: true });
+    expect(a.of('error')).toEqual([]);
+    // and the loop is watched again after it: the room keeps ticking
+    const frames = a.of('frames').length;
+    await a.next('frames', frames + 3);
+  });
+
   it('turn-based consistency is checked at load, in this process and in the sandbox (parlor validate, parlor dev)', async () => {
     // the bundle keeps the author's class names (esbuild would otherwise rename a class that refers to itself: `_Forgetful`)
     const message = "Forgetful extends TurnBasedGame but its metadata() has no turns: add turns: { everyMs: 30000 } (or { cron: '0 * * * *' }, or {} for turns only when forced)";

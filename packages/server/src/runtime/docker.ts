@@ -17,7 +17,7 @@ import { ContainerChild } from './docker-child.js';
 import { DEFAULT_PROCESS_HEAP_MB, DEFAULT_TICK_TIMEOUT_MS } from './process.js';
 import { inspectInSandbox } from './sandbox/inspect.js';
 import { processRunnerPath } from './sandbox/runner-file.js';
-import { pickSandboxLimits, superviseSandbox, type SandboxRoomChannel, type SandboxLimits } from './sandbox/supervisor.js';
+import { DEFAULT_TURN_TIMEOUT_MS, pickSandboxLimits, superviseSandbox, type SandboxRoomChannel, type SandboxLimits } from './sandbox/supervisor.js';
 import type { RoomRuntime, RoomSpec } from './runtime.js';
 
 /** Default runner image (built locally by `docker/build-runner-image.sh`). */
@@ -51,6 +51,8 @@ export interface DockerRuntimeOptions extends SandboxLimits {
   maxOldSpaceSizeMb?: number;
   /** CPU watchdog (see `ProcessRuntimeOptions.tickTimeoutMs`). Default 1000. */
   tickTimeoutMs?: number;
+  /** A turn's allowance (see `ProcessRuntimeOptions.turnTimeoutMs`). Default 10 000. */
+  turnTimeoutMs?: number;
   /** Time from `start()` to the game ticking (container create + start included). Default 15 000. */
   startTimeoutMs?: number;
   /** Largest message from a container. Default 8 MiB. */
@@ -134,6 +136,7 @@ export class DockerRuntime implements RoomRuntime {
       user: options.user ?? '65534:65534',
       maxOldSpaceSizeMb: options.maxOldSpaceSizeMb ?? DEFAULT_PROCESS_HEAP_MB,
       tickTimeoutMs: options.tickTimeoutMs ?? DEFAULT_TICK_TIMEOUT_MS,
+      turnTimeoutMs: options.turnTimeoutMs ?? DEFAULT_TURN_TIMEOUT_MS,
       startTimeoutMs: options.startTimeoutMs ?? 15_000,
       maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_CHANNEL_MESSAGE_BYTES,
     };
@@ -263,6 +266,7 @@ export class DockerRuntime implements RoomRuntime {
       maxMessageBytes: this.opts.maxMessageBytes,
       startTimeoutMs: this.opts.startTimeoutMs,
       tickTimeoutMs: this.opts.tickTimeoutMs,
+      turnTimeoutMs: this.opts.turnTimeoutMs,
       heapMb: this.opts.maxOldSpaceSizeMb,
     });
   }

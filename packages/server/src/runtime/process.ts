@@ -55,6 +55,11 @@ export interface ProcessRuntimeOptions extends SandboxLimits {
    * Default 1000.
    */
   tickTimeoutMs?: number;
+  /**
+   * How long a turn-based game's `generateTurn` may keep its room process busy (ms): a turn is one
+   * long call by design, so it gets this instead of `tickTimeoutMs`. Default 10 000.
+   */
+  turnTimeoutMs?: number;
   /** Time allowed from spawn to the game being built and ticking (module evaluation, constructor). Default 10 000. */
   startTimeoutMs?: number;
   /** Largest message a room process may send (one tick's frames), in bytes; larger kills the room. Default 8 MiB. */
@@ -140,6 +145,7 @@ export class ProcessRuntime implements RoomRuntime {
   private readonly heapMb: number;
   private readonly semiSpaceMb: number;
   private readonly tickTimeoutMs: number;
+  private readonly turnTimeoutMs: number | undefined;
   private readonly startTimeoutMs: number;
   private readonly maxMessageBytes: number;
   private readonly logger: Logger;
@@ -162,6 +168,7 @@ export class ProcessRuntime implements RoomRuntime {
     this.heapMb = options.maxOldSpaceSizeMb ?? DEFAULT_PROCESS_HEAP_MB;
     this.semiSpaceMb = options.maxSemiSpaceSizeMb ?? 0;
     this.tickTimeoutMs = options.tickTimeoutMs ?? DEFAULT_TICK_TIMEOUT_MS;
+    this.turnTimeoutMs = options.turnTimeoutMs;
     this.startTimeoutMs = options.startTimeoutMs ?? 10_000;
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_CHANNEL_MESSAGE_BYTES;
     this.logger = options.logger ?? createLogger();
@@ -232,6 +239,7 @@ export class ProcessRuntime implements RoomRuntime {
       maxMessageBytes: this.maxMessageBytes,
       startTimeoutMs: this.startTimeoutMs,
       tickTimeoutMs: this.tickTimeoutMs,
+      turnTimeoutMs: this.turnTimeoutMs,
       heapMb: this.heapMb,
     });
   }

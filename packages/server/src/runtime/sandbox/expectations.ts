@@ -19,6 +19,11 @@ export class EngineExpectations {
   private readonly saves = new Map<number, number>();
   private ended = false;
 
+  /** Whether a `turn` was sent and its `turnResult` has not come back: the game is generating a turn. */
+  get turnPending(): boolean {
+    return this.pendingTurn !== null;
+  }
+
   /** Records a message the host sent the engine. */
   sent(msg: HostToEngineMessage): void {
     switch (msg.type) {

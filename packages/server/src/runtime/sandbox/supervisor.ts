@@ -111,6 +111,9 @@ export interface SandboxChild {
   readonly exitReason?: string;
 }
 
+/** Default of {@link SuperviseConfig.turnTimeoutMs}: how long one turn's generation may keep a sandbox busy (ms). */
+export const DEFAULT_TURN_TIMEOUT_MS = 10_000;
+
 /** Limits the supervisor enforces (see {@link ProcessRuntimeOptions} and {@link SandboxLimits}). */
 export interface SuperviseConfig extends SandboxLimits {
   logger: Logger;
@@ -122,6 +125,12 @@ export interface SuperviseConfig extends SandboxLimits {
    * heartbeats but no frame for `max(2 × tickTimeoutMs, 3 ticks)` is killed ("stopped ticking").
    */
   tickTimeoutMs: number;
+  /**
+   * While a turn-based game generates a turn (a `turn` sent, its `turnResult` not back), its loop
+   * may stay busy this long instead of {@link SuperviseConfig.tickTimeoutMs}: generating a turn is
+   * one long call by design. The CPU budget still applies. Default {@link DEFAULT_TURN_TIMEOUT_MS}.
+   */
+  turnTimeoutMs?: number;
   /** Heap cap, for the out-of-memory message (MiB). */
   heapMb: number;
 }
@@ -174,7 +183,8 @@ export function superviseSandbox(
   let lostAtFrame = 0;
   const tickRate = isNum(spec.tickRate) && spec.tickRate > 0 ? spec.tickRate : 1;
   const frameTimeoutMs = Math.max(2 * cfg.tickTimeoutMs, 3000 / tickRate);
-  const unresponsiveMs = Math.max(10_000, 10 * cfg.tickTimeoutMs);
+  const turnTimeoutMs = cfg.turnTimeoutMs ?? DEFAULT_TURN_TIMEOUT_MS;
+  const unresponsiveMs = Math.max(10_000, 10 * cfg.tickTimeoutMs, turnTimeoutMs);
   // silence episode: CPU mark taken when the silence passed half the tick timeout
   let markAt = -1;
   let markLost = 0;
@@ -398,16 +408,19 @@ export function superviseSandbox(
       return;
     }
     const silent = now - lastBeat - (lost - lostAtBeat);
+    // a turn being generated is one long call: it gets the turn's allowance, not a tick's
+    const generating = expectations.turnPending;
+    const blockLimit = generating ? Math.max(cfg.tickTimeoutMs, turnTimeoutMs) : cfg.tickTimeoutMs;
     if (silent > cfg.tickTimeoutMs / 2 && markAt < 0) {
       markAt = now;
       markLost = lost;
       markCpu = cpuNow();
-    } else if (silent > cfg.tickTimeoutMs && markAt >= 0) {
+    } else if (silent > blockLimit && markAt >= 0) {
       const cpu = markCpu === undefined ? undefined : cpuNow();
       const span = now - markAt - (lost - markLost);
       const busy = cpu === undefined || markCpu === undefined || cpu - markCpu >= BUSY_SHARE * span;
       if (busy) {
-        kill('watchdog', `the game blocked its tick loop for more than ${cfg.tickTimeoutMs} ms`);
+        kill('watchdog', generating ? `the game's turn generation blocked its loop for more than ${blockLimit} ms` : `the game blocked its tick loop for more than ${cfg.tickTimeoutMs} ms`);
         return;
       }
       if (silent > unresponsiveMs) {
