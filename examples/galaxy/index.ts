@@ -121,7 +121,7 @@ export default class Galaxy extends TurnBasedGame {
     );
     planets.forEach((p, i) => {
       const node = {
-        body: new Shape({ shapeType: 'circle', x: p.x, y: p.y, radius: 3 + p.production * 0.7, fill: NEUTRAL, strokeWidth: 0.5, onClick: (pid) => this.clickPlanet(pid, i) }),
+        body: new Shape({ shapeType: 'circle', x: p.x, y: p.y, fill: NEUTRAL, strokeWidth: 0.5, onClick: (pid) => this.clickPlanet(pid, i) }),
         name: new Text({ text: p.name, x: p.x, y: p.y - 10, size: 2.4, color: DIM, align: 'center' }),
         ships: new Text({ text: '', x: p.x, y: p.y - 1.4, size: 2.6, color: rgba(15, 23, 42), align: 'center' }),
       };
@@ -281,6 +281,7 @@ export default class Galaxy extends TurnBasedGame {
     planets.forEach((p, i) => {
       const n = this.planetNodes[i];
       n.body.fill = color(p.owner);
+      n.body.radius = 3 + p.production * 0.7; // a restored game's, not the constructor's map
       n.ships.text = String(p.ships);
       n.name.text = p.owner >= 0 ? `${p.name} · ${empires[p.owner].name}` : p.name;
     });

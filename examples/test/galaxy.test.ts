@@ -177,6 +177,11 @@ describe('galaxy', () => {
     expect(b.turn().snapshot).toBe(a.turn().snapshot);
     expect(b.turn().snapshot).toBe(a.turn().snapshot);
 
+    // the snapshot, not the room's options, is the game: another seed's map does not leak in
+    const other = Galaxy.restore(JSON.parse(snapshot), { seed: 99 });
+    expect(other.save()).toEqual(JSON.parse(snapshot));
+    expect(other.planetNodes.map((n) => n.body.radius)).toEqual(a.game.planetNodes.map((n) => n.body.radius));
+
     expect(() => Galaxy.restore({ planets: 'none' })).toThrow('not a Galaxy snapshot (version 1)');
   });
 
