@@ -143,6 +143,11 @@ export class RoomLifecycle {
     return false;
   }
 
+  /** A member left for good: nothing of theirs is kept. */
+  forget(playerId: PlayerId): void {
+    this.inputRefusedAt.delete(playerId);
+  }
+
   /** A member's `order` message: refused here, or handed to the engine (which answers `orderResult`). */
   order(playerId: PlayerId, spectator: boolean, id: number, text: string): void {
     const refuse = (code: RefusalCodeValue, message: string): void => this.refuse(playerId, id, code, message);

@@ -458,6 +458,7 @@ export class Room {
     this.members.delete(member.playerId);
     this.listener.memberGone(this, member);
     this.engine.send({ type: 'leave', playerId: member.playerId });
+    this.lifecycle.forget(member.playerId);
     this.storeCall((s) => s.removeMember(this.id, member.playerId));
     this.log.info({ player: member.playerId, spectator: member.spectator, why }, member.spectator ? 'spectator left' : 'player left');
     this.emitMember('player.left', member);
