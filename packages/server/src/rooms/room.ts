@@ -4,7 +4,7 @@
  * backpressure are in `fanout.ts`), errors (`game-errors.ts`), and the lifecycle messages (status,
  * turns, orders, snapshots: `lifecycle.ts`). Restart and patch swap the engine (`engine-link.ts`)
  * under connected members; a store (`RoomStateStore`) keeps what a restarted host needs to bring
- * the room back. About 540 lines: members, sockets and the engine swap share one owner (a member's
+ * the room back. About 560 lines: members, sockets and the engine swap share one owner (a member's
  * delivery state is reset by the swap, its socket by a reconnect); the shapes are in `room-types.ts`.
  */
 import { CloseCode, PROTOCOL_VERSION, encodeServerMessage, type InputEvent, type PlayerId, type PlayerIdentity, type RoomEvent, type ServerMessage } from '@parlor/squish';
