@@ -119,7 +119,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
       guard,
       logger: this.logger.child({ component: 'agents' }),
       accepting: () => this.ready,
-      createRoom: (req) => this.createRoom(req),
+      createRoom: (req, by) => this.createRoom(req, by),
       lateAck: (rec, late, ack) => this.onLateAck(rec, late, ack),
       roomEvent: (rec, event) => this.emit('room:event', { instanceId: rec.id, event }),
     });
@@ -136,7 +136,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     this.commands.observer = (op, outcome, ms) => this.metrics.command(op, outcome, ms);
     // Every room create (REST, FleetClient, an agent's place) is counted by its result.
     const create = this.createRoom.bind(this);
-    this.createRoom = (req) => create(req).then(
+    this.createRoom = (req, by) => create(req, by).then(
       (room) => (this.metrics.placement('ok'), room),
       (err: unknown) => {
         this.metrics.placement(err instanceof OrchestratorError ? err.code : 'INTERNAL');
@@ -320,11 +320,27 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
    * @throws {OrchestratorError} `VALIDATION`, `NO_CATALOG`, `UNKNOWN_GAME`, `UNKNOWN_VERSION`,
    *   `UNKNOWN_ENV`, `NOT_IN_MANIFEST`, `CATALOG_UNAVAILABLE`, `ROOM_EXISTS`, `NO_CANDIDATE`, `INSTANCE_NOT_FOUND`,
    *   `INSTANCE_DRAINING`, `INSTANCE_BUSY`, `COMMAND_FAILED`, `INSTANCE_DISCONNECTED`, `COMMAND_TIMEOUT`.
+   *
+   * Once listening, every create is recorded in the operation log as a `start` operation (source
+   * `by.source`, default `api`; a host's `place` for a player is `lobby`), failed ones with their
+   * cause, so a start that could not run (webhook kinds `runtime.start_failed`, `runtime.config_invalid`) is kept.
    */
-  async createRoom(req: CreateRoomRequest): Promise<RoomInfo> {
+  async createRoom(req: CreateRoomRequest, by: OperationCaller = {}): Promise<RoomInfo> {
     this.assertRunning();
-    const { type, artifact, options, placement } = await resolveRoomGame(req, this.opts);
     const roomId = req.roomId ?? this.newRoomId();
+    if (!this.operationStore.open) return this.placeAndCreate(req, roomId);
+    const params: Record<string, unknown> = req.game ? { game: req.game, ...(req.env ? { env: req.env } : {}) } : { type: req.type };
+    const game = String(req.game ?? req.type ?? '').split('@')[0];
+    const { result } = await this.operationStore.run({ roomId, op: 'start', source: by.source ?? 'api', actor: by.actor ?? '', params, game }, async () => {
+      const room = await this.placeAndCreate(req, roomId);
+      return { result: room, instanceId: room.instanceId, version: room.version ?? null, game: room.type };
+    });
+    return result.result;
+  }
+
+  /** {@link createRoom}'s work: resolve, place, send `createRoom`, record the room. */
+  private async placeAndCreate(req: CreateRoomRequest, roomId: string): Promise<RoomInfo> {
+    const { type, artifact, options, placement } = await resolveRoomGame(req, this.opts);
     const earlier = await this.hub.creates.earlierOutcome(roomId, type);
     if (earlier) return this.registry.roomInfo(earlier.rec, earlier.snap);
     if (this.registry.room(roomId) || this.hub.creates.has(roomId)) throw new OrchestratorError(FleetCause.ROOM_EXISTS, `room ${roomId} exists`);

@@ -96,10 +96,10 @@ describe('parlor room turn and patch on a catalog room', () => {
     const list = await room(['operations', roomId]);
     expect(list.code, list.stderr).toBe(0);
     const rows = list.stdout.trim().split('\n').slice(1);
-    expect(rows.map((r) => r.split(/\s+/).slice(3, 4)[0])).toEqual(['patch', 'patch', 'turn']);
+    expect(rows.map((r) => r.split(/\s+/).slice(3, 4)[0])).toEqual(['patch', 'patch', 'turn', 'start']);
     expect(rows[0]).toMatch(/failed\s+PATCH_SEMVER_INCOMPATIBLE: /);
     expect(rows[1]).toMatch(/succeeded\s+adder@1\.0\.1, on /);
     const ops = (await http(orch, 'GET', `/v1/rooms/${roomId}/operations`)).body.data.operations as Operation[];
-    expect(ops.map((o) => `${o.op}:${o.state}:${o.version}`)).toEqual(['patch:failed:1.0.1', 'patch:succeeded:1.0.1', 'turn:succeeded:1.0.0']);
+    expect(ops.map((o) => `${o.op}:${o.state}:${o.version}`)).toEqual(['patch:failed:1.0.1', 'patch:succeeded:1.0.1', 'turn:succeeded:1.0.0', 'start:succeeded:1.0.0']);
   }, 120_000);
 });

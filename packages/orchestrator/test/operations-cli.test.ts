@@ -96,7 +96,7 @@ describe('parlor room against a real orchestrator and host', () => {
     const list = await room(['operations', 'cli-room', '--json']);
     expect(list.code, list.stderr).toBe(0);
     const ops = (JSON.parse(list.stdout) as { operations: Operation[] }).operations;
-    expect(ops.map((o) => `${o.op} ${o.state} ${o.errorCode ?? ''}`.trim())).toEqual(['stop succeeded', 'patch failed NOT_VERSIONED', 'turn failed NOT_TURN_BASED', 'restart succeeded', 'resume succeeded', 'pause succeeded']);
+    expect(ops.map((o) => `${o.op} ${o.state} ${o.errorCode ?? ''}`.trim())).toEqual(['stop succeeded', 'patch failed NOT_VERSIONED', 'turn failed NOT_TURN_BASED', 'restart succeeded', 'resume succeeded', 'pause succeeded', 'start succeeded']);
     expect(ops.find((o) => o.op === 'pause')).toMatchObject({ params: { reason: 'maintenance' }, game: 'pong' });
     // the refusal of an unknown room is in the log too, under that room
     const unknown = await room(['operations', 'no-such-room', '--json']);

@@ -91,6 +91,12 @@ describe('place: a game server creates rooms through the orchestrator without an
       expect((await request(r.body.joinUrl)).statusCode).toBe(200);
     }
     expect(seen.size).toBe(2); // least-loaded: the second room goes to the other server
+    // each place is recorded as the room's start, asked by the lobby of the instance that placed it
+    const starts = await orch.operationStore.log.list({ op: 'start' });
+    expect(starts.map((o) => [o.source, o.actor, o.state, o.game])).toEqual([
+      ['lobby', a.agent.instanceId, 'succeeded', 'tiny'],
+      ['lobby', a.agent.instanceId, 'succeeded', 'tiny'],
+    ]);
     await waitFor(() => logs.some((l) => l.msg === 'audit' && l.op === 'place' && l.instance === a.agent.instanceId && /^fp:[0-9a-f]{8}$/.test(String(l.keyFp)) && l.game === 'tiny' && l.status === 'OK'), 'audit line');
 
     // the route's guards

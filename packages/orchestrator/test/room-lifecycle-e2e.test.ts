@@ -132,7 +132,7 @@ describe('room lifecycle operations on a real host', () => {
     await ann.closed();
 
     const ops = (await client.operations({ roomId: room.roomId })).operations.map((o) => `${o.op}:${o.state}${o.errorCode ? `:${o.errorCode}` : ''}`);
-    expect(ops).toEqual(['stop:succeeded', 'patch:failed:PATCH_SEMVER_INCOMPATIBLE', 'patch:succeeded', 'restart:succeeded', 'turn:succeeded', 'resume:succeeded', 'turn:failed:ROOM_PAUSED', 'pause:succeeded']);
+    expect(ops).toEqual(['stop:succeeded', 'patch:failed:PATCH_SEMVER_INCOMPATIBLE', 'patch:succeeded', 'restart:succeeded', 'turn:succeeded', 'resume:succeeded', 'turn:failed:ROOM_PAUSED', 'pause:succeeded', 'start:succeeded']);
     // the host's own events reached the orchestrator, in the order it emitted them
     await waitFor(() => events.some((e) => e.roomId === room.roomId && e.kind === 'room.ended'), 'room.ended at the orchestrator');
     const mine = events.filter((e) => e.roomId === room.roomId);
@@ -148,6 +148,6 @@ describe('room lifecycle operations on a real host', () => {
     expect(await refused(client.patchRoom(room.roomId, '1.0.1'))).toEqual({ status: 409, code: 'NOT_VERSIONED' });
     expect((await client.pauseRoom(room.roomId)).state).toMatchObject({ status: 'paused', turn: 0, reason: 'paused by admin' });
     const { operations } = await client.operations({ roomId: room.roomId });
-    expect(operations.map((o) => `${o.op}:${o.errorCode ?? o.state}`)).toEqual(['pause:succeeded', 'patch:NOT_VERSIONED', 'turn:NOT_TURN_BASED']);
+    expect(operations.map((o) => `${o.op}:${o.errorCode ?? o.state}`)).toEqual(['pause:succeeded', 'patch:NOT_VERSIONED', 'turn:NOT_TURN_BASED', 'start:succeeded']);
   });
 });

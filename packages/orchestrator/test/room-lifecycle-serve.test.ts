@@ -111,7 +111,9 @@ describe('room lifecycle on a parlor serve host', () => {
       await waitFor(() => line() === 'adder 1.0.1 total 4 pending  generated 1 restored 1', 'the turn applied');
       await waitFor(async () => (await client.room(room.roomId)).version === '1.0.1', 'the read model says 1.0.1', 10_000);
       const { operations } = await client.operations({ roomId: room.roomId });
-      expect(operations.map((o) => `${o.op}:${o.state}`)).toEqual(['turn:succeeded', 'patch:succeeded']);
+      expect(operations.map((o) => `${o.op}:${o.state}`)).toEqual(['turn:succeeded', 'patch:succeeded', 'start:succeeded']);
+      // the create is recorded as the room's start, with the version it resolved to
+      expect(operations[2]).toMatchObject({ source: 'admin', game: 'adder', version: '1.0.0', params: { game: 'adder', env: 'prod' } });
     } finally {
       await client.close();
     }

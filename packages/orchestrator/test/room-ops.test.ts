@@ -134,7 +134,7 @@ describe('room lifecycle operations through the fleet', () => {
     expect(stopped).toMatchObject({ roomId: id, ok: true, destroyed: true, alreadyGone: false, state: null, operation: { op: 'stop', state: 'succeeded' } });
 
     const { operations } = await client.operations({ roomId: id });
-    expect(operations.map((o) => `${o.op}:${o.state}`)).toEqual(['stop:succeeded', 'patch:succeeded', 'restart:succeeded', 'turn:succeeded', 'resume:succeeded', 'pause:succeeded']);
+    expect(operations.map((o) => `${o.op}:${o.state}`)).toEqual(['stop:succeeded', 'patch:succeeded', 'restart:succeeded', 'turn:succeeded', 'resume:succeeded', 'pause:succeeded', 'start:succeeded']);
     expect(new Set(operations.map((o) => o.instanceId))).toEqual(new Set([orch.fleet.instances[0].id]));
   });
 
@@ -178,7 +178,7 @@ describe('room lifecycle operations through the fleet', () => {
       const late = await refusal(client.pauseRoom(id));
       expect([late.status, late.code]).toEqual([504, 'COMMAND_TIMEOUT']);
       const { operations } = await client.operations({ roomId: id });
-      expect(operations.map((o) => `${o.op}:${o.errorCode ?? o.state}`)).toEqual(['pause:COMMAND_TIMEOUT', 'restart:succeeded']);
+      expect(operations.map((o) => `${o.op}:${o.errorCode ?? o.state}`)).toEqual(['pause:COMMAND_TIMEOUT', 'restart:succeeded', 'start:succeeded']);
       // the late ack of the pause is ignored, not a protocol error: the session stays
       await waitFor(() => logs.some((l) => l.msg === 'late ack ignored' && l.op === 'roomOp'), 'the late ack read');
       expect(host.states.get(id)?.status).toBe('paused');
@@ -247,7 +247,10 @@ describe('agents of other versions', () => {
     expect([e.status, e.code]).toEqual([409, 'INSTANCE_UNSUPPORTED']);
     expect(e.message).toMatch(/no room lifecycle operations/);
     const { operations } = await client.operations({ roomId: created.body.data.roomId });
-    expect(operations).toEqual([expect.objectContaining({ op: 'restart', state: 'failed', errorCode: 'INSTANCE_UNSUPPORTED', instanceId: agent.instanceId })]);
+    expect(operations).toEqual([
+      expect.objectContaining({ op: 'restart', state: 'failed', errorCode: 'INSTANCE_UNSUPPORTED', instanceId: agent.instanceId }),
+      expect.objectContaining({ op: 'start', state: 'succeeded', source: 'admin', instanceId: agent.instanceId, game: 'cards', params: { type: 'cards' } }),
+    ]);
   });
 
   it('an agent flooding room events past twice the agreed rate is closed PROTOCOL; a malformed event is dropped, the session kept', async () => {

@@ -8,7 +8,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { TokenBucket, type RoomEvent } from '@parlor/squish';
+import { TokenBucket, type OperationSource, type RoomEvent } from '@parlor/squish';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
   FLEET_KEY_PREFIX,
@@ -62,7 +62,8 @@ export interface HubDeps {
   /** Whether new agents are accepted (listening, not shutting down). */
   accepting(): boolean;
   /** Places and creates a room for an agent's `place` (the control plane's `createRoom`). */
-  createRoom(req: CreateRoomRequest): Promise<RoomInfo>;
+  /** Places and creates a room (the orchestrator's `createRoom`); `by` is who asked, for the operation log. */
+  createRoom(req: CreateRoomRequest, by?: { source?: OperationSource; actor?: string }): Promise<RoomInfo>;
   /** An ack that came after its command's deadline (the control plane reconciles creates). */
   lateAck(rec: InstanceRecord<AgentConnection>, late: LateCommand, ack: AckFrame): void;
   /** A checked room event of an instance's host (protocol 1.3), in the order the agent sent it. */
@@ -301,7 +302,7 @@ export class AgentHub {
     if (!conn.placeBucket.take()) return answer({ ok: false, cause: FleetCause.INSTANCE_BUSY, message: `over ${this.opts.placePerSecond} placements per second for this instance` });
     conn.placing.add(id);
     // The same path as REST POST /v1/rooms, without roomId or placement: the agent cannot pin or force.
-    this.deps.createRoom({ type: f.type, options: f.options } as CreateRoomRequest).then(
+    this.deps.createRoom({ type: f.type, options: f.options } as CreateRoomRequest, { source: 'lobby', actor: conn.record?.id ?? '' }).then(
       (room) => answer({ ok: true, room: { roomId: room.roomId, joinUrl: room.joinUrl, instanceId: room.instanceId } }),
       (err: unknown) => {
         // `cause` is a REST cause on the wire; anything else the create threw is COMMAND_FAILED

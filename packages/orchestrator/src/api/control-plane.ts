@@ -14,7 +14,7 @@ export interface ControlPlane {
   readonly fleet: FleetView;
   /** Listening and not shutting down (`/readyz`). */
   readonly ready: boolean;
-  createRoom(req: CreateRoomRequest): Promise<RoomInfo>;
+  createRoom(req: CreateRoomRequest, by?: { source?: OperationSource; actor?: string }): Promise<RoomInfo>;
   destroyRoom(roomId: string): Promise<RoomDestroyed>;
   reserveSeats(roomId: string, opts: { count?: number; ttlMs?: number; userIds?: string[] }): Promise<SeatReservation>;
   drainInstance(id: string): Promise<InstanceInfo>;

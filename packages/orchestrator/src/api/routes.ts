@@ -199,7 +199,8 @@ export function registerRoutes(app: FastifyInstance, control: ControlPlane, opts
           'an instance whose host encodes its squish version; give exactly one of `type` and `game`',
         body: CreateRoomSchema,
         response: { 201: ok(RoomInfoSchema, 'the room, with its joinUrl (and version, for a catalog room)'), ...v1(...placeCauses, ...RESOLVE_CAUSES) },
-        handler: async (req, reply) => reply.code(201).send({ status: 'OK', data: await control.createRoom(req.body as CreateRoomRequest) }),
+        handler: async (req, reply) =>
+          reply.code(201).send({ status: 'OK', data: await control.createRoom(req.body as CreateRoomRequest, { source: req.keyRole === 'admin' ? 'admin' : 'api', actor: req.keyName ?? req.keyFp ?? '' }) }),
       },
     },
     rooms,
