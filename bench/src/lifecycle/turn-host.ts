@@ -5,7 +5,8 @@
  * - `{type:'open', rooms}` → opens rooms `turns-0…`, answers `{type:'ready', wsUrl}`;
  * - `{type:'burst'}` → the cutoff of every room at once (`forceTurn`, all in one event-loop turn),
  *   answers `{type:'burst', t0, ready}`: the wall-clock start and each room's `turn.ready` (wall ms);
- * - `{type:'cpu'}` → `{type:'cpu', userMs, systemMs, wallMs}` since the last burst's start;
+ * - `{type:'cpu'}` → `{type:'cpu', userMs, systemMs, wallMs, storeMs, storeCalls}` since the last burst's
+ *   start: CPU time, wall time, and the wall time spent in the state store's (synchronous) calls;
  * - `{type:'close'}` → closes the server and its state folder, then exits.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,6 +24,30 @@ let store: RoomStateStore | null = null;
 let rooms: string[] = [];
 let burst = { t0: 0, cpu: process.cpuUsage() };
 const ready = new Map<string, number>();
+let storeMs = 0;
+let storeCalls = 0;
+
+/**
+ * The real SQLite store, with the wall time of its calls added up: they are synchronous (the event
+ * loop waits on them, fsync included), so this is the part of a burst the host spends storing.
+ */
+function timed(real: RoomStateStore): RoomStateStore {
+  return new Proxy(real, {
+    get(target, key) {
+      const value: unknown = Reflect.get(target, key);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]): unknown => {
+        const t = performance.now();
+        try {
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        } finally {
+          storeMs += performance.now() - t;
+          storeCalls++;
+        }
+      };
+    },
+  });
+}
 
 const send = (m: unknown): void => void process.send!(m);
 
@@ -35,7 +60,7 @@ async function handle(cmd: Command): Promise<void> {
       host: '127.0.0.1',
       runtime: 'inline',
       logger: createLogger({ level: 'silent' }),
-      stateStore: store,
+      stateStore: timed(store),
       maxConnectionsPerAddress: 10 * cmd.rooms * 8,
     });
     server.events.on('room', (e) => {
@@ -47,12 +72,14 @@ async function handle(cmd: Command): Promise<void> {
   } else if (cmd.type === 'burst') {
     const s = server!;
     ready.clear();
+    storeMs = 0;
+    storeCalls = 0;
     burst = { t0: wall(), cpu: process.cpuUsage() };
     await Promise.all(rooms.map((id) => s.forceTurn(id)));
     send({ type: 'burst', t0: burst.t0, ready: rooms.map((id) => ready.get(id) ?? NaN) });
   } else if (cmd.type === 'cpu') {
     const used = process.cpuUsage(burst.cpu);
-    send({ type: 'cpu', userMs: used.user / 1000, systemMs: used.system / 1000, wallMs: wall() - burst.t0 });
+    send({ type: 'cpu', userMs: used.user / 1000, systemMs: used.system / 1000, wallMs: wall() - burst.t0, storeMs, storeCalls });
   } else {
     await server?.close();
     store?.close();

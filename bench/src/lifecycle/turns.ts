@@ -4,8 +4,8 @@
  * time is its own; the players are real WebSockets in this process. Each burst: every player sends
  * one order and waits for its `orderResult` (acknowledged = stored), then the host forces the cutoff
  * of every room at once; measured from that call to each room's `turn.ready` and to each player's
- * `state` with the next turn (`running`), and the host's CPU time from the call until the last player
- * had its state. Clocks: both processes read the same wall clock (`performance.timeOrigin + now()`).
+ * `state` with the next turn (`running`), and the host's CPU time and time inside its state store from
+ * the call until the last player had its state. Clocks: both processes read the same wall clock (`performance.timeOrigin + now()`).
  */
 import { fork, type ChildProcess, type Serializable } from 'node:child_process';
 import path from 'node:path';
@@ -27,6 +27,10 @@ export interface TurnsRow {
   cpuMs: number[];
   /** That window's wall time, per burst (ms). */
   wallMs: number[];
+  /** Wall time the host spent inside the state store's synchronous calls in that window, per burst (ms). */
+  storeMs: number[];
+  /** The state store calls in that window, per burst. */
+  storeCalls: number[];
   /** Order → its `orderResult` (ms), every player's order before each burst (800 sent at once): acknowledged = stored. */
   orderMs: number[];
 }
@@ -39,6 +43,8 @@ interface Reply {
   userMs?: number;
   systemMs?: number;
   wallMs?: number;
+  storeMs?: number;
+  storeCalls?: number;
   message?: string;
 }
 
@@ -61,7 +67,7 @@ export async function measureTurns(rooms: number, perRoom: number, bursts: numbe
   const host = path.join(path.dirname(fileURLToPath(import.meta.url)), 'turn-host.ts');
   const child = fork(host, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const players: Player[] = [];
-  const row: TurnsRow = { rooms, players: rooms * perRoom, bursts, ready: [], state: [], lastState: [], cpuMs: [], wallMs: [], orderMs: [] };
+  const row: TurnsRow = { rooms, players: rooms * perRoom, bursts, ready: [], state: [], lastState: [], cpuMs: [], wallMs: [], storeMs: [], storeCalls: [], orderMs: [] };
   try {
     const { wsUrl } = await ask(child, { type: 'open', rooms }, 'ready');
     for (let r = 0; r < rooms; r++) {
@@ -87,6 +93,8 @@ export async function measureTurns(rooms: number, perRoom: number, bursts: numbe
       row.lastState.push(Math.max(...arrivals));
       row.cpuMs.push(cpu.userMs! + cpu.systemMs!);
       row.wallMs.push(Math.max(...arrivals));
+      row.storeMs.push(cpu.storeMs!);
+      row.storeCalls.push(cpu.storeCalls!);
       row.orderMs.push(...sent.map(({ p, id, at }) => p.answeredAt.get(id)! - at));
     }
     return row;
