@@ -270,7 +270,7 @@ const TABLE = [
     },
   },
   { cmd: 'npx parlor --help', timeoutMs: 60_000, check: checkHelp },
-  ...['npm run bench', 'npm run bench:fleet', 'npm run bench:runtime', 'npm run bench:fanout', 'npm run bench:paint', 'npm run bench:catalog'].map((cmd) => ({
+  ...['npm run bench', 'npm run bench:fleet', 'npm run bench:runtime', 'npm run bench:fanout', 'npm run bench:paint', 'npm run bench:catalog', 'npm run bench:lifecycle'].map((cmd) => ({
     cmd, skip: 'minutes long, and rewrites a committed results file; not part of a first run',
   })),
 ];
