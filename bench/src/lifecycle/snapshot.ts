@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { GameClass, TurnBasedGame } from '@parlor/squish';
+import { seededRandom, type GameClass, type TurnBasedGame } from '@parlor/squish';
 import { loadGame, openRoomStateStore } from '@parlor/server';
 import { RoomEngine, type EngineToHostMessage } from '@parlor/server/testing';
 
@@ -38,17 +38,6 @@ export interface SnapshotRow extends SnapshotCase {
   restoreMs: number[];
 }
 
-/** A deterministic pseudo-random generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function engineOf(gameClass: GameClass, options: Record<string, unknown>, restore?: { snapshot: string; turn: number; paused: boolean }): { engine: RoomEngine<Galaxy>; posted: EngineToHostMessage[] } {
   const posted: EngineToHostMessage[] = [];
@@ -62,7 +51,7 @@ function play(gameClass: GameClass, c: SnapshotCase): { engine: RoomEngine<Galax
   const options = { seed: 7, maxTurns: 10_000 };
   const { engine, posted } = engineOf(gameClass, options);
   for (let p = 1; p <= c.players; p++) engine.handle({ type: 'join', playerId: p, name: `P${p}`, spectator: false });
-  const rand = rng(42);
+  const rand = seededRandom(42);
   let id = 1;
   for (let t = 0; t < c.turns; t++) {
     const game = engine.game!;

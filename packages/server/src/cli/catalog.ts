@@ -12,7 +12,7 @@ import { ServerError, ServerErrorCode } from '../errors.js';
 import { CatalogClient, type PublishProgress } from '../catalog/client.js';
 import { CatalogClientError } from '../catalog/client-error.js';
 import { formatBytes } from '../catalog/pack.js';
-import { int } from './common.js';
+import { int, readKeyFile } from './common.js';
 
 /** The orchestrator's default address (it runs the catalog by default). */
 const DEFAULT_CATALOG_URL = 'http://127.0.0.1:7070';
@@ -190,16 +190,9 @@ function context(opts: CommonFlags, role: KeyRole): Context {
 
 function readKey(file: string | undefined, role: KeyRole, ctx: { json: boolean }): { key: string; source: string } {
   if (file !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      return failWith(ctx, `--key-file ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'not readable (permissions)' : (err as Error).message}`);
-    }
-    const key = text.split('\n').map((l) => l.trim()).find((l) => l !== '' && !l.startsWith('#'));
-    if (!key) return failWith(ctx, `--key-file ${file}: no key in the file (its first line that is not blank or a # comment is the key)`);
-    return { key, source: `the key in --key-file ${file}` };
+    const read = readKeyFile(file);
+    if ('error' in read) return failWith(ctx, read.error);
+    return { key: read.key, source: `the key in --key-file ${file}` };
   }
   const order = role === 'publisher' ? ['PARLOR_PUBLISHER_KEY', 'PARLOR_ADMIN_KEY'] : ['PARLOR_ADMIN_KEY', 'PARLOR_PUBLISHER_KEY'];
   for (const name of order) {

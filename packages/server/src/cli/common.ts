@@ -65,6 +65,24 @@ export const identityOptionList = (): Option[] => [
 ];
 
 /**
+ * Reads a key file as the commands that talk to an orchestrator take it (`--key-file`): the key is
+ * its first line that is not blank or a `#` comment.
+ * @returns the key, or the one-line error naming the flag, the file and the fix
+ */
+export function readKeyFile(file: string): { key: string } | { error: string } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return { error: `--key-file ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'not readable (permissions)' : (err as Error).message}` };
+  }
+  const key = text.split('\n').map((l) => l.trim()).find((l) => l !== '' && !l.startsWith('#'));
+  if (!key || /\s/.test(key)) return { error: `--key-file ${file}: no key in the file (its first line that is not blank or a # comment is the key)` };
+  return { key };
+}
+
+/**
  * `GameServerOptions.identity` from the identity flags; `undefined` when none is set (every player
  * anonymous). A secret file that cannot be read, or holds no secret, ends the process with one line.
  */

@@ -4,10 +4,9 @@
  * log (`parlor room operations [roomId]`). Plain `fetch`; an admin key from `--key-file` or
  * PARLOR_ADMIN_KEY (never a flag's value: flags show in `ps`). Every failure is one line.
  */
-import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { VERSION_RE, type Operation, type OperationState, type RoomOp, type RoomState } from '@parlor/squish';
-import { int } from './common.js';
+import { int, readKeyFile } from './common.js';
 
 /** The orchestrator's default address. */
 const DEFAULT_ORCHESTRATOR_URL = 'http://127.0.0.1:7070';
@@ -202,16 +201,9 @@ function readKey(file: string | undefined, ctx: { json: boolean }): { key: strin
     if (v) return { key: v, source: 'PARLOR_ADMIN_KEY' };
     return failWith(ctx, "no key: give --key-file <path>, or set PARLOR_ADMIN_KEY (an admin key of the orchestrator)");
   }
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return failWith(ctx, `--key-file ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'not readable (permissions)' : (err as Error).message}`);
-  }
-  const key = text.split('\n').map((l) => l.trim()).find((l) => l !== '' && !l.startsWith('#'));
-  if (!key || /\s/.test(key)) return failWith(ctx, `--key-file ${file}: no key in the file (its first line that is not blank or a # comment is the key)`);
-  return { key, source: `the key in --key-file ${file}` };
+  const read = readKeyFile(file);
+  if ('error' in read) return failWith(ctx, read.error);
+  return { key: read.key, source: `the key in --key-file ${file}` };
 }
 
 async function call<T>(ctx: Ctx, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {

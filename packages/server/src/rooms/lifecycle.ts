@@ -10,12 +10,10 @@
  * turn's snapshot is stored before `state` turns `running` and `turn.ready` is emitted.
  */
 import {
-  ORDER_LIMITS,
   RefusalCode,
   type GameResult,
   type OperationSource,
   type PlayerId,
-  type RefusalCodeValue,
   type RoomEvent,
   type RoomState,
   type ServerMessage,
@@ -24,6 +22,7 @@ import { ENGINE_MESSAGE_LIMITS, type HostToEngineMessage, type OrderResultEngine
 import type { LoadedGame } from '../games/loader.js';
 import type { Logger } from '../logger.js';
 import type { RoomStateStore } from '../state/store.js';
+import { parseOrder, statusRefusal, type Refusal } from './refusals.js';
 import { TurnSchedule } from './turn-schedule.js';
 
 /** How long a `save` may take before it counts as failed (ms). */
@@ -120,12 +119,8 @@ export class RoomLifecycle {
   }
 
   /** Why input or an order is refused now (`null`: taken). */
-  guard(): { code: RefusalCodeValue; message: string } | null {
-    if (this.finished) return { code: RefusalCode.GAME_FINISHED, message: 'the game has finished' };
-    if (this.paused) return { code: RefusalCode.GAME_PAUSED, message: this.reason ? `the game is paused: ${this.reason}` : 'the game is paused' };
-    if (this.swapping) return { code: RefusalCode.GAME_PAUSED, message: 'the game is restarting; try again in a moment' };
-    if (this.generating !== null) return { code: RefusalCode.TURN_ALREADY_CLOSED, message: `turn ${this.generating} is generating: its orders are closed` };
-    return null;
+  guard(): Refusal | null {
+    return statusRefusal({ finished: this.finished, paused: this.paused, reason: this.reason, generating: this.generating, swapping: this.swapping });
   }
 
   /**
@@ -150,20 +145,13 @@ export class RoomLifecycle {
 
   /** A member's `order` message: refused here, or handed to the engine (which answers `orderResult`). */
   order(playerId: PlayerId, spectator: boolean, id: number, text: string): void {
-    const refuse = (code: RefusalCodeValue, message: string): void => this.refuse(playerId, id, code, message);
-    if (this.finished) return refuse(RefusalCode.GAME_FINISHED, 'the game has finished');
-    if (spectator) return refuse(RefusalCode.SPECTATOR, 'spectators cannot give orders');
-    if (!this.turnBased) return refuse(RefusalCode.NOT_TURN_BASED, 'this game is not turn-based: it takes no orders');
-    if (Buffer.byteLength(text) > ORDER_LIMITS.bytes) return refuse(RefusalCode.ORDER_INVALID, `the order is over ${ORDER_LIMITS.bytes} bytes of JSON`);
-    let order: unknown;
-    try {
-      order = JSON.parse(text);
-    } catch {
-      return refuse(RefusalCode.ORDER_INVALID, 'the order is not JSON');
-    }
+    const refuse = (r: Refusal): void => this.refuse(playerId, id, r.code, r.message);
+    if (this.finished) return refuse(statusRefusal({ finished: true, paused: false, reason: '', generating: null })!);
+    const parsed = parseOrder(text, { spectator, turnBased: this.turnBased });
+    if (!('order' in parsed)) return refuse(parsed);
     const refused = this.guard();
-    if (refused) return refuse(refused.code, refused.message);
-    this.room.send({ type: 'order', playerId, id, order });
+    if (refused) return refuse(refused);
+    this.room.send({ type: 'order', playerId, id, order: parsed.order });
   }
 
   /** The engine's answer to an order: store its snapshot, THEN tell the player. */

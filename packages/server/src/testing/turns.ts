@@ -1,8 +1,9 @@
 import {
-  ORDER_LIMITS, RefusalCode,
-  type GameResult, type OrderResultMessage, type PlayerId, type RefusalCodeValue, type RoomState, type TurnSchedule,
+  RefusalCode,
+  type GameResult, type OrderResultMessage, type PlayerId, type RoomState, type TurnSchedule,
 } from '@parlor/squish';
 import type { EngineToHostMessage, HostToEngineMessage } from '../engine/messages.js';
+import { parseOrder, statusRefusal, type Refusal } from '../rooms/refusals.js';
 import { misuse } from './errors.js';
 
 /**
@@ -69,28 +70,24 @@ export class TurnHost {
   }
 
   /** Why input or an order is refused now (`null`: taken). */
-  guard(): { code: RefusalCodeValue; message: string } | null {
-    if (this.status === 'finished') return { code: RefusalCode.GAME_FINISHED, message: 'the game has finished' };
-    if (this.status === 'paused') return { code: RefusalCode.GAME_PAUSED, message: this.reason ? `the game is paused: ${this.reason}` : 'the game is paused' };
-    if (this.status === 'generation_in_progress') return { code: RefusalCode.TURN_ALREADY_CLOSED, message: `turn ${this.turn} is generating: its orders are closed` };
-    return null;
+  guard(): Refusal | null {
+    return statusRefusal({
+      finished: this.status === 'finished',
+      paused: this.status === 'paused',
+      reason: this.reason,
+      generating: this.status === 'generation_in_progress' ? this.turn : null,
+    });
   }
 
   /** A player's order (JSON text): refused here, or handed to the engine, which answers at once. */
   order(playerId: PlayerId, id: number, text: string): void {
-    const refuse = (code: RefusalCodeValue, message: string): void => this.port.deliver(playerId, { id, accepted: false, code, message, turn: this.turn });
-    if (this.status === 'finished') return refuse(RefusalCode.GAME_FINISHED, 'the game has finished');
-    if (!this.turnBased) return refuse(RefusalCode.NOT_TURN_BASED, 'this game is not turn-based: it takes no orders');
-    if (new TextEncoder().encode(text).length > ORDER_LIMITS.bytes) return refuse(RefusalCode.ORDER_INVALID, `the order is over ${ORDER_LIMITS.bytes} bytes of JSON`);
-    let order: unknown;
-    try {
-      order = JSON.parse(text);
-    } catch {
-      return refuse(RefusalCode.ORDER_INVALID, 'the order is not JSON');
-    }
+    const refuse = (r: Refusal): void => this.port.deliver(playerId, { id, accepted: false, code: r.code, message: r.message, turn: this.turn });
+    if (this.status === 'finished') return refuse(statusRefusal({ finished: true, paused: false, reason: '', generating: null })!);
+    const parsed = parseOrder(text, { spectator: false, turnBased: this.turnBased });
+    if (!('order' in parsed)) return refuse(parsed);
     const refused = this.guard();
-    if (refused) return refuse(refused.code, refused.message);
-    this.port.send({ type: 'order', playerId, id, order });
+    if (refused) return refuse(refused);
+    this.port.send({ type: 'order', playerId, id, order: parsed.order });
   }
 
   /** Whether input may reach the game now; when not, the player gets an `orderResult` of id 0 with the refusal. */
