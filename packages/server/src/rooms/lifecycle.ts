@@ -178,7 +178,9 @@ export class RoomLifecycle {
     this.schedule?.disarm();
     this.generating = this.turn;
     this.room.log.info({ turn: this.turn, source }, 'turn cutoff');
-    this.changed();
+    // players see the turn generating; the record is not rewritten (one fsync less per turn): a host
+    // that dies now comes back `running` at this turn from the same record, and generates it then
+    this.changed({ store: false });
     this.room.send({ type: 'turn', turn: this.turn });
     return true;
   }
@@ -333,10 +335,10 @@ export class RoomLifecycle {
     for (const w of waiters) w();
   }
 
-  /** Tells every member the state, and records it. */
-  changed(): void {
+  /** Tells every member the state, and records it (unless `store: false`). */
+  changed(opts: { store?: boolean } = {}): void {
     this.room.broadcast({ type: 'state', ...this.state() });
-    this.storeRoom();
+    if (opts.store !== false) this.storeRoom();
   }
 
   /** Emits a room event of this room with the room's id and game and the time. */
