@@ -66,5 +66,18 @@ describe('patchRoom', () => {
 
     server.openRoom('local', 'from-source');
     await expect(server.patchRoom('from-source', '1.0.1')).rejects.toMatchObject({ code: ServerErrorCode.NOT_VERSIONED });
+
+    // a paused room patched stays paused, and its players get the new engine's full frame all the same
+    server.openRoom('turns', 'paused-patch', {}, '1.0.0');
+    const bob = await TestClient.connect(server);
+    clients.push(bob);
+    await bob.joinAndSync('turns', { roomId: 'paused-patch' });
+    await waitFor(() => shows(bob, 'turns 1.0.0'), 'version 1.0.0 shown');
+    expect(await order(bob, 1, { say: 'delta' })).toMatchObject({ accepted: true });
+    await server.pauseRoom('paused-patch', { reason: 'maintenance' });
+    const fullBefore = bob.fullFrames;
+    expect(await server.patchRoom('paused-patch', '1.0.1')).toMatchObject({ status: 'paused', turn: 1, reason: 'maintenance' });
+    await waitFor(() => bob.fullFrames > fullBefore && shows(bob, 'turns 1.0.1') && shows(bob, 'said 1:delta'), 'the paused room on 1.0.1, its state kept, in a full frame');
+    expect(bob.closeInfo).toBeNull();
   });
 });

@@ -48,6 +48,13 @@ describe('room lifecycle, process runtime', () => {
     expect(await server.restartRoom(roomId)).toEqual({ status: 'running', turn: 2, nextTurnAt: null, reason: '' });
     await waitFor(() => ann.fullFrames > full && shows(ann, 'said 1:slow 2:next') && shows(ann, 'turn 2 generated 1'), 'the restarted game with its state');
     expect(ann.closeInfo).toBeNull();
+
+    // a paused room restarted stays paused, and its player gets the new child's full frame all the same
+    await server.pauseRoom(roomId, { reason: 'maintenance' });
+    const fullPaused = ann.fullFrames;
+    expect(await server.restartRoom(roomId)).toMatchObject({ status: 'paused', turn: 2, reason: 'maintenance' });
+    await waitFor(() => ann.fullFrames > fullPaused && shows(ann, 'said 1:slow 2:next'), 'the paused restarted game in a full frame');
+    expect(ann.closeInfo).toBeNull();
   });
 
   it('a killed child pauses its turn-based room (players stay); resume starts a new child from the last snapshot', async () => {
