@@ -307,7 +307,7 @@ export function serveCommand(): Command {
     .option('--cpu-budget <fraction>', 'CPU budget of one sandboxed room as a fraction of one core over 5 s; over it the room ends (default 0.8, 0 disables)', fraction)
     .option(
       '--state-dir <dir>',
-      'keep rooms here (SQLite: rooms, snapshots, members) so they come back after a restart or kill -9, same ids; one host per folder (default: none, rooms live as long as the process)',
+      'keep rooms here (SQLite: rooms, snapshots, members) so they come back after a restart or kill -9, same ids; one host per folder; needs the better-sqlite3 package beside @parlor/server (default: none, rooms live as long as the process)',
     )
     .option('--snapshot-interval <ms>', 'with --state-dir: how often a real-time room whose game has save() is snapshotted (default 30000)', int('milliseconds', 100))
     .addOption(

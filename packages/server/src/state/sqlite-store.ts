@@ -5,13 +5,33 @@
  * open to close, so two hosts never share one state folder.
  */
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import Database, { type Database as Db } from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
+import type { Database as Db } from 'better-sqlite3';
 import type { GameResult, RoomStatus } from '@parlor/squish';
 import { ENGINE_MESSAGE_LIMITS } from '../engine/messages.js';
 import { ServerError, ServerErrorCode } from '../errors.js';
 import { migrateRoomState } from './migrations.js';
 import type { RoomStateStore, StoredMember, StoredRoom, StoredSnapshot } from './store.js';
+
+/**
+ * better-sqlite3, loaded when a state folder is opened. It is an optional peer dependency of
+ * `@parlor/server`: a game author who never keeps state installs no native module; a host that
+ * does (`--state-dir`) installs it beside `@parlor/server`.
+ * @throws {ServerError} `SERVER_STATE` saying what to install when it is missing
+ */
+function sqlite(): typeof BetterSqlite3 {
+  try {
+    return createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
+  } catch (err) {
+    throw new ServerError(
+      ServerErrorCode.STATE,
+      `a state folder needs the better-sqlite3 package, which is not installed here: run \`npm install better-sqlite3\` in your project (an optional dependency of @parlor/server) (${(err as Error).message.split('\n')[0]})`,
+      { cause: err },
+    );
+  }
+}
 
 /** Options of {@link openRoomStateStore}. */
 export interface RoomStateStoreOptions {
@@ -115,6 +135,7 @@ export function openRoomStateStore(dir: string, options: RoomStateStoreOptions =
   if (!(Number.isInteger(maxSnapshotBytes) && maxSnapshotBytes >= 1)) {
     throw new ServerError(ServerErrorCode.STATE, `maxSnapshotBytes must be a positive integer (got ${String(maxSnapshotBytes)})`);
   }
+  const Database = sqlite();
   let db: Db | undefined;
   try {
     mkdirSync(folder, { recursive: true, mode: 0o700 }); // snapshots may hold what players must not see: the host alone reads them
