@@ -4,13 +4,10 @@
  * mid-migration leaves the previous schema intact and the next open applies it again.
  */
 import type { Database } from 'better-sqlite3';
+import { migrateOrchestratorDb, type OrchestratorMigration } from '../operations/migrations.js';
 
 /** One migration: its number (1, 2, …, never reused) and its SQL. */
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
+export type Migration = OrchestratorMigration;
 
 /** The schema's migrations, in order. Append only: a shipped migration never changes. */
 export const MIGRATIONS: readonly Migration[] = [
@@ -79,26 +76,10 @@ export const MIGRATIONS: readonly Migration[] = [
 ];
 
 /**
- * Applies the migrations `db` lacks, in order, each in one transaction with its
- * `schema_migrations` row. Returns the numbers applied.
+ * Applies the migrations `db` lacks, with the orchestrator's one migration runner
+ * ({@link migrateOrchestratorDb}). Returns the numbers applied.
  * @throws Error when the database has a migration newer than this code knows (a downgrade).
  */
 export function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
-  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
-  const done = new Set((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
-  const newest = Math.max(0, ...migrations.map((m) => m.version));
-  const unknown = [...done].filter((v) => v > newest);
-  if (unknown.length) {
-    throw new Error(`the catalog database has schema migration ${Math.max(...unknown)}, newer than this parlor knows (${newest}): run a newer parlor on it`);
-  }
-  const applied: number[] = [];
-  for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
-    if (done.has(m.version)) continue;
-    db.transaction(() => {
-      db.exec(m.sql);
-      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
-    }).immediate();
-    applied.push(m.version);
-  }
-  return applied;
+  return migrateOrchestratorDb(db, migrations, { database: 'the catalog database', run: 'parlor' });
 }

@@ -79,16 +79,23 @@ export const ORCHESTRATOR_MIGRATIONS: readonly OrchestratorMigration[] = [
 
 /**
  * Applies the migrations `db` lacks, in order, each in one transaction with its
- * `schema_migrations` row. Returns the numbers applied.
+ * `schema_migrations` row. Returns the numbers applied. The one runner of the orchestrator's SQLite
+ * databases: this one and the catalog's (`catalog/migrations.ts`).
+ * @param refuse what a database newer than `migrations` is called and what to run on it, for the
+ *   error: default `the orchestrator database` / `parlor-orchestrator`
  * @throws Error when the database has a migration newer than this code knows (a downgrade).
  */
-export function migrateOrchestratorDb(db: Database, migrations: readonly OrchestratorMigration[] = ORCHESTRATOR_MIGRATIONS): number[] {
+export function migrateOrchestratorDb(
+  db: Database,
+  migrations: readonly OrchestratorMigration[] = ORCHESTRATOR_MIGRATIONS,
+  refuse: { database: string; run: string } = { database: 'the orchestrator database', run: 'parlor-orchestrator' },
+): number[] {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
   const done = new Set((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
   const newest = Math.max(0, ...migrations.map((m) => m.version));
   const unknown = [...done].filter((v) => v > newest);
   if (unknown.length) {
-    throw new Error(`the orchestrator database has schema migration ${Math.max(...unknown)}, newer than this parlor knows (${newest}): run a newer parlor-orchestrator on it`);
+    throw new Error(`${refuse.database} has schema migration ${Math.max(...unknown)}, newer than this parlor knows (${newest}): run a newer ${refuse.run} on it`);
   }
   const applied: number[] = [];
   for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
