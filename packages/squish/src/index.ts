@@ -17,8 +17,8 @@ export {
 } from './game/game.js';
 export { TurnBasedGame, OrderRejectedError } from './game/turn-based.js';
 export {
-  ROOM_STATUSES, RefusalCode, ORDER_LIMITS, ROOM_OPS, OPERATION_SOURCES, NOTIFICATION_KINDS,
-  type RoomStatus, type RoomState, type RefusalCodeValue, type RoomOp, type OperationSource, type OperationState,
+  ROOM_STATUSES, RefusalCode, ORDER_LIMITS, ROOM_OPS, FLEET_OPS, OPERATION_KINDS, OPERATION_SOURCES, NOTIFICATION_KINDS,
+  type RoomStatus, type RoomState, type RefusalCodeValue, type RoomOp, type FleetOp, type OperationKind, type OperationSource, type OperationState,
   type Operation, type GameResult, type RoomEvent, type RoomEventKind, type NotificationKind, type Notification,
 } from './wire/lifecycle.js';
 export { PROTOCOL_VERSION, SQUISH_VERSION, SUPPORTED_SQUISH_VERSIONS } from './wire/version.js';

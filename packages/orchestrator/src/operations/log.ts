@@ -4,12 +4,12 @@
  * with a stable error code and message, with its source (api, admin, schedule, agent, reconcile).
  * Durable (SQLite); queried by room and by time. Follows the Galaxy backend's operation log.
  */
-import type { Operation, OperationSource, OperationState, RoomOp } from '@parlor/squish';
+import type { Operation, OperationSource, OperationState, OperationKind } from '@parlor/squish';
 
 /** What is known of an operation when it is queued. */
 export interface QueueOperation {
   roomId: string;
-  op: RoomOp;
+  op: OperationKind;
   source: OperationSource;
   /** `{}` if none. */
   params?: Record<string, unknown>;
@@ -25,7 +25,7 @@ export interface QueueOperation {
 export interface OperationQuery {
   roomId?: string;
   state?: OperationState;
-  op?: RoomOp;
+  op?: OperationKind;
   /** Created at or after, ms since the epoch. */
   since?: number;
   /** Created before, ms since the epoch. */

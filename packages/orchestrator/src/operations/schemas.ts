@@ -2,7 +2,7 @@
  * TypeBox schemas of the operation log's REST shapes: one {@link OperationSchema} row (the
  * lifecycle routes answer with it too), and the listing's query and page.
  */
-import { OPERATION_SOURCES, ROOM_OPS, type OperationState } from '@parlor/squish';
+import { OPERATION_KINDS, OPERATION_SOURCES, type OperationState } from '@parlor/squish';
 import { Type } from '@sinclair/typebox';
 import { OPERATION_PAGE } from './sqlite-log.js';
 
@@ -15,7 +15,7 @@ export const OperationSchema = Type.Object(
   {
     id: Type.String({ description: 'unique, sorts by creation (op_<ms>_<seq>_<random>)' }),
     roomId: Type.String(),
-    op: literals(ROOM_OPS),
+    op: literals(OPERATION_KINDS),
     source: literals(OPERATION_SOURCES),
     state: literals(OPERATION_STATES),
     params: Type.Record(Type.String(), Type.Unknown(), { description: '{ version } for a patch, { reason } for a pause, … ({} if none)' }),
@@ -38,7 +38,7 @@ const Ms = Type.String({ pattern: '^[0-9]{1,15}$', description: 'ms since the ep
 export const RoomOperationsQuery = Type.Object(
   {
     state: Type.Optional(literals(OPERATION_STATES)),
-    op: Type.Optional(literals(ROOM_OPS)),
+    op: Type.Optional(literals(OPERATION_KINDS)),
     since: Type.Optional(Type.String({ ...Ms, description: 'created at or after (ms since the epoch)' })),
     until: Type.Optional(Type.String({ ...Ms, description: 'created before (ms since the epoch)' })),
     limit: Type.Optional(Type.String({ pattern: '^([1-9][0-9]?|[1-4][0-9]{2}|500)$', description: `page size, 1–${OPERATION_PAGE.max}; default ${OPERATION_PAGE.default}` })),

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Database as Db } from 'better-sqlite3';
-import type { Operation, OperationSource, OperationState, RoomOp } from '@parlor/squish';
+import type { Operation, OperationSource, OperationState, OperationKind } from '@parlor/squish';
 import { openOrchestratorDb, type OrchestratorDb } from './db.js';
 import type { OperationLog, OperationQuery, QueueOperation } from './log.js';
 
@@ -44,7 +44,7 @@ export const OPERATION_PAGE = { default: 100, max: 500 } as const;
 interface Row {
   id: string;
   room_id: string;
-  op: RoomOp;
+  op: OperationKind;
   source: OperationSource;
   state: OperationState;
   params: string;

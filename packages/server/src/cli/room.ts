@@ -5,7 +5,7 @@
  * PARLOR_ADMIN_KEY (never a flag's value: flags show in `ps`). Every failure is one line.
  */
 import { Command, Option } from 'commander';
-import { VERSION_RE, type Operation, type OperationState, type RoomOp, type RoomState } from '@parlor/squish';
+import { VERSION_RE, type Operation, type OperationState, type OperationKind, type RoomOp, type RoomState } from '@parlor/squish';
 import { int, readKeyFile } from './common.js';
 
 /** The orchestrator's default address. */
@@ -118,7 +118,7 @@ Examples:
   parlor room operations 3kTq9 --limit 100       one room's
   parlor room operations --state failed --since 2026-12-01
   parlor room operations --json                  {"operations":[…],"next":"op_…"|null}`)
-    .action(async (roomId: string | undefined, opts: Flags & { state?: OperationState; op?: RoomOp; since?: string; until?: string; limit: number; before?: string }) => {
+    .action(async (roomId: string | undefined, opts: Flags & { state?: OperationState; op?: OperationKind; since?: string; until?: string; limit: number; before?: string }) => {
       const ctx = context(opts, roomId);
       const q = new URLSearchParams();
       if (opts.state) q.set('state', opts.state);

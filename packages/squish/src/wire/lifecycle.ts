@@ -82,6 +82,24 @@ export type RoomOp = 'start' | 'stop' | 'pause' | 'resume' | 'restart' | 'patch'
 export const ROOM_OPS: readonly RoomOp[] = Object.freeze(['start', 'stop', 'pause', 'resume', 'restart', 'patch', 'turn'] as const);
 
 /**
+ * An operation on the fleet rather than on one room, recorded in the same operation log (its
+ * `roomId` is `''`): `scale_up` (a provisioner started instances; `params.count`, `params.reason`,
+ * `params.buffer`), `scale_down` (an instance that drained and emptied was stopped; its
+ * `instanceId`), `drain` (an instance was drained ahead of a stop). The autoscaler records them
+ * with source `autoscaler`; an operator's drain with `admin`.
+ */
+export type FleetOp = 'scale_up' | 'scale_down' | 'drain';
+
+/** Every {@link FleetOp}. */
+export const FLEET_OPS: readonly FleetOp[] = Object.freeze(['scale_up', 'scale_down', 'drain'] as const);
+
+/** What an operation of the log acts on: a {@link RoomOp} or a {@link FleetOp}. */
+export type OperationKind = RoomOp | FleetOp;
+
+/** Every {@link OperationKind}. */
+export const OPERATION_KINDS: readonly OperationKind[] = Object.freeze([...ROOM_OPS, ...FLEET_OPS]);
+
+/**
  * Who asked for an operation: `api` (a matchmaker's REST call), `admin` (an operator: admin key,
  * CLI), `lobby` (a player's join created the room), `schedule` (a turn's cutoff), `agent` (the host
  * did it by itself: auto-pause on a failed turn, restore after a restart), `reconcile` (the host or
@@ -99,8 +117,9 @@ export type OperationState = 'queued' | 'running' | 'succeeded' | 'failed';
 export interface Operation {
   /** Unique, sortable by creation (time-ordered). */
   id: string;
+  /** The room; `''` for a {@link FleetOp}. */
   roomId: string;
-  op: RoomOp;
+  op: OperationKind;
   source: OperationSource;
   state: OperationState;
   /** The operation's parameters (`{ version }` for a patch, `{ reason }` for a pause, …); `{}` if none. */
