@@ -89,6 +89,8 @@ export const FLEET_CAUSES = {
   INSTANCE_DISCONNECTED: { status: 502, message: 'instance disconnected' },
   /** The orchestrator is shutting down (or not listening yet: `/readyz`); `Retry-After` in seconds (a restart, or another orchestrator). */
   SHUTTING_DOWN: { status: 503, message: 'orchestrator shutting down', headers: { 'Retry-After': '5' } },
+  /** The shared SQL store (`--database-url`, Postgres) did not answer: restarting or unreachable; the orchestrator reconnects by itself (`Retry-After` in seconds). */
+  DATABASE_UNAVAILABLE: { status: 503, message: 'database unavailable', headers: { 'Retry-After': '2' } },
   /** No ack within `commandTimeoutMs`. */
   COMMAND_TIMEOUT: { status: 504, message: 'command timed out' },
 } as const satisfies Record<string, { status: number; message: string; headers?: Record<string, string> }>;
