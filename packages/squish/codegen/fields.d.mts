@@ -2,7 +2,7 @@
 export interface FieldEntry {
   key: string;
   bit: number;
-  wire: 'fixed' | 'f32' | 'str' | 'bool' | 'color' | 'colorOrNull' | 'enum' | 'points' | 'crop' | 'clickable' | 'shadow';
+  wire: 'fixed' | 'f32' | 'str' | 'bool' | 'color' | 'colorOrNull' | 'enum' | 'points' | 'crop' | 'clickable' | 'shadow' | 'flag';
   def: string;
   enum?: string;
   pos?: 'x' | 'y' | 'points';

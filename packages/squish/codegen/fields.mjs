@@ -22,10 +22,14 @@
  *
  * Entry keys:
  *   key      property and option name (slot `_key`)
- *   bit      0–11 for a kind's own fields, 12–13 for the fields every node has
+ *   bit      0–9 and 11 for a kind's own fields; 10 and 12–13 for the fields every node has
+ *            (10 keeps a flag's head within two bytes: `head` is the mask shifted by 3, a varint)
  *   wire     how the value travels: fixed (hundredths, zigzag varint), f32, str, bool, color
  *            (never null), colorOrNull, enum (one byte index into `enum`'s values), points, crop,
- *            clickable, shadow
+ *            clickable, shadow, flag (no payload at all: the bit alone flips the boolean; a new
+ *            node starts from the default, so in a full node the bit means "not the default",
+ *            and in a delta it means "changed"; the setter toggles the dirty bit, so a change
+ *            undone within the tick sends nothing)
  *   def      default value, as TypeScript source (a full node leaves out fields equal to it)
  *   pos      'x' | 'y' | 'points': a plane position a TRANSLATE op moves
  *   plane    what the value measures in the plane: 'x' | 'y' | 'points' (positions), 'width' |
@@ -65,6 +69,10 @@ export const ENUMS = {
 export const COMMON = [
   { key: 'onClick', bit: 12, wire: 'clickable', def: 'null', constant: 'FIELD_CLICKABLE', doc: 'Makes the node clickable; the client hit-tests it and the server calls this.' },
   { key: 'shadow', bit: 13, wire: 'shadow', def: 'null', constant: 'FIELD_SHADOW', doc: 'Drop shadow; default none.' },
+  {
+    key: 'interpolate', bit: 10, wire: 'flag', def: 'true', constant: 'FIELD_INTERPOLATE',
+    doc: 'Whether clients may interpolate this node between frames; `false` makes it jump to each frame. Default true.',
+  },
 ];
 
 /** The kinds, in wire order (the kind is the low 2 bits of a node's head). */

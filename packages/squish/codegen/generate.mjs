@@ -36,7 +36,11 @@ export const OUTPUTS = [
 const BEGIN = (region) => `// @generated-begin ${region}: from codegen/fields.mjs, do not edit (npm run gen -w @parlor/squish)`;
 const END = (region) => `// @generated-end ${region}`;
 
-const WIRES = new Set(['fixed', 'f32', 'str', 'bool', 'color', 'colorOrNull', 'enum', 'points', 'crop', 'clickable', 'shadow']);
+const WIRES = new Set(['fixed', 'f32', 'str', 'bool', 'color', 'colorOrNull', 'enum', 'points', 'crop', 'clickable', 'shadow', 'flag']);
+/** Bits the fields every node has may use (10 keeps a flag's node head within two bytes). */
+const COMMON_BITS = new Set([10, 12, 13]);
+/** Wire types only the fields every node has use (their properties are written by hand in node.ts). */
+const COMMON_WIRES = new Set(['clickable', 'shadow', 'flag']);
 const PLANES = new Set(['x', 'y', 'points', 'width', 'height', 'length']);
 
 const snake = (s) => s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
@@ -85,6 +89,8 @@ function tsType(f) {
       return 'ClickHandler | null';
     case 'shadow':
       return 'Shadow | null';
+    case 'flag':
+      return 'boolean';
   }
   throw new Error(`unknown wire type ${f.wire}`);
 }
@@ -96,7 +102,8 @@ function check(t) {
   };
   const common = new Set();
   for (const f of t.COMMON) {
-    if (!(f.bit >= 12 && f.bit <= 13)) fail(`common field ${f.key}: bit ${f.bit} outside 12–13`);
+    if (!COMMON_BITS.has(f.bit)) fail(`common field ${f.key}: bit ${f.bit} not one of ${[...COMMON_BITS].join(', ')}`);
+    if (f.wire === 'flag' && f.def !== 'true' && f.def !== 'false') fail(`common field ${f.key}: a flag's default must be true or false`);
     if (common.has(f.bit)) fail(`common bit ${f.bit} used twice`);
     common.add(f.bit);
   }
@@ -107,11 +114,12 @@ function check(t) {
     for (const f of k.fields) {
       const where = `${k.name}.${f.key}`;
       if (!Number.isInteger(f.bit) || f.bit < 0 || f.bit > 11) fail(`${where}: bit ${f.bit} outside 0–11`);
+      if (COMMON_BITS.has(f.bit)) fail(`${where}: bit ${f.bit} belongs to the fields every node has`);
       if (bits.has(f.bit)) fail(`${where}: bit ${f.bit} used twice`);
       if (keys.has(f.key)) fail(`${where}: declared twice`);
       bits.add(f.bit);
       keys.add(f.key);
-      if (!WIRES.has(f.wire) || f.wire === 'clickable' || f.wire === 'shadow') fail(`${where}: bad wire type ${f.wire}`);
+      if (!WIRES.has(f.wire) || COMMON_WIRES.has(f.wire)) fail(`${where}: bad wire type ${f.wire}`);
       if (f.wire === 'enum' && !t.ENUMS[f.enum]) fail(`${where}: unknown enum ${f.enum}`);
       if (f.plane !== undefined && !PLANES.has(f.plane)) fail(`${where}: bad plane role ${f.plane}`);
       if (f.pos !== undefined && f.pos !== f.plane) fail(`${where}: pos ${f.pos} needs the same plane role`);
@@ -127,7 +135,7 @@ function check(t) {
 // ------------------------------------------------------------------ field-bits.ts
 
 function genBits(t) {
-  const out = [HEADER, '/**', ' * Field bits (a node\'s dirty bits and the wire\'s field mask), shared defaults and the', ' * enumerations the wire sends as one byte. Bits 0–11 belong to a kind, 12–13 to every node.', ' */'];
+  const out = [HEADER, '/**', ' * Field bits (a node\'s dirty bits and the wire\'s field mask), shared defaults and the', ' * enumerations the wire sends as one byte. Bits 0–9 and 11 belong to a kind, 10 and 12–13 to every node.', ' */'];
   if (t.KINDS.some((k) => k.fields.some((f) => sharedDefault(f) && tsType(f).includes('Color')))) out.push("import type { Color } from '../colors.js';");
   out.push('');
   out.push('/** @internal field bits shared by every kind */');
@@ -287,6 +295,8 @@ function writeOf(t, f, slot) {
       return `w.u8(${slot} !== null ? 1 : 0);`;
     case 'shadow':
       return `writeShadow(w, ${slot});`;
+    case 'flag':
+      return null;
   }
   throw new Error(`unknown wire type ${f.wire}`);
 }
@@ -317,6 +327,8 @@ function readOf(t, f, slot) {
       return `${slot} = readBool(r) ? REMOTE_CLICK : null;`;
     case 'shadow':
       return `${slot} = readShadow(r);`;
+    case 'flag':
+      return `${slot} = !${slot};`;
   }
   throw new Error(`unknown wire type ${f.wire}`);
 }
@@ -359,7 +371,11 @@ function genCodec(t) {
   out.push('/** @internal Writes the payloads of the fields in `mask`, in ascending bit order (`points`: the shape\'s points already quantized). */');
   out.push('export function writeFields(w: Writer, n: Node, mask: number, points?: readonly number[]): void {');
   out.push(...sw((k, v) => byBit(k.fields).map((f) => `if (mask & ${constantOf(k, f)}) ${writeOf(t, f, `${v}._${f.key}`)}`)));
-  for (const f of byBit(t.COMMON)) out.push(`  if (mask & ${constantOf(null, f)}) ${writeOf(t, f, `n._${f.key}`)}`);
+  for (const f of byBit(t.COMMON)) {
+    const write = writeOf(t, f, `n._${f.key}`);
+    if (write === null) out.push(`  // ${constantOf(null, f)}: a flag, no payload (the bit alone flips n._${f.key})`);
+    else out.push(`  if (mask & ${constantOf(null, f)}) ${write}`);
+  }
   out.push('}', '');
 
   out.push('/** @internal Applies the payloads of `mask` to a node (decoders and delta application share this). */');

@@ -9,6 +9,7 @@ const num = fc.double({ min: -10_000, max: 10_000, noNaN: true, noDefaultInfinit
 const color: fc.Arbitrary<Color> = fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }));
 const common = fc.record({
   clickable: fc.boolean(),
+  interpolate: fc.boolean(),
   shadow: fc.option(fc.record({ color, blur: num, offsetX: num, offsetY: num }), { nil: null }),
 });
 const shape = fc.tuple(common, fc.record({
@@ -16,16 +17,16 @@ const shape = fc.tuple(common, fc.record({
   points: fc.array(fc.tuple(num, num), { maxLength: 40 }),
   x: num, y: num, radius: num,
   fill: fc.option(color, { nil: null }), stroke: fc.option(color, { nil: null }), strokeWidth: num,
-})).map(([c, o]) => new Shape({ ...o, shadow: c.shadow, onClick: c.clickable ? () => {} : null }));
+})).map(([c, o]) => new Shape({ ...o, shadow: c.shadow, interpolate: c.interpolate, onClick: c.clickable ? () => {} : null }));
 const text = fc.tuple(common, fc.record({
   text: fc.oneof(fc.string(), fc.string({ unit: 'grapheme', maxLength: 300 }), fc.string({ unit: 'binary', maxLength: 50 })),
   x: num, y: num, size: num, color, align: fc.constantFrom('left' as const, 'center' as const, 'right' as const), font: fc.string(),
-})).map(([c, o]) => new Text({ ...o, shadow: c.shadow, onClick: c.clickable ? () => {} : null }));
+})).map(([c, o]) => new Text({ ...o, shadow: c.shadow, interpolate: c.interpolate, onClick: c.clickable ? () => {} : null }));
 const asset = fc.tuple(common, fc.record({
   assetId: fc.string(), x: num, y: num, width: num, height: num,
   crop: fc.option(fc.record({ x: num, y: num, width: num, height: num }), { nil: null }),
   startTime: fc.double({ min: 0, max: 1e7, noNaN: true }), loop: fc.boolean(), volume: fc.double({ min: 0, max: 1, noNaN: true }),
-})).map(([c, o]) => new Asset({ ...o, shadow: c.shadow, onClick: c.clickable ? () => {} : null }));
+})).map(([c, o]) => new Asset({ ...o, shadow: c.shadow, interpolate: c.interpolate, onClick: c.clickable ? () => {} : null }));
 const group = fc.record({ x: num, y: num, scale: fc.double({ min: 0.01, max: 100, noNaN: true }) }).map((o) => new Group(o));
 const leaf: fc.Arbitrary<Node> = fc.oneof(shape, text, asset, group);
 const tree: fc.Arbitrary<Node> = fc.letrec<{ node: Node }>((tie) => ({

@@ -13,6 +13,7 @@ export function describe(n: Node, viewer: number | 'all' | 'public' = 'all'): un
     id: n.id,
     kind: n.kind,
     clickable: n.clickable,
+    interpolate: n.interpolate,
     shadow: n.shadow ? { color: qc(n.shadow.color), blur: quantize(n.shadow.blur ?? 0), ox: quantize(n.shadow.offsetX ?? 0), oy: quantize(n.shadow.offsetY ?? 0) } : null,
     children: kids.map((c) => describe(c, viewer)),
   };

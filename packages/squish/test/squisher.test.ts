@@ -123,6 +123,8 @@ class EditNode implements SquisherCommand {
     } else if (n instanceof Asset) n.volume = b;
     else if (n instanceof Group) n.scale = 0.5 + b;
     if (this.toggleClick) n.onClick = n.clickable ? null : () => {};
+    // the interpolation flag travels as a bare bit that flips it: toggled often, sometimes back within a tick
+    if (c > 0.8) n.interpolate = !n.interpolate;
   }
   toString = () => `edit(#${this.node}, ${this.v.join(', ')}${this.toggleClick ? ', toggle click' : ''})`;
 }

@@ -9,10 +9,10 @@ import {
   writePoints, writePointsQ, writeShadow,
 } from '../values.js';
 import {
-  FIELD_CLICKABLE, FIELD_SHADOW, GROUP_X, GROUP_Y, GROUP_SCALE, SHAPE_POINTS, SHAPE_FILL, SHAPE_TYPE, SHAPE_X,
-  SHAPE_Y, SHAPE_RADIUS, SHAPE_STROKE, SHAPE_STROKE_WIDTH, TEXT_TEXT, TEXT_X, TEXT_Y, TEXT_SIZE, TEXT_COLOR,
-  TEXT_ALIGN, TEXT_FONT, ASSET_ID, ASSET_X, ASSET_Y, ASSET_WIDTH, ASSET_HEIGHT, ASSET_CROP, ASSET_START, ASSET_LOOP,
-  ASSET_VOLUME, KIND_FIELDS, SHAPE_TYPES, ALIGNS,
+  FIELD_CLICKABLE, FIELD_SHADOW, FIELD_INTERPOLATE, GROUP_X, GROUP_Y, GROUP_SCALE, SHAPE_POINTS, SHAPE_FILL,
+  SHAPE_TYPE, SHAPE_X, SHAPE_Y, SHAPE_RADIUS, SHAPE_STROKE, SHAPE_STROKE_WIDTH, TEXT_TEXT, TEXT_X, TEXT_Y, TEXT_SIZE,
+  TEXT_COLOR, TEXT_ALIGN, TEXT_FONT, ASSET_ID, ASSET_X, ASSET_Y, ASSET_WIDTH, ASSET_HEIGHT, ASSET_CROP, ASSET_START,
+  ASSET_LOOP, ASSET_VOLUME, KIND_FIELDS, SHAPE_TYPES, ALIGNS,
 } from '../../scene/generated/field-bits.js';
 
 /** @internal The bits of fields that differ from their defaults (what a full node carries). */
@@ -20,6 +20,7 @@ export function fullMask(n: Node): number {
   let m = 0;
   if (n._onClick !== null) m |= FIELD_CLICKABLE;
   if (n._shadow !== null) m |= FIELD_SHADOW;
+  if (n._interpolate !== true) m |= FIELD_INTERPOLATE;
   switch (n.kind) {
     case NodeKind.SHAPE: {
       const s = n as Shape;
@@ -125,6 +126,7 @@ export function writeFields(w: Writer, n: Node, mask: number, points?: readonly 
       if (mask & GROUP_SCALE) w.f32(g._scale);
     }
   }
+  // FIELD_INTERPOLATE: a flag, no payload (the bit alone flips n._interpolate)
   if (mask & FIELD_CLICKABLE) w.u8(n._onClick !== null ? 1 : 0);
   if (mask & FIELD_SHADOW) writeShadow(w, n._shadow);
 }
@@ -181,6 +183,7 @@ export function readFields(r: Reader, n: Node, mask: number, at: number): void {
       if (mask & GROUP_SCALE) g._scale = r.f32();
     }
   }
+  if (mask & FIELD_INTERPOLATE) n._interpolate = !n._interpolate;
   if (mask & FIELD_CLICKABLE) n._onClick = readBool(r) ? REMOTE_CLICK : null;
   if (mask & FIELD_SHADOW) n._shadow = readShadow(r);
 }

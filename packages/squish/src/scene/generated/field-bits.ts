@@ -3,13 +3,14 @@
 
 /**
  * Field bits (a node's dirty bits and the wire's field mask), shared defaults and the
- * enumerations the wire sends as one byte. Bits 0–11 belong to a kind, 12–13 to every node.
+ * enumerations the wire sends as one byte. Bits 0–9 and 11 belong to a kind, 10 and 12–13 to every node.
  */
 import type { Color } from '../colors.js';
 
 /** @internal field bits shared by every kind */
 export const FIELD_CLICKABLE = 1 << 12;
 export const FIELD_SHADOW = 1 << 13;
+export const FIELD_INTERPOLATE = 1 << 10;
 
 /** @internal Group.x */ export const GROUP_X = 1 << 0;
 /** @internal Group.y */ export const GROUP_Y = 1 << 1;
@@ -44,18 +45,18 @@ export const FIELD_SHADOW = 1 << 13;
 
 /** @internal Which fields each kind may carry, by wire kind (anything else in a mask is a decode error). */
 export const KIND_FIELDS: readonly number[] = [
-  GROUP_X | GROUP_Y | GROUP_SCALE | FIELD_CLICKABLE | FIELD_SHADOW,
-  SHAPE_POINTS | SHAPE_FILL | SHAPE_TYPE | SHAPE_X | SHAPE_Y | SHAPE_RADIUS | SHAPE_STROKE | SHAPE_STROKE_WIDTH | FIELD_CLICKABLE | FIELD_SHADOW,
-  TEXT_TEXT | TEXT_X | TEXT_Y | TEXT_SIZE | TEXT_COLOR | TEXT_ALIGN | TEXT_FONT | FIELD_CLICKABLE | FIELD_SHADOW,
-  ASSET_ID | ASSET_X | ASSET_Y | ASSET_WIDTH | ASSET_HEIGHT | ASSET_CROP | ASSET_START | ASSET_LOOP | ASSET_VOLUME | FIELD_CLICKABLE | FIELD_SHADOW,
+  GROUP_X | GROUP_Y | GROUP_SCALE | FIELD_CLICKABLE | FIELD_SHADOW | FIELD_INTERPOLATE,
+  SHAPE_POINTS | SHAPE_FILL | SHAPE_TYPE | SHAPE_X | SHAPE_Y | SHAPE_RADIUS | SHAPE_STROKE | SHAPE_STROKE_WIDTH | FIELD_CLICKABLE | FIELD_SHADOW | FIELD_INTERPOLATE,
+  TEXT_TEXT | TEXT_X | TEXT_Y | TEXT_SIZE | TEXT_COLOR | TEXT_ALIGN | TEXT_FONT | FIELD_CLICKABLE | FIELD_SHADOW | FIELD_INTERPOLATE,
+  ASSET_ID | ASSET_X | ASSET_Y | ASSET_WIDTH | ASSET_HEIGHT | ASSET_CROP | ASSET_START | ASSET_LOOP | ASSET_VOLUME | FIELD_CLICKABLE | FIELD_SHADOW | FIELD_INTERPOLATE,
 ];
 
 /** @internal Property name of each field bit, by wire kind (index = bit; `''` for a bit the kind does not use): how an encode error names the property. */
 export const KIND_FIELD_KEYS: readonly (readonly string[])[] = [
-  ['x', 'y', 'scale', '', '', '', '', '', '', '', '', '', 'onClick', 'shadow'],
-  ['points', 'fill', 'shapeType', 'x', 'y', 'radius', 'stroke', 'strokeWidth', '', '', '', '', 'onClick', 'shadow'],
-  ['text', 'x', 'y', 'size', 'color', 'align', 'font', '', '', '', '', '', 'onClick', 'shadow'],
-  ['assetId', 'x', 'y', 'width', 'height', 'crop', 'startTime', 'loop', 'volume', '', '', '', 'onClick', 'shadow'],
+  ['x', 'y', 'scale', '', '', '', '', '', '', '', 'interpolate', '', 'onClick', 'shadow'],
+  ['points', 'fill', 'shapeType', 'x', 'y', 'radius', 'stroke', 'strokeWidth', '', '', 'interpolate', '', 'onClick', 'shadow'],
+  ['text', 'x', 'y', 'size', 'color', 'align', 'font', '', '', '', 'interpolate', '', 'onClick', 'shadow'],
+  ['assetId', 'x', 'y', 'width', 'height', 'crop', 'startTime', 'loop', 'volume', '', 'interpolate', '', 'onClick', 'shadow'],
 ];
 
 /** @internal Default of Text.color, shared by every node. */
