@@ -31,6 +31,12 @@ export interface ServerTemplate {
    * `--fleet-key-file`, `--label …`, `--max-rooms`).
    */
   command?: string[];
+  /**
+   * Extra arguments of `parlor serve` (the orchestrator's repeatable `--server-arg`: `--games
+   * /srv/games`, `--runtime process`…), appended after the command's (or the image's) own and
+   * before the fleet flags. Default none.
+   */
+  args?: string[];
   /** The orchestrator's URL as the instances reach it (`ws://127.0.0.1:7070`). */
   fleetUrl: string;
   /**
@@ -106,4 +112,10 @@ export interface AutoscalerOptions {
    * saves) and it is stopped anyway. Default 300 000.
    */
   drainTimeoutMs?: number;
+  /**
+   * Room slots of one instance the provisioner starts (its template's `capacity`), counted for the
+   * instances that are booting (not joined yet). Default: the largest `maxRooms` of the joined
+   * provisioned instances, else 10.
+   */
+  instanceCapacity?: number;
 }
