@@ -7,11 +7,13 @@
  */
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { readKeyFile } from './auth/keys.js';
+import { generateKey, readKeyFile } from './auth/keys.js';
 import { createRemoteResolver } from './catalog/remote-resolver.js';
 import { cliLogger, collect, DEFAULT_CATALOG_DIR, DEFAULT_DATA_DIR, failWith, intArg, keysFromFiles, LOG_LEVELS, GATE_RUNTIMES, oneLine, publishGate, reloadKeyFiles } from './cli-common.js';
 import type { LogLevel } from './logger.js';
 import { Orchestrator, type OrchestratorOptions } from './orchestrator.js';
+import { kubernetesCommand } from './kubernetes-cli.js';
+import { autoscalerFromFlags, fleetUrlFor, PROVISIONER_NAMES, type ProvisionerFlags } from './provisioning/config.js';
 
 const fail: (message: string) => never = failWith('parlor-orchestrator');
 const int = (name: string, min: number) => intArg(fail, name, min);
@@ -49,6 +51,18 @@ program
   .addOption(new Option('--catalog-key-file <path>', "file holding a key of the --catalog-url catalog (first line); default PARLOR_CATALOG_KEY, else this orchestrator's first admin key").env('PARLOR_CATALOG_KEY_FILE'))
   .addOption(new Option('--env <name>', 'catalog environment rooms by game resolve in when the request names none (default: prod when NODE_ENV=production, else dev)').env('PARLOR_ENV'))
   .addOption(new Option('--public-url <url>', 'public base URL of this orchestrator, for artifact URLs hosts fetch (default: the listen address)').env('PARLOR_PUBLIC_URL'))
+  .addOption(new Option('--provisioner <name>', `start and stop game server instances to keep a buffer of free room slots: ${PROVISIONER_NAMES.join(', ')} (default: none, the fleet is what was started by hand)`).env('PARLOR_PROVISIONER'))
+  .addOption(new Option('--server-image <image>', 'image of the provisioned instances (swarm, kubernetes)').env('PARLOR_SERVER_IMAGE').default('parlor-server:local'))
+  .addOption(new Option('--server-arg <arg>', 'argument appended to `parlor serve` of every provisioned instance (repeatable: --server-arg --games --server-arg /srv/games)').argParser((v: string, prev: string[] = []) => [...prev, v]))
+  .addOption(new Option('--instance-capacity <n>', 'room slots of one provisioned instance (its --max-rooms)').env('PARLOR_INSTANCE_CAPACITY').default(10).argParser(int('instance capacity', 1)))
+  .addOption(new Option('--buffer <n|n%>', 'free room slots the autoscaler keeps: a number, or a percentage of all slots').env('PARLOR_BUFFER').default('4'))
+  .addOption(new Option('--min-instances <n>', 'never fewer provisioned instances').env('PARLOR_MIN_INSTANCES').default(1).argParser(int('min instances', 0)))
+  .addOption(new Option('--max-instances <n>', 'never more provisioned instances (a restarted orchestrator included)').env('PARLOR_MAX_INSTANCES').default(10).argParser(int('max instances', 1)))
+  .addOption(new Option('--cool-down <ms>', 'after a scale event, wait this long before scaling down again (ms)').env('PARLOR_COOL_DOWN_MS').default(30_000).argParser(int('cool down', 0)))
+  .addOption(new Option('--drain-timeout <ms>', 'how long a drained instance may keep rooms before they are stopped (saved) and it is stopped anyway (ms)').env('PARLOR_DRAIN_TIMEOUT_MS').default(300_000).argParser(int('drain timeout', 0)))
+  .addOption(new Option('--swarm-service <prefix>', 'name prefix of the Swarm service and secret of the instances (swarm)').env('PARLOR_SWARM_SERVICE'))
+  .addOption(new Option('--kube-namespace <ns>', 'namespace of the server workload (kubernetes; default default)').env('PARLOR_KUBE_NAMESPACE'))
+  .addOption(new Option('--kube-workload <name>', 'the server workload it scales (kubernetes; default parlor-server)').env('PARLOR_KUBE_WORKLOAD'))
   .addHelpText(
     'after',
     `
@@ -128,10 +142,13 @@ Examples:
     shutdownTimeout: number;
     logLevel: LogLevel;
     trustProxy?: boolean;
-  }) => {
+  } & ProvisionerFlags) => {
     let orch: Orchestrator;
     try {
       const keys = keysFromFiles(opts);
+      // the provisioned instances present the first agent key (one is generated for them in development)
+      if (opts.provisioner !== undefined && !keys.agentKey?.length && process.env.NODE_ENV !== 'production') keys.agentKey = [generateKey()];
+      const autoscaler = await autoscalerFromFlags(opts, { agentKey: keys.agentKey?.[0] ?? '', fleetUrl: opts.provisioner !== undefined ? fleetUrlFor(opts) : '', dataDir: resolve(opts.dataDir) });
       orch = new Orchestrator({
         host: opts.host,
         port: opts.port,
@@ -151,6 +168,7 @@ Examples:
         commandTimeoutMs: opts.commandTimeout,
         logger: await cliLogger(opts.logLevel),
         trustProxy: opts.trustProxy === true,
+        ...(autoscaler ? { autoscaler } : {}),
       });
       await orch.listen();
     } catch (err) {
@@ -159,7 +177,8 @@ Examples:
     const wildcard = opts.host === '0.0.0.0' || opts.host === '::';
     const publicNote = orch.catalog && wildcard && opts.publicUrl === undefined ? `\n           artifact URLs use ${orch.publicUrl}: hosts on other machines need --public-url` : '';
     const catalogLine = opts.catalogUrl ? `\n  Catalog: ${opts.catalogUrl} (remote)` : orch.catalog ? `\n  Catalog: ${orch.url}/v1/games (${resolve(opts.catalogDir)})${publicNote}` : '';
-    console.log(`\n  Parlor orchestrator\n  REST:   ${orch.url}/v1\n  Agents: ${orch.agentUrl}${catalogLine}\n  Data:   ${resolve(opts.dataDir)}\n`);
+    const scaling = opts.provisioner !== undefined ? `\n  Scaling: ${opts.provisioner} provisioner, buffer ${opts.buffer} free room slots, ${opts.minInstances}–${opts.maxInstances} instances of ${opts.instanceCapacity} rooms (GET /v1/autoscaler)` : '';
+    console.log(`\n  Parlor orchestrator\n  REST:   ${orch.url}/v1\n  Agents: ${orch.agentUrl}${catalogLine}${scaling}\n  Data:   ${resolve(opts.dataDir)}\n`);
     let closing = false;
     const shutdown = (signal: string): void => {
       if (closing) process.exit(1);
@@ -199,5 +218,7 @@ function webhookOptions(opts: { webhook?: string[]; webhookSecretFile?: string; 
   return { webhooks: urls.map((url) => ({ url, secret })), webhookDelivery: { maxAttempts: opts.webhookAttempts } };
 }
 
+// `parlor-orchestrator kubernetes manifests`: positional options, so its flags (--server-image…) are its own, not the orchestrator's.
+program.enablePositionalOptions().addCommand(kubernetesCommand());
 program.showHelpAfterError();
 program.parseAsync(process.argv).catch((err: unknown) => fail((err as Error)?.message ?? String(err)));

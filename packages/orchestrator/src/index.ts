@@ -29,7 +29,11 @@ export type {
   FleetView,
   OrchestratorEvents,
   PlayersChange,
+  AutoscalerDecision,
+  AutoscalerStatus,
 } from './types.js';
+export { PROVISIONER_LABEL, PROVISIONED_ID_LABEL, type Provisioner, type ProvisionedInstance, type ServerTemplate, type AutoscalerOptions } from './provisioning/types.js';
+export { ProcessProvisioner, defaultServeCommand, PROCESS_KEY_FILE, type ProcessProvisionerOptions } from './provisioning/process.js';
 export { OrchestratorMetrics, type SseDropReason } from './metrics.js';
 export type { SyncReason } from './registry/events.js';
 export {

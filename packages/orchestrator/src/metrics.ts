@@ -4,7 +4,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AuthCounters } from './auth/guard.js';
-import type { FleetView } from './types.js';
+import type { AutoscalerStatus, FleetView } from './types.js';
 
 /** Why an SSE consumer was dropped (label `reason` of `parlor_orchestrator_sse_dropped_total`): `overflow` = it stopped reading and its buffer passed the bound. */
 export type SseDropReason = 'overflow';
@@ -20,6 +20,9 @@ export type SseDropReason = 'overflow';
  * - `parlor_orchestrator_sse_consumers` (gauge: open event streams), `parlor_orchestrator_sse_dropped_total{reason}` (counter, see {@link SseDropReason})
  * - `parlor_orchestrator_auth_failures_total{role,result}` (counter: wrong or missing keys, `role` `agent` or `admin`, `result`
  *   `refused` (401, counted against the throttle) or `throttled` (429); read from the auth guard's counters at scrape time)
+ * With an autoscaler ({@link OrchestratorMetrics.watchAutoscaler}), as of its last sync:
+ * - `parlor_orchestrator_buffer_free_slots`, `parlor_orchestrator_buffer_target_slots` (gauges: free room slots, and the target it keeps)
+ * - `parlor_orchestrator_provisioned_instances{state}` (gauge: provisioned instances, `starting` (not joined yet), `joined` (joined, not draining), `draining`)
  * The gauges of the read model are read at scrape time.
  */
 export class OrchestratorMetrics {
@@ -109,6 +112,26 @@ export class OrchestratorMetrics {
           this.inc({ role, result: 'refused' }, c.failures[role]);
           this.inc({ role, result: 'throttled' }, c.throttled[role]);
         }
+      },
+    });
+  }
+
+  /** Registers the autoscaler's gauges, read from `status` at scrape time (once; later calls are ignored). */
+  watchAutoscaler(status: () => AutoscalerStatus): void {
+    const registers = [this.registry];
+    if (this.registry.getSingleMetric('parlor_orchestrator_buffer_free_slots')) return;
+    new Gauge({ name: 'parlor_orchestrator_buffer_free_slots', help: 'Free room slots of the live, undrained instances plus those of provisioned instances still booting (autoscaler, last sync)', registers, collect() { this.set(status().buffer.free); } });
+    new Gauge({ name: 'parlor_orchestrator_buffer_target_slots', help: 'Free room slots the autoscaler keeps (its buffer, or the percentage of all slots)', registers, collect() { this.set(status().buffer.target); } });
+    new Gauge({
+      name: 'parlor_orchestrator_provisioned_instances',
+      help: 'Instances the provisioner runs, by state: starting (not joined yet), joined (not draining), draining',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const i = status().instances;
+        this.set({ state: 'starting' }, i.provisioned - i.joined);
+        this.set({ state: 'joined' }, i.joined - i.draining);
+        this.set({ state: 'draining' }, i.draining);
       },
     });
   }

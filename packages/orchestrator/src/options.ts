@@ -5,6 +5,7 @@ import type { Catalog, GameResolver } from './catalog/types.js';
 import { OrchestratorConfigError } from './errors.js';
 import type { Logger, LogLevel } from './logger.js';
 import type { WebhookConfig, WebhookDeliveryOptions } from './notifications/types.js';
+import type { AutoscalerOptions } from './provisioning/types.js';
 
 /** Options of {@link Orchestrator}. Durations in ms. */
 export interface OrchestratorOptions {
@@ -143,10 +144,21 @@ export interface OrchestratorOptions {
   webhooks?: WebhookConfig[];
   /** How webhooks are delivered: attempts (default 8), timeout, backoff, concurrency per URL, retention. */
   webhookDelivery?: WebhookDeliveryOptions;
+  /**
+   * The buffer autoscaler: keeps `buffer` free room slots by starting and stopping instances
+   * through `provisioner` (a `ProcessProvisioner`, `SwarmProvisioner`, `KubernetesProvisioner` or
+   * your own), between `minInstances` and `maxInstances`. It starts deciding at
+   * {@link Orchestrator.listen} and stops at shutdown, which also closes the provisioner (its
+   * instances keep running). Its decisions are operations of the log (source `autoscaler`) and
+   * SSE `autoscaler` events; `GET /v1/autoscaler` shows its state. Default none: the fleet is
+   * whatever servers were started by hand.
+   * @throws {OrchestratorConfigError} (from the constructor) on options out of bounds.
+   */
+  autoscaler?: AutoscalerOptions;
 }
 
 /** Options with their defaults applied (keys, logger and environment are handled apart). */
-export type ResolvedOptions = Required<Omit<OrchestratorOptions, 'agentKey' | 'adminKey' | 'logger' | 'logLevel' | 'cors' | 'nodeEnv' | 'host' | 'metricsKey' | 'resolver' | 'publisherKey' | 'catalog' | 'publicUrl' | 'webhooks' | 'webhookDelivery'>> & {
+export type ResolvedOptions = Required<Omit<OrchestratorOptions, 'agentKey' | 'adminKey' | 'logger' | 'logLevel' | 'cors' | 'nodeEnv' | 'host' | 'metricsKey' | 'resolver' | 'publisherKey' | 'catalog' | 'publicUrl' | 'webhooks' | 'webhookDelivery' | 'autoscaler'>> & {
   host: string;
   resolver: GameResolver | undefined;
   publicUrl: string | undefined;

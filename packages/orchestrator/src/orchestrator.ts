@@ -29,10 +29,11 @@ import { OrchestratorMetrics } from './metrics.js';
 import { OperationStore } from './operations/store.js';
 import { WebhookNotifier } from './notifications/notifier.js';
 import { resolveWebhooks } from './notifications/types.js';
+import { Autoscaler } from './provisioning/autoscaler.js';
 import { EventFeed } from './registry/events.js';
 import type { InstanceRecord } from './registry/instance.js';
 import { Registry } from './registry/read-model.js';
-import type { CreateRoomRequest, FleetView, InstanceInfo, OrchestratorEvents, RoomDestroyed, RoomInfo, RoomOperationRequest, RoomOperationResult, RoomStopResult, SeatReservation } from './types.js';
+import type { AutoscalerStatus, CreateRoomRequest, FleetView, InstanceInfo, OrchestratorEvents, RoomDestroyed, RoomInfo, RoomOperationRequest, RoomOperationResult, RoomStopResult, SeatReservation } from './types.js';
 import { compile, firstError, SeatsSchema } from './schemas.js';
 
 export type { OrchestratorOptions } from './options.js';
@@ -82,6 +83,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   private readonly feed: EventFeed;
   private readonly catalogHost: CatalogHost | null;
   private readonly notifier: WebhookNotifier;
+  private readonly scaler: Autoscaler | null;
   private listening = false;
   private shuttingDown: Promise<void> | null = null;
   private endDrain: (() => void) | null = null;
@@ -144,6 +146,21 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
       },
     );
     this.operationStore = new OperationStore(opts.dataDir, (operation) => this.emit('operation:finished', { operation }));
+    this.scaler = options.autoscaler
+      ? new Autoscaler(
+          options.autoscaler,
+          {
+            fleet: this.fleet,
+            drainInstance: (id) => this.drainInstance(id),
+            stopRoom: (roomId) => this.operateRoom(roomId, { op: 'stop' }, { source: 'autoscaler', actor: 'autoscaler' }),
+            run: (input, fn) => this.operationStore.run(input, fn),
+            decided: (decision) => this.emit('autoscaler', decision),
+          },
+          this.logger.child({ component: 'autoscaler' }),
+        )
+      : null;
+    const scaler = this.scaler;
+    if (scaler) this.metrics.watchAutoscaler(() => scaler.status());
     const hooks = resolveWebhooks(options.webhooks, options.webhookDelivery);
     this.notifier = new WebhookNotifier(hooks.webhooks, hooks.delivery, this.logger.child({ component: 'webhooks' }), this.metrics.registry);
     this.notifier.attach(this);
@@ -151,7 +168,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     this.feed = feed;
     const host = this.catalogHost;
     const catalog = host && opts.api ? { catalog: () => host.get(), env: opts.env, publicUrl: () => this.publicUrl, maxUploadBytes: host.maxUploadBytes, logger: this.logger } : undefined;
-    this.api = createApi(this, opts, { guard, feed, metrics: this.metrics, logger: this.logger, catalog, operations: () => this.operationStore.log, webhooks: this.notifier });
+    this.api = createApi(this, opts, { guard, feed, metrics: this.metrics, logger: this.logger, catalog, operations: () => this.operationStore.log, webhooks: this.notifier, ...(scaler ? { autoscaler: () => scaler.status() } : {}) });
     // One port: fastify serves HTTP; the agent socket is the server's `upgrade`.
     this.httpServer = this.api.app.server;
     this.httpServer.on('upgrade', (req, socket, head) => this.hub.handleUpgrade(req, socket, head));
@@ -195,6 +212,14 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   /** The public base URL: the `publicUrl` option, else {@link url}. Artifact URLs are built on it. */
   get publicUrl(): string {
     return (this.catalogHost && this.opts.publicUrl) || this.url;
+  }
+
+  /**
+   * The buffer autoscaler's state as of its last sync (what `GET /v1/autoscaler` answers), or
+   * `undefined` without the `autoscaler` option.
+   */
+  get autoscaler(): AutoscalerStatus | undefined {
+    return this.scaler?.status();
   }
 
   /** The in-process catalog once {@link listen} opened it (the `catalog` option), else `undefined`. */
@@ -247,6 +272,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
     this.listening = true;
     this.hub.start();
     this.feed.start();
+    this.scaler?.start();
     this.logger.info({ url: this.url, agents: this.agentUrl, api: this.opts.api, pollMs: this.opts.pollMs }, 'listening');
   }
 
@@ -294,6 +320,9 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
   }
 
   private async doShutdown(drainMs: number): Promise<void> {
+    // the autoscaler decides nothing more (its instances keep running)
+    await this.scaler?.stop();
+    await this.scaler?.provisioner.close().catch((err: unknown) => this.logger.warn({ error: (err as Error)?.message }, 'provisioner close failed'));
     if (drainMs > 0) await this.finishInflight(drainMs);
     this.hub.stop('orchestrator shutting down', FleetCloseCode.SHUTDOWN);
     this.feed.stop();

@@ -217,4 +217,54 @@ export interface OrchestratorEvents {
   'room:event': (e: { instanceId: string; event: RoomEvent }) => void;
   /** A lifecycle operation of the operation log reached `succeeded` or `failed`. */
   'operation:finished': (e: { operation: Operation }) => void;
+  /** The buffer autoscaler did something (a scale-up, a drain, a scale-down), succeeded or not. */
+  autoscaler: (e: AutoscalerDecision) => void;
+}
+
+/**
+ * One thing the buffer autoscaler did (SSE event `autoscaler`, `lastDecision` of
+ * `GET /v1/autoscaler`); each is also an operation of the log (source `autoscaler`, roomId `''`).
+ */
+export interface AutoscalerDecision {
+  /** `scale_up`: instances asked of the provisioner; `drain`: an empty instance drained to be stopped; `scale_down`: a drained instance stopped. */
+  action: 'scale_up' | 'drain' | 'scale_down';
+  /**
+   * `buffer`: free slots below the target (scale-up) or enough without this instance (drain);
+   * `min_instances`: fewer instances than `minInstances`; `drained_empty`: the drained instance
+   * emptied; `drain_timeout`: its rooms were stopped after `drainTimeoutMs`.
+   */
+  reason: 'buffer' | 'min_instances' | 'drained_empty' | 'drain_timeout';
+  /** Instances concerned (asked for, drained or stopped). */
+  count: number;
+  /** The fleet instance (drain, scale-down), else `null`. */
+  instanceId: string | null;
+  /** The provisioner's ids of the instances concerned (the new ones of a scale-up). */
+  provisionedIds: string[];
+  /** The provisioner's name. */
+  provisioner: string;
+  /** Free room slots and the target when it decided. */
+  buffer: { free: number; target: number };
+  /** Whether it succeeded; `error` says why not. */
+  ok: boolean;
+  /** `CODE: message` of the failure, else `null`. */
+  error: string | null;
+  /** The operation of the log recording it (`null` when the log could not record it). */
+  operationId: string | null;
+  /** ms since the epoch. */
+  at: number;
+}
+
+/** The buffer autoscaler's state as of its last sync (`GET /v1/autoscaler`). */
+export interface AutoscalerStatus {
+  /** The provisioner's name (`process`, `swarm`, `kubernetes`). */
+  provisioner: string;
+  /** Free room slots of the live, undrained instances plus those of provisioned instances still booting; the target (`buffer`, or its percentage of all slots). */
+  buffer: { target: number; free: number };
+  /**
+   * `provisioned`: instances the provisioner runs (booting, joined or being stopped); `joined`:
+   * those whose agent joined the fleet; `draining`: joined ones draining; `min`/`max`: the bounds.
+   */
+  instances: { provisioned: number; joined: number; draining: number; min: number; max: number };
+  /** The last decision that did something, or `null`. */
+  lastDecision: AutoscalerDecision | null;
 }

@@ -25,6 +25,8 @@ import type { OperationLog } from '../operations/log.js';
 import { registerOperationRoutes } from '../operations/routes.js';
 import type { WebhookNotifier } from '../notifications/notifier.js';
 import { registerWebhookRoutes } from '../notifications/routes.js';
+import { registerAutoscalerRoutes } from '../provisioning/routes.js';
+import type { AutoscalerStatus } from '../types.js';
 
 /** Largest request body accepted (bytes); larger ones get `PAYLOAD_TOO_LARGE` before parsing. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -50,7 +52,7 @@ export interface Api {
 }
 
 /** Builds the HTTP API against the control plane (routes are added when the app gets ready). */
-export function createApi(control: ControlPlane, opts: ApiOptions, deps: { guard: AuthGuard; feed: EventFeed; metrics: OrchestratorMetrics; logger: Logger; catalog?: CatalogRouteOptions; operations?: () => OperationLog; webhooks?: WebhookNotifier }): Api {
+export function createApi(control: ControlPlane, opts: ApiOptions, deps: { guard: AuthGuard; feed: EventFeed; metrics: OrchestratorMetrics; logger: Logger; catalog?: CatalogRouteOptions; operations?: () => OperationLog; webhooks?: WebhookNotifier; autoscaler?: () => AutoscalerStatus }): Api {
   const log = deps.logger.child({ component: 'http' });
   const app = fastify({
     // fastify's own lines (listening, closing) duplicate ours: only its warnings and errors.
@@ -116,6 +118,7 @@ export function createApi(control: ControlPlane, opts: ApiOptions, deps: { guard
   if (deps.catalog) void app.register(async (scope) => registerCatalogRoutes(scope, deps.catalog!));
   if (deps.operations && opts.api) void app.register(async (scope) => registerOperationRoutes(scope, { operations: deps.operations! }));
   if (deps.webhooks && opts.api) void app.register(async (scope) => registerWebhookRoutes(scope, deps.webhooks!));
+  if (deps.autoscaler && opts.api) void app.register(async (scope) => registerAutoscalerRoutes(scope, deps.autoscaler!));
   void app.register(async (scope) => registerDashboard(scope, opts));
   return { app, streams };
 }

@@ -19,7 +19,8 @@ import type { FleetView, OrchestratorEvents } from '../types.js';
 /**
  * The events the feed carries (everything but the per-instance `sync`): the read model's changes,
  * the hosts' typed room events (`room:event`: turn ready, paused, ended with a result…) and the
- * operation log's finished operations (`operation:finished`), numbered, kept and replayed alike.
+ * operation log's finished operations (`operation:finished`) and the buffer autoscaler's decisions
+ * (`autoscaler`), numbered, kept and replayed alike.
  */
 export const FEED_EVENTS: ReadonlyArray<keyof OrchestratorEvents> = [
   'instance:join',
@@ -32,6 +33,7 @@ export const FEED_EVENTS: ReadonlyArray<keyof OrchestratorEvents> = [
   'player:leave',
   'room:event',
   'operation:finished',
+  'autoscaler',
 ];
 
 /**
