@@ -12,6 +12,7 @@ import type { OrderResult } from './net/orders.js';
 import { RedirectRefusedError, checkRedirect } from './net/redirect.js';
 import { identityRefusalTitle } from './net/close-codes.js';
 import { CanvasRenderer } from './render/renderer.js';
+import { Interpolator, type InterpolationOptions } from './render/interpolation.js';
 import { DevMode } from './ui/dev-mode.js';
 
 /** Options of {@link start}. */
@@ -68,6 +69,14 @@ export interface StartOptions {
    * page to it by itself. Default false: no dev overlay, no extra request.
    */
   dev?: boolean;
+  /**
+   * Draw at the display rate and interpolate node positions and sizes between frames, so a room
+   * sending 20 frames a second looks smooth at 60 fps (see {@link Interpolator}: about one frame
+   * interval behind the newest frame, never past it; full frames, new nodes, teleports and nodes
+   * with `interpolate: false` are drawn at once). `false` draws each frame as it arrives; an
+   * object turns it on with those options. Default true.
+   */
+  interpolate?: boolean | InterpolationOptions;
   /** WebSocket implementation; default the browser's. */
   WebSocket?: WebSocketConstructor;
   /**
@@ -86,6 +95,11 @@ export interface ClientEvents {
   init: [init: InitMessage];
   /** A frame was applied (the canvas repaints on the next animation frame). */
   frame: [info: { full: boolean; seq: number }];
+  /**
+   * The canvas was painted: after a change, and on every animation frame while nodes are
+   * interpolating between frames. A listener may read the canvas back (what the player sees).
+   */
+  paint: [];
   /** A server `redirect` was refused (bad scheme or origin) and ignored; the page stays. */
   refused: [error: RedirectRefusedError];
   /** The room's runtime state changed (see {@link ParlorClient.state}). */
@@ -134,6 +148,8 @@ export class ParlorClient extends Emitter<ClientEvents> {
   readonly hud: RoomHud | null;
   /** Dev mode (overlay of the game's build errors, recovery after a fix), or `null` outside dev mode. */
   readonly dev: DevMode | null;
+  /** Interpolation between frames (see {@link StartOptions.interpolate}), or `null` when turned off. */
+  readonly interpolator: Interpolator | null;
   private readonly updateUrl: boolean;
   private readonly signInUrl: string | null;
   private readonly allowedOrigins: readonly string[];
@@ -176,11 +192,15 @@ export class ParlorClient extends Emitter<ClientEvents> {
     });
     this.overlay = options.overlay === false ? null : new StatusOverlay(this.canvas);
     this.hud = this.overlay ? new RoomHud(this.overlay.element, { serverNow: () => Date.now() + this.connection.serverClockOffset }) : null;
+    const interpolate = options.interpolate ?? true;
+    this.interpolator = interpolate === false ? null : new Interpolator(interpolate === true ? {} : interpolate);
     this.renderer = new CanvasRenderer({
       canvas: this.canvas,
       scene: () => this.connection.scene.root,
       assets: this.assets,
       onResize: (vp) => this.overlay?.follow(vp),
+      interpolator: this.interpolator ?? undefined,
+      onPaint: () => this.emit('paint'),
     });
     this.input = new InputController({
       canvas: this.canvas,
@@ -199,6 +219,7 @@ export class ParlorClient extends Emitter<ClientEvents> {
       this.renderer.invalidate();
     });
     this.connection.on('frame', (info) => {
+      this.interpolator?.frame(this.connection.scene.root, info.full, performance.now());
       this.renderer.invalidate();
       if (this.assets.hasAudio() || this.audio.size > 0) this.audio.sync(this.connection.scene.root);
       this.emit('frame', info);
@@ -285,12 +306,19 @@ export class ParlorClient extends Emitter<ClientEvents> {
     return this.connection.attempt;
   }
 
-  /** The clickable node under a plane point, as a click there would find it, or `null`. */
+  /**
+   * The clickable node under a plane point, as a click there would find it, or `null`. With
+   * interpolation on, nodes are tested where they are drawn now (posed for this moment, as the
+   * canvas shows them within an animation frame), not at the newest frame's positions, which can be up to a frame interval ahead: the
+   * player aims at what the canvas shows, and the server calls the clicked node's `onClick` for
+   * any node the player can see, wherever it is, with the click's plane point.
+   */
   hitTest(x: number, y: number): Node | null {
-    return hitTest(this.connection.scene.root, x, y, this.renderer.aspectRatio, {
+    const test = (): Node | null => hitTest(this.connection.scene.root, x, y, this.renderer.aspectRatio, {
       measureText: this.renderer.measureText,
       assetType: (id) => this.assets.type(id),
     });
+    return this.interpolator ? this.interpolator.withPose(performance.now(), test) : test();
   }
 
   /**
@@ -338,6 +366,7 @@ export class ParlorClient extends Emitter<ClientEvents> {
 
   private onInit(init: InitMessage): void {
     this.renderer.setAspectRatio(init.aspectRatio);
+    this.interpolator?.setTickRate(init.tickRate);
     this.overlay?.setSpectating(init.spectator);
     if (this.updateUrl && typeof history !== 'undefined' && typeof location !== 'undefined') {
       const params = new URLSearchParams(location.search);

@@ -14,6 +14,7 @@ import {
 } from './generated/node-pixels.js';
 import { ClientError, ClientErrorCode } from '../errors.js';
 import { LINE_HEIGHT, type MeasureText } from './hit-test.js';
+import type { Interpolator } from './interpolation.js';
 
 /** Options of {@link CanvasRenderer}. */
 export interface RendererOptions {
@@ -31,6 +32,15 @@ export interface RendererOptions {
   onResize?: (viewport: Viewport) => void;
   /** Smooth scaled images (photos) or keep them pixelated (pixel art); default true. */
   imageSmoothing?: boolean;
+  /**
+   * Draws the scene between frames (see {@link Interpolator}): each paint poses the moving nodes
+   * at `performance.now()`, and while any is on its way to the newest frame the renderer paints
+   * on every animation frame (display rate), then stops until the next change. Default none: a
+   * paint shows the newest frame as it is.
+   */
+  interpolator?: Interpolator;
+  /** Called after every paint (e.g. to read back the canvas in a test); default none. */
+  onPaint?: () => void;
 }
 
 /** Most cropped sprites kept as separate bitmaps (least recently used ones are dropped). */
@@ -43,7 +53,9 @@ const PLACEHOLDER_STROKE = 'rgba(255,255,255,0.35)';
  * Draws a Parlor scene on a 2D canvas, letterboxed to the game's aspect ratio and centred
  * (bars in `background`), crisp on high-DPI screens (backing store = CSS size ×
  * `devicePixelRatio`). It repaints only when {@link CanvasRenderer.invalidate} was called (a
- * frame arrived, an image loaded) or the canvas/DPR changed, at most once per animation frame.
+ * frame arrived, an image loaded) or the canvas/DPR changed, at most once per animation frame;
+ * with an {@link RendererOptions.interpolator}, also on every animation frame while nodes are
+ * moving between two frames.
  *
  * Mapping (see `coords.ts`): plane x 0–100 → viewport width, y 0–100 → viewport height; circle
  * radius, stroke width, text size and shadow blur/offset use the height unit (viewport
@@ -68,6 +80,8 @@ export class CanvasRenderer {
   private resizeObserver: ResizeObserver | null = null;
   private dprQuery: MediaQueryList | null = null;
   private readonly smoothing: boolean;
+  private readonly motion: Interpolator | null;
+  private readonly onPaint: (() => void) | null;
   /** Cropped sprites cut out of their sheets, so smoothing never bleeds in neighbouring sprites. */
   private readonly crops = new Map<string, HTMLCanvasElement>();
   /** Plane → CSS px of the group being drawn, and one reusable pixel view per drawn kind (generated from the field table). */
@@ -89,6 +103,8 @@ export class CanvasRenderer {
     this.background = options.background ?? '#000';
     this.onResize = options.onResize ?? (() => {});
     this.smoothing = options.imageSmoothing ?? true;
+    this.motion = options.interpolator ?? null;
+    this.onPaint = options.onPaint ?? null;
     if (typeof ResizeObserver !== 'undefined') {
       this.resizeObserver = new ResizeObserver(() => this.invalidate());
       this.resizeObserver.observe(this.canvas);
@@ -136,8 +152,26 @@ export class CanvasRenderer {
     return (w * size) / 100;
   };
 
-  /** Paints now, synchronously (normally called from the animation frame). */
+  /**
+   * Paints now, synchronously (normally called from the animation frame). With an interpolator,
+   * the scene is drawn as posed at `performance.now()`, and the next animation frame is
+   * requested while nodes are still moving.
+   */
   paint(): void {
+    const motion = this.motion;
+    const now = motion ? performance.now() : 0;
+    const posed = motion ? motion.pose(now) : false;
+    try {
+      this.draw();
+    } finally {
+      if (posed) motion!.restore();
+    }
+    this.paints++;
+    if (motion?.pending(now)) this.invalidate();
+    this.onPaint?.();
+  }
+
+  private draw(): void {
     this.dirty = false;
     this.updateSize();
     const ctx = this.ctx;
@@ -159,7 +193,6 @@ export class CanvasRenderer {
       this.drawNode(root, IDENTITY);
       ctx.restore();
     }
-    this.paints++;
   }
 
   /** Stops painting and removes listeners. */
