@@ -16,6 +16,7 @@ export {
 } from './net/connection.js';
 export { RedirectRefusedError, type RedirectTarget, type RedirectPolicy } from './net/redirect.js';
 export { CanvasRenderer, type RendererOptions } from './render/renderer.js';
+export { Interpolator, type InterpolationOptions } from './render/interpolation.js';
 export { InputController, type InputOptions } from './input/input.js';
 export { StatusOverlay, type OverlayState, type OverlayAction } from './ui/overlay.js';
 export { RoomHud, formatCountdown, roomStateText, orderResultText, type RoomHudOptions } from './ui/room-hud.js';
