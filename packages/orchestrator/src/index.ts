@@ -34,6 +34,7 @@ export type {
 } from './types.js';
 export { PROVISIONER_LABEL, PROVISIONED_ID_LABEL, type Provisioner, type ProvisionedInstance, type ServerTemplate, type AutoscalerOptions } from './provisioning/types.js';
 export { ProcessProvisioner, defaultServeCommand, PROCESS_KEY_FILE, type ProcessProvisionerOptions } from './provisioning/process.js';
+export { SwarmProvisioner, SWARM_SERVICE_LABEL, type SwarmProvisionerOptions, type SwarmBindMount } from './provisioning/swarm.js';
 export { OrchestratorMetrics, type SseDropReason } from './metrics.js';
 export type { SyncReason } from './registry/events.js';
 export {
