@@ -136,7 +136,7 @@ export class SwarmProvisioner implements Provisioner {
     const labels = { ...t.labels, [PROVISIONER_LABEL]: this.name, [PROVISIONED_ID_LABEL]: id };
     const command = t.command && t.command.length > 0 ? (t.command[0] === 'parlor' ? t.command.slice(1) : t.command) : ['serve', '--runtime', 'inline'];
     // the orchestrator's --server-arg (ServerTemplate.args), between the command and the fleet flags
-    const extra = (t as ServerTemplate & { args?: string[] }).args ?? [];
+    const extra = t.args ?? [];
     const args = [
       ...command,
       ...extra,
