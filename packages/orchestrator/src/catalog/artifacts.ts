@@ -139,14 +139,18 @@ export class ArtifactStore {
     return { sha256, size: bytes.length, path: final };
   }
 
-  /** Removes temporary files a crash left behind (call at open, before any `put`). Returns how many. */
-  removeTemporaryFiles(): number {
+  /**
+   * Removes temporary files a crash left behind (call at open, before any `put`). Returns how many.
+   * @param olderThanMs only those last changed over this long ago (a folder shared with live processes); default 0: all.
+   */
+  removeTemporaryFiles(olderThanMs = 0): number {
     let n = 0;
     for (const sub of readdirSync(this.dir)) {
       const folder = join(this.dir, sub);
       if (!lstatSync(folder).isDirectory()) continue;
       for (const name of readdirSync(folder)) {
         if (!name.startsWith(ARTIFACT_TEMP_PREFIX)) continue;
+        if (olderThanMs > 0 && Date.now() - lstatSync(join(folder, name)).mtimeMs <= olderThanMs) continue;
         rmSync(join(folder, name), { force: true });
         n++;
       }

@@ -6,13 +6,16 @@
  */
 import { FleetCause, OrchestratorConfigError, OrchestratorError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { maskDatabaseUrl } from '../operations/pg-db.js';
 import { DEFAULT_MAX_UPLOAD_BYTES } from './routes.js';
 import { createCatalog, type CatalogOptions } from './service.js';
 import type { Catalog, GameResolver, PublishGate } from './types.js';
 
 /**
  * Settings of a catalog opened by the server: its folder (`catalog.db`, `artifacts/`), and the
- * rest of `createCatalog`'s options. `gate` defaults to `createPublishGate()` of
+ * rest of `createCatalog`'s options (`databaseUrl`: the catalog's tables in a shared Postgres
+ * database instead of `catalog.db`; the folder then holds only the artifacts, shared by every
+ * process serving the catalog). `gate` defaults to `createPublishGate()` of
  * `@parlor/server/gate` (the same gate as `parlor validate`); `publicUrl` is the server's.
  */
 export type CatalogConfig = Omit<CatalogOptions, 'gate' | 'publicUrl' | 'logger'> & { gate?: PublishGate };
@@ -62,9 +65,10 @@ export class CatalogHost {
     try {
       this.catalog = await createCatalog({ ...rest, gate: gate ?? (await defaultGate()), publicUrl, logger: this.logger.child({ component: 'catalog' }) });
     } catch (err) {
-      throw new OrchestratorConfigError(`catalog ${this.setting.dir}: ${(err as Error)?.message ?? String(err)} (check --catalog-dir)`, { cause: err });
+      const check = this.setting.databaseUrl === undefined ? '--catalog-dir' : '--catalog-dir and --database-url';
+      throw new OrchestratorConfigError(`catalog ${this.setting.dir}: ${(err as Error)?.message ?? String(err)} (check ${check})`, { cause: err });
     }
-    this.logger.info({ dir: this.setting.dir, publicUrl }, 'catalog open');
+    this.logger.info({ dir: this.setting.dir, publicUrl, database: this.setting.databaseUrl === undefined ? 'sqlite' : maskDatabaseUrl(this.setting.databaseUrl) }, 'catalog open');
   }
 
   /** Closes a catalog it opened (one given is the integrator's to close). Idempotent. */

@@ -4,13 +4,15 @@
  * transaction), immutability, per-publisher rate limits, crash recovery at open, and manifests.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { SLUG_RE, TokenBucket, VERSION_RE, type ArtifactRef, type CatalogGame, type GameVersion, type Manifest, type PublishReport, type PublishRequest } from '@parlor/squish';
 import { resolveLogger, type Logger } from '../logger.js';
 import { ArtifactStore, packArtifact } from './artifacts.js';
 import { CatalogError, PublishFailureCause } from './errors.js';
 import { DEV_ENV, checkEnv, gameOf, manifestEntries, resolveGame, rollbackTarget, versionOf } from './manifests.js';
+import { isPostgresUrl } from '../operations/pg-db.js';
+import { openPgStore } from './pg-store.js';
 import { openSqliteStore } from './sqlite-store.js';
 import type { CatalogStore, StoredVersion } from './store.js';
 import type { Catalog, GameConfigPatch, ManifestChange, PublishGate } from './types.js';
@@ -33,8 +35,17 @@ export interface CatalogOptions {
   uploadLimits?: UploadLimits;
   /** Longest a gate run may take before the request fails `GATE_TIMEOUT`. Default 300 000 (5 min). */
   gateTimeoutMs?: number;
-  /** The store; default the SQLite store at `<dir>/catalog.db`. */
+  /** The store; default the SQLite store at `<dir>/catalog.db`, or the Postgres one of `databaseUrl`. */
   store?: CatalogStore;
+  /**
+   * A shared Postgres database (`postgres://user:password@host:5432/db`) holding the catalog's
+   * tables instead of `<dir>/catalog.db`, so several processes serve one catalog. Artifacts stay
+   * files in `<dir>/artifacts/`: every process serving the catalog must then use the same `dir`
+   * (a shared folder): a version committed by one is downloaded from another. Each process
+   * publishes through its own `tmp/<id>/` there, and only temporary files over an hour old are
+   * removed at open (a live process's are not). Default none (SQLite).
+   */
+  databaseUrl?: string;
   /** Logger (pino) or level; default `'warn'`. */
   logger?: Logger | 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** Called as each publish request reaches a stage (tests and metrics). */
@@ -56,16 +67,40 @@ const failure = (code: string, message: string, report?: PublishReport): NonNull
  */
 export async function createCatalog(options: CatalogOptions): Promise<Catalog> {
   const log = resolveLogger(options.logger, 'warn');
+  if (options.databaseUrl !== undefined && !isPostgresUrl(options.databaseUrl)) throw new Error(`databaseUrl must be a postgres://… URL (got ${JSON.stringify(String(options.databaseUrl).slice(0, 20))}…)`);
+  const shared = options.databaseUrl !== undefined;
   mkdirSync(options.dir, { recursive: true });
-  const tmp = join(options.dir, 'tmp');
-  rmSync(tmp, { recursive: true, force: true });
+  // a shared folder: this process's own tmp/<id>/, and only stale leftovers of others are removed
+  const tmp = shared ? join(options.dir, 'tmp', randomUUID()) : join(options.dir, 'tmp');
+  if (shared) removeStale(join(options.dir, 'tmp'), STALE_TEMP_MS);
+  else rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   const artifacts = new ArtifactStore(join(options.dir, 'artifacts'));
-  const removed = artifacts.removeTemporaryFiles();
-  const store = options.store ?? openSqliteStore(join(options.dir, 'catalog.db'));
+  const removed = artifacts.removeTemporaryFiles(shared ? STALE_TEMP_MS : 0);
+  const store = options.store ?? (shared ? await openPgStore(options.databaseUrl!) : openSqliteStore(join(options.dir, 'catalog.db')));
   const interrupted = await store.failUnfinished(INTERRUPTED, Date.now());
   if (interrupted || removed) log.warn({ interrupted, removed }, 'catalog: publishes interrupted by a stop were marked FAILED, temporary files removed');
   return new CatalogService(options, store, artifacts, tmp, log);
+}
+
+/** Age past which another process's temporary upload or artifact file in a shared catalog folder counts as a crash's leftover, ms. */
+const STALE_TEMP_MS = 3600_000;
+
+/** Removes the entries of `dir` last changed over `ageMs` ago. */
+function removeStale(dir: string, ageMs: number): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    try {
+      if (Date.now() - statSync(join(dir, name)).mtimeMs > ageMs) rmSync(join(dir, name), { recursive: true, force: true });
+    } catch {
+      /* removed meanwhile */
+    }
+  }
 }
 
 class CatalogService implements Catalog {
@@ -293,7 +328,8 @@ class CatalogService implements Catalog {
     for (const r of this.running) r.abort.abort(new Error('the catalog is closing'));
     await Promise.all([...this.running].map((r) => r.done));
     await this.store.close();
-    for (const name of readdirSync(this.tmp)) rmSync(join(this.tmp, name), { recursive: true, force: true });
+    if (this.options.databaseUrl !== undefined) rmSync(this.tmp, { recursive: true, force: true });
+    else for (const name of readdirSync(this.tmp)) rmSync(join(this.tmp, name), { recursive: true, force: true });
   }
 
   /** @throws {CatalogError} `RATE_LIMITED` when the publisher's bucket is empty. */
