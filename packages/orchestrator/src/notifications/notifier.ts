@@ -21,7 +21,7 @@ import { backoffDelay } from '@parlor/squish';
 import type { Logger } from '../logger.js';
 import type { OrchestratorEvents } from '../types.js';
 import { notificationOfOperation, notificationOfRoomEvent, type NotificationFact } from './mapping.js';
-import { WebhookOutbox, type DueDelivery } from './outbox.js';
+import { SqliteWebhookOutbox, type DueDelivery, type WebhookOutbox } from './outbox.js';
 import { signWebhook } from './signing.js';
 import { maskUrl, type ResolvedDelivery, type ResolvedWebhook, type WebhookDelivery, type WebhookSummary } from './types.js';
 
@@ -32,6 +32,10 @@ interface Route {
   hook: ResolvedWebhook;
   inflight: Map<string, Promise<void>>;
   timer: ReturnType<typeof setTimeout> | null;
+  /** A pump is reading the outbox for this route (one at a time: a second would claim the same rows). */
+  pumping: boolean;
+  /** Pump again when the running one ends (something changed meanwhile). */
+  again: boolean;
 }
 
 /** Longest a timer may wait (setTimeout's limit). */
@@ -53,6 +57,8 @@ export class WebhookNotifier {
   /** Notifications not yet written: this turn's, or all of them before {@link start}. */
   private readonly batch: Array<{ fact: NotificationFact; urls: string[] }> = [];
   private flushScheduled = false;
+  private readonly flushes = new Set<Promise<void>>();
+  private readonly pumps = new Set<Promise<void>>();
 
   constructor(
     private readonly webhooks: readonly ResolvedWebhook[],
@@ -61,7 +67,7 @@ export class WebhookNotifier {
     /** Where its metrics go (the orchestrator's `metrics.registry`). */
     registry: Registry,
   ) {
-    for (const hook of webhooks) this.routes.set(hook.url, { hook, inflight: new Map(), timer: null });
+    for (const hook of webhooks) this.routes.set(hook.url, { hook, inflight: new Map(), timer: null, pumping: false, again: false });
     this.agent = new Agent({ connect: { timeout: delivery.timeoutMs }, headersTimeout: delivery.timeoutMs, bodyTimeout: delivery.timeoutMs });
     const registers = [registry];
     this.deliveries = new Counter({ name: 'parlor_orchestrator_webhook_deliveries_total', help: 'Webhook delivery attempts by result: delivered (2xx), failed (retried later), dead (gave up: a dead letter)', labelNames: ['result'], registers });
@@ -71,10 +77,11 @@ export class WebhookNotifier {
       help: 'Webhook outbox rows by state: pending (waiting for a first attempt or a retry), dead (dead letters)',
       labelNames: ['state'],
       registers,
-      collect() {
+      async collect() {
         const o = outbox();
-        this.set({ state: 'pending' }, o ? o.countState('pending') : 0);
-        this.set({ state: 'dead' }, o ? o.countState('dead') : 0);
+        const [pending, dead] = o ? await Promise.all([o.countState('pending'), o.countState('dead')]).catch(() => [0, 0]) : [0, 0];
+        this.set({ state: 'pending' }, pending);
+        this.set({ state: 'dead' }, dead);
       },
     });
   }
@@ -91,18 +98,24 @@ export class WebhookNotifier {
   }
 
   /**
-   * Starts delivering from the outbox in `db` (whose `webhook_outbox` table exists): rows left
-   * pending by an earlier run (a crash, a restart) are sent as they come due.
+   * Starts delivering from `outbox` — a {@link WebhookOutbox}, or a SQLite database whose
+   * `webhook_outbox` table exists: rows left pending by an earlier run (a crash, a restart) are
+   * sent as they come due.
    */
-  start(db: Database): void {
+  start(outbox: WebhookOutbox | Database): void {
     if (this.outbox || this.stopped) return;
-    this.outbox = new WebhookOutbox(db);
-    this.prune();
-    this.pruneTimer = setInterval(() => this.prune(), PRUNE_EVERY_MS);
+    const o = 'prepare' in outbox && typeof outbox.prepare === 'function' ? new SqliteWebhookOutbox(outbox as Database) : (outbox as WebhookOutbox);
+    this.outbox = o;
+    void this.prune();
+    this.pruneTimer = setInterval(() => void this.prune(), PRUNE_EVERY_MS);
     this.pruneTimer.unref?.();
-    const counts = this.outbox.counts();
-    for (const [url, c] of counts) if (!this.routes.has(url) && c.pending > 0) this.logger.warn({ url: maskUrl(url), pending: c.pending }, 'webhook outbox has rows for a URL no longer configured: they stay pending');
-    this.flush();
+    o.counts().then(
+      (counts) => {
+        for (const [url, c] of counts) if (!this.routes.has(url) && c.pending > 0) this.logger.warn({ url: maskUrl(url), pending: c.pending }, 'webhook outbox has rows for a URL no longer configured: they stay pending');
+      },
+      (err: unknown) => this.logger.error({ err }, 'webhook outbox read failed'),
+    );
+    void this.flush();
     for (const route of this.routes.values()) this.pump(route);
   }
 
@@ -112,12 +125,14 @@ export class WebhookNotifier {
    */
   async stop(): Promise<void> {
     // what this turn made is written before anything stops
-    if (this.outbox && !this.stopped) this.flush();
+    if (this.outbox && !this.stopped) await this.flush();
     this.stopped = true;
+    await Promise.allSettled([...this.flushes]);
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     for (const r of this.routes.values()) if (r.timer) clearTimeout(r.timer);
     for (const c of this.controllers) c.abort();
     await Promise.allSettled([...this.routes.values()].flatMap((r) => [...r.inflight.values()]));
+    await Promise.allSettled([...this.pumps]);
     // the database is closed next: nothing reads it any more (a scrape's gauge reads 0)
     this.outbox = null;
     await this.agent.close().catch(() => undefined);
@@ -140,18 +155,25 @@ export class WebhookNotifier {
     // before start (the database opens at listen, and its recovery reports interrupted operations): kept until then
     if (!this.outbox || this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => this.flush());
+    setImmediate(() => void this.flush());
   }
 
   /** Writes the waiting notifications in one transaction and wakes their URLs. */
-  private flush(): void {
+  private flush(): Promise<void> {
+    const p = this.doFlush();
+    this.flushes.add(p);
+    void p.finally(() => this.flushes.delete(p));
+    return p;
+  }
+
+  private async doFlush(): Promise<void> {
     this.flushScheduled = false;
     const outbox = this.outbox;
     if (!outbox || this.batch.length === 0) return;
     const items = this.batch.splice(0);
     let results: Array<{ notificationId: string; queued: string[] }>;
     try {
-      results = outbox.enqueue(items);
+      results = await outbox.enqueue(items);
     } catch (err) {
       this.logger.error({ err, notifications: items.length }, 'webhook notifications could not be queued');
       return;
@@ -167,8 +189,8 @@ export class WebhookNotifier {
   }
 
   /** Each configured webhook with its counts (no secrets). */
-  summaries(): WebhookSummary[] {
-    const counts = this.outbox?.counts() ?? new Map();
+  async summaries(): Promise<WebhookSummary[]> {
+    const counts = (await this.outbox?.counts()) ?? new Map<string, { pending: number; delivered: number; dead: number; lastError: string | null }>();
     return this.webhooks.map((w) => {
       const c = counts.get(w.url) ?? { pending: 0, delivered: 0, dead: 0, lastError: null };
       return { url: maskUrl(w.url), kinds: [...w.kinds], pending: c.pending, delivered: c.delivered, dead: c.dead, lastError: c.lastError };
@@ -176,47 +198,69 @@ export class WebhookNotifier {
   }
 
   /** Dead letters, newest first (`before`: the last id of the previous page). */
-  deadLetters(limit: number, before?: string): WebhookDelivery[] {
-    return this.outbox?.deadLetters(limit, before) ?? [];
+  async deadLetters(limit: number, before?: string): Promise<WebhookDelivery[]> {
+    return (await this.outbox?.deadLetters(limit, before)) ?? [];
   }
 
   /**
    * Sends a dead letter again: back to pending, due now, with a fresh count of attempts.
    * @returns the row after the change; `{ error }` when `id` is no dead letter or its URL is no longer configured.
    */
-  retry(id: string): WebhookDelivery | { error: string } {
+  async retry(id: string): Promise<WebhookDelivery | { error: string }> {
     const outbox = this.outbox;
-    const url = outbox?.urlOf(id);
-    const row = url === undefined ? undefined : outbox!.get(id);
+    const url = await outbox?.urlOf(id);
+    const row = url === undefined ? undefined : await outbox!.get(id);
     if (!outbox || url === undefined || row?.state !== 'dead') return { error: `no dead letter ${id.slice(0, 64)}` };
     const route = this.routes.get(url);
     if (!route) return { error: `dead letter ${id} is for ${maskUrl(url)}, which is no longer configured` };
-    outbox.retryDead(id);
+    await outbox.retryDead(id);
     this.logger.info({ delivery: id, url: maskUrl(url) }, 'webhook dead letter retried');
+    const after = (await outbox.get(id))!;
     this.pump(route);
-    return outbox.get(id)!;
+    return after;
   }
 
-  private prune(): void {
+  private async prune(): Promise<void> {
     try {
-      const n = this.outbox?.prune(Date.now() - this.delivery.retentionMs) ?? 0;
+      const n = (await this.outbox?.prune(Date.now() - this.delivery.retentionMs)) ?? 0;
       if (n) this.logger.info({ deleted: n }, 'webhook outbox pruned');
     } catch (err) {
       this.logger.error({ err }, 'webhook outbox prune failed');
     }
   }
 
-  /** Starts what is due on the route's free slots, then sets its timer for the next row. */
+  /** Starts what is due on the route's free slots, then sets its timer for the next row; one pump per route at a time. */
   private pump(route: Route): void {
+    if (!this.outbox || this.stopped) return;
+    if (route.pumping) {
+      route.again = true;
+      return;
+    }
+    route.pumping = true;
+    const p = (async () => {
+      do {
+        route.again = false;
+        await this.pumpOnce(route);
+      } while (route.again && !this.stopped);
+    })().finally(() => {
+      route.pumping = false;
+      this.pumps.delete(p);
+    });
+    this.pumps.add(p);
+  }
+
+  private async pumpOnce(route: Route): Promise<void> {
     const outbox = this.outbox;
     if (!outbox || this.stopped) return;
     try {
       const now = Date.now();
       const free = this.delivery.concurrencyPerUrl - route.inflight.size;
-      if (free > 0) for (const row of outbox.due(route.hook.url, now, free, new Set(route.inflight.keys()))) this.attempt(route, row);
+      if (free > 0) for (const row of await outbox.due(route.hook.url, now, free, new Set(route.inflight.keys()))) if (!this.stopped) this.attempt(route, row);
+      if (this.stopped) return;
       if (route.timer) clearTimeout(route.timer);
       route.timer = null;
-      const next = outbox.nextDueAt(route.hook.url);
+      const next = await outbox.nextDueAt(route.hook.url);
+      if (this.stopped) return;
       // a row due now is in flight (or waits for a slot): its attempt's end pumps again
       if (next !== null && next > now) {
         route.timer = setTimeout(() => this.pump(route), Math.min(MAX_TIMER_MS, next - now));
@@ -262,7 +306,13 @@ export class WebhookNotifier {
       status = res.statusCode;
       await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
       if (status >= 200 && status < 300) {
-        this.outbox!.delivered(row.id, status);
+        try {
+          await this.outbox!.delivered(row.id, status);
+        } catch (err) {
+          // not recorded: the row stays pending, sent again later (at least once)
+          this.logger.error({ err, delivery: row.id }, 'webhook outbox write failed');
+          return;
+        }
         this.deliveries.inc({ result: 'delivered' });
         this.logger.info({ delivery: row.id, kind: row.kind, idempotencyKey: row.idempotencyKey, url: maskUrl(url), status, attempt: row.attempts + 1 }, 'webhook delivered');
         return;
@@ -277,15 +327,16 @@ export class WebhookNotifier {
       clearTimeout(deadline);
       this.controllers.delete(controller);
     }
-    this.failed(route, row, status, error);
+    await this.failed(route, row, status, error);
   }
 
-  private failed(route: Route, row: DueDelivery, status: number | null, error: string): void {
+  private async failed(route: Route, row: DueDelivery, status: number | null, error: string): Promise<void> {
     const attempts = row.attempts + 1;
     const dead = attempts >= this.delivery.maxAttempts;
     const retryAt = dead ? null : Date.now() + backoffDelay(attempts, Math.random(), { initialMs: this.delivery.backoffInitialMs, maxMs: this.delivery.backoffMaxMs });
     try {
-      this.outbox!.failed(row.id, status, error, retryAt);
+      if (!this.outbox) return;
+      await this.outbox.failed(row.id, status, error, retryAt);
     } catch (err) {
       this.logger.error({ err, delivery: row.id }, 'webhook outbox write failed');
       return;

@@ -1,10 +1,13 @@
 /**
- * The webhook outbox: one row per (notification, URL) in the orchestrator's SQLite database,
- * written at the end of the event-loop turn of the event that makes it (better-sqlite3 is
- * synchronous, the database `synchronous=FULL`: durable when the write returns), before anything
- * is sent, so a restart (kill -9 included) delivers what was pending. A unique index on (url, idempotency key) is the
- * per-route idempotency: the same fact is never enqueued twice for one URL, whatever replays it.
- * The table is migration 2 of the orchestrator database (`operations/migrations.ts`).
+ * The webhook outbox: one row per (notification, URL), written at the end of the event-loop turn
+ * of the event that makes it, before anything is sent, so a restart (kill -9 included) delivers
+ * what was pending. A unique index on (url, idempotency key) is the per-route idempotency: the
+ * same fact is never enqueued twice for one URL, whatever replays it.
+ *
+ * {@link WebhookOutbox} is the seam; {@link SqliteWebhookOutbox} keeps it in the orchestrator's
+ * SQLite database (migration 2 of `operations/migrations.ts`; better-sqlite3 is synchronous, the
+ * database `synchronous=FULL`: durable when the write returns), `PgWebhookOutbox` (pg-outbox.ts)
+ * in the shared Postgres database, where several orchestrators deliver from one outbox.
  */
 import { randomBytes } from 'node:crypto';
 import type { Database, Statement } from 'better-sqlite3';
@@ -12,7 +15,8 @@ import type { NotificationKind } from '@parlor/squish';
 import type { NotificationFact } from './mapping.js';
 import { maskUrl, type DeliveryState, type WebhookDelivery } from './types.js';
 
-interface Row {
+/** A `webhook_outbox` row. */
+export interface OutboxRow {
   id: string;
   notification_id: string;
   url: string;
@@ -62,7 +66,47 @@ export function sortableId(prefix: string, now = Date.now()): string {
   return `${prefix}${lastMs.toString(36).padStart(9, '0')}${seq.toString(36).padStart(4, '0')}${randomBytes(4).toString('hex')}`;
 }
 
-const toDelivery = (r: Row): WebhookDelivery => ({
+
+/**
+ * The outbox's store. Every write is durable when its promise resolves. Times are ms since the epoch.
+ */
+export interface WebhookOutbox {
+  /**
+   * Records each notification for each of its URLs, all in one transaction; a URL that already has
+   * the idempotency key gets nothing. Resolves, in order, to each notification's id and the URLs it
+   * was queued for.
+   */
+  enqueue(items: ReadonlyArray<{ fact: NotificationFact; urls: readonly string[] }>, now?: number): Promise<Array<{ notificationId: string; queued: string[] }>>;
+  /**
+   * Pending rows of `url` due at `now`, oldest due first, skipping `exclude` (in flight here), at
+   * most `limit`. A store shared by several processes claims them: no other process gets a row
+   * until this one reports it ({@link delivered} / {@link failed}) or its claim expires.
+   */
+  due(url: string, now: number, limit: number, exclude: ReadonlySet<string>): Promise<DueDelivery[]>;
+  /** When `url`'s next pending row is due (or its claim by another process expires), `null` when none is pending. */
+  nextDueAt(url: string): Promise<number | null>;
+  /** An attempt succeeded. */
+  delivered(id: string, status: number, now?: number): Promise<void>;
+  /** An attempt failed: retried at `retryAt`, or a dead letter when `retryAt` is `null`. */
+  failed(id: string, status: number | null, error: string, retryAt: number | null, now?: number): Promise<void>;
+  /** Rows by URL and state, with each URL's latest error. */
+  counts(): Promise<Map<string, UrlCounts>>;
+  /** Rows in `state`, every URL. */
+  countState(state: DeliveryState): Promise<number>;
+  /** Dead letters, newest first; `before` = the last id of the previous page. */
+  deadLetters(limit: number, before?: string): Promise<WebhookDelivery[]>;
+  /** One row. */
+  get(id: string): Promise<WebhookDelivery | undefined>;
+  /** The raw URL of a row (for waking its route). */
+  urlOf(id: string): Promise<string | undefined>;
+  /** A dead letter back to `pending`, due now, with a fresh count of attempts. `false` when `id` is not a dead letter. */
+  retryDead(id: string, now?: number): Promise<boolean>;
+  /** Deletes delivered and dead rows last changed before `before`; returns how many. */
+  prune(before: number): Promise<number>;
+}
+
+/** A webhook outbox row as stored (both stores' columns), to a {@link WebhookDelivery}. */
+export const toDelivery = (r: OutboxRow): WebhookDelivery => ({
   id: r.id,
   notificationId: r.notification_id,
   url: maskUrl(r.url),
@@ -77,8 +121,8 @@ const toDelivery = (r: Row): WebhookDelivery => ({
   updatedAt: r.updated_at,
 });
 
-/** The outbox's queries over an open database (which holds {@link WEBHOOK_OUTBOX_SQL}'s table). */
-export class WebhookOutbox {
+/** The {@link WebhookOutbox} in an open SQLite database holding the `webhook_outbox` table. One process delivers from it. */
+export class SqliteWebhookOutbox implements WebhookOutbox {
   private readonly insert: Statement;
   private readonly dueStmt: Statement;
   private readonly nextStmt: Statement;
@@ -101,7 +145,7 @@ export class WebhookOutbox {
    * URL that already has the idempotency key gets nothing. Returns, in order, each notification's
    * id and the URLs it was queued for.
    */
-  enqueue(items: ReadonlyArray<{ fact: NotificationFact; urls: readonly string[] }>, now = Date.now()): Array<{ notificationId: string; queued: string[] }> {
+  async enqueue(items: ReadonlyArray<{ fact: NotificationFact; urls: readonly string[] }>, now = Date.now()): Promise<Array<{ notificationId: string; queued: string[] }>> {
     return this.db.transaction(() =>
       items.map(({ fact, urls }) => {
         const notificationId = sortableId('n-', now);
@@ -113,8 +157,8 @@ export class WebhookOutbox {
   }
 
   /** Pending rows of `url` due at `now`, oldest due first, skipping `exclude` (in flight). */
-  due(url: string, now: number, limit: number, exclude: ReadonlySet<string>): DueDelivery[] {
-    const rows = this.dueStmt.all(url, now, limit + exclude.size) as Row[];
+  async due(url: string, now: number, limit: number, exclude: ReadonlySet<string>): Promise<DueDelivery[]> {
+    const rows = this.dueStmt.all(url, now, limit + exclude.size) as OutboxRow[];
     return rows
       .filter((r) => !exclude.has(r.id))
       .slice(0, limit)
@@ -122,22 +166,22 @@ export class WebhookOutbox {
   }
 
   /** When `url`'s next pending row is due (ms since the epoch), `null` when none is pending. */
-  nextDueAt(url: string): number | null {
+  async nextDueAt(url: string): Promise<number | null> {
     return (this.nextStmt.get(url) as { at: number | null }).at;
   }
 
   /** An attempt succeeded. */
-  delivered(id: string, status: number, now = Date.now()): void {
+  async delivered(id: string, status: number, now = Date.now()): Promise<void> {
     this.doneStmt.run(status, now, id);
   }
 
   /** An attempt failed: retried at `retryAt`, or a dead letter when `retryAt` is `null`. */
-  failed(id: string, status: number | null, error: string, retryAt: number | null, now = Date.now()): void {
+  async failed(id: string, status: number | null, error: string, retryAt: number | null, now = Date.now()): Promise<void> {
     this.failStmt.run(retryAt === null ? 'dead' : 'pending', retryAt ?? now, status, error.slice(0, 500), now, id);
   }
 
   /** Rows by URL and state, with each URL's latest error. */
-  counts(): Map<string, UrlCounts> {
+  async counts(): Promise<Map<string, UrlCounts>> {
     const out = new Map<string, UrlCounts>();
     const get = (url: string): UrlCounts => {
       let c = out.get(url);
@@ -151,36 +195,36 @@ export class WebhookOutbox {
   }
 
   /** Rows in `state`, every URL. */
-  countState(state: DeliveryState): number {
+  async countState(state: DeliveryState): Promise<number> {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM webhook_outbox WHERE state = ?').get(state) as { n: number }).n;
   }
 
   /** Dead letters, newest first; `before` = the last id of the previous page. */
-  deadLetters(limit: number, before?: string): WebhookDelivery[] {
+  async deadLetters(limit: number, before?: string): Promise<WebhookDelivery[]> {
     const rows = (before === undefined
       ? this.db.prepare(`SELECT * FROM webhook_outbox WHERE state = 'dead' ORDER BY id DESC LIMIT ?`).all(limit)
-      : this.db.prepare(`SELECT * FROM webhook_outbox WHERE state = 'dead' AND id < ? ORDER BY id DESC LIMIT ?`).all(before, limit)) as Row[];
+      : this.db.prepare(`SELECT * FROM webhook_outbox WHERE state = 'dead' AND id < ? ORDER BY id DESC LIMIT ?`).all(before, limit)) as OutboxRow[];
     return rows.map(toDelivery);
   }
 
   /** One row. */
-  get(id: string): WebhookDelivery | undefined {
-    const r = this.db.prepare('SELECT * FROM webhook_outbox WHERE id = ?').get(id) as Row | undefined;
+  async get(id: string): Promise<WebhookDelivery | undefined> {
+    const r = this.db.prepare('SELECT * FROM webhook_outbox WHERE id = ?').get(id) as OutboxRow | undefined;
     return r && toDelivery(r);
   }
 
   /** The raw URL of a row (for waking its route). */
-  urlOf(id: string): string | undefined {
+  async urlOf(id: string): Promise<string | undefined> {
     return (this.db.prepare('SELECT url FROM webhook_outbox WHERE id = ?').get(id) as { url: string } | undefined)?.url;
   }
 
   /** A dead letter back to `pending`, due now, with a fresh count of attempts. `false` when `id` is not a dead letter. */
-  retryDead(id: string, now = Date.now()): boolean {
+  async retryDead(id: string, now = Date.now()): Promise<boolean> {
     return this.db.prepare(`UPDATE webhook_outbox SET state = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ? WHERE id = ? AND state = 'dead'`).run(now, now, id).changes === 1;
   }
 
   /** Deletes delivered and dead rows last changed before `before` (ms since the epoch); returns how many. */
-  prune(before: number): number {
+  async prune(before: number): Promise<number> {
     return this.db.prepare(`DELETE FROM webhook_outbox WHERE state IN ('delivered', 'dead') AND updated_at < ?`).run(before).changes;
   }
 }

@@ -83,7 +83,7 @@ export function registerWebhookRoutes(app: FastifyInstance, notifier: WebhookNot
     GET: {
       summary: 'The configured webhooks: URL (user-info masked), kinds, and deliveries pending, delivered and dead (never a secret)',
       response: { 200: ok(Type.Array(WebhookSummarySchema), 'webhooks in configuration order'), ...v1() },
-      handler: () => ({ status: 'OK', data: notifier.summaries() }),
+      handler: async () => ({ status: 'OK', data: await notifier.summaries() }),
     },
   });
   resource(app, '/v1/webhooks/dead-letters', {
@@ -91,11 +91,11 @@ export function registerWebhookRoutes(app: FastifyInstance, notifier: WebhookNot
       summary: 'Deliveries that gave up after the last attempt, newest first (`limit` 1–500, default 100; `before` = the last id of the previous page)',
       querystring: DeadLetterQuery,
       response: { 200: ok(Type.Array(WebhookDeliverySchema), 'dead letters, newest first'), ...v1() },
-      handler: (req) => {
+      handler: async (req) => {
         const q = req.query as Static<typeof DeadLetterQuery>;
         const limit = q.limit === undefined ? 100 : Number(q.limit);
         if (limit < 1 || limit > 500) throw new OrchestratorError(FleetCause.VALIDATION, `querystring limit: must be 1–500 (got ${limit})`);
-        return { status: 'OK', data: notifier.deadLetters(limit, q.before) };
+        return { status: 'OK', data: await notifier.deadLetters(limit, q.before) };
       },
     },
   });
@@ -104,9 +104,9 @@ export function registerWebhookRoutes(app: FastifyInstance, notifier: WebhookNot
       summary: 'Sends a dead letter again: back to pending with a fresh count of attempts, sent at once',
       params: DeliveryParams,
       response: { 200: ok(WebhookDeliverySchema, 'the delivery, pending again'), ...v1('NOT_FOUND') },
-      handler: (req) => {
+      handler: async (req) => {
         const { id } = req.params as Static<typeof DeliveryParams>;
-        const out = notifier.retry(id);
+        const out = await notifier.retry(id);
         if ('error' in out) throw new OrchestratorError(FleetCause.NOT_FOUND, out.error);
         return { status: 'OK', data: out };
       },
