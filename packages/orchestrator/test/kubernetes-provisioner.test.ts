@@ -1,0 +1,186 @@
+/**
+ * The Kubernetes provisioner's requests and decisions, through the real @kubernetes/client-node
+ * 1.4 over a real HTTP socket on 127.0.0.1.
+ *
+ * NO CLUSTER RUNS HERE: the API server is `kube-fake-api.ts`, which answers with the response
+ * shapes of the Kubernetes API reference, NOT a live cluster. Checked against those recorded
+ * shapes only: `GET` and `PATCH` (merge patch) of `apps/v1 deployments/{name}/scale`, `GET
+ * core/v1 pods?labelSelector=`, `PATCH` (merge patch) of `core/v1 pods/{name}`, and the 403 / 404 /
+ * 409 `Status` answers. What a real ReplicaSet then does (removing the pod with the lowest
+ * pod-deletion-cost) is not exercised: the test sets the pods as the cluster would.
+ *
+ * Asserted: the method, path, label selector, content type and body of every request; which pod is
+ * annotated; the replica counts (never above the pods kept + what was asked, never twice for the
+ * same ask); the refusals (an unknown pod, another pod pending or unready) send no write; and the
+ * RBAC rules of the manifests are exactly the calls made.
+ */
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { KubernetesProvisioner, STOP_DELETION_COST } from '../src/provisioning/kubernetes.js';
+import { POD_DELETION_COST, podSelector, provisionerRules } from '../src/provisioning/kubernetes-manifests.js';
+import type { ServerTemplate } from '../src/provisioning/types.js';
+import { FakeKubeApi, type KubeRequest } from './kube-fake-api.js';
+
+const NS = 'games';
+const WORKLOAD = 'parlor-server';
+const SCALE = `/apis/apps/v1/namespaces/${NS}/deployments/${WORKLOAD}/scale`;
+const PODS = `/api/v1/namespaces/${NS}/pods`;
+const template: ServerTemplate = { fleetUrl: 'ws://parlor-orchestrator:7070', agentKey: 'k'.repeat(32), labels: {}, capacity: 10, env: {} };
+
+let api: FakeKubeApi;
+let prov: KubernetesProvisioner;
+let kubeconfig: string;
+/** Every request of the file, for the RBAC check at the end. */
+const seen: KubeRequest[] = [];
+
+beforeEach(async () => {
+  if (api) {
+    seen.push(...api.requests);
+    await prov.close();
+    await api.close();
+  }
+  api = new FakeKubeApi(NS, WORKLOAD, { 'parlor.provisioner': 'kubernetes', 'app.kubernetes.io/instance': WORKLOAD, 'app.kubernetes.io/component': 'game-server' });
+  kubeconfig = await api.listen();
+  prov = new KubernetesProvisioner({ template, namespace: NS, workload: WORKLOAD, kubeconfig });
+});
+
+afterAll(async () => {
+  await prov?.close();
+  await api?.close();
+});
+
+const scaleWrites = (): number[] => api.writes().filter((r) => r.path === SCALE).map((r) => (r.body as { spec: { replicas: number } }).spec.replicas);
+
+describe('KubernetesProvisioner (against recorded API shapes, not a live cluster)', () => {
+  it('list() reads the pods by the label selector and maps their phases', async () => {
+    const ready = api.addPod('ready');
+    const pending = api.addPod('pending');
+    const terminating = api.addPod('terminating');
+    const failed = api.addPod('failed');
+    const marked = api.addPod('unready');
+    api.pod(marked)!.metadata.annotations = { [POD_DELETION_COST]: STOP_DELETION_COST };
+    const list = await prov.list();
+    expect(Object.fromEntries(list.map((i) => [i.id, i.state]))).toEqual({ [ready]: 'running', [pending]: 'starting', [terminating]: 'stopping', [failed]: 'exited', [marked]: 'stopping' });
+    expect(list.find((i) => i.id === ready)!.startedAt).toBe(Date.parse(api.pod(ready)!.metadata.creationTimestamp));
+    const [req] = api.requests;
+    expect(req).toMatchObject({ method: 'GET', path: PODS, authorization: 'Bearer test-token' });
+    expect(req!.query.get('labelSelector')).toBe(podSelector(WORKLOAD));
+    expect(podSelector(WORKLOAD)).toBe('parlor.provisioner=kubernetes,app.kubernetes.io/instance=parlor-server');
+  });
+
+  it('start(n) sets the replicas to the pods kept + n with a merge patch, once for the same ask', async () => {
+    api.addPod('ready');
+    api.replicas = 1;
+    const asked = await prov.start(2);
+    expect(asked.map((i) => [i.id, i.state])).toEqual([[`${WORKLOAD}#2`, 'starting'], [`${WORKLOAD}#3`, 'starting']]);
+    const patch = api.writes()[0]!;
+    expect(patch).toMatchObject({ method: 'PATCH', path: SCALE, contentType: 'application/merge-patch+json' });
+    expect(patch.body).toEqual({ metadata: { resourceVersion: '100' }, spec: { replicas: 3 } });
+    expect(api.replicas).toBe(3);
+    // The same ask again (a restarted orchestrator, the pods not created yet): nothing more.
+    expect(await prov.start(2)).toEqual([]);
+    expect(api.replicas).toBe(3);
+    // The ReplicaSet made the two pods; one more is asked: 4, never above the pods kept + 1.
+    api.addPod('pending');
+    api.addPod('pending');
+    expect(await prov.start(1)).toHaveLength(1);
+    expect(scaleWrites()).toEqual([3, 4]);
+  });
+
+  it('start(n) does not count a pod being stopped or ended, and never scales down', async () => {
+    api.addPod('ready');
+    api.addPod('terminating');
+    api.addPod('failed');
+    const marked = api.addPod('unready');
+    api.pod(marked)!.metadata.annotations = { [POD_DELETION_COST]: STOP_DELETION_COST };
+    api.replicas = 1;
+    await prov.start(1);
+    expect(scaleWrites()).toEqual([2]); // 1 pod kept + 1
+    api.replicas = 5; // someone asked more meanwhile: start(1) leaves it
+    expect(await prov.start(1)).toEqual([]);
+    expect(api.replicas).toBe(5);
+    await expect(prov.start(0)).rejects.toThrow(/start\(0\): want an integer ≥ 1/);
+  });
+
+  it('stop(id) annotates exactly that pod with the lowest deletion cost, then scales down by one', async () => {
+    const a = api.addPod('ready');
+    const b = api.addPod('unready'); // drained: /readyz 503
+    const c = api.addPod('ready');
+    api.replicas = 3;
+    await prov.stop(b);
+    const [annotate, scale] = api.writes();
+    expect(annotate).toMatchObject({ method: 'PATCH', path: `${PODS}/${b}`, contentType: 'application/merge-patch+json', body: { metadata: { annotations: { [POD_DELETION_COST]: '-2147483648' } } } });
+    expect(scale).toMatchObject({ method: 'PATCH', path: SCALE, contentType: 'application/merge-patch+json', body: { spec: { replicas: 2 } } });
+    expect(api.pod(a)!.metadata.annotations).toBeUndefined();
+    expect(api.pod(c)!.metadata.annotations).toBeUndefined();
+    expect((await prov.list()).find((i) => i.id === b)!.state).toBe('stopping');
+    // Asked again before the ReplicaSet removed it: no second scale-down.
+    await prov.stop(b);
+    expect(api.writes()).toHaveLength(2);
+    // Gone to terminating: nothing either.
+    api.pod(b)!.metadata.deletionTimestamp = new Date().toISOString();
+    await prov.stop(b);
+    expect(api.writes()).toHaveLength(2);
+  });
+
+  it('two concurrent stops scale down twice from the right counts (no conflict)', async () => {
+    const a = api.addPod('ready');
+    const b = api.addPod('ready');
+    api.addPod('ready');
+    api.replicas = 3;
+    await Promise.all([prov.stop(a), prov.stop(b)]);
+    expect(scaleWrites()).toEqual([2, 1]);
+    expect(api.pods.filter((p) => p.metadata.annotations?.[POD_DELETION_COST] === STOP_DELETION_COST).map((p) => p.metadata.name).sort()).toEqual([a, b].sort());
+  });
+
+  it('stop(id) refuses, with no write, an unknown pod and a scale-down the ReplicaSet would give another pod', async () => {
+    const a = api.addPod('ready');
+    const booting = api.addPod('pending');
+    api.replicas = 2;
+    await expect(prov.stop('parlor-server-nope')).rejects.toThrow(`kubernetes provisioner: parlor-server-nope is not a pod of ${NS}/${WORKLOAD}`);
+    await expect(prov.stop(a)).rejects.toThrow(`not stopping ${a} yet: ${booting} is not running and ready, and the ReplicaSet would remove it first`);
+    expect(api.writes()).toEqual([]);
+    api.pod(booting)!.status = { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] };
+    await prov.stop(a);
+    expect(scaleWrites()).toEqual([1]);
+  });
+
+  it('a concurrent writer (409), a missing workload (404) and a missing Role (403) are one-line errors naming the fix', async () => {
+    api.addPod('ready');
+    api.replicas = 1;
+    api.afterScaleRead = () => {
+      api.touchDeployment(); // someone changed the Deployment between the read and the patch
+      api.afterScaleRead = undefined;
+    };
+    await expect(prov.start(1)).rejects.toThrow(`kubernetes provisioner: scaling to 2 replicas deployment ${NS}/${WORKLOAD}: changed meanwhile (another writer); the autoscaler decides again`);
+    expect(api.replicas).toBe(1);
+    api.failNext = 404;
+    await expect(prov.list()).rejects.toThrow(/not found: apply the manifests \(parlor-orchestrator kubernetes manifests\)/);
+    api.failNext = 403;
+    await expect(prov.list()).rejects.toThrow(/forbidden: the orchestrator's service account needs the Role of the manifests/);
+    await prov.start(1); // and it works again after
+    expect(api.replicas).toBe(2);
+  });
+
+  it('an unreadable kubeconfig is a config error naming the file; an unreachable API names the cause', async () => {
+    const bad = new KubernetesProvisioner({ template, kubeconfig: '/nonexistent/kubeconfig' });
+    await expect(bad.list()).rejects.toMatchObject({ code: 'ORCHESTRATOR_CONFIG', message: expect.stringContaining('cannot read the kubeconfig /nonexistent/kubeconfig') });
+    await api.close(); // nothing listens there any more
+    await expect(prov.list()).rejects.toThrow(/cannot reach the Kubernetes API/);
+  });
+
+  it("the manifests' Role grants exactly the calls the provisioner made in this file", () => {
+    seen.push(...api.requests);
+    const calls = new Set<string>();
+    for (const r of seen) {
+      if (r.path === SCALE) calls.add(`apps deployments/scale ${r.method === 'GET' ? 'get' : 'patch'} ${WORKLOAD}`);
+      else if (r.path === PODS && r.method === 'GET') calls.add(' pods list *');
+      else if (r.path.startsWith(`${PODS}/`) && r.method === 'PATCH') calls.add(' pods patch *');
+      else throw new Error(`a call the Role does not cover: ${r.method} ${r.path}`);
+    }
+    const granted = new Set<string>();
+    for (const rule of provisionerRules(WORKLOAD) as Array<{ apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }>) {
+      for (const g of rule.apiGroups) for (const res of rule.resources) for (const v of rule.verbs) granted.add(`${g} ${res} ${v} ${rule.resourceNames?.join(',') ?? '*'}`);
+    }
+    expect([...calls].sort()).toEqual([...granted].sort());
+  });
+});
