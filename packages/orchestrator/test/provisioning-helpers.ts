@@ -1,0 +1,31 @@
+// Helpers of the provisioning tests: a free port, and the cleanup of provisioned processes.
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+
+/** A port free on 127.0.0.1 now (the provisioned instances need the orchestrator's port before it listens). */
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as AddressInfo;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** Kills (SIGKILL, whole process group) every instance whose pid file is in `dir` (a ProcessProvisioner's folder). */
+export function killProvisioned(dir: string): void {
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names.filter((n) => n.endsWith('.pid'))) {
+    try {
+      const { pid } = JSON.parse(readFileSync(join(dir, name), 'utf8')) as { pid: number };
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+}
