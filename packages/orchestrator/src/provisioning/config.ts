@@ -101,7 +101,10 @@ async function createProvisioner(kind: (typeof PROVISIONER_NAMES)[number], templ
   switch (kind) {
     case 'process':
       return new ProcessProvisioner({ template, dir: join(ctx.dataDir, 'instances') });
-    case 'swarm':
+    case 'swarm': {
+      const { SwarmProvisioner } = await import('./swarm.js');
+      return new SwarmProvisioner({ template, ...(flags.swarmService !== undefined ? { service: flags.swarmService } : {}) });
+    }
     case 'kubernetes':
       throw new OrchestratorConfigError(`--provisioner ${kind} is not available in this build: use --provisioner process`);
   }
