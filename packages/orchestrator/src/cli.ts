@@ -12,6 +12,7 @@ import { createRemoteResolver } from './catalog/remote-resolver.js';
 import { cliLogger, collect, DEFAULT_CATALOG_DIR, DEFAULT_DATA_DIR, failWith, intArg, keysFromFiles, LOG_LEVELS, GATE_RUNTIMES, oneLine, publishGate, reloadKeyFiles } from './cli-common.js';
 import type { LogLevel } from './logger.js';
 import { Orchestrator, type OrchestratorOptions } from './orchestrator.js';
+import { maskDatabaseUrl } from './operations/pg-db.js';
 import { kubernetesCommand } from './kubernetes-cli.js';
 import { autoscalerFromFlags, fleetUrlFor, PROVISIONER_NAMES, type ProvisionerFlags } from './provisioning/config.js';
 
@@ -45,6 +46,7 @@ program
   .addOption(new Option('--webhook-secret-file <path>', 'file holding the HMAC-SHA256 secret of the webhooks (first line, ≥ 16 characters); default PARLOR_WEBHOOK_SECRET').env('PARLOR_WEBHOOK_SECRET_FILE'))
   .addOption(new Option('--webhook-attempts <n>', 'attempts of one webhook delivery before it becomes a dead letter').env('PARLOR_WEBHOOK_ATTEMPTS').default(8).argParser(int('webhook attempts', 1)))
   .addOption(new Option('--catalog-dir <dir>', 'folder of the in-process catalog (catalog.db, artifacts/)').env('PARLOR_CATALOG_DIR').default(DEFAULT_CATALOG_DIR))
+  .addOption(new Option('--database-url <url>', 'postgres://user:password@host:5432/db: keep the operation log, the webhook outbox and the catalog in this shared Postgres database instead of SQLite files, so several orchestrators serve one catalog (they must share --catalog-dir: its artifacts/ stay files)').env('PARLOR_DATABASE_URL'))
   .addOption(new Option('--gate-runtime <runtime>', 'where the publish gate smoke-runs a game, as parlor validate --runtime (auto: docker when an engine answers, else process)').env('PARLOR_GATE_RUNTIME').choices([...GATE_RUNTIMES]).default('auto'))
   .addOption(new Option('--no-catalog', 'no catalog here: no /v1/games, /v1/manifests…; rooms by game are refused (NO_CATALOG) unless --catalog-url'))
   .addOption(new Option('--catalog-url <url>', 'use the catalog running at this URL (parlor-catalog) instead of one in-process: rooms by game resolve through it').env('PARLOR_CATALOG_URL'))
@@ -102,6 +104,12 @@ POST signed with the secret of --webhook-secret-file (or PARLOR_WEBHOOK_SECRET; 
 failing URL is retried with backoff, then kept as a dead letter (GET /v1/webhooks/dead-letters,
 POST /v1/webhooks/dead-letters/<id>/retry); what is pending survives a restart (--data-dir).
 
+Shared store: --database-url postgres://user:password@host:5432/parlor (or PARLOR_DATABASE_URL) keeps
+the operation log, the webhook outbox and the catalog in Postgres instead of SQLite files: several
+orchestrators on one database serve one catalog (give them the same --catalog-dir, a shared folder:
+artifacts stay files there), each recovering only what an orchestrator that is gone left unfinished.
+A call that meets the database restarting gets 503 DATABASE_UNAVAILABLE (retry); it reconnects by itself.
+
 Logs: one JSON object per line (pino), pretty when stdout is a terminal; keys appear only as
 fingerprints (keyFp), and every mutating /v1 call writes an "audit" entry. The REST contract is
 served at /v1/openapi.json.
@@ -124,6 +132,7 @@ Examples:
     publisherKeyFile?: string;
     metricsKeyFile?: string;
     dataDir: string;
+    databaseUrl?: string;
     webhook?: string[];
     webhookSecretFile?: string;
     webhookAttempts: number;
@@ -156,6 +165,7 @@ Examples:
         adminKey: keys.adminKey,
         publisherKey: keys.publisherKey,
         dataDir: resolve(opts.dataDir),
+        ...(opts.databaseUrl !== undefined ? { databaseUrl: opts.databaseUrl } : {}),
         ...webhookOptions(opts),
         ...(await catalogOptions(opts, keys.adminKey)),
         ...(opts.env !== undefined ? { env: opts.env } : {}),
@@ -178,7 +188,7 @@ Examples:
     const publicNote = orch.catalog && wildcard && opts.publicUrl === undefined ? `\n           artifact URLs use ${orch.publicUrl}: hosts on other machines need --public-url` : '';
     const catalogLine = opts.catalogUrl ? `\n  Catalog: ${opts.catalogUrl} (remote)` : orch.catalog ? `\n  Catalog: ${orch.url}/v1/games (${resolve(opts.catalogDir)})${publicNote}` : '';
     const scaling = opts.provisioner !== undefined ? `\n  Scaling: ${opts.provisioner} provisioner, buffer ${opts.buffer} free room slots, ${opts.minInstances}–${opts.maxInstances} instances of ${opts.instanceCapacity} rooms (GET /v1/autoscaler)` : '';
-    console.log(`\n  Parlor orchestrator\n  REST:   ${orch.url}/v1\n  Agents: ${orch.agentUrl}${catalogLine}${scaling}\n  Data:   ${resolve(opts.dataDir)}\n`);
+    console.log(`\n  Parlor orchestrator\n  REST:   ${orch.url}/v1\n  Agents: ${orch.agentUrl}${catalogLine}${scaling}\n  Data:   ${opts.databaseUrl !== undefined ? `${maskDatabaseUrl(opts.databaseUrl)} (Postgres)` : resolve(opts.dataDir)}\n`);
     let closing = false;
     const shutdown = (signal: string): void => {
       if (closing) process.exit(1);

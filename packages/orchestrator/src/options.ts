@@ -136,6 +136,18 @@ export interface OrchestratorOptions {
    */
   dataDir?: string;
   /**
+   * A shared PostgreSQL database, `postgres://user:password@host:5432/db`: the operation log, the
+   * webhook outbox and the in-process catalog's tables (a `catalog` `{ dir }` without its own
+   * `databaseUrl` takes this one) live there instead of SQLite files, so several orchestrators
+   * serve one catalog and keep one log. Migrations are applied at `listen()` (once, whichever
+   * orchestrator starts first; a database migrated by a newer parlor is refused). Each
+   * orchestrator's recovery fails only the operations and publishes of orchestrators that are gone.
+   * The catalog's artifacts stay files in its `dir`, which every orchestrator must share. Needs
+   * the `pg` package. Default none: SQLite in `dataDir` and the catalog's folder.
+   * @throws {OrchestratorConfigError} (constructor) for a URL that is not `postgres://` or `postgresql://`.
+   */
+  databaseUrl?: string;
+  /**
    * Webhooks: each `{ url, secret, kinds? }` gets the notifications of its kinds (default all:
    * `game.turn.ready`, `game.paused`, `game.finished`, `runtime.start_failed`,
    * `runtime.config_invalid`) as signed JSON POSTs, from a durable outbox in `dataDir`'s
@@ -158,7 +170,8 @@ export interface OrchestratorOptions {
 }
 
 /** Options with their defaults applied (keys, logger and environment are handled apart). */
-export type ResolvedOptions = Required<Omit<OrchestratorOptions, 'agentKey' | 'adminKey' | 'logger' | 'logLevel' | 'cors' | 'nodeEnv' | 'host' | 'metricsKey' | 'resolver' | 'publisherKey' | 'catalog' | 'publicUrl' | 'webhooks' | 'webhookDelivery' | 'autoscaler'>> & {
+export type ResolvedOptions = Required<Omit<OrchestratorOptions, 'agentKey' | 'adminKey' | 'logger' | 'logLevel' | 'cors' | 'nodeEnv' | 'host' | 'metricsKey' | 'resolver' | 'publisherKey' | 'catalog' | 'publicUrl' | 'webhooks' | 'webhookDelivery' | 'autoscaler' | 'databaseUrl'>> & {
+  databaseUrl: string | undefined;
   host: string;
   resolver: GameResolver | undefined;
   publicUrl: string | undefined;
@@ -199,6 +212,7 @@ export function resolveOptions(options: OrchestratorOptions): ResolvedOptions {
     publicUrl: options.publicUrl?.replace(/\/+$/, ''),
     env: envOpt(options),
     dataDir: dataDirOpt(options.dataDir),
+    databaseUrl: databaseUrlOpt(options.databaseUrl),
   };
 }
 
@@ -211,6 +225,12 @@ function envOpt(options: OrchestratorOptions): string {
 function dataDirOpt(v: string | undefined): string {
   if (v === undefined) return ':memory:';
   if (typeof v !== 'string' || v.trim() === '') throw new OrchestratorConfigError(`dataDir must be a folder path or ':memory:' (got ${JSON.stringify(v)})`);
+  return v;
+}
+
+function databaseUrlOpt(v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || !/^postgres(ql)?:\/\/./i.test(v)) throw new OrchestratorConfigError(`databaseUrl must be a postgres://user:password@host:5432/db URL (got ${JSON.stringify(String(v).replace(/:[^:@/]*@/, ':***@').slice(0, 60))})`);
   return v;
 }
 

@@ -19,7 +19,7 @@ import { createApi, type Api } from './api/http.js';
 import { AuthGuard } from './auth/guard.js';
 import { AccessKeys } from './auth/keys.js';
 import { AuthThrottle } from './auth/throttle.js';
-import { CatalogHost } from './catalog/hosting.js';
+import { CatalogHost, isCatalog } from './catalog/hosting.js';
 import type { Catalog } from './catalog/types.js';
 import { FleetCause, OrchestratorConfigError, OrchestratorError, OrchestratorErrorCode } from './errors.js';
 import { resolveLogger, type Logger } from './logger.js';
@@ -107,7 +107,9 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
           `  Pass --agent-key / --admin-key (or PARLOR_AGENT_KEYS / PARLOR_ADMIN_KEYS) to choose your own.\n\n`,
       );
     }
-    this.catalogHost = options.catalog ? new CatalogHost(options.catalog, this.logger) : null;
+    // an in-process catalog opened here shares the orchestrator's database unless it names its own
+    const catalogSetting = options.catalog && !isCatalog(options.catalog) && options.catalog.databaseUrl === undefined && options.databaseUrl !== undefined ? { ...options.catalog, databaseUrl: options.databaseUrl } : options.catalog;
+    this.catalogHost = catalogSetting ? new CatalogHost(catalogSetting, this.logger) : null;
     if (options.publicUrl !== undefined && !/^https?:\/\/[^\s/]+(\/[^\s]*)?$/.test(options.publicUrl)) throw new OrchestratorConfigError(`publicUrl must be an http(s) URL (got ${JSON.stringify(options.publicUrl)})`);
     const opts = resolveOptions({ ...options, resolver: options.resolver ?? this.catalogHost?.resolver });
     this.opts = opts;
@@ -145,7 +147,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
         throw err;
       },
     );
-    this.operationStore = new OperationStore(opts.dataDir, (operation) => this.emit('operation:finished', { operation }));
+    this.operationStore = new OperationStore(opts.dataDir, (operation) => this.emit('operation:finished', { operation }), opts.databaseUrl);
     this.scaler = options.autoscaler
       ? new Autoscaler(
           options.autoscaler,
@@ -268,7 +270,7 @@ export class Orchestrator extends EventEmitter<OrchestratorEvents> {
       throw err;
     }
     // webhooks pending from an earlier run (and the notifications of its interrupted operations) go out from now on
-    this.notifier.start(this.operationStore.db.db);
+    this.notifier.start(this.operationStore.outbox);
     this.listening = true;
     this.hub.start();
     this.feed.start();
