@@ -56,12 +56,12 @@ program
   .addOption(new Option('--provisioner <name>', `start and stop game server instances to keep a buffer of free room slots: ${PROVISIONER_NAMES.join(', ')} (default: none, the fleet is what was started by hand)`).env('PARLOR_PROVISIONER'))
   .addOption(new Option('--server-image <image>', 'image of the provisioned instances (swarm, kubernetes)').env('PARLOR_SERVER_IMAGE').default('parlor-server:local'))
   .addOption(new Option('--server-arg <arg>', 'argument appended to `parlor serve` of every provisioned instance (repeatable: --server-arg --games --server-arg /srv/games)').argParser((v: string, prev: string[] = []) => [...prev, v]))
-  .addOption(new Option('--instance-capacity <n>', 'room slots of one provisioned instance (its --max-rooms)').env('PARLOR_INSTANCE_CAPACITY').default(10).argParser(int('instance capacity', 1)))
+  .addOption(new Option('--instance-capacity <n>', 'room slots of one provisioned instance (its --max-rooms)').env('PARLOR_INSTANCE_CAPACITY').default(10).argParser(int('--instance-capacity (an integer ≥ 1)', 1)))
   .addOption(new Option('--buffer <n|n%>', 'free room slots the autoscaler keeps: a number, or a percentage of all slots').env('PARLOR_BUFFER').default('4'))
-  .addOption(new Option('--min-instances <n>', 'never fewer provisioned instances').env('PARLOR_MIN_INSTANCES').default(1).argParser(int('min instances', 0)))
-  .addOption(new Option('--max-instances <n>', 'never more provisioned instances (a restarted orchestrator included)').env('PARLOR_MAX_INSTANCES').default(10).argParser(int('max instances', 1)))
-  .addOption(new Option('--cool-down <ms>', 'after a scale event, wait this long before scaling down again (ms)').env('PARLOR_COOL_DOWN_MS').default(30_000).argParser(int('cool down', 0)))
-  .addOption(new Option('--drain-timeout <ms>', 'how long a drained instance may keep rooms before they are stopped (saved) and it is stopped anyway (ms)').env('PARLOR_DRAIN_TIMEOUT_MS').default(300_000).argParser(int('drain timeout', 0)))
+  .addOption(new Option('--min-instances <n>', 'never fewer provisioned instances').env('PARLOR_MIN_INSTANCES').default(1).argParser(int('--min-instances (an integer ≥ 0)', 0)))
+  .addOption(new Option('--max-instances <n>', 'never more provisioned instances (a restarted orchestrator included)').env('PARLOR_MAX_INSTANCES').default(10).argParser(int('--max-instances (an integer ≥ 1)', 1)))
+  .addOption(new Option('--cool-down <ms>', 'after a scale event, wait this long before scaling down again (ms)').env('PARLOR_COOL_DOWN_MS').default(30_000).argParser(int('--cool-down (ms, an integer ≥ 0)', 0)))
+  .addOption(new Option('--drain-timeout <ms>', 'how long a drained instance may keep rooms before they are stopped (saved) and it is stopped anyway (ms)').env('PARLOR_INSTANCE_DRAIN_TIMEOUT_MS').default(300_000).argParser(int('--drain-timeout (ms, an integer ≥ 0)', 0)))
   .addOption(new Option('--swarm-service <prefix>', 'name prefix of the Swarm service and secret of the instances (swarm)').env('PARLOR_SWARM_SERVICE'))
   .addOption(new Option('--kube-namespace <ns>', 'namespace of the server workload (kubernetes; default default)').env('PARLOR_KUBE_NAMESPACE'))
   .addOption(new Option('--kube-workload <name>', 'the server workload it scales (kubernetes; default parlor-server)').env('PARLOR_KUBE_WORKLOAD'))
@@ -109,6 +109,17 @@ the operation log, the webhook outbox and the catalog in Postgres instead of SQL
 orchestrators on one database serve one catalog (give them the same --catalog-dir, a shared folder:
 artifacts stay files there), each recovering only what an orchestrator that is gone left unfinished.
 A call that meets the database restarting gets 503 DATABASE_UNAVAILABLE (retry); it reconnects by itself.
+
+Autoscaling: --provisioner process|swarm|kubernetes keeps --buffer free room slots (a number, or a
+percentage of all slots) by starting and stopping \`parlor serve\` instances of --instance-capacity rooms
+each, between --min-instances and --max-instances (counted from the engine, so a restart never adds
+more). An empty instance whose slots are not needed is drained, then stopped (after --cool-down since
+the last scale event); rooms still there after --drain-timeout are stopped (saved) first. process:
+children of this machine (pid files and logs in <data-dir>/instances; --server-arg passes flags to
+\`parlor serve\`, e.g. --server-arg --games --server-arg ./games); swarm: a Swarm service per instance
+of --server-image; kubernetes: the Deployment --kube-workload in --kube-namespace. Instances connect
+back to --public-url (as ws://), else to this port. Every decision is in the operation log (source
+autoscaler), on SSE (event autoscaler) and at GET /v1/autoscaler; /metrics has the buffer.
 
 Logs: one JSON object per line (pino), pretty when stdout is a terminal; keys appear only as
 fingerprints (keyFp), and every mutating /v1 call writes an "audit" entry. The REST contract is

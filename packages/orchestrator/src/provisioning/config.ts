@@ -105,7 +105,13 @@ async function createProvisioner(kind: (typeof PROVISIONER_NAMES)[number], templ
       const { SwarmProvisioner } = await import('./swarm.js');
       return new SwarmProvisioner({ template, ...(flags.swarmService !== undefined ? { service: flags.swarmService } : {}) });
     }
-    case 'kubernetes':
-      throw new OrchestratorConfigError(`--provisioner ${kind} is not available in this build: use --provisioner process`);
+    case 'kubernetes': {
+      const { KubernetesProvisioner } = await import('./kubernetes.js');
+      return new KubernetesProvisioner({
+        template,
+        ...(flags.kubeNamespace !== undefined ? { namespace: flags.kubeNamespace } : {}),
+        ...(flags.kubeWorkload !== undefined ? { workload: flags.kubeWorkload } : {}),
+      });
+    }
   }
 }
