@@ -81,3 +81,13 @@ export async function runningContainer(name: string): Promise<string> {
 export async function killContainer(id: string): Promise<void> {
   await run('docker', ['kill', '-s', 'KILL', id], { timeout: 30_000 });
 }
+
+/** Whether a Docker volume named `name` exists. */
+export async function volumeExists(name: string): Promise<boolean> {
+  return (await docker(['volume', 'ls', '-q', '--filter', `name=^${name}$`])) === name;
+}
+
+/** Creates a Docker volume with labels (`k=v`). */
+export async function createVolume(name: string, labels: Record<string, string>): Promise<void> {
+  await run('docker', ['volume', 'create', ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]), name], { timeout: 30_000 });
+}

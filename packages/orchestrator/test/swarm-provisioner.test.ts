@@ -10,7 +10,8 @@
  * - kill -9 of the task's container: Swarm restarts the task (same service, same volume), the host
  *   restores the room from its state folder (same id, the acknowledged order kept), its agent
  *   joins again, and the player, joining again at the instance's new address, sees the room.
- * - stop(id): the service is gone from the engine and from list(), its instance leaves the fleet.
+ * - stop(id): the service is gone from the engine and from list(), its instance leaves the fleet,
+ *   its state volume is removed; a later list() sweeps a volume of its prefix left without service.
  * Every service, secret and volume of the test prefix is removed in afterAll, failed or not.
  */
 import { randomBytes } from 'node:crypto';
@@ -18,11 +19,11 @@ import { fileURLToPath } from 'node:url';
 import { WS_PATH } from '@parlor/squish';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROVISIONED_ID_LABEL, PROVISIONER_LABEL } from '../src/provisioning/types.js';
-import { SwarmProvisioner } from '../src/provisioning/swarm.js';
+import { SWARM_SERVICE_LABEL, SwarmProvisioner } from '../src/provisioning/swarm.js';
 import type { InstanceInfo, Orchestrator, RoomInfo } from '../src/index.js';
 import { AGENT_KEY, http, startOrchestrator, waitFor } from './helpers.js';
 import { Player } from './player.js';
-import { buildServerImage, gamesFolder, killContainer, removeSwarmObjects, runningContainer, swarmUnavailable } from './swarm-helpers.js';
+import { buildServerImage, createVolume, gamesFolder, killContainer, removeSwarmObjects, runningContainer, swarmUnavailable, volumeExists } from './swarm-helpers.js';
 
 const skip = swarmUnavailable();
 const prefix = `ptest-${randomBytes(3).toString('hex')}`;
@@ -122,5 +123,22 @@ describe.skipIf(skip !== null)(`Swarm provisioner on a single-node swarm${skip ?
     await waitFor(async () => (await swarm.list()).length === 0, 'list() empty', 20_000);
     await waitFor(async () => (await instanceOf(id)) === undefined, 'the instance out of the fleet', 30_000);
     await expect(swarm.stop(id)).rejects.toThrow(/no service/);
+    // its state volume goes with it (once its container is gone)
+    await waitFor(async () => !(await volumeExists(`${prefix}-${id}-data`)), 'the instance volume removed', 30_000);
   }, 60_000);
+
+  it('list() removes a state volume of its prefix whose service is gone (a stop cut short by an orchestrator exit)', async () => {
+    const orphan = `${prefix}-deadbeef00-data`;
+    await createVolume(orphan, { [SWARM_SERVICE_LABEL]: prefix, [PROVISIONED_ID_LABEL]: 'deadbeef00' });
+    const other = `${prefix}x-deadbeef00-data`; // another prefix's: left alone
+    await createVolume(other, { [SWARM_SERVICE_LABEL]: `${prefix}x`, [PROVISIONED_ID_LABEL]: 'deadbeef00' });
+    const restarted = new SwarmProvisioner({ template: { image: IMAGE, fleetUrl: `ws://127.0.0.1:${orch.port}`, agentKey: AGENT_KEY, labels: {}, capacity: 5, env: {} }, service: prefix });
+    try {
+      expect(await restarted.list()).toEqual([]);
+      expect(await volumeExists(orphan)).toBe(false);
+      expect(await volumeExists(other)).toBe(true);
+    } finally {
+      await restarted.close();
+    }
+  });
 });

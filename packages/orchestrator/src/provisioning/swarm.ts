@@ -79,6 +79,7 @@ export class SwarmProvisioner implements Provisioner {
   private docker: Docker | null = null;
   private ready: Promise<Docker> | null = null;
   private readonly stopping = new Set<string>();
+  private lastSweep = 0;
 
   /** @throws Error when the `service` prefix is not a valid Docker name. */
   constructor(private readonly opts: SwarmProvisionerOptions) {
@@ -229,10 +230,26 @@ export class SwarmProvisioner implements Provisioner {
     return all.filter((s) => ID_RE.test(s.Spec?.Labels?.[PROVISIONED_ID_LABEL] ?? ''));
   }
 
+  /**
+   * Removes the state volumes of this prefix whose service is gone (a stop whose volume removal
+   * was cut short by an orchestrator exit, a service removed by hand). At most every 30 s; best effort.
+   */
+  private async sweepVolumes(docker: Docker, services: Docker.Service[]): Promise<void> {
+    if (Date.now() - this.lastSweep < 30_000) return;
+    this.lastSweep = Date.now();
+    const live = new Set(services.map((s) => s.Spec?.Labels?.[PROVISIONED_ID_LABEL]));
+    const { Volumes } = (await docker.listVolumes({ filters: { label: [`${SWARM_SERVICE_LABEL}=${this.prefix}`] } })) as { Volumes?: Array<{ Name: string; Labels?: Record<string, string> | null }> };
+    for (const v of Volumes ?? []) {
+      const id = v.Labels?.[PROVISIONED_ID_LABEL] ?? '';
+      if (ID_RE.test(id) && !live.has(id) && !this.stopping.has(id)) await docker.getVolume(v.Name).remove().catch(() => undefined);
+    }
+  }
+
   /** @inheritDoc */
   async list(): Promise<ProvisionedInstance[]> {
     const docker = await this.engine();
     const services = await this.services(docker);
+    await this.sweepVolumes(docker, services).catch(() => undefined);
     if (services.length === 0) return [];
     const tasks = (await docker.listTasks({ filters: { 'desired-state': ['running'] } })) as Array<{ ServiceID: string; DesiredState?: string; Status?: { State?: string } }>;
     return services.map((s) => {
