@@ -20,7 +20,11 @@
 # Pass the runtime explicitly (`--server-arg --runtime --server-arg docker` on the orchestrator)
 # once the node grants what it needs.
 #
-#   build-server-image.sh [tag=parlor-server:local]
+#   build-server-image.sh [tag=parlor-server:local] [games-folder]
+#
+# With a games folder (e.g. examples), its games are copied into the image at /games: run the
+# instances with `parlor serve --games /games` (the orchestrator: --server-arg --games
+# --server-arg /games). Without one, instances serve what the fleet places on them from the catalog.
 #
 # Needs @parlor/server and @parlor/client built (`npm run build`). Prints the tag. The image is
 # labelled with the sha256 of its inputs; when the tag already carries that hash nothing is built
@@ -29,6 +33,8 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 server="$(cd "$here/.." && pwd)"
 tag="${1:-parlor-server:local}"
+games="${2:-}"
+[ -z "$games" ] || [ -d "$games" ] || { echo "build-server-image.sh: games folder $games not found" >&2; exit 1; }
 node_bin="$(readlink -f "$(command -v node)")"
 cli="$server/dist/cli.js"
 runner="$server/dist/process-runner.mjs"
@@ -49,7 +55,13 @@ esbuild_bin_dir="$(cd "$esbuild_dir" && node -e "process.stdout.write(require('p
 
 ctx="$(mktemp -d)"
 trap 'rm -rf "$ctx"' EXIT
-mkdir -p "$ctx/usr/local/bin" "$ctx/opt/parlor/node_modules/@parlor/client/dist" "$ctx/opt/parlor/node_modules/@esbuild" "$ctx/tmp" "$ctx/data" "$ctx/etc"
+mkdir -p "$ctx/usr/local/bin" "$ctx/opt/parlor/node_modules/@parlor/client/dist" "$ctx/opt/parlor/node_modules/@esbuild" "$ctx/tmp" "$ctx/data" "$ctx/etc" "$ctx/games"
+if [ -n "$games" ]; then
+  # the game sources only (no node_modules, dist or dot files), readable by the server's uid
+  (cd "$games" && find . -mindepth 1 \( -name node_modules -o -name dist -o -name '.*' \) -prune -o -type f -print0) |
+    (cd "$games" && xargs -0 -r cp --parents -t "$ctx/games")
+  chmod -R a+rX "$ctx/games"
+fi
 # The CLI as one ESM file. Kept external (copied below): native modules and esbuild's binary;
 # pino-pretty (a terminal nicety) and ssh2's optional native parts (cpu-features, *.node: it falls back to JS) are left out.
 (cd "$server" && node -e "
@@ -94,6 +106,7 @@ COPY lib64 /lib64
 COPY etc /etc
 COPY opt /opt
 COPY tmp /tmp
+COPY games /games
 COPY --chown=65534:65534 data /data
 USER 65534:65534
 WORKDIR /data
