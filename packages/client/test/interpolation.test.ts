@@ -83,6 +83,20 @@ describe('Interpolator', () => {
     expect(r.motion.movingNodes).toBe(0);
   });
 
+  it('after a pause, the next move takes one interval from where it was drawn, with no jump', () => {
+    const r = room();
+    r.send(0);
+    r.dot.x = 12;
+    r.send(100);
+    expect(r.drawn(r.dot, 200)._x).toBe(12);
+    r.dot.x = 14;
+    r.send(5000); // nothing changed for 4.9 s
+    expect(r.motion.interval).toBe(100); // the pause is not a frame rate
+    expect(r.drawn(r.dot, 5000)._x).toBe(12);
+    expect(r.drawn(r.dot, 5050)._x).toBeCloseTo(13, 9);
+    expect(r.drawn(r.dot, 5100)._x).toBe(14);
+  });
+
   it('estimates the interval from arrivals (median gap), at least one tick', () => {
     const m = new Interpolator();
     m.setTickRate(20);

@@ -15,8 +15,14 @@ export interface InterpolationOptions {
   interval?: number;
 }
 
-/** Longest frame interval the estimate accepts, ms: a room idle for longer is not "a slow room". */
+/** Longest frame interval the estimate accepts, ms. */
 const MAX_INTERVAL_MS = 1000;
+/**
+ * A gap between frames longer than this (or than three ticks, if longer) is a pause (nothing
+ * changed meanwhile, e.g. a card game between moves), not a frame rate: it is left out of the
+ * interval estimate.
+ */
+const PAUSE_MS = 250;
 /** Inter-arrival gaps the interval estimate takes the median of. */
 const GAPS = 9;
 
@@ -51,8 +57,8 @@ interface Track {
  * vertex count or a shape whose geometry changed. Only positions and sizes move; colours, text,
  * visibility and the tree change at the frame.
  *
- * The frame interval is the median gap between the last arrivals of frames, at least one tick of
- * the room (a room sends at most one frame per tick) and at most a second.
+ * The frame interval is the median gap between the last arrivals of frames (pauses left out), at
+ * least one tick of the room (a room sends at most one frame per tick) and at most a second.
  *
  * Usage: call {@link frame} after each frame is applied to the mirror, then {@link pose} before
  * drawing (it writes the drawn values into the mirror's nodes) and {@link restore} right after
@@ -105,8 +111,9 @@ export class Interpolator {
    * @param now arrival time, ms, on the clock later passed to {@link pose} (`performance.now()`)
    */
   frame(root: Node | null, full: boolean, now: number): void {
-    if (this.tCur >= 0 && now > this.tCur) {
-      this.gaps.push(now - this.tCur);
+    const gap = now - this.tCur;
+    if (this.tCur >= 0 && gap > 0 && gap <= Math.max(PAUSE_MS, 3 * this.minInterval)) {
+      this.gaps.push(gap);
       if (this.gaps.length > GAPS) this.gaps.shift();
       const sorted = [...this.gaps].sort((a, b) => a - b);
       this.estimate = Math.min(MAX_INTERVAL_MS, Math.max(this.minInterval, sorted[sorted.length >> 1]));
@@ -144,12 +151,18 @@ export class Interpolator {
     this.moving = moving;
   }
 
-  /** How far the drawing is from the previous frame towards the newest one, 0–1, at `now`. */
+  /**
+   * How far the drawing is from the previous frame towards the newest one, 0–1, at `now`: the
+   * drawn time is `now − interval`, placed between the two frames' arrival times. After a pause
+   * (frames further apart than the interval) the previous frame counts as arrived one interval
+   * before the newest, so the move takes one interval from where it was drawn, with no jump.
+   */
   alpha(now: number): number {
     if (this.tPrev < 0) return 1;
-    const span = this.tCur - this.tPrev;
+    const d = this.estimate;
+    const span = Math.min(this.tCur - this.tPrev, d);
     if (!(span > 0)) return 1;
-    const a = (now - this.estimate - this.tPrev) / span;
+    const a = (now - d - (this.tCur - span)) / span;
     return a <= 0 ? 0 : a >= 1 ? 1 : a;
   }
 
