@@ -28,7 +28,8 @@ export function kubernetesCommand(): Command {
     .addOption(new Option('--server-arg <arg>', 'argument appended to every server\'s parlor serve (repeatable)').argParser(repeat))
     .addOption(new Option('--key-secret <name>', 'Secret holding agent.key and admin.keys').default(D.keySecret))
     .addOption(new Option('--orchestrator-storage <size>', "size of the orchestrator's volume claim").default(D.orchestratorStorage))
-    .action((opts: { namespace: string; workload: string; serverImage: string; orchestratorImage: string; capacity: number; drainTimeout: number; buffer: string; minInstances: number; maxInstances: number; serverArg?: string[]; keySecret: string; orchestratorStorage: string }) => {
+    .addOption(new Option('--endpoint <kind>', "players' join URLs: pod-ip (inside the cluster) or host-port (port 8080 on the pod's node, one server per node)").choices(['pod-ip', 'host-port']).default(D.endpoint))
+    .action((opts: { namespace: string; workload: string; serverImage: string; orchestratorImage: string; capacity: number; drainTimeout: number; buffer: string; minInstances: number; maxInstances: number; serverArg?: string[]; keySecret: string; orchestratorStorage: string; endpoint: 'pod-ip' | 'host-port' }) => {
       try {
         process.stdout.write(
           kubernetesManifests({
@@ -44,6 +45,7 @@ export function kubernetesCommand(): Command {
             serverArgs: opts.serverArg ?? [],
             keySecret: opts.keySecret,
             orchestratorStorage: opts.orchestratorStorage,
+            endpoint: opts.endpoint,
           }),
         );
       } catch (err) {

@@ -79,6 +79,13 @@ describe('kubernetes manifests', () => {
     const dataMount = c.volumeMounts.find((m: Obj) => arg(args, '--state-dir')!.startsWith(`${m.mountPath}/`));
     expect(pod.spec.volumes.find((v: Obj) => v.name === dataMount.name).emptyDir).toEqual({});
     expect(pod.spec.automountServiceAccountToken).toBe(false);
+    // Join URLs: the pod's IP by default; with host-port, the node's IP and the port published there.
+    expect(arg(args, '--endpoint-url')).toBe('http://$(POD_IP):8080');
+    expect(c.env).toContainEqual({ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } });
+    const onNode = (kubernetesManifestObjects({ endpoint: 'host-port' }) as Obj[]).find((d) => d.metadata.name === 'parlor-server' && d.kind === 'Deployment').spec.template.spec.containers[0];
+    expect(arg(onNode.args, '--endpoint-url')).toBe('http://$(HOST_IP):8080');
+    expect(onNode.env).toContainEqual({ name: 'HOST_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } });
+    expect(onNode.ports).toEqual([{ name: 'http', containerPort: 8080, hostPort: 8080 }]);
   });
 
   it('Services, PDB, the orchestrator and its RBAC (exactly what the provisioner calls)', () => {

@@ -61,6 +61,12 @@ export interface KubernetesManifestOptions {
   keySecret?: string;
   /** Size of the orchestrator's PersistentVolumeClaim. Default `1Gi`. */
   orchestratorStorage?: string;
+  /**
+   * The address players' join URLs name (`--endpoint-url`): `pod-ip` (`http://<pod IP>:8080`,
+   * reachable inside the cluster only) or `host-port` (the pod's port 8080 published on its node,
+   * `http://<node IP>:8080`: one game server per node, as Agones' host ports). Default `pod-ip`.
+   */
+  endpoint?: 'pod-ip' | 'host-port';
 }
 
 /** The defaults of {@link KubernetesManifestOptions} (what `deploy/kubernetes/parlor.yaml` is made of). */
@@ -77,6 +83,7 @@ export const KUBERNETES_MANIFEST_DEFAULTS: Readonly<Required<KubernetesManifestO
   serverArgs: [],
   keySecret: 'parlor-keys',
   orchestratorStorage: '1Gi',
+  endpoint: 'pod-ip',
 });
 
 /** Seconds between the end of a server's drain timeout and the kubelet's SIGKILL: the rooms' final saves and the close. */
@@ -103,6 +110,7 @@ function check(o: Required<KubernetesManifestOptions>): void {
   }
   if (o.minInstances > o.maxInstances) throw new Error(`--min-instances ${o.minInstances} is above --max-instances ${o.maxInstances}`);
   if (!/^\d+%?$/.test(o.buffer)) throw new Error(`--buffer ${JSON.stringify(o.buffer)}: want a number of free room slots (4) or a percentage (25%)`);
+  if (o.endpoint !== 'pod-ip' && o.endpoint !== 'host-port') throw new Error(`--endpoint ${JSON.stringify(o.endpoint)}: want pod-ip or host-port`);
   if (!o.serverImage || !o.orchestratorImage) throw new Error('--server-image and --orchestrator-image need a value (e.g. parlor-server:local)');
 }
 
@@ -119,10 +127,11 @@ export function podSelector(workload: string): string {
 
 function serverDeployment(o: Required<KubernetesManifestOptions>, fleetUrl: string): YamlValue {
   const labels = serverLabels(o.workload);
+  const hostPort = o.endpoint === 'host-port';
   const args = [
     'serve', '--host', '0.0.0.0', '--port', String(SERVER_PORT),
     '--fleet-url', fleetUrl, '--fleet-key-file', '/etc/parlor/agent.key',
-    '--name', '$(POD_NAME)', '--endpoint-url', `http://$(POD_IP):${SERVER_PORT}`,
+    '--name', '$(POD_NAME)', '--endpoint-url', `http://$(${hostPort ? 'HOST_IP' : 'POD_IP'}):${SERVER_PORT}`,
     '--label', `${PROVISIONER_LABEL}=kubernetes`, '--label', `${PROVISIONED_ID_LABEL}=$(POD_NAME)`,
     '--max-rooms', String(o.capacity), '--drain-timeout', String(o.drainTimeoutMs),
     '--runtime', 'inline', '--state-dir', '/data/state', '--artifact-cache', '/data/artifacts',
@@ -148,9 +157,9 @@ function serverDeployment(o: Required<KubernetesManifestOptions>, fleetUrl: stri
               args,
               env: [
                 { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-                { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+                hostPort ? { name: 'HOST_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } } : { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
               ],
-              ports: [{ name: 'http', containerPort: SERVER_PORT }],
+              ports: [{ name: 'http', containerPort: SERVER_PORT, ...(hostPort ? { hostPort: SERVER_PORT } : {}) }],
               readinessProbe: probe('/readyz', 5, 1),
               livenessProbe: probe('/healthz', 10, 3),
               lifecycle: { preStop: { exec: { command: ['/usr/local/bin/node', '-e', PRESTOP_DRAIN] } } },
