@@ -9,8 +9,9 @@
  * engine then schedules its next tick itself. A tick may run up to {@link TICK_SLACK_MS} early,
  * which the engine's real `dt` accounts for (it measures elapsed time, not the schedule).
  *
- * Cancelling is lazy: a {@link ScheduledTick} carries a generation number, and heap entries whose
- * generation is no longer current are dropped when they reach the top.
+ * Cancelling is lazy: a task's current heap entry is kept on the task (a symbol-keyed slot, so no
+ * map lookup per tick); rescheduling or cancelling empties the old entry, and empty entries are
+ * dropped when they reach the top.
  */
 
 /** Ticks due within this many ms of the earliest run in the same wake-up. */
@@ -24,29 +25,37 @@ export interface ScheduledTick {
 
 interface Entry {
   at: number;
-  task: ScheduledTick;
-  gen: number;
+  /** `null` once cancelled, rescheduled or run. */
+  task: ScheduledTick | null;
 }
+
+/** Where a task keeps its current entry. */
+const ENTRY = Symbol('tick-scheduler entry');
+type Slotted = ScheduledTick & { [ENTRY]?: Entry | null };
 
 /** The process's tick scheduler (see the file's opening comment). */
 export class TickScheduler {
   private readonly heap: Entry[] = [];
-  /** Current generation per task: entries of older generations are stale. */
-  private readonly gens = new WeakMap<ScheduledTick, number>();
   private timer: ReturnType<typeof setTimeout> | null = null;
   private timerAt = Infinity;
 
   /** Runs `task` at `at` (`performance.now()` time), replacing any time it was scheduled for. */
   schedule(task: ScheduledTick, at: number): void {
-    const gen = (this.gens.get(task) ?? 0) + 1;
-    this.gens.set(task, gen);
-    this.push({ at, task, gen });
+    const t = task as Slotted;
+    const old = t[ENTRY];
+    if (old) old.task = null;
+    const e: Entry = { at, task };
+    t[ENTRY] = e;
+    this.push(e);
     if (at < this.timerAt) this.arm(at);
   }
 
   /** Forgets `task`'s scheduled time (it will not run unless scheduled again). */
   cancel(task: ScheduledTick): void {
-    this.gens.set(task, (this.gens.get(task) ?? 0) + 1);
+    const t = task as Slotted;
+    const old = t[ENTRY];
+    if (old) old.task = null;
+    t[ENTRY] = null;
   }
 
   /** Scheduled entries, stale ones included (for tests and metrics). */
@@ -68,11 +77,11 @@ export class TickScheduler {
     // Entries pushed while running (the next ticks) are due at least one interval later: they
     // never run in this wake-up unless they are due by `until` too.
     while (this.heap.length > 0 && this.heap[0].at <= until) {
-      const e = this.pop();
-      if (this.gens.get(e.task) !== e.gen) continue;
-      this.gens.set(e.task, e.gen + 1);
+      const task = this.pop().task as Slotted | null;
+      if (task === null) continue;
+      task[ENTRY] = null;
       try {
-        e.task.runTick();
+        task.runTick();
       } catch (err) {
         thrown ??= { err };
       }
@@ -85,7 +94,7 @@ export class TickScheduler {
   }
 
   private dropStaleTop(): void {
-    while (this.heap.length > 0 && this.gens.get(this.heap[0].task) !== this.heap[0].gen) this.pop();
+    while (this.heap.length > 0 && this.heap[0].task === null) this.pop();
   }
 
   private push(e: Entry): void {

@@ -32,13 +32,19 @@ interface WsInternals {
 
 /** FIN + binary opcode: one whole binary message in one frame. */
 const FIN_BINARY = 0x82;
+/**
+ * The 2-byte headers of payloads up to 125 bytes, made once: a socket may keep a header queued
+ * after `write` returns, which is safe because these buffers are never written to again.
+ */
+const SHORT_HEADERS: readonly Buffer[] = Array.from({ length: 126 }, (_, n) => Buffer.from([FIN_BINARY, n]));
 
 /**
  * The header of an unmasked (server → client) WebSocket frame holding one whole binary message
- * of `length` bytes (RFC 6455 §5.2): 2 bytes up to 125, 4 up to 65 535, 10 beyond.
+ * of `length` bytes (RFC 6455 §5.2): 2 bytes up to 125, 4 up to 65 535, 10 beyond. The buffer
+ * must not be written to (those of short payloads are shared).
  */
 export function frameHeader(length: number): Buffer {
-  if (length <= 125) return Buffer.from([FIN_BINARY, length]);
+  if (length <= 125) return SHORT_HEADERS[length];
   if (length <= 0xffff) return Buffer.from([FIN_BINARY, 126, length >>> 8, length & 0xff]);
   const h = Buffer.allocUnsafe(10);
   h[0] = FIN_BINARY;
@@ -88,5 +94,17 @@ export function writeParts(ws: WebSocket, parts: readonly Uint8Array[], length: 
   socket.cork();
   socket.write(frameHeader(length));
   for (const p of parts) socket.write(p);
+  socket.uncork();
+}
+
+/**
+ * {@link writeParts} for the parts `idx` of `parts` (in that order), without building their
+ * list. Call only when {@link canWriteFramed}.
+ */
+export function writePartsAt(ws: WebSocket, parts: readonly Uint8Array[], idx: readonly number[], length: number): void {
+  const socket = (ws as unknown as WsInternals)._socket!;
+  socket.cork();
+  socket.write(frameHeader(length));
+  for (let i = 0; i < idx.length; i++) socket.write(parts[idx[i]]);
   socket.uncork();
 }

@@ -7,7 +7,10 @@
  *   once per tick and the same bytes written to every socket: `realtime/frame-writer.ts`), skips frames
  *   while a socket's `bufferedAmount` is over the watermark, and owns "needs a full frame": a
  *   member that just joined, reconnected or had frames skipped gets nothing until a full frame
- *   arrives, and the engine is asked (`resync`) for one once its socket has drained.
+ *   arrives, and the engine is asked (`resync`) for one once its socket has drained. A frame's
+ *   writes run in slices of {@link FANOUT_SLICE_MS} per event-loop turn (the rest on the next
+ *   turns, always before the room's next frame or message), so a crowded room's fan-out does not
+ *   delay ticks.
  * - {@link SlowClientWatch} (one per server) drops sockets that stay over the caps with 4413.
  *
  * Why fan-out, and not the Squisher, owns "needs a full frame": only the deliverer knows what
@@ -25,7 +28,7 @@ import { WebSocket } from 'ws';
 import type { FramesMessage } from '../engine/messages.js';
 import type { Logger } from '../logger.js';
 import type { RejectReason, ServerMetrics } from '../metrics.js';
-import { canWriteFramed, framedMessage, writeFramed, writeParts } from '../realtime/frame-writer.js';
+import { canWriteFramed, framedMessage, writeFramed, writePartsAt } from '../realtime/frame-writer.js';
 
 /** A room member as fan-out sees it: its socket and its delivery state. */
 export interface Recipient {
@@ -49,6 +52,8 @@ export interface FanoutOptions {
   readonly logFields: Readonly<Record<string, string>>;
   /** Asks the room's engine for one full frame for a player (`resync`). */
   requestFull(playerId: PlayerId): void;
+  /** Longest run of writes in one event-loop turn, ms; default {@link FANOUT_SLICE_MS}. */
+  readonly sliceMs?: number;
 }
 
 /** The delivery state of a member that has not received anything yet. */
@@ -57,12 +62,39 @@ export function freshDelivery(): Pick<Recipient, 'needsFull' | 'resyncRequested'
   return { needsFull: true, resyncRequested: true, fanout: 0 };
 }
 
+/**
+ * A tick's writes go out in slices of at most this many ms of one event-loop turn; what is left
+ * continues on the next turn (`setImmediate`), so one crowded room's frame (thousands of socket
+ * writes, each a system call) does not hold up the ticks of its own or any other room, nor input.
+ */
+export const FANOUT_SLICE_MS = 4;
+/** Writes between two reads of the clock while a slice runs. */
+const CLOCK_EVERY = 32;
+
+/** One tick's decided writes, in order, and how far they have gone. */
+interface Batch {
+  readonly parts: readonly Uint8Array[];
+  /** The tick's parts framed as whole messages, by part index, made on first use (shared by every socket that gets only that part). */
+  readonly framed: (Buffer | undefined)[];
+  readonly sockets: WebSocket[];
+  readonly idx: (readonly number[])[];
+  next: number;
+}
+
 /** One room's fan-out: see the file's opening comment. */
 export class Fanout {
   /** Fan-outs so far (stamps {@link Recipient.fanout}). */
   private fanouts = 0;
+  /** Writes of the last frame not done yet (see {@link FANOUT_SLICE_MS}). */
+  private batch: Batch | null = null;
+  private immediate: ReturnType<typeof setImmediate> | null = null;
+  /** Members of the current deliver, aligned with its `sends` (reused). */
+  private targets: (Recipient | undefined)[] = [];
+  private readonly sliceMs: number;
 
-  constructor(private readonly o: FanoutOptions) {}
+  constructor(private readonly o: FanoutOptions) {
+    this.sliceMs = o.sliceMs ?? FANOUT_SLICE_MS;
+  }
 
   /** A member came back on a new socket: withhold frames until a full one, and ask the engine for it. */
   reconnected(m: Recipient): void {
@@ -72,24 +104,42 @@ export class Fanout {
   }
 
   /**
-   * Sends one tick's frames to `members`. Checks the whole message first, before any `ws.send`:
+   * Writes now whatever is left of the last frame's writes. The room calls it before anything
+   * else goes to its sockets (a message, a close), so nothing overtakes a frame.
+   */
+  flush(): void {
+    if (this.batch) this.run(Infinity);
+  }
+
+  /**
+   * Sends one tick's frames to `members`. Checks the whole message first, before any write:
    * never more recipients than members ever admitted (`maxPlayerId`), no id never given out,
    * nobody listed twice. (Shapes, caps and frame headers were checked by the sandbox supervisor.)
+   * Then decides per member (backpressure, full frame needed) and writes, in slices of
+   * {@link FANOUT_SLICE_MS}: the writes of a crowded room's frame may finish on later turns of
+   * the event loop, always before the room's next frame or message.
    * @returns `null`, or why the frames break the host's rules (then nothing was sent).
    */
   deliver(f: FramesMessage, members: ReadonlyMap<PlayerId, Recipient>, maxPlayerId: number): string | null {
     const { metrics, backpressureBytes } = this.o;
     const sends = f.sends;
+    const n = sends.length;
     const maxId = maxPlayerId;
-    if (sends.length > maxId) return `the game sent frames to ${sends.length} recipients (the room has had ${maxId})`;
-    const stamp = ++this.fanouts;
-    for (let j = 0; j < sends.length; j++) {
-      const pid = sends[j].playerId;
-      if (pid > maxId) return 'the game sent a frame to a player that does not exist';
-      const m = members.get(pid);
-      if (m) {
-        if (m.fanout === stamp) return 'the game sent one player two frames in one tick';
-        m.fanout = stamp;
+    if (n > maxId) return `the game sent frames to ${n} recipients (the room has had ${maxId})`;
+    const targets = this.targets;
+    if (n > 0) {
+      // The last frame's writes go first (a tick without a frame does not hurry them).
+      this.flush();
+      const stamp = ++this.fanouts;
+      for (let j = 0; j < n; j++) {
+        const pid = sends[j].playerId;
+        if (pid > maxId) return 'the game sent a frame to a player that does not exist';
+        const m = members.get(pid);
+        if (m) {
+          if (m.fanout === stamp) return 'the game sent one player two frames in one tick';
+          m.fanout = stamp;
+        }
+        targets[j] = m;
       }
     }
     metrics.tickDuration.observe(f.tickMs / 1000);
@@ -101,14 +151,15 @@ export class Fanout {
         this.o.requestFull(m.playerId);
       }
     }
+    if (n === 0) return null;
 
-    let frames = 0;
-    let bytes = 0;
     let skipped = 0;
-    /** This tick's parts framed as whole messages, by part index, made on first use (shared by every socket that gets only that part). */
-    const framed: (Buffer | undefined)[] = new Array<Buffer | undefined>(f.parts.length);
-    for (const s of sends) {
-      const m = members.get(s.playerId);
+    const sockets: WebSocket[] = [];
+    const idx: (readonly number[])[] = [];
+    for (let j = 0; j < n; j++) {
+      const s = sends[j];
+      const m = targets[j];
+      targets[j] = undefined;
       const ws = m?.socket;
       if (!m || !ws || ws.readyState !== WebSocket.OPEN || s.parts.length === 0) continue;
       if (ws.bufferedAmount > backpressureBytes) {
@@ -131,15 +182,49 @@ export class Fanout {
         m.needsFull = false;
         m.resyncRequested = false;
       }
-      bytes += this.write(ws, f.parts, s.parts, framed);
-      frames++;
+      sockets.push(ws);
+      idx.push(s.parts);
     }
     if (skipped) metrics.framesSkipped.inc(skipped);
-    if (frames) {
-      metrics.framesSent.inc(frames);
-      metrics.bytesSent.inc(bytes);
-    }
+    if (sockets.length === 0) return null;
+    this.batch = { parts: f.parts, framed: new Array<Buffer | undefined>(f.parts.length), sockets, idx, next: 0 };
+    this.run(this.sliceMs);
     return null;
+  }
+
+  /** Writes the current batch for up to `budgetMs`, then leaves the rest to the next event-loop turn. */
+  private run(budgetMs: number): void {
+    const b = this.batch!;
+    const { sockets, idx, parts, framed } = b;
+    const end = sockets.length;
+    const until = budgetMs === Infinity ? Infinity : performance.now() + budgetMs;
+    let i = b.next;
+    let frames = 0;
+    let bytes = 0;
+    let sinceClock = 0;
+    for (; i < end; i++) {
+      if (++sinceClock === CLOCK_EVERY) {
+        sinceClock = 0;
+        if (performance.now() > until) break;
+      }
+      const ws = sockets[i];
+      if (ws.readyState !== WebSocket.OPEN) continue;
+      bytes += this.write(ws, parts, idx[i], framed);
+      frames++;
+    }
+    if (frames) {
+      this.o.metrics.framesSent.inc(frames);
+      this.o.metrics.bytesSent.inc(bytes);
+    }
+    if (i < end) {
+      b.next = i;
+      this.immediate ??= setImmediate(() => {
+        this.immediate = null;
+        if (this.batch) this.run(this.sliceMs);
+      });
+    } else {
+      this.batch = null;
+    }
   }
 
   /**
@@ -160,7 +245,7 @@ export class Fanout {
     let length = 0;
     for (let i = 0; i < idx.length; i++) length += parts[idx[i]].byteLength;
     if (canWriteFramed(ws)) {
-      writeParts(ws, idx.map((k) => parts[k]), length);
+      writePartsAt(ws, parts, idx, length);
     } else {
       const last = idx.length - 1;
       for (let i = 0; i <= last; i++) ws.send(parts[idx[i]], { binary: true, fin: i === last });

@@ -261,9 +261,10 @@ export class Room {
     this.lifecycle.order(member.playerId, member.spectator, id, order);
   }
 
-  /** Answers a `ping`. */
+  /** Answers a `ping` (it may overtake a frame still being written: a pong is not ordered with frames). */
   pong(member: Member, clientTime: number): void {
-    if (member.socket) this.sendMessage(member.socket, { type: 'pong', clientTime, serverTime: Date.now() });
+    const ws = member.socket;
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(encodeServerMessage({ type: 'pong', clientTime, serverTime: Date.now() }), { binary: true });
   }
 
   /**
@@ -334,6 +335,7 @@ export class Room {
     if (this.finalFrame) clearTimeout(this.finalFrame);
     if (this.periodic) clearInterval(this.periodic);
     this.lifecycle.close();
+    this.fanout.flush(); // the last frame reaches everyone before the close
     for (const m of this.members.values()) {
       if (m.graceTimer) clearTimeout(m.graceTimer);
       m.graceTimer = null;
@@ -492,6 +494,7 @@ export class Room {
 
   private sendMessage(ws: WebSocket, msg: Exclude<ServerMessage, { type: 'frame' }>): void {
     if (ws.readyState !== WebSocket.OPEN) return;
+    this.fanout.flush(); // nothing overtakes a frame still being written
     ws.send(encodeServerMessage(msg), { binary: true });
   }
 
