@@ -15,6 +15,7 @@ import {
 import { ClientError, ClientErrorCode } from '../errors.js';
 import { LINE_HEIGHT, type MeasureText } from './hit-test.js';
 import type { Interpolator } from './interpolation.js';
+import { SpriteCrops } from './crops.js';
 
 /** Options of {@link CanvasRenderer}. */
 export interface RendererOptions {
@@ -42,9 +43,6 @@ export interface RendererOptions {
   /** Called after every paint (e.g. to read back the canvas in a test); default none. */
   onPaint?: () => void;
 }
-
-/** Most cropped sprites kept as separate bitmaps (least recently used ones are dropped). */
-const MAX_CROPS = 512;
 
 const PLACEHOLDER_FILL = 'rgba(128,128,128,0.25)';
 const PLACEHOLDER_STROKE = 'rgba(255,255,255,0.35)';
@@ -83,7 +81,7 @@ export class CanvasRenderer {
   private readonly motion: Interpolator | null;
   private readonly onPaint: (() => void) | null;
   /** Cropped sprites cut out of their sheets, so smoothing never bleeds in neighbouring sprites. */
-  private readonly crops = new Map<string, HTMLCanvasElement>();
+  private readonly crops: SpriteCrops;
   /** Plane → CSS px of the group being drawn, and one reusable pixel view per drawn kind (generated from the field table). */
   private readonly map: PixelMap = { ox: 0, oy: 0, kx: 0, ky: 0, kl: 0 };
   private readonly shapePx = newShapePixels();
@@ -103,6 +101,7 @@ export class CanvasRenderer {
     this.background = options.background ?? '#000';
     this.onResize = options.onResize ?? (() => {});
     this.smoothing = options.imageSmoothing ?? true;
+    this.crops = new SpriteCrops(this.canvas.ownerDocument);
     this.motion = options.interpolator ?? null;
     this.onPaint = options.onPaint ?? null;
     if (typeof ResizeObserver !== 'undefined') {
@@ -370,40 +369,12 @@ export class CanvasRenderer {
     const c = p.crop;
     if (c) {
       if (!(c.width > 0) || !(c.height > 0)) return;
-      ctx.drawImage(this.cropped(img, c.x, c.y, c.width, c.height), x, y, w, h);
+      ctx.drawImage(this.crops.get(img, c.x, c.y, c.width, c.height), x, y, w, h);
     } else {
       ctx.drawImage(img, x, y, w, h);
     }
   }
 
-  /**
-   * The crop rectangle of a sheet as its own bitmap (cached). Drawing a source rectangle of a
-   * sheet directly lets the browser's filtering sample pixels just outside it (bleeding the
-   * neighbouring sprite into the edges); a separate bitmap clamps at its own edges.
-   */
-  private cropped(img: HTMLImageElement, sx: number, sy: number, sw: number, sh: number): CanvasImageSource {
-    const key = `${img.src}|${sx}|${sy}|${sw}|${sh}`;
-    const hit = this.crops.get(key);
-    if (hit) {
-      this.crops.delete(key); // LRU: move to the end
-      this.crops.set(key, hit);
-      return hit;
-    }
-    const doc = this.canvas.ownerDocument;
-    const w = Math.max(1, Math.round(sw));
-    const h = Math.max(1, Math.round(sh));
-    if (w * h > 4096 * 4096) return img; // absurd crops: not worth a copy
-    const cut = doc.createElement('canvas');
-    cut.width = w;
-    cut.height = h;
-    const cctx = cut.getContext('2d');
-    if (!cctx) return img;
-    cctx.imageSmoothingEnabled = false;
-    cctx.drawImage(img, sx, sy, sw, sh, 0, 0, w, h);
-    this.crops.set(key, cut);
-    if (this.crops.size > MAX_CROPS) this.crops.delete(this.crops.keys().next().value as string);
-    return cut;
-  }
 }
 
 function visible(c: Color | null): c is Color {
