@@ -102,6 +102,9 @@ export async function openPgDatabase(url: string, options: { max?: number; migra
   const pool: Pool = new pg.Pool({ connectionString: url, max: options.max ?? 5, connectionTimeoutMillis: 2000, idleTimeoutMillis: 30_000, types } as ConstructorParameters<PgModule['Pool']>[0]);
   // an idle connection the server ended (a restart): the pool drops it and makes another when needed
   pool.on('error', () => undefined);
+  // a checked-out connection the server ends between two statements (or while it is being
+  // dropped) emits 'error' with no pool listener: the statement in flight, if any, rejects instead
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   let closed = false;
 
