@@ -57,8 +57,6 @@ const DATA_DIR = '/data';
 const DEFAULT_IMAGE = 'parlor-server:local';
 const ID_RE = /^[a-z0-9]{1,32}$/;
 
-/** Swarm task states before `running` (https://docs.docker.com/engine/swarm/how-swarm-mode-works/swarm-task-states/). */
-const STARTING_TASK = new Set(['new', 'allocated', 'pending', 'assigned', 'accepted', 'preparing', 'ready', 'starting']);
 
 /** Loads dockerode (an optional peer dependency). @throws Error naming the package to install. */
 async function loadDockerode(): Promise<typeof Docker> {
@@ -255,10 +253,12 @@ export class SwarmProvisioner implements Provisioner {
     return services.map((s) => {
       const id = s.Spec!.Labels![PROVISIONED_ID_LABEL];
       const live = tasks.filter((t) => t.ServiceID === s.ID && t.DesiredState === 'running');
-      let state: ProvisionedInstance['state'] = 'exited';
+      // Never `exited`: while its service exists Swarm restarts its task (restart policy any), so
+      // between a task's end and its replacement the instance counts as starting, not as gone
+      // (an autoscaler would otherwise start another one beside it).
+      let state: ProvisionedInstance['state'] = 'starting';
       if (this.stopping.has(id)) state = 'stopping';
       else if (live.some((t) => t.Status?.State === 'running')) state = 'running';
-      else if (live.some((t) => STARTING_TASK.has(t.Status?.State ?? ''))) state = 'starting';
       return { id, state, startedAt: Date.parse(s.CreatedAt ?? '') || 0 };
     });
   }
