@@ -10,8 +10,11 @@
  *   the JOIN_ROOM acknowledgement colyseus.js sends; counts ROOM_STATE_PATCH (15) messages.
  *
  * IPC: `{type:'connect', system, port, n}` → `{type:'connected', joined, failed, joinMs}`;
- * `{type:'start'}` resets the counters; `{type:'stop'}` → `{type:'counts', frames: number[], bytes: number[], closed}`.
+ * `{type:'start'}` resets the counters; `{type:'stop'}` → `{type:'counts', frames: number[], bytes: number[], closed, cpuUs, wallMs, eldP99Ms}`
+ * (this process's own CPU time, wall time and event-loop delay p99 over the window: whether the
+ * generator itself keeps up).
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
 import { PROTOCOL_VERSION, encodeClientMessage } from '@parlor/squish';
 import { currentScene } from './scene.js';
@@ -117,6 +120,11 @@ async function connect(system: System, port: number, n: number): Promise<{ joine
   return { joined: clients.length, failed, joinMs: performance.now() - t0, firstError };
 }
 
+const eld = monitorEventLoopDelay({ resolution: 10 });
+eld.enable();
+let cpu0 = process.cpuUsage();
+let t0 = performance.now();
+
 process.on('message', (m: { type: string; system?: System; port?: number; n?: number }) => {
   if (m.type === 'connect') {
     void connect(m.system!, m.port!, m.n!).then((r) => process.send!({ type: 'connected', ...r }));
@@ -125,9 +133,21 @@ process.on('message', (m: { type: string; system?: System; port?: number; n?: nu
       c.frames = 0;
       c.bytes = 0;
     }
+    eld.reset();
+    cpu0 = process.cpuUsage();
+    t0 = performance.now();
     process.send!({ type: 'started' });
   } else if (m.type === 'stop') {
-    process.send!({ type: 'counts', frames: clients.map((c) => c.frames), bytes: clients.map((c) => c.bytes), closed: clients.filter((c) => c.closed).length });
+    const cpu = process.cpuUsage(cpu0);
+    process.send!({
+      type: 'counts',
+      frames: clients.map((c) => c.frames),
+      bytes: clients.map((c) => c.bytes),
+      closed: clients.filter((c) => c.closed).length,
+      cpuUs: cpu.user + cpu.system,
+      wallMs: performance.now() - t0,
+      eldP99Ms: eld.percentile(99) / 1e6,
+    });
   } else if (m.type === 'exit') {
     for (const c of clients) c.ws.terminate();
     process.exit(0);
