@@ -20,6 +20,7 @@ program
   .addOption(new Option('--host <host>', 'interface to listen on').env('PARLOR_HOST').default('0.0.0.0'))
   .addOption(new Option('-p, --port <port>', 'port to listen on').env('PORT').default(7071).argParser(int('port', 0)))
   .addOption(new Option('--catalog-dir <dir>', 'folder of the catalog (catalog.db, artifacts/)').env('PARLOR_CATALOG_DIR').default(DEFAULT_CATALOG_DIR))
+  .addOption(new Option('--database-url <url>', 'postgres://user:password@host:5432/db: the catalog\'s tables in this shared Postgres database instead of catalog.db, so several catalogs or orchestrators serve one catalog (with one shared --catalog-dir for the artifacts)').env('PARLOR_DATABASE_URL'))
   .addOption(new Option('--gate-runtime <runtime>', 'where the publish gate smoke-runs a game, as parlor validate --runtime (auto: docker when an engine answers, else process)').env('PARLOR_GATE_RUNTIME').choices([...GATE_RUNTIMES]).default('auto'))
   .addOption(new Option('--agent-key <key>', 'accepted agent key: reads (hosts fetch artifacts with it); repeatable').env('PARLOR_AGENT_KEYS').argParser(collect))
   .addOption(new Option('--admin-key <key>', 'accepted admin key: everything; repeatable').env('PARLOR_ADMIN_KEYS').argParser(collect))
@@ -48,6 +49,7 @@ Examples:
     host: string;
     port: number;
     catalogDir: string;
+    databaseUrl?: string;
     agentKey?: string[];
     adminKey?: string[];
     publisherKey?: string[];
@@ -64,7 +66,7 @@ Examples:
     try {
       const keys = keysFromFiles(opts);
       server = new CatalogServer({
-        catalog: { dir: resolve(opts.catalogDir), gate: await publishGate(opts.gateRuntime) },
+        catalog: { dir: resolve(opts.catalogDir), gate: await publishGate(opts.gateRuntime), ...(opts.databaseUrl !== undefined ? { databaseUrl: opts.databaseUrl } : {}) },
         host: opts.host,
         port: opts.port,
         ...keys,

@@ -54,6 +54,7 @@ export { createCatalog, type CatalogOptions, type PublishStage } from './catalog
 export { CatalogError, PublishFailureCause, type CatalogCauseValue } from './catalog/errors.js';
 export type { CatalogStore, StoredVersion, CommitOutcome, RequestUpdate, ManifestPin } from './catalog/store.js';
 export { openSqliteStore } from './catalog/sqlite-store.js';
+export { openPgStore } from './catalog/pg-store.js';
 export { DEFAULT_UPLOAD_LIMITS, type UploadLimits } from './catalog/upload.js';
 export type { CatalogConfig } from './catalog/hosting.js';
 export { CatalogServer, type CatalogServerOptions } from './catalog/standalone.js';
@@ -67,6 +68,8 @@ export { OperationStore } from './operations/store.js';
 export { openOperationLog, SqliteOperationLog, INTERRUPTED, OPERATION_PAGE, type SqliteOperationLogOptions } from './operations/sqlite-log.js';
 export { runOperation, recordOperation, failedOperation, type OperationOutcome, type OperationRun, type OperationFinished } from './operations/run.js';
 export { openOrchestratorDb, ORCHESTRATOR_DB_FILE, type OrchestratorDb } from './operations/db.js';
+export { openPgOperationLog, type PgOperationLog } from './operations/pg-log.js';
+export { DatabaseUnavailableError, PG_CONNECT_WAIT_MS } from './operations/pg-db.js';
 export type { WebhookConfig, WebhookDeliveryOptions, WebhookSummary, WebhookDelivery, DeliveryState } from './notifications/types.js';
 export { WEBHOOK_DELIVERY_DEFAULTS } from './notifications/types.js';
 export { signWebhook, verifyWebhookSignature, WEBHOOK_HEADERS } from './notifications/signing.js';

@@ -32,6 +32,8 @@ export function maskDatabaseUrl(url: string): string {
 
 /** The store's database did not answer (restarting, unreachable): retry. Code `DATABASE_UNAVAILABLE`, status 503. */
 export class DatabaseUnavailableError extends OrchestratorError {
+  static override readonly brand: symbol = Symbol.for('parlor.error.DatabaseUnavailableError');
+  /** @param options.cause the driver's error (its SQLSTATE or socket `code` kept there). */
   constructor(message: string, options?: { cause?: unknown }) {
     super(FleetCause.DATABASE_UNAVAILABLE, message, options);
   }
