@@ -31,7 +31,7 @@ export interface KubeRequest {
 /** A pod as the fake keeps it (a `v1` `Pod` object). */
 export interface FakePod {
   metadata: { name: string; namespace: string; uid: string; labels: Record<string, string>; annotations?: Record<string, string>; creationTimestamp: string; deletionTimestamp?: string; resourceVersion: string };
-  spec: { containers: Array<{ name: string; image: string }> };
+  spec: { containers: Array<{ name: string; image: string }>; nodeName?: string };
   status: { phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown'; conditions?: Array<{ type: string; status: 'True' | 'False' }>; podIP?: string };
 }
 
@@ -66,7 +66,7 @@ export class FakeKubeApi {
     const phase = shape === 'pending' ? 'Pending' : shape === 'failed' ? 'Failed' : 'Running';
     this.pods.push({
       metadata: { name, namespace: this.namespace, uid: `uid-${name}`, labels: { ...this.labels, 'pod-template-hash': '7d9f8b6c5' }, creationTimestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, this.seq)).toISOString(), resourceVersion: String(++this.resourceVersion), ...(shape === 'terminating' ? { deletionTimestamp: new Date(Date.UTC(2026, 0, 2)).toISOString() } : {}) },
-      spec: { containers: [{ name: 'server', image: 'parlor-server:local' }] },
+      spec: { containers: [{ name: 'server', image: 'parlor-server:local' }], ...(phase === 'Pending' ? {} : { nodeName: 'node-1' }) },
       status: { phase, conditions: [{ type: 'Ready', status: shape === 'ready' || shape === 'terminating' ? 'True' : 'False' }], ...(phase === 'Running' ? { podIP: `10.0.0.${this.seq}` } : {}) },
     });
     return name;

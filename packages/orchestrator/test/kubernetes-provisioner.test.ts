@@ -11,7 +11,8 @@
  *
  * Asserted: the method, path, label selector, content type and body of every request; which pod is
  * annotated; the replica counts (never above the pods kept + what was asked, never twice for the
- * same ask); the refusals (an unknown pod, another pod pending or unready) send no write; and the
+ * same ask); the refusals (an unknown pod, a pod the ReplicaSet would remove first, a scale-up
+ * during a scale-down) send no write; and the
  * RBAC rules of the manifests are exactly the calls made.
  */
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
@@ -58,12 +59,17 @@ describe('KubernetesProvisioner (against recorded API shapes, not a live cluster
     const failed = api.addPod('failed');
     const marked = api.addPod('unready');
     api.pod(marked)!.metadata.annotations = { [POD_DELETION_COST]: STOP_DELETION_COST };
+    api.replicas = 2; // 3 active pods (ready, pending, marked): the ReplicaSet has yet to remove the marked one
     const list = await prov.list();
     expect(Object.fromEntries(list.map((i) => [i.id, i.state]))).toEqual({ [ready]: 'running', [pending]: 'starting', [terminating]: 'stopping', [failed]: 'exited', [marked]: 'stopping' });
     expect(list.find((i) => i.id === ready)!.startedAt).toBe(Date.parse(api.pod(ready)!.metadata.creationTimestamp));
-    const [req] = api.requests;
+    const [req, scale] = api.requests;
     expect(req).toMatchObject({ method: 'GET', path: PODS, authorization: 'Bearer test-token' });
     expect(req!.query.get('labelSelector')).toBe(podSelector(WORKLOAD));
+    expect(scale).toMatchObject({ method: 'GET', path: SCALE });
+    // A mark whose scale-down never happened (replicas = active pods) is not a removal: running.
+    api.replicas = 3;
+    expect((await prov.list()).find((i) => i.id === marked)!.state).toBe('running');
     expect(podSelector(WORKLOAD)).toBe('parlor.provisioner=kubernetes,app.kubernetes.io/instance=parlor-server');
   });
 
@@ -86,15 +92,19 @@ describe('KubernetesProvisioner (against recorded API shapes, not a live cluster
     expect(scaleWrites()).toEqual([3, 4]);
   });
 
-  it('start(n) does not count a pod being stopped or ended, and never scales down', async () => {
+  it('start(n) counts no terminating or ended pod, waits out a scale-down in progress, and never scales down', async () => {
     api.addPod('ready');
     api.addPod('terminating');
     api.addPod('failed');
     const marked = api.addPod('unready');
     api.pod(marked)!.metadata.annotations = { [POD_DELETION_COST]: STOP_DELETION_COST };
-    api.replicas = 1;
+    api.replicas = 1; // 2 active pods: the marked one is being removed
+    // More replicas now would keep the marked pod instead of adding one: refused, nothing written.
+    await expect(prov.start(1)).rejects.toThrow(`kubernetes provisioner: not scaling up yet: the ReplicaSet has not removed ${marked} (a scale-down in progress), and more replicas now would keep it`);
+    expect(api.writes()).toEqual([]);
+    api.pod(marked)!.metadata.deletionTimestamp = new Date().toISOString(); // the ReplicaSet deleted it
     await prov.start(1);
-    expect(scaleWrites()).toEqual([2]); // 1 pod kept + 1
+    expect(scaleWrites()).toEqual([2]); // 1 active pod + 1
     api.replicas = 5; // someone asked more meanwhile: start(1) leaves it
     expect(await prov.start(1)).toEqual([]);
     expect(api.replicas).toBe(5);
@@ -137,11 +147,33 @@ describe('KubernetesProvisioner (against recorded API shapes, not a live cluster
     const booting = api.addPod('pending');
     api.replicas = 2;
     await expect(prov.stop('parlor-server-nope')).rejects.toThrow(`kubernetes provisioner: parlor-server-nope is not a pod of ${NS}/${WORKLOAD}`);
-    await expect(prov.stop(a)).rejects.toThrow(`not stopping ${a} yet: ${booting} is not running and ready, and the ReplicaSet would remove it first`);
+    await expect(prov.stop(a)).rejects.toThrow(`not stopping ${a} yet: the ReplicaSet would remove ${booting} first (it is pending, unscheduled or less ready); asking again later`);
     expect(api.writes()).toEqual([]);
+    api.pod(booting)!.spec.nodeName = 'node-1'; // scheduled, started, ready
     api.pod(booting)!.status = { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] };
     await prov.stop(a);
     expect(scaleWrites()).toEqual([1]);
+  });
+
+  it('two drained pods: each is stopped in turn (equally unready, the deletion cost decides); a stale mark on an equal pod blocks', async () => {
+    const a = api.addPod('unready');
+    const b = api.addPod('unready');
+    const c = api.addPod('ready');
+    api.replicas = 3;
+    await prov.stop(a); // b is as unready as a, but not marked: a has the lowest cost
+    await prov.stop(b); // a is being removed: not in b's way
+    expect(scaleWrites()).toEqual([2, 1]);
+    // A mark left by a scale-down that failed (replicas = active pods again) ties with an equal pod: refused.
+    api.pod(a)!.metadata.deletionTimestamp = new Date().toISOString();
+    api.pod(b)!.metadata.deletionTimestamp = new Date().toISOString();
+    const d = api.addPod('unready');
+    const e = api.addPod('unready');
+    api.pod(d)!.metadata.annotations = { [POD_DELETION_COST]: STOP_DELETION_COST };
+    api.replicas = 3; // c, d, e
+    await expect(prov.stop(e)).rejects.toThrow(`not stopping ${e} yet: the ReplicaSet would remove ${d} first`);
+    await prov.stop(d); // the stale mark's own pod: scaled down now
+    expect(scaleWrites()).toEqual([2, 1, 2]);
+    expect(api.pod(c)!.metadata.annotations).toBeUndefined();
   });
 
   it('a concurrent writer (409), a missing workload (404) and a missing Role (403) are one-line errors naming the fix', async () => {

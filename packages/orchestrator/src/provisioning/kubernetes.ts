@@ -17,9 +17,12 @@
  * Stopping one pod of a Deployment: the ReplicaSet removes, on a scale-down, the pods it ranks
  * first: not scheduled, then pending, then not ready, and only then the lowest deletion cost.
  * So {@link KubernetesProvisioner.stop} annotates the pod with the lowest cost and scales down by
- * one only when every other pod is running and ready (a drained pod is not ready: `/readyz`
- * answers 503 while draining, which ranks it first anyway); otherwise it throws, and the
- * autoscaler asks again at a later decision.
+ * one only when no other pod ranks before it (a drained pod is not ready: `/readyz` answers 503
+ * while draining, so only a pending, unscheduled or equally unready marked pod would go first);
+ * otherwise it throws, and the autoscaler asks again at a later decision. A marked pod is *being removed* while the replicas
+ * are fewer than the active pods (the ReplicaSet has not deleted it yet); until then
+ * {@link KubernetesProvisioner.start} refuses, since raising the replicas then would keep that pod
+ * instead of adding one.
  */
 import { OrchestratorConfigError } from '../errors.js';
 import { POD_DELETION_COST, podSelector } from './kubernetes-manifests.js';
@@ -75,12 +78,30 @@ function apiError(what: string, err: unknown, where: string): Error {
 }
 
 const isReady = (p: Pod): boolean => p.status?.phase === 'Running' && (p.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+const PHASE_RANK: Record<string, number> = { Pending: 0, Unknown: 1, Running: 2 };
+/**
+ * The ReplicaSet's first three criteria for which pod a scale-down removes (lowest first): not
+ * scheduled before scheduled, Pending < Unknown < Running, not ready before ready. Only between
+ * pods equal on these does the deletion cost decide.
+ */
+const rank = (p: Pod): number => (p.spec?.nodeName ? 100 : 0) + 10 * (PHASE_RANK[p.status?.phase ?? 'Pending'] ?? 0) + (isReady(p) ? 1 : 0);
 const isMarked = (p: Pod): boolean => p.metadata?.annotations?.[POD_DELETION_COST] === STOP_DELETION_COST;
 /** Neither terminating nor ended: a pod the ReplicaSet counts. */
 const isActive = (p: Pod): boolean => !p.metadata?.deletionTimestamp && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed';
 
-function stateOf(p: Pod): ProvisionedInstance['state'] {
-  if (p.metadata?.deletionTimestamp || isMarked(p)) return 'stopping';
+/** The workload as one read: its pods, its scale, and the marked pods the ReplicaSet has yet to remove. */
+interface View {
+  pods: Pod[];
+  /** Pods the ReplicaSet counts (not terminating, not ended). */
+  active: Pod[];
+  replicas: number;
+  resourceVersion?: string;
+  /** Names of marked active pods while the replicas are fewer than the active pods: a scale-down the ReplicaSet has not applied yet. */
+  removing: Set<string>;
+}
+
+function stateOf(p: Pod, removing: Set<string>): ProvisionedInstance['state'] {
+  if (p.metadata?.deletionTimestamp || removing.has(p.metadata?.name ?? '')) return 'stopping';
   const phase = p.status?.phase;
   if (phase === 'Succeeded' || phase === 'Failed') return 'exited';
   return phase === 'Pending' ? 'starting' : 'running';
@@ -172,27 +193,36 @@ export class KubernetesProvisioner implements Provisioner {
     }
   }
 
+  private async view(): Promise<View> {
+    const pods = await this.pods();
+    const { replicas, resourceVersion } = await this.scale();
+    const active = pods.filter(isActive);
+    const removing = new Set(replicas < active.length ? active.filter(isMarked).map((p) => p.metadata?.name ?? '') : []);
+    return { pods, active, replicas, resourceVersion, removing };
+  }
+
   private live(): void {
     if (this.closed) throw new Error('kubernetes provisioner: closed');
   }
 
   /**
-   * Sets the Deployment's replicas to the pods it keeps (active, not being stopped) + `count`,
-   * never below the replicas already asked (start never scales down): calling it again with the
-   * same pods asks nothing more. Pod names are chosen by the ReplicaSet after this resolves;
-   * {@link list} shows them.
+   * Sets the Deployment's replicas to its active pods + `count`, never below the replicas already
+   * asked (start never scales down): calling it again with the same pods asks nothing more. Pod
+   * names are chosen by the ReplicaSet after this resolves; {@link list} shows them.
    * @param count instances to add (an integer ≥ 1); the caller caps it (max instances).
    * @returns one `starting` entry per replica added (ids `<workload>#<replica number>`, not pod names); none when the count was already asked.
-   * @throws Error on an invalid count or an API failure (one line: what, where, what to do).
+   * @throws Error on an invalid count; while a scale-down is in progress (ask again later); on an
+   * API failure (one line: what, where, what to do).
    */
   start(count: number): Promise<ProvisionedInstance[]> {
     return this.serial(async () => {
       this.live();
       if (!Number.isInteger(count) || count < 1) throw new Error(`kubernetes provisioner: start(${count}): want an integer ≥ 1`);
-      const pods = await this.pods();
-      const kept = pods.filter((p) => isActive(p) && !isMarked(p)).length;
-      const { replicas, resourceVersion } = await this.scale();
-      const target = kept + count;
+      const { active, replicas, resourceVersion, removing } = await this.view();
+      if (removing.size > 0) {
+        throw new Error(`kubernetes provisioner: not scaling up yet: the ReplicaSet has not removed ${[...removing].join(', ')} (a scale-down in progress), and more replicas now would keep ${removing.size === 1 ? 'it' : 'them'}`);
+      }
+      const target = active.length + count;
       if (target <= replicas) return [];
       await this.setReplicas(target, resourceVersion);
       const now = Date.now();
@@ -203,22 +233,20 @@ export class KubernetesProvisioner implements Provisioner {
   /**
    * Stops the pod `id` (a pod name): annotates it with the lowest pod-deletion-cost, then scales
    * the Deployment down by one. Asking again for a pod already stopping changes nothing.
-   * @throws Error when `id` is not a pod of the workload; when another pod is pending or not
-   * ready (the ReplicaSet would remove that one instead; ask again later); on an API failure.
+   * @throws Error when `id` is not a pod of the workload; when the ReplicaSet would remove another
+   * pod first (one pending, unscheduled or less ready than it; ask again later); on an API failure.
    */
   stop(id: string): Promise<void> {
     return this.serial(async () => {
       this.live();
-      const pods = await this.pods();
+      const { pods, active, replicas, resourceVersion, removing } = await this.view();
       const pod = pods.find((p) => p.metadata?.name === id);
       if (!pod) throw new Error(`kubernetes provisioner: ${id} is not a pod of ${this.where}`);
-      if (!isActive(pod)) return; // terminating or ended already
-      const active = pods.filter(isActive);
-      const { replicas, resourceVersion } = await this.scale();
-      if (isMarked(pod) && replicas < active.length) return; // asked before, the ReplicaSet has not removed it yet
-      const blocking = active.filter((p) => p !== pod && !isMarked(p) && !isReady(p)).map((p) => p.metadata?.name);
+      if (!isActive(pod) || removing.has(id)) return; // terminating or ended already, or asked before and not removed yet
+      // A pod the ReplicaSet ranks before this one (or equal and as cheap: marked too) would be removed instead.
+      const blocking = active.filter((p) => p !== pod && !removing.has(p.metadata?.name ?? '') && (rank(p) < rank(pod) || (rank(p) === rank(pod) && isMarked(p)))).map((p) => p.metadata?.name);
       if (blocking.length > 0) {
-        throw new Error(`kubernetes provisioner: not stopping ${id} yet: ${blocking.join(', ')} ${blocking.length === 1 ? 'is' : 'are'} not running and ready, and the ReplicaSet would remove ${blocking.length === 1 ? 'it' : 'them'} first`);
+        throw new Error(`kubernetes provisioner: not stopping ${id} yet: the ReplicaSet would remove ${blocking.join(', ')} first (${blocking.length === 1 ? 'it is' : 'they are'} pending, unscheduled or less ready); asking again later`);
       }
       if (!isMarked(pod)) {
         const { core, merge } = await this.clients();
@@ -232,12 +260,13 @@ export class KubernetesProvisioner implements Provisioner {
     });
   }
 
-  /** The workload's pods (pending: `starting`; running: `running`; terminating or being stopped: `stopping`; succeeded/failed: `exited`). @throws Error on an API failure. */
+  /** The workload's pods (pending: `starting`; running: `running`; terminating or being removed: `stopping`; succeeded/failed: `exited`). @throws Error on an API failure. */
   async list(): Promise<ProvisionedInstance[]> {
     this.live();
-    return (await this.pods()).map((p) => ({
+    const { pods, removing } = await this.view();
+    return pods.map((p) => ({
       id: p.metadata?.name ?? '',
-      state: stateOf(p),
+      state: stateOf(p, removing),
       startedAt: p.metadata?.creationTimestamp ? new Date(p.metadata.creationTimestamp).getTime() : 0,
     }));
   }
