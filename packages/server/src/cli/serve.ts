@@ -146,7 +146,7 @@ function defaultEnv(): string {
 }
 
 /** What commander hands `serve`. */
-type ServeFlags = { games?: string; port: number; host?: string; logLevel: LogLevel; runtime?: string; drainTimeout: number; stateDir?: string; snapshotInterval?: number; reconcileInterval: number } & FleetFlags & CapacityFlags & SandboxFlags & CatalogFlags & IdentityFlags;
+type ServeFlags = { games?: string; port: number; host?: string; logLevel: LogLevel; runtime?: string; drainTimeout: number; stateDir?: string; snapshotInterval?: number; reconcileInterval: number; advertiseHost?: string } & FleetFlags & CapacityFlags & SandboxFlags & CatalogFlags & IdentityFlags;
 
 /**
  * SIGHUP: re-reads the `--fleet-key-file` and hands a changed key to the agent (which reconnects
@@ -249,6 +249,8 @@ async function serve(opts: ServeFlags): Promise<void> {
   console.log(`\n  Parlor: serving ${server.games().map((g) => (g.version ? `${g.name}@${g.version}` : g.name)).join(', ') || '(no games yet)'}\n  Open ${server.url}/\n`);
   let agent: FleetAgent | null = null;
   if (opts.fleetUrl) {
+    // --advertise-host: the address players reach, with the port the kernel gave (--port 0)
+    if (opts.endpointUrl === undefined && opts.advertiseHost) opts.endpointUrl = `http://${opts.advertiseHost.includes(':') ? `[${opts.advertiseHost}]` : opts.advertiseHost}:${server.port}`;
     try {
       // The agent declares what this server enforces (GameServer.capacity: --max-connections, --max-rooms or their defaults).
       agent = attachFleet(server, opts, logger, undefined, versions);
@@ -295,6 +297,7 @@ export function serveCommand(): Command {
     .option('--name <name>', 'instance name shown by the orchestrator (default <hostname>-<pid>)')
     .option('--label <k=v>', 'instance label for placement selectors (repeatable)', collectLabel)
     .option('--endpoint-url <url>', 'public base URL of this server for join URLs (default: its own URL)')
+    .addOption(new Option('--advertise-host <host>', 'without --endpoint-url: the host name or address players reach this server at; join URLs are http://<host>:<the port it listens on> (for --port 0 on a host network, e.g. a Swarm task)').env('PARLOR_ADVERTISE_HOST'))
     .option('--max-connections <n>', 'most open TCP connections; over it HTTP 503 at accept (default 10000, or half the open-file limit)', int('a positive integer', 1))
     .option('--max-connections-per-address <n>', 'most open TCP connections per source address (IPv6: per /64); over it HTTP 429 (default 64)', int('a positive integer', 1))
     .option('--max-rooms <n>', 'most live rooms; a join that would create one more gets close code 4503 (default 200)', int('a positive integer', 1))
