@@ -43,6 +43,7 @@ beforeAll(async () => {
     service: prefix,
     mounts: [{ source: games, target: '/games' }],
     stopGracePeriodMs: 5_000,
+    advertiseHost: '127.0.0.1',
   });
 }, 150_000);
 
@@ -83,6 +84,8 @@ describe.skipIf(skip !== null)(`Swarm provisioner on a single-node swarm${skip ?
     const inst = (await instanceOf(id))!;
     expect(inst).toMatchObject({ name: `${prefix}-${id}`, status: 'active', roomTypes: ['adder'], capacity: { maxRooms: 5 } });
     expect(inst.labels).toMatchObject({ [PROVISIONER_LABEL]: 'swarm', [PROVISIONED_ID_LABEL]: id, zone: 'test' });
+    // the port the kernel gave it on the host network, at the advertised host
+    expect(inst.endpointUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     await waitFor(async () => (await swarm.list())[0]?.state === 'running', 'the task running');
 
     const created = await http(orch, 'POST', '/v1/rooms', { body: { type: 'adder', roomId: `${prefix}-room` } });

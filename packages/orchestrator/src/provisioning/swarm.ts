@@ -13,7 +13,8 @@
  *   ids) and its agent joins again with the same labels.
  * - Host network and `--port 0`: each instance listens on a port the kernel picks (never a
  *   collision with another instance or anything else on the node) and announces it through its
- *   agent; players reach it at the node's address.
+ *   agent; players reach it at the node's address ({@link SwarmProvisionerOptions.advertiseHost},
+ *   e.g. `{{.Node.Hostname}}`; `localhost` by default, which fits a single machine).
  * - The agent key is a Swarm secret (content-addressed name, immutable as secrets are), mounted
  *   read-only for uid 65534 at `/run/secrets/<name>` and passed as `--fleet-key-file`.
  * - The engine's services, found by label, are the truth of {@link SwarmProvisioner.list}: a
@@ -50,6 +51,13 @@ export interface SwarmProvisionerOptions {
   stopGracePeriodMs?: number;
   /** Delay before Swarm restarts a task that ended, ms. Default 500. */
   restartDelayMs?: number;
+  /**
+   * The host players reach an instance at (its `parlor serve --advertise-host`, through the env
+   * `PARLOR_ADVERTISE_HOST`): an address, or a Swarm template such as `{{.Node.Hostname}}` that
+   * the engine expands per node. Default the env `PARLOR_SWARM_ADVERTISE_HOST` of this process,
+   * else none: join URLs say `localhost` (right for a single machine only).
+   */
+  advertiseHost?: string;
 }
 
 /** Where the server image keeps `--state-dir` and the artifact cache (a named volume per instance). */
@@ -151,6 +159,7 @@ export class SwarmProvisioner implements Provisioner {
       ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
     ];
     const serviceLabels = { [PROVISIONER_LABEL]: this.name, [PROVISIONED_ID_LABEL]: id, [SWARM_SERVICE_LABEL]: this.prefix };
+    const advertise = this.opts.advertiseHost ?? process.env.PARLOR_SWARM_ADVERTISE_HOST;
     return {
       Name: name,
       Labels: serviceLabels,
@@ -158,7 +167,7 @@ export class SwarmProvisioner implements Provisioner {
         ContainerSpec: {
           Image: t.image ?? DEFAULT_IMAGE,
           Args: args,
-          Env: Object.entries(t.env).map(([k, v]) => `${k}=${v}`),
+          Env: Object.entries({ ...(advertise ? { PARLOR_ADVERTISE_HOST: advertise } : {}), ...t.env }).map(([k, v]) => `${k}=${v}`),
           Labels: serviceLabels,
           StopGracePeriod: (this.opts.stopGracePeriodMs ?? 30_000) * 1e6,
           Secrets: [{ SecretID: secret.id, SecretName: secret.name, File: { Name: secret.name, UID: '65534', GID: '65534', Mode: 0o400 } }],
