@@ -230,7 +230,7 @@ function dataDirOpt(v: string | undefined): string {
 
 function databaseUrlOpt(v: string | undefined): string | undefined {
   if (v === undefined) return undefined;
-  if (typeof v !== 'string' || !/^postgres(ql)?:\/\/./i.test(v)) throw new OrchestratorConfigError(`databaseUrl must be a postgres://user:password@host:5432/db URL (got ${JSON.stringify(String(v).replace(/:[^:@/]*@/, ':***@').slice(0, 60))})`);
+  if (typeof v !== 'string' || !/^postgres(ql)?:\/\/./i.test(v)) throw new OrchestratorConfigError(`databaseUrl (--database-url) must be a postgres://user:password@host:5432/db URL (got ${JSON.stringify(String(v).replace(/:[^:@/]*@/, ':***@').slice(0, 60))})`);
   return v;
 }
 
