@@ -53,6 +53,8 @@ export class FakeKubeApi {
     this.deploymentVersion = String(++this.resourceVersion);
   }
 
+  /** Called after a PATCH of the scale was applied (a test's stand-in for the ReplicaSet reacts to it). */
+  onScaleWrite?: () => void;
   /** Called after a GET of the scale, before its answer is sent (a concurrent writer). */
   afterScaleRead?: () => void;
   private server?: Server;
@@ -130,7 +132,9 @@ export class FakeKubeApi {
         if (rv !== undefined && rv !== this.deploymentVersion) return this.status(res, 409, 'Conflict', `Operation cannot be fulfilled on deployments.apps "${this.workload}": the object has been modified; please apply your changes to the latest version and try again`);
         if (typeof patch.spec?.replicas === 'number') this.replicas = patch.spec.replicas;
         this.deploymentVersion = String(++this.resourceVersion);
-        return json(this.scale());
+        json(this.scale());
+        this.onScaleWrite?.();
+        return;
       }
       return this.status(res, 405, 'MethodNotAllowed', `fake: ${req.method} of a scale is not a call the provisioner makes`);
     }
