@@ -158,7 +158,7 @@ export async function openPgDatabase(url: string, options: { max?: number; migra
   } catch (err) {
     closed = true;
     await pool.end().catch(() => undefined);
-    if (err instanceof DatabaseUnavailableError) throw new Error(`cannot open the database ${shown}: ${err.message}`, { cause: err });
+    if (err instanceof DatabaseUnavailableError) throw new Error(`cannot open the database ${shown}: no answer (${(err.cause as Error)?.message ?? err.message})`, { cause: err });
     throw new Error(`cannot open the database ${shown}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
   }
   const lock = new OwnerLock(pg, url, types, owner);

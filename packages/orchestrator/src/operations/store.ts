@@ -12,7 +12,7 @@ import { openOrchestratorDb, type OrchestratorDb } from './db.js';
 import type { OperationLog, QueueOperation } from './log.js';
 import { recordOperation, runOperation, type OperationOutcome, type OperationRun } from './run.js';
 import { SqliteOperationLog } from './sqlite-log.js';
-import { maskDatabaseUrl, openPgDatabase, type PgDatabase } from './pg-db.js';
+import { openPgDatabase, type PgDatabase } from './pg-db.js';
 import { PgOperationLog } from './pg-log.js';
 import { PgWebhookOutbox } from '../notifications/pg-outbox.js';
 import { SqliteWebhookOutbox, type WebhookOutbox } from '../notifications/outbox.js';
@@ -52,7 +52,7 @@ export class OperationStore {
       try {
         this.pg = await openPgDatabase(this.databaseUrl);
       } catch (err) {
-        throw new OrchestratorConfigError(`${(err as Error).message} (--database-url ${maskDatabaseUrl(this.databaseUrl)}: a Postgres server this process reaches, the database created)`, { cause: err });
+        throw new OrchestratorConfigError(`${(err as Error).message} (check --database-url: a Postgres server this process reaches, the database created)`, { cause: err });
       }
       this.opLog = new PgOperationLog(this.pg);
       this.box = new PgWebhookOutbox(this.pg);
