@@ -7,7 +7,9 @@
  * acknowledged operation, fails what it cannot record with DATABASE_UNAVAILABLE (503, retryable),
  * and the orchestrator reconnects by itself.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import type { Operation } from '@parlor/squish';
 import { createPublishGate } from '@parlor/server/gate';
 import pg from 'pg';
@@ -38,6 +40,38 @@ async function start(opts: OrchestratorOptions): Promise<Orchestrator> {
   running.push(orch);
   return orch;
 }
+
+/** Runs the built `parlor-orchestrator` (dist) until it exits; its whole output once closed. */
+function cli(args: string[], env: Record<string, string> = {}): { proc: ChildProcess; out: () => string; closed: Promise<number | null> } {
+  const bin = fileURLToPath(new URL('../bin/parlor-orchestrator.js', import.meta.url));
+  const proc = spawn(process.execPath, [bin, ...args], { env: { ...process.env, NODE_ENV: 'development', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const closed = new Promise<number | null>((r) => proc.once('close', (code) => r(code)));
+  return { proc, out: () => out, closed };
+}
+
+describe.skipIf(PG_SKIP)('parlor-orchestrator --database-url', () => {
+  it('starts on the database (PARLOR_DATABASE_URL), says so, and stops on Ctrl-C; a database that does not exist is one line naming the flag', async () => {
+    const url = await server.createDatabase();
+    const dir = tempDir('parlor-pg-cli-');
+    const up = cli(['--host', '127.0.0.1', '--port', '0', '--catalog-dir', `${dir}/catalog`, '--data-dir', `${dir}/data`, '--log-level', 'warn'], { PARLOR_DATABASE_URL: url });
+    try {
+      await waitFor(() => /Data: +postgres:\/\/parlor@127\.0\.0\.1:\d+\/\w+ \(Postgres\)/.test(up.out()) || up.proc.exitCode !== null, 'the banner', 30_000);
+      expect(up.out()).toContain(`Data:   ${url} (Postgres)`);
+      up.proc.kill('SIGINT');
+      expect(await up.closed).toBe(0);
+    } finally {
+      if (up.proc.exitCode === null) up.proc.kill('SIGKILL');
+    }
+    const missing = url.replace(/\/\w+$/, '/no_such_db');
+    const bad = cli(['--host', '127.0.0.1', '--port', '0', '--database-url', missing, '--catalog-dir', `${dir}/catalog2`, '--log-level', 'warn']);
+    expect(await bad.closed).toBe(1);
+    const lines = bad.out().trim().split('\n').filter((l) => l.startsWith('parlor-orchestrator:'));
+    expect(lines).toEqual([expect.stringMatching(/^parlor-orchestrator: cannot open the database .*\/no_such_db: database "no_such_db" does not exist \(check --database-url: .*\) \[ORCHESTRATOR_CONFIG\]$/)]);
+  });
+});
 
 describe.skipIf(PG_SKIP)('orchestrators on one Postgres database', () => {
   it('two orchestrators serve one catalog: published on one, listed, resolved and downloaded on the other; one operation log', async () => {
