@@ -108,6 +108,16 @@ export class Autoscaler {
   /** Provisioned ids it drained (or found draining) to stop once empty. */
   private readonly drained = new Map<string, Drained>();
   private lastScaleAt = 0;
+  /** Provisioned ids seen in the list whose agent has not joined yet. */
+  private readonly booting = new Set<string>();
+  /** Provisioned ids whose agent joined at some point (a later exit is not a boot failure). */
+  private readonly hasJoined = new Set<string>();
+  /** Instances in a row that exited before they joined (a server that cannot start); reset by a join. */
+  private bootFailures = 0;
+  /** No scale-up before this (ms since the epoch): the back-off after boot failures. */
+  private scaleUpAfter = 0;
+  /** The last sync failure logged, and when: the same failure is logged once a minute. */
+  private lastFailure = { message: '', at: 0 };
   private timer: ReturnType<typeof setTimeout> | null = null;
   private running: Promise<void> | null = null;
   private stopped = true;
@@ -154,7 +164,12 @@ export class Autoscaler {
     this.timer = setTimeout(() => {
       this.timer = null;
       this.running = this.sync()
-        .catch((err: unknown) => this.logger.warn({ error: operationErrorMessage(err) }, 'autoscaler: sync failed; trying again at the next one'))
+        .catch((err: unknown) => {
+          const message = operationErrorMessage(err);
+          if (message === this.lastFailure.message && Date.now() - this.lastFailure.at < 60_000) return;
+          this.lastFailure = { message, at: Date.now() };
+          this.logger.warn({ error: message }, 'autoscaler: sync failed; trying again at each sync (the same failure is logged once a minute)');
+        })
         .finally(() => {
           this.running = null;
           this.schedule(this.opts.syncMs);
@@ -177,6 +192,7 @@ export class Autoscaler {
       if (i.labels[PROVISIONER_LABEL] === name && pid && mine.has(pid)) joined.set(pid, i);
     }
     const now = Date.now();
+    this.noteBoots(mine, joined, now);
     for (const id of this.drained.keys()) if (!mine.has(id)) this.drained.delete(id);
     // a provisioned instance found draining (drained before a restart, or by an admin) is stopped once empty
     for (const [pid, i] of joined) if (i.status === 'draining' && mine.get(pid)!.state !== 'stopping' && !this.drained.has(pid)) this.drained.set(pid, { instanceId: i.id, since: now });
@@ -223,7 +239,8 @@ export class Autoscaler {
       if (n > want) [want, reason] = [n, 'buffer'];
     }
     want = Math.min(want, o.maxInstances - listed.length);
-    if (want > 0) return this.scaleUp(want, reason, buffer);
+    if (want > 0 && now >= this.scaleUpAfter) return this.scaleUp(want, reason, buffer);
+    if (want > 0) return;
 
     // 3. scale down: one empty instance whose slots the buffer does not need, after the cool-down
     if (now - this.lastScaleAt < o.coolDownMs || active - 1 < o.minInstances) return;
@@ -235,6 +252,31 @@ export class Autoscaler {
     if (spare) await this.drain(spare[0].id, spare[1]!, buffer);
   }
 
+  /**
+   * Follows the instances that boot: one that joined resets the failure count; one that left the
+   * provisioner's list before it joined (a server that cannot start: a bad `--server-arg`, a
+   * missing image…) counts as a failure, and scale-ups wait 2^failures × syncMs (at most a minute),
+   * so a broken template is retried slowly instead of started every sync.
+   */
+  private noteBoots(mine: Map<string, ProvisionedInstance>, joined: Map<string, InstanceInfo>, now: number): void {
+    for (const id of this.hasJoined) if (!mine.has(id)) this.hasJoined.delete(id);
+    for (const id of joined.keys()) this.hasJoined.add(id);
+    for (const id of [...this.booting]) {
+      if (joined.has(id)) {
+        this.booting.delete(id);
+        this.bootFailures = 0;
+        this.scaleUpAfter = 0;
+      } else if (!mine.has(id)) {
+        this.booting.delete(id);
+        this.bootFailures++;
+        const retryInMs = Math.min(60_000, this.opts.syncMs * 2 ** this.bootFailures);
+        this.scaleUpAfter = now + retryInMs;
+        this.logger.warn({ provisionedId: id, failures: this.bootFailures, retryInMs }, `autoscaler: instance ${id} exited before it joined the fleet; next scale-up in ${retryInMs} ms (see the ${this.opts.provisioner.name} provisioner's log of it)`);
+      }
+    }
+    for (const [id, p] of mine) if (!this.hasJoined.has(id) && p.state !== 'stopping') this.booting.add(id);
+  }
+
   private async scaleUp(count: number, reason: AutoscalerDecision['reason'], buffer: { free: number; target: number }): Promise<void> {
     const p = this.opts.provisioner;
     this.lastScaleAt = Date.now();
@@ -242,6 +284,7 @@ export class Autoscaler {
     await this.act({ action: 'scale_up', reason, count, instanceId: null, provisionedIds: [], buffer }, async (d) => {
       const started = await p.start(count);
       d.provisionedIds = started.map((s) => s.id);
+      for (const s of started) this.booting.add(s.id); // followed from now, even if it dies before the next list
       return {};
     });
   }
