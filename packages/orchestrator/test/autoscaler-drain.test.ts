@@ -4,7 +4,7 @@
 // provisioner (scale_down, reason drain_timeout). And the provisioning flags of parlor-orchestrator
 // refuse bad values with one line naming the flag.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,8 @@ import { ADMIN_KEY, AGENT_KEY, http, startOrchestrator, waitFor } from './helper
 import { freePort, killProvisioned } from './provisioning-helpers.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
+/** One small game (`ticker`): each instance boots quickly. */
+const GAMES = fileURLToPath(new URL('./fixtures/provisioned-games', import.meta.url));
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
@@ -28,7 +30,7 @@ describe('autoscaler drain timeout', () => {
     cleanups.push(() => killProvisioned(dir));
     const port = await freePort();
     const template = {
-      args: ['--games', join(root, 'examples'), '--host', '127.0.0.1', '--drain-timeout', '0', '--log-level', 'warn', '--artifact-cache', join(base, 'artifacts')],
+      args: ['--games', GAMES, '--host', '127.0.0.1', '--drain-timeout', '0', '--log-level', 'warn', '--artifact-cache', join(base, 'artifacts')],
       fleetUrl: `ws://127.0.0.1:${port}`,
       agentKey: AGENT_KEY,
       labels: {},
@@ -36,7 +38,7 @@ describe('autoscaler drain timeout', () => {
       env: { NODE_ENV: 'development' },
     };
     const provisioner = new ProcessProvisioner({ dir, template, stopTimeoutMs: 10_000 });
-    const { orch } = await startOrchestrator({ port, pollMs: 200, unjoinedRoomTtlMs: 0, autoscaler: { provisioner, buffer: 2, minInstances: 1, maxInstances: 3, coolDownMs: 300, syncMs: 100, drainTimeoutMs: 1500 } });
+    const { orch } = await startOrchestrator({ port, pollMs: 500, unjoinedRoomTtlMs: 0, autoscaler: { provisioner, buffer: 2, minInstances: 1, maxInstances: 3, coolDownMs: 300, syncMs: 100, drainTimeoutMs: 1500 } });
     cleanups.push(() => orch.shutdown());
     const client = new FleetClient({ baseUrl: orch.url, adminKey: ADMIN_KEY });
     const events: FleetEvent[] = [];
@@ -44,10 +46,10 @@ describe('autoscaler drain timeout', () => {
     cleanups.push(() => client.close());
     cleanups.push(() => stream.close());
     const ready = async (): Promise<Array<{ id: string; labels: Record<string, string> }>> =>
-      ((await http(orch, 'GET', '/v1/instances')).body.data as Array<{ id: string; roomTypes: string[]; labels: Record<string, string> }>).filter((i) => i.roomTypes.includes('pong'));
+      ((await http(orch, 'GET', '/v1/instances')).body.data as Array<{ id: string; roomTypes: string[]; labels: Record<string, string> }>).filter((i) => i.roomTypes.includes('ticker'));
 
     await waitFor(async () => (await ready()).length === 1, 'the first instance joined', 30_000);
-    const created = await http(orch, 'POST', '/v1/rooms', { body: { type: 'pong' } });
+    const created = await http(orch, 'POST', '/v1/rooms', { body: { type: 'ticker' } });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const roomId = created.body.data.roomId as string;
     const held = created.body.data.instanceId as string;
@@ -70,6 +72,30 @@ describe('autoscaler drain timeout', () => {
     await waitFor(() => events.some((e) => e.name === 'instance:leave' && (e.data as { instance: { id: string } }).instance.id === held), 'the stopped instance left', 20_000);
     await waitFor(async () => !(await provisioner.list()).some((p) => p.id === provisionedId), 'its process exited', 20_000);
     expect((await ready()).length).toBe(1);
+  }, 60_000);
+});
+
+describe('autoscaler boot failures', () => {
+  it('an instance that exits before it joins (a server that cannot start) is started again after a growing back-off, not at every sync', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'parlor-autoscale-boot-'));
+    const dir = join(base, 'instances');
+    cleanups.push(() => rmSync(base, { recursive: true, force: true }));
+    cleanups.push(() => killProvisioned(dir));
+    const port = await freePort();
+    // `parlor serve` refuses an unknown flag and exits 1
+    const provisioner = new ProcessProvisioner({ dir, template: { args: ['--no-such-flag'], fleetUrl: `ws://127.0.0.1:${port}`, agentKey: AGENT_KEY, labels: {}, capacity: 2, env: {} } });
+    const { orch, logs } = await startOrchestrator({ port, autoscaler: { provisioner, buffer: 2, minInstances: 1, maxInstances: 3, syncMs: 100 } });
+    cleanups.push(() => orch.shutdown());
+    const failures = (): Array<{ failures: number; retryInMs: number }> => logs.filter((l) => /exited before it joined the fleet/.test(l.msg)) as never;
+    await waitFor(() => failures().length >= 3, 'three boot failures logged', 30_000);
+    // 2^n × syncMs: 200, 400, 800 ms before the next scale-up
+    expect(failures().slice(0, 3).map((f) => [f.failures, f.retryInMs])).toEqual([[1, 200], [2, 400], [3, 800]]);
+    const ups = (await http(orch, 'GET', '/v1/operations?op=scale_up')).body.data.operations as Operation[];
+    expect(ups.length).toBeGreaterThanOrEqual(3);
+    expect(ups.length).toBeLessThanOrEqual(4);
+    // why is in each instance's log
+    const firstLog = readdirSync(dir).find((n) => n.endsWith('.log'))!;
+    expect(readFileSync(join(dir, firstLog), 'utf8')).toMatch(/unknown option '--no-such-flag'/);
   }, 60_000);
 });
 

@@ -14,7 +14,8 @@ import { checkContract, fetchOpenApi, recorded } from './contract.js';
 import { ADMIN_KEY, AGENT_KEY, http, startOrchestrator, waitFor } from './helpers.js';
 import { freePort, killProvisioned } from './provisioning-helpers.js';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
+/** One small game (`ticker`): each instance boots quickly. */
+const GAMES = fileURLToPath(new URL('./fixtures/provisioned-games', import.meta.url));
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
@@ -29,7 +30,7 @@ async function scaled(opts: { buffer: number; coolDownMs?: number }): Promise<{ 
     dir,
     stopTimeoutMs: 10_000,
     template: {
-      args: ['--games', join(root, 'examples'), '--host', '127.0.0.1', '--drain-timeout', '0', '--log-level', 'warn', '--artifact-cache', join(base, 'artifacts')],
+      args: ['--games', GAMES, '--host', '127.0.0.1', '--drain-timeout', '0', '--log-level', 'warn', '--artifact-cache', join(base, 'artifacts')],
       fleetUrl: `ws://127.0.0.1:${port}`,
       agentKey: AGENT_KEY,
       labels: { pool: 'test' },
@@ -39,7 +40,7 @@ async function scaled(opts: { buffer: number; coolDownMs?: number }): Promise<{ 
   });
   const { orch } = await startOrchestrator({
     port,
-    pollMs: 200,
+    pollMs: 500,
     unjoinedRoomTtlMs: 0,
     autoscaler: { provisioner, buffer: opts.buffer, minInstances: 1, maxInstances: 3, coolDownMs: opts.coolDownMs ?? 300, syncMs: 100, drainTimeoutMs: 20_000 },
   });
@@ -60,10 +61,10 @@ async function scaled(opts: { buffer: number; coolDownMs?: number }): Promise<{ 
   return { orch, dir, events, status };
 }
 
-/** Instances serving pong (their first snapshot arrived), by id. */
+/** Instances serving ticker (their first snapshot arrived), by id. */
 async function ready(orch: Orchestrator): Promise<Array<{ id: string; roomCount: number; labels: Record<string, string> }>> {
   const list = (await http(orch, 'GET', '/v1/instances')).body.data as Array<{ id: string; roomCount: number; roomTypes: string[]; status: string; labels: Record<string, string> }>;
-  return list.filter((i) => i.roomTypes.includes('pong') && i.status === 'active');
+  return list.filter((i) => i.roomTypes.includes('ticker') && i.status === 'active');
 }
 
 const decisions = (events: FleetEvent[]): AutoscalerDecision[] => events.filter((e) => e.name === 'autoscaler').map((e) => e.data as AutoscalerDecision);
@@ -89,7 +90,7 @@ describe('buffer autoscaler with the process provisioner', () => {
     // one room: 1 free < 2 → one more instance
     const rooms: string[] = [];
     const create = async (): Promise<void> => {
-      const r = await http(orch, 'POST', '/v1/rooms', { body: { type: 'pong' } });
+      const r = await http(orch, 'POST', '/v1/rooms', { body: { type: 'ticker' } });
       expect(r.status, JSON.stringify(r.body)).toBe(201);
       rooms.push(r.body.data.roomId as string);
     };
@@ -149,7 +150,7 @@ describe('buffer autoscaler with the process provisioner', () => {
     const { orch, dir, events, status } = await scaled({ buffer: 3 });
     // buffer 3 with 2 slots each: two instances from the start
     await waitFor(async () => (await ready(orch)).length === 2, 'two instances joined', 30_000);
-    const r = await http(orch, 'POST', '/v1/rooms', { body: { type: 'pong' } });
+    const r = await http(orch, 'POST', '/v1/rooms', { body: { type: 'ticker' } });
     expect(r.status, JSON.stringify(r.body)).toBe(201);
     await waitFor(async () => (await status()).buffer.free === 3, 'free 3 with the room');
     const victim = (await ready(orch)).find((i) => i.id === r.body.data.instanceId)!;

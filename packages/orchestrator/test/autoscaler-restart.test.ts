@@ -16,6 +16,8 @@ import { ADMIN_KEY, AGENT_KEY, waitFor } from './helpers.js';
 import { freePort, killProvisioned } from './provisioning-helpers.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
+/** One small game (`ticker`): each instance boots quickly. */
+const GAMES = fileURLToPath(new URL('./fixtures/provisioned-games', import.meta.url));
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
@@ -23,8 +25,8 @@ afterEach(async () => {
 
 /** A real parlor-orchestrator (from source) with the process provisioner: buffer 6 of 2-room instances wants 3, max 3. */
 function orchestrator(port: number, dataDir: string): { out: () => string; kill: () => Promise<void> } {
-  const serverArgs = ['--games', join(root, 'examples'), '--host', '127.0.0.1', '--drain-timeout', '0', '--log-level', 'warn', '--artifact-cache', join(dataDir, 'artifacts')];
-  const args = ['--import', 'tsx', 'packages/orchestrator/src/cli.ts', '--host', '127.0.0.1', '--port', String(port), '--no-catalog', '--data-dir', dataDir, '--poll', '200', '--log-level', 'info'];
+  const serverArgs = ['--games', GAMES, '--host', '127.0.0.1', '--drain-timeout', '0', '--log-level', 'warn', '--artifact-cache', join(dataDir, 'artifacts')];
+  const args = ['--import', 'tsx', 'packages/orchestrator/src/cli.ts', '--host', '127.0.0.1', '--port', String(port), '--no-catalog', '--data-dir', dataDir, '--poll', '1000', '--log-level', 'info'];
   args.push('--provisioner', 'process', '--buffer', '6', '--instance-capacity', '2', '--min-instances', '1', '--max-instances', '3', '--cool-down', '60000', ...serverArgs.flatMap((a) => ['--server-arg', a]));
   const proc = spawn(process.execPath, args, { cwd: root, env: { ...process.env, NODE_ENV: 'development', PARLOR_AGENT_KEYS: AGENT_KEY, PARLOR_ADMIN_KEYS: ADMIN_KEY }, stdio: ['ignore', 'pipe', 'pipe'] });
   const closed = new Promise<void>((r) => proc.once('close', () => r()));
@@ -57,6 +59,7 @@ describe('orchestrator killed mid-scale-up', () => {
     const watch = setInterval(() => void watcher.list().then((l) => seen.push(l.length)), 20);
     cleanups.push(() => clearInterval(watch));
 
+    const watcherSeen = (): string => `provisioner counts seen: ${[...new Set(seen)].join(',')}`;
     const first = orchestrator(port, dataDir);
     // killed as soon as the first instances are started, before any of them joined
     await waitFor(async () => (await watcher.list()).length > 0, 'the scale-up started instances', 30_000);
@@ -69,15 +72,16 @@ describe('orchestrator killed mid-scale-up', () => {
     const second = orchestrator(port, dataDir);
     await waitFor(() => /REST: {3}http:\/\/\S+\/v1/.test(second.out()), 'the second orchestrator listening', 30_000);
     // every instance started (by the first, and by the second if the first was killed before it started all three) joins the second
+    let last: AutoscalerStatus | undefined;
     await waitFor(async () => {
-      const s = (await get(port, '/v1/autoscaler')) as AutoscalerStatus;
-      return s.instances.joined === 3 && s.instances.provisioned === 3;
-    }, 'three provisioned instances joined the restarted orchestrator', 40_000);
+      last = (await get(port, '/v1/autoscaler')) as AutoscalerStatus;
+      return last.instances.joined === 3 && last.instances.provisioned === 3 && last.buffer.free === 6 && last.buffer.target === 6;
+    }, 'three provisioned instances joined the restarted orchestrator, 6 free slots', 40_000).catch((err: Error) => {
+      throw new Error(`${err.message}; last ${JSON.stringify(last)}; ${(watcherSeen())}`);
+    });
     const instances = (await get(port, '/v1/instances')) as Array<{ labels: Record<string, string> }>;
     const ids = instances.map((i) => i.labels['parlor.provisioned-id']);
     for (const id of started) expect(ids).toContain(id); // the first run's instances, not replacements
-    const s = (await get(port, '/v1/autoscaler')) as AutoscalerStatus;
-    expect(s.buffer).toEqual({ free: 6, target: 6 });
 
     // the scale-ups in the log: the first run's (succeeded, or INTERRUPTED if it died inside it), and the second's only for what was missing
     const ups = ((await get(port, '/v1/operations?op=scale_up')) as { operations: Operation[] }).operations;
