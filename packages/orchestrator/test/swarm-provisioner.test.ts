@@ -12,6 +12,7 @@
  *   joins again, and the player, joining again at the instance's new address, sees the room.
  * - stop(id): the service is gone from the engine and from list(), its instance leaves the fleet,
  *   its state volume is removed; a later list() sweeps a volume of its prefix left without service.
+ * - An instance started with another agent key is moved to the current key by list() and joins.
  * Every service, secret and volume of the test prefix is removed in afterAll, failed or not.
  */
 import { randomBytes } from 'node:crypto';
@@ -129,6 +130,24 @@ describe.skipIf(skip !== null)(`Swarm provisioner on a single-node swarm${skip ?
     // its state volume goes with it (once its container is gone)
     await waitFor(async () => !(await volumeExists(`${prefix}-${id}-data`)), 'the instance volume removed', 30_000);
   }, 60_000);
+
+  it('an instance started with another agent key (an orchestrator restarted with a new key) is moved to the current key and joins', async () => {
+    const before = new SwarmProvisioner({
+      template: { image: IMAGE, command: ['serve', '--runtime', 'inline', '--games', '/games'], fleetUrl: `ws://127.0.0.1:${orch.port}`, agentKey: 'an-old-agent-key-0123456789', labels: {}, capacity: 5, env: {} },
+      service: prefix,
+      mounts: [{ source: games, target: '/games' }],
+      stopGracePeriodMs: 5_000,
+    });
+    let old = '';
+    try {
+      old = (await before.start(1))[0].id;
+    } finally {
+      await before.close();
+    }
+    await waitFor(async () => (await swarm.list()).some((i) => i.id === old && i.state === 'running'), 'the moved instance running', 40_000);
+    await waitFor(async () => (await instanceOf(old)) !== undefined, 'the instance joined with the current key', 40_000);
+    await swarm.stop(old);
+  }, 90_000);
 
   it('list() removes a state volume of its prefix whose service is gone (a stop cut short by an orchestrator exit)', async () => {
     const orphan = `${prefix}-deadbeef00-data`;

@@ -86,6 +86,7 @@ export class SwarmProvisioner implements Provisioner {
   private ready: Promise<Docker> | null = null;
   private readonly stopping = new Set<string>();
   private lastSweep = 0;
+  private secret: { id: string; name: string } | null = null;
 
   /** @throws Error when the `service` prefix is not a valid Docker name. */
   constructor(private readonly opts: SwarmProvisionerOptions) {
@@ -115,8 +116,18 @@ export class SwarmProvisioner implements Provisioner {
 
   /** The secret holding the agent key (created once per key: secrets are immutable). */
   private async keySecret(docker: Docker): Promise<{ id: string; name: string }> {
-    const hash = createHash('sha256').update(this.opts.template.agentKey).digest('hex').slice(0, 12);
-    const name = `${this.prefix}-agent-key-${hash}`;
+    if (this.secret) return this.secret;
+    this.secret = await this.findOrCreateSecret(docker);
+    return this.secret;
+  }
+
+  /** The name of the current key's secret. */
+  private secretName(): string {
+    return `${this.prefix}-agent-key-${createHash('sha256').update(this.opts.template.agentKey).digest('hex').slice(0, 12)}`;
+  }
+
+  private async findOrCreateSecret(docker: Docker): Promise<{ id: string; name: string }> {
+    const name = this.secretName();
     const found = (await docker.listSecrets({ filters: { name: [name] } })) as Array<{ ID: string; Spec?: { Name?: string } }>;
     const same = found.find((s) => s.Spec?.Name === name);
     if (same) return { id: same.ID, name };
@@ -192,7 +203,12 @@ export class SwarmProvisioner implements Provisioner {
     const out: ProvisionedInstance[] = [];
     for (let i = 0; i < count; i++) {
       const id = randomBytes(5).toString('hex');
-      await docker.createService(this.spec(id, secret) as Docker.CreateServiceOptions);
+      try {
+        await docker.createService(this.spec(id, secret) as Docker.CreateServiceOptions);
+      } catch (err) {
+        this.secret = null; // e.g. the secret was removed by hand: found or made again next time
+        throw err;
+      }
       out.push({ id, state: 'starting', startedAt: Date.now() });
     }
     return out;
@@ -239,7 +255,8 @@ export class SwarmProvisioner implements Provisioner {
 
   /**
    * Removes the state volumes of this prefix whose service is gone (a stop whose volume removal
-   * was cut short by an orchestrator exit, a service removed by hand). At most every 30 s; best effort.
+   * was cut short by an orchestrator exit, a service removed by hand), and the secrets of earlier
+   * agent keys no service uses any more. At most every 30 s; best effort.
    */
   private async sweepVolumes(docker: Docker, services: Docker.Service[]): Promise<void> {
     if (Date.now() - this.lastSweep < 30_000) return;
@@ -250,6 +267,32 @@ export class SwarmProvisioner implements Provisioner {
       const id = v.Labels?.[PROVISIONED_ID_LABEL] ?? '';
       if (ID_RE.test(id) && !live.has(id) && !this.stopping.has(id)) await docker.getVolume(v.Name).remove().catch(() => undefined);
     }
+    // agent key secrets of this prefix no service uses (an earlier key): the engine refuses while one does
+    const secrets = (await docker.listSecrets({ filters: { label: [`${SWARM_SERVICE_LABEL}=${this.prefix}`] } })) as Array<{ ID: string; Spec?: { Name?: string } }>;
+    for (const x of secrets) if (x.Spec?.Name !== this.secretName()) await docker.getSecret(x.ID).remove().catch(() => undefined);
+  }
+
+  /**
+   * Moves services started with another agent key (an orchestrator restarted with a rotated or
+   * newly generated key) to the current key's secret: their agents would be refused forever, yet
+   * counted as booting. Swarm restarts the task on the update, with the same volume, so the rooms
+   * come back from their snapshots; the old secret is removed once no service uses it.
+   */
+  private async moveToCurrentKey(docker: Docker, services: Docker.Service[]): Promise<void> {
+    const current = await this.keySecret(docker);
+    const stale = new Set<string>();
+    for (const svc of services) {
+      const spec = svc.Spec as { TaskTemplate?: { ContainerSpec?: { Args?: string[]; Secrets?: Array<{ SecretID: string; SecretName: string }> } } } & Record<string, unknown>;
+      const cs = spec.TaskTemplate?.ContainerSpec;
+      const secret = cs?.Secrets?.find((x) => x.SecretName.startsWith(`${this.prefix}-agent-key-`));
+      if (!cs || !secret || secret.SecretName === current.name) continue;
+      stale.add(secret.SecretID);
+      const fresh = this.spec(svc.Spec!.Labels![PROVISIONED_ID_LABEL], current) as { TaskTemplate: { ContainerSpec: { Args: string[]; Secrets: unknown[] } } };
+      cs.Secrets = fresh.TaskTemplate.ContainerSpec.Secrets as typeof cs.Secrets;
+      cs.Args = (cs.Args ?? []).map((a) => (a === `/run/secrets/${secret.SecretName}` ? `/run/secrets/${current.name}` : a));
+      await docker.getService(svc.ID).update({ ...spec, version: svc.Version?.Index });
+    }
+    for (const id of stale) await docker.getSecret(id).remove().catch(() => undefined); // still in use while tasks roll: the sweep retries
   }
 
   /** @inheritDoc */
@@ -257,6 +300,7 @@ export class SwarmProvisioner implements Provisioner {
     const docker = await this.engine();
     const services = await this.services(docker);
     await this.sweepVolumes(docker, services).catch(() => undefined);
+    await this.moveToCurrentKey(docker, services);
     if (services.length === 0) return [];
     const tasks = (await docker.listTasks({ filters: { 'desired-state': ['running'] } })) as Array<{ ServiceID: string; DesiredState?: string; Status?: { State?: string } }>;
     return services.map((s) => {
@@ -276,5 +320,6 @@ export class SwarmProvisioner implements Provisioner {
   async close(): Promise<void> {
     this.docker = null;
     this.ready = null;
+    this.secret = null;
   }
 }
