@@ -232,6 +232,21 @@ describe.skipIf(PG_SKIP)('webhook delivery from one Postgres outbox by two orche
     expect(new Set(r.ok().map((e) => e.body.idempotencyKey)).size).toBe(20);
     expect(await b.n.summaries()).toEqual([{ url: r.url, kinds: expect.any(Array), pending: 0, delivered: 20, dead: 0, lastError: null }]);
   });
+
+  it('an orchestrator stopping mid-attempt gives up its claim: the other sends the row at once, not after the claim would expire', async () => {
+    const url = await place('Postgres');
+    const r = await receiver((n) => (n === 0 ? 'hang' : 200));
+    const hooks = [{ url: r.url, secret: SECRET }];
+    // a claim lasts 2 × the 60 s timeout + 10 s: longer than this test may wait
+    const a = await notifier('Postgres', url, hooks, { ...FAST, timeoutMs: 60_000 });
+    a.events.emit('room:event', { instanceId: 'i-1', event: turnReady('r8', 1) });
+    await waitFor(() => r.received.length === 1, 'the first attempt hangs');
+    await a.stop();
+    const b = await notifier('Postgres', url, hooks, { ...FAST, timeoutMs: 60_000 });
+    b.events.emit('room:event', { instanceId: 'i-1', event: turnReady('r8', 2) }); // wakes b's route
+    await waitFor(() => r.ok().length === 2, 'both sent by b', 10_000);
+    expect(r.ok().map((e) => e.body.idempotencyKey).sort()).toEqual(['turn-ready:r8:1', 'turn-ready:r8:2']);
+  });
 });
 
 describe('webhook configuration', () => {

@@ -1,6 +1,7 @@
 /**
  * The catalog's persistence seam: {@link CatalogStore}. The SQLite store (`sqlite-store.ts`) is the
- * default; another SQL store (Postgres) implements the same interface. Every method is async so a
+ * default; the Postgres store (`pg-store.ts`, `--database-url`) implements the same interface for
+ * several processes serving one catalog. Every method is async so a
  * networked store fits; each method that changes several rows does so in one transaction.
  */
 import type { CatalogGame, GameVersion, PublishRequest } from '@parlor/squish';
@@ -66,7 +67,11 @@ export interface CatalogStore {
    * (nothing changes).
    */
   commitPublish(version: StoredVersion, game: CatalogGame): Promise<CommitOutcome>;
-  /** Marks every `PENDING` / `PROCESSING` request `FAILED` with `error` (at start, after a crash). Returns how many. */
+  /**
+   * Marks every `PENDING` / `PROCESSING` request `FAILED` with `error` (at start, after a crash).
+   * Returns how many. A store shared by live processes (Postgres) marks only the requests of
+   * processes that are gone, never another live one's.
+   */
   failUnfinished(error: NonNullable<PublishRequest['error']>, at: number): Promise<number>;
   /** The environment's pins, by slug. */
   listPins(env: string): Promise<ManifestPin[]>;

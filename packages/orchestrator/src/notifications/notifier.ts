@@ -133,6 +133,8 @@ export class WebhookNotifier {
     for (const c of this.controllers) c.abort();
     await Promise.allSettled([...this.routes.values()].flatMap((r) => [...r.inflight.values()]));
     await Promise.allSettled([...this.pumps]);
+    // rows claimed here and not reported (attempts aborted): another orchestrator may send them now
+    await this.outbox?.release?.().catch((err: unknown) => this.logger.warn({ err }, 'webhook outbox claims not released: another orchestrator sends those rows once their claims expire'));
     // the database is closed next: nothing reads it any more (a scrape's gauge reads 0)
     this.outbox = null;
     await this.agent.close().catch(() => undefined);
@@ -255,7 +257,9 @@ export class WebhookNotifier {
     try {
       const now = Date.now();
       const free = this.delivery.concurrencyPerUrl - route.inflight.size;
-      if (free > 0) for (const row of await outbox.due(route.hook.url, now, free, new Set(route.inflight.keys()))) if (!this.stopped) this.attempt(route, row);
+      // a claim outlives an attempt (its deadline), so no other orchestrator sends the row meanwhile
+      const leaseMs = 2 * this.delivery.timeoutMs + 10_000;
+      if (free > 0) for (const row of await outbox.due(route.hook.url, now, free, new Set(route.inflight.keys()), leaseMs)) if (!this.stopped) this.attempt(route, row);
       if (this.stopped) return;
       if (route.timer) clearTimeout(route.timer);
       route.timer = null;

@@ -80,9 +80,10 @@ export interface WebhookOutbox {
   /**
    * Pending rows of `url` due at `now`, oldest due first, skipping `exclude` (in flight here), at
    * most `limit`. A store shared by several processes claims them: no other process gets a row
-   * until this one reports it ({@link delivered} / {@link failed}) or its claim expires.
+   * until this one reports it ({@link delivered} / {@link failed}) or its claim expires after
+   * `leaseMs` (longer than one attempt; the store's default when omitted).
    */
-  due(url: string, now: number, limit: number, exclude: ReadonlySet<string>): Promise<DueDelivery[]>;
+  due(url: string, now: number, limit: number, exclude: ReadonlySet<string>, leaseMs?: number): Promise<DueDelivery[]>;
   /** When `url`'s next pending row is due (or its claim by another process expires), `null` when none is pending. */
   nextDueAt(url: string): Promise<number | null>;
   /** An attempt succeeded. */
@@ -103,6 +104,8 @@ export interface WebhookOutbox {
   retryDead(id: string, now?: number): Promise<boolean>;
   /** Deletes delivered and dead rows last changed before `before`; returns how many. */
   prune(before: number): Promise<number>;
+  /** Gives up this process's claims on rows it has not reported (at stop): another process may send them at once. */
+  release?(): Promise<void>;
 }
 
 /** A webhook outbox row as stored (both stores' columns), to a {@link WebhookDelivery}. */

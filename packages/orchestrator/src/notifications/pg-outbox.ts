@@ -45,7 +45,7 @@ export class PgWebhookOutbox implements WebhookOutbox {
     });
   }
 
-  async due(url: string, now: number, limit: number, exclude: ReadonlySet<string>): Promise<DueDelivery[]> {
+  async due(url: string, now: number, limit: number, exclude: ReadonlySet<string>, leaseMs = this.leaseMs): Promise<DueDelivery[]> {
     if (limit <= 0) return [];
     const rows = await this.db.query<OutboxRow>(
       `UPDATE webhook_outbox SET lease_owner = $1, lease_until = $2 WHERE id IN (
@@ -53,7 +53,7 @@ export class PgWebhookOutbox implements WebhookOutbox {
          WHERE url = $3 AND state = 'pending' AND next_attempt_at <= $4 AND (lease_until IS NULL OR lease_until <= $4 OR lease_owner = $1) AND NOT (id = ANY($5))
          ORDER BY next_attempt_at, id COLLATE "C" LIMIT $6 FOR UPDATE SKIP LOCKED
        ) RETURNING *`,
-      [this.db.owner, now + this.leaseMs, url, now, [...exclude], limit],
+      [this.db.owner, now + leaseMs, url, now, [...exclude], limit],
     );
     return rows
       .sort((a, b) => a.next_attempt_at - b.next_attempt_at || (a.id < b.id ? -1 : 1))
@@ -119,6 +119,10 @@ export class PgWebhookOutbox implements WebhookOutbox {
   async retryDead(id: string, now = Date.now()): Promise<boolean> {
     const rows = await this.db.query(`UPDATE webhook_outbox SET state = 'pending', attempts = 0, next_attempt_at = $1, lease_owner = NULL, lease_until = NULL, updated_at = $1 WHERE id = $2 AND state = 'dead' RETURNING id`, [now, id]);
     return rows.length === 1;
+  }
+
+  async release(): Promise<void> {
+    await this.db.query(`UPDATE webhook_outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1 AND state = 'pending'`, [this.db.owner]);
   }
 
   async prune(before: number): Promise<number> {

@@ -2,7 +2,8 @@
  * The operation log: every lifecycle operation on a room (start, stop, pause, resume, restart,
  * patch, turn), recorded `queued` before it runs, then `running`, then `succeeded` or `failed`
  * with a stable error code and message, with its source (api, admin, schedule, agent, reconcile).
- * Durable (SQLite); queried by room and by time. Follows the Galaxy backend's operation log.
+ * Durable (SQLite in the data dir, or the shared Postgres database of `--database-url`); queried
+ * by room and by time. Follows the Galaxy backend's operation log.
  */
 import type { Operation, OperationSource, OperationState, OperationKind } from '@parlor/squish';
 
@@ -56,8 +57,9 @@ export interface OperationLog {
   /**
    * Called once at open: operations a previous process left `queued` or `running` (it crashed
    * between recording and finishing them) are marked `failed` with code `INTERRUPTED`, so none is
-   * silently dropped; returns them. Operations queued by another process still alive on this host
-   * (one sharing the data folder) are left to it.
+   * silently dropped; returns them. Operations queued by another process still alive are left to
+   * it: on SQLite one on this host sharing the data folder, on Postgres any orchestrator holding
+   * its owner lock on the database.
    */
   recoverInterrupted(): Promise<Operation[]>;
   /** Closes the store. Idempotent. */
