@@ -41,7 +41,7 @@ beforeEach(async () => {
   }
   api = new FakeKubeApi(NS, WORKLOAD, { 'parlor.provisioner': 'kubernetes', 'app.kubernetes.io/instance': WORKLOAD, 'app.kubernetes.io/component': 'game-server' });
   kubeconfig = await api.listen();
-  prov = new KubernetesProvisioner({ template, namespace: NS, workload: WORKLOAD, kubeconfig });
+  prov = new KubernetesProvisioner({ template, namespace: NS, workload: WORKLOAD, kubeconfig, podWaitMs: 0 });
 });
 
 afterAll(async () => {
@@ -76,8 +76,16 @@ describe('KubernetesProvisioner (against recorded API shapes, not a live cluster
   it('start(n) sets the replicas to the pods kept + n with a merge patch, once for the same ask', async () => {
     api.addPod('ready');
     api.replicas = 1;
-    const asked = await prov.start(2);
-    expect(asked.map((i) => [i.id, i.state])).toEqual([[`${WORKLOAD}#2`, 'starting'], [`${WORKLOAD}#3`, 'starting']]);
+    // The ReplicaSet names the pods: start() returns those it made (here within the same answer).
+    const made: string[] = [];
+    api.onScaleWrite = () => {
+      while (api.pods.length < api.replicas) made.push(api.addPod('pending'));
+      api.onScaleWrite = undefined;
+    };
+    const asked = await new KubernetesProvisioner({ template, namespace: NS, workload: WORKLOAD, kubeconfig, podWaitMs: 5_000 }).start(2);
+    expect(asked.map((i) => [i.id, i.state])).toEqual(made.map((name) => [name, 'starting']));
+    expect(made).toHaveLength(2);
+    api.pods.splice(1); // as if the ReplicaSet were slower: the next asks return no pod yet
     const patch = api.writes()[0]!;
     expect(patch).toMatchObject({ method: 'PATCH', path: SCALE, contentType: 'application/merge-patch+json' });
     expect(patch.body).toEqual({ metadata: { resourceVersion: '100' }, spec: { replicas: 3 } });
@@ -88,7 +96,7 @@ describe('KubernetesProvisioner (against recorded API shapes, not a live cluster
     // The ReplicaSet made the two pods; one more is asked: 4, never above the pods kept + 1.
     api.addPod('pending');
     api.addPod('pending');
-    expect(await prov.start(1)).toHaveLength(1);
+    expect(await prov.start(1)).toEqual([]); // podWaitMs 0: no pod yet, list() shows it later
     expect(scaleWrites()).toEqual([3, 4]);
   });
 

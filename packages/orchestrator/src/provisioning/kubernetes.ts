@@ -50,6 +50,11 @@ export interface KubernetesProvisionerOptions {
    * (`KUBERNETES_SERVICE_HOST` is set), else `$KUBECONFIG` or `~/.kube/config`.
    */
   kubeconfig?: string;
+  /**
+   * After a scale-up, how long {@link KubernetesProvisioner.start} waits for the ReplicaSet to
+   * create the pods so it can return their names (it polls the pods every 200 ms), ms. Default 5 000.
+   */
+  podWaitMs?: number;
 }
 
 /** The client-node module, or a one-line error saying what to install. */
@@ -107,6 +112,11 @@ function stateOf(p: Pod, removing: Set<string>): ProvisionedInstance['state'] {
   return phase === 'Pending' ? 'starting' : 'running';
 }
 
+/** A pod as a {@link ProvisionedInstance}: its name, its state, its creation time. */
+function instanceOf(p: Pod, removing: Set<string>): ProvisionedInstance {
+  return { id: p.metadata?.name ?? '', state: stateOf(p, removing), startedAt: p.metadata?.creationTimestamp ? new Date(p.metadata.creationTimestamp).getTime() : 0 };
+}
+
 /**
  * Starts and stops `parlor serve` pods by scaling a Deployment (see the file header for the API
  * calls and the scale-down rule). Instance ids are pod names, which the pods' agents report as
@@ -121,6 +131,7 @@ export class KubernetesProvisioner implements Provisioner {
   /** Name of the servers' Deployment. */
   readonly workload: string;
   private readonly kubeconfig?: string;
+  private readonly podWaitMs: number;
   private apis?: Promise<{ apps: import('@kubernetes/client-node').AppsV1Api; core: import('@kubernetes/client-node').CoreV1Api; merge: import('@kubernetes/client-node').ConfigurationOptions }>;
   /** Scale changes one at a time (two concurrent stops must not both scale down from the same count). */
   private queue: Promise<unknown> = Promise.resolve();
@@ -132,6 +143,7 @@ export class KubernetesProvisioner implements Provisioner {
     this.namespace = options.namespace ?? 'default';
     this.workload = options.workload ?? 'parlor-server';
     this.kubeconfig = options.kubeconfig;
+    this.podWaitMs = options.podWaitMs ?? 5_000;
   }
 
   /** The API clients, made on first use from the kubeconfig. @throws OrchestratorConfigError when client-node is missing or the kubeconfig cannot be read. */
@@ -207,10 +219,11 @@ export class KubernetesProvisioner implements Provisioner {
 
   /**
    * Sets the Deployment's replicas to its active pods + `count`, never below the replicas already
-   * asked (start never scales down): calling it again with the same pods asks nothing more. Pod
-   * names are chosen by the ReplicaSet after this resolves; {@link list} shows them.
+   * asked (start never scales down): calling it again with the same pods asks nothing more. The
+   * ReplicaSet names the pods: it waits up to `podWaitMs` for them to appear.
    * @param count instances to add (an integer ≥ 1); the caller caps it (max instances).
-   * @returns one `starting` entry per replica added (ids `<workload>#<replica number>`, not pod names); none when the count was already asked.
+   * @returns the pods the ReplicaSet created for it within `podWaitMs` (fewer, or none, when it is
+   * slower: {@link list} shows them later); none when the count was already asked.
    * @throws Error on an invalid count; while a scale-down is in progress (ask again later); on an
    * API failure (one line: what, where, what to do).
    */
@@ -225,8 +238,14 @@ export class KubernetesProvisioner implements Provisioner {
       const target = active.length + count;
       if (target <= replicas) return [];
       await this.setReplicas(target, resourceVersion);
-      const now = Date.now();
-      return Array.from({ length: target - replicas }, (_, i) => ({ id: `${this.workload}#${replicas + i + 1}`, state: 'starting' as const, startedAt: now }));
+      // The ReplicaSet names the pods: wait for them (it usually creates them within a second).
+      const before = new Set(active.map((p) => p.metadata?.name));
+      const deadline = Date.now() + this.podWaitMs;
+      for (;;) {
+        const added = (await this.pods()).filter((p) => isActive(p) && !before.has(p.metadata?.name));
+        if (added.length >= target - replicas || Date.now() >= deadline) return added.map((p) => instanceOf(p, new Set()));
+        await new Promise((r) => setTimeout(r, Math.min(200, Math.max(1, deadline - Date.now()))));
+      }
     });
   }
 
@@ -264,11 +283,7 @@ export class KubernetesProvisioner implements Provisioner {
   async list(): Promise<ProvisionedInstance[]> {
     this.live();
     const { pods, removing } = await this.view();
-    return pods.map((p) => ({
-      id: p.metadata?.name ?? '',
-      state: stateOf(p, removing),
-      startedAt: p.metadata?.creationTimestamp ? new Date(p.metadata.creationTimestamp).getTime() : 0,
-    }));
+    return pods.map((p) => instanceOf(p, removing));
   }
 
   /** Nothing to release (no watch is kept open); later calls throw. Never stops pods. */
