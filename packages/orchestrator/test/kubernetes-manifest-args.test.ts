@@ -31,7 +31,7 @@ const PARLOR_BIN = join(root, 'packages/server/bin/parlor.js');
 const ADMIN = 'admin-key-for-the-manifest-test-0123';
 const AGENT = 'agent-key-for-the-manifest-test-4567';
 
-type Obj = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Obj = any;
 const docs = kubernetesManifestObjects() as Obj[];
 const container = (name: string): Obj => docs.find((d) => d.kind === 'Deployment' && d.metadata.name === name).spec.template.spec.containers[0];
 
