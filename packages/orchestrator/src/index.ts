@@ -35,6 +35,8 @@ export type {
 export { PROVISIONER_LABEL, PROVISIONED_ID_LABEL, type Provisioner, type ProvisionedInstance, type ServerTemplate, type AutoscalerOptions } from './provisioning/types.js';
 export { ProcessProvisioner, defaultServeCommand, PROCESS_KEY_FILE, type ProcessProvisionerOptions } from './provisioning/process.js';
 export { SwarmProvisioner, SWARM_SERVICE_LABEL, type SwarmProvisionerOptions, type SwarmBindMount } from './provisioning/swarm.js';
+export { KubernetesProvisioner, STOP_DELETION_COST, type KubernetesProvisionerOptions } from './provisioning/kubernetes.js';
+export { kubernetesManifests, kubernetesManifestObjects, KUBERNETES_MANIFEST_DEFAULTS, POD_DELETION_COST, type KubernetesManifestOptions } from './provisioning/kubernetes-manifests.js';
 export { OrchestratorMetrics, type SseDropReason } from './metrics.js';
 export type { SyncReason } from './registry/events.js';
 export {
