@@ -10,6 +10,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import * as k8s from '@kubernetes/client-node';
 import { loadAllYaml, loadYaml } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { GRACE_MARGIN_S, kubernetesManifestObjects, kubernetesManifests, podSelector, PRESTOP_DRAIN, provisionerRules } from '../src/provisioning/kubernetes-manifests.js';
@@ -29,7 +30,46 @@ const byKind = (docs: Obj[], kind: string, name?: string): Obj => {
 /** The value after `flag` in an argv. */
 const arg = (args: string[], flag: string): string | undefined => args[args.indexOf(flag) + 1];
 
+/**
+ * Fields of `value` that the Kubernetes API type `type` does not have, or whose value is of another
+ * JSON type, checked against @kubernetes/client-node's models (generated from the API's OpenAPI
+ * document: each model's attribute names and types). Required fields are not checked.
+ */
+function schemaErrors(value: unknown, type: string, path: string): string[] {
+  const kind = Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value;
+  if (type === 'string' || type === 'Date') return kind === 'string' ? [] : [`${path}: want a string, got ${kind}`];
+  if (type === 'number') return kind === 'number' ? [] : [`${path}: want a number, got ${kind}`];
+  if (type === 'boolean') return kind === 'boolean' ? [] : [`${path}: want a boolean, got ${kind}`];
+  if (type === 'IntOrString') return kind === 'string' || kind === 'number' ? [] : [`${path}: want an int or a string, got ${kind}`];
+  if (type === 'any' || type === 'object') return [];
+  const array = /^Array<(.+)>$/.exec(type);
+  if (array) return kind === 'array' ? (value as unknown[]).flatMap((v, i) => schemaErrors(v, array[1]!, `${path}[${i}]`)) : [`${path}: want an array, got ${kind}`];
+  const map = /^\{ \[key: string\]: (.+); \}$/.exec(type);
+  if (map) return kind === 'object' ? Object.entries(value as object).flatMap(([k, v]) => schemaErrors(v, map[1]!, `${path}.${k}`)) : [`${path}: want a map, got ${kind}`];
+  const model = (k8s as unknown as Record<string, { getAttributeTypeMap?: () => Array<{ baseName: string; type: string }> }>)[type];
+  if (!model?.getAttributeTypeMap) return [`${path}: no model ${type} in @kubernetes/client-node`];
+  if (kind !== 'object') return [`${path}: want a ${type} object, got ${kind}`];
+  const attrs = new Map(model.getAttributeTypeMap().map((a) => [a.baseName, a.type]));
+  return Object.entries(value as object).flatMap(([k, v]) => (attrs.has(k) ? schemaErrors(v, attrs.get(k)!, `${path}.${k}`) : [`${path}.${k}: ${type} has no such field`]));
+}
+
 describe('kubernetes manifests', () => {
+  it("every field is one the Kubernetes API's types have, of their JSON type (the client's models, from the API's OpenAPI)", () => {
+    for (const options of [{}, { endpoint: 'host-port' as const, namespace: 'default', serverArgs: ['--env', 'prod'] }]) {
+      for (const doc of kubernetesManifestObjects(options) as Obj[]) {
+        expect(schemaErrors(doc, `V1${doc.kind}`, `${doc.kind}/${doc.metadata.name}`)).toEqual([]);
+      }
+    }
+    // and it would see a mistake
+    const dep = (kubernetesManifestObjects() as Obj[]).find((d) => d.kind === 'Deployment');
+    dep.spec.template.spec.containers[0].readinessProbe.httpGet.prot = 'http';
+    dep.spec.template.spec.terminationGracePeriodSeconds = '330';
+    expect(schemaErrors(dep, 'V1Deployment', 'd')).toEqual([
+      'd.spec.template.spec.terminationGracePeriodSeconds: want a number, got string',
+      'd.spec.template.spec.containers[0].readinessProbe.httpGet.prot: V1HTTPGetAction has no such field',
+    ]);
+  });
+
   it('YAML that reads back as exactly the objects it was made from, tricky strings included', () => {
     const tricky = ['true', 'no', 'Off', 'null', '~', '8080', '0.0.0.0', '1e3', '', ' lead', 'trail ', 'a: b', 'a:', 'a #b', '#c', '- x', '-', '--', "it's", '"q"', '$(POD_NAME)', 'line\nbreak', 'tab\t', 'é✓', '@x', '*x', '&x', '!x', '%x', '{x}', '[x]', '|', '>', '?', ','];
     const doc = { strings: tricky, map: Object.fromEntries(tricky.map((t, i) => [t || `empty${i}`, t])), nested: [[], {}, [{ a: [1, -2.5, 0] }], { b: { c: false } }], n: null };
