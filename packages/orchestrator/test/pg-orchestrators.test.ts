@@ -17,6 +17,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Orchestrator } from '../src/orchestrator.js';
 import type { OrchestratorOptions } from '../src/options.js';
 import { gzipFolder, removeTemps, spriteGame, tempDir } from './catalog-helpers.js';
+import { checkContract, fetchOpenApi, recorded } from './contract.js';
 import { AGENT_KEY, http, startOrchestrator, waitFor } from './helpers.js';
 import { PG_SKIP, startPostgres, type PgServer } from './postgres.js';
 
@@ -192,6 +193,10 @@ describe.skipIf(PG_SKIP)('orchestrators on one Postgres database', () => {
       before = page[page.length - 1].id;
     }
     for (const o of acked) expect(stored.get(o.id)).toEqual(o);
+    // the 503s answered while it was down are in the published contract
+    const downAnswers = recorded.filter((r) => r.path === '/v1/operations' && r.status === 503);
+    expect(downAnswers).toHaveLength(2);
+    expect(checkContract(await fetchOpenApi(orch.url), downAnswers)).toEqual([]);
 
     // its owner lock was taken again after the restarts: another orchestrator starting now leaves its running operation alone
     const raw = new pg.Client(databaseUrl);

@@ -39,8 +39,12 @@ export function rejections(...causes: FleetCauseValue[]): Record<number, TSchema
 /** The answer to a conditional GET whose `If-None-Match` matched: no body. */
 export const NOT_MODIFIED = { 304: { type: 'null', description: 'Not modified: If-None-Match matched the ETag (no body)' } } as const;
 
-/** What every `/v1` route can answer besides its own causes (`VALIDATION`: a URL that is not valid, e.g. bad percent-encoding). */
-export const V1_CAUSES: readonly FleetCauseValue[] = ['VALIDATION', 'UNAUTHORIZED', 'AUTH_THROTTLED', 'INTERNAL'];
+/**
+ * What every `/v1` route can answer besides its own causes (`VALIDATION`: a URL that is not valid,
+ * e.g. bad percent-encoding; `DATABASE_UNAVAILABLE`: the shared Postgres store of `--database-url`
+ * restarting, for a route that reads or writes it).
+ */
+export const V1_CAUSES: readonly FleetCauseValue[] = ['VALIDATION', 'UNAUTHORIZED', 'AUTH_THROTTLED', 'INTERNAL', 'DATABASE_UNAVAILABLE'];
 /** What a route with a body can answer. */
 export const BODY_CAUSES: readonly FleetCauseValue[] = ['VALIDATION', 'PAYLOAD_TOO_LARGE'];
 /** What a command sent to an agent can answer. */
