@@ -201,7 +201,7 @@ Load average (1 min) during the run: median ${pct(sortedLoad, 50).toFixed(1)}, m
 
 Setup: one in-process orchestrator with the autoscaler (buffer ${BUFFER} free room slots, instances of ${CAPACITY} slots, min 1, max ${MAX}, sync every ${SYNC_MS} ms); each instance a Swarm service of \`parlor-server\` (FROM scratch + node, \`parlor serve --runtime inline\`, host network, state volume, agent key as a Swarm secret) serving examples/pong; one client creating rooms over REST back to back (a \`409 NO_CANDIDATE\` retried after 25 ms). ${SERIES} series, 3 scale-ups each (1→2, 2→3, 3→4 instances): ${samples.length} samples; with this few samples p99 is the worst one.
 
-Server image: built in ${(buildMs / 1000).toFixed(1)} s (found unchanged by its inputs' hash in ${(rebuildMs / 1000).toFixed(1)} s).
+Server image (build-server-image.sh): ${(buildMs / 1000).toFixed(1)} s for the first call of this run (a build when its inputs changed since the tag was last built), ${(rebuildMs / 1000).toFixed(1)} s for a second call that finds it unchanged by its inputs' hash.
 
 ## Buffer exhausted → new instance accepting rooms
 
