@@ -155,7 +155,7 @@ describe('buffer autoscaler with the process provisioner', () => {
     await waitFor(async () => (await status()).buffer.free === 3, 'free 3 with the room');
     const victim = (await ready(orch)).find((i) => i.id === r.body.data.instanceId)!;
     const provisionedId = victim.labels['parlor.provisioned-id']!;
-    const { pid } = JSON.parse(readFileSync(join(dir, `${provisionedId}.pid`), 'utf8')) as { pid: number };
+    const pid = Number(readFileSync(join(dir, `${provisionedId}.pid`), 'utf8').trim()); // the pid alone, as `kill $(cat …)` wants
     const before = decisions(events).length;
 
     process.kill(pid, 'SIGKILL');

@@ -4,7 +4,7 @@
 // are counted by it, so it starts none beyond --max-instances; the first run's scale_up stays in the
 // operation log. The test watches the provisioner's own count (its pid files) the whole time.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -93,4 +93,26 @@ describe('orchestrator killed mid-scale-up', () => {
     expect(Math.max(...seen)).toBe(3);
     expect((await watcher.list()).length).toBe(3);
   }, 90_000);
+
+  it('an instance spawned by an orchestrator killed before it wrote the pid is found by its label; a record of a spawn that never happened is dropped', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'parlor-provisioner-intent-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    // what a kill -9 between the record and the spawn's pid leaves: the record without a pid, and the process
+    const orphan = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', '--', '--label', 'parlor.provisioned-id=proc-orphan'], { detached: true, stdio: 'ignore' });
+    cleanups.push(() => void orphan.kill('SIGKILL'));
+    const now = Date.now();
+    writeFileSync(join(dir, 'proc-orphan.json'), JSON.stringify({ id: 'proc-orphan', pid: null, startedAt: now, procStart: null, state: 'running' }));
+    writeFileSync(join(dir, 'proc-never.json'), JSON.stringify({ id: 'proc-never', pid: null, startedAt: now - 60_000, procStart: null, state: 'running' }));
+    const provisioner = new ProcessProvisioner({ dir, template: { fleetUrl: '', agentKey: '', labels: {}, capacity: 2, env: {} } });
+    let listed: Array<{ id: string; state: string }> = [];
+    await waitFor(async () => (listed = await provisioner.list()).some((p) => p.id === 'proc-orphan'), 'the orphan found by its label', 10_000);
+    expect(listed.map((p) => [p.id, p.state])).toEqual([['proc-orphan', 'running']]);
+    expect(readFileSync(join(dir, 'proc-orphan.pid'), 'utf8').trim()).toBe(String(orphan.pid));
+    expect(readdirSync(dir).sort()).toEqual(['proc-orphan.json', 'proc-orphan.pid']);
+    // and it is stopped like any other
+    const exited = new Promise((r) => orphan.once('exit', r));
+    await provisioner.stop('proc-orphan');
+    await exited;
+    expect(await provisioner.list()).toEqual([]);
+  });
 });

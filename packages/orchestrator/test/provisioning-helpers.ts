@@ -22,8 +22,7 @@ export function killProvisioned(dir: string): void {
   }
   for (const name of names.filter((n) => n.endsWith('.pid'))) {
     try {
-      const { pid } = JSON.parse(readFileSync(join(dir, name), 'utf8')) as { pid: number };
-      process.kill(-pid, 'SIGKILL');
+      process.kill(-Number(readFileSync(join(dir, name), 'utf8').trim()), 'SIGKILL');
     } catch {
       // gone
     }

@@ -4,13 +4,17 @@
  * the tests; Docker Swarm and Kubernetes do the same on more machines.
  *
  * Each instance is one detached child (its own process group, so it outlives the orchestrator and
- * a kill -9 of it) with its output in `<dir>/<id>.log` and a pid file `<dir>/<id>.pid`: a
- * restarted orchestrator's {@link ProcessProvisioner.list} finds the instances still alive from
- * those files, so it counts them and never starts duplicates beyond `maxInstances`. The agent key
- * is written to `<dir>/agent.key` (mode 0600) and passed as `--fleet-key-file`, never on a
- * command line.
+ * a kill -9 of it) with its output in `<dir>/<id>.log`, a pid file `<dir>/<id>.pid` (the pid
+ * alone: `kill $(cat <dir>/*.pid)` stops them all, each draining first) and its record
+ * `<dir>/<id>.json` (pid, start time, state): a restarted orchestrator's
+ * {@link ProcessProvisioner.list} finds the instances still alive from those records, so it counts
+ * them and never starts duplicates beyond `maxInstances`. The record is written before the spawn
+ * and completed with the pid right after: one left without a pid (the orchestrator was killed in
+ * between) is resolved by the instance's `parlor.provisioned-id` label in the process table, or
+ * dropped when no such process exists. The agent key is written to `<dir>/agent.key` (mode 0600)
+ * and passed as `--fleet-key-file`, never on a command line.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -21,16 +25,17 @@ import { PROVISIONED_ID_LABEL, PROVISIONER_LABEL, type ProvisionedInstance, type
 export interface ProcessProvisionerOptions {
   /** What every instance runs. `template.command` defaults to {@link defaultServeCommand}. */
   template: ServerTemplate;
-  /** Folder of the pid files, the key file and the logs (created, mode 0700). One orchestrator per folder. */
+  /** Folder of the pid files, the records, the key file and the logs (created, mode 0700). One orchestrator per folder. */
   dir: string;
   /** After SIGTERM, how long an instance may take to exit before it gets SIGKILL (its whole process group), ms. Default 60 000. */
   stopTimeoutMs?: number;
 }
 
-/** What a pid file holds. */
+/** What an instance's record (`<id>.json`) holds. */
 interface PidRecord {
   id: string;
-  pid: number;
+  /** `null` in the record written just before the spawn (an orchestrator killed in between left only that: see {@link findByLabel}). */
+  pid: number | null;
   /** ms since the epoch it was started. */
   startedAt: number;
   /** The process's start time in clock ticks since boot (`/proc/<pid>/stat` field 22), so a reused pid is not taken for it. */
@@ -38,6 +43,9 @@ interface PidRecord {
   /** `stopping` once a stop was asked (kept across orchestrator restarts). */
   state: 'running' | 'stopping';
 }
+
+/** How long a record written just before a spawn, with no process found, is taken for a spawn in progress (ms). */
+const SPAWN_GRACE_MS = 10_000;
 
 /** The name of the key file in the provisioner's folder. */
 export const PROCESS_KEY_FILE = 'agent.key';
@@ -120,7 +128,7 @@ export class ProcessProvisioner implements Provisioner {
   }
 
   /**
-   * Spawns `count` instances; each one's pid file is written before this returns to the event
+   * Spawns `count` instances; each one's record and pid file are written before this returns to the event
    * loop, so a kill -9 of the orchestrator right after still leaves it counted.
    * @throws {Error} when the command cannot be found or spawned (the instances started before it stay).
    */
@@ -153,19 +161,24 @@ export class ProcessProvisioner implements Provisioner {
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('PARLOR_') && k !== 'PORT') env[k] = v;
     Object.assign(env, t.env);
     const log = openSync(join(this.dir, `${id}.log`), 'a', 0o600);
+    const startedAt = Date.now();
+    // recorded before the spawn: an orchestrator killed between the spawn and the pid's record still leaves a trace of it
+    this.writeRecord({ id, pid: null, startedAt, procStart: null, state: 'running' });
     let pid: number | undefined;
     try {
       const child = spawn(command[0]!, args, { detached: true, stdio: ['ignore', log, log], env, cwd: process.cwd() });
       pid = child.pid;
-      if (pid === undefined) throw new Error(`cannot start ${command[0]}: spawn failed (is the command installed?)`);
+      if (pid === undefined) {
+        this.remove(id);
+        throw new Error(`cannot start ${command[0]}: spawn failed (is the command installed?)`);
+      }
       child.unref();
       child.on('error', () => undefined);
-      // gone while this process lives: the pid file goes with it
+      // gone while this process lives: its files go with it
       child.once('exit', () => this.forget(id, pid!));
     } finally {
       closeSync(log);
     }
-    const startedAt = Date.now();
     this.writeRecord({ id, pid, startedAt, procStart: procStart(pid) ?? null, state: 'running' });
     return { id, state: 'running', startedAt };
   }
@@ -178,19 +191,21 @@ export class ProcessProvisioner implements Provisioner {
   async stop(id: string): Promise<void> {
     const rec = this.alive().find((r) => r.id === id);
     if (!rec) throw new Error(`no provisioned process ${id} (already gone?)`);
+    if (rec.pid === null) throw new Error(`provisioned process ${id} is still starting`);
+    const pid = rec.pid!;
     if (rec.state !== 'stopping') this.writeRecord({ ...rec, state: 'stopping' });
-    signal(rec.pid, 'SIGTERM');
+    signal(pid, 'SIGTERM');
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      if (this.isAlive(rec)) signal(-rec.pid, 'SIGKILL');
+      if (this.isAlive(rec)) signal(-pid, 'SIGKILL');
     }, this.stopTimeoutMs);
     timer.unref?.();
     this.timers.add(timer);
   }
 
-  /** The live instances of the pid files (a dead one's file is removed; its log is kept). */
+  /** The live instances of the records (a dead one's record and pid file are removed; its log is kept). */
   async list(): Promise<ProvisionedInstance[]> {
-    return this.alive().map((r) => ({ id: r.id, state: r.state, startedAt: r.startedAt }));
+    return this.alive().map((r) => ({ id: r.id, state: r.pid === null ? 'starting' : r.state, startedAt: r.startedAt }));
   }
 
   /** Forgets the pending SIGKILL timers; the instances keep running. */
@@ -207,42 +222,103 @@ export class ProcessProvisioner implements Provisioner {
     } catch {
       return out;
     }
+    const unresolved: PidRecord[] = [];
     for (const name of names) {
-      if (!name.endsWith('.pid')) continue;
+      if (!name.endsWith('.json')) continue;
       let rec: PidRecord;
       try {
         rec = JSON.parse(readFileSync(join(this.dir, name), 'utf8')) as PidRecord;
       } catch {
-        continue; // being written, or not ours
+        continue; // not ours
       }
-      if (typeof rec.pid !== 'number' || typeof rec.id !== 'string') continue;
-      if (this.isAlive(rec)) out.push(rec);
+      if (typeof rec.id !== 'string' || (rec.pid !== null && typeof rec.pid !== 'number')) continue;
+      if (rec.pid === null) unresolved.push(rec);
+      else if (this.isAlive(rec)) out.push(rec);
       else this.forget(rec.id, rec.pid);
+    }
+    // spawned by an orchestrator killed before it recorded the pid: found by its label, else never started
+    if (unresolved.length > 0) {
+      const found = findByLabel(unresolved.map((r) => r.id));
+      for (const rec of unresolved) {
+        const pid = found.get(rec.id);
+        if (pid === undefined) {
+          // a spawn in progress (another lister of this folder may be between its two writes), or one that never happened
+          if (Date.now() - rec.startedAt < SPAWN_GRACE_MS) out.push(rec);
+          else this.remove(rec.id);
+          continue;
+        }
+        const full = { ...rec, pid, procStart: procStart(pid) ?? null };
+        this.writeRecord(full);
+        out.push(full);
+      }
     }
     return out.sort((a, b) => a.startedAt - b.startedAt);
   }
 
   private isAlive(rec: PidRecord): boolean {
+    if (rec.pid === null) return false;
     const start = procStart(rec.pid);
     if (start === undefined) return false;
     return rec.procStart === null || start === null || start === rec.procStart;
   }
 
   private forget(id: string, pid: number): void {
-    const file = join(this.dir, `${id}.pid`);
+    const file = join(this.dir, `${id}.json`);
     try {
       const rec = JSON.parse(readFileSync(file, 'utf8')) as PidRecord;
-      if (rec.pid === pid) rmSync(file, { force: true });
+      if (rec.pid !== pid) return;
+      this.remove(id);
     } catch {
       // already gone
     }
   }
 
+  private remove(id: string): void {
+    rmSync(join(this.dir, `${id}.pid`), { force: true });
+    rmSync(join(this.dir, `${id}.json`), { force: true });
+  }
+
   private writeRecord(rec: PidRecord): void {
-    const file = join(this.dir, `${rec.id}.pid`);
+    const file = join(this.dir, `${rec.id}.json`);
     writeFileSync(`${file}.tmp`, JSON.stringify(rec), { mode: 0o600 });
     renameSync(`${file}.tmp`, file);
+    if (rec.pid !== null) writeFileSync(join(this.dir, `${rec.id}.pid`), `${rec.pid}\n`, { mode: 0o600 });
   }
+}
+
+/**
+ * The pids of live processes whose command line holds `--label parlor.provisioned-id=<id>`, by id:
+ * from `/proc/<pid>/cmdline` on Linux, else from `ps -axo pid=,args=`.
+ */
+function findByLabel(ids: string[]): Map<string, number> {
+  const wanted = new Map(ids.map((id) => [`${PROVISIONED_ID_LABEL}=${id}`, id]));
+  const out = new Map<string, number>();
+  const match = (pid: number, args: string[]): void => {
+    for (const a of args) {
+      const id = wanted.get(a);
+      if (id !== undefined && procStart(pid) !== undefined) out.set(id, pid);
+    }
+  };
+  if (existsSync('/proc/self/cmdline')) {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        match(Number(entry), readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0'));
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return out;
+  }
+  try {
+    for (const line of execFileSync('ps', ['-axo', 'pid=,args='], { encoding: 'utf8' }).split('\n')) {
+      const m = /^\s*(\d+)\s+(.*)$/.exec(line);
+      if (m) match(Number(m[1]), m[2]!.split(/\s+/));
+    }
+  } catch {
+    // no ps: the record is dropped as never started
+  }
+  return out;
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {
