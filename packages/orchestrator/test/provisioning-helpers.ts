@@ -1,5 +1,5 @@
 // Helpers of the provisioning tests: a free port, and the cleanup of provisioned processes.
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 
@@ -12,8 +12,20 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Kills (SIGKILL, whole process group) every instance whose pid file is in `dir` (a ProcessProvisioner's folder). */
+/**
+ * Kills (SIGKILL, whole process group) every instance of a ProcessProvisioner's folder `dir`: those
+ * of its pid files, and any process whose command line names its key file (one a bug left untracked).
+ */
 export function killProvisioned(dir: string): void {
+  const keyFile = join(dir, 'agent.key');
+  for (const entry of existsSync('/proc/self/cmdline') ? readdirSync('/proc') : []) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(keyFile)) process.kill(-Number(entry), 'SIGKILL');
+    } catch {
+      // gone, or not a group leader
+    }
+  }
   let names: string[] = [];
   try {
     names = readdirSync(dir);
