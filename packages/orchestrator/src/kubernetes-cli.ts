@@ -19,7 +19,7 @@ export function kubernetesCommand(): Command {
     .addOption(new Option('--namespace <ns>', 'namespace of everything').default(D.namespace))
     .addOption(new Option('--workload <name>', "the game servers' Deployment (the orchestrator's --kube-workload)").default(D.workload))
     .addOption(new Option('--server-image <image>', 'game server image (packages/server/docker/build-server-image.sh)').default(D.serverImage))
-    .addOption(new Option('--orchestrator-image <image>', 'orchestrator image (entrypoint parlor-orchestrator)').default(D.orchestratorImage))
+    .addOption(new Option('--orchestrator-image <image>', 'orchestrator image (deploy/kubernetes/build-orchestrator-image.sh)').default(D.orchestratorImage))
     .addOption(new Option('--capacity <n>', 'room slots per server instance (--max-rooms)').default(D.capacity).argParser(int('capacity', 1)))
     .addOption(new Option('--drain-timeout <ms>', "a deleted server's drain; the termination grace period is this + 30 s").default(D.drainTimeoutMs).argParser(int('drain timeout', 0)))
     .addOption(new Option('--buffer <n|n%>', 'free room slots the autoscaler keeps').default(D.buffer))

@@ -43,7 +43,7 @@ export interface KubernetesManifestOptions {
   workload?: string;
   /** Game server image (its entrypoint is the `parlor` CLI: `build-server-image.sh`). Default `parlor-server:local`. */
   serverImage?: string;
-  /** Orchestrator image (its entrypoint is `parlor-orchestrator`). Default `parlor-orchestrator:local`. */
+  /** Orchestrator image (its entrypoint is `parlor-orchestrator`: `deploy/kubernetes/build-orchestrator-image.sh`). Default `parlor-orchestrator:local`. */
   orchestratorImage?: string;
   /** Room slots per server instance (`--max-rooms`, `--instance-capacity`). Default 10. */
   capacity?: number;
