@@ -1,7 +1,8 @@
 /**
  * Summarises a `.cpuprofile` written by the fan-out bench (`FANOUT_PROFILE`, see probe.ts): the
- * functions with the most self time, as a share of the samples, and the inclusive share of a few
- * entry points named on the command line.
+ * busy time by category (as a share of the samples that were neither idle nor the profiler's own
+ * `Profiler.stop`), the functions with the most self time (as a share of all samples), and the
+ * inclusive share of a few entry points named on the command line.
  *
  * Run: `node --import tsx src/fanout/profile-summary.ts <file.cpuprofile> [top=25] [name…]`
  * (in bench/).
@@ -49,7 +50,34 @@ for (const [id, t] of self) {
   selfByLabel.set(l, (selfByLabel.get(l) ?? 0) + t);
 }
 const pct = (t: number): string => `${((t / total) * 100).toFixed(1)}%`;
-process.stdout.write(`${file}: ${(total / 1000).toFixed(0)} ms sampled\n\nself time:\n`);
+
+/** Where a function's self time goes, by what it is. */
+function category(n: ProfileNode): string | null {
+  const { functionName: fn, url } = n.callFrame;
+  if (fn === '(idle)' || fn === 'dispatch') return null; // idle, and the inspector's Profiler.stop
+  if (fn === 'writeBuffer' || fn === 'writev') return 'socket writes: native call and the kernel (write system call, loopback TCP)';
+  if (fn === '(garbage collector)') return 'garbage collection';
+  if (url.includes('squish/dist')) return 'Squisher (flush, encode)';
+  if (url.includes('server/dist/index')) return 'Parlor host: rooms, fan-out loop, frame writer';
+  if (url.includes('server/dist/chunk')) return 'Parlor engine: ticks, scheduler, inline runtime';
+  if (url.includes('node_modules/ws/')) return 'ws (getters, receiver)';
+  if (url.includes('prom-client')) return 'metrics (prom-client)';
+  if (url.startsWith('node:internal/streams') || url === 'node:net' || url.includes('stream_base_commons') || fn === 'WriteWrap') return 'Node stream write path (Writable, net.Socket)';
+  if (url.startsWith('node:')) return 'Node runtime: timers, microtasks, other';
+  if (url.includes('fanout/')) return 'bench game and probe';
+  return 'other (native, builtins)';
+}
+const cats = new Map<string, number>();
+let busy = 0;
+for (const [id, t] of self) {
+  const c = category(byId.get(id)!);
+  if (c === null) continue;
+  busy += t;
+  cats.set(c, (cats.get(c) ?? 0) + t);
+}
+process.stdout.write(`${file}: ${(total / 1000).toFixed(0)} ms sampled, ${(busy / 1000).toFixed(0)} ms busy\n\nbusy time by category:\n`);
+for (const [c, t] of [...cats].sort((a, b) => b[1] - a[1])) process.stdout.write(`  ${`${((t / busy) * 100).toFixed(1)}%`.padStart(6)}  ${c}\n`);
+process.stdout.write('\nself time (share of all samples):\n');
 for (const [l, t] of [...selfByLabel].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`  ${pct(t).padStart(6)}  ${l}\n`);
 
 if (names.length) {
