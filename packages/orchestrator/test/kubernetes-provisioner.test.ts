@@ -13,8 +13,15 @@
  * annotated; the replica counts (never above the pods kept + what was asked, never twice for the
  * same ask); the refusals (an unknown pod, a pod the ReplicaSet would remove first, a scale-up
  * during a scale-down) send no write; and the
- * RBAC rules of the manifests are exactly the calls made.
+ * RBAC rules of the manifests are exactly the calls made. And, in a child process whose module
+ * resolution hides @kubernetes/client-node, the one-line error that says what to install.
  */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { KubernetesProvisioner, STOP_DELETION_COST } from '../src/provisioning/kubernetes.js';
 import { POD_DELETION_COST, podSelector, provisionerRules } from '../src/provisioning/kubernetes-manifests.js';
@@ -206,6 +213,21 @@ describe('KubernetesProvisioner (against recorded API shapes, not a live cluster
     await expect(bad.list()).rejects.toMatchObject({ code: 'ORCHESTRATOR_CONFIG', message: expect.stringContaining('cannot read the kubeconfig /nonexistent/kubeconfig') });
     await api.close(); // nothing listens there any more
     await expect(prov.list()).rejects.toThrow(/cannot reach the Kubernetes API/);
+  });
+
+  it('without @kubernetes/client-node installed, the first call says what to install (ORCHESTRATOR_CONFIG), in the built package', async () => {
+    // A module resolve hook makes the package unresolvable, as in a project that did not install it.
+    const dir = mkdtempSync(join(tmpdir(), 'parlor-no-kube-'));
+    try {
+      writeFileSync(join(dir, 'hide.mjs'), "export async function resolve(s, c, next) { if (s === '@kubernetes/client-node') throw Object.assign(new Error('Cannot find package ' + s), { code: 'ERR_MODULE_NOT_FOUND' }); return next(s, c); }\n");
+      writeFileSync(join(dir, 'register.mjs'), "import { register } from 'node:module';\nregister(new URL('./hide.mjs', import.meta.url));\n");
+      const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+      const script = `const o = await import(${JSON.stringify(dist)}); await new o.KubernetesProvisioner({ template: {} }).list().then(() => console.log('loaded'), (e) => console.log(e.code + ' ' + e.message));`;
+      const { stdout } = await promisify(execFile)(process.execPath, ['--import', join(dir, 'register.mjs'), '--input-type=module', '-e', script]);
+      expect(stdout.trim()).toBe('ORCHESTRATOR_CONFIG --provisioner kubernetes needs the @kubernetes/client-node package: npm install @kubernetes/client-node@~1.4 beside @parlor/orchestrator');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("the manifests' Role grants exactly the calls the provisioner made in this file", () => {
