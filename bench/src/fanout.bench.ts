@@ -232,7 +232,9 @@ lines.push('# Fan-out: one crowded room, Parlor against Colyseus', '');
 lines.push(
   `Written by \`npm run bench:fanout\` (bench/src/fanout.bench.ts) on ${new Date().toISOString().slice(0, 10)}: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ` +
     `${os.availableParallelism()} cores, Node ${process.version}; Colyseus ${version('@colyseus/core', '../../bench-peers/colyseus')} ` +
-    `(@colyseus/schema ${version('@colyseus/schema', '../../bench-peers/colyseus')}, ws-transport ${version('@colyseus/ws-transport', '../../bench-peers/colyseus')}).`,
+    `(@colyseus/schema ${version('@colyseus/schema', '../../bench-peers/colyseus')}, ws-transport ${version('@colyseus/ws-transport', '../../bench-peers/colyseus')}). ` +
+    `Machine load (1-minute average, 2 cores) at the end of the windows: ${Math.min(...rows.map((r) => r.machineLoad)).toFixed(1)} to ${Math.max(...rows.map((r) => r.machineLoad)).toFixed(1)}` +
+    `${Math.max(...rows.map((r) => r.machineLoad)) > 2.5 ? ' — the machine was shared with other work, which takes CPU from the pinned server and load generator: frame and simulation rates then fall for reasons outside both systems (CPU per client-frame is the steadier figure)' : ''}.`,
   '',
   `## One crowded room\n\nOne room, ${CROWD.entities} entities, ${changesPerFrame(CROWD)} entity changes per ${FRAME_HZ} Hz frame. Both systems simulate at ${COLYSEUS_SIM_HZ} Hz and send at ${FRAME_HZ} Hz ` +
     `(Colyseus' patch rate, Parlor's \`frameRate\`). N raw \`ws\` clients join the room and count what arrives (no state decoding on either side). ` +
