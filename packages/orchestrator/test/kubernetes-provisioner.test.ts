@@ -208,9 +208,23 @@ describe('KubernetesProvisioner (against recorded API shapes, not a live cluster
     expect(api.replicas).toBe(2);
   });
 
-  it('an unreadable kubeconfig is a config error naming the file; an unreachable API names the cause', async () => {
+  it('an unreadable or missing kubeconfig is a config error naming the fix; an unreachable API names the cause', async () => {
     const bad = new KubernetesProvisioner({ template, kubeconfig: '/nonexistent/kubeconfig' });
     await expect(bad.list()).rejects.toMatchObject({ code: 'ORCHESTRATOR_CONFIG', message: expect.stringContaining('cannot read the kubeconfig /nonexistent/kubeconfig') });
+    // No kubeconfig anywhere and not in a cluster: said so, not client-node's fallback to http://localhost:8080.
+    const saved = { HOME: process.env.HOME, KUBECONFIG: process.env.KUBECONFIG, KUBERNETES_SERVICE_HOST: process.env.KUBERNETES_SERVICE_HOST };
+    const home = mkdtempSync(join(tmpdir(), 'parlor-no-kubeconfig-'));
+    Object.assign(process.env, { HOME: home, KUBECONFIG: '' });
+    delete process.env.KUBERNETES_SERVICE_HOST;
+    try {
+      await expect(new KubernetesProvisioner({ template }).list()).rejects.toMatchObject({ code: 'ORCHESTRATOR_CONFIG', message: 'kubernetes provisioner: no kubeconfig: set KUBECONFIG or write ~/.kube/config (kubectl does), or run the orchestrator in the cluster with its service account' });
+      process.env.KUBECONFIG = kubeconfig; // $KUBECONFIG is read when given
+      expect(await new KubernetesProvisioner({ template, namespace: NS, workload: WORKLOAD }).list()).toEqual([]);
+    } finally {
+      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+      rmSync(home, { recursive: true, force: true });
+    }
     await api.close(); // nothing listens there any more
     await expect(prov.list()).rejects.toThrow(/cannot reach the Kubernetes API/);
   });

@@ -24,6 +24,9 @@
  * {@link KubernetesProvisioner.start} refuses, since raising the replicas then would keep that pod
  * instead of adding one.
  */
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
 import { OrchestratorConfigError } from '../errors.js';
 import { POD_DELETION_COST, podSelector } from './kubernetes-manifests.js';
 import type { ProvisionedInstance, Provisioner, ServerTemplate } from './types.js';
@@ -154,8 +157,14 @@ export class KubernetesProvisioner implements Provisioner {
       try {
         if (this.kubeconfig !== undefined) kc.loadFromFile(this.kubeconfig);
         else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
-        else kc.loadFromDefault();
+        else {
+          // Without one, client-node falls back to http://localhost:8080, which then fails with a riddle.
+          const files = [...(process.env.KUBECONFIG ?? '').split(delimiter).filter(Boolean), join(homedir(), '.kube', 'config')];
+          if (!files.some((f) => existsSync(f))) throw new OrchestratorConfigError('kubernetes provisioner: no kubeconfig: set KUBECONFIG or write ~/.kube/config (kubectl does), or run the orchestrator in the cluster with its service account');
+          kc.loadFromDefault();
+        }
       } catch (err) {
+        if (err instanceof OrchestratorConfigError) throw err;
         throw new OrchestratorConfigError(`kubernetes provisioner: cannot read the kubeconfig ${this.kubeconfig ?? '(default)'}: ${(err as Error).message}`, { cause: err });
       }
       if (!kc.getCurrentCluster()) throw new OrchestratorConfigError(`kubernetes provisioner: no cluster in the kubeconfig ${this.kubeconfig ?? '(default: $KUBECONFIG or ~/.kube/config)'}: give one with its file, or run the orchestrator in the cluster`);
