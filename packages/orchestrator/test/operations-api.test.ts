@@ -80,13 +80,15 @@ describe('operation log in the orchestrator', () => {
     await expect(startOrchestrator({ dataDir: file })).rejects.toMatchObject({ code: 'ORCHESTRATOR_CONFIG', message: expect.stringContaining(`--data-dir ${file}`) });
   });
 
-  it('lists with filters (room, state, op, since, until) and pages with limit and next', async () => {
+  it('lists with filters (room, state, op, source, since, until) and pages with limit and next', async () => {
     const orch = await start(tempDir('parlor-ops-api-'));
     const made: Operation[] = [];
     for (let i = 0; i < 7; i++) {
       const room = i % 2 ? 'odd' : 'even';
       made.push(await orch.operationStore.record({ roomId: room, op: i % 3 ? 'pause' : 'turn', source: 'admin' }, i % 3 === 2 ? { code: 'NOT_TURN_BASED', message: 'no turns' } : { outcome: {} }));
     }
+    // A fleet operation (the autoscaler's): no room, its own source.
+    made.push(await orch.operationStore.record({ roomId: '', op: 'scale_up', source: 'autoscaler', params: { count: 1 } }, { outcome: {} }));
     const newest = [...made].reverse();
     const list = async (path: string) => {
       const r = await http(orch, 'GET', path);
@@ -97,6 +99,8 @@ describe('operation log in the orchestrator', () => {
     expect(ids((await list('/v1/operations?room=odd')).operations)).toEqual(ids(newest.filter((o) => o.roomId === 'odd')));
     expect(ids((await list('/v1/rooms/even/operations?op=turn')).operations)).toEqual(ids(newest.filter((o) => o.roomId === 'even' && o.op === 'turn')));
     expect(ids((await list('/v1/operations?state=failed')).operations)).toEqual(ids(newest.filter((o) => o.state === 'failed')));
+    expect(ids((await list('/v1/operations?source=autoscaler')).operations)).toEqual([made[7]!.id]);
+    expect(ids((await list('/v1/operations?source=admin&op=turn')).operations)).toEqual(ids(newest.filter((o) => o.source === 'admin' && o.op === 'turn')));
     const mid = made[3]!.createdAt;
     expect(ids((await list(`/v1/operations?since=${mid}&until=${Date.now() + 1}`)).operations)).toEqual(ids(newest.filter((o) => o.createdAt >= mid)));
     expect((await list('/v1/rooms/nobody/operations')).operations).toEqual([]);
@@ -116,7 +120,7 @@ describe('operation log in the orchestrator', () => {
 
   it('refuses bad queries (VALIDATION), other key classes and no key (401), and other methods (405)', async () => {
     const orch = await start();
-    for (const q of ['state=done', 'op=explode', 'limit=0', 'limit=501', 'since=yesterday', 'colour=red']) {
+    for (const q of ['state=done', 'op=explode', 'source=robot', 'limit=0', 'limit=501', 'since=yesterday', 'colour=red']) {
       const r = await http(orch, 'GET', `/v1/operations?${q}`);
       expect(r.status, q).toBe(400);
       expect(r.body.cause).toBe('VALIDATION');

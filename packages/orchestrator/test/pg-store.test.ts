@@ -119,6 +119,7 @@ describe.skipIf(PG_SKIP)('operation log, SQLite and Postgres alike', () => {
     expect(ids(await log.list({ roomId: 'odd' }))).toEqual(ids(newest.filter((o) => o.roomId === 'odd')));
     expect(ids(await log.list({ state: 'failed' }))).toEqual(ids(newest.filter((o) => o.state === 'failed')));
     expect(ids(await log.list({ op: 'turn', roomId: 'even' }))).toEqual(ids(newest.filter((o) => o.op === 'turn' && o.roomId === 'even')));
+    expect(ids(await log.list({ source: 'schedule', roomId: 'odd' }))).toEqual(ids(newest.filter((o) => o.source === 'schedule' && o.roomId === 'odd')));
     expect(ids(await log.list({ since: 5010, until: 5030 }))).toEqual(ids(newest.filter((o) => o.createdAt >= 5010 && o.createdAt < 5030)));
     const pages: string[][] = [];
     let before: string | undefined;

@@ -27,6 +27,8 @@ export interface OperationQuery {
   roomId?: string;
   state?: OperationState;
   op?: OperationKind;
+  /** Who asked (`autoscaler` for the fleet's scale-ups, scale-downs and drains). */
+  source?: OperationSource;
   /** Created at or after, ms since the epoch. */
   since?: number;
   /** Created before, ms since the epoch. */

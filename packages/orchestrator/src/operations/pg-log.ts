@@ -129,6 +129,7 @@ export class PgOperationLog implements OperationLog {
     if (query.roomId !== undefined) add('room_id =', query.roomId);
     if (query.state !== undefined) add('state =', query.state);
     if (query.op !== undefined) add('op =', query.op);
+    if (query.source !== undefined) add('source =', query.source);
     if (query.since !== undefined) add('created_at >=', query.since);
     if (query.until !== undefined) add('created_at <', query.until);
     // COLLATE "C": ids compare byte by byte, as SQLite does, whatever the database's collation

@@ -5,7 +5,7 @@
  */
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
-import type { OperationState, OperationKind } from '@parlor/squish';
+import type { OperationKind, OperationSource, OperationState } from '@parlor/squish';
 import { FleetCause } from '../errors.js';
 import { cached, reject } from '../api/reply.js';
 import { NOT_MODIFIED, ok, rejections, RoomParams, V1_CAUSES } from '../api/schemas.js';
@@ -55,6 +55,7 @@ function toQuery(q: Static<typeof OperationsQuery>, roomId: string | undefined):
   if (room !== undefined) out.roomId = room;
   if (q.state !== undefined) out.state = q.state as OperationState;
   if (q.op !== undefined) out.op = q.op as OperationKind;
+  if (q.source !== undefined) out.source = q.source as OperationSource;
   if (q.since !== undefined) out.since = Number(q.since);
   if (q.until !== undefined) out.until = Number(q.until);
   if (q.before !== undefined) out.before = q.before;

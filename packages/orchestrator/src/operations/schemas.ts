@@ -39,6 +39,7 @@ export const RoomOperationsQuery = Type.Object(
   {
     state: Type.Optional(literals(OPERATION_STATES)),
     op: Type.Optional(literals(OPERATION_KINDS)),
+    source: Type.Optional(literals(OPERATION_SOURCES)),
     since: Type.Optional(Type.String({ ...Ms, description: 'created at or after (ms since the epoch)' })),
     until: Type.Optional(Type.String({ ...Ms, description: 'created before (ms since the epoch)' })),
     limit: Type.Optional(Type.String({ pattern: '^([1-9][0-9]?|[1-4][0-9]{2}|500)$', description: `page size, 1–${OPERATION_PAGE.max}; default ${OPERATION_PAGE.default}` })),

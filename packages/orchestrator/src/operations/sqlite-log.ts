@@ -158,6 +158,7 @@ export class SqliteOperationLog implements OperationLog {
     if (query.roomId !== undefined) add('room_id = ?', query.roomId);
     if (query.state !== undefined) add('state = ?', query.state);
     if (query.op !== undefined) add('op = ?', query.op);
+    if (query.source !== undefined) add('source = ?', query.source);
     if (query.since !== undefined) add('created_at >= ?', query.since);
     if (query.until !== undefined) add('created_at < ?', query.until);
     if (query.before !== undefined) add('id < ?', query.before);

@@ -5,7 +5,7 @@
  * PARLOR_ADMIN_KEY (never a flag's value: flags show in `ps`). Every failure is one line.
  */
 import { Command, Option } from 'commander';
-import { VERSION_RE, type Operation, type OperationState, type OperationKind, type RoomOp, type RoomState } from '@parlor/squish';
+import { OPERATION_KINDS, OPERATION_SOURCES, VERSION_RE, type Operation, type OperationState, type OperationKind, type OperationSource, type RoomOp, type RoomState } from '@parlor/squish';
 import { int, readKeyFile } from './common.js';
 
 /** The orchestrator's default address. */
@@ -106,7 +106,8 @@ function operationsCommand(): Command {
     .argument('[roomId]', 'only this room (default: every room)')
     .description("the orchestrator's operation log, newest first: what was asked of rooms, by whom, and how it ended")
     .addOption(new Option('--state <state>', 'only operations in this state').choices(['queued', 'running', 'succeeded', 'failed']))
-    .addOption(new Option('--op <op>', 'only this operation').choices(['start', 'stop', 'pause', 'resume', 'restart', 'patch', 'turn']))
+    .addOption(new Option('--op <op>', 'only this operation').choices([...OPERATION_KINDS]))
+    .addOption(new Option('--source <source>', 'only operations asked for by this source (autoscaler: the fleet scaling up and down)').choices([...OPERATION_SOURCES]))
     .option('--since <time>', 'created at or after: an ISO date/time (2026-12-02T10:00Z) or ms since the epoch')
     .option('--until <time>', 'created before: an ISO date/time or ms since the epoch')
     .addOption(new Option('--limit <n>', 'how many (1–500)').default(20).argParser(int('a count', 1, 500)))
@@ -117,12 +118,14 @@ Examples:
   parlor room operations                         the newest 20 operations of every room
   parlor room operations 3kTq9 --limit 100       one room's
   parlor room operations --state failed --since 2026-12-01
+  parlor room operations --source autoscaler     the fleet's scale-ups, drains and scale-downs
   parlor room operations --json                  {"operations":[…],"next":"op_…"|null}`)
-    .action(async (roomId: string | undefined, opts: Flags & { state?: OperationState; op?: OperationKind; since?: string; until?: string; limit: number; before?: string }) => {
+    .action(async (roomId: string | undefined, opts: Flags & { state?: OperationState; op?: OperationKind; source?: OperationSource; since?: string; until?: string; limit: number; before?: string }) => {
       const ctx = context(opts, roomId);
       const q = new URLSearchParams();
       if (opts.state) q.set('state', opts.state);
       if (opts.op) q.set('op', opts.op);
+      if (opts.source) q.set('source', opts.source);
       if (opts.since !== undefined) q.set('since', String(time(ctx, '--since', opts.since)));
       if (opts.until !== undefined) q.set('until', String(time(ctx, '--until', opts.until)));
       q.set('limit', String(opts.limit));
@@ -134,7 +137,7 @@ Examples:
       else {
         printTable(
           ['ID', 'CREATED', 'ROOM', 'OP', 'SOURCE', 'ACTOR', 'STATE', 'DETAIL'],
-          page.operations.map((o) => [o.id, new Date(o.createdAt).toISOString(), o.roomId, o.op, o.source, o.actor || '-', o.state, detail(o)]),
+          page.operations.map((o) => [o.id, new Date(o.createdAt).toISOString(), o.roomId || '-', o.op, o.source, o.actor || '-', o.state, detail(o)]),
         );
         if (page.next) console.log(`more: parlor room operations${roomId !== undefined ? ` ${roomId}` : ''} --before ${page.next}`);
       }
@@ -170,6 +173,7 @@ function detail(o: Operation): string {
   if (o.game) bits.push(o.version ? `${o.game}@${o.version}` : o.game);
   if (typeof o.params.reason === 'string' && o.params.reason) bits.push(`reason: ${o.params.reason}`);
   if (o.op === 'patch' && typeof o.params.version === 'string' && o.version !== o.params.version) bits.push(`to ${o.params.version}`);
+  if (o.op === 'scale_up' && typeof o.params.count === 'number') bits.push(`+${o.params.count} instance(s)`);
   if (o.instanceId) bits.push(`on ${o.instanceId}`);
   return bits.join(', ') || '-';
 }
