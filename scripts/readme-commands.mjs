@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { lifecycleSteps } from './readme-lifecycle.mjs';
+import { scalingSteps } from './readme-scaling.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const STEP_TIMEOUT_MS = 25 * 60_000; // the whole step, whatever hangs (a fresh npm install may compile better-sqlite3)
@@ -32,9 +33,9 @@ const NPM_START_PORTS = [8080, 8081, 7070, 8090, 8100]; // lobbies, orchestrator
 // What each README command is, and how it is checked. `cmd` is the command as the README writes it
 // (continuation lines joined, trailing `# comment` dropped, spaces collapsed).
 //   run (default): exits 0 within `timeoutMs`; `check(out, ctx)` then looks at its output.
-//   background: runs until `ready` (an output line and/or a URL answering), then `check(ctx)`; it keeps
-//     running for the next commands whose `during` names it, then gets SIGINT (Ctrl-C) and must exit,
-//     all of its processes gone and its `ports` free.
+//   background: runs until `ready` (an output line and/or a URL answering), then `check(ctx, job)`; it
+//     keeps running for the next commands whose `during` names it (a command, or a list of them), then
+//     gets SIGINT (Ctrl-C) and must exit, all of its processes gone and its `ports` free.
 //   skip: not run, the reason is printed. `unless(ctx)`: a reason to skip now, or null to run.
 //   as(ctx): what runs instead of a command with a placeholder (`my-game`), printed next to it.
 // ---------------------------------------------------------------------------------------------------
@@ -182,6 +183,8 @@ const TABLE = [
   ...CATALOG_STEPS,
   // "Turn-based games and rooms that last": galaxy published, operated through `parlor room`, webhooks, kill -9 of a host
   ...lifecycleSteps({ adminApi, answers, checkPublished, checkPinned, expectOut, expectPage, until, startJob, signalGroup, groupAlive, portFree }),
+  // "Scale out": the Swarm provisioner and its autoscaler on this machine's engine, the Kubernetes manifests, two orchestrators on one Postgres
+  ...scalingSteps({ adminApi, answers, expectOut, until, noDocker, joinFirstFrame }),
   { cmd: 'npm test', skip: 'this step is the last part of `npm test` (vitest ran just before it)' },
   {
     cmd: 'npx parlor dev my-games/click-the-dot.ts', background: true, timeoutMs: 90_000, ports: [8080],
@@ -270,7 +273,7 @@ const TABLE = [
     },
   },
   { cmd: 'npx parlor --help', timeoutMs: 60_000, check: checkHelp },
-  ...['npm run bench', 'npm run bench:fleet', 'npm run bench:runtime', 'npm run bench:fanout', 'npm run bench:paint', 'npm run bench:catalog', 'npm run bench:lifecycle'].map((cmd) => ({
+  ...['npm run bench', 'npm run bench:fleet', 'npm run bench:runtime', 'npm run bench:fanout', 'npm run bench:paint', 'npm run bench:catalog', 'npm run bench:lifecycle', 'npm run bench:scaling'].map((cmd) => ({
     cmd, skip: 'minutes long, and rewrites a committed results file; not part of a first run',
   })),
 ];
@@ -571,14 +574,18 @@ async function main() {
   const ctx = { clone, tmp, steps, env: userEnv(), cwd: clone, tutorialFile: steps.find((s) => s.kind === 'save')?.file };
   if (process.env.CI === 'true' && !dockerAnswers()) throw new StepFailure('CI=true but no Docker engine answers `docker info`: the README\'s docker commands must run in CI');
 
-  let bg = null; // { job, entry, step } of the background command still running
+  let bgs = []; // { job, entry, step } of each background command still running, oldest first
   let block = null; // the README block of the last step
   const counts = { run: 0, skip: 0 };
   for (const step of steps) {
     const entry = byCmd.get(step.key);
-    if (bg && entry?.during !== bg.entry.cmd) {
-      await stopBackground(bg);
-      bg = null;
+    // Background commands keep running while the next commands name them in `during` (one or a list),
+    // else they get Ctrl-C, newest first (as a user stops a server before the database under it).
+    const during = [entry?.during ?? []].flat();
+    for (const b of [...bgs].reverse()) {
+      if (during.includes(b.entry.cmd)) continue;
+      await stopBackground(b);
+      bgs = bgs.filter((x) => x !== b);
     }
     // Each block is typed from the repository root (the clone) unless it says `cd`.
     if (step.index !== block) [block, ctx.cwd] = [step.index, clone];
@@ -609,7 +616,8 @@ async function main() {
     if (entry.background) {
       for (const port of entry.ports) if (!(await portFree(port))) fail(step, shown, `port ${port} is already in use before it started: this step uses the README's ports as written; stop what listens there`);
       const job = startJob(text, ctx.cwd, ctx.env);
-      bg = { job, entry, step };
+      const bg = { job, entry, step };
+      bgs.push(bg);
       const ready = await until(async () => job.exit
         || ((!entry.ready.line || entry.ready.line.test(job.out)) && (!entry.ready.url || (await answers(entry.ready.url)).status === 200)), entry.timeoutMs);
       if (!ready) fail(step, shown, `not ready within ${entry.timeoutMs / 1000} s (waiting for ${[entry.ready.line, entry.ready.url].filter(Boolean).join(' and ')})`, job);
@@ -644,7 +652,7 @@ async function main() {
       console.log(`  ok     ${secs(Date.now() - t0)}  ${shown}${what ? `   (${what})` : ''}`);
     }
   }
-  if (bg) await stopBackground(bg);
+  for (const b of bgs.reverse()) await stopBackground(b);
   const changed = spawnSync('git', ['status', '--porcelain'], { cwd: clone, encoding: 'utf8' }).stdout.split('\n').filter((l) => l && !l.endsWith('my-games/'));
   if (changed.length) console.log(`  note: following the README changed tracked files of the clone: ${changed.map((l) => l.slice(3)).join(', ')}`);
   const stale = TABLE.filter((e) => !steps.some((s) => s.key === keyOf(e.cmd)));
