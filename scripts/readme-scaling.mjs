@@ -19,7 +19,7 @@ const SERVICES = 'docker service ls --filter label=parlor.provisioner=swarm';
 const PG = 'node scripts/throwaway-postgres.mjs --port 5433';
 const PG_URL = 'postgres://parlor@127.0.0.1:5433/parlor';
 const DEMO_KEYS = '--admin-key demo-admin-key-0123456789abcdef --agent-key demo-agent-key-0123456789abcdef';
-const orchPg = (port, name) => `npx parlor-orchestrator --port ${port} --database-url ${PG_URL} --catalog-dir parlor-data/shared-catalog --data-dir parlor-data/orchestrator-${name} ${DEMO_KEYS}`;
+const orchPg = (port, name) => `npx parlor-orchestrator --port ${port} --database-url ${PG_URL} --catalog-dir parlor-data/shared-catalog --data-dir parlor-data/orchestrator-${name} --gate-runtime process ${DEMO_KEYS}`;
 const ORCH_A = orchPg(7171, 'a');
 const ORCH_B = orchPg(7172, 'b');
 
