@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Operation } from '@parlor/squish';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FleetClient, ProcessProvisioner, type AutoscalerDecision, type FleetEvent } from '../src/index.js';
+import { FleetClient, Orchestrator, OrchestratorConfigError, ProcessProvisioner, type AutoscalerDecision, type AutoscalerOptions, type FleetEvent } from '../src/index.js';
 import { ADMIN_KEY, AGENT_KEY, http, startOrchestrator, waitFor } from './helpers.js';
 import { freePort, killProvisioned } from './provisioning-helpers.js';
 
@@ -113,6 +113,17 @@ describe('parlor-orchestrator provisioning flags', () => {
     cleanups.push(() => proc.exitCode === null && proc.kill('SIGKILL'));
     return new Promise((r) => proc.once('close', (code) => r({ code, out })));
   }
+
+  it('the Orchestrator refuses autoscaler options out of bounds, naming the option', () => {
+    const provisioner = new ProcessProvisioner({ dir: join(tmpdir(), 'parlor-options-never-started'), template: { fleetUrl: 'ws://127.0.0.1:1', agentKey: AGENT_KEY, labels: {}, capacity: 2, env: {} } });
+    cleanups.push(() => rmSync(join(tmpdir(), 'parlor-options-never-started'), { recursive: true, force: true }));
+    const make = (o: Partial<AutoscalerOptions>) => () => new Orchestrator({ agentKey: AGENT_KEY, adminKey: ADMIN_KEY, logger: 'silent', autoscaler: { provisioner, ...o } });
+    expect(make({ buffer: '0%' })).toThrow(/^autoscaler\.buffer must be a number of free room slots/);
+    expect(make({ buffer: -1 })).toThrow(/^autoscaler\.buffer must be/);
+    expect(make({ minInstances: 3, maxInstances: 2 })).toThrow('autoscaler.maxInstances (2) must be at least minInstances (3)');
+    expect(make({ syncMs: 1 })).toThrow('autoscaler.syncMs must be an integer ≥ 10 (got 1)');
+    expect(make({ provisioner: {} as never })).toThrow(OrchestratorConfigError);
+  });
 
   it('a bad value stops it with one line naming the flag', async () => {
     const cases: Array<[string[], RegExp]> = [

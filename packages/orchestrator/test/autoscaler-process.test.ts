@@ -22,7 +22,7 @@ afterEach(async () => {
 });
 
 /** An orchestrator with a process-provisioner autoscaler, an SSE consumer, and cleanup of everything. */
-async function scaled(opts: { buffer: number; coolDownMs?: number }): Promise<{ orch: Orchestrator; dir: string; events: FleetEvent[]; status: () => Promise<AutoscalerStatus> }> {
+async function scaled(opts: { buffer: number | `${number}%`; coolDownMs?: number }): Promise<{ orch: Orchestrator; dir: string; events: FleetEvent[]; status: () => Promise<AutoscalerStatus> }> {
   const base = mkdtempSync(join(tmpdir(), 'parlor-autoscale-'));
   const dir = join(base, 'instances');
   const port = await freePort();
@@ -172,4 +172,30 @@ describe('buffer autoscaler with the process provisioner', () => {
       return s.instances.provisioned === 2 && s.instances.joined === 2 && s.buffer.free === 4 && s.buffer.target === 3;
     }, 'the autoscaler counts 2 instances and 4 free slots', 5000);
   }, 90_000);
+
+  it('a percentage buffer keeps that share of all slots free: 50% of 2-room instances grows to a second one when the first is full', async () => {
+    const { orch, events, status } = await scaled({ buffer: '50%' });
+    await waitFor(async () => (await ready(orch)).length === 1, 'the first instance joined', 30_000);
+    // 2 slots: the target is 1 (50%), one room leaves 1 free: enough
+    const create = async (): Promise<string> => {
+      const r = await http(orch, 'POST', '/v1/rooms', { body: { type: 'ticker' } });
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+      return r.body.data.instanceId as string;
+    };
+    await create();
+    await waitFor(async () => {
+      const s = await status();
+      return s.buffer.free === 1 && s.buffer.target === 1;
+    }, 'free 1 of target 1');
+    expect(decisions(events)).toEqual([]);
+    // full: 0 free < 1 → one more instance; then 4 slots, target 2, free 2
+    await create();
+    await waitFor(() => decisions(events).some((d) => d.action === 'scale_up'), 'a scale-up over SSE', 10_000);
+    expect(decisions(events)[0]).toMatchObject({ action: 'scale_up', reason: 'buffer', count: 1, buffer: { free: 0, target: 1 } });
+    await waitFor(async () => (await ready(orch)).length === 2, 'the second instance joined', 30_000);
+    await waitFor(async () => {
+      const s = await status();
+      return s.buffer.free === 2 && s.buffer.target === 2 && s.instances.joined === 2;
+    }, 'free 2 of target 2 (50% of 4)');
+  }, 60_000);
 });
