@@ -137,6 +137,9 @@ describe('buffer autoscaler with the process provisioner', () => {
     const stops = await ops('scale_down');
     expect(stops).toHaveLength(2);
     expect(stops[0]).toMatchObject({ instanceId: downs[3]!.instanceId, params: { reason: 'drained_empty', provisionedId: downs[3]!.provisionedIds[0] } });
+    // one query finds them all, room operations left out
+    const fleetOps = (await http(orch, 'GET', '/v1/operations?source=autoscaler')).body.data.operations as Operation[];
+    expect(fleetOps.map((o) => o.op).reverse()).toEqual(['scale_up', 'scale_up', 'scale_up', 'drain', 'scale_down', 'drain', 'scale_down']);
     // operation:finished carried them too
     expect(events.filter((e) => e.name === 'operation:finished' && (e.data as { operation: Operation }).operation.source === 'autoscaler')).toHaveLength(6);
     expect((await status()).lastDecision).toMatchObject({ action: 'scale_down', ok: true });
