@@ -5,7 +5,7 @@
  *
  * Each instance is one detached child (its own process group, so it outlives the orchestrator and
  * a kill -9 of it) with its output in `<dir>/<id>.log`, a pid file `<dir>/<id>.pid` (the pid
- * alone: `kill $(cat <dir>/*.pid)` stops them all, each draining first) and its record
+ * alone: with the orchestrator stopped, `kill $(cat <dir>/*.pid)` stops them all, each draining first) and its record
  * `<dir>/<id>.json` (pid, start time, state): a restarted orchestrator's
  * {@link ProcessProvisioner.list} finds the instances still alive from those records, so it counts
  * them and never starts duplicates beyond `maxInstances`. The record is written before the spawn
