@@ -300,7 +300,7 @@ if (ROOM_COUNTS.length) {
   const c = limits('colyseus');
   const p = limits('parlor');
   const say = (name: string, l: { held: number; lost: number }): string =>
-    `${name} held ${l.held || 'none'} rooms${Number.isFinite(l.lost) ? ` and no longer held ${l.lost}` : ' (every count measured)'}`;
+    `${name} ${l.held ? `held ${l.held} rooms` : 'held no count measured'}${Number.isFinite(l.lost) ? ` and no longer held ${l.lost}` : ' (every count measured)'}`;
   lines.push(
     '',
     `**Rooms per core at ${FRAME_HZ} Hz**: ${say('Colyseus', c)}; ${say('Parlor', p)}. ` +
