@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Operation } from '@parlor/squish';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { FleetClient, Orchestrator, OrchestratorConfigError, ProcessProvisioner, type AutoscalerDecision, type AutoscalerOptions, type FleetEvent } from '../src/index.js';
 import { ADMIN_KEY, AGENT_KEY, http, startOrchestrator, waitFor } from './helpers.js';
 import { freePort, killProvisioned } from './provisioning-helpers.js';
@@ -100,11 +100,15 @@ describe('autoscaler boot failures', () => {
 });
 
 describe('parlor-orchestrator provisioning flags', () => {
+  const emptyHome = mkdtempSync(join(tmpdir(), 'parlor-flags-home-'));
+  const withoutKubeconfig = () => Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'KUBECONFIG' && !k.startsWith('KUBERNETES_')));
+  afterAll(() => rmSync(emptyHome, { recursive: true, force: true }));
+
   /** Runs the CLI (from source) with `args`; resolves with its exit code and output once it closed. */
   function run(args: string[]): Promise<{ code: number | null; out: string }> {
     const proc = spawn(process.execPath, ['--import', 'tsx', 'packages/orchestrator/src/cli.ts', '--host', '127.0.0.1', '--no-catalog', '--data-dir', join(tmpdir(), 'parlor-flags-never-opened'), ...args], {
       cwd: root,
-      env: { ...process.env, NODE_ENV: 'development', PARLOR_AGENT_KEYS: AGENT_KEY, PARLOR_ADMIN_KEYS: ADMIN_KEY },
+      env: { ...withoutKubeconfig(), HOME: emptyHome, NODE_ENV: 'development', PARLOR_AGENT_KEYS: AGENT_KEY, PARLOR_ADMIN_KEYS: ADMIN_KEY },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -131,6 +135,8 @@ describe('parlor-orchestrator provisioning flags', () => {
       [['--provisioner', 'process', '--buffer', '150%'], /^parlor-orchestrator: --buffer must be a number of free room slots \(4\) or a percentage of all slots \(25%\) \(got "150%"\)/],
       [['--provisioner', 'process', '--min-instances', '4', '--max-instances', '2'], /^parlor-orchestrator: --max-instances 2 is below --min-instances 4/],
       [['--provisioner', 'process', '--port', '0'], /^parlor-orchestrator: --provisioner needs a fixed --port/],
+      // no kubeconfig anywhere (HOME is an empty folder, KUBECONFIG unset) and not in a cluster: refused at start
+      [['--provisioner', 'kubernetes'], /^parlor-orchestrator: --provisioner kubernetes: kubernetes provisioner: no kubeconfig/],
     ];
     const results = await Promise.all(cases.map(([args]) => run(args)));
     results.forEach(({ code, out }, i) => {

@@ -86,6 +86,15 @@ export async function autoscalerFromFlags(flags: ProvisionerFlags, ctx: Provisio
     if (err instanceof OrchestratorConfigError) throw err;
     throw new OrchestratorConfigError(`--provisioner ${kind}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
   }
+  // Asked once before listening: a provisioner that cannot reach its engine at all (no kubeconfig, an
+  // engine not in swarm mode, no Docker socket) stops the start with its one line, rather than an
+  // orchestrator that runs and logs a failed sync once a minute.
+  try {
+    await provisioner.list();
+  } catch (err) {
+    await provisioner.close().catch(() => undefined);
+    throw new OrchestratorConfigError(`--provisioner ${kind}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  }
   return {
     provisioner,
     buffer: typeof buffer === 'number' ? buffer : `${buffer.pct * 100}%`,
