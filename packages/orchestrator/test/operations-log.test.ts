@@ -14,7 +14,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { OrchestratorError } from '../src/errors.js';
 import { openOrchestratorDb } from '../src/operations/db.js';
 import { failedOperation, recordOperation, runOperation } from '../src/operations/run.js';
-import { INTERRUPTED, openOperationLog, SqliteOperationLog } from '../src/operations/sqlite-log.js';
+import { INTERRUPTED } from '../src/operations/rows.js';
+import { openOperationLog, SqliteOperationLog } from '../src/operations/sqlite-log.js';
 import { removeTemps, tempDir } from './catalog-helpers.js';
 
 afterAll(removeTemps);

@@ -19,7 +19,8 @@ import type { OperationLog } from '../src/operations/log.js';
 import { openPgDatabase } from '../src/operations/pg-db.js';
 import { PgOperationLog } from '../src/operations/pg-log.js';
 import { PG_MIGRATIONS } from '../src/operations/pg-migrations.js';
-import { INTERRUPTED, SqliteOperationLog } from '../src/operations/sqlite-log.js';
+import { INTERRUPTED } from '../src/operations/rows.js';
+import { SqliteOperationLog } from '../src/operations/sqlite-log.js';
 import { removeTemps, tempDir } from './catalog-helpers.js';
 import { PG_SKIP, startPostgres, type PgServer } from './postgres.js';
 

@@ -7,53 +7,16 @@
  * each records itself as owner of what it queues, and {@link PgOperationLog.recoverInterrupted}
  * fails only the operations of owners that are gone.
  */
-import { randomBytes } from 'node:crypto';
-import type { Operation, OperationSource, OperationState, OperationKind } from '@parlor/squish';
+import type { Operation, OperationState } from '@parlor/squish';
 import type { OperationLog, OperationQuery, QueueOperation } from './log.js';
 import { openPgDatabase, type PgDatabase } from './pg-db.js';
-import { INTERRUPTED, OPERATION_PAGE } from './sqlite-log.js';
+import { INTERRUPTED, OPERATION_COLS as COLS, OPERATION_PAGE, OperationIds, toOperation, type OperationRow } from './rows.js';
 
-interface Row {
-  id: string;
-  room_id: string;
-  op: OperationKind;
-  source: OperationSource;
-  state: OperationState;
-  params: string;
-  game: string;
-  version: string | null;
-  instance_id: string | null;
-  actor: string;
-  error_code: string | null;
-  error_message: string | null;
-  created_at: number;
-  updated_at: number;
-}
-
-const COLS = 'id, room_id, op, source, state, params, game, version, instance_id, actor, error_code, error_message, created_at, updated_at';
-
-const toOperation = (r: Row): Operation => ({
-  id: r.id,
-  roomId: r.room_id,
-  op: r.op,
-  source: r.source,
-  state: r.state,
-  params: JSON.parse(r.params) as Record<string, unknown>,
-  game: r.game,
-  version: r.version,
-  instanceId: r.instance_id,
-  actor: r.actor,
-  errorCode: r.error_code,
-  errorMessage: r.error_message,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
 
 /** The operation log on an open {@link PgDatabase}. */
 export class PgOperationLog implements OperationLog {
   private closed = false;
-  private lastMs = 0;
-  private seq = 0;
+  private readonly ids = new OperationIds();
 
   /**
    * @param db the open database.
@@ -73,20 +36,13 @@ export class PgOperationLog implements OperationLog {
     if (this.closed) throw new Error('the operation log is closed');
   }
 
-  private newId(at: number): string {
-    const ms = Math.max(at, this.lastMs);
-    this.seq = ms === this.lastMs ? this.seq + 1 : 0;
-    this.lastMs = ms;
-    return `op_${String(ms).padStart(13, '0')}_${String(this.seq % 10_000).padStart(4, '0')}_${randomBytes(4).toString('hex')}`;
-  }
-
   async queue(input: QueueOperation): Promise<Operation> {
     this.check();
     const at = this.now;
-    const [r] = await this.db.query<Row>(
+    const [r] = await this.db.query<OperationRow>(
       `INSERT INTO operations (id, room_id, op, source, state, params, game, version, instance_id, actor, created_at, updated_at, owner)
        VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7, $8, $9, $10, $10, $11) RETURNING ${COLS}`,
-      [this.newId(at), input.roomId, input.op, input.source, JSON.stringify(input.params ?? {}), input.game ?? '', input.version ?? null, input.instanceId ?? null, input.actor ?? '', at, this.db.owner],
+      [this.ids.next(at), input.roomId, input.op, input.source, JSON.stringify(input.params ?? {}), input.game ?? '', input.version ?? null, input.instanceId ?? null, input.actor ?? '', at, this.db.owner],
     );
     return toOperation(r);
   }
@@ -114,7 +70,7 @@ export class PgOperationLog implements OperationLog {
 
   async get(id: string): Promise<Operation | undefined> {
     this.check();
-    const [r] = await this.db.query<Row>(`SELECT ${COLS} FROM operations WHERE id = $1`, [id]);
+    const [r] = await this.db.query<OperationRow>(`SELECT ${COLS} FROM operations WHERE id = $1`, [id]);
     return r && toOperation(r);
   }
 
@@ -137,7 +93,7 @@ export class PgOperationLog implements OperationLog {
     const limit = Math.min(OPERATION_PAGE.max, Math.max(1, Math.floor(query.limit ?? OPERATION_PAGE.default)));
     values.push(limit);
     const sql = `SELECT ${COLS} FROM operations${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id COLLATE "C" DESC LIMIT $${values.length}`;
-    return (await this.db.query<Row>(sql, values)).map(toOperation);
+    return (await this.db.query<OperationRow>(sql, values)).map(toOperation);
   }
 
   async recoverInterrupted(): Promise<Operation[]> {
@@ -145,7 +101,7 @@ export class PgOperationLog implements OperationLog {
     const owners = (await this.db.query<{ owner: string }>("SELECT DISTINCT owner FROM operations WHERE state IN ('queued', 'running')")).map((r) => r.owner);
     const dead = [...(await this.db.deadOwners(owners))];
     if (!dead.length) return [];
-    const rows = await this.db.query<Row>(
+    const rows = await this.db.query<OperationRow>(
       `UPDATE operations SET state = 'failed', error_code = $1, error_message = $2, updated_at = $3 WHERE state IN ('queued', 'running') AND owner = ANY($4) RETURNING ${COLS}`,
       [INTERRUPTED.code, INTERRUPTED.message, this.now, dead],
     );
@@ -162,7 +118,7 @@ export class PgOperationLog implements OperationLog {
     this.check();
     const n = values.length;
     const states = from.map((_, i) => `$${n + 3 + i}`).join(', ');
-    const [r] = await this.db.query<Row>(`UPDATE operations SET ${sets}, updated_at = $${n + 1} WHERE id = $${n + 2} AND state IN (${states}) RETURNING ${COLS}`, [...values, this.now, id, ...from]);
+    const [r] = await this.db.query<OperationRow>(`UPDATE operations SET ${sets}, updated_at = $${n + 1} WHERE id = $${n + 2} AND state IN (${states}) RETURNING ${COLS}`, [...values, this.now, id, ...from]);
     if (r) return toOperation(r);
     const [current] = await this.db.query<{ state: OperationState }>('SELECT state FROM operations WHERE id = $1', [id]);
     throw new Error(current ? `operation ${id} is ${current.state}: it cannot become ${to}` : `no operation ${id}`);

@@ -11,7 +11,7 @@ import { cached, reject } from '../api/reply.js';
 import { NOT_MODIFIED, ok, rejections, RoomParams, V1_CAUSES } from '../api/schemas.js';
 import type { OperationLog, OperationQuery } from './log.js';
 import { OperationPage, OperationsQuery, RoomOperationsQuery } from './schemas.js';
-import { OPERATION_PAGE } from './sqlite-log.js';
+import { OPERATION_PAGE } from './rows.js';
 
 /** What the routes need: the log, or how to get it at each request (it throws `SHUTTING_DOWN` when not open). */
 export interface OperationRouteOptions {

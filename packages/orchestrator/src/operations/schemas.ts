@@ -4,7 +4,7 @@
  */
 import { OPERATION_KINDS, OPERATION_SOURCES, type OperationState } from '@parlor/squish';
 import { Type } from '@sinclair/typebox';
-import { OPERATION_PAGE } from './sqlite-log.js';
+import { OPERATION_PAGE } from './rows.js';
 
 const OPERATION_STATES: readonly OperationState[] = ['queued', 'running', 'succeeded', 'failed'];
 const literals = (values: readonly string[]) => Type.Union(values.map((v) => Type.Literal(v)));

@@ -3,18 +3,12 @@
  * is synchronous: a write is committed (and, with `synchronous=FULL`, on disk) before its promise
  * resolves. Ids are time-sortable: `op_<13-digit ms>_<4-digit sequence>_<8 hex>`.
  */
-import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Database as Db } from 'better-sqlite3';
-import type { Operation, OperationSource, OperationState, OperationKind } from '@parlor/squish';
+import type { Operation, OperationState } from '@parlor/squish';
 import { openOrchestratorDb, type OrchestratorDb } from './db.js';
 import type { OperationLog, OperationQuery, QueueOperation } from './log.js';
-
-/** The code and message a crashed process's unfinished operations are failed with. */
-export const INTERRUPTED = {
-  code: 'INTERRUPTED',
-  message: "the orchestrator stopped before this operation finished; check the room's state",
-} as const;
+import { INTERRUPTED, OPERATION_PAGE, OperationIds, toOperation, type OperationRow } from './rows.js';
 
 /** This process as an operation's owner: `<hostname>:<pid>`. */
 const SELF = `${hostname()}:${process.pid}`;
@@ -38,42 +32,7 @@ function ownerAlive(owner: string): boolean {
   }
 }
 
-/** Default and largest page of {@link OperationLog.list}. */
-export const OPERATION_PAGE = { default: 100, max: 500 } as const;
 
-interface Row {
-  id: string;
-  room_id: string;
-  op: OperationKind;
-  source: OperationSource;
-  state: OperationState;
-  params: string;
-  game: string;
-  version: string | null;
-  instance_id: string | null;
-  actor: string;
-  error_code: string | null;
-  error_message: string | null;
-  created_at: number;
-  updated_at: number;
-}
-
-const toOperation = (r: Row): Operation => ({
-  id: r.id,
-  roomId: r.room_id,
-  op: r.op,
-  source: r.source,
-  state: r.state,
-  params: JSON.parse(r.params) as Record<string, unknown>,
-  game: r.game,
-  version: r.version,
-  instanceId: r.instance_id,
-  actor: r.actor,
-  errorCode: r.error_code,
-  errorMessage: r.error_message,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
 
 /** Options of {@link SqliteOperationLog}. */
 export interface SqliteOperationLogOptions {
@@ -86,8 +45,7 @@ export interface SqliteOperationLogOptions {
 /** The operation log on an open orchestrator database. */
 export class SqliteOperationLog implements OperationLog {
   private closed = false;
-  private lastMs = 0;
-  private seq = 0;
+  private readonly ids = new OperationIds();
   private readonly now: () => number;
 
   constructor(
@@ -102,17 +60,9 @@ export class SqliteOperationLog implements OperationLog {
     return this.store.db;
   }
 
-  /** A new id: sorts after every id this process made before (the clock never goes back here). */
-  private newId(at: number): string {
-    const ms = Math.max(at, this.lastMs);
-    this.seq = ms === this.lastMs ? this.seq + 1 : 0;
-    this.lastMs = ms;
-    return `op_${String(ms).padStart(13, '0')}_${String(this.seq % 10_000).padStart(4, '0')}_${randomBytes(4).toString('hex')}`;
-  }
-
   async queue(input: QueueOperation): Promise<Operation> {
     const at = this.now();
-    const id = this.newId(at);
+    const id = this.ids.next(at);
     this.db
       .prepare(
         `INSERT INTO operations (id, room_id, op, source, state, params, game, version, instance_id, actor, error_code, error_message, created_at, updated_at, owner)
@@ -144,7 +94,7 @@ export class SqliteOperationLog implements OperationLog {
   }
 
   async get(id: string): Promise<Operation | undefined> {
-    const r = this.db.prepare('SELECT * FROM operations WHERE id = ?').get(id) as Row | undefined;
+    const r = this.db.prepare('SELECT * FROM operations WHERE id = ?').get(id) as OperationRow | undefined;
     return r && toOperation(r);
   }
 
@@ -164,7 +114,7 @@ export class SqliteOperationLog implements OperationLog {
     if (query.before !== undefined) add('id < ?', query.before);
     const limit = Math.min(OPERATION_PAGE.max, Math.max(1, Math.floor(query.limit ?? OPERATION_PAGE.default)));
     const sql = `SELECT * FROM operations${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-    return (this.db.prepare(sql).all(...values, limit) as Row[]).map(toOperation);
+    return (this.db.prepare(sql).all(...values, limit) as OperationRow[]).map(toOperation);
   }
 
   async recoverInterrupted(): Promise<Operation[]> {
@@ -178,7 +128,7 @@ export class SqliteOperationLog implements OperationLog {
           .map((r) => r.id);
         const mark = db.prepare("UPDATE operations SET state = 'failed', error_code = ?, error_message = ?, updated_at = ? WHERE id = ? AND state IN ('queued', 'running')");
         for (const id of ids) mark.run(INTERRUPTED.code, INTERRUPTED.message, at, id);
-        return ids.map((id) => toOperation(db.prepare('SELECT * FROM operations WHERE id = ?').get(id) as Row));
+        return ids.map((id) => toOperation(db.prepare('SELECT * FROM operations WHERE id = ?').get(id) as OperationRow));
       })
       .immediate();
   }
@@ -201,7 +151,7 @@ export class SqliteOperationLog implements OperationLog {
   }
 
   private must(id: string): Operation {
-    return toOperation(this.db.prepare('SELECT * FROM operations WHERE id = ?').get(id) as Row);
+    return toOperation(this.db.prepare('SELECT * FROM operations WHERE id = ?').get(id) as OperationRow);
   }
 }
 
