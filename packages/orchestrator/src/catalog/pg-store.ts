@@ -11,79 +11,12 @@
  * all of them mount): an artifact is written (atomically, by rename) before its version is
  * committed, so a version another process reads is always downloadable from the shared folder.
  */
-import type { CatalogGame, PublishReport, PublishRequest } from '@parlor/squish';
+import type { CatalogGame, PublishRequest } from '@parlor/squish';
 import { openPgDatabase, type PgDatabase } from '../operations/pg-db.js';
 import type { CatalogStore, CommitOutcome, ManifestPin, RequestUpdate, StoredVersion } from './store.js';
 import type { ManifestChange } from './types.js';
+import { toGame, toRequest, toVersion, type GameRow, type RequestRow, type VersionRow } from './rows.js';
 
-interface GameRow {
-  slug: string;
-  name: string;
-  description: string;
-  tags: string;
-  show: boolean;
-  requires_auth: boolean;
-  min_role: string | null;
-  created_at: number;
-  updated_at: number;
-}
-interface VersionRow {
-  slug: string;
-  version: string;
-  sha256: string;
-  size: number;
-  squish_version: number;
-  source_sha256: string;
-  published_at: number;
-  published_by: string;
-  gate: string;
-  request_id: string;
-}
-interface RequestRow {
-  id: string;
-  slug: string;
-  version: string;
-  state: PublishRequest['state'];
-  publisher: string;
-  error: string | null;
-  sha256: string | null;
-  created_at: number;
-  updated_at: number;
-}
-
-const toGame = (r: GameRow): CatalogGame => ({
-  slug: r.slug,
-  name: r.name,
-  description: r.description,
-  tags: JSON.parse(r.tags) as string[],
-  show: r.show,
-  access: { requiresAuth: r.requires_auth, minRole: r.min_role },
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
-const toVersion = (r: VersionRow): StoredVersion => ({
-  slug: r.slug,
-  version: r.version,
-  sha256: r.sha256,
-  size: r.size,
-  squishVersion: r.squish_version,
-  publishedAt: r.published_at,
-  publishedBy: r.published_by,
-  gate: JSON.parse(r.gate) as PublishReport,
-  sourceSha256: r.source_sha256,
-  requestId: r.request_id,
-});
-const toRequest = (r: RequestRow): PublishRequest => ({
-  id: r.id,
-  slug: r.slug,
-  version: r.version,
-  state: r.state,
-  publisher: r.publisher,
-  error: r.error === null ? null : (JSON.parse(r.error) as PublishRequest['error']),
-  sha256: r.sha256,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
 
 const VERSION_COLS = 'slug, version, sha256, size, squish_version, source_sha256, published_at, published_by, gate, request_id';
 const REQUEST_COLS = 'id, slug, version, state, publisher, error, sha256, created_at, updated_at';

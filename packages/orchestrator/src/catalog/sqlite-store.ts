@@ -4,45 +4,12 @@
  * promises so a networked store can take its place.
  */
 import Database, { type Database as Db } from 'better-sqlite3';
-import type { CatalogGame, PublishRequest, PublishReport } from '@parlor/squish';
+import type { CatalogGame, PublishRequest } from '@parlor/squish';
 import { migrate } from './migrations.js';
 import type { CatalogStore, CommitOutcome, ManifestPin, RequestUpdate, StoredVersion } from './store.js';
 import type { ManifestChange } from './types.js';
+import { toGame, toRequest, toVersion, type GameRow, type RequestRow, type VersionRow } from './rows.js';
 
-interface GameRow {
-  slug: string;
-  name: string;
-  description: string;
-  tags: string;
-  show: number;
-  requires_auth: number;
-  min_role: string | null;
-  created_at: number;
-  updated_at: number;
-}
-interface VersionRow {
-  slug: string;
-  version: string;
-  sha256: string;
-  size: number;
-  squish_version: number;
-  source_sha256: string;
-  published_at: number;
-  published_by: string;
-  gate: string;
-  request_id: string;
-}
-interface RequestRow {
-  id: string;
-  slug: string;
-  version: string;
-  state: PublishRequest['state'];
-  publisher: string;
-  error: string | null;
-  sha256: string | null;
-  created_at: number;
-  updated_at: number;
-}
 interface HistoryRow {
   env: string;
   slug: string;
@@ -53,39 +20,6 @@ interface HistoryRow {
   at: number;
 }
 
-const toGame = (r: GameRow): CatalogGame => ({
-  slug: r.slug,
-  name: r.name,
-  description: r.description,
-  tags: JSON.parse(r.tags) as string[],
-  show: r.show === 1,
-  access: { requiresAuth: r.requires_auth === 1, minRole: r.min_role },
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
-const toVersion = (r: VersionRow): StoredVersion => ({
-  slug: r.slug,
-  version: r.version,
-  sha256: r.sha256,
-  size: r.size,
-  squishVersion: r.squish_version,
-  publishedAt: r.published_at,
-  publishedBy: r.published_by,
-  gate: JSON.parse(r.gate) as PublishReport,
-  sourceSha256: r.source_sha256,
-  requestId: r.request_id,
-});
-const toRequest = (r: RequestRow): PublishRequest => ({
-  id: r.id,
-  slug: r.slug,
-  version: r.version,
-  state: r.state,
-  publisher: r.publisher,
-  error: r.error === null ? null : (JSON.parse(r.error) as PublishRequest['error']),
-  sha256: r.sha256,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
 
 /**
  * Opens (creating if needed) the catalog database at `file`: WAL journal, `synchronous=FULL` (a
