@@ -16,9 +16,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Pool, PoolClient, Client, QueryResultRow } from 'pg';
+import type { Pool, PoolClient, Client } from 'pg';
 import { FleetCause, OrchestratorError } from '../errors.js';
 import { PG_MIGRATIONS, type PgMigration } from './pg-migrations.js';
+
+/**
+ * A row as the database answers it, column name → value (the shape of `pg`'s `QueryResultRow`,
+ * declared here so the public types do not need `pg`'s, an optional peer, to be installed).
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a row's columns are whatever the query selects
+export type PgRow = { [column: string]: any };
 
 /** Whether `url` names a Postgres database (`postgres://` or `postgresql://`). */
 export function isPostgresUrl(url: string | undefined): url is string {
@@ -58,9 +65,9 @@ export interface PgDatabase {
   /** This process's owner id (`<host>:<pid>:<random>`), recorded on the rows it may leave unfinished. */
   readonly owner: string;
   /** One statement on a pooled connection. @throws {DatabaseUnavailableError} on a connection fault. */
-  query<R extends QueryResultRow = QueryResultRow>(sql: string, params?: unknown[]): Promise<R[]>;
+  query<R extends PgRow = PgRow>(sql: string, params?: unknown[]): Promise<R[]>;
   /** `fn` in one transaction (BEGIN … COMMIT, ROLLBACK on a throw). @throws {DatabaseUnavailableError} on a connection fault. */
-  tx<T>(fn: (q: <R extends QueryResultRow = QueryResultRow>(sql: string, params?: unknown[]) => Promise<R[]>) => Promise<T>): Promise<T>;
+  tx<T>(fn: (q: <R extends PgRow = PgRow>(sql: string, params?: unknown[]) => Promise<R[]>) => Promise<T>): Promise<T>;
   /** Of `owners`, those whose process is gone (their advisory lock is free). */
   deadOwners(owners: readonly string[]): Promise<Set<string>>;
   /** Closes the pool and releases the owner lock. Idempotent. */
@@ -124,7 +131,7 @@ export async function openPgDatabase(url: string, options: { max?: number; migra
   };
   const unavailable = (err: unknown): Error =>
     isConnectionError(err) ? new DatabaseUnavailableError(`the database ${shown} is unavailable (${(err as Error)?.message ?? String(err)}): retry`, { cause: err }) : (err as Error);
-  const query = async <R extends QueryResultRow>(sql: string, params?: unknown[]): Promise<R[]> => {
+  const query = async <R extends PgRow>(sql: string, params?: unknown[]): Promise<R[]> => {
     const client = await connect();
     let broken: unknown;
     try {
@@ -136,12 +143,12 @@ export async function openPgDatabase(url: string, options: { max?: number; migra
       client.release(broken as Error | undefined);
     }
   };
-  const tx = async <T>(fn: (q: <R extends QueryResultRow>(sql: string, params?: unknown[]) => Promise<R[]>) => Promise<T>): Promise<T> => {
+  const tx = async <T>(fn: (q: <R extends PgRow>(sql: string, params?: unknown[]) => Promise<R[]>) => Promise<T>): Promise<T> => {
     const client = await connect();
     let broken: unknown;
     try {
       await client.query('BEGIN');
-      const out = await fn(async <R extends QueryResultRow>(sql: string, params?: unknown[]) => (await client.query<R>(sql, params)).rows);
+      const out = await fn(async <R extends PgRow>(sql: string, params?: unknown[]) => (await client.query<R>(sql, params)).rows);
       await client.query('COMMIT');
       return out;
     } catch (err) {
