@@ -188,7 +188,7 @@ describe.each([
     // the CPU budget (producing the flood costs CPU), or the sandbox's memory (its unsent backlog).
     await endedWith(c, /flooded its channel|of a core|memory/, 20_000);
     await controlKeepsItsFrameRate();
-  });
+  }, 60_000);
 
   it('the host survived: no failed room is left and the control room never closed', async () => {
     await waitFor(() => server.rooms().every((s) => s.game === 'ticker'), 'failed rooms gone', 10_000);
