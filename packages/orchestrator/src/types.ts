@@ -21,7 +21,10 @@ export interface InstanceInfo {
    * good state); excluded from placement until a snapshot is accepted again. Else `ok`.
    */
   health: 'ok' | 'snapshot-refused';
-  /** Room types (game names) it serves. */
+  /**
+   * Room types (game names) it serves. Empty from its hello until its first snapshot (the
+   * orchestrator polls it as soon as it joins), and until then it gets no room of a type.
+   */
   roomTypes: string[];
   /**
    * The squish (codec) versions its host can encode: catalog rooms are placed only where their
