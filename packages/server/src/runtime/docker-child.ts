@@ -9,6 +9,9 @@ import type Docker from 'dockerode';
 import type { Logger } from '../logger.js';
 import type { SandboxChild } from './sandbox/supervisor.js';
 
+/** Longest wait, in ms, for the reader to drain a container's output after it exited, before `close`. */
+const DRAIN_CAP_MS = 2_000;
+
 /**
  * A room container seen as a {@link SandboxChild}: created, attached and started
  * asynchronously; removed after its exit was inspected. `exitReason` says why it ended when the
@@ -132,11 +135,24 @@ export class ContainerChild extends EventEmitter implements SandboxChild {
   private finish(code: number | null, signal: NodeJS.Signals | null): void {
     if (this.finished) return;
     this.finished = true;
-    // Let demuxed output drain before reporting the end.
+    // Let demuxed output drain before reporting the end, as a child process's `close` does: the
+    // reader may have paused the channel (the supervisor throttles a flood for up to a quarter
+    // second), and a game's last message (its fatal error) is in what is left. A container the host
+    // killed is not waited for; a reader that never drains is waited for at most DRAIN_CAP_MS.
     setTimeout(() => {
       this.stdout.end();
       this.stderr.end();
-      this.emit('close', code, signal);
+      if (this.killed) {
+        this.emit('close', code, signal);
+        return;
+      }
+      let cap: ReturnType<typeof setTimeout> | undefined;
+      const ended = [this.stdout, this.stderr].map((s) => (s.readableEnded ? undefined : new Promise<void>((r) => s.once('end', () => r()))));
+      const capped = new Promise<void>((r) => (cap = setTimeout(r, DRAIN_CAP_MS)));
+      void Promise.race([Promise.all(ended), capped]).then(() => {
+        clearTimeout(cap);
+        this.emit('close', code, signal);
+      });
     }, 20);
   }
 }

@@ -229,6 +229,9 @@ export function superviseSandbox(
     } catch {
       // already gone
     }
+    // a throttled channel is left paused otherwise: read (and drop) the rest, so the child's
+    // streams end and its `close` comes
+    child.stdout.resume();
     try {
       fail(where, reason);
     } catch (err) {
