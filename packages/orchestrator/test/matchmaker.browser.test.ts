@@ -65,7 +65,7 @@ describe.skipIf(!haveChromium && process.env.CI !== 'true')('matchmaker in Chrom
     expect(new Set([a!.playerId, b!.playerId])).toEqual(new Set([1, 2]));
     const room = orch.fleet.getRoom(a!.roomId)!;
     expect(room.provenance).toBe('fleet');
-    await waitFor(() => orch.fleet.getRoom(a!.roomId)?.clientCount === 2, 'orchestrator sees two players', 3000);
+    await waitFor(() => orch.fleet.getRoom(a!.roomId)?.clientCount === 2, 'orchestrator sees two players', 10_000);
     // a third page on the bare URL (no ticket) cannot take a seat: both reserved seats are taken, so the
     // server answers ROOM_FULL (4409) and the client stops. A free seat refused for want of a ticket
     // (4403), and single use, are asserted in server.test.ts; the page drops its ticket from the URL once joined.

@@ -81,7 +81,7 @@ describe('parlor-orchestrator on SIGTERM', () => {
     const port = Number(new URL(first.url).port);
     const host = new HeldHost(['slow-1']);
     const { closes } = await connectAgent(first.url, host);
-    await waitFor(async () => (await call(first.url, 'GET', '/v1/instances')).body.data.length === 1, 'agent registered');
+    await waitFor(async () => (await call(first.url, 'GET', '/v1/instances')).body.data[0]?.roomTypes.includes('pong') === true, 'agent registered with its room types (its first snapshot)');
     const client = new FleetClient({ baseUrl: first.url, adminKey: ADMIN_KEY, reconnectDelayMs: 50, reconnectMaxDelayMs: 200 });
     cleanups.push(() => client.close());
     const events: string[] = [];
@@ -124,7 +124,7 @@ describe('parlor-orchestrator on SIGTERM', () => {
     const orch = await orchestrator(0, 600_000);
     const host = new HeldHost(['stuck-1']);
     await connectAgent(orch.url, host);
-    await waitFor(async () => (await call(orch.url, 'GET', '/v1/instances')).body.data.length === 1, 'agent registered');
+    await waitFor(async () => (await call(orch.url, 'GET', '/v1/instances')).body.data[0]?.roomTypes.includes('pong') === true, 'agent registered with its room types (its first snapshot)');
     const inflight = call(orch.url, 'POST', '/v1/rooms', { type: 'pong', roomId: 'stuck-1' }).catch((err: Error) => err);
     await waitFor(() => host.entered.has('stuck-1'), 'the create reached the host');
     orch.proc.kill('SIGTERM');

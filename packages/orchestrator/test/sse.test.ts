@@ -193,8 +193,8 @@ describe('across a real orchestrator restart (kill -9, same port)', () => {
     for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
   });
 
-  async function orchestrator(port: number): Promise<{ proc: ChildProcess; url: string }> {
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'packages/orchestrator/src/cli.ts', '--host', '127.0.0.1', '--no-catalog', '--port', String(port), '--poll', '200', '--log-level', 'info'], {
+  async function orchestrator(port: number, pollMs = 200): Promise<{ proc: ChildProcess; url: string }> {
+    const proc = spawn(process.execPath, ['--import', 'tsx', 'packages/orchestrator/src/cli.ts', '--host', '127.0.0.1', '--no-catalog', '--port', String(port), '--poll', String(pollMs), '--log-level', 'info'], {
       cwd: root,
       env: { ...process.env, NODE_ENV: 'development', PARLOR_AGENT_KEYS: AGENT_KEY, PARLOR_ADMIN_KEYS: ADMIN_KEY },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -231,7 +231,9 @@ describe('across a real orchestrator restart (kill -9, same port)', () => {
 
     first.proc.kill('SIGKILL');
     await new Promise((r) => first.proc.once('exit', r));
-    await orchestrator(port);
+    // the restart's sync goes out when its warm-up (3 polls) ends: 3 s here, so the agent's reconnect
+    // to a cold process on a loaded machine lands inside it (each instance's first poll is at its hello)
+    await orchestrator(port, 1_000);
     await waitFor(() => syncs.length === 2, 'sync after the restart', 20_000);
     expect(syncs[1].reason).toBe('restart');
     expect(syncs[1].instances.map((i: any) => i.name)).toEqual(['box']);

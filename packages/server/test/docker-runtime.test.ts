@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CloseCode } from '@parlor/squish';
 import { RuntimeError, type GameServer } from '@parlor/server';
 import { DockerRuntime, DOCKER_LABELS, RUNNER_SHA256_LABEL, createRuntime, processRunnerPath } from '../src/runtimes.js';
-import { TestClient, captureLogger, logged, startServer, waitFor } from './helpers.js';
+import { DOCKER_ROOM_START_MS, TestClient, captureLogger, logged, startServer, waitFor } from './helpers.js';
 
 const fixture = (p: string) => fileURLToPath(new URL(`./fixtures/${p}`, import.meta.url));
 const script = fileURLToPath(new URL('../docker/build-runner-image.sh', import.meta.url));
@@ -59,7 +59,8 @@ async function client(): Promise<TestClient> {
   return c;
 }
 
-describe.skipIf(!dockerUp)('docker runtime (real dockerd)', () => {
+// every room is a container started on demand: the tests' own timeout covers several such starts
+describe.skipIf(!dockerUp)('docker runtime (real dockerd)', { timeout: 90_000 }, () => {
   it('refuses, at start, an image built from another runner, saying how to rebuild it', async () => {
     const stale = 'parlor-runner:stale-test';
     const build = spawnSync('docker', ['build', '-q', '-t', stale, '-'], { input: `FROM ${IMAGE}\nLABEL ${RUNNER_SHA256_LABEL}="0000000000000000000000000000000000000000000000000000000000000000"\n`, encoding: 'utf8', timeout: 60_000 });
@@ -87,7 +88,7 @@ describe.skipIf(!dockerUp)('docker runtime (real dockerd)', () => {
     });
     server = started.server;
     const a = await client();
-    const init = await a.joinAndSync('ticker');
+    const init = await a.joinAndSync('ticker', {}, DOCKER_ROOM_START_MS);
     await a.moreFrames(3);
     expect(a.texts().some((t) => /^tick \d+$/.test(t))).toBe(true);
     const rt = new DockerRuntime({ image: IMAGE, instanceId: INSTANCE, logger: captureLogger().logger });
@@ -120,16 +121,16 @@ describe.skipIf(!dockerUp)('docker runtime (real dockerd)', () => {
     });
     server = started.server;
     const control = await client();
-    await control.joinAndSync('ticker');
+    await control.joinAndSync('ticker', {}, DOCKER_ROOM_START_MS);
     for (const g of ['write-file', 'network']) {
       const c = await client();
-      await c.joinAndSync(g);
+      await c.joinAndSync(g, {}, DOCKER_ROOM_START_MS);
       await waitFor(() => c.texts().filter((t) => /: (blocked|SUCCEEDED)/.test(t)).length >= 2, `${g} reports`);
       expect(c.texts().filter((t) => t.includes('SUCCEEDED'))).toEqual([]);
     }
     expect(existsSync('/tmp/parlor-hostile-write.txt')).toBe(false);
     const s = await client();
-    await s.joinAndSync('spin');
+    await s.joinAndSync('spin', {}, DOCKER_ROOM_START_MS);
     const closed = await s.closed(10_000);
     expect(closed.code).toBe(CloseCode.ROOM_FAILED);
     // the co-tenant keeps ticking after the spin was ended (it waits for frames; it does not time them)
@@ -154,7 +155,7 @@ describe.skipIf(!dockerUp)('docker runtime (real dockerd)', () => {
     const a = await startServer({ games: { ticker: fixture('sandbox/ticker.ts') }, runtime: 'docker', dockerRuntime: { image: IMAGE }, instanceId: INSTANCE_A });
     server = a.server;
     const pa = await client();
-    const initA = await pa.joinAndSync('ticker');
+    const initA = await pa.joinAndSync('ticker', {}, DOCKER_ROOM_START_MS);
     // Left-overs of both instances (created, never started).
     const optsA = new DockerRuntime({ image: IMAGE, instanceId: INSTANCE_A, logger: quiet });
     const rtB = new DockerRuntime({ image: IMAGE, instanceId: INSTANCE_B, logger: quiet });
@@ -170,7 +171,7 @@ describe.skipIf(!dockerUp)('docker runtime (real dockerd)', () => {
       await pa.moreFrames(10);
       const pb = await TestClient.connect(b);
       clients.push(pb);
-      await pb.joinAndSync('ticker');
+      await pb.joinAndSync('ticker', {}, DOCKER_ROOM_START_MS);
       // B reconciling again (while A's room and A's left-over exist) still leaves them alone.
       await rtB.reconcile();
       await pa.moreFrames(10);
@@ -201,9 +202,9 @@ describe.skipIf(!dockerUp)('docker runtime (real dockerd)', () => {
     });
     server = started.server;
     const control = await client();
-    await control.joinAndSync('ticker');
+    await control.joinAndSync('ticker', {}, DOCKER_ROOM_START_MS);
     const victim = await client();
-    const init = await victim.joinAndSync('hog');
+    const init = await victim.joinAndSync('hog', {}, DOCKER_ROOM_START_MS);
     const closed = await victim.closed(20_000);
     expect(closed.code).toBe(CloseCode.ROOM_FAILED);
     const err = victim.messages.find((m) => m.type === 'error');
@@ -222,9 +223,9 @@ describe.skipIf(!dockerUp)('docker runtime (real dockerd)', () => {
     });
     server = started.server;
     const control = await client();
-    await control.joinAndSync('ticker');
+    await control.joinAndSync('ticker', {}, DOCKER_ROOM_START_MS);
     const burner = await client();
-    await burner.joinAndSync('burner');
+    await burner.joinAndSync('burner', {}, DOCKER_ROOM_START_MS);
     const closed = await burner.closed(20_000);
     expect(closed.code).toBe(CloseCode.ROOM_FAILED);
     const err = burner.messages.find((m) => m.type === 'error');

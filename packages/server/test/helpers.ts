@@ -59,6 +59,12 @@ export async function startServer(options: Omit<GameServerOptions, 'port' | 'hos
   return { server, logs, lines };
 }
 
+/**
+ * How long a join may wait for a room of the docker runtime: its container is created, started
+ * and boots Node before the first frame (no warm pool), which on a loaded CI machine took over 5 s.
+ */
+export const DOCKER_ROOM_START_MS = 20_000;
+
 /** A protocol-level test client over a real `ws` socket. */
 export class TestClient {
   readonly messages: ServerMessage[] = [];
@@ -145,10 +151,13 @@ export class TestClient {
     });
   }
 
-  /** Joins and waits for `init` and the first full frame. */
-  async joinAndSync(game: string, more: Partial<JoinMessage> = {}): Promise<InitMessage> {
+  /**
+   * Joins and waits for `init` and the first full frame, up to `timeoutMs` (default 5 000; a room
+   * of the docker runtime starts its own container first: give it {@link DOCKER_ROOM_START_MS}).
+   */
+  async joinAndSync(game: string, more: Partial<JoinMessage> = {}, timeoutMs = 5_000): Promise<InitMessage> {
     this.join(game, more);
-    await waitFor(() => this.init !== null && this.fullFrames > 0, `init and a full frame for ${game}`);
+    await waitFor(() => this.init !== null && this.fullFrames > 0, `init and a full frame for ${game}`, timeoutMs);
     return this.init!;
   }
 

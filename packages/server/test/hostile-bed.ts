@@ -4,7 +4,7 @@ import { expect } from 'vitest';
 import { CloseCode } from '@parlor/squish';
 import type { GameServer } from '@parlor/server';
 import { processRunnerPath, type RoomRuntime } from '../src/runtimes.js';
-import { TestClient, startServer, type LogRecord } from './helpers.js';
+import { DOCKER_ROOM_START_MS, TestClient, startServer, type LogRecord } from './helpers.js';
 
 /**
  * The test bed of the hostile suites (issue 7): a real server whose `ticker` room (a well-behaved
@@ -40,6 +40,8 @@ export class HostileBed {
     readonly logs: LogRecord[],
     /** The co-tenant's player. */
     readonly control: TestClient,
+    /** How long a join waits for its room's first frame (longer on the docker runtime, whose rooms start containers). */
+    private readonly joinMs: number,
   ) {
     this.clients.push(control);
   }
@@ -48,15 +50,16 @@ export class HostileBed {
   static async start(games: Record<string, string>, runtime: RoomRuntime): Promise<HostileBed> {
     const { server, logs } = await startServer({ games: { ticker: fixture('sandbox/ticker.ts'), ...games }, runtime });
     const control = await TestClient.connect(server);
-    await control.joinAndSync('ticker');
-    return new HostileBed(server, logs, control);
+    const joinMs = runtime.name === 'docker' ? DOCKER_ROOM_START_MS : 5_000;
+    await control.joinAndSync('ticker', {}, joinMs);
+    return new HostileBed(server, logs, control, joinMs);
   }
 
   /** A new player in a room of `game`, synced (init and a full frame). */
   async attack(game: string): Promise<TestClient> {
     const c = await TestClient.connect(this.server);
     this.clients.push(c);
-    await c.joinAndSync(game);
+    await c.joinAndSync(game, {}, this.joinMs);
     return c;
   }
 
