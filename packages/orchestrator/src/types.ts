@@ -270,4 +270,10 @@ export interface AutoscalerStatus {
   instances: { provisioned: number; joined: number; draining: number; min: number; max: number };
   /** The last decision that did something, or `null`. */
   lastDecision: AutoscalerDecision | null;
+  /**
+   * Why the change decided at the last sync waits for the engine (its provisioner's
+   * `notYet`, e.g. Kubernetes: "not stopping parlor-server-…-x yet: the ReplicaSet would remove …
+   * first"), or `null`. It is asked again at every sync and recorded as an operation once it runs.
+   */
+  waiting: string | null;
 }

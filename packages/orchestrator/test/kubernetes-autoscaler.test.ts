@@ -99,4 +99,44 @@ describe('the autoscaler with the Kubernetes provisioner (recorded API shapes, s
     expect(stopped).toBe(spare); // both empty: the newest is drained, the first one keeps min
     await waitFor(() => joined() === 1, 'one instance left', 10_000);
   }, 60_000);
+
+  it('a stop the ReplicaSet would give a booting pod waits, shown as waiting and recorded as nothing, until that pod is ready', async () => {
+    const api = new FakeKubeApi(NS, WORKLOAD, { 'parlor.provisioner': 'kubernetes', 'app.kubernetes.io/instance': WORKLOAD });
+    const kubeconfig = await api.listen();
+    cleanups.push(() => api.close());
+    const provisioner = new KubernetesProvisioner({ template: { fleetUrl: '', agentKey: '', labels: {}, capacity: 2, env: {} }, namespace: NS, workload: WORKLOAD, kubeconfig });
+    // buffer 0 and a long cool-down: the autoscaler scales down nothing by itself here; it stops what an admin drained
+    const { orch } = await startOrchestrator({ unjoinedRoomTtlMs: 0, autoscaler: { provisioner, buffer: 0, minInstances: 2, maxInstances: 3, coolDownMs: 600_000, syncMs: 100, instanceCapacity: 2 } });
+    cleanups.push(() => orch.shutdown());
+    const rs = replicaSet(api, orch);
+    const joined = () => orch.fleet.instances.filter((i) => i.labels['parlor.provisioner'] === 'kubernetes');
+    await waitFor(() => joined().length === 2, 'two pods joined (min)', 10_000);
+    const status = async (): Promise<{ waiting: string | null }> => (await http(orch, 'GET', '/v1/autoscaler')).body.data;
+    expect((await status()).waiting).toBeNull();
+
+    // A third pod is still booting (pending, unscheduled), e.g. started by a rollout; an admin drains an empty instance.
+    const booting = api.addPod('pending');
+    api.replicas = 3;
+    const victim = joined()[0]!;
+    const pod = victim.labels['parlor.provisioned-id']!;
+    expect((await http(orch, 'POST', `/v1/instances/${victim.id}/drain`)).status).toBe(200);
+    // One replica less now would remove the booting pod, not the drained one: the autoscaler waits and says why.
+    await waitFor(async () => (await status()).waiting !== null, 'the autoscaler waiting', 10_000);
+    expect((await status()).waiting).toBe(`not stopping ${pod} yet: the ReplicaSet would remove ${booting} first (it is pending, unscheduled or less ready); asking again later`);
+    // several syncs later (each lists the pods once): still nothing recorded, nothing written
+    const lists = (): number => api.requests.filter((r) => r.method === 'GET' && r.path.startsWith(`/api/v1/namespaces/${NS}/pods`)).length;
+    const seen = lists();
+    await waitFor(() => lists() >= seen + 10, 'ten more syncs', 10_000);
+    const ops = async (op: string): Promise<Operation[]> => (await http(orch, 'GET', `/v1/operations?op=${op}`)).body.data.operations as Operation[];
+    expect(await ops('scale_down')).toEqual([]);
+    expect(api.writes().filter((r) => r.path.startsWith(`/api/v1/namespaces/${NS}/pods/`))).toEqual([]);
+
+    // The booting pod is scheduled, runs and is ready: the stop goes through, exactly that pod, recorded once.
+    api.pod(booting)!.spec.nodeName = 'node-1';
+    api.pod(booting)!.status = { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] };
+    await waitFor(() => rs.removed.includes(pod), 'the drained pod removed', 10_000);
+    expect(rs.removed).toEqual([pod]);
+    expect(await ops('scale_down')).toMatchObject([{ source: 'autoscaler', state: 'succeeded', params: { provisioner: 'kubernetes', provisionedId: pod } }]);
+    await waitFor(async () => (await status()).waiting === null, 'waiting no more', 10_000);
+  }, 60_000);
 });

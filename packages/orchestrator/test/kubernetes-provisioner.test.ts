@@ -116,8 +116,11 @@ describe('KubernetesProvisioner (against recorded API shapes, not a live cluster
     api.replicas = 1; // 2 active pods: the marked one is being removed
     // More replicas now would keep the marked pod instead of adding one: refused, nothing written.
     await expect(prov.start(1)).rejects.toThrow(`kubernetes provisioner: not scaling up yet: the ReplicaSet has not removed ${marked} (a scale-down in progress), and more replicas now would keep it`);
+    // asked first (the autoscaler does), the provisioner gives the same reason and writes nothing
+    expect(await prov.notYet('start')).toBe(`not scaling up yet: the ReplicaSet has not removed ${marked} (a scale-down in progress), and more replicas now would keep it`);
     expect(api.writes()).toEqual([]);
     api.pod(marked)!.metadata.deletionTimestamp = new Date().toISOString(); // the ReplicaSet deleted it
+    expect(await prov.notYet('start')).toBeNull();
     await prov.start(1);
     expect(scaleWrites()).toEqual([2]); // 1 active pod + 1
     api.replicas = 5; // someone asked more meanwhile: start(1) leaves it
@@ -163,9 +166,12 @@ describe('KubernetesProvisioner (against recorded API shapes, not a live cluster
     api.replicas = 2;
     await expect(prov.stop('parlor-server-nope')).rejects.toThrow(`kubernetes provisioner: parlor-server-nope is not a pod of ${NS}/${WORKLOAD}`);
     await expect(prov.stop(a)).rejects.toThrow(`not stopping ${a} yet: the ReplicaSet would remove ${booting} first (it is pending, unscheduled or less ready); asking again later`);
+    expect(await prov.notYet('stop', a)).toBe(`not stopping ${a} yet: the ReplicaSet would remove ${booting} first (it is pending, unscheduled or less ready); asking again later`);
+    expect(await prov.notYet('stop', 'parlor-server-nope')).toBeNull(); // stop itself says what is wrong with it
     expect(api.writes()).toEqual([]);
     api.pod(booting)!.spec.nodeName = 'node-1'; // scheduled, started, ready
     api.pod(booting)!.status = { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] };
+    expect(await prov.notYet('stop', a)).toBeNull();
     await prov.stop(a);
     expect(scaleWrites()).toEqual([1]);
   });

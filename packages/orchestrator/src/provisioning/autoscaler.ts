@@ -118,6 +118,10 @@ export class Autoscaler {
   private scaleUpAfter = 0;
   /** The last sync failure logged, and when: the same failure is logged once a minute. */
   private lastFailure = { message: '', at: 0 };
+  /** The last reason to wait the provisioner gave that was logged (logged once until it changes). */
+  private waitingLogged: string | null = null;
+  /** The first reason to wait given in the current round. */
+  private waitingNow: string | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private running: Promise<void> | null = null;
   private stopped = true;
@@ -131,7 +135,7 @@ export class Autoscaler {
   ) {
     this.opts = resolveAutoscalerOptions(options);
     const o = this.opts;
-    this.state = { provisioner: o.provisioner.name, buffer: { target: 0, free: 0 }, instances: { provisioned: 0, joined: 0, draining: 0, min: o.minInstances, max: o.maxInstances }, lastDecision: null };
+    this.state = { provisioner: o.provisioner.name, buffer: { target: 0, free: 0 }, instances: { provisioned: 0, joined: 0, draining: 0, min: o.minInstances, max: o.maxInstances }, lastDecision: null, waiting: null };
   }
 
   /** The provisioner it scales. */
@@ -178,8 +182,19 @@ export class Autoscaler {
     this.timer.unref?.();
   }
 
-  /** One decision round (see the module's documentation). */
+  /** One decision round; what waits for the engine is published as `waiting` once the round is over. */
   private async sync(): Promise<void> {
+    this.waitingNow = null;
+    try {
+      await this.decide();
+    } finally {
+      if (this.waitingNow === null) this.waitingLogged = null; // a wait that ended is logged again when it comes back
+      this.state = { ...this.state, waiting: this.waitingNow };
+    }
+  }
+
+  /** The decisions of one round (see the module's documentation). */
+  private async decide(): Promise<void> {
     const o = this.opts;
     const name = o.provisioner.name;
     const listed = (await o.provisioner.list()).filter((p) => p.state !== 'exited');
@@ -277,8 +292,28 @@ export class Autoscaler {
     for (const [id, p] of mine) if (!this.hasJoined.has(id) && p.state !== 'stopping') this.booting.add(id);
   }
 
+  /**
+   * The provisioner's reason why the engine cannot take `action` now (shown as `waiting`, logged
+   * once until it changes), or `null`. When the check itself fails, the action is tried and its
+   * failure recorded.
+   */
+  private async notYet(action: 'start' | 'stop', id?: string): Promise<string | null> {
+    let why: string | null = null;
+    try {
+      why = (await this.opts.provisioner.notYet?.(action, id)) ?? null;
+    } catch {
+      why = null;
+    }
+    if (why === null) return null;
+    if (why !== this.waitingLogged) this.logger.info({ action, provisionedId: id, why }, 'autoscaler: the engine cannot take this change yet; asking again at each sync');
+    this.waitingLogged = why;
+    this.waitingNow ??= why;
+    return why;
+  }
+
   private async scaleUp(count: number, reason: AutoscalerDecision['reason'], buffer: { free: number; target: number }): Promise<void> {
     const p = this.opts.provisioner;
+    if ((await this.notYet('start')) !== null) return;
     this.lastScaleAt = Date.now();
     this.logger.info({ count, reason, ...buffer }, 'autoscaler: scaling up');
     await this.act({ action: 'scale_up', reason, count, instanceId: null, provisionedIds: [], buffer }, async (d) => {
@@ -300,6 +335,7 @@ export class Autoscaler {
   }
 
   private async scaleDown(provisionedId: string, instanceId: string, reason: AutoscalerDecision['reason'], buffer: { free: number; target: number }): Promise<void> {
+    if ((await this.notYet('stop', provisionedId)) !== null) return;
     this.lastScaleAt = Date.now();
     this.logger.info({ instance: instanceId, provisionedId, reason }, 'autoscaler: stopping a drained instance');
     const ok = await this.act({ action: 'scale_down', reason, count: 1, instanceId, provisionedIds: [provisionedId], buffer }, async () => {

@@ -115,6 +115,20 @@ function stateOf(p: Pod, removing: Set<string>): ProvisionedInstance['state'] {
   return phase === 'Pending' ? 'starting' : 'running';
 }
 
+/** Why more replicas now would be wrong (a scale-down the ReplicaSet has not applied: it would keep the marked pods), or `null`. */
+function startBlocker(v: View): string | null {
+  if (v.removing.size === 0) return null;
+  return `not scaling up yet: the ReplicaSet has not removed ${[...v.removing].join(', ')} (a scale-down in progress), and more replicas now would keep ${v.removing.size === 1 ? 'it' : 'them'}`;
+}
+
+/** Why one replica less now would remove another pod than `pod` (one it ranks before, or equal and marked too), or `null`. */
+function stopBlocker(v: View, pod: Pod): string | null {
+  const id = pod.metadata?.name ?? '';
+  const blocking = v.active.filter((p) => p !== pod && !v.removing.has(p.metadata?.name ?? '') && (rank(p) < rank(pod) || (rank(p) === rank(pod) && isMarked(p)))).map((p) => p.metadata?.name);
+  if (blocking.length === 0) return null;
+  return `not stopping ${id} yet: the ReplicaSet would remove ${blocking.join(', ')} first (${blocking.length === 1 ? 'it is' : 'they are'} pending, unscheduled or less ready); asking again later`;
+}
+
 /** A pod as a {@link ProvisionedInstance}: its name, its state, its creation time. */
 function instanceOf(p: Pod, removing: Set<string>): ProvisionedInstance {
   return { id: p.metadata?.name ?? '', state: stateOf(p, removing), startedAt: p.metadata?.creationTimestamp ? new Date(p.metadata.creationTimestamp).getTime() : 0 };
@@ -240,10 +254,10 @@ export class KubernetesProvisioner implements Provisioner {
     return this.serial(async () => {
       this.live();
       if (!Number.isInteger(count) || count < 1) throw new Error(`kubernetes provisioner: start(${count}): want an integer ≥ 1`);
-      const { active, replicas, resourceVersion, removing } = await this.view();
-      if (removing.size > 0) {
-        throw new Error(`kubernetes provisioner: not scaling up yet: the ReplicaSet has not removed ${[...removing].join(', ')} (a scale-down in progress), and more replicas now would keep ${removing.size === 1 ? 'it' : 'them'}`);
-      }
+      const view = await this.view();
+      const { active, replicas, resourceVersion } = view;
+      const why = startBlocker(view);
+      if (why !== null) throw new Error(`kubernetes provisioner: ${why}`);
       const target = active.length + count;
       if (target <= replicas) return [];
       await this.setReplicas(target, resourceVersion);
@@ -267,15 +281,13 @@ export class KubernetesProvisioner implements Provisioner {
   stop(id: string): Promise<void> {
     return this.serial(async () => {
       this.live();
-      const { pods, active, replicas, resourceVersion, removing } = await this.view();
+      const view = await this.view();
+      const { pods, replicas, resourceVersion, removing } = view;
       const pod = pods.find((p) => p.metadata?.name === id);
       if (!pod) throw new Error(`kubernetes provisioner: ${id} is not a pod of ${this.where}`);
       if (!isActive(pod) || removing.has(id)) return; // terminating or ended already, or asked before and not removed yet
-      // A pod the ReplicaSet ranks before this one (or equal and as cheap: marked too) would be removed instead.
-      const blocking = active.filter((p) => p !== pod && !removing.has(p.metadata?.name ?? '') && (rank(p) < rank(pod) || (rank(p) === rank(pod) && isMarked(p)))).map((p) => p.metadata?.name);
-      if (blocking.length > 0) {
-        throw new Error(`kubernetes provisioner: not stopping ${id} yet: the ReplicaSet would remove ${blocking.join(', ')} first (${blocking.length === 1 ? 'it is' : 'they are'} pending, unscheduled or less ready); asking again later`);
-      }
+      const why = stopBlocker(view, pod);
+      if (why !== null) throw new Error(`kubernetes provisioner: ${why}`);
       if (!isMarked(pod)) {
         const { core, merge } = await this.clients();
         try {
@@ -286,6 +298,21 @@ export class KubernetesProvisioner implements Provisioner {
       }
       await this.setReplicas(Math.max(0, replicas - 1), resourceVersion);
     });
+  }
+
+  /**
+   * Why a {@link start} (or a {@link stop} of `id`) would be refused now, or `null`: a scale-down
+   * the ReplicaSet has not finished, or a pod it would remove before `id`. `null` too for a pod it
+   * does not know or that is stopping already ({@link stop} answers those itself).
+   * @throws Error on an API failure.
+   */
+  async notYet(action: 'start' | 'stop', id?: string): Promise<string | null> {
+    this.live();
+    const view = await this.view();
+    if (action === 'start') return startBlocker(view);
+    const pod = view.pods.find((p) => p.metadata?.name === id);
+    if (!pod || !isActive(pod) || view.removing.has(id ?? '')) return null;
+    return stopBlocker(view, pod);
   }
 
   /** The workload's pods (pending: `starting`; running: `running`; terminating or being removed: `stopping`; succeeded/failed: `exited`). @throws Error on an API failure. */

@@ -50,6 +50,7 @@ export const AutoscalerStatusSchema = Type.Object(
       { additionalProperties: false },
     ),
     lastDecision: Type.Union([AutoscalerDecisionSchema, Type.Null()]),
+    waiting: Type.Union([Type.String(), Type.Null()], { description: "why the change decided at the last sync waits for the engine (the provisioner's reason), or null" }),
   },
   { additionalProperties: false },
 );

@@ -86,6 +86,16 @@ export interface Provisioner {
   stop(id: string): Promise<void>;
   /** What it started and the engine still knows (every state but long-gone ones). */
   list(): Promise<ProvisionedInstance[]>;
+  /**
+   * Why the engine cannot take a {@link start} (`action` `'start'`) or a {@link stop} of `id` now, in
+   * one line, or `null` when it can. Optional: leave it out when the engine takes every change at
+   * once (Swarm, child processes). The autoscaler asks before it records a decision, so a change the
+   * engine must wait for (Kubernetes: a scale-down the ReplicaSet has not finished, a pod it would
+   * remove first) shows as `waiting` in `GET /v1/autoscaler`, not as a failed operation at every sync.
+   * @throws Error when the engine cannot be asked (the autoscaler then tries the change itself, and
+   * records that failure).
+   */
+  notYet?(action: 'start' | 'stop', id?: string): Promise<string | null>;
   /** Releases the provisioner's own resources (connections, watchers); never stops instances. */
   close(): Promise<void>;
 }
