@@ -18,7 +18,7 @@ import type { Operation } from '@parlor/squish';
 import type { FleetAgent } from '@parlor/fleet-agent';
 import { KubernetesProvisioner } from '../src/provisioning/kubernetes.js';
 import { POD_DELETION_COST } from '../src/provisioning/kubernetes-manifests.js';
-import type { Orchestrator } from '../src/index.js';
+import type { AutoscalerOptions, InstanceInfo, Orchestrator } from '../src/index.js';
 import { http, startAgent, startOrchestrator, waitFor } from './helpers.js';
 import { FakeKubeApi } from './kube-fake-api.js';
 
@@ -59,16 +59,23 @@ function replicaSet(api: FakeKubeApi, orch: Orchestrator): { agents: Map<string,
   return { agents, removed, settle: () => chain };
 }
 
+/** An orchestrator whose autoscaler (`options`, every sync 100 ms, instances of 2 slots) scales the stand-in's Deployment, with the simulated ReplicaSet. */
+async function kubeFleet(options: Pick<AutoscalerOptions, 'buffer' | 'minInstances' | 'maxInstances' | 'coolDownMs'>): Promise<{ api: FakeKubeApi; orch: Orchestrator; rs: ReturnType<typeof replicaSet>; joined: () => InstanceInfo[] }> {
+  const api = new FakeKubeApi(NS, WORKLOAD, { 'parlor.provisioner': 'kubernetes', 'app.kubernetes.io/instance': WORKLOAD });
+  const kubeconfig = await api.listen();
+  cleanups.push(() => api.close());
+  const provisioner = new KubernetesProvisioner({ template: { fleetUrl: '', agentKey: '', labels: {}, capacity: 2, env: {} }, namespace: NS, workload: WORKLOAD, kubeconfig });
+  const { orch } = await startOrchestrator({ unjoinedRoomTtlMs: 0, autoscaler: { provisioner, ...options, syncMs: 100, instanceCapacity: 2 } });
+  cleanups.push(() => orch.shutdown());
+  const rs = replicaSet(api, orch);
+  return { api, orch, rs, joined: () => orch.fleet.instances.filter((i) => i.labels['parlor.provisioner'] === 'kubernetes') };
+}
+
 describe('the autoscaler with the Kubernetes provisioner (recorded API shapes, simulated ReplicaSet)', () => {
   it('scales to min, grows with the buffer, then drains an empty instance and stops exactly its pod', async () => {
-    const api = new FakeKubeApi(NS, WORKLOAD, { 'parlor.provisioner': 'kubernetes', 'app.kubernetes.io/instance': WORKLOAD });
-    const kubeconfig = await api.listen();
-    cleanups.push(() => api.close());
-    const provisioner = new KubernetesProvisioner({ template: { fleetUrl: '', agentKey: '', labels: {}, capacity: 2, env: {} }, namespace: NS, workload: WORKLOAD, kubeconfig });
-    const { orch } = await startOrchestrator({ unjoinedRoomTtlMs: 0, autoscaler: { provisioner, buffer: 2, minInstances: 1, maxInstances: 3, coolDownMs: 300, syncMs: 100, instanceCapacity: 2 } });
-    cleanups.push(() => orch.shutdown());
-    const rs = replicaSet(api, orch);
-    const joined = (): number => orch.fleet.instances.filter((i) => i.labels['parlor.provisioner'] === 'kubernetes').length;
+    const fleet = await kubeFleet({ buffer: 2, minInstances: 1, maxInstances: 3, coolDownMs: 300 });
+    const { api, orch, rs } = fleet;
+    const joined = (): number => fleet.joined().length;
 
     // min 1 (and a buffer of 2 = one instance of 2 slots): one pod, its agent joins
     await waitFor(() => joined() === 1, 'the first pod joined', 10_000);
@@ -101,15 +108,8 @@ describe('the autoscaler with the Kubernetes provisioner (recorded API shapes, s
   }, 60_000);
 
   it('a stop the ReplicaSet would give a booting pod waits, shown as waiting and recorded as nothing, until that pod is ready', async () => {
-    const api = new FakeKubeApi(NS, WORKLOAD, { 'parlor.provisioner': 'kubernetes', 'app.kubernetes.io/instance': WORKLOAD });
-    const kubeconfig = await api.listen();
-    cleanups.push(() => api.close());
-    const provisioner = new KubernetesProvisioner({ template: { fleetUrl: '', agentKey: '', labels: {}, capacity: 2, env: {} }, namespace: NS, workload: WORKLOAD, kubeconfig });
     // buffer 0 and a long cool-down: the autoscaler scales down nothing by itself here; it stops what an admin drained
-    const { orch } = await startOrchestrator({ unjoinedRoomTtlMs: 0, autoscaler: { provisioner, buffer: 0, minInstances: 2, maxInstances: 3, coolDownMs: 600_000, syncMs: 100, instanceCapacity: 2 } });
-    cleanups.push(() => orch.shutdown());
-    const rs = replicaSet(api, orch);
-    const joined = () => orch.fleet.instances.filter((i) => i.labels['parlor.provisioner'] === 'kubernetes');
+    const { api, orch, rs, joined } = await kubeFleet({ buffer: 0, minInstances: 2, maxInstances: 3, coolDownMs: 600_000 });
     await waitFor(() => joined().length === 2, 'two pods joined (min)', 10_000);
     const status = async (): Promise<{ waiting: string | null }> => (await http(orch, 'GET', '/v1/autoscaler')).body.data;
     expect((await status()).waiting).toBeNull();
