@@ -174,11 +174,3 @@ function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: T): Promise<T> {
     }),
   ]);
 }
-
-/** Waits for `p` at most `ms` (clean-up that must not hang the gate); never rejects. */
-export async function settle(p: Promise<unknown> | undefined, ms: number): Promise<void> {
-  if (!p) return;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([p.catch(() => {}), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
-  clearTimeout(timer);
-}

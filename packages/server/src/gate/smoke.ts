@@ -12,7 +12,7 @@ import type { RoomChannel, RoomRuntime } from '../runtime/runtime.js';
 import { SmokePlayer, joinSchedule, plausibleName, plausibleRoomId } from './bots.js';
 import { describeUntrusted, errorText, ownData, stringOr, truncate } from './describe.js';
 import type { GateFinding, SmokeResult } from './report.js';
-import { settle } from './runtime.js';
+import { settle } from '../runtime/settle.js';
 
 /** What the smoke run needs: the bundle and its metadata, the run's length and players, where findings point and go. */
 export interface SmokeSpec {

@@ -16,7 +16,8 @@ import type { ProcessRuntimeOptions } from '../runtime/process.js';
 import { defaultExportLocation, examineAssets, loadInSandbox } from './checks.js';
 import { errorText } from './describe.js';
 import { finishReport as finish, type GateFinding, type GateReport } from './report.js';
-import { selectGateRuntime, settle, type GateRuntimeChoice } from './runtime.js';
+import { settle } from '../runtime/settle.js';
+import { selectGateRuntime, type GateRuntimeChoice } from './runtime.js';
 import { insideFolder, isFileSafe, scanGameSources } from './sources.js';
 import { smokeRun } from './smoke.js';
 

@@ -8,6 +8,7 @@ import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import type { Logger } from '../logger.js';
 import type { SandboxChild } from './sandbox/supervisor.js';
+import { settle } from './settle.js';
 
 /** Longest wait, in ms, for the reader to drain a container's output after it exited, before `close`. */
 const DRAIN_CAP_MS = 2_000;
@@ -146,13 +147,8 @@ export class ContainerChild extends EventEmitter implements SandboxChild {
         this.emit('close', code, signal);
         return;
       }
-      let cap: ReturnType<typeof setTimeout> | undefined;
       const ended = [this.stdout, this.stderr].map((s) => (s.readableEnded ? undefined : new Promise<void>((r) => s.once('end', () => r()))));
-      const capped = new Promise<void>((r) => (cap = setTimeout(r, DRAIN_CAP_MS)));
-      void Promise.race([Promise.all(ended), capped]).then(() => {
-        clearTimeout(cap);
-        this.emit('close', code, signal);
-      });
+      void settle(Promise.all(ended), DRAIN_CAP_MS).then(() => this.emit('close', code, signal));
     }, 20);
   }
 }
