@@ -17,7 +17,6 @@ import type { CatalogStore, CommitOutcome, ManifestPin, RequestUpdate, StoredVer
 import type { ManifestChange } from './types.js';
 import { toGame, toRequest, toVersion, type GameRow, type RequestRow, type VersionRow } from './rows.js';
 
-
 const VERSION_COLS = 'slug, version, sha256, size, squish_version, source_sha256, published_at, published_by, gate, request_id';
 const REQUEST_COLS = 'id, slug, version, state, publisher, error, sha256, created_at, updated_at';
 

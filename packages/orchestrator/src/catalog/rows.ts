@@ -33,6 +33,7 @@ export interface VersionRow {
   gate: string;
   request_id: string;
 }
+
 /** A row of `publish_requests`. */
 export interface RequestRow {
   id: string;
@@ -45,7 +46,6 @@ export interface RequestRow {
   created_at: number;
   updated_at: number;
 }
-
 
 /** A `games` row as the API's game. */
 export const toGame = (r: GameRow): CatalogGame => ({

@@ -20,7 +20,6 @@ interface HistoryRow {
   at: number;
 }
 
-
 /**
  * Opens (creating if needed) the catalog database at `file`: WAL journal, `synchronous=FULL` (a
  * committed publish survives power loss), foreign keys on, a 5 s busy timeout, pending migrations
