@@ -302,7 +302,7 @@ export class Autoscaler {
     try {
       why = (await this.opts.provisioner.notYet?.(action, id)) ?? null;
     } catch {
-      why = null;
+      // the engine cannot be asked: the change is tried, and its failure recorded
     }
     if (why === null) return null;
     if (why !== this.waitingLogged) this.logger.info({ action, provisionedId: id, why }, 'autoscaler: the engine cannot take this change yet; asking again at each sync');
