@@ -111,6 +111,8 @@ describe('the autoscaler with the Kubernetes provisioner (recorded API shapes, s
     // buffer 0 and a long cool-down: the autoscaler scales down nothing by itself here; it stops what an admin drained
     const { api, orch, rs, joined } = await kubeFleet({ buffer: 0, minInstances: 2, maxInstances: 3, coolDownMs: 600_000 });
     await waitFor(() => joined().length === 2, 'two pods joined (min)', 10_000);
+    // the simulated ReplicaSet done with that scale-up: a round still running would read the replicas set below and add a pod
+    await rs.settle();
     const status = async (): Promise<{ waiting: string | null }> => (await http(orch, 'GET', '/v1/autoscaler')).body.data;
     expect((await status()).waiting).toBeNull();
 
